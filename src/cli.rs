@@ -1,0 +1,66 @@
+//! The command line: clap arguments → a command → an exit code (0 clean, 1 findings at or
+//! above `--fail-on`, 2 usage error or unreadable input). Only this layer prints.
+
+pub mod check;
+pub mod rules;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, a contract for CI pipelines.
+pub mod exit {
+    pub const CLEAN: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ocpp-inspector",
+    version,
+    about = "Inspect OCPP 1.6 / 2.0.1 / 2.1 traffic and prove it conformant",
+    long_about = "Inspect OCPP 1.6 / 2.0.1 / 2.1 traffic and prove it conformant.\n\n\
+Every frame is checked against the official OCPP JSON schemas and the OCPP-J framing \
+rules; every failure is named with where it is and why.",
+    after_help = "Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage error or unreadable input.\nSee `ocpp-inspector rules` for what is checked."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check captured traces (JSON Lines) and exit non-zero on violations
+    Check(check::CheckArgs),
+    /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
+    Rules(rules::RulesArgs),
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::CLEAN
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Rules(args) => rules::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ocpp-inspector: error: {e:#}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}

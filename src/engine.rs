@@ -1,0 +1,267 @@
+//! THE inspection engine: events in, findings out. Sans-io: no sockets, no files, no clock.
+//! Time arrives inside each [`Event`], so a trace checked later gets exactly the verdict it
+//! got live, and every rule is testable by feeding events.
+//!
+//! ```text
+//! Event ──► Engine::feed ──► session for the connection ──► wire::parse (once)
+//!                                   │                              │
+//!                                   │            rules: ws / rpc / dir / schema (registry)
+//!                                   ▼                              ▼
+//!                             session state  ◄── update ──   Vec<Finding>
+//! ```
+//!
+//! Every front end (the offline `check`, the proxy, the testcase runner) feeds this one
+//! engine; none of them judges frames on its own.
+
+pub mod config;
+pub mod rules;
+pub mod schema;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::finding::{Finding, Severity, shorten};
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
+
+pub use config::Config;
+pub use schema::SchemaSet;
+use session::Session;
+
+/// Something that happened on one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub at: Timestamp,
+    /// The station identity (last path segment of its URL).
+    pub conn: &'a str,
+    /// 1-based line of the trace record this event came from (0 if none).
+    pub line: u64,
+    pub kind: EventKind<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum EventKind<'a> {
+    /// The WebSocket opened; `subprotocol` is the negotiated token, if any.
+    Open { subprotocol: Option<&'a str> },
+    /// A text frame, exactly as sent.
+    Frame { from: Side, text: &'a str },
+    /// A binary frame (OCPP-J uses text frames only); its length.
+    Binary { from: Side, len: usize },
+    /// The WebSocket closed.
+    Close { code: Option<u16>, by: Option<Side> },
+}
+
+/// The engine could not judge an event for a reason that is the user's to fix (not a
+/// finding about the traffic).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    #[error(
+        "connection `{conn}` has no `open` event naming its subprotocol and no --ocpp version was given; only framing is checked for it (pass --ocpp 1.6|2.0.1|2.1)"
+    )]
+    NoVersion { conn: String },
+}
+
+/// Counters over everything fed so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub frames: u64,
+    pub connections: u64,
+}
+
+/// The inspection engine. One per stream of events (one per trace file, or per proxy shard).
+pub struct Engine {
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    /// The version of connections whose trace has no `open` event (`--ocpp`).
+    default_version: Option<Version>,
+    sessions: HashMap<Arc<str>, Session>,
+    stats: Stats,
+}
+
+impl Engine {
+    pub fn new(
+        schemas: Arc<SchemaSet>,
+        config: Arc<Config>,
+        default_version: Option<Version>,
+    ) -> Self {
+        Engine {
+            schemas,
+            config,
+            default_version,
+            sessions: HashMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn schemas(&self) -> &SchemaSet {
+        &self.schemas
+    }
+
+    /// Judges one event, appending its findings to `out`.
+    pub fn feed(&mut self, event: &Event<'_>, out: &mut Vec<Finding>) -> Result<(), FeedError> {
+        let session = match self.sessions.get_mut(event.conn) {
+            Some(s) => s,
+            None => {
+                self.stats.connections += 1;
+                let conn: Arc<str> = Arc::from(event.conn);
+                self.sessions
+                    .entry(conn.clone())
+                    .or_insert_with(|| Session::new(conn, self.default_version))
+            }
+        };
+        let conn = session.conn.clone();
+        let mut ctx = Ctx {
+            config: &self.config,
+            version: session.version,
+            conn: &conn,
+            line: event.line,
+            at: event.at,
+            from: None,
+            text: None,
+            unique_id: None,
+            action: None,
+            out,
+        };
+        match event.kind {
+            EventKind::Open { subprotocol } => {
+                session.on_open(subprotocol, self.default_version, &mut ctx);
+                Ok(())
+            }
+            EventKind::Close { code: _, by } => {
+                session.on_close(by);
+                Ok(())
+            }
+            EventKind::Binary { from, len } => {
+                ctx.from = Some(from);
+                ctx.report(
+                    &rules::ws::BINARY_FRAME,
+                    format!("{from} sent a binary frame of {len} bytes; OCPP-J messages are UTF-8 JSON text"),
+                );
+                Ok(())
+            }
+            EventKind::Frame { from, text } => {
+                self.stats.frames += 1;
+                ctx.from = Some(from);
+                ctx.text = Some(text);
+                let missing = session.version.is_none() && !session.warned_no_version;
+                if missing {
+                    session.warned_no_version = true;
+                }
+                session.on_frame(from, text, &self.schemas, &mut ctx);
+                if missing && !session.negotiated_unsupported {
+                    return Err(FeedError::NoVersion {
+                        conn: event.conn.to_owned(),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Everything a rule needs to emit a finding about the current event.
+pub(crate) struct Ctx<'a> {
+    config: &'a Config,
+    pub(crate) version: Option<Version>,
+    conn: &'a Arc<str>,
+    line: u64,
+    pub(crate) at: Timestamp,
+    from: Option<Side>,
+    text: Option<&'a str>,
+    unique_id: Option<&'a str>,
+    action: Option<&'a str>,
+    out: &'a mut Vec<Finding>,
+}
+
+/// How many characters of the offending frame a finding keeps as evidence.
+const EVIDENCE_CHARS: usize = 240;
+
+impl<'a> Ctx<'a> {
+    /// A shorter-lived context, so ids borrowed from a frame parsed later can be attached.
+    pub(crate) fn reborrow(&mut self) -> Ctx<'_> {
+        Ctx {
+            config: self.config,
+            version: self.version,
+            conn: self.conn,
+            line: self.line,
+            at: self.at,
+            from: self.from,
+            text: self.text,
+            unique_id: self.unique_id,
+            action: self.action,
+            out: &mut *self.out,
+        }
+    }
+
+    pub(crate) fn set_frame_ids(&mut self, unique_id: Option<&'a str>, action: Option<&'a str>) {
+        if unique_id.is_some() {
+            self.unique_id = unique_id;
+        }
+        if action.is_some() {
+            self.action = action;
+        }
+    }
+
+    /// Reports a finding of `rule` with its default (or configured) severity.
+    pub(crate) fn report(&mut self, rule: &'static rules::Rule, message: impl Into<String>) {
+        self.emit(rule, None, None, message.into());
+    }
+
+    /// Reports with a severity chosen by the check (a lenient reading); the configuration
+    /// still wins.
+    pub(crate) fn report_as(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Severity,
+        message: impl Into<String>,
+    ) {
+        self.emit(rule, Some(severity), None, message.into());
+    }
+
+    /// Reports a finding pointing into the payload.
+    pub(crate) fn report_at(
+        &mut self,
+        rule: &'static rules::Rule,
+        pointer: String,
+        message: impl Into<String>,
+    ) {
+        self.emit(rule, None, Some(pointer), message.into());
+    }
+
+    fn emit(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Option<Severity>,
+        pointer: Option<String>,
+        message: String,
+    ) {
+        let Some(default) = self.config.severity_of(rule, self.version) else {
+            return;
+        };
+        let severity = if self.config.is_overridden(rule) {
+            default
+        } else {
+            severity.unwrap_or(default)
+        };
+        self.out.push(Finding {
+            rule,
+            severity,
+            conn: self.conn.clone(),
+            line: self.line,
+            at: self.at,
+            from: self.from,
+            unique_id: self.unique_id.map(Box::from),
+            action: self.action.map(Box::from),
+            message,
+            pointer,
+            evidence: self
+                .text
+                .map(|t| shorten(t, EVIDENCE_CHARS).into_boxed_str()),
+        });
+    }
+}

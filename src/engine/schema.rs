@@ -1,0 +1,459 @@
+//! The schema registry: one compiled JSON-schema validator per (version, action, request or
+//! response), built once at start-up and shared by every connection.
+//!
+//! The built-in set (`schemas/` in the repository, embedded in the binary) carries the facts
+//! of the official OCA schemas without their prose; the errata edits of the redistributed
+//! official copy are overlays ([`errata`]) applied on top, all on by default. `--schemas DIR`
+//! loads an official schema folder instead, as it is.
+//!
+//! Validators never insert `default`s and assert `format` (date-time, uri). Nothing here
+//! reads frames or keeps state per connection.
+
+pub mod errata;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use crate::ocpp::Version;
+use crate::ocpp::action::catalogue;
+
+pub use errata::{ERRATA, ErrataSelection, Erratum};
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_schemas.rs"));
+}
+
+/// Request or response schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+/// A failure to load or compile schemas: the tool's own error, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{path}: cannot read schema file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: not a usable JSON schema: {message}")]
+    Compile { path: PathBuf, message: String },
+    #[error(
+        "{dir}: no OCPP schema files found (expected BootNotification.json or BootNotificationRequest.json, or subfolders 1.6/, 2.0.1/, 2.1/)"
+    )]
+    EmptyDir { dir: PathBuf },
+    #[error("erratum `{name}` does not apply to the built-in schemas: {message}")]
+    Erratum { name: &'static str, message: String },
+}
+
+/// One schema violation inside a payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// JSON pointer to the offending value (`""` is the payload itself).
+    pub pointer: String,
+    /// The JSON-schema keyword that failed (`required`, `enum`, `format`, ...).
+    pub keyword: String,
+    /// What was expected and what came.
+    pub message: String,
+    /// For an `enum` violation, the allowed values.
+    pub enum_options: Option<Vec<String>>,
+}
+
+#[derive(Default)]
+struct VersionSchemas {
+    /// Indexed like the version's action catalogue.
+    request: Vec<Option<Validator>>,
+    response: Vec<Option<Validator>>,
+}
+
+/// Compiled validators for every version.
+pub struct SchemaSet {
+    versions: [VersionSchemas; 3],
+    /// Where the schemas came from, for reports: "built-in (errata: ...)" or a folder.
+    pub origin: String,
+    /// Notes about the set (actions without a schema file, ...), for the user.
+    pub notes: Vec<String>,
+}
+
+impl fmt::Debug for SchemaSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchemaSet")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The built-in schema documents, as `(version, name, json text)`, before errata.
+pub fn builtin_documents() -> impl Iterator<Item = (Version, &'static str, &'static str)> {
+    builtin::BUILTIN.iter().filter_map(|(v, name, text)| {
+        let version = v.parse::<Version>().ok()?;
+        Some((version, *name, *text))
+    })
+}
+
+fn compile(schema: &Value, path: &Path) -> Result<Validator, SchemaError> {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| SchemaError::Compile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+}
+
+impl SchemaSet {
+    /// The built-in schemas with the chosen errata overlays applied.
+    pub fn builtin(errata: &ErrataSelection) -> Result<SchemaSet, SchemaError> {
+        let mut set = SchemaSet {
+            versions: Default::default(),
+            origin: format!("built-in (errata: {})", errata.describe()),
+            notes: Vec::new(),
+        };
+        for v in Version::ALL {
+            let n = catalogue(v).len();
+            set.versions[v.index()].request = (0..n).map(|_| None).collect();
+            set.versions[v.index()].response = (0..n).map(|_| None).collect();
+        }
+        for (version, name, text) in builtin_documents() {
+            let path = PathBuf::from(format!("schemas/{version}/{name}.json"));
+            let mut doc: Value =
+                serde_json::from_str(text).map_err(|source| SchemaError::Json {
+                    path: path.clone(),
+                    source,
+                })?;
+            for erratum in errata.selected() {
+                if erratum.version == version && erratum.schema == name {
+                    erratum
+                        .apply(&mut doc)
+                        .map_err(|message| SchemaError::Erratum {
+                            name: erratum.name,
+                            message,
+                        })?;
+                }
+            }
+            let (action, dir) = split_name(name);
+            set.insert(version, action, dir, compile(&doc, &path)?);
+        }
+        Ok(set)
+    }
+
+    /// Loads an official OCA schema folder: either one version's files (`Action.json` /
+    /// `ActionResponse.json` for 1.6, `ActionRequest.json` / `ActionResponse.json` for 2.x),
+    /// or a folder holding `1.6/`, `2.0.1/`, `2.1/`. Versions the folder lacks keep the
+    /// built-in schemas (with all errata); the notes say so.
+    pub fn from_dir(dir: &Path) -> Result<SchemaSet, SchemaError> {
+        let mut set = SchemaSet::builtin(&ErrataSelection::all())?;
+        let mut loaded = Vec::new();
+        let subdirs: Vec<_> = Version::ALL
+            .into_iter()
+            .map(|v| (v, dir.join(v.as_str())))
+            .filter(|(_, p)| p.is_dir())
+            .collect();
+        let folders = if subdirs.is_empty() {
+            match detect_version(dir) {
+                Some(v) => vec![(v, dir.to_owned())],
+                None => {
+                    return Err(SchemaError::EmptyDir {
+                        dir: dir.to_owned(),
+                    });
+                }
+            }
+        } else {
+            subdirs
+        };
+        for (version, folder) in folders {
+            set.load_version_dir(version, &folder)?;
+            loaded.push(format!("{version} from {}", folder.display()));
+        }
+        let kept: Vec<_> = Version::ALL
+            .into_iter()
+            .filter(|v| !loaded.iter().any(|l| l.starts_with(v.as_str())))
+            .map(Version::as_str)
+            .collect();
+        set.origin = if kept.is_empty() {
+            loaded.join(", ")
+        } else {
+            format!("{}; built-in for {}", loaded.join(", "), kept.join(", "))
+        };
+        Ok(set)
+    }
+
+    fn load_version_dir(&mut self, version: Version, folder: &Path) -> Result<(), SchemaError> {
+        for (i, action) in catalogue(version).iter().enumerate() {
+            let request = [
+                folder.join(format!("{}Request.json", action.name)),
+                folder.join(format!("{}.json", action.name)),
+            ];
+            let response = [folder.join(format!("{}Response.json", action.name))];
+            for (dir, candidates) in [
+                (Direction::Request, &request[..]),
+                (Direction::Response, &response[..]),
+            ] {
+                let slot = match dir {
+                    Direction::Request => &mut self.versions[version.index()].request[i],
+                    Direction::Response => &mut self.versions[version.index()].response[i],
+                };
+                match candidates.iter().find(|p| p.is_file()) {
+                    Some(path) => {
+                        let text =
+                            std::fs::read_to_string(path).map_err(|source| SchemaError::Read {
+                                path: path.clone(),
+                                source,
+                            })?;
+                        let doc: Value =
+                            serde_json::from_str(&text).map_err(|source| SchemaError::Json {
+                                path: path.clone(),
+                                source,
+                            })?;
+                        *slot = Some(compile(&doc, path)?);
+                    }
+                    None => {
+                        let is_send = version == Version::V21
+                            && action.name == "NotifyPeriodicEventStream"
+                            && dir == Direction::Response;
+                        if !is_send {
+                            *slot = None;
+                            self.notes.push(format!(
+                                "{}: no {} schema for {} {}; such payloads are not schema-checked",
+                                folder.display(),
+                                if dir == Direction::Request {
+                                    "request"
+                                } else {
+                                    "response"
+                                },
+                                version,
+                                action.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, version: Version, action: &str, dir: Direction, v: Validator) {
+        if let Some((i, _)) = crate::ocpp::action::lookup(version, action) {
+            let slots = &mut self.versions[version.index()];
+            match dir {
+                Direction::Request => slots.request[i] = Some(v),
+                Direction::Response => slots.response[i] = Some(v),
+            }
+        }
+    }
+
+    /// Whether a schema exists for the action (by catalogue index).
+    pub fn has(&self, version: Version, action: usize, dir: Direction) -> bool {
+        self.validator(version, action, dir).is_some()
+    }
+
+    fn validator(&self, version: Version, action: usize, dir: Direction) -> Option<&Validator> {
+        let slots = &self.versions[version.index()];
+        match dir {
+            Direction::Request => slots.request.get(action)?.as_ref(),
+            Direction::Response => slots.response.get(action)?.as_ref(),
+        }
+    }
+
+    /// Fast verdict: `Some(true)` valid, `Some(false)` invalid, `None` no schema.
+    pub fn is_valid(
+        &self,
+        version: Version,
+        action: usize,
+        dir: Direction,
+        payload: &Value,
+    ) -> Option<bool> {
+        Some(self.validator(version, action, dir)?.is_valid(payload))
+    }
+
+    /// Every violation of the payload (at most `limit`), each with its JSON pointer.
+    pub fn violations(
+        &self,
+        version: Version,
+        action: usize,
+        dir: Direction,
+        payload: &Value,
+        limit: usize,
+    ) -> Vec<Violation> {
+        let Some(validator) = self.validator(version, action, dir) else {
+            return Vec::new();
+        };
+        validator
+            .iter_errors(payload)
+            .take(limit)
+            .map(|e| {
+                let enum_options = match e.kind() {
+                    ValidationErrorKind::Enum { options } => Some(
+                        options
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .map(|o| {
+                                        o.as_str().map_or_else(|| o.to_string(), str::to_owned)
+                                    })
+                                    .collect::<Vec<String>>()
+                            })
+                            .unwrap_or_default(),
+                    ),
+                    _ => None,
+                };
+                let message = match &enum_options {
+                    Some(opts) => format!("{} is not one of {}", e.instance(), opts.join(", ")),
+                    None => e.to_string(),
+                };
+                Violation {
+                    pointer: e.instance_path().to_string(),
+                    keyword: e.kind().keyword().to_owned(),
+                    message,
+                    enum_options,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `BootNotificationRequest` → (`BootNotification`, Request).
+fn split_name(name: &str) -> (&str, Direction) {
+    if let Some(a) = name.strip_suffix("Response") {
+        (a, Direction::Response)
+    } else if let Some(a) = name.strip_suffix("Request") {
+        (a, Direction::Request)
+    } else {
+        (name, Direction::Request)
+    }
+}
+
+/// Guesses the version of a flat official schema folder from its file names.
+fn detect_version(dir: &Path) -> Option<Version> {
+    if dir.join("BootNotification.json").is_file() {
+        Some(Version::V16)
+    } else if dir.join("NotifyPeriodicEventStream.json").is_file()
+        || dir.join("AFRRSignalRequest.json").is_file()
+    {
+        Some(Version::V21)
+    } else if dir.join("BootNotificationRequest.json").is_file() {
+        Some(Version::V201)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocpp::action::lookup;
+    use serde_json::json;
+
+    fn set() -> SchemaSet {
+        SchemaSet::builtin(&ErrataSelection::all()).unwrap()
+    }
+
+    fn idx(v: Version, a: &str) -> usize {
+        lookup(v, a).unwrap().0
+    }
+
+    #[test]
+    fn every_action_has_its_schemas() {
+        let s = set();
+        for v in Version::ALL {
+            for (i, a) in catalogue(v).iter().enumerate() {
+                assert!(s.has(v, i, Direction::Request), "{v} {} request", a.name);
+                let send = a.name == "NotifyPeriodicEventStream" && v == Version::V21;
+                assert_eq!(
+                    s.has(v, i, Direction::Response),
+                    !send,
+                    "{v} {} response",
+                    a.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn multiple_of_is_judged_on_decimals() {
+        let s = set();
+        let i = idx(Version::V16, "SetChargingProfile");
+        let profile = |limit: serde_json::Value| {
+            json!({"connectorId":1,"csChargingProfiles":{"chargingProfileId":1,"stackLevel":0,
+            "chargingProfilePurpose":"TxDefaultProfile","chargingProfileKind":"Absolute",
+            "chargingSchedule":{"chargingRateUnit":"A","chargingSchedulePeriod":[{"startPeriod":0,"limit":limit}]}}})
+        };
+        let ok = |p| s.is_valid(Version::V16, i, Direction::Request, &p).unwrap();
+        assert!(ok(profile(json!(15.3))));
+        assert!(ok(profile(serde_json::from_str("1.53E1").unwrap())));
+        assert!(ok(profile(json!(32))));
+        assert!(!ok(profile(json!(16.05))));
+    }
+
+    #[test]
+    fn draft04_integers_differ_from_draft06() {
+        let s = set();
+        // 1.6 core (draft-04): 1.0 is not an integer.
+        let i = idx(Version::V16, "ChangeAvailability");
+        let p: Value = serde_json::from_str(r#"{"connectorId":1.0,"type":"Operative"}"#).unwrap();
+        assert_eq!(
+            s.is_valid(Version::V16, i, Direction::Request, &p),
+            Some(false)
+        );
+        // 2.0.1 (draft-06): 1.0 is an integer.
+        let i = idx(Version::V201, "ChangeAvailability");
+        let p: Value =
+            serde_json::from_str(r#"{"operationalStatus":"Operative","evse":{"id":1.0}}"#).unwrap();
+        assert_eq!(
+            s.is_valid(Version::V201, i, Direction::Request, &p),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn date_times_must_be_rfc3339() {
+        let s = set();
+        let i = idx(
+            Version::V16,
+            "HeartbeatResponse".trim_end_matches("Response"),
+        );
+        let check = |t: &str| {
+            s.is_valid(
+                Version::V16,
+                i,
+                Direction::Response,
+                &json!({"currentTime": t}),
+            )
+            .unwrap()
+        };
+        assert!(check("2026-11-22T10:15:03.125Z"));
+        assert!(check("2026-11-22T10:15:03+01:00"));
+        assert!(!check("2026-11-22T10:15:03"));
+        assert!(!check("2026-11-22 10:15:03Z"));
+        assert!(!check("2026-02-30T10:15:03Z"));
+        assert!(!check("22.11.2026 10:15"));
+    }
+
+    #[test]
+    fn violations_name_the_pointer() {
+        let s = set();
+        let i = idx(Version::V16, "BootNotification");
+        let v = s.violations(
+            Version::V16,
+            i,
+            Direction::Response,
+            &json!({"status":"Acepted","currentTime":"2026-11-22T10:15:03Z","interval":300}),
+            10,
+        );
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].pointer, "/status");
+        assert_eq!(v[0].keyword, "enum");
+        assert!(v[0].message.contains("Acepted"), "{}", v[0].message);
+    }
+}

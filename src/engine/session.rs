@@ -1,0 +1,434 @@
+//! Per-connection protocol state and the frame pipeline that reads and updates it.
+//!
+//! ```text
+//!  text ─► ws checks ─► wire::parse ─► framing (rpc) ─┬─ CALL/SEND ─► action (dir) ─► payload (schema) ─► pending
+//!                                                    ├─ CALLRESULT ─► correlate ─► response schema
+//!                                                    └─ CALLERROR / CALLRESULTERROR ─► fields ─► correlate
+//! ```
+//!
+//! A violation never ends the session: it is recorded and the state moves on to the most
+//! plausible reading. State is bounded: a handful of outstanding calls and a short memory
+//! of recent answers per side.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Ctx;
+use super::rules::{dir, rpc, schema, ws};
+use super::schema::{Direction, SchemaSet};
+use crate::finding::Severity;
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
+use crate::wire::frame::{self, Frame, FrameError, MessageType};
+
+/// Outstanding calls remembered per side; beyond this the oldest are forgotten.
+const MAX_PENDING: usize = 32;
+/// Recently answered calls remembered per side (duplicate responses, CALLRESULTERROR).
+const MAX_RECENT: usize = 16;
+
+/// A CALL waiting for its answer.
+#[derive(Debug)]
+struct Pending {
+    id: Box<str>,
+    /// Index into the version's action catalogue; `None` for an unknown action.
+    action: Option<usize>,
+    at: Timestamp,
+}
+
+/// A CALL that was answered.
+#[derive(Debug)]
+struct Answered {
+    id: Box<str>,
+    action: Option<usize>,
+    /// Answered with CALLRESULT (not CALLERROR).
+    with_result: bool,
+}
+
+/// The state of one connection (one station identity).
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) conn: Arc<str>,
+    pub(crate) version: Option<Version>,
+    pub(crate) warned_no_version: bool,
+    /// The `open` event named a subprotocol without rules here (ocpp1.5, ...).
+    pub(crate) negotiated_unsupported: bool,
+    /// Outstanding CALLs, indexed by the side that sent them.
+    pending: [Vec<Pending>; 2],
+    /// Recently answered CALLs, indexed by the side that sent the CALL.
+    answered: [VecDeque<Answered>; 2],
+    /// Recent SEND ids, indexed by sender.
+    sends: [VecDeque<Box<str>>; 2],
+    /// Which side has closed the WebSocket (until the next `open`).
+    closed_by: [bool; 2],
+}
+
+fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
+    if q.len() == cap {
+        q.pop_front();
+    }
+    q.push_back(item);
+}
+
+impl Session {
+    pub(crate) fn new(conn: Arc<str>, version: Option<Version>) -> Self {
+        Session {
+            conn,
+            version,
+            warned_no_version: false,
+            negotiated_unsupported: false,
+            pending: Default::default(),
+            answered: Default::default(),
+            sends: Default::default(),
+            closed_by: [false; 2],
+        }
+    }
+
+    pub(crate) fn on_open(
+        &mut self,
+        subprotocol: Option<&str>,
+        default: Option<Version>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        self.pending = Default::default();
+        self.closed_by = [false; 2];
+        self.negotiated_unsupported = false;
+        match subprotocol {
+            Some(token) => match Version::from_subprotocol(token) {
+                Some(v) => self.version = Some(v),
+                None => {
+                    self.version = None;
+                    self.negotiated_unsupported = true;
+                    ctx.report(
+                        &ws::UNSUPPORTED_VERSION,
+                        format!(
+                            "negotiated subprotocol `{token}` has no rule set here (expected ocpp1.6, ocpp2.0.1 or ocpp2.1); only OCPP-J framing is checked"
+                        ),
+                    );
+                }
+            },
+            None => self.version = default,
+        }
+        ctx.version = self.version;
+    }
+
+    pub(crate) fn on_close(&mut self, by: Option<Side>) {
+        if let Some(side) = by {
+            self.closed_by[side.index()] = true;
+        }
+        self.pending = Default::default();
+    }
+
+    pub(crate) fn on_frame(
+        &mut self,
+        from: Side,
+        text: &str,
+        schemas: &SchemaSet,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if self.closed_by[from.index()] {
+            ctx.report(
+                &rpc::FRAME_AFTER_CLOSE,
+                format!("{from} sent a data frame after it had closed the WebSocket"),
+            );
+        }
+        let mut body = text;
+        if let Some(rest) = text.strip_prefix('\u{feff}') {
+            ctx.report(
+                &ws::UTF8_BOM,
+                "the payload starts with a byte order mark (U+FEFF); strict JSON parsers reject it",
+            );
+            body = rest;
+        }
+        let value = match frame::parse_json(body) {
+            Ok(v) => v,
+            Err(FrameError::Empty) => {
+                ctx.report(&ws::EMPTY_MESSAGE, "empty or whitespace-only text frame");
+                return;
+            }
+            Err(e) => {
+                rpc::report_frame_error(ctx, &e);
+                return;
+            }
+        };
+        let frame = match frame::classify(&value) {
+            Ok(f) => f,
+            Err(e) => {
+                rpc::report_frame_error(ctx, &e);
+                return;
+            }
+        };
+        // The value lives only in this call; findings copy what they keep.
+        let mut ctx = ctx.reborrow();
+        self.on_parsed(from, frame, schemas, &mut ctx);
+    }
+
+    fn on_parsed<'f>(
+        &mut self,
+        from: Side,
+        frame: Frame<'f>,
+        schemas: &SchemaSet,
+        ctx: &mut Ctx<'f>,
+    ) {
+        let version = self.version;
+        let message_type = frame.message_type();
+        let id = frame.id();
+        let known_type = match message_type {
+            MessageType::CallResultError | MessageType::Send => {
+                version.is_none_or(|v| v == Version::V21)
+            }
+            _ => true,
+        };
+        if !known_type {
+            ctx.set_frame_ids(Some(id), None);
+            ctx.report(
+                &rpc::UNKNOWN_MESSAGE_TYPE,
+                format!(
+                    "message type {} ({}) exists only in OCPP 2.1, not in {}",
+                    message_type as u8,
+                    message_type.name(),
+                    version.map_or("this version".into(), |v| format!("OCPP {v}"))
+                ),
+            );
+            return;
+        }
+        rpc::check_message_id(ctx, id);
+        match frame {
+            Frame::Call {
+                id,
+                action,
+                payload,
+                send,
+            } => {
+                self.on_call(from, id, action, payload, send, schemas, ctx);
+            }
+            Frame::CallResult { id, payload } => self.on_result(from, id, payload, schemas, ctx),
+            Frame::CallError {
+                id,
+                code,
+                description,
+                details,
+                result_error,
+            } => {
+                rpc::check_error_fields(ctx, code, description, details);
+                if result_error {
+                    self.on_result_error(from, id, ctx);
+                } else {
+                    self.on_error(from, id, ctx);
+                }
+            }
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the parts of one CALL frame")]
+    fn on_call<'f>(
+        &mut self,
+        from: Side,
+        id: &'f str,
+        action: &'f str,
+        payload: &Value,
+        send: bool,
+        schemas: &SchemaSet,
+        ctx: &mut Ctx<'f>,
+    ) {
+        ctx.set_frame_ids(Some(id), Some(action));
+        let action_idx = match self.version {
+            Some(v) => dir::check_action(ctx, v, from, action, send),
+            None => None,
+        };
+        let now = ctx.at;
+        if send {
+            push_bounded(&mut self.sends[from.index()], Box::from(id), MAX_RECENT);
+        } else {
+            let timeout = ctx.config.call_timeout_us;
+            let mine = &mut self.pending[from.index()];
+            if let Some(p) = mine.iter_mut().find(|p| &*p.id == id) {
+                ctx.report(
+                    &rpc::DUPLICATE_OUTSTANDING_ID,
+                    format!(
+                        "{from} sent CALL id `{id}` while its earlier CALL with that id is still unanswered"
+                    ),
+                );
+                p.at = now;
+                p.action = action_idx;
+            } else {
+                if let Some(open) = mine
+                    .iter()
+                    .rev()
+                    .find(|p| now.micros().saturating_sub(p.at.micros()) < timeout)
+                {
+                    let prev = open
+                        .action
+                        .zip(self.version)
+                        .map_or("?", |(a, v)| crate::ocpp::action::catalogue(v)[a].name);
+                    ctx.report(
+                        &rpc::CONCURRENT_CALL,
+                        format!(
+                            "{from} sent a CALL while its CALL `{}` ({prev}) is still unanswered and not timed out",
+                            open.id
+                        ),
+                    );
+                }
+                if mine.len() == MAX_PENDING {
+                    mine.remove(0);
+                }
+                mine.push(Pending {
+                    id: Box::from(id),
+                    action: action_idx,
+                    at: now,
+                });
+            }
+        }
+        let (Some(version), Some(idx)) = (self.version, action_idx) else {
+            return;
+        };
+        let rule = if send {
+            &schema::SEND_INVALID
+        } else {
+            &schema::REQUEST_INVALID
+        };
+        schema::check_payload(
+            ctx,
+            schemas,
+            version,
+            idx,
+            Direction::Request,
+            payload,
+            rule,
+        );
+    }
+
+    /// Finds and removes the other side's outstanding CALL with this id.
+    fn take_pending(&mut self, caller: Side, id: &str) -> Option<Pending> {
+        let list = &mut self.pending[caller.index()];
+        let pos = list.iter().position(|p| &*p.id == id)?;
+        Some(list.remove(pos))
+    }
+
+    fn on_result<'f>(
+        &mut self,
+        from: Side,
+        id: &'f str,
+        payload: &Value,
+        schemas: &SchemaSet,
+        ctx: &mut Ctx<'f>,
+    ) {
+        let caller = from.other();
+        ctx.set_frame_ids(Some(id), None);
+        match self.take_pending(caller, id) {
+            Some(call) => {
+                let action = call.action;
+                push_bounded(
+                    &mut self.answered[caller.index()],
+                    Answered {
+                        id: call.id,
+                        action,
+                        with_result: true,
+                    },
+                    MAX_RECENT,
+                );
+                if let (Some(version), Some(idx)) = (self.version, action) {
+                    ctx.set_frame_ids(
+                        None,
+                        Some(crate::ocpp::action::catalogue(version)[idx].name),
+                    );
+                    schema::check_payload(
+                        ctx,
+                        schemas,
+                        version,
+                        idx,
+                        Direction::Response,
+                        payload,
+                        &schema::RESPONSE_INVALID,
+                    );
+                }
+            }
+            None => self.unmatched_response(from, id, "CALLRESULT", ctx),
+        }
+    }
+
+    fn on_error<'f>(&mut self, from: Side, id: &'f str, ctx: &mut Ctx<'f>) {
+        let caller = from.other();
+        ctx.set_frame_ids(Some(id), None);
+        match self.take_pending(caller, id) {
+            Some(call) => {
+                if let (Some(version), Some(idx)) = (self.version, call.action) {
+                    ctx.set_frame_ids(
+                        None,
+                        Some(crate::ocpp::action::catalogue(version)[idx].name),
+                    );
+                }
+                push_bounded(
+                    &mut self.answered[caller.index()],
+                    Answered {
+                        id: call.id,
+                        action: call.action,
+                        with_result: false,
+                    },
+                    MAX_RECENT,
+                );
+            }
+            None if id == "-1" => {
+                // An answer to a frame whose id could not be read: legal on 2.x.
+                if self.version == Some(Version::V16) {
+                    ctx.report_as(
+                        &rpc::RESPONSE_UNKNOWN_ID,
+                        Severity::Info,
+                        "CALLERROR with id `-1` (the 2.x convention for an unreadable frame; OCPP 1.6 has no such convention)",
+                    );
+                }
+            }
+            None => self.unmatched_response(from, id, "CALLERROR", ctx),
+        }
+    }
+
+    /// 2.1 CALLRESULTERROR: sent by the original caller about the CALLRESULT it received.
+    fn on_result_error<'f>(&mut self, from: Side, id: &'f str, ctx: &mut Ctx<'f>) {
+        ctx.set_frame_ids(Some(id), None);
+        let found = self.answered[from.index()]
+            .iter()
+            .find(|a| &*a.id == id && a.with_result)
+            .map(|a| a.action);
+        match found {
+            Some(action) => {
+                if let (Some(version), Some(idx)) = (self.version, action) {
+                    ctx.set_frame_ids(None, Some(crate::ocpp::action::catalogue(version)[idx].name));
+                }
+            }
+            None => ctx.report(
+                &rpc::CALLRESULTERROR_UNKNOWN_TARGET,
+                format!(
+                    "CALLRESULTERROR `{id}` from {from} matches no CALLRESULT that {} sent in answer to a CALL of {from}",
+                    from.other()
+                ),
+            ),
+        }
+    }
+
+    fn unmatched_response(&mut self, from: Side, id: &str, what: &str, ctx: &mut Ctx<'_>) {
+        let caller = from.other();
+        if let Some(prev) = self.answered[caller.index()].iter().find(|a| &*a.id == id) {
+            if let (Some(version), Some(idx)) = (self.version, prev.action) {
+                ctx.set_frame_ids(
+                    None,
+                    Some(crate::ocpp::action::catalogue(version)[idx].name),
+                );
+            }
+            ctx.report(
+                &rpc::DUPLICATE_RESPONSE,
+                format!("{what} `{id}` answers a CALL of {caller} that was already answered"),
+            );
+        } else if self.sends[caller.index()].iter().any(|s| &**s == id) {
+            ctx.report(
+                &rpc::RESPONSE_TO_SEND,
+                format!("{what} `{id}` answers a SEND of {caller}; SEND messages get no reply of any kind"),
+            );
+        } else {
+            ctx.report(
+                &rpc::RESPONSE_UNKNOWN_ID,
+                format!("{what} `{id}` from {from} matches no outstanding CALL of {caller}"),
+            );
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Findings: what the engine says about the traffic. A finding is data (rule, severity,
+//! where, what was expected and what came, the frame as evidence), never a Rust error.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::engine::rules::Rule;
+use crate::ocpp::Side;
+use crate::time::Timestamp;
+
+/// How bad a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "warning" | "warn" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            other => Err(format!(
+                "unknown severity `{other}` (expected error, warning or info)"
+            )),
+        }
+    }
+}
+
+/// One conformance failure (or observation) about one frame or connection event.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    /// The effective severity (the rule's default for the version, or the configured one).
+    pub severity: Severity,
+    /// The station identity of the connection.
+    pub conn: Arc<str>,
+    /// The 1-based line of the trace record (0 when the event did not come from a line).
+    pub line: u64,
+    /// When the offending event happened.
+    pub at: Timestamp,
+    /// Who sent the offending frame, when a frame is at fault.
+    pub from: Option<Side>,
+    pub unique_id: Option<Box<str>>,
+    pub action: Option<Box<str>>,
+    /// What is wrong: what was expected and what came.
+    pub message: String,
+    /// JSON pointer into the frame's payload, for schema findings.
+    pub pointer: Option<String>,
+    /// The offending frame, shortened.
+    pub evidence: Option<Box<str>>,
+}
+
+/// Shortens `text` to at most `max` characters, marking the cut with `…`.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => {
+            let mut s = String::with_capacity(cut + 3);
+            s.push_str(&text[..cut]);
+            s.push('…');
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_respects_char_boundaries() {
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("ééééé", 2), "éé…");
+    }
+
+    #[test]
+    fn severity_order_and_parse() {
+        assert!(Severity::Error > Severity::Warning && Severity::Warning > Severity::Info);
+        assert_eq!("warning".parse::<Severity>().unwrap(), Severity::Warning);
+        assert!("fatal".parse::<Severity>().is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! `ocpp-inspector`: makes OCPP traffic inspectable and provably conformant.
+//!
+//! ```text
+//! source (trace file, proxy tap) ──► Event ──► engine::Engine::feed ──► Finding ──► sink
+//!    source::trace_reader             (wire::frame parse once,            (reports: text,
+//!                                      rules of the registry,              json, junit)
+//!                                      schemas, session state)
+//! ```
+//!
+//! - [`ocpp`]: protocol facts (versions, sides, action catalogue, error codes).
+//! - [`wire`]: a text payload → an OCPP-J frame.
+//! - [`engine`]: the sans-io inspection engine: schemas, rules, per-connection state.
+//! - [`finding`]: what the engine says.
+//! - [`source`]: where events come from (trace files).
+//! - [`sink`]: where findings go (reports).
+//! - [`cli`]: the command line.
+
+pub mod checker;
+pub mod cli;
+pub mod engine;
+pub mod finding;
+pub mod ocpp;
+pub mod sink;
+pub mod source;
+pub mod time;
+pub mod wire;

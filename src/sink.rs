@@ -1,0 +1,4 @@
+//! Where findings go: the reports of `check` (text, JSON, JUnit). Sinks only render; they
+//! never judge traffic.
+
+pub mod report;

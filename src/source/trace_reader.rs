@@ -1,0 +1,331 @@
+//! The trace reader: JSON Lines → [`Event`]s, streaming, with 1-based line numbers.
+//!
+//! One record per line (see the README, "Trace format"):
+//! - frame: `{"ts":"…","conn":"CP-001","from":"charger","text":"[2,\"1\",\"Heartbeat\",{}]"}`
+//! - open:  `{"ts":"…","conn":"CP-001","event":"open","subprotocol":"ocpp1.6"}`
+//! - close: `{"ts":"…","conn":"CP-001","event":"close","code":1000,"by":"charger"}`
+//!
+//! Unknown members are ignored (the format grows by adding members); unknown `event` kinds
+//! are skipped. A line that is not a record is a [`RecordError`] naming the line; the reader
+//! goes on with the next line. `text` may hold anything, invalid JSON included: judging it
+//! is the engine's job.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead};
+
+use serde::Deserialize;
+
+use crate::engine::{Event, EventKind};
+use crate::ocpp::Side;
+use crate::time::Timestamp;
+
+/// Why a line is not a trace record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct RecordError {
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct RawRecord<'a> {
+    #[serde(borrow, default)]
+    ts: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    conn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    from: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    subprotocol: Option<Cow<'a, str>>,
+    #[serde(default)]
+    code: Option<u16>,
+    #[serde(borrow, default)]
+    by: Option<Cow<'a, str>>,
+    /// A binary frame's length (the proxy records binary frames this way).
+    #[serde(default)]
+    binary_len: Option<usize>,
+}
+
+/// A parsed record: the event's string fields borrow from the line when they hold no
+/// escapes, so the usual frame costs one allocation (its unescaped `text`).
+pub struct Record<'a> {
+    pub at: Timestamp,
+    pub conn: Cow<'a, str>,
+    pub kind: RecordKind<'a>,
+}
+
+pub enum RecordKind<'a> {
+    Open {
+        subprotocol: Option<Cow<'a, str>>,
+    },
+    Frame {
+        from: Side,
+        text: Cow<'a, str>,
+    },
+    Binary {
+        from: Side,
+        len: usize,
+    },
+    Close {
+        code: Option<u16>,
+        by: Option<Side>,
+    },
+    /// An `event` kind this reader does not know (written by a newer version); skipped.
+    Other,
+}
+
+impl<'a> Record<'a> {
+    /// The engine event for this record.
+    pub fn event(&self, line: u64) -> Option<Event<'_>> {
+        let kind = match &self.kind {
+            RecordKind::Open { subprotocol } => EventKind::Open {
+                subprotocol: subprotocol.as_deref(),
+            },
+            RecordKind::Frame { from, text } => EventKind::Frame { from: *from, text },
+            RecordKind::Binary { from, len } => EventKind::Binary {
+                from: *from,
+                len: *len,
+            },
+            RecordKind::Close { code, by } => EventKind::Close {
+                code: *code,
+                by: *by,
+            },
+            RecordKind::Other => return None,
+        };
+        Some(Event {
+            at: self.at,
+            conn: &self.conn,
+            line,
+            kind,
+        })
+    }
+}
+
+fn side(s: &str, field: &str) -> Result<Side, String> {
+    s.parse()
+        .map_err(|_| format!("`{field}` must be \"charger\" or \"csms\", got \"{s}\""))
+}
+
+/// Parses one line (without its line terminator) as a trace record.
+pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
+    let err = |message: String| RecordError {
+        line: line_no,
+        message,
+    };
+    let text = std::str::from_utf8(line).map_err(|e| {
+        err(format!(
+            "not valid UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let raw: RawRecord<'_> =
+        serde_json::from_str(text).map_err(|e| err(format!("not a trace record: {e}")))?;
+    let ts = raw
+        .ts
+        .ok_or_else(|| err("missing `ts` (RFC 3339 timestamp)".into()))?;
+    let at = Timestamp::parse_rfc3339(&ts)
+        .map_err(|e| err(format!("`ts` \"{ts}\" is not an RFC 3339 timestamp: {e}")))?;
+    let conn = raw
+        .conn
+        .ok_or_else(|| err("missing `conn` (the station identity)".into()))?;
+    if conn.is_empty() {
+        return Err(err("`conn` is empty".into()));
+    }
+    let kind = match (raw.event.as_deref(), raw.from) {
+        (Some("open"), _) => RecordKind::Open {
+            subprotocol: raw.subprotocol,
+        },
+        (Some("close"), _) => RecordKind::Close {
+            code: raw.code,
+            by: raw
+                .by
+                .as_deref()
+                .map(|b| side(b, "by"))
+                .transpose()
+                .map_err(err)?,
+        },
+        (Some(_), _) => RecordKind::Other,
+        (None, Some(from)) => {
+            let from = side(&from, "from").map_err(err)?;
+            match (raw.text, raw.binary_len) {
+                (Some(text), _) => RecordKind::Frame { from, text },
+                (None, Some(len)) => RecordKind::Binary { from, len },
+                (None, None) => {
+                    return Err(err(
+                        "a frame record needs `text` (the WebSocket payload)".into()
+                    ));
+                }
+            }
+        }
+        (None, None) => {
+            return Err(err(
+                "neither a frame (`from` and `text`) nor an event (`event`: open or close)".into(),
+            ));
+        }
+    };
+    Ok(Record { at, conn, kind })
+}
+
+/// Finds the `conn` of a record cheaply, without parsing the whole line: the bytes between
+/// the first `"conn":"` and the next quote. `None` when that is not certain (escapes,
+/// unusual spacing); callers then parse the line fully.
+pub fn quick_conn(line: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = b"\"conn\":\"";
+    let start = memchr::memmem::find(line, KEY)? + KEY.len();
+    let len = memchr::memchr2(b'"', b'\\', &line[start..])?;
+    (line.get(start + len) == Some(&b'"')).then(|| &line[start..start + len])
+}
+
+/// Reads a trace line by line, keeping 1-based line numbers. Blank lines are skipped.
+pub struct LineReader<R> {
+    inner: R,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(inner: R) -> Self {
+        LineReader {
+            inner,
+            line: 0,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// The next non-blank line and its number, without the line terminator.
+    pub fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        loop {
+            self.buf.clear();
+            if self.inner.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let mut end = self.buf.len();
+            while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
+                end -= 1;
+            }
+            if self.buf[..end].iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Ok(Some((self.line, &self.buf[..end])));
+        }
+    }
+
+    /// The number of the last line read.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_record_kinds() {
+        let r = parse_record(
+            br#"{"ts":"2026-11-22T10:15:03.125Z","conn":"CP-001","from":"charger","text":"[2,\"1\",\"Heartbeat\",{}]"}"#,
+            1,
+        )
+        .unwrap();
+        assert_eq!(&*r.conn, "CP-001");
+        let RecordKind::Frame { from, text } = &r.kind else {
+            panic!()
+        };
+        assert_eq!(*from, Side::Charger);
+        assert_eq!(&**text, r#"[2,"1","Heartbeat",{}]"#);
+        let r = parse_record(br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"open","subprotocol":"ocpp1.6","tls":{"v":"1.3"}}"#, 2).unwrap();
+        assert!(matches!(r.kind, RecordKind::Open { subprotocol: Some(ref s) } if s == "ocpp1.6"));
+        let r = parse_record(br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"close","code":1000,"by":"csms"}"#, 3).unwrap();
+        assert!(matches!(
+            r.kind,
+            RecordKind::Close {
+                code: Some(1000),
+                by: Some(Side::Csms)
+            }
+        ));
+        let r = parse_record(
+            br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"ping"}"#,
+            4,
+        )
+        .unwrap();
+        assert!(matches!(r.kind, RecordKind::Other));
+    }
+
+    #[test]
+    fn bad_lines_name_the_problem_and_the_line() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"not json", "not a trace record"),
+            (
+                br#"{"conn":"a","from":"charger","text":""}"#,
+                "missing `ts`",
+            ),
+            (
+                br#"{"ts":"yesterday","conn":"a","from":"charger","text":""}"#,
+                "RFC 3339",
+            ),
+            (
+                br#"{"ts":"2026-11-22T10:15:03Z","from":"charger","text":""}"#,
+                "missing `conn`",
+            ),
+            (
+                br#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"server","text":""}"#,
+                "\"charger\" or \"csms\"",
+            ),
+            (
+                br#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms"}"#,
+                "needs `text`",
+            ),
+            (
+                br#"{"ts":"2026-11-22T10:15:03Z","conn":"a"}"#,
+                "neither a frame",
+            ),
+            (
+                b"{\"ts\":\"2026-11-22T10:15:03Z\",\"conn\":\"\xff\"}",
+                "not valid UTF-8",
+            ),
+            (
+                br#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"\ud800"}"#,
+                "not a trace record",
+            ),
+        ];
+        for (line, want) in cases {
+            let e = parse_record(line, 7).err().unwrap();
+            assert_eq!(e.line, 7);
+            assert!(
+                e.message.contains(want),
+                "{:?}: {}",
+                String::from_utf8_lossy(line),
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn quick_conn_agrees_with_the_parser_or_declines() {
+        assert_eq!(
+            quick_conn(br#"{"ts":"x","conn":"CP-1","from":"csms"}"#),
+            Some(&b"CP-1"[..])
+        );
+        assert_eq!(
+            quick_conn(br#"{"ts":"x","conn":"C\"P","from":"csms"}"#),
+            None
+        );
+        assert_eq!(quick_conn(br#"{"ts":"x", "conn" : "CP-1"}"#), None);
+    }
+
+    #[test]
+    fn line_reader_numbers_lines_and_skips_blank_ones() {
+        let data = b"a\r\n\n  \nb\nc";
+        let mut r = LineReader::new(&data[..]);
+        let mut got = Vec::new();
+        while let Some((n, l)) = r.next_line().unwrap() {
+            got.push((n, String::from_utf8(l.to_vec()).unwrap()));
+        }
+        assert_eq!(got, vec![(1, "a".into()), (4, "b".into()), (5, "c".into())]);
+    }
+}

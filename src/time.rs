@@ -1,0 +1,232 @@
+//! Instants as the engine sees them: parsed from the `ts` of trace records (RFC 3339), never
+//! read from a clock here. Front ends that do read the clock (the proxy) build a `Timestamp`
+//! from `SystemTime` and hand it in with the event.
+
+use std::fmt;
+
+/// Microseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_micros(us: i64) -> Self {
+        Timestamp(us)
+    }
+
+    pub fn from_secs(s: i64) -> Self {
+        Timestamp(s.saturating_mul(1_000_000))
+    }
+
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+
+    /// Now, from the system clock. Only front ends call this, never the engine.
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+    }
+
+    /// Seconds (with fraction) from `earlier` to `self`.
+    pub fn secs_since(self, earlier: Timestamp) -> f64 {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "durations in a trace are far below 2^52 µs"
+        )]
+        let us = self.0.saturating_sub(earlier.0) as f64;
+        us / 1e6
+    }
+
+    /// Parses an RFC 3339 `date-time` (`2026-11-22T10:15:03.125Z`, `...+02:00`). The `T`
+    /// and `Z` may be lower case (RFC 3339 §5.6 note); fractions beyond microseconds are
+    /// truncated.
+    pub fn parse_rfc3339(s: &str) -> Result<Timestamp, TimeError> {
+        let b = s.as_bytes();
+        let err = |what: &'static str| TimeError { what };
+        if b.len() < 20 {
+            return Err(err("too short for an RFC 3339 date-time"));
+        }
+        let num = |range: std::ops::Range<usize>| -> Result<i64, TimeError> {
+            let mut v = 0i64;
+            for &c in &b[range] {
+                if !c.is_ascii_digit() {
+                    return Err(err("expected a digit"));
+                }
+                v = v * 10 + i64::from(c - b'0');
+            }
+            Ok(v)
+        };
+        if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+            return Err(err("expected YYYY-MM-DDTHH:MM:SS"));
+        }
+        if !matches!(b[10], b'T' | b't') {
+            return Err(err("expected `T` between date and time"));
+        }
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return Err(err("no such calendar date"));
+        }
+        // Second 60 is a leap second; accepted and folded into 59.
+        if hour > 23 || minute > 59 || second > 60 {
+            return Err(err("time of day out of range"));
+        }
+        let mut i = 19;
+        let mut micros = 0i64;
+        if b[i] == b'.' {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 6 {
+                    micros = micros * 10 + i64::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            let digits = i - start;
+            if digits == 0 {
+                return Err(err("expected digits after `.`"));
+            }
+            for _ in digits..6 {
+                micros *= 10;
+            }
+        }
+        let offset_secs = match b.get(i) {
+            Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+            Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+                let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+                if oh > 23 || om > 59 {
+                    return Err(err("offset out of range"));
+                }
+                let o = oh * 3600 + om * 60;
+                if sign == b'+' { o } else { -o }
+            }
+            None => return Err(err("missing time zone offset (`Z` or `±HH:MM`)")),
+            _ => return Err(err("bad time zone offset")),
+        };
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
+        Ok(Timestamp(secs * 1_000_000 + micros))
+    }
+
+    /// Writes `2026-11-22T10:15:03.125Z` (milliseconds, UTC).
+    pub fn to_rfc3339_millis(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.div_euclid(1_000_000);
+        let millis = self.0.rem_euclid(1_000_000) / 1000;
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60
+        )
+    }
+}
+
+/// Why a timestamp did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}")]
+pub struct TimeError {
+    pub what: &'static str,
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_round_trip() {
+        let t = Timestamp::parse_rfc3339("2026-11-22T10:15:03.125Z").unwrap();
+        assert_eq!(t.to_string(), "2026-11-22T10:15:03.125Z");
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01T00:00:00Z").unwrap(),
+            Timestamp(0)
+        );
+        let off = Timestamp::parse_rfc3339("2026-11-22T12:15:03.125+02:00").unwrap();
+        assert_eq!(off, t);
+        let lower = Timestamp::parse_rfc3339("2026-11-22t10:15:03.125z").unwrap();
+        assert_eq!(lower, t);
+        let nanos = Timestamp::parse_rfc3339("2026-11-22T10:15:03.125999999Z").unwrap();
+        assert_eq!(nanos.0 - t.0, 999);
+        assert_eq!(
+            Timestamp::parse_rfc3339("2024-02-29T00:00:00Z")
+                .unwrap()
+                .to_string(),
+            "2024-02-29T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn rejects_what_rfc3339_rejects() {
+        for bad in [
+            "2026-11-22 10:15:03Z",
+            "2026-11-22T10:15:03",
+            "2026-11-22T10:15:03.Z",
+            "2026-02-30T10:15:03Z",
+            "2025-02-29T10:15:03Z",
+            "2026-13-01T10:15:03Z",
+            "2026-11-22T24:00:00Z",
+            "2026-11-22T10:15:03+0200",
+            "20261122T101503Z",
+            "",
+            "2026-11-22T10:15:03Zjunk",
+            "２０２６-11-22T10:15:03Z",
+        ] {
+            assert!(Timestamp::parse_rfc3339(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The wire layer: one WebSocket text payload → one OCPP-J RPC frame.
+//!
+//! It parses the JSON once and classifies the array by its message type id. It knows no
+//! versions, actions or schemas; judging the frame is the engine's work. It never panics on
+//! input: every malformed payload comes back as a [`FrameError`].
+
+pub mod frame;
+
+pub use frame::{Frame, FrameError, MessageType, parse};

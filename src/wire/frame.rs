@@ -1,0 +1,267 @@
+//! OCPP-J frames: `[2,id,action,payload]` CALL, `[3,id,payload]` CALLRESULT,
+//! `[4,id,code,description,details]` CALLERROR, and the 2.1 additions
+//! `[5,id,code,description,details]` CALLRESULTERROR and `[6,id,action,payload]` SEND.
+
+use serde_json::Value;
+
+/// The message type id, element 0 of every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageType {
+    Call = 2,
+    CallResult = 3,
+    CallError = 4,
+    CallResultError = 5,
+    Send = 6,
+}
+
+impl MessageType {
+    pub fn from_id(id: i64) -> Option<MessageType> {
+        Some(match id {
+            2 => MessageType::Call,
+            3 => MessageType::CallResult,
+            4 => MessageType::CallError,
+            5 => MessageType::CallResultError,
+            6 => MessageType::Send,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageType::Call => "CALL",
+            MessageType::CallResult => "CALLRESULT",
+            MessageType::CallError => "CALLERROR",
+            MessageType::CallResultError => "CALLRESULTERROR",
+            MessageType::Send => "SEND",
+        }
+    }
+
+    /// The number of array elements the type requires.
+    pub fn element_count(self) -> usize {
+        match self {
+            MessageType::Call | MessageType::Send => 4,
+            MessageType::CallResult => 3,
+            MessageType::CallError | MessageType::CallResultError => 5,
+        }
+    }
+}
+
+/// A structurally sound frame, borrowing from the parsed JSON value.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame<'v> {
+    /// `[2,id,action,payload]` or, with `send`, `[6,id,action,payload]`.
+    Call {
+        id: &'v str,
+        action: &'v str,
+        payload: &'v Value,
+        send: bool,
+    },
+    CallResult {
+        id: &'v str,
+        payload: &'v Value,
+    },
+    /// `[4,...]`, or with `result_error` the 2.1 `[5,...]`. The three trailing elements are
+    /// left for the rules to judge (they may have the wrong types).
+    CallError {
+        id: &'v str,
+        code: &'v Value,
+        description: &'v Value,
+        details: &'v Value,
+        result_error: bool,
+    },
+}
+
+impl<'v> Frame<'v> {
+    pub fn id(&self) -> &'v str {
+        match *self {
+            Frame::Call { id, .. } | Frame::CallResult { id, .. } | Frame::CallError { id, .. } => {
+                id
+            }
+        }
+    }
+
+    pub fn message_type(&self) -> MessageType {
+        match *self {
+            Frame::Call { send: false, .. } => MessageType::Call,
+            Frame::Call { send: true, .. } => MessageType::Send,
+            Frame::CallResult { .. } => MessageType::CallResult,
+            Frame::CallError {
+                result_error: false,
+                ..
+            } => MessageType::CallError,
+            Frame::CallError {
+                result_error: true, ..
+            } => MessageType::CallResultError,
+        }
+    }
+}
+
+/// Why a payload is not a usable OCPP-J frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameError {
+    /// Empty or whitespace only.
+    Empty,
+    /// Not JSON at all; the parser's message (with column).
+    NotJson(String),
+    /// JSON, but not an array.
+    NotArray,
+    /// Element 0 missing or not an integer.
+    TypeNotInteger,
+    /// Element 0 is an integer but no OCPP-J message type.
+    UnknownType(i64),
+    /// The array has the wrong length for its type.
+    WrongCount {
+        message_type: MessageType,
+        got: usize,
+        /// The unique id, if element 1 is a string (for correlation in reports).
+        id: Option<String>,
+    },
+    /// Element 1 is not a string.
+    IdNotString { message_type: MessageType },
+    /// Element 2 of a CALL or SEND is not a string.
+    ActionNotString { id: String },
+}
+
+/// Parses `text` as JSON. The caller keeps the value alive and classifies it with
+/// [`classify`]; [`parse`] does both for callers that do not need the value afterwards.
+pub fn parse_json(text: &str) -> Result<Value, FrameError> {
+    if text.trim().is_empty() {
+        return Err(FrameError::Empty);
+    }
+    serde_json::from_str(text).map_err(|e| FrameError::NotJson(e.to_string()))
+}
+
+/// Classifies a parsed JSON value as an OCPP-J frame.
+pub fn classify(value: &Value) -> Result<Frame<'_>, FrameError> {
+    let Value::Array(items) = value else {
+        return Err(FrameError::NotArray);
+    };
+    let type_id = items
+        .first()
+        .and_then(Value::as_i64)
+        .ok_or(FrameError::TypeNotInteger)?;
+    let Some(message_type) = MessageType::from_id(type_id) else {
+        return Err(FrameError::UnknownType(type_id));
+    };
+    let id = match items.get(1) {
+        Some(Value::String(s)) => s.as_str(),
+        _ if items.len() != message_type.element_count() => {
+            return Err(FrameError::WrongCount {
+                message_type,
+                got: items.len(),
+                id: None,
+            });
+        }
+        _ => return Err(FrameError::IdNotString { message_type }),
+    };
+    if items.len() != message_type.element_count() {
+        return Err(FrameError::WrongCount {
+            message_type,
+            got: items.len(),
+            id: Some(id.to_owned()),
+        });
+    }
+    Ok(match message_type {
+        MessageType::Call | MessageType::Send => {
+            let Value::String(action) = &items[2] else {
+                return Err(FrameError::ActionNotString { id: id.to_owned() });
+            };
+            Frame::Call {
+                id,
+                action,
+                payload: &items[3],
+                send: message_type == MessageType::Send,
+            }
+        }
+        MessageType::CallResult => Frame::CallResult {
+            id,
+            payload: &items[2],
+        },
+        MessageType::CallError | MessageType::CallResultError => Frame::CallError {
+            id,
+            code: &items[2],
+            description: &items[3],
+            details: &items[4],
+            result_error: message_type == MessageType::CallResultError,
+        },
+    })
+}
+
+/// Parses and classifies in one step, returning an owned summary; for tests and fuzzing.
+pub fn parse(text: &str) -> Result<(Value, MessageType), FrameError> {
+    let value = parse_json(text)?;
+    let t = classify(&value)?.message_type();
+    Ok((value, t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> Result<MessageType, FrameError> {
+        parse(text).map(|(_, t)| t)
+    }
+
+    #[test]
+    fn classifies_every_type() {
+        assert_eq!(kind(r#"[2,"1","Heartbeat",{}]"#), Ok(MessageType::Call));
+        assert_eq!(kind(r#"[3,"1",{}]"#), Ok(MessageType::CallResult));
+        assert_eq!(
+            kind(r#"[4,"1","GenericError","",{}]"#),
+            Ok(MessageType::CallError)
+        );
+        assert_eq!(
+            kind(r#"[5,"1","GenericError","",{}]"#),
+            Ok(MessageType::CallResultError)
+        );
+        assert_eq!(
+            kind(r#"[6,"1","NotifyPeriodicEventStream",{}]"#),
+            Ok(MessageType::Send)
+        );
+    }
+
+    #[test]
+    fn reports_structural_faults() {
+        assert_eq!(kind("  "), Err(FrameError::Empty));
+        assert!(matches!(kind("[2,"), Err(FrameError::NotJson(_))));
+        assert_eq!(kind("{}"), Err(FrameError::NotArray));
+        assert_eq!(
+            kind(r#"["2","1","Heartbeat",{}]"#),
+            Err(FrameError::TypeNotInteger)
+        );
+        assert_eq!(
+            kind(r#"[2.0,"1","Heartbeat",{}]"#),
+            Err(FrameError::TypeNotInteger)
+        );
+        assert_eq!(kind("[]"), Err(FrameError::TypeNotInteger));
+        assert_eq!(kind(r#"[7,"1"]"#), Err(FrameError::UnknownType(7)));
+        assert_eq!(
+            kind(r#"[2,"1","Heartbeat"]"#),
+            Err(FrameError::WrongCount {
+                message_type: MessageType::Call,
+                got: 3,
+                id: Some("1".into())
+            })
+        );
+        assert_eq!(
+            kind(r#"[2,1,"Heartbeat",{}]"#),
+            Err(FrameError::IdNotString {
+                message_type: MessageType::Call
+            })
+        );
+        assert_eq!(
+            kind(r#"[2,"1",5,{}]"#),
+            Err(FrameError::ActionNotString { id: "1".into() })
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_and_deep_nesting_are_errors_not_panics() {
+        assert!(matches!(
+            kind(r#"[2,"\ud800","Heartbeat",{}]"#),
+            Err(FrameError::NotJson(_))
+        ));
+        let deep = "[".repeat(100_000);
+        assert!(matches!(kind(&deep), Err(FrameError::NotJson(_))));
+    }
+}
