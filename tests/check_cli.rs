@@ -1,0 +1,247 @@
+//! The `check` and `rules` commands end to end: output formats, exit codes, parallelism.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{root, run};
+use ocpp_inspector::checker::{CheckOptions, check_reader};
+use ocpp_inspector::engine::Config;
+use ocpp_inspector::engine::schema::{ErrataSelection, SchemaSet};
+use serde_json::Value;
+
+const SAMPLE: &str = "tests/fixtures/traces/sample.jsonl";
+
+#[test]
+fn text_report_names_file_line_connection_rule_and_frame() {
+    let r = run(&["check", SAMPLE, "--color", "never"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("error[rpc.action-case-mismatch]: action `HeartBeat` differs")
+    );
+    assert!(r.stdout.contains(&format!(
+        "--> {SAMPLE}:15  EVSE-201  charger→csms  id c3  HeartBeat"
+    )));
+    assert!(r.stdout.contains(r#"| [2,"c3","HeartBeat",{}]"#));
+    let last = r.stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("FAIL: 24 frames in 1 file, 2 connections: 6 errors"),
+        "{last}"
+    );
+    assert!(!r.stdout.contains("\x1b["), "no colour when asked not to");
+    let coloured = run(&["check", SAMPLE, "--color", "always"]);
+    assert!(coloured.stdout.contains("\x1b[1;31merror"));
+}
+
+#[test]
+fn json_report_keeps_the_contract() {
+    let r = run(&["check", SAMPLE, "--format", "json"]);
+    assert_eq!(r.code, 1);
+    let doc: Value = serde_json::from_str(&r.stdout).expect("one JSON document");
+    let s = &doc["summary"];
+    assert_eq!(s["frames"], 24);
+    assert_eq!(s["errors"], 6);
+    assert_eq!(s["warnings"], 0);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 6);
+    for f in findings {
+        for key in [
+            "rule",
+            "severity",
+            "file",
+            "line",
+            "conn",
+            "unique_id",
+            "action",
+            "message",
+        ] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+        assert_eq!(f["file"], SAMPLE);
+    }
+    let stop = findings
+        .iter()
+        .find(|f| f["action"] == "StopTransaction")
+        .unwrap();
+    assert_eq!(stop["rule"], "schema.request-invalid");
+    assert_eq!(stop["line"], 21);
+    assert_eq!(stop["conn"], "CP-001");
+    assert_eq!(stop["unique_id"], "t2");
+    assert_eq!(stop["pointer"], "/meterStop");
+    assert!(
+        stop["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"1900\" is not of type \"integer\"")
+    );
+}
+
+#[test]
+fn junit_report_has_a_suite_per_file_and_failures_per_rule() {
+    let r = run(&["check", SAMPLE, SAMPLE, "--format", "junit"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stdout.matches("<testsuite ").count(), 2);
+    assert!(r.stdout.contains(r#"name="rpc.not-json">"#));
+    assert_eq!(r.stdout.matches("<failure ").count(), 12, "{}", r.stdout);
+    assert!(r.stdout.trim_end().ends_with("</testsuites>"));
+}
+
+#[test]
+fn exit_codes_follow_fail_on_and_disable() {
+    // Disabling every rule that fires makes the run clean.
+    let mut args = vec!["check", SAMPLE];
+    for id in [
+        "schema.datetime-invalid",
+        "schema.enum-case-mismatch",
+        "rpc.action-case-mismatch",
+        "schema.request-invalid",
+        "rpc.response-unknown-id",
+        "rpc.not-json",
+    ] {
+        args.extend(["--disable", id]);
+    }
+    let clean = run(&args);
+    assert_eq!(clean.code, 0, "{}", clean.stdout);
+    assert!(clean.stdout.contains("PASS"));
+    let unknown = run(&["check", SAMPLE, "--disable", "rpc.nope"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("unknown rule `rpc.nope`"));
+    let bad_version = run(&["check", SAMPLE, "--ocpp", "1.7"]);
+    assert_eq!(bad_version.code, 2);
+    assert!(bad_version.stderr.contains("unknown OCPP version `1.7`"));
+    let missing = run(&["check", "no/such/trace.jsonl"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stdout.contains("no/such/trace.jsonl: cannot open"));
+}
+
+#[test]
+fn errata_selection_is_reported_and_validated() {
+    let r = run(&["check", SAMPLE, "--format", "json", "--errata", "none"]);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["summary"]["schemas"], "built-in (errata: none)");
+    let bad = run(&["check", SAMPLE, "--errata", "16-bogus"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("unknown erratum `16-bogus`"));
+}
+
+#[test]
+fn official_schema_folder_can_replace_the_builtin_set() {
+    let official = root().join("../shared/ocpp-schemas");
+    if !official.is_dir() {
+        eprintln!("SKIPPED: {} is absent", official.display());
+        return;
+    }
+    let dir = official.to_str().unwrap();
+    let r = run(&["check", SAMPLE, "--format", "json", "--schemas", dir]);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        doc["summary"]["schemas"]
+            .as_str()
+            .unwrap()
+            .contains("1.6 from")
+    );
+    assert_eq!(
+        doc["summary"]["errors"], 6,
+        "same verdict as the built-in set"
+    );
+    let v16 = official.join("1.6");
+    let r = run(&[
+        "check",
+        SAMPLE,
+        "--format",
+        "json",
+        "--schemas",
+        v16.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        doc["summary"]["schemas"]
+            .as_str()
+            .unwrap()
+            .contains("built-in for 2.0.1, 2.1")
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let r = run(&["check", SAMPLE, "--schemas", empty.path().to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no OCPP schema files found"));
+}
+
+/// A trace with many interleaved connections gets the same findings whether one engine
+/// reads it or it is split by connection across several.
+#[test]
+fn sharding_by_connection_gives_the_same_findings() {
+    let sample = std::fs::read_to_string(root().join(SAMPLE)).unwrap();
+    let mut big = String::new();
+    for i in 0..40 {
+        for line in sample.lines() {
+            big.push_str(
+                &line
+                    .replace("CP-001", &format!("CP-{i:03}"))
+                    .replace("EVSE-201", &format!("EVSE-{i:03}")),
+            );
+            big.push('\n');
+        }
+    }
+    let opts = CheckOptions {
+        schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
+        config: Arc::new(Config::default()),
+        default_version: None,
+        jobs: 0,
+    };
+    let render = |shards| {
+        let r = check_reader(big.as_bytes(), &opts, shards);
+        assert!(r.input_errors.is_empty());
+        r.findings
+            .iter()
+            .map(|f| format!("{}:{}:{}:{}", f.line, f.conn, f.rule.id, f.message))
+            .collect::<Vec<_>>()
+    };
+    let one = render(1);
+    assert_eq!(one.len(), 40 * 6);
+    assert_eq!(render(3), one);
+    assert_eq!(render(8), one);
+}
+
+#[test]
+fn rules_lists_explains_and_exports() {
+    let list = run(&["rules"]);
+    assert_eq!(list.code, 0);
+    assert!(list.stdout.contains("rpc.not-json"));
+    let one = run(&["rules", "rpc.concurrent-call"]);
+    assert_eq!(one.code, 0);
+    assert!(one.stdout.contains("What it checks"));
+    assert!(one.stdout.contains("spec: OCPP-J 1.6 §4.1.1"));
+    let family = run(&["rules", "schema"]);
+    assert!(
+        family
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("schema."))
+            .count()
+            >= 5
+    );
+    let json = run(&["rules", "--format", "json"]);
+    let arr: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(arr.len(), ocpp_inspector::engine::rules::REGISTRY.len());
+    for r in &arr {
+        for key in ["id", "severity", "versions", "summary", "spec"] {
+            assert!(r.get(key).is_some(), "{r}");
+        }
+    }
+    let nope = run(&["rules", "nope.nothing"]);
+    assert_eq!(nope.code, 2);
+    let errata = run(&["rules", "--errata"]);
+    assert!(errata.stdout.contains("201-exiresponse-7500"));
+}
+
+#[test]
+fn version_and_help_read_well() {
+    let v = run(&["--version"]);
+    assert_eq!(v.code, 0);
+    assert!(v.stdout.starts_with("ocpp-inspector "));
+    let h = run(&["check", "--help"]);
+    assert!(h.stdout.contains("--fail-on"));
+    let none = run(&[]);
+    assert_eq!(none.code, 2);
+}
