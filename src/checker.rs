@@ -18,6 +18,7 @@ use crate::engine::{Config, Engine, SchemaSet, Stats};
 use crate::finding::Finding;
 use crate::ocpp::Version;
 use crate::source::trace_reader::{LineReader, quick_conn};
+use crate::time::Timestamp;
 
 /// What the checker needs besides the files.
 #[derive(Clone)]
@@ -142,7 +143,8 @@ pub fn check_reader<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usiz
                 }
             }
         }
-        return w.finish(PathBuf::new());
+        let end = w.max_at;
+        return w.finish(end);
     }
     check_sharded(reader, opts, shards)
 }
@@ -156,7 +158,7 @@ struct Batch {
 
 fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) -> FileResult {
     let mut read_errors = Vec::new();
-    let mut parts = Vec::new();
+    let mut workers: Vec<Worker> = Vec::new();
     std::thread::scope(|s| {
         let mut senders = Vec::with_capacity(shards);
         let mut handles = Vec::with_capacity(shards);
@@ -172,7 +174,7 @@ fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) 
                         start = end;
                     }
                 }
-                w.finish(PathBuf::new())
+                w
             }));
         }
         let mut pending: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
@@ -208,7 +210,7 @@ fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) 
         drop(senders);
         for h in handles {
             match h.join() {
-                Ok(r) => parts.push(r),
+                Ok(w) => workers.push(w),
                 Err(_) => read_errors.push(InputError {
                     line: 0,
                     message: "internal error: a checking worker stopped".into(),
@@ -216,6 +218,10 @@ fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) 
             }
         }
     });
+    // Every engine settles its time-based rules against the end of the whole trace, not
+    // the last event it happened to see, so the verdict does not depend on the split.
+    let end = workers.iter().filter_map(|w| w.max_at).max();
+    let parts: Vec<FileResult> = workers.into_iter().map(|w| w.finish(end)).collect();
     let mut merged = FileResult {
         path: PathBuf::new(),
         findings: Vec::new(),
@@ -266,6 +272,8 @@ struct Worker {
     engine: Engine,
     findings: Vec<Finding>,
     errors: Vec<InputError>,
+    /// The latest timestamp seen: where the observation ends.
+    max_at: Option<Timestamp>,
 }
 
 impl Worker {
@@ -278,12 +286,14 @@ impl Worker {
             ),
             findings: Vec::new(),
             errors: Vec::new(),
+            max_at: None,
         }
     }
 
     fn line(&mut self, n: u64, line: &[u8]) {
         match crate::source::trace_reader::parse_record(line, n) {
             Ok(record) => {
+                self.max_at = Some(self.max_at.map_or(record.at, |m| m.max(record.at)));
                 if let Some(event) = record.event(n) {
                     if let Err(e) = self.engine.feed(&event, &mut self.findings) {
                         self.errors.push(InputError {
@@ -300,9 +310,15 @@ impl Worker {
         }
     }
 
-    fn finish(self, path: PathBuf) -> FileResult {
+    /// Settles the time-based rules at `end` and hands over what was found.
+    fn finish(mut self, end: Option<Timestamp>) -> FileResult {
+        if let Some(end) = end {
+            self.engine.finish(end, &mut self.findings);
+        }
+        // Findings about earlier frames (a CALL never answered) carry that frame's line.
+        self.findings.sort_by_key(|f| f.line);
         FileResult {
-            path,
+            path: PathBuf::new(),
             stats: self.engine.stats(),
             findings: self.findings,
             input_errors: self.errors,

@@ -14,6 +14,7 @@
 //! engine; none of them judges frames on its own.
 
 pub mod config;
+pub(crate) mod protocol;
 pub mod rules;
 pub mod schema;
 pub mod session;
@@ -127,13 +128,14 @@ impl Engine {
             action: None,
             out,
         };
+        session.on_time(&mut ctx, event.at, false);
         match event.kind {
             EventKind::Open { subprotocol } => {
                 session.on_open(subprotocol, self.default_version, &mut ctx);
                 Ok(())
             }
             EventKind::Close { code: _, by } => {
-                session.on_close(by);
+                session.on_close(by, &mut ctx);
                 Ok(())
             }
             EventKind::Binary { from, len } => {
@@ -164,6 +166,35 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The observation ended at `end` (the last timestamp of the trace, or the proxy's
+    /// shutdown): time-based rules settle what is still open (calls never answered, a
+    /// follow-up that never came). Findings about an earlier frame name that frame's line.
+    pub fn finish(&mut self, end: Timestamp, out: &mut Vec<Finding>) {
+        let mut conns: Vec<&Arc<str>> = self.sessions.keys().collect();
+        conns.sort();
+        let conns: Vec<Arc<str>> = conns.into_iter().cloned().collect();
+        for conn in conns {
+            let Some(session) = self.sessions.get_mut(&conn) else {
+                continue;
+            };
+            let mut ctx = Ctx {
+                config: &self.config,
+                version: session.version,
+                conn: &conn,
+                line: 0,
+                at: end,
+                from: None,
+                text: None,
+                unique_id: None,
+                action: None,
+                out,
+            };
+            session.on_time(&mut ctx, end, true);
+        }
+    }
+}
+
 /// Everything a rule needs to emit a finding about the current event.
 pub(crate) struct Ctx<'a> {
     config: &'a Config,
@@ -176,6 +207,16 @@ pub(crate) struct Ctx<'a> {
     unique_id: Option<&'a str>,
     action: Option<&'a str>,
     out: &'a mut Vec<Finding>,
+}
+
+/// Which earlier frame a finding is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct About<'a> {
+    pub line: u64,
+    pub at: Timestamp,
+    pub from: Option<Side>,
+    pub unique_id: Option<&'a str>,
+    pub action: Option<&'a str>,
 }
 
 /// How many characters of the offending frame a finding keeps as evidence.
@@ -221,6 +262,57 @@ impl<'a> Ctx<'a> {
         message: impl Into<String>,
     ) {
         self.emit(rule, Some(severity), None, message.into());
+    }
+
+    /// Reports a finding about an earlier frame (a CALL that was never answered, a
+    /// transaction that never ended): its line, sender, id and action, not the current
+    /// event's. The evidence is dropped unless it is the current frame.
+    pub(crate) fn report_about(
+        &mut self,
+        rule: &'static rules::Rule,
+        about: About<'_>,
+        message: impl Into<String>,
+    ) {
+        let Some(severity) = self.config.severity_of(rule, self.version) else {
+            return;
+        };
+        let same = about.line == self.line;
+        self.out.push(Finding {
+            rule,
+            severity,
+            conn: self.conn.clone(),
+            line: about.line,
+            at: about.at,
+            from: about.from,
+            unique_id: about.unique_id.map(Box::from),
+            action: about.action.map(Box::from),
+            message: message.into(),
+            pointer: None,
+            evidence: if same {
+                self.text
+                    .map(|t| shorten(t, EVIDENCE_CHARS).into_boxed_str())
+            } else {
+                None
+            },
+        });
+    }
+
+    /// The time of the current event.
+    #[allow(dead_code, reason = "for the protocol-state families")]
+    pub(crate) fn now(&self) -> Timestamp {
+        self.at
+    }
+
+    /// The line of the current event (0 at the end of the observation).
+    #[allow(dead_code, reason = "for the protocol-state families")]
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The configuration (tolerances).
+    #[allow(dead_code, reason = "for the protocol-state families")]
+    pub(crate) fn config(&self) -> &Config {
+        self.config
     }
 
     /// Reports a finding pointing into the payload.

@@ -67,13 +67,18 @@ pub struct CheckArgs {
     #[arg(long, default_value = "all", value_name = "SET")]
     pub errata: String,
 
+    /// Configuration file: rule severities or `off`, and tolerances (see README)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Switch a rule off (repeatable)
     #[arg(long = "disable", value_name = "RULE")]
     pub disable: Vec<String>,
 
-    /// Seconds after which an unanswered CALL counts as timed out
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
-    pub call_timeout: f64,
+    /// Seconds after which an unanswered CALL counts as timed out (default 30, or the
+    /// configuration file's `call_timeout`)
+    #[arg(long, value_name = "SECONDS")]
+    pub call_timeout: Option<f64>,
 
     /// Worker threads (0 = one per core)
     #[arg(long, short = 'j', default_value_t = 0)]
@@ -126,24 +131,27 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     for note in &schemas.notes {
         eprintln!("ocpp-inspector: note: {note}");
     }
-    let mut config = Config::default();
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --config {}", path.display()))?;
+            Config::from_toml(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?
+        }
+        None => Config::default(),
+    };
     for id in &args.disable {
         config
             .disable(id)
             .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
     }
-    if !(args.call_timeout.is_finite() && args.call_timeout > 0.0) {
-        anyhow::bail!(
-            "--call-timeout must be a positive number of seconds, got {}",
-            args.call_timeout
-        );
-    }
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "checked finite and positive; saturates"
-    )]
-    {
-        config.call_timeout_us = (args.call_timeout * 1e6) as i64;
+    if let Some(t) = args.call_timeout {
+        if !(t.is_finite() && t > 0.0 && t < 1e9) {
+            anyhow::bail!("--call-timeout must be a positive number of seconds, got {t}");
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
+        {
+            config.tol.call_timeout_us = (t * 1e6) as i64;
+        }
     }
     let info = RunInfo {
         schemas: schemas.origin.clone(),

@@ -8,22 +8,42 @@ use super::rules::{self, Rule};
 use crate::finding::Severity;
 use crate::ocpp::Version;
 
-/// Engine configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// After this long without an answer a CALL counts as timed out (microseconds).
+/// The time windows of time-based rules. All durations in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerances {
+    /// After this long without an answer a CALL counts as timed out (default 30 s).
     pub call_timeout_us: i64,
-    /// Per rule id: `None` = disabled, `Some(s)` = severity `s`.
-    overrides: HashMap<&'static str, Option<Severity>>,
+    /// How long an expected follow-up message may take (trigger, remote start, ...; 60 s).
+    pub followup_window_us: i64,
+    /// Boot retry tolerance as a share of the interval (0.1) ...
+    pub boot_tolerance_ratio: f64,
+    /// ... but at least this much (5 s).
+    pub boot_tolerance_min_us: i64,
+    /// Heartbeat tolerance as a share of the interval (0.5).
+    pub heartbeat_slack_ratio: f64,
+    /// Clock difference tolerated between the peers and the observer (120 s).
+    pub clock_skew_us: i64,
 }
 
-impl Default for Config {
+impl Default for Tolerances {
     fn default() -> Self {
-        Config {
-            call_timeout_us: 30 * 1_000_000,
-            overrides: HashMap::new(),
+        Tolerances {
+            call_timeout_us: 30_000_000,
+            followup_window_us: 60_000_000,
+            boot_tolerance_ratio: 0.1,
+            boot_tolerance_min_us: 5_000_000,
+            heartbeat_slack_ratio: 0.5,
+            clock_skew_us: 120_000_000,
         }
     }
+}
+
+/// Engine configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub tol: Tolerances,
+    /// Per rule id: `None` = disabled, `Some(s)` = severity `s`.
+    overrides: HashMap<&'static str, Option<Severity>>,
 }
 
 impl Config {
@@ -61,4 +81,140 @@ impl Config {
 
 fn lookup(id: &str) -> Result<&'static Rule, String> {
     rules::find(id).ok_or_else(|| format!("unknown rule `{id}` (see `ocpp-inspector rules`)"))
+}
+
+/// The configuration file (`--config inspector.toml`):
+///
+/// ```toml
+/// [rules]
+/// "rpc.concurrent-call" = "error"   # error | warning | info | off
+/// "seq.heartbeat-overdue" = "off"
+///
+/// [tolerances]
+/// call_timeout = 30        # seconds
+/// followup_window = 60     # seconds
+/// boot_tolerance = 0.1     # share of the boot interval ...
+/// boot_tolerance_min = 5   # ... but at least this many seconds
+/// heartbeat_slack = 0.5    # share of the heartbeat interval
+/// clock_skew = 120         # seconds
+/// ```
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    rules: HashMap<String, String>,
+    #[serde(default)]
+    tolerances: TolerancesFile,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TolerancesFile {
+    call_timeout: Option<f64>,
+    followup_window: Option<f64>,
+    boot_tolerance: Option<f64>,
+    boot_tolerance_min: Option<f64>,
+    heartbeat_slack: Option<f64>,
+    clock_skew: Option<f64>,
+}
+
+fn seconds(name: &str, v: f64) -> Result<i64, String> {
+    if v.is_finite() && v > 0.0 && v < 1e9 {
+        #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
+        Ok((v * 1e6) as i64)
+    } else {
+        Err(format!(
+            "tolerances.{name} must be a positive number of seconds, got {v}"
+        ))
+    }
+}
+
+fn ratio(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && (0.0..=10.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "tolerances.{name} must be a share between 0 and 10, got {v}"
+        ))
+    }
+}
+
+impl Config {
+    /// Reads a configuration file's text (`source` names it in errors).
+    pub fn from_toml(text: &str, source: &str) -> Result<Config, String> {
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| format!("{source}: {}", e.to_string().trim_end()))?;
+        let mut c = Config::default();
+        let mut ids: Vec<_> = file.rules.iter().collect();
+        ids.sort();
+        for (id, value) in ids {
+            let res = match value.as_str() {
+                "off" | "disabled" | "none" => c.disable(id),
+                other => match other.parse::<Severity>() {
+                    Ok(s) => c.set_severity(id, s),
+                    Err(e) => Err(e + " or off"),
+                },
+            };
+            res.map_err(|e| format!("{source}: [rules] {id}: {e}"))?;
+        }
+        let t = &file.tolerances;
+        let at = |e: String| format!("{source}: {e}");
+        if let Some(v) = t.call_timeout {
+            c.tol.call_timeout_us = seconds("call_timeout", v).map_err(at)?;
+        }
+        if let Some(v) = t.followup_window {
+            c.tol.followup_window_us = seconds("followup_window", v).map_err(at)?;
+        }
+        if let Some(v) = t.boot_tolerance {
+            c.tol.boot_tolerance_ratio = ratio("boot_tolerance", v).map_err(at)?;
+        }
+        if let Some(v) = t.boot_tolerance_min {
+            c.tol.boot_tolerance_min_us = seconds("boot_tolerance_min", v).map_err(at)?;
+        }
+        if let Some(v) = t.heartbeat_slack {
+            c.tol.heartbeat_slack_ratio = ratio("heartbeat_slack", v).map_err(at)?;
+        }
+        if let Some(v) = t.clock_skew {
+            c.tol.clock_skew_us = seconds("clock_skew", v).map_err(at)?;
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_sets_rules_and_tolerances() {
+        let c = Config::from_toml(
+            "[rules]\n\"rpc.concurrent-call\" = \"error\"\n\"rpc.not-json\" = \"off\"\n[tolerances]\ncall_timeout = 10\nheartbeat_slack = 0.25\n",
+            "t.toml",
+        )
+        .unwrap();
+        let cc = rules::find("rpc.concurrent-call").unwrap();
+        assert_eq!(c.severity_of(cc, Some(Version::V16)), Some(Severity::Error));
+        assert_eq!(
+            c.severity_of(rules::find("rpc.not-json").unwrap(), None),
+            None
+        );
+        assert_eq!(c.tol.call_timeout_us, 10_000_000);
+        assert!((c.tol.heartbeat_slack_ratio - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file_and_the_key() {
+        let e = Config::from_toml("[rules]\n\"rpc.nope\" = \"off\"\n", "lab.toml").unwrap_err();
+        assert!(
+            e.starts_with("lab.toml: [rules] rpc.nope: unknown rule"),
+            "{e}"
+        );
+        let e =
+            Config::from_toml("[rules]\n\"rpc.not-json\" = \"fatal\"\n", "lab.toml").unwrap_err();
+        assert!(e.contains("or off"), "{e}");
+        let e = Config::from_toml("[tolerances]\ncall_timeout = -1\n", "lab.toml").unwrap_err();
+        assert!(e.contains("call_timeout must be a positive"), "{e}");
+        let e = Config::from_toml("[tolerance]\n", "lab.toml").unwrap_err();
+        assert!(e.starts_with("lab.toml:"), "{e}");
+    }
 }

@@ -5,10 +5,24 @@
 //! Ids are stable forever: a rule may be removed or renamed only by adding an alias in
 //! [`ALIASES`]. The checks themselves live beside the metadata, one file per family.
 
+pub mod boot;
 pub mod dir;
+pub mod dm;
+pub mod fw;
+pub mod liveness;
+pub mod resv;
 pub mod rpc;
+pub mod sc;
 pub mod schema;
+pub mod sec;
+pub mod status16;
+pub mod status2;
+pub mod trig;
+pub mod tx16;
+pub mod tx2;
 pub mod ws;
+
+use std::sync::LazyLock;
 
 use crate::finding::Severity;
 use crate::ocpp::Version;
@@ -73,8 +87,31 @@ pub(crate) const V2X: &[Version] = &[Version::V201, Version::V21];
 pub(crate) const V16: &[Version] = &[Version::V16];
 pub(crate) const V21: &[Version] = &[Version::V21];
 
-/// Every rule, in the order `ocpp-inspector rules` lists them.
-pub static REGISTRY: &[&Rule] = &[
+/// Every rule, in the order `ocpp-inspector rules` lists them: the framing and schema
+/// families, then the protocol-state families (each file lists its own `RULES`).
+pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
+    let mut all = CORE.to_vec();
+    for family in [
+        boot::RULES,
+        liveness::RULES,
+        status16::RULES,
+        tx16::RULES,
+        tx2::RULES,
+        status2::RULES,
+        dm::RULES,
+        trig::RULES,
+        sc::RULES,
+        fw::RULES,
+        resv::RULES,
+        sec::RULES,
+    ] {
+        all.extend_from_slice(family);
+    }
+    all
+});
+
+/// The rules of the framing, direction and schema families.
+static CORE: &[&Rule] = &[
     // ws: the WebSocket text payload itself
     &ws::EMPTY_MESSAGE,
     &ws::UTF8_BOM,
@@ -108,6 +145,8 @@ pub static REGISTRY: &[&Rule] = &[
     &rpc::SEND_MESSAGE_AS_CALL,
     &rpc::CALLRESULTERROR_UNKNOWN_TARGET,
     &rpc::FRAME_AFTER_CLOSE,
+    &rpc::NO_RESPONSE,
+    &rpc::RESPONSE_AFTER_TIMEOUT,
     // dir: actions per version and who may send them
     &dir::WRONG_DIRECTION,
     &dir::ACTION_NOT_IN_VERSION,
@@ -143,7 +182,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_well_formed() {
         let mut seen = HashSet::new();
-        for r in REGISTRY {
+        for r in REGISTRY.iter() {
             assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
             let (family, fault) = r.id.split_once('.').expect("family.fault");
             assert!(
@@ -163,7 +202,7 @@ mod tests {
 
     #[test]
     fn every_rule_is_documented() {
-        for r in REGISTRY {
+        for r in REGISTRY.iter() {
             assert!(
                 !r.summary.is_empty() && r.summary.len() <= 100,
                 "{}: summary",

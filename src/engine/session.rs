@@ -1,9 +1,9 @@
 //! Per-connection protocol state and the frame pipeline that reads and updates it.
 //!
 //! ```text
-//!  text ─► ws checks ─► wire::parse ─► framing (rpc) ─┬─ CALL/SEND ─► action (dir) ─► payload (schema) ─► pending
-//!                                                    ├─ CALLRESULT ─► correlate ─► response schema
-//!                                                    └─ CALLERROR / CALLRESULTERROR ─► fields ─► correlate
+//!  text ─► ws checks ─► wire::parse ─► framing (rpc) ─┬─ CALL/SEND ─► action (dir) ─► payload (schema) ─► pending ─► protocol::on_call
+//!                                                    ├─ CALLRESULT ─► correlate ─► response schema ─► protocol::on_reply
+//!                                                    └─ CALLERROR / CALLRESULTERROR ─► fields ─► correlate ─► protocol::on_reply
 //! ```
 //!
 //! A violation never ends the session: it is recorded and the state moves on to the most
@@ -15,10 +15,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Ctx;
+use super::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
 use super::rules::{dir, rpc, schema, ws};
 use super::schema::{Direction, SchemaSet};
+use super::{About, Ctx};
 use crate::finding::Severity;
+use crate::ocpp::action::catalogue;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 use crate::wire::frame::{self, Frame, FrameError, MessageType};
@@ -30,11 +32,17 @@ const MAX_RECENT: usize = 16;
 
 /// A CALL waiting for its answer.
 #[derive(Debug)]
-struct Pending {
-    id: Box<str>,
+pub(crate) struct Pending {
+    pub(crate) id: Box<str>,
     /// Index into the version's action catalogue; `None` for an unknown action.
-    action: Option<usize>,
-    at: Timestamp,
+    pub(crate) action: Option<usize>,
+    pub(crate) at: Timestamp,
+    pub(crate) line: u64,
+    /// The CALL's payload, kept for the rules that judge the answer against the request.
+    pub(crate) payload: Value,
+    pub(crate) valid: bool,
+    /// Already reported by `rpc.no-response`.
+    pub(crate) timed_out: bool,
 }
 
 /// A CALL that was answered.
@@ -55,13 +63,15 @@ pub(crate) struct Session {
     /// The `open` event named a subprotocol without rules here (ocpp1.5, ...).
     pub(crate) negotiated_unsupported: bool,
     /// Outstanding CALLs, indexed by the side that sent them.
-    pending: [Vec<Pending>; 2],
+    pub(crate) pending: [Vec<Pending>; 2],
     /// Recently answered CALLs, indexed by the side that sent the CALL.
     answered: [VecDeque<Answered>; 2],
     /// Recent SEND ids, indexed by sender.
     sends: [VecDeque<Box<str>>; 2],
     /// Which side has closed the WebSocket (until the next `open`).
     closed_by: [bool; 2],
+    /// The protocol-state families.
+    pub(crate) proto: ProtoState,
 }
 
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
@@ -73,6 +83,10 @@ fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
 
 impl Session {
     pub(crate) fn new(conn: Arc<str>, version: Option<Version>) -> Self {
+        let proto = ProtoState {
+            version,
+            ..ProtoState::default()
+        };
         Session {
             conn,
             version,
@@ -82,6 +96,7 @@ impl Session {
             answered: Default::default(),
             sends: Default::default(),
             closed_by: [false; 2],
+            proto,
         }
     }
 
@@ -111,13 +126,55 @@ impl Session {
             None => self.version = default,
         }
         ctx.version = self.version;
+        self.proto.version = self.version;
+        self.proto.on_open(ctx, &OpenInfo { subprotocol });
     }
 
-    pub(crate) fn on_close(&mut self, by: Option<Side>) {
+    pub(crate) fn on_close(&mut self, by: Option<Side>, ctx: &mut Ctx<'_>) {
         if let Some(side) = by {
             self.closed_by[side.index()] = true;
         }
         self.pending = Default::default();
+        self.proto.on_close(ctx, by);
+    }
+
+    /// Time has advanced (an event of this connection is about to be judged, or the
+    /// observation ended).
+    pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        let timeout = ctx.config.tol.call_timeout_us;
+        for side in [Side::Charger, Side::Csms] {
+            for p in &mut self.pending[side.index()] {
+                if !p.timed_out && now.micros().saturating_sub(p.at.micros()) > timeout {
+                    p.timed_out = true;
+                    let action = p
+                        .action
+                        .zip(self.version)
+                        .map(|(a, v)| catalogue(v)[a].name);
+                    ctx.report_about(
+                        &rpc::NO_RESPONSE,
+                        About {
+                            line: p.line,
+                            at: p.at,
+                            from: Some(side),
+                            unique_id: Some(&p.id),
+                            action,
+                        },
+                        format!(
+                            "{side}'s CALL `{}`{} got no answer within {:.0} s{}",
+                            p.id,
+                            action.map(|a| format!(" ({a})")).unwrap_or_default(),
+                            timeout as f64 / 1e6,
+                            if end {
+                                " (still unanswered when the trace ends)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+            }
+        }
+        self.proto.on_time(ctx, now, end);
     }
 
     pub(crate) fn on_frame(
@@ -159,18 +216,32 @@ impl Session {
                 return;
             }
         };
-        // The value lives only in this call; findings copy what they keep.
-        let mut ctx = ctx.reborrow();
-        self.on_parsed(from, frame, schemas, &mut ctx);
+        let kept = {
+            // The value lives only in this call; findings copy what they keep.
+            let mut ctx = ctx.reborrow();
+            self.on_parsed(from, frame, schemas, &mut ctx)
+        };
+        // A new pending CALL keeps its payload (moved out of the parsed frame, not copied)
+        // for the rules that judge its answer.
+        if kept {
+            if let (Value::Array(mut items), Some(p)) =
+                (value, self.pending[from.index()].last_mut())
+            {
+                if items.len() == 4 {
+                    p.payload = items.swap_remove(3);
+                }
+            }
+        }
     }
 
+    /// Judges a structurally sound frame; returns true when it became a pending CALL.
     fn on_parsed<'f>(
         &mut self,
         from: Side,
         frame: Frame<'f>,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
-    ) {
+    ) -> bool {
         let version = self.version;
         let message_type = frame.message_type();
         let id = frame.id();
@@ -191,7 +262,7 @@ impl Session {
                     version.map_or("this version".into(), |v| format!("OCPP {v}"))
                 ),
             );
-            return;
+            return false;
         }
         rpc::check_message_id(ctx, id);
         match frame {
@@ -200,10 +271,11 @@ impl Session {
                 action,
                 payload,
                 send,
-            } => {
-                self.on_call(from, id, action, payload, send, schemas, ctx);
+            } => self.on_call(from, id, action, payload, send, schemas, ctx),
+            Frame::CallResult { id, payload } => {
+                self.on_result(from, id, payload, schemas, ctx);
+                false
             }
-            Frame::CallResult { id, payload } => self.on_result(from, id, payload, schemas, ctx),
             Frame::CallError {
                 id,
                 code,
@@ -215,12 +287,14 @@ impl Session {
                 if result_error {
                     self.on_result_error(from, id, ctx);
                 } else {
-                    self.on_error(from, id, ctx);
+                    self.on_error(from, id, code.as_str().unwrap_or(""), ctx);
                 }
+                false
             }
         }
     }
 
+    /// Returns true when the CALL was added to the pending list.
     #[expect(clippy::too_many_arguments, reason = "the parts of one CALL frame")]
     fn on_call<'f>(
         &mut self,
@@ -231,17 +305,37 @@ impl Session {
         send: bool,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
-    ) {
+    ) -> bool {
         ctx.set_frame_ids(Some(id), Some(action));
         let action_idx = match self.version {
             Some(v) => dir::check_action(ctx, v, from, action, send),
             None => None,
         };
+        let valid = match (self.version, action_idx) {
+            (Some(version), Some(idx)) => {
+                let rule = if send {
+                    &schema::SEND_INVALID
+                } else {
+                    &schema::REQUEST_INVALID
+                };
+                schema::check_payload(
+                    ctx,
+                    schemas,
+                    version,
+                    idx,
+                    Direction::Request,
+                    payload,
+                    rule,
+                )
+            }
+            _ => false,
+        };
         let now = ctx.at;
+        let mut added = false;
         if send {
             push_bounded(&mut self.sends[from.index()], Box::from(id), MAX_RECENT);
         } else {
-            let timeout = ctx.config.call_timeout_us;
+            let timeout = ctx.config.tol.call_timeout_us;
             let mine = &mut self.pending[from.index()];
             if let Some(p) = mine.iter_mut().find(|p| &*p.id == id) {
                 ctx.report(
@@ -261,7 +355,7 @@ impl Session {
                     let prev = open
                         .action
                         .zip(self.version)
-                        .map_or("?", |(a, v)| crate::ocpp::action::catalogue(v)[a].name);
+                        .map_or("?", |(a, v)| catalogue(v)[a].name);
                     ctx.report(
                         &rpc::CONCURRENT_CALL,
                         format!(
@@ -277,26 +371,28 @@ impl Session {
                     id: Box::from(id),
                     action: action_idx,
                     at: now,
+                    line: ctx.line,
+                    payload: Value::Null,
+                    valid,
+                    timed_out: false,
                 });
+                added = true;
             }
         }
-        let (Some(version), Some(idx)) = (self.version, action_idx) else {
-            return;
-        };
-        let rule = if send {
-            &schema::SEND_INVALID
-        } else {
-            &schema::REQUEST_INVALID
-        };
-        schema::check_payload(
-            ctx,
-            schemas,
-            version,
-            idx,
-            Direction::Request,
-            payload,
-            rule,
-        );
+        if let (Some(version), Some(idx)) = (self.version, action_idx) {
+            if payload.is_object() {
+                let call = Call {
+                    id,
+                    action: catalogue(version)[idx].name,
+                    from,
+                    payload,
+                    valid,
+                    send,
+                };
+                self.proto.on_call(ctx, &call);
+            }
+        }
+        added
     }
 
     /// Finds and removes the other side's outstanding CALL with this id.
@@ -304,6 +400,53 @@ impl Session {
         let list = &mut self.pending[caller.index()];
         let pos = list.iter().position(|p| &*p.id == id)?;
         Some(list.remove(pos))
+    }
+
+    fn late_answer(&self, call: &Pending, ctx: &mut Ctx<'_>) {
+        if call.timed_out {
+            ctx.report(
+                &rpc::RESPONSE_AFTER_TIMEOUT,
+                format!(
+                    "answer to CALL `{}` comes {:.1} s after it was sent, after the call timeout",
+                    call.id,
+                    ctx.at.secs_since(call.at)
+                ),
+            );
+        }
+    }
+
+    fn remember_answer(&mut self, caller: Side, call: &Pending, with_result: bool) {
+        push_bounded(
+            &mut self.answered[caller.index()],
+            Answered {
+                id: call.id.clone(),
+                action: call.action,
+                with_result,
+            },
+            MAX_RECENT,
+        );
+    }
+
+    fn deliver_reply(
+        &mut self,
+        caller: Side,
+        call: &Pending,
+        outcome: Outcome<'_>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if let (Some(version), Some(idx)) = (self.version, call.action) {
+            let reply = Reply {
+                id: &call.id,
+                action: catalogue(version)[idx].name,
+                caller,
+                request: &call.payload,
+                request_valid: call.valid,
+                call_at: call.at,
+                call_line: call.line,
+                outcome,
+            };
+            self.proto.on_reply(ctx, &reply);
+        }
     }
 
     fn on_result<'f>(
@@ -318,22 +461,12 @@ impl Session {
         ctx.set_frame_ids(Some(id), None);
         match self.take_pending(caller, id) {
             Some(call) => {
-                let action = call.action;
-                push_bounded(
-                    &mut self.answered[caller.index()],
-                    Answered {
-                        id: call.id,
-                        action,
-                        with_result: true,
-                    },
-                    MAX_RECENT,
-                );
-                if let (Some(version), Some(idx)) = (self.version, action) {
-                    ctx.set_frame_ids(
-                        None,
-                        Some(crate::ocpp::action::catalogue(version)[idx].name),
-                    );
-                    schema::check_payload(
+                self.late_answer(&call, ctx);
+                self.remember_answer(caller, &call, true);
+                let mut valid = false;
+                if let (Some(version), Some(idx)) = (self.version, call.action) {
+                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
+                    valid = schema::check_payload(
                         ctx,
                         schemas,
                         version,
@@ -343,31 +476,23 @@ impl Session {
                         &schema::RESPONSE_INVALID,
                     );
                 }
+                self.deliver_reply(caller, &call, Outcome::Result { payload, valid }, ctx);
             }
             None => self.unmatched_response(from, id, "CALLRESULT", ctx),
         }
     }
 
-    fn on_error<'f>(&mut self, from: Side, id: &'f str, ctx: &mut Ctx<'f>) {
+    fn on_error<'f>(&mut self, from: Side, id: &'f str, code: &str, ctx: &mut Ctx<'f>) {
         let caller = from.other();
         ctx.set_frame_ids(Some(id), None);
         match self.take_pending(caller, id) {
             Some(call) => {
                 if let (Some(version), Some(idx)) = (self.version, call.action) {
-                    ctx.set_frame_ids(
-                        None,
-                        Some(crate::ocpp::action::catalogue(version)[idx].name),
-                    );
+                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
                 }
-                push_bounded(
-                    &mut self.answered[caller.index()],
-                    Answered {
-                        id: call.id,
-                        action: call.action,
-                        with_result: false,
-                    },
-                    MAX_RECENT,
-                );
+                self.late_answer(&call, ctx);
+                self.remember_answer(caller, &call, false);
+                self.deliver_reply(caller, &call, Outcome::Error { code }, ctx);
             }
             None if id == "-1" => {
                 // An answer to a frame whose id could not be read: legal on 2.x.
@@ -393,7 +518,7 @@ impl Session {
         match found {
             Some(action) => {
                 if let (Some(version), Some(idx)) = (self.version, action) {
-                    ctx.set_frame_ids(None, Some(crate::ocpp::action::catalogue(version)[idx].name));
+                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
                 }
             }
             None => ctx.report(
@@ -410,10 +535,7 @@ impl Session {
         let caller = from.other();
         if let Some(prev) = self.answered[caller.index()].iter().find(|a| &*a.id == id) {
             if let (Some(version), Some(idx)) = (self.version, prev.action) {
-                ctx.set_frame_ids(
-                    None,
-                    Some(crate::ocpp::action::catalogue(version)[idx].name),
-                );
+                ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
             }
             ctx.report(
                 &rpc::DUPLICATE_RESPONSE,
@@ -422,7 +544,9 @@ impl Session {
         } else if self.sends[caller.index()].iter().any(|s| &**s == id) {
             ctx.report(
                 &rpc::RESPONSE_TO_SEND,
-                format!("{what} `{id}` answers a SEND of {caller}; SEND messages get no reply of any kind"),
+                format!(
+                    "{what} `{id}` answers a SEND of {caller}; SEND messages get no reply of any kind"
+                ),
             );
         } else {
             ctx.report(

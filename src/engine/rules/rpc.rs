@@ -415,6 +415,39 @@ Why it matters: after sending a Close frame an endpoint must not send more data 
 peer discards them."
 );
 
+rule!(
+    NO_RESPONSE,
+    "rpc.no-response",
+    Warning,
+    None,
+    ALL,
+    Any,
+    "CALL not answered within the call timeout",
+    "OCPP-J 1.6 §4.1.1; 2.0.1 Part 4 §4.1.1, §4.2.3; 2.0.1 Part 2 Gen §3.2",
+    "What it checks: a CALL that gets neither CALLRESULT nor CALLERROR within the call \
+timeout (default 30 s; `--call-timeout` or `call_timeout` in the configuration file), judged \
+on the trace's timestamps. A CALL still open when the trace ends is judged against the last \
+timestamp of the trace. The finding points at the CALL's line.\n\n\
+Why it matters: the caller gives up and may resend or disconnect. It is a warning, not an \
+error: timeouts are implementation-defined, and 2.x allows a receiver to drop an invalid \
+message without answering."
+);
+
+rule!(
+    RESPONSE_AFTER_TIMEOUT,
+    "rpc.response-after-timeout",
+    Info,
+    None,
+    ALL,
+    Any,
+    "Answer to a CALL that had already timed out",
+    "OCPP-J 1.6 §4.1.1; 2.0.1 Part 4 §4.1.1",
+    "What it checks: a CALLRESULT or CALLERROR for a CALL that `rpc.no-response` had already \
+reported as timed out.\n\n\
+Why it matters: the caller has probably given up and may ignore the late answer; the \
+state it carries (a transaction id, an accepted boot) may be lost."
+);
+
 /// Reports a structural fault of the frame.
 pub(crate) fn report_frame_error(ctx: &mut Ctx<'_>, e: &FrameError) {
     match e {

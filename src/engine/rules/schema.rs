@@ -131,7 +131,7 @@ pub(crate) fn check_payload(
     direction: Direction,
     payload: &Value,
     rule: &'static Rule,
-) {
+) -> bool {
     match payload {
         Value::Object(_) => {}
         Value::Null => {
@@ -148,7 +148,7 @@ pub(crate) fn check_payload(
                     &PAYLOAD_NULL,
                     "payload is null; send {} for an empty payload",
                 );
-                return;
+                return false;
             }
         }
         other => {
@@ -159,12 +159,12 @@ pub(crate) fn check_payload(
                     json_kind(other)
                 ),
             );
-            return;
+            return false;
         }
     }
     // Fast path: one pass over the payload for the verdict; the detailed walk only on failure.
     if schemas.is_valid(version, action, direction, payload) != Some(false) {
-        return;
+        return true;
     }
     let name = catalogue(version)[action].name;
     let what = match direction {
@@ -226,6 +226,7 @@ pub(crate) fn check_payload(
             format!("{name} {what} {at}: {}", v.message),
         );
     }
+    false
 }
 
 fn short(v: Option<&Value>) -> String {

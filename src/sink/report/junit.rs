@@ -72,7 +72,7 @@ pub fn write(out: &mut impl Write, results: &[FileResult], info: &RunInfo) -> io
             esc(&info.schemas),
             r.stats.frames
         )?;
-        for rule in REGISTRY {
+        for rule in REGISTRY.iter() {
             write!(
                 out,
                 r#"    <testcase classname="{}" name="{}""#,
