@@ -11,7 +11,10 @@
 //! it was sent is late whether the engine learns it from the next event or at the end of a
 //! trace, so live and offline verdicts agree.
 
-#![allow(dead_code, reason = "hooks and fields for the protocol-state families being filled in")]
+#![allow(
+    dead_code,
+    reason = "hooks and fields for the protocol-state families being filled in"
+)]
 
 use serde_json::Value;
 
@@ -74,6 +77,14 @@ impl<'a> Reply<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct OpenInfo<'a> {
     pub subprotocol: Option<&'a str>,
+    /// `ws` or `wss`, when the recorder knew it.
+    pub scheme: Option<&'a str>,
+    /// The negotiated TLS version (`1.2`, `1.3`), for `wss`.
+    pub tls_version: Option<&'a str>,
+    /// The subject of the charger's TLS client certificate (security profile 3).
+    pub client_cert_subject: Option<&'a str>,
+    /// The user name of the charger's HTTP Basic authentication (profiles 1 and 2).
+    pub basic_auth_user: Option<&'a str>,
 }
 
 /// The state of every protocol family for one station identity. It survives reconnects

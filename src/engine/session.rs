@@ -127,7 +127,13 @@ impl Session {
         }
         ctx.version = self.version;
         self.proto.version = self.version;
-        self.proto.on_open(ctx, &OpenInfo { subprotocol });
+        self.proto.on_open(
+            ctx,
+            &OpenInfo {
+                subprotocol,
+                ..OpenInfo::default()
+            },
+        );
     }
 
     pub(crate) fn on_close(&mut self, by: Option<Side>, ctx: &mut Ctx<'_>) {
