@@ -309,6 +309,12 @@ impl<'a> Ctx<'a> {
         self.line
     }
 
+    /// The station identity of the connection.
+    #[allow(dead_code, reason = "for the protocol-state families")]
+    pub(crate) fn conn(&self) -> &str {
+        self.conn
+    }
+
     /// The configuration (tolerances).
     #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn config(&self) -> &Config {
