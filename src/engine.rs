@@ -44,13 +44,30 @@ pub struct Event<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum EventKind<'a> {
     /// The WebSocket opened; `subprotocol` is the negotiated token, if any.
-    Open { subprotocol: Option<&'a str> },
+    Open {
+        subprotocol: Option<&'a str>,
+        security: ConnSecurity<'a>,
+    },
     /// A text frame, exactly as sent.
     Frame { from: Side, text: &'a str },
     /// A binary frame (OCPP-J uses text frames only); its length.
     Binary { from: Side, len: usize },
     /// The WebSocket closed.
     Close { code: Option<u16>, by: Option<Side> },
+}
+
+/// How the charger's connection is secured, as far as the recorder (the proxy) knew it.
+/// Every member is optional: a trace from elsewhere may know none of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnSecurity<'a> {
+    /// `ws` or `wss`.
+    pub scheme: Option<&'a str>,
+    /// The negotiated TLS version (`1.2`, `1.3`).
+    pub tls_version: Option<&'a str>,
+    /// The subject of the charger's TLS client certificate (security profile 3).
+    pub client_cert_subject: Option<&'a str>,
+    /// The user name of the charger's HTTP Basic authentication (never the password).
+    pub basic_auth_user: Option<&'a str>,
 }
 
 /// The engine could not judge an event for a reason that is the user's to fix (not a
@@ -130,8 +147,11 @@ impl Engine {
         };
         session.on_time(&mut ctx, event.at, false);
         match event.kind {
-            EventKind::Open { subprotocol } => {
-                session.on_open(subprotocol, self.default_version, &mut ctx);
+            EventKind::Open {
+                subprotocol,
+                security,
+            } => {
+                session.on_open(subprotocol, security, self.default_version, &mut ctx);
                 Ok(())
             }
             EventKind::Close { code: _, by } => {

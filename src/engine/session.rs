@@ -103,6 +103,7 @@ impl Session {
     pub(crate) fn on_open(
         &mut self,
         subprotocol: Option<&str>,
+        security: super::ConnSecurity<'_>,
         default: Option<Version>,
         ctx: &mut Ctx<'_>,
     ) {
@@ -131,7 +132,10 @@ impl Session {
             ctx,
             &OpenInfo {
                 subprotocol,
-                ..OpenInfo::default()
+                scheme: security.scheme,
+                tls_version: security.tls_version,
+                client_cert_subject: security.client_cert_subject,
+                basic_auth_user: security.basic_auth_user,
             },
         );
     }

@@ -15,7 +15,7 @@ use std::io::{self, BufRead};
 
 use serde::Deserialize;
 
-use crate::engine::{Event, EventKind};
+use crate::engine::{ConnSecurity, Event, EventKind};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 
@@ -45,6 +45,14 @@ struct RawRecord<'a> {
     code: Option<u16>,
     #[serde(borrow, default)]
     by: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    scheme: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tls_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    client_cert_subject: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    basic_auth_user: Option<Cow<'a, str>>,
     /// A binary frame's length (the proxy records binary frames this way).
     #[serde(default)]
     binary_len: Option<usize>,
@@ -61,6 +69,10 @@ pub struct Record<'a> {
 pub enum RecordKind<'a> {
     Open {
         subprotocol: Option<Cow<'a, str>>,
+        scheme: Option<Cow<'a, str>>,
+        tls_version: Option<Cow<'a, str>>,
+        client_cert_subject: Option<Cow<'a, str>>,
+        basic_auth_user: Option<Cow<'a, str>>,
     },
     Frame {
         from: Side,
@@ -82,8 +94,20 @@ impl<'a> Record<'a> {
     /// The engine event for this record.
     pub fn event(&self, line: u64) -> Option<Event<'_>> {
         let kind = match &self.kind {
-            RecordKind::Open { subprotocol } => EventKind::Open {
+            RecordKind::Open {
+                subprotocol,
+                scheme,
+                tls_version,
+                client_cert_subject,
+                basic_auth_user,
+            } => EventKind::Open {
                 subprotocol: subprotocol.as_deref(),
+                security: ConnSecurity {
+                    scheme: scheme.as_deref(),
+                    tls_version: tls_version.as_deref(),
+                    client_cert_subject: client_cert_subject.as_deref(),
+                    basic_auth_user: basic_auth_user.as_deref(),
+                },
             },
             RecordKind::Frame { from, text } => EventKind::Frame { from: *from, text },
             RecordKind::Binary { from, len } => EventKind::Binary {
@@ -138,6 +162,10 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
     let kind = match (raw.event.as_deref(), raw.from) {
         (Some("open"), _) => RecordKind::Open {
             subprotocol: raw.subprotocol,
+            scheme: raw.scheme,
+            tls_version: raw.tls_version,
+            client_cert_subject: raw.client_cert_subject,
+            basic_auth_user: raw.basic_auth_user,
         },
         (Some("close"), _) => RecordKind::Close {
             code: raw.code,
@@ -239,7 +267,9 @@ mod tests {
         assert_eq!(*from, Side::Charger);
         assert_eq!(&**text, r#"[2,"1","Heartbeat",{}]"#);
         let r = parse_record(br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"open","subprotocol":"ocpp1.6","tls":{"v":"1.3"}}"#, 2).unwrap();
-        assert!(matches!(r.kind, RecordKind::Open { subprotocol: Some(ref s) } if s == "ocpp1.6"));
+        assert!(
+            matches!(r.kind, RecordKind::Open { subprotocol: Some(ref s), .. } if s == "ocpp1.6")
+        );
         let r = parse_record(br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"close","code":1000,"by":"csms"}"#, 3).unwrap();
         assert!(matches!(
             r.kind,
