@@ -1,6 +1,11 @@
 //! Shared helpers for the integration tests: running the binary with a time limit.
 
-#![allow(dead_code, clippy::expect_used, clippy::panic, reason = "test support: a failure here is a test failure")]
+#![allow(
+    dead_code,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a failure here is a test failure"
+)]
 
 use std::io::Read;
 use std::path::Path;
