@@ -322,7 +322,7 @@ fn json_text() -> BoxedStrategy<String> {
 /// `quick_conn` takes a `"conn"` nested in an unknown member for the record's connection (see
 /// `nested_conn_member_keeps_its_connection_on_one_shard`); until fixed, generated unknown
 /// members never hold a `conn` key.
-const AVOID_KNOWN_NESTED_CONN_BUG: bool = true;
+const AVOID_KNOWN_NESTED_CONN_BUG: bool = false;
 
 /// Valid JSON values (for unknown members of trace records).
 fn json_value() -> BoxedStrategy<Value> {
@@ -960,7 +960,7 @@ fn op() -> impl Strategy<Value = Op> {
 /// While the engine panics when a connection reopens with another OCPP version and then
 /// gets a duplicate answer (see `KNOWN_CRASHES`), generated streams keep the first version a
 /// connection had. Set to false once that is fixed.
-const AVOID_KNOWN_VERSION_SWITCH_PANIC: bool = true;
+const AVOID_KNOWN_VERSION_SWITCH_PANIC: bool = false;
 
 /// Drives one engine and checks every answer against a model of what it must do.
 struct Harness {
@@ -1889,12 +1889,12 @@ proptest! {
 
 /// The JUnit report passes U+FFFE and U+FFFF through (not XML characters); tolerated by the
 /// properties until fixed, see `junit_report_is_xml_even_with_noncharacters`.
-const TOLERATE_JUNIT_NONCHARACTERS: bool = true;
+const TOLERATE_JUNIT_NONCHARACTERS: bool = false;
 
 /// The text report prints identities, ids, actions and messages raw, so control characters
 /// from a trace (NUL, ESC sequences) reach the terminal; tolerated until fixed, see
 /// `odd_unicode_text_report_has_no_raw_control_characters` in tests/bad_input.rs.
-const TOLERATE_RAW_CONTROLS_IN_TEXT_REPORT: bool = true;
+const TOLERATE_RAW_CONTROLS_IN_TEXT_REPORT: bool = false;
 
 /// XML 1.0 `Char`: what a JUnit report may contain.
 fn is_xml_char(c: char) -> bool {
@@ -1977,7 +1977,6 @@ proptest! {
 /// connection's other records go to the shard of its real `conn`: its state is split and the
 /// sharded verdict differs from the single-threaded one.
 #[test]
-#[ignore = "src bug: quick_conn matches a nested \"conn\" member (fuzz/corpus/traces/good-nested-conn-member.jsonl)"]
 fn nested_conn_member_keeps_its_connection_on_one_shard() {
     let line = br#"{"ts":"2026-11-22T10:15:03Z","meta":{"conn":"X"},"conn":"A","event":"open","subprotocol":"ocpp1.6"}"#;
     let record = parse_record(line, 1).expect("a good record");
@@ -2000,7 +1999,6 @@ fn nested_conn_member_keeps_its_connection_on_one_shard() {
 /// 1.0 `Char`s: the JUnit writer must replace them like the control characters it already
 /// replaces, or CI servers with a strict XML parser reject the whole report.
 #[test]
-#[ignore = "src bug: junit.rs esc() lets U+FFFE / U+FFFF through (fuzz/corpus/traces/good-noncharacters-in-conn-and-action.jsonl)"]
 fn junit_report_is_xml_even_with_noncharacters() {
     let path = corpus_dir().join("traces/good-noncharacters-in-conn-and-action.jsonl");
     let bytes = std::fs::read(&path).expect("corpus file");
@@ -2079,9 +2077,8 @@ fn boot_preamble(v: Version) -> [(Side, &'static str); 2] {
     [(Side::Charger, call), (Side::Csms, result)]
 }
 
-/// Corpus files that still make `src` panic, with the bug. `corpus_replays_without_panic`
-/// skips them and `known_crashes_no_longer_panic` (ignored) replays them; remove an entry
-/// (and the `#[ignore]` when the list is empty) once the bug is fixed.
+/// Corpus files that once made `src` panic, with the bug (fixed). `corpus_replays_without_panic`
+/// skips them and `known_crashes_no_longer_panic` replays them as regression tests.
 const KNOWN_CRASHES: &[(&str, &str)] = &[
     (
         "crash-reopen-as-16-then-duplicate-answer.jsonl",
@@ -2213,7 +2210,6 @@ fn corpus_replays_without_panic() {
 }
 
 #[test]
-#[ignore = "src bug: a connection reopened with another OCPP version panics on a duplicate answer (KNOWN_CRASHES)"]
 fn known_crashes_no_longer_panic() {
     for (name, bug) in KNOWN_CRASHES {
         let path = corpus_dir().join("traces").join(name);

@@ -107,7 +107,11 @@ impl Session {
         default: Option<Version>,
         ctx: &mut Ctx<'_>,
     ) {
+        // Ids and catalogue indexes of the previous connection mean nothing on this one
+        // (which may even speak another version).
         self.pending = Default::default();
+        self.answered = Default::default();
+        self.sends = Default::default();
         self.closed_by = [false; 2];
         self.negotiated_unsupported = false;
         match subprotocol {
@@ -256,9 +260,10 @@ impl Session {
         let message_type = frame.message_type();
         let id = frame.id();
         let known_type = match message_type {
-            MessageType::CallResultError | MessageType::Send => {
-                version.is_none_or(|v| v == Version::V21)
-            }
+            MessageType::CallResultError | MessageType::Send => match version {
+                Some(v) => v == Version::V21,
+                None => !self.negotiated_unsupported,
+            },
             _ => true,
         };
         if !known_type {
@@ -274,6 +279,7 @@ impl Session {
             );
             return false;
         }
+        ctx.set_frame_ids(Some(id), None);
         rpc::check_message_id(ctx, id);
         match frame {
             Frame::Call {
@@ -471,11 +477,13 @@ impl Session {
         ctx.set_frame_ids(Some(id), None);
         match self.take_pending(caller, id) {
             Some(call) => {
+                if let (Some(version), Some(idx)) = (self.version, call.action) {
+                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
+                }
                 self.late_answer(&call, ctx);
                 self.remember_answer(caller, &call, true);
                 let mut valid = false;
                 if let (Some(version), Some(idx)) = (self.version, call.action) {
-                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
                     valid = schema::check_payload(
                         ctx,
                         schemas,

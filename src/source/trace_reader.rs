@@ -203,7 +203,13 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
 /// unusual spacing); callers then parse the line fully.
 pub fn quick_conn(line: &[u8]) -> Option<&[u8]> {
     const KEY: &[u8] = b"\"conn\":\"";
-    let start = memchr::memmem::find(line, KEY)? + KEY.len();
+    let pos = memchr::memmem::find(line, KEY)?;
+    // Only a top-level member counts: exactly one `{` (the record's own) before it, so a
+    // nested `"conn"` inside another member is never taken for the record's.
+    if memchr::memchr_iter(b'{', &line[..pos]).count() != 1 {
+        return None;
+    }
+    let start = pos + KEY.len();
     let len = memchr::memchr2(b'"', b'\\', &line[start..])?;
     (line.get(start + len) == Some(&b'"')).then(|| &line[start..start + len])
 }

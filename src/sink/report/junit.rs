@@ -22,6 +22,7 @@ fn esc(s: &str) -> String {
             '\'' => o.push_str("&apos;"),
             // XML 1.0 forbids most control characters even escaped.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
+            '\u{fffe}' | '\u{ffff}' => o.push('?'),
             c => o.push(c),
         }
     }

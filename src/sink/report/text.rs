@@ -50,7 +50,7 @@ pub fn write_finding(
         "{}{}: {}",
         style.severity(f.severity),
         style.paint("1", &format!("[{}]", f.rule.id)),
-        f.message
+        f.message.escape_debug_lite()
     )?;
     let mut loc = format!("{file}:{}  {}", f.line, f.conn);
     if let Some(from) = f.from {
@@ -59,13 +59,18 @@ pub fn write_finding(
     }
     if let Some(id) = &f.unique_id {
         loc.push_str("  id ");
-        loc.push_str(id);
+        loc.push_str(if id.is_empty() { "\"\"" } else { id });
     }
     if let Some(a) = &f.action {
         loc.push_str("  ");
         loc.push_str(a);
     }
-    writeln!(out, "  {} {loc}", style.paint("34", "-->"))?;
+    writeln!(
+        out,
+        "  {} {}",
+        style.paint("34", "-->"),
+        loc.escape_debug_lite()
+    )?;
     if let Some(e) = &f.evidence {
         writeln!(
             out,
@@ -101,7 +106,7 @@ pub fn write(
                 out,
                 "{}: {at}: {}",
                 style.paint("1;35", "input error"),
-                e.message
+                e.message.escape_debug_lite()
             )?;
         }
     }
@@ -144,7 +149,11 @@ impl EscapeLite for str {
     fn escape_debug_lite(&self) -> String {
         self.chars()
             .flat_map(|c| {
-                if c.is_control() {
+                // Controls would drive the terminal; format characters (BOM, zero-width,
+                // bidi overrides) would hide or reorder text.
+                if c.is_control()
+                    || matches!(c, '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                {
                     c.escape_default().collect::<Vec<_>>()
                 } else {
                     vec![c]
