@@ -1,0 +1,168 @@
+//! `cargo bench --bench check_throughput`: how fast `check` judges a realistic mixed trace.
+//!
+//! Generates a trace of 1,000,000 frames (1.6 and 2.0.1 stations; override with
+//! `BENCH_FRAMES`), then reports frames per second for
+//! - a naive parse only: the trace record and the frame inside it, each into a
+//!   `serde_json::Value` (what any checker pays before it judges anything),
+//! - `check` on one core (one engine, everything in this thread),
+//! - `check` on every core (the file split by connection across workers),
+//!
+//! and the peak memory of checking a trace with 50,000 connections.
+//! A benchmark, not a test: it asserts nothing and prints figures.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a benchmark: a failed set-up step should stop it loudly"
+)]
+
+#[path = "support/tracegen.rs"]
+mod tracegen;
+
+// The same allocator as the `ocpp-inspector` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ocpp_inspector::checker::{CheckOptions, check_path};
+use ocpp_inspector::engine::Config;
+use ocpp_inspector::engine::schema::{ErrataSelection, SchemaSet};
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn generate(path: &std::path::Path, frames: u64, connections: u32) -> u64 {
+    let file = std::fs::File::create(path).expect("create trace");
+    let mut out = std::io::BufWriter::new(file);
+    let opts = tracegen::GenOptions {
+        frames,
+        connections,
+        seed: 7,
+        v201_share: 0.4,
+    };
+    tracegen::generate(&opts, &mut out).expect("generate trace")
+}
+
+fn best_of<F: FnMut() -> u64>(runs: usize, mut f: F) -> (f64, u64) {
+    let mut best = f64::MAX;
+    let mut n = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        n = f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, n)
+}
+
+/// Checks a trace of 50,000 connections and prints this process's peak memory. Runs in a
+/// child process so the other measurements do not inflate the figure.
+fn memory_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let many = dir.path().join("many.jsonl");
+    let written = generate(&many, 400_000, 50_000);
+    let opts = CheckOptions {
+        schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).expect("schemas")),
+        config: Arc::new(Config::default()),
+        default_version: None,
+        jobs: 0,
+    };
+    let before = peak_rss_kib();
+    let r = check_path(&many, &opts, 1);
+    println!(
+        "50,000 connections, {written} frames, 1 core: {} connections checked, {} findings, peak RSS {:.1} MiB (after start-up and schema compilation: {:.1} MiB)",
+        r.stats.connections,
+        r.findings.len(),
+        peak_rss_kib() as f64 / 1024.0,
+        before as f64 / 1024.0
+    );
+}
+
+fn main() {
+    if std::env::var_os("BENCH_MEMORY_ONLY").is_some() {
+        memory_only();
+        return;
+    }
+    let frames: u64 = std::env::var("BENCH_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `BENCH_KEEP=path` writes the generated trace there too (to profile the CLI on it).
+    let trace = match std::env::var_os("BENCH_KEEP") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dir.path().join("mixed.jsonl"),
+    };
+    let written = generate(&trace, frames, 500);
+    let bytes = std::fs::metadata(&trace).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "trace: {written} frames, 500 connections (40 % 2.0.1), {:.1} MB, {:.0} bytes/line",
+        bytes as f64 / 1e6,
+        bytes as f64 / written as f64
+    );
+
+    let (t, n) = best_of(3, || {
+        let f = std::fs::File::open(&trace).expect("open");
+        let mut n = 0u64;
+        for line in BufReader::new(f).lines() {
+            let line = line.expect("line");
+            let rec: serde_json::Value = serde_json::from_str(&line).expect("record");
+            if let Some(text) = rec.get("text").and_then(|t| t.as_str()) {
+                let v: Result<serde_json::Value, _> = serde_json::from_str(text);
+                std::hint::black_box(&v);
+                n += 1;
+            }
+        }
+        n
+    });
+    println!(
+        "naive serde_json::Value parse (record + frame), 1 core: {:>9.0} frames/s",
+        n as f64 / t
+    );
+
+    let opts = CheckOptions {
+        schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).expect("schemas")),
+        config: Arc::new(Config::default()),
+        default_version: None,
+        jobs: 0,
+    };
+    let mut errors = 0;
+    let (t, n) = best_of(3, || {
+        let r = check_path(&trace, &opts, 1);
+        errors = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == ocpp_inspector::finding::Severity::Error)
+            .count();
+        r.stats.frames
+    });
+    println!(
+        "check, 1 core (one engine):                      {:>9.0} frames/s ({errors} errors)",
+        n as f64 / t
+    );
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let (t, n) = best_of(3, || check_path(&trace, &opts, cores).stats.frames);
+    println!(
+        "check, {cores} cores (split by connection):          {:>9.0} frames/s",
+        n as f64 / t
+    );
+
+    let exe = std::env::current_exe().expect("own path");
+    match std::process::Command::new(exe)
+        .env("BENCH_MEMORY_ONLY", "1")
+        .output()
+    {
+        Ok(out) => print!("{}", String::from_utf8_lossy(&out.stdout)),
+        Err(e) => println!("memory measurement failed to start: {e}"),
+    }
+}
