@@ -294,13 +294,13 @@ impl Worker {
         match crate::source::trace_reader::parse_record(line, n) {
             Ok(record) => {
                 self.max_at = Some(self.max_at.map_or(record.at, |m| m.max(record.at)));
-                if let Some(event) = record.event(n) {
-                    if let Err(e) = self.engine.feed(&event, &mut self.findings) {
-                        self.errors.push(InputError {
-                            line: n,
-                            message: e.to_string(),
-                        });
-                    }
+                if let Some(event) = record.event(n)
+                    && let Err(e) = self.engine.feed(&event, &mut self.findings)
+                {
+                    self.errors.push(InputError {
+                        line: n,
+                        message: e.to_string(),
+                    });
                 }
             }
             Err(e) => self.errors.push(InputError {

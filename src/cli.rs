@@ -1,8 +1,11 @@
 //! The command line: clap arguments → a command → an exit code (0 clean, 1 findings at or
 //! above `--fail-on`, 2 usage error or unreadable input). Only this layer prints.
 
+pub mod certs;
 pub mod check;
+pub mod proxy;
 pub mod rules;
+pub mod sim;
 
 use std::process::ExitCode;
 
@@ -36,6 +39,12 @@ pub enum Command {
     Check(check::CheckArgs),
     /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
     Rules(rules::RulesArgs),
+    /// Relay chargers to a CSMS and inspect every frame live
+    Proxy(proxy::ProxyArgs),
+    /// Make a test CA, server and charger certificates for the security profiles
+    Certs(certs::CertsArgs),
+    /// Run a simulated charger fleet or CSMS
+    Sim(sim::SimArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -55,6 +64,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::Proxy(args) => proxy::run(&args),
+        Command::Certs(args) => certs::run(&args),
+        Command::Sim(args) => sim::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -15,11 +15,13 @@
 //! - [`sink`]: where findings go (reports).
 //! - [`cli`]: the command line.
 
+pub mod certs;
 pub mod checker;
 pub mod cli;
 pub mod engine;
 pub mod finding;
 pub mod ocpp;
+pub mod sim;
 pub mod sink;
 pub mod source;
 pub mod time;

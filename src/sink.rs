@@ -1,4 +1,5 @@
 //! Where findings go: the reports of `check` (text, JSON, JUnit). Sinks only render; they
 //! never judge traffic.
 
+pub mod recorder;
 pub mod report;

@@ -114,6 +114,16 @@ impl Timestamp {
     pub fn to_rfc3339_millis(self) -> String {
         self.to_string()
     }
+
+    /// Writes `2026-11-22T10:15:03.125041Z` (microseconds, UTC): the full precision of a
+    /// `Timestamp`, so a recorded trace read back gives the engine the very same instants.
+    pub fn to_rfc3339_micros(self) -> String {
+        let mut s = self.to_string();
+        s.pop(); // the `Z`
+        let micros = self.0.rem_euclid(1000);
+        s.push_str(&format!("{micros:03}Z"));
+        s
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -208,6 +218,18 @@ mod tests {
                 .to_string(),
             "2024-02-29T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn micros_print_and_read_back_exactly() {
+        for s in [
+            "2026-11-22T10:15:03.125041Z",
+            "1969-12-31T23:59:59.999999Z",
+            "2026-11-22T10:15:03.000001Z",
+        ] {
+            let t = Timestamp::parse_rfc3339(s).unwrap();
+            assert_eq!(t.to_rfc3339_micros(), s);
+        }
     }
 
     #[test]

@@ -1129,10 +1129,10 @@ impl Harness {
                 let mut subprotocol = subprotocol.as_deref();
                 if AVOID_KNOWN_VERSION_SWITCH_PANIC {
                     let next = subprotocol.map_or(self.default, Version::from_subprotocol);
-                    if let (Some(first), Some(next)) = (self.first_version.get(conn), next) {
-                        if *first != next {
-                            subprotocol = Some(first.subprotocol());
-                        }
+                    if let (Some(first), Some(next)) = (self.first_version.get(conn), next)
+                        && *first != next
+                    {
+                        subprotocol = Some(first.subprotocol());
                     }
                 }
                 self.feed(
@@ -1737,13 +1737,13 @@ fn reference_check(
         match parse_record(content, *n) {
             Ok(record) => {
                 end = end.max(Some(record.at));
-                if let Some(event) = record.event(*n) {
-                    if let Err(e) = engine.feed(&event, &mut findings) {
-                        errors.push(InputError {
-                            line: *n,
-                            message: e.to_string(),
-                        });
-                    }
+                if let Some(event) = record.event(*n)
+                    && let Err(e) = engine.feed(&event, &mut findings)
+                {
+                    errors.push(InputError {
+                        line: *n,
+                        message: e.to_string(),
+                    });
                 }
             }
             Err(e) => errors.push(InputError {
@@ -1939,14 +1939,14 @@ fn assert_reports_render(mut result: FileResult) {
     let mut text_out = Vec::new();
     text::write(&mut text_out, &results, &info, text::Style { color: false }).expect("text report");
     let text = String::from_utf8(text_out).expect("the text report is UTF-8");
-    if !TOLERATE_RAW_CONTROLS_IN_TEXT_REPORT {
-        if let Some(c) = text.chars().find(|c| c.is_control() && *c != '\n') {
-            panic!(
-                "raw U+{:04X} in the text report:\n{}",
-                c as u32,
-                text.escape_debug()
-            );
-        }
+    if !TOLERATE_RAW_CONTROLS_IN_TEXT_REPORT
+        && let Some(c) = text.chars().find(|c| c.is_control() && *c != '\n')
+    {
+        panic!(
+            "raw U+{:04X} in the text report:\n{}",
+            c as u32,
+            text.escape_debug()
+        );
     }
 }
 

@@ -858,10 +858,10 @@ impl Station {
                 ",\"connectorStatus\":\"{status}\",\"evseId\":{evse},\"connectorId\":1}}]"
             );
             // Some stations report the change as a device-model event as well.
-            if let Some(k) = k {
-                if g.rng.chance(0.4) {
-                    self.urgent.push_back(Urgent::Availability(k));
-                }
+            if let Some(k) = k
+                && g.rng.chance(0.4)
+            {
+                self.urgent.push_back(Urgent::Availability(k));
             }
         } else {
             let (cid, status) = conn.map_or((0, "Available"), |c| (c.id, c.status16()));
@@ -1180,10 +1180,8 @@ impl Station {
                 let _ = write!(c, "{{\"attributeValue\":\"{value}\",");
                 Self::push_cv(&mut c, v);
                 c.push('}');
-                if free {
-                    if let Some(slot) = self.config.get_mut(KEYS16.len() + v) {
-                        *slot = value;
-                    }
+                if free && let Some(slot) = self.config.get_mut(KEYS16.len() + v) {
+                    *slot = value;
                 }
                 r.push_str("{\"attributeStatus\":\"Accepted\",");
                 Self::push_cv(&mut r, v);
@@ -1868,12 +1866,12 @@ impl Station {
             _ => r.push_str("{}]"),
         }
         // The driver stops with the card before unplugging: one extra Updated.
-        if let TxEvent::Periodic(_) | TxEvent::Suspended(_) = ev {
-            if let Some(conn) = self.connectors.get_mut(k) {
-                if conn.phase == Phase::Stopping && conn.stop_by_card {
-                    conn.phase = Phase::StopAuthorized;
-                }
-            }
+        if let TxEvent::Periodic(_) | TxEvent::Suspended(_) = ev
+            && let Some(conn) = self.connectors.get_mut(k)
+            && conn.phase == Phase::Stopping
+            && conn.stop_by_card
+        {
+            conn.phase = Phase::StopAuthorized;
         }
         Self::to_csms(c, r, &mut g.rng)
     }

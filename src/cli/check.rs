@@ -184,10 +184,10 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         None => {
             let mut out = io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
-            if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
-                if e.kind() != io::ErrorKind::BrokenPipe {
-                    return Err(e.into());
-                }
+            if let Err(e) = out.write_all(&buf).and_then(|()| out.flush())
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                return Err(e.into());
             }
         }
     }

@@ -63,10 +63,10 @@ impl Config {
 
     /// The severity `rule` has on `version`, or `None` when it is off (or does not apply).
     pub fn severity_of(&self, rule: &Rule, version: Option<Version>) -> Option<Severity> {
-        if let Some(v) = version {
-            if !rule.applies_to(v) {
-                return None;
-            }
+        if let Some(v) = version
+            && !rule.applies_to(v)
+        {
+            return None;
         }
         match self.overrides.get(rule.id) {
             Some(o) => *o,

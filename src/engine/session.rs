@@ -237,14 +237,12 @@ impl Session {
         };
         // A new pending CALL keeps its payload (moved out of the parsed frame, not copied)
         // for the rules that judge its answer.
-        if kept {
-            if let (Value::Array(mut items), Some(p)) =
+        if kept
+            && let (Value::Array(mut items), Some(p)) =
                 (value, self.pending[from.index()].last_mut())
-            {
-                if items.len() == 4 {
-                    p.payload = items.swap_remove(3);
-                }
-            }
+            && items.len() == 4
+        {
+            p.payload = items.swap_remove(3);
         }
     }
 
@@ -395,18 +393,18 @@ impl Session {
                 added = true;
             }
         }
-        if let (Some(version), Some(idx)) = (self.version, action_idx) {
-            if payload.is_object() {
-                let call = Call {
-                    id,
-                    action: catalogue(version)[idx].name,
-                    from,
-                    payload,
-                    valid,
-                    send,
-                };
-                self.proto.on_call(ctx, &call);
-            }
+        if let (Some(version), Some(idx)) = (self.version, action_idx)
+            && payload.is_object()
+        {
+            let call = Call {
+                id,
+                action: catalogue(version)[idx].name,
+                from,
+                payload,
+                valid,
+                send,
+            };
+            self.proto.on_call(ctx, &call);
         }
         added
     }

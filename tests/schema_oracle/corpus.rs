@@ -313,19 +313,19 @@ impl<'a> Mutator<'_, 'a> {
         if required {
             self.push(path, None, "dropped required member", INVALID);
         }
-        if let Some(def) = n.definition {
-            if !self.seen.insert(def) {
-                let wrong = match n.ty() {
-                    Some("object") => Value::Array(vec![]),
-                    Some("array") => Value::Object(Map::new()),
-                    Some("integer" | "number") => Value::String("1".into()),
-                    Some("boolean") => Value::String("true".into()),
-                    _ => Value::from(42),
-                };
-                let expect = if is_any(&n) { VALID } else { INVALID };
-                self.push(path, Some(wrong), format!("wrong type for {def}"), expect);
-                return;
-            }
+        if let Some(def) = n.definition
+            && !self.seen.insert(def)
+        {
+            let wrong = match n.ty() {
+                Some("object") => Value::Array(vec![]),
+                Some("array") => Value::Object(Map::new()),
+                Some("integer" | "number") => Value::String("1".into()),
+                Some("boolean") => Value::String("true".into()),
+                _ => Value::from(42),
+            };
+            let expect = if is_any(&n) { VALID } else { INVALID };
+            self.push(path, Some(wrong), format!("wrong type for {def}"), expect);
+            return;
         }
         match n.ty() {
             Some("object") => self.object(path, value, &n),

@@ -149,16 +149,14 @@ fn report_unknown(ctx: &mut Ctx<'_>, version: Version, name: &str) {
         return;
     }
     for suffix in SUFFIXES {
-        if let Some(base) = name.strip_suffix(suffix) {
-            if action::lookup(version, base).is_some() {
-                ctx.report(
-                    &rpc::ACTION_HAS_SUFFIX,
-                    format!(
-                        "action `{name}` carries the suffix `{suffix}`; the action is `{base}`"
-                    ),
-                );
-                return;
-            }
+        if let Some(base) = name.strip_suffix(suffix)
+            && action::lookup(version, base).is_some()
+        {
+            ctx.report(
+                &rpc::ACTION_HAS_SUFFIX,
+                format!("action `{name}` carries the suffix `{suffix}`; the action is `{base}`"),
+            );
+            return;
         }
     }
     ctx.report(

@@ -658,10 +658,10 @@ impl Activity {
             if target.is_some() {
                 t.target = target;
             }
-            if let Some(tok) = token {
-                if t.token.is_none() {
-                    t.token = Some(Box::from(tok));
-                }
+            if let Some(tok) = token
+                && t.token.is_none()
+            {
+                t.token = Some(Box::from(tok));
             }
             return;
         }
@@ -874,11 +874,12 @@ impl State {
         let mut var = name;
         // Early 2.0 drafts spell `ItemsPerMessage[GetVariables]` as `ItemsPerMessageGetVariables`.
         for base in ["ItemsPerMessage", "BytesPerMessage"] {
-            if let Some(rest) = name.strip_prefix(base) {
-                if !rest.is_empty() && inst.is_none() {
-                    var = base;
-                    inst = Some(rest);
-                }
+            if let Some(rest) = name.strip_prefix(base)
+                && !rest.is_empty()
+                && inst.is_none()
+            {
+                var = base;
+                inst = Some(rest);
             }
         }
         let Some(&(kc, kv)) = KEPT_VARS.iter().find(|(c, v)| *c == comp && *v == var) else {
@@ -949,10 +950,11 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
     match (call.action, call.from) {
         ("BootNotification", Side::Charger) => {
-            if let Some(w) = st.dm.reset.take() {
-                if !w.txs.is_empty() {
-                    let ids: Vec<String> = w.txs.iter().take(5).map(ToString::to_string).collect();
-                    ctx.report(
+            if let Some(w) = st.dm.reset.take()
+                && !w.txs.is_empty()
+            {
+                let ids: Vec<String> = w.txs.iter().take(5).map(ToString::to_string).collect();
+                ctx.report(
                         &RESET_TX_NOT_STOPPED,
                         format!(
                             "the charger boots after the Reset of line {} without having stopped transaction(s) {} that ran when the reset was accepted",
@@ -960,7 +962,6 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                             ids.join(", ")
                         ),
                     );
-                }
             }
             st.dm.activity.boot_seen = true;
         }
@@ -1049,17 +1050,16 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
         ("GetConfiguration", Side::Csms) => {
             let n = arr_of(p, "key").len();
-            if let Cfg::Value(v) = st.dm.cfg16("GetConfigurationMaxKeys") {
-                if let Ok(max) = v.trim().parse::<usize>() {
-                    if n > max {
-                        ctx.report(
+            if let Cfg::Value(v) = st.dm.cfg16("GetConfigurationMaxKeys")
+                && let Ok(max) = v.trim().parse::<usize>()
+                && n > max
+            {
+                ctx.report(
                             &GET_CONFIGURATION_MAX_KEYS,
                             format!(
                                 "GetConfiguration asks for {n} keys; the charger reported GetConfigurationMaxKeys = {max}"
                             ),
                         );
-                    }
-                }
             }
         }
         (
@@ -1354,10 +1354,11 @@ fn get_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                 ),
             );
         }
-        if status == "Accepted" && attr_type(r) == "Actual" {
-            if let (Some(c), Some(v), Some(val)) = (r.get("component"), r.get("variable"), value) {
-                st.dm.learn_var(c, v, val);
-            }
+        if status == "Accepted"
+            && attr_type(r) == "Actual"
+            && let (Some(c), Some(v), Some(val)) = (r.get("component"), r.get("variable"), value)
+        {
+            st.dm.learn_var(c, v, val);
         }
     }
     if !on_failure.is_empty() {
@@ -1399,14 +1400,15 @@ fn set_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
     };
     for &(q, r) in &p.exact {
         let (req, res) = (&requests[q], &results[r]);
-        if str_of(res, "attributeStatus") == Some("Accepted") && attr_type(req) == "Actual" {
-            if let (Some(c), Some(v), Some(val)) = (
+        if str_of(res, "attributeStatus") == Some("Accepted")
+            && attr_type(req) == "Actual"
+            && let (Some(c), Some(v), Some(val)) = (
                 req.get("component"),
                 req.get("variable"),
                 str_of(req, "attributeValue"),
-            ) {
-                st.dm.learn_var(c, v, val);
-            }
+            )
+        {
+            st.dm.learn_var(c, v, val);
         }
     }
 }
@@ -1451,16 +1453,15 @@ fn check_limits(
     if let Some(max) = dm
         .var2(component, None, "ItemsPerMessage", Some(instance))
         .and_then(|v| v.trim().parse::<usize>().ok())
+        && n > max
     {
-        if n > max {
-            ctx.report(
+        ctx.report(
                 &ITEMS_PER_MESSAGE_EXCEEDED,
                 format!(
                     "{} has {n} entries in `{list_key}`; the charger reported {component}.ItemsPerMessage[{instance}] = {max}",
                     call.action
                 ),
             );
-        }
     }
     if let Some(max) = dm
         .var2(component, None, "BytesPerMessage", Some(instance))
@@ -1547,12 +1548,11 @@ fn report_part(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 );
             }
             for a in attrs {
-                if str_of(a, "type").unwrap_or("Actual") == "Actual" {
-                    if let (Some(c), Some(v), Some(val)) =
+                if str_of(a, "type").unwrap_or("Actual") == "Actual"
+                    && let (Some(c), Some(v), Some(val)) =
                         (d.get("component"), d.get("variable"), str_of(a, "value"))
-                    {
-                        st.dm.learn_var(c, v, val);
-                    }
+                {
+                    st.dm.learn_var(c, v, val);
                 }
             }
         }
@@ -1620,19 +1620,19 @@ fn report_part(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 call.action
             ),
         );
-    } else if kind.has_seq_no() {
-        if let Some(seq) = int_of(p, "seqNo") {
-            if seq != r.next_seq {
-                ctx.report(
-                    &REPORT_SEQNO,
-                    format!(
-                        "{} for requestId {request_id} has seqNo {seq}; expected {}",
-                        call.action, r.next_seq
-                    ),
-                );
-            }
-            r.next_seq = seq.saturating_add(1);
+    } else if kind.has_seq_no()
+        && let Some(seq) = int_of(p, "seqNo")
+    {
+        if seq != r.next_seq {
+            ctx.report(
+                &REPORT_SEQNO,
+                format!(
+                    "{} for requestId {request_id} has seqNo {seq}; expected {}",
+                    call.action, r.next_seq
+                ),
+            );
         }
+        r.next_seq = seq.saturating_add(1);
     }
     r.finished = !tbc;
 }
@@ -1745,10 +1745,8 @@ fn change_configuration_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Re
             ),
         );
     }
-    if accepted {
-        if let Some(value) = str_of(reply.request, "value") {
-            dm.learn16(key, Some(value));
-        }
+    if accepted && let Some(value) = str_of(reply.request, "value") {
+        dm.learn16(key, Some(value));
     }
 }
 
@@ -1781,19 +1779,18 @@ fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 ),
             );
         }
-        if let Some(e) = evse.filter(|&e| e > 0) {
-            if matches!(status, "Accepted" | "Scheduled")
-                && dm
-                    .var2("EVSE", Some(e), "AllowReset", None)
-                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
-            {
-                ctx.report(
+        if let Some(e) = evse.filter(|&e| e > 0)
+            && matches!(status, "Accepted" | "Scheduled")
+            && dm
+                .var2("EVSE", Some(e), "AllowReset", None)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+        {
+            ctx.report(
                     &EVSE_RESET_UNSUPPORTED_ACCEPTED,
                     format!(
                         "Reset of EVSE {e} answered {status}, although the charger reported EVSE {e} AllowReset = false"
                     ),
                 );
-            }
         }
     }
     let station_wide = evse.is_none_or(|e| e == 0);

@@ -670,36 +670,36 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
         });
         return;
     };
-    if let (Some(got), Some(want)) = (request_id, job.request_id) {
-        if got != want {
-            if fw.replaced[i] == Some(got) {
-                // The replaced request reports its end.
-                return;
-            }
-            if job.call.is_some() {
-                ctx.report(
-                    &REQUEST_ID_MISMATCH,
-                    format!(
-                        "{} {status} carries requestId {got}; the {} in progress has requestId {want}",
-                        call.action,
-                        job.call.as_ref().map_or("request", |c| c.action)
-                    ),
-                );
-            } else {
-                // Statuses of another update that also predates the trace.
-                *job = Job {
-                    call: None,
-                    request_id: Some(got),
-                    since: now,
-                    due: None,
-                    last: Some(Box::from(status)),
-                    statuses: 1,
-                    ended: ended(kind, status),
-                    replaced_running: false,
-                };
-            }
+    if let (Some(got), Some(want)) = (request_id, job.request_id)
+        && got != want
+    {
+        if fw.replaced[i] == Some(got) {
+            // The replaced request reports its end.
             return;
         }
+        if job.call.is_some() {
+            ctx.report(
+                &REQUEST_ID_MISMATCH,
+                format!(
+                    "{} {status} carries requestId {got}; the {} in progress has requestId {want}",
+                    call.action,
+                    job.call.as_ref().map_or("request", |c| c.action)
+                ),
+            );
+        } else {
+            // Statuses of another update that also predates the trace.
+            *job = Job {
+                call: None,
+                request_id: Some(got),
+                since: now,
+                due: None,
+                last: Some(Box::from(status)),
+                statuses: 1,
+                ended: ended(kind, status),
+                replaced_running: false,
+            };
+        }
+        return;
     }
     if job.request_id.is_none() && job.call.is_none() {
         job.request_id = request_id;

@@ -300,11 +300,12 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
         if !r.is_active() {
             continue;
         }
-        if let Some(due) = r.status_due {
-            if now > due {
-                r.status_due = None;
-                if !r.reserved_seen {
-                    ctx.report_about(
+        if let Some(due) = r.status_due
+            && now > due
+        {
+            r.status_due = None;
+            if !r.reserved_seen {
+                ctx.report_about(
                         &STATUS_NOT_RESERVED,
                         r.call.about(),
                         format!(
@@ -314,13 +315,13 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
                             r.target.unwrap_or(0)
                         ),
                     );
-                }
             }
         }
-        if let Some(due) = r.removal_due {
-            if now > due {
-                r.state = RState::Ended(End::Removed);
-                ctx.report_about(
+        if let Some(due) = r.removal_due
+            && now > due
+        {
+            r.state = RState::Ended(End::Removed);
+            ctx.report_about(
                     &REMOVED_NOT_REPORTED,
                     r.call.about(),
                     format!(
@@ -329,29 +330,28 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
                         r.id
                     ),
                 );
-                continue;
-            }
+            continue;
         }
-        if let Some(expiry) = r.expiry {
-            if now > after(expiry, window) {
-                r.state = RState::Ended(End::Expired);
-                // 1.6: only a connector that went Reserved has a status to leave.
-                let judged = !v16 || (r.reserved_seen && r.target.is_some_and(|t| t > 0));
-                if judged {
-                    ctx.report_about(
-                        &EXPIRY_NOT_REPORTED,
-                        r.call.about(),
-                        format!(
-                            "reservation {} expired at {expiry} and {} within {secs:.0} s",
-                            r.id,
-                            if v16 {
-                                "its connector reported no new status"
-                            } else {
-                                "no ReservationStatusUpdate Expired came"
-                            }
-                        ),
-                    );
-                }
+        if let Some(expiry) = r.expiry
+            && now > after(expiry, window)
+        {
+            r.state = RState::Ended(End::Expired);
+            // 1.6: only a connector that went Reserved has a status to leave.
+            let judged = !v16 || (r.reserved_seen && r.target.is_some_and(|t| t > 0));
+            if judged {
+                ctx.report_about(
+                    &EXPIRY_NOT_REPORTED,
+                    r.call.about(),
+                    format!(
+                        "reservation {} expired at {expiry} and {} within {secs:.0} s",
+                        r.id,
+                        if v16 {
+                            "its connector reported no new status"
+                        } else {
+                            "no ReservationStatusUpdate Expired came"
+                        }
+                    ),
+                );
             }
         }
     }
@@ -455,16 +455,14 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             if let (Some(id), Some(s)) = (
                 int_of(p, "reservationId"),
                 str_of(p, "reservationUpdateStatus"),
-            ) {
-                if let Some(r) = st.resv.find(id) {
-                    if r.is_active() {
-                        r.state = RState::Ended(if s == "Removed" {
-                            End::Removed
-                        } else {
-                            End::Expired
-                        });
-                    }
-                }
+            ) && let Some(r) = st.resv.find(id)
+                && r.is_active()
+            {
+                r.state = RState::Ended(if s == "Removed" {
+                    End::Removed
+                } else {
+                    End::Expired
+                });
             }
         }
         ("StartTransaction", Side::Charger) => {
@@ -695,13 +693,13 @@ fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             );
         }
     }
-    if let Some(t) = target {
-        if let Some(why) = busy_reason(st, id, t) {
-            ctx.report(
-                &BUSY_TARGET_ACCEPTED,
-                format!("ReserveNow {id} answered Accepted although {why}"),
-            );
-        }
+    if let Some(t) = target
+        && let Some(why) = busy_reason(st, id, t)
+    {
+        ctx.report(
+            &BUSY_TARGET_ACCEPTED,
+            format!("ReserveNow {id} answered Accepted although {why}"),
+        );
     }
     let due = after(ctx.now(), ctx.config().tol.followup_window_us);
     let rs = &mut st.resv;

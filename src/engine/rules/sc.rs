@@ -516,10 +516,10 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
         }
         ("NotifyEVChargingNeeds", Side::Charger) => {
-            if let Some(e) = int_of(p, "evseId") {
-                if !st.sc.ev_needs.contains(&e) {
-                    push_capped(&mut st.sc.ev_needs, e, MAX_EV_NEEDS);
-                }
+            if let Some(e) = int_of(p, "evseId")
+                && !st.sc.ev_needs.contains(&e)
+            {
+                push_capped(&mut st.sc.ev_needs, e, MAX_EV_NEEDS);
             }
         }
         ("TransactionEvent", Side::Charger) if str_of(p, "eventType") == Some("Ended") => {
@@ -574,44 +574,43 @@ fn check_periods(ctx: &mut Ctx<'_>, schedule: &Value, label: &str) {
         return;
     }
     let start = |p: &Value| int_of(p, "startPeriod");
-    if let Some(first) = start(&periods[0]) {
-        if first != 0 {
-            ctx.report(
-                &FIRST_PERIOD_NOT_ZERO,
-                format!("the first period of {label} starts at {first} s; it must start at 0"),
-            );
-        }
+    if let Some(first) = start(&periods[0])
+        && first != 0
+    {
+        ctx.report(
+            &FIRST_PERIOD_NOT_ZERO,
+            format!("the first period of {label} starts at {first} s; it must start at 0"),
+        );
     }
     let mut prev: Option<i64> = None;
     for (i, p) in periods.iter().enumerate() {
         let Some(s) = start(p) else { continue };
-        if let Some(before) = prev {
-            if s <= before {
-                ctx.report(
+        if let Some(before) = prev
+            && s <= before
+        {
+            ctx.report(
                     &PERIODS_NOT_ASCENDING,
                     format!(
                         "period {i} of {label} starts at {s} s, not after the previous period ({before} s)"
                     ),
                 );
-                break;
-            }
+            break;
         }
         prev = Some(s);
     }
-    if let Some(duration) = int_of(schedule, "duration") {
-        if let Some((i, s)) = periods
+    if let Some(duration) = int_of(schedule, "duration")
+        && let Some((i, s)) = periods
             .iter()
             .enumerate()
             .filter_map(|(i, p)| start(p).map(|s| (i, s)))
             .find(|&(_, s)| s >= duration)
-        {
-            ctx.report(
+    {
+        ctx.report(
                 &PERIOD_BEYOND_DURATION,
                 format!(
                     "period {i} of {label} starts at {s} s, at or after the schedule's duration of {duration} s; it never runs"
                 ),
             );
-        }
     }
 }
 
@@ -649,14 +648,15 @@ fn check_limits(ctx: &mut Ctx<'_>, version: Option<Version>, schedule: &Value, l
             }
         }
         let n = int_of(p, "numberPhases");
-        if let Some(n) = n {
-            if !(1..=3).contains(&n) && !phases {
-                phases = true;
-                ctx.report(
-                    &NUMBER_PHASES_INVALID,
-                    format!("period {i} of {label} has numberPhases {n}; expected 1, 2 or 3"),
-                );
-            }
+        if let Some(n) = n
+            && !(1..=3).contains(&n)
+            && !phases
+        {
+            phases = true;
+            ctx.report(
+                &NUMBER_PHASES_INVALID,
+                format!("period {i} of {label} has numberPhases {n}; expected 1, 2 or 3"),
+            );
         }
         if let (true, Some(ph)) = (v2, int_of(p, "phaseToUse")) {
             let n = n.unwrap_or(3);
@@ -717,13 +717,12 @@ fn check_profile(
             };
             if let Some((name, max)) =
                 max.and_then(|(n, v)| v.trim().parse::<i64>().ok().map(|m| (n, m)))
+                && level > max
             {
-                if level > max {
-                    ctx.report(
-                        &STACK_LEVEL_ABOVE_MAX,
-                        format!("stackLevel {level} is above the charger's {name} = {max}"),
-                    );
-                }
+                ctx.report(
+                    &STACK_LEVEL_ABOVE_MAX,
+                    format!("stackLevel {level} is above the charger's {name} = {max}"),
+                );
             }
         }
     }
@@ -803,13 +802,13 @@ fn check_profile(
         timestamp(profile, "validFrom"),
         timestamp(profile, "validTo"),
     );
-    if let (Some(f), Some(t)) = (from, to) {
-        if f >= t {
-            ctx.report(
-                &VALID_WINDOW_INVERTED,
-                "validFrom is not before validTo; the profile is never valid",
-            );
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        ctx.report(
+            &VALID_WINDOW_INVERTED,
+            "validFrom is not before validTo; the profile is never valid",
+        );
     }
     if v2 && arr_of(profile, "chargingSchedule").len() > 1 {
         let iso = match target {
@@ -827,22 +826,21 @@ fn check_profile(
             );
         }
     }
-    if set {
-        if let (Some(id), Some(stack), Some(target)) = (id, stack, target) {
-            let tx = tx_of(profile);
-            if purpose == "TxProfile" && tx.is_none() {
-                return;
-            }
-            let clash = st.sc.installed.iter().find(|i| {
-                i.id != id
-                    && &*i.purpose == purpose
-                    && i.stack == stack
-                    && i.target == target
-                    && i.tx == tx
-                    && overlaps((i.from, i.to), (from, to))
-            });
-            if let Some(other) = clash {
-                ctx.report(
+    if set && let (Some(id), Some(stack), Some(target)) = (id, stack, target) {
+        let tx = tx_of(profile);
+        if purpose == "TxProfile" && tx.is_none() {
+            return;
+        }
+        let clash = st.sc.installed.iter().find(|i| {
+            i.id != id
+                && &*i.purpose == purpose
+                && i.stack == stack
+                && i.target == target
+                && i.tx == tx
+                && overlaps((i.from, i.to), (from, to))
+        });
+        if let Some(other) = clash {
+            ctx.report(
                     &DUPLICATE_STACK_LEVEL,
                     format!(
                         "profile {id} ({purpose}, stackLevel {stack}, {} {target}) collides with installed profile {}",
@@ -850,7 +848,6 @@ fn check_profile(
                         other.id
                     ),
                 );
-            }
         }
     }
 }

@@ -208,17 +208,16 @@ pub(crate) fn check_payload(
             );
             continue;
         }
-        if let Some(options) = &v.enum_options {
-            if let Some(Value::String(s)) = instance {
-                if let Some(fix) = options.iter().find(|a| a.eq_ignore_ascii_case(s)) {
-                    ctx.report_at(
+        if let Some(options) = &v.enum_options
+            && let Some(Value::String(s)) = instance
+            && let Some(fix) = options.iter().find(|a| a.eq_ignore_ascii_case(s))
+        {
+            ctx.report_at(
                         &ENUM_CASE_MISMATCH,
                         v.pointer.clone(),
                         format!("{name} {what} {at}: \"{s}\" must be written \"{fix}\" (enum values are case-sensitive)"),
                     );
-                    continue;
-                }
-            }
+            continue;
         }
         ctx.report_at(
             rule,

@@ -544,20 +544,20 @@ pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_
     let sec = &mut st.sec;
     sec.bad_user = false;
     sec.conn_profile = profile;
-    if let Some(v) = open.tls_version {
-        if tls_version(v).is_some_and(|ver| ver < (1, 2)) {
-            ctx.report(
-                &TLS_TOO_OLD,
-                format!(
-                    "the connection negotiated TLS {v}; OCPP security requires TLS 1.2 or later{}",
-                    if v16 {
-                        " (1.6 tolerates it for legacy chargers)"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
+    if let Some(v) = open.tls_version
+        && tls_version(v).is_some_and(|ver| ver < (1, 2))
+    {
+        ctx.report(
+            &TLS_TOO_OLD,
+            format!(
+                "the connection negotiated TLS {v}; OCPP security requires TLS 1.2 or later{}",
+                if v16 {
+                    " (1.6 tolerates it for legacy chargers)"
+                } else {
+                    ""
+                }
+            ),
+        );
     }
     if open.scheme == Some("ws") && open.basic_auth_user.is_some() {
         ctx.report(
@@ -604,15 +604,16 @@ pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_
     if profile == Some(3) {
         sec.unconfirmed_upgrade = false;
     }
-    if let (Some(before), Some(now)) = (sec.last_profile, profile) {
-        if before != now && !sec.change_allowed {
-            ctx.report(
+    if let (Some(before), Some(now)) = (sec.last_profile, profile)
+        && before != now
+        && !sec.change_allowed
+    {
+        ctx.report(
                 &PROFILE_CHANGED,
                 format!(
                     "the station connects with security profile {now}; its previous connection used profile {before}, and no profile change was accepted in between"
                 ),
             );
-        }
     }
     if profile.is_some() {
         sec.last_profile = profile;
@@ -650,27 +651,27 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
             ),
         );
     }
-    if sec.boot_watch.as_ref().is_some_and(|w| now > w.due) {
-        if let Some(w) = sec.boot_watch.take() {
-            ctx.report_about(
+    if sec.boot_watch.as_ref().is_some_and(|w| now > w.due)
+        && let Some(w) = sec.boot_watch.take()
+    {
+        ctx.report_about(
                 &STARTUP_EVENT_MISSING,
                 w.call.about(),
                 format!(
                     "the boot was accepted, but no SecurityEventNotification StartupOfTheDevice or ResetOrReboot followed within {window:.0} s"
                 ),
             );
-        }
     }
-    if sec.cert_expect.as_ref().is_some_and(|w| now > w.due) {
-        if let Some(w) = sec.cert_expect.take() {
-            ctx.report_about(
+    if sec.cert_expect.as_ref().is_some_and(|w| now > w.due)
+        && let Some(w) = sec.cert_expect.take()
+    {
+        ctx.report_about(
                 &CERTIFICATE_REJECTED_WITHOUT_EVENT,
                 w.call.about(),
                 format!(
                     "the charger rejected the signed certificate, and no invalid-certificate SecurityEventNotification followed within {window:.0} s"
                 ),
             );
-        }
     }
     if sec.sign_trigger.as_ref().is_some_and(|t| now > t.until) {
         sec.sign_trigger = None;
@@ -697,17 +698,17 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
         ("SignCertificate", Side::Charger) => {
             let ty = str_of(p, "certificateType");
-            if version.is_some_and(Version::is_2x) {
-                if let Some(t) = st.sec.sign_trigger.take() {
-                    let got = ty.unwrap_or("ChargingStationCertificate");
-                    if let Some(expected) = t.expected.filter(|e| *e != got) {
-                        ctx.report(
+            if version.is_some_and(Version::is_2x)
+                && let Some(t) = st.sec.sign_trigger.take()
+            {
+                let got = ty.unwrap_or("ChargingStationCertificate");
+                if let Some(expected) = t.expected.filter(|e| *e != got) {
+                    ctx.report(
                             &SIGN_CERTIFICATE_UNSOLICITED_TYPE,
                             format!(
                                 "SignCertificate for {got}, but the accepted TriggerMessage asked for a {expected}"
                             ),
                         );
-                    }
                 }
             }
             push_capped(
@@ -785,16 +786,16 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                         ),
                     );
                 }
-            } else if key.eq_ignore_ascii_case("SecurityProfile") {
-                if let Ok(new) = value.trim().parse::<i64>() {
-                    let current = configured_profile(st).or(st.sec.conn_profile);
-                    st.sec.profile_change = Some(ProfileChange {
-                        call_id: Box::from(call.id),
-                        current,
-                        new,
-                        allow_downgrade: None,
-                    });
-                }
+            } else if key.eq_ignore_ascii_case("SecurityProfile")
+                && let Ok(new) = value.trim().parse::<i64>()
+            {
+                let current = configured_profile(st).or(st.sec.conn_profile);
+                st.sec.profile_change = Some(ProfileChange {
+                    call_id: Box::from(call.id),
+                    current,
+                    new,
+                    allow_downgrade: None,
+                });
             }
         }
         ("SetNetworkProfile", Side::Csms) => {
@@ -832,21 +833,21 @@ fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         MAX_PENDING,
     );
     let Some(ty) = str_of(p, "type") else { return };
-    if let Some(v) = st.version {
-        if !is_standard(v, ty) {
-            let other = if v == Version::V16 {
-                is_standard(Version::V21, ty).then_some("the 2.x spelling")
-            } else {
-                EVENTS_16.contains(&ty).then_some("the 1.6 spelling")
-            };
-            ctx.report(
-                &EVENT_TYPE_NONSTANDARD,
-                format!(
-                    "security event type `{ty}` is not a standard event of OCPP {v}{}",
-                    other.map(|o| format!(" ({o})")).unwrap_or_default()
-                ),
-            );
-        }
+    if let Some(v) = st.version
+        && !is_standard(v, ty)
+    {
+        let other = if v == Version::V16 {
+            is_standard(Version::V21, ty).then_some("the 2.x spelling")
+        } else {
+            EVENTS_16.contains(&ty).then_some("the 1.6 spelling")
+        };
+        ctx.report(
+            &EVENT_TYPE_NONSTANDARD,
+            format!(
+                "security event type `{ty}` is not a standard event of OCPP {v}{}",
+                other.map(|o| format!(" ({o})")).unwrap_or_default()
+            ),
+        );
     }
     if FAILURES.contains(&ty) {
         let info = str_of(p, "techInfo")

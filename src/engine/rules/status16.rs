@@ -412,13 +412,13 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
         );
         return;
     }
-    if let Some(n) = st.tx16.number_of_connectors() {
-        if id > n {
-            ctx.report(
+    if let Some(n) = st.tx16.number_of_connectors()
+        && id > n
+    {
+        ctx.report(
                 &CONNECTOR_ID_RANGE,
                 format!("StatusNotification for connectorId {id}, but the charger reports NumberOfConnectors = {n}"),
             );
-        }
     }
     if id == 0
         && !matches!(
@@ -458,30 +458,31 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     let stamp = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
     let boots = st.status16.boots;
     let conn = st.status16.connector(id);
-    if let (Some(ts), Some((prev, prev_boots))) = (stamp, conn.stamp) {
-        if ts < prev {
-            let message = format!(
-                "StatusNotification for connector {id} is timestamped {ts}, before the previous report of that connector ({prev}); status changes must be sent in the order they happened"
-            );
-            if prev_boots == boots {
-                ctx.report(&OUT_OF_ORDER, message);
-            } else {
-                ctx.report_as(
+    if let (Some(ts), Some((prev, prev_boots))) = (stamp, conn.stamp)
+        && ts < prev
+    {
+        let message = format!(
+            "StatusNotification for connector {id} is timestamped {ts}, before the previous report of that connector ({prev}); status changes must be sent in the order they happened"
+        );
+        if prev_boots == boots {
+            ctx.report(&OUT_OF_ORDER, message);
+        } else {
+            ctx.report_as(
                     &OUT_OF_ORDER,
                     Severity::Warning,
                     format!("{message} (a BootNotification came between the two; the clock may have been set then)"),
                 );
-            }
         }
     }
     if let Some(ts) = stamp {
         conn.stamp = Some((ts, boots));
     }
     let prev = conn.status.replace(status);
-    if id > 0 {
-        if let Some(prev) = prev {
-            if !prev.may_become(status) {
-                ctx.report(
+    if id > 0
+        && let Some(prev) = prev
+        && !prev.may_become(status)
+    {
+        ctx.report(
                     &UNLISTED_TRANSITION,
                     format!(
                         "connector {id} went from {} to {}, which is not a transition of the OCPP 1.6 connector state table (§4.9)",
@@ -489,8 +490,6 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
                         status.name()
                     ),
                 );
-            }
-        }
     }
 
     if id > 0

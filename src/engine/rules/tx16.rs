@@ -1029,12 +1029,13 @@ fn check_numeric(ctx: &mut Ctx<'_>, values: &[Value], member: &str) {
     let mut first = None;
     for (i, mv) in values.iter().enumerate() {
         for (j, sv) in arr_of(mv, "sampledValue").iter().enumerate() {
-            if let Some(s) = sample(sv) {
-                if s.raw && !is_decimal(s.value) {
-                    bad += 1;
-                    if first.is_none() {
-                        first = Some((i, j, s.value));
-                    }
+            if let Some(s) = sample(sv)
+                && s.raw
+                && !is_decimal(s.value)
+            {
+                bad += 1;
+                if first.is_none() {
+                    first = Some((i, j, s.value));
                 }
             }
         }
@@ -1082,10 +1083,12 @@ fn follow_samples(
                     }
                 }
                 "Transaction.Begin" => {
-                    if let (Some(ts), Some(start)) = (ts, tx.start_ts) {
-                        if !tx.begin_flagged && ts > after(start, window) {
-                            tx.begin_flagged = true;
-                            ctx.report(
+                    if let (Some(ts), Some(start)) = (ts, tx.start_ts)
+                        && !tx.begin_flagged
+                        && ts > after(start, window)
+                    {
+                        tx.begin_flagged = true;
+                        ctx.report(
                                 &CONTEXT_MISMATCH,
                                 format!(
                                     "sample of transaction {} labelled Transaction.Begin is timestamped {ts}, {:.0} s after the transaction started ({start})",
@@ -1093,22 +1096,21 @@ fn follow_samples(
                                     ts.secs_since(start)
                                 ),
                             );
-                        }
                     }
                 }
                 "Transaction.End" => {
-                    if let Some(ts) = ts {
-                        if tx.end_sample.is_none_or(|e| ts < e) {
-                            tx.end_sample = Some(ts);
-                        }
+                    if let Some(ts) = ts
+                        && tx.end_sample.is_none_or(|e| ts < e)
+                    {
+                        tx.end_sample = Some(ts);
                     }
                 }
                 _ => {}
             }
-            if let (Some(key), true) = (s.register_key, s.raw) {
-                if let Ok(value) = s.value.parse::<f64>() {
-                    follow_register(tx, ctx, key, ts, value);
-                }
+            if let (Some(key), true) = (s.register_key, s.raw)
+                && let Ok(value) = s.value.parse::<f64>()
+            {
+                follow_register(tx, ctx, key, ts, value);
             }
         }
         if let (true, Some(ts), Some(interval)) = (periodic, ts, interval.filter(|i| *i > 0)) {
@@ -1146,10 +1148,10 @@ fn follow_register(
 ) {
     match tx.registers.iter_mut().find(|r| r.key == key) {
         Some(r) => {
-            if let (Some(new), Some(old)) = (ts, r.ts) {
-                if new < old {
-                    return; // delivered out of order: not a successive reading
-                }
+            if let (Some(new), Some(old)) = (ts, r.ts)
+                && new < old
+            {
+                return; // delivered out of order: not a successive reading
             }
             if value < r.value && !tx.register_flagged {
                 tx.register_flagged = true;
@@ -1294,10 +1296,10 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             s.boot_at = Some(ctx.now());
             s.starts.retain(|x| !x.dead);
             let window = ctx.config().tol.followup_window_us;
-            if let Some(r) = &mut s.reset {
-                if r.until.is_none() {
-                    r.until = Some(after(ctx.now(), window));
-                }
+            if let Some(r) = &mut s.reset
+                && r.until.is_none()
+            {
+                r.until = Some(after(ctx.now(), window));
             }
         }
         ("RemoteStartTransaction", Side::Csms) => remote_start_request(ctx, call.payload),
@@ -1341,22 +1343,21 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                 Outcome::Result { .. } => {
                     let in_time = ctx.now().micros().saturating_sub(reply.call_at.micros())
                         <= ctx.config().tol.call_timeout_us;
-                    if let Some(stop) = st.tx16.tx(id).and_then(|t| t.stop.as_mut()) {
-                        if stop.acked.is_none() {
+                    if let Some(stop) = st.tx16.tx(id).and_then(|t| t.stop.as_mut())
+                        && stop.acked.is_none() {
                             stop.acked = Some(in_time);
                         }
-                    }
                 }
             }
         }
         ("MeterValues", Side::Charger) => {
-            if let Outcome::Error { code } = reply.outcome {
-                if int_of(reply.request, "transactionId") == Some(-1) {
-                    ctx.report(
+            if let Outcome::Error { code } = reply.outcome
+                && int_of(reply.request, "transactionId") == Some(-1)
+            {
+                ctx.report(
                         &MINUS_ONE_REJECTED,
                         format!("MeterValues with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
                     );
-                }
             }
         }
         ("Authorize", Side::Charger) => authorize_answered(st, reply),
@@ -1427,12 +1428,10 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
         ("UnlockConnector", Side::Csms) => {
             let refused = matches!(reply.outcome, Outcome::Error { .. })
                 || status_of(reply).is_some_and(|s| s != "Unlocked");
-            if refused {
-                if let Some(c) = int_of(reply.request, "connectorId") {
-                    st.tx16
-                        .unlocks
-                        .retain(|(x, at)| !(*x == c && *at == reply.call_at));
-                }
+            if refused && let Some(c) = int_of(reply.request, "connectorId") {
+                st.tx16
+                    .unlocks
+                    .retain(|(x, at)| !(*x == c && *at == reply.call_at));
             }
         }
         ("GetConfiguration", Side::Csms) => {
@@ -1741,14 +1740,13 @@ fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 format!("MeterValues for transaction {id}, sampled at {hi}, after its StopTransaction ({stop_ts}) was acknowledged"),
             ),
             _ => {
-                if let Some(last) = tx.last_ts {
-                    if lo < last {
+                if let Some(last) = tx.last_ts
+                    && lo < last {
                         ctx.report(
                             &TX_MESSAGES_OUT_OF_ORDER,
                             format!("MeterValues of transaction {id} sampled at {lo}, before the transaction's earlier delivered message ({last}); transaction messages must be delivered in the order they were created"),
                         );
                     }
-                }
             }
         }
         tx.see(hi);
@@ -1847,13 +1845,13 @@ fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let connector = tx.connector;
     let started_at = tx.start.as_ref().map(|c| c.at);
 
-    if let (Some(stop_m), Some(start_m)) = (meter_stop, tx.meter_start) {
-        if stop_m < start_m {
-            ctx.report(
+    if let (Some(stop_m), Some(start_m)) = (meter_stop, tx.meter_start)
+        && stop_m < start_m
+    {
+        ctx.report(
                 &METER_STOP_BELOW_START,
                 format!("transaction {id} stopped with meterStop {stop_m} Wh, below its meterStart {start_m} Wh; the register only counts up"),
             );
-        }
     }
     if let Some(ts) = stop_ts {
         match (tx.start_ts, tx.last_ts) {
@@ -1881,16 +1879,16 @@ fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 end = Some(end.map_or(t, |e| e.min(t)));
             }
         }
-        if let Some(e) = end {
-            if after(e, window) < ts {
-                ctx.report(
+        if let Some(e) = end
+            && after(e, window) < ts
+        {
+            ctx.report(
                     &CONTEXT_MISMATCH,
                     format!(
                         "sample of transaction {id} labelled Transaction.End is timestamped {e}, {:.0} s before the transaction stopped ({ts})",
                         ts.secs_since(e)
                     ),
                 );
-            }
         }
         tx.see(ts);
     }
@@ -1995,25 +1993,25 @@ fn remote_stop_judged(
 // Remote start / stop.
 
 fn remote_start_request(ctx: &mut Ctx<'_>, p: &Value) {
-    if let Some(c) = int_of(p, "connectorId") {
-        if c <= 0 {
-            ctx.report(
+    if let Some(c) = int_of(p, "connectorId")
+        && c <= 0
+    {
+        ctx.report(
                 &REMOTE_START_CONNECTOR_ZERO,
                 format!("RemoteStartTransaction for connectorId {c}; name a connector from 1 up, or leave connectorId out to let the charger choose"),
             );
-        }
     }
     let Some(profile) = p.get("chargingProfile") else {
         return;
     };
-    if let Some(purpose) = str_of(profile, "chargingProfilePurpose") {
-        if purpose != "TxProfile" {
-            ctx.report_at(
+    if let Some(purpose) = str_of(profile, "chargingProfilePurpose")
+        && purpose != "TxProfile"
+    {
+        ctx.report_at(
                 &REMOTE_PROFILE_NOT_TXPROFILE,
                 "/chargingProfile/chargingProfilePurpose".to_owned(),
                 format!("RemoteStartTransaction carries a charging profile with purpose {purpose}; only a TxProfile applies to the transaction it starts"),
             );
-        }
     }
     if let Some(t) = profile.get("transactionId") {
         ctx.report_at(
