@@ -59,7 +59,11 @@ pub struct CsmsArgs {
 #[derive(Debug, Args)]
 pub struct ChargerArgs {
     /// CSMS URL; each station connects to URL/<identity>
-    #[arg(long, value_name = "URL", required_unless_present = "list_misbehaviours")]
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "list_misbehaviours"
+    )]
     pub url: Option<String>,
     /// Number of stations
     #[arg(long, default_value_t = 1)]
@@ -105,7 +109,8 @@ fn parse_version(s: &str) -> Result<Version, String> {
 }
 
 fn secs(s: f64, what: &str) -> Result<Duration> {
-    Duration::try_from_secs_f64(s).with_context(|| format!("{what}: `{s}` is not a duration in seconds"))
+    Duration::try_from_secs_f64(s)
+        .with_context(|| format!("{what}: `{s}` is not a duration in seconds"))
 }
 
 fn parse_misbehave(s: &str) -> Result<(Target, Misbehave)> {
@@ -131,7 +136,11 @@ fn open_record(path: &PathBuf) -> Result<Tap> {
 }
 
 /// A runtime and a shutdown flag that Ctrl-C sets.
-fn runtime() -> Result<(tokio::runtime::Runtime, watch::Sender<bool>, watch::Receiver<bool>)> {
+fn runtime() -> Result<(
+    tokio::runtime::Runtime,
+    watch::Sender<bool>,
+    watch::Receiver<bool>,
+)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -180,7 +189,13 @@ fn run_csms(a: &CsmsArgs) -> Result<u8> {
 
 fn run_charger(a: &ChargerArgs) -> Result<u8> {
     if a.list_misbehaviours {
-        print!("{:<24} {:<14} {:<38} WHAT IT DOES\n{}", "KIND", "VERSIONS", "RULE", table_text());
+        print!(
+            "{:<24} {:<14} {:<38} WHAT IT DOES\n{}",
+            "KIND",
+            "VERSIONS",
+            "RULE",
+            table_text()
+        );
         return Ok(exit::CLEAN);
     }
     let Some(url) = &a.url else {

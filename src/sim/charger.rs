@@ -166,7 +166,9 @@ impl FleetConfig {
             bail!("--url `{url}`: wss:// is not supported by the charger simulator yet; use ws://");
         }
         if !url.starts_with("ws://") {
-            bail!("--url `{url}`: the CSMS URL must start with ws:// (for example ws://127.0.0.1:9000/ocpp)");
+            bail!(
+                "--url `{url}`: the CSMS URL must start with ws:// (for example ws://127.0.0.1:9000/ocpp)"
+            );
         }
         if let Err(e) = self.station_url(0).into_client_request() {
             bail!("--url `{url}`: not a usable WebSocket URL: {e}");
@@ -207,7 +209,9 @@ pub async fn run_fleet(cfg: FleetConfig, shutdown: watch::Receiver<bool>) -> Res
     let mut set = JoinSet::new();
     for i in 0..cfg.count {
         let st = Station::new(cfg.clone(), i, shutdown.clone());
-        let delay = cfg.ramp.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
+        let delay = cfg
+            .ramp
+            .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
         set.spawn(async move {
             let mut st = st;
             if !delay.is_zero() {
@@ -233,7 +237,9 @@ pub async fn run_fleet(cfg: FleetConfig, shutdown: watch::Receiver<bool>) -> Res
                 report.reconnects += o.reconnects;
                 report.failures.extend(o.failure);
             }
-            Err(e) => report.failures.push(format!("a station task ended abnormally: {e}")),
+            Err(e) => report
+                .failures
+                .push(format!("a station task ended abnormally: {e}")),
         }
     }
     report.failures.sort();
@@ -710,7 +716,9 @@ impl Station {
                 _ = tokio::time::sleep(Duration::from_secs(interval.clamp(1, 60))) => {}
             }
         }
-        Err(Stop::Link("the CSMS did not accept the BootNotification".into()))
+        Err(Stop::Link(
+            "the CSMS did not accept the BootNotification".into(),
+        ))
     }
 
     async fn status(
@@ -786,7 +794,11 @@ impl Station {
             let ts = now();
             let e = TxEvent {
                 event: "Started",
-                trigger: if is_remote { "RemoteStart" } else { "Authorized" },
+                trigger: if is_remote {
+                    "RemoteStart"
+                } else {
+                    "Authorized"
+                },
                 seq_no: 0,
                 tx_id: &tx.id2,
                 charging_state: Some("Charging"),
@@ -826,10 +838,12 @@ impl Station {
 
     /// A queued remote stop or reset that ends the running session now, as a stop reason.
     fn interrupting(&mut self) -> Option<&'static str> {
-        let pos = self
-            .pending
-            .iter()
-            .position(|p| matches!(p, Pending::RemoteStop | Pending::Reset { on_idle: false, .. }))?;
+        let pos = self.pending.iter().position(|p| {
+            matches!(
+                p,
+                Pending::RemoteStop | Pending::Reset { on_idle: false, .. }
+            )
+        })?;
         match self.pending.get(pos)? {
             Pending::RemoteStop => {
                 self.pending.remove(pos);
@@ -845,7 +859,12 @@ impl Station {
             return Ok(());
         };
         if self.v == Version::V16 {
-            let p = msg::meter_values(self.v, tx.connector, Some(tx.id16), self.meter("Sample.Periodic"));
+            let p = msg::meter_values(
+                self.v,
+                tx.connector,
+                Some(tx.id16),
+                self.meter("Sample.Periodic"),
+            );
             self.call(link, "MeterValues", p).await?;
         } else {
             let ts = now();
@@ -1043,7 +1062,9 @@ impl Station {
                     Misbehave::ConfigKeyUnaccounted,
                 ]) {
                     Some(Misbehave::BadResponse) => {
-                        return Ok(json!({"configurationKey": [{"key": "HeartbeatInterval", "readonly": "no"}]}));
+                        return Ok(
+                            json!({"configurationKey": [{"key": "HeartbeatInterval", "readonly": "no"}]}),
+                        );
                     }
                     Some(Misbehave::UnknownErrorCode) => return Err("ChargerOnFire"),
                     Some(_) => return Ok(json!({"configurationKey": [], "unknownKey": []})),
@@ -1052,7 +1073,11 @@ impl Station {
                 let asked: Vec<String> = p
                     .get("key")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|k| k.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let mut keys: Vec<&String> = if asked.is_empty() {
                     let mut all: Vec<&String> = self.settings.keys().collect();
@@ -1066,7 +1091,9 @@ impl Station {
                 let mut unknown = Vec::new();
                 for k in keys {
                     match self.settings.get(k.as_str()) {
-                        Some(s) => known.push(json!({"key": k, "readonly": !s.writable, "value": s.value})),
+                        Some(s) => {
+                            known.push(json!({"key": k, "readonly": !s.writable, "value": s.value}))
+                        }
                         None => unknown.push(json!(k)),
                     }
                 }
@@ -1147,7 +1174,10 @@ impl Station {
             }
             "RequestStopTransaction" => {
                 let want = p.get("transactionId").and_then(Value::as_str);
-                let ok = self.tx.as_ref().is_some_and(|t| Some(t.id2.as_str()) == want);
+                let ok = self
+                    .tx
+                    .as_ref()
+                    .is_some_and(|t| Some(t.id2.as_str()) == want);
                 if ok {
                     self.pending.push_back(Pending::RemoteStop);
                 }
@@ -1188,7 +1218,11 @@ impl Station {
                                 r.insert("attributeValue".into(), json!(s.value));
                                 "Accepted"
                             }
-                            None if self.settings.keys().any(|k| k.starts_with(&component_prefix(&key))) => {
+                            None if self
+                                .settings
+                                .keys()
+                                .any(|k| k.starts_with(&component_prefix(&key))) =>
+                            {
                                 "UnknownVariable"
                             }
                             None => "UnknownComponent",
@@ -1245,7 +1279,8 @@ impl Station {
         match m {
             Misbehave::NotJson => {
                 let id = self.new_id();
-                self.send(link, format!("[2,\"{id}\",\"Heartbeat\",{{")).await?;
+                self.send(link, format!("[2,\"{id}\",\"Heartbeat\",{{"))
+                    .await?;
             }
             Misbehave::NotArray => {
                 self.send(link, r#"{"action":"Heartbeat"}"#.into()).await?;
@@ -1314,8 +1349,12 @@ impl Station {
                 self.call(link, "StatusNotification", p).await?;
             }
             Misbehave::CustomDataOn16 => {
-                self.call(link, "Heartbeat", json!({"customData": {"vendorId": "sim"}}))
-                    .await?;
+                self.call(
+                    link,
+                    "Heartbeat",
+                    json!({"customData": {"vendorId": "sim"}}),
+                )
+                .await?;
             }
             Misbehave::WrongDirection => {
                 let ty = if v16 { "Soft" } else { "Immediate" };
@@ -1330,11 +1369,18 @@ impl Station {
                 }
             }
             Misbehave::UnknownTransaction => {
-                let p = msg::stop_transaction(NEVER_STARTED_TX, None, self.register_wh, &now(), "Other");
+                let p = msg::stop_transaction(
+                    NEVER_STARTED_TX,
+                    None,
+                    self.register_wh,
+                    &now(),
+                    "Other",
+                );
                 self.call(link, "StopTransaction", p).await?;
             }
             Misbehave::MeterValuesUnknownTx => {
-                let p = msg::meter_values(v, 1, Some(NEVER_STARTED_TX), self.meter("Sample.Periodic"));
+                let p =
+                    msg::meter_values(v, 1, Some(NEVER_STARTED_TX), self.meter("Sample.Periodic"));
                 self.call(link, "MeterValues", p).await?;
             }
             Misbehave::ForbiddenTransition => {
@@ -1350,7 +1396,8 @@ impl Station {
                 let p = msg::start_transaction(0, &tag, self.register_wh, &now());
                 let r = self.call(link, "StartTransaction", p).await?;
                 if let Some(id) = r.and_then(|r| r.get("transactionId").and_then(Value::as_i64)) {
-                    let p = msg::stop_transaction(id, Some(&tag), self.register_wh, &now(), "Local");
+                    let p =
+                        msg::stop_transaction(id, Some(&tag), self.register_wh, &now(), "Local");
                     self.call(link, "StopTransaction", p).await?;
                 }
             }

@@ -271,6 +271,8 @@ async fn serve(
     let picked: Arc<Mutex<Option<(String, Version)>>> = Arc::new(Mutex::new(None));
     let slot = picked.clone();
     let versions = cfg.versions.clone();
+    // The callback's type is fixed by tungstenite.
+    #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
         let refuse = |status: StatusCode, why: &str| {
             let mut r = ErrorResponse::new(Some(why.to_owned()));
@@ -278,7 +280,10 @@ async fn serve(
             r
         };
         let Some(identity) = identity_of(req.uri().path()) else {
-            return Err(refuse(StatusCode::NOT_FOUND, "no station identity in the URL path"));
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "no station identity in the URL path",
+            ));
         };
         let offered: Vec<&str> = req
             .headers()
@@ -307,7 +312,8 @@ async fn serve(
         }
         Ok(resp)
     };
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config()));
     let Ok(Ok(ws)) = tokio::time::timeout(Duration::from_secs(10), handshake).await else {
         return;
     };
@@ -480,7 +486,8 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
                 self.booted = true;
                 self.shared.update(&self.identity, |s| s.boots += 1);
                 if self.cfg.read_config_after_boot {
-                    self.queue.push_front(Command::GetConfig { keys: Vec::new() });
+                    self.queue
+                        .push_front(Command::GetConfig { keys: Vec::new() });
                 }
                 json!({"status": "Accepted", "currentTime": ts, "interval": self.cfg.heartbeat_interval})
             }
@@ -498,7 +505,8 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
                 let tx = p.get("transactionId").and_then(Value::as_i64);
                 if let Some(pos) = self.txs16.iter().position(|t| Some(t.1) == tx) {
                     self.txs16.remove(pos);
-                    self.shared.update(&self.identity, |s| s.transactions_ended += 1);
+                    self.shared
+                        .update(&self.identity, |s| s.transactions_ended += 1);
                 }
                 if p.get("idTag").is_some() {
                     accepted
@@ -521,7 +529,8 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
                     Some("Ended") => {
                         if let Some(pos) = self.txs2.iter().position(|t| *t == tx) {
                             self.txs2.remove(pos);
-                            self.shared.update(&self.identity, |s| s.transactions_ended += 1);
+                            self.shared
+                                .update(&self.identity, |s| s.transactions_ended += 1);
                         }
                     }
                     _ => {}

@@ -235,7 +235,14 @@ mod tests {
             Rpc::parse(r#"[4,"7","NotImplemented","",{}]"#),
             Rpc::Error { ref id } if id == "7"
         ));
-        for bad in ["", "{", "{}", "[2,1,\"X\",{}]", "[2,\"1\",{}]", "[6,\"1\",\"X\",{}]"] {
+        for bad in [
+            "",
+            "{",
+            "{}",
+            "[2,1,\"X\",{}]",
+            "[2,\"1\",{}]",
+            "[6,\"1\",\"X\",{}]",
+        ] {
             assert!(matches!(Rpc::parse(bad), Rpc::Other), "{bad}");
         }
     }

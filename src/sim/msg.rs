@@ -123,8 +123,15 @@ pub fn start_transaction(connector: u32, tag: &str, meter_start: u64, ts: &str) 
 }
 
 /// 1.6 `StopTransaction` request.
-pub fn stop_transaction(tx: i64, tag: Option<&str>, meter_stop: u64, ts: &str, reason: &str) -> Value {
-    let mut p = json!({"transactionId": tx, "meterStop": meter_stop, "timestamp": ts, "reason": reason});
+pub fn stop_transaction(
+    tx: i64,
+    tag: Option<&str>,
+    meter_stop: u64,
+    ts: &str,
+    reason: &str,
+) -> Value {
+    let mut p =
+        json!({"transactionId": tx, "meterStop": meter_stop, "timestamp": ts, "reason": reason});
     if let (Some(tag), Some(o)) = (tag, p.as_object_mut()) {
         o.insert("idTag".into(), json!(tag));
     }
@@ -199,7 +206,9 @@ pub fn schema_doc(v: Version, name: &str) -> Option<&'static Value> {
     static DOCS: OnceLock<HashMap<(Version, String), Value>> = OnceLock::new();
     let docs = DOCS.get_or_init(|| {
         builtin_documents()
-            .filter_map(|(v, name, text)| Some(((v, name.to_owned()), serde_json::from_str(text).ok()?)))
+            .filter_map(|(v, name, text)| {
+                Some(((v, name.to_owned()), serde_json::from_str(text).ok()?))
+            })
             .collect()
     });
     docs.get(&(v, name.to_owned()))
@@ -228,7 +237,11 @@ fn minimal_of(root: &Value, s: &Value, now: &str, depth: u32) -> Value {
             None => Value::Null,
         };
     }
-    if let Some(first) = s.get("enum").and_then(Value::as_array).and_then(|a| a.first()) {
+    if let Some(first) = s
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
         return first.clone();
     }
     let ty = match s.get("type") {
@@ -253,7 +266,11 @@ fn minimal_of(root: &Value, s: &Value, now: &str, depth: u32) -> Value {
             Value::Object(out)
         }
         "array" => {
-            let n = s.get("minItems").and_then(Value::as_u64).unwrap_or(0).min(4);
+            let n = s
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .min(4);
             let item = s.get("items").unwrap_or(&Value::Null);
             Value::Array(
                 (0..n)
@@ -265,11 +282,20 @@ fn minimal_of(root: &Value, s: &Value, now: &str, depth: u32) -> Value {
             if s.get("format").and_then(Value::as_str) == Some("date-time") {
                 return json!(now);
             }
-            let n = s.get("minLength").and_then(Value::as_u64).unwrap_or(0).min(64);
+            let n = s
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                .min(64);
             json!("x".repeat(usize::try_from(n).unwrap_or(0)))
         }
         "integer" => json!(s.get("minimum").and_then(Value::as_i64).unwrap_or(0).max(0)),
-        "number" => json!(s.get("minimum").and_then(Value::as_f64).unwrap_or(0.0).max(0.0)),
+        "number" => json!(
+            s.get("minimum")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+                .max(0.0)
+        ),
         "boolean" => json!(false),
         _ => Value::Null,
     }
@@ -315,10 +341,28 @@ mod tests {
             }
             valid(&set, v, "Authorize", req, &authorize(v, "TAG1"));
             let mv = meter_value(v, TS, 1234, 7400, "Sample.Periodic");
-            valid(&set, v, "MeterValues", req, &meter_values(v, 1, Some(3), mv.clone()));
+            valid(
+                &set,
+                v,
+                "MeterValues",
+                req,
+                &meter_values(v, 1, Some(3), mv.clone()),
+            );
             if v == Version::V16 {
-                valid(&set, v, "StartTransaction", req, &start_transaction(1, "T", 0, TS));
-                valid(&set, v, "StopTransaction", req, &stop_transaction(3, Some("T"), 9, TS, "Local"));
+                valid(
+                    &set,
+                    v,
+                    "StartTransaction",
+                    req,
+                    &start_transaction(1, "T", 0, TS),
+                );
+                valid(
+                    &set,
+                    v,
+                    "StopTransaction",
+                    req,
+                    &stop_transaction(3, Some("T"), 9, TS, "Local"),
+                );
             } else {
                 for (event, trig, reason) in [
                     ("Started", "RemoteStart", None),
@@ -353,7 +397,9 @@ mod tests {
                 if !a.dir.allows(Side::Charger) {
                     continue;
                 }
-                let Some((i, _)) = lookup(v, a.name) else { continue };
+                let Some((i, _)) = lookup(v, a.name) else {
+                    continue;
+                };
                 if !set.has(v, i, Direction::Response) {
                     continue;
                 }
