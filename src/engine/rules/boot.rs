@@ -545,7 +545,10 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 Some(na) if na.interval > 0 => {
                     let left = na.interval as f64 - now.secs_since(na.at);
                     if left > 0.0 {
-                        format!(" ({left:.0} s of the {} s retry interval left)", na.interval)
+                        format!(
+                            " ({left:.0} s of the {} s retry interval left)",
+                            na.interval
+                        )
                     } else {
                         " (the retry interval has passed; only a new BootNotification may be sent)"
                             .to_owned()
@@ -622,13 +625,15 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if v2(st) && call.valid {
         let reason = str_of(call.payload, "reason");
         let expected: Option<(&[&str], &str)> = if trig::awaits(st, "BootNotification") {
-            Some((&["Triggered"], "an accepted TriggerMessage for BootNotification"))
+            Some((
+                &["Triggered"],
+                "an accepted TriggerMessage for BootNotification",
+            ))
         } else {
             match st.boot.reboot_expected {
-                Some(Cause::Reset) => Some((
-                    &["RemoteReset", "ScheduledReset"],
-                    "an accepted Reset",
-                )),
+                Some(Cause::Reset) => {
+                    Some((&["RemoteReset", "ScheduledReset"], "an accepted Reset"))
+                }
                 Some(Cause::Firmware) => {
                     Some((&["FirmwareUpdate"], "a firmware status InstallRebooting"))
                 }
@@ -713,7 +718,12 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
 fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     if let Some(i) = st.boot.flagged.iter().position(|id| **id == *reply.id) {
         st.boot.flagged.remove(i);
-        let ok = matches!(reply.outcome, Outcome::Error { code: "SecurityError" });
+        let ok = matches!(
+            reply.outcome,
+            Outcome::Error {
+                code: "SecurityError"
+            }
+        );
         if !ok {
             let got = match reply.outcome {
                 Outcome::Result { .. } => "a CALLRESULT".to_owned(),
@@ -731,7 +741,10 @@ fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Repl
     if reply.action != "BootNotification" {
         return;
     }
-    let Outcome::Result { payload: result, .. } = reply.outcome else {
+    let Outcome::Result {
+        payload: result, ..
+    } = reply.outcome
+    else {
         // A CALLERROR: what the station makes of it is not specified.
         st.boot.registration = Registration::Unknown;
         return;
@@ -791,9 +804,10 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
         && str_of(reply.request, "requestedMessage") == Some("BootNotification");
     match st.boot.registration {
         Registration::Rejected if st.version == Some(Version::V16) => {
-            let waiting = st.boot.not_accepted.as_ref().is_none_or(|na| {
-                na.interval == 0 || now.secs_since(na.at) < na.interval as f64
-            });
+            let waiting =
+                st.boot.not_accepted.as_ref().is_none_or(|na| {
+                    na.interval == 0 || now.secs_since(na.at) < na.interval as f64
+                });
             if waiting {
                 ctx.report(
                     &RESPONDED_WHILE_REJECTED,
@@ -805,7 +819,12 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
             }
         }
         Registration::Rejected if !boot_trigger => {
-            let ok = matches!(reply.outcome, Outcome::Error { code: "SecurityError" });
+            let ok = matches!(
+                reply.outcome,
+                Outcome::Error {
+                    code: "SecurityError"
+                }
+            );
             if !ok {
                 let got = match reply.outcome {
                     Outcome::Result { .. } => "a CALLRESULT".to_owned(),
@@ -854,5 +873,277 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
         if reboots {
             st.boot.reboot_expected = Some(Cause::Reset);
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::engine::rules::dm::tests::run;
+    use crate::finding::Severity;
+
+    /// A trace of one station: `(second, who, text)` where `who` is `open`, `close`,
+    /// `charger` or `csms` (for open, `text` is ignored; the subprotocol is `version`).
+    pub(crate) fn script(version: &str, events: &[(u32, &str, &str)]) -> String {
+        let mut s = String::new();
+        for (t, who, text) in events {
+            let ts = format!("2026-11-22T10:{:02}:{:02}.000Z", t / 60, t % 60);
+            let line = match *who {
+                "open" => format!(
+                    "{{\"ts\":\"{ts}\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"{version}\"}}"
+                ),
+                "close" => {
+                    format!(
+                        "{{\"ts\":\"{ts}\",\"conn\":\"CS-1\",\"event\":\"close\",\"code\":1000,\"by\":\"charger\"}}"
+                    )
+                }
+                from => format!(
+                    "{{\"ts\":\"{ts}\",\"conn\":\"CS-1\",\"from\":\"{from}\",\"text\":{}}}",
+                    serde_json::to_string(text).unwrap()
+                ),
+            };
+            s.push_str(&line);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The findings of the `seq.*` and `trig.*` rules only.
+    pub(crate) fn mine(text: &str) -> Vec<(&'static str, Severity, u64)> {
+        run(text)
+            .into_iter()
+            .filter(|(id, _, _)| id.starts_with("seq.") || id.starts_with("trig."))
+            .collect()
+    }
+
+    pub(crate) const BOOT16: &str =
+        r#"[2,"b1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
+    pub(crate) const BOOT2: &str = r#"[2,"b1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#;
+
+    pub(crate) fn answer(id: &str, status: &str, interval: i64, t: u32) -> String {
+        format!(
+            r#"[3,"{id}",{{"status":"{status}","currentTime":"2026-11-22T10:{:02}:{:02}.000Z","interval":{interval}}}]"#,
+            t / 60,
+            t % 60
+        )
+    }
+
+    #[test]
+    fn a_trace_that_starts_mid_life_is_not_judged() {
+        // No BootNotification: registration Unknown; the charger sends, the CSMS asks for a
+        // remote start, the trace reconnects; nothing of this family may fire.
+        let t = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", r#"[2,"c1","Heartbeat",{}]"#),
+                (
+                    1,
+                    "csms",
+                    r#"[3,"c1",{"currentTime":"2026-11-22T10:00:01.000Z"}]"#,
+                ),
+                (
+                    2,
+                    "csms",
+                    r#"[2,"s1","RemoteStartTransaction",{"connectorId":1,"idTag":"T1"}]"#,
+                ),
+                (2, "charger", r#"[3,"s1",{"status":"Rejected"}]"#),
+                (3, "close", ""),
+                (10, "open", ""),
+                (
+                    11,
+                    "charger",
+                    r#"[2,"c2","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]"#,
+                ),
+                (11, "csms", r#"[3,"c2",{}]"#),
+                (900, "charger", r#"[2,"c3","Heartbeat",{}]"#),
+                (
+                    900,
+                    "csms",
+                    r#"[3,"c3",{"currentTime":"2026-11-22T10:15:00.000Z"}]"#,
+                ),
+            ],
+        );
+        assert_eq!(mine(&t), vec![]);
+    }
+
+    #[test]
+    fn an_accepted_station_may_reconnect_without_booting() {
+        let a = answer("b1", "Accepted", 300, 1);
+        let t = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (
+                    2,
+                    "charger",
+                    r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
+                ),
+                (2, "csms", r#"[3,"c1",{}]"#),
+                (3, "close", ""),
+                (10, "open", ""),
+                (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+                (
+                    11,
+                    "csms",
+                    r#"[3,"c2",{"currentTime":"2026-11-22T10:00:11.000Z"}]"#,
+                ),
+            ],
+        );
+        assert_eq!(mine(&t), vec![]);
+    }
+
+    #[test]
+    fn reconnect_after_an_accepted_reset_without_boot_is_info() {
+        let a = answer("b1", "Accepted", 300, 1);
+        let t = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (
+                    2,
+                    "charger",
+                    r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
+                ),
+                (2, "csms", r#"[3,"c1",{}]"#),
+                (3, "csms", r#"[2,"s1","Reset",{"type":"Hard"}]"#),
+                (3, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+                (4, "close", ""),
+                (10, "open", ""),
+                (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+                (
+                    11,
+                    "csms",
+                    r#"[3,"c2",{"currentTime":"2026-11-22T10:00:11.000Z"}]"#,
+                ),
+            ],
+        );
+        assert_eq!(mine(&t), vec![("seq.boot-first", Severity::Info, 10)]);
+    }
+
+    #[test]
+    fn a_triggered_message_is_allowed_while_pending_and_others_are_not() {
+        let a = answer("b1", "Pending", 300, 1);
+        let t = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (
+                    2,
+                    "csms",
+                    r#"[2,"s1","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#,
+                ),
+                (2, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+                (3, "charger", r#"[2,"c1","Heartbeat",{}]"#),
+                (
+                    3,
+                    "csms",
+                    r#"[3,"c1",{"currentTime":"2026-11-22T10:00:03.000Z"}]"#,
+                ),
+                // The trigger is used up: a second Heartbeat is unsolicited.
+                (4, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+                (4, "csms", r#"[4,"c2","SecurityError","not accepted",{}]"#),
+            ],
+        );
+        assert_eq!(
+            mine(&t),
+            vec![("seq.call-while-pending", Severity::Error, 8)]
+        );
+    }
+
+    #[test]
+    fn rejected_station_answers_differ_between_16_and_2x() {
+        // 1.6: any answer during the wait is wrong, a SecurityError too.
+        let a = answer("b1", "Rejected", 300, 1);
+        let t16 = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
+                (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
+            ],
+        );
+        assert_eq!(
+            mine(&t16),
+            vec![
+                ("seq.csms-call-while-rejected", Severity::Warning, 4),
+                ("seq.responded-while-rejected", Severity::Error, 5),
+            ]
+        );
+        // 2.x: SecurityError is the required answer; the CSMS call itself is an error.
+        let t2 = script(
+            "ocpp2.0.1",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT2),
+                (1, "csms", &a),
+                (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
+                (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
+            ],
+        );
+        assert_eq!(
+            mine(&t2),
+            vec![("seq.csms-call-while-rejected", Severity::Error, 4)]
+        );
+    }
+
+    #[test]
+    fn an_early_retry_is_allowed_after_a_boot_trigger_and_info_on_a_new_connection() {
+        let p = answer("b1", "Pending", 300, 1);
+        let p2 = answer("b2", "Pending", 300, 3);
+        let boot2 = BOOT2.replace("b1", "b2").replace("PowerUp", "Triggered");
+        let boot3 = BOOT2.replace("b1", "b3");
+        let t = script(
+            "ocpp2.0.1",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT2),
+                (1, "csms", &p),
+                (
+                    2,
+                    "csms",
+                    r#"[2,"s1","TriggerMessage",{"requestedMessage":"BootNotification"}]"#,
+                ),
+                (2, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+                (3, "charger", &boot2),
+                (3, "csms", &p2),
+                (4, "close", ""),
+                (20, "open", ""),
+                (21, "charger", &boot3),
+            ],
+        );
+        assert_eq!(
+            mine(&t),
+            vec![
+                ("seq.pending-connection-closed", Severity::Error, 8),
+                ("seq.boot-retry-too-early", Severity::Info, 10),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_callerror_to_the_boot_leaves_the_registration_unknown() {
+        let t = script(
+            "ocpp2.0.1",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT2),
+                (1, "csms", r#"[4,"b1","InternalError","db down",{}]"#),
+                (2, "charger", r#"[2,"c1","Heartbeat",{}]"#),
+                (
+                    2,
+                    "csms",
+                    r#"[3,"c1",{"currentTime":"2026-11-22T10:00:02.000Z"}]"#,
+                ),
+            ],
+        );
+        assert_eq!(mine(&t), vec![]);
     }
 }
