@@ -215,6 +215,12 @@ struct Trigger {
     early: bool,
     candidate: Option<Candidate>,
     sent_at: Timestamp,
+    /// The trigger may be answered by several messages (one per connector, EVSE or
+    /// transaction): once answered it stays open until its window ends, so the later ones
+    /// count as asked for too.
+    multi: bool,
+    /// A message answered it properly (kept only when `multi`).
+    satisfied: bool,
 }
 
 /// What this group remembers per station.
@@ -289,7 +295,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, en
     while k < st.trig.triggers.len() {
         let t = &st.trig.triggers[k];
         let settle = match t.phase {
-            Phase::Accepted(due) => now > due || (end && t.candidate.is_some()),
+            Phase::Accepted(due) => now > due || (end && t.candidate.is_some() && !t.satisfied),
             Phase::Refused(until) => now > until,
             Phase::Sent => now.micros().saturating_sub(t.sent_at.micros()) > stale,
         };
@@ -298,7 +304,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, en
             continue;
         }
         let t = st.trig.triggers.remove(k);
-        if !matches!(t.phase, Phase::Accepted(_)) {
+        if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
             continue;
         }
         match t.candidate {
@@ -381,6 +387,11 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             early: false,
             candidate: None,
             sent_at: ctx.now(),
+            multi: matches!(
+                requested,
+                "StatusNotification" | "MeterValues" | "TransactionEvent"
+            ),
+            satisfied: false,
         },
         MAX_TRIGGERS,
     );
@@ -435,14 +446,21 @@ fn flaw(action: &str, p: &Value) -> Option<(&'static Rule, String)> {
 fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let v16 = st.version == Some(Version::V16);
     let target = target_of(call.action, call.payload, v16);
-    let Some(i) = st.trig.triggers.iter().position(|t| {
+    let matches = |t: &Trigger| {
         t.expects.contains(&call.action)
             && !(t.phase == Phase::Sent && t.early)
             && match (t.target, target) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             }
-    }) else {
+    };
+    // A trigger still waiting for its message first, then one already answered.
+    let triggers = &st.trig.triggers;
+    let Some(i) = triggers
+        .iter()
+        .position(|t| matches(t) && !t.satisfied)
+        .or_else(|| triggers.iter().position(matches))
+    else {
         return;
     };
     let t = &mut st.trig.triggers[i];
@@ -467,6 +485,7 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             );
             st.trig.triggers.remove(i);
         }
+        Phase::Accepted(_) if t.satisfied => {}
         Phase::Accepted(_) => {
             if call.action == "TransactionEvent"
                 && call.valid
@@ -491,6 +510,10 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                             message,
                         });
                     }
+                }
+                _ if t.multi => {
+                    t.satisfied = true;
+                    t.candidate = None;
                 }
                 _ => {
                     st.trig.triggers.remove(i);
@@ -535,10 +558,11 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
     let t = &mut st.trig.triggers[i];
     match (reply.outcome, status) {
         (Outcome::Result { .. }, Some("Accepted")) => {
-            if t.early {
+            if t.early && !t.multi {
                 st.trig.triggers.remove(i);
             } else {
                 t.phase = Phase::Accepted(after(now, window));
+                t.satisfied = t.early;
             }
         }
         (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
@@ -697,5 +721,46 @@ mod tests {
             &["SignCertificate"]
         );
         assert!(expected("CustomTrigger", Some(Version::V21)).is_empty());
+    }
+
+    #[test]
+    fn a_16_status_trigger_for_all_connectors_covers_every_answer_while_pending() {
+        use crate::engine::rules::boot::tests::BOOT16;
+        let p = answer("b1", "Pending", 300, 1);
+        let sn = |id: &str, c: u32| {
+            format!(
+                r#"[2,"{id}","StatusNotification",{{"connectorId":{c},"errorCode":"NoError","status":"Available"}}]"#
+            )
+        };
+        let (s0, s1, s2) = (sn("c0", 0), sn("c1", 1), sn("c2", 2));
+        let t = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &p),
+                (
+                    2,
+                    "csms",
+                    r#"[2,"s1","TriggerMessage",{"requestedMessage":"StatusNotification"}]"#,
+                ),
+                (2, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+                (3, "charger", &s0),
+                (3, "csms", r#"[3,"c0",{}]"#),
+                (4, "charger", &s1),
+                (4, "csms", r#"[3,"c1",{}]"#),
+                (5, "charger", &s2),
+                (5, "csms", r#"[3,"c2",{}]"#),
+                (100, "csms", r#"[2,"s2","GetConfiguration",{}]"#),
+                (100, "charger", r#"[3,"s2",{}]"#),
+                // The trigger's window has passed: this one is unsolicited.
+                (101, "charger", r#"[2,"c3","Heartbeat",{}]"#),
+                (101, "csms", r#"[4,"c3","SecurityError","pending",{}]"#),
+            ],
+        );
+        assert_eq!(
+            mine(&t),
+            vec![("seq.call-while-pending", Severity::Error, 14)]
+        );
     }
 }
