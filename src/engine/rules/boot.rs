@@ -292,17 +292,19 @@ Example:\n  BootNotification -> Accepted, then only Heartbeats for minutes"
 rule!(
     TRIGGER_BOOT_AFTER_ACCEPT,
     "seq.trigger-boot-after-accept",
-    Warning,
+    Info,
     None,
     V16,
     Csms,
     "Central System triggers a BootNotification although the charger is already accepted",
-    "OCPP 1.6 errata 3.40; OCPP 1.6 §5.17",
+    "OCPP 1.6 errata 3.40 (an accepted charger should refuse it); OCPP 1.6 §5.17",
     "What it checks: a 1.6 TriggerMessage / ExtendedTriggerMessage for BootNotification sent \
-while the charger's last BootNotification was answered Accepted. A warning: the errata \
-recommend against it but the base text allows any trigger.\n\n\
-Why it matters: a registered charger has nothing to register; a triggered boot may make it \
-reset its state or be refused.\n\n\
+while the charger's last BootNotification was answered Accepted. Info only: the base text \
+allows any trigger; the errata only ask the charger to refuse this one (see \
+`seq.trigger-boot-after-accept-accepted`), and some Central Systems use it to read the \
+charger's identity.\n\n\
+Why it matters: a conforming charger refuses it, so the Central System learns nothing; one \
+that obeys may reset its registration state.\n\n\
 Example:\n  BootNotification -> Accepted, then csms: TriggerMessage {requestedMessage:\"BootNotification\"}"
 );
 
@@ -314,7 +316,7 @@ rule!(
     ALL,
     Charger,
     "Accepted station agrees to a TriggerMessage for BootNotification",
-    "2.0.1 Part 2 F06.FR.17; OCPP 1.6 errata 3.35",
+    "2.0.1 Part 2 F06.FR.17; OCPP 1.6 errata 3.40",
     "What it checks: the station answers Accepted to a TriggerMessage (1.6: or \
 ExtendedTriggerMessage) for BootNotification while its last BootNotification was answered \
 Accepted. An error on 2.x (SHALL answer Rejected), a warning on 1.6 (recommended).\n\n\
