@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::dm::{CallRef, arr_of, int_of, status_of, str_of};
 use super::rpc::rule;
 use super::{ALL, Rule, boot, trig};
-use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
+use crate::engine::{About, Ctx};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 
@@ -23,6 +23,7 @@ use crate::time::Timestamp;
 pub static RULES: &[&Rule] = &[
     &HEARTBEAT_OVERDUE,
     &HEARTBEAT_INTERVAL_IGNORED,
+    &NO_DAILY_HEARTBEAT,
     &CSMS_CLOCK_DRIFT,
     &CS_TIMESTAMP_FUTURE,
 ];
@@ -63,6 +64,23 @@ Accepted BootNotification answer or of a later accepted HeartbeatInterval change
 Why it matters: the station SHALL adopt the interval from the BootNotification answer; too \
 fast loads the CSMS, too slow makes the station look offline.\n\n\
 Example:\n  BootNotification -> {status:\"Accepted\", interval:300}, then Heartbeats every 10 s"
+);
+
+rule!(
+    NO_DAILY_HEARTBEAT,
+    "seq.no-daily-heartbeat",
+    Info,
+    None,
+    ALL,
+    Charger,
+    "Connection open for more than 24 hours without a single Heartbeat",
+    "OCPP-J 1.6 §5.3; 2.0.1 Part 4 §5.2",
+    "What it checks: a connection stays open for more than 24 hours (by the event timestamps) \
+and the charger sends no Heartbeat on it. Reported once per connection, at its open event. \
+Info: with WebSocket pings heartbeats are not mandatory.\n\n\
+Why it matters: the Heartbeat answer is how the station keeps its clock in step with the \
+CSMS; at least one a day is advised even when pings keep the connection alive.\n\n\
+Example:\n  open at 10:00, then only StatusNotification and MeterValues until 10:05 the next day"
 );
 
 rule!(
@@ -114,14 +132,21 @@ pub(crate) struct State {
     run: Vec<Timestamp>,
     drift_reported: bool,
     future_reported: bool,
+    /// The open event of the current connection (line, time), while no Heartbeat came on it
+    /// and `seq.no-daily-heartbeat` was not reported.
+    no_heartbeat_since: Option<(u64, Timestamp)>,
 }
+
+/// A day, in microseconds.
+const DAY_US: i64 = 24 * 3600 * 1_000_000;
 
 fn slack_us(ctx: &Ctx<'_>, interval: i64, sign: f64) -> f64 {
     interval as f64 * 1e6 * (1.0 + sign * ctx.config().tol.heartbeat_slack_ratio)
 }
 
-pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
     let l = &mut st.liveness;
+    l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
     l.open = true;
     l.last_call = None;
     l.overdue_reported = false;
@@ -133,11 +158,31 @@ pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side
     l.open = false;
     l.last_call = None;
     l.run.clear();
+    l.no_heartbeat_since = None;
 }
 
 pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
     let accepted = boot::is_accepted(st);
     let l = &mut st.liveness;
+    if let Some((line, at)) = l.no_heartbeat_since
+        && now.micros().saturating_sub(at.micros()) > DAY_US
+    {
+        l.no_heartbeat_since = None;
+        ctx.report_about(
+            &NO_DAILY_HEARTBEAT,
+            About {
+                line,
+                at,
+                from: None,
+                unique_id: None,
+                action: None,
+            },
+            format!(
+                "the connection has been open for {:.1} h without a single Heartbeat from the charger; one a day is advised for clock synchronisation",
+                now.secs_since(at) / 3600.0
+            ),
+        );
+    }
     let (Some(interval), Some(last)) = (l.interval, &l.last_call) else {
         return;
     };
@@ -172,6 +217,9 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let triggered = trig::awaits(st, call.action);
     let accepted = boot::is_accepted(st);
     let l = &mut st.liveness;
+    if call.action == "Heartbeat" {
+        l.no_heartbeat_since = None;
+    }
     l.last_call = Some(CallRef::of_call(ctx, call));
     l.overdue_reported = false;
     if call.action != "Heartbeat" || triggered || !accepted {
