@@ -212,6 +212,15 @@ mod tests {
     }
 
     #[test]
+    fn boot_status_window_is_a_tolerance_in_seconds() {
+        assert_eq!(Tolerances::default().boot_status_window_us, 300_000_000);
+        let c = Config::from_toml("[tolerances]\nboot_status_window = 90\n", "t.toml").unwrap();
+        assert_eq!(c.tol.boot_status_window_us, 90_000_000);
+        let e = Config::from_toml("[tolerances]\nboot_status_window = 0\n", "t.toml").unwrap_err();
+        assert!(e.contains("boot_status_window must be a positive"), "{e}");
+    }
+
+    #[test]
     fn config_file_errors_name_the_file_and_the_key() {
         let e = Config::from_toml("[rules]\n\"rpc.nope\" = \"off\"\n", "lab.toml").unwrap_err();
         assert!(
