@@ -119,7 +119,13 @@ const MAX_INVENTORY: usize = 256;
 const MAX_REQUESTS: usize = 8;
 
 /// The 2.x connector statuses (ConnectorStatusEnumType).
-const STATUSES: &[&str] = &["Available", "Occupied", "Reserved", "Unavailable", "Faulted"];
+const STATUSES: &[&str] = &[
+    "Available",
+    "Occupied",
+    "Reserved",
+    "Unavailable",
+    "Faulted",
+];
 
 /// What is known of one connector.
 #[derive(Debug)]
@@ -448,7 +454,12 @@ mod tests {
         // Same connection: a transition that cannot happen.
         let found = run(&trace(
             "ocpp2.0.1",
-            &[("charger", &a), ("csms", ok1), ("charger", &b), ("csms", ok2)],
+            &[
+                ("charger", &a),
+                ("csms", ok1),
+                ("charger", &b),
+                ("csms", ok2),
+            ],
         ));
         assert_eq!(
             found,
