@@ -207,6 +207,20 @@ impl State {
         }
         any
     }
+
+    /// Whether every connector of the EVSE reported on this connection (at least one) was
+    /// last reported Unavailable or Faulted.
+    pub(crate) fn is_out_of_service(&self, evse: i64) -> bool {
+        let mut any = false;
+        for c in self.connectors.iter().filter(|c| c.evse == evse) {
+            match c.status {
+                Some("Unavailable" | "Faulted") => any = true,
+                None => {}
+                Some(_) => return false,
+            }
+        }
+        any
+    }
 }
 
 fn status_name(s: &str) -> Option<&'static str> {

@@ -545,7 +545,7 @@ idTag"
 // stop-not-followed to all versions; only the 1.6 checks are here, so they are registered
 // for 1.6. A 2.x check of the same fault should reuse these statics (and widen `versions`)
 // rather than register the id a second time: start-not-followed and stop-not-followed are
-// widened so, their 2.x checks live in tx2.rs.
+// widened so (as is stop-unknown-tx-accepted), their 2.x checks live in tx2.rs.
 
 rule!(
     REMOTE_START_CONNECTOR_ZERO,
@@ -625,14 +625,16 @@ rule!(
     "remote.stop-unknown-tx-accepted",
     Error,
     None,
-    V16,
+    ALL,
     Charger,
     "Remote stop accepted for a transaction that is not running",
-    "OCPP 1.6 §5.12; errata 3.33",
+    "OCPP 1.6 §5.12; errata 3.33; 2.0.1 Part 2 F03",
     "What it checks: a RemoteStopTransaction answered Accepted for a transactionId whose \
 StopTransaction the charger had already sent (error), or that the trace never saw although \
 it saw the station boot (warning: the transaction may have been missed). Before a boot was \
-seen an unknown transaction may predate the trace, and nothing is reported.\n\n\
+seen an unknown transaction may predate the trace, and nothing is reported. On 2.x \
+(checked by the tx2 family) the same for RequestStopTransaction, the transaction ended \
+meaning its Ended TransactionEvent was acknowledged.\n\n\
 Why it matters: Accepted is only for a transaction that runs; for any other id the answer \
 is Rejected, and the CSMS waits for a StopTransaction that will not come.\n\n\
 Example:\n  StopTransaction {transactionId:7} -> {}, then RemoteStopTransaction \

@@ -28,7 +28,9 @@ use serde_json::Value;
 use super::dm::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::rpc::rule;
 use super::status2::availability_event;
-use super::tx16::{REMOTE_START_NOT_FOLLOWED, REMOTE_STOP_NOT_FOLLOWED};
+use super::tx16::{
+    REMOTE_START_NOT_FOLLOWED, REMOTE_STOP_NOT_FOLLOWED, REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
+};
 use super::{Rule, V2X};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
@@ -56,9 +58,13 @@ pub static RULES: &[&Rule] = &[
     &EVSE_CHANGED,
     &IDTOKEN_INFO_MISSING,
     &STOPPED_REASON_MISSING,
+    &IDTOKEN_ON_REMOTE_OR_RESET_STOP,
     &METER_CONTEXT_MISMATCH,
     &STATUS_NOT_OCCUPIED_ON_PLUG,
     &REMOTE_START_ID_MISSING,
+    &REMOTE_START_TRANSACTION_ID_UNKNOWN,
+    &REMOTE_START_ON_UNAVAILABLE_ACCEPTED,
+    &REMOTE_STOP_KNOWN_TX_REJECTED,
     &REMOTE_STOP_WRONG_REASON,
 ];
 
@@ -401,6 +407,24 @@ transactionInfo:{transactionId:\"tx-1\"}, ...}"
 );
 
 rule!(
+    IDTOKEN_ON_REMOTE_OR_RESET_STOP,
+    "tx2.idtoken-on-remote-or-reset-stop",
+    Warning,
+    None,
+    V2X,
+    Charger,
+    "Ended by a remote stop or a reset carries an idToken",
+    "OCPP 2.0.1 Part 2 E §1.5 (idToken), §1.60.1; 2.1 Part 2 E §1.5",
+    "What it checks: a TransactionEvent Ended with triggerReason RemoteStop or ResetCommand \
+that carries `idToken`.\n\n\
+Why it matters: idToken is sent once per authorization, when a driver presents a token to \
+start or stop; a stop by RequestStopTransaction or Reset involves no token, and one sent \
+here makes the CSMS authorize (and attribute the stop to) a driver who did nothing.\n\n\
+Example:\n  TransactionEvent {eventType:\"Ended\", triggerReason:\"RemoteStop\", \
+idToken:{idToken:\"TAG-1\", type:\"ISO14443\"}, ...}"
+);
+
+rule!(
     METER_CONTEXT_MISMATCH,
     "tx2.meter-context-mismatch",
     Info,
@@ -462,6 +486,63 @@ to the app or operator that asked); without it the remote start looks unanswered
 Example:\n  RequestStartTransaction {remoteStartId:7, idToken:{...}} -> Accepted, then \
 TransactionEvent {triggerReason:\"RemoteStart\", transactionInfo:{transactionId:\"tx-1\"}, \
 ...}"
+);
+
+rule!(
+    REMOTE_START_TRANSACTION_ID_UNKNOWN,
+    "remote.start-transaction-id-unknown",
+    Warning,
+    None,
+    V2X,
+    Charger,
+    "RequestStartTransaction answered with a transactionId that is not running",
+    "OCPP 2.0.1 Part 2 F01, F02 (RequestStartTransactionResponse transactionId); 2.1 Part 2 F01",
+    "What it checks: a RequestStartTransactionResponse whose `transactionId` names a \
+transaction whose Ended was acknowledged, or one the trace never saw although it saw the \
+station boot (before a boot an unknown transaction may predate the trace, and nothing is \
+reported).\n\n\
+Why it matters: the id is for a transaction already running on the EVSE (started by a \
+plug-in before authorization), so the CSMS can bind the remote start to it; an id of a \
+finished or unknown transaction binds it to nothing.\n\n\
+Example:\n  Ended for \"tx-1\" -> {}, then RequestStartTransaction {...} -> \
+{status:\"Accepted\", transactionId:\"tx-1\"}"
+);
+
+rule!(
+    REMOTE_START_ON_UNAVAILABLE_ACCEPTED,
+    "remote.start-on-unavailable-accepted",
+    Warning,
+    None,
+    V2X,
+    Charger,
+    "RequestStartTransaction accepted for an EVSE last reported Unavailable or Faulted",
+    "OCPP 2.0.1 Part 2 F01, F02, G03; 2.1 Part 2 F01",
+    "What it checks: a RequestStartTransaction with `evseId` answered Accepted while every \
+connector of that EVSE whose status was reported on this connection was last reported \
+Unavailable or Faulted (at least one). A warning: a status change the station did not \
+report yet cannot be ruled out.\n\n\
+Why it matters: an EVSE that is out of service cannot start a transaction; Accepted makes \
+the driver and the CSMS wait for one that will not come.\n\n\
+Example:\n  StatusNotification {evseId:1, connectorId:1, connectorStatus:\"Unavailable\"}, \
+then RequestStartTransaction {evseId:1, ...} -> Accepted"
+);
+
+rule!(
+    REMOTE_STOP_KNOWN_TX_REJECTED,
+    "remote.stop-known-tx-rejected",
+    Warning,
+    None,
+    V2X,
+    Charger,
+    "RequestStopTransaction for a running transaction answered Rejected",
+    "OCPP 2.0.1 Part 2 F03; 2.1 Part 2 F03",
+    "What it checks: a RequestStopTransaction answered Rejected for a transaction the trace \
+saw start (or adopted) and not end, and that sent an event since the station's latest \
+boot. A warning: the station may have ended it an instant before.\n\n\
+Why it matters: the request stops a running transaction; rejecting it leaves the driver \
+unable to end the session from the app, and the CSMS billing a session it asked to stop.\n\n\
+Example:\n  Started \"tx-1\" ..., then RequestStopTransaction {transactionId:\"tx-1\"} -> \
+{status:\"Rejected\"}"
 );
 
 rule!(
@@ -834,13 +915,41 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             if status_of(reply) != Some("Accepted") {
                 return;
             }
-            let Some(remote_start_id) = int_of(reply.request, "remoteStartId") else {
-                return;
-            };
+            if let Some(evse) = int_of(reply.request, "evseId")
+                && st.status2.is_out_of_service(evse)
+            {
+                ctx.report(
+                    &REMOTE_START_ON_UNAVAILABLE_ACCEPTED,
+                    format!(
+                        "RequestStartTransaction for EVSE {evse} answered Accepted, but the EVSE was last reported Unavailable or Faulted"
+                    ),
+                );
+            }
             let tx = reply
                 .result()
                 .and_then(|r| str_of(r, "transactionId"))
                 .map(Box::from);
+            if let Some(id) = tx.as_deref() {
+                let s = &st.tx2;
+                let why = match s.tx_pos(id) {
+                    Some(p) if s.txs[p].ended_acked() => Some("has ended"),
+                    Some(_) => None,
+                    None if s.ended_ids.iter().any(|e| &**e == id) => Some("has ended"),
+                    None if s.boot_at.is_some() => Some("was never seen since the station booted"),
+                    None => None,
+                };
+                if let Some(why) = why {
+                    ctx.report(
+                        &REMOTE_START_TRANSACTION_ID_UNKNOWN,
+                        format!(
+                            "RequestStartTransaction answered with transactionId {id}, a transaction that {why}; the id must name the transaction running on the EVSE"
+                        ),
+                    );
+                }
+            }
+            let Some(remote_start_id) = int_of(reply.request, "remoteStartId") else {
+                return;
+            };
             let due = plus(ctx.now(), ctx.config().tol.followup_window_us);
             push_capped(
                 &mut st.tx2.remote_starts,
@@ -854,19 +963,54 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             );
         }
         ("RequestStopTransaction", Side::Csms) => {
-            if status_of(reply) != Some("Accepted") {
-                return;
-            }
             let Some(id) = str_of(reply.request, "transactionId") else {
                 return;
             };
             let s = &mut st.tx2;
-            let ended = s.tx_pos(id).map_or_else(
+            let pos = s.tx_pos(id);
+            if status_of(reply) == Some("Rejected") {
+                if let Some(p) = pos
+                    && s.txs[p].is_open()
+                    && s.boot_at.is_none_or(|b| s.txs[p].last_at >= b)
+                {
+                    ctx.report(
+                        &REMOTE_STOP_KNOWN_TX_REJECTED,
+                        format!(
+                            "RequestStopTransaction for transaction {id} answered Rejected, but that transaction is running (it sent an event at {} and no Ended)",
+                            s.txs[p].last_at
+                        ),
+                    );
+                }
+                return;
+            }
+            if status_of(reply) != Some("Accepted") {
+                return;
+            }
+            let acked_end = pos.map_or_else(
                 || s.ended_ids.iter().any(|e| &**e == id),
-                |p| !s.txs[p].is_open(),
+                |p| s.txs[p].ended_acked(),
             );
-            if ended {
-                return; // nothing can follow; accepting it is another fault
+            if acked_end {
+                ctx.report(
+                    &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
+                    format!(
+                        "RequestStopTransaction for transaction {id} answered Accepted, but that transaction had already ended; the answer must be Rejected"
+                    ),
+                );
+                return;
+            }
+            if pos.is_some_and(|p| !s.txs[p].is_open()) {
+                return; // its Ended is on its way: nothing more can follow
+            }
+            if pos.is_none() && s.boot_at.is_some() {
+                ctx.report_as(
+                    &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
+                    Severity::Warning,
+                    format!(
+                        "RequestStopTransaction for transaction {id} answered Accepted, but no transaction {id} was seen since the station booted; the answer should be Rejected"
+                    ),
+                );
+                return;
             }
             let due = plus(ctx.now(), ctx.config().tol.followup_window_us);
             push_capped(
@@ -1059,6 +1203,19 @@ fn check_content(ctx: &mut Ctx<'_>, ev: &Event<'_>, p: &Value) {
             "/transactionInfo".to_owned(),
             format!(
                 "Ended of transaction {} has triggerReason {} but no stoppedReason; absent means Local, a stop by the driver",
+                ev.id, ev.trigger
+            ),
+        );
+    }
+    if ev.kind == EventType::Ended
+        && matches!(ev.trigger, "RemoteStop" | "ResetCommand")
+        && p.get("idToken").is_some()
+    {
+        ctx.report_at(
+            &IDTOKEN_ON_REMOTE_OR_RESET_STOP,
+            "/idToken".to_owned(),
+            format!(
+                "Ended of transaction {} with triggerReason {} carries an idToken; no token is presented for a remote or reset stop",
                 ev.id, ev.trigger
             ),
         );
@@ -1711,6 +1868,42 @@ mod tests {
         ended.push(L::F(11, "csms", ok("e")));
         ended.extend(hb(90));
         assert!(run(&remote(stop, stop_ok, ended)).is_empty());
+    }
+
+    #[test]
+    fn a_remote_stop_accepted_for_a_transaction_not_running_is_reported_on_2x() {
+        let stop = r#"[2,"s","RequestStopTransaction",{"transactionId":"T1"}]"#;
+        let accepted = r#"[3,"s",{"status":"Accepted"}]"#;
+        // Ended and acknowledged before the request: an error.
+        let trace = build(vec![
+            L::Raw(open(0)),
+            L::F(1, "charger", te("a", "Started", 0, 1, "")),
+            L::F(2, "csms", ok("a")),
+            L::F(3, "charger", te("b", "Ended", 1, 3, "")),
+            L::F(4, "csms", ok("b")),
+            L::F(5, "csms", stop.to_owned()),
+            L::F(6, "charger", accepted.to_owned()),
+        ]);
+        assert_eq!(
+            run(&trace),
+            vec![("remote.stop-unknown-tx-accepted", Severity::Error, 7)]
+        );
+        // Never seen although the boot was: a warning. Without the boot: silent.
+        let unknown = |boot: bool| {
+            let mut lines = vec![L::Raw(open(0))];
+            if boot {
+                lines.push(L::F(1, "charger", BOOT.to_owned()));
+                lines.push(L::F(2, "csms", BOOT_OK.to_owned()));
+            }
+            lines.push(L::F(5, "csms", stop.to_owned()));
+            lines.push(L::F(6, "charger", accepted.to_owned()));
+            build(lines)
+        };
+        assert_eq!(
+            run(&unknown(true)),
+            vec![("remote.stop-unknown-tx-accepted", Severity::Warning, 5)]
+        );
+        assert!(run(&unknown(false)).is_empty());
     }
 
     #[test]
