@@ -235,8 +235,9 @@ rule!(
     "Ended transaction whose seqNos from Started to Ended are not all seen",
     "OCPP 2.0.1 Part 2 E §1.3.2, E04; 2.1 Part 2 E §1.3.2",
     "What it checks: at a transaction's Ended, when its Started was seen: the number of \
-distinct seqNos seen is smaller than the span from Started's seqNo to Ended's. Dropped \
-offline events are legal, hence info.\n\n\
+distinct seqNos seen is smaller than the span from Started's seqNo to Ended's, and \
+tx2.seqno-gap did not already report the gap. Dropped offline events are legal, hence \
+info.\n\n\
 Why it matters: the CSMS cannot prove that it has every event (and every meter value) of \
 the transaction.\n\n\
 Example:\n  Started seqNo 0, Updated seqNo 1, Ended seqNo 5 (offline events 2-4 dropped)"
@@ -456,8 +457,9 @@ rule!(
 CablePluggedIn, or a Started with chargingState EVConnected, Charging, SuspendedEV or \
 SuspendedEVSE) on an EVSE (and connector, when given) whose last status on this connection \
 was Available, when no StatusNotification (or NotifyEvent AvailabilityState) Occupied for \
-it follows within `followup_window`. Reported at the TransactionEvent line. A warning: the \
-report may have been skipped for a status that lasted very briefly.\n\n\
+it follows within `followup_window`. Reported at the TransactionEvent line. Events flagged \
+offline, and windows cut by a disconnect, are not judged. A warning: the report may have \
+been skipped for a status that lasted very briefly.\n\n\
 Why it matters: a plugged connector is Occupied; a CSMS that still sees it Available \
 offers it to other drivers and shows a wrong map.\n\n\
 Example:\n  StatusNotification {evseId:1, connectorId:1, connectorStatus:\"Available\"}, then \
@@ -571,7 +573,7 @@ transactionInfo:{transactionId:\"tx-1\", stoppedReason:\"Local\"}, ...}"
 
 /// Transactions followed (open ones, and recently ended ones with their details).
 const MAX_TXS: usize = 64;
-/// Ids of ended transactions kept for the reuse rules.
+/// Ended transactions remembered (by a hash of the id) for the reuse rules.
 const MAX_ENDED_IDS: usize = 1024;
 /// Recent events of one transaction with their delivery outcome.
 const MAX_SENT: usize = 8;
@@ -629,6 +631,8 @@ struct Tx {
     last_at: Timestamp,
     /// Distinct seqNos seen.
     seen: u32,
+    /// tx2.seqno-gap was reported (tx2.incomplete-sequence would say it again).
+    gap_reported: bool,
     /// The seqNo of its Ended, once sent.
     ended: Option<i64>,
     sent: Vec<Sent>,
@@ -677,7 +681,8 @@ struct PlugWatch {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     txs: Vec<Tx>,
-    ended_ids: Vec<Box<str>>,
+    /// Hashes of the ids of ended transactions (8 bytes each, whatever the id's length).
+    ended_ids: Vec<u64>,
     /// The latest BootNotification of the station (observer time).
     boot_at: Option<Timestamp>,
     /// When the current connection opened, and when the previous one closed.
@@ -690,6 +695,11 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Whether a transaction with this id ended and was forgotten but for its id.
+    fn ended_before(&self, id: &str) -> bool {
+        self.ended_ids.contains(&id_hash(id))
+    }
+
     fn tx_pos(&self, id: &str) -> Option<usize> {
         self.txs.iter().rposition(|t| &*t.id == id)
     }
@@ -700,22 +710,31 @@ impl State {
             let pos = self.txs.iter().position(|t| !t.is_open()).unwrap_or(0);
             let old = self.txs.remove(pos);
             if !old.is_open() {
-                self.remember_ended(old.id);
+                self.remember_ended(&old.id);
             }
         }
         self.txs.push(tx);
         self.txs.len() - 1
     }
 
-    fn remember_ended(&mut self, id: Box<str>) {
-        if !self.ended_ids.contains(&id) {
-            push_capped(&mut self.ended_ids, id, MAX_ENDED_IDS);
+    fn remember_ended(&mut self, id: &str) {
+        let h = id_hash(id);
+        if !self.ended_ids.contains(&h) {
+            push_capped(&mut self.ended_ids, h, MAX_ENDED_IDS);
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
+
+/// A stable 64-bit hash of a transaction id (collisions are negligible at these counts).
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
 
 fn is_2x(st: &ProtoState) -> bool {
     st.version.is_some_and(Version::is_2x)
@@ -798,6 +817,8 @@ pub(crate) fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>
     let s = &mut st.tx2;
     s.last_close = Some(ctx.now());
     s.open_at = None;
+    // Statuses are reported afresh after a reconnect: a plug-in is not judged across it.
+    s.watches.clear();
     // Unanswered events get no answer any more: the station will resend them.
     for t in &mut s.txs {
         for e in &mut t.sent {
@@ -934,7 +955,7 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                 let why = match s.tx_pos(id) {
                     Some(p) if s.txs[p].ended_acked() => Some("has ended"),
                     Some(_) => None,
-                    None if s.ended_ids.iter().any(|e| &**e == id) => Some("has ended"),
+                    None if s.ended_before(id) => Some("has ended"),
                     None if s.boot_at.is_some() => Some("was never seen since the station booted"),
                     None => None,
                 };
@@ -986,10 +1007,7 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             if status_of(reply) != Some("Accepted") {
                 return;
             }
-            let acked_end = pos.map_or_else(
-                || s.ended_ids.iter().any(|e| &**e == id),
-                |p| s.txs[p].ended_acked(),
-            );
+            let acked_end = pos.map_or_else(|| s.ended_before(id), |p| s.txs[p].ended_acked());
             if acked_end {
                 ctx.report(
                     &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
@@ -1056,7 +1074,7 @@ fn event_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         }
         if tx.ended_acked() {
             let id = tx.id.clone();
-            s.remember_ended(id);
+            s.remember_ended(&id);
         }
     }
     if let Some(result) = reply.result()
@@ -1133,7 +1151,7 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
                 );
             }
             let span = ev.seq.saturating_sub(start).saturating_add(1);
-            if span > i64::from(tx.seen) {
+            if span > i64::from(tx.seen) && !tx.gap_reported {
                 ctx.report(
                     &INCOMPLETE_SEQUENCE,
                     format!(
@@ -1153,6 +1171,7 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
                 Some("EVConnected" | "Charging" | "SuspendedEV" | "SuspendedEVSE")
             ));
     if plugged
+        && !ev.offline
         && let Some(evse) = ev.evse
         && st.status2.is_available(evse, ev.connector)
     {
@@ -1294,7 +1313,7 @@ fn follow(s: &mut State, ctx: &mut Ctx<'_>, pos: usize, ev: &Event<'_>) -> Optio
             );
             let id = tx.id.clone();
             s.txs.remove(pos);
-            s.remember_ended(id);
+            s.remember_ended(&id);
             // Follow the new transaction from here.
             return Some(adopt_started(s, ctx, ev));
         }
@@ -1336,6 +1355,7 @@ fn follow(s: &mut State, ctx: &mut Ctx<'_>, pos: usize, ev: &Event<'_>) -> Optio
             );
         } else {
             if ev.seq > last.saturating_add(1) && !ev.offline {
+                tx.gap_reported = true;
                 ctx.report_at(
                     &SEQNO_GAP,
                     "/seqNo".to_owned(),
@@ -1412,7 +1432,7 @@ fn adopt(
     now: Timestamp,
     skew: i64,
 ) -> Option<usize> {
-    if s.ended_ids.iter().any(|e| &**e == ev.id) {
+    if s.ended_before(ev.id) {
         if ev.kind == EventType::Started {
             ctx.report(
                 &TRANSACTION_ID_REUSED,
@@ -1475,6 +1495,7 @@ fn adopt(
         last_ts: ev.ts,
         last_at: now,
         seen: 1,
+        gap_reported: false,
         ended: None,
         sent: Vec::new(),
     }))
@@ -1505,6 +1526,7 @@ fn adopt_started(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>) -> usize {
         last_ts: ev.ts,
         last_at: ctx.now(),
         seen: 1,
+        gap_reported: false,
         ended: None,
         sent: Vec::new(),
     })
@@ -1920,6 +1942,7 @@ mod tests {
                 last_ts: None,
                 last_at: Timestamp::from_secs(0),
                 seen: 2,
+                gap_reported: false,
                 ended: Some(1),
                 sent: Vec::new(),
             });
@@ -1927,9 +1950,10 @@ mod tests {
         assert_eq!(s.txs.len(), MAX_TXS);
         // The forgotten ones are still known as ended, for the reuse rules.
         assert_eq!(s.ended_ids.len(), MAX_TXS * 2);
-        assert!(s.ended_ids.iter().any(|e| &**e == "T0"));
+        assert!(s.ended_before("T0"));
+        assert!(!s.ended_before("T-unknown"));
         for i in 0..MAX_ENDED_IDS * 2 {
-            s.remember_ended(Box::from(format!("X{i}").as_str()));
+            s.remember_ended(&format!("X{i}"));
         }
         assert_eq!(s.ended_ids.len(), MAX_ENDED_IDS);
     }
