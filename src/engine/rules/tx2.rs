@@ -1929,6 +1929,42 @@ mod tests {
     }
 
     #[test]
+    fn a_plug_in_is_satisfied_by_a_notify_event_and_offline_events_are_not_watched() {
+        let available = r#"[2,"s","StatusNotification",{"timestamp":"2026-11-22T10:00:01Z","connectorStatus":"Available","evseId":1,"connectorId":1}]"#;
+        let plugged = te("a", "Started", 0, 3, "").replace("MeterValuePeriodic", "CablePluggedIn");
+        let occupied = r#"[2,"n","NotifyEvent",{"generatedAt":"2026-11-22T10:00:05Z","seqNo":0,"eventData":[{"eventId":1,"timestamp":"2026-11-22T10:00:05Z","trigger":"Delta","actualValue":"Occupied","component":{"name":"Connector","evse":{"id":1,"connectorId":1}},"variable":{"name":"AvailabilityState"},"eventNotificationType":"HardWiredNotification"}]}]"#;
+        let hb = r#"[2,"h","Heartbeat",{}]"#;
+        let hb_ok = r#"[3,"h",{"currentTime":"2026-11-22T10:01:30Z"}]"#;
+        let trace = |event: String, then: Option<&str>| {
+            let mut lines = vec![
+                L::Raw(open(0)),
+                L::F(1, "charger", available.to_owned()),
+                L::F(2, "csms", ok("s")),
+                L::F(3, "charger", event),
+                L::F(4, "csms", ok("a")),
+            ];
+            if let Some(t) = then {
+                lines.push(L::F(5, "charger", t.to_owned()));
+                lines.push(L::F(6, "csms", ok("n")));
+            }
+            lines.push(L::F(90, "charger", hb.to_owned()));
+            lines.push(L::F(91, "csms", hb_ok.to_owned()));
+            build(lines)
+        };
+        assert_eq!(
+            run(&trace(plugged.clone(), None)),
+            vec![("tx2.status-not-occupied-on-plug", Severity::Warning, 4)]
+        );
+        assert!(run(&trace(plugged.clone(), Some(occupied))).is_empty());
+        // An offline event (queued before the reconnect) is not judged against the fresh
+        // statuses; it is flagged offline-while-online only if stamped after the open.
+        let offline = plugged
+            .replace("10:00:03", "09:59:00")
+            .replace(r#""evse""#, r#""offline":true,"evse""#);
+        assert!(run(&trace(offline, None)).is_empty());
+    }
+
+    #[test]
     fn ended_transactions_are_kept_within_bounds() {
         let mut s = State::default();
         for i in 0..(MAX_TXS * 3) {
