@@ -582,6 +582,11 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
                 };
                 ("Reset", json!({ "type": ty }))
             }
+            // 2.x: a triggered StatusNotification names its EVSE and connector (F06.FR.13).
+            Command::Trigger(what) if v2 && what == "StatusNotification" => (
+                "TriggerMessage",
+                json!({ "requestedMessage": what, "evse": { "id": 1, "connectorId": 1 } }),
+            ),
             Command::Trigger(what) => ("TriggerMessage", json!({ "requestedMessage": what })),
             Command::GetConfig { keys } => {
                 if v2 {
