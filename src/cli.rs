@@ -6,6 +6,7 @@ pub mod check;
 pub mod proxy;
 pub mod rules;
 pub mod sim;
+pub mod view;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Certs(certs::CertsArgs),
     /// Run a simulated charger fleet or CSMS
     Sim(sim::SimArgs),
+    /// Open a trace in the terminal UI (frames, pairs, findings, detail)
+    View(view::ViewArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -67,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::View(args) => view::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

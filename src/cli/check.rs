@@ -126,12 +126,14 @@ pub fn load_schemas(dir: Option<&PathBuf>, errata: &str) -> Result<SchemaSet> {
     }
 }
 
-pub fn run(args: &CheckArgs) -> Result<u8> {
-    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
-    for note in &schemas.notes {
-        eprintln!("ocpp-inspector: note: {note}");
-    }
-    let mut config = match &args.config {
+/// Builds the engine configuration from `--config`, `--disable` and `--call-timeout` (shared
+/// with `view`).
+pub fn build_config(
+    file: Option<&PathBuf>,
+    disable: &[String],
+    call_timeout: Option<f64>,
+) -> Result<Config> {
+    let mut config = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading --config {}", path.display()))?;
@@ -139,12 +141,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         }
         None => Config::default(),
     };
-    for id in &args.disable {
+    for id in disable {
         config
             .disable(id)
             .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
     }
-    if let Some(t) = args.call_timeout {
+    if let Some(t) = call_timeout {
         if !(t.is_finite() && t > 0.0 && t < 1e9) {
             anyhow::bail!("--call-timeout must be a positive number of seconds, got {t}");
         }
@@ -153,6 +155,15 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             config.tol.call_timeout_us = (t * 1e6) as i64;
         }
     }
+    Ok(config)
+}
+
+pub fn run(args: &CheckArgs) -> Result<u8> {
+    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
+    for note in &schemas.notes {
+        eprintln!("ocpp-inspector: note: {note}");
+    }
+    let config = build_config(args.config.as_ref(), &args.disable, args.call_timeout)?;
     let info = RunInfo {
         schemas: schemas.origin.clone(),
         fail_on: args.fail_on.into(),

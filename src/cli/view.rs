@@ -1,0 +1,166 @@
+//! `ocpp-inspector view TRACE.jsonl`: judges a recorded trace with the engine (the options
+//! of `check`) and opens the result in the terminal UI. Without a terminal on standard
+//! output it says so and exits 2, pointing to `check`.
+//!
+//! It prints nothing else; the judging is the engine's, the showing [`crate::sink::tui`]'s.
+
+use std::fs::File;
+use std::io::{self, BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::check::{FailOn, build_config, load_schemas};
+use super::exit;
+use crate::engine::{Config, Engine, FeedError, SchemaSet};
+use crate::ocpp::Version;
+use crate::sink::report::RunInfo;
+use crate::sink::tui::app::{App, Limits};
+use crate::sink::tui::feed::OwnedEvent;
+use crate::sink::tui::{self, ReportTarget};
+use crate::source::trace_reader::{LineReader, parse_record};
+use crate::time::Timestamp;
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// The trace to open (JSON Lines, as `check` reads)
+    #[arg(value_name = "TRACE")]
+    pub trace: PathBuf,
+
+    /// OCPP version of connections whose trace has no `open` event
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub ocpp: Option<Version>,
+
+    /// Load an official OCA schema folder instead of the built-in schemas
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+
+    /// Errata overlays on the built-in schemas (see `check --help`)
+    #[arg(long, default_value = "all", value_name = "SET")]
+    pub errata: String,
+
+    /// Configuration file: rule severities or `off`, and tolerances (see README)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Switch a rule off (repeatable)
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// Seconds after which an unanswered CALL counts as timed out
+    #[arg(long, value_name = "SECONDS")]
+    pub call_timeout: Option<f64>,
+
+    /// Where the `w` key writes the JSON report (the format of `check --format json`)
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "ocpp-inspector-report.json"
+    )]
+    pub report: PathBuf,
+
+    /// Frames the UI keeps in view (the oldest leave first)
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames)]
+    pub max_frames: usize,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
+}
+
+pub fn run(args: &ViewArgs) -> Result<u8> {
+    if !io::stdout().is_terminal() {
+        eprintln!(
+            "ocpp-inspector: view needs a terminal on standard output; for a report use `ocpp-inspector check {}`",
+            args.trace.display()
+        );
+        return Ok(exit::USAGE);
+    }
+    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
+    let config = build_config(args.config.as_ref(), &args.disable, args.call_timeout)?;
+    let info = RunInfo {
+        schemas: schemas.origin.clone(),
+        fail_on: FailOn::Error.into(),
+    };
+    let limits = Limits {
+        max_frames: args.max_frames,
+        ..Limits::default()
+    };
+    let app = load_trace(
+        &args.trace,
+        Arc::new(schemas),
+        Arc::new(config),
+        args.ocpp,
+        limits,
+    )?;
+    let report = ReportTarget {
+        path: args.report.clone(),
+        trace: args.trace.clone(),
+        info,
+    };
+    tui::run_view(app, report).context("running the terminal UI")?;
+    Ok(exit::CLEAN)
+}
+
+/// Reads and judges a trace into a fresh [`App`]: every event, then the findings the engine
+/// gave for it (and at the end of the trace, the time-based ones). Unreadable lines are
+/// counted in the app's notice; an unreadable file is an error naming it.
+pub fn load_trace(
+    path: &Path,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    version: Option<Version>,
+    limits: Limits,
+) -> Result<App> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        anyhow::bail!("{} is a directory, not a trace file", path.display());
+    }
+    let mut app = App::new(path.display().to_string(), limits);
+    let mut engine = Engine::new(schemas, config, version);
+    let mut lines = LineReader::new(BufReader::new(file));
+    let mut found = Vec::new();
+    let mut end: Option<Timestamp> = None;
+    let mut bad: Vec<String> = Vec::new();
+    while let Some((n, line)) = lines
+        .next_line()
+        .with_context(|| format!("reading {}", path.display()))?
+    {
+        let record = match parse_record(line, n) {
+            Ok(r) => r,
+            Err(e) => {
+                bad.push(e.to_string());
+                continue;
+            }
+        };
+        end = Some(end.map_or(record.at, |m| m.max(record.at)));
+        let Some(event) = record.event(n) else {
+            continue;
+        };
+        app.on_event(&OwnedEvent::of(&event));
+        found.clear();
+        if let Err(FeedError::NoVersion { conn }) = engine.feed(&event, &mut found) {
+            app.notice = Some(format!(
+                "{conn}: no open event and no --ocpp version; only framing is checked"
+            ));
+        }
+        for f in found.drain(..) {
+            app.on_finding(f);
+        }
+    }
+    if let Some(end) = end {
+        engine.finish(end, &mut found);
+        for f in found.drain(..) {
+            app.on_finding(f);
+        }
+    }
+    if let Some(first) = bad.first() {
+        app.notice = Some(format!(
+            "{} unreadable line(s) skipped, first: {first}",
+            bad.len()
+        ));
+    }
+    Ok(app)
+}

@@ -1,0 +1,258 @@
+//! The terminal UI: `ocpp-inspector view TRACE.jsonl` opens a judged trace in it, and the
+//! proxy takes the screen with it when it runs on a terminal. It shows; it never judges
+//! (the engine did) and never holds up the proxy (it is fed through a bounded channel that
+//! drops the UI's own copies when full, see [`feed`]).
+//!
+//! ```text
+//! ┌ Connections 2 ─────────────────────────────────────────────────────────────────┐
+//! │ CP-001   1.6   wss 1.3 SP3  in transaction   120 frames   2 errors  0 warnings │
+//! │ EVSE-201 2.0.1 ws           accepted          40 frames   0 errors  1 warnings │
+//! └────────────────────────────────────────────────────────────────────────────────┘
+//! ┌ Frames 160/164 · following · t2 ↔ reply 20.0 ms ───────────────────────────────┐
+//! │ ✗ 10:15:08.000 → CP-001 CALL   StopTransaction  t2  {"meterStop":"1900",…}     │
+//! │↔  10:15:08.020 ← CP-001 RESULT StopTransaction  t2  {"idTagInfo":{…}}          │
+//! └────────────────────────────────────────────────────────────────────────────────┘
+//! ┌ Findings 3 · 2 errors 1 warnings 0 infos ──────────────────────────────────────┐
+//! │ ✗ error   schema.request-invalid CP-001 line 21 StopTransaction request …      │
+//! └────────────────────────────────────────────────────────────────────────────────┘
+//!  2 conns · 164 frames · 850/s · 2E 1W 0I · conn=CP-001 · ? help  q quit
+//! ```
+//! Enter on a frame opens its detail (pretty JSON with the offending value highlighted,
+//! every finding with its rule's doc, the paired request or reply beside it); `?` lists
+//! the keys.
+//!
+//! - [`app`]: the state and its changes (no I/O), [`input`]: keys → actions from one table,
+//!   [`ui`]: drawing, [`terminal`]: raw mode and restoring, [`feed`]: the bounded channel.
+//! - [`run_loop`] is generic over the ratatui backend and the input source, so tests drive
+//!   it with a `TestBackend` and scripted keys.
+
+pub mod app;
+pub mod feed;
+pub mod input;
+pub mod terminal;
+pub mod ui;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossterm::event::Event as TermEvent;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+
+use crate::checker::{FileResult, InputError};
+use crate::engine::Stats;
+use crate::sink::report::{RunInfo, json};
+use app::{App, Effect};
+use feed::FeedReceiver;
+
+/// Where terminal input comes from (the real terminal, or a script in tests).
+pub trait InputSource {
+    /// The next event, waiting at most `timeout`; `None` if nothing came.
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>>;
+}
+
+/// The real terminal's keys and mouse.
+pub struct Crossterm;
+
+impl InputSource for Crossterm {
+    fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+        if crossterm::event::poll(timeout)? {
+            Ok(Some(crossterm::event::read()?))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Where `w` writes the session's report, and what it says about the run.
+#[derive(Debug, Clone)]
+pub struct ReportTarget {
+    pub path: PathBuf,
+    /// The trace the findings' lines refer to (the recording, or the viewed file).
+    pub trace: PathBuf,
+    pub info: RunInfo,
+}
+
+/// How the loop runs.
+#[derive(Debug, Clone)]
+pub struct LoopOptions {
+    /// At most one redraw per interval, however fast items arrive.
+    pub redraw_every: Duration,
+    /// Items taken from the feed per turn at most (the rest wait for the next turn).
+    pub drain_max: usize,
+    pub report: ReportTarget,
+    /// End the loop when the feed closes (the live run stopped).
+    pub quit_when_feed_closes: bool,
+}
+
+impl LoopOptions {
+    pub fn new(report: ReportTarget) -> Self {
+        LoopOptions {
+            redraw_every: Duration::from_millis(50),
+            drain_max: 20_000,
+            report,
+            quit_when_feed_closes: false,
+        }
+    }
+}
+
+/// Runs the UI until the user quits, `stop` is set, or (if asked) the feed closes.
+/// Redraws only when something changed, and at most once per `redraw_every`.
+pub fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut feed: Option<&mut FeedReceiver>,
+    input: &mut impl InputSource,
+    opts: &LoopOptions,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut rate_since = Instant::now();
+    let mut rate_frames = app.totals.frames;
+    let mut items = Vec::new();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Some(rx) = feed.as_deref_mut() {
+            items.clear();
+            rx.drain(opts.drain_max, &mut items);
+            if !items.is_empty() {
+                dirty = true;
+            }
+            for item in items.drain(..) {
+                app.on_item(item);
+            }
+            let dropped = rx.dropped();
+            if dropped != app.feed_dropped {
+                app.feed_dropped = dropped;
+                dirty = true;
+            }
+            let elapsed = rate_since.elapsed();
+            if elapsed >= Duration::from_secs(1) {
+                #[expect(clippy::cast_precision_loss, reason = "frame counts far below 2^52")]
+                let rate = (app.totals.frames - rate_frames) as f64 / elapsed.as_secs_f64();
+                app.rate = Some(rate);
+                rate_since = Instant::now();
+                rate_frames = app.totals.frames;
+                dirty = true;
+            }
+            if rx.is_closed() && opts.quit_when_feed_closes {
+                terminal
+                    .draw(|f| ui::draw(f, app))
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                return Ok(());
+            }
+        }
+        let due = last_draw.is_none_or(|t| t.elapsed() >= opts.redraw_every);
+        if dirty && due {
+            terminal
+                .draw(|f| ui::draw(f, app))
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        let wait = match last_draw {
+            Some(t) if dirty => opts.redraw_every.saturating_sub(t.elapsed()),
+            _ => opts.redraw_every,
+        };
+        let Some(event) = input.next(wait.max(Duration::from_millis(1)))? else {
+            continue;
+        };
+        dirty = true;
+        for action in input::actions_for(&event, app.mode) {
+            match app.apply(action) {
+                Some(Effect::Quit) => return Ok(()),
+                Some(Effect::WriteReport) => {
+                    app.message = Some(match write_report(app, &opts.report) {
+                        Ok(()) => format!("report written to {}", opts.report.path.display()),
+                        Err(e) => format!("report not written: {e}"),
+                    });
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// Writes the findings the UI holds as the JSON report of `check`.
+pub fn write_report(app: &App, target: &ReportTarget) -> io::Result<()> {
+    let mut findings: Vec<_> = app.findings.iter().map(|r| r.finding.clone()).collect();
+    findings.sort_by_key(|f| f.line);
+    let mut input_errors = Vec::new();
+    let left_out = app.totals.findings_out_of_view;
+    if left_out > 0 {
+        input_errors.push(InputError {
+            line: 0,
+            message: format!(
+                "{left_out} older findings had left the UI's view and are not in this report"
+            ),
+        });
+    }
+    if app.feed_dropped > 0 {
+        input_errors.push(InputError {
+            line: 0,
+            message: format!(
+                "{} items never reached the UI (it lagged); the recording has them",
+                app.feed_dropped
+            ),
+        });
+    }
+    let result = FileResult {
+        path: target.trace.clone(),
+        findings,
+        input_errors,
+        stats: Stats {
+            frames: app.totals.frames,
+            connections: app.conns.len() as u64,
+        },
+    };
+    let mut buf = Vec::new();
+    json::write(&mut buf, std::slice::from_ref(&result), &target.info)?;
+    std::fs::write(&target.path, buf)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", target.path.display())))
+}
+
+/// Shows `app` on the real terminal until the user quits (a recorded trace: no feed).
+pub fn run_view(mut app: App, report: ReportTarget) -> io::Result<()> {
+    let stop = terminal::interrupt_flag();
+    let mut screen = terminal::enter()?;
+    let opts = LoopOptions::new(report);
+    let result = run_loop(
+        &mut screen.terminal,
+        &mut app,
+        None,
+        &mut Crossterm,
+        &opts,
+        &stop,
+    );
+    drop(screen);
+    result
+}
+
+/// Shows a live feed on the real terminal until the user quits, `stop` is set (the proxy
+/// was told to stop from outside) or the feed closes.
+pub fn run_live(
+    mut app: App,
+    mut feed: FeedReceiver,
+    report: ReportTarget,
+    stop: Arc<AtomicBool>,
+) -> io::Result<App> {
+    let mut screen = terminal::enter()?;
+    let mut opts = LoopOptions::new(report);
+    opts.quit_when_feed_closes = true;
+    let result = run_loop(
+        &mut screen.terminal,
+        &mut app,
+        Some(&mut feed),
+        &mut Crossterm,
+        &opts,
+        &stop,
+    );
+    drop(screen);
+    result.map(|()| app)
+}

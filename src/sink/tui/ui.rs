@@ -1,0 +1,657 @@
+//! Drawing: `draw(frame, &App)` paints the whole screen from the state, and nothing else.
+//! Pure: it changes no state, reads no clock, does no I/O, so a `TestBackend` shows
+//! exactly what a terminal would.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use serde_json::Value;
+
+use super::app::{App, Focus, FrameRow, Mode, RowKind};
+use super::input::{Scope, help_rows};
+use crate::finding::Severity;
+use crate::ocpp::Side;
+use crate::time::Timestamp;
+use crate::wire::frame::{self, Frame as OcppFrame, MessageType};
+
+/// Paints the screen.
+pub fn draw(f: &mut Frame<'_>, app: &App) {
+    let [body, status] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(f.area());
+    if app.mode == Mode::Detail {
+        draw_detail(f, app, body);
+    } else {
+        draw_panes(f, app, body);
+    }
+    draw_status(f, app, status);
+    if app.mode == Mode::Help {
+        draw_help(f, body);
+    }
+}
+
+fn severity_style(s: Option<Severity>) -> Style {
+    match s {
+        Some(Severity::Error) => Style::new().fg(Color::Red),
+        Some(Severity::Warning) => Style::new().fg(Color::Yellow),
+        Some(Severity::Info) => Style::new().fg(Color::Cyan),
+        None => Style::new(),
+    }
+}
+
+fn severity_mark(s: Option<Severity>) -> &'static str {
+    match s {
+        Some(Severity::Error) => "✗",
+        Some(Severity::Warning) => "!",
+        Some(Severity::Info) => "i",
+        None => " ",
+    }
+}
+
+fn pane_block(title: String, focused: bool) -> Block<'static> {
+    let style = if focused {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    Block::bordered().border_style(style).title(title)
+}
+
+/// `10:15:03.125` (UTC).
+fn clock(at: Timestamp) -> String {
+    let s = at.to_string();
+    s.get(11..23).map_or(s.clone(), str::to_owned)
+}
+
+fn clamp(v: usize, lo: usize, hi: usize) -> u16 {
+    u16::try_from(v.max(lo).min(hi.max(lo))).unwrap_or(u16::MAX)
+}
+
+fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let avail = usize::from(area.height);
+    let findings = app.visible_findings();
+    let conns_h = clamp(app.conns.len() + 2, 3, (avail / 4).min(8));
+    let findings_h = clamp(findings.len() + 2, 3, avail * 3 / 10);
+    let [conns, frames, finds] = Layout::vertical([
+        Constraint::Length(conns_h),
+        Constraint::Min(3),
+        Constraint::Length(findings_h),
+    ])
+    .areas(area);
+    draw_conns(f, app, conns);
+    draw_frames(f, app, frames);
+    draw_findings(f, app, finds, &findings);
+}
+
+/// First row shown so that `sel` is inside a window of `height` rows.
+fn offset(sel: Option<usize>, height: usize) -> usize {
+    sel.map_or(0, |s| s.saturating_sub(height.saturating_sub(1)))
+}
+
+fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Conns && app.mode != Mode::Detail;
+    let title = format!(" Connections {} ", app.conns.len());
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let sel =
+        (!app.conns.is_empty()).then_some(app.conn_sel.min(app.conns.len().saturating_sub(1)));
+    let first = offset(sel, inner_h);
+    let lines: Vec<Line<'_>> = app
+        .conns
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(inner_h)
+        .map(|(i, c)| {
+            let worst = if c.errors > 0 {
+                Some(Severity::Error)
+            } else if c.warnings > 0 {
+                Some(Severity::Warning)
+            } else {
+                None
+            };
+            let filtered = app.filter.conn.as_deref() == Some(&*c.name);
+            let mut line = Line::from(vec![
+                Span::raw(if filtered { "▶" } else { " " }),
+                Span::styled(
+                    format!("{:<14} ", c.name),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(
+                    "{:<6} {:<13} {:<15}",
+                    c.version,
+                    c.security,
+                    c.state()
+                )),
+                Span::raw(format!("{:>7} frames ", c.frames)),
+                Span::styled(
+                    format!("{:>4} errors {:>4} warnings", c.errors, c.warnings),
+                    severity_style(worst),
+                ),
+            ]);
+            if focused && Some(i) == sel {
+                line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+            }
+            line
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(pane_block(title, focused)),
+        area,
+    );
+}
+
+fn type_label(row: &FrameRow) -> &'static str {
+    match (row.kind, row.message_type) {
+        (RowKind::Open, _) => "OPEN",
+        (RowKind::Close, _) => "CLOSE",
+        (RowKind::Binary, _) => "BINARY",
+        (RowKind::Frame, Some(MessageType::Call)) => "CALL",
+        (RowKind::Frame, Some(MessageType::CallResult)) => "RESULT",
+        (RowKind::Frame, Some(MessageType::CallError)) => "ERROR",
+        (RowKind::Frame, Some(MessageType::CallResultError)) => "RERROR",
+        (RowKind::Frame, Some(MessageType::Send)) => "SEND",
+        (RowKind::Frame, None) => "?",
+    }
+}
+
+fn arrow(row: &FrameRow) -> &'static str {
+    match (row.kind, row.from) {
+        (RowKind::Open, _) => "+",
+        (RowKind::Close, _) => "×",
+        (_, Some(Side::Charger)) => "→",
+        (_, Some(Side::Csms)) => "←",
+        (_, None) => " ",
+    }
+}
+
+fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Frames;
+    let visible = app.visible_frames();
+    let sel = app.selected_frame_index(&visible);
+    let selected = sel.and_then(|i| app.frames.get(visible[i]));
+    let partner = selected.and_then(|r| r.partner);
+    let mut title = format!(
+        " Frames {}/{}{} ",
+        visible.len(),
+        app.totals.events,
+        if app.follow {
+            " · following"
+        } else {
+            " · paused (End: follow)"
+        }
+    );
+    if let Some(r) = selected
+        && let Some(ms) = app.round_trip_ms(r)
+    {
+        title.push_str(&format!(
+            "· {} ↔ {} {:.1} ms ",
+            r.unique_id.as_deref().unwrap_or("?"),
+            if r.message_type == Some(MessageType::Call) {
+                "reply"
+            } else {
+                "request"
+            },
+            ms
+        ));
+    }
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let show_conn = app.filter.conn.is_none() && app.conns.len() > 1;
+    let first = offset(sel, inner_h);
+    let lines: Vec<Line<'_>> = visible
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(inner_h)
+        .map(|(i, &p)| {
+            let r = &app.frames[p];
+            let mark = if Some(r.seq) == partner { "↔" } else { " " };
+            let mut spans = vec![
+                Span::raw(mark),
+                Span::styled(severity_mark(r.worst), severity_style(r.worst)),
+                Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
+            ];
+            if show_conn {
+                spans.push(Span::raw(format!("{:<10.10} ", r.conn)));
+            }
+            spans.push(Span::styled(
+                format!("{:<6} ", type_label(r)),
+                severity_style(r.worst),
+            ));
+            spans.push(Span::styled(
+                format!("{:<20.20} ", r.action.as_deref().unwrap_or("")),
+                Style::new().add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::raw(format!(
+                "{:<8.8} ",
+                r.unique_id.as_deref().unwrap_or("")
+            )));
+            spans.push(Span::styled(
+                r.short.to_string(),
+                Style::new().fg(Color::DarkGray),
+            ));
+            let mut line = Line::from(spans);
+            if Some(i) == sel {
+                line = line.style(if focused {
+                    Style::new().add_modifier(Modifier::REVERSED)
+                } else {
+                    Style::new().add_modifier(Modifier::UNDERLINED)
+                });
+            } else if Some(r.seq) == partner {
+                line = line.style(Style::new().bg(Color::Blue));
+            }
+            line
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(pane_block(title, focused)),
+        area,
+    );
+}
+
+fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
+    let focused = app.focus == Focus::Findings;
+    let title = format!(
+        " Findings {} · {} errors {} warnings {} infos ",
+        visible.len(),
+        app.totals.errors,
+        app.totals.warnings,
+        app.totals.infos
+    );
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let sel = app.selected_finding_index(visible);
+    let first = offset(sel, inner_h);
+    let lines: Vec<Line<'_>> = visible
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(inner_h)
+        .map(|(i, &p)| {
+            let r = &app.findings[p];
+            let fnd = &r.finding;
+            let mut line = Line::from(vec![
+                Span::styled(
+                    format!("{} {:<7} ", severity_mark(Some(fnd.severity)), fnd.severity),
+                    severity_style(Some(fnd.severity)),
+                ),
+                Span::styled(
+                    format!("{} ", fnd.rule.id),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(
+                    "{} {}{} ",
+                    fnd.conn,
+                    if fnd.line > 0 { "line " } else { "" },
+                    if fnd.line > 0 {
+                        fnd.line.to_string()
+                    } else {
+                        String::new()
+                    }
+                )),
+                Span::raw(fnd.message.clone()),
+            ]);
+            if focused && Some(i) == sel {
+                line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+            }
+            line
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(pane_block(title, focused)),
+        area,
+    );
+}
+
+fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let mut spans = Vec::new();
+    if app.mode == Mode::Search {
+        spans.push(Span::styled(
+            format!("/{}▏", app.search_input),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw("  Enter: apply  Esc: cancel"));
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    let t = &app.totals;
+    let mut text = format!(" {} conns · {} frames", app.conns.len(), t.frames);
+    if let Some(rate) = app.rate {
+        text.push_str(&format!(" · {rate:.0}/s"));
+    }
+    spans.push(Span::raw(text));
+    spans.push(Span::raw(" · "));
+    spans.push(Span::styled(
+        format!("{}E", t.errors),
+        severity_style(Some(Severity::Error)),
+    ));
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(
+        format!("{}W", t.warnings),
+        severity_style(Some(Severity::Warning)),
+    ));
+    spans.push(Span::raw(" "));
+    spans.push(Span::styled(
+        format!("{}I", t.infos),
+        severity_style(Some(Severity::Info)),
+    ));
+    let mut filters = Vec::new();
+    if let Some(c) = &app.filter.conn {
+        filters.push(format!("conn={c}"));
+    }
+    if let Some(a) = &app.filter.action {
+        filters.push(format!("action={a}"));
+    }
+    if let Some(s) = app.filter.min_severity {
+        filters.push(format!("severity≥{s}"));
+    }
+    if !app.filter.text.is_empty() {
+        filters.push(format!("/{}", app.filter.text));
+    }
+    if !filters.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {}", filters.join(" ")),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
+    let dropped = t.frames_out_of_view + app.feed_dropped;
+    if dropped > 0 {
+        spans.push(Span::raw(format!(" · {dropped} out of view")));
+    }
+    if let Some(m) = app
+        .message
+        .as_ref()
+        .or(app.finished.as_ref())
+        .or(app.notice.as_ref())
+    {
+        spans.push(Span::styled(
+            format!(" · {m}"),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    spans.push(Span::styled(
+        " · ? help  q quit",
+        Style::new().fg(Color::DarkGray),
+    ));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A rectangle of at most `w`×`h` in the middle of `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_help(f: &mut Frame<'_>, area: Rect) {
+    let rows = help_rows();
+    let mut lines = Vec::new();
+    for scope in [Scope::Everywhere, Scope::Panes, Scope::Detail] {
+        lines.push(Line::styled(
+            scope.title(),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        for (keys, _, what) in rows.iter().filter(|(_, s, _)| *s == scope) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<16}"), Style::new().fg(Color::Cyan)),
+                Span::raw(*what),
+            ]));
+        }
+    }
+    lines.push(Line::raw("Mouse wheel: scroll the focused pane"));
+    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = centered(area, 90, h);
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Keys (any key closes) ")),
+        popup,
+    );
+}
+
+fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let Some(row) = app.selected_frame() else {
+        f.render_widget(
+            Paragraph::new("no frame selected").block(Block::bordered().title(" Frame ")),
+            area,
+        );
+        return;
+    };
+    let partner = row.partner.and_then(|p| app.row(p));
+    let (main, side) = if partner.is_none() {
+        (area, None)
+    } else if area.width >= 100 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(area);
+        (a, Some(b))
+    } else {
+        let [a, b] =
+            Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(area);
+        (a, Some(b))
+    };
+
+    let findings: Vec<_> = app.findings_of(row.seq).collect();
+    let highlight = findings.iter().find_map(|r| r.finding.pointer.as_deref());
+    let mut lines = frame_lines(row, highlight);
+    lines.push(Line::raw(""));
+    if findings.is_empty() {
+        lines.push(Line::styled(
+            "No findings on this frame.",
+            Style::new().fg(Color::Green),
+        ));
+    }
+    for r in findings {
+        let fnd = &r.finding;
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{}[{}] ", fnd.severity, fnd.rule.id),
+                severity_style(Some(fnd.severity)).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(fnd.message.clone()),
+        ]));
+        if let Some(p) = &fnd.pointer {
+            lines.push(Line::raw(format!("  at {p}")));
+        }
+        lines.push(Line::styled(
+            format!("  {} ({})", fnd.rule.summary, fnd.rule.spec),
+            Style::new().add_modifier(Modifier::ITALIC),
+        ));
+        for l in fnd.rule.doc.lines() {
+            lines.push(Line::raw(format!("  {l}")));
+        }
+        lines.push(Line::raw(""));
+    }
+    let title = format!(
+        " {} {} {} · {} · line {} · {} ",
+        type_label(row),
+        row.action.as_deref().unwrap_or(""),
+        row.unique_id.as_deref().unwrap_or(""),
+        row.conn,
+        row.line,
+        clock(row.at)
+    );
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .title(title)
+                    .border_style(Style::new().fg(Color::Cyan)),
+            )
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll, 0)),
+        main,
+    );
+    if let (Some(side), Some(p)) = (side, partner) {
+        let rtt = app
+            .round_trip_ms(row)
+            .map_or(String::new(), |ms| format!(" · round trip {ms:.1} ms"));
+        let what = if p.seq < row.seq { "request" } else { "reply" };
+        let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(p), p.line);
+        let lines = frame_lines(p, None);
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(Block::bordered().title(title))
+                .wrap(Wrap { trim: false }),
+            side,
+        );
+    }
+}
+
+/// A frame's header and its payload as pretty JSON, with the value at `pointer` (into the
+/// payload) highlighted.
+fn frame_lines(row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw(format!(
+        "{} {} {}",
+        row.from.map_or("", Side::arrow),
+        type_label(row),
+        row.unique_id
+            .as_deref()
+            .map_or(String::new(), |id| format!("id {id}"))
+    ))];
+    if row.kind != RowKind::Frame {
+        lines.push(Line::raw(row.short.to_string()));
+        return lines;
+    }
+    let Ok(value) = frame::parse_json(&row.text) else {
+        lines.push(Line::styled(
+            "not JSON; the text as sent:",
+            Style::new().add_modifier(Modifier::ITALIC),
+        ));
+        lines.push(Line::styled(
+            row.text.to_string(),
+            Style::new().fg(Color::Red),
+        ));
+        return lines;
+    };
+    let (shown, pointer) = match frame::classify(&value) {
+        Ok(OcppFrame::Call { payload, .. } | OcppFrame::CallResult { payload, .. }) => {
+            (payload, pointer)
+        }
+        _ => (&value, None),
+    };
+    let mut out = Vec::new();
+    let mut path = String::new();
+    pretty(shown, &mut path, "", 0, false, pointer, &mut out);
+    let hl = Style::new()
+        .bg(Color::Red)
+        .fg(Color::White)
+        .add_modifier(Modifier::BOLD);
+    lines.extend(out.into_iter().map(|(text, marked)| {
+        if marked {
+            Line::styled(text, hl)
+        } else {
+            Line::raw(text)
+        }
+    }));
+    lines
+}
+
+fn within(path: &str, pointer: Option<&str>) -> bool {
+    pointer.is_some_and(|p| {
+        path == p || (path.starts_with(p) && path.as_bytes().get(p.len()) == Some(&b'/'))
+    })
+}
+
+/// Pretty JSON, two spaces per level, one `(line, highlighted)` per line.
+fn pretty(
+    v: &Value,
+    path: &mut String,
+    prefix: &str,
+    depth: usize,
+    comma: bool,
+    pointer: Option<&str>,
+    out: &mut Vec<(String, bool)>,
+) {
+    let indent = "  ".repeat(depth);
+    let tail = if comma { "," } else { "" };
+    let marked = within(path, pointer);
+    let (open, close, items): (&str, &str, Vec<(String, &Value)>) = match v {
+        Value::Object(m) if !m.is_empty() => (
+            "{",
+            "}",
+            m.iter()
+                .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
+                .collect(),
+        ),
+        Value::Array(a) if !a.is_empty() => (
+            "[",
+            "]",
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+        ),
+        _ => {
+            let s = serde_json::to_string(v).unwrap_or_default();
+            out.push((format!("{indent}{prefix}{s}{tail}"), marked));
+            return;
+        }
+    };
+    out.push((format!("{indent}{prefix}{open}"), marked));
+    let n = items.len();
+    let is_obj = open == "{";
+    for (i, (seg, child)) in items.into_iter().enumerate() {
+        let keep = path.len();
+        path.push('/');
+        path.push_str(&seg);
+        let prefix = if is_obj {
+            let key = seg.replace("~1", "/").replace("~0", "~");
+            format!("{}: ", serde_json::to_string(&key).unwrap_or_default())
+        } else {
+            String::new()
+        };
+        pretty(child, path, &prefix, depth + 1, i + 1 < n, pointer, out);
+        path.truncate(keep);
+    }
+    out.push((format!("{indent}{close}{tail}"), marked));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_marks_the_pointed_value_only() {
+        let v: Value = serde_json::from_str(r#"{"a":1,"b":{"c":[1,2]},"d/e":3}"#).unwrap();
+        let mut out = Vec::new();
+        pretty(
+            &v,
+            &mut String::new(),
+            "",
+            0,
+            false,
+            Some("/b/c/1"),
+            &mut out,
+        );
+        let marked: Vec<&str> = out
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(l, _)| l.trim())
+            .collect();
+        assert_eq!(marked, vec!["2"]);
+        let mut out = Vec::new();
+        pretty(
+            &v,
+            &mut String::new(),
+            "",
+            0,
+            false,
+            Some("/d~1e"),
+            &mut out,
+        );
+        let marked: Vec<&str> = out
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(l, _)| l.trim())
+            .collect();
+        assert_eq!(marked, vec!["\"d/e\": 3"]);
+        // `/b` covers its whole object, but not `/bb`-like siblings.
+        let mut out = Vec::new();
+        pretty(&v, &mut String::new(), "", 0, false, Some("/b"), &mut out);
+        assert_eq!(out.iter().filter(|(_, m)| *m).count(), 6);
+        assert_eq!(out.len(), 10);
+    }
+}
