@@ -228,6 +228,17 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
     // Shift comes with upper-case letters and `?` on most terminals: compare without it.
     let mods = key.modifiers - KeyModifiers::SHIFT;
     let pressed = Key(key.code, mods);
+    if mode == Mode::Help {
+        // Any key closes the overlay; the quit keys still quit.
+        let quits = BINDINGS
+            .iter()
+            .any(|b| b.action == Action::Quit && b.keys.contains(&pressed));
+        return Some(if quits {
+            Action::Quit
+        } else {
+            Action::ToggleHelp
+        });
+    }
     let found = BINDINGS
         .iter()
         .filter(|b| b.scope.covers(mode))
@@ -239,10 +250,6 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
                 .filter(|b| b.scope.covers(mode))
                 .find(|b| b.keys.contains(&pressed))
         })?;
-    // In the help overlay, the only way on is to close it (or quit).
-    if mode == Mode::Help && !matches!(found.action, Action::Quit | Action::ToggleHelp) {
-        return Some(Action::ToggleHelp);
-    }
     Some(found.action)
 }
 
@@ -363,6 +370,10 @@ mod tests {
         assert_eq!(
             action_for(press(KeyCode::Char('q'), none), Mode::Help),
             Some(Action::Quit)
+        );
+        assert_eq!(
+            action_for(press(KeyCode::F(5), none), Mode::Help),
+            Some(Action::ToggleHelp)
         );
         assert_eq!(action_for(press(KeyCode::F(5), none), Mode::Normal), None);
     }

@@ -96,6 +96,7 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
     let sel =
         (!app.conns.is_empty()).then_some(app.conn_sel.min(app.conns.len().saturating_sub(1)));
     let first = offset(sel, inner_h);
+    let wide = area.width >= 72;
     let lines: Vec<Line<'_>> = app
         .conns
         .iter()
@@ -111,25 +112,41 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
                 None
             };
             let filtered = app.filter.conn.as_deref() == Some(&*c.name);
-            let mut line = Line::from(vec![
-                Span::raw(if filtered { "▶" } else { " " }),
-                Span::styled(
-                    format!("{:<14} ", c.name),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(format!(
-                    "{:<6} {:<13} {:<15}",
-                    c.version,
-                    c.security,
-                    c.state()
-                )),
-                Span::raw(format!("{:>7} frames ", c.frames)),
-                Span::styled(
-                    format!("{:>4} errors {:>4} warnings", c.errors, c.warnings),
-                    severity_style(worst),
-                ),
-            ]);
-            if focused && Some(i) == sel {
+            let here = focused && Some(i) == sel;
+            let mark = match (here, filtered) {
+                (true, _) => "▶",
+                (false, true) => "*",
+                (false, false) => " ",
+            };
+            let bold = Style::new().add_modifier(Modifier::BOLD);
+            let mut line = if wide {
+                Line::from(vec![
+                    Span::raw(mark),
+                    Span::styled(format!("{:<14} ", c.name), bold),
+                    Span::raw(format!(
+                        "{:<6} {:<13} {:<15}",
+                        c.version,
+                        c.security,
+                        c.state()
+                    )),
+                    Span::raw(format!("{:>7} frames ", c.frames)),
+                    Span::styled(
+                        format!("{:>4} errors {:>4} warnings", c.errors, c.warnings),
+                        severity_style(worst),
+                    ),
+                ])
+            } else {
+                Line::from(vec![
+                    Span::raw(mark),
+                    Span::styled(format!("{:<9.9} ", c.name), bold),
+                    Span::raw(format!("{:<5} {:<9.9} ", c.version, c.state())),
+                    Span::styled(
+                        format!("{}E {}W", c.errors, c.warnings),
+                        severity_style(worst),
+                    ),
+                ])
+            };
+            if here {
                 line = line.style(Style::new().add_modifier(Modifier::REVERSED));
             }
             line
@@ -196,7 +213,9 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         ));
     }
     let inner_h = usize::from(area.height.saturating_sub(2));
-    let show_conn = app.filter.conn.is_none() && app.conns.len() > 1;
+    let width = area.width.saturating_sub(2);
+    let show_conn = width >= 70 && app.filter.conn.is_none() && app.conns.len() > 1;
+    let (action_w, id_w) = if width >= 60 { (20, 8) } else { (12, 0) };
     let first = offset(sel, inner_h);
     let lines: Vec<Line<'_>> = visible
         .iter()
@@ -205,7 +224,13 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         .take(inner_h)
         .map(|(i, &p)| {
             let r = &app.frames[p];
-            let mark = if Some(r.seq) == partner { "↔" } else { " " };
+            let mark = if Some(i) == sel {
+                "▶"
+            } else if Some(r.seq) == partner {
+                "↔"
+            } else {
+                " "
+            };
             let mut spans = vec![
                 Span::raw(mark),
                 Span::styled(severity_mark(r.worst), severity_style(r.worst)),
@@ -219,13 +244,18 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
                 severity_style(r.worst),
             ));
             spans.push(Span::styled(
-                format!("{:<20.20} ", r.action.as_deref().unwrap_or("")),
+                format!(
+                    "{:<action_w$.action_w$} ",
+                    r.action.as_deref().unwrap_or("")
+                ),
                 Style::new().add_modifier(Modifier::BOLD),
             ));
-            spans.push(Span::raw(format!(
-                "{:<8.8} ",
-                r.unique_id.as_deref().unwrap_or("")
-            )));
+            if id_w > 0 {
+                spans.push(Span::raw(format!(
+                    "{:<id_w$.id_w$} ",
+                    r.unique_id.as_deref().unwrap_or("")
+                )));
+            }
             spans.push(Span::styled(
                 r.short.to_string(),
                 Style::new().fg(Color::DarkGray),
@@ -269,9 +299,15 @@ fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
         .map(|(i, &p)| {
             let r = &app.findings[p];
             let fnd = &r.finding;
+            let here = focused && Some(i) == sel;
             let mut line = Line::from(vec![
+                Span::raw(if here { "▶" } else { " " }),
                 Span::styled(
-                    format!("{} {:<7} ", severity_mark(Some(fnd.severity)), fnd.severity),
+                    format!(
+                        "{} {:<7} ",
+                        severity_mark(Some(fnd.severity)),
+                        fnd.severity.as_str()
+                    ),
                     severity_style(Some(fnd.severity)),
                 ),
                 Span::styled(
@@ -290,7 +326,7 @@ fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
                 )),
                 Span::raw(fnd.message.clone()),
             ]);
-            if focused && Some(i) == sel {
+            if here {
                 line = line.style(Style::new().add_modifier(Modifier::REVERSED));
             }
             line
