@@ -2,6 +2,12 @@
 //! loop driven by scripted input on a `TestBackend`, and snapshots of rendered screens at a
 //! normal and a tiny size, on the shipped sample trace.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failure here is a test failure"
+)]
+
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
