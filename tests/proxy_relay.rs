@@ -28,7 +28,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn config(upstream: std::net::SocketAddr) -> ProxyConfig {
-    ProxyConfig::new("127.0.0.1:0", &format!("ws://{upstream}/csms/"))
+    let mut c = ProxyConfig::new("127.0.0.1:0", &format!("ws://{upstream}/csms/"));
+    // The test peers stop reading after their last check; do not wait long for them.
+    c.close_grace = std::time::Duration::from_millis(300);
+    c
 }
 
 fn text(m: Message) -> String {
