@@ -22,7 +22,9 @@ use crate::engine::{ConnSecurity, Engine, Event, EventKind, FeedError, Stats};
 use crate::finding::{Finding, Severity};
 use crate::sink::recorder::Recorder;
 use crate::sink::report::{RunInfo, json};
-use crate::source::proxy::tap::{self, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver};
+use crate::source::proxy::tap::{
+    self, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver,
+};
 use crate::time::Timestamp;
 
 /// Where live findings and events go. Called on the consumer's thread, in order.
@@ -149,7 +151,9 @@ impl Inspector {
         if let Some(rec) = self.recorder.take()
             && let Err(e) = rec.into_inner()
         {
-            outcome.problems.push(format!("recording not finished: {e}"));
+            outcome
+                .problems
+                .push(format!("recording not finished: {e}"));
         }
         for s in &mut self.sinks {
             if let Err(e) = s.finish(&outcome) {
@@ -400,7 +404,10 @@ impl LiveSink for JsonReport {
         if self.left_out > 0 {
             input_errors.push(InputError {
                 line: 0,
-                message: format!("{} more findings were left out of this report", self.left_out),
+                message: format!(
+                    "{} more findings were left out of this report",
+                    self.left_out
+                ),
             });
         }
         for p in &o.problems {

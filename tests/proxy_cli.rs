@@ -25,13 +25,34 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[test]
 fn a_bad_flag_exits_2() {
-    let r = common::run(&["proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://127.0.0.1:1/", "--bogus"]);
+    let r = common::run(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "ws://127.0.0.1:1/",
+        "--bogus",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--bogus"), "{}", r.stderr);
-    let r = common::run(&["proxy", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1/"]);
+    let r = common::run(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:1/",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("ws:// or wss://"), "{}", r.stderr);
-    let r = common::run(&["proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://x/", "--tls-cert", "a.pem"]);
+    let r = common::run(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "ws://x/",
+        "--tls-cert",
+        "a.pem",
+    ]);
     assert_eq!(r.code, 2, "--tls-cert needs --tls-key: {}", r.stderr);
 }
 
@@ -42,20 +63,41 @@ fn an_unreadable_certificate_file_exits_2_naming_it() {
     std::fs::write(&key, "not a key").unwrap();
     let missing = dir.path().join("missing-cert.pem");
     let r = common::run(&[
-        "proxy", "--listen", "127.0.0.1:0", "--upstream", "ws://127.0.0.1:1/",
-        "--tls-cert", missing.to_str().unwrap(), "--tls-key", key.to_str().unwrap(),
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "ws://127.0.0.1:1/",
+        "--tls-cert",
+        missing.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("missing-cert.pem") && r.stderr.contains("cannot read"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("missing-cert.pem") && r.stderr.contains("cannot read"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn a_port_in_use_exits_2() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let r = common::run(&["proxy", "--listen", &addr, "--upstream", "ws://127.0.0.1:1/"]);
+    let r = common::run(&[
+        "proxy",
+        "--listen",
+        &addr,
+        "--upstream",
+        "ws://127.0.0.1:1/",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("cannot listen on {addr}")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("cannot listen on {addr}")),
+        "{}",
+        r.stderr
+    );
 }
 
 // Several threads: the test blocks on the child's stderr while its peers keep running.
@@ -67,10 +109,16 @@ async fn a_run_streams_findings_records_and_reports_then_exits_1_on_sigterm() {
     let report = dir.path().join("report.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
         .args([
-            "proxy", "--listen", "127.0.0.1:0", "--no-tui",
-            "--upstream", &format!("ws://{}/ocpp", cs.addr),
-            "--record", record.to_str().unwrap(),
-            "--report", report.to_str().unwrap(),
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-tui",
+            "--upstream",
+            &format!("ws://{}/ocpp", cs.addr),
+            "--record",
+            record.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -103,18 +151,32 @@ async fn a_run_streams_findings_records_and_reports_then_exits_1_on_sigterm() {
         .and_then(|s| s.split('/').next())
         .unwrap()
         .to_owned();
-    let (mut cp, _) = within("handshake", charger(&format!("ws://{addr}/x/CP-042"), &peers::ocpp16()))
-        .await
-        .expect("relayed");
+    let (mut cp, _) = within(
+        "handshake",
+        charger(&format!("ws://{addr}/x/CP-042"), &peers::ocpp16()),
+    )
+    .await
+    .expect("relayed");
     let mut up = cs.accept().await;
-    within("send", cp.send(Message::text("[2,\"42\",\"BootNotification\",{}]"))).await.unwrap();
+    within(
+        "send",
+        cp.send(Message::text("[2,\"42\",\"BootNotification\",{}]")),
+    )
+    .await
+    .unwrap();
     within("relay", up.ws.next()).await.unwrap().unwrap();
     wait_line("open     CP-042");
     let line = wait_line("schema.request-invalid");
     assert!(line.starts_with("error"), "{line}");
-    assert!(line.contains("CP-042") && line.contains("id=42") && line.contains("BootNotification"), "{line}");
+    assert!(
+        line.contains("CP-042") && line.contains("id=42") && line.contains("BootNotification"),
+        "{line}"
+    );
 
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let start = Instant::now();
     let status = loop {
@@ -142,8 +204,15 @@ async fn a_run_streams_findings_records_and_reports_then_exits_1_on_sigterm() {
     assert_eq!(closed, Some(1001));
     let rec = std::fs::read_to_string(&record).unwrap();
     assert_eq!(rec.lines().count(), 3, "open, frame, close: {rec}");
-    assert!(rec.lines().last().unwrap().contains(r#""event":"close","code":1001"#), "{rec}");
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(
+        rec.lines()
+            .last()
+            .unwrap()
+            .contains(r#""event":"close","code":1001"#),
+        "{rec}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(doc["summary"]["errors"].as_u64().unwrap() >= 1, "{doc}");
     let f = &doc["findings"][0];
     assert_eq!(f["conn"], "CP-042");

@@ -152,8 +152,9 @@ async fn subprotocol_choice_is_mirrored_and_a_pick_not_offered_is_a_finding() {
     );
     let done = px.stop().await;
     assert!(
-        done.recording
-            .contains(r#""subprotocol":"ocpp2.0.1","scheme":"ws","offered_subprotocols":"ocpp2.0.1, ocpp1.6""#),
+        done.recording.contains(
+            r#""subprotocol":"ocpp2.0.1","scheme":"ws","offered_subprotocols":"ocpp2.0.1, ocpp1.6""#
+        ),
         "{}",
         done.recording
     );
@@ -181,7 +182,11 @@ async fn subprotocol_choice_is_mirrored_and_a_pick_not_offered_is_a_finding() {
     // The CSMS picks none: the charger gets none (and its client fails the handshake).
     let cs = csms(Pick::Nothing, None).await;
     let px = start(config(cs.addr)).await;
-    let r = within("handshake", charger(&px.url("/CP-4"), &ChargerOpts::default())).await;
+    let r = within(
+        "handshake",
+        charger(&px.url("/CP-4"), &ChargerOpts::default()),
+    )
+    .await;
     let (_cp, resp) = r.expect("no offer, no pick");
     assert!(resp.headers().get("sec-websocket-protocol").is_none());
     px.stop().await;
@@ -403,7 +408,10 @@ async fn an_oversized_message_closes_its_sender_with_1009() {
         other => panic!("expected close 1001, got {other:?}"),
     }
     let done = px.stop().await;
-    assert!(!done.recording.contains("yyyy"), "nothing of it was relayed");
+    assert!(
+        !done.recording.contains("yyyy"),
+        "nothing of it was relayed"
+    );
 }
 
 #[tokio::test]
@@ -411,7 +419,9 @@ async fn bad_handshakes_get_a_clean_refusal() {
     let cs = csms(Pick::First, None).await;
     let px = start(config(cs.addr)).await;
     let ws_head = |path: &str| {
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
     };
     let r = peers::raw_handshake(px.addr, ws_head("/ocpp/").as_bytes()).await;
     assert!(r.starts_with("HTTP/1.1 404 "), "{r}");
@@ -426,7 +436,10 @@ async fn bad_handshakes_get_a_clean_refusal() {
     let done = px.stop().await;
     assert_eq!(done.outcome.events, 0, "no connection was opened");
     assert!(done.notices.len() >= 4, "{:?}", done.notices);
-    assert!(cs.seen.lock().unwrap().is_empty(), "nothing reached the CSMS");
+    assert!(
+        cs.seen.lock().unwrap().is_empty(),
+        "nothing reached the CSMS"
+    );
 }
 
 #[tokio::test]
@@ -452,8 +465,9 @@ async fn violations_show_up_live_and_the_recording_gives_check_the_same_findings
     // More: a CALLRESULT to an id nobody asked for, and text that is not JSON.
     within(
         "reply",
-        up.ws
-            .send(Message::text("[3,\"nobody-asked\",{\"status\":\"Accepted\"}]")),
+        up.ws.send(Message::text(
+            "[3,\"nobody-asked\",{\"status\":\"Accepted\"}]",
+        )),
     )
     .await
     .unwrap();
@@ -492,7 +506,11 @@ async fn violations_show_up_live_and_the_recording_gives_check_the_same_findings
     let path = dir.path().join("rec.jsonl");
     std::fs::write(&path, &done.recording).unwrap();
     let checked = check_path(&path, &opts, 1);
-    assert!(checked.input_errors.is_empty(), "{:?}", checked.input_errors);
+    assert!(
+        checked.input_errors.is_empty(),
+        "{:?}",
+        checked.input_errors
+    );
     let offline: BTreeSet<(String, u64, String)> = checked
         .findings
         .iter()

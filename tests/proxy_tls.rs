@@ -33,7 +33,10 @@ fn wss_config(upstream: &str, certs: &peers::Certs, client_ca: bool) -> ProxyCon
     c
 }
 
-async fn round_trip(cp: &mut tokio_tungstenite::WebSocketStream<ocpp_inspector::source::proxy::io::Io>, up: &mut peers::CsmsConn) {
+async fn round_trip(
+    cp: &mut tokio_tungstenite::WebSocketStream<ocpp_inspector::source::proxy::io::Io>,
+    up: &mut peers::CsmsConn,
+) {
     let call = "[2,\"1\",\"Heartbeat\",{}]";
     within("send", cp.send(Message::text(call))).await.unwrap();
     match within("csms read", up.ws.next()).await {
@@ -41,7 +44,9 @@ async fn round_trip(cp: &mut tokio_tungstenite::WebSocketStream<ocpp_inspector::
         other => panic!("expected the call, got {other:?}"),
     }
     let res = "[3,\"1\",{\"currentTime\":\"2026-11-22T10:15:03Z\"}]";
-    within("reply", up.ws.send(Message::text(res))).await.unwrap();
+    within("reply", up.ws.send(Message::text(res)))
+        .await
+        .unwrap();
     match within("charger read", cp.next()).await {
         Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), res),
         other => panic!("expected the result, got {other:?}"),
@@ -59,7 +64,9 @@ async fn profile_2_wss_from_the_charger_is_terminated_and_relayed() {
         ..peers::ocpp16()
     };
     let url = format!("wss://localhost:{}/ocpp/CP-201", px.addr.port());
-    let (mut cp, _) = within("wss handshake", charger(&url, &opts)).await.expect("wss works");
+    let (mut cp, _) = within("wss handshake", charger(&url, &opts))
+        .await
+        .expect("wss works");
     let mut up = cs.accept().await;
     round_trip(&mut cp, &mut up).await;
     let done = px.stop().await;
@@ -80,7 +87,9 @@ async fn profile_3_requires_a_charger_certificate_and_reports_its_subject() {
         tls: Some(client_tls(&certs, Some("CP-301"))),
         ..peers::ocpp16()
     };
-    let (mut cp, _) = within("mTLS handshake", charger(&url, &with_cert)).await.expect("a charger with a certificate connects");
+    let (mut cp, _) = within("mTLS handshake", charger(&url, &with_cert))
+        .await
+        .expect("a charger with a certificate connects");
     let mut up = cs.accept().await;
     round_trip(&mut cp, &mut up).await;
 
@@ -92,18 +101,39 @@ async fn profile_3_requires_a_charger_certificate_and_reports_its_subject() {
     let r = within("handshake without a certificate", async {
         // TLS 1.3 reports the refusal on the first read after the handshake.
         let (mut ws, _) = charger(&url, &without).await?;
-        ws.next().await.unwrap_or(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed))?;
+        ws.next()
+            .await
+            .unwrap_or(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed))?;
         Ok::<_, tokio_tungstenite::tungstenite::Error>(())
     })
     .await;
-    assert!(r.is_err(), "a charger without a certificate must be refused");
+    assert!(
+        r.is_err(),
+        "a charger without a certificate must be refused"
+    );
     let (_, n) = px.notice("TLS handshake failed").await;
     assert!(n.text.to_lowercase().contains("certificate"), "{}", n.text);
     let done = px.stop().await;
-    let opens: Vec<&str> = done.recording.lines().filter(|l| l.contains(r#""event":"open""#)).collect();
-    assert_eq!(opens.len(), 1, "only the charger with a certificate got through");
-    assert!(opens[0].contains(r#""client_cert_subject":"#) && opens[0].contains("CN=CP-301"), "{}", opens[0]);
-    assert_eq!(cs.seen.lock().unwrap().len(), 1, "the refused charger never reached the CSMS");
+    let opens: Vec<&str> = done
+        .recording
+        .lines()
+        .filter(|l| l.contains(r#""event":"open""#))
+        .collect();
+    assert_eq!(
+        opens.len(),
+        1,
+        "only the charger with a certificate got through"
+    );
+    assert!(
+        opens[0].contains(r#""client_cert_subject":"#) && opens[0].contains("CN=CP-301"),
+        "{}",
+        opens[0]
+    );
+    assert_eq!(
+        cs.seen.lock().unwrap().len(),
+        1,
+        "the refused charger never reached the CSMS"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +141,10 @@ async fn a_wss_upstream_is_reached_with_the_configured_ca_and_client_certificate
     let certs = make_certs(&["proxy-client"]);
     // The CSMS itself requires a client certificate (profile 3 toward the CSMS).
     let mut cs = csms(Pick::First, Some(server_tls(&certs, true))).await;
-    let mut c = ProxyConfig::new("127.0.0.1:0", &format!("wss://localhost:{}/ocpp", cs.addr.port()));
+    let mut c = ProxyConfig::new(
+        "127.0.0.1:0",
+        &format!("wss://localhost:{}/ocpp", cs.addr.port()),
+    );
     c.upstream_tls = UpstreamTls {
         ca: Some(certs.ca.clone()),
         cert: Some(certs.charger_cert("proxy-client")),
@@ -119,14 +152,19 @@ async fn a_wss_upstream_is_reached_with_the_configured_ca_and_client_certificate
     };
     c.close_grace = Duration::from_millis(300);
     let px = start(c).await;
-    let (mut cp, _) = within("handshake", charger(&px.url("/CP-U"), &peers::ocpp16())).await.expect("relayed to the wss CSMS");
+    let (mut cp, _) = within("handshake", charger(&px.url("/CP-U"), &peers::ocpp16()))
+        .await
+        .expect("relayed to the wss CSMS");
     let mut up = cs.accept().await;
     assert_eq!(up.path, "/ocpp/CP-U");
     round_trip(&mut cp, &mut up).await;
     px.stop().await;
 
     // Without the client certificate the CSMS refuses the proxy: the charger gets a 502.
-    let mut c = ProxyConfig::new("127.0.0.1:0", &format!("wss://localhost:{}/ocpp", cs.addr.port()));
+    let mut c = ProxyConfig::new(
+        "127.0.0.1:0",
+        &format!("wss://localhost:{}/ocpp", cs.addr.port()),
+    );
     c.upstream_tls = UpstreamTls {
         ca: Some(certs.ca.clone()),
         cert: None,

@@ -195,7 +195,8 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
         }
         if let Some(path) = &args.report {
             // Fail now rather than after hours of traffic.
-            File::create(path).with_context(|| format!("creating the report {}", path.display()))?;
+            File::create(path)
+                .with_context(|| format!("creating the report {}", path.display()))?;
             inspector = inspector.sink(JsonReport::new(path.clone(), args.record.clone(), info));
         }
         eprintln!(

@@ -139,7 +139,8 @@ impl Proxy {
         } else {
             None
         };
-        let upstream = Upstream::parse(&config.upstream, client_tls).map_err(ProxyError::Upstream)?;
+        let upstream =
+            Upstream::parse(&config.upstream, client_tls).map_err(ProxyError::Upstream)?;
         let bind_err = |source| ProxyError::Bind {
             addr: config.listen.clone(),
             source,
@@ -216,10 +217,8 @@ impl Proxy {
         }
         drop(self.listener);
         let limit = self.shared.config.close_grace + Duration::from_secs(1);
-        let drained = tokio::time::timeout(limit, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(limit, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}

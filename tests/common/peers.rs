@@ -8,6 +8,7 @@
     clippy::expect_used,
     clippy::unwrap_used,
     clippy::panic,
+    clippy::result_large_err,
     reason = "test support: a failure here is a test failure"
 )]
 
@@ -90,8 +91,8 @@ pub fn make_certs(chargers: &[&str]) -> Certs {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key"))
-        .expect("CA");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
     let ca_path = write("ca.pem", ca.pem());
 
     let key = KeyPair::generate().expect("key");
@@ -107,7 +108,8 @@ pub fn make_certs(chargers: &[&str]) -> Certs {
         let key = KeyPair::generate().expect("key");
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
         p.distinguished_name.push(DnType::CommonName, *id);
-        p.distinguished_name.push(DnType::OrganizationName, "Test Chargers");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Test Chargers");
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let cert = p.signed_by(&key, &ca).expect("charger cert");
         write(&format!("{id}.pem"), cert.pem());
@@ -211,11 +213,14 @@ impl CsmsConn {
     }
 }
 
+/// Handshakes a CSMS saw: path and headers.
+pub type Seen = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
 pub struct Csms {
     pub addr: SocketAddr,
     pub conns: mpsc::Receiver<CsmsConn>,
     /// Handshakes seen (including refused ones): path and headers.
-    pub seen: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    pub seen: Seen,
 }
 
 impl Csms {

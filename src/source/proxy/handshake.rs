@@ -114,10 +114,8 @@ fn hop_by_hop(name: &str) -> bool {
 }
 
 fn has_token(value: &[u8], token: &str) -> bool {
-    std::str::from_utf8(value).is_ok_and(|v| {
-        v.split(',')
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    })
+    std::str::from_utf8(value)
+        .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
 }
 
 /// Parses and checks the charger's handshake head.
@@ -215,11 +213,7 @@ pub fn parse_request(head: &[u8]) -> Result<ChargerRequest, Refusal> {
         ));
     }
     if !version {
-        let mut r = Refusal::new(
-            426,
-            "Upgrade Required",
-            "Sec-WebSocket-Version 13 expected",
-        );
+        let mut r = Refusal::new(426, "Upgrade Required", "Sec-WebSocket-Version 13 expected");
         r.headers
             .push(("Sec-WebSocket-Version".into(), b"13".to_vec()));
         return Err(r);

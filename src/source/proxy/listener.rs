@@ -59,11 +59,19 @@ pub(crate) async fn handle(
                 (Io::Server(Box::new(s)), Some(info))
             }
             Ok(Err(e)) => {
-                tap.notice(&peer_name, NoticeKind::Refused, format!("TLS handshake failed: {e}"));
+                tap.notice(
+                    &peer_name,
+                    NoticeKind::Refused,
+                    format!("TLS handshake failed: {e}"),
+                );
                 return;
             }
             Err(_) => {
-                tap.notice(&peer_name, NoticeKind::Refused, format!("no TLS handshake within {} s", limit.as_secs()));
+                tap.notice(
+                    &peer_name,
+                    NoticeKind::Refused,
+                    format!("no TLS handshake within {} s", limit.as_secs()),
+                );
                 return;
             }
         },
@@ -73,17 +81,29 @@ pub(crate) async fn handle(
     let (buf, head_len) = match tokio::time::timeout(limit, handshake::read_head(&mut io)).await {
         Ok(Ok(x)) => x,
         Ok(Err(HeadError::TooLarge)) => {
-            let r = Refusal::new(431, "Request Header Fields Too Large", format!("handshake larger than {} bytes", handshake::MAX_HEAD));
+            let r = Refusal::new(
+                431,
+                "Request Header Fields Too Large",
+                format!("handshake larger than {} bytes", handshake::MAX_HEAD),
+            );
             tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
         Ok(Err(e)) => {
-            tap.notice(&peer_name, NoticeKind::Refused, format!("handshake not read: {e}"));
+            tap.notice(
+                &peer_name,
+                NoticeKind::Refused,
+                format!("handshake not read: {e}"),
+            );
             return;
         }
         Err(_) => {
-            let r = Refusal::new(408, "Request Timeout", format!("no complete handshake within {} s", limit.as_secs()));
+            let r = Refusal::new(
+                408,
+                "Request Timeout",
+                format!("no complete handshake within {} s", limit.as_secs()),
+            );
             tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
@@ -92,7 +112,11 @@ pub(crate) async fn handle(
     let req = match handshake::parse_request(&buf[..head_len]) {
         Ok(r) => r,
         Err(r) => {
-            tap.notice(&peer_name, NoticeKind::Refused, format!("HTTP {}: {}", r.status, r.detail));
+            tap.notice(
+                &peer_name,
+                NoticeKind::Refused,
+                format!("HTTP {}: {}", r.status, r.detail),
+            );
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
@@ -102,8 +126,16 @@ pub(crate) async fn handle(
     let (up_io, up_rest, answer) = match shared.upstream.open(&req, cfg.connect_timeout).await {
         Ok(x) => x,
         Err(e) => {
-            tap.notice(&conn, NoticeKind::Upstream, format!("{e}; refused the charger with HTTP 502"));
-            let r = Refusal::new(502, "Bad Gateway", format!("the CSMS cannot be reached: {e}"));
+            tap.notice(
+                &conn,
+                NoticeKind::Upstream,
+                format!("{e}; refused the charger with HTTP 502"),
+            );
+            let r = Refusal::new(
+                502,
+                "Bad Gateway",
+                format!("the CSMS cannot be reached: {e}"),
+            );
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
@@ -114,7 +146,11 @@ pub(crate) async fn handle(
             headers,
         } => (subprotocol, headers),
         UpstreamAnswer::Refused(r) => {
-            tap.notice(&conn, NoticeKind::Upstream, format!("{}; passed on to the charger", r.detail));
+            tap.notice(
+                &conn,
+                NoticeKind::Upstream,
+                format!("{}; passed on to the charger", r.detail),
+            );
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
@@ -125,9 +161,19 @@ pub(crate) async fn handle(
     )
     .await;
     if !matches!(wrote, Ok(Ok(()))) {
-        tap.notice(&conn, NoticeKind::Conn, "the charger went away during the handshake; closing the CSMS side".into());
+        tap.notice(
+            &conn,
+            NoticeKind::Conn,
+            "the charger went away during the handshake; closing the CSMS side".into(),
+        );
         // Closing the CSMS side cleanly: it has already accepted.
-        let mut up = WebSocketStream::from_partially_read(up_io, up_rest, Role::Client, Some(ws_config(cfg))).await;
+        let mut up = WebSocketStream::from_partially_read(
+            up_io,
+            up_rest,
+            Role::Client,
+            Some(ws_config(cfg)),
+        )
+        .await;
         let _ = tokio::time::timeout(cfg.close_grace, up.close(None)).await;
         return;
     }
@@ -136,7 +182,8 @@ pub(crate) async fn handle(
     let rest = buf[head_len..].to_vec();
     drop(buf);
     let charger = WebSocketStream::from_partially_read(io, rest, Role::Server, Some(ws)).await;
-    let upstream = WebSocketStream::from_partially_read(up_io, up_rest, Role::Client, Some(ws)).await;
+    let upstream =
+        WebSocketStream::from_partially_read(up_io, up_rest, Role::Client, Some(ws)).await;
     let peer_tls = peer_tls.unwrap_or_default();
     tap.send(TapEvent {
         at: Timestamp::now(),
@@ -144,7 +191,11 @@ pub(crate) async fn handle(
         kind: TapKind::Open(Box::new(OpenInfo {
             subprotocol,
             offered: req.offered,
-            scheme: if shared.acceptor.is_some() { "wss" } else { "ws" },
+            scheme: if shared.acceptor.is_some() {
+                "wss"
+            } else {
+                "ws"
+            },
             tls_version: peer_tls.version,
             client_cert_subject: peer_tls.client_cert_subject,
             basic_auth_user: req.basic_auth_user,

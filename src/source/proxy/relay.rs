@@ -127,13 +127,17 @@ impl Relay<'_> {
                     NoticeKind::Conn,
                     format!("{side} sent a message over the size limit; closed with 1009 (the other side with 1001)"),
                 );
-                let (to_sender, to_other) = (close(1009, "message too big"), close(1001, "peer closed"));
+                let (to_sender, to_other) =
+                    (close(1009, "message too big"), close(1001, "peer closed"));
                 let (a, b) = match side {
                     Side::Charger => (c_tx.send(to_sender), u_tx.send(to_other)),
                     Side::Csms => (u_tx.send(to_sender), c_tx.send(to_other)),
                 };
                 let _ = bounded(deadline, async { tokio::join!(a, b) }).await;
-                let _ = bounded(deadline, async { tokio::join!(drain(&mut c_rx), drain(&mut u_rx)) }).await;
+                let _ = bounded(deadline, async {
+                    tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
+                })
+                .await;
             }
             Ending::Shutdown => {
                 let _ = bounded(deadline, async {
@@ -143,7 +147,10 @@ impl Relay<'_> {
                     )
                 })
                 .await;
-                let _ = bounded(deadline, async { tokio::join!(drain(&mut c_rx), drain(&mut u_rx)) }).await;
+                let _ = bounded(deadline, async {
+                    tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
+                })
+                .await;
             }
         }
     }
@@ -163,10 +170,7 @@ impl Relay<'_> {
                     from,
                     text: t.clone(),
                 }),
-                Message::Binary(b) => self.emit(TapKind::Binary {
-                    from,
-                    len: b.len(),
-                }),
+                Message::Binary(b) => self.emit(TapKind::Binary { from, len: b.len() }),
                 Message::Close(frame) => return Ending::Closed(from, frame.clone()),
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }

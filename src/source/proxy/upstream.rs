@@ -55,7 +55,11 @@ impl Upstream {
         let secure = match uri.scheme_str() {
             Some("ws") => false,
             Some("wss") => true,
-            _ => return Err(format!("--upstream `{url}` must start with ws:// or wss://")),
+            _ => {
+                return Err(format!(
+                    "--upstream `{url}` must start with ws:// or wss://"
+                ));
+            }
         };
         let host = uri
             .host()
@@ -70,15 +74,19 @@ impl Upstream {
         let host_header = uri
             .authority()
             .map_or_else(|| host.clone(), |a| a.as_str().to_owned());
-        let bare = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let tls = if secure {
             let Some(config) = tls else {
                 return Err(format!(
                     "--upstream `{url}` is wss:// but no TLS client configuration was given"
                 ));
             };
-            let name = ServerName::try_from(bare.clone())
-                .map_err(|e| format!("--upstream `{url}`: `{bare}` is not a TLS server name: {e}"))?;
+            let name = ServerName::try_from(bare.clone()).map_err(|e| {
+                format!("--upstream `{url}`: `{bare}` is not a TLS server name: {e}")
+            })?;
             Some((TlsConnector::from(config), name))
         } else {
             None
@@ -144,8 +152,12 @@ impl Upstream {
                 message: other.to_string(),
             },
         })?;
-        let answer = handshake::parse_response(&buf[..head_len], &req.key)
-            .map_err(|message| UpstreamError::BadAnswer { url: url(), message })?;
+        let answer = handshake::parse_response(&buf[..head_len], &req.key).map_err(|message| {
+            UpstreamError::BadAnswer {
+                url: url(),
+                message,
+            }
+        })?;
         let rest = buf.split_off(head_len);
         Ok((io, rest, answer))
     }
