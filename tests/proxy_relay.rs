@@ -548,3 +548,29 @@ async fn shutdown_closes_every_connection_with_1001_both_ways() {
         done.recording
     );
 }
+
+#[tokio::test]
+async fn the_csms_dropping_closes_the_charger_with_1011_and_says_so() {
+    let mut cs = csms(Pick::First, None).await;
+    let mut px = start(config(cs.addr)).await;
+    let (mut cp, _) = within("handshake", charger(&px.url("/CP-Z"), &ocpp16()))
+        .await
+        .unwrap();
+    let up = cs.accept().await;
+    // The CSMS's socket goes away without a close frame.
+    drop(up);
+    match next_data(&mut cp, "the charger's close").await {
+        Message::Close(Some(f)) => assert_eq!(u16::from(f.code), 1011),
+        other => panic!("expected close 1011, got {other:?}"),
+    }
+    let (conn, n) = px.notice("without a close frame").await;
+    assert_eq!(conn, "CP-Z");
+    assert!(n.text.contains("1011"), "{}", n.text);
+    let done = px.stop().await;
+    assert!(
+        done.recording
+            .contains(r#""conn":"CP-Z","event":"close","by":"csms""#),
+        "{}",
+        done.recording
+    );
+}

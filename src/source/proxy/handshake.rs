@@ -382,6 +382,10 @@ pub async fn write_refusal<S: AsyncWrite + Unpin>(s: &mut S, r: &Refusal, limit:
     )
     .into_bytes();
     for (name, value) in &r.headers {
+        // The body is the proxy's own: its type and framing headers are the ones above.
+        if name.eq_ignore_ascii_case("content-type") {
+            continue;
+        }
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);

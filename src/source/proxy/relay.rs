@@ -116,9 +116,9 @@ impl Relay<'_> {
                 self.tap.notice(
                     self.conn,
                     NoticeKind::Upstream,
-                    format!("the CSMS connection ended without a close frame ({why}); closing the charger with 1014"),
+                    format!("the CSMS connection ended without a close frame ({why}); closing the charger with 1011"),
                 );
-                let _ = bounded(deadline, c_tx.send(close(1014, "upstream connection lost"))).await;
+                let _ = bounded(deadline, c_tx.send(close(1011, "upstream connection lost"))).await;
                 let _ = bounded(deadline, drain(&mut c_rx)).await;
             }
             Ending::TooBig(side) => {

@@ -111,13 +111,13 @@ pub fn server_config(tls: &ListenTls) -> Result<Arc<ServerConfig>, TlsError> {
         }
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_single_cert(certs, key).map_err(|e| {
+    // No ALPN list: a charger offering ALPN is not refused for it.
+    let config = builder.with_single_cert(certs, key).map_err(|e| {
         file_err(
             &tls.key,
             format!("does not fit {}: {e}", tls.cert.display()),
         )
     })?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
