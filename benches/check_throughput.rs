@@ -69,7 +69,9 @@ fn best_of<F: FnMut() -> u64>(runs: usize, mut f: F) -> (f64, u64) {
 /// child process so the other measurements do not inflate the figure.
 fn memory_only() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let many = dir.path().join("many.jsonl");
+    // `BENCH_KEEP_MANY=path` keeps this trace too (to see its findings with the CLI).
+    let many = std::env::var_os("BENCH_KEEP_MANY")
+        .map_or_else(|| dir.path().join("many.jsonl"), std::path::PathBuf::from);
     let written = generate(&many, 400_000, 50_000);
     let opts = CheckOptions {
         schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).expect("schemas")),

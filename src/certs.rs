@@ -1,2 +1,374 @@
-//! Test certificates for the security profiles, made with rcgen: a CA, a server
-//! certificate, and charger client certificates. (Not built yet.)
+//! Test certificates for the OCPP security profiles, made with rcgen: a CA, a server
+//! certificate for the proxy (or a CSMS) and one client certificate per charger.
+//!
+//! ```text
+//! ca.pem / ca.key          the test CA (reused when DIR already has one)
+//!   ├─ server.pem/.key     TLS server: SANs from --server-name (an IP becomes an IP SAN)
+//!   └─ <ID>.pem/.key       charger client: subject CN=<ID>, O=<organization>
+//! ```
+//!
+//! Keys are ECDSA P-256 (OCPP's security white paper and 2.0.1 A00 allow it), written with
+//! mode 0600 on Unix. This module writes files and nothing else: it never prints or logs a
+//! key, and it judges no traffic.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, date_time_ymd,
+};
+
+use crate::time::Timestamp;
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct CertsRequest {
+    /// The folder to write to (created if missing).
+    pub out: PathBuf,
+    /// Names the server certificate is valid for; an IP address becomes an IP SAN.
+    /// Empty: `localhost` and `127.0.0.1`.
+    pub server_names: Vec<String>,
+    /// Charger identities, one client certificate each (the identity is the subject's CN).
+    pub chargers: Vec<String>,
+    /// The subject's organization of charger certificates (OCPP: the CPO's name).
+    pub organization: String,
+    /// Validity of new leaf certificates, in days (the CA gets ten times as long).
+    pub days: u32,
+}
+
+impl CertsRequest {
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        CertsRequest {
+            out: out.into(),
+            server_names: Vec::new(),
+            chargers: Vec::new(),
+            organization: "ocpp-inspector test CPO".into(),
+            days: 730,
+        }
+    }
+}
+
+/// One file written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub path: PathBuf,
+    /// What it is for, in a few words.
+    pub role: String,
+}
+
+/// What `generate` did.
+#[derive(Debug, Clone)]
+pub struct CertsOutcome {
+    /// True when an existing `ca.pem`/`ca.key` signed the new certificates.
+    pub reused_ca: bool,
+    pub written: Vec<Written>,
+}
+
+/// Why certificates could not be made; names the file or the value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CertsError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    BadFile { path: PathBuf, message: String },
+    #[error("invalid {what} `{value}`: {message}")]
+    BadValue {
+        what: &'static str,
+        value: String,
+        message: String,
+    },
+    #[error("certificate generation failed: {0}")]
+    Rcgen(#[from] rcgen::Error),
+}
+
+/// Makes the CA (or reuses the one in `req.out`), the server certificate and one client
+/// certificate per charger.
+pub fn generate(req: &CertsRequest) -> Result<CertsOutcome, CertsError> {
+    let server_names = if req.server_names.is_empty() {
+        vec!["localhost".to_owned(), "127.0.0.1".to_owned()]
+    } else {
+        req.server_names.clone()
+    };
+    for name in &server_names {
+        check_server_name(name)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for id in &req.chargers {
+        check_identity(id)?;
+        if !seen.insert(id.as_str()) {
+            return Err(CertsError::BadValue {
+                what: "charger identity",
+                value: id.clone(),
+                message: "given twice".into(),
+            });
+        }
+    }
+    if req.days == 0 {
+        return Err(CertsError::BadValue {
+            what: "validity",
+            value: "0".into(),
+            message: "must be at least one day".into(),
+        });
+    }
+    fs::create_dir_all(&req.out).map_err(|source| CertsError::Io {
+        path: req.out.clone(),
+        source,
+    })?;
+
+    let mut written = Vec::new();
+    let ca_pem_path = req.out.join("ca.pem");
+    let ca_key_path = req.out.join("ca.key");
+    let (issuer, reused_ca) = if ca_pem_path.exists() && ca_key_path.exists() {
+        (load_ca(&ca_pem_path, &ca_key_path)?, true)
+    } else {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "ocpp-inspector test CA");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, req.organization.as_str());
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        set_validity(&mut params, req.days.saturating_mul(10));
+        let cert = params.self_signed(&key)?;
+        write_file(&ca_pem_path, cert.pem().as_bytes(), false)?;
+        write_file(&ca_key_path, key.serialize_pem().as_bytes(), true)?;
+        written.push(Written {
+            path: ca_pem_path,
+            role: "test CA certificate: trust it on chargers (wss) and in --client-ca".into(),
+        });
+        written.push(Written {
+            path: ca_key_path,
+            role: "test CA private key: signs more certificates; keep it private".into(),
+        });
+        (Issuer::new(params, key), false)
+    };
+
+    // The server certificate.
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(server_names.clone())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, server_names[0].as_str());
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params, req.days);
+    let cert = params.signed_by(&key, &issuer)?;
+    let (pem, keyf) = (req.out.join("server.pem"), req.out.join("server.key"));
+    write_file(&pem, cert.pem().as_bytes(), false)?;
+    write_file(&keyf, key.serialize_pem().as_bytes(), true)?;
+    written.push(Written {
+        path: pem,
+        role: format!(
+            "TLS server certificate for {} (--tls-cert)",
+            server_names.join(", ")
+        ),
+    });
+    written.push(Written {
+        path: keyf,
+        role: "its private key (--tls-key)".into(),
+    });
+
+    // One client certificate per charger.
+    for id in &req.chargers {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, id.as_str());
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, req.organization.as_str());
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyAgreement,
+        ];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        set_validity(&mut params, req.days);
+        let cert = params.signed_by(&key, &issuer)?;
+        let (pem, keyf) = (
+            req.out.join(format!("{id}.pem")),
+            req.out.join(format!("{id}.key")),
+        );
+        write_file(&pem, cert.pem().as_bytes(), false)?;
+        write_file(&keyf, key.serialize_pem().as_bytes(), true)?;
+        written.push(Written {
+            path: pem,
+            role: format!("client certificate of charger {id} (security profile 3)"),
+        });
+        written.push(Written {
+            path: keyf,
+            role: format!("private key of charger {id}"),
+        });
+    }
+    Ok(CertsOutcome { reused_ca, written })
+}
+
+fn load_ca(pem_path: &Path, key_path: &Path) -> Result<Issuer<'static, KeyPair>, CertsError> {
+    let read = |p: &Path| {
+        fs::read_to_string(p).map_err(|source| CertsError::Io {
+            path: p.to_owned(),
+            source,
+        })
+    };
+    let key = KeyPair::from_pem(&read(key_path)?).map_err(|e| CertsError::BadFile {
+        path: key_path.to_owned(),
+        message: format!("not a PEM private key: {e}"),
+    })?;
+    Issuer::from_ca_cert_pem(&read(pem_path)?, key).map_err(|e| CertsError::BadFile {
+        path: pem_path.to_owned(),
+        message: format!("not a usable CA certificate: {e}"),
+    })
+}
+
+/// From yesterday (clocks differ) for `days` days.
+fn set_validity(params: &mut CertificateParams, days: u32) {
+    let ymd = |t: Timestamp| {
+        // `2026-11-22T...`: the date part of the RFC 3339 form.
+        let s = t.to_string();
+        let y: i32 = s.get(0..4).and_then(|v| v.parse().ok()).unwrap_or(2026);
+        let m: u8 = s.get(5..7).and_then(|v| v.parse().ok()).unwrap_or(1);
+        let d: u8 = s.get(8..10).and_then(|v| v.parse().ok()).unwrap_or(1);
+        date_time_ymd(y, m, d)
+    };
+    let now = Timestamp::now();
+    let day = 86_400;
+    params.not_before = ymd(Timestamp::from_secs(now.micros() / 1_000_000 - day));
+    params.not_after = ymd(Timestamp::from_secs(
+        now.micros() / 1_000_000 + i64::from(days) * day,
+    ));
+}
+
+fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), CertsError> {
+    let io = |source| CertsError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    #[cfg(unix)]
+    if private {
+        // A key file that existed before keeps its old mode through `open`: tighten it.
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// A charger identity becomes a file name and a certificate subject: keep it to the
+/// characters OCPP identities use in practice (letters, digits, `-`, `_`, `.`), at most 48
+/// (OCPP 2.0.1's identity length), and never a name this command uses itself.
+fn check_identity(id: &str) -> Result<(), CertsError> {
+    let bad = |message: &str| {
+        Err(CertsError::BadValue {
+            what: "charger identity",
+            value: id.to_owned(),
+            message: message.to_owned(),
+        })
+    };
+    if id.is_empty() || id.len() > 48 {
+        return bad("must be 1 to 48 characters");
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return bad("use letters, digits, `-`, `_` and `.` only");
+    }
+    if id.starts_with('.') {
+        return bad("must not start with `.`");
+    }
+    if matches!(id, "ca" | "server") {
+        return bad("`ca` and `server` name this command's own files");
+    }
+    Ok(())
+}
+
+fn check_server_name(name: &str) -> Result<(), CertsError> {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(CertsError::BadValue {
+            what: "server name",
+            value: name.to_owned(),
+            message: "not a DNS name or an IP address".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_that_cannot_be_file_names_are_refused() {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "ca",
+            "server",
+            ".hidden",
+            "CP 1",
+            &"x".repeat(49),
+        ] {
+            assert!(check_identity(bad).is_err(), "{bad:?}");
+        }
+        for good in ["CP-001", "cp_1.a", "X"] {
+            assert!(check_identity(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn server_names_are_dns_names_or_ips() {
+        for good in [
+            "localhost",
+            "csms.example.com",
+            "127.0.0.1",
+            "::1",
+            "*.example.com",
+        ] {
+            assert!(check_server_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a..b", "with space", "under_score.com"] {
+            assert!(check_server_name(bad).is_err(), "{bad}");
+        }
+    }
+}

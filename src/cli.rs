@@ -70,9 +70,18 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A reader that went away (`| head`) is not a failure worth a message.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::CLEAN),
         Err(e) => {
             eprintln!("ocpp-inspector: error: {e:#}");
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -615,3 +615,30 @@ fn a_reopened_connection_with_another_version_does_not_crash() {
         }
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `ocpp-inspector rules --format json | head -c 10`: the registry is far larger than a
+    // pipe's buffer, so the writer meets a closed pipe. It must end quietly, not complain.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+        .args(["rules", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(child.stdout.as_mut().expect("stdout"), &mut first).expect("read");
+    drop(child.stdout.take());
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut err).expect("read");
+    assert!(err.is_empty(), "nothing on stderr: {err}");
+    assert_eq!(status.code(), Some(0));
+}

@@ -2074,7 +2074,7 @@ fn boot_preamble(v: Version) -> [(Side, &'static str); 2] {
             r#"[2,"boot-1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M2","vendorName":"VendorY"}}]"#
         }
     };
-    let result = r#"[3,"boot-1",{"status":"Accepted","currentTime":"2026-11-22T10:15:01.019Z","interval":300}]"#;
+    let result = r#"[3,"boot-1",{"status":"Accepted","currentTime":"2026-11-18T11:06:40.000Z","interval":300}]"#;
     [(Side::Charger, call), (Side::Csms, result)]
 }
 

@@ -1,12 +1,60 @@
-//! `ocpp-inspector certs`: a test CA, a server certificate and charger client certificates.
-//! (Not built yet.)
+//! `ocpp-inspector certs --out DIR`: a test CA, a server certificate and charger client
+//! certificates for the security profiles (see `certs/README.md`). Prints what each file is
+//! for, never a key.
 
-use anyhow::{Result, bail};
+use std::path::PathBuf;
+
+use anyhow::Result;
 use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct CertsArgs {}
+use super::exit;
+use crate::certs::{CertsRequest, generate};
 
-pub fn run(_args: &CertsArgs) -> Result<u8> {
-    bail!("`certs` is not built yet")
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Files: ca.pem/ca.key (the test CA; reused when DIR already has them, so chargers added later \
+share it), server.pem/server.key (for --tls-cert/--tls-key), <ID>.pem/<ID>.key per charger \
+(CN=<ID>, for security profile 3). Private keys are written with mode 0600.")]
+pub struct CertsArgs {
+    /// Folder to write the PEM files to (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// A name the server certificate is valid for (repeatable; an IP address becomes an IP
+    /// SAN) [default: localhost, 127.0.0.1]
+    #[arg(long = "server-name", value_name = "NAME")]
+    pub server_names: Vec<String>,
+
+    /// A charger identity to make a client certificate for (repeatable)
+    #[arg(long = "charger", value_name = "ID")]
+    pub chargers: Vec<String>,
+
+    /// Organization in the charger certificates' subject (OCPP: the CPO's name)
+    #[arg(long, value_name = "NAME", default_value = "ocpp-inspector test CPO")]
+    pub organization: String,
+
+    /// Validity of the server and charger certificates, in days
+    #[arg(long, value_name = "DAYS", default_value_t = 730)]
+    pub days: u32,
+}
+
+pub fn run(args: &CertsArgs) -> Result<u8> {
+    let req = CertsRequest {
+        out: args.out.clone(),
+        server_names: args.server_names.clone(),
+        chargers: args.chargers.clone(),
+        organization: args.organization.clone(),
+        days: args.days,
+    };
+    let outcome = generate(&req)?;
+    if outcome.reused_ca {
+        println!(
+            "signed with the existing CA in {} (ca.pem, ca.key)",
+            args.out.display()
+        );
+    }
+    for w in &outcome.written {
+        println!("wrote {}  {}", w.path.display(), w.role);
+    }
+    Ok(exit::CLEAN)
 }

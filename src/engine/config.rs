@@ -23,6 +23,9 @@ pub struct Tolerances {
     pub heartbeat_slack_ratio: f64,
     /// Clock difference tolerated between the peers and the observer (120 s).
     pub clock_skew_us: i64,
+    /// How long after an accepted BootNotification the first StatusNotification may take
+    /// (300 s; stations often finish their start-up first).
+    pub boot_status_window_us: i64,
 }
 
 impl Default for Tolerances {
@@ -34,6 +37,7 @@ impl Default for Tolerances {
             boot_tolerance_min_us: 5_000_000,
             heartbeat_slack_ratio: 0.5,
             clock_skew_us: 120_000_000,
+            boot_status_window_us: 300_000_000,
         }
     }
 }
@@ -97,6 +101,7 @@ fn lookup(id: &str) -> Result<&'static Rule, String> {
 /// boot_tolerance_min = 5   # ... but at least this many seconds
 /// heartbeat_slack = 0.5    # share of the heartbeat interval
 /// clock_skew = 120         # seconds
+/// boot_status_window = 300 # seconds from an accepted boot to the first StatusNotification
 /// ```
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +121,7 @@ struct TolerancesFile {
     boot_tolerance_min: Option<f64>,
     heartbeat_slack: Option<f64>,
     clock_skew: Option<f64>,
+    boot_status_window: Option<f64>,
 }
 
 fn seconds(name: &str, v: f64) -> Result<i64, String> {
@@ -177,6 +183,9 @@ impl Config {
         if let Some(v) = t.clock_skew {
             c.tol.clock_skew_us = seconds("clock_skew", v).map_err(at)?;
         }
+        if let Some(v) = t.boot_status_window {
+            c.tol.boot_status_window_us = seconds("boot_status_window", v).map_err(at)?;
+        }
         Ok(c)
     }
 }
@@ -200,6 +209,15 @@ mod tests {
         );
         assert_eq!(c.tol.call_timeout_us, 10_000_000);
         assert!((c.tol.heartbeat_slack_ratio - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn boot_status_window_is_a_tolerance_in_seconds() {
+        assert_eq!(Tolerances::default().boot_status_window_us, 300_000_000);
+        let c = Config::from_toml("[tolerances]\nboot_status_window = 90\n", "t.toml").unwrap();
+        assert_eq!(c.tol.boot_status_window_us, 90_000_000);
+        let e = Config::from_toml("[tolerances]\nboot_status_window = 0\n", "t.toml").unwrap_err();
+        assert!(e.contains("boot_status_window must be a positive"), "{e}");
     }
 
     #[test]

@@ -1,22 +1,571 @@
-//! `liveness`: (not built yet) protocol-state rules of this group.
+//! `seq.*` (liveness part): heartbeats and clocks. Keeps the heartbeat interval in force
+//! (from the last Accepted BootNotification answer, or a later accepted change of
+//! HeartbeatInterval) and judges the charger's silence and heartbeat spacing against it,
+//! and the peers' clocks against the event timestamps (the observer's clock).
+//!
+//! It judges only stations known to be accepted (`boot::is_accepted`), so a trace that
+//! starts mid-life is not judged for heartbeats. It does not judge response timeouts
+//! (`rpc.no-response` does) nor the registration itself (`boot.rs`).
 
 #![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
 
-use crate::engine::Ctx;
+use serde_json::Value;
+
+use super::dm::{CallRef, arr_of, int_of, status_of, str_of};
+use super::rpc::rule;
+use super::{ALL, Rule, boot, trig};
 use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
-use crate::engine::rules::Rule;
+use crate::engine::{About, Ctx};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 
 /// The rules of this file, in registry order.
-pub static RULES: &[&Rule] = &[];
+pub static RULES: &[&Rule] = &[
+    &HEARTBEAT_OVERDUE,
+    &HEARTBEAT_INTERVAL_IGNORED,
+    &NO_DAILY_HEARTBEAT,
+    &CSMS_CLOCK_DRIFT,
+    &CS_TIMESTAMP_FUTURE,
+];
+
+rule!(
+    HEARTBEAT_OVERDUE,
+    "seq.heartbeat-overdue",
+    Info,
+    None,
+    ALL,
+    Charger,
+    "Accepted charger silent for longer than its heartbeat interval allows",
+    "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.02, G02.FR.05",
+    "What it checks: a charger whose BootNotification was accepted sends no CALL at all \
+(Heartbeat or any other) on an open connection for longer than the heartbeat interval in force \
+times (1 + `heartbeat_slack`, default 0.5). The interval is the one of the last Accepted \
+BootNotification answer or of a later accepted HeartbeatInterval change. Reported once per \
+silence, at the last CALL before it. Info: WebSocket pings may stand in for heartbeats.\n\n\
+Why it matters: the CSMS uses heartbeats to tell a live station from a dead one; a silent \
+station is soon shown offline.\n\n\
+Example:\n  BootNotification -> {status:\"Accepted\", interval:60}, then nothing from the charger for 5 minutes"
+);
+
+rule!(
+    HEARTBEAT_INTERVAL_IGNORED,
+    "seq.heartbeat-interval-ignored",
+    Warning,
+    None,
+    ALL,
+    Charger,
+    "Heartbeats keep a spacing far from the interval the CSMS set",
+    "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.04, G02.FR.01",
+    "What it checks: three consecutive Heartbeats with no other CALL of the charger in between \
+(and not triggered) whose two spacings are both below interval × (1 − `heartbeat_slack`) or \
+both above interval × (1 + `heartbeat_slack`), where the interval is the one of the last \
+Accepted BootNotification answer or of a later accepted HeartbeatInterval change \
+(ChangeConfiguration on 1.6, SetVariables OCPPCommCtrlr.HeartbeatInterval on 2.x).\n\n\
+Why it matters: the station SHALL adopt the interval from the BootNotification answer; too \
+fast loads the CSMS, too slow makes the station look offline.\n\n\
+Example:\n  BootNotification -> {status:\"Accepted\", interval:300}, then Heartbeats every 10 s"
+);
+
+rule!(
+    NO_DAILY_HEARTBEAT,
+    "seq.no-daily-heartbeat",
+    Info,
+    None,
+    ALL,
+    Charger,
+    "Connection open for more than 24 hours without a single Heartbeat",
+    "OCPP-J 1.6 §5.3; 2.0.1 Part 4 §5.2",
+    "What it checks: a connection stays open for more than 24 hours (by the event timestamps) \
+and the charger sends no Heartbeat on it. Reported once per connection, at its open event. \
+Info: with WebSocket pings heartbeats are not mandatory.\n\n\
+Why it matters: the Heartbeat answer is how the station keeps its clock in step with the \
+CSMS; at least one a day is advised even when pings keep the connection alive.\n\n\
+Example:\n  open at 10:00, then only StatusNotification and MeterValues until 10:05 the next day"
+);
+
+rule!(
+    CSMS_CLOCK_DRIFT,
+    "seq.csms-clock-drift",
+    Info,
+    None,
+    ALL,
+    Csms,
+    "CSMS currentTime differs from the observer's clock by more than clock_skew",
+    "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.03",
+    "What it checks: the `currentTime` of a BootNotification or Heartbeat answer differs from \
+the time the observer recorded the frame by more than `clock_skew` (default 120 s). Reported \
+once until the clocks agree again. Info: the recorder's clock may be the wrong one.\n\n\
+Why it matters: stations set their clock from this value; a wrong CSMS clock puts wrong \
+timestamps on transactions and meter values.\n\n\
+Example:\n  frame recorded at 10:00:00Z: [3,\"h1\",{\"currentTime\":\"2026-11-22T09:40:00Z\"}]"
+);
+
+rule!(
+    CS_TIMESTAMP_FUTURE,
+    "seq.cs-timestamp-future",
+    Warning,
+    None,
+    ALL,
+    Charger,
+    "Timestamp in a charger message lies in the future of the observer's clock",
+    "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.06, G02.FR.03",
+    "What it checks: a `timestamp` or `generatedAt` of a charger CALL other than \
+SecurityEventNotification (judged by `sec.event-timestamp-future`) (top level, or of its \
+meterValue / transactionData entries) is later than the time the observer recorded the frame \
+plus `clock_skew` (default 120 s). Past timestamps are fine (queued messages). Reported once \
+until a charger timestamp is plausible again.\n\n\
+Why it matters: a station whose clock runs ahead has not synchronised with the CSMS; its \
+transaction and meter timestamps cannot be trusted.\n\n\
+Example:\n  frame recorded at 10:00:00Z: StatusNotification {timestamp:\"2026-11-22T11:00:00Z\", ...}"
+);
 
 /// What this group remembers per station.
 #[derive(Debug, Default)]
-pub(crate) struct State {}
+pub(crate) struct State {
+    /// The heartbeat interval in force, in seconds (> 0).
+    interval: Option<i64>,
+    open: bool,
+    /// The charger's last CALL on the open connection.
+    last_call: Option<CallRef>,
+    overdue_reported: bool,
+    /// Consecutive heartbeats with no other charger CALL between them.
+    run: Vec<Timestamp>,
+    drift_reported: bool,
+    future_reported: bool,
+    /// The open event of the current connection (line, time), while no Heartbeat came on it
+    /// and `seq.no-daily-heartbeat` was not reported.
+    no_heartbeat_since: Option<(u64, Timestamp)>,
+}
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-pub(crate) fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
-pub(crate) fn on_call(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _call: &Call<'_>) {}
-pub(crate) fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
+/// A day, in microseconds.
+const DAY_US: i64 = 24 * 3600 * 1_000_000;
+
+fn slack_us(ctx: &Ctx<'_>, interval: i64, sign: f64) -> f64 {
+    interval as f64 * 1e6 * (1.0 + sign * ctx.config().tol.heartbeat_slack_ratio)
+}
+
+pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+    let l = &mut st.liveness;
+    l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
+    l.open = true;
+    l.last_call = None;
+    l.overdue_reported = false;
+    l.run.clear();
+}
+
+pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+    let l = &mut st.liveness;
+    l.open = false;
+    l.last_call = None;
+    l.run.clear();
+    l.no_heartbeat_since = None;
+}
+
+pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+    let accepted = boot::is_accepted(st);
+    let l = &mut st.liveness;
+    if let Some((line, at)) = l.no_heartbeat_since
+        && now.micros().saturating_sub(at.micros()) > DAY_US
+    {
+        l.no_heartbeat_since = None;
+        ctx.report_about(
+            &NO_DAILY_HEARTBEAT,
+            About {
+                line,
+                at,
+                from: None,
+                unique_id: None,
+                action: None,
+            },
+            format!(
+                "the connection has been open for {:.1} h without a single Heartbeat from the charger; one a day is advised for clock synchronisation",
+                now.secs_since(at) / 3600.0
+            ),
+        );
+    }
+    let (Some(interval), Some(last)) = (l.interval, &l.last_call) else {
+        return;
+    };
+    if !l.open || !accepted || l.overdue_reported {
+        return;
+    }
+    let limit = slack_us(ctx, interval, 1.0);
+    let silent = now.micros().saturating_sub(last.at.micros()) as f64;
+    if silent > limit {
+        l.overdue_reported = true;
+        ctx.report_about(
+            &HEARTBEAT_OVERDUE,
+            last.about(),
+            format!(
+                "no CALL from the charger for {:.0} s after this one; the heartbeat interval is {interval} s (tolerated up to {:.0} s)",
+                silent / 1e6,
+                limit / 1e6
+            ),
+        );
+    }
+}
+
+pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+    if call.from != Side::Charger {
+        return;
+    }
+    let now = ctx.now();
+    // SecurityEventNotification has its own rule (`sec.event-timestamp-future`).
+    if call.valid && call.action != "SecurityEventNotification" {
+        check_future(st, ctx, call.payload);
+    }
+    let triggered = trig::awaits(st, call.action);
+    let accepted = boot::is_accepted(st);
+    let l = &mut st.liveness;
+    if call.action == "Heartbeat" {
+        l.no_heartbeat_since = None;
+    }
+    l.last_call = Some(CallRef::of_call(ctx, call));
+    l.overdue_reported = false;
+    if call.action != "Heartbeat" || triggered || !accepted {
+        l.run.clear();
+        return;
+    }
+    l.run.push(now);
+    let Some(interval) = l.interval else {
+        l.run.clear();
+        return;
+    };
+    if l.run.len() < 3 {
+        return;
+    }
+    let n = l.run.len();
+    let gaps = [
+        l.run[n - 2].micros().saturating_sub(l.run[n - 3].micros()) as f64,
+        l.run[n - 1].micros().saturating_sub(l.run[n - 2].micros()) as f64,
+    ];
+    let (low, high) = (slack_us(ctx, interval, -1.0), slack_us(ctx, interval, 1.0));
+    let fast = gaps.iter().all(|g| *g < low);
+    let slow = gaps.iter().all(|g| *g > high);
+    if fast || slow {
+        l.run.clear();
+        ctx.report(
+            &HEARTBEAT_INTERVAL_IGNORED,
+            format!(
+                "the last three Heartbeats came {:.0} s and {:.0} s apart; the heartbeat interval is {interval} s",
+                gaps[0] / 1e6,
+                gaps[1] / 1e6
+            ),
+        );
+    } else {
+        l.run.remove(0);
+    }
+}
+
+/// The timestamps a charger payload carries: top-level `timestamp` / `generatedAt` and
+/// those of its meter value entries.
+fn timestamps(p: &Value) -> impl Iterator<Item = &str> {
+    let top = ["timestamp", "generatedAt"]
+        .into_iter()
+        .filter_map(move |k| str_of(p, k));
+    let nested = ["meterValue", "transactionData"]
+        .into_iter()
+        .flat_map(move |k| arr_of(p, k))
+        .filter_map(|mv| str_of(mv, "timestamp"));
+    top.chain(nested)
+}
+
+fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
+    let now = ctx.now();
+    let skew = ctx.config().tol.clock_skew_us;
+    let mut worst: Option<(&str, i64)> = None;
+    let mut any = false;
+    for s in timestamps(p) {
+        let Ok(t) = Timestamp::parse_rfc3339(s) else {
+            continue;
+        };
+        any = true;
+        let ahead = t.micros().saturating_sub(now.micros());
+        if ahead > skew && worst.is_none_or(|(_, w)| ahead > w) {
+            worst = Some((s, ahead));
+        }
+    }
+    let l = &mut st.liveness;
+    match worst {
+        Some((s, ahead)) if !l.future_reported => {
+            l.future_reported = true;
+            ctx.report(
+                &CS_TIMESTAMP_FUTURE,
+                format!(
+                    "timestamp {s} is {:.0} s later than the time the frame was recorded (tolerated: {:.0} s); the charger's clock runs ahead",
+                    ahead as f64 / 1e6,
+                    skew as f64 / 1e6
+                ),
+            );
+        }
+        None if any => l.future_reported = false,
+        _ => {}
+    }
+}
+
+pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    match reply.action {
+        "BootNotification" | "Heartbeat" if reply.caller == Side::Charger => {
+            let Some(result) = reply.result() else {
+                return;
+            };
+            check_drift(st, ctx, result);
+            if reply.action == "BootNotification"
+                && str_of(result, "status") == Some("Accepted")
+                && let Some(i) = int_of(result, "interval").filter(|i| *i > 0)
+            {
+                set_interval(st, i);
+            }
+        }
+        "ChangeConfiguration" if reply.caller == Side::Csms => {
+            if status_of(reply) == Some("Accepted")
+                && str_of(reply.request, "key")
+                    .is_some_and(|k| k.eq_ignore_ascii_case("HeartbeatInterval"))
+                && let Some(i) = str_of(reply.request, "value").and_then(parse_secs)
+            {
+                set_interval(st, i);
+            }
+        }
+        "SetVariables" if reply.caller == Side::Csms => {
+            let Some(result) = reply.result() else {
+                return;
+            };
+            if let Some(i) = heartbeat_set(reply.request, result) {
+                set_interval(st, i);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn parse_secs(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok().filter(|i| *i > 0)
+}
+
+fn set_interval(st: &mut ProtoState, interval: i64) {
+    let l = &mut st.liveness;
+    if l.interval != Some(interval) {
+        l.run.clear();
+    }
+    l.interval = Some(interval);
+}
+
+/// The HeartbeatInterval a SetVariables request set and its answer accepted, if any.
+fn heartbeat_set(request: &Value, result: &Value) -> Option<i64> {
+    let is_hb = |d: &Value| {
+        d.get("component").and_then(|c| str_of(c, "name")) == Some("OCPPCommCtrlr")
+            && d.get("variable").and_then(|v| str_of(v, "name")) == Some("HeartbeatInterval")
+            && str_of(d, "attributeType").is_none_or(|a| a == "Actual")
+    };
+    let asked = arr_of(request, "setVariableData")
+        .iter()
+        .find(|d| is_hb(d))?;
+    let accepted = arr_of(result, "setVariableResult")
+        .iter()
+        .any(|r| is_hb(r) && str_of(r, "attributeStatus") == Some("Accepted"));
+    if !accepted {
+        return None;
+    }
+    str_of(asked, "attributeValue").and_then(parse_secs)
+}
+
+fn check_drift(st: &mut ProtoState, ctx: &mut Ctx<'_>, result: &Value) {
+    let Some(t) = str_of(result, "currentTime").and_then(|s| Timestamp::parse_rfc3339(s).ok())
+    else {
+        return;
+    };
+    let now = ctx.now();
+    let off = t.micros().saturating_sub(now.micros());
+    let skew = ctx.config().tol.clock_skew_us;
+    let l = &mut st.liveness;
+    if off.saturating_abs() <= skew {
+        l.drift_reported = false;
+        return;
+    }
+    if l.drift_reported {
+        return;
+    }
+    l.drift_reported = true;
+    ctx.report(
+        &CSMS_CLOCK_DRIFT,
+        format!(
+            "currentTime is {:.0} s {} the time the frame was recorded (tolerated: {:.0} s)",
+            off.saturating_abs() as f64 / 1e6,
+            if off > 0 { "ahead of" } else { "behind" },
+            skew as f64 / 1e6
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::rules::boot::tests::{BOOT2, BOOT16, answer, mine, script};
+    use crate::finding::Severity;
+
+    const HB: &str = r#"[2,"h","Heartbeat",{}]"#;
+
+    fn hb(id: &str) -> String {
+        HB.replace("\"h\"", &format!("\"{id}\""))
+    }
+
+    fn hb_answer(id: &str, t: u32) -> String {
+        format!(
+            r#"[3,"{id}",{{"currentTime":"2026-11-22T10:{:02}:{:02}.000Z"}}]"#,
+            t / 60,
+            t % 60
+        )
+    }
+
+    #[test]
+    fn change_configuration_sets_the_interval_on_16() {
+        let a = answer("b1", "Accepted", 300, 1);
+        let hbs: Vec<(u32, String, String)> = [20u32, 40, 60]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, hb(&format!("h{i}")), hb_answer(&format!("h{i}"), *t)))
+            .collect();
+        let mut ev: Vec<(u32, &str, &str)> = vec![
+            (0, "open", ""),
+            (1, "charger", BOOT16),
+            (1, "csms", &a),
+            (
+                2,
+                "charger",
+                r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
+            ),
+            (2, "csms", r#"[3,"c1",{}]"#),
+            (
+                3,
+                "csms",
+                r#"[2,"s1","ChangeConfiguration",{"key":"HeartbeatInterval","value":"20"}]"#,
+            ),
+            (3, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+        ];
+        for (t, c, r) in &hbs {
+            ev.push((*t, "charger", c));
+            ev.push((*t, "csms", r));
+        }
+        assert_eq!(mine(&script("ocpp1.6", &ev)), vec![]);
+        // Rejected change: the 300 s interval stays, so 20 s spacing is too fast.
+        let rejected: Vec<(u32, &str, &str)> = ev
+            .iter()
+            .map(|e| {
+                if e.2 == r#"[3,"s1",{"status":"Accepted"}]"# {
+                    (e.0, e.1, r#"[3,"s1",{"status":"Rejected"}]"#)
+                } else {
+                    *e
+                }
+            })
+            .collect();
+        assert_eq!(
+            mine(&script("ocpp1.6", &rejected)),
+            vec![("seq.heartbeat-interval-ignored", Severity::Warning, 12)]
+        );
+    }
+
+    #[test]
+    fn other_traffic_and_triggers_break_a_heartbeat_run() {
+        let a = answer("b1", "Accepted", 300, 1);
+        let (h1, h2, h3) = (hb("h1"), hb("h2"), hb("h3"));
+        let (r1, r2, r3) = (
+            hb_answer("h1", 10),
+            hb_answer("h2", 20),
+            hb_answer("h3", 30),
+        );
+        let t = script(
+            "ocpp2.0.1",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT2),
+                (1, "csms", &a),
+                (
+                    2,
+                    "charger",
+                    r#"[2,"c1","StatusNotification",{"timestamp":"2026-11-22T10:00:02.000Z","connectorStatus":"Available","evseId":1,"connectorId":1}]"#,
+                ),
+                (2, "csms", r#"[3,"c1",{}]"#),
+                (10, "charger", &h1),
+                (10, "csms", &r1),
+                (
+                    19,
+                    "csms",
+                    r#"[2,"s1","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#,
+                ),
+                (19, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+                (20, "charger", &h2),
+                (20, "csms", &r2),
+                (30, "charger", &h3),
+                (30, "csms", &r3),
+            ],
+        );
+        assert_eq!(mine(&t), vec![]);
+    }
+
+    #[test]
+    fn silence_is_only_judged_on_an_open_connection_of_an_accepted_station() {
+        let a = answer("b1", "Accepted", 60, 1);
+        let h = hb("h1");
+        let r = hb_answer("h1", 400);
+        let st = r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#;
+        // Closed between: no overdue.
+        let closed = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (2, "charger", st),
+                (2, "csms", r#"[3,"c1",{}]"#),
+                (10, "close", ""),
+                (390, "open", ""),
+                (400, "charger", &h),
+                (400, "csms", &r),
+            ],
+        );
+        assert_eq!(mine(&closed), vec![]);
+        // Open all along: one info, at the last CALL before the silence.
+        let open = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (2, "charger", st),
+                (2, "csms", r#"[3,"c1",{}]"#),
+                (400, "charger", &h),
+                (400, "csms", &r),
+            ],
+        );
+        assert_eq!(
+            mine(&open),
+            vec![("seq.heartbeat-overdue", Severity::Info, 4)]
+        );
+    }
+
+    #[test]
+    fn clock_drift_is_reported_once_until_the_clocks_agree() {
+        let a = answer("b1", "Accepted", 300, 1);
+        let (h1, h2) = (hb("h1"), hb("h2"));
+        let late = hb_answer("h1", 1000);
+        let late2 = hb_answer("h2", 1000);
+        let t = script(
+            "ocpp1.6",
+            &[
+                (0, "open", ""),
+                (1, "charger", BOOT16),
+                (1, "csms", &a),
+                (
+                    2,
+                    "charger",
+                    r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
+                ),
+                (2, "csms", r#"[3,"c1",{}]"#),
+                (100, "charger", &h1),
+                (100, "csms", &late),
+                (200, "charger", &h2),
+                (200, "csms", &late2),
+            ],
+        );
+        assert_eq!(mine(&t), vec![("seq.csms-clock-drift", Severity::Info, 7)]);
+    }
+}

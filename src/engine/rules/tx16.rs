@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::dm::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::rpc::rule;
-use super::{Rule, V16};
+use super::{ALL, Rule, V16};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
 use crate::finding::Severity;
@@ -544,7 +544,8 @@ idTag"
 // profile-has-transaction-id, start-not-followed, stop-unknown-tx-accepted and
 // stop-not-followed to all versions; only the 1.6 checks are here, so they are registered
 // for 1.6. A 2.x check of the same fault should reuse these statics (and widen `versions`)
-// rather than register the id a second time.
+// rather than register the id a second time: start-not-followed and stop-not-followed are
+// widened so (as is stop-unknown-tx-accepted), their 2.x checks live in tx2.rs.
 
 rule!(
     REMOTE_START_CONNECTOR_ZERO,
@@ -601,16 +602,18 @@ rule!(
     "remote.start-not-followed",
     Warning,
     None,
-    V16,
+    ALL,
     Charger,
     "Remote start accepted and the charger shows no sign of starting",
-    "OCPP 1.6 §5.11, §4.8",
+    "OCPP 1.6 §5.11, §4.8; 2.0.1 Part 2 F01, F02",
     "What it checks: a RemoteStartTransaction answered Accepted, and within \
 `followup_window` (default 60 s) plus the charger's `ConnectionTimeOut` when known: no \
 StartTransaction with that idTag (on that connector, if one was named), no StatusNotification \
 Preparing for the connector (any connector if none was named), and no Authorize of the idTag \
 that was refused. Reported at the RemoteStartTransaction line. A warning: the driver may \
-never have plugged in.\n\n\
+never have plugged in. On 2.x (checked by the tx2 family): a RequestStartTransaction \
+answered Accepted, and no TransactionEvent carrying its `remoteStartId` within \
+`followup_window` of the answer.\n\n\
 Why it matters: Accepted promises that the charger will try to start; a charger that does \
 nothing leaves the driver waiting and the CSMS with a start that never comes.\n\n\
 Example:\n  RemoteStartTransaction {connectorId:1, idTag:\"TAG-1\"} -> Accepted, then only \
@@ -622,14 +625,16 @@ rule!(
     "remote.stop-unknown-tx-accepted",
     Error,
     None,
-    V16,
+    ALL,
     Charger,
     "Remote stop accepted for a transaction that is not running",
-    "OCPP 1.6 §5.12; errata 3.33",
+    "OCPP 1.6 §5.12; errata 3.33; 2.0.1 Part 2 F03",
     "What it checks: a RemoteStopTransaction answered Accepted for a transactionId whose \
 StopTransaction the charger had already sent (error), or that the trace never saw although \
 it saw the station boot (warning: the transaction may have been missed). Before a boot was \
-seen an unknown transaction may predate the trace, and nothing is reported.\n\n\
+seen an unknown transaction may predate the trace, and nothing is reported. On 2.x \
+(checked by the tx2 family) the same for RequestStopTransaction, the transaction ended \
+meaning its Ended TransactionEvent was acknowledged.\n\n\
 Why it matters: Accepted is only for a transaction that runs; for any other id the answer \
 is Rejected, and the CSMS waits for a StopTransaction that will not come.\n\n\
 Example:\n  StopTransaction {transactionId:7} -> {}, then RemoteStopTransaction \
@@ -641,13 +646,15 @@ rule!(
     "remote.stop-not-followed",
     Warning,
     None,
-    V16,
+    ALL,
     Charger,
-    "Remote stop accepted and no StopTransaction for the transaction followed",
-    "OCPP 1.6 §5.12",
+    "Remote stop accepted and the transaction was not stopped",
+    "OCPP 1.6 §5.12; 2.0.1 Part 2 F03",
     "What it checks: a RemoteStopTransaction answered Accepted, and no StopTransaction for \
 that transactionId within `followup_window` (default 60 s). Reported at the \
-RemoteStopTransaction line.\n\n\
+RemoteStopTransaction line. On 2.x (checked by the tx2 family): a RequestStopTransaction \
+answered Accepted, and no TransactionEvent with triggerReason RemoteStop, and no Ended, for \
+that transactionId within `followup_window`.\n\n\
 Why it matters: an accepted remote stop must end the transaction like a local stop, with a \
 StopTransaction; without it the session stays open at the CSMS.\n\n\
 Example:\n  RemoteStopTransaction {transactionId:7} -> Accepted, then only Heartbeats"
