@@ -1,4 +1,4 @@
-//! The proxy over TLS, end to end with in-process peers and rcgen test certificates:
+//! The proxy over TLS, end to end with in-process peers and certificates from `certs`:
 //! security profile 2 (`wss://`, server certificate only), profile 3 (a charger certificate
 //! required and checked against `--client-ca`; one without is refused), and a `wss://`
 //! upstream with the proxy's own client certificate. What the handshake said about the

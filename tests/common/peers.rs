@@ -1,5 +1,5 @@
 //! Test peers for the proxy tests: a small CSMS and charger written with tokio-tungstenite
-//! on 127.0.0.1 (port 0), test certificates made with rcgen, and a harness that runs the
+//! on 127.0.0.1 (port 0), test certificates (from `ocpp_inspector::certs`), and a harness that runs the
 //! proxy in process with its findings on a channel and its recording in a temp file.
 //! Every wait has a timeout ([`within`]).
 
@@ -70,56 +70,17 @@ impl Certs {
     }
 }
 
+/// Made with the tool's own `certs` module (as `ocpp-inspector certs` makes them).
 pub fn make_certs(chargers: &[&str]) -> Certs {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair, KeyUsagePurpose,
-    };
     let dir = tempfile::tempdir().expect("temp dir");
-    let write = |name: &str, text: String| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).expect("write pem");
-        p
-    };
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "ocpp-inspector test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
-    let ca_path = write("ca.pem", ca.pem());
-
-    let key = KeyPair::generate().expect("key");
-    let mut p = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("params");
-    p.distinguished_name.push(DnType::CommonName, "localhost");
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = p.signed_by(&key, &ca).expect("server cert");
-    let server_cert = write("server.pem", cert.pem());
-    let server_key = write("server.key", key.serialize_pem());
-
-    for id in chargers {
-        let key = KeyPair::generate().expect("key");
-        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-        p.distinguished_name.push(DnType::CommonName, *id);
-        p.distinguished_name
-            .push(DnType::OrganizationName, "Test Chargers");
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = p.signed_by(&key, &ca).expect("charger cert");
-        write(&format!("{id}.pem"), cert.pem());
-        write(&format!("{id}.key"), key.serialize_pem());
-    }
+    let mut req = ocpp_inspector::certs::CertsRequest::new(dir.path());
+    req.chargers = chargers.iter().map(|c| (*c).to_owned()).collect();
+    ocpp_inspector::certs::generate(&req).expect("test certificates");
     Certs {
+        ca: dir.path().join("ca.pem"),
+        server_cert: dir.path().join("server.pem"),
+        server_key: dir.path().join("server.key"),
         dir,
-        ca: ca_path,
-        server_cert,
-        server_key,
     }
 }
 
