@@ -265,8 +265,14 @@ async fn run() {
     println!(
         "proxy RSS: {before} KiB with no connection → {after} KiB with {idle} idle proxied connections: {per:.1} KiB per idle connection"
     );
-    drop(conns);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Close them cleanly and let the proxy settle, so the levels below measure only
+    // themselves.
+    let closing = futures_util::future::join_all(conns.into_iter().map(|mut ws| async move {
+        let _ = ws.close(None).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    }));
+    let _ = tokio::time::timeout(LEVEL_DEADLINE, closing).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
 
     println!(
         "proxy_latency: round trips (CALL → CALLRESULT), loopback, 2 cores shared by clients, CSMS and proxy"
