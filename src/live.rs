@@ -315,15 +315,18 @@ impl<W: Write + Send> LiveSink for StderrLines<W> {
     }
 
     fn finding(&mut self, f: &Finding) {
-        let mut s = format!("{:<8} {}  {}  ", f.severity.as_str(), f.conn, f.rule.id);
-        if let Some(id) = &f.unique_id {
-            s.push_str(&format!("id={id} "));
+        let mut s = format!("{:<8} {}  {}", f.severity.as_str(), f.conn, f.rule.id);
+        let what: Vec<String> = f
+            .unique_id
+            .iter()
+            .map(|id| format!("id={id}"))
+            .chain(f.action.iter().map(|a| a.to_string()))
+            .collect();
+        if !what.is_empty() {
+            s.push_str("  ");
+            s.push_str(&what.join(" "));
         }
-        if let Some(a) = &f.action {
-            s.push_str(a);
-            s.push(' ');
-        }
-        s.push(' ');
+        s.push_str("  ");
         s.push_str(&f.message);
         let _ = writeln!(self.out, "{}", one_line(&s));
     }
@@ -471,5 +474,154 @@ impl LiveSink for ChannelSink {
         if self.tx.try_send(item).is_err() {
             self.dropped += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::engine::SchemaSet;
+    use crate::engine::schema::ErrataSelection;
+    use crate::ocpp::Side;
+    use crate::source::proxy::tap::OpenInfo;
+
+    /// A writer the test can read after the inspector consumed it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn ev(us: i64, kind: TapKind) -> TapEvent {
+        TapEvent {
+            at: Timestamp::from_micros(1_795_000_000_000_000 + us),
+            conn: Arc::from("CP-001"),
+            kind,
+        }
+    }
+
+    #[test]
+    fn records_judges_and_streams_one_line_per_finding_and_reports_drops() {
+        let engine = Engine::new(
+            Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
+            Arc::new(crate::engine::Config::default()),
+            None,
+        );
+        let (lines, trace) = (Shared::default(), Shared::default());
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r.json");
+        let info = RunInfo {
+            schemas: "built-in".into(),
+            fail_on: Severity::Error,
+        };
+        let inspector = Inspector::new(engine, Severity::Error)
+            .record_to(trace.clone())
+            .sink(StderrLines::new(lines.clone()))
+            .sink(JsonReport::new(report.clone(), None, info));
+        // Room for four events: the fifth is dropped (inspection "lags").
+        let (tap, rx) = tap::tap(TapLimits {
+            events: 4,
+            bytes: 1 << 20,
+        });
+        let open = OpenInfo {
+            subprotocol: Some("ocpp1.6".into()),
+            offered: Some("ocpp1.6".into()),
+            scheme: "ws",
+            basic_auth_user: Some("CP-001".into()),
+            ..OpenInfo::default()
+        };
+        assert!(tap.send(ev(0, TapKind::Open(Box::new(open)))));
+        assert!(tap.send(ev(
+            10,
+            TapKind::Frame {
+                from: Side::Charger,
+                text: "[2,\"42\",\"Heartbeat\",{}]".into(),
+            }
+        )));
+        assert!(tap.send(ev(
+            20,
+            TapKind::Frame {
+                from: Side::Csms,
+                text: "[3,\"43\",{\"currentTime\":\"2026-11-22T10:15:03Z\"}]".into(),
+            }
+        )));
+        assert!(tap.send(ev(
+            30,
+            TapKind::Close {
+                code: Some(1000),
+                by: Some(Side::Charger),
+            }
+        )));
+        assert!(!tap.send(ev(
+            40,
+            TapKind::Binary {
+                from: Side::Csms,
+                len: 3
+            }
+        )));
+        drop(tap);
+        let outcome = inspector.consume(rx);
+
+        assert_eq!(outcome.events, 4);
+        assert_eq!(outcome.dropped, 1);
+        assert!(outcome.failing >= 1, "{outcome:?}");
+        assert_eq!(
+            trace.text().lines().count(),
+            4,
+            "every judged event is recorded"
+        );
+        let out = lines.text();
+        let find = |prefix: &str| {
+            out.lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no line starting {prefix:?} in\n{out}"))
+                .to_owned()
+        };
+        assert_eq!(
+            find("open"),
+            "open     CP-001  ws ocpp1.6 offered ocpp1.6 user CP-001"
+        );
+        assert!(
+            find("error    CP-001  rpc.response-unknown-id  id=43  CALLRESULT `43`")
+                .contains("matches no outstanding CALL")
+        );
+        assert_eq!(find("close"), "close    CP-001  code 1000 by charger");
+        assert!(find("conn     -  1 events were not inspected").contains("forwarded"));
+        assert!(find("summary").contains("1 events not inspected"));
+        // The open event's security facts reach the engine: basic auth over plain ws.
+        assert!(find("warning  CP-001  auth.basic-over-plain-ws  Basic-auth").contains("ws://"));
+
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let findings = doc["findings"].as_array().unwrap();
+        let f = findings
+            .iter()
+            .find(|f| f["rule"] == "rpc.response-unknown-id")
+            .unwrap();
+        assert_eq!(f["line"], 3, "the record number of the frame");
+        assert_eq!(f["file"], "proxy");
+        assert_eq!(f["conn"], "CP-001");
+        assert!(
+            doc["input_errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 events were not inspected")
+        );
     }
 }
