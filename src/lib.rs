@@ -12,7 +12,8 @@
 //! - [`engine`]: the sans-io inspection engine: schemas, rules, per-connection state.
 //! - [`finding`]: what the engine says.
 //! - [`source`]: where events come from (trace files).
-//! - [`sink`]: where findings go (reports).
+//! - [`sink`]: where findings go (reports, the trace recorder).
+//! - [`live`]: live inspection behind the proxy's tap (engine, recorder, finding sinks).
 //! - [`cli`]: the command line.
 
 pub mod certs;
@@ -20,6 +21,7 @@ pub mod checker;
 pub mod cli;
 pub mod engine;
 pub mod finding;
+pub mod live;
 pub mod ocpp;
 pub mod sim;
 pub mod sink;
