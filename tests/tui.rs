@@ -670,3 +670,23 @@ fn snapshot_filtered_with_search_prompt() {
     app.apply(Action::SearchChar('P'));
     insta::assert_snapshot!("search_prompt_120x40", render(&app, 120, 40).backend());
 }
+
+// ---------------------------------------------------------------- the command
+
+#[test]
+fn view_without_a_terminal_says_so_and_exits_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+        .args(["view", "tests/fixtures/traces/sample.jsonl"])
+        .current_dir(root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(
+        err.contains("ocpp-inspector check tests/fixtures/traces/sample.jsonl"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

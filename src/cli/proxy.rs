@@ -1,12 +1,14 @@
 //! `ocpp-inspector proxy`: the man-in-the-middle proxy between chargers and a CSMS, with
-//! findings streamed to stderr, an optional trace recording and JSON report, and the exit
-//! code of `check` at shutdown (Ctrl-C or SIGTERM). Flags → [`ProxyConfig`] and an
+//! the live screen ([`crate::sink::tui`]) when standard output is a terminal (findings
+//! streamed to stderr otherwise, or with `--no-tui`), an optional trace recording and JSON
+//! report, and the exit code of `check` at shutdown (`q` in the screen, Ctrl-C or SIGTERM). Flags → [`ProxyConfig`] and an
 //! [`Inspector`]; the work is in [`crate::source::proxy`] and [`crate::live`].
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{self, BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -19,6 +21,9 @@ use crate::finding::Severity;
 use crate::live::{Inspector, JsonReport, StderrLines};
 use crate::ocpp::Version;
 use crate::sink::report::RunInfo;
+use crate::sink::tui::app::{App, Limits};
+use crate::sink::tui::feed::{self, TuiSink};
+use crate::sink::tui::{self, ReportTarget};
 use crate::source::proxy::tap::TapLimits;
 use crate::source::proxy::tls::{ListenTls, UpstreamTls};
 use crate::source::proxy::{Proxy, ProxyConfig};
@@ -41,7 +46,7 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
-    /// No live UI: stream findings to stderr (the only mode for now)
+    /// No live screen: stream findings to stderr (the default when stdout is no terminal)
     #[arg(long)]
     pub no_tui: bool,
 
@@ -183,49 +188,110 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        // Bind first: a taken port or a bad certificate is a start-up error (exit 2) before
-        // anything is recorded.
-        let proxy = Proxy::bind(config).await?;
-        let mut inspector = Inspector::new(engine, fail_on).sink(StderrLines::stderr());
-        if let Some(path) = &args.record {
-            let file = File::create(path)
-                .with_context(|| format!("creating the recording {}", path.display()))?;
-            inspector = inspector.record_to(BufWriter::new(file));
-        }
-        if let Some(path) = &args.report {
-            // Fail now rather than after hours of traffic.
-            File::create(path)
-                .with_context(|| format!("creating the report {}", path.display()))?;
-            inspector = inspector.sink(JsonReport::new(path.clone(), args.record.clone(), info));
-        }
-        eprintln!(
-            "proxy    listening on {}://{}/…/<identity>, relaying to {}/<identity>{}",
-            proxy.scheme(),
-            proxy.local_addr(),
-            args.upstream.trim_end_matches('/'),
-            args.record
-                .as_ref()
-                .map(|p| format!(", recording to {}", p.display()))
-                .unwrap_or_default()
-        );
-        let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            wait_for_signal().await;
+    // The live screen when standard output is a terminal and it was not declined.
+    let tui = !args.no_tui && io::stdout().is_terminal();
+    // Bind first: a taken port or a bad certificate is a start-up error (exit 2) before
+    // anything is recorded or the screen is taken.
+    let proxy = runtime.block_on(Proxy::bind(config))?;
+    let mut inspector = Inspector::new(engine, fail_on);
+    let feed = if tui {
+        let (tx, rx) = feed::channel(TUI_FEED_CAPACITY);
+        inspector = inspector.sink(TuiSink::new(tx));
+        Some(rx)
+    } else {
+        inspector = inspector.sink(StderrLines::stderr());
+        None
+    };
+    if let Some(path) = &args.record {
+        let file = File::create(path)
+            .with_context(|| format!("creating the recording {}", path.display()))?;
+        inspector = inspector.record_to(BufWriter::new(file));
+    }
+    if let Some(path) = &args.report {
+        // Fail now rather than after hours of traffic.
+        File::create(path).with_context(|| format!("creating the report {}", path.display()))?;
+        inspector = inspector.sink(JsonReport::new(
+            path.clone(),
+            args.record.clone(),
+            info.clone(),
+        ));
+    }
+    let listening = format!(
+        "listening on {}://{}/…/<identity>, relaying to {}/<identity>{}",
+        proxy.scheme(),
+        proxy.local_addr(),
+        args.upstream.trim_end_matches('/'),
+        args.record
+            .as_ref()
+            .map(|p| format!(", recording to {}", p.display()))
+            .unwrap_or_default()
+    );
+    if !tui {
+        eprintln!("proxy    {listening}");
+    }
+    let (tap, consumer) = {
+        let _context = runtime.enter();
+        crate::live::spawn(inspector, TapLimits::default())
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let signal_stop = stop.clone();
+    runtime.spawn(async move {
+        wait_for_signal().await;
+        if !tui {
             eprintln!("proxy    shutting down: closing every connection with 1001");
-            let _ = stop.send(true);
-            // Keep the sender alive: dropping it also means shutdown, which is what we want.
-            stop.closed().await;
-        });
-        let stats = proxy.run(tap, stopped).await;
+        }
+        let _ = signal_stop.send(true);
+        // Keep the sender alive: dropping it also means shutdown, which is what we want.
+        signal_stop.closed().await;
+    });
+    let relay = runtime.spawn(proxy.run(tap, stopped));
+    // The UI runs here, on the main thread, while the runtime's threads relay; it ends when
+    // the user quits (which stops the proxy) or the proxy stops (a signal: the feed closes).
+    let mut ui_error = None;
+    if let Some(rx) = feed {
+        let app = App::new(format!("proxy {listening}"), Limits::default());
+        let report = ReportTarget {
+            path: args
+                .report
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("ocpp-inspector-report.json")),
+            trace: args
+                .record
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("proxy")),
+            info: info.clone(),
+        };
+        let result = tui::run_live(app, rx, report, Arc::new(AtomicBool::new(false)));
+        let _ = stop.send(true);
+        if let Err(e) = result {
+            ui_error = Some(e);
+        }
+    }
+    runtime.block_on(async move {
+        let stats = relay
+            .await
+            .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
         let outcome = consumer.finish().await?;
+        if tui {
+            eprintln!(
+                "summary  {} frames, {} connections: {} errors, {} warnings, {} infos",
+                outcome.stats.frames,
+                outcome.stats.connections,
+                outcome.errors,
+                outcome.warnings,
+                outcome.infos
+            );
+        }
         eprintln!(
             "proxy    {} connections accepted, {} events recorded/inspected",
             stats.accepted, outcome.events
         );
         for p in &outcome.problems {
             eprintln!("ocpp-inspector: error: {p}");
+        }
+        if let Some(e) = ui_error {
+            return Err(anyhow::Error::new(e).context("the terminal UI failed"));
         }
         Ok(if !outcome.problems.is_empty() {
             exit::USAGE
@@ -236,6 +302,10 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
         })
     })
 }
+
+/// Items in flight to the live screen; beyond, the UI's copies are dropped and counted
+/// (the recording and the verdicts never are).
+const TUI_FEED_CAPACITY: usize = 16_384;
 
 /// Ctrl-C, or SIGTERM on Unix.
 async fn wait_for_signal() {

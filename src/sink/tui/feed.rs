@@ -3,6 +3,9 @@
 //! the item is dropped from the UI's view and counted (the recording and the engine's
 //! verdicts are not affected; they never go through here).
 //!
+//! [`TuiSink`] is the proxy's end: a [`LiveSink`] that copies what the live inspector
+//! judged into the channel.
+//!
 //! It does no rendering and holds no UI state.
 
 use std::sync::Arc;
@@ -11,7 +14,9 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 
 use crate::engine::{Event, EventKind};
 use crate::finding::Finding;
+use crate::live::{LiveOutcome, LiveSink};
 use crate::ocpp::Side;
+use crate::source::proxy::tap::Notice;
 use crate::time::Timestamp;
 
 /// An engine event, owned, so it can cross to the UI thread.
@@ -120,6 +125,47 @@ impl FeedSender {
     }
 }
 
+/// The live inspector's sink for the UI: every event and finding, copied into the channel
+/// without waiting (dropped and counted when the UI lags).
+pub struct TuiSink {
+    tx: FeedSender,
+}
+
+impl TuiSink {
+    pub fn new(tx: FeedSender) -> Self {
+        TuiSink { tx }
+    }
+}
+
+impl LiveSink for TuiSink {
+    fn event(&mut self, event: &Event<'_>) {
+        self.tx.send(FeedItem::Event(OwnedEvent::of(event)));
+    }
+
+    fn finding(&mut self, finding: &Finding) {
+        self.tx.send(FeedItem::Finding(Box::new(finding.clone())));
+    }
+
+    fn notice(&mut self, conn: &str, notice: &Notice) {
+        self.tx.send(FeedItem::Notice {
+            conn: Arc::from(conn),
+            text: format!("{} {}", notice.kind.as_str(), notice.text),
+        });
+    }
+
+    fn finish(&mut self, o: &LiveOutcome) -> std::io::Result<()> {
+        let mut summary = format!(
+            "stopped: {} frames, {} connections, {} errors, {} warnings, {} infos",
+            o.stats.frames, o.stats.connections, o.errors, o.warnings, o.infos
+        );
+        if o.dropped > 0 {
+            summary.push_str(&format!(", {} events not inspected (lagged)", o.dropped));
+        }
+        self.tx.send(FeedItem::Finished { summary });
+        Ok(())
+    }
+}
+
 /// The receiving half, drained by the UI loop once per tick.
 #[derive(Debug)]
 pub struct FeedReceiver {
@@ -198,6 +244,47 @@ mod tests {
         drop(tx);
         rx.drain(100, &mut out);
         assert!(rx.is_closed());
+    }
+
+    #[test]
+    fn the_sink_copies_events_findings_notices_and_the_end() {
+        use crate::source::proxy::tap::NoticeKind;
+        let (tx, mut rx) = channel(4);
+        let mut sink = TuiSink::new(tx.clone());
+        let ev = Event {
+            at: Timestamp::from_secs(1),
+            conn: "CP-1",
+            line: 1,
+            kind: EventKind::Frame {
+                from: Side::Charger,
+                text: "[2,\"1\",\"Heartbeat\",{}]",
+            },
+        };
+        sink.event(&ev);
+        sink.notice(
+            "CP-1",
+            &Notice {
+                kind: NoticeKind::Upstream,
+                text: "cannot connect".into(),
+            },
+        );
+        let outcome = LiveOutcome {
+            errors: 2,
+            ..LiveOutcome::default()
+        };
+        sink.finish(&outcome).unwrap();
+        // The channel holds 4: the fifth item is dropped, counted, and nothing waits.
+        sink.event(&ev);
+        sink.event(&ev);
+        assert_eq!(tx.dropped(), 1);
+        let mut out = Vec::new();
+        rx.drain(10, &mut out);
+        assert!(matches!(&out[0], FeedItem::Event(e) if e.line == 1 && &*e.conn == "CP-1"));
+        assert!(
+            matches!(&out[1], FeedItem::Notice { text, .. } if text == "upstream cannot connect")
+        );
+        assert!(matches!(&out[2], FeedItem::Finished { summary } if summary.contains("2 errors")));
+        assert_eq!(out.len(), 4);
     }
 
     #[test]
