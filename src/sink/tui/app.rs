@@ -213,8 +213,12 @@ impl FrameRow {
                 .unique_id
                 .as_deref()
                 .is_some_and(|a| contains_smart(a, needle))
-            || contains_smart(&self.text, needle)
-            || contains_smart(&self.short, needle)
+            // The short form is cut from the text; events have only the short form.
+            || if self.text.is_empty() {
+                contains_smart(&self.short, needle)
+            } else {
+                contains_smart(&self.text, needle)
+            }
     }
 }
 
@@ -1030,9 +1034,50 @@ fn compact(v: &Value) -> Box<str> {
 
 /// Smart case: a needle with a capital letter matches exactly, otherwise ignoring ASCII case.
 pub fn contains_smart(hay: &str, needle: &str) -> bool {
-    if needle.chars().any(char::is_uppercase) {
-        return hay.contains(needle);
-    }
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    if needle.chars().any(char::is_uppercase) {
+        return memchr::memmem::find(h, n).is_some();
+    }
+    // Candidates start where the first byte matches in either case (memchr is fast), and
+    // only there is the rest compared.
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while let Some(i) = memchr::memchr2(lo, up, &h[from..]) {
+        let at = from + i;
+        if h.len() - at < n.len() {
+            return false;
+        }
+        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_smart;
+
+    #[test]
+    fn smart_case_search() {
+        assert!(contains_smart("BootNotification", "notif"));
+        assert!(contains_smart(
+            "BootNotification",
+            "BOOTN".to_lowercase().as_str()
+        ));
+        assert!(contains_smart("xHeartBeat", "heartbeat"));
+        assert!(
+            !contains_smart("xHeartBeat", "Heartbeat"),
+            "a capital makes it exact"
+        );
+        assert!(contains_smart("xHeartBeat", "HeartBeat"));
+        assert!(!contains_smart("abc", "abcd"));
+        assert!(!contains_smart("ab", "b2"));
+        assert!(contains_smart("anything", ""));
+        assert!(contains_smart("Ünïcode ok", "ok"));
+    }
 }
