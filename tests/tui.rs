@@ -690,3 +690,91 @@ fn view_without_a_terminal_says_so_and_exits_2() {
     );
     assert!(out.stdout.is_empty());
 }
+
+// ---------------------------------------------------------------- the live path
+
+#[test]
+fn the_live_inspector_feeds_the_ui_through_the_tui_sink() {
+    use ocpp_inspector::engine::Engine;
+    use ocpp_inspector::live::{Inspector, spawn};
+    use ocpp_inspector::sink::tui::feed::TuiSink;
+    use ocpp_inspector::source::proxy::tap::{OpenInfo, TapEvent, TapKind, TapLimits};
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+    let schemas = SchemaSet::builtin(&ErrataSelection::parse("all").unwrap()).unwrap();
+    let engine = Engine::new(Arc::new(schemas), Arc::new(Config::default()), None);
+    let (tx, mut rx) = feed::channel(100);
+    let inspector = Inspector::new(engine, Severity::Error).sink(TuiSink::new(tx));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async {
+        let (tap, consumer) = spawn(inspector, TapLimits::default());
+        let conn: Arc<str> = Arc::from("CP-9");
+        let at = |ms: i64| Timestamp::from_micros(1_700_000_000_000_000 + ms * 1000);
+        let send = |ms: i64, kind: TapKind| {
+            assert!(tap.send(TapEvent {
+                at: at(ms),
+                conn: conn.clone(),
+                kind,
+            }));
+        };
+        send(
+            0,
+            TapKind::Open(Box::new(OpenInfo {
+                subprotocol: Some("ocpp1.6".into()),
+                scheme: "ws",
+                ..OpenInfo::default()
+            })),
+        );
+        let frames = [
+            (Side::Charger, r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#),
+            (Side::Csms, r#"[3,"b",{"status":"Accepted","currentTime":"2023-11-14T22:13:20.010Z","interval":300}]"#),
+            (Side::Charger, r#"[2,"h","Heartbeat",{}"#),
+        ];
+        for (i, (from, text)) in frames.into_iter().enumerate() {
+            send(
+                10 * (i as i64 + 1),
+                TapKind::Frame {
+                    from,
+                    text: Utf8Bytes::from(text),
+                },
+            );
+        }
+        drop(tap);
+        tokio::time::timeout(Duration::from_secs(10), consumer.finish())
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(outcome.stats.frames, 3);
+    let mut items = Vec::new();
+    rx.drain(1000, &mut items);
+    assert!(rx.is_closed(), "the sink is dropped when the run ends");
+    let mut app = App::new("live", Limits::default());
+    for item in items {
+        app.on_item(item);
+    }
+    assert_eq!(app.conns[0].version, "1.6");
+    assert_eq!(app.conns[0].security, "ws");
+    assert_eq!(app.conns[0].state(), "accepted");
+    assert_eq!(app.totals.frames, 3);
+    let boot = app.frames.iter().find(|f| f.line == 2).unwrap();
+    assert_eq!(boot.partner.map(|p| app.row(p).unwrap().line), Some(3));
+    // The truncated Heartbeat's finding lands on its row (line = record number).
+    let bad = app.frames.back().unwrap();
+    assert_eq!(bad.worst, Some(Severity::Error));
+    assert!(
+        app.findings
+            .iter()
+            .any(|r| r.finding.rule.id == "rpc.not-json" && r.frame == Some(bad.seq))
+    );
+    assert!(
+        app.finished
+            .as_deref()
+            .unwrap()
+            .starts_with("stopped: 3 frames")
+    );
+}

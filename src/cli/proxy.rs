@@ -50,6 +50,10 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub no_tui: bool,
 
+    /// Frames the live screen keeps in view; older ones leave the view (never the recording)
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames)]
+    pub max_frames: usize,
+
     /// Terminate wss:// from chargers with this certificate chain (PEM; profiles 2 and 3)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -250,7 +254,11 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
     // the user quits (which stops the proxy) or the proxy stops (a signal: the feed closes).
     let mut ui_error = None;
     if let Some(rx) = feed {
-        let app = App::new(format!("proxy {listening}"), Limits::default());
+        let limits = Limits {
+            max_frames: args.max_frames,
+            ..Limits::default()
+        };
+        let app = App::new(format!("proxy {listening}"), limits);
         let report = ReportTarget {
             path: args
                 .report
