@@ -41,7 +41,7 @@ pub enum Command {
     /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
     Rules(rules::RulesArgs),
     /// Relay chargers to a CSMS and inspect every frame live
-    Proxy(proxy::ProxyArgs),
+    Proxy(Box<proxy::ProxyArgs>),
     /// Make a test CA, server and charger certificates for the security profiles
     Certs(certs::CertsArgs),
     /// Run a simulated charger fleet or CSMS
