@@ -28,6 +28,7 @@ use ocpp_inspector::sink::tui::{InputSource, LoopOptions, ReportTarget, run_loop
 use ocpp_inspector::time::Timestamp;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -229,6 +230,40 @@ fn the_selection_follows_the_newest_frame_until_the_user_scrolls() {
     assert!(app.follow);
     app.on_event(&frame(4, "CP", 5, Side::Csms, "[3,\"2\",{}]"));
     assert_eq!(app.selected_frame().unwrap().line, 5);
+}
+
+#[test]
+fn scrolling_moves_the_window_only_when_the_selection_would_leave_it() {
+    let mut app = App::new("live", Limits::default());
+    app.set_frames_rows(5);
+    for i in 0..30u64 {
+        app.on_event(&frame(
+            i as i64,
+            "CP",
+            i + 1,
+            Side::Charger,
+            "[2,\"1\",\"Heartbeat\",{}]",
+        ));
+    }
+    let index = |app: &App| app.selected_frame_index(&app.visible_frames()).unwrap();
+    for _ in 0..3 {
+        app.apply(Action::Up);
+    }
+    // Following showed rows 25..30; the selection moved up inside that window.
+    assert_eq!((index(&app), app.frames_top), (26, 25));
+    for _ in 0..3 {
+        app.apply(Action::Up);
+    }
+    assert_eq!((index(&app), app.frames_top), (23, 23));
+    app.apply(Action::Down);
+    assert_eq!((index(&app), app.frames_top), (24, 23));
+    app.apply(Action::Top);
+    assert_eq!((index(&app), app.frames_top), (0, 0));
+    app.apply(Action::PageDown);
+    assert_eq!((index(&app), app.frames_top), (10, 6));
+    // New frames do not move a paused window.
+    app.on_event(&frame(99, "CP", 99, Side::Csms, "[3,\"1\",{}]"));
+    assert_eq!((index(&app), app.frames_top), (10, 6));
 }
 
 #[test]
@@ -639,6 +674,8 @@ fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
 fn snapshot_main_screen() {
     let mut app = sample();
     insta::assert_snapshot!("main_120x40", render(&app, 120, 40).backend());
+    // As the loop does before handling keys.
+    app.set_frames_rows(ui::frames_rows(&app, Rect::new(0, 0, 120, 40)));
     select_line(&mut app, 21);
     insta::assert_snapshot!("main_pair_selected_120x40", render(&app, 120, 40).backend());
     insta::assert_snapshot!("main_40x12", render(&app, 40, 12).backend());

@@ -164,6 +164,12 @@ pub fn run_loop<B: Backend>(
             continue;
         };
         dirty = true;
+        if let Ok(size) = terminal.size() {
+            app.set_frames_rows(ui::frames_rows(
+                app,
+                ratatui::layout::Rect::new(0, 0, size.width, size.height),
+            ));
+        }
         for action in input::actions_for(&event, app.mode) {
             match app.apply(action) {
                 Some(Effect::Quit) => return Ok(()),

@@ -318,6 +318,11 @@ pub struct App {
     frame_sel: Option<u64>,
     /// The frames pane shows the newest frame and moves with new ones.
     pub follow: bool,
+    /// The first visible frame row shown when not following (drawing clamps it so the
+    /// selection shows); the window moves only when the selection would leave it.
+    pub frames_top: usize,
+    /// Rows of the frames pane, as last drawn (set by the loop).
+    frames_rows: usize,
     /// The selected finding (by number); `None` = the first row.
     finding_sel: Option<u64>,
     /// Lines scrolled in the detail view.
@@ -357,6 +362,8 @@ impl App {
             conn_sel: 0,
             frame_sel: None,
             follow: true,
+            frames_top: 0,
+            frames_rows: 20,
             finding_sel: None,
             detail_scroll: 0,
             message: None,
@@ -736,10 +743,27 @@ impl App {
         self.findings.iter().filter(move |r| r.frame == Some(seq))
     }
 
-    /// Selects the frame row `seq` (and stops following).
+    /// Tells the app how many rows the frames pane has, so scrolling moves the window only
+    /// when the selection would leave it.
+    pub fn set_frames_rows(&mut self, rows: usize) {
+        self.frames_rows = rows.max(1);
+    }
+
+    /// Selects the frame row `seq` (and stops following), scrolling just enough to show it.
     fn select_frame(&mut self, seq: u64) {
+        let v = self.visible_frames();
+        if self.follow {
+            // Start from where following left the window: the newest rows at the bottom.
+            self.frames_top = v.len().saturating_sub(self.frames_rows);
+        }
         self.frame_sel = Some(seq);
         self.follow = false;
+        if let Some(i) = self.selected_frame_index(&v) {
+            let rows = self.frames_rows;
+            self.frames_top = self
+                .frames_top
+                .clamp(i.saturating_sub(rows.saturating_sub(1)), i);
+        }
     }
 
     fn move_frames(&mut self, delta: isize) {

@@ -68,17 +68,29 @@ fn clamp(v: usize, lo: usize, hi: usize) -> u16 {
     u16::try_from(v.max(lo).min(hi.max(lo))).unwrap_or(u16::MAX)
 }
 
-fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
+/// The connections, frames and findings panes of the main screen, given the findings shown.
+fn pane_areas(app: &App, area: Rect, findings: usize) -> [Rect; 3] {
     let avail = usize::from(area.height);
-    let findings = app.visible_findings();
     let conns_h = clamp(app.conns.len() + 2, 3, (avail / 4).min(8));
-    let findings_h = clamp(findings.len() + 2, 3, avail * 3 / 10);
-    let [conns, frames, finds] = Layout::vertical([
+    let findings_h = clamp(findings + 2, 3, avail * 3 / 10);
+    Layout::vertical([
         Constraint::Length(conns_h),
         Constraint::Min(3),
         Constraint::Length(findings_h),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// Rows of the frames pane on a screen of `size` (for [`App::set_frames_rows`]).
+pub fn frames_rows(app: &App, size: Rect) -> usize {
+    let [body, _] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(size);
+    let [_, frames, _] = pane_areas(app, body, app.visible_findings().len());
+    usize::from(frames.height.saturating_sub(2))
+}
+
+fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let findings = app.visible_findings();
+    let [conns, frames, finds] = pane_areas(app, area, findings.len());
     draw_conns(f, app, conns);
     draw_frames(f, app, frames);
     draw_findings(f, app, finds, &findings);
@@ -216,7 +228,13 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     let width = area.width.saturating_sub(2);
     let show_conn = width >= 70 && app.filter.conn.is_none() && app.conns.len() > 1;
     let (action_w, id_w) = if width >= 60 { (20, 8) } else { (12, 0) };
-    let first = offset(sel, inner_h);
+    // Where the user scrolled to, moved only as far as needed to show the selection.
+    let first = match sel {
+        Some(sel) if !app.follow => app
+            .frames_top
+            .clamp(sel.saturating_sub(inner_h.saturating_sub(1)), sel),
+        _ => offset(sel, inner_h),
+    };
     let lines: Vec<Line<'_>> = visible
         .iter()
         .enumerate()
