@@ -1,5 +1,6 @@
-//! Where findings go: the reports of `check` (text, JSON, JUnit). Sinks only render; they
-//! never judge traffic.
+//! Where findings go: the reports of `check` (text, JSON, JUnit), the trace recorder, and
+//! the terminal UI (`view`, the proxy's live screen). Sinks only render; they never judge
+//! traffic.
 
 pub mod recorder;
 pub mod report;
