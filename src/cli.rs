@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod check;
+pub mod demo;
 pub mod proxy;
 pub mod rules;
 pub mod sim;
@@ -45,6 +46,8 @@ pub enum Command {
     Certs(certs::CertsArgs),
     /// Run a simulated charger fleet or CSMS
     Sim(sim::SimArgs),
+    /// Show the tool at work: simulated CSMS and chargers through the proxy, inspected live
+    Demo(demo::DemoArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -67,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Demo(args) => demo::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -19,6 +19,7 @@
 pub mod certs;
 pub mod checker;
 pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod finding;
 pub mod live;
