@@ -331,7 +331,7 @@ async fn run() {
         println!(
             "{n_eff:>6} {rounds:>7} {:>7} | {d50:>7}us {d99:>7}us | {p50:>7}us {p99:>7}us | {:>7}us {:>7}us",
             if period.is_zero() {
-                "burst".to_owned()
+                "at once".to_owned()
             } else {
                 format!("{}ms", period.as_millis())
             },
