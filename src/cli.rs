@@ -6,6 +6,7 @@ pub mod check;
 pub mod proxy;
 pub mod rules;
 pub mod sim;
+pub mod testcase;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Certs(certs::CertsArgs),
     /// Run a simulated charger fleet or CSMS
     Sim(sim::SimArgs),
+    /// Conformance test cases: list them, or judge a recorded trace case by case
+    Testcase(testcase::TestcaseArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -67,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Testcase(args) => testcase::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -13,6 +13,7 @@
 //! - [`finding`]: what the engine says.
 //! - [`source`]: where events come from (trace files).
 //! - [`sink`]: where findings go (reports).
+//! - [`testcase`]: conformance test cases (scenarios) judged case by case, and the lab report.
 //! - [`cli`]: the command line.
 
 pub mod certs;
@@ -24,5 +25,6 @@ pub mod ocpp;
 pub mod sim;
 pub mod sink;
 pub mod source;
+pub mod testcase;
 pub mod time;
 pub mod wire;

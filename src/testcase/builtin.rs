@@ -1,0 +1,186 @@
+//! The built-in case set: every file under `testcases/` embedded in the binary, so an
+//! installed `ocpp-inspector testcase` works anywhere (`--cases DIR` loads a folder instead).
+//! A test keeps this table equal to the folder. Data only.
+
+use super::scenario::{Case, ScenarioError, load_texts};
+
+/// Loads and validates the built-in cases.
+pub fn load() -> Result<Vec<Case>, Vec<ScenarioError>> {
+    load_texts(FILES.iter().copied())
+}
+
+/// The paths of the embedded files (relative to the crate root).
+pub fn paths() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(p, _)| *p)
+}
+
+static FILES: &[(&str, &str)] = &[
+    (
+        "testcases/1.6/core/001_CS-cold-boot-rejected.toml",
+        include_str!("../../testcases/1.6/core/001_CS-cold-boot-rejected.toml"),
+    ),
+    (
+        "testcases/1.6/core/001_CSMS-cold-boot-accepted.toml",
+        include_str!("../../testcases/1.6/core/001_CSMS-cold-boot-accepted.toml"),
+    ),
+    (
+        "testcases/1.6/core/002_CS-cold-boot-pending.toml",
+        include_str!("../../testcases/1.6/core/002_CS-cold-boot-pending.toml"),
+    ),
+    (
+        "testcases/1.6/core/004_1_CS-session-identification-first.toml",
+        include_str!("../../testcases/1.6/core/004_1_CS-session-identification-first.toml"),
+    ),
+    (
+        "testcases/1.6/core/017_1_CS-unlock-connector.toml",
+        include_str!("../../testcases/1.6/core/017_1_CS-unlock-connector.toml"),
+    ),
+    (
+        "testcases/1.6/core/019_CS-get-configuration.toml",
+        include_str!("../../testcases/1.6/core/019_CS-get-configuration.toml"),
+    ),
+    (
+        "testcases/1.6/core/021_CS-change-configuration.toml",
+        include_str!("../../testcases/1.6/core/021_CS-change-configuration.toml"),
+    ),
+    (
+        "testcases/1.6/core/062_CS-data-transfer.toml",
+        include_str!("../../testcases/1.6/core/062_CS-data-transfer.toml"),
+    ),
+    (
+        "testcases/1.6/core/068_CS-stop-by-user.toml",
+        include_str!("../../testcases/1.6/core/068_CS-stop-by-user.toml"),
+    ),
+    (
+        "testcases/1.6/core/x01_CS-heartbeat.toml",
+        include_str!("../../testcases/1.6/core/x01_CS-heartbeat.toml"),
+    ),
+    (
+        "testcases/1.6/core/x02_CS-status-after-boot.toml",
+        include_str!("../../testcases/1.6/core/x02_CS-status-after-boot.toml"),
+    ),
+    (
+        "testcases/1.6/core/x03_CS-meter-values-in-transaction.toml",
+        include_str!("../../testcases/1.6/core/x03_CS-meter-values-in-transaction.toml"),
+    ),
+    (
+        "testcases/1.6/core/x04_CS-soft-reset.toml",
+        include_str!("../../testcases/1.6/core/x04_CS-soft-reset.toml"),
+    ),
+    (
+        "testcases/1.6/core/x05_CS-hard-reset.toml",
+        include_str!("../../testcases/1.6/core/x05_CS-hard-reset.toml"),
+    ),
+    (
+        "testcases/1.6/core/x06_CS-change-availability.toml",
+        include_str!("../../testcases/1.6/core/x06_CS-change-availability.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/x07_CS-clear-cache.toml",
+        include_str!("../../testcases/1.6/localauth/x07_CS-clear-cache.toml"),
+    ),
+    (
+        "testcases/1.6/remote/011_1_CS-remote-start.toml",
+        include_str!("../../testcases/1.6/remote/011_1_CS-remote-start.toml"),
+    ),
+    (
+        "testcases/1.6/remote/012_CS-remote-stop.toml",
+        include_str!("../../testcases/1.6/remote/012_CS-remote-stop.toml"),
+    ),
+    (
+        "testcases/1.6/remote/054_CS-trigger-heartbeat.toml",
+        include_str!("../../testcases/1.6/remote/054_CS-trigger-heartbeat.toml"),
+    ),
+    (
+        "testcases/1.6/reservation/046_CS-reserve-connector.toml",
+        include_str!("../../testcases/1.6/reservation/046_CS-reserve-connector.toml"),
+    ),
+    (
+        "testcases/1.6/smartcharging/056_CS-tx-default-profile.toml",
+        include_str!("../../testcases/1.6/smartcharging/056_CS-tx-default-profile.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B01_CS-cold-boot-accepted.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B01_CS-cold-boot-accepted.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B01_CSMS-cold-boot-accepted.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B01_CSMS-cold-boot-accepted.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B02_CS-cold-boot-pending.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B02_CS-cold-boot-pending.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B03_CS-cold-boot-rejected.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B03_CS-cold-boot-rejected.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B06_CS-get-variables.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B06_CS-get-variables.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/B20_CS-reset-onidle.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/B20_CS-reset-onidle.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/Bx01_CS-heartbeat.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/Bx01_CS-heartbeat.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/Bx02_CS-reset-immediate.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/Bx02_CS-reset-immediate.toml"),
+    ),
+    (
+        "testcases/2.0.1/C-authorization/Cx01_CS-clear-cache.toml",
+        include_str!("../../testcases/2.0.1/C-authorization/Cx01_CS-clear-cache.toml"),
+    ),
+    (
+        "testcases/2.0.1/E-transactions/E15_CS-stop-by-user.toml",
+        include_str!("../../testcases/2.0.1/E-transactions/E15_CS-stop-by-user.toml"),
+    ),
+    (
+        "testcases/2.0.1/E-transactions/E21_CS-remote-stop.toml",
+        include_str!("../../testcases/2.0.1/E-transactions/E21_CS-remote-stop.toml"),
+    ),
+    (
+        "testcases/2.0.1/E-transactions/Ex01_CS-local-session.toml",
+        include_str!("../../testcases/2.0.1/E-transactions/Ex01_CS-local-session.toml"),
+    ),
+    (
+        "testcases/2.0.1/F-remote/F02_CS-remote-start.toml",
+        include_str!("../../testcases/2.0.1/F-remote/F02_CS-remote-start.toml"),
+    ),
+    (
+        "testcases/2.0.1/F-remote/F06_CS-unlock-connector.toml",
+        include_str!("../../testcases/2.0.1/F-remote/F06_CS-unlock-connector.toml"),
+    ),
+    (
+        "testcases/2.0.1/F-remote/F20_CS-trigger-heartbeat.toml",
+        include_str!("../../testcases/2.0.1/F-remote/F20_CS-trigger-heartbeat.toml"),
+    ),
+    (
+        "testcases/2.0.1/G-availability/G03_CS-change-availability-evse.toml",
+        include_str!("../../testcases/2.0.1/G-availability/G03_CS-change-availability-evse.toml"),
+    ),
+    (
+        "testcases/2.0.1/H-reservation/Hx01_CS-reserve-evse.toml",
+        include_str!("../../testcases/2.0.1/H-reservation/Hx01_CS-reserve-evse.toml"),
+    ),
+    (
+        "testcases/2.0.1/J-metervalues/Jx01_CS-meter-values-in-transaction.toml",
+        include_str!("../../testcases/2.0.1/J-metervalues/Jx01_CS-meter-values-in-transaction.toml"),
+    ),
+    (
+        "testcases/2.0.1/K-smartcharging/Kx01_CS-tx-default-profile.toml",
+        include_str!("../../testcases/2.0.1/K-smartcharging/Kx01_CS-tx-default-profile.toml"),
+    ),
+    (
+        "testcases/2.0.1/P-datatransfer/Px01_CS-data-transfer.toml",
+        include_str!("../../testcases/2.0.1/P-datatransfer/Px01_CS-data-transfer.toml"),
+    ),
+];
