@@ -173,7 +173,10 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
     let file = File::open(&args.trace)
         .with_context(|| format!("opening --trace {}", args.trace.display()))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        anyhow::bail!("--trace {} is a directory, not a trace file", args.trace.display());
+        anyhow::bail!(
+            "--trace {} is a directory, not a trace file",
+            args.trace.display()
+        );
     }
     let info = ReportInfo {
         trace: args.trace.display().to_string(),

@@ -173,7 +173,9 @@ static FILES: &[(&str, &str)] = &[
     ),
     (
         "testcases/2.0.1/J-metervalues/Jx01_CS-meter-values-in-transaction.toml",
-        include_str!("../../testcases/2.0.1/J-metervalues/Jx01_CS-meter-values-in-transaction.toml"),
+        include_str!(
+            "../../testcases/2.0.1/J-metervalues/Jx01_CS-meter-values-in-transaction.toml"
+        ),
     ),
     (
         "testcases/2.0.1/K-smartcharging/Kx01_CS-tx-default-profile.toml",

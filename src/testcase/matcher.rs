@@ -236,8 +236,7 @@ fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
@@ -320,7 +319,11 @@ impl FieldMatcher {
                 ));
             }
             if !found.iter().any(|v| op.holds(v, vars)) {
-                let got = found.iter().map(|v| short(v)).collect::<Vec<_>>().join(", ");
+                let got = found
+                    .iter()
+                    .map(|v| short(v))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 return Err(format!(
                     "{}: expected {}, got {got}",
                     self.path.as_str(),
@@ -367,29 +370,72 @@ mod tests {
         let p = json!({"idTagInfo": {"status": "Accepted"}, "transactionId": 7,
             "meterValue": [{"sampledValue": [{"value": "10.5"}, {"value": "99"}]}]});
         let vars = Vars::new();
-        assert!(m("idTagInfo.status", "\"Accepted\"", &[]).check(&p, &vars).is_ok());
-        let e = m("idTagInfo.status", "\"Blocked\"", &[]).check(&p, &vars).unwrap_err();
-        assert_eq!(e, "idTagInfo.status: expected \"Blocked\", got \"Accepted\"");
-        assert!(m("idTagInfo.status", "{ one_of = [\"Accepted\", \"ConcurrentTx\"] }", &[])
+        assert!(
+            m("idTagInfo.status", "\"Accepted\"", &[])
+                .check(&p, &vars)
+                .is_ok()
+        );
+        let e = m("idTagInfo.status", "\"Blocked\"", &[])
             .check(&p, &vars)
-            .is_ok());
-        assert!(m("transactionId", "{ equals = 7.0 }", &[]).check(&p, &vars).is_ok());
-        assert!(m("transactionId", "{ gt = 6, le = 7 }", &[]).check(&p, &vars).is_ok());
-        assert!(m("transactionId", "{ gt = 7 }", &[]).check(&p, &vars).is_err());
-        assert!(m("reason", "{ exists = false }", &[]).check(&p, &vars).is_ok());
-        let e = m("reason", "{ exists = true }", &[]).check(&p, &vars).unwrap_err();
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "idTagInfo.status: expected \"Blocked\", got \"Accepted\""
+        );
+        assert!(
+            m(
+                "idTagInfo.status",
+                "{ one_of = [\"Accepted\", \"ConcurrentTx\"] }",
+                &[]
+            )
+            .check(&p, &vars)
+            .is_ok()
+        );
+        assert!(
+            m("transactionId", "{ equals = 7.0 }", &[])
+                .check(&p, &vars)
+                .is_ok()
+        );
+        assert!(
+            m("transactionId", "{ gt = 6, le = 7 }", &[])
+                .check(&p, &vars)
+                .is_ok()
+        );
+        assert!(
+            m("transactionId", "{ gt = 7 }", &[])
+                .check(&p, &vars)
+                .is_err()
+        );
+        assert!(
+            m("reason", "{ exists = false }", &[])
+                .check(&p, &vars)
+                .is_ok()
+        );
+        let e = m("reason", "{ exists = true }", &[])
+            .check(&p, &vars)
+            .unwrap_err();
         assert!(e.contains("absent"), "{e}");
-        assert!(m("idTagInfo.status", "{ regex = \"^Acc\" }", &[]).check(&p, &vars).is_ok());
-        assert!(m("idTagInfo.status", "{ not_equals = \"Accepted\" }", &[])
-            .check(&p, &vars)
-            .is_err());
+        assert!(
+            m("idTagInfo.status", "{ regex = \"^Acc\" }", &[])
+                .check(&p, &vars)
+                .is_ok()
+        );
+        assert!(
+            m("idTagInfo.status", "{ not_equals = \"Accepted\" }", &[])
+                .check(&p, &vars)
+                .is_err()
+        );
         // `*` reaches every element; numeric strings compare as numbers.
-        assert!(m("meterValue.*.sampledValue.*.value", "{ gt = 50 }", &[])
-            .check(&p, &vars)
-            .is_ok());
-        assert!(m("meterValue.0.sampledValue.0.value", "{ gt = 50 }", &[])
-            .check(&p, &vars)
-            .is_err());
+        assert!(
+            m("meterValue.*.sampledValue.*.value", "{ gt = 50 }", &[])
+                .check(&p, &vars)
+                .is_ok()
+        );
+        assert!(
+            m("meterValue.0.sampledValue.0.value", "{ gt = 50 }", &[])
+                .check(&p, &vars)
+                .is_err()
+        );
     }
 
     #[test]
@@ -401,9 +447,17 @@ mod tests {
         vars.insert("tx".into(), json!(7));
         vars.insert("start".into(), json!(1000));
         assert!(same.check(&p, &vars).is_ok());
-        assert!(m("meterStop", "{ ge = \"$start\" }", &["start"]).check(&p, &vars).is_ok());
+        assert!(
+            m("meterStop", "{ ge = \"$start\" }", &["start"])
+                .check(&p, &vars)
+                .is_ok()
+        );
         vars.insert("start".into(), json!(1300));
-        assert!(m("meterStop", "{ ge = \"$start\" }", &["start"]).check(&p, &vars).is_err());
+        assert!(
+            m("meterStop", "{ ge = \"$start\" }", &["start"])
+                .check(&p, &vars)
+                .is_err()
+        );
     }
 
     #[test]
@@ -415,8 +469,16 @@ mod tests {
                 .remove("x")
                 .unwrap()
         };
-        assert!(compile_field("a", &t("{ var = \"tx\" }"), &none).unwrap_err().contains("`tx`"));
-        assert!(compile_field("a", &t("{ bigger = 1 }"), &none).unwrap_err().contains("bigger"));
+        assert!(
+            compile_field("a", &t("{ var = \"tx\" }"), &none)
+                .unwrap_err()
+                .contains("`tx`")
+        );
+        assert!(
+            compile_field("a", &t("{ bigger = 1 }"), &none)
+                .unwrap_err()
+                .contains("bigger")
+        );
         assert!(compile_field("a..b", &t("1"), &none).is_err());
         assert!(compile_field("a", &t("{ gt = \"x\" }"), &none).is_err());
         assert!(compile_field("a", &t("{}"), &none).is_err());

@@ -204,7 +204,12 @@ pub fn write_junit(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) ->
         }
         let mut log = String::new();
         for (i, s) in r.steps.iter().enumerate() {
-            log.push_str(&format!("{:>2}. [{}] {}\n", i + 1, s.status.as_str(), s.name));
+            log.push_str(&format!(
+                "{:>2}. [{}] {}\n",
+                i + 1,
+                s.status.as_str(),
+                s.name
+            ));
             for e in &s.evidence {
                 log.push_str(&format!("      line {} {} {}\n", e.line, e.from, e.text));
             }

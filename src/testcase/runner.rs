@@ -66,7 +66,10 @@ pub enum ProgressKind {
     /// A step matched a frame.
     StepMatched(usize),
     Passed,
-    Failed { step: usize, reason: String },
+    Failed {
+        step: usize,
+        reason: String,
+    },
 }
 
 /// A frame as the runner sees it.
@@ -405,7 +408,11 @@ impl Run {
             State::Running => (
                 Verdict::NotRun,
                 match self.next_required(&case.steps) {
-                    Some(j) => format!("running: waiting for step {} ({})", j + 1, case.steps[j].name),
+                    Some(j) => format!(
+                        "running: waiting for step {} ({})",
+                        j + 1,
+                        case.steps[j].name
+                    ),
                     None => "running".into(),
                 },
             ),
@@ -833,21 +840,38 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
         let mut r = runner();
         let p = feed_all(
             &mut r,
-            &[(1, "charger", START), (1, "csms", START_OK), (2, "charger", MV),
-              (3, "charger", HB), (4, "charger", MV), (5, "charger", STOP)],
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", MV),
+                (3, "charger", HB),
+                (4, "charger", MV),
+                (5, "charger", STOP),
+            ],
         );
         let res = r.results();
         assert_eq!(res[0].verdict, Verdict::Passed, "{}", res[0].reason);
         assert_eq!(res[0].steps[2].evidence.len(), 2);
         assert_eq!(res[0].lines, Some((2, 7)));
-        assert!(p.contains(&Progress { station: "CP".into(), case: 0, kind: ProgressKind::Started }));
+        assert!(p.contains(&Progress {
+            station: "CP".into(),
+            case: 0,
+            kind: ProgressKind::Started
+        }));
         assert_eq!(p.last().map(|p| &p.kind), Some(&ProgressKind::Passed));
     }
 
     #[test]
     fn optional_repeat_may_be_skipped() {
         let mut r = runner();
-        feed_all(&mut r, &[(1, "charger", START), (1, "csms", START_OK), (5, "charger", STOP)]);
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (5, "charger", STOP),
+            ],
+        );
         let res = &r.results()[0];
         assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
         assert_eq!(res.steps[2].status, StepStatus::Skipped);
@@ -857,11 +881,23 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
     fn a_wrong_answer_fails_its_step() {
         let mut r = runner();
         let bad = START_OK.replace("Accepted", "Invalid");
-        feed_all(&mut r, &[(1, "charger", START), (1, "csms", &bad), (5, "charger", STOP)]);
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", &bad),
+                (5, "charger", STOP),
+            ],
+        );
         let res = &r.results()[0];
         assert_eq!(res.verdict, Verdict::Failed);
         assert_eq!(res.failed_step, Some(1));
-        assert!(res.reason.contains("idTagInfo.status: expected \"Accepted\", got \"Invalid\""), "{}", res.reason);
+        assert!(
+            res.reason
+                .contains("idTagInfo.status: expected \"Accepted\", got \"Invalid\""),
+            "{}",
+            res.reason
+        );
     }
 
     #[test]
@@ -869,7 +905,15 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
         // A stop for another transaction is passed over; the right one comes too late.
         let mut r = runner();
         let other = STOP.replace("\"transactionId\":5", "\"transactionId\":6");
-        feed_all(&mut r, &[(1, "charger", START), (1, "csms", START_OK), (2, "charger", &other), (100, "charger", STOP)]);
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", &other),
+                (100, "charger", STOP),
+            ],
+        );
         let res = &r.results()[0];
         assert_eq!(res.verdict, Verdict::Failed);
         assert_eq!(res.failed_step, Some(3));
@@ -878,7 +922,14 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
         // meterStop below meterStart never matches: the trace ends waiting for it.
         let mut r = runner();
         let low = STOP.replace("150", "50");
-        feed_all(&mut r, &[(1, "charger", START), (1, "csms", START_OK), (2, "charger", &low)]);
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", &low),
+            ],
+        );
         let res = &r.results()[0];
         assert_eq!(res.verdict, Verdict::Failed);
         assert!(res.reason.contains("trace ended"), "{}", res.reason);
@@ -890,7 +941,11 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
         feed_all(&mut r, &[(1, "charger", HB)]);
         let res = &r.results()[0];
         assert_eq!(res.verdict, Verdict::NotRun);
-        assert!(res.reason.starts_with("trigger not seen: step 1"), "{}", res.reason);
+        assert!(
+            res.reason.starts_with("trigger not seen: step 1"),
+            "{}",
+            res.reason
+        );
 
         let c = parse_case(CASE, "t.toml").unwrap();
         let mut r = Runner::new(Arc::new(vec![c]), None);
@@ -900,7 +955,10 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
                 at: Timestamp::from_secs(0),
                 conn: "CS2",
                 line: 1,
-                kind: EventKind::Open { subprotocol: Some("ocpp2.0.1"), security: Default::default() },
+                kind: EventKind::Open {
+                    subprotocol: Some("ocpp2.0.1"),
+                    security: Default::default(),
+                },
             },
             &mut out,
         );
@@ -909,5 +967,95 @@ match = { transactionId = { var = "tx" }, meterStop = { ge = "$start" } }
         assert_eq!(res.station, None);
         assert!(res.reason.contains("not applicable"), "{}", res.reason);
         assert!(res.reason.contains("CS2 (2.0.1)"), "{}", res.reason);
+    }
+
+    #[test]
+    fn incremental_results_and_rearmed_trigger() {
+        let boot = r#"
+id = "1.6/core/x99"
+title = "Boot accepted"
+versions = ["1.6"]
+dut = "charger"
+trigger = 2
+[[steps]]
+from = "charger"
+call = "BootNotification"
+[[steps]]
+from = "csms"
+result = "BootNotification"
+match = { status = "Accepted" }
+[[steps]]
+from = "charger"
+call = "StatusNotification"
+expect = { status = "Available" }
+"#;
+        let c = parse_case(boot, "b.toml").unwrap();
+        let mut r = Runner::new(Arc::new(vec![c]), Some(Version::V16));
+        let mut out = Vec::new();
+        let mut feed = |r: &mut Runner, t: i64, from: &str, text: &str| {
+            let ev = Event {
+                at: Timestamp::from_secs(t),
+                conn: "CP",
+                line: t as u64,
+                kind: EventKind::Frame {
+                    from: from.parse().unwrap(),
+                    text,
+                },
+            };
+            r.feed(&ev, &mut out);
+        };
+        let b = r#"[2,"1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
+        feed(&mut r, 1, "charger", b);
+        feed(
+            &mut r,
+            2,
+            "csms",
+            r#"[3,"1",{"status":"Pending","currentTime":"2026-01-01T00:00:00Z","interval":5}]"#,
+        );
+        // The Pending answer broke the trigger: re-armed, not failed.
+        assert_eq!(r.results()[0].verdict, Verdict::NotRun);
+        assert!(
+            r.results()[0]
+                .reason
+                .starts_with("trigger not seen: step 1"),
+            "{}",
+            r.results()[0].reason
+        );
+        let b2 = b.replace("\"1\"", "\"2\"");
+        feed(&mut r, 8, "charger", &b2);
+        feed(
+            &mut r,
+            9,
+            "csms",
+            r#"[3,"2",{"status":"Accepted","currentTime":"2026-01-01T00:00:00Z","interval":5}]"#,
+        );
+        // Asked mid-stream: running, waiting for step 3.
+        let mid = &r.results()[0];
+        assert_eq!(mid.verdict, Verdict::NotRun);
+        assert!(
+            mid.reason.contains("running: waiting for step 3"),
+            "{}",
+            mid.reason
+        );
+        assert_eq!(mid.steps[0].evidence[0].line, 8);
+        // `expect` judges the selected frame: Faulted fails the step.
+        feed(
+            &mut r,
+            10,
+            "charger",
+            r#"[2,"3","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Faulted"}]"#,
+        );
+        let end = &r.results()[0];
+        assert_eq!(end.verdict, Verdict::Failed);
+        assert!(
+            end.reason
+                .contains("status: expected \"Available\", got \"Faulted\""),
+            "{}",
+            end.reason
+        );
+        assert!(
+            out.iter()
+                .any(|p| matches!(p.kind, ProgressKind::Failed { step: 2, .. }))
+        );
     }
 }

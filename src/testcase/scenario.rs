@@ -307,8 +307,8 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             .from
             .parse()
             .map_err(|e: String| err(&format!("{key}.from"), e))?;
-        let (kind, action) = kind_and_action(s.call, s.result, s.error)
-            .map_err(|m| err(&key, m))?;
+        let (kind, action) =
+            kind_and_action(s.call, s.result, s.error).map_err(|m| err(&key, m))?;
         check_action(&versions, &action, kind, from).map_err(|m| err(&key, m))?;
         if let Some(w) = s.within_s
             && !(w.is_finite() && w > 0.0)
@@ -600,7 +600,10 @@ capture = { hb = "interval" }
 
     #[test]
     fn errors_name_file_and_key() {
-        let bad = GOOD.replace("result = \"BootNotification\"", "result = \"BootNotifcation\"");
+        let bad = GOOD.replace(
+            "result = \"BootNotification\"",
+            "result = \"BootNotifcation\"",
+        );
         let e = parse_case(&bad, "x.toml").unwrap_err();
         assert_eq!((e.file.as_str(), e.key.as_str()), ("x.toml", "steps[1]"));
         assert!(e.message.contains("BootNotifcation"), "{e}");
