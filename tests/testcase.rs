@@ -386,18 +386,10 @@ fn cli_json_contract_and_exit_codes() {
     assert_eq!(doc["summary"]["passed"], 3);
     assert_eq!(doc["summary"]["failed"], 0);
 
-    // A failing case makes the exit code 1.
+    // A failing case makes the exit code 1: the committed hand-edited copy of the remote
+    // trace whose StopTransaction says Local instead of Remote.
     let dir = tempfile::tempdir().expect("tempdir");
-    let bad = dir.path().join("bad.jsonl");
-    std::fs::write(
-        &bad,
-        read("sim-1.6-remote.jsonl").replacen(
-            r#"\"reason\":\"Remote\""#,
-            r#"\"reason\":\"Local\""#,
-            1,
-        ),
-    )
-    .expect("write");
+    let bad = fixture("sim-1.6-remote-stop-local.jsonl");
     let bad = bad.to_str().expect("utf-8");
     let run = common::run(&["testcase", "run", "TC_012_CS", "--trace", bad]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);

@@ -336,9 +336,17 @@ impl FieldMatcher {
 }
 
 impl fmt::Display for FieldMatcher {
+    /// The matcher as written (variables by name, not value): `idTag $tag`, `status "Accepted"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let vars = Vars::new();
-        let ops: Vec<String> = self.ops.iter().map(|o| o.expected(&vars)).collect();
+        let ops: Vec<String> = self
+            .ops
+            .iter()
+            .map(|o| match o {
+                Op::Var(name) => format!("${name}"),
+                Op::Cmp(c, Operand::Var(name)) => format!("{} ${name}", c.name()),
+                other => other.expected(&Vars::new()),
+            })
+            .collect();
         write!(f, "{} {}", self.path.as_str(), ops.join(" and "))
     }
 }

@@ -48,6 +48,7 @@ pre{margin:2px 0;padding:4px 6px;background:#f6f8fb;border:1px solid #e6eaf0;bor
 .sev-error{color:#8c1111;font-weight:600}.sev-warning{color:#8a5a00;font-weight:600}.sev-info{color:#2d5b9a}
 .case{border-left:4px solid #c8ced8}.case.c-passed{border-left-color:#2f9e57}.case.c-failed{border-left-color:#d23c3c}
 a{color:#1d4f91}
+.nw{white-space:nowrap}
 "#;
 
 /// Writes the report.
@@ -123,7 +124,7 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
     for (n, r) in o.results.iter().enumerate() {
         writeln!(
             out,
-            "<tr><td><a href=\"#c{n}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=meta>{}</td><td><span class=\"v {}\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=nw><a href=\"#c{n}\">{}</a></td><td>{}</td><td class=nw>{}</td><td>{}</td><td class=meta>{}</td><td class=nw><span class=\"v {}\">{}</span></td><td>{}</td><td>{}</td></tr>",
             e(&r.id),
             e(&r.title),
             e(r.station.as_deref().unwrap_or("–")),

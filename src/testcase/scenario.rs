@@ -133,7 +133,7 @@ impl Case {
 
     /// Selected by `pattern`: an id prefix (`2.0.1/B`), or an OCTT id (`TC_B_01_CS`).
     pub fn selected_by(&self, pattern: &str) -> bool {
-        self.id.starts_with(pattern) || self.octt().iter().any(|t| *t == pattern)
+        self.id.starts_with(pattern) || self.octt().contains(&pattern)
     }
 }
 
