@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod check;
+pub mod demo;
 pub mod proxy;
 pub mod rules;
 pub mod sim;
@@ -46,6 +47,8 @@ pub enum Command {
     Certs(certs::CertsArgs),
     /// Run a simulated charger fleet or CSMS
     Sim(sim::SimArgs),
+    /// Show the tool at work: simulated CSMS and chargers through the proxy, inspected live
+    Demo(demo::DemoArgs),
     /// Conformance test cases: list them, or judge a recorded trace case by case
     Testcase(testcase::TestcaseArgs),
 }
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(&args),
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Testcase(args) => testcase::run(&args),
     };
     match result {

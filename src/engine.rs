@@ -68,6 +68,10 @@ pub struct ConnSecurity<'a> {
     pub client_cert_subject: Option<&'a str>,
     /// The user name of the charger's HTTP Basic authentication (never the password).
     pub basic_auth_user: Option<&'a str>,
+    /// The subprotocols the charger offered in its handshake (`Sec-WebSocket-Protocol`,
+    /// comma-separated as sent), when the recorder saw the handshake. Lets the engine judge
+    /// the CSMS's choice against the offer.
+    pub offered_subprotocols: Option<&'a str>,
 }
 
 /// The engine could not judge an event for a reason that is the user's to fix (not a
@@ -152,6 +156,7 @@ impl Engine {
                 security,
             } => {
                 session.on_open(subprotocol, security, self.default_version, &mut ctx);
+                rules::ws::check_offer(subprotocol, security.offered_subprotocols, &mut ctx);
                 Ok(())
             }
             EventKind::Close { code: _, by } => {

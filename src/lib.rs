@@ -12,15 +12,18 @@
 //! - [`engine`]: the sans-io inspection engine: schemas, rules, per-connection state.
 //! - [`finding`]: what the engine says.
 //! - [`source`]: where events come from (trace files).
-//! - [`sink`]: where findings go (reports).
+//! - [`sink`]: where findings go (reports, the trace recorder).
+//! - [`live`]: live inspection behind the proxy's tap (engine, recorder, finding sinks).
 //! - [`testcase`]: conformance test cases (scenarios) judged case by case, and the lab report.
 //! - [`cli`]: the command line.
 
 pub mod certs;
 pub mod checker;
 pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod finding;
+pub mod live;
 pub mod ocpp;
 pub mod sim;
 pub mod sink;

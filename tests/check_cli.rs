@@ -245,3 +245,22 @@ fn version_and_help_read_well() {
     let none = run(&[]);
     assert_eq!(none.code, 2);
 }
+
+/// The configuration example in the README is a real configuration file.
+#[test]
+fn the_readme_config_example_loads() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme
+        .find("```toml\n[rules]")
+        .expect("the README shows a config file");
+    let body = &readme[start + "```toml\n".len()..];
+    let end = body.find("```").expect("closed code block");
+    let cfg = Config::from_toml(&body[..end], "README.md").expect("the example loads");
+    assert_eq!(cfg.tol.boot_status_window_us, 300_000_000);
+    let off = ocpp_inspector::engine::rules::find("seq.heartbeat-overdue").expect("rule");
+    assert_eq!(
+        cfg.severity_of(off, None),
+        None,
+        "the example switches it off"
+    );
+}

@@ -1,12 +1,254 @@
-//! `ocpp-inspector proxy`: the man-in-the-middle proxy between chargers and a CSMS.
-//! (Not built yet: see the proxy issue.)
+//! `ocpp-inspector proxy`: the man-in-the-middle proxy between chargers and a CSMS, with
+//! findings streamed to stderr, an optional trace recording and JSON report, and the exit
+//! code of `check` at shutdown (Ctrl-C or SIGTERM). Flags → [`ProxyConfig`] and an
+//! [`Inspector`]; the work is in [`crate::source::proxy`] and [`crate::live`].
 
-use anyhow::{Result, bail};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct ProxyArgs {}
+use super::check::{FailOn, load_schemas};
+use super::exit;
+use crate::engine::{Config, Engine};
+use crate::finding::Severity;
+use crate::live::{Inspector, JsonReport, StderrLines};
+use crate::ocpp::Version;
+use crate::sink::report::RunInfo;
+use crate::source::proxy::tap::TapLimits;
+use crate::source::proxy::tls::{ListenTls, UpstreamTls};
+use crate::source::proxy::{Proxy, ProxyConfig};
 
-pub fn run(_args: &ProxyArgs) -> Result<u8> {
-    bail!("`proxy` is not built yet")
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Address chargers connect to (ws://HOST:PORT/ANY/PATH/<identity>)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: String,
+
+    /// The CSMS: ws://HOST:PORT/BASE or wss://…; the charger's identity is appended
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+
+    /// Record every event to a JSON Lines trace (the format `check` reads), flushed per record
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// Write the JSON report of `check` at exit
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// No live UI: stream findings to stderr (the only mode for now)
+    #[arg(long)]
+    pub no_tui: bool,
+
+    /// Terminate wss:// from chargers with this certificate chain (PEM; profiles 2 and 3)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require a charger certificate signed by this CA (PEM; security profile 3)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+
+    /// CA certificates for a wss:// upstream (default: SSL_CERT_FILE or the system bundle)
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Client certificate toward a wss:// upstream (profile 3)
+    #[arg(long, value_name = "FILE", requires = "upstream_key")]
+    pub upstream_cert: Option<PathBuf>,
+
+    /// The private key of --upstream-cert
+    #[arg(long, value_name = "FILE", requires = "upstream_cert")]
+    pub upstream_key: Option<PathBuf>,
+
+    /// Lowest severity that makes the exit code 1 at shutdown
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+
+    /// OCPP version of connections that negotiate no subprotocol
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub ocpp: Option<Version>,
+
+    /// Load an official OCA schema folder instead of the built-in schemas
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+
+    /// Errata overlays on the built-in schemas (see `check --help`)
+    #[arg(long, default_value = "all", value_name = "SET")]
+    pub errata: String,
+
+    /// Configuration file: rule severities or `off`, and tolerances (see README)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Switch a rule off (repeatable)
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// Seconds after which an unanswered CALL counts as timed out
+    #[arg(long, value_name = "SECONDS")]
+    pub call_timeout: Option<f64>,
+
+    /// Largest WebSocket message relayed, in bytes; a larger one closes the connection (1009)
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub max_message: usize,
+
+    /// Seconds to reach the CSMS and complete its handshake
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
+}
+
+fn build_config(args: &ProxyArgs) -> Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --config {}", path.display()))?;
+            Config::from_toml(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?
+        }
+        None => Config::default(),
+    };
+    for id in &args.disable {
+        config
+            .disable(id)
+            .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
+    }
+    if let Some(t) = args.call_timeout {
+        if !(t.is_finite() && t > 0.0 && t < 1e9) {
+            bail!("--call-timeout must be a positive number of seconds, got {t}");
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
+        {
+            config.tol.call_timeout_us = (t * 1e6) as i64;
+        }
+    }
+    Ok(config)
+}
+
+fn proxy_config(args: &ProxyArgs) -> Result<ProxyConfig> {
+    if args.max_message < 1024 {
+        bail!("--max-message must be at least 1024 bytes");
+    }
+    if args.connect_timeout == 0 {
+        bail!("--connect-timeout must be at least 1 second");
+    }
+    let mut c = ProxyConfig::new(&args.listen, &args.upstream);
+    c.listen_tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ListenTls {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.client_ca.clone(),
+        }),
+        _ => None,
+    };
+    c.upstream_tls = UpstreamTls {
+        ca: args.upstream_ca.clone(),
+        cert: args.upstream_cert.clone(),
+        key: args.upstream_key.clone(),
+    };
+    if !args.upstream.starts_with("wss://")
+        && (args.upstream_ca.is_some() || args.upstream_cert.is_some())
+    {
+        bail!("--upstream-ca/--upstream-cert apply to a wss:// upstream only");
+    }
+    c.max_message = args.max_message;
+    c.connect_timeout = Duration::from_secs(args.connect_timeout);
+    Ok(c)
+}
+
+pub fn run(args: &ProxyArgs) -> Result<u8> {
+    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
+    for note in &schemas.notes {
+        eprintln!("ocpp-inspector: note: {note}");
+    }
+    let fail_on: Severity = args.fail_on.into();
+    let info = RunInfo {
+        schemas: schemas.origin.clone(),
+        fail_on,
+    };
+    let engine = Engine::new(Arc::new(schemas), Arc::new(build_config(args)?), args.ocpp);
+    let config = proxy_config(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        // Bind first: a taken port or a bad certificate is a start-up error (exit 2) before
+        // anything is recorded.
+        let proxy = Proxy::bind(config).await?;
+        let mut inspector = Inspector::new(engine, fail_on).sink(StderrLines::stderr());
+        if let Some(path) = &args.record {
+            let file = File::create(path)
+                .with_context(|| format!("creating the recording {}", path.display()))?;
+            inspector = inspector.record_to(BufWriter::new(file));
+        }
+        if let Some(path) = &args.report {
+            // Fail now rather than after hours of traffic.
+            File::create(path)
+                .with_context(|| format!("creating the report {}", path.display()))?;
+            inspector = inspector.sink(JsonReport::new(path.clone(), args.record.clone(), info));
+        }
+        eprintln!(
+            "proxy    listening on {}://{}/…/<identity>, relaying to {}/<identity>{}",
+            proxy.scheme(),
+            proxy.local_addr(),
+            args.upstream.trim_end_matches('/'),
+            args.record
+                .as_ref()
+                .map(|p| format!(", recording to {}", p.display()))
+                .unwrap_or_default()
+        );
+        let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            eprintln!("proxy    shutting down: closing every connection with 1001");
+            let _ = stop.send(true);
+            // Keep the sender alive: dropping it also means shutdown, which is what we want.
+            stop.closed().await;
+        });
+        let stats = proxy.run(tap, stopped).await;
+        let outcome = consumer.finish().await?;
+        eprintln!(
+            "proxy    {} connections accepted, {} events recorded/inspected",
+            stats.accepted, outcome.events
+        );
+        for p in &outcome.problems {
+            eprintln!("ocpp-inspector: error: {p}");
+        }
+        Ok(if !outcome.problems.is_empty() {
+            exit::USAGE
+        } else if outcome.failing > 0 {
+            exit::FINDINGS
+        } else {
+            exit::CLEAN
+        })
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

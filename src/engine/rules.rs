@@ -117,6 +117,7 @@ static CORE: &[&Rule] = &[
     &ws::UTF8_BOM,
     &ws::UNSUPPORTED_VERSION,
     &ws::BINARY_FRAME,
+    &ws::SUBPROTOCOL_NOT_OFFERED,
     // rpc: OCPP-J framing and correlation
     &rpc::NOT_JSON,
     &rpc::NOT_ARRAY,

@@ -36,6 +36,8 @@ struct Out<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     basic_auth_user: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    offered_subprotocols: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<&'static str>,
@@ -81,6 +83,7 @@ impl<W: Write> Recorder<W> {
             tls_version: None,
             client_cert_subject: None,
             basic_auth_user: None,
+            offered_subprotocols: None,
             code: None,
             by: None,
             injected,
@@ -96,6 +99,7 @@ impl<W: Write> Recorder<W> {
                 rec.tls_version = security.tls_version;
                 rec.client_cert_subject = security.client_cert_subject;
                 rec.basic_auth_user = security.basic_auth_user;
+                rec.offered_subprotocols = security.offered_subprotocols;
             }
             EventKind::Frame { from, text } => {
                 rec.from = Some(from.as_str());
@@ -165,6 +169,7 @@ mod tests {
                     tls_version: Some("1.3"),
                     client_cert_subject: Some("CN=CP-1"),
                     basic_auth_user: Some("CP-1"),
+                    offered_subprotocols: Some("ocpp2.0.1, ocpp1.6"),
                 },
             }),
             ev(EventKind::Frame {

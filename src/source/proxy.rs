@@ -1,7 +1,229 @@
-//! The man-in-the-middle proxy: chargers connect here, each connection is relayed to the
-//! CSMS, and every event is tapped for the engine beside the forwarding path.
+//! The man-in-the-middle proxy: chargers connect here (`ws://` or `wss://`, security
+//! profiles 1-3), each connection is relayed to the CSMS at `<upstream>/<identity>`, and every
+//! event is tapped for the engine beside the forwarding path.
 //!
-//! It must never change, reorder or hold back traffic for the sake of inspection.
-//! (Not built yet: see the proxy issue.)
+//! It must never change, reorder or hold back traffic for the sake of inspection: frames are
+//! forwarded as the bytes they arrived as, and the [`tap`] is a bounded channel written with
+//! `try_send` (a lagging inspector loses events, counted, never the peers' traffic). It judges
+//! nothing itself; [`crate::live`] owns the engine, the recorder and the sinks.
+//!
+//! ```text
+//! charger ──► listener (TLS accept, handshake read)          upstream (TCP, TLS, handshake)
+//!                 │  identity, offered subprotocols ─────────────► CSMS
+//!                 │  ◄── the CSMS's pick / refusal, mirrored ─────┘
+//!                 ▼
+//!              relay: charger ⇄ CSMS, one message at a time per direction
+//!                 │ tap (bounded, try_send)
+//!                 ▼
+//!              live::spawn consumer: recorder → engine → sinks
+//! ```
+//!
+//! In process (the `demo` and the tests use it this way):
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use ocpp_inspector::source::proxy::{Proxy, ProxyConfig, tap::TapLimits};
+//! # let inspector: ocpp_inspector::live::Inspector = todo!();
+//! let config = ProxyConfig::new("127.0.0.1:0", "ws://127.0.0.1:9000/ocpp");
+//! let proxy = Proxy::bind(config).await?; // TLS files, upstream URL, port: checked here
+//! let (tap, consumer) = ocpp_inspector::live::spawn(inspector, TapLimits::default());
+//! println!("chargers connect to ws://{}/ocpp/<identity>", proxy.local_addr());
+//! let (stop, stopped) = tokio::sync::watch::channel(false);
+//! let running = tokio::spawn(proxy.run(tap, stopped));
+//! // ... later:
+//! let _ = stop.send(true);
+//! let _stats = running.await?;
+//! let outcome = consumer.finish().await?; // findings counted, report written
+//! # let _ = outcome; Ok(()) }
+//! ```
 
+mod handshake;
+pub mod io;
+mod listener;
+mod relay;
+pub mod tap;
 pub mod tls;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use tap::{NoticeKind, Tap};
+use tls::{ListenTls, TlsError, UpstreamTls};
+use upstream::Upstream;
+
+/// Everything the proxy needs to start.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// `HOST:PORT` to listen on (`127.0.0.1:0` for any free port).
+    pub listen: String,
+    /// `ws://HOST:PORT/BASE` or `wss://…`; the charger's identity is appended.
+    pub upstream: String,
+    /// Terminate `wss://` from chargers (profiles 2 and 3).
+    pub listen_tls: Option<ListenTls>,
+    /// For a `wss://` upstream.
+    pub upstream_tls: UpstreamTls,
+    /// The largest WebSocket message relayed; a larger one closes the connection (1009).
+    pub max_message: usize,
+    /// TCP + TLS + handshake with the CSMS, at most.
+    pub connect_timeout: Duration,
+    /// The charger's TLS handshake and HTTP request, each at most.
+    pub handshake_timeout: Duration,
+    /// A closing handshake, at most, before the sockets are dropped.
+    pub close_grace: Duration,
+    /// tungstenite's read buffer per socket: small keeps idle connections small.
+    pub read_buffer: usize,
+}
+
+impl ProxyConfig {
+    /// Plain `ws://` both ways, default limits.
+    pub fn new(listen: &str, upstream: &str) -> Self {
+        ProxyConfig {
+            listen: listen.to_owned(),
+            upstream: upstream.to_owned(),
+            listen_tls: None,
+            upstream_tls: UpstreamTls::default(),
+            max_message: 16 << 20,
+            connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            close_grace: Duration::from_secs(3),
+            read_buffer: 4096,
+        }
+    }
+}
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("{0}")]
+    Upstream(String),
+}
+
+/// Counters over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProxyStats {
+    /// TCP connections accepted.
+    pub accepted: u64,
+    /// Events the tap dropped because inspection lagged.
+    pub tap_dropped: u64,
+}
+
+/// A bound proxy, not yet accepting.
+pub struct Proxy {
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<listener::Shared>,
+}
+
+impl Proxy {
+    /// Loads the TLS files, checks the upstream URL and binds the listening socket.
+    pub async fn bind(config: ProxyConfig) -> Result<Proxy, ProxyError> {
+        let acceptor = match &config.listen_tls {
+            Some(t) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(t)?)),
+            None => None,
+        };
+        let wss = config.upstream.starts_with("wss://");
+        let client_tls = if wss {
+            Some(tls::client_config(&config.upstream_tls)?)
+        } else {
+            None
+        };
+        let upstream =
+            Upstream::parse(&config.upstream, client_tls).map_err(ProxyError::Upstream)?;
+        let bind_err = |source| ProxyError::Bind {
+            addr: config.listen.clone(),
+            source,
+        };
+        let addr = tokio::net::lookup_host(config.listen.as_str())
+            .await
+            .map_err(bind_err)?
+            .next()
+            .ok_or_else(|| bind_err(std::io::Error::other("the address resolves to nothing")))?;
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .map_err(bind_err)?;
+        socket.set_reuseaddr(true).map_err(bind_err)?;
+        socket.bind(addr).map_err(bind_err)?;
+        // A deep backlog: thousands of chargers reconnect at once after a CSMS restart.
+        let listener = socket.listen(4096).map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+        Ok(Proxy {
+            listener,
+            addr,
+            shared: Arc::new(listener::Shared {
+                upstream,
+                acceptor,
+                config,
+            }),
+        })
+    }
+
+    /// The address it listens on (the real port when port 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws` or `wss`, as chargers must connect.
+    pub fn scheme(&self) -> &'static str {
+        if self.shared.acceptor.is_some() {
+            "wss"
+        } else {
+            "ws"
+        }
+    }
+
+    /// Accepts and relays until `shutdown` turns true (or its sender is dropped); then stops
+    /// accepting, closes every connection with 1001 both ways (bounded by the close grace)
+    /// and returns. Every event goes to `tap`, which is released when this returns, so the
+    /// consumer can finish.
+    pub async fn run(self, tap: Tap, mut shutdown: watch::Receiver<bool>) -> ProxyStats {
+        let mut stats = ProxyStats::default();
+        let mut tasks = JoinSet::new();
+        let mut backoff = false;
+        let conn_shutdown = shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => break,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)), if backoff => backoff = false,
+                r = self.listener.accept(), if !backoff => match r {
+                    Ok((tcp, peer)) => {
+                        stats.accepted += 1;
+                        let shared = self.shared.clone();
+                        tasks.spawn(listener::handle(tcp, peer, shared, tap.clone(), conn_shutdown.clone()));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: say so, pause, go on.
+                        let conn: Arc<str> = Arc::from(self.addr.to_string());
+                        tap.notice(&conn, NoticeKind::Conn, format!("accept failed: {e}"));
+                        backoff = true;
+                    }
+                },
+            }
+        }
+        drop(self.listener);
+        let limit = self.shared.config.close_grace + Duration::from_secs(1);
+        let drained =
+            tokio::time::timeout(limit, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        stats.tap_dropped = tap.dropped();
+        stats
+    }
+}

@@ -53,6 +53,8 @@ struct RawRecord<'a> {
     client_cert_subject: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     basic_auth_user: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    offered_subprotocols: Option<Cow<'a, str>>,
     /// A binary frame's length (the proxy records binary frames this way).
     #[serde(default)]
     binary_len: Option<usize>,
@@ -73,6 +75,7 @@ pub enum RecordKind<'a> {
         tls_version: Option<Cow<'a, str>>,
         client_cert_subject: Option<Cow<'a, str>>,
         basic_auth_user: Option<Cow<'a, str>>,
+        offered_subprotocols: Option<Cow<'a, str>>,
     },
     Frame {
         from: Side,
@@ -100,6 +103,7 @@ impl<'a> Record<'a> {
                 tls_version,
                 client_cert_subject,
                 basic_auth_user,
+                offered_subprotocols,
             } => EventKind::Open {
                 subprotocol: subprotocol.as_deref(),
                 security: ConnSecurity {
@@ -107,6 +111,7 @@ impl<'a> Record<'a> {
                     tls_version: tls_version.as_deref(),
                     client_cert_subject: client_cert_subject.as_deref(),
                     basic_auth_user: basic_auth_user.as_deref(),
+                    offered_subprotocols: offered_subprotocols.as_deref(),
                 },
             },
             RecordKind::Frame { from, text } => EventKind::Frame { from: *from, text },
@@ -166,6 +171,7 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
             tls_version: raw.tls_version,
             client_cert_subject: raw.client_cert_subject,
             basic_auth_user: raw.basic_auth_user,
+            offered_subprotocols: raw.offered_subprotocols,
         },
         (Some("close"), _) => RecordKind::Close {
             code: raw.code,

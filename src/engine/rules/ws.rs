@@ -1,6 +1,7 @@
 //! `ws.*`: the WebSocket text payload itself, before it is read as JSON.
 
 use super::{ALL, Party, Rule};
+use crate::engine::Ctx;
 use crate::finding::Severity;
 
 pub static EMPTY_MESSAGE: Rule = Rule {
@@ -58,3 +59,37 @@ pub static BINARY_FRAME: Rule = Rule {
 Why it matters: OCPP-J messages are UTF-8 JSON text. No edition says literally that binary \
 frames are forbidden, so this is a warning; most CSMS implementations ignore or reject them.",
 };
+
+pub static SUBPROTOCOL_NOT_OFFERED: Rule = Rule {
+    id: "ws.subprotocol-not-offered",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "The CSMS selected a subprotocol the charger did not offer",
+    spec: "RFC 6455 §4.1 (client step 6), §4.2.2; OCPP-J 1.6 §3.1.2; 2.0.1 Part 4 §3.1.2",
+    doc: "What it checks: the `open` event carries the charger's offer \
+(`offered_subprotocols`, recorded by the proxy from `Sec-WebSocket-Protocol`) and the \
+negotiated `subprotocol` is not one of the offered tokens.\n\n\
+Why it matters: a server may only answer with one of the subprotocols the client asked for; a \
+conforming charger must fail such a connection, and one that does not may speak a version \
+the CSMS does not expect. Silent when the trace does not know the offer.\n\n\
+Example:\n  {\"event\":\"open\",\"conn\":\"CP-001\",\"subprotocol\":\"ocpp2.0.1\",\"offered_subprotocols\":\"ocpp1.6\"}",
+};
+
+/// Judges the CSMS's subprotocol choice against the charger's offer, when both are known.
+pub(crate) fn check_offer(chosen: Option<&str>, offered: Option<&str>, ctx: &mut Ctx<'_>) {
+    let (Some(chosen), Some(offered)) = (chosen, offered) else {
+        return;
+    };
+    if offered.split(',').any(|t| t.trim() == chosen) {
+        return;
+    }
+    ctx.report(
+        &SUBPROTOCOL_NOT_OFFERED,
+        format!(
+            "the CSMS selected subprotocol `{chosen}`, but the charger offered only `{}`",
+            offered.trim()
+        ),
+    );
+}

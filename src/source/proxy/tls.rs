@@ -1,10 +1,17 @@
 //! TLS for the proxy (security profiles 2 and 3): the rustls configuration that terminates
 //! `wss://` from chargers (with a required client certificate checked against a CA for
 //! profile 3), the one that connects to a `wss://` CSMS, and what a finished handshake says
-//! about the charger. Reads PEM files; never logs key material.
+//! about the charger. TLS 1.2 is the minimum both ways. Reads PEM files; never logs key
+//! material, and judges nothing (the engine's `auth.*` rules read what it reports).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, ProtocolVersion, RootCertStore, ServerConfig};
 
 /// A TLS set-up failure, naming the file or setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +34,8 @@ pub struct ListenTls {
 /// The upstream side: `--upstream-ca`, and `--upstream-cert`/`--upstream-key` for profile 3.
 #[derive(Debug, Clone, Default)]
 pub struct UpstreamTls {
+    /// Without it, the system bundle (`SSL_CERT_FILE`, else
+    /// `/etc/ssl/certs/ca-certificates.crt`).
     pub ca: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
@@ -43,17 +52,183 @@ pub struct PeerTls {
     pub client_cert_cn: Option<String>,
 }
 
+const VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn file_err(path: &Path, message: impl Into<String>) -> TlsError {
+    TlsError::File {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Every certificate of a PEM file, in order; an empty file is an error.
+fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = std::fs::read(path).map_err(|e| file_err(path, format!("cannot read: {e}")))?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_err(path, format!("not a PEM certificate file: {e}")))?;
+    if certs.is_empty() {
+        return Err(file_err(path, "holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let bytes = std::fs::read(path).map_err(|e| file_err(path, format!("cannot read: {e}")))?;
+    PrivateKeyDer::from_pem_slice(&bytes)
+        .map_err(|e| file_err(path, format!("holds no PEM private key: {e}")))
+}
+
+fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for cert in load_certs(path)? {
+        roots
+            .add(cert)
+            .map_err(|e| file_err(path, format!("not a usable CA certificate: {e}")))?;
+    }
+    Ok(roots)
+}
+
 /// The rustls configuration for the listening side (TLS 1.2 minimum).
-pub fn server_config(_tls: &ListenTls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    Err(TlsError::Config("TLS is not built yet".into()))
+pub fn server_config(tls: &ListenTls) -> Result<Arc<ServerConfig>, TlsError> {
+    let certs = load_certs(&tls.cert)?;
+    let key = load_key(&tls.key)?;
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(VERSIONS)
+        .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?;
+    let builder = match &tls.client_ca {
+        Some(ca) => {
+            let roots = load_roots(ca)?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| file_err(ca, format!("cannot verify clients with it: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    // No ALPN list: a charger offering ALPN is not refused for it.
+    let config = builder.with_single_cert(certs, key).map_err(|e| {
+        file_err(
+            &tls.key,
+            format!("does not fit {}: {e}", tls.cert.display()),
+        )
+    })?;
+    Ok(Arc::new(config))
+}
+
+/// Where the system CA bundle is looked for when no `--upstream-ca` is given.
+pub fn system_bundle() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
+        return Some(PathBuf::from(p));
+    }
+    let p = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    p.exists().then(|| p.to_owned())
 }
 
 /// The rustls configuration for a `wss://` upstream (TLS 1.2 minimum).
-pub fn client_config(_tls: &UpstreamTls) -> Result<Arc<rustls::ClientConfig>, TlsError> {
-    Err(TlsError::Config("TLS is not built yet".into()))
+pub fn client_config(tls: &UpstreamTls) -> Result<Arc<ClientConfig>, TlsError> {
+    let roots = match &tls.ca {
+        Some(ca) => load_roots(ca)?,
+        None => {
+            let Some(bundle) = system_bundle() else {
+                return Err(TlsError::Config(
+                    "a wss:// upstream needs CA certificates: no --upstream-ca was given, SSL_CERT_FILE is not set and /etc/ssl/certs/ca-certificates.crt does not exist".into(),
+                ));
+            };
+            // A system bundle may hold a few certificates rustls cannot use; skip those.
+            let bytes = std::fs::read(&bundle)
+                .map_err(|e| file_err(&bundle, format!("cannot read the CA bundle: {e}")))?;
+            let mut roots = RootCertStore::empty();
+            let (_, _) = roots.add_parsable_certificates(
+                CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok),
+            );
+            if roots.is_empty() {
+                return Err(file_err(&bundle, "holds no usable CA certificate"));
+            }
+            roots
+        }
+    };
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(VERSIONS)
+        .map_err(|e| TlsError::Config(format!("TLS versions: {e}")))?
+        .with_root_certificates(roots);
+    let config = match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => {
+            let certs = load_certs(cert)?;
+            let k = load_key(key)?;
+            builder
+                .with_client_auth_cert(certs, k)
+                .map_err(|e| file_err(key, format!("does not fit {}: {e}", cert.display())))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(TlsError::Config(
+                "--upstream-cert and --upstream-key go together".into(),
+            ));
+        }
+    };
+    Ok(Arc::new(config))
 }
 
 /// What the handshake of `conn` says about the charger.
-pub fn peer_tls(_conn: &rustls::ServerConnection) -> PeerTls {
-    PeerTls::default()
+pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
+    let version = match conn.protocol_version() {
+        Some(ProtocolVersion::TLSv1_3) => Some("1.3"),
+        Some(ProtocolVersion::TLSv1_2) => Some("1.2"),
+        _ => None,
+    };
+    let mut out = PeerTls {
+        version,
+        ..PeerTls::default()
+    };
+    if let Some(cert) = conn.peer_certificates().and_then(|c| c.first())
+        && let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref())
+    {
+        let subject = parsed.subject();
+        out.client_cert_subject = Some(subject.to_string());
+        out.client_cert_cn = subject
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_files_are_named() {
+        let e = server_config(&ListenTls {
+            cert: "/nonexistent/server.pem".into(),
+            key: "/nonexistent/server.key".into(),
+            client_ca: None,
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("/nonexistent/server.pem"), "{e}");
+        assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_upstream_ca_is_named() {
+        let dir = std::env::temp_dir();
+        let e = client_config(&UpstreamTls {
+            ca: Some(dir.join("none.pem")),
+            cert: None,
+            key: None,
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("none.pem"), "{e}");
+    }
 }

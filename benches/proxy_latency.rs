@@ -1,0 +1,332 @@
+//! Proxy benchmark (not a test): request/response round trips through the proxy and directly
+//! to the CSMS at 1, 100 and 5,000 concurrent connections (p50/p99), and the proxy's memory
+//! per idle connection.
+//!
+//! The proxy is the real binary (`ocpp-inspector proxy --no-tui`, engine on, no recording) in
+//! a child process, so its memory (VmRSS from /proc) is its own; the CSMS (answers every
+//! Heartbeat CALL with a CALLRESULT) and the chargers run here on one tokio runtime.
+//!
+//! Run: `cargo bench --bench proxy_latency` (environment: `PROXY_BENCH_MAX` caps the largest
+//! level, `PROXY_BENCH_IDLE` sets the idle connections of the memory probe, default 2000).
+//! Each proxied connection costs 2 file descriptors in each process: 5,000 need
+//! `ulimit -n` above 10,000 (the largest level is capped to fit the soft limit, and says so).
+//! Bounded in time: every level has a deadline.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::result_large_err,
+    reason = "benchmark harness: a failure is a failed run"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, http};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const LEVEL_DEADLINE: Duration = Duration::from_secs(120);
+
+fn small() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(4096)
+}
+
+/// A CSMS that answers every CALL `[2,"id",...]` with `[3,"id",{...}]`.
+async fn csms() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = tcp.set_nodelay(true);
+                let cb = |_: &Request, mut resp: Response| {
+                    resp.headers_mut().insert(
+                        "Sec-WebSocket-Protocol",
+                        http::HeaderValue::from_static("ocpp1.6"),
+                    );
+                    Ok(resp)
+                };
+                let Ok(mut ws) =
+                    tokio_tungstenite::accept_hdr_async_with_config(tcp, cb, Some(small())).await
+                else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if let Message::Text(t) = m {
+                        let id = t
+                            .as_str()
+                            .strip_prefix("[2,\"")
+                            .and_then(|r| r.split('"').next())
+                            .unwrap_or("?");
+                        let reply =
+                            format!("[3,\"{id}\",{{\"currentTime\":\"2026-11-22T10:15:03Z\"}}]");
+                        if ws.send(Message::text(reply)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+async fn connect(url: String) -> Ws {
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        http::HeaderValue::from_static("ocpp1.6"),
+    );
+    let host = req.uri().host().unwrap().to_owned();
+    let port = req.uri().port_u16().unwrap();
+    let tcp = TcpStream::connect((host.as_str(), port)).await.unwrap();
+    let _ = tcp.set_nodelay(true);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(req, tcp, Some(small()))
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    ws
+}
+
+async fn open_many(base: &str, n: usize, tag: &str) -> Vec<Ws> {
+    let urls: Vec<String> = (0..n).map(|i| format!("{base}/{tag}-{i}")).collect();
+    futures_util::stream::iter(urls)
+        .map(connect)
+        .buffer_unordered(64)
+        .collect()
+        .await
+}
+
+/// Opens `n` connections, then all do `rounds` sequential round trips at once. Returns the
+/// round-trip times in microseconds, sorted.
+async fn level(base: &str, n: usize, rounds: usize, tag: &str) -> Vec<u32> {
+    let conns = open_many(base, n, tag).await;
+    let (go, gate) = watch::channel(false);
+    let mut tasks = Vec::with_capacity(n);
+    for mut ws in conns {
+        let mut gate = gate.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = gate.wait_for(|g| *g).await;
+            let mut times = Vec::with_capacity(rounds);
+            for r in 0..rounds {
+                let call = format!("[2,\"{r}\",\"Heartbeat\",{{}}]");
+                let t = Instant::now();
+                ws.send(Message::text(call)).await.unwrap();
+                loop {
+                    match ws.next().await {
+                        Some(Ok(Message::Text(_))) => break,
+                        Some(Ok(_)) => {}
+                        other => panic!("round trip failed: {other:?}"),
+                    }
+                }
+                times.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+            }
+            let _ = ws.close(None).await;
+            times
+        }));
+    }
+    let _ = go.send(true);
+    let mut all = Vec::with_capacity(n * rounds);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    all
+}
+
+fn pct(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "an index into a small vector"
+    )]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn soft_fd_limit() -> usize {
+    let s = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let csms = csms().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-tui",
+            "--upstream",
+            &format!("ws://{csms}/ocpp"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the proxy");
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let listening = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the proxy starts");
+    let proxy = listening
+        .split("ws://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("the listening line names the address")
+        .to_owned();
+    // Count the proxy's other stderr lines (findings would mean the workload is wrong).
+    let findings = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let f2 = findings.clone();
+    std::thread::spawn(move || {
+        for l in rx {
+            if (l.starts_with("error") || l.starts_with("warning"))
+                && f2.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0
+            {
+                eprintln!("proxy: {l}");
+            }
+        }
+    });
+
+    // Two sockets per connection in this process (charger + CSMS side).
+    let fd_cap = soft_fd_limit().saturating_sub(256) / 2;
+    let max = env_usize("PROXY_BENCH_MAX", 5000);
+    // Memory per idle connection, as the proxy process sees it.
+    let idle = env_usize("PROXY_BENCH_IDLE", 2000).min(fd_cap);
+    // Measured first, on a fresh proxy, so memory freed by the latency levels cannot be
+    // reused and hide the cost. A few connections first warm up the engine (schemas).
+    let warm = level(&format!("ws://{proxy}/ocpp"), 10, 10, "W").await;
+    drop(warm);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(pid);
+    let conns = tokio::time::timeout(
+        LEVEL_DEADLINE,
+        open_many(&format!("ws://{proxy}/ocpp"), idle, "I"),
+    )
+    .await
+    .expect("idle connections within the deadline");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(pid);
+    #[expect(clippy::cast_precision_loss, reason = "display only")]
+    let per = (after.saturating_sub(before)) as f64 / idle.max(1) as f64;
+    println!(
+        "proxy RSS: {before} KiB with no connection → {after} KiB with {idle} idle proxied connections: {per:.1} KiB per idle connection"
+    );
+    // Close them cleanly and let the proxy settle, so the levels below measure only
+    // themselves.
+    let closing = futures_util::future::join_all(conns.into_iter().map(|mut ws| async move {
+        let _ = ws.close(None).await;
+        while let Some(Ok(_)) = ws.next().await {}
+    }));
+    let _ = tokio::time::timeout(LEVEL_DEADLINE, closing).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    println!(
+        "proxy_latency: round trips (CALL → CALLRESULT), loopback, 2 cores shared by clients, CSMS and proxy"
+    );
+    println!(
+        "{:>6} {:>7} | {:>9} {:>9} | {:>9} {:>9} | {:>9} {:>9}",
+        "conns", "rounds", "direct50", "direct99", "proxy50", "proxy99", "added50", "added99"
+    );
+    for (n, rounds) in [(1usize, 2000usize), (100, 100), (max, 10)] {
+        let n_eff = n.min(fd_cap);
+        if n_eff < n {
+            println!("(level {n} capped to {n_eff} by the soft fd limit; raise `ulimit -n`)");
+        }
+        let direct = tokio::time::timeout(
+            LEVEL_DEADLINE,
+            level(&format!("ws://{csms}/ocpp"), n_eff, rounds, "D"),
+        )
+        .await
+        .expect("direct level within its deadline");
+        let proxied = tokio::time::timeout(
+            LEVEL_DEADLINE,
+            level(&format!("ws://{proxy}/ocpp"), n_eff, rounds, "P"),
+        )
+        .await
+        .expect("proxied level within its deadline");
+        let (d50, d99, p50, p99) = (
+            pct(&direct, 0.5),
+            pct(&direct, 0.99),
+            pct(&proxied, 0.5),
+            pct(&proxied, 0.99),
+        );
+        println!(
+            "{n_eff:>6} {rounds:>7} | {d50:>7}us {d99:>7}us | {p50:>7}us {p99:>7}us | {:>7}us {:>7}us",
+            i64::from(p50) - i64::from(d50),
+            i64::from(p99) - i64::from(d99),
+        );
+        // Let closes settle before the next level.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let n = findings.load(std::sync::atomic::Ordering::Relaxed);
+    if n > 0 {
+        println!("note: the proxy reported {n} findings on this workload");
+    }
+}

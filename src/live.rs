@@ -1,0 +1,633 @@
+//! Live inspection: the consumer at the far end of the proxy's tap. It owns the engine, the
+//! trace recorder and the finding sinks, and for each tapped event, in arrival order: writes
+//! the trace record (flushed), feeds the engine, and hands findings and events to every sink.
+//! Line numbers are record numbers, so the recording checked later with `check` names the
+//! same lines with the same findings.
+//!
+//! It runs on a blocking thread of its own and never touches a socket: a slow sink or disk
+//! makes the tap drop events (counted and reported), never the relay wait.
+//!
+//! Sinks ([`LiveSink`]): [`StderrLines`] (one line per finding, `grep CP-001` works),
+//! [`JsonReport`] (the `check --format json` document at exit), [`ChannelSink`] (a bounded
+//! channel, for a UI or a test).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::checker::{FileResult, InputError};
+use crate::engine::{ConnSecurity, Engine, Event, EventKind, FeedError, Stats};
+use crate::finding::{Finding, Severity};
+use crate::sink::recorder::Recorder;
+use crate::sink::report::{RunInfo, json};
+use crate::source::proxy::tap::{
+    self, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver,
+};
+use crate::time::Timestamp;
+
+/// Where live findings and events go. Called on the consumer's thread, in order.
+pub trait LiveSink: Send {
+    /// Every engine event (open, frame, binary, close), after it was judged.
+    fn event(&mut self, _event: &Event<'_>) {}
+    /// One finding.
+    fn finding(&mut self, finding: &Finding);
+    /// A message about a connection that is not an engine event (refusals, upstream down).
+    fn notice(&mut self, _conn: &str, _notice: &Notice) {}
+    /// The run is over.
+    fn finish(&mut self, _outcome: &LiveOutcome) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a live run came to.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOutcome {
+    pub stats: Stats,
+    /// Engine events seen (= trace records written, when recording).
+    pub events: u64,
+    /// Events the tap dropped because inspection lagged (not recorded, not judged).
+    pub dropped: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub infos: u64,
+    /// Findings at or above the inspector's `fail_on`.
+    pub failing: u64,
+    /// Problems of the tool's own (recording stopped, report not written).
+    pub problems: Vec<String>,
+}
+
+/// The engine, the recorder and the sinks, before they run.
+pub struct Inspector {
+    engine: Engine,
+    recorder: Option<Recorder<Box<dyn Write + Send>>>,
+    sinks: Vec<Box<dyn LiveSink>>,
+    fail_on: Severity,
+}
+
+impl Inspector {
+    pub fn new(engine: Engine, fail_on: Severity) -> Self {
+        Inspector {
+            engine,
+            recorder: None,
+            sinks: Vec::new(),
+            fail_on,
+        }
+    }
+
+    /// Records every event to `out` (flushed per record).
+    pub fn record_to(mut self, out: impl Write + Send + 'static) -> Self {
+        self.recorder = Some(Recorder::new(Box::new(out)));
+        self
+    }
+
+    /// Adds a sink.
+    pub fn sink(mut self, sink: impl LiveSink + 'static) -> Self {
+        self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Adds a sink chosen at run time.
+    pub fn sink_boxed(mut self, sink: Box<dyn LiveSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    fn notice_all(&mut self, conn: &str, kind: NoticeKind, text: String) {
+        let n = Notice { kind, text };
+        for s in &mut self.sinks {
+            s.notice(conn, &n);
+        }
+    }
+
+    /// Consumes the tap until every sender is gone.
+    fn consume(mut self, mut rx: TapReceiver) -> LiveOutcome {
+        let mut outcome = LiveOutcome::default();
+        let mut out = Vec::new();
+        let mut end = Timestamp::from_micros(0);
+        while let Some(ev) = rx.blocking_recv() {
+            if let TapKind::Notice(n) = &ev.kind {
+                for s in &mut self.sinks {
+                    s.notice(&ev.conn, n);
+                }
+                continue;
+            }
+            outcome.events += 1;
+            end = end.max(ev.at);
+            let Some(event) = engine_event(&ev, outcome.events) else {
+                continue;
+            };
+            if let Some(rec) = &mut self.recorder
+                && let Err(e) = rec.record(&event)
+            {
+                let msg = format!("recording stopped: {e}");
+                self.recorder = None;
+                self.notice_all(&ev.conn, NoticeKind::Conn, msg.clone());
+                outcome.problems.push(msg);
+            }
+            out.clear();
+            if let Err(FeedError::NoVersion { conn }) = self.engine.feed(&event, &mut out) {
+                self.notice_all(
+                    &conn,
+                    NoticeKind::Conn,
+                    "no subprotocol was negotiated and no --ocpp version was given; only framing is checked on this connection".into(),
+                );
+            }
+            for s in &mut self.sinks {
+                s.event(&event);
+            }
+            self.deliver(&out, &mut outcome);
+        }
+        out.clear();
+        self.engine.finish(end, &mut out);
+        self.deliver(&out, &mut outcome);
+        outcome.stats = self.engine.stats();
+        outcome.dropped = rx.dropped();
+        if outcome.dropped > 0 {
+            self.notice_all(
+                "-",
+                NoticeKind::Conn,
+                format!(
+                    "{} events were not inspected nor recorded: inspection lagged behind the traffic (the traffic itself was forwarded)",
+                    outcome.dropped
+                ),
+            );
+        }
+        if let Some(rec) = self.recorder.take()
+            && let Err(e) = rec.into_inner()
+        {
+            outcome
+                .problems
+                .push(format!("recording not finished: {e}"));
+        }
+        for s in &mut self.sinks {
+            if let Err(e) = s.finish(&outcome) {
+                outcome.problems.push(e.to_string());
+            }
+        }
+        outcome
+    }
+
+    fn deliver(&mut self, found: &[Finding], outcome: &mut LiveOutcome) {
+        for f in found {
+            match f.severity {
+                Severity::Error => outcome.errors += 1,
+                Severity::Warning => outcome.warnings += 1,
+                Severity::Info => outcome.infos += 1,
+            }
+            if f.severity >= self.fail_on {
+                outcome.failing += 1;
+            }
+            for s in &mut self.sinks {
+                s.finding(f);
+            }
+        }
+    }
+}
+
+/// The engine's view of a tapped event (`None` for notices).
+fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
+    let kind = match &ev.kind {
+        TapKind::Open(o) => EventKind::Open {
+            subprotocol: o.subprotocol.as_deref(),
+            security: ConnSecurity {
+                scheme: Some(o.scheme),
+                tls_version: o.tls_version,
+                client_cert_subject: o.client_cert_subject.as_deref(),
+                basic_auth_user: o.basic_auth_user.as_deref(),
+                offered_subprotocols: o.offered.as_deref(),
+            },
+        },
+        TapKind::Frame { from, text } => EventKind::Frame {
+            from: *from,
+            text: text.as_str(),
+        },
+        TapKind::Binary { from, len } => EventKind::Binary {
+            from: *from,
+            len: *len,
+        },
+        TapKind::Close { code, by } => EventKind::Close {
+            code: *code,
+            by: *by,
+        },
+        TapKind::Notice(_) => return None,
+    };
+    Some(Event {
+        at: ev.at,
+        conn: &ev.conn,
+        line,
+        kind,
+    })
+}
+
+/// The running consumer.
+pub struct Consumer {
+    handle: tokio::task::JoinHandle<LiveOutcome>,
+}
+
+impl Consumer {
+    /// Waits until every [`Tap`] is dropped (the proxy's `run` returned) and the tap is
+    /// drained, the engine finished, the recording flushed and the sinks finished.
+    pub async fn finish(self) -> io::Result<LiveOutcome> {
+        self.handle
+            .await
+            .map_err(|e| io::Error::other(format!("the inspection thread failed: {e}")))
+    }
+}
+
+/// Starts the consumer on a blocking thread; returns the tap for the proxy. Call inside a
+/// tokio runtime.
+pub fn spawn(inspector: Inspector, limits: TapLimits) -> (Tap, Consumer) {
+    let (tap, rx) = tap::tap(limits);
+    let handle = tokio::task::spawn_blocking(move || inspector.consume(rx));
+    (tap, Consumer { handle })
+}
+
+/// Makes one line of free text (control characters become spaces).
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// One line per finding, open, close and notice, for a terminal or a log:
+/// ```text
+/// error   CP-001  rpc.response-unknown-id  id=42 Heartbeat  CALLRESULT answers no …
+/// open    CP-001  ws ocpp1.6 offered ocpp1.6 user CP-001
+/// close   CP-001  code 1000 by charger
+/// refused 127.0.0.1:53122  HTTP 404: no station identity in `/ocpp/`
+/// upstream CP-002  cannot connect to ws://…: Connection refused; refused the charger with HTTP 502
+/// ```
+/// Findings start with their severity; other lines with `open`, `close`, `refused`,
+/// `upstream`, `conn` or `summary`.
+pub struct StderrLines<W: Write + Send> {
+    out: W,
+}
+
+impl<W: Write + Send> StderrLines<W> {
+    pub fn new(out: W) -> Self {
+        StderrLines { out }
+    }
+
+    /// The writer (for tests).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl StderrLines<io::Stderr> {
+    pub fn stderr() -> Self {
+        StderrLines::new(io::stderr())
+    }
+}
+
+impl<W: Write + Send> LiveSink for StderrLines<W> {
+    fn event(&mut self, event: &Event<'_>) {
+        let line = match event.kind {
+            EventKind::Open {
+                subprotocol,
+                security,
+            } => {
+                let mut s = format!(
+                    "open     {}  {} {}",
+                    event.conn,
+                    security.scheme.unwrap_or("?"),
+                    subprotocol.unwrap_or("(no subprotocol)")
+                );
+                if let Some(o) = security.offered_subprotocols {
+                    s.push_str(&format!(" offered {o}"));
+                }
+                if let Some(v) = security.tls_version {
+                    s.push_str(&format!(" tls {v}"));
+                }
+                if let Some(c) = security.client_cert_subject {
+                    s.push_str(&format!(" cert {c}"));
+                }
+                if let Some(u) = security.basic_auth_user {
+                    s.push_str(&format!(" user {u}"));
+                }
+                one_line(&s)
+            }
+            EventKind::Close { code, by } => one_line(&format!(
+                "close    {}  code {} by {}",
+                event.conn,
+                code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+                by.map_or("proxy", |s| s.as_str())
+            )),
+            _ => return,
+        };
+        let _ = writeln!(self.out, "{line}");
+    }
+
+    fn finding(&mut self, f: &Finding) {
+        let mut s = format!("{:<8} {}  {}", f.severity.as_str(), f.conn, f.rule.id);
+        let what: Vec<String> = f
+            .unique_id
+            .iter()
+            .map(|id| format!("id={id}"))
+            .chain(f.action.iter().map(|a| a.to_string()))
+            .collect();
+        if !what.is_empty() {
+            s.push_str("  ");
+            s.push_str(&what.join(" "));
+        }
+        s.push_str("  ");
+        s.push_str(&f.message);
+        let _ = writeln!(self.out, "{}", one_line(&s));
+    }
+
+    fn notice(&mut self, conn: &str, n: &Notice) {
+        let _ = writeln!(
+            self.out,
+            "{}",
+            one_line(&format!("{:<8} {conn}  {}", n.kind.as_str(), n.text))
+        );
+    }
+
+    fn finish(&mut self, o: &LiveOutcome) -> io::Result<()> {
+        let _ = writeln!(
+            self.out,
+            "summary  {} frames, {} connections: {} errors, {} warnings, {} infos{}",
+            o.stats.frames,
+            o.stats.connections,
+            o.errors,
+            o.warnings,
+            o.infos,
+            if o.dropped > 0 {
+                format!(", {} events not inspected (inspection lagged)", o.dropped)
+            } else {
+                String::new()
+            }
+        );
+        self.out.flush()
+    }
+}
+
+/// The JSON report of `check` (`sink::report::json`), written at the end of the run. The
+/// `file` of each finding is the recording's path (or `proxy` when not recording), so the
+/// report reads like the check of the recording.
+pub struct JsonReport {
+    path: PathBuf,
+    trace: PathBuf,
+    info: RunInfo,
+    findings: Vec<Finding>,
+    /// Findings kept at most (a long run must not grow without bound); the rest are counted.
+    keep: usize,
+    left_out: u64,
+}
+
+impl JsonReport {
+    pub fn new(path: PathBuf, trace: Option<PathBuf>, info: RunInfo) -> Self {
+        JsonReport {
+            path,
+            trace: trace.unwrap_or_else(|| PathBuf::from("proxy")),
+            info,
+            findings: Vec::new(),
+            keep: 1_000_000,
+            left_out: 0,
+        }
+    }
+}
+
+impl LiveSink for JsonReport {
+    fn finding(&mut self, f: &Finding) {
+        if self.findings.len() < self.keep {
+            self.findings.push(f.clone());
+        } else {
+            self.left_out += 1;
+        }
+    }
+
+    fn finish(&mut self, o: &LiveOutcome) -> io::Result<()> {
+        let mut input_errors = Vec::new();
+        if o.dropped > 0 {
+            input_errors.push(InputError {
+                line: 0,
+                message: format!(
+                    "{} events were not inspected nor recorded: inspection lagged behind the traffic",
+                    o.dropped
+                ),
+            });
+        }
+        if self.left_out > 0 {
+            input_errors.push(InputError {
+                line: 0,
+                message: format!(
+                    "{} more findings were left out of this report",
+                    self.left_out
+                ),
+            });
+        }
+        for p in &o.problems {
+            input_errors.push(InputError {
+                line: 0,
+                message: p.clone(),
+            });
+        }
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.sort_by_key(|f| f.line);
+        let result = FileResult {
+            path: self.trace.clone(),
+            findings,
+            input_errors,
+            stats: o.stats,
+        };
+        let mut buf = Vec::new();
+        json::write(&mut buf, std::slice::from_ref(&result), &self.info)?;
+        std::fs::write(&self.path, buf).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("writing the report {}: {e}", self.path.display()),
+            )
+        })
+    }
+}
+
+/// What a [`ChannelSink`] passes on.
+#[derive(Debug, Clone)]
+pub enum LiveItem {
+    Finding(Finding),
+    Notice { conn: Arc<str>, notice: Notice },
+}
+
+/// Findings and notices into a bounded channel (for a UI or a test); when it is full, items
+/// are dropped and counted, so the consumer never waits on its reader.
+pub struct ChannelSink {
+    tx: mpsc::Sender<LiveItem>,
+    pub dropped: u64,
+}
+
+impl ChannelSink {
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<LiveItem>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (ChannelSink { tx, dropped: 0 }, rx)
+    }
+}
+
+impl LiveSink for ChannelSink {
+    fn finding(&mut self, f: &Finding) {
+        if self.tx.try_send(LiveItem::Finding(f.clone())).is_err() {
+            self.dropped += 1;
+        }
+    }
+
+    fn notice(&mut self, conn: &str, n: &Notice) {
+        let item = LiveItem::Notice {
+            conn: Arc::from(conn),
+            notice: n.clone(),
+        };
+        if self.tx.try_send(item).is_err() {
+            self.dropped += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::engine::SchemaSet;
+    use crate::engine::schema::ErrataSelection;
+    use crate::ocpp::Side;
+    use crate::source::proxy::tap::OpenInfo;
+
+    /// A writer the test can read after the inspector consumed it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn ev(us: i64, kind: TapKind) -> TapEvent {
+        TapEvent {
+            at: Timestamp::from_micros(1_795_000_000_000_000 + us),
+            conn: Arc::from("CP-001"),
+            kind,
+        }
+    }
+
+    #[test]
+    fn records_judges_and_streams_one_line_per_finding_and_reports_drops() {
+        let engine = Engine::new(
+            Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
+            Arc::new(crate::engine::Config::default()),
+            None,
+        );
+        let (lines, trace) = (Shared::default(), Shared::default());
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r.json");
+        let info = RunInfo {
+            schemas: "built-in".into(),
+            fail_on: Severity::Error,
+        };
+        let inspector = Inspector::new(engine, Severity::Error)
+            .record_to(trace.clone())
+            .sink(StderrLines::new(lines.clone()))
+            .sink(JsonReport::new(report.clone(), None, info));
+        // Room for four events: the fifth is dropped (inspection "lags").
+        let (tap, rx) = tap::tap(TapLimits {
+            events: 4,
+            bytes: 1 << 20,
+        });
+        let open = OpenInfo {
+            subprotocol: Some("ocpp1.6".into()),
+            offered: Some("ocpp1.6".into()),
+            scheme: "ws",
+            basic_auth_user: Some("CP-001".into()),
+            ..OpenInfo::default()
+        };
+        assert!(tap.send(ev(0, TapKind::Open(Box::new(open)))));
+        assert!(tap.send(ev(
+            10,
+            TapKind::Frame {
+                from: Side::Charger,
+                text: "[2,\"42\",\"Heartbeat\",{}]".into(),
+            }
+        )));
+        assert!(tap.send(ev(
+            20,
+            TapKind::Frame {
+                from: Side::Csms,
+                text: "[3,\"43\",{\"currentTime\":\"2026-11-22T10:15:03Z\"}]".into(),
+            }
+        )));
+        assert!(tap.send(ev(
+            30,
+            TapKind::Close {
+                code: Some(1000),
+                by: Some(Side::Charger),
+            }
+        )));
+        assert!(!tap.send(ev(
+            40,
+            TapKind::Binary {
+                from: Side::Csms,
+                len: 3
+            }
+        )));
+        drop(tap);
+        let outcome = inspector.consume(rx);
+
+        assert_eq!(outcome.events, 4);
+        assert_eq!(outcome.dropped, 1);
+        assert!(outcome.failing >= 1, "{outcome:?}");
+        assert_eq!(
+            trace.text().lines().count(),
+            4,
+            "every judged event is recorded"
+        );
+        let out = lines.text();
+        let find = |prefix: &str| {
+            out.lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no line starting {prefix:?} in\n{out}"))
+                .to_owned()
+        };
+        assert_eq!(
+            find("open"),
+            "open     CP-001  ws ocpp1.6 offered ocpp1.6 user CP-001"
+        );
+        assert!(
+            find("error    CP-001  rpc.response-unknown-id  id=43  CALLRESULT `43`")
+                .contains("matches no outstanding CALL")
+        );
+        assert_eq!(find("close"), "close    CP-001  code 1000 by charger");
+        assert!(find("conn     -  1 events were not inspected").contains("forwarded"));
+        assert!(find("summary").contains("1 events not inspected"));
+        // The open event's security facts reach the engine: basic auth over plain ws.
+        assert!(find("warning  CP-001  auth.basic-over-plain-ws  Basic-auth").contains("ws://"));
+
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let findings = doc["findings"].as_array().unwrap();
+        let f = findings
+            .iter()
+            .find(|f| f["rule"] == "rpc.response-unknown-id")
+            .unwrap();
+        assert_eq!(f["line"], 3, "the record number of the frame");
+        assert_eq!(f["file"], "proxy");
+        assert_eq!(f["conn"], "CP-001");
+        assert!(
+            doc["input_errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 events were not inspected")
+        );
+    }
+}

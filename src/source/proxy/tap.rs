@@ -1,0 +1,235 @@
+//! The tap: what the forwarding path hands to inspection. A bounded channel, bounded by
+//! count AND by bytes, written with `try_send` only: when inspection lags, the event is
+//! dropped and counted, and forwarding goes on. It must never make a relay wait.
+//!
+//! Frames carry the very `Utf8Bytes` that are forwarded (a reference count, not a copy).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::ocpp::Side;
+use crate::time::Timestamp;
+
+/// One tapped happening on a connection, stamped when it arrived at the proxy.
+#[derive(Debug)]
+pub struct TapEvent {
+    pub at: Timestamp,
+    /// The station identity.
+    pub conn: Arc<str>,
+    pub kind: TapKind,
+}
+
+#[derive(Debug)]
+pub enum TapKind {
+    /// The relay is up (both handshakes done).
+    Open(Box<OpenInfo>),
+    /// A text frame, exactly as forwarded.
+    Frame { from: Side, text: Utf8Bytes },
+    /// A binary frame (forwarded too); its length.
+    Binary { from: Side, len: usize },
+    /// The connection ended; `by: None` when the proxy closed it (shutdown, oversized frame).
+    Close { code: Option<u16>, by: Option<Side> },
+    /// Not an engine event: something for the operator (refused handshake, upstream down).
+    Notice(Notice),
+}
+
+/// What the handshakes said.
+#[derive(Debug, Clone, Default)]
+pub struct OpenInfo {
+    /// The CSMS's pick, returned to the charger.
+    pub subprotocol: Option<String>,
+    /// What the charger offered.
+    pub offered: Option<String>,
+    /// `ws` or `wss` (the charger's side).
+    pub scheme: &'static str,
+    pub tls_version: Option<&'static str>,
+    pub client_cert_subject: Option<String>,
+    pub basic_auth_user: Option<String>,
+    /// The charger's address.
+    pub peer: String,
+}
+
+/// A message for the operator about a connection or the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// A charger's handshake was refused (by the proxy or, mirrored, by the CSMS).
+    Refused,
+    /// The CSMS could not be reached or dropped the connection.
+    Upstream,
+    /// Anything else about a connection (TLS failure, oversized message).
+    Conn,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Refused => "refused",
+            NoticeKind::Upstream => "upstream",
+            NoticeKind::Conn => "conn",
+        }
+    }
+}
+
+/// Bounds of the tap.
+#[derive(Debug, Clone, Copy)]
+pub struct TapLimits {
+    /// Events in flight at most.
+    pub events: usize,
+    /// Payload bytes in flight at most.
+    pub bytes: usize,
+}
+
+impl Default for TapLimits {
+    fn default() -> Self {
+        TapLimits {
+            events: 65_536,
+            bytes: 64 << 20,
+        }
+    }
+}
+
+struct Shared {
+    bytes: AtomicUsize,
+    max_bytes: usize,
+    dropped: AtomicU64,
+}
+
+/// The sending end, cloned into every connection.
+#[derive(Clone)]
+pub struct Tap {
+    tx: mpsc::Sender<TapEvent>,
+    shared: Arc<Shared>,
+}
+
+/// The receiving end, owned by the inspection consumer.
+pub struct TapReceiver {
+    rx: mpsc::Receiver<TapEvent>,
+    shared: Arc<Shared>,
+}
+
+/// A new tap.
+pub fn tap(limits: TapLimits) -> (Tap, TapReceiver) {
+    let (tx, rx) = mpsc::channel(limits.events.max(1));
+    let shared = Arc::new(Shared {
+        bytes: AtomicUsize::new(0),
+        max_bytes: limits.bytes,
+        dropped: AtomicU64::new(0),
+    });
+    (
+        Tap {
+            tx,
+            shared: shared.clone(),
+        },
+        TapReceiver { rx, shared },
+    )
+}
+
+/// What an event costs in the byte budget.
+fn weight(ev: &TapEvent) -> usize {
+    64 + match &ev.kind {
+        TapKind::Frame { text, .. } => text.len(),
+        TapKind::Notice(n) => n.text.len(),
+        _ => 0,
+    }
+}
+
+impl Tap {
+    /// Hands an event to inspection without waiting; `false` if it was dropped.
+    pub fn send(&self, ev: TapEvent) -> bool {
+        let w = weight(&ev);
+        let before = self.shared.bytes.fetch_add(w, Ordering::Relaxed);
+        if before + w > self.shared.max_bytes {
+            self.shared.bytes.fetch_sub(w, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if self.tx.try_send(ev).is_err() {
+            self.shared.bytes.fetch_sub(w, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// A notice for the operator.
+    pub fn notice(&self, conn: &Arc<str>, kind: NoticeKind, text: String) {
+        self.send(TapEvent {
+            at: Timestamp::now(),
+            conn: conn.clone(),
+            kind: TapKind::Notice(Notice { kind, text }),
+        });
+    }
+
+    /// Events dropped so far because inspection lagged.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl TapReceiver {
+    /// The next event, blocking the calling (non-async) thread; `None` once every [`Tap`]
+    /// is gone and the channel is drained.
+    pub fn blocking_recv(&mut self) -> Option<TapEvent> {
+        let ev = self.rx.blocking_recv()?;
+        self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
+        Some(ev)
+    }
+
+    /// The next event (async).
+    pub async fn recv(&mut self) -> Option<TapEvent> {
+        let ev = self.rx.recv().await?;
+        self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
+        Some(ev)
+    }
+
+    /// Events dropped so far because inspection lagged.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(len: usize) -> TapEvent {
+        TapEvent {
+            at: Timestamp::from_micros(0),
+            conn: Arc::from("CP"),
+            kind: TapKind::Frame {
+                from: Side::Charger,
+                text: Utf8Bytes::from("x".repeat(len)),
+            },
+        }
+    }
+
+    #[test]
+    fn full_by_count_or_by_bytes_drops_and_counts() {
+        let (tap, mut rx) = tap(TapLimits {
+            events: 2,
+            bytes: 10_000,
+        });
+        assert!(tap.send(frame(10)));
+        assert!(tap.send(frame(10)));
+        assert!(!tap.send(frame(10)), "a third event exceeds the count");
+        assert!(rx.blocking_recv().is_some());
+        assert!(!tap.send(frame(20_000)), "a large frame exceeds the bytes");
+        assert!(tap.send(frame(10)));
+        assert_eq!(tap.dropped(), 2);
+        assert_eq!(rx.dropped(), 2);
+        drop(tap);
+        assert!(rx.blocking_recv().is_some());
+        assert!(rx.blocking_recv().is_some());
+        assert!(rx.blocking_recv().is_none());
+        assert_eq!(rx.shared.bytes.load(Ordering::Relaxed), 0);
+    }
+}

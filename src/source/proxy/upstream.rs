@@ -1,0 +1,164 @@
+//! The CSMS side of a proxied connection: where `--upstream` points, and opening a
+//! connection there for one charger (TCP, TLS for `wss://`, then the charger's own handshake
+//! request), all within one timeout. It reports what the CSMS answered; it decides nothing
+//! about the charger (the listener mirrors the answer).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite::http::Uri;
+
+use super::handshake::{self, ChargerRequest, HeadError, UpstreamAnswer};
+use super::io::Io;
+
+/// Where chargers are relayed to.
+#[derive(Clone)]
+pub struct Upstream {
+    /// As given, for messages.
+    pub url: String,
+    host: String,
+    port: u16,
+    host_header: String,
+    base_path: String,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// Why the CSMS could not be reached or would not take the charger.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: std::io::Error },
+    #[error("TLS handshake with {url} failed: {source}")]
+    Tls { url: String, source: std::io::Error },
+    #[error("{url} did not complete the handshake within {secs} s")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url} answered the handshake with something unusable: {message}")]
+    BadAnswer { url: String, message: String },
+}
+
+impl Upstream {
+    /// Parses `ws://HOST:PORT/BASE` or `wss://…`; `tls` is required for `wss://`.
+    pub fn parse(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Self, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("--upstream `{url}` is not a URL: {e}"))?;
+        let secure = match uri.scheme_str() {
+            Some("ws") => false,
+            Some("wss") => true,
+            _ => {
+                return Err(format!(
+                    "--upstream `{url}` must start with ws:// or wss://"
+                ));
+            }
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("--upstream `{url}` has no host"))?
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        if uri.query().is_some() {
+            return Err(format!(
+                "--upstream `{url}` has a query; the charger's path is appended to it, so give the base URL only"
+            ));
+        }
+        let host_header = uri
+            .authority()
+            .map_or_else(|| host.clone(), |a| a.as_str().to_owned());
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let tls = if secure {
+            let Some(config) = tls else {
+                return Err(format!(
+                    "--upstream `{url}` is wss:// but no TLS client configuration was given"
+                ));
+            };
+            let name = ServerName::try_from(bare.clone()).map_err(|e| {
+                format!("--upstream `{url}`: `{bare}` is not a TLS server name: {e}")
+            })?;
+            Some((TlsConnector::from(config), name))
+        } else {
+            None
+        };
+        Ok(Upstream {
+            url: url.to_owned(),
+            host: bare,
+            port,
+            host_header,
+            base_path: uri.path().to_owned(),
+            tls,
+        })
+    }
+
+    /// `wss://`?
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Connects for `req` and does the handshake; returns the socket, any bytes read past
+    /// the answer's head, and the answer.
+    pub async fn open(
+        &self,
+        req: &ChargerRequest,
+        limit: Duration,
+    ) -> Result<(Io, Vec<u8>, UpstreamAnswer), UpstreamError> {
+        match tokio::time::timeout(limit, self.open_inner(req)).await {
+            Ok(r) => r,
+            Err(_) => Err(UpstreamError::Timeout {
+                url: self.url.clone(),
+                secs: limit.as_secs(),
+            }),
+        }
+    }
+
+    async fn open_inner(
+        &self,
+        req: &ChargerRequest,
+    ) -> Result<(Io, Vec<u8>, UpstreamAnswer), UpstreamError> {
+        let url = || self.url.clone();
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|source| UpstreamError::Connect { url: url(), source })?;
+        let _ = tcp.set_nodelay(true);
+        let mut io = match &self.tls {
+            Some((connector, name)) => {
+                let s = connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|source| UpstreamError::Tls { url: url(), source })?;
+                Io::Client(Box::new(s))
+            }
+            None => Io::Plain(tcp),
+        };
+        let request = handshake::upstream_request(&self.host_header, &self.base_path, req);
+        io.write_all(&request)
+            .await
+            .map_err(|source| UpstreamError::Connect { url: url(), source })?;
+        let (mut buf, head_len) = handshake::read_head(&mut io).await.map_err(|e| match e {
+            HeadError::Io(source) => UpstreamError::Connect { url: url(), source },
+            other => UpstreamError::BadAnswer {
+                url: url(),
+                message: other.to_string(),
+            },
+        })?;
+        let answer = handshake::parse_response(&buf[..head_len], &req.key).map_err(|message| {
+            UpstreamError::BadAnswer {
+                url: url(),
+                message,
+            }
+        })?;
+        let rest = buf.split_off(head_len);
+        Ok((io, rest, answer))
+    }
+}
