@@ -10,10 +10,11 @@
 //! ```
 //!
 //! The runner is sans-io like the engine: it reads no files, no sockets and no clock (time
-//! comes inside the events), so the offline `testcase run --trace` and a live front end feed
-//! the same code. It judges scenario steps only; protocol rules stay the engine's job.
+//! comes inside the events), so the offline `testcase run --trace` and the live one behind
+//! the proxy ([`live::LiveCases`], a `live::LiveSink`) feed the same code. It judges scenario steps only; protocol rules stay the engine's job.
 
 pub mod builtin;
+pub mod live;
 pub mod matcher;
 pub mod report;
 pub mod report_html;
@@ -97,7 +98,21 @@ pub fn run_trace<R: Read>(
     }
     if let Some((_, end)) = span {
         engine.finish(end, &mut findings);
-        runner.finish(end, &mut progress);
+    }
+    settle(runner, findings, input_errors, span)
+}
+
+/// Ends a run: unfinished cases are settled at the end of the span, and each finding is
+/// listed with the case runs it falls in. Shared by the offline and the live path, so both
+/// decide alike.
+pub fn settle(
+    mut runner: Runner,
+    mut findings: Vec<Finding>,
+    input_errors: Vec<(u64, String)>,
+    span: Option<(Timestamp, Timestamp)>,
+) -> TraceOutcome {
+    if let Some((_, end)) = span {
+        runner.finish(end, &mut Vec::new());
     }
     findings.sort_by_key(|f| f.line);
     let mut results = runner.results();

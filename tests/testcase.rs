@@ -243,15 +243,15 @@ const FAILING: &[(&str, &str, &str, &str, &str, usize, &str)] = &[
         4,
         "the trace ended before it was seen",
     ),
-    // The user stop is reported as a remote stop.
+    // The user's stop names the wrong stoppedReason.
     (
         "2.0.1/E/15_CS",
         "sim-2.0.1-local.jsonl",
         "SIM-2.0.1-001",
-        r#"\"triggerReason\":\"StopAuthorized\""#,
-        r#"\"triggerReason\":\"RemoteStop\""#,
+        r#"\"stoppedReason\":\"Local\""#,
+        r#"\"stoppedReason\":\"EVDisconnected\""#,
         2,
-        "triggerReason: expected \"StopAuthorized\", got \"RemoteStop\"",
+        "transactionInfo.stoppedReason: expected one of [\"Local\"], got \"EVDisconnected\"",
     ),
     // The unlock fails.
     (

@@ -1,19 +1,26 @@
-//! `ocpp-inspector testcase list|run`: conformance test cases over a recorded trace, with
-//! the verdicts as text, JSON or JUnit, and the lab report as one HTML file. Prints; the
-//! judging is in [`crate::testcase`].
+//! `ocpp-inspector testcase list|run`: conformance test cases over a recorded trace
+//! (`--trace`) or live behind the proxy (`--live`), with the verdicts as text, JSON or JUnit,
+//! and the lab report as one HTML file. Prints; the judging is in [`crate::testcase`].
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use tokio::sync::watch;
 
 use super::check::load_schemas;
 use super::exit;
-use crate::engine::Config;
+use crate::engine::{Config, Engine};
+use crate::finding::Severity;
+use crate::live::{Inspector, StderrLines};
 use crate::ocpp::Version;
+use crate::source::proxy::tap::TapLimits;
+use crate::source::proxy::{Proxy, ProxyConfig};
+use crate::testcase::live::LiveCases;
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::verdict::Tally;
 use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
@@ -58,8 +65,29 @@ pub struct RunArgs {
     #[arg(value_name = "CASE")]
     pub cases_selected: Vec<String>,
     /// The recorded trace (JSON Lines) to judge
-    #[arg(long, value_name = "FILE", required = true)]
-    pub trace: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "live",
+        conflicts_with = "live"
+    )]
+    pub trace: Option<PathBuf>,
+    /// Judge live: run the proxy (--listen, --upstream) and judge while the device is
+    /// exercised; each case's progress is printed to stderr; stops at Ctrl-C or --duration
+    #[arg(long, requires_all = ["listen", "upstream"])]
+    pub live: bool,
+    /// With --live: where chargers connect (ws://HOST:PORT/ANY/PATH/<identity>)
+    #[arg(long, value_name = "HOST:PORT", requires = "live")]
+    pub listen: Option<String>,
+    /// With --live: the CSMS (ws://HOST:PORT/BASE); the charger's identity is appended
+    #[arg(long, value_name = "URL", requires = "live")]
+    pub upstream: Option<String>,
+    /// With --live: record every event to a JSON Lines trace (re-judge it later with --trace)
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub record: Option<PathBuf>,
+    /// With --live: stop after this many seconds instead of at Ctrl-C
+    #[arg(long, value_name = "SECONDS", requires = "live")]
+    pub duration: Option<f64>,
     /// Load the cases from this folder instead of the built-in set
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
@@ -153,6 +181,102 @@ fn list(args: &ListArgs) -> Result<u8> {
     Ok(exit::CLEAN)
 }
 
+/// `--live`: the proxy in front of the CSMS, the engine and the case runner behind its tap,
+/// until Ctrl-C, SIGTERM or `--duration`.
+fn run_live(
+    args: &RunArgs,
+    cases: Vec<Case>,
+    schemas: crate::engine::SchemaSet,
+    config: Config,
+) -> Result<(crate::testcase::TraceOutcome, ReportInfo)> {
+    let (Some(listen), Some(upstream)) = (&args.listen, &args.upstream) else {
+        anyhow::bail!("--live needs --listen and --upstream");
+    };
+    if let Some(d) = args.duration
+        && !(d.is_finite() && d > 0.0 && d <= 31_536_000.0)
+    {
+        anyhow::bail!("--duration must be a positive number of seconds, got {d}");
+    }
+    let info = ReportInfo {
+        trace: match &args.record {
+            Some(p) => format!(
+                "live via {listen} → {upstream} (recorded to {})",
+                p.display()
+            ),
+            None => format!("live via {listen} → {upstream}"),
+        },
+        schemas: schemas.origin.clone(),
+        generated: Timestamp::now().to_string(),
+    };
+    let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.ocpp);
+    let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.ocpp);
+    let mut inspector = Inspector::new(engine, Severity::Error)
+        .sink(StderrLines::stderr())
+        .sink(sink);
+    if let Some(path) = &args.record {
+        let file = File::create(path)
+            .with_context(|| format!("creating the recording {}", path.display()))?;
+        inspector = inspector.record_to(BufWriter::new(file));
+    }
+    let proxy_config = ProxyConfig::new(listen, upstream);
+    let duration = args.duration.map(Duration::from_secs_f64);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let live = runtime.block_on(async move {
+        let proxy = Proxy::bind(proxy_config).await?;
+        eprintln!(
+            "testcase judging live: chargers connect to {}://{}/…/<identity>, relayed to {}/<identity>",
+            proxy.scheme(),
+            proxy.local_addr(),
+            upstream.trim_end_matches('/')
+        );
+        let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            match duration {
+                Some(d) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(d) => {}
+                        () = wait_for_signal() => {}
+                    }
+                }
+                None => wait_for_signal().await,
+            }
+            let _ = stop.send(true);
+            stop.closed().await;
+        });
+        proxy.run(tap, stopped).await;
+        anyhow::Ok(consumer.finish().await?)
+    })?;
+    for p in &live.problems {
+        eprintln!("ocpp-inspector: error: {p}");
+    }
+    let outcome = slot
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .ok_or_else(|| anyhow::anyhow!("the live case runner produced no outcome"))?;
+    Ok((outcome, info))
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 fn write_to(path: &PathBuf, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Result<()> {
     let mut buf = Vec::new();
     f(&mut buf)?;
@@ -170,32 +294,38 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
         }
         None => Config::default(),
     };
-    let file = File::open(&args.trace)
-        .with_context(|| format!("opening --trace {}", args.trace.display()))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        anyhow::bail!(
-            "--trace {} is a directory, not a trace file",
-            args.trace.display()
-        );
-    }
-    let info = ReportInfo {
-        trace: args.trace.display().to_string(),
-        schemas: schemas.origin.clone(),
-        generated: Timestamp::now().to_string(),
+    let (outcome, info) = match &args.trace {
+        Some(trace) => {
+            let file = File::open(trace)
+                .with_context(|| format!("opening --trace {}", trace.display()))?;
+            if file.metadata().is_ok_and(|m| m.is_dir()) {
+                anyhow::bail!(
+                    "--trace {} is a directory, not a trace file",
+                    trace.display()
+                );
+            }
+            let info = ReportInfo {
+                trace: trace.display().to_string(),
+                schemas: schemas.origin.clone(),
+                generated: Timestamp::now().to_string(),
+            };
+            let outcome = run_trace(
+                file,
+                Arc::new(cases),
+                Arc::new(schemas),
+                Arc::new(config),
+                args.ocpp,
+            );
+            for (line, message) in &outcome.input_errors {
+                eprintln!(
+                    "ocpp-inspector: input error: {}:{line}: {message}",
+                    trace.display()
+                );
+            }
+            (outcome, info)
+        }
+        None => run_live(args, cases, schemas, config)?,
     };
-    let outcome = run_trace(
-        file,
-        Arc::new(cases),
-        Arc::new(schemas),
-        Arc::new(config),
-        args.ocpp,
-    );
-    for (line, message) in &outcome.input_errors {
-        eprintln!(
-            "ocpp-inspector: input error: {}:{line}: {message}",
-            args.trace.display()
-        );
-    }
     if let Some(p) = &args.report {
         write_to(p, |b| report_html::write(b, &outcome, &info))?;
     }

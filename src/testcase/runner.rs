@@ -10,7 +10,7 @@
 //! CALL matched by an earlier step of the same action (same message id); when that answer
 //! fails the matchers the case fails there, because no second answer will come. `match`
 //! selects a frame, `expect` judges the selected frame: a selected frame that fails `expect`
-//! fails the step.
+//! fails the step (even a trigger step: the frame was the case's).
 //! `within_s` counts from the frame matched by the previous step. Until the `trigger` steps
 //! have matched, a failure re-arms the case instead (it has not started).
 
@@ -252,7 +252,14 @@ impl Run {
                         }
                         return Outcome::Done;
                     }
-                    Try::Decisive(why) => {
+                    Try::Decisive(why, selected) => {
+                        if selected && self.state == State::Waiting {
+                            // The frame was selected: the case has started, and failed.
+                            self.state = State::Running;
+                            if self.first.is_none() {
+                                self.first = Some(here);
+                            }
+                        }
                         self.push_evidence(i, msg);
                         let reason = format!("step {} ({}): {why}", i + 1, step.name);
                         return self.fail(case, station, i, reason, here, out);
@@ -300,16 +307,16 @@ impl Run {
                 } else {
                     "answered with a CALLRESULT, a CALLERROR was expected".to_owned()
                 };
-                return Try::Decisive(got);
+                return Try::Decisive(got, false);
             }
             return Try::NoMatch;
         }
         match check_all(&step.matchers, msg.payload, &self.vars) {
             Ok(()) => match check_all(&step.expect, msg.payload, &self.vars) {
                 Ok(()) => Try::Match,
-                Err(why) => Try::Decisive(why),
+                Err(why) => Try::Decisive(why, true),
             },
-            Err(why) if decisive => Try::Decisive(why),
+            Err(why) if decisive => Try::Decisive(why, false),
             Err(_) => Try::NoMatch,
         }
     }
@@ -470,8 +477,9 @@ impl Run {
 enum Try {
     Match,
     NoMatch,
-    /// The frame is this step's one chance and it does not fit: why.
-    Decisive(String),
+    /// The frame is this step's one chance and it does not fit: why, and whether the frame
+    /// was selected by `match` (then `expect` failed: a failure even while triggering).
+    Decisive(String, bool),
 }
 
 fn not_run_reason(case: &Case, run: &Run) -> String {
