@@ -36,8 +36,8 @@ pub struct TestcaseArgs {
 pub enum TestcaseCommand {
     /// List the cases (all, or those whose id starts with PREFIX) without running them
     List(ListArgs),
-    /// Judge a recorded trace against the cases
-    Run(RunArgs),
+    /// Judge a recorded trace (or live traffic through the proxy) against the cases
+    Run(Box<RunArgs>),
 }
 
 #[derive(Debug, Args)]
