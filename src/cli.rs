@@ -49,7 +49,7 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Show the tool at work: simulated CSMS and chargers through the proxy, inspected live
     Demo(demo::DemoArgs),
-    /// Conformance test cases: list them, or judge a recorded trace case by case
+    /// Conformance test cases: list them, or judge a trace (or live traffic) case by case
     Testcase(testcase::TestcaseArgs),
 }
 
