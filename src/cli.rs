@@ -7,6 +7,7 @@ pub mod demo;
 pub mod proxy;
 pub mod rules;
 pub mod sim;
+pub mod testcase;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Show the tool at work: simulated CSMS and chargers through the proxy, inspected live
     Demo(demo::DemoArgs),
+    /// Conformance test cases: list them, or judge a trace (or live traffic) case by case
+    Testcase(testcase::TestcaseArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Testcase(args) => testcase::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -14,6 +14,7 @@
 //! - [`source`]: where events come from (trace files).
 //! - [`sink`]: where findings go (reports, the trace recorder).
 //! - [`live`]: live inspection behind the proxy's tap (engine, recorder, finding sinks).
+//! - [`testcase`]: conformance test cases (scenarios) judged case by case, and the lab report.
 //! - [`cli`]: the command line.
 
 pub mod certs;
@@ -27,5 +28,6 @@ pub mod ocpp;
 pub mod sim;
 pub mod sink;
 pub mod source;
+pub mod testcase;
 pub mod time;
 pub mod wire;
