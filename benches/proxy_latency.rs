@@ -111,18 +111,25 @@ async fn open_many(base: &str, n: usize, tag: &str) -> Vec<Ws> {
         .await
 }
 
-/// Opens `n` connections, then all do `rounds` sequential round trips at once. Returns the
-/// round-trip times in microseconds, sorted.
-async fn level(base: &str, n: usize, rounds: usize, tag: &str) -> Vec<u32> {
+/// Opens `n` connections, then each does `rounds` round trips, one every `period` (the
+/// connections' phases spread evenly over the period: an open-loop load of `n / period`
+/// calls per second, as a fleet of stations produces; `period` zero: back to back, all at
+/// once, which measures saturation rather than latency). Returns the round-trip times in
+/// microseconds, sorted.
+async fn level(base: &str, n: usize, rounds: usize, tag: &str, period: Duration) -> Vec<u32> {
     let conns = open_many(base, n, tag).await;
     let (go, gate) = watch::channel(false);
     let mut tasks = Vec::with_capacity(n);
-    for mut ws in conns {
+    for (i, mut ws) in conns.into_iter().enumerate() {
         let mut gate = gate.clone();
+        let phase = period.mul_f64(i as f64 / n.max(1) as f64);
         tasks.push(tokio::spawn(async move {
             let _ = gate.wait_for(|g| *g).await;
+            let start = tokio::time::Instant::now() + phase;
             let mut times = Vec::with_capacity(rounds);
             for r in 0..rounds {
+                #[expect(clippy::cast_possible_truncation, reason = "rounds are few")]
+                tokio::time::sleep_until(start + period * r as u32).await;
                 let call = format!("[2,\"{r}\",\"Heartbeat\",{{}}]");
                 let t = Instant::now();
                 ws.send(Message::text(call)).await.unwrap();
@@ -248,7 +255,7 @@ async fn run() {
     let idle = env_usize("PROXY_BENCH_IDLE", 2000).min(fd_cap);
     // Measured first, on a fresh proxy, so memory freed by the latency levels cannot be
     // reused and hide the cost. A few connections first warm up the engine (schemas).
-    let warm = level(&format!("ws://{proxy}/ocpp"), 10, 10, "W").await;
+    let warm = level(&format!("ws://{proxy}/ocpp"), 10, 10, "W", Duration::ZERO).await;
     drop(warm);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid);
@@ -278,23 +285,40 @@ async fn run() {
         "proxy_latency: round trips (CALL → CALLRESULT), loopback, 2 cores shared by clients, CSMS and proxy"
     );
     println!(
-        "{:>6} {:>7} | {:>9} {:>9} | {:>9} {:>9} | {:>9} {:>9}",
-        "conns", "rounds", "direct50", "direct99", "proxy50", "proxy99", "added50", "added99"
+        "{:>6} {:>7} {:>7} | {:>9} {:>9} | {:>9} {:>9} | {:>9} {:>9}",
+        "conns",
+        "rounds",
+        "every",
+        "direct50",
+        "direct99",
+        "proxy50",
+        "proxy99",
+        "added50",
+        "added99"
     );
-    for (n, rounds) in [(1usize, 2000usize), (100, 100), (max, 10)] {
+    // Each level: connections, round trips each, and the period between one connection's
+    // calls (5,000 stations each calling every 2 s is 2,500 calls/s, far above a real
+    // fleet's heartbeat rate; the last row is the same fleet all calling at once).
+    let levels = [
+        (1usize, 2000usize, Duration::ZERO),
+        (100, 20, Duration::from_millis(200)),
+        (max, 5, Duration::from_secs(2)),
+        (max, 3, Duration::ZERO),
+    ];
+    for (n, rounds, period) in levels {
         let n_eff = n.min(fd_cap);
         if n_eff < n {
             println!("(level {n} capped to {n_eff} by the soft fd limit; raise `ulimit -n`)");
         }
         let direct = tokio::time::timeout(
             LEVEL_DEADLINE,
-            level(&format!("ws://{csms}/ocpp"), n_eff, rounds, "D"),
+            level(&format!("ws://{csms}/ocpp"), n_eff, rounds, "D", period),
         )
         .await
         .expect("direct level within its deadline");
         let proxied = tokio::time::timeout(
             LEVEL_DEADLINE,
-            level(&format!("ws://{proxy}/ocpp"), n_eff, rounds, "P"),
+            level(&format!("ws://{proxy}/ocpp"), n_eff, rounds, "P", period),
         )
         .await
         .expect("proxied level within its deadline");
@@ -305,7 +329,12 @@ async fn run() {
             pct(&proxied, 0.99),
         );
         println!(
-            "{n_eff:>6} {rounds:>7} | {d50:>7}us {d99:>7}us | {p50:>7}us {p99:>7}us | {:>7}us {:>7}us",
+            "{n_eff:>6} {rounds:>7} {:>7} | {d50:>7}us {d99:>7}us | {p50:>7}us {p99:>7}us | {:>7}us {:>7}us",
+            if period.is_zero() {
+                "at once".to_owned()
+            } else {
+                format!("{}ms", period.as_millis())
+            },
             i64::from(p50) - i64::from(d50),
             i64::from(p99) - i64::from(d99),
         );

@@ -3,9 +3,11 @@
 
 pub mod certs;
 pub mod check;
+pub mod demo;
 pub mod proxy;
 pub mod rules;
 pub mod sim;
+pub mod testcase;
 pub mod view;
 
 use std::process::ExitCode;
@@ -48,6 +50,10 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Open a trace in the terminal UI (frames, pairs, findings, detail)
     View(view::ViewArgs),
+    /// Show the tool at work: simulated CSMS and chargers through the proxy, inspected live
+    Demo(demo::DemoArgs),
+    /// Conformance test cases: list them, or judge a trace (or live traffic) case by case
+    Testcase(testcase::TestcaseArgs),
 }
 
 /// Parses the command line and runs the command.
@@ -71,6 +77,8 @@ pub fn main() -> ExitCode {
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
         Command::View(args) => view::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Testcase(args) => testcase::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

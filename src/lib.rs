@@ -14,11 +14,13 @@
 //! - [`source`]: where events come from (trace files).
 //! - [`sink`]: where findings go (reports, the trace recorder).
 //! - [`live`]: live inspection behind the proxy's tap (engine, recorder, finding sinks).
+//! - [`testcase`]: conformance test cases (scenarios) judged case by case, and the lab report.
 //! - [`cli`]: the command line.
 
 pub mod certs;
 pub mod checker;
 pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod finding;
 pub mod live;
@@ -26,5 +28,6 @@ pub mod ocpp;
 pub mod sim;
 pub mod sink;
 pub mod source;
+pub mod testcase;
 pub mod time;
 pub mod wire;

@@ -88,6 +88,12 @@ impl Inspector {
         self
     }
 
+    /// Adds a sink chosen at run time.
+    pub fn sink_boxed(mut self, sink: Box<dyn LiveSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
     fn notice_all(&mut self, conn: &str, kind: NoticeKind, text: String) {
         let n = Notice { kind, text };
         for s in &mut self.sinks {

@@ -706,6 +706,16 @@ impl Station {
                     self.heartbeat = Duration::from_secs(interval);
                 }
                 self.boots += 1;
+                if self.v.is_2x() {
+                    // 2.x lists the start-up (or reboot) as a critical security event.
+                    let kind = if self.boot_reason == "PowerUp" {
+                        "StartupOfTheDevice"
+                    } else {
+                        "ResetOrReboot"
+                    };
+                    let p = json!({ "type": kind, "timestamp": crate::sim::now() });
+                    self.call(link, "SecurityEventNotification", p).await?;
+                }
                 self.boot_reason = "PowerUp";
                 return Ok(());
             }

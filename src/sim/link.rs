@@ -209,6 +209,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
             reason: "".into(),
         };
         let _ = self.ws.close(Some(frame)).await;
+        // Wait (briefly) for the peer's close frame: a station that reconnects at once must
+        // not have its new connection overtake the end of the old one on the peer's side.
+        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
     }
 
     /// Drops the connection without a close frame (as a power cut would).

@@ -1,0 +1,363 @@
+//! `ocpp-inspector testcase list|run`: conformance test cases over a recorded trace
+//! (`--trace`) or live behind the proxy (`--live`), with the verdicts as text, JSON or JUnit,
+//! and the lab report as one HTML file. Prints; the judging is in [`crate::testcase`].
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use tokio::sync::watch;
+
+use super::check::load_schemas;
+use super::exit;
+use crate::engine::{Config, Engine};
+use crate::finding::Severity;
+use crate::live::{Inspector, StderrLines};
+use crate::ocpp::Version;
+use crate::source::proxy::tap::TapLimits;
+use crate::source::proxy::{Proxy, ProxyConfig};
+use crate::testcase::live::LiveCases;
+use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
+use crate::testcase::verdict::Tally;
+use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
+use crate::time::Timestamp;
+
+#[derive(Debug, Args)]
+pub struct TestcaseArgs {
+    #[command(subcommand)]
+    pub command: TestcaseCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TestcaseCommand {
+    /// List the cases (all, or those whose id starts with PREFIX) without running them
+    List(ListArgs),
+    /// Judge a recorded trace (or live traffic through the proxy) against the cases
+    Run(Box<RunArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Id prefix (`2.0.1/B`) or OCTT id (`TC_B_01_CS`)
+    pub prefix: Vec<String>,
+    /// Load the cases from this folder instead of the built-in set
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per case and station; failing steps and findings below
+    Text,
+    /// One JSON document
+    Json,
+    /// JUnit XML, one testcase per case and station
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Cases to run: id prefixes (`2.0.1/B`, `1.6`) or OCTT ids (`TC_B_01_CS`); all when none
+    #[arg(value_name = "CASE")]
+    pub cases_selected: Vec<String>,
+    /// The recorded trace (JSON Lines) to judge
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "live",
+        conflicts_with = "live"
+    )]
+    pub trace: Option<PathBuf>,
+    /// Judge live: run the proxy (--listen, --upstream) and judge while the device is
+    /// exercised; each case's progress is printed to stderr; stops at Ctrl-C or --duration
+    #[arg(long, requires_all = ["listen", "upstream"])]
+    pub live: bool,
+    /// With --live: where chargers connect (ws://HOST:PORT/ANY/PATH/<identity>)
+    #[arg(long, value_name = "HOST:PORT", requires = "live")]
+    pub listen: Option<String>,
+    /// With --live: the CSMS (ws://HOST:PORT/BASE); the charger's identity is appended
+    #[arg(long, value_name = "URL", requires = "live")]
+    pub upstream: Option<String>,
+    /// With --live: record every event to a JSON Lines trace (re-judge it later with --trace)
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub record: Option<PathBuf>,
+    /// With --live: stop after this many seconds instead of at Ctrl-C
+    #[arg(long, value_name = "SECONDS", requires = "live")]
+    pub duration: Option<f64>,
+    /// Load the cases from this folder instead of the built-in set
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+    /// OCPP version of stations whose trace has no `open` event
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub ocpp: Option<Version>,
+    /// Output format on standard output (or -o)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the output to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the lab report (one self-contained HTML file)
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Also write JUnit XML to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the JSON document to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Load an official OCA schema folder instead of the built-in schemas
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+    /// Errata overlays on the built-in schemas (see `check --help`)
+    #[arg(long, default_value = "all", value_name = "SET")]
+    pub errata: String,
+    /// Configuration file: rule severities or `off`, and tolerances
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
+}
+
+fn load_cases(dir: Option<&PathBuf>) -> Result<Vec<Case>> {
+    let loaded = match dir {
+        Some(d) => scenario::load_dir(d),
+        None => builtin::load(),
+    };
+    loaded.map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid test case files:\n  {}", list.join("\n  "))
+    })
+}
+
+fn select(cases: Vec<Case>, patterns: &[String]) -> Result<Vec<Case>> {
+    if patterns.is_empty() {
+        return Ok(cases);
+    }
+    for p in patterns {
+        if !cases.iter().any(|c| c.selected_by(p)) {
+            anyhow::bail!("no test case matches `{p}` (see `ocpp-inspector testcase list`)");
+        }
+    }
+    Ok(cases
+        .into_iter()
+        .filter(|c| patterns.iter().any(|p| c.selected_by(p)))
+        .collect())
+}
+
+pub fn run(args: &TestcaseArgs) -> Result<u8> {
+    match &args.command {
+        TestcaseCommand::List(a) => list(a),
+        TestcaseCommand::Run(a) => run_cases(a),
+    }
+}
+
+fn list(args: &ListArgs) -> Result<u8> {
+    let cases = select(load_cases(args.cases.as_ref())?, &args.prefix)?;
+    let mut out = io::stdout().lock();
+    for c in &cases {
+        let versions: Vec<&str> = c.versions.iter().map(|v| v.as_str()).collect();
+        let r = writeln!(
+            out,
+            "{:<22} {:<7} {:<7} {:<18} {}",
+            c.id,
+            c.dut.as_str(),
+            versions.join(","),
+            c.octt().first().copied().unwrap_or("-"),
+            c.title
+        );
+        if let Err(e) = r {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(exit::CLEAN);
+            }
+            return Err(e.into());
+        }
+    }
+    Ok(exit::CLEAN)
+}
+
+/// `--live`: the proxy in front of the CSMS, the engine and the case runner behind its tap,
+/// until Ctrl-C, SIGTERM or `--duration`.
+fn run_live(
+    args: &RunArgs,
+    cases: Vec<Case>,
+    schemas: crate::engine::SchemaSet,
+    config: Config,
+) -> Result<(crate::testcase::TraceOutcome, ReportInfo)> {
+    let (Some(listen), Some(upstream)) = (&args.listen, &args.upstream) else {
+        anyhow::bail!("--live needs --listen and --upstream");
+    };
+    if let Some(d) = args.duration
+        && !(d.is_finite() && d > 0.0 && d <= 31_536_000.0)
+    {
+        anyhow::bail!("--duration must be a positive number of seconds, got {d}");
+    }
+    let info = ReportInfo {
+        trace: match &args.record {
+            Some(p) => format!(
+                "live via {listen} → {upstream} (recorded to {})",
+                p.display()
+            ),
+            None => format!("live via {listen} → {upstream}"),
+        },
+        schemas: schemas.origin.clone(),
+        generated: Timestamp::now().to_string(),
+    };
+    let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.ocpp);
+    let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.ocpp);
+    let mut inspector = Inspector::new(engine, Severity::Error)
+        .sink(StderrLines::stderr())
+        .sink(sink);
+    if let Some(path) = &args.record {
+        let file = File::create(path)
+            .with_context(|| format!("creating the recording {}", path.display()))?;
+        inspector = inspector.record_to(BufWriter::new(file));
+    }
+    let proxy_config = ProxyConfig::new(listen, upstream);
+    let duration = args.duration.map(Duration::from_secs_f64);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let live = runtime.block_on(async move {
+        let proxy = Proxy::bind(proxy_config).await?;
+        eprintln!(
+            "testcase judging live: chargers connect to {}://{}/…/<identity>, relayed to {}/<identity>",
+            proxy.scheme(),
+            proxy.local_addr(),
+            upstream.trim_end_matches('/')
+        );
+        let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            match duration {
+                Some(d) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(d) => {}
+                        () = wait_for_signal() => {}
+                    }
+                }
+                None => wait_for_signal().await,
+            }
+            let _ = stop.send(true);
+            stop.closed().await;
+        });
+        proxy.run(tap, stopped).await;
+        anyhow::Ok(consumer.finish().await?)
+    })?;
+    for p in &live.problems {
+        eprintln!("ocpp-inspector: error: {p}");
+    }
+    let outcome = slot
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .ok_or_else(|| anyhow::anyhow!("the live case runner produced no outcome"))?;
+    Ok((outcome, info))
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn write_to(path: &PathBuf, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Result<()> {
+    let mut buf = Vec::new();
+    f(&mut buf)?;
+    std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))
+}
+
+fn run_cases(args: &RunArgs) -> Result<u8> {
+    let cases = select(load_cases(args.cases.as_ref())?, &args.cases_selected)?;
+    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --config {}", path.display()))?;
+            Config::from_toml(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?
+        }
+        None => Config::default(),
+    };
+    let (outcome, info) = match &args.trace {
+        Some(trace) => {
+            let file = File::open(trace)
+                .with_context(|| format!("opening --trace {}", trace.display()))?;
+            if file.metadata().is_ok_and(|m| m.is_dir()) {
+                anyhow::bail!(
+                    "--trace {} is a directory, not a trace file",
+                    trace.display()
+                );
+            }
+            let info = ReportInfo {
+                trace: trace.display().to_string(),
+                schemas: schemas.origin.clone(),
+                generated: Timestamp::now().to_string(),
+            };
+            let outcome = run_trace(
+                file,
+                Arc::new(cases),
+                Arc::new(schemas),
+                Arc::new(config),
+                args.ocpp,
+            );
+            for (line, message) in &outcome.input_errors {
+                eprintln!(
+                    "ocpp-inspector: input error: {}:{line}: {message}",
+                    trace.display()
+                );
+            }
+            (outcome, info)
+        }
+        None => run_live(args, cases, schemas, config)?,
+    };
+    if let Some(p) = &args.report {
+        write_to(p, |b| report_html::write(b, &outcome, &info))?;
+    }
+    if let Some(p) = &args.junit {
+        write_to(p, |b| write_junit(b, &outcome, &info))?;
+    }
+    if let Some(p) = &args.json {
+        write_to(p, |b| write_json(b, &outcome, &info))?;
+    }
+    let mut buf = Vec::new();
+    match args.format {
+        Format::Text => write_text(&mut buf, &outcome, &info)?,
+        Format::Json => write_json(&mut buf, &outcome, &info)?,
+        Format::Junit => write_junit(&mut buf, &outcome, &info)?,
+    }
+    match &args.output {
+        Some(p) => std::fs::write(p, &buf).with_context(|| format!("writing {}", p.display()))?,
+        None => {
+            let mut out = io::stdout().lock();
+            if let Err(e) = out.write_all(&buf).and_then(|()| out.flush())
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                return Err(e.into());
+            }
+        }
+    }
+    let t = Tally::of(&outcome.results);
+    Ok(if t.failed > 0 {
+        exit::FINDINGS
+    } else if !outcome.input_errors.is_empty() {
+        exit::USAGE
+    } else {
+        exit::CLEAN
+    })
+}

@@ -1,0 +1,129 @@
+//! Conformance test cases: declarative scenarios (`testcases/**/*.toml`) judged against the
+//! traffic of one station, case by case, with the frames as evidence (the lab's view, next to
+//! the engine's "no rule violated").
+//!
+//! ```text
+//! testcases/*.toml ──► scenario::load (validate) ──► Case
+//! Event ──► runner::Runner::feed ──► step progress, verdicts (per case and station)
+//!       └─► engine::Engine::feed ──► Finding (attached to the case runs they fall in)
+//! verdict::CaseResult ──► report (text, json, junit) / report_html (the lab report)
+//! ```
+//!
+//! The runner is sans-io like the engine: it reads no files, no sockets and no clock (time
+//! comes inside the events), so the offline `testcase run --trace` and the live one behind
+//! the proxy ([`live::LiveCases`], a `live::LiveSink`) feed the same code. It judges scenario steps only; protocol rules stay the engine's job.
+
+pub mod builtin;
+pub mod live;
+pub mod matcher;
+pub mod report;
+pub mod report_html;
+pub mod runner;
+pub mod scenario;
+pub mod verdict;
+
+use std::io::{BufReader, Read};
+use std::sync::Arc;
+
+use crate::engine::{Config, Engine, SchemaSet};
+use crate::finding::Finding;
+use crate::ocpp::Version;
+use crate::source::trace_reader::{LineReader, parse_record};
+use crate::time::Timestamp;
+
+pub use runner::Runner;
+pub use scenario::Case;
+pub use verdict::{CaseResult, Verdict};
+
+/// Everything one offline run produced.
+#[derive(Debug)]
+pub struct TraceOutcome {
+    /// One result per selected case and station (stations sorted by identity).
+    pub results: Vec<CaseResult>,
+    /// What each station told about itself.
+    pub stations: Vec<runner::StationInfo>,
+    /// Every rule finding of the trace, sorted by line.
+    pub findings: Vec<Finding>,
+    /// Lines that are not trace records, and other input problems (line, message).
+    pub input_errors: Vec<(u64, String)>,
+    /// First and last timestamp of the trace.
+    pub span: Option<(Timestamp, Timestamp)>,
+}
+
+/// Judges a recorded trace: every event goes to the engine (rule findings) and to the
+/// runner (scenario steps); at the end time-based rules and unfinished cases are settled at
+/// the trace's last timestamp, and each finding is listed with the case runs it falls in.
+pub fn run_trace<R: Read>(
+    reader: R,
+    cases: Arc<Vec<Case>>,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    default_version: Option<Version>,
+) -> TraceOutcome {
+    let mut engine = Engine::new(schemas, config, default_version);
+    let mut runner = Runner::new(cases, default_version);
+    let mut findings = Vec::new();
+    let mut input_errors = Vec::new();
+    let mut span: Option<(Timestamp, Timestamp)> = None;
+    let mut progress = Vec::new();
+    let mut lines = LineReader::new(BufReader::new(reader));
+    loop {
+        let (n, line) = match lines.next_line() {
+            Ok(Some(x)) => x,
+            Ok(None) => break,
+            Err(e) => {
+                input_errors.push((lines.line() + 1, format!("read error: {e}")));
+                break;
+            }
+        };
+        let record = match parse_record(line, n) {
+            Ok(r) => r,
+            Err(e) => {
+                input_errors.push((e.line, e.message));
+                continue;
+            }
+        };
+        span = Some(match span {
+            None => (record.at, record.at),
+            Some((a, b)) => (a.min(record.at), b.max(record.at)),
+        });
+        let Some(event) = record.event(n) else {
+            continue;
+        };
+        if let Err(e) = engine.feed(&event, &mut findings) {
+            input_errors.push((n, e.to_string()));
+        }
+        runner.feed(&event, &mut progress);
+        progress.clear();
+    }
+    if let Some((_, end)) = span {
+        engine.finish(end, &mut findings);
+    }
+    settle(runner, findings, input_errors, span)
+}
+
+/// Ends a run: unfinished cases are settled at the end of the span, and each finding is
+/// listed with the case runs it falls in. Shared by the offline and the live path, so both
+/// decide alike.
+pub fn settle(
+    mut runner: Runner,
+    mut findings: Vec<Finding>,
+    input_errors: Vec<(u64, String)>,
+    span: Option<(Timestamp, Timestamp)>,
+) -> TraceOutcome {
+    if let Some((_, end)) = span {
+        runner.finish(end, &mut Vec::new());
+    }
+    findings.sort_by_key(|f| f.line);
+    let mut results = runner.results();
+    for r in &mut results {
+        r.attach_findings(&findings);
+    }
+    TraceOutcome {
+        results,
+        stations: runner.stations(),
+        findings,
+        input_errors,
+        span,
+    }
+}

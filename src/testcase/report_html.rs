@@ -1,0 +1,281 @@
+//! The lab report: one self-contained HTML file (inline CSS, no scripts, no external
+//! assets) with the device identity, versions, date, a summary table of cases, per case its
+//! steps with the matching frames as evidence, and every rule finding. It renders the
+//! runner's results; it decides nothing.
+
+use std::io::{self, Write};
+
+use super::TraceOutcome;
+use super::report::ReportInfo;
+use super::verdict::{CaseResult, StepStatus, Tally, Verdict};
+use crate::finding::Finding;
+
+/// Escapes text for HTML content and attribute values.
+pub fn html_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = r#"
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2433;background:#f4f6f9}
+header{background:#1d2f4f;color:#fff;padding:18px 28px}
+header h1{margin:0 0 4px;font-size:22px}
+header p{margin:0;opacity:.85}
+main{padding:18px 28px;max-width:1400px}
+section{background:#fff;border:1px solid #d8dee8;border-radius:6px;padding:14px 18px;margin:0 0 16px}
+h2{font-size:17px;margin:0 0 10px}
+h3{font-size:15px;margin:0}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaf0;vertical-align:top}
+th{background:#eef2f7;font-weight:600}
+.v{display:inline-block;min-width:64px;text-align:center;border-radius:4px;padding:1px 8px;font-weight:600;font-size:12px}
+.passed{background:#d9f2e1;color:#11602c}.failed{background:#fbdada;color:#8c1111}.not_run{background:#e8eaee;color:#4a5261}
+.tot{display:flex;gap:12px;margin-bottom:10px}.tot div{padding:8px 14px;border-radius:6px;font-weight:600}
+.st-matched{color:#11602c}.st-failed{color:#8c1111;font-weight:700}.st-skipped{color:#6b7280}.st-pending{color:#9aa3b1}
+.reason{color:#8c1111;margin:6px 0}
+pre{margin:2px 0;padding:4px 6px;background:#f6f8fb;border:1px solid #e6eaf0;border-radius:4px;white-space:pre-wrap;word-break:break-all;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}
+.meta{color:#5b6474;font-size:12px}
+.sev-error{color:#8c1111;font-weight:600}.sev-warning{color:#8a5a00;font-weight:600}.sev-info{color:#2d5b9a}
+.case{border-left:4px solid #c8ced8}.case.c-passed{border-left-color:#2f9e57}.case.c-failed{border-left-color:#d23c3c}
+a{color:#1d4f91}
+.nw{white-space:nowrap}
+"#;
+
+/// Writes the report.
+pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::Result<()> {
+    let t = Tally::of(&o.results);
+    let e = html_escape;
+    writeln!(out, "<!DOCTYPE html>")?;
+    writeln!(out, r#"<html lang="en"><head><meta charset="utf-8">"#)?;
+    writeln!(
+        out,
+        "<title>OCPP conformance report: {}</title>",
+        e(&info.trace)
+    )?;
+    writeln!(out, "<style>{STYLE}</style></head><body>")?;
+    writeln!(
+        out,
+        "<header><h1>OCPP conformance test report</h1><p>{} · generated {} by ocpp-inspector {}</p></header><main>",
+        e(&info.trace),
+        e(&info.generated),
+        env!("CARGO_PKG_VERSION")
+    )?;
+
+    // Device identity.
+    writeln!(out, "<section><h2>Device under test</h2><table>")?;
+    writeln!(
+        out,
+        "<tr><th>Station identity</th><th>OCPP version</th><th>Vendor</th><th>Model</th><th>Serial number</th><th>Firmware</th><th>Frames</th><th>Observed</th></tr>"
+    )?;
+    for s in &o.stations {
+        let opt = |v: &Option<String>| e(v.as_deref().unwrap_or("–"));
+        writeln!(
+            out,
+            "<tr><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=meta>{} – {}</td></tr>",
+            e(&s.identity),
+            s.version.map_or("unknown", |v| v.as_str()),
+            opt(&s.vendor),
+            opt(&s.model),
+            opt(&s.serial),
+            opt(&s.firmware),
+            s.frames,
+            s.first_at.map(|t| t.to_string()).unwrap_or_default(),
+            s.last_at.map(|t| t.to_string()).unwrap_or_default()
+        )?;
+    }
+    if o.stations.is_empty() {
+        writeln!(out, "<tr><td colspan=8>The trace has no station.</td></tr>")?;
+    }
+    writeln!(out, "</table>")?;
+    writeln!(
+        out,
+        "<p class=meta>Trace {}{}; schemas: {}.</p></section>",
+        e(&info.trace),
+        o.span
+            .map(|(a, b)| format!(" from {a} to {b}"))
+            .unwrap_or_default(),
+        e(&info.schemas)
+    )?;
+
+    // Summary.
+    writeln!(out, "<section><h2>Summary</h2><div class=tot>")?;
+    writeln!(
+        out,
+        "<div class=passed>{} passed</div><div class=failed>{} failed</div><div class=not_run>{} not run</div><div class=not_run>{} rule findings</div></div>",
+        t.passed,
+        t.failed,
+        t.not_run,
+        o.findings.len()
+    )?;
+    writeln!(
+        out,
+        "<table><tr><th>Case</th><th>Title</th><th>Station</th><th>Tested</th><th>References</th><th>Verdict</th><th>Reason</th><th>Findings</th></tr>"
+    )?;
+    for (n, r) in o.results.iter().enumerate() {
+        writeln!(
+            out,
+            "<tr><td class=nw><a href=\"#c{n}\">{}</a></td><td>{}</td><td class=nw>{}</td><td>{}</td><td class=meta>{}</td><td class=nw><span class=\"v {}\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            e(&r.id),
+            e(&r.title),
+            e(r.station.as_deref().unwrap_or("–")),
+            r.dut,
+            e(&r.refs.join(", ")),
+            r.verdict.as_str(),
+            verdict_label(r.verdict),
+            e(&r.reason),
+            r.findings.len()
+        )?;
+    }
+    writeln!(out, "</table></section>")?;
+
+    // Per case.
+    for (n, r) in o.results.iter().enumerate() {
+        write_case(out, n, r)?;
+    }
+
+    // All findings.
+    writeln!(
+        out,
+        "<section><h2>All rule findings ({})</h2>",
+        o.findings.len()
+    )?;
+    if o.findings.is_empty() {
+        writeln!(out, "<p>No rule finding.</p>")?;
+    } else {
+        findings_table(out, &o.findings)?;
+    }
+    if !o.input_errors.is_empty() {
+        writeln!(out, "<h3>Input errors</h3><ul>")?;
+        for (line, m) in &o.input_errors {
+            writeln!(out, "<li>line {line}: {}</li>", e(m))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    writeln!(out, "</section></main></body></html>")
+}
+
+fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Passed => "PASSED",
+        Verdict::Failed => "FAILED",
+        Verdict::NotRun => "NOT RUN",
+    }
+}
+
+fn write_case(out: &mut impl Write, n: usize, r: &CaseResult) -> io::Result<()> {
+    let e = html_escape;
+    writeln!(
+        out,
+        "<section class=\"case c-{}\" id=\"c{n}\"><h3>{} · {} <span class=\"v {}\">{}</span></h3>",
+        r.verdict.as_str(),
+        e(&r.id),
+        e(&r.title),
+        r.verdict.as_str(),
+        verdict_label(r.verdict)
+    )?;
+    writeln!(
+        out,
+        "<p class=meta>Station {} (OCPP {}) · device under test: {} · requirement: {} · {}</p>",
+        e(r.station.as_deref().unwrap_or("–")),
+        r.version.map_or("?", |v| v.as_str()),
+        r.dut,
+        e(&r.requirement),
+        e(&r.refs.join(", "))
+    )?;
+    if !r.reason.is_empty() {
+        writeln!(out, "<p class=reason>{}</p>", e(&r.reason))?;
+    }
+    if r.verdict != Verdict::NotRun || r.reason.starts_with("trigger") {
+        writeln!(
+            out,
+            "<table><tr><th>#</th><th>Step</th><th>Expected</th><th>Status</th><th>Evidence (trace line, time, frame)</th></tr>"
+        )?;
+        for (i, s) in r.steps.iter().enumerate() {
+            let mut flags = Vec::new();
+            if s.optional {
+                flags.push("optional");
+            }
+            if s.repeat {
+                flags.push("repeatable");
+            }
+            write!(
+                out,
+                "<tr><td>{}</td><td>{}{}</td><td class=meta>{}{}</td><td class=\"st-{}\">{}</td><td>",
+                i + 1,
+                e(&s.name),
+                if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" <span class=meta>({})</span>", flags.join(", "))
+                },
+                e(&s.shape),
+                if s.expects.is_empty() {
+                    String::new()
+                } else {
+                    format!("<br>{}", e(&s.expects))
+                },
+                s.status.as_str(),
+                s.status.as_str()
+            )?;
+            for ev in &s.evidence {
+                write!(
+                    out,
+                    "<div class=meta>line {} · {} · {}</div><pre>{}</pre>",
+                    ev.line,
+                    ev.at,
+                    ev.from.arrow(),
+                    e(&ev.text)
+                )?;
+            }
+            if s.evidence.is_empty() && s.status == StepStatus::Pending {
+                write!(out, "<span class=meta>no frame</span>")?;
+            }
+            writeln!(out, "</td></tr>")?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    if !r.findings.is_empty() {
+        writeln!(
+            out,
+            "<p><b>Rule findings during this case ({})</b></p>",
+            r.findings.len()
+        )?;
+        findings_table(out, &r.findings)?;
+    }
+    writeln!(out, "</section>")
+}
+
+fn findings_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    let e = html_escape;
+    writeln!(
+        out,
+        "<table><tr><th>Severity</th><th>Rule</th><th>Station</th><th>Line</th><th>Message</th></tr>"
+    )?;
+    for f in findings {
+        writeln!(
+            out,
+            "<tr><td class=\"sev-{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            f.severity,
+            f.severity,
+            e(f.rule.id),
+            e(&f.conn),
+            f.line,
+            e(&f.message),
+            f.evidence
+                .as_deref()
+                .map(|t| format!("<pre>{}</pre>", e(t)))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(out, "</table>")
+}

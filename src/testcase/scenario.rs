@@ -1,0 +1,643 @@
+//! Scenario files: the serde shape of a case (`testcases/README.md` documents it), loading
+//! and validation. A broken file is an error naming the file and the key; nothing here looks
+//! at traffic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::matcher::{FieldMatcher, Path as FieldPath, compile_field};
+use crate::ocpp::action::lookup;
+use crate::ocpp::{Side, Version};
+
+/// Who the case tests: the other side is played by the lab (or a real peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dut {
+    Charger,
+    Csms,
+}
+
+impl Dut {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dut::Charger => "charger",
+            Dut::Csms => "csms",
+        }
+    }
+}
+
+/// What kind of frame a step expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// A CALL of the action.
+    Call,
+    /// The CALLRESULT answering a CALL of the action.
+    Result,
+    /// The CALLERROR answering a CALL of the action.
+    Error,
+}
+
+impl StepKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Call => "CALL",
+            StepKind::Result => "CALLRESULT",
+            StepKind::Error => "CALLERROR",
+        }
+    }
+}
+
+/// One expected frame.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// A short name for reports (defaults to `from kind action`).
+    pub name: String,
+    pub from: Side,
+    pub kind: StepKind,
+    pub action: String,
+    /// Seconds allowed since the frame matched by the previous step.
+    pub within_s: Option<f64>,
+    pub optional: bool,
+    pub repeat: bool,
+    /// Select the frame: a frame of the step's shape that fails these is passed over (unless
+    /// it is the answer to the step's own CALL, which has one chance).
+    pub matchers: Vec<FieldMatcher>,
+    /// Judge the selected frame: failing these fails the step.
+    pub expect: Vec<FieldMatcher>,
+    /// Variable name → path into the payload, stored when the step matches.
+    pub capture: Vec<(String, FieldPath)>,
+}
+
+impl Step {
+    /// `charger CALL BootNotification`, for reasons and reports.
+    pub fn shape(&self) -> String {
+        format!("{} {} {}", self.from, self.kind.name(), self.action)
+    }
+
+    /// The matchers and expectations in words (`status "Accepted"`), for reports.
+    pub fn describe_matchers(&self) -> String {
+        self.matchers
+            .iter()
+            .chain(&self.expect)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A frame that must not occur while the case runs.
+#[derive(Debug, Clone)]
+pub struct Forbid {
+    pub from: Side,
+    pub kind: StepKind,
+    /// `None`: any action.
+    pub action: Option<String>,
+    /// With `action: None`: actions that are allowed anyway.
+    pub except: Vec<String>,
+    pub matchers: Vec<FieldMatcher>,
+    pub reason: String,
+}
+
+/// A loaded, validated test case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    pub versions: Vec<Version>,
+    pub dut: Dut,
+    /// `must` or `should`.
+    pub requirement: String,
+    /// Specification and OCTT references (`OCTT TC_B_01_CS`).
+    pub refs: Vec<String>,
+    pub preconditions: Vec<String>,
+    pub description: String,
+    /// How many leading steps form the trigger: until they have all matched, a mismatch or
+    /// a timeout re-arms the case instead of failing it.
+    pub trigger: usize,
+    pub steps: Vec<Step>,
+    pub forbid: Vec<Forbid>,
+    /// Where the case came from (file path or built-in name).
+    pub source: String,
+}
+
+impl Case {
+    /// The OCTT ids among the references (`TC_B_01_CS`).
+    pub fn octt(&self) -> Vec<&str> {
+        self.refs
+            .iter()
+            .filter_map(|r| r.split_whitespace().find(|w| w.starts_with("TC_")))
+            .collect()
+    }
+
+    /// Selected by `pattern`: an id prefix (`2.0.1/B`), or an OCTT id (`TC_B_01_CS`).
+    pub fn selected_by(&self, pattern: &str) -> bool {
+        self.id.starts_with(pattern) || self.octt().contains(&pattern)
+    }
+}
+
+/// Why a case file could not be used: the file, the key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    /// The key path (`steps[2].match.status`), empty for the whole file.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.file, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: String,
+    title: String,
+    versions: Vec<String>,
+    dut: String,
+    #[serde(default)]
+    requirement: Option<String>,
+    #[serde(default)]
+    refs: Vec<String>,
+    #[serde(default)]
+    preconditions: Vec<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    trigger: Option<usize>,
+    #[serde(default)]
+    steps: Vec<RawStep>,
+    #[serde(default)]
+    forbid: Vec<RawForbid>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(default)]
+    name: Option<String>,
+    from: String,
+    #[serde(default)]
+    call: Option<String>,
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    within_s: Option<f64>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    repeat: bool,
+    #[serde(default, rename = "match")]
+    matchers: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    expect: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    capture: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForbid {
+    from: String,
+    #[serde(default)]
+    call: Option<String>,
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    any_call: bool,
+    #[serde(default)]
+    except: Vec<String>,
+    #[serde(default, rename = "match")]
+    matchers: BTreeMap<String, toml::Value>,
+    reason: String,
+}
+
+/// Parses and validates one case file's text. `file` names it in errors.
+pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
+    let err = |key: &str, message: String| ScenarioError {
+        file: file.to_owned(),
+        key: key.to_owned(),
+        message,
+    };
+    let raw: RawCase = toml::from_str(text).map_err(|e| {
+        // toml names the line and column and, for an unknown key, the key itself.
+        err("", e.to_string().trim_end().replace('\n', " | "))
+    })?;
+    if !valid_id(&raw.id) {
+        return Err(err(
+            "id",
+            format!(
+                "`{}` is not a case id: use `VERSION/BLOCK/NUMBER` with letters, digits, `.`, `_`, `-` (e.g. `2.0.1/B/01`)",
+                raw.id
+            ),
+        ));
+    }
+    if raw.title.trim().is_empty() {
+        return Err(err("title", "is empty".into()));
+    }
+    if raw.versions.is_empty() {
+        return Err(err("versions", "lists no OCPP version".into()));
+    }
+    let mut versions = Vec::new();
+    for (i, v) in raw.versions.iter().enumerate() {
+        let v: Version = v
+            .parse()
+            .map_err(|e: String| err(&format!("versions[{i}]"), e))?;
+        versions.push(v);
+    }
+    let first_segment = raw.id.split('/').next().unwrap_or_default();
+    if !versions.iter().any(|v| v.as_str() == first_segment) {
+        return Err(err(
+            "id",
+            format!(
+                "starts with `{first_segment}`, which is none of the case's versions ({})",
+                raw.versions.join(", ")
+            ),
+        ));
+    }
+    let dut = match raw.dut.as_str() {
+        "charger" => Dut::Charger,
+        "csms" => Dut::Csms,
+        other => {
+            return Err(err(
+                "dut",
+                format!("`{other}` is neither `charger` nor `csms`"),
+            ));
+        }
+    };
+    let requirement = raw.requirement.unwrap_or_else(|| "must".into());
+    if !matches!(requirement.as_str(), "must" | "should") {
+        return Err(err(
+            "requirement",
+            format!("`{requirement}` is neither `must` nor `should`"),
+        ));
+    }
+    if raw.steps.is_empty() {
+        return Err(err("steps", "the case has no steps".into()));
+    }
+    let trigger = raw.trigger.unwrap_or(1);
+    if trigger == 0 || trigger > raw.steps.len() {
+        return Err(err(
+            "trigger",
+            format!(
+                "must be between 1 and the number of steps ({}), got {trigger}",
+                raw.steps.len()
+            ),
+        ));
+    }
+    let mut captured: BTreeSet<String> = BTreeSet::new();
+    let mut steps = Vec::with_capacity(raw.steps.len());
+    for (i, s) in raw.steps.into_iter().enumerate() {
+        let key = format!("steps[{i}]");
+        let from: Side = s
+            .from
+            .parse()
+            .map_err(|e: String| err(&format!("{key}.from"), e))?;
+        let (kind, action) =
+            kind_and_action(s.call, s.result, s.error).map_err(|m| err(&key, m))?;
+        check_action(&versions, &action, kind, from).map_err(|m| err(&key, m))?;
+        if let Some(w) = s.within_s
+            && !(w.is_finite() && w > 0.0)
+        {
+            return Err(err(
+                &format!("{key}.within_s"),
+                format!("must be a positive number of seconds, got {w}"),
+            ));
+        }
+        if i < trigger && s.optional {
+            return Err(err(
+                &format!("{key}.optional"),
+                "a trigger step cannot be optional".into(),
+            ));
+        }
+        let mut matchers = Vec::new();
+        for (path, value) in &s.matchers {
+            let m = compile_field(path, value, &captured)
+                .map_err(|m| err(&format!("{key}.match.{path}"), m))?;
+            matchers.push(m);
+        }
+        let mut expect = Vec::new();
+        for (path, value) in &s.expect {
+            let m = compile_field(path, value, &captured)
+                .map_err(|m| err(&format!("{key}.expect.{path}"), m))?;
+            expect.push(m);
+        }
+        let mut capture = Vec::new();
+        for (var, path) in s.capture {
+            if !valid_var(&var) {
+                return Err(err(
+                    &format!("{key}.capture.{var}"),
+                    "a variable name is letters, digits and `_`".into(),
+                ));
+            }
+            let p = FieldPath::parse(&path).map_err(|m| err(&format!("{key}.capture.{var}"), m))?;
+            captured.insert(var.clone());
+            capture.push((var, p));
+        }
+        let name = s
+            .name
+            .unwrap_or_else(|| format!("{} {} {}", from, kind.name(), action));
+        steps.push(Step {
+            name,
+            from,
+            kind,
+            action,
+            within_s: s.within_s,
+            optional: s.optional,
+            repeat: s.repeat,
+            matchers,
+            expect,
+            capture,
+        });
+    }
+    let mut forbid = Vec::new();
+    for (i, f) in raw.forbid.into_iter().enumerate() {
+        let key = format!("forbid[{i}]");
+        let from: Side = f
+            .from
+            .parse()
+            .map_err(|e: String| err(&format!("{key}.from"), e))?;
+        let (kind, action) = if f.any_call {
+            if f.call.is_some() || f.result.is_some() || f.error.is_some() {
+                return Err(err(
+                    &key,
+                    "`any_call` excludes `call`, `result` and `error`".into(),
+                ));
+            }
+            (StepKind::Call, None)
+        } else {
+            if !f.except.is_empty() {
+                return Err(err(
+                    &format!("{key}.except"),
+                    "only makes sense with `any_call = true`".into(),
+                ));
+            }
+            let (k, a) = kind_and_action(f.call, f.result, f.error).map_err(|m| err(&key, m))?;
+            check_action(&versions, &a, k, from).map_err(|m| err(&key, m))?;
+            (k, Some(a))
+        };
+        let mut matchers = Vec::new();
+        for (path, value) in &f.matchers {
+            matchers.push(
+                compile_field(path, value, &captured)
+                    .map_err(|m| err(&format!("{key}.match.{path}"), m))?,
+            );
+        }
+        forbid.push(Forbid {
+            from,
+            kind,
+            action,
+            except: f.except,
+            matchers,
+            reason: f.reason,
+        });
+    }
+    Ok(Case {
+        id: raw.id,
+        title: raw.title,
+        versions,
+        dut,
+        requirement,
+        refs: raw.refs,
+        preconditions: raw.preconditions,
+        description: raw.description.unwrap_or_default(),
+        trigger,
+        steps,
+        forbid,
+        source: file.to_owned(),
+    })
+}
+
+fn kind_and_action(
+    call: Option<String>,
+    result: Option<String>,
+    error: Option<String>,
+) -> Result<(StepKind, String), String> {
+    match (call, result, error) {
+        (Some(a), None, None) => Ok((StepKind::Call, a)),
+        (None, Some(a), None) => Ok((StepKind::Result, a)),
+        (None, None, Some(a)) => Ok((StepKind::Error, a)),
+        (None, None, None) => Err("needs one of `call`, `result` or `error` (the action)".into()),
+        _ => Err("has more than one of `call`, `result` and `error`".into()),
+    }
+}
+
+/// The action must exist in every version of the case, and a CALL must come from a side
+/// allowed to send it (a result from the other side).
+fn check_action(
+    versions: &[Version],
+    action: &str,
+    kind: StepKind,
+    from: Side,
+) -> Result<(), String> {
+    for &v in versions {
+        let Some((_, info)) = lookup(v, action) else {
+            return Err(format!("`{action}` is not an OCPP {v} action"));
+        };
+        let caller = match kind {
+            StepKind::Call => from,
+            StepKind::Result | StepKind::Error => from.other(),
+        };
+        if !info.dir.allows(caller) {
+            return Err(format!(
+                "in OCPP {v} the {caller} does not send `{action}` CALLs ({})",
+                info.dir.describe()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn valid_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('/').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        })
+}
+
+pub(crate) fn valid_var(v: &str) -> bool {
+    !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Reads and validates every `*.toml` under `dir` (recursively, sorted by path). Ids must be
+/// unique. All errors are returned, not only the first.
+pub fn load_dir(dir: &Path) -> Result<Vec<Case>, Vec<ScenarioError>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    collect_toml(dir, &mut files, &mut errors, 0);
+    files.sort();
+    let mut texts = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        match std::fs::read_to_string(&f) {
+            Ok(t) => texts.push((name, t)),
+            Err(e) => errors.push(ScenarioError {
+                file: name,
+                key: String::new(),
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    match load_texts(texts.iter().map(|(n, t)| (n.as_str(), t.as_str()))) {
+        Ok(cases) if errors.is_empty() => Ok(cases),
+        Ok(_) => Err(errors),
+        Err(mut more) => {
+            errors.append(&mut more);
+            Err(errors)
+        }
+    }
+}
+
+/// Validates a set of (name, text) case files; ids must be unique across the set.
+pub fn load_texts<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Case>, Vec<ScenarioError>> {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut errors = Vec::new();
+    for (name, text) in files {
+        match parse_case(text, name) {
+            Ok(c) => {
+                if let Some(prev) = cases.iter().find(|p| p.id == c.id) {
+                    errors.push(ScenarioError {
+                        file: name.to_owned(),
+                        key: "id".into(),
+                        message: format!("`{}` is also the id of {}", c.id, prev.source),
+                    });
+                } else {
+                    cases.push(c);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        cases.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(cases)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Directory depth bound: case trees are shallow; a symlink loop must not hang the load.
+const MAX_DEPTH: usize = 8;
+
+fn collect_toml(
+    dir: &Path,
+    out: &mut Vec<std::path::PathBuf>,
+    errors: &mut Vec<ScenarioError>,
+    depth: usize,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            errors.push(ScenarioError {
+                file: dir.display().to_string(),
+                key: String::new(),
+                message: format!("cannot read the case directory: {e}"),
+            });
+            return;
+        }
+    };
+    for entry in rd.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect_toml(&p, out, errors, depth + 1);
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "2.0.1/B/01"
+title = "Cold boot"
+versions = ["2.0.1"]
+dut = "charger"
+refs = ["OCTT TC_B_01_CS"]
+[[steps]]
+from = "charger"
+call = "BootNotification"
+[[steps]]
+from = "csms"
+result = "BootNotification"
+match = { status = "Accepted" }
+capture = { hb = "interval" }
+"#;
+
+    #[test]
+    fn a_good_case_loads() {
+        let c = parse_case(GOOD, "good.toml").unwrap();
+        assert_eq!(c.id, "2.0.1/B/01");
+        assert_eq!(c.steps.len(), 2);
+        assert_eq!(c.steps[1].kind, StepKind::Result);
+        assert_eq!(c.octt(), vec!["TC_B_01_CS"]);
+        assert!(c.selected_by("2.0.1/B") && c.selected_by("TC_B_01_CS") && !c.selected_by("1.6"));
+    }
+
+    #[test]
+    fn errors_name_file_and_key() {
+        let bad = GOOD.replace(
+            "result = \"BootNotification\"",
+            "result = \"BootNotifcation\"",
+        );
+        let e = parse_case(&bad, "x.toml").unwrap_err();
+        assert_eq!((e.file.as_str(), e.key.as_str()), ("x.toml", "steps[1]"));
+        assert!(e.message.contains("BootNotifcation"), "{e}");
+
+        let bad = GOOD.replace("status = \"Accepted\"", "status = { regex = \"(\" }");
+        let e = parse_case(&bad, "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[1].match.status", "{e}");
+
+        let bad = GOOD.replace("dut = \"charger\"", "dut = \"charger\"\nsteppes = 1");
+        let e = parse_case(&bad, "x.toml").unwrap_err();
+        assert!(e.to_string().contains("steppes"), "{e}");
+
+        let bad = GOOD.replace("from = \"csms\"", "from = \"charger\"");
+        let e = parse_case(&bad, "x.toml").unwrap_err();
+        assert!(e.message.contains("does not send"), "{e}");
+
+        let bad = GOOD.replace("2.0.1/B/01", "1.6/B/01");
+        assert_eq!(parse_case(&bad, "x.toml").unwrap_err().key, "id");
+    }
+
+    #[test]
+    fn a_variable_must_be_captured_before_use() {
+        let bad = GOOD.replace(
+            "match = { status = \"Accepted\" }",
+            "match = { interval = { var = \"tx\" } }",
+        );
+        let e = parse_case(&bad, "x.toml").unwrap_err();
+        assert!(e.message.contains("`tx`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let e = load_texts([("a.toml", GOOD), ("b.toml", GOOD)]).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(e[0].message.contains("a.toml"), "{}", e[0]);
+    }
+}
