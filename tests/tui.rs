@@ -686,7 +686,20 @@ fn snapshot_detail_view() {
     let mut app = sample();
     select_line(&mut app, 21);
     app.apply(Action::Enter);
-    insta::assert_snapshot!("detail_120x40", render(&app, 120, 40).backend());
+    let term = render(&app, 120, 40);
+    insta::assert_snapshot!("detail_120x40", term.backend());
+    // The offending value (the finding's pointer, /meterStop) is highlighted in colour too.
+    let buf = term.backend().buffer();
+    let row = (0..40)
+        .find(|&y| {
+            (0..60)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .contains("\"meterStop\"")
+        })
+        .unwrap();
+    assert_eq!(buf[(5, row)].bg, ratatui::style::Color::Red);
+    assert_ne!(buf[(5, row + 1)].bg, ratatui::style::Color::Red);
     insta::assert_snapshot!("detail_40x12", render(&app, 40, 12).backend());
 }
 

@@ -593,9 +593,18 @@ fn frame_lines(row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
         .bg(Color::Red)
         .fg(Color::White)
         .add_modifier(Modifier::BOLD);
+    let mut first = true;
     lines.extend(out.into_iter().map(|(text, marked)| {
         if marked {
-            Line::styled(text, hl)
+            // A mark in the text too, for terminals without colour.
+            let mut spans = vec![Span::styled(text, hl)];
+            if std::mem::take(&mut first) {
+                spans.push(Span::styled(
+                    "  ◀ here",
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                ));
+            }
+            Line::from(spans)
         } else {
             Line::raw(text)
         }
