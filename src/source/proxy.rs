@@ -37,6 +37,7 @@
 //! ```
 
 mod handshake;
+pub mod inject;
 pub mod io;
 mod listener;
 mod relay;
@@ -52,6 +53,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+pub use inject::{InjectError, InjectedReply, ProxyHandle};
 use tap::{NoticeKind, Tap};
 use tls::{ListenTls, TlsError, UpstreamTls};
 use upstream::Upstream;
@@ -168,6 +170,7 @@ impl Proxy {
                 upstream,
                 acceptor,
                 config,
+                registry: Arc::default(),
             }),
         })
     }
@@ -175,6 +178,14 @@ impl Proxy {
     /// The address it listens on (the real port when port 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A handle to inject CSMS-side CALLs on this proxy's connections (see [`inject`]);
+    /// take it before [`Proxy::run`], use it while the proxy runs.
+    pub fn handle(&self) -> ProxyHandle {
+        ProxyHandle {
+            registry: self.shared.registry.clone(),
+        }
     }
 
     /// `ws` or `wss`, as chargers must connect.
