@@ -250,9 +250,14 @@ async fn an_injected_call_reaches_the_charger_and_its_answer_stays_hidden_from_t
     }
     let h = lab.csms.clone();
     let ident = id.clone();
-    wait_until(Duration::from_secs(15), "the transaction at the CSMS", move || {
-        h.station(&ident).is_some_and(|s| s.transactions_started > 0)
-    })
+    wait_until(
+        Duration::from_secs(15),
+        "the transaction at the CSMS",
+        move || {
+            h.station(&ident)
+                .is_some_and(|s| s.transactions_started > 0)
+        },
+    )
     .await;
     let csms_seen = lab.csms_seen.clone();
     lab.stop().await;
@@ -260,7 +265,10 @@ async fn an_injected_call_reaches_the_charger_and_its_answer_stays_hidden_from_t
     // The CSMS never saw the injected call nor the answer, but the rest of the session.
     let seen = csms_seen.text();
     assert!(seen.contains("StartTransaction"), "{seen}");
-    assert!(seen.contains("INJ-TAG"), "the StartTransaction carries the tag");
+    assert!(
+        seen.contains("INJ-TAG"),
+        "the StartTransaction carries the tag"
+    );
     assert!(!seen.contains("inspector-"), "{seen}");
     assert!(!seen.contains("RemoteStartTransaction"), "{seen}");
 
@@ -293,7 +301,11 @@ async fn an_injected_call_reaches_the_charger_and_its_answer_stays_hidden_from_t
         jobs: 1,
     };
     let checked = ocpp_inspector::checker::check_reader(recorded.as_bytes(), &opts, 1);
-    assert!(checked.input_errors.is_empty(), "{:?}", checked.input_errors);
+    assert!(
+        checked.input_errors.is_empty(),
+        "{:?}",
+        checked.input_errors
+    );
     let check = checked.findings;
     for (what, findings) in [("live", &live), ("check", &check)] {
         let bad: Vec<&Finding> = findings
@@ -337,7 +349,11 @@ fn an_injected_call_beside_one_of_the_csms_is_not_a_concurrent_call() {
             r#"[2,"inspector-1","RemoteStartTransaction",{"idTag":"T"}]"#,
             true,
         ),
-        (Side::Charger, r#"[3,"inspector-1",{"status":"Accepted"}]"#, true),
+        (
+            Side::Charger,
+            r#"[3,"inspector-1",{"status":"Accepted"}]"#,
+            true,
+        ),
         (Side::Charger, r#"[3,"c1",{}]"#, false),
     ];
     let run = |marked: bool| {
@@ -386,13 +402,11 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
     let lab = lab(vec![Version::V16, Version::V201], move |proxy| {
         Inspector::new(Engine::new(sc, cc, None), Severity::Error)
             .record_to(rec)
-            .sink(
-                LiveCases::new(cs, None, prog, sl).with_injector(Injector {
-                    proxy,
-                    runtime: tokio::runtime::Handle::current(),
-                    timeout: Duration::from_secs(10),
-                }),
-            )
+            .sink(LiveCases::new(cs, None, prog, sl).with_injector(Injector {
+                proxy,
+                runtime: tokio::runtime::Handle::current(),
+                timeout: Duration::from_secs(10),
+            }))
     })
     .await;
     let (id16, id201) = (lab.ids[0].clone(), lab.ids[1].clone());
@@ -420,7 +434,11 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
 
     let live = slot.lock().expect("slot").take().expect("the live outcome");
     let offline = run_trace(recording.text().as_bytes(), cases, schemas, config, None);
-    assert!(offline.input_errors.is_empty(), "{:?}", offline.input_errors);
+    assert!(
+        offline.input_errors.is_empty(),
+        "{:?}",
+        offline.input_errors
+    );
     for (what, o) in [("live", &live), ("offline", &offline)] {
         for (id, case) in [(&id16, wanted[0]), (&id201, wanted[1])] {
             let r = o

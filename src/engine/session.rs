@@ -373,8 +373,7 @@ impl Session {
                 let injected = self.injected;
                 if let Some(open) = mine.iter().rev().find(|p| {
                     p.injected == injected && now.micros().saturating_sub(p.at.micros()) < timeout
-                })
-                {
+                }) {
                     let prev = open
                         .action
                         .zip(self.version)

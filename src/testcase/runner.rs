@@ -693,8 +693,14 @@ impl Runner {
         let Some(st) = self.stations.get_mut(station) else {
             return;
         };
-        let here = (st.last_line, st.info.last_at.unwrap_or(Timestamp::from_micros(0)));
-        let Some(run) = st.runs.as_mut().and_then(|r| r.iter_mut().find(|r| r.case == case))
+        let here = (
+            st.last_line,
+            st.info.last_at.unwrap_or(Timestamp::from_micros(0)),
+        );
+        let Some(run) = st
+            .runs
+            .as_mut()
+            .and_then(|r| r.iter_mut().find(|r| r.case == case))
         else {
             return;
         };
@@ -801,11 +807,9 @@ fn fill(template: &Value, vars: &super::matcher::Vars) -> Value {
             None => template.clone(),
         },
         Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, vars)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| (k.clone(), fill(x, vars)))
-                .collect(),
-        ),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, vars))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -1153,5 +1157,79 @@ expect = { status = "Available" }
             out.iter()
                 .any(|p| matches!(p.kind, ProgressKind::Failed { step: 2, .. }))
         );
+    }
+
+    const INJECT_CASE: &str = r#"
+id = "1.6/core/x99"
+title = "Injected remote stop"
+versions = ["1.6"]
+dut = "charger"
+trigger = 2
+[[steps]]
+from = "csms"
+result = "StartTransaction"
+capture = { tx = "transactionId" }
+[[steps]]
+inject = { action = "RemoteStopTransaction", payload = { transactionId = "$tx" } }
+[[steps]]
+from = "charger"
+result = "RemoteStopTransaction"
+match = { status = "Accepted" }
+"#;
+
+    fn inject_runner() -> Runner {
+        let c = parse_case(INJECT_CASE, "t.toml").unwrap();
+        Runner::new(Arc::new(vec![c]), None)
+    }
+
+    #[test]
+    fn an_inject_step_asks_once_with_captured_values_and_matches_like_a_csms_call() {
+        let mut r = inject_runner();
+        let stop = r#"[2,"inspector-1","RemoteStopTransaction",{"transactionId":5}]"#;
+        let ok = r#"[3,"inspector-1",{"status":"Accepted"}]"#;
+        let p = feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", HB),
+                (3, "csms", stop),
+                (3, "charger", ok),
+            ],
+        );
+        let asked: Vec<&ProgressKind> = p
+            .iter()
+            .map(|p| &p.kind)
+            .filter(|k| matches!(k, ProgressKind::Inject { .. }))
+            .collect();
+        assert_eq!(
+            asked,
+            vec![&ProgressKind::Inject {
+                step: 1,
+                action: "RemoteStopTransaction".into(),
+                payload: json!({"transactionId": 5}),
+            }]
+        );
+        assert_eq!(p.last().map(|p| &p.kind), Some(&ProgressKind::Passed));
+        let res = r.results();
+        assert_eq!(res[0].verdict, Verdict::Passed);
+    }
+
+    #[test]
+    fn a_failed_injection_fails_the_case_at_its_step() {
+        let mut r = inject_runner();
+        let mut p = feed_all(&mut r, &[(1, "charger", START), (1, "csms", START_OK)]);
+        // Not the step that was asked for: ignored.
+        r.inject_failed("CP", 0, 2, "no", &mut p);
+        assert!(
+            !p.iter()
+                .any(|p| matches!(p.kind, ProgressKind::Failed { .. }))
+        );
+        r.inject_failed("CP", 0, 1, "not connected", &mut p);
+        assert!(matches!(
+            &p.last().map(|p| &p.kind),
+            Some(ProgressKind::Failed { step: 1, reason }) if reason.contains("could not inject it: not connected")
+        ));
+        assert_eq!(r.results()[0].verdict, Verdict::Failed);
     }
 }

@@ -320,8 +320,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         let key = format!("steps[{i}]");
         let (from, kind, action, inject) = match s.inject {
             Some(inj) => {
-                if s.from.is_some() || s.call.is_some() || s.result.is_some() || s.error.is_some()
-                {
+                if s.from.is_some() || s.call.is_some() || s.result.is_some() || s.error.is_some() {
                     return Err(err(
                         &format!("{key}.inject"),
                         "an inject step is a csms CALL of its action: it takes no `from`, `call`, `result` or `error`".into(),
@@ -330,7 +329,8 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                 if dut != Dut::Charger {
                     return Err(err(
                         &format!("{key}.inject"),
-                        "the proxy injects calls toward the charger: only for `dut = \"charger\"`".into(),
+                        "the proxy injects calls toward the charger: only for `dut = \"charger\"`"
+                            .into(),
                     ));
                 }
                 if i == 0 {
@@ -523,9 +523,9 @@ fn check_action(
 fn check_template(v: &serde_json::Value, known: &BTreeSet<String>) -> Result<(), String> {
     match v {
         serde_json::Value::String(t) => match t.strip_prefix('$') {
-            Some(name) if !known.contains(name) => Err(format!(
-                "`${name}`: no earlier step captures `{name}`"
-            )),
+            Some(name) if !known.contains(name) => {
+                Err(format!("`${name}`: no earlier step captures `{name}`"))
+            }
             _ => Ok(()),
         },
         serde_json::Value::Array(a) => a.iter().try_for_each(|x| check_template(x, known)),
@@ -711,5 +711,70 @@ capture = { hb = "interval" }
         let e = load_texts([("a.toml", GOOD), ("b.toml", GOOD)]).unwrap_err();
         assert_eq!(e.len(), 1);
         assert!(e[0].message.contains("a.toml"), "{}", e[0]);
+    }
+
+    #[test]
+    fn an_inject_step_is_a_csms_call_with_checked_variables() {
+        let with = |step: &str| format!("{GOOD}[[steps]]\n{step}\n",);
+        let c = parse_case(
+            &with(r#"inject = { action = "TriggerMessage", payload = { requestedMessage = "Heartbeat", evse = { id = "$hb" } } }"#),
+            "x.toml",
+        )
+        .unwrap();
+        let s = &c.steps[2];
+        assert_eq!(
+            (s.from, s.kind, s.action.as_str()),
+            (Side::Csms, StepKind::Call, "TriggerMessage")
+        );
+        assert_eq!(
+            s.inject,
+            Some(serde_json::json!({"requestedMessage": "Heartbeat", "evse": {"id": "$hb"}}))
+        );
+        for (step, key, needle) in [
+            (
+                r#"inject = { action = "TriggerMessage", payload = { x = "$nope" } }"#,
+                "steps[2].inject.payload",
+                "`nope`",
+            ),
+            (
+                r#"inject = { action = "BootNotification" }"#,
+                "steps[2]",
+                "does not send",
+            ),
+            (
+                r#"inject = { action = "Reset" }
+from = "csms""#,
+                "steps[2].inject",
+                "takes no `from`",
+            ),
+            (
+                r#"inject = { action = "Reset" }
+optional = true"#,
+                "steps[2].inject",
+                "cannot be `optional`",
+            ),
+        ] {
+            let e = parse_case(&with(step), "x.toml").unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        }
+        let csms =
+            with(r#"inject = { action = "Reset" }"#).replace("dut = \"charger\"", "dut = \"csms\"");
+        assert!(
+            parse_case(&csms, "x.toml")
+                .unwrap_err()
+                .message
+                .contains("only for `dut = \"charger\"`")
+        );
+        let first = GOOD.replace(
+            "from = \"charger\"\ncall = \"BootNotification\"",
+            "inject = { action = \"Reset\" }",
+        );
+        assert!(
+            parse_case(&first, "x.toml")
+                .unwrap_err()
+                .message
+                .contains("cannot be the first step")
+        );
     }
 }
