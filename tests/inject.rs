@@ -483,3 +483,73 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
     let html = String::from_utf8(html).expect("utf-8");
     assert_eq!(html.matches("injected by the inspector").count(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
+    use ocpp_inspector::live::{LiveOutcome, LiveSink};
+    // A proxy no charger ever connects to: every injection finds no connection.
+    let proxy = Proxy::bind(ProxyConfig::new("127.0.0.1:0", "ws://127.0.0.1:9/ocpp"))
+        .await
+        .expect("bind the proxy");
+    let cases: Vec<_> = builtin::load()
+        .expect("cases")
+        .into_iter()
+        .filter(|c| c.id == "2.0.1/F/x02_CS")
+        .collect();
+    let progress = Buf::default();
+    let slot = OutcomeSlot::default();
+    let cases = Arc::new(cases);
+    let mut sink = LiveCases::new(cases.clone(), None, progress.clone(), slot.clone())
+        .with_injector(Injector {
+            proxy: proxy.handle(),
+            runtime: tokio::runtime::Handle::current(),
+            timeout: Duration::from_secs(5),
+        });
+    let open = Event {
+        at: Timestamp::from_micros(0),
+        conn: "GHOST",
+        line: 1,
+        kind: EventKind::Open {
+            subprotocol: Some("ocpp2.0.1"),
+            security: Default::default(),
+        },
+    };
+    let boot = r#"[2,"b","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#;
+    let accepted =
+        r#"[3,"b",{"currentTime":"2026-01-01T00:00:00Z","interval":300,"status":"Accepted"}]"#;
+    let hb = r#"[2,"h","Heartbeat",{}]"#;
+    let ghost = |ms: i64, line: u64, from: Side, text: &'static str| Event {
+        conn: "GHOST",
+        ..ev(ms, line, from, text)
+    };
+    sink.event(&open);
+    sink.event(&ghost(1, 2, Side::Charger, boot));
+    sink.event(&ghost(2, 3, Side::Csms, accepted));
+    let p = progress.clone();
+    wait_until(Duration::from_secs(5), "the inject line", move || {
+        p.text()
+            .contains("step 2: injecting RequestStartTransaction")
+    })
+    .await;
+    // The failure arrives from the sending task; the next event takes it in.
+    let mut line = 3;
+    wait_until(Duration::from_secs(5), "the failed case", || {
+        line += 1;
+        sink.event(&ghost(3, line, Side::Charger, hb));
+        progress.text().contains("FAILED")
+    })
+    .await;
+    sink.finish(&LiveOutcome::default()).expect("finish");
+    let text = progress.text();
+    assert!(
+        text.contains("case     GHOST  2.0.1/F/x02_CS  FAILED: step 2 (RequestStartTransaction (injected)): the proxy could not inject it: cannot inject RequestStartTransaction to `GHOST`: no charger with that identity is connected"),
+        "{text}"
+    );
+    let outcome = slot.lock().expect("slot").take().expect("outcome");
+    let r = &outcome.results[0];
+    assert_eq!(
+        (r.id.as_str(), r.verdict),
+        (cases[0].id.as_str(), Verdict::Failed)
+    );
+    assert_eq!(r.failed_step, Some(1));
+}
