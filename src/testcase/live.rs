@@ -13,8 +13,6 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::runner::{Progress, ProgressKind, Runner};
 use super::{Case, TraceOutcome, settle};
 use crate::engine::Event;
@@ -88,42 +86,31 @@ impl<W: Write + Send> LiveCases<W> {
         }
     }
 
-    /// Starts the sends the runner asked for; a send that cannot start fails its case now.
+    /// Starts the sends the runner asked for. Without a proxy to send through, an inject
+    /// step waits for the CSMS's own call, as offline.
     fn start_injections(&mut self) {
-        let asked: Vec<(String, usize, usize, String, Value)> = self
-            .progress
-            .iter()
-            .filter_map(|p| match &p.kind {
-                ProgressKind::Inject {
-                    step,
-                    action,
-                    payload,
-                } => Some((
-                    p.station.clone(),
-                    p.case,
-                    *step,
-                    action.clone(),
-                    payload.clone(),
-                )),
-                _ => None,
-            })
-            .collect();
-        for (station, case, step, action, payload) in asked {
-            match &self.injector {
-                Some(inj) => {
-                    let proxy = inj.proxy.clone();
-                    let timeout = inj.timeout;
-                    let failed = self.failures.0.clone();
-                    inj.runtime.spawn(async move {
-                        if let Err(e) = proxy.inject(&station, &action, payload, timeout).await {
-                            let _ = failed.send((station, case, step, e.to_string()));
-                        }
-                    });
+        let Some(inj) = &self.injector else {
+            return;
+        };
+        for p in &self.progress {
+            let ProgressKind::Inject {
+                step,
+                action,
+                payload,
+            } = &p.kind
+            else {
+                continue;
+            };
+            let (station, case, step) = (p.station.clone(), p.case, *step);
+            let (action, payload) = (action.clone(), payload.clone());
+            let proxy = inj.proxy.clone();
+            let timeout = inj.timeout;
+            let failed = self.failures.0.clone();
+            inj.runtime.spawn(async move {
+                if let Err(e) = proxy.inject(&station, &action, payload, timeout).await {
+                    let _ = failed.send((station, case, step, e.to_string()));
                 }
-                // Without a proxy to send through, the step waits for the CSMS's own call,
-                // as offline.
-                None => {}
-            }
+            });
         }
     }
 
