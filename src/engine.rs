@@ -126,6 +126,19 @@ impl Engine {
 
     /// Judges one event, appending its findings to `out`.
     pub fn feed(&mut self, event: &Event<'_>, out: &mut Vec<Finding>) -> Result<(), FeedError> {
+        self.feed_marked(event, false, out)
+    }
+
+    /// Judges one event; `injected` marks a frame of a call the inspector injected itself
+    /// (the trace's `"injected":true`): its CALL is judged as the CSMS's and its answer
+    /// correlated with it, but the inspector is a caller of its own, so an injected call
+    /// outstanding beside one of the CSMS's is not a concurrent call of the CSMS.
+    pub fn feed_marked(
+        &mut self,
+        event: &Event<'_>,
+        injected: bool,
+        out: &mut Vec<Finding>,
+    ) -> Result<(), FeedError> {
         let session = match self.sessions.get_mut(event.conn) {
             Some(s) => s,
             None => {
@@ -179,7 +192,7 @@ impl Engine {
                 if missing {
                     session.warned_no_version = true;
                 }
-                session.on_frame(from, text, &self.schemas, &mut ctx);
+                session.on_frame(from, text, injected, &self.schemas, &mut ctx);
                 if missing && !session.negotiated_unsupported {
                     return Err(FeedError::NoVersion {
                         conn: event.conn.to_owned(),

@@ -31,6 +31,11 @@ use crate::time::Timestamp;
 pub trait LiveSink: Send {
     /// Every engine event (open, frame, binary, close), after it was judged.
     fn event(&mut self, _event: &Event<'_>) {}
+    /// The same, with `injected` set for the frames of a call the proxy injected (see
+    /// [`crate::source::proxy::inject`]); by default just [`LiveSink::event`].
+    fn event_marked(&mut self, event: &Event<'_>, _injected: bool) {
+        self.event(event);
+    }
     /// One finding.
     fn finding(&mut self, finding: &Finding);
     /// A message about a connection that is not an engine event (refusals, upstream down).
@@ -118,8 +123,9 @@ impl Inspector {
             let Some(event) = engine_event(&ev, outcome.events) else {
                 continue;
             };
+            let injected = matches!(ev.kind, TapKind::Injected { .. });
             if let Some(rec) = &mut self.recorder
-                && let Err(e) = rec.record(&event)
+                && let Err(e) = rec.record_marked(&event, injected)
             {
                 let msg = format!("recording stopped: {e}");
                 self.recorder = None;
@@ -127,7 +133,9 @@ impl Inspector {
                 outcome.problems.push(msg);
             }
             out.clear();
-            if let Err(FeedError::NoVersion { conn }) = self.engine.feed(&event, &mut out) {
+            if let Err(FeedError::NoVersion { conn }) =
+                self.engine.feed_marked(&event, injected, &mut out)
+            {
                 self.notice_all(
                     &conn,
                     NoticeKind::Conn,
@@ -135,7 +143,7 @@ impl Inspector {
                 );
             }
             for s in &mut self.sinks {
-                s.event(&event);
+                s.event_marked(&event, injected);
             }
             self.deliver(&out, &mut outcome);
         }
@@ -199,7 +207,7 @@ fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
                 offered_subprotocols: o.offered.as_deref(),
             },
         },
-        TapKind::Frame { from, text } => EventKind::Frame {
+        TapKind::Frame { from, text } | TapKind::Injected { from, text } => EventKind::Frame {
             from: *from,
             text: text.as_str(),
         },

@@ -90,10 +90,10 @@ pub fn run_trace<R: Read>(
         let Some(event) = record.event(n) else {
             continue;
         };
-        if let Err(e) = engine.feed(&event, &mut findings) {
+        if let Err(e) = engine.feed_marked(&event, record.injected, &mut findings) {
             input_errors.push((n, e.to_string()));
         }
-        runner.feed(&event, &mut progress);
+        runner.feed_marked(&event, record.injected, &mut progress);
         progress.clear();
     }
     if let Some((_, end)) = span {

@@ -130,6 +130,8 @@ const PASSING: &[(&str, &str, &str)] = &[
     ("1.6/remote/011_1_CS", "sim-1.6-remote.jsonl", "RS-1.6-001"),
     ("1.6/remote/012_CS", "sim-1.6-remote.jsonl", "RS-1.6-001"),
     ("1.6/remote/054_CS", "sim-1.6-local.jsonl", "SIM-1.6-001"),
+    // Inject cases match the CSMS's own remote start offline (tests/inject.rs runs them live).
+    ("1.6/remote/x11_CS", "sim-1.6-remote.jsonl", "RS-1.6-001"),
     ("1.6/reservation/046_CS", "lab-1.6.jsonl", "LAB16-1"),
     ("1.6/smartcharging/056_CS", "lab-1.6.jsonl", "LAB16-1"),
     ("2.0.1/B/01_CS", "sim-2.0.1-local.jsonl", "SIM-2.0.1-001"),
@@ -148,6 +150,7 @@ const PASSING: &[(&str, &str, &str)] = &[
     ("2.0.1/F/02_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
     ("2.0.1/F/06_CS", "lab-2.0.1.jsonl", "LAB201-1"),
     ("2.0.1/F/20_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
+    ("2.0.1/F/x02_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
     ("2.0.1/G/03_CS", "lab-2.0.1.jsonl", "LAB201-1"),
     ("2.0.1/H/x01_CS", "lab-2.0.1.jsonl", "LAB201-1"),
     ("2.0.1/J/x01_CS", "sim-2.0.1-local.jsonl", "SIM-2.0.1-001"),
@@ -370,7 +373,7 @@ fn cli_json_contract_and_exit_codes() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
     let cases = doc["cases"].as_array().expect("cases");
-    assert_eq!(cases.len(), 3, "three 1.6/remote cases");
+    assert_eq!(cases.len(), 4, "four 1.6/remote cases");
     for c in cases {
         assert!(
             c["id"]
@@ -383,7 +386,7 @@ fn cli_json_contract_and_exit_codes() {
         ));
         assert!(c["reason"].is_string());
     }
-    assert_eq!(doc["summary"]["passed"], 3);
+    assert_eq!(doc["summary"]["passed"], 4);
     assert_eq!(doc["summary"]["failed"], 0);
 
     // A failing case makes the exit code 1: the committed hand-edited copy of the remote

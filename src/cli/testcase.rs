@@ -20,7 +20,10 @@ use crate::live::{Inspector, StderrLines};
 use crate::ocpp::Version;
 use crate::source::proxy::tap::TapLimits;
 use crate::source::proxy::{Proxy, ProxyConfig};
-use crate::testcase::live::LiveCases;
+use crate::testcase::live::{Injector, LiveCases};
+
+/// How long an injected call waits for the charger's answer.
+const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::verdict::Tally;
 use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
@@ -210,9 +213,7 @@ fn run_live(
     };
     let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.ocpp);
     let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.ocpp);
-    let mut inspector = Inspector::new(engine, Severity::Error)
-        .sink(StderrLines::stderr())
-        .sink(sink);
+    let mut inspector = Inspector::new(engine, Severity::Error).sink(StderrLines::stderr());
     if let Some(path) = &args.record {
         let file = File::create(path)
             .with_context(|| format!("creating the recording {}", path.display()))?;
@@ -226,6 +227,12 @@ fn run_live(
         .context("starting the async runtime")?;
     let live = runtime.block_on(async move {
         let proxy = Proxy::bind(proxy_config).await?;
+        // Inject steps are sent through this proxy, on this runtime.
+        let inspector = inspector.sink(sink.with_injector(Injector {
+            proxy: proxy.handle(),
+            runtime: tokio::runtime::Handle::current(),
+            timeout: INJECT_TIMEOUT,
+        }));
         eprintln!(
             "testcase judging live: chargers connect to {}://{}/…/<identity>, relayed to {}/<identity>",
             proxy.scheme(),

@@ -43,6 +43,8 @@ pub(crate) struct Pending {
     pub(crate) valid: bool,
     /// Already reported by `rpc.no-response`.
     pub(crate) timed_out: bool,
+    /// Sent by the inspector (injected), not by the peer itself.
+    pub(crate) injected: bool,
 }
 
 /// A CALL that was answered.
@@ -72,6 +74,8 @@ pub(crate) struct Session {
     closed_by: [bool; 2],
     /// The protocol-state families.
     pub(crate) proto: ProtoState,
+    /// The frame being judged was injected by the inspector.
+    injected: bool,
 }
 
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
@@ -93,6 +97,7 @@ impl Session {
             warned_no_version: false,
             negotiated_unsupported: false,
             pending: Default::default(),
+            injected: false,
             answered: Default::default(),
             sends: Default::default(),
             closed_by: [false; 2],
@@ -195,9 +200,11 @@ impl Session {
         &mut self,
         from: Side,
         text: &str,
+        injected: bool,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'_>,
     ) {
+        self.injected = injected;
         if self.closed_by[from.index()] {
             ctx.report(
                 &rpc::FRAME_AFTER_CLOSE,
@@ -361,11 +368,12 @@ impl Session {
                 p.at = now;
                 p.action = action_idx;
             } else {
-                if let Some(open) = mine
-                    .iter()
-                    .rev()
-                    .find(|p| now.micros().saturating_sub(p.at.micros()) < timeout)
-                {
+                // The inspector and the CSMS call independently: only calls of the same
+                // caller are concurrent.
+                let injected = self.injected;
+                if let Some(open) = mine.iter().rev().find(|p| {
+                    p.injected == injected && now.micros().saturating_sub(p.at.micros()) < timeout
+                }) {
                     let prev = open
                         .action
                         .zip(self.version)
@@ -389,6 +397,7 @@ impl Session {
                     payload: Value::Null,
                     valid,
                     timed_out: false,
+                    injected,
                 });
                 added = true;
             }

@@ -5,7 +5,10 @@
 //! It must never change, reorder or hold back traffic for the sake of inspection: frames are
 //! forwarded as the bytes they arrived as, and the [`tap`] is a bounded channel written with
 //! `try_send` (a lagging inspector loses events, counted, never the peers' traffic). It judges
-//! nothing itself; [`crate::live`] owns the engine, the recorder and the sinks.
+//! nothing itself; [`crate::live`] owns the engine, the recorder and the sinks. The one
+//! exception to "only relays" is asked for explicitly: [`Proxy::handle`] lets a test case
+//! [`inject`] a CALL toward a charger, whose answer is kept from the CSMS; both frames are
+//! tapped marked as injected.
 //!
 //! ```text
 //! charger ──► listener (TLS accept, handshake read)          upstream (TCP, TLS, handshake)
@@ -37,6 +40,7 @@
 //! ```
 
 mod handshake;
+pub mod inject;
 pub mod io;
 mod listener;
 mod relay;
@@ -52,6 +56,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+pub use inject::{InjectError, InjectedReply, ProxyHandle};
 use tap::{NoticeKind, Tap};
 use tls::{ListenTls, TlsError, UpstreamTls};
 use upstream::Upstream;
@@ -168,6 +173,7 @@ impl Proxy {
                 upstream,
                 acceptor,
                 config,
+                registry: Arc::default(),
             }),
         })
     }
@@ -175,6 +181,14 @@ impl Proxy {
     /// The address it listens on (the real port when port 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A handle to inject CSMS-side CALLs on this proxy's connections (see [`inject`]);
+    /// take it before [`Proxy::run`], use it while the proxy runs.
+    pub fn handle(&self) -> ProxyHandle {
+        ProxyHandle {
+            registry: self.shared.registry.clone(),
+        }
     }
 
     /// `ws` or `wss`, as chargers must connect.

@@ -5,6 +5,9 @@
 //! - open:  `{"ts":"…","conn":"CP-001","event":"open","subprotocol":"ocpp1.6"}`
 //! - close: `{"ts":"…","conn":"CP-001","event":"close","code":1000,"by":"charger"}`
 //!
+//! - `"injected":true` on a frame: the inspector sent it (or it answers such a call); kept
+//!   on the [`Record`].
+//!
 //! Unknown members are ignored (the format grows by adding members); unknown `event` kinds
 //! are skipped. A line that is not a record is a [`RecordError`] naming the line; the reader
 //! goes on with the next line. `text` may hold anything, invalid JSON included: judging it
@@ -58,6 +61,9 @@ struct RawRecord<'a> {
     /// A binary frame's length (the proxy records binary frames this way).
     #[serde(default)]
     binary_len: Option<usize>,
+    /// A frame the inspector injected itself (a test case driving the charger).
+    #[serde(default)]
+    injected: bool,
 }
 
 /// A parsed record: the event's string fields borrow from the line when they hold no
@@ -66,6 +72,9 @@ pub struct Record<'a> {
     pub at: Timestamp,
     pub conn: Cow<'a, str>,
     pub kind: RecordKind<'a>,
+    /// `"injected":true`: a frame of a call the inspector injected (see
+    /// [`crate::source::proxy::inject`]); judged like any frame, marked in reports.
+    pub injected: bool,
 }
 
 pub enum RecordKind<'a> {
@@ -201,7 +210,12 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
             ));
         }
     };
-    Ok(Record { at, conn, kind })
+    Ok(Record {
+        at,
+        conn,
+        kind,
+        injected: raw.injected,
+    })
 }
 
 /// Finds the `conn` of a record cheaply, without parsing the whole line: the bytes between

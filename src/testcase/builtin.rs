@@ -92,6 +92,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/1.6/remote/054_CS-trigger-heartbeat.toml"),
     ),
     (
+        "testcases/1.6/remote/x11_CS-injected-remote-start.toml",
+        include_str!("../../testcases/1.6/remote/x11_CS-injected-remote-start.toml"),
+    ),
+    (
         "testcases/1.6/reservation/046_CS-reserve-connector.toml",
         include_str!("../../testcases/1.6/reservation/046_CS-reserve-connector.toml"),
     ),
@@ -162,6 +166,10 @@ static FILES: &[(&str, &str)] = &[
     (
         "testcases/2.0.1/F-remote/F20_CS-trigger-heartbeat.toml",
         include_str!("../../testcases/2.0.1/F-remote/F20_CS-trigger-heartbeat.toml"),
+    ),
+    (
+        "testcases/2.0.1/F-remote/x02_CS-injected-request-start.toml",
+        include_str!("../../testcases/2.0.1/F-remote/x02_CS-injected-request-start.toml"),
     ),
     (
         "testcases/2.0.1/G-availability/G03_CS-change-availability-evse.toml",

@@ -214,7 +214,7 @@ fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<O
     })
 }
 
-fn to_json(v: &toml::Value) -> Result<Value, String> {
+pub(crate) fn to_json(v: &toml::Value) -> Result<Value, String> {
     serde_json::to_value(v).map_err(|e| format!("cannot use this value: {e}"))
 }
 

@@ -50,9 +50,15 @@ fn result_json(r: &CaseResult) -> Value {
             "name": s.name,
             "expects": format!("{}{}", s.shape, if s.expects.is_empty() { String::new() } else { format!(" with {}", s.expects) }),
             "status": s.status.as_str(),
-            "frames": s.evidence.iter().map(|e| json!({
-                "line": e.line, "ts": e.at.to_string(), "from": e.from.as_str(), "text": e.text,
-            })).collect::<Vec<_>>(),
+            "frames": s.evidence.iter().map(|e| {
+                let mut f = json!({
+                    "line": e.line, "ts": e.at.to_string(), "from": e.from.as_str(), "text": e.text,
+                });
+                if e.injected {
+                    f["injected"] = Value::Bool(true);
+                }
+                f
+            }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
     })
@@ -211,7 +217,13 @@ pub fn write_junit(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) ->
                 s.name
             ));
             for e in &s.evidence {
-                log.push_str(&format!("      line {} {} {}\n", e.line, e.from, e.text));
+                log.push_str(&format!(
+                    "      line {} {}{} {}\n",
+                    e.line,
+                    e.from,
+                    if e.injected { " (injected)" } else { "" },
+                    e.text
+                ));
             }
         }
         for f in &r.findings {

@@ -49,6 +49,7 @@ pre{margin:2px 0;padding:4px 6px;background:#f6f8fb;border:1px solid #e6eaf0;bor
 .case{border-left:4px solid #c8ced8}.case.c-passed{border-left-color:#2f9e57}.case.c-failed{border-left-color:#d23c3c}
 a{color:#1d4f91}
 .nw{white-space:nowrap}
+.inj{color:#6a3fb0;font-weight:600}
 "#;
 
 /// Writes the report.
@@ -230,10 +231,15 @@ fn write_case(out: &mut impl Write, n: usize, r: &CaseResult) -> io::Result<()> 
             for ev in &s.evidence {
                 write!(
                     out,
-                    "<div class=meta>line {} · {} · {}</div><pre>{}</pre>",
+                    "<div class=meta>line {} · {} · {}{}</div><pre>{}</pre>",
                     ev.line,
                     ev.at,
                     ev.from.arrow(),
+                    if ev.injected {
+                        " · <span class=inj>injected by the inspector</span>"
+                    } else {
+                        ""
+                    },
                     e(&ev.text)
                 )?;
             }

@@ -70,6 +70,13 @@ pub enum ProgressKind {
         step: usize,
         reason: String,
     },
+    /// The case waits for its inject step `step`: the live runner has the proxy send this
+    /// CALL to the station (offline nothing is sent; the recording holds the frame).
+    Inject {
+        step: usize,
+        action: String,
+        payload: Value,
+    },
 }
 
 /// A frame as the runner sees it.
@@ -82,6 +89,7 @@ struct Msg<'a> {
     line: u64,
     at: Timestamp,
     text: &'a str,
+    injected: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +117,8 @@ struct Run {
     last: Option<(u64, Timestamp)>,
     failed_step: Option<usize>,
     reason: String,
+    /// The inject step already requested (once per run).
+    inject_sent: Option<usize>,
 }
 
 enum Outcome {
@@ -133,6 +143,7 @@ impl Run {
             last: None,
             failed_step: None,
             reason: String::new(),
+            inject_sent: None,
         }
     }
 
@@ -334,6 +345,7 @@ impl Run {
             at: msg.at,
             from: msg.from,
             text: shorten(msg.text, EVIDENCE_CHARS),
+            injected: msg.injected,
         });
     }
 
@@ -401,6 +413,22 @@ impl Run {
                 station: station.to_owned(),
                 case: self.case,
                 kind: ProgressKind::Passed,
+            });
+        }
+        if !self.terminal()
+            && let Some(j) = self.next_required(&case.steps)
+            && let Some(template) = &case.steps[j].inject
+            && self.inject_sent != Some(j)
+        {
+            self.inject_sent = Some(j);
+            out.push(Progress {
+                station: station.to_owned(),
+                case: self.case,
+                kind: ProgressKind::Inject {
+                    step: j,
+                    action: case.steps[j].action.clone(),
+                    payload: fill(template, &self.vars),
+                },
             });
         }
         Ok(())
@@ -530,6 +558,12 @@ impl Runner {
 
     /// Takes one event; what changed is appended to `out`.
     pub fn feed(&mut self, event: &Event<'_>, out: &mut Vec<Progress>) {
+        self.feed_marked(event, false, out);
+    }
+
+    /// The same; `injected` marks a frame of a call the inspector injected (kept with the
+    /// evidence; matched like any frame).
+    pub fn feed_marked(&mut self, event: &Event<'_>, injected: bool, out: &mut Vec<Progress>) {
         let cases = self.cases.clone();
         let default_version = self.default_version;
         let st = self
@@ -634,6 +668,7 @@ impl Runner {
             line: event.line,
             at: event.at,
             text,
+            injected,
         };
         for run in runs.iter_mut() {
             let case = &cases[run.case];
@@ -642,6 +677,47 @@ impl Runner {
                 let _ = run.on_msg(case, event.conn, &msg, out);
             }
         }
+    }
+
+    /// The live runner could not inject step `step` of case `case` on `station` (not
+    /// connected, no answer): the run fails at that step, if it still waits for it.
+    pub fn inject_failed(
+        &mut self,
+        station: &str,
+        case: usize,
+        step: usize,
+        reason: &str,
+        out: &mut Vec<Progress>,
+    ) {
+        let cases = self.cases.clone();
+        let Some(st) = self.stations.get_mut(station) else {
+            return;
+        };
+        let here = (
+            st.last_line,
+            st.info.last_at.unwrap_or(Timestamp::from_micros(0)),
+        );
+        let Some(run) = st
+            .runs
+            .as_mut()
+            .and_then(|r| r.iter_mut().find(|r| r.case == case))
+        else {
+            return;
+        };
+        let Some(c) = cases.get(case) else {
+            return;
+        };
+        if run.terminal() || run.matched(step) || run.inject_sent != Some(step) {
+            return;
+        }
+        let why = format!(
+            "step {} ({}): the proxy could not inject it: {reason}",
+            step + 1,
+            c.steps.get(step).map_or("", |s| s.name.as_str())
+        );
+        // A failed injection of a trigger step is still a failure: the lab asked for it.
+        run.state = State::Running;
+        let _ = run.fail(c, station, step, why, here, out);
     }
 
     /// The observation ended at `end`: limits that ran out fail their step; a case still
@@ -719,6 +795,22 @@ impl Runner {
             }
         }
         out
+    }
+}
+
+/// An inject payload with every `"$name"` string replaced by the captured value (a name
+/// not captured stays as written; loading makes sure it is).
+fn fill(template: &Value, vars: &super::matcher::Vars) -> Value {
+    match template {
+        Value::String(t) => match t.strip_prefix('$').and_then(|n| vars.get(n)) {
+            Some(v) => v.clone(),
+            None => template.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, vars)).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, vars))).collect())
+        }
+        other => other.clone(),
     }
 }
 
@@ -1065,5 +1157,79 @@ expect = { status = "Available" }
             out.iter()
                 .any(|p| matches!(p.kind, ProgressKind::Failed { step: 2, .. }))
         );
+    }
+
+    const INJECT_CASE: &str = r#"
+id = "1.6/core/x99"
+title = "Injected remote stop"
+versions = ["1.6"]
+dut = "charger"
+trigger = 2
+[[steps]]
+from = "csms"
+result = "StartTransaction"
+capture = { tx = "transactionId" }
+[[steps]]
+inject = { action = "RemoteStopTransaction", payload = { transactionId = "$tx" } }
+[[steps]]
+from = "charger"
+result = "RemoteStopTransaction"
+match = { status = "Accepted" }
+"#;
+
+    fn inject_runner() -> Runner {
+        let c = parse_case(INJECT_CASE, "t.toml").unwrap();
+        Runner::new(Arc::new(vec![c]), None)
+    }
+
+    #[test]
+    fn an_inject_step_asks_once_with_captured_values_and_matches_like_a_csms_call() {
+        let mut r = inject_runner();
+        let stop = r#"[2,"inspector-1","RemoteStopTransaction",{"transactionId":5}]"#;
+        let ok = r#"[3,"inspector-1",{"status":"Accepted"}]"#;
+        let p = feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", HB),
+                (3, "csms", stop),
+                (3, "charger", ok),
+            ],
+        );
+        let asked: Vec<&ProgressKind> = p
+            .iter()
+            .map(|p| &p.kind)
+            .filter(|k| matches!(k, ProgressKind::Inject { .. }))
+            .collect();
+        assert_eq!(
+            asked,
+            vec![&ProgressKind::Inject {
+                step: 1,
+                action: "RemoteStopTransaction".into(),
+                payload: json!({"transactionId": 5}),
+            }]
+        );
+        assert_eq!(p.last().map(|p| &p.kind), Some(&ProgressKind::Passed));
+        let res = r.results();
+        assert_eq!(res[0].verdict, Verdict::Passed);
+    }
+
+    #[test]
+    fn a_failed_injection_fails_the_case_at_its_step() {
+        let mut r = inject_runner();
+        let mut p = feed_all(&mut r, &[(1, "charger", START), (1, "csms", START_OK)]);
+        // Not the step that was asked for: ignored.
+        r.inject_failed("CP", 0, 2, "no", &mut p);
+        assert!(
+            !p.iter()
+                .any(|p| matches!(p.kind, ProgressKind::Failed { .. }))
+        );
+        r.inject_failed("CP", 0, 1, "not connected", &mut p);
+        assert!(matches!(
+            &p.last().map(|p| &p.kind),
+            Some(ProgressKind::Failed { step: 1, reason }) if reason.contains("could not inject it: not connected")
+        ));
+        assert_eq!(r.results()[0].verdict, Verdict::Failed);
     }
 }

@@ -68,6 +68,10 @@ pub struct Step {
     pub expect: Vec<FieldMatcher>,
     /// Variable name → path into the payload, stored when the step matches.
     pub capture: Vec<(String, FieldPath)>,
+    /// An `inject` step: the payload the live runner has the proxy send (a CSMS CALL of
+    /// `action` to the charger) once the steps before it have matched; strings `"$name"`
+    /// are replaced by captured variables. Offline it is an ordinary `csms` CALL step.
+    pub inject: Option<serde_json::Value>,
 }
 
 impl Step {
@@ -186,7 +190,10 @@ struct RawCase {
 struct RawStep {
     #[serde(default)]
     name: Option<String>,
-    from: String,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    inject: Option<RawInject>,
     #[serde(default)]
     call: Option<String>,
     #[serde(default)]
@@ -205,6 +212,14 @@ struct RawStep {
     expect: BTreeMap<String, toml::Value>,
     #[serde(default)]
     capture: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInject {
+    action: String,
+    #[serde(default)]
+    payload: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -303,12 +318,53 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
     let mut steps = Vec::with_capacity(raw.steps.len());
     for (i, s) in raw.steps.into_iter().enumerate() {
         let key = format!("steps[{i}]");
-        let from: Side = s
-            .from
-            .parse()
-            .map_err(|e: String| err(&format!("{key}.from"), e))?;
-        let (kind, action) =
-            kind_and_action(s.call, s.result, s.error).map_err(|m| err(&key, m))?;
+        let (from, kind, action, inject) = match s.inject {
+            Some(inj) => {
+                if s.from.is_some() || s.call.is_some() || s.result.is_some() || s.error.is_some() {
+                    return Err(err(
+                        &format!("{key}.inject"),
+                        "an inject step is a csms CALL of its action: it takes no `from`, `call`, `result` or `error`".into(),
+                    ));
+                }
+                if dut != Dut::Charger {
+                    return Err(err(
+                        &format!("{key}.inject"),
+                        "the proxy injects calls toward the charger: only for `dut = \"charger\"`"
+                            .into(),
+                    ));
+                }
+                if i == 0 {
+                    return Err(err(
+                        &format!("{key}.inject"),
+                        "cannot be the first step: an earlier step (e.g. the accepted boot) says the station is there".into(),
+                    ));
+                }
+                if s.optional || s.repeat {
+                    return Err(err(
+                        &format!("{key}.inject"),
+                        "an inject step is sent once: it cannot be `optional` or `repeat`".into(),
+                    ));
+                }
+                let payload = crate::testcase::matcher::to_json(&toml::Value::Table(
+                    inj.payload.unwrap_or_default(),
+                ))
+                .map_err(|m| err(&format!("{key}.inject.payload"), m))?;
+                check_template(&payload, &captured)
+                    .map_err(|m| err(&format!("{key}.inject.payload"), m))?;
+                (Side::Csms, StepKind::Call, inj.action, Some(payload))
+            }
+            None => {
+                let from: Side = s
+                    .from
+                    .as_deref()
+                    .ok_or_else(|| err(&key, "needs `from` (or `inject`)".into()))?
+                    .parse()
+                    .map_err(|e: String| err(&format!("{key}.from"), e))?;
+                let (kind, action) =
+                    kind_and_action(s.call, s.result, s.error).map_err(|m| err(&key, m))?;
+                (from, kind, action, None)
+            }
+        };
         check_action(&versions, &action, kind, from).map_err(|m| err(&key, m))?;
         if let Some(w) = s.within_s
             && !(w.is_finite() && w > 0.0)
@@ -362,6 +418,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             matchers,
             expect,
             capture,
+            inject,
         });
     }
     let mut forbid = Vec::new();
@@ -460,6 +517,21 @@ fn check_action(
         }
     }
     Ok(())
+}
+
+/// Every `"$name"` string in an inject payload names a variable an earlier step captures.
+fn check_template(v: &serde_json::Value, known: &BTreeSet<String>) -> Result<(), String> {
+    match v {
+        serde_json::Value::String(t) => match t.strip_prefix('$') {
+            Some(name) if !known.contains(name) => {
+                Err(format!("`${name}`: no earlier step captures `{name}`"))
+            }
+            _ => Ok(()),
+        },
+        serde_json::Value::Array(a) => a.iter().try_for_each(|x| check_template(x, known)),
+        serde_json::Value::Object(o) => o.values().try_for_each(|x| check_template(x, known)),
+        _ => Ok(()),
+    }
 }
 
 fn valid_id(id: &str) -> bool {
@@ -639,5 +711,70 @@ capture = { hb = "interval" }
         let e = load_texts([("a.toml", GOOD), ("b.toml", GOOD)]).unwrap_err();
         assert_eq!(e.len(), 1);
         assert!(e[0].message.contains("a.toml"), "{}", e[0]);
+    }
+
+    #[test]
+    fn an_inject_step_is_a_csms_call_with_checked_variables() {
+        let with = |step: &str| format!("{GOOD}[[steps]]\n{step}\n",);
+        let c = parse_case(
+            &with(r#"inject = { action = "TriggerMessage", payload = { requestedMessage = "Heartbeat", evse = { id = "$hb" } } }"#),
+            "x.toml",
+        )
+        .unwrap();
+        let s = &c.steps[2];
+        assert_eq!(
+            (s.from, s.kind, s.action.as_str()),
+            (Side::Csms, StepKind::Call, "TriggerMessage")
+        );
+        assert_eq!(
+            s.inject,
+            Some(serde_json::json!({"requestedMessage": "Heartbeat", "evse": {"id": "$hb"}}))
+        );
+        for (step, key, needle) in [
+            (
+                r#"inject = { action = "TriggerMessage", payload = { x = "$nope" } }"#,
+                "steps[2].inject.payload",
+                "`nope`",
+            ),
+            (
+                r#"inject = { action = "BootNotification" }"#,
+                "steps[2]",
+                "does not send",
+            ),
+            (
+                r#"inject = { action = "Reset" }
+from = "csms""#,
+                "steps[2].inject",
+                "takes no `from`",
+            ),
+            (
+                r#"inject = { action = "Reset" }
+optional = true"#,
+                "steps[2].inject",
+                "cannot be `optional`",
+            ),
+        ] {
+            let e = parse_case(&with(step), "x.toml").unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        }
+        let csms =
+            with(r#"inject = { action = "Reset" }"#).replace("dut = \"charger\"", "dut = \"csms\"");
+        assert!(
+            parse_case(&csms, "x.toml")
+                .unwrap_err()
+                .message
+                .contains("only for `dut = \"charger\"`")
+        );
+        let first = GOOD.replace(
+            "from = \"charger\"\ncall = \"BootNotification\"",
+            "inject = { action = \"Reset\" }",
+        );
+        assert!(
+            parse_case(&first, "x.toml")
+                .unwrap_err()
+                .message
+                .contains("cannot be the first step")
+        );
     }
 }

@@ -58,6 +58,8 @@ pub struct Evidence {
     pub from: Side,
     /// The frame, shortened.
     pub text: String,
+    /// The inspector injected it (or it answers an injected call): recorded `"injected":true`.
+    pub injected: bool,
 }
 
 /// One step of one case run.

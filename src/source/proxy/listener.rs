@@ -13,6 +13,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::handshake::{self, HeadError, Refusal, UpstreamAnswer};
+use super::inject::Registry;
 use super::io::Io;
 use super::relay::Relay;
 use super::tap::{NoticeKind, OpenInfo, Tap, TapEvent, TapKind};
@@ -25,6 +26,8 @@ pub(crate) struct Shared {
     pub upstream: Upstream,
     pub acceptor: Option<tokio_rustls::TlsAcceptor>,
     pub config: ProxyConfig,
+    /// The live relays, for injection.
+    pub registry: Arc<Registry>,
 }
 
 fn ws_config(c: &ProxyConfig) -> WebSocketConfig {
@@ -202,11 +205,12 @@ pub(crate) async fn handle(
             peer: peer.to_string(),
         })),
     });
+    let (_registration, injections) = shared.registry.register(&conn);
     Relay {
         conn: &conn,
         tap,
         grace: cfg.close_grace,
     }
-    .run(charger, upstream, shutdown)
+    .run(charger, upstream, injections, shutdown)
     .await;
 }

@@ -16,8 +16,11 @@ use tokio::sync::watch;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
+use tokio::sync::mpsc;
+
+use super::inject::{Injection, Outstanding};
 use super::io::Io;
 use super::tap::{NoticeKind, Tap, TapEvent, TapKind};
 use crate::ocpp::Side;
@@ -65,12 +68,27 @@ impl Relay<'_> {
     }
 
     /// Relays until either side ends or `shutdown` turns true, then closes both sides.
-    pub async fn run(self, charger: Ws, upstream: Ws, mut shutdown: watch::Receiver<bool>) {
+    /// CALLs arriving on `injections` go to the charger in order with the CSMS's frames;
+    /// their answers are taken out of the charger's stream (see [`super::inject`]).
+    pub async fn run(
+        self,
+        charger: Ws,
+        upstream: Ws,
+        mut injections: mpsc::Receiver<Injection>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let (mut c_tx, mut c_rx) = charger.split();
         let (mut u_tx, mut u_rx) = upstream.split();
+        let outstanding = Outstanding::default();
         let ending = {
-            let up = self.pump(Side::Charger, &mut c_rx, &mut u_tx);
-            let down = self.pump(Side::Csms, &mut u_rx, &mut c_tx);
+            let up = self.pump(Side::Charger, &mut c_rx, &mut u_tx, None, &outstanding);
+            let down = self.pump(
+                Side::Csms,
+                &mut u_rx,
+                &mut c_tx,
+                Some(&mut injections),
+                &outstanding,
+            );
             tokio::select! {
                 e = up => e,
                 e = down => e,
@@ -155,17 +173,71 @@ impl Relay<'_> {
         }
     }
 
-    /// Forwards `from`'s messages until something ends the connection.
-    async fn pump(&self, from: Side, rx: &mut Rx, tx: &mut Tx) -> Ending {
+    /// Forwards `from`'s messages until something ends the connection. The CSMS's pump
+    /// also sends injected CALLs (between two of the CSMS's messages, never inside one); the
+    /// charger's pump keeps back the answers to them.
+    async fn pump(
+        &self,
+        from: Side,
+        rx: &mut Rx,
+        tx: &mut Tx,
+        mut injections: Option<&mut mpsc::Receiver<Injection>>,
+        outstanding: &Outstanding,
+    ) -> Ending {
         let to = from.other();
         loop {
-            let msg = match rx.next().await {
+            let next = match injections.as_deref_mut() {
+                Some(inj) => tokio::select! {
+                    m = rx.next() => Ok(m),
+                    i = inj.recv() => Err(i),
+                },
+                None => Ok(rx.next().await),
+            };
+            let next = match next {
+                Ok(m) => m,
+                Err(Some(inj)) => {
+                    if !outstanding.insert(inj.id, inj.reply) {
+                        // Bounded by the channel; the caller sees the connection as closed.
+                        continue;
+                    }
+                    let text = Utf8Bytes::from(inj.text);
+                    self.emit(TapKind::Injected {
+                        from,
+                        text: text.clone(),
+                    });
+                    if let Err(e) = tx.send(Message::Text(text)).await {
+                        return Ending::Dropped(to, e.to_string());
+                    }
+                    continue;
+                }
+                Err(None) => {
+                    // Every handle is gone: nothing more will be injected.
+                    injections = None;
+                    continue;
+                }
+            };
+            let msg = match next {
                 Some(Ok(m)) => m,
                 Some(Err(WsError::Capacity(_))) => return Ending::TooBig(from),
                 Some(Err(e)) => return Ending::Dropped(from, e.to_string()),
                 None => return Ending::Dropped(from, "connection closed".into()),
             };
             match &msg {
+                Message::Text(t) if from == Side::Charger => {
+                    if let Some(answer) = outstanding.take_answer(t) {
+                        // Tapped as injected, answered, and not forwarded to the CSMS.
+                        self.emit(TapKind::Injected {
+                            from,
+                            text: t.clone(),
+                        });
+                        answer.deliver();
+                        continue;
+                    }
+                    self.emit(TapKind::Frame {
+                        from,
+                        text: t.clone(),
+                    });
+                }
                 Message::Text(t) => self.emit(TapKind::Frame {
                     from,
                     text: t.clone(),

@@ -28,6 +28,10 @@ pub enum TapKind {
     Open(Box<OpenInfo>),
     /// A text frame, exactly as forwarded.
     Frame { from: Side, text: Utf8Bytes },
+    /// A frame of an injected exchange (see [`super::inject`]): a CALL the proxy sent to the
+    /// charger as if from the CSMS (`from` is `Csms`), or the charger's answer to one, which
+    /// was not forwarded.
+    Injected { from: Side, text: Utf8Bytes },
     /// A binary frame (forwarded too); its length.
     Binary { from: Side, len: usize },
     /// The connection ended; `by: None` when the proxy closed it (shutdown, oversized frame).
@@ -136,7 +140,7 @@ pub fn tap(limits: TapLimits) -> (Tap, TapReceiver) {
 /// What an event costs in the byte budget.
 fn weight(ev: &TapEvent) -> usize {
     64 + match &ev.kind {
-        TapKind::Frame { text, .. } => text.len(),
+        TapKind::Frame { text, .. } | TapKind::Injected { text, .. } => text.len(),
         TapKind::Notice(n) => n.text.len(),
         _ => 0,
     }
