@@ -7,7 +7,8 @@
 //! Heartbeat CALL with a CALLRESULT) and the chargers run here on one tokio runtime.
 //!
 //! Run: `cargo bench --bench proxy_latency` (environment: `PROXY_BENCH_MAX` caps the largest
-//! level, `PROXY_BENCH_IDLE` sets the idle connections of the memory probe, default 2000).
+//! level, `PROXY_BENCH_IDLE` sets the idle connections of the memory probe, default 2000;
+//! `PROXY_BENCH_PIN=1` gives the proxy a core of its own, the load generator the other).
 //! Each proxied connection costs 2 file descriptors in each process: 5,000 need
 //! `ulimit -n` above 10,000 (the largest level is capped to fit the soft limit, and says so).
 //! Bounded in time: every level has a deadline.
@@ -203,7 +204,21 @@ fn main() {
 
 async fn run() {
     let csms = csms().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+    // `PROXY_BENCH_PIN=1`: the proxy on CPU 1, this process (clients and CSMS) on CPU 0, so
+    // the load generator does not steal the proxy's core (as on separate machines).
+    let pin = std::env::var_os("PROXY_BENCH_PIN").is_some();
+    let mut command = if pin {
+        let _ = Command::new("taskset")
+            .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status();
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1", env!("CARGO_BIN_EXE_ocpp-inspector")]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+    };
+    let mut child = command
         .args([
             "proxy",
             "--listen",
@@ -282,7 +297,12 @@ async fn run() {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     println!(
-        "proxy_latency: round trips (CALL → CALLRESULT), loopback, 2 cores shared by clients, CSMS and proxy"
+        "proxy_latency: round trips (CALL → CALLRESULT), loopback, {}",
+        if pin {
+            "the proxy pinned to CPU 1, clients and CSMS to CPU 0"
+        } else {
+            "2 cores shared by clients, CSMS and proxy"
+        }
     );
     println!(
         "{:>6} {:>7} {:>7} | {:>9} {:>9} | {:>9} {:>9} | {:>9} {:>9}",
