@@ -915,8 +915,10 @@ impl Station {
             }
             let tag = local.then_some(tx.tag.as_str());
             let p = msg::stop_transaction(tx.id16, tag, meter_stop, &ts, reason);
-            self.call(link, "StopTransaction", p.clone()).await?;
+            // Stopped from now on: a remote stop that crosses this StopTransaction is for a
+            // transaction that no longer runs, and is rejected.
             self.tx = None;
+            self.call(link, "StopTransaction", p.clone()).await?;
             if faulty && self.has(Misbehave::StopTwice) {
                 self.call(link, "StopTransaction", p).await?;
             }
