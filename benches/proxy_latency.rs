@@ -8,7 +8,8 @@
 //!
 //! Run: `cargo bench --bench proxy_latency` (environment: `PROXY_BENCH_MAX` caps the largest
 //! level, `PROXY_BENCH_IDLE` sets the idle connections of the memory probe, default 2000;
-//! `PROXY_BENCH_PIN=1` gives the proxy a core of its own, the load generator the other).
+//! `PROXY_BENCH_PIN=1` gives the proxy a core of its own, the load generator the other;
+//! `PROXY_BENCH_PROXY_THREADS=N` sets the proxy's worker threads).
 //! Each proxied connection costs 2 file descriptors in each process: 5,000 need
 //! `ulimit -n` above 10,000 (the largest level is capped to fit the soft limit, and says so).
 //! Bounded in time: every level has a deadline.
@@ -218,6 +219,11 @@ async fn run() {
     } else {
         Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
     };
+    // `PROXY_BENCH_PROXY_THREADS=N`: the proxy's runtime gets N worker threads (tokio reads
+    // TOKIO_WORKER_THREADS), to see what thread hand-offs cost per hop.
+    if let Ok(n) = std::env::var("PROXY_BENCH_PROXY_THREADS") {
+        command.env("TOKIO_WORKER_THREADS", n);
+    }
     let mut child = command
         .args([
             "proxy",
