@@ -91,6 +91,11 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--ocpp 1.6|2.0.1|2.1`, for every command that takes a version.
+pub(crate) fn parse_version(s: &str) -> Result<crate::ocpp::Version, String> {
+    s.parse()
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()

@@ -54,6 +54,36 @@ fn a_bad_flag_exits_2() {
         "a.pem",
     ]);
     assert_eq!(r.code, 2, "--tls-cert needs --tls-key: {}", r.stderr);
+    // The engine options are those of `check`, with the same messages.
+    for (flag, value, says) in [
+        (
+            "--disable",
+            "rpc.no-such-rule",
+            "unknown rule `rpc.no-such-rule`",
+        ),
+        (
+            "--call-timeout",
+            "0",
+            "--call-timeout must be a positive number",
+        ),
+        (
+            "--config",
+            "/nonexistent/inspector.toml",
+            "reading --config",
+        ),
+    ] {
+        let r = common::run(&[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "ws://127.0.0.1:1/",
+            flag,
+            value,
+        ]);
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{flag}: {}", r.stderr);
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use super::exit;
+use super::parse_version;
 use crate::checker::{CheckOptions, check_files};
 use crate::engine::Config;
 use crate::engine::schema::{ErrataSelection, SchemaSet};
@@ -91,10 +92,6 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-fn parse_version(s: &str) -> Result<Version, String> {
-    s.parse()
 }
 
 impl From<FailOn> for Severity {

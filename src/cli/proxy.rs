@@ -14,9 +14,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::check::{FailOn, load_schemas};
+use super::check::{FailOn, build_config, load_schemas};
 use super::exit;
-use crate::engine::{Config, Engine};
+use super::parse_version;
+use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::live::{Inspector, JsonReport, StderrLines};
 use crate::ocpp::Version;
@@ -115,36 +116,6 @@ pub struct ProxyArgs {
     pub connect_timeout: u64,
 }
 
-fn parse_version(s: &str) -> Result<Version, String> {
-    s.parse()
-}
-
-fn build_config(args: &ProxyArgs) -> Result<Config> {
-    let mut config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading --config {}", path.display()))?;
-            Config::from_toml(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?
-        }
-        None => Config::default(),
-    };
-    for id in &args.disable {
-        config
-            .disable(id)
-            .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
-    }
-    if let Some(t) = args.call_timeout {
-        if !(t.is_finite() && t > 0.0 && t < 1e9) {
-            bail!("--call-timeout must be a positive number of seconds, got {t}");
-        }
-        #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
-        {
-            config.tol.call_timeout_us = (t * 1e6) as i64;
-        }
-    }
-    Ok(config)
-}
-
 fn proxy_config(args: &ProxyArgs) -> Result<ProxyConfig> {
     if args.max_message < 1024 {
         bail!("--max-message must be at least 1024 bytes");
@@ -186,7 +157,15 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
         schemas: schemas.origin.clone(),
         fail_on,
     };
-    let engine = Engine::new(Arc::new(schemas), Arc::new(build_config(args)?), args.ocpp);
+    let engine = Engine::new(
+        Arc::new(schemas),
+        Arc::new(build_config(
+            args.config.as_ref(),
+            &args.disable,
+            args.call_timeout,
+        )?),
+        args.ocpp,
+    );
     let config = proxy_config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

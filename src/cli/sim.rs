@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use tokio::sync::watch;
 
 use super::exit;
+use super::parse_version;
 use crate::ocpp::Version;
 use crate::sim::charger::{FleetConfig, Pace, Target, run_fleet};
 use crate::sim::csms::{Csms, CsmsConfig};
@@ -102,10 +103,6 @@ pub struct ChargerArgs {
     /// Record all traffic to this trace file (JSON Lines)
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-}
-
-fn parse_version(s: &str) -> Result<Version, String> {
-    s.parse::<Version>().map_err(|e| e.to_string())
 }
 
 fn secs(s: f64, what: &str) -> Result<Duration> {

@@ -12,8 +12,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
-use super::check::load_schemas;
+use super::check::{build_config, load_schemas};
 use super::exit;
+use super::parse_version;
 use crate::engine::{Config, Engine};
 use crate::finding::Severity;
 use crate::live::{Inspector, StderrLines};
@@ -121,10 +122,6 @@ pub struct RunArgs {
     /// Configuration file: rule severities or `off`, and tolerances
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-}
-
-fn parse_version(s: &str) -> Result<Version, String> {
-    s.parse()
 }
 
 fn load_cases(dir: Option<&PathBuf>) -> Result<Vec<Case>> {
@@ -293,14 +290,7 @@ fn write_to(path: &PathBuf, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> R
 fn run_cases(args: &RunArgs) -> Result<u8> {
     let cases = select(load_cases(args.cases.as_ref())?, &args.cases_selected)?;
     let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
-    let config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading --config {}", path.display()))?;
-            Config::from_toml(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?
-        }
-        None => Config::default(),
-    };
+    let config = build_config(args.config.as_ref(), &[], None)?;
     let (outcome, info) = match &args.trace {
         Some(trace) => {
             let file = File::open(trace)

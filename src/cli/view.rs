@@ -14,6 +14,7 @@ use clap::Args;
 
 use super::check::{FailOn, build_config, load_schemas};
 use super::exit;
+use super::parse_version;
 use crate::engine::{Config, Engine, FeedError, SchemaSet};
 use crate::ocpp::Version;
 use crate::sink::report::RunInfo;
@@ -64,10 +65,6 @@ pub struct ViewArgs {
     /// Frames the UI keeps in view (the oldest leave first)
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames)]
     pub max_frames: usize,
-}
-
-fn parse_version(s: &str) -> Result<Version, String> {
-    s.parse()
 }
 
 pub fn run(args: &ViewArgs) -> Result<u8> {
