@@ -11,7 +11,10 @@
     reason = "test code: a failure here is a test failure"
 )]
 
-use std::io::{self, Write};
+mod common;
+
+use common::{Buf, wait_until};
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,37 +38,6 @@ use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-
-/// A `Write` into a shared buffer.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("buffer").clone()).expect("utf-8")
-    }
-}
-
-/// Polls `cond` every 50 ms for at most `limit`.
-async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let r = timeout(limit, async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(r.is_ok(), "timed out waiting for {what}");
-}
 
 fn schemas() -> Arc<SchemaSet> {
     Arc::new(SchemaSet::builtin(&ErrataSelection::all()).expect("schemas"))

@@ -12,9 +12,10 @@
 
 mod common;
 
-use std::io::{self, Write};
+use common::Buf;
+
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use ocpp_inspector::checker::{CheckOptions, FileResult, check_reader};
@@ -36,26 +37,6 @@ static OPTS: LazyLock<CheckOptions> = LazyLock::new(|| CheckOptions {
     default_version: None,
     jobs: 1,
 });
-
-/// A `Write` into a shared buffer, so the test can read the trace afterwards.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("buffer").clone()).expect("utf-8 trace")
-    }
-}
 
 fn check(trace: &str) -> FileResult {
     let r = check_reader(trace.as_bytes(), &OPTS, 1);

@@ -9,9 +9,12 @@
     reason = "test code: a failure here is a test failure"
 )]
 
-use std::io::{self, Write};
+mod common;
+
+use common::Buf;
+
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ocpp_inspector::checker::{CheckOptions, check_reader};
@@ -27,20 +30,6 @@ use ocpp_inspector::source::proxy::tap::TapLimits;
 use ocpp_inspector::source::proxy::{Proxy, ProxyConfig};
 use tokio::sync::watch;
 use tokio::time::timeout;
-
-/// A recording in memory.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_misbehaviour_is_found_live_behind_the_proxy_and_behaving_stations_are_clean() {

@@ -9,9 +9,12 @@
     reason = "test code: a failure here is a test failure"
 )]
 
-use std::io::{self, Write};
+mod common;
+
+use common::{Buf, wait_until};
+
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ocpp_inspector::engine::schema::ErrataSelection;
@@ -31,37 +34,6 @@ use tokio::time::timeout;
 /// What must agree between the live and the offline verdicts: id, station, verdict,
 /// reason, lines of the run.
 type Key = (String, Option<String>, Verdict, String, Option<(u64, u64)>);
-
-/// A `Write` into a shared buffer.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("buffer").extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("buffer").clone()).expect("utf-8")
-    }
-}
-
-/// Polls `cond` every 50 ms for at most `limit`.
-async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let r = timeout(limit, async {
-        while !cond() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(r.is_ok(), "timed out waiting for {what}");
-}
 
 fn send(h: &CsmsHandle, id: &str, cmd: Command) {
     h.send(id, cmd).expect("the CSMS takes the command");
