@@ -113,11 +113,17 @@ fn compile(schema: &Value, path: &Path) -> Result<Validator, SchemaError> {
 }
 
 impl SchemaSet {
+    /// How reports name the built-in schemas with `errata` (the `origin` of
+    /// [`SchemaSet::builtin`]), without compiling them.
+    pub fn builtin_origin(errata: &ErrataSelection) -> String {
+        format!("built-in (errata: {})", errata.describe())
+    }
+
     /// The built-in schemas with the chosen errata overlays applied.
     pub fn builtin(errata: &ErrataSelection) -> Result<SchemaSet, SchemaError> {
         let mut set = SchemaSet {
             versions: Default::default(),
-            origin: format!("built-in (errata: {})", errata.describe()),
+            origin: Self::builtin_origin(errata),
             notes: Vec::new(),
         };
         for v in Version::ALL {
@@ -361,6 +367,17 @@ mod tests {
 
     fn idx(v: Version, a: &str) -> usize {
         lookup(v, a).unwrap().0
+    }
+
+    #[test]
+    fn the_origin_named_without_compiling_is_the_compiled_sets() {
+        for sel in [
+            ErrataSelection::all(),
+            ErrataSelection::parse("none").unwrap(),
+        ] {
+            let set = SchemaSet::builtin(&sel).unwrap();
+            assert_eq!(SchemaSet::builtin_origin(&sel), set.origin);
+        }
     }
 
     #[test]
