@@ -8,8 +8,12 @@
 //!
 //! Run: `cargo bench --bench proxy_latency` (environment: `PROXY_BENCH_MAX` caps the largest
 //! level, `PROXY_BENCH_IDLE` sets the idle connections of the memory probe, default 2000;
-//! `PROXY_BENCH_PIN=1` gives the proxy a core of its own, the load generator the other;
-//! `PROXY_BENCH_PROXY_THREADS=N` sets the proxy's worker threads).
+//! `PROXY_BENCH_IDLE=0` skips it; `PROXY_BENCH_PIN=1` gives the proxy a core of its own, the
+//! load generator the other; `PROXY_BENCH_PROXY_THREADS=N` sets the proxy's worker threads;
+//! `PROXY_BENCH_LEVELS=paced,burst` runs only the named rows (one, hundred, paced, burst);
+//! `PROXY_BENCH_REPEAT=N` runs each row N times and prints min/median/max of the added p99).
+//! Each row also shows the proxy's context switches and CPU time per round trip, read from
+//! /proc: figures that move less with the machine's other load than latency does.
 //! Each proxied connection costs 2 file descriptors in each process: 5,000 need
 //! `ulimit -n` above 10,000 (the largest level is capped to fit the soft limit, and says so).
 //! Bounded in time: every level has a deadline.
@@ -188,6 +192,33 @@ fn soft_fd_limit() -> usize {
         .unwrap_or(1024)
 }
 
+/// Context switches of every thread of `pid` so far (voluntary + involuntary).
+fn ctx_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .map(|t| {
+            let s = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+            s.lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// CPU time (user + system) of `pid` so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the `(comm)`: state is the 1st, utime the 12th, stime the 13th.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let get = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    get(11) + get(12)
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -279,28 +310,30 @@ async fn run() {
     let warm = level(&format!("ws://{proxy}/ocpp"), 10, 10, "W", Duration::ZERO).await;
     drop(warm);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = rss_kib(pid);
-    let conns = tokio::time::timeout(
-        LEVEL_DEADLINE,
-        open_many(&format!("ws://{proxy}/ocpp"), idle, "I"),
-    )
-    .await
-    .expect("idle connections within the deadline");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_kib(pid);
-    #[expect(clippy::cast_precision_loss, reason = "display only")]
-    let per = (after.saturating_sub(before)) as f64 / idle.max(1) as f64;
-    println!(
-        "proxy RSS: {before} KiB with no connection → {after} KiB with {idle} idle proxied connections: {per:.1} KiB per idle connection"
-    );
-    // Close them cleanly and let the proxy settle, so the levels below measure only
-    // themselves.
-    let closing = futures_util::future::join_all(conns.into_iter().map(|mut ws| async move {
-        let _ = ws.close(None).await;
-        while let Some(Ok(_)) = ws.next().await {}
-    }));
-    let _ = tokio::time::timeout(LEVEL_DEADLINE, closing).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    if idle > 0 {
+        let before = rss_kib(pid);
+        let conns = tokio::time::timeout(
+            LEVEL_DEADLINE,
+            open_many(&format!("ws://{proxy}/ocpp"), idle, "I"),
+        )
+        .await
+        .expect("idle connections within the deadline");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = rss_kib(pid);
+        #[expect(clippy::cast_precision_loss, reason = "display only")]
+        let per = (after.saturating_sub(before)) as f64 / idle.max(1) as f64;
+        println!(
+            "proxy RSS: {before} KiB with no connection → {after} KiB with {idle} idle proxied connections: {per:.1} KiB per idle connection"
+        );
+        // Close them cleanly and let the proxy settle, so the levels below measure only
+        // themselves.
+        let closing = futures_util::future::join_all(conns.into_iter().map(|mut ws| async move {
+            let _ = ws.close(None).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        }));
+        let _ = tokio::time::timeout(LEVEL_DEADLINE, closing).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 
     println!(
         "proxy_latency: round trips (CALL → CALLRESULT), loopback, {}",
@@ -322,50 +355,85 @@ async fn run() {
         "added50",
         "added99"
     );
+    println!("(cs: the proxy's context switches, all threads; ticks: its CPU time in clock ticks)");
     // Each level: connections, round trips each, and the period between one connection's
     // calls (5,000 stations each calling every 2 s is 2,500 calls/s, far above a real
     // fleet's heartbeat rate; the last row is the same fleet all calling at once).
-    let levels = [
-        (1usize, 2000usize, Duration::ZERO),
-        (100, 20, Duration::from_millis(200)),
-        (max, 5, Duration::from_secs(2)),
-        (max, 3, Duration::ZERO),
+    let all_levels = [
+        ("one", 1usize, 2000usize, Duration::ZERO),
+        ("hundred", 100, 20, Duration::from_millis(200)),
+        ("paced", max, 5, Duration::from_secs(2)),
+        ("burst", max, 3, Duration::ZERO),
     ];
-    for (n, rounds, period) in levels {
+    // `PROXY_BENCH_LEVELS=paced,one` runs only those rows; `PROXY_BENCH_REPEAT=N` runs each
+    // N times (the spread between runs says how far one figure can be trusted).
+    let only = std::env::var("PROXY_BENCH_LEVELS").ok();
+    let repeat = env_usize("PROXY_BENCH_REPEAT", 1).max(1);
+    let mut summary: Vec<(String, Vec<i64>)> = Vec::new();
+    for (name, n, rounds, period) in all_levels {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|w| w.trim() == name))
+        {
+            continue;
+        }
         let n_eff = n.min(fd_cap);
         if n_eff < n {
             println!("(level {n} capped to {n_eff} by the soft fd limit; raise `ulimit -n`)");
         }
-        let direct = tokio::time::timeout(
-            LEVEL_DEADLINE,
-            level(&format!("ws://{csms}/ocpp"), n_eff, rounds, "D", period),
-        )
-        .await
-        .expect("direct level within its deadline");
-        let proxied = tokio::time::timeout(
-            LEVEL_DEADLINE,
-            level(&format!("ws://{proxy}/ocpp"), n_eff, rounds, "P", period),
-        )
-        .await
-        .expect("proxied level within its deadline");
-        let (d50, d99, p50, p99) = (
-            pct(&direct, 0.5),
-            pct(&direct, 0.99),
-            pct(&proxied, 0.5),
-            pct(&proxied, 0.99),
-        );
-        println!(
-            "{n_eff:>6} {rounds:>7} {:>7} | {d50:>7}us {d99:>7}us | {p50:>7}us {p99:>7}us | {:>7}us {:>7}us",
-            if period.is_zero() {
-                "at once".to_owned()
-            } else {
-                format!("{}ms", period.as_millis())
-            },
-            i64::from(p50) - i64::from(d50),
-            i64::from(p99) - i64::from(d99),
-        );
-        // Let closes settle before the next level.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut added99 = Vec::with_capacity(repeat);
+        for _ in 0..repeat {
+            let direct = tokio::time::timeout(
+                LEVEL_DEADLINE,
+                level(&format!("ws://{csms}/ocpp"), n_eff, rounds, "D", period),
+            )
+            .await
+            .expect("direct level within its deadline");
+            let (cs0, cpu0) = (ctx_switches(pid), cpu_ticks(pid));
+            let proxied = tokio::time::timeout(
+                LEVEL_DEADLINE,
+                level(&format!("ws://{proxy}/ocpp"), n_eff, rounds, "P", period),
+            )
+            .await
+            .expect("proxied level within its deadline");
+            let (cs1, cpu1) = (ctx_switches(pid), cpu_ticks(pid));
+            let (d50, d99, p50, p99) = (
+                pct(&direct, 0.5),
+                pct(&direct, 0.99),
+                pct(&proxied, 0.5),
+                pct(&proxied, 0.99),
+            );
+            #[expect(clippy::cast_precision_loss, reason = "display only")]
+            let per_rt = |v: u64| v as f64 / proxied.len().max(1) as f64;
+            println!(
+                "{n_eff:>6} {rounds:>7} {:>7} | {d50:>7}us {d99:>7}us | {p50:>7}us {p99:>7}us | {:>7}us {:>7}us | {:>5.1} cs {:>6.3} ticks per round trip",
+                if period.is_zero() {
+                    "at once".to_owned()
+                } else {
+                    format!("{}ms", period.as_millis())
+                },
+                i64::from(p50) - i64::from(d50),
+                i64::from(p99) - i64::from(d99),
+                per_rt(cs1 - cs0),
+                per_rt(cpu1 - cpu0),
+            );
+            added99.push(i64::from(p99) - i64::from(d99));
+            // Let closes settle before the next level.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        summary.push((format!("{name} ({n_eff} conns)"), added99));
+    }
+    if repeat > 1 {
+        for (name, mut v) in summary {
+            v.sort_unstable();
+            println!(
+                "{name}: added p99 over {} runs: min {}us, median {}us, max {}us",
+                v.len(),
+                v[0],
+                v[v.len() / 2],
+                v[v.len() - 1]
+            );
+        }
     }
 
     let _ = Command::new("kill")

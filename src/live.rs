@@ -23,7 +23,7 @@ use crate::finding::{Finding, Severity};
 use crate::sink::recorder::Recorder;
 use crate::sink::report::{RunInfo, json};
 use crate::source::proxy::tap::{
-    self, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver,
+    self, Nap, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver,
 };
 use crate::time::Timestamp;
 
@@ -111,41 +111,45 @@ impl Inspector {
         let mut outcome = LiveOutcome::default();
         let mut out = Vec::new();
         let mut end = Timestamp::from_micros(0);
-        while let Some(ev) = rx.blocking_recv() {
-            if let TapKind::Notice(n) = &ev.kind {
-                for s in &mut self.sinks {
-                    s.notice(&ev.conn, n);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut nap = tap_nap();
+        while rx.recv_batch(&mut batch, BATCH, &mut nap) {
+            for ev in batch.drain(..) {
+                if let TapKind::Notice(n) = &ev.kind {
+                    for s in &mut self.sinks {
+                        s.notice(&ev.conn, n);
+                    }
+                    continue;
                 }
-                continue;
+                outcome.events += 1;
+                end = end.max(ev.at);
+                let Some(event) = engine_event(&ev, outcome.events) else {
+                    continue;
+                };
+                let injected = matches!(ev.kind, TapKind::Injected { .. });
+                if let Some(rec) = &mut self.recorder
+                    && let Err(e) = rec.record_marked(&event, injected)
+                {
+                    let msg = format!("recording stopped: {e}");
+                    self.recorder = None;
+                    self.notice_all(&ev.conn, NoticeKind::Conn, msg.clone());
+                    outcome.problems.push(msg);
+                }
+                out.clear();
+                if let Err(FeedError::NoVersion { conn }) =
+                    self.engine.feed_marked(&event, injected, &mut out)
+                {
+                    self.notice_all(
+                        &conn,
+                        NoticeKind::Conn,
+                        "no subprotocol was negotiated and no --ocpp version was given; only framing is checked on this connection".into(),
+                    );
+                }
+                for s in &mut self.sinks {
+                    s.event_marked(&event, injected);
+                }
+                self.deliver(&out, &mut outcome);
             }
-            outcome.events += 1;
-            end = end.max(ev.at);
-            let Some(event) = engine_event(&ev, outcome.events) else {
-                continue;
-            };
-            let injected = matches!(ev.kind, TapKind::Injected { .. });
-            if let Some(rec) = &mut self.recorder
-                && let Err(e) = rec.record_marked(&event, injected)
-            {
-                let msg = format!("recording stopped: {e}");
-                self.recorder = None;
-                self.notice_all(&ev.conn, NoticeKind::Conn, msg.clone());
-                outcome.problems.push(msg);
-            }
-            out.clear();
-            if let Err(FeedError::NoVersion { conn }) =
-                self.engine.feed_marked(&event, injected, &mut out)
-            {
-                self.notice_all(
-                    &conn,
-                    NoticeKind::Conn,
-                    "no subprotocol was negotiated and no --ocpp version was given; only framing is checked on this connection".into(),
-                );
-            }
-            for s in &mut self.sinks {
-                s.event_marked(&event, injected);
-            }
-            self.deliver(&out, &mut outcome);
         }
         out.clear();
         self.engine.finish(end, &mut out);
@@ -229,27 +233,76 @@ fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
     })
 }
 
+/// Events taken from the tap at once.
+const BATCH: usize = 1024;
+
+/// How the consumer waits for the tap: naps of 1 ms while traffic flows, parked after 50
+/// empty naps. `OCPP_INSPECTOR_TAP_NAP_US` overrides the nap (0: a wake-up per event).
+fn tap_nap() -> Nap {
+    let us = std::env::var("OCPP_INSPECTOR_TAP_NAP_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    Nap::new(std::time::Duration::from_micros(us), 50)
+}
+
 /// The running consumer.
 pub struct Consumer {
-    handle: tokio::task::JoinHandle<LiveOutcome>,
+    done: tokio::sync::oneshot::Receiver<LiveOutcome>,
 }
 
 impl Consumer {
     /// Waits until every [`Tap`] is dropped (the proxy's `run` returned) and the tap is
     /// drained, the engine finished, the recording flushed and the sinks finished.
     pub async fn finish(self) -> io::Result<LiveOutcome> {
-        self.handle
-            .await
-            .map_err(|e| io::Error::other(format!("the inspection thread failed: {e}")))
+        self.done.await.map_err(|_| {
+            io::Error::other("the inspection thread ended without an outcome (it failed)")
+        })
     }
 }
 
-/// Starts the consumer on a blocking thread; returns the tap for the proxy. Call inside a
-/// tokio runtime.
+/// The inspection thread's nice value: above the relays' (0), so that on a busy machine a
+/// relay woken by traffic preempts inspection rather than waiting behind it. Inspection still
+/// gets its share (a nice-10 thread gets about a tenth of a contended core, all of an idle
+/// one); when it cannot keep up, the tap drops and counts, as it always did.
+const INSPECTION_NICE: i32 = 10;
+
+/// Starts the consumer on a thread of its own (`inspector`, at a lower priority than the
+/// relays); returns the tap for the proxy. Call inside a tokio runtime.
 pub fn spawn(inspector: Inspector, limits: TapLimits) -> (Tap, Consumer) {
     let (tap, rx) = tap::tap(limits);
-    let handle = tokio::task::spawn_blocking(move || inspector.consume(rx));
-    (tap, Consumer { handle })
+    let (tx, done) = tokio::sync::oneshot::channel();
+    // The inspector moves into whichever thread runs it; if no thread can be started, a
+    // blocking-pool thread of the runtime does (at normal priority).
+    let start = std::sync::Arc::new(std::sync::Mutex::new(Some((inspector, rx, tx))));
+    let own = start.clone();
+    let spawned = std::thread::Builder::new()
+        .name("inspector".into())
+        .spawn(move || {
+            let taken = own.lock().ok().and_then(|mut s| s.take());
+            if let Some((inspector, rx, tx)) = taken {
+                lower_priority();
+                let _ = tx.send(inspector.consume(rx));
+            }
+        });
+    if spawned.is_err()
+        && let Some((inspector, rx, tx)) = start.lock().ok().and_then(|mut s| s.take())
+    {
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(inspector.consume(rx));
+        });
+    }
+    (tap, Consumer { done })
+}
+
+/// Lowers the calling thread's priority to [`INSPECTION_NICE`] (Linux: `setpriority` on the
+/// thread id affects that thread only). Best effort: refused, it runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        let _ = rustix::process::setpriority_process(Some(tid), INSPECTION_NICE);
+    }
 }
 
 /// Makes one line of free text (control characters become spaces).
@@ -637,5 +690,62 @@ mod tests {
                 .unwrap()
                 .contains("1 events were not inspected")
         );
+    }
+
+    /// The inspection thread runs at a lower priority than the relays (Linux: its nice value,
+    /// read back from /proc), and still delivers its outcome.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn inspection_runs_on_its_own_lower_priority_thread() {
+        let engine = Engine::new(
+            Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
+            Arc::new(crate::engine::Config::default()),
+            None,
+        );
+        let (tap, consumer) = spawn(
+            Inspector::new(engine, Severity::Error),
+            TapLimits::default(),
+        );
+        let nice_of_inspector = || {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(Result::ok)
+                .find(|t| {
+                    std::fs::read_to_string(t.path().join("comm")).unwrap_or_default()
+                        == "inspector\n"
+                })
+                .map(|t| {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).unwrap();
+                    // After `(comm)`: state is field 3 of stat(5), nice field 19.
+                    let rest = stat.rsplit_once(')').unwrap().1;
+                    rest.split_whitespace()
+                        .nth(16)
+                        .unwrap()
+                        .parse::<i32>()
+                        .unwrap()
+                })
+        };
+        let mut nice = None;
+        for _ in 0..200 {
+            nice = nice_of_inspector();
+            if nice == Some(INSPECTION_NICE) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(nice, Some(INSPECTION_NICE));
+        assert!(tap.send(ev(
+            0,
+            TapKind::Frame {
+                from: Side::Charger,
+                text: "[2,\"1\",\"Heartbeat\",{}]".into(),
+            }
+        )));
+        drop(tap);
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), consumer.finish())
+            .await
+            .expect("the consumer ends once the taps are gone")
+            .unwrap();
+        assert_eq!(outcome.events, 1);
     }
 }

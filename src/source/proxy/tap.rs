@@ -107,6 +107,25 @@ struct Shared {
     dropped: AtomicU64,
 }
 
+/// How [`TapReceiver::recv_batch`] waits: naps of `period` while events keep coming, parked
+/// after `idle_naps` naps found nothing. A zero period parks at once (a wake-up per event).
+#[derive(Debug, Clone)]
+pub struct Nap {
+    pub period: std::time::Duration,
+    pub idle_naps: u32,
+    empty: u32,
+}
+
+impl Nap {
+    pub fn new(period: std::time::Duration, idle_naps: u32) -> Self {
+        Nap {
+            period,
+            idle_naps,
+            empty: 0,
+        }
+    }
+}
+
 /// The sending end, cloned into every connection.
 #[derive(Clone)]
 pub struct Tap {
@@ -188,6 +207,48 @@ impl TapReceiver {
         Some(ev)
     }
 
+    /// Moves the events waiting into `buf` (at most `limit`), waiting for at least one the
+    /// way [`Nap`] says; `false` once every [`Tap`] is gone and the channel is drained.
+    ///
+    /// Under load this never parks: it naps between batches, so the relays' `try_send` finds
+    /// no waiting thread to wake. A wake-up per event costs each relay a futex call and, on a
+    /// busy machine, lets the woken inspection thread preempt the relay between reading a
+    /// frame and forwarding it. After `nap.idle_naps` empty naps it parks until the next
+    /// event, so an idle proxy does not keep waking.
+    pub fn recv_batch(&mut self, buf: &mut Vec<TapEvent>, limit: usize, nap: &mut Nap) -> bool {
+        use tokio::sync::mpsc::error::TryRecvError;
+        let limit = limit.max(1);
+        loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(ev) => {
+                        self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
+                        buf.push(ev);
+                        if buf.len() >= limit {
+                            return true;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return !buf.is_empty(),
+                }
+            }
+            if !buf.is_empty() {
+                nap.empty = 0;
+                return true;
+            }
+            if nap.period.is_zero() || nap.empty >= nap.idle_naps {
+                let Some(ev) = self.blocking_recv() else {
+                    return false;
+                };
+                buf.push(ev);
+                nap.empty = 0;
+            } else {
+                std::thread::sleep(nap.period);
+                nap.empty += 1;
+            }
+        }
+    }
+
     /// The next event (async).
     pub async fn recv(&mut self) -> Option<TapEvent> {
         let ev = self.rx.recv().await?;
@@ -235,5 +296,45 @@ mod tests {
         assert!(rx.blocking_recv().is_some());
         assert!(rx.blocking_recv().is_none());
         assert_eq!(rx.shared.bytes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn batches_take_what_waits_up_to_the_limit_then_end_when_the_taps_are_gone() {
+        let (tap, mut rx) = tap(TapLimits::default());
+        for _ in 0..5 {
+            assert!(tap.send(frame(10)));
+        }
+        let mut nap = Nap::new(std::time::Duration::from_millis(1), 3);
+        let mut buf = Vec::new();
+        assert!(rx.recv_batch(&mut buf, 3, &mut nap));
+        assert_eq!(buf.len(), 3, "at most the limit");
+        buf.clear();
+        assert!(rx.recv_batch(&mut buf, 3, &mut nap));
+        assert_eq!(buf.len(), 2, "then what is left, without waiting for more");
+        buf.clear();
+        drop(tap);
+        assert!(!rx.recv_batch(&mut buf, 3, &mut nap), "every tap gone");
+        assert!(buf.is_empty());
+        assert_eq!(rx.shared.bytes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn after_idle_naps_it_parks_and_an_event_still_wakes_it() {
+        let (tap, mut rx) = tap(TapLimits::default());
+        let mut nap = Nap::new(std::time::Duration::from_millis(1), 2);
+        let sender = std::thread::spawn(move || {
+            // Long after the two naps: only a parked receiver that is woken sees it.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(tap.send(frame(10)));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(tap);
+        });
+        let mut buf = Vec::new();
+        assert!(rx.recv_batch(&mut buf, 8, &mut nap));
+        assert_eq!(buf.len(), 1);
+        assert_eq!(nap.empty, 0, "the idle count starts again after an event");
+        buf.clear();
+        assert!(!rx.recv_batch(&mut buf, 8, &mut nap));
+        sender.join().unwrap();
     }
 }
