@@ -24,7 +24,7 @@ use crate::testcase::live::{Injector, LiveCases};
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
-use crate::testcase::verdict::Tally;
+use crate::testcase::verdict::{KnownFailures, Tally};
 use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
 use crate::time::Timestamp;
 
@@ -102,6 +102,14 @@ pub struct RunArgs {
     /// Load the cases from this folder instead of the built-in set
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
+    /// Known failures (TOML, `[[known]] case = … reason = … station = …`): a listed case that
+    /// fails is reported as known_failure and does not make the exit code 1; one that passes
+    /// is reported as fixed
+    #[arg(long, value_name = "FILE")]
+    pub known_failures: Option<PathBuf>,
+    /// With --known-failures: a listed case that now passes (fixed) makes the exit code 1
+    #[arg(long, requires = "known_failures")]
+    pub strict_known: bool,
     /// Output format on standard output (or -o)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -284,11 +292,32 @@ fn write_to(path: &PathBuf, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> R
     std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Reads `--known-failures`; entries that select no loaded case are noted on stderr (a typo,
+/// or a case of another set).
+fn load_known(path: &PathBuf, cases: &[Case]) -> Result<KnownFailures> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --known-failures {}", path.display()))?;
+    let known = KnownFailures::parse(&text, &path.display().to_string())?;
+    for (n, k) in known.unused(cases) {
+        eprintln!(
+            "ocpp-inspector: note: {}: [[known]] entry {n}: `{}` selects no test case",
+            path.display(),
+            k.case
+        );
+    }
+    Ok(known)
+}
+
 fn run_cases(args: &RunArgs) -> Result<u8> {
-    let cases = select(load_cases(args.cases.as_ref())?, &args.cases_selected)?;
+    let all = load_cases(args.cases.as_ref())?;
+    let known = match &args.known_failures {
+        Some(path) => Some(load_known(path, &all)?),
+        None => None,
+    };
+    let cases = select(all, &args.cases_selected)?;
     let schemas = args.engine.schemas()?;
     let config = build_config(&args.engine)?;
-    let (outcome, info) = match &args.trace {
+    let (mut outcome, info) = match &args.trace {
         Some(trace) => {
             let file = File::open(trace)
                 .with_context(|| format!("opening --trace {}", trace.display()))?;
@@ -320,6 +349,9 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
         }
         None => run_live(args, cases, schemas, config)?,
     };
+    if let Some(known) = &known {
+        known.apply(&mut outcome.results);
+    }
     if let Some(p) = &args.report {
         write_to(p, |b| report_html::write(b, &outcome, &info))?;
     }
@@ -347,7 +379,7 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
         }
     }
     let t = Tally::of(&outcome.results);
-    Ok(if t.failed > 0 {
+    Ok(if t.failed > 0 || (args.strict_known && t.fixed > 0) {
         exit::FINDINGS
     } else if !outcome.input_errors.is_empty() {
         exit::USAGE

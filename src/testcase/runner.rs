@@ -498,6 +498,7 @@ impl Run {
                 _ => None,
             },
             findings: Vec::new(),
+            known: None,
         }
     }
 }

@@ -634,11 +634,17 @@ fn collect_toml(
         let p = entry.path();
         if p.is_dir() {
             collect_toml(&p, out, errors, depth + 1);
-        } else if p.extension().is_some_and(|x| x == "toml") {
+        } else if p.extension().is_some_and(|x| x == "toml")
+            && p.file_name().is_none_or(|n| n != KNOWN_FAILURES_FILE)
+        {
             out.push(p);
         }
     }
 }
+
+/// The file name of a known-failures list (`testcase run --known-failures`), which may sit
+/// beside the cases and is not one.
+pub const KNOWN_FAILURES_FILE: &str = "known-failures.toml";
 
 #[cfg(test)]
 mod tests {
