@@ -1,6 +1,7 @@
 //! The command line: clap arguments → a command → an exit code (0 clean, 1 findings at or
 //! above `--fail-on`, 2 usage error or unreadable input). Only this layer prints.
 
+pub mod args;
 pub mod certs;
 pub mod check;
 pub mod demo;
@@ -43,7 +44,7 @@ pub enum Command {
     /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
     Rules(rules::RulesArgs),
     /// Relay chargers to a CSMS and inspect every frame live
-    Proxy(Box<proxy::ProxyArgs>),
+    Proxy(Box<proxy::ProxyCommandArgs>),
     /// Make a test CA, server and charger certificates for the security profiles
     Certs(certs::CertsArgs),
     /// Run a simulated charger fleet or CSMS

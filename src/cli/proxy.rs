@@ -9,35 +9,31 @@ use std::io::{self, BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 
-use super::check::{FailOn, build_config, load_schemas};
+use super::args::{EngineArgs, ProxyArgs, build_config};
+use super::check::FailOn;
 use super::exit;
-use super::parse_version;
 use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::live::{Inspector, JsonReport, StderrLines};
-use crate::ocpp::Version;
 use crate::sink::report::RunInfo;
 use crate::sink::tui::app::{App, Limits};
 use crate::sink::tui::feed::{self, TuiSink};
 use crate::sink::tui::{self, ReportTarget};
+use crate::source::proxy::Proxy;
 use crate::source::proxy::tap::TapLimits;
-use crate::source::proxy::tls::{ListenTls, UpstreamTls};
-use crate::source::proxy::{Proxy, ProxyConfig};
 
 #[derive(Debug, Args)]
-pub struct ProxyArgs {
-    /// Address chargers connect to (ws://HOST:PORT/ANY/PATH/<identity>)
-    #[arg(long, value_name = "HOST:PORT")]
-    pub listen: String,
-
-    /// The CSMS: ws://HOST:PORT/BASE or wss://…; the charger's identity is appended
-    #[arg(long, value_name = "URL")]
-    pub upstream: String,
+#[command(
+    mut_arg("listen", |a| a.required(true)),
+    mut_arg("upstream", |a| a.required(true))
+)]
+pub struct ProxyCommandArgs {
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
 
     /// Record every event to a JSON Lines trace (the format `check` reads), flushed per record
     #[arg(long, value_name = "FILE")]
@@ -55,100 +51,16 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames)]
     pub max_frames: usize,
 
-    /// Terminate wss:// from chargers with this certificate chain (PEM; profiles 2 and 3)
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The private key of --tls-cert (PEM)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Require a charger certificate signed by this CA (PEM; security profile 3)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub client_ca: Option<PathBuf>,
-
-    /// CA certificates for a wss:// upstream (default: SSL_CERT_FILE or the system bundle)
-    #[arg(long, value_name = "FILE")]
-    pub upstream_ca: Option<PathBuf>,
-
-    /// Client certificate toward a wss:// upstream (profile 3)
-    #[arg(long, value_name = "FILE", requires = "upstream_key")]
-    pub upstream_cert: Option<PathBuf>,
-
-    /// The private key of --upstream-cert
-    #[arg(long, value_name = "FILE", requires = "upstream_cert")]
-    pub upstream_key: Option<PathBuf>,
-
     /// Lowest severity that makes the exit code 1 at shutdown
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
 
-    /// OCPP version of connections that negotiate no subprotocol
-    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub ocpp: Option<Version>,
-
-    /// Load an official OCA schema folder instead of the built-in schemas
-    #[arg(long, value_name = "DIR")]
-    pub schemas: Option<PathBuf>,
-
-    /// Errata overlays on the built-in schemas (see `check --help`)
-    #[arg(long, default_value = "all", value_name = "SET")]
-    pub errata: String,
-
-    /// Configuration file: rule severities or `off`, and tolerances (see README)
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Switch a rule off (repeatable)
-    #[arg(long = "disable", value_name = "RULE")]
-    pub disable: Vec<String>,
-
-    /// Seconds after which an unanswered CALL counts as timed out
-    #[arg(long, value_name = "SECONDS")]
-    pub call_timeout: Option<f64>,
-
-    /// Largest WebSocket message relayed, in bytes; a larger one closes the connection (1009)
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
-    pub max_message: usize,
-
-    /// Seconds to reach the CSMS and complete its handshake
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub connect_timeout: u64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
-fn proxy_config(args: &ProxyArgs) -> Result<ProxyConfig> {
-    if args.max_message < 1024 {
-        bail!("--max-message must be at least 1024 bytes");
-    }
-    if args.connect_timeout == 0 {
-        bail!("--connect-timeout must be at least 1 second");
-    }
-    let mut c = ProxyConfig::new(&args.listen, &args.upstream);
-    c.listen_tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(ListenTls {
-            cert: cert.clone(),
-            key: key.clone(),
-            client_ca: args.client_ca.clone(),
-        }),
-        _ => None,
-    };
-    c.upstream_tls = UpstreamTls {
-        ca: args.upstream_ca.clone(),
-        cert: args.upstream_cert.clone(),
-        key: args.upstream_key.clone(),
-    };
-    if !args.upstream.starts_with("wss://")
-        && (args.upstream_ca.is_some() || args.upstream_cert.is_some())
-    {
-        bail!("--upstream-ca/--upstream-cert apply to a wss:// upstream only");
-    }
-    c.max_message = args.max_message;
-    c.connect_timeout = Duration::from_secs(args.connect_timeout);
-    Ok(c)
-}
-
-pub fn run(args: &ProxyArgs) -> Result<u8> {
-    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
+pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
+    let schemas = args.engine.schemas()?;
     for note in &schemas.notes {
         eprintln!("ocpp-inspector: note: {note}");
     }
@@ -159,14 +71,11 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
     };
     let engine = Engine::new(
         Arc::new(schemas),
-        Arc::new(build_config(
-            args.config.as_ref(),
-            &args.disable,
-            args.call_timeout,
-        )?),
-        args.ocpp,
+        Arc::new(build_config(&args.engine)?),
+        args.engine.ocpp,
     );
-    let config = proxy_config(args)?;
+    let config = args.proxy.proxy_config()?;
+    let (_, upstream) = args.proxy.endpoints()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,7 +112,7 @@ pub fn run(args: &ProxyArgs) -> Result<u8> {
         "listening on {}://{}/…/<identity>, relaying to {}/<identity>{}",
         proxy.scheme(),
         proxy.local_addr(),
-        args.upstream.trim_end_matches('/'),
+        upstream.trim_end_matches('/'),
         args.record
             .as_ref()
             .map(|p| format!(", recording to {}", p.display()))

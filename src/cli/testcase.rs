@@ -12,21 +12,19 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
-use super::check::{build_config, load_schemas};
+use super::args::{EngineArgs, ProxyArgs, build_config};
 use super::exit;
-use super::parse_version;
 use crate::engine::{Config, Engine};
 use crate::finding::Severity;
 use crate::live::{Inspector, StderrLines};
-use crate::ocpp::Version;
+use crate::source::proxy::Proxy;
 use crate::source::proxy::tap::TapLimits;
-use crate::source::proxy::{Proxy, ProxyConfig};
 use crate::testcase::live::{Injector, LiveCases};
 
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
-use crate::testcase::verdict::Tally;
+use crate::testcase::verdict::{KnownFailures, Tally};
 use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
 use crate::time::Timestamp;
 
@@ -64,6 +62,19 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("listen", |a| a
+        .requires("live")
+        .help("With --live: where chargers connect (ws://HOST:PORT/ANY/PATH/<identity>, wss:// with --tls-cert)")),
+    mut_arg("upstream", |a| a
+        .requires("live")
+        .help("With --live: the CSMS (ws://HOST:PORT/BASE or wss://…); the charger's identity is appended")),
+    mut_arg("tls_cert", |a| a.requires("live")),
+    mut_arg("upstream_ca", |a| a.requires("live")),
+    mut_arg("upstream_cert", |a| a.requires("live")),
+    mut_arg("max_message", |a| a.requires("live")),
+    mut_arg("connect_timeout", |a| a.requires("live"))
+)]
 pub struct RunArgs {
     /// Cases to run: id prefixes (`2.0.1/B`, `1.6`) or OCTT ids (`TC_B_01_CS`); all when none
     #[arg(value_name = "CASE")]
@@ -80,12 +91,8 @@ pub struct RunArgs {
     /// exercised; each case's progress is printed to stderr; stops at Ctrl-C or --duration
     #[arg(long, requires_all = ["listen", "upstream"])]
     pub live: bool,
-    /// With --live: where chargers connect (ws://HOST:PORT/ANY/PATH/<identity>)
-    #[arg(long, value_name = "HOST:PORT", requires = "live")]
-    pub listen: Option<String>,
-    /// With --live: the CSMS (ws://HOST:PORT/BASE); the charger's identity is appended
-    #[arg(long, value_name = "URL", requires = "live")]
-    pub upstream: Option<String>,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
     /// With --live: record every event to a JSON Lines trace (re-judge it later with --trace)
     #[arg(long, value_name = "FILE", requires = "live")]
     pub record: Option<PathBuf>,
@@ -95,9 +102,14 @@ pub struct RunArgs {
     /// Load the cases from this folder instead of the built-in set
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
-    /// OCPP version of stations whose trace has no `open` event
-    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub ocpp: Option<Version>,
+    /// Known failures (TOML, `[[known]] case = … reason = … station = …`): a listed case that
+    /// fails is reported as known_failure and does not make the exit code 1; one that passes
+    /// is reported as fixed
+    #[arg(long, value_name = "FILE")]
+    pub known_failures: Option<PathBuf>,
+    /// With --known-failures: a listed case that now passes (fixed) makes the exit code 1
+    #[arg(long, requires = "known_failures")]
+    pub strict_known: bool,
     /// Output format on standard output (or -o)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -113,15 +125,8 @@ pub struct RunArgs {
     /// Also write the JSON document to FILE
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Load an official OCA schema folder instead of the built-in schemas
-    #[arg(long, value_name = "DIR")]
-    pub schemas: Option<PathBuf>,
-    /// Errata overlays on the built-in schemas (see `check --help`)
-    #[arg(long, default_value = "all", value_name = "SET")]
-    pub errata: String,
-    /// Configuration file: rule severities or `off`, and tolerances
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 fn load_cases(dir: Option<&PathBuf>) -> Result<Vec<Case>> {
@@ -189,7 +194,7 @@ fn run_live(
     schemas: crate::engine::SchemaSet,
     config: Config,
 ) -> Result<(crate::testcase::TraceOutcome, ReportInfo)> {
-    let (Some(listen), Some(upstream)) = (&args.listen, &args.upstream) else {
+    let (Some(listen), Some(upstream)) = (&args.proxy.listen, &args.proxy.upstream) else {
         anyhow::bail!("--live needs --listen and --upstream");
     };
     if let Some(d) = args.duration
@@ -208,15 +213,15 @@ fn run_live(
         schemas: schemas.origin.clone(),
         generated: Timestamp::now().to_string(),
     };
-    let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.ocpp);
-    let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.ocpp);
+    let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.engine.ocpp);
+    let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.engine.ocpp);
     let mut inspector = Inspector::new(engine, Severity::Error).sink(StderrLines::stderr());
     if let Some(path) = &args.record {
         let file = File::create(path)
             .with_context(|| format!("creating the recording {}", path.display()))?;
         inspector = inspector.record_to(BufWriter::new(file));
     }
-    let proxy_config = ProxyConfig::new(listen, upstream);
+    let proxy_config = args.proxy.proxy_config()?;
     let duration = args.duration.map(Duration::from_secs_f64);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -287,11 +292,32 @@ fn write_to(path: &PathBuf, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> R
     std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Reads `--known-failures`; entries that select no loaded case are noted on stderr (a typo,
+/// or a case of another set).
+fn load_known(path: &PathBuf, cases: &[Case]) -> Result<KnownFailures> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --known-failures {}", path.display()))?;
+    let known = KnownFailures::parse(&text, &path.display().to_string())?;
+    for (n, k) in known.unused(cases) {
+        eprintln!(
+            "ocpp-inspector: note: {}: [[known]] entry {n}: `{}` selects no test case",
+            path.display(),
+            k.case
+        );
+    }
+    Ok(known)
+}
+
 fn run_cases(args: &RunArgs) -> Result<u8> {
-    let cases = select(load_cases(args.cases.as_ref())?, &args.cases_selected)?;
-    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
-    let config = build_config(args.config.as_ref(), &[], None)?;
-    let (outcome, info) = match &args.trace {
+    let all = load_cases(args.cases.as_ref())?;
+    let known = match &args.known_failures {
+        Some(path) => Some(load_known(path, &all)?),
+        None => None,
+    };
+    let cases = select(all, &args.cases_selected)?;
+    let schemas = args.engine.schemas()?;
+    let config = build_config(&args.engine)?;
+    let (mut outcome, info) = match &args.trace {
         Some(trace) => {
             let file = File::open(trace)
                 .with_context(|| format!("opening --trace {}", trace.display()))?;
@@ -311,7 +337,7 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
                 Arc::new(cases),
                 Arc::new(schemas),
                 Arc::new(config),
-                args.ocpp,
+                args.engine.ocpp,
             );
             for (line, message) in &outcome.input_errors {
                 eprintln!(
@@ -323,6 +349,9 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
         }
         None => run_live(args, cases, schemas, config)?,
     };
+    if let Some(known) = &known {
+        known.apply(&mut outcome.results);
+    }
     if let Some(p) = &args.report {
         write_to(p, |b| report_html::write(b, &outcome, &info))?;
     }
@@ -350,7 +379,7 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
         }
     }
     let t = Tally::of(&outcome.results);
-    Ok(if t.failed > 0 {
+    Ok(if t.failed > 0 || (args.strict_known && t.fixed > 0) {
         exit::FINDINGS
     } else if !outcome.input_errors.is_empty() {
         exit::USAGE

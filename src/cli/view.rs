@@ -12,9 +12,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::check::{FailOn, build_config, load_schemas};
+use super::args::{EngineArgs, build_config};
+use super::check::FailOn;
 use super::exit;
-use super::parse_version;
 use crate::engine::{Config, Engine, FeedError, SchemaSet};
 use crate::ocpp::Version;
 use crate::sink::report::RunInfo;
@@ -30,29 +30,8 @@ pub struct ViewArgs {
     #[arg(value_name = "TRACE")]
     pub trace: PathBuf,
 
-    /// OCPP version of connections whose trace has no `open` event
-    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub ocpp: Option<Version>,
-
-    /// Load an official OCA schema folder instead of the built-in schemas
-    #[arg(long, value_name = "DIR")]
-    pub schemas: Option<PathBuf>,
-
-    /// Errata overlays on the built-in schemas (see `check --help`)
-    #[arg(long, default_value = "all", value_name = "SET")]
-    pub errata: String,
-
-    /// Configuration file: rule severities or `off`, and tolerances (see README)
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Switch a rule off (repeatable)
-    #[arg(long = "disable", value_name = "RULE")]
-    pub disable: Vec<String>,
-
-    /// Seconds after which an unanswered CALL counts as timed out
-    #[arg(long, value_name = "SECONDS")]
-    pub call_timeout: Option<f64>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// Where the `w` key writes the JSON report (the format of `check --format json`)
     #[arg(
@@ -75,8 +54,8 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
         );
         return Ok(exit::USAGE);
     }
-    let schemas = load_schemas(args.schemas.as_ref(), &args.errata)?;
-    let config = build_config(args.config.as_ref(), &args.disable, args.call_timeout)?;
+    let schemas = args.engine.schemas()?;
+    let config = build_config(&args.engine)?;
     let info = RunInfo {
         schemas: schemas.origin.clone(),
         fail_on: FailOn::Error.into(),
@@ -89,7 +68,7 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
         &args.trace,
         Arc::new(schemas),
         Arc::new(config),
-        args.ocpp,
+        args.engine.ocpp,
         limits,
     )?;
     let report = ReportTarget {

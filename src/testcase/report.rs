@@ -44,6 +44,7 @@ fn result_json(r: &CaseResult) -> Value {
         "refs": r.refs,
         "verdict": r.verdict.as_str(),
         "reason": r.reason,
+        "known_reason": r.known,
         "failed_step": r.failed_step.map(|i| i + 1),
         "steps": r.steps.iter().enumerate().map(|(i, s)| json!({
             "n": i + 1,
@@ -76,6 +77,8 @@ pub fn write_json(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
             "passed": t.passed,
             "failed": t.failed,
             "not_run": t.not_run,
+            "known_failures": t.known_failures,
+            "fixed": t.fixed,
             "findings": o.findings.len(),
             "input_errors": o.input_errors.len(),
         },
@@ -101,6 +104,8 @@ pub fn write_text(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
             Verdict::Passed => "PASS   ",
             Verdict::Failed => "FAIL   ",
             Verdict::NotRun => "NOT RUN",
+            Verdict::KnownFailure => "KNOWN  ",
+            Verdict::Fixed => "FIXED  ",
         };
         writeln!(
             out,
@@ -112,7 +117,16 @@ pub fn write_text(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
         if r.verdict != Verdict::Passed && !r.reason.is_empty() {
             writeln!(out, "        {}", r.reason)?;
         }
-        if r.verdict == Verdict::Failed {
+        if let Some(known) = &r.known {
+            match r.verdict {
+                Verdict::Fixed => writeln!(
+                    out,
+                    "        listed as a known failure ({known}) but passed: update the known-failures file"
+                )?,
+                _ => writeln!(out, "        known failure: {known}")?,
+            }
+        }
+        if matches!(r.verdict, Verdict::Failed | Verdict::KnownFailure) {
             for (i, s) in r.steps.iter().enumerate() {
                 let mark = match s.status {
                     StepStatus::Matched => "ok  ",
@@ -143,9 +157,16 @@ pub fn write_text(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
         }
     }
     let t = Tally::of(&o.results);
+    let mut known = String::new();
+    if t.known_failures > 0 {
+        known.push_str(&format!(", {} known failures", t.known_failures));
+    }
+    if t.fixed > 0 {
+        known.push_str(&format!(", {} fixed", t.fixed));
+    }
     writeln!(
         out,
-        "\n{}: {} passed, {} failed, {} not run ({} cases × stations) in {}; {} rule findings",
+        "\n{}: {} passed, {} failed, {} not run{known} ({} cases × stations) in {}; {} rule findings",
         if t.failed > 0 { "FAIL" } else { "OK" },
         t.passed,
         t.failed,
@@ -176,8 +197,9 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 /// `--format junit`: one `<testsuite>`, one `<testcase>` per case and station (classname the
-/// station); failed → `<failure>`, not run → `<skipped>`; the steps and findings go to
-/// `<system-out>`.
+/// station); failed → `<failure>`, not run and known failures → `<skipped>` (a known one
+/// with its reason and the failure); the steps and findings go to `<system-out>`, with a
+/// note on a fixed one.
 pub fn write_junit(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::Result<()> {
     let t = Tally::of(&o.results);
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
@@ -188,7 +210,7 @@ pub fn write_junit(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) ->
         xml_escape(&info.trace),
         o.results.len(),
         t.failed,
-        t.not_run,
+        t.not_run + t.known_failures,
         xml_escape(&info.generated)
     )?;
     for r in &o.results {
@@ -199,7 +221,16 @@ pub fn write_junit(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) ->
             xml_escape(&format!("{} {}", r.id, r.title))
         )?;
         match r.verdict {
-            Verdict::Passed => {}
+            Verdict::Passed | Verdict::Fixed => {}
+            Verdict::KnownFailure => write!(
+                out,
+                r#"<skipped message="{}"/>"#,
+                xml_escape(&format!(
+                    "known failure: {}; {}",
+                    r.known.as_deref().unwrap_or(""),
+                    r.reason
+                ))
+            )?,
             Verdict::Failed => write!(
                 out,
                 r#"<failure message="{}" type="{}"/>"#,
@@ -209,6 +240,11 @@ pub fn write_junit(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) ->
             Verdict::NotRun => write!(out, r#"<skipped message="{}"/>"#, xml_escape(&r.reason))?,
         }
         let mut log = String::new();
+        if let (Verdict::Fixed, Some(known)) = (r.verdict, &r.known) {
+            log.push_str(&format!(
+                "listed as a known failure ({known}) but passed: update the known-failures file\n"
+            ));
+        }
         for (i, s) in r.steps.iter().enumerate() {
             log.push_str(&format!(
                 "{:>2}. [{}] {}\n",

@@ -40,13 +40,15 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaf0;vertical-a
 th{background:#eef2f7;font-weight:600}
 .v{display:inline-block;min-width:64px;text-align:center;border-radius:4px;padding:1px 8px;font-weight:600;font-size:12px}
 .passed{background:#d9f2e1;color:#11602c}.failed{background:#fbdada;color:#8c1111}.not_run{background:#e8eaee;color:#4a5261}
+.known_failure{background:#fdecc8;color:#7a4a00}.fixed{background:#dbe8fb;color:#1d4f91}
+.known{color:#7a4a00;margin:6px 0}
 .tot{display:flex;gap:12px;margin-bottom:10px}.tot div{padding:8px 14px;border-radius:6px;font-weight:600}
 .st-matched{color:#11602c}.st-failed{color:#8c1111;font-weight:700}.st-skipped{color:#6b7280}.st-pending{color:#9aa3b1}
 .reason{color:#8c1111;margin:6px 0}
 pre{margin:2px 0;padding:4px 6px;background:#f6f8fb;border:1px solid #e6eaf0;border-radius:4px;white-space:pre-wrap;word-break:break-all;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}
 .meta{color:#5b6474;font-size:12px}
 .sev-error{color:#8c1111;font-weight:600}.sev-warning{color:#8a5a00;font-weight:600}.sev-info{color:#2d5b9a}
-.case{border-left:4px solid #c8ced8}.case.c-passed{border-left-color:#2f9e57}.case.c-failed{border-left-color:#d23c3c}
+.case{border-left:4px solid #c8ced8}.case.c-passed{border-left-color:#2f9e57}.case.c-failed{border-left-color:#d23c3c}.case.c-known_failure{border-left-color:#d99a1c}.case.c-fixed{border-left-color:#3b73c4}
 a{color:#1d4f91}
 .nw{white-space:nowrap}
 .inj{color:#6a3fb0;font-weight:600}
@@ -118,6 +120,13 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
         t.not_run,
         o.findings.len()
     )?;
+    if t.known_failures + t.fixed > 0 {
+        writeln!(
+            out,
+            "<div class=tot><div class=known_failure>{} known failures</div><div class=fixed>{} fixed (listed as known, now passing)</div></div>",
+            t.known_failures, t.fixed
+        )?;
+    }
     writeln!(
         out,
         "<table><tr><th>Case</th><th>Title</th><th>Station</th><th>Tested</th><th>References</th><th>Verdict</th><th>Reason</th><th>Findings</th></tr>"
@@ -133,7 +142,15 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
             e(&r.refs.join(", ")),
             r.verdict.as_str(),
             verdict_label(r.verdict),
-            e(&r.reason),
+            match &r.known {
+                Some(k) if r.reason.is_empty() => format!("known failure: {}", e(k)),
+                Some(k) => format!(
+                    "{}<br><span class=known>known failure: {}</span>",
+                    e(&r.reason),
+                    e(k)
+                ),
+                None => e(&r.reason),
+            },
             r.findings.len()
         )?;
     }
@@ -170,6 +187,8 @@ fn verdict_label(v: Verdict) -> &'static str {
         Verdict::Passed => "PASSED",
         Verdict::Failed => "FAILED",
         Verdict::NotRun => "NOT RUN",
+        Verdict::KnownFailure => "KNOWN FAILURE",
+        Verdict::Fixed => "FIXED",
     }
 }
 
@@ -195,6 +214,14 @@ fn write_case(out: &mut impl Write, n: usize, r: &CaseResult) -> io::Result<()> 
     )?;
     if !r.reason.is_empty() {
         writeln!(out, "<p class=reason>{}</p>", e(&r.reason))?;
+    }
+    if let Some(k) = &r.known {
+        let what = if r.verdict == Verdict::Fixed {
+            "Listed as a known failure but passed (update the known-failures file)"
+        } else {
+            "Known failure"
+        };
+        writeln!(out, "<p class=known>{what}: {}</p>", e(k))?;
     }
     if r.verdict != Verdict::NotRun || r.reason.starts_with("trigger") {
         writeln!(

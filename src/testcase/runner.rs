@@ -11,8 +11,9 @@
 //! fails the matchers the case fails there, because no second answer will come. `match`
 //! selects a frame, `expect` judges the selected frame: a selected frame that fails `expect`
 //! fails the step (even a trigger step: the frame was the case's).
-//! `within_s` counts from the frame matched by the previous step. Until the `trigger` steps
-//! have matched, a failure re-arms the case instead (it has not started).
+//! `within_s` (at most) and `after_s` (at least) count from the frame matched by the
+//! previous step; a frame that matches before `after_s` has passed fails its step. Until the
+//! `trigger` steps have matched, a failure re-arms the case instead (it has not started).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -258,6 +259,11 @@ impl Run {
             if step.from == msg.from && step.action == msg.action {
                 match self.try_step(step, msg) {
                     Try::Match => {
+                        if let Some(why) = self.too_early(step, msg) {
+                            self.push_evidence(i, msg);
+                            let reason = format!("step {} ({}): {why}", i + 1, step.name);
+                            return self.fail(case, station, i, reason, here, out);
+                        }
                         if let Err(reason) = self.accept(case, i, msg, station, out) {
                             return self.fail(case, station, i, reason, here, out);
                         }
@@ -283,6 +289,16 @@ impl Run {
             }
         }
         Outcome::Done
+    }
+
+    /// `after_s`: a frame that matches sooner than that after the previous matched step's
+    /// frame is too early; why, if it is.
+    fn too_early(&self, step: &Step, msg: &Msg<'_>) -> Option<String> {
+        let (Some(min), Some(last)) = (step.after_s, self.last_at) else {
+            return None;
+        };
+        let waited = msg.at.secs_since(last);
+        (waited < min).then(|| format!("came after {waited:.1} s, expected at least {min} s"))
     }
 
     fn try_step(&self, step: &Step, msg: &Msg<'_>) -> Try {
@@ -498,6 +514,7 @@ impl Run {
                 _ => None,
             },
             findings: Vec::new(),
+            known: None,
         }
     }
 }
@@ -1231,5 +1248,112 @@ match = { status = "Accepted" }
             Some(ProgressKind::Failed { step: 1, reason }) if reason.contains("could not inject it: not connected")
         ));
         assert_eq!(r.results()[0].verdict, Verdict::Failed);
+    }
+
+    /// The session case with a minimum wait before the stop.
+    fn after_runner() -> Runner {
+        let text = CASE.replace(
+            "call = \"StopTransaction\"\nwithin_s = 60",
+            "call = \"StopTransaction\"\nafter_s = 10\nwithin_s = 60",
+        );
+        let c = parse_case(&text, "t.toml").unwrap();
+        assert_eq!(c.steps[3].after_s, Some(10.0));
+        Runner::new(Arc::new(vec![c]), None)
+    }
+
+    #[test]
+    fn a_frame_before_after_s_fails_its_step() {
+        let mut r = after_runner();
+        let p = feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", MV),
+                (5, "charger", STOP),
+            ],
+        );
+        let res = &r.results()[0];
+        assert_eq!(res.verdict, Verdict::Failed);
+        assert_eq!(res.failed_step, Some(3));
+        // Counted from the previous matched frame (the meter values at 2 s), not the start.
+        assert_eq!(
+            res.reason,
+            "step 4 (charger CALL StopTransaction): came after 3.0 s, expected at least 10 s"
+        );
+        assert_eq!(
+            res.steps[3].evidence.len(),
+            1,
+            "the early frame is the evidence"
+        );
+        assert!(
+            p.iter()
+                .any(|p| matches!(p.kind, ProgressKind::Failed { step: 3, .. }))
+        );
+    }
+
+    #[test]
+    fn a_frame_after_after_s_passes() {
+        let mut r = after_runner();
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (2, "charger", MV),
+                (12, "charger", STOP),
+            ],
+        );
+        let res = &r.results()[0];
+        assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+        // Exactly at the limit is not early.
+        let mut r = after_runner();
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", START),
+                (1, "csms", START_OK),
+                (11, "charger", STOP),
+            ],
+        );
+        assert_eq!(r.results()[0].verdict, Verdict::Passed);
+    }
+
+    #[test]
+    fn an_early_frame_during_the_trigger_rearms_instead_of_failing() {
+        let text = r#"
+id = "1.6/core/x97"
+title = "Two heartbeats apart"
+versions = ["1.6"]
+dut = "charger"
+trigger = 2
+[[steps]]
+from = "charger"
+call = "Heartbeat"
+[[steps]]
+from = "charger"
+call = "Heartbeat"
+after_s = 10
+[[steps]]
+from = "charger"
+call = "StatusNotification"
+"#;
+        let c = parse_case(text, "t.toml").unwrap();
+        let mut r = Runner::new(Arc::new(vec![c]), None);
+        let sn = r#"[2,"s","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#;
+        // 1 → 3 is too early for step 2: re-armed, the frame at 3 starts a new run; 3 → 20
+        // is far enough.
+        feed_all(
+            &mut r,
+            &[
+                (1, "charger", HB),
+                (3, "charger", HB),
+                (20, "charger", HB),
+                (21, "charger", sn),
+            ],
+        );
+        let res = &r.results()[0];
+        assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+        assert_eq!(res.steps[0].evidence[0].line, 3);
     }
 }

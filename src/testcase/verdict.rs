@@ -1,6 +1,11 @@
 //! The outcome of a case run: the verdict, the reason, each step's status with the frames
-//! that matched it as evidence, and the rule findings that fell inside the run. Data only;
-//! the renderings live in `report` and `report_html`.
+//! that matched it as evidence, and the rule findings that fell inside the run; and the
+//! known failures (a lab's list of cases expected to fail, read from TOML text) that turn a
+//! failure into `known_failure` and flag a listed case that passes as `fixed`. Data only: no
+//! file is read here and nothing is printed; the renderings live in `report` and
+//! `report_html`.
+
+use std::fmt;
 
 use crate::finding::Finding;
 use crate::ocpp::{Side, Version};
@@ -13,6 +18,10 @@ pub enum Verdict {
     Failed,
     /// The trigger never happened (or the case does not apply to the station's version).
     NotRun,
+    /// Failed, and listed as a known failure: reported, not counted as a failure.
+    KnownFailure,
+    /// Passed although listed as a known failure: the list needs updating.
+    Fixed,
 }
 
 impl Verdict {
@@ -21,6 +30,8 @@ impl Verdict {
             Verdict::Passed => "passed",
             Verdict::Failed => "failed",
             Verdict::NotRun => "not_run",
+            Verdict::KnownFailure => "known_failure",
+            Verdict::Fixed => "fixed",
         }
     }
 }
@@ -99,6 +110,8 @@ pub struct CaseResult {
     pub span: Option<(Timestamp, Timestamp)>,
     /// Rule findings on this station inside the run.
     pub findings: Vec<Finding>,
+    /// The reason of the known-failure entry that applies to this result, if one does.
+    pub known: Option<String>,
 }
 
 impl CaseResult {
@@ -133,6 +146,8 @@ pub struct Tally {
     pub passed: usize,
     pub failed: usize,
     pub not_run: usize,
+    pub known_failures: usize,
+    pub fixed: usize,
 }
 
 impl Tally {
@@ -143,8 +158,255 @@ impl Tally {
                 Verdict::Passed => t.passed += 1,
                 Verdict::Failed => t.failed += 1,
                 Verdict::NotRun => t.not_run += 1,
+                Verdict::KnownFailure => t.known_failures += 1,
+                Verdict::Fixed => t.fixed += 1,
             }
         }
         t
+    }
+}
+
+/// One `[[known]]` entry: the cases it covers (an id prefix or an OCTT id, as on the command
+/// line), optionally only on one station, and why the failure is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFailure {
+    pub case: String,
+    pub station: Option<String>,
+    pub reason: String,
+}
+
+/// The known failures of a lab, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownFailures {
+    pub entries: Vec<KnownFailure>,
+}
+
+/// Why a known-failures file cannot be used: the file, the entry (1-based, when one is at
+/// fault) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownError {
+    pub file: String,
+    pub entry: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for KnownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.entry {
+            Some(n) => write!(f, "{}: [[known]] entry {n}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for KnownError {}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnownFile {
+    #[serde(default)]
+    known: Vec<toml::Value>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnownEntry {
+    case: String,
+    reason: String,
+    #[serde(default)]
+    station: Option<String>,
+}
+
+impl KnownFailures {
+    /// Reads the TOML text of a known-failures file named `file` (for the messages).
+    pub fn parse(text: &str, file: &str) -> Result<KnownFailures, KnownError> {
+        let err = |entry: Option<usize>, message: String| KnownError {
+            file: file.to_owned(),
+            entry,
+            message,
+        };
+        let doc: KnownFile = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .and_then(|s| text.get(..s.start))
+                .map(|before| format!(" (line {})", before.matches('\n').count() + 1))
+                .unwrap_or_default();
+            err(
+                None,
+                format!("not a known-failures file{at}: {}", e.message().trim()),
+            )
+        })?;
+        let mut entries = Vec::with_capacity(doc.known.len());
+        for (i, raw) in doc.known.into_iter().enumerate() {
+            let n = Some(i + 1);
+            let e: KnownEntry = raw
+                .try_into()
+                .map_err(|e: toml::de::Error| err(n, e.message().trim().to_owned()))?;
+            let case = e.case.trim();
+            if case.is_empty() {
+                return Err(err(n, "`case` is empty".into()));
+            }
+            if e.reason.trim().is_empty() {
+                return Err(err(
+                    n,
+                    format!("`reason` is empty (case `{case}`): say why the failure is accepted"),
+                ));
+            }
+            let station = match e.station.as_deref().map(str::trim) {
+                Some("") => return Err(err(n, format!("`station` is empty (case `{case}`)"))),
+                s => s.map(str::to_owned),
+            };
+            entries.push(KnownFailure {
+                case: case.to_owned(),
+                station,
+                reason: e.reason.trim().to_owned(),
+            });
+        }
+        Ok(KnownFailures { entries })
+    }
+
+    /// The first entry that covers `r`: its case pattern selects the result's case (id
+    /// prefix or OCTT id) and its station, if it names one, is the result's.
+    pub fn find(&self, r: &CaseResult) -> Option<&KnownFailure> {
+        self.entries.iter().find(|k| {
+            let case_hit = r.id.starts_with(&k.case)
+                || r.refs.iter().any(|x| {
+                    x.split_whitespace()
+                        .any(|w| w.starts_with("TC_") && w == k.case)
+                });
+            let station_hit = match &k.station {
+                Some(s) => r.station.as_deref() == Some(s.as_str()),
+                None => true,
+            };
+            case_hit && station_hit
+        })
+    }
+
+    /// Marks the results: a failed one that is covered becomes `KnownFailure`, a passed one
+    /// `Fixed`; both keep the entry's reason in `known`. Not-run results stay as they are.
+    pub fn apply(&self, results: &mut [CaseResult]) {
+        for r in results {
+            let Some(k) = self.find(r) else {
+                continue;
+            };
+            match r.verdict {
+                Verdict::Failed => r.verdict = Verdict::KnownFailure,
+                Verdict::Passed => r.verdict = Verdict::Fixed,
+                Verdict::NotRun | Verdict::KnownFailure | Verdict::Fixed => continue,
+            }
+            r.known = Some(k.reason.clone());
+        }
+    }
+
+    /// Entries (1-based index and entry) that select none of `cases` (typos, or cases of
+    /// another set).
+    pub fn unused<'a>(&'a self, cases: &[super::Case]) -> Vec<(usize, &'a KnownFailure)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| !cases.iter().any(|c| c.selected_by(&k.case)))
+            .map(|(i, k)| (i + 1, k))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, station: &str, verdict: Verdict) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            title: String::new(),
+            refs: vec!["OCTT TC_B_01_CS".into()],
+            dut: "charger",
+            requirement: "must".into(),
+            station: Some(station.into()),
+            version: None,
+            verdict,
+            reason: "step 2: no".into(),
+            failed_step: Some(1),
+            steps: Vec::new(),
+            lines: None,
+            span: None,
+            findings: Vec::new(),
+            known: None,
+        }
+    }
+
+    const FILE: &str = r#"
+[[known]]
+case = "2.0.1/B/01"
+station = "CP-1"
+reason = "firmware 1.2 boots Pending first"
+
+[[known]]
+case = "TC_E_01_CS"
+reason = "no RFID reader"
+"#;
+
+    #[test]
+    fn a_listed_failure_is_known_and_a_listed_pass_is_fixed() {
+        let k = KnownFailures::parse(FILE, "k.toml").unwrap();
+        let mut rs = vec![
+            result("2.0.1/B/01_CS", "CP-1", Verdict::Failed),
+            result("2.0.1/B/01_CS", "CP-2", Verdict::Failed),
+            result("2.0.1/B/01_CSMS", "CP-1", Verdict::Passed),
+            result("2.0.1/B/02_CS", "CP-1", Verdict::NotRun),
+        ];
+        let mut by_octt = result("2.0.1/E/x09_CS", "CP-9", Verdict::Failed);
+        by_octt.refs = vec!["cf. OCTT TC_E_01_CS".into()];
+        rs.push(by_octt);
+        k.apply(&mut rs);
+        let v: Vec<Verdict> = rs.iter().map(|r| r.verdict).collect();
+        assert_eq!(
+            v,
+            [
+                Verdict::KnownFailure,
+                Verdict::Failed,
+                Verdict::Fixed,
+                Verdict::NotRun,
+                Verdict::KnownFailure
+            ]
+        );
+        assert_eq!(
+            rs[0].known.as_deref(),
+            Some("firmware 1.2 boots Pending first")
+        );
+        assert_eq!(rs[1].known, None);
+        assert_eq!(rs[4].known.as_deref(), Some("no RFID reader"));
+        let t = Tally::of(&rs);
+        assert_eq!((t.failed, t.known_failures, t.fixed), (1, 2, 1));
+    }
+
+    #[test]
+    fn a_bad_file_names_the_file_and_the_entry() {
+        let e = KnownFailures::parse("[[known]\n", "k.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("k.toml: not a known-failures file"),
+            "{e}"
+        );
+        let no_reason =
+            "[[known]]\ncase = \"1.6\"\nreason = \"ok\"\n[[known]]\ncase = \"1.6/core\"\n";
+        let e = KnownFailures::parse(no_reason, "k.toml").unwrap_err();
+        assert_eq!(e.entry, Some(2));
+        assert!(
+            e.to_string().starts_with("k.toml: [[known]] entry 2: "),
+            "{e}"
+        );
+        assert!(e.message.contains("reason"), "{e}");
+        let typo = "[[known]]\ncase = \"1.6\"\nreason = \"r\"\nstaton = \"CP\"\n";
+        let e = KnownFailures::parse(typo, "k.toml").unwrap_err();
+        assert!(e.message.contains("staton"), "{e}");
+        let empty = "[[known]]\ncase = \" \"\nreason = \"r\"\n";
+        let e = KnownFailures::parse(empty, "k.toml").unwrap_err();
+        assert_eq!(e.to_string(), "k.toml: [[known]] entry 1: `case` is empty");
+        let other = "[known]\ncase = \"x\"\n";
+        assert!(KnownFailures::parse(other, "k.toml").is_err());
+        assert_eq!(
+            KnownFailures::parse("# nothing yet\n", "k.toml").unwrap(),
+            KnownFailures::default()
+        );
     }
 }

@@ -1,0 +1,304 @@
+//! Flag groups shared by several commands, declared once: [`EngineArgs`] (how the inspection
+//! engine judges: version, schemas, errata, configuration, rules switched off, call timeout)
+//! for `check`, `proxy`, `view` and `testcase run`, and [`ProxyArgs`] (where the proxy
+//! listens, the CSMS it relays to, TLS both ways, its limits) for `proxy` and `testcase run
+//! --live`, with the one conversion of those flags into a [`ProxyConfig`].
+//!
+//! Declarations and flag → configuration only: it opens no socket and reads no file beyond
+//! what the configuration builders read, and it prints nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::parse_version;
+use crate::engine::Config;
+use crate::engine::schema::{ErrataSelection, SchemaSet};
+use crate::ocpp::Version;
+use crate::source::proxy::ProxyConfig;
+use crate::source::proxy::tls::{ListenTls, UpstreamTls};
+
+/// The engine's flags, the same in every command that judges traffic.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// OCPP version of connections that tell none (no `open` event with a subprotocol in a
+    /// trace, no negotiated subprotocol live)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub ocpp: Option<Version>,
+
+    /// Load an official OCA schema folder instead of the built-in schemas
+    /// (Action.json / ActionRequest.json + ActionResponse.json, or subfolders 1.6/ 2.0.1/ 2.1/)
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+
+    /// Errata overlays on the built-in schemas: all, none, or a comma-separated list of names
+    /// (prefix each with - to drop it from all); `ocpp-inspector rules --errata` lists them
+    #[arg(long, default_value = "all", value_name = "SET")]
+    pub errata: String,
+
+    /// Configuration file: rule severities or `off`, and tolerances (see README)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Switch a rule off (repeatable)
+    #[arg(long = "disable", value_name = "RULE")]
+    pub disable: Vec<String>,
+
+    /// Seconds after which an unanswered CALL counts as timed out (default 30, or the
+    /// configuration file's `call_timeout`)
+    #[arg(long, value_name = "SECONDS")]
+    pub call_timeout: Option<f64>,
+}
+
+impl EngineArgs {
+    /// The schema set `--schemas` and `--errata` ask for.
+    pub fn schemas(&self) -> Result<SchemaSet> {
+        load_schemas(self.schemas.as_ref(), &self.errata)
+    }
+}
+
+/// Builds the schema set the flags ask for.
+pub fn load_schemas(dir: Option<&PathBuf>, errata: &str) -> Result<SchemaSet> {
+    match dir {
+        Some(dir) => {
+            if errata != "all" {
+                bail!(
+                    "--errata applies to the built-in schemas only; a --schemas folder is used as it is"
+                );
+            }
+            SchemaSet::from_dir(dir).with_context(|| format!("loading --schemas {}", dir.display()))
+        }
+        None => {
+            let sel =
+                ErrataSelection::parse(errata).map_err(|e| anyhow::anyhow!("--errata: {e}"))?;
+            Ok(SchemaSet::builtin(&sel)?)
+        }
+    }
+}
+
+/// Builds the engine configuration from `--config`, `--disable` and `--call-timeout`.
+pub fn build_config(args: &EngineArgs) -> Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --config {}", path.display()))?;
+            Config::from_toml(&text, &path.display().to_string()).map_err(|e| anyhow::anyhow!(e))?
+        }
+        None => Config::default(),
+    };
+    for id in &args.disable {
+        config
+            .disable(id)
+            .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
+    }
+    if let Some(t) = args.call_timeout {
+        if !(t.is_finite() && t > 0.0 && t < 1e9) {
+            bail!("--call-timeout must be a positive number of seconds, got {t}");
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
+        {
+            config.tol.call_timeout_us = (t * 1e6) as i64;
+        }
+    }
+    Ok(config)
+}
+
+/// The proxy's flags: where chargers connect, the CSMS, TLS both ways and the relay's limits.
+/// `--listen` and `--upstream` are optional here; `proxy` makes them required, `testcase run`
+/// requires them with `--live`.
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// Address chargers connect to (ws://HOST:PORT/ANY/PATH/<identity>)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+
+    /// The CSMS: ws://HOST:PORT/BASE or wss://…; the charger's identity is appended
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// Terminate wss:// from chargers with this certificate chain (PEM; profiles 2 and 3)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require a charger certificate signed by this CA (PEM; security profile 3)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+
+    /// CA certificates for a wss:// upstream (default: SSL_CERT_FILE or the system bundle)
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Client certificate toward a wss:// upstream (profile 3)
+    #[arg(long, value_name = "FILE", requires = "upstream_key")]
+    pub upstream_cert: Option<PathBuf>,
+
+    /// The private key of --upstream-cert
+    #[arg(long, value_name = "FILE", requires = "upstream_cert")]
+    pub upstream_key: Option<PathBuf>,
+
+    /// Largest WebSocket message relayed, in bytes; a larger one closes the connection (1009)
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub max_message: usize,
+
+    /// Seconds to reach the CSMS and complete its handshake
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+}
+
+/// The ids of every [`ProxyArgs`] flag, for commands that allow them only together with
+/// another flag (`testcase run` with `--live`).
+pub const PROXY_ARG_IDS: [&str; 10] = [
+    "listen",
+    "upstream",
+    "tls_cert",
+    "tls_key",
+    "client_ca",
+    "upstream_ca",
+    "upstream_cert",
+    "upstream_key",
+    "max_message",
+    "connect_timeout",
+];
+
+impl ProxyArgs {
+    /// `--listen` and `--upstream`, or an error naming the one missing.
+    pub fn endpoints(&self) -> Result<(&str, &str)> {
+        match (&self.listen, &self.upstream) {
+            (Some(l), Some(u)) => Ok((l, u)),
+            (None, _) => bail!("--listen is required"),
+            (_, None) => bail!("--upstream is required"),
+        }
+    }
+
+    /// The proxy's configuration: endpoints, TLS both ways and limits, checked.
+    pub fn proxy_config(&self) -> Result<ProxyConfig> {
+        let (listen, upstream) = self.endpoints()?;
+        if self.max_message < 1024 {
+            bail!("--max-message must be at least 1024 bytes");
+        }
+        if self.connect_timeout == 0 {
+            bail!("--connect-timeout must be at least 1 second");
+        }
+        let mut c = ProxyConfig::new(listen, upstream);
+        c.listen_tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ListenTls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.client_ca.clone(),
+            }),
+            _ => None,
+        };
+        c.upstream_tls = UpstreamTls {
+            ca: self.upstream_ca.clone(),
+            cert: self.upstream_cert.clone(),
+            key: self.upstream_key.clone(),
+        };
+        if !upstream.starts_with("wss://")
+            && (self.upstream_ca.is_some() || self.upstream_cert.is_some())
+        {
+            bail!("--upstream-ca/--upstream-cert apply to a wss:// upstream only");
+        }
+        c.max_message = self.max_message;
+        c.connect_timeout = Duration::from_secs(self.connect_timeout);
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Both {
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[command(flatten)]
+        proxy: ProxyArgs,
+    }
+
+    #[test]
+    fn proxy_ids_name_every_proxy_flag() {
+        let cmd = <Both as clap::CommandFactory>::command();
+        for id in PROXY_ARG_IDS {
+            assert!(cmd.get_arguments().any(|a| a.get_id() == id), "{id}");
+        }
+        let proxy_args = cmd
+            .get_arguments()
+            .filter(|a| {
+                ![
+                    "ocpp",
+                    "schemas",
+                    "errata",
+                    "config",
+                    "disable",
+                    "call_timeout",
+                ]
+                .contains(&a.get_id().as_str())
+            })
+            .count();
+        assert_eq!(proxy_args, PROXY_ARG_IDS.len());
+    }
+
+    #[test]
+    fn flags_become_a_proxy_config() {
+        let b = Both::try_parse_from([
+            "x",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "wss://csms/ocpp",
+            "--tls-cert",
+            "s.pem",
+            "--tls-key",
+            "s.key",
+            "--client-ca",
+            "ca.pem",
+            "--upstream-ca",
+            "ca.pem",
+            "--max-message",
+            "2048",
+        ])
+        .expect("parses");
+        let c = b.proxy.proxy_config().expect("valid");
+        let tls = c.listen_tls.expect("listen TLS");
+        assert_eq!(tls.client_ca, Some(PathBuf::from("ca.pem")));
+        assert_eq!(c.upstream_tls.ca, Some(PathBuf::from("ca.pem")));
+        assert_eq!(c.max_message, 2048);
+
+        let b = Both::try_parse_from([
+            "x",
+            "--listen",
+            "a:1",
+            "--upstream",
+            "ws://csms",
+            "--upstream-ca",
+            "ca.pem",
+        ])
+        .expect("parses");
+        let e = b
+            .proxy
+            .proxy_config()
+            .expect_err("ws:// with an upstream CA");
+        assert!(e.to_string().contains("wss:// upstream only"), "{e}");
+        let b = Both::try_parse_from(["x", "--upstream", "ws://csms"]).expect("parses");
+        let e = b.proxy.proxy_config().expect_err("no --listen");
+        assert_eq!(e.to_string(), "--listen is required");
+    }
+
+    #[test]
+    fn engine_flags_build_the_config() {
+        let b = Both::try_parse_from(["x", "--disable", "rpc.no-such-rule"]).expect("parses");
+        let e = build_config(&b.engine).expect_err("unknown rule");
+        assert!(e.to_string().contains("unknown rule"), "{e}");
+        let b = Both::try_parse_from(["x", "--call-timeout", "2.5"]).expect("parses");
+        let c = build_config(&b.engine).expect("valid");
+        assert_eq!(c.tol.call_timeout_us, 2_500_000);
+    }
+}
