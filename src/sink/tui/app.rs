@@ -1,7 +1,8 @@
 //! The UI's state and everything that changes it: connections, a bounded window of recent
 //! frames with request/reply pairing, findings, focus, filters, selection and mode.
-//! [`App::on_event`] and [`App::on_finding`] take what the engine saw; [`App::apply`] takes
-//! what the user asked ([`Action`]s from [`super::input`]).
+//! [`App::on_event`] and [`App::on_finding`] take what the engine saw; [`App::on_case`]
+//! what the live case runner reported (the Cases pane of `testcase run --live`);
+//! [`App::apply`] takes what the user asked ([`Action`]s from [`super::input`]).
 //!
 //! No I/O, no clock, no terminal: drawing is [`super::ui`]'s job, writing a report is the
 //! loop's (asked for with an [`Effect`]). So every state change is tested on its own.
@@ -11,9 +12,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::feed::{FeedItem, OwnedEvent, OwnedKind};
+use super::feed::{CaseStep, FeedItem, OwnedEvent, OwnedKind};
 use crate::finding::{Finding, Severity, shorten};
 use crate::ocpp::{Side, Version};
+use crate::testcase::Case;
 use crate::time::Timestamp;
 use crate::wire::frame::{self, Frame, MessageType};
 
@@ -44,6 +46,8 @@ impl Default for Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Conns,
+    /// The test cases (only when the app was given cases).
+    Cases,
     Frames,
     Findings,
 }
@@ -97,6 +101,8 @@ pub enum Action {
     NextProblem,
     PrevProblem,
     WriteReport,
+    /// Show or hide the Cases pane (when there are cases).
+    ToggleCases,
 }
 
 /// What the loop around the app must do after an action.
@@ -294,6 +300,231 @@ struct PendingCall {
     action: Box<str>,
 }
 
+/// What the Cases pane needs of a test case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseInfo {
+    pub id: String,
+    pub title: String,
+    pub versions: Vec<Version>,
+    pub steps: usize,
+}
+
+impl CaseInfo {
+    pub fn of(case: &Case) -> CaseInfo {
+        CaseInfo {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            versions: case.versions.clone(),
+            steps: case.steps.len(),
+        }
+    }
+}
+
+/// Where a case stands on a station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseState {
+    /// Its trigger has not (fully) matched yet.
+    Waiting,
+    /// Started; `next` (from 0) is the step it waits for.
+    Running {
+        next: usize,
+    },
+    /// Started; the proxy sends the CALL of step `step`.
+    Injecting {
+        step: usize,
+        action: Box<str>,
+    },
+    Passed,
+    Failed {
+        step: usize,
+        reason: String,
+    },
+    NotRun {
+        reason: String,
+    },
+}
+
+impl CaseState {
+    /// Passed, failed or not run: later steps do not change it.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            CaseState::Passed | CaseState::Failed { .. } | CaseState::NotRun { .. }
+        )
+    }
+
+    /// One line for a case of `steps` steps: `waiting for trigger`, `at step 2 of 5`,
+    /// `passed`, `failed: <reason>`, `not run: <reason>`.
+    pub fn text(&self, steps: usize) -> String {
+        match self {
+            CaseState::Waiting => "waiting for trigger".into(),
+            CaseState::Running { next } => {
+                format!("at step {} of {steps}", (next + 1).min(steps.max(1)))
+            }
+            CaseState::Injecting { step, action } => {
+                format!("at step {} of {steps}: injecting {action}", step + 1)
+            }
+            CaseState::Passed => "passed".into(),
+            CaseState::Failed { reason, .. } => format!("failed: {reason}"),
+            CaseState::NotRun { reason } => format!("not run: {reason}"),
+        }
+    }
+}
+
+/// One row of the Cases pane: a case on a station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub station: Arc<str>,
+    /// Index into [`Cases::catalog`].
+    pub case: usize,
+    pub state: CaseState,
+    /// The last step (from 0) that matched a frame.
+    pub matched: Option<usize>,
+}
+
+/// The Cases pane's state: the cases given, and one row per case and station, stations in
+/// the order they appeared, cases in catalog order.
+#[derive(Debug, Clone, Default)]
+pub struct Cases {
+    pub catalog: Vec<CaseInfo>,
+    pub rows: Vec<CaseRow>,
+    /// Items about a case index the catalog does not have (ignored).
+    pub unknown: u64,
+    pub sel: usize,
+    /// The pane is shown (`t` toggles).
+    pub shown: bool,
+}
+
+/// Counts of the Cases pane's rows by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseCounts {
+    pub waiting: usize,
+    pub running: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub not_run: usize,
+}
+
+impl Cases {
+    fn new(catalog: Vec<CaseInfo>) -> Self {
+        Cases {
+            catalog,
+            shown: true,
+            ..Cases::default()
+        }
+    }
+
+    /// Adds the rows of every case for `version` on `station` not listed yet.
+    fn station(&mut self, station: &Arc<str>, version: Version) {
+        for (i, c) in self.catalog.iter().enumerate() {
+            if c.versions.contains(&version)
+                && !self
+                    .rows
+                    .iter()
+                    .any(|r| r.station == *station && r.case == i)
+            {
+                let at = self.insert_at(station, i);
+                self.rows.insert(
+                    at,
+                    CaseRow {
+                        station: station.clone(),
+                        case: i,
+                        state: CaseState::Waiting,
+                        matched: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Where the row of `case` on `station` goes: after the station's rows of lower cases,
+    /// or at the end when the station has none.
+    fn insert_at(&self, station: &str, case: usize) -> usize {
+        let mut at = None;
+        for (i, r) in self.rows.iter().enumerate() {
+            if &*r.station == station {
+                if r.case > case {
+                    return i;
+                }
+                at = Some(i + 1);
+            }
+        }
+        at.unwrap_or(self.rows.len())
+    }
+
+    fn row_mut(&mut self, station: &Arc<str>, case: usize) -> &mut CaseRow {
+        let i = match self
+            .rows
+            .iter()
+            .position(|r| r.station == *station && r.case == case)
+        {
+            Some(i) => i,
+            None => {
+                // The station's announcement was dropped (the UI lagged): list it now.
+                let at = self.insert_at(station, case);
+                self.rows.insert(
+                    at,
+                    CaseRow {
+                        station: station.clone(),
+                        case,
+                        state: CaseState::Waiting,
+                        matched: None,
+                    },
+                );
+                at
+            }
+        };
+        &mut self.rows[i]
+    }
+
+    fn step(&mut self, station: &Arc<str>, case: usize, step: CaseStep) {
+        let Some(steps) = self.catalog.get(case).map(|c| c.steps) else {
+            self.unknown += 1;
+            return;
+        };
+        let row = self.row_mut(station, case);
+        let last = steps.saturating_sub(1);
+        match step {
+            // The final word at the end of the run replaces whatever was shown.
+            CaseStep::NotRun { reason } => row.state = CaseState::NotRun { reason },
+            _ if row.state.is_final() => {}
+            CaseStep::Matched(i) => {
+                row.matched = Some(i);
+                // Trigger steps match while the case waits: it has not started yet.
+                if row.state != CaseState::Waiting {
+                    row.state = CaseState::Running {
+                        next: (i + 1).min(last),
+                    };
+                }
+            }
+            CaseStep::Started => {
+                row.state = CaseState::Running {
+                    next: row.matched.map_or(0, |i| (i + 1).min(last)),
+                };
+            }
+            CaseStep::Injecting { step, action } => {
+                row.state = CaseState::Injecting { step, action };
+            }
+            CaseStep::Passed => row.state = CaseState::Passed,
+            CaseStep::Failed { step, reason } => row.state = CaseState::Failed { step, reason },
+        }
+    }
+
+    pub fn counts(&self) -> CaseCounts {
+        let mut c = CaseCounts::default();
+        for r in &self.rows {
+            match r.state {
+                CaseState::Waiting => c.waiting += 1,
+                CaseState::Running { .. } | CaseState::Injecting { .. } => c.running += 1,
+                CaseState::Passed => c.passed += 1,
+                CaseState::Failed { .. } => c.failed += 1,
+                CaseState::NotRun { .. } => c.not_run += 1,
+            }
+        }
+        c
+    }
+}
+
 /// The whole UI state.
 #[derive(Debug)]
 pub struct App {
@@ -337,6 +568,8 @@ pub struct App {
     pub feed_dropped: u64,
     /// The live run is over.
     pub finished: Option<String>,
+    /// The test cases of `testcase run --live` (`None`: no Cases pane).
+    pub cases: Option<Cases>,
 }
 
 impl App {
@@ -371,6 +604,77 @@ impl App {
             rate: None,
             feed_dropped: 0,
             finished: None,
+            cases: None,
+        }
+    }
+
+    /// Gives the app the test cases whose progress will come through the feed; the Cases
+    /// pane shows from now on.
+    pub fn set_cases(&mut self, catalog: Vec<CaseInfo>) {
+        self.cases = Some(Cases::new(catalog));
+    }
+
+    /// The Cases pane is on screen.
+    pub fn cases_shown(&self) -> bool {
+        self.cases.as_ref().is_some_and(|c| c.shown)
+    }
+
+    /// Takes one report of the live case runner (ignored without cases).
+    pub fn on_case(&mut self, station: &Arc<str>, case: usize, step: CaseStep) {
+        if let Some(c) = self.cases.as_mut() {
+            c.step(station, case, step);
+        }
+    }
+
+    /// Positions (in the Cases rows) of the rows shown: a connection filter narrows them.
+    pub fn visible_cases(&self) -> Vec<usize> {
+        let Some(c) = &self.cases else {
+            return Vec::new();
+        };
+        c.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| self.filter.conn.as_ref().is_none_or(|s| *s == r.station))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The index into `visible` of the selected case row.
+    pub fn selected_case_index(&self, visible: &[usize]) -> Option<usize> {
+        let c = self.cases.as_ref()?;
+        if visible.is_empty() {
+            return None;
+        }
+        Some(
+            visible
+                .partition_point(|&p| p < c.sel)
+                .min(visible.len() - 1),
+        )
+    }
+
+    pub fn selected_case(&self) -> Option<&CaseRow> {
+        let v = self.visible_cases();
+        let i = self.selected_case_index(&v)?;
+        self.cases.as_ref()?.rows.get(v[i])
+    }
+
+    fn move_cases(&mut self, delta: isize) {
+        let v = self.visible_cases();
+        let Some(i) = self.selected_case_index(&v) else {
+            return;
+        };
+        let j = i.saturating_add_signed(delta).min(v.len() - 1);
+        if let Some(c) = self.cases.as_mut() {
+            c.sel = v[j];
+        }
+    }
+
+    /// The panes Tab moves through, in screen order.
+    fn focus_order(&self) -> &'static [Focus] {
+        if self.cases_shown() {
+            &[Focus::Conns, Focus::Cases, Focus::Frames, Focus::Findings]
+        } else {
+            &[Focus::Conns, Focus::Frames, Focus::Findings]
         }
     }
 
@@ -385,6 +689,16 @@ impl App {
             FeedItem::Finding(f) => self.on_finding(*f),
             FeedItem::Notice { conn, text } => self.notice = Some(format!("{conn}: {text}")),
             FeedItem::Finished { summary } => self.finished = Some(summary),
+            FeedItem::CaseStation { station, version } => {
+                if let Some(c) = self.cases.as_mut() {
+                    c.station(&station, version);
+                }
+            }
+            FeedItem::Case {
+                station,
+                case,
+                step,
+            } => self.on_case(&station, case, step),
         }
     }
 
@@ -804,6 +1118,7 @@ impl App {
                         .min(self.conns.len() - 1);
                 }
             }
+            Focus::Cases => self.move_cases(delta),
             Focus::Frames => self.move_frames(delta),
             Focus::Findings => self.move_findings(delta),
         }
@@ -815,15 +1130,28 @@ impl App {
             Action::Quit => return Some(Effect::Quit),
             Action::WriteReport => return Some(Effect::WriteReport),
             Action::FocusNext | Action::FocusPrev => {
-                let order = [Focus::Conns, Focus::Frames, Focus::Findings];
-                let i = order.iter().position(|&f| f == self.focus).unwrap_or(1);
+                let order = self.focus_order();
+                let n = order.len();
+                let i = order
+                    .iter()
+                    .position(|&f| f == self.focus)
+                    .unwrap_or_else(|| order.iter().position(|&f| f == Focus::Frames).unwrap_or(0));
                 let j = if action == Action::FocusNext {
-                    (i + 1) % 3
+                    (i + 1) % n
                 } else {
-                    (i + 2) % 3
+                    (i + n - 1) % n
                 };
                 self.focus = order[j];
             }
+            Action::ToggleCases => match self.cases.as_mut() {
+                Some(c) => {
+                    c.shown = !c.shown;
+                    if !c.shown && self.focus == Focus::Cases {
+                        self.focus = Focus::Frames;
+                    }
+                }
+                None => self.message = Some("no test cases run here".into()),
+            },
             Action::Up => self.move_sel(-1),
             Action::Down => self.move_sel(1),
             Action::PageUp => self.move_sel(-(PAGE as isize)),
@@ -831,6 +1159,12 @@ impl App {
             Action::Top => match (self.mode, self.focus) {
                 (Mode::Detail, _) => self.detail_scroll = 0,
                 (_, Focus::Conns) => self.conn_sel = 0,
+                (_, Focus::Cases) => {
+                    if let (Some(&p), Some(c)) = (self.visible_cases().first(), self.cases.as_mut())
+                    {
+                        c.sel = p;
+                    }
+                }
                 (_, Focus::Frames) => {
                     if let Some(&p) = self.visible_frames().first() {
                         self.select_frame(self.frames[p].seq);
@@ -841,6 +1175,12 @@ impl App {
             Action::Bottom => match (self.mode, self.focus) {
                 (Mode::Detail, _) => {}
                 (_, Focus::Conns) => self.conn_sel = self.conns.len().saturating_sub(1),
+                (_, Focus::Cases) => {
+                    if let (Some(&p), Some(c)) = (self.visible_cases().last(), self.cases.as_mut())
+                    {
+                        c.sel = p;
+                    }
+                }
                 (_, Focus::Frames) => {
                     self.follow = true;
                     self.frame_sel = None;
@@ -886,6 +1226,7 @@ impl App {
                 } else {
                     let conn = match self.focus {
                         Focus::Conns => self.conns.get(self.conn_sel).map(|c| c.name.clone()),
+                        Focus::Cases => self.selected_case().map(|r| r.station.clone()),
                         Focus::Frames => self.selected_frame().map(|f| f.conn.clone()),
                         Focus::Findings => self.selected_finding().map(|f| f.finding.conn.clone()),
                     };
@@ -967,6 +1308,10 @@ impl App {
             (Mode::Search, _) => {}
             (Mode::Normal, Focus::Conns) => {
                 let name = self.conns.get(self.conn_sel).map(|c| c.name.clone());
+                self.filter.conn = if self.filter.conn == name { None } else { name };
+            }
+            (Mode::Normal, Focus::Cases) => {
+                let name = self.selected_case().map(|r| r.station.clone());
                 self.filter.conn = if self.filter.conn == name { None } else { name };
             }
             (Mode::Normal, Focus::Frames) => {

@@ -130,7 +130,7 @@ pub const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Tab)],
         Scope::Panes,
         Action::FocusNext,
-        "next pane",
+        "next pane (connections, cases, frames, findings)",
     ),
     b(
         &[code(KeyCode::BackTab)],
@@ -142,7 +142,7 @@ pub const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Enter)],
         Scope::Panes,
         Action::Enter,
-        "open: frame detail / filter by connection / go to the finding's frame",
+        "open: frame detail / filter by connection or case's station / go to the finding's frame",
     ),
     b(
         &[code(KeyCode::Enter)],
@@ -191,6 +191,12 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Panes,
         Action::CycleSeverity,
         "lowest severity: all/info/warning/error",
+    ),
+    b(
+        &[k('t')],
+        Scope::Panes,
+        Action::ToggleCases,
+        "testcase run --live: show/hide the Cases pane (each case's state per station)",
     ),
     b(
         &[k('x')],
