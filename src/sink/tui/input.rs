@@ -142,7 +142,7 @@ pub const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Enter)],
         Scope::Panes,
         Action::Enter,
-        "open: frame detail / filter by connection or case's station / go to the finding's frame",
+        "open: frame detail / filter by connection / go to the finding's frame",
     ),
     b(
         &[code(KeyCode::Enter)],
@@ -196,7 +196,7 @@ pub const BINDINGS: &[Binding] = &[
         &[k('t')],
         Scope::Panes,
         Action::ToggleCases,
-        "testcase run --live: show/hide the Cases pane (each case's state per station)",
+        "show/hide the Cases pane (testcase run --live: each case per station)",
     ),
     b(
         &[k('x')],
