@@ -288,7 +288,10 @@ fn run_live(
     // outcome is then taken as without the screen.
     let mut ui_error = None;
     if let Some(rx) = feed {
-        let mut app = App::new(format!("testcase run --live: {listening}"), Limits::default());
+        let mut app = App::new(
+            format!("testcase run --live: {listening}"),
+            Limits::default(),
+        );
         app.set_cases(catalog);
         let report = ReportTarget {
             path: PathBuf::from("ocpp-inspector-report.json"),
