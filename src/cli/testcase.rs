@@ -293,6 +293,8 @@ fn run_live(
             Limits::default(),
         );
         app.set_cases(catalog);
+        // Where to point the chargers, on the status line until a notice replaces it.
+        app.notice = Some(listening.clone());
         let report = ReportTarget {
             path: PathBuf::from("ocpp-inspector-report.json"),
             trace: args
