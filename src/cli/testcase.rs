@@ -3,9 +3,10 @@
 //! and the lab report as one HTML file. Prints; the judging is in [`crate::testcase`].
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -17,12 +18,19 @@ use super::exit;
 use crate::engine::{Config, Engine};
 use crate::finding::Severity;
 use crate::live::{Inspector, StderrLines};
+use crate::sink::report::RunInfo;
+use crate::sink::tui::app::{App, CaseInfo, Limits};
+use crate::sink::tui::feed::{self, TuiSink};
+use crate::sink::tui::{self, ReportTarget};
 use crate::source::proxy::Proxy;
 use crate::source::proxy::tap::TapLimits;
 use crate::testcase::live::{Injector, LiveCases};
 
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Items in flight to the live screen; beyond, the UI's copies are dropped and counted
+/// (the verdicts never are).
+const TUI_FEED_CAPACITY: usize = 16_384;
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::verdict::{KnownFailures, Tally};
 use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
@@ -88,7 +96,8 @@ pub struct RunArgs {
     )]
     pub trace: Option<PathBuf>,
     /// Judge live: run the proxy (--listen, --upstream) and judge while the device is
-    /// exercised; each case's progress is printed to stderr; stops at Ctrl-C or --duration
+    /// exercised; on a terminal each case's progress shows on the live screen (q quits),
+    /// else as lines on stderr; stops at Ctrl-C or --duration
     #[arg(long, requires_all = ["listen", "upstream"])]
     pub live: bool,
     #[command(flatten)]
@@ -99,6 +108,10 @@ pub struct RunArgs {
     /// With --live: stop after this many seconds instead of at Ctrl-C
     #[arg(long, value_name = "SECONDS", requires = "live")]
     pub duration: Option<f64>,
+    /// With --live: no live screen; each case's progress as lines on stderr (the default
+    /// when stdout is no terminal)
+    #[arg(long, requires = "live")]
+    pub no_tui: bool,
     /// Load the cases from this folder instead of the built-in set
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
@@ -214,8 +227,19 @@ fn run_live(
         generated: Timestamp::now().to_string(),
     };
     let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.engine.ocpp);
+    // The live screen when standard output is a terminal and it was not declined.
+    let tui = !args.no_tui && io::stdout().is_terminal();
+    let catalog: Vec<CaseInfo> = cases.iter().map(CaseInfo::of).collect();
     let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.engine.ocpp);
-    let mut inspector = Inspector::new(engine, Severity::Error).sink(StderrLines::stderr());
+    let mut inspector = Inspector::new(engine, Severity::Error);
+    let (sink, feed) = if tui {
+        let (tx, rx) = feed::channel(TUI_FEED_CAPACITY);
+        inspector = inspector.sink(TuiSink::new(tx.clone()));
+        (sink.with_ui(tx), Some(rx))
+    } else {
+        inspector = inspector.sink(StderrLines::stderr());
+        (sink, None)
+    };
     if let Some(path) = &args.record {
         let file = File::create(path)
             .with_context(|| format!("creating the recording {}", path.display()))?;
@@ -227,38 +251,82 @@ fn run_live(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let live = runtime.block_on(async move {
-        let proxy = Proxy::bind(proxy_config).await?;
-        // Inject steps are sent through this proxy, on this runtime.
-        let inspector = inspector.sink(sink.with_injector(Injector {
-            proxy: proxy.handle(),
-            runtime: tokio::runtime::Handle::current(),
-            timeout: INJECT_TIMEOUT,
-        }));
-        eprintln!(
-            "testcase judging live: chargers connect to {}://{}/…/<identity>, relayed to {}/<identity>",
-            proxy.scheme(),
-            proxy.local_addr(),
-            upstream.trim_end_matches('/')
-        );
-        let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
-        let (stop, stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            match duration {
-                Some(d) => {
-                    tokio::select! {
-                        () = tokio::time::sleep(d) => {}
-                        () = wait_for_signal() => {}
-                    }
+    let proxy = runtime.block_on(Proxy::bind(proxy_config))?;
+    // Inject steps are sent through this proxy, on this runtime.
+    let inspector = inspector.sink(sink.with_injector(Injector {
+        proxy: proxy.handle(),
+        runtime: runtime.handle().clone(),
+        timeout: INJECT_TIMEOUT,
+    }));
+    let listening = format!(
+        "chargers connect to {}://{}/…/<identity>, relayed to {}/<identity>",
+        proxy.scheme(),
+        proxy.local_addr(),
+        upstream.trim_end_matches('/')
+    );
+    if !tui {
+        eprintln!("testcase judging live: {listening}");
+    }
+    let (tap, consumer) = {
+        let _context = runtime.enter();
+        crate::live::spawn(inspector, TapLimits::default())
+    };
+    let (stop, stopped) = watch::channel(false);
+    let stop = Arc::new(stop);
+    let timer_stop = stop.clone();
+    runtime.spawn(async move {
+        match duration {
+            Some(d) => {
+                tokio::select! {
+                    () = tokio::time::sleep(d) => {}
+                    () = wait_for_signal() => {}
                 }
-                None => wait_for_signal().await,
             }
-            let _ = stop.send(true);
-            stop.closed().await;
-        });
-        proxy.run(tap, stopped).await;
+            None => wait_for_signal().await,
+        }
+        let _ = timer_stop.send(true);
+        timer_stop.closed().await;
+    });
+    let relay = runtime.spawn(proxy.run(tap, stopped));
+    // The screen runs here while the runtime relays; it ends when the user quits (which
+    // stops the proxy) or the proxy stops (--duration, a signal: the feed closes). The
+    // outcome is then taken as without the screen.
+    let mut ui_error = None;
+    if let Some(rx) = feed {
+        let mut app = App::new(
+            format!("testcase run --live: {listening}"),
+            Limits::default(),
+        );
+        app.set_cases(catalog);
+        // Where to point the chargers, on the status line until a notice replaces it.
+        app.notice = Some(listening.clone());
+        let report = ReportTarget {
+            path: PathBuf::from("ocpp-inspector-report.json"),
+            trace: args
+                .record
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("testcase-live")),
+            info: RunInfo {
+                schemas: info.schemas.clone(),
+                fail_on: Severity::Error,
+            },
+        };
+        let result = tui::run_live(app, rx, report, Arc::new(AtomicBool::new(false)));
+        let _ = stop.send(true);
+        if let Err(e) = result {
+            ui_error = Some(e);
+        }
+    }
+    let live = runtime.block_on(async move {
+        relay
+            .await
+            .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
         anyhow::Ok(consumer.finish().await?)
     })?;
+    // The verdicts do not depend on the screen: they still come out.
+    if let Some(e) = ui_error {
+        eprintln!("ocpp-inspector: error: the terminal UI failed: {e}");
+    }
     for p in &live.problems {
         eprintln!("ocpp-inspector: error: {p}");
     }

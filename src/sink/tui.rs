@@ -17,6 +17,10 @@
 //! └────────────────────────────────────────────────────────────────────────────────┘
 //!  2 conns · 164 frames · 850/s · 2E 1W 0I · conn=CP-001 · ? help  q quit
 //! ```
+//! Under `testcase run --live` a Cases pane sits below the connections: one row per case and
+//! station (waiting for trigger, at step N of M, passed, failed with the reason, not run),
+//! fed by the live case runner through the same channel; `t` hides or shows it.
+//!
 //! Enter on a frame opens its detail (pretty JSON with the offending value highlighted,
 //! every finding with its rule's doc, the paired request or reply beside it); `?` lists
 //! the keys.

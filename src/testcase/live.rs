@@ -8,17 +8,24 @@
 //! has the proxy send its CALL when the steps before it matched: the send runs as a task on
 //! the runtime, never on this thread; the injected frames come back through the tap like any
 //! other, and a failed injection fails the case at that step.
+//!
+//! With the terminal UI attached ([`LiveCases::with_ui`]) the progress goes to the UI's
+//! bounded feed instead of the lines (never waiting: a full feed drops and counts), and at
+//! the end the final verdicts follow; the outcome is the same either way.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use super::runner::{Progress, ProgressKind, Runner};
+use super::verdict::Verdict;
 use super::{Case, TraceOutcome, settle};
-use crate::engine::Event;
+use crate::engine::{Event, EventKind};
 use crate::finding::Finding;
 use crate::live::{LiveOutcome, LiveSink};
 use crate::ocpp::Version;
+use crate::sink::tui::feed::{CaseStep, FeedItem, FeedSender};
 use crate::source::proxy::ProxyHandle;
 use crate::time::Timestamp;
 
@@ -36,9 +43,19 @@ type InjectFailure = (String, usize, usize, String);
 /// Where the outcome lands when the live run finishes.
 pub type OutcomeSlot = Arc<Mutex<Option<TraceOutcome>>>;
 
+/// The UI the progress goes to instead of the lines.
+struct UiFeed {
+    tx: FeedSender,
+    /// Stations whose cases the UI was told about.
+    stations: HashSet<String>,
+}
+
 /// The live case runner.
 pub struct LiveCases<W: Write + Send> {
     runner: Option<Runner>,
+    cases: Arc<Vec<Case>>,
+    default_version: Option<Version>,
+    ui: Option<UiFeed>,
     findings: Vec<Finding>,
     span: Option<(Timestamp, Timestamp)>,
     progress: Vec<Progress>,
@@ -57,7 +74,10 @@ impl<W: Write + Send> LiveCases<W> {
         slot: OutcomeSlot,
     ) -> Self {
         LiveCases {
-            runner: Some(Runner::new(cases, default_version)),
+            runner: Some(Runner::new(cases.clone(), default_version)),
+            cases,
+            default_version,
+            ui: None,
             findings: Vec::new(),
             span: None,
             progress: Vec::new(),
@@ -75,14 +95,97 @@ impl<W: Write + Send> LiveCases<W> {
         self
     }
 
+    /// Progress goes to the terminal UI's feed instead of the lines: which cases wait on a
+    /// station once its OCPP version is known, each step, and at the end the verdicts. The
+    /// UI must have been given these cases, in this order (`App::set_cases`).
+    pub fn with_ui(mut self, tx: FeedSender) -> Self {
+        self.ui = Some(UiFeed {
+            tx,
+            stations: HashSet::new(),
+        });
+        self
+    }
+
     fn print(&mut self) {
-        if let Some(runner) = &self.runner {
-            for p in &self.progress {
-                if self.injector.is_none() && matches!(p.kind, ProgressKind::Inject { .. }) {
-                    continue;
-                }
-                let _ = writeln!(self.out, "{}", progress_line(runner.cases(), p));
+        if self.runner.is_none() {
+            return;
+        }
+        for p in &self.progress {
+            if self.injector.is_none() && matches!(p.kind, ProgressKind::Inject { .. }) {
+                continue;
             }
+            match &self.ui {
+                Some(ui) => {
+                    ui.tx.send(FeedItem::Case {
+                        station: Arc::from(p.station.as_str()),
+                        case: p.case,
+                        step: case_step(&p.kind),
+                    });
+                }
+                None => {
+                    let _ = writeln!(self.out, "{}", progress_line(&self.cases, p));
+                }
+            }
+        }
+    }
+
+    /// Tells the UI which cases wait on the event's station, the first time its version is
+    /// known (the runner's rule: the `open` subprotocol, else `--ocpp`).
+    fn announce(&mut self, event: &Event<'_>) {
+        let Some(ui) = self.ui.as_mut() else {
+            return;
+        };
+        if ui.stations.contains(event.conn) {
+            return;
+        }
+        let version = match event.kind {
+            EventKind::Open { subprotocol, .. } => subprotocol
+                .and_then(Version::from_subprotocol)
+                .or(self.default_version),
+            EventKind::Close { .. } => None,
+            EventKind::Frame { .. } | EventKind::Binary { .. } => self.default_version,
+        };
+        if let Some(version) = version {
+            ui.stations.insert(event.conn.to_owned());
+            ui.tx.send(FeedItem::CaseStation {
+                station: Arc::from(event.conn),
+                version,
+            });
+        }
+    }
+
+    /// The final verdicts, to the UI.
+    fn send_verdicts(&self, outcome: &TraceOutcome) {
+        let Some(ui) = &self.ui else {
+            return;
+        };
+        let index: HashMap<&str, usize> = self
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect();
+        for r in &outcome.results {
+            let (Some(station), Some(&case)) = (&r.station, index.get(r.id.as_str())) else {
+                continue;
+            };
+            // Known failures are applied after the run, by the caller; mapped here to what
+            // the device did, should an outcome carry them.
+            let step = match r.verdict {
+                Verdict::Passed | Verdict::Fixed => CaseStep::Passed,
+                Verdict::Failed | Verdict::KnownFailure => CaseStep::Failed {
+                    step: r.failed_step.unwrap_or(0),
+                    reason: r.reason.clone(),
+                },
+                Verdict::NotRun => CaseStep::NotRun {
+                    reason: r.reason.clone(),
+                },
+            };
+            ui.tx.send(FeedItem::Case {
+                station: Arc::from(station.as_str()),
+                case,
+                step,
+            });
         }
     }
 
@@ -139,6 +242,23 @@ impl LiveCases<io::Stderr> {
     }
 }
 
+/// What the UI shows of a step of progress.
+fn case_step(kind: &ProgressKind) -> CaseStep {
+    match kind {
+        ProgressKind::Started => CaseStep::Started,
+        ProgressKind::StepMatched(i) => CaseStep::Matched(*i),
+        ProgressKind::Passed => CaseStep::Passed,
+        ProgressKind::Failed { step, reason } => CaseStep::Failed {
+            step: *step,
+            reason: reason.clone(),
+        },
+        ProgressKind::Inject { step, action, .. } => CaseStep::Injecting {
+            step: *step,
+            action: action.as_str().into(),
+        },
+    }
+}
+
 /// One progress line.
 pub fn progress_line(cases: &[Case], p: &Progress) -> String {
     let id = cases.get(p.case).map_or("?", |c| c.id.as_str());
@@ -180,6 +300,7 @@ impl<W: Write + Send> LiveSink for LiveCases<W> {
         });
         self.progress.clear();
         runner.feed_marked(event, injected, &mut self.progress);
+        self.announce(event);
         self.print();
         self.start_injections();
     }
@@ -199,6 +320,7 @@ impl<W: Write + Send> LiveSink for LiveCases<W> {
             Vec::new(),
             self.span,
         );
+        self.send_verdicts(&outcome);
         let mut slot = self
             .slot
             .lock()

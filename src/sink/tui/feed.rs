@@ -4,7 +4,9 @@
 //! verdicts are not affected; they never go through here).
 //!
 //! [`TuiSink`] is the proxy's end: a [`LiveSink`] that copies what the live inspector
-//! judged into the channel.
+//! judged into the channel. The live case runner ([`crate::testcase::live::LiveCases`])
+//! sends its cases' progress ([`FeedItem::CaseStation`], [`FeedItem::Case`]) through the
+//! same channel, so the UI sees each step after the frame that made it.
 //!
 //! It does no rendering and holds no UI state.
 
@@ -15,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use crate::engine::{Event, EventKind};
 use crate::finding::Finding;
 use crate::live::{LiveOutcome, LiveSink};
-use crate::ocpp::Side;
+use crate::ocpp::{Side, Version};
 use crate::source::proxy::tap::Notice;
 use crate::time::Timestamp;
 
@@ -95,6 +97,41 @@ pub enum FeedItem {
     /// The run is over (the proxy stopped); the UI stays until the user quits.
     Finished {
         summary: String,
+    },
+    /// A station's OCPP version is known to the case runner: the cases for that version
+    /// wait for their trigger on it.
+    CaseStation {
+        station: Arc<str>,
+        version: Version,
+    },
+    /// A test case moved on a station (`case` indexes the cases the UI was given).
+    Case {
+        station: Arc<str>,
+        case: usize,
+        step: CaseStep,
+    },
+}
+
+/// What a test case did on a station, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseStep {
+    /// Step `i` (from 0) matched a frame (a trigger step too).
+    Matched(usize),
+    /// The trigger steps all matched: the case runs.
+    Started,
+    /// The proxy sends the CALL of step `step` to the station.
+    Injecting {
+        step: usize,
+        action: Box<str>,
+    },
+    Passed,
+    Failed {
+        step: usize,
+        reason: String,
+    },
+    /// The final word at the end of the run: the case never started.
+    NotRun {
+        reason: String,
     },
 }
 

@@ -130,7 +130,7 @@ pub const BINDINGS: &[Binding] = &[
         &[code(KeyCode::Tab)],
         Scope::Panes,
         Action::FocusNext,
-        "next pane",
+        "next pane (connections, cases, frames, findings)",
     ),
     b(
         &[code(KeyCode::BackTab)],
@@ -191,6 +191,12 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Panes,
         Action::CycleSeverity,
         "lowest severity: all/info/warning/error",
+    ),
+    b(
+        &[k('t')],
+        Scope::Panes,
+        Action::ToggleCases,
+        "show/hide the Cases pane (testcase run --live: each case per station)",
     ),
     b(
         &[k('x')],

@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use serde_json::Value;
 
-use super::app::{App, Focus, FrameRow, Mode, RowKind};
+use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind};
 use super::input::{Scope, help_rows};
-use crate::finding::Severity;
+use crate::finding::{Severity, shorten};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 use crate::wire::frame::{self, Frame as OcppFrame, MessageType};
@@ -68,13 +68,20 @@ fn clamp(v: usize, lo: usize, hi: usize) -> u16 {
     u16::try_from(v.max(lo).min(hi.max(lo))).unwrap_or(u16::MAX)
 }
 
-/// The connections, frames and findings panes of the main screen, given the findings shown.
-fn pane_areas(app: &App, area: Rect, findings: usize) -> [Rect; 3] {
+/// The connections, cases (zero rows high when not shown), frames and findings panes of the
+/// main screen, given the case rows and findings shown.
+fn pane_areas(app: &App, area: Rect, cases: usize, findings: usize) -> [Rect; 4] {
     let avail = usize::from(area.height);
     let conns_h = clamp(app.conns.len() + 2, 3, (avail / 4).min(8));
+    let cases_h = if app.cases_shown() {
+        clamp(cases + 2, 3, avail / 3)
+    } else {
+        0
+    };
     let findings_h = clamp(findings + 2, 3, avail * 3 / 10);
     Layout::vertical([
         Constraint::Length(conns_h),
+        Constraint::Length(cases_h),
         Constraint::Min(3),
         Constraint::Length(findings_h),
     ])
@@ -84,16 +91,129 @@ fn pane_areas(app: &App, area: Rect, findings: usize) -> [Rect; 3] {
 /// Rows of the frames pane on a screen of `size` (for [`App::set_frames_rows`]).
 pub fn frames_rows(app: &App, size: Rect) -> usize {
     let [body, _] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(size);
-    let [_, frames, _] = pane_areas(app, body, app.visible_findings().len());
+    let [_, _, frames, _] = pane_areas(
+        app,
+        body,
+        app.visible_cases().len(),
+        app.visible_findings().len(),
+    );
     usize::from(frames.height.saturating_sub(2))
 }
 
 fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
     let findings = app.visible_findings();
-    let [conns, frames, finds] = pane_areas(app, area, findings.len());
+    let cases = app.visible_cases();
+    let [conns, cases_area, frames, finds] = pane_areas(app, area, cases.len(), findings.len());
     draw_conns(f, app, conns);
+    if app.cases_shown() {
+        draw_cases(f, app, cases_area, &cases);
+    }
     draw_frames(f, app, frames);
     draw_findings(f, app, finds, &findings);
+}
+
+fn case_style(state: &CaseState) -> Style {
+    match state {
+        CaseState::Waiting | CaseState::NotRun { .. } => Style::new().fg(Color::DarkGray),
+        CaseState::Running { .. } | CaseState::Injecting { .. } => Style::new().fg(Color::Yellow),
+        CaseState::Passed => Style::new().fg(Color::Green),
+        CaseState::Failed { .. } => Style::new().fg(Color::Red),
+    }
+}
+
+fn case_mark(state: &CaseState) -> &'static str {
+    match state {
+        CaseState::Waiting => "·",
+        CaseState::Running { .. } | CaseState::Injecting { .. } => "…",
+        CaseState::Passed => "✓",
+        CaseState::Failed { .. } => "✗",
+        CaseState::NotRun { .. } => "-",
+    }
+}
+
+/// One row per case and station: station, case id, title (shortened), state.
+fn draw_cases(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
+    let Some(cases) = &app.cases else {
+        return;
+    };
+    let focused = app.focus == Focus::Cases;
+    let n = cases.counts();
+    let mut title = format!(
+        " Cases {} · {} passed {} failed {} running {} waiting ",
+        visible.len(),
+        n.passed,
+        n.failed,
+        n.running,
+        n.waiting
+    );
+    if n.not_run > 0 {
+        title.push_str(&format!("{} not run ", n.not_run));
+    }
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let width = usize::from(area.width.saturating_sub(2));
+    let sel = app.selected_case_index(visible);
+    let first = offset(sel, inner_h);
+    let id_w = visible
+        .iter()
+        .filter_map(|&p| cases.catalog.get(cases.rows[p].case))
+        .map(|c| c.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(24);
+    let title_w = if width >= 100 {
+        32
+    } else if width >= 80 {
+        20
+    } else {
+        0
+    };
+    let lines: Vec<Line<'_>> = visible
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(inner_h)
+        .map(|(i, &p)| {
+            let r = &cases.rows[p];
+            let info = cases.catalog.get(r.case);
+            let here = focused && Some(i) == sel;
+            let style = case_style(&r.state);
+            let mut spans = vec![
+                Span::raw(if here { "▶" } else { " " }),
+                Span::styled(format!("{} ", case_mark(&r.state)), style),
+                Span::styled(
+                    format!("{:<12.12} ", r.station),
+                    Style::new().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(
+                    "{:<id_w$.id_w$} ",
+                    info.map_or("?", |c| c.id.as_str())
+                )),
+            ];
+            if title_w > 0 {
+                let t = shorten(info.map_or("", |c| c.title.as_str()), title_w - 1);
+                spans.push(Span::styled(
+                    format!("{t:<title_w$} "),
+                    Style::new().fg(Color::DarkGray),
+                ));
+            }
+            let state = r
+                .state
+                .text(info.map_or(0, |c| c.steps))
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>();
+            spans.push(Span::styled(state, style));
+            let mut line = Line::from(spans);
+            if here {
+                line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+            }
+            line
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(pane_block(title, focused)),
+        area,
+    );
 }
 
 /// First row shown so that `sel` is inside a window of `height` rows.
