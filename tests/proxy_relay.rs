@@ -574,3 +574,32 @@ async fn the_csms_dropping_closes_the_charger_with_1011_and_says_so() {
         done.recording
     );
 }
+
+#[tokio::test]
+async fn a_second_connection_of_an_identity_is_relayed_and_said() {
+    let mut cs = csms(Pick::First, None).await;
+    let mut px = start(config(cs.addr)).await;
+    let (mut first, _) = within("first handshake", charger(&px.url("/CP-2X"), &ocpp16()))
+        .await
+        .unwrap();
+    let mut up1 = cs.accept().await;
+    let (mut second, _) = within("second handshake", charger(&px.url("/CP-2X"), &ocpp16()))
+        .await
+        .unwrap();
+    let mut up2 = cs.accept().await;
+    let (conn, n) = px.notice("a second connection for this identity").await;
+    assert_eq!(conn, "CP-2X");
+    assert!(n.text.contains("still open"), "{}", n.text);
+    // Both are relayed, each to its own CSMS connection.
+    for (cp, up, id) in [(&mut first, &mut up1, "1"), (&mut second, &mut up2, "2")] {
+        let call = format!(r#"[2,"{id}","Heartbeat",{{}}]"#);
+        within("send", cp.send(Message::text(call.clone())))
+            .await
+            .unwrap();
+        assert_eq!(
+            text(next_data(&mut up.ws, "the CSMS receiving").await),
+            call
+        );
+    }
+    px.stop().await;
+}

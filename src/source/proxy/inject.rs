@@ -81,6 +81,8 @@ pub(crate) struct Injection {
 struct Slot {
     generation: u64,
     tx: mpsc::Sender<Injection>,
+    /// The charger's address.
+    peer: String,
 }
 
 /// The live relays by identity (the newest connection of an identity wins).
@@ -111,16 +113,25 @@ impl Drop for Registration {
 }
 
 impl Registry {
-    /// Registers a relay; its injections arrive on the returned receiver.
+    /// Registers a relay of the charger at `peer`; its injections arrive on the returned
+    /// receiver. The last value is the peer of a relay of the same identity that is still
+    /// live (this one takes its place for injections).
     pub(crate) fn register(
         self: &Arc<Self>,
         conn: &Arc<str>,
-    ) -> (Registration, mpsc::Receiver<Injection>) {
+        peer: &str,
+    ) -> (Registration, mpsc::Receiver<Injection>, Option<String>) {
         let (tx, rx) = mpsc::channel(MAX_OUTSTANDING);
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut conns) = self.conns.lock() {
-            conns.insert(conn.clone(), Slot { generation, tx });
-        }
+        let slot = Slot {
+            generation,
+            tx,
+            peer: peer.to_owned(),
+        };
+        let previous = match self.conns.lock() {
+            Ok(mut conns) => conns.insert(conn.clone(), slot).map(|s| s.peer),
+            Err(_) => None,
+        };
         (
             Registration {
                 registry: self.clone(),
@@ -128,6 +139,7 @@ impl Registry {
                 generation,
             },
             rx,
+            previous,
         )
     }
 

@@ -188,6 +188,18 @@ pub(crate) async fn handle(
     let upstream =
         WebSocketStream::from_partially_read(up_io, up_rest, Role::Client, Some(ws)).await;
     let peer_tls = peer_tls.unwrap_or_default();
+    let (_registration, injections, previous) = shared.registry.register(&conn, &peer.to_string());
+    if let Some(old) = previous {
+        // Seen in the field when a charger reconnects before its old socket is gone, or when
+        // two devices share an identity. Both are relayed; the engine sees one station.
+        tap.notice(
+            &conn,
+            NoticeKind::Conn,
+            format!(
+                "a second connection for this identity (from {peer}) while the one from {old} is still open: both are relayed, injected calls go to the newer one, and inspection judges them as one station until the older one closes"
+            ),
+        );
+    }
     tap.send(TapEvent {
         at: Timestamp::now(),
         conn: conn.clone(),
@@ -205,7 +217,6 @@ pub(crate) async fn handle(
             peer: peer.to_string(),
         })),
     });
-    let (_registration, injections) = shared.registry.register(&conn);
     Relay {
         conn: &conn,
         tap,
