@@ -11,7 +11,8 @@
 //! `PROXY_BENCH_IDLE=0` skips it; `PROXY_BENCH_PIN=1` gives the proxy a core of its own, the
 //! load generator the other; `PROXY_BENCH_PROXY_THREADS=N` sets the proxy's worker threads;
 //! `PROXY_BENCH_LEVELS=paced,burst` runs only the named rows (one, hundred, paced, burst);
-//! `PROXY_BENCH_REPEAT=N` runs each row N times and prints min/median/max of the added p99).
+//! `PROXY_BENCH_REPEAT=N` runs each row N times and prints min/median/max of the added p99;
+//! `PROXY_BENCH_RELAY=tcp` measures a bare TCP relay in the proxy's place, the floor).
 //! Each row also shows the proxy's context switches and CPU time per round trip, read from
 //! /proc: figures that move less with the machine's other load than latency does.
 //! Each proxied connection costs 2 file descriptors in each process: 5,000 need
@@ -226,12 +227,45 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Set on the child that plays the bare TCP relay.
+const ROLE: &str = "PROXY_BENCH_ROLE";
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run());
+    if std::env::var(ROLE).is_ok_and(|r| r == "tcp-relay") {
+        rt.block_on(tcp_relay());
+    } else {
+        rt.block_on(run());
+    }
+}
+
+/// The bare relay: every accepted connection gets its own connection to the CSMS
+/// (`PROXY_BENCH_UPSTREAM`) and bytes are copied both ways until either side ends. Ends
+/// when the benchmark kills it.
+async fn tcp_relay() {
+    let upstream: SocketAddr = std::env::var("PROXY_BENCH_UPSTREAM")
+        .expect("PROXY_BENCH_UPSTREAM")
+        .parse()
+        .expect("an address");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // The same line shape as the proxy's, which the benchmark reads the address from.
+    eprintln!(
+        "tcp relay listening on ws://{}/",
+        listener.local_addr().unwrap()
+    );
+    while let Ok((mut down, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let _ = down.set_nodelay(true);
+            let Ok(mut up) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let _ = up.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+        });
+    }
 }
 
 async fn run() {
@@ -239,31 +273,46 @@ async fn run() {
     // `PROXY_BENCH_PIN=1`: the proxy on CPU 1, this process (clients and CSMS) on CPU 0, so
     // the load generator does not steal the proxy's core (as on separate machines).
     let pin = std::env::var_os("PROXY_BENCH_PIN").is_some();
+    // `PROXY_BENCH_RELAY=tcp`: instead of the proxy, a bare TCP relay (this benchmark run
+    // again as a child: accept, connect to the CSMS, copy bytes both ways; no WebSocket, no
+    // inspection), the floor any proxy on this machine starts from.
+    let tcp_relay = std::env::var("PROXY_BENCH_RELAY").is_ok_and(|v| v == "tcp");
+    let program = if tcp_relay {
+        std::env::current_exe().expect("the benchmark's own path")
+    } else {
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_ocpp-inspector"))
+    };
     let mut command = if pin {
         let _ = Command::new("taskset")
             .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
             .stdout(Stdio::null())
             .status();
         let mut c = Command::new("taskset");
-        c.args(["-c", "1", env!("CARGO_BIN_EXE_ocpp-inspector")]);
+        c.args(["-c", "1"]).arg(&program);
         c
     } else {
-        Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+        Command::new(&program)
     };
     // `PROXY_BENCH_PROXY_THREADS=N`: the proxy's runtime gets N worker threads (tokio reads
     // TOKIO_WORKER_THREADS), to see what thread hand-offs cost per hop.
     if let Ok(n) = std::env::var("PROXY_BENCH_PROXY_THREADS") {
         command.env("TOKIO_WORKER_THREADS", n);
     }
-    let mut child = command
-        .args([
+    if tcp_relay {
+        command
+            .env(ROLE, "tcp-relay")
+            .env("PROXY_BENCH_UPSTREAM", csms.to_string());
+    } else {
+        command.args([
             "proxy",
             "--listen",
             "127.0.0.1:0",
             "--no-tui",
             "--upstream",
             &format!("ws://{csms}/ocpp"),
-        ])
+        ]);
+    }
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -335,6 +384,9 @@ async fn run() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
+    if tcp_relay {
+        println!("(PROXY_BENCH_RELAY=tcp: a bare TCP relay in the proxy's place)");
+    }
     println!(
         "proxy_latency: round trips (CALL → CALLRESULT), loopback, {}",
         if pin {
