@@ -264,3 +264,37 @@ fn the_readme_config_example_loads() {
         "the example switches it off"
     );
 }
+
+/// A station reconnects before its old connection is seen to close (the proxy relays both;
+/// cellular chargers do this): the old connection's late close must not end the new one.
+/// Before, its call in flight became `rpc.response-unknown-id` and its next frame
+/// `rpc.frame-after-close`. The same trace without the second `open` shows both rules do
+/// fire on a real close.
+#[test]
+fn the_late_close_of_a_superseded_connection_ends_nothing() {
+    let trace = std::fs::read_to_string(
+        root().join("tests/fixtures/traces/reconnect-before-old-close.jsonl"),
+    )
+    .unwrap();
+    let opts = CheckOptions {
+        schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
+        config: Arc::new(Config::default()),
+        default_version: None,
+        jobs: 1,
+    };
+    let rules = |text: &str| {
+        let r = check_reader(text.as_bytes(), &opts, 1);
+        assert!(r.input_errors.is_empty(), "{:?}", r.input_errors);
+        r.findings.iter().map(|f| f.rule.id).collect::<Vec<_>>()
+    };
+    assert_eq!(rules(&trace), Vec::<&str>::new());
+    let one_link: String = trace
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 3)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let fired = rules(&one_link);
+    assert!(fired.contains(&"rpc.response-unknown-id"), "{fired:?}");
+    assert!(fired.contains(&"rpc.frame-after-close"), "{fired:?}");
+}

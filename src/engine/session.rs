@@ -72,6 +72,10 @@ pub(crate) struct Session {
     sends: [VecDeque<Box<str>>; 2],
     /// Which side has closed the WebSocket (until the next `open`).
     closed_by: [bool; 2],
+    /// WebSocket connections of this identity open at once: 2 when a station reconnected
+    /// before its old connection was seen to close (or two devices share the identity).
+    /// The newest connection is the one judged; the close of an older one ends nothing.
+    links: u32,
     /// The protocol-state families.
     pub(crate) proto: ProtoState,
     /// The frame being judged was injected by the inspector.
@@ -97,6 +101,7 @@ impl Session {
             warned_no_version: false,
             negotiated_unsupported: false,
             pending: Default::default(),
+            links: 0,
             injected: false,
             answered: Default::default(),
             sends: Default::default(),
@@ -112,6 +117,7 @@ impl Session {
         default: Option<Version>,
         ctx: &mut Ctx<'_>,
     ) {
+        self.links = self.links.saturating_add(1);
         // Ids and catalogue indexes of the previous connection mean nothing on this one
         // (which may even speak another version).
         self.pending = Default::default();
@@ -150,6 +156,13 @@ impl Session {
     }
 
     pub(crate) fn on_close(&mut self, by: Option<Side>, ctx: &mut Ctx<'_>) {
+        if self.links > 1 {
+            // An older connection of this identity ended; the newer one goes on, with its
+            // calls outstanding and its sides open.
+            self.links -= 1;
+            return;
+        }
+        self.links = 0;
         if let Some(side) = by {
             self.closed_by[side.index()] = true;
         }
