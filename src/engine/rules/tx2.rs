@@ -66,6 +66,7 @@ pub static RULES: &[&Rule] = &[
     &REMOTE_START_ON_UNAVAILABLE_ACCEPTED,
     &REMOTE_STOP_KNOWN_TX_REJECTED,
     &REMOTE_STOP_WRONG_REASON,
+    &TRIGGER_REASON_UNKNOWN_CONTEXT,
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -568,6 +569,27 @@ TransactionEvent {eventType:\"Ended\", triggerReason:\"StopAuthorized\", \
 transactionInfo:{transactionId:\"tx-1\", stoppedReason:\"Local\"}, ...}"
 );
 
+rule!(
+    TRIGGER_REASON_UNKNOWN_CONTEXT,
+    "tx2.trigger-reason-unknown-context",
+    Info,
+    None,
+    V2X,
+    Charger,
+    "triggerReason RemoteStart or RemoteStop although the CSMS asked for no remote start or stop",
+    "OCPP 2.0.1 Part 2 E §1.5, TriggerReasonEnumType (RemoteStart, RemoteStop), F01-F03; 2.1 Part 2 E",
+    "What it checks: a TransactionEvent (not flagged offline) whose `triggerReason` is \
+RemoteStart while no RequestStartTransaction has been answered Accepted in the whole \
+observation, or RemoteStop while no RequestStopTransaction for that transaction has. Only \
+when the observation saw the station connect (a trace that starts mid-life may have missed \
+the request).\n\n\
+Why it matters: the trigger reason tells the CSMS why the event was sent; RemoteStart and \
+RemoteStop claim a request of the CSMS that never came, so the CSMS looks for a request it \
+cannot find (often the charger reuses the reason of an earlier session).\n\n\
+Example:\n  (no RequestStartTransaction) TransactionEvent {eventType:\"Started\", \
+triggerReason:\"RemoteStart\", ...}"
+);
+
 // ---------------------------------------------------------------------------------------
 // State.
 
@@ -578,6 +600,8 @@ const MAX_ENDED_IDS: usize = 1024;
 /// Recent events of one transaction with their delivery outcome.
 const MAX_SENT: usize = 8;
 const MAX_REMOTE: usize = 16;
+/// Transactions remembered as asked to stop (8 bytes each).
+const MAX_REMOTE_STOPS_ASKED: usize = 64;
 const MAX_WATCHES: usize = 16;
 
 /// How a sent event was answered.
@@ -692,6 +716,12 @@ pub(crate) struct State {
     remote_starts: Vec<RemoteStart>,
     remote_stops: Vec<RemoteStop>,
     watches: Vec<PlugWatch>,
+    /// The observation saw this station connect (it does not start mid-life).
+    seen_open: bool,
+    /// A RequestStartTransaction was answered Accepted in this observation.
+    remote_start_asked: bool,
+    /// Hashes of the transactions a RequestStopTransaction was accepted for.
+    remote_stop_asked: Vec<u64>,
 }
 
 impl State {
@@ -807,6 +837,7 @@ pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'
     let now = ctx.now();
     let s = &mut st.tx2;
     s.open_at = Some(now);
+    s.seen_open = true;
     s.outage_from = s.last_close.filter(|c| *c <= now);
 }
 
@@ -936,6 +967,7 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             if status_of(reply) != Some("Accepted") {
                 return;
             }
+            st.tx2.remote_start_asked = true;
             if let Some(evse) = int_of(reply.request, "evseId")
                 && st.status2.is_out_of_service(evse)
             {
@@ -1007,6 +1039,11 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             if status_of(reply) != Some("Accepted") {
                 return;
             }
+            push_capped(
+                &mut s.remote_stop_asked,
+                id_hash(id),
+                MAX_REMOTE_STOPS_ASKED,
+            );
             let acked_end = pos.map_or_else(|| s.ended_before(id), |p| s.txs[p].ended_acked());
             if acked_end {
                 ctx.report(
@@ -1187,7 +1224,34 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
         );
     }
 
+    unasked_remote_trigger(&st.tx2, ctx, ev);
     remote_followups(&mut st.tx2, ctx, ev, tol.clock_skew_us);
+}
+
+/// RemoteStart / RemoteStop as the trigger of an event no request of the CSMS explains.
+fn unasked_remote_trigger(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>) {
+    if !s.seen_open || ev.offline {
+        return;
+    }
+    let unasked = match ev.trigger {
+        "RemoteStart" => !s.remote_start_asked,
+        "RemoteStop" => !s.remote_stop_asked.contains(&id_hash(ev.id)),
+        _ => false,
+    };
+    if unasked {
+        let request = if ev.trigger == "RemoteStart" {
+            "no RequestStartTransaction was accepted".to_owned()
+        } else {
+            "no RequestStopTransaction for it was accepted".to_owned()
+        };
+        ctx.report(
+            &TRIGGER_REASON_UNKNOWN_CONTEXT,
+            format!(
+                "TransactionEvent {} of transaction {} has triggerReason {}, but {request} in this observation",
+                ev.seq, ev.id, ev.trigger
+            ),
+        );
+    }
 }
 
 /// Checks of the event on its own.
