@@ -46,6 +46,7 @@ pub static RULES: &[&Rule] = &[
     &INVALID_SIGNATURE_WITHOUT_EVENT,
     &INVALID_CERTIFICATE_WITHOUT_EVENT,
     &UPLOAD_STATUS_PROGRESSION,
+    &TRIGGERED_LOG_STATUS_WRONG,
 ];
 
 rule!(
@@ -64,6 +65,25 @@ shortly before.\n\n\
 Why it matters: Idle SHALL only be used in a notification triggered by the CSMS; sent on its \
 own it reports nothing and may hide a lost update.\n\n\
 Example:\n  charger: FirmwareStatusNotification {status:\"Idle\"}   (no TriggerMessage before)"
+);
+
+rule!(
+    TRIGGERED_LOG_STATUS_WRONG,
+    "trig.log-status-wrong",
+    Warning,
+    None,
+    V2X,
+    Charger,
+    "Triggered LogStatusNotification does not say whether an upload is in progress",
+    "OCPP 2.0.1 Part 2 F06.FR.14/15 (TriggerMessage LogStatusNotification); 2.1 Part 2 F06",
+    "What it checks: the LogStatusNotification that answers an accepted TriggerMessage for it: \
+Idle while a log upload the observer saw accepted (GetLog) has not ended, or any status but \
+Idle while no upload is in progress. The second only when the observation saw the station \
+connect, so an upload started before the trace is not missed.\n\n\
+Why it matters: the triggered status is how the CSMS asks \"is an upload running?\"; Uploading \
+answers yes, Idle no. Any other answer, or the wrong one, leaves the CSMS guessing.\n\n\
+Example:\n  TriggerMessage {requestedMessage:\"LogStatusNotification\"} -> Accepted, then \
+LogStatusNotification {status:\"Uploaded\"}   (no GetLog accepted)"
 );
 
 rule!(
@@ -330,6 +350,8 @@ struct Trigger {
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// The observation saw this station connect (it does not start mid-life).
+    seen_open: bool,
     jobs: [Option<Job>; 3],
     /// The requestId of the job the current one replaced, per kind.
     replaced: [Option<i64>; 3],
@@ -354,7 +376,9 @@ fn event_index(event: &str) -> Option<usize> {
     EVENTS.iter().position(|e| *e == event)
 }
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
+pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+    st.fw.seen_open = true;
+}
 pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
 
 pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
@@ -623,6 +647,23 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
         }
         None => false,
     };
+    if triggered && v2 && kind == Kind::Log {
+        let uploading = fw.jobs[i].as_ref().filter(|j| !j.ended);
+        let wrong = match uploading {
+            Some(job) if status == "Idle" && job.call.is_some() => Some(format!(
+                "the triggered LogStatusNotification says Idle, but the upload of {} (requestId {}) has not ended; expected Uploading",
+                job.call.as_ref().map_or("GetLog", |c| c.action),
+                job.request_id.map_or("?".to_owned(), |r| r.to_string())
+            )),
+            None if status != "Idle" && fw.seen_open => Some(format!(
+                "the triggered LogStatusNotification says {status}, but no log upload is in progress; expected Idle"
+            )),
+            _ => None,
+        };
+        if let Some(msg) = wrong {
+            ctx.report(&TRIGGERED_LOG_STATUS_WRONG, msg);
+        }
+    }
     if status == "Idle" {
         if !triggered {
             ctx.report(
