@@ -47,6 +47,7 @@ pub static RULES: &[&Rule] = &[
     &INVALID_CERTIFICATE_WITHOUT_EVENT,
     &UPLOAD_STATUS_PROGRESSION,
     &TRIGGERED_LOG_STATUS_WRONG,
+    &TRIGGERED_FIRMWARE_STATUS_NOT_LAST,
 ];
 
 rule!(
@@ -84,6 +85,27 @@ Why it matters: the triggered status is how the CSMS asks \"is an upload running
 answers yes, Idle no. Any other answer, or the wrong one, leaves the CSMS guessing.\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"LogStatusNotification\"} -> Accepted, then \
 LogStatusNotification {status:\"Uploaded\"}   (no GetLog accepted)"
+);
+
+rule!(
+    TRIGGERED_FIRMWARE_STATUS_NOT_LAST,
+    "trig.firmware-status-not-last",
+    Warning,
+    None,
+    V2X,
+    Charger,
+    "Triggered FirmwareStatusNotification does not repeat the last status, or Idle when no update runs",
+    "OCPP 2.0.1 Part 2 L01.FR.25/26, F06.FR.16 (TriggerMessage FirmwareStatusNotification); 2.1 Part 2 L01, F06",
+    "What it checks: the FirmwareStatusNotification that answers an accepted TriggerMessage for \
+it. While an update the observer saw accepted (UpdateFirmware) has not ended, it must repeat \
+the last status sent for that update; when none runs (the last one ended, Installed or a \
+failure), it must say Idle. The second only when the observation saw the station connect.\n\n\
+Why it matters: the triggered status is how the CSMS asks where an update stands; a status \
+that differs from the last one reported invents a step, and anything but Idle after the end \
+suggests an update that is not running.\n\n\
+Example:\n  ... FirmwareStatusNotification {status:\"Downloading\"}, TriggerMessage \
+{requestedMessage:\"FirmwareStatusNotification\"} -> Accepted, then FirmwareStatusNotification \
+{status:\"Installing\"}"
 );
 
 rule!(
@@ -662,6 +684,27 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
         };
         if let Some(msg) = wrong {
             ctx.report(&TRIGGERED_LOG_STATUS_WRONG, msg);
+        }
+    }
+    if triggered && v2 && kind == Kind::Firmware {
+        let running = fw.jobs[i].as_ref().filter(|j| !j.ended);
+        let wrong = match running {
+            Some(job) if job.call.is_some() => job
+                .last
+                .as_deref()
+                .filter(|last| *last != status)
+                .map(|last| {
+                    format!(
+                        "the triggered FirmwareStatusNotification says {status}, but the last status of the update in progress was {last}; a triggered status repeats the last one"
+                    )
+                }),
+            None if status != "Idle" && fw.seen_open => Some(format!(
+                "the triggered FirmwareStatusNotification says {status}, but no firmware update is in progress; expected Idle"
+            )),
+            _ => None,
+        };
+        if let Some(msg) = wrong {
+            ctx.report(&TRIGGERED_FIRMWARE_STATUS_NOT_LAST, msg);
         }
     }
     if status == "Idle" {
