@@ -195,6 +195,10 @@ pub fn transaction_event(e: &TxEvent<'_>) -> Value {
     if let Some(tag) = e.id_tag {
         p.insert("idToken".into(), id_token(tag));
     }
+    if e.charging_state == Some("Charging") {
+        // A station that measures its phases reports them once energy flows.
+        p.insert("numberOfPhasesUsed".into(), json!(3));
+    }
     if let Some(mv) = &e.meter_value {
         p.insert("meterValue".into(), json!([mv]));
     }

@@ -67,6 +67,7 @@ pub static RULES: &[&Rule] = &[
     &REMOTE_STOP_KNOWN_TX_REJECTED,
     &REMOTE_STOP_WRONG_REASON,
     &TRIGGER_REASON_UNKNOWN_CONTEXT,
+    &NUMBER_OF_PHASES_MISSING,
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -570,6 +571,23 @@ transactionInfo:{transactionId:\"tx-1\", stoppedReason:\"Local\"}, ...}"
 );
 
 rule!(
+    NUMBER_OF_PHASES_MISSING,
+    "tx2.number-of-phases-missing",
+    Info,
+    None,
+    V2X,
+    Charger,
+    "A transaction charged and none of its events carried numberOfPhasesUsed",
+    "OCPP 2.0.1 Part 2 E02.FR.18 (TransactionEventRequest numberOfPhasesUsed); 2.1 Part 2 E02",
+    "What it checks: a transaction seen from its Started to its Ended, one of whose events said \
+chargingState Charging, and no event of which carried `numberOfPhasesUsed`.\n\n\
+Why it matters: the number of phases in use is what a smart-charging CSMS needs to turn a \
+limit in amperes into power; a station that can measure it is to report it once energy flows. \
+Info only: the requirement holds for stations able to report it.\n\n\
+Example:\n  Started {chargingState:\"Charging\"}, ..., Ended (no numberOfPhasesUsed in any event)"
+);
+
+rule!(
     TRIGGER_REASON_UNKNOWN_CONTEXT,
     "tx2.trigger-reason-unknown-context",
     Info,
@@ -660,6 +678,10 @@ struct Tx {
     /// The seqNo of its Ended, once sent.
     ended: Option<i64>,
     sent: Vec<Sent>,
+    /// An event said chargingState Charging (energy was transferred).
+    charged: bool,
+    /// An event carried numberOfPhasesUsed.
+    phases_reported: bool,
 }
 
 impl Tx {
@@ -1165,6 +1187,8 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
     let s = &mut st.tx2;
     let tx = &mut s.txs[pos];
     tx.last_at = now;
+    tx.charged |= str_of(ev.info, "chargingState") == Some("Charging");
+    tx.phases_reported |= call.payload.get("numberOfPhasesUsed").is_some();
     push_capped(
         &mut tx.sent,
         Sent {
@@ -1177,6 +1201,15 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
 
     if ev.kind == EventType::Ended {
         tx.ended = Some(ev.seq);
+        if tx.started.is_some() && tx.charged && !tx.phases_reported {
+            ctx.report(
+                &NUMBER_OF_PHASES_MISSING,
+                format!(
+                    "transaction {} charged (chargingState Charging) and ended, and none of its events carried numberOfPhasesUsed",
+                    tx.id
+                ),
+            );
+        }
         if let Some(start) = tx.started {
             if tx.evse.is_none() {
                 ctx.report(
@@ -1562,6 +1595,8 @@ fn adopt(
         gap_reported: false,
         ended: None,
         sent: Vec::new(),
+        charged: false,
+        phases_reported: false,
     }))
 }
 
@@ -1593,6 +1628,8 @@ fn adopt_started(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>) -> usize {
         gap_reported: false,
         ended: None,
         sent: Vec::new(),
+        charged: false,
+        phases_reported: false,
     })
 }
 
@@ -1716,7 +1753,7 @@ mod tests {
     /// A TransactionEvent CALL with id `id`, event time `at` (seconds after 10:00:00).
     fn te(id: &str, kind: &str, seq: u32, at: u32, extra: &str) -> String {
         format!(
-            r#"[2,"{id}","TransactionEvent",{{"eventType":"{kind}","timestamp":"2026-11-22T{}Z","triggerReason":"MeterValuePeriodic","seqNo":{seq},"transactionInfo":{{"transactionId":"T1","chargingState":"Charging"}},"evse":{{"id":1,"connectorId":1}}{extra}}}]"#,
+            r#"[2,"{id}","TransactionEvent",{{"eventType":"{kind}","timestamp":"2026-11-22T{}Z","triggerReason":"MeterValuePeriodic","seqNo":{seq},"transactionInfo":{{"transactionId":"T1","chargingState":"Charging"}},"numberOfPhasesUsed":3,"evse":{{"id":1,"connectorId":1}}{extra}}}]"#,
             clock(at)
         )
     }
@@ -2045,6 +2082,8 @@ mod tests {
                 gap_reported: false,
                 ended: Some(1),
                 sent: Vec::new(),
+                charged: false,
+                phases_reported: false,
             });
         }
         assert_eq!(s.txs.len(), MAX_TXS);
