@@ -233,6 +233,23 @@ fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
     })
 }
 
+/// Ctrl-C, or SIGTERM on Unix: how every live front end (proxy, test cases, the screen)
+/// is told to stop.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// Events taken from the tap at once.
 const BATCH: usize = 1024;
 

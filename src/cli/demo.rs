@@ -102,7 +102,7 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
     });
 
     let (sinks, feed): (Vec<Box<dyn LiveSink>>, _) = if tui {
-        let (tx, rx) = feed::channel(16_384);
+        let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
         (vec![Box::new(TuiSink::new(tx))], Some(rx))
     } else {
         (vec![Box::new(StderrLines::stderr())], None)

@@ -18,7 +18,7 @@ use super::check::FailOn;
 use super::exit;
 use crate::engine::Engine;
 use crate::finding::Severity;
-use crate::live::{Inspector, JsonReport, StderrLines};
+use crate::live::{Inspector, JsonReport, StderrLines, wait_for_signal};
 use crate::sink::report::RunInfo;
 use crate::sink::tui::app::{App, Limits};
 use crate::sink::tui::feed::{self, TuiSink};
@@ -87,7 +87,7 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let proxy = runtime.block_on(Proxy::bind(config))?;
     let mut inspector = Inspector::new(engine, fail_on);
     let feed = if tui {
-        let (tx, rx) = feed::channel(TUI_FEED_CAPACITY);
+        let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
         inspector = inspector.sink(TuiSink::new(tx));
         Some(rx)
     } else {
@@ -197,24 +197,4 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
             exit::CLEAN
         })
     })
-}
-
-/// Items in flight to the live screen; beyond, the UI's copies are dropped and counted
-/// (the recording and the verdicts never are).
-const TUI_FEED_CAPACITY: usize = 16_384;
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -17,7 +17,7 @@ use super::args::{EngineArgs, ProxyArgs, build_config};
 use super::exit;
 use crate::engine::{Config, Engine};
 use crate::finding::Severity;
-use crate::live::{Inspector, StderrLines};
+use crate::live::{Inspector, StderrLines, wait_for_signal};
 use crate::sink::report::RunInfo;
 use crate::sink::tui::app::{App, CaseInfo, Limits};
 use crate::sink::tui::feed::{self, TuiSink};
@@ -28,9 +28,6 @@ use crate::testcase::live::{Injector, LiveCases};
 
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Items in flight to the live screen; beyond, the UI's copies are dropped and counted
-/// (the verdicts never are).
-const TUI_FEED_CAPACITY: usize = 16_384;
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::verdict::{KnownFailures, Tally};
 use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
@@ -233,7 +230,7 @@ fn run_live(
     let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.engine.ocpp);
     let mut inspector = Inspector::new(engine, Severity::Error);
     let (sink, feed) = if tui {
-        let (tx, rx) = feed::channel(TUI_FEED_CAPACITY);
+        let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
         inspector = inspector.sink(TuiSink::new(tx.clone()));
         (sink.with_ui(tx), Some(rx))
     } else {
@@ -336,22 +333,6 @@ fn run_live(
         .and_then(|mut s| s.take())
         .ok_or_else(|| anyhow::anyhow!("the live case runner produced no outcome"))?;
     Ok((outcome, info))
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn write_to(path: &PathBuf, f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> Result<()> {

@@ -177,24 +177,7 @@ pub fn write_text(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
     )
 }
 
-/// Escapes text for XML content and attribute values (control characters XML 1.0 forbids
-/// become `?`).
-pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
-            '\u{fffe}' | '\u{ffff}' => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
-}
+pub use crate::sink::report::junit::xml_escape;
 
 /// `--format junit`: one `<testsuite>`, one `<testcase>` per case and station (classname the
 /// station); failed → `<failure>`, not run and known failures → `<skipped>` (a known one

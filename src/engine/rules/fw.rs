@@ -372,8 +372,6 @@ struct Trigger {
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// The observation saw this station connect (it does not start mid-life).
-    seen_open: bool,
     jobs: [Option<Job>; 3],
     /// The requestId of the job the current one replaced, per kind.
     replaced: [Option<i64>; 3],
@@ -398,9 +396,7 @@ fn event_index(event: &str) -> Option<usize> {
     EVENTS.iter().position(|e| *e == event)
 }
 
-pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    st.fw.seen_open = true;
-}
+pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
 pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
 
 pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
@@ -660,6 +656,8 @@ fn upload_edge(from: &str, to: &str) -> bool {
 fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind, status: &str) {
     let i = kind.index();
     let v2 = st.version.is_some_and(Version::is_2x);
+    // The observation saw the station connect: it knows whether an update or upload runs.
+    let seen_open = st.connections_seen > 0;
     let request_id = int_of(call.payload, "requestId");
     let fw = &mut st.fw;
     let triggered = match fw.triggers.iter().position(|t| t.kind == kind) {
@@ -677,7 +675,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
                 job.call.as_ref().map_or("GetLog", |c| c.action),
                 job.request_id.map_or("?".to_owned(), |r| r.to_string())
             )),
-            None if status != "Idle" && fw.seen_open => Some(format!(
+            None if status != "Idle" && seen_open => Some(format!(
                 "the triggered LogStatusNotification says {status}, but no log upload is in progress; expected Idle"
             )),
             _ => None,
@@ -698,7 +696,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
                         "the triggered FirmwareStatusNotification says {status}, but the last status of the update in progress was {last}; a triggered status repeats the last one"
                     )
                 }),
-            None if status != "Idle" && fw.seen_open => Some(format!(
+            None if status != "Idle" && seen_open => Some(format!(
                 "the triggered FirmwareStatusNotification says {status}, but no firmware update is in progress; expected Idle"
             )),
             _ => None,

@@ -738,8 +738,6 @@ pub(crate) struct State {
     remote_starts: Vec<RemoteStart>,
     remote_stops: Vec<RemoteStop>,
     watches: Vec<PlugWatch>,
-    /// The observation saw this station connect (it does not start mid-life).
-    seen_open: bool,
     /// A RequestStartTransaction was answered Accepted in this observation.
     remote_start_asked: bool,
     /// Hashes of the transactions a RequestStopTransaction was accepted for.
@@ -859,7 +857,6 @@ pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'
     let now = ctx.now();
     let s = &mut st.tx2;
     s.open_at = Some(now);
-    s.seen_open = true;
     s.outage_from = s.last_close.filter(|c| *c <= now);
 }
 
@@ -1257,13 +1254,16 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
         );
     }
 
-    unasked_remote_trigger(&st.tx2, ctx, ev);
+    // Connections seen: the observation did not start mid-life, past a request it missed.
+    if st.connections_seen > 0 {
+        unasked_remote_trigger(&st.tx2, ctx, ev);
+    }
     remote_followups(&mut st.tx2, ctx, ev, tol.clock_skew_us);
 }
 
 /// RemoteStart / RemoteStop as the trigger of an event no request of the CSMS explains.
 fn unasked_remote_trigger(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>) {
-    if !s.seen_open || ev.offline {
+    if ev.offline {
         return;
     }
     let unasked = match ev.trigger {

@@ -10,8 +10,9 @@ use crate::checker::FileResult;
 use crate::engine::rules::REGISTRY;
 use crate::finding::Finding;
 
-/// Escapes text for XML content and attribute values.
-fn esc(s: &str) -> String {
+/// Escapes text for XML content and attribute values (control characters XML 1.0 forbids
+/// become `?`).
+pub fn xml_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -65,20 +66,20 @@ pub fn write(out: &mut impl Write, results: &[FileResult], info: &RunInfo) -> io
         writeln!(
             out,
             r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0">"#,
-            esc(&file)
+            xml_escape(&file)
         )?;
         writeln!(
             out,
             r#"    <properties><property name="schemas" value="{}"/><property name="frames" value="{}"/></properties>"#,
-            esc(&info.schemas),
+            xml_escape(&info.schemas),
             r.stats.frames
         )?;
         for rule in REGISTRY.iter() {
             write!(
                 out,
                 r#"    <testcase classname="{}" name="{}""#,
-                esc(&file),
-                esc(rule.id)
+                xml_escape(&file),
+                xml_escape(rule.id)
             )?;
             let Some(fs) = by_rule.get(rule.id) else {
                 writeln!(out, "/>")?;
@@ -92,22 +93,22 @@ pub fn write(out: &mut impl Write, results: &[FileResult], info: &RunInfo) -> io
                 writeln!(
                     out,
                     r#"      <failure type="{}" message="{} finding(s): {}">{}</failure>"#,
-                    esc(rule.id),
+                    xml_escape(rule.id),
                     failing.len(),
-                    esc(rule.summary),
-                    esc(&body)
+                    xml_escape(rule.summary),
+                    xml_escape(&body)
                 )?;
             }
             if !other.is_empty() {
                 let body: String = other.iter().map(|f| describe(&file, f)).collect();
-                writeln!(out, "      <system-out>{}</system-out>", esc(&body))?;
+                writeln!(out, "      <system-out>{}</system-out>", xml_escape(&body))?;
             }
             writeln!(out, "    </testcase>")?;
         }
         write!(
             out,
             r#"    <testcase classname="{}" name="input""#,
-            esc(&file)
+            xml_escape(&file)
         )?;
         if r.input_errors.is_empty() {
             writeln!(out, "/>")?;
@@ -121,7 +122,7 @@ pub fn write(out: &mut impl Write, results: &[FileResult], info: &RunInfo) -> io
                 out,
                 ">\n      <failure type=\"input\" message=\"{} unreadable line(s)\">{}</failure>\n    </testcase>",
                 r.input_errors.len(),
-                esc(&body)
+                xml_escape(&body)
             )?;
         }
         writeln!(out, "  </testsuite>")?;

@@ -237,6 +237,10 @@ impl FeedReceiver {
     }
 }
 
+/// Items in flight to a live screen; beyond, the UI's copies are dropped and counted (the
+/// recording and the verdicts never are).
+pub const LIVE_CAPACITY: usize = 16_384;
+
 /// A bounded channel of `capacity` items (at least 1).
 pub fn channel(capacity: usize) -> (FeedSender, FeedReceiver) {
     let (tx, rx) = mpsc::sync_channel(capacity.max(1));

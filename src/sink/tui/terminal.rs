@@ -85,25 +85,10 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
                 return;
             };
             rt.block_on(async {
-                wait_for_signal().await;
+                crate::live::wait_for_signal().await;
                 set.store(true, Ordering::SeqCst);
             });
         });
     drop(spawned);
     flag
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
