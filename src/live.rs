@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::checker::{FileResult, InputError};
-use crate::engine::{ConnSecurity, Engine, Event, EventKind, FeedError, Stats};
+use crate::engine::{Engine, Event, EventKind, FeedError, Observation, Observer, Origin, Stats};
 use crate::finding::{Finding, Severity};
 use crate::sink::recorder::Recorder;
 use crate::sink::report::{RunInfo, json};
@@ -31,11 +31,14 @@ use crate::time::Timestamp;
 pub trait LiveSink: Send {
     /// Every engine event (open, frame, binary, close), after it was judged.
     fn event(&mut self, _event: &Event<'_>) {}
-    /// The same, with `injected` set for the frames of a call the proxy injected (see
-    /// [`crate::source::proxy::inject`]); by default just [`LiveSink::event`].
-    fn event_marked(&mut self, event: &Event<'_>, _injected: bool) {
-        self.event(event);
+    /// Whether this sink wants the engine's observations ([`LiveSink::observe`]); when no
+    /// sink does, the engine does not make them.
+    fn wants_observations(&self) -> bool {
+        false
     }
+    /// What the engine made of an event (called while it is judged, before
+    /// [`LiveSink::event`] and the event's findings).
+    fn observe(&mut self, _observation: &Observation<'_>) {}
     /// One finding.
     fn finding(&mut self, finding: &Finding);
     /// A message about a connection that is not an engine event (refusals, upstream down).
@@ -113,6 +116,7 @@ impl Inspector {
         let mut end = Timestamp::from_micros(0);
         let mut batch = Vec::with_capacity(BATCH);
         let mut nap = tap_nap();
+        let observed = self.sinks.iter().any(|s| s.wants_observations());
         while rx.recv_batch(&mut batch, BATCH, &mut nap) {
             for ev in batch.drain(..) {
                 if let TapKind::Notice(n) = &ev.kind {
@@ -126,9 +130,8 @@ impl Inspector {
                 let Some(event) = engine_event(&ev, outcome.events) else {
                     continue;
                 };
-                let injected = matches!(ev.kind, TapKind::Injected { .. });
                 if let Some(rec) = &mut self.recorder
-                    && let Err(e) = rec.record_marked(&event, injected)
+                    && let Err(e) = rec.record(&event)
                 {
                     let msg = format!("recording stopped: {e}");
                     self.recorder = None;
@@ -136,9 +139,13 @@ impl Inspector {
                     outcome.problems.push(msg);
                 }
                 out.clear();
-                if let Err(FeedError::NoVersion { conn }) =
-                    self.engine.feed_marked(&event, injected, &mut out)
-                {
+                let fed = if observed {
+                    let mut to_sinks = Fanout(&mut self.sinks);
+                    self.engine.feed_observed(&event, &mut out, &mut to_sinks)
+                } else {
+                    self.engine.feed(&event, &mut out)
+                };
+                if let Err(FeedError::NoVersion { conn }) = fed {
                     self.notice_all(
                         &conn,
                         NoticeKind::Conn,
@@ -146,7 +153,7 @@ impl Inspector {
                     );
                 }
                 for s in &mut self.sinks {
-                    s.event_marked(&event, injected);
+                    s.event(&event);
                 }
                 self.deliver(&out, &mut outcome);
             }
@@ -198,22 +205,32 @@ impl Inspector {
     }
 }
 
+/// Hands each observation to every sink that wants them.
+struct Fanout<'s>(&'s mut [Box<dyn LiveSink>]);
+
+impl Observer for Fanout<'_> {
+    fn observe(&mut self, o: &Observation<'_>) {
+        for s in self.0.iter_mut() {
+            if s.wants_observations() {
+                s.observe(o);
+            }
+        }
+    }
+}
+
 /// The engine's view of a tapped event (`None` for notices).
 fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
     let kind = match &ev.kind {
-        TapKind::Open(o) => EventKind::Open {
-            subprotocol: o.subprotocol.as_deref(),
-            security: ConnSecurity {
-                scheme: Some(o.scheme),
-                tls_version: o.tls_version,
-                client_cert_subject: o.client_cert_subject.as_deref(),
-                basic_auth_user: o.basic_auth_user.as_deref(),
-                offered_subprotocols: o.offered.as_deref(),
-            },
-        },
-        TapKind::Frame { from, text } | TapKind::Injected { from, text } => EventKind::Frame {
+        TapKind::Open(o) => EventKind::Open(o.handshake()),
+        TapKind::Frame { from, text } => EventKind::Frame {
             from: *from,
             text: text.as_str(),
+            origin: Origin::Peer,
+        },
+        TapKind::Injected { from, text } => EventKind::Frame {
+            from: *from,
+            text: text.as_str(),
+            origin: Origin::Inspector,
         },
         TapKind::Binary { from, len } => EventKind::Binary {
             from: *from,
@@ -363,15 +380,12 @@ impl StderrLines<io::Stderr> {
 impl<W: Write + Send> LiveSink for StderrLines<W> {
     fn event(&mut self, event: &Event<'_>) {
         let line = match event.kind {
-            EventKind::Open {
-                subprotocol,
-                security,
-            } => {
+            EventKind::Open(security) => {
                 let mut s = format!(
                     "open     {}  {} {}",
                     event.conn,
                     security.scheme.unwrap_or("?"),
-                    subprotocol.unwrap_or("(no subprotocol)")
+                    security.subprotocol.unwrap_or("(no subprotocol)")
                 );
                 if let Some(o) = security.offered_subprotocols {
                     s.push_str(&format!(" offered {o}"));

@@ -68,7 +68,6 @@ async fn live_cases_judge_the_proxied_traffic_like_the_recording() {
     .record_to(recording.clone())
     .sink(LiveCases::new(
         cases.clone(),
-        None,
         progress.clone(),
         slot.clone(),
     ));

@@ -227,7 +227,7 @@ fn run_live(
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
     let catalog: Vec<CaseInfo> = cases.iter().map(CaseInfo::of).collect();
-    let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.engine.ocpp);
+    let (sink, slot) = LiveCases::stderr(Arc::new(cases));
     let mut inspector = Inspector::new(engine, Severity::Error);
     let (sink, feed) = if tui {
         let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);

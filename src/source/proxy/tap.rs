@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ocpp::Side;
+use crate::source::event::Handshake;
 use crate::time::Timestamp;
 
 /// One tapped happening on a connection, stamped when it arrived at the proxy.
@@ -54,6 +55,20 @@ pub struct OpenInfo {
     pub basic_auth_user: Option<String>,
     /// The charger's address.
     pub peer: String,
+}
+
+impl OpenInfo {
+    /// The engine's view of it (the one handshake model, borrowed).
+    pub fn handshake(&self) -> Handshake<'_> {
+        Handshake {
+            subprotocol: self.subprotocol.as_deref(),
+            offered_subprotocols: self.offered.as_deref(),
+            scheme: Some(self.scheme),
+            tls_version: self.tls_version,
+            client_cert_subject: self.client_cert_subject.as_deref(),
+            basic_auth_user: self.basic_auth_user.as_deref(),
+        }
+    }
 }
 
 /// A message for the operator about a connection or the proxy.
