@@ -12,7 +12,8 @@
 //!
 //! The runner is sans-io like the engine: it reads no files, no sockets and no clock (time
 //! comes inside the events), so the offline `testcase run --trace` and the live one behind
-//! the proxy ([`live::LiveCases`], a `live::LiveSink`) feed the same code. It judges scenario steps only; protocol rules stay the engine's job.
+//! the proxy ([`live::LiveCases`], a `sink::LiveSink` fed by the engine's observations) feed
+//! the same code. It judges scenario steps only; protocol rules stay the engine's job.
 
 pub mod builtin;
 pub mod live;

@@ -24,8 +24,8 @@ use ocpp_inspector::engine::{
     Config, Engine, Event, EventKind, Handshake, Observation, Origin, SchemaSet,
 };
 use ocpp_inspector::finding::{Finding, Severity};
-use ocpp_inspector::live::Inspector;
 use ocpp_inspector::ocpp::{Side, Version};
+use ocpp_inspector::pipeline::Inspector;
 use ocpp_inspector::sim::charger::{FleetConfig, run_fleet};
 use ocpp_inspector::sim::csms::{Csms, CsmsConfig, CsmsHandle};
 use ocpp_inspector::source::proxy::tap::TapLimits;
@@ -53,7 +53,7 @@ struct Lab {
     ids: Vec<String>,
     down: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    consumer: ocpp_inspector::live::Consumer,
+    consumer: ocpp_inspector::pipeline::Consumer,
 }
 
 async fn lab(versions: Vec<Version>, inspector: impl FnOnce(ProxyHandle) -> Inspector) -> Lab {
@@ -74,7 +74,7 @@ async fn lab(versions: Vec<Version>, inspector: impl FnOnce(ProxyHandle) -> Insp
     let proxy_addr = proxy.local_addr();
     let handle = proxy.handle();
     let (tap, consumer) =
-        ocpp_inspector::live::spawn(inspector(handle.clone()), TapLimits::default());
+        ocpp_inspector::pipeline::spawn(inspector(handle.clone()), TapLimits::default());
     let (down_tx, down) = watch::channel(false);
     let mut fleet = FleetConfig::new(format!("ws://{proxy_addr}/ocpp"));
     fleet.count = versions.len();
@@ -122,7 +122,7 @@ impl Lab {
         }
     }
 
-    async fn stop(self) -> ocpp_inspector::live::LiveOutcome {
+    async fn stop(self) -> ocpp_inspector::pipeline::LiveOutcome {
         self.down.send(true).expect("stop");
         for t in self.tasks {
             timeout(Duration::from_secs(15), t)
@@ -166,7 +166,7 @@ async fn an_injected_call_reaches_the_charger_and_its_answer_stays_hidden_from_t
     let rec = recording.clone();
     let (sc, cc) = (schemas.clone(), config.clone());
     struct Keep(Arc<Mutex<Vec<Finding>>>);
-    impl ocpp_inspector::live::LiveSink for Keep {
+    impl ocpp_inspector::pipeline::LiveSink for Keep {
         fn finding(&mut self, f: &Finding) {
             self.0.lock().expect("findings").push(f.clone());
         }
@@ -463,7 +463,7 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
-    use ocpp_inspector::live::{LiveOutcome, LiveSink};
+    use ocpp_inspector::pipeline::{LiveOutcome, LiveSink};
     // A proxy no charger ever connects to: every injection finds no connection.
     let proxy = Proxy::bind(ProxyConfig::new("127.0.0.1:0", "ws://127.0.0.1:9/ocpp"))
         .await

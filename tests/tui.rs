@@ -879,7 +879,7 @@ fn view_without_a_terminal_says_so_and_exits_2() {
 #[test]
 fn the_live_inspector_feeds_the_ui_through_the_tui_sink() {
     use ocpp_inspector::engine::Engine;
-    use ocpp_inspector::live::{Inspector, spawn};
+    use ocpp_inspector::pipeline::{Inspector, spawn};
     use ocpp_inspector::sink::tui::feed::TuiSink;
     use ocpp_inspector::source::proxy::tap::{OpenInfo, TapEvent, TapKind, TapLimits};
     use tokio_tungstenite::tungstenite::Utf8Bytes;

@@ -76,7 +76,8 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
         trace: args.trace.clone(),
         info,
     };
-    tui::run_view(app, report).context("running the terminal UI")?;
+    tui::run_view(app, report, super::signal::interrupt_flag())
+        .context("running the terminal UI")?;
     Ok(exit::CLEAN)
 }
 

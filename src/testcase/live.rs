@@ -23,9 +23,9 @@ use super::verdict::Verdict;
 use super::{Case, TraceOutcome, settle};
 use crate::engine::Observation;
 use crate::finding::Finding;
-use crate::live::{LiveOutcome, LiveSink};
 use crate::sink::tui::app::CaseInfo;
 use crate::sink::tui::feed::{CaseStep, FeedItem, FeedSender};
+use crate::sink::{LiveOutcome, LiveSink};
 use crate::source::proxy::ProxyHandle;
 use crate::time::Timestamp;
 

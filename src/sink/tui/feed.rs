@@ -19,9 +19,9 @@ use serde_json::Value;
 use crate::engine::observe::Message;
 use crate::engine::{Engine, Event, FeedError, Observation, Observed, Origin, StationSummary};
 use crate::finding::{Finding, shorten};
-use crate::live::{LiveOutcome, LiveSink};
 use crate::ocpp::{Side, Version};
-use crate::source::proxy::tap::Notice;
+use crate::sink::{LiveOutcome, LiveSink};
+use crate::source::event::Notice;
 use crate::time::Timestamp;
 use crate::wire::frame::{Frame, MessageType};
 
@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn the_sink_copies_observations_findings_notices_and_the_end() {
-        use crate::source::proxy::tap::NoticeKind;
+        use crate::source::event::NoticeKind;
         let (tx, mut rx) = channel(4);
         let mut sink = TuiSink::new(tx.clone());
         assert!(sink.wants_observations());

@@ -71,32 +71,7 @@ impl OpenInfo {
     }
 }
 
-/// A message for the operator about a connection or the proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub kind: NoticeKind,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeKind {
-    /// A charger's handshake was refused (by the proxy or, mirrored, by the CSMS).
-    Refused,
-    /// The CSMS could not be reached or dropped the connection.
-    Upstream,
-    /// Anything else about a connection (TLS failure, oversized message).
-    Conn,
-}
-
-impl NoticeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Refused => "refused",
-            NoticeKind::Upstream => "upstream",
-            NoticeKind::Conn => "conn",
-        }
-    }
-}
+pub use crate::source::event::{Notice, NoticeKind};
 
 /// Bounds of the tap.
 #[derive(Debug, Clone, Copy)]
