@@ -11,7 +11,10 @@
 //! ```
 //!
 //! Every front end (the offline `check`, the proxy, the testcase runner) feeds this one
-//! engine; none of them judges frames on its own.
+//! engine; none of them judges frames on its own. Those that show or follow the traffic
+//! (the terminal UI, the case runner) ask for its observations too
+//! ([`Engine::feed_observed`], [`observe`]): one per event, what it was and the station
+//! after it, so none of them parses frames or pairs calls again.
 
 pub mod config;
 pub mod observe;

@@ -156,3 +156,153 @@ impl<F: FnMut(&Observation<'_>)> Observer for F {
         self(observation);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::schema::ErrataSelection;
+    use crate::engine::{Config, Engine, Event, EventKind, SchemaSet};
+    use crate::finding::Finding;
+
+    fn engine() -> Engine {
+        let schemas = SchemaSet::builtin(&ErrataSelection::parse("all").unwrap()).unwrap();
+        Engine::new(Arc::new(schemas), Arc::new(Config::default()), None)
+    }
+
+    fn events() -> Vec<(i64, EventKind<'static>)> {
+        let frame = |from, text| EventKind::Frame {
+            from,
+            text,
+            origin: Origin::Peer,
+        };
+        vec![
+            (
+                0,
+                EventKind::Open(Handshake {
+                    subprotocol: Some("ocpp1.6"),
+                    scheme: Some("ws"),
+                    ..Handshake::default()
+                }),
+            ),
+            (
+                1,
+                frame(
+                    Side::Charger,
+                    r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+                ),
+            ),
+            (
+                2,
+                frame(
+                    Side::Csms,
+                    r#"[3,"b",{"currentTime":"2026-01-01T00:00:00Z","interval":300,"status":"Accepted"}]"#,
+                ),
+            ),
+            (
+                3,
+                frame(
+                    Side::Charger,
+                    r#"[2,"s","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":1,"timestamp":"2026-01-01T00:00:03Z"}]"#,
+                ),
+            ),
+            (4, frame(Side::Csms, r#"[4,"s","InternalError","down",{}]"#)),
+            (5, frame(Side::Csms, r#"[3,"nobody",{}]"#)),
+            (6, frame(Side::Charger, "not json")),
+            (
+                7,
+                EventKind::Close {
+                    code: Some(1000),
+                    by: Some(Side::Charger),
+                },
+            ),
+        ]
+    }
+
+    /// What each observation says, in one line.
+    fn describe(o: &Observation<'_>) -> String {
+        let what = match o.what {
+            Observed::Open { version, .. } => format!("open {version:?}"),
+            Observed::Message(m) => format!(
+                "{} {} {:?} call {:?}",
+                m.message_type().name(),
+                m.id(),
+                m.action,
+                m.call.map(|c| c.line)
+            ),
+            Observed::Unreadable { text, .. } => format!("unreadable {text}"),
+            Observed::Binary { len, .. } => format!("binary {len}"),
+            Observed::Close { code, .. } => format!("close {code:?}"),
+        };
+        format!(
+            "{} {what} | {:?} {} tx",
+            o.line, o.station.registration, o.station.open_transactions
+        )
+    }
+
+    #[test]
+    fn one_observation_per_event_paired_with_the_station_after_it() {
+        let mut e = engine();
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for (n, (t, kind)) in events().into_iter().enumerate() {
+            let ev = Event {
+                at: Timestamp::from_secs(t),
+                conn: "CP",
+                line: n as u64 + 1,
+                kind,
+            };
+            e.feed_observed(&ev, &mut out, &mut |o: &Observation<'_>| {
+                seen.push(describe(o));
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            seen,
+            [
+                "1 open Some(V16) | Unknown 0 tx",
+                "2 CALL b Some(\"BootNotification\") call None | Booting 0 tx",
+                "3 CALLRESULT b Some(\"BootNotification\") call Some(2) | Accepted 0 tx",
+                "4 CALL s Some(\"StartTransaction\") call None | Accepted 1 tx",
+                // Refused: no transaction runs.
+                "5 CALLERROR s Some(\"StartTransaction\") call Some(4) | Accepted 0 tx",
+                // An answer to nothing pairs with nothing.
+                "6 CALLRESULT nobody None call None | Accepted 0 tx",
+                "7 unreadable not json | Accepted 0 tx",
+                "8 close Some(1000) | Accepted 0 tx",
+            ]
+        );
+    }
+
+    #[test]
+    fn observing_changes_no_finding() {
+        let run = |observe: bool| {
+            let mut e = engine();
+            let mut out: Vec<Finding> = Vec::new();
+            let mut count = 0;
+            for (n, (t, kind)) in events().into_iter().enumerate() {
+                let ev = Event {
+                    at: Timestamp::from_secs(t),
+                    conn: "CP",
+                    line: n as u64 + 1,
+                    kind,
+                };
+                if observe {
+                    e.feed_observed(&ev, &mut out, &mut |_: &Observation<'_>| count += 1)
+                        .unwrap();
+                } else {
+                    e.feed(&ev, &mut out).unwrap();
+                }
+            }
+            e.finish(Timestamp::from_secs(100), &mut out);
+            let found: Vec<(u64, &str)> = out.iter().map(|f| (f.line, f.rule.id)).collect();
+            (found, count)
+        };
+        let (plain, none) = run(false);
+        let (observed, count) = run(true);
+        assert_eq!(plain, observed);
+        assert!(!plain.is_empty(), "the events break rules: {plain:?}");
+        assert_eq!((none, count), (0, 8));
+    }
+}

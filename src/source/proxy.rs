@@ -5,7 +5,7 @@
 //! It must never change, reorder or hold back traffic for the sake of inspection: frames are
 //! forwarded as the bytes they arrived as, and the [`tap`] is a bounded channel written with
 //! `try_send` (a lagging inspector loses events, counted, never the peers' traffic). It judges
-//! nothing itself; [`crate::live`] owns the engine, the recorder and the sinks. The one
+//! nothing itself; [`crate::pipeline`] owns the engine, the recorder and the sinks. The one
 //! exception to "only relays" is asked for explicitly: [`Proxy::handle`] lets a test case
 //! [`inject`] a CALL toward a charger, whose answer is kept from the CSMS; both frames are
 //! tapped marked as injected.

@@ -1,8 +1,10 @@
 //! The UI's state and everything that changes it: connections, a bounded window of recent
-//! frames with request/reply pairing, findings, focus, filters, selection and mode.
-//! [`App::on_event`] and [`App::on_finding`] take what the engine saw; [`App::on_case`]
-//! what the live case runner reported (the Cases pane of `testcase run --live`);
-//! [`App::apply`] takes what the user asked ([`Action`]s from [`super::input`]).
+//! frames with request/reply pairs, findings, focus, filters, selection and mode.
+//! [`App::on_seen`] and [`App::on_finding`] take what the engine saw (its observations:
+//! the UI parses no frame, pairs no call and derives no station state of its own);
+//! [`App::on_case`] what the live case runner reported (the Cases pane of `testcase run
+//! --live`, modelled in `app/cases.rs`); [`App::apply`] takes what the user asked
+//! ([`Action`]s from [`super::input`], applied in `app/apply.rs`).
 //!
 //! No I/O, no clock, no terminal: drawing is [`super::ui`]'s job, writing a report is the
 //! loop's (asked for with an [`Effect`]). So every state change is tested on its own.
