@@ -154,6 +154,10 @@ impl Engine {
                 session.on_close(by, &mut ctx);
                 Observed::Close { code, by }
             }
+            EventKind::Gap { frames, reason } => {
+                session.on_gap();
+                Observed::Gap { frames, reason }
+            }
             EventKind::Binary { from, len } => {
                 ctx.from = Some(from);
                 ctx.report(
@@ -305,8 +309,35 @@ impl<'a> Ctx<'a> {
         about: About<'_>,
         message: impl Into<String>,
     ) {
-        let Some(severity) = self.config.severity_of(rule, self.version) else {
+        self.emit_about(rule, None, about, message.into());
+    }
+
+    /// [`Ctx::report_about`] with a severity chosen by the check (a lenient reading); the
+    /// configuration still wins.
+    pub(crate) fn report_about_as(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Severity,
+        about: About<'_>,
+        message: impl Into<String>,
+    ) {
+        self.emit_about(rule, Some(severity), about, message.into());
+    }
+
+    fn emit_about(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Option<Severity>,
+        about: About<'_>,
+        message: String,
+    ) {
+        let Some(default) = self.config.severity_of(rule, self.version) else {
             return;
+        };
+        let severity = if self.config.is_overridden(rule) {
+            default
+        } else {
+            severity.unwrap_or(default)
         };
         let same = about.line == self.line;
         self.out.push(Finding {
@@ -318,7 +349,7 @@ impl<'a> Ctx<'a> {
             from: about.from,
             unique_id: about.unique_id.map(Box::from),
             action: about.action.map(Box::from),
-            message: message.into(),
+            message,
             pointer: None,
             evidence: if same {
                 self.text

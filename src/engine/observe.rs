@@ -4,7 +4,7 @@
 //!
 //! One observation per event, emitted while the event is judged: an open with its handshake
 //! and version, a message (a CALL, SEND, answer or CALLRESULTERROR, with the CALL an answer
-//! pairs with), an unreadable text frame, a binary frame, a close. Each carries the station's
+//! pairs with), an unreadable text frame, a binary frame, a close, a gap. Each carries the station's
 //! [`StationSummary`] as the engine knows it after the event.
 //!
 //! Observations are opt-in ([`crate::engine::Engine::feed_observed`]): `check` asks for none
@@ -132,6 +132,12 @@ pub enum Observed<'a> {
         code: Option<u16>,
         by: Option<Side>,
     },
+    /// Frames are missing from the observation here; calls outstanding before it pair with
+    /// nothing after it.
+    Gap {
+        frames: Option<u64>,
+        reason: Option<&'a str>,
+    },
 }
 
 /// One event as the engine read it, with the station's state after it.
@@ -234,6 +240,7 @@ mod tests {
             Observed::Unreadable { text, .. } => format!("unreadable {text}"),
             Observed::Binary { len, .. } => format!("binary {len}"),
             Observed::Close { code, .. } => format!("close {code:?}"),
+            Observed::Gap { frames, .. } => format!("gap {frames:?}"),
         };
         format!(
             "{} {what} | {:?} {} tx",

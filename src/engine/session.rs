@@ -85,6 +85,11 @@ pub(crate) struct Session {
     pub(crate) proto: ProtoState,
     /// The frame being judged was injected by the inspector.
     injected: bool,
+    /// Whether any event of the current connection has been judged yet.
+    started: bool,
+    /// Ids of malformed CALLs (readable id, unusable frame) per sender: a CALLERROR
+    /// answering one is the right answer, not an answer to an unknown CALL.
+    malformed: [VecDeque<Box<str>>; 2],
 }
 
 /// Who watches the frame being judged, and the event it came in (for the observation).
@@ -146,7 +151,16 @@ impl Session {
             sends: Default::default(),
             closed_by: [false; 2],
             proto,
+            started: false,
+            malformed: Default::default(),
         }
+    }
+
+    /// Frames are missing from the observation here (a gap record): what follows is judged
+    /// like a trace that starts mid-life.
+    pub(crate) fn on_gap(&mut self) {
+        self.proto.seen_from_start = false;
+        self.started = true;
     }
 
     pub(crate) fn on_open(
@@ -157,6 +171,9 @@ impl Session {
     ) {
         let subprotocol = handshake.subprotocol;
         self.links = self.links.saturating_add(1);
+        self.proto.seen_from_start = true;
+        self.started = true;
+        self.malformed = Default::default();
         // Ids and catalogue indexes of the previous connection mean nothing on this one
         // (which may even speak another version).
         self.pending = Default::default();
@@ -248,6 +265,12 @@ impl Session {
         sight: Sight<'_, '_, '_>,
     ) {
         self.injected = sight.origin.injected();
+        if !self.started {
+            // No `open` before the first frame: the trace shows this connection's start
+            // only if that frame is the charger's BootNotification.
+            self.started = true;
+            self.proto.seen_from_start = from == Side::Charger && is_boot_call(text);
+        }
         if self.closed_by[from.index()] {
             ctx.report(
                 &rpc::FRAME_AFTER_CLOSE,
@@ -278,6 +301,9 @@ impl Session {
             Ok(f) => f,
             Err(e) => {
                 rpc::report_frame_error(ctx, &e);
+                if let Some(id) = e.malformed_call_id() {
+                    push_bounded(&mut self.malformed[from.index()], Box::from(id), MAX_RECENT);
+                }
                 self.observe(sight, Observed::Unreadable { from, text });
                 return;
             }
@@ -462,6 +488,8 @@ impl Session {
                 }
                 if mine.len() == MAX_PENDING {
                     mine.remove(0);
+                    // A forgotten CALL may still be answered: such an answer proves nothing.
+                    self.proto.seen_from_start = false;
                 }
                 mine.push(Pending {
                     id: Box::from(id),
@@ -657,6 +685,24 @@ impl Session {
                     "{what} `{id}` answers a SEND of {caller}; SEND messages get no reply of any kind"
                 ),
             );
+        } else if self.malformed[caller.index()].iter().any(|m| &**m == id) {
+            if what != "CALLERROR" {
+                ctx.report_as(
+                    &rpc::RESPONSE_UNKNOWN_ID,
+                    Severity::Info,
+                    format!(
+                        "{what} `{id}` answers a malformed CALL of {caller}; a CALLERROR is the expected answer to a frame that cannot be processed"
+                    ),
+                );
+            }
+        } else if !self.proto.seen_from_start {
+            ctx.report_as(
+                &rpc::RESPONSE_UNKNOWN_ID,
+                Severity::Info,
+                format!(
+                    "{what} `{id}` from {from} matches no CALL of {caller} seen; the trace did not show this connection from its start (or lost a span), so it may answer a CALL sent before"
+                ),
+            );
         } else {
             ctx.report(
                 &rpc::RESPONSE_UNKNOWN_ID,
@@ -675,4 +721,25 @@ fn open_info<'a>(h: &Handshake<'a>) -> OpenInfo<'a> {
         client_cert_subject: h.client_cert_subject,
         basic_auth_user: h.basic_auth_user,
     }
+}
+
+/// Whether a text frame is a CALL of BootNotification (a cheap look at the envelope; the
+/// frame itself is judged by the pipeline).
+fn is_boot_call(text: &str) -> bool {
+    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let Some(rest) = rest.strip_prefix('2') else {
+        return false;
+    };
+    // `[2,"id","BootNotification",{...}]`: the action is the second string of the array.
+    let mut parts = rest.splitn(4, '"');
+    let _ = parts.next();
+    let _id = parts.next();
+    let _sep = parts.next();
+    parts
+        .next()
+        .is_some_and(|r| r.starts_with("BootNotification\""))
 }

@@ -33,6 +33,14 @@ pub enum EventKind<'a> {
     Binary { from: Side, len: usize },
     /// The WebSocket closed.
     Close { code: Option<u16>, by: Option<Side> },
+    /// Frames are missing from the observation here (a recorder that lagged, a capture that
+    /// lost segments, a log with lines skipped): what follows is judged like a trace that
+    /// starts mid-life. `frames` is how many are missing, when known.
+    Gap {
+        frames: Option<u64>,
+        /// Why, as the recorder or importer said it (`recorder lagged`, `capture loss`).
+        reason: Option<&'a str>,
+    },
 }
 
 /// Who put a frame on the wire.

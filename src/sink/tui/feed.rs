@@ -71,6 +71,10 @@ pub enum SeenKind {
         code: Option<u16>,
         by: Option<Side>,
     },
+    /// Frames are missing from the observation here.
+    Gap {
+        frames: Option<u64>,
+    },
 }
 
 /// Characters of payload kept per frame for the one-line view.
@@ -99,6 +103,7 @@ impl Seen {
             },
             Observed::Binary { from, len } => SeenKind::Binary { from, len },
             Observed::Close { code, by } => SeenKind::Close { code, by },
+            Observed::Gap { frames, .. } => SeenKind::Gap { frames },
         };
         Seen {
             at: o.at,
