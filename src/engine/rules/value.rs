@@ -23,6 +23,7 @@ use crate::time::Timestamp;
 pub static RULES: &[&Rule] = &[
     &VARIABLE_FORMAT,
     &VARIABLE_DATATYPE,
+    &OUTSIDE_DECLARED_CHARACTERISTICS,
     &SET_VARIABLE_FORMAT,
     &SET_VARIABLE_MALFORMED_ACCEPTED,
     &CONFIG_KEY_FORMAT,
@@ -69,6 +70,27 @@ what it sets will use the wrong type; the standardized variables have one type f
 station.\n\n\
 Example:\n  reportData: OCPPCommCtrlr.HeartbeatInterval, variableCharacteristics \
 {dataType: \"string\"}"
+);
+
+rule!(
+    OUTSIDE_DECLARED_CHARACTERISTICS,
+    "value.outside-declared-characteristics",
+    Error,
+    None,
+    V2X,
+    Charger,
+    "NotifyReport value lies outside the limits or valuesList its own variableCharacteristics declare",
+    "2.0.1 and 2.1 Part 2 VariableCharacteristicsType (minLimit, maxLimit, valuesList)",
+    "What it checks: within one reportData entry of a NotifyReport, any variable (standardized \
+or vendor): a numeric value (dataType integer or decimal) below minLimit or above maxLimit; a \
+text value (string or a list type) longer than maxLimit, which bounds the length of the \
+(comma-separated) string; an OptionList value not in valuesList; a MemberList or SequenceList \
+item not in valuesList.\n\n\
+Why it matters: the station contradicts itself; a CSMS that builds its settings from the \
+declared characteristics will reject the very value the station uses, or set one the station \
+cannot take.\n\n\
+Example:\n  reportData: OCPPCommCtrlr.HeartbeatInterval = \"900\", variableCharacteristics \
+{dataType: \"integer\", maxLimit: 600}"
 );
 
 rule!(
@@ -285,6 +307,7 @@ fn set_variables_reply(version: Version, ctx: &mut Ctx<'_>, reply: &Reply<'_>, r
 
 fn notify_report(version: Version, ctx: &mut Ctx<'_>, p: &Value) {
     for (i, e) in entries(p, "reportData").enumerate() {
+        declared_characteristics(ctx, i, e);
         let Some((std, name)) = standard(version, e) else {
             continue;
         };
@@ -314,6 +337,86 @@ fn notify_report(version: Version, ctx: &mut Ctx<'_>, p: &Value) {
                 );
             }
         }
+    }
+}
+
+/// The values of one reportData entry against the characteristics the same entry declares.
+fn declared_characteristics(ctx: &mut Ctx<'_>, i: usize, e: &Value) {
+    let Some(ch) = e.get("variableCharacteristics") else {
+        return;
+    };
+    let data_type = str_at(ch, "dataType").unwrap_or("");
+    let min = ch.get("minLimit").and_then(Value::as_f64);
+    let max = ch.get("maxLimit").and_then(Value::as_f64);
+    let list: Option<Vec<&str>> = str_at(ch, "valuesList")
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').map(str::trim).collect());
+    let name = format!(
+        "{}.{}",
+        e.get("component")
+            .and_then(|c| str_at(c, "name"))
+            .unwrap_or("?"),
+        e.get("variable")
+            .and_then(|c| str_at(c, "name"))
+            .unwrap_or("?")
+    );
+    for (j, a) in entries(e, "variableAttribute").enumerate() {
+        let Some(value) = str_at(a, "value") else {
+            continue;
+        };
+        let problem = match data_type {
+            "integer" | "decimal" => value.trim().parse::<f64>().ok().and_then(|n| {
+                if min.is_some_and(|m| n < m) {
+                    Some(format!("below the declared minLimit {}", min.unwrap_or(n)))
+                } else if max.is_some_and(|m| n > m) {
+                    Some(format!("above the declared maxLimit {}", max.unwrap_or(n)))
+                } else {
+                    None
+                }
+            }),
+            "string" | "OptionList" | "MemberList" | "SequenceList" => {
+                let len = value.chars().count();
+                if max.is_some_and(|m| len as f64 > m) {
+                    Some(format!(
+                        "{len} characters, longer than the declared maxLimit {}",
+                        max.unwrap_or(0.0)
+                    ))
+                } else {
+                    list_outside(data_type, value, list.as_deref())
+                }
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            ctx.report_at(
+                &OUTSIDE_DECLARED_CHARACTERISTICS,
+                format!("/reportData/{i}/variableAttribute/{j}/value"),
+                format!("NotifyReport {name} = {value:?}: {problem}"),
+            );
+        }
+    }
+}
+
+/// An OptionList value, or a MemberList/SequenceList item, that the declared valuesList lacks.
+fn list_outside(data_type: &str, value: &str, list: Option<&[&str]>) -> Option<String> {
+    let list = list?;
+    let missing = |item: &str| !list.contains(&item);
+    match data_type {
+        "OptionList" if missing(value) => Some(format!(
+            "not in the declared valuesList ({})",
+            list.join(",")
+        )),
+        "MemberList" | "SequenceList" if !value.is_empty() => value
+            .split(',')
+            .map(str::trim)
+            .find(|i| missing(i))
+            .map(|i| {
+                format!(
+                    "item {i:?} is not in the declared valuesList ({})",
+                    list.join(",")
+                )
+            }),
+        _ => None,
     }
 }
 
@@ -530,6 +633,17 @@ mod tests {
         let dt = v201("ClockCtrlr", "DateTime");
         assert!(variable_value_problem(dt, "2025-01-31T12:00:00Z").is_none());
         assert!(variable_value_problem(dt, "yesterday").is_some());
+    }
+
+    #[test]
+    fn declared_values_lists() {
+        let list = ["A", "W"];
+        assert!(list_outside("OptionList", "A", Some(&list)).is_none());
+        assert!(list_outside("OptionList", "kW", Some(&list)).is_some());
+        assert!(list_outside("MemberList", "A, W", Some(&list)).is_none());
+        assert!(list_outside("MemberList", "A,VA", Some(&list)).is_some());
+        assert!(list_outside("MemberList", "", Some(&list)).is_none());
+        assert!(list_outside("OptionList", "x", None).is_none());
     }
 
     #[test]
