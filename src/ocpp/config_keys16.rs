@@ -22,6 +22,9 @@ pub enum KeyType {
 pub struct ConfigKey {
     pub name: &'static str,
     pub ty: KeyType,
+    /// Required by the Core profile, which every charge point implements (§9.1 marks it
+    /// "required"). Keys of the other profiles are required only when the profile is.
+    pub core_required: bool,
 }
 
 /// The measurands of OCPP 1.6 (§7.31 Measurand), for the `*Data` lists.
@@ -76,7 +79,20 @@ pub const PHASE_ROTATIONS_16: &[&str] = &[
 ];
 
 const fn key(name: &'static str, ty: KeyType) -> ConfigKey {
-    ConfigKey { name, ty }
+    ConfigKey {
+        name,
+        ty,
+        core_required: false,
+    }
+}
+
+/// A Core key the specification marks required.
+const fn core(name: &'static str, ty: KeyType) -> ConfigKey {
+    ConfigKey {
+        name,
+        ty,
+        core_required: true,
+    }
 }
 
 use KeyType::{Boolean, Csl, Integer, PhaseRotationCsl, String};
@@ -87,37 +103,37 @@ pub static KEYS_16: &[ConfigKey] = &[
     // 9.1 Core profile
     key("AllowOfflineTxForUnknownId", Boolean),
     key("AuthorizationCacheEnabled", Boolean),
-    key("AuthorizeRemoteTxRequests", Boolean),
+    core("AuthorizeRemoteTxRequests", Boolean),
     key("BlinkRepeat", Integer),
-    key("ClockAlignedDataInterval", Integer),
-    key("ConnectionTimeOut", Integer),
-    key("ConnectorPhaseRotation", PhaseRotationCsl),
+    core("ClockAlignedDataInterval", Integer),
+    core("ConnectionTimeOut", Integer),
+    core("ConnectorPhaseRotation", PhaseRotationCsl),
     key("ConnectorPhaseRotationMaxLength", Integer),
-    key("GetConfigurationMaxKeys", Integer),
-    key("HeartbeatInterval", Integer),
+    core("GetConfigurationMaxKeys", Integer),
+    core("HeartbeatInterval", Integer),
     key("LightIntensity", Integer),
-    key("LocalAuthorizeOffline", Boolean),
-    key("LocalPreAuthorize", Boolean),
+    core("LocalAuthorizeOffline", Boolean),
+    core("LocalPreAuthorize", Boolean),
     key("MaxEnergyOnInvalidId", Integer),
-    key("MeterValuesAlignedData", Csl(MEASURANDS_16)),
+    core("MeterValuesAlignedData", Csl(MEASURANDS_16)),
     key("MeterValuesAlignedDataMaxLength", Integer),
-    key("MeterValuesSampledData", Csl(MEASURANDS_16)),
+    core("MeterValuesSampledData", Csl(MEASURANDS_16)),
     key("MeterValuesSampledDataMaxLength", Integer),
-    key("MeterValueSampleInterval", Integer),
+    core("MeterValueSampleInterval", Integer),
     key("MinimumStatusDuration", Integer),
-    key("NumberOfConnectors", Integer),
-    key("ResetRetries", Integer),
-    key("StopTransactionOnEVSideDisconnect", Boolean),
-    key("StopTransactionOnInvalidId", Boolean),
-    key("StopTxnAlignedData", Csl(MEASURANDS_16)),
+    core("NumberOfConnectors", Integer),
+    core("ResetRetries", Integer),
+    core("StopTransactionOnEVSideDisconnect", Boolean),
+    core("StopTransactionOnInvalidId", Boolean),
+    core("StopTxnAlignedData", Csl(MEASURANDS_16)),
     key("StopTxnAlignedDataMaxLength", Integer),
-    key("StopTxnSampledData", Csl(MEASURANDS_16)),
+    core("StopTxnSampledData", Csl(MEASURANDS_16)),
     key("StopTxnSampledDataMaxLength", Integer),
-    key("SupportedFeatureProfiles", Csl(FEATURE_PROFILES_16)),
+    core("SupportedFeatureProfiles", Csl(FEATURE_PROFILES_16)),
     key("SupportedFeatureProfilesMaxLength", Integer),
-    key("TransactionMessageAttempts", Integer),
-    key("TransactionMessageRetryInterval", Integer),
-    key("UnlockConnectorOnEVSideDisconnect", Boolean),
+    core("TransactionMessageAttempts", Integer),
+    core("TransactionMessageRetryInterval", Integer),
+    core("UnlockConnectorOnEVSideDisconnect", Boolean),
     key("WebSocketPingInterval", Integer),
     // 9.2 Local Auth List Management profile
     key("LocalAuthListEnabled", Boolean),
@@ -163,5 +179,7 @@ mod tests {
             assert_eq!(lookup(k.name).map(|f| f.name), Some(k.name));
         }
         assert!(lookup("heartbeatinterval").is_none());
+        let required = KEYS_16.iter().filter(|k| k.core_required).count();
+        assert_eq!(required, 21, "§9.1 marks 21 Core keys required");
     }
 }

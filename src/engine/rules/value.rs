@@ -27,6 +27,7 @@ pub static RULES: &[&Rule] = &[
     &SET_VARIABLE_FORMAT,
     &SET_VARIABLE_MALFORMED_ACCEPTED,
     &CONFIG_KEY_FORMAT,
+    &REQUIRED_KEY_UNKNOWN,
     &CHANGE_CONFIG_FORMAT,
     &CHANGE_CONFIG_MALFORMED_ACCEPTED,
 ];
@@ -146,6 +147,25 @@ Example:\n  GetConfiguration -> {key: \"MeterValuesSampledData\", value: \"Energ
 );
 
 rule!(
+    REQUIRED_KEY_UNKNOWN,
+    "value.required-key-unknown",
+    Error,
+    None,
+    V16,
+    Charger,
+    "GetConfiguration answers a required Core configuration key as unknown",
+    "OCPP 1.6 §9.1 (Core Profile keys, column Required/optional)",
+    "What it checks: a GetConfiguration answer whose `unknownKey` list names one of the 21 \
+keys §9.1 marks required (HeartbeatInterval, MeterValuesSampledData, NumberOfConnectors, \
+SupportedFeatureProfiles, ...). Every charge point implements the Core profile, so it must \
+know these keys. Keys of the optional profiles are not judged.\n\n\
+Why it matters: a CSMS learns the charger's features, connectors and metering from these \
+keys; an unknown one leaves it guessing, and a ChangeConfiguration of it cannot succeed.\n\n\
+Example:\n  GetConfiguration {key:[\"SupportedFeatureProfiles\"]} -> {configurationKey:[], \
+unknownKey:[\"SupportedFeatureProfiles\"]}"
+);
+
+rule!(
     CHANGE_CONFIG_FORMAT,
     "value.change-config-format",
     Warning,
@@ -227,6 +247,20 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
     };
     match (version, reply.action, reply.caller) {
         (Version::V16, "GetConfiguration", Side::Csms) => {
+            for (i, k) in entries(result, "unknownKey").enumerate() {
+                if let Some(key) = k.as_str().and_then(config_keys16::lookup)
+                    && key.core_required
+                {
+                    ctx.report_at(
+                        &REQUIRED_KEY_UNKNOWN,
+                        format!("/unknownKey/{i}"),
+                        format!(
+                            "{} is a required Core key (OCPP 1.6 §9.1), answered as unknown",
+                            key.name
+                        ),
+                    );
+                }
+            }
             for (i, e) in entries(result, "configurationKey").enumerate() {
                 let (Some(key), Some(value)) = (str_at(e, "key"), str_at(e, "value")) else {
                     continue;
