@@ -4,7 +4,7 @@
 //!
 //! Stateless: each check reads one message (and, for an answer, its request). Variables and
 //! keys the tables do not list (vendor ones) are never judged, nor are values the station
-//! did not send (write-only variables, keys without a value).
+//! did not send (write-only variables, keys without a value). No I/O, no clock.
 
 #![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
 
