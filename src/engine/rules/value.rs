@@ -3,8 +3,9 @@
 //! [`crate::ocpp::variables`] and [`crate::ocpp::config_keys16`].
 //!
 //! Stateless: each check reads one message (and, for an answer, its request). Variables and
-//! keys the tables do not list (vendor ones) are never judged, nor are values the station
-//! did not send (write-only variables, keys without a value). No I/O, no clock.
+//! keys the tables do not list (vendor ones) are judged only against the characteristics the
+//! station declares in the same report; values the station did not send (write-only
+//! variables, keys without a value) never are. No I/O, no clock.
 
 #![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
 
