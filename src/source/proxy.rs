@@ -61,6 +61,14 @@ use tap::{NoticeKind, Tap};
 use tls::{ListenTls, TlsError, UpstreamTls};
 use upstream::Upstream;
 
+/// Whether `e` says this process ran out of file descriptors (EMFILE, ENFILE).
+pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
+    let raw = e.raw_os_error();
+    raw.is_some()
+        && (raw == Some(rustix::io::Errno::MFILE.raw_os_error())
+            || raw == Some(rustix::io::Errno::NFILE.raw_os_error()))
+}
+
 /// Everything the proxy needs to start.
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {

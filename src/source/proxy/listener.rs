@@ -17,7 +17,7 @@ use super::inject::Registry;
 use super::io::Io;
 use super::relay::Relay;
 use super::tap::{NoticeKind, OpenInfo, Tap, TapEvent, TapKind};
-use super::upstream::Upstream;
+use super::upstream::{Upstream, UpstreamError};
 use super::{ProxyConfig, tls};
 use crate::time::Timestamp;
 
@@ -129,16 +129,24 @@ pub(crate) async fn handle(
     let (up_io, up_rest, answer) = match shared.upstream.open(&req, cfg.connect_timeout).await {
         Ok(x) => x,
         Err(e) => {
+            let status = if matches!(e, UpstreamError::NoDescriptors { .. }) {
+                503
+            } else {
+                502
+            };
             tap.notice(
                 &conn,
                 NoticeKind::Upstream,
-                format!("{e}; refused the charger with HTTP 502"),
+                format!("{e}; refused the charger with HTTP {status}"),
             );
-            let r = Refusal::new(
-                502,
-                "Bad Gateway",
-                format!("the CSMS cannot be reached: {e}"),
-            );
+            // The body goes to whoever connected, authenticated or not: nothing internal
+            // (no URL, no address, no error text) in it; the operator's notice has the why.
+            let r = match e {
+                UpstreamError::NoDescriptors { .. } => {
+                    Refusal::new(503, "Service Unavailable", "proxy overloaded")
+                }
+                _ => Refusal::new(502, "Bad Gateway", "upstream unavailable"),
+            };
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
