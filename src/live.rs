@@ -113,8 +113,8 @@ impl Inspector {
         let mut end = Timestamp::from_micros(0);
         let mut batch = Vec::with_capacity(BATCH);
         let mut nap = tap_nap();
-        while rx.recv_batch(&mut batch, BATCH, &mut nap) {
-            for ev in batch.drain(..) {
+        while rx.recv_batch_numbered(&mut batch, BATCH, &mut nap) {
+            for (recorded_as, ev) in batch.drain(..) {
                 if let TapKind::Notice(n) = &ev.kind {
                     for s in &mut self.sinks {
                         s.notice(&ev.conn, n);
@@ -123,7 +123,13 @@ impl Inspector {
                 }
                 outcome.events += 1;
                 end = end.max(ev.at);
-                let Some(event) = engine_event(&ev, outcome.events) else {
+                // Recorded by the tap (before forwarding): the record's own line number.
+                let line = if recorded_as > 0 {
+                    recorded_as
+                } else {
+                    outcome.events
+                };
+                let Some(event) = engine_event(&ev, line) else {
                     continue;
                 };
                 let injected = matches!(ev.kind, TapKind::Injected { .. });
@@ -324,9 +330,23 @@ fn lower_priority() {
 
 /// Makes one line of free text (control characters become spaces).
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.push(' ');
+        } else if is_bidi_control(c) {
+            // Would reorder what the terminal shows (a name that reads as another one).
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Unicode's explicit direction marks and embeddings (UAX #9).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// One line per finding, open, close and notice, for a terminal or a log:

@@ -5,7 +5,7 @@
 //! [`Inspector`]; the work is in [`crate::source::proxy`] and [`crate::live`].
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -19,6 +19,7 @@ use super::exit;
 use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::live::{Inspector, JsonReport, StderrLines, wait_for_signal};
+use crate::sink::recorder::SharedRecorder;
 use crate::sink::report::RunInfo;
 use crate::sink::tui::app::{App, Limits};
 use crate::sink::tui::feed::{self, TuiSink};
@@ -59,6 +60,24 @@ pub struct ProxyCommandArgs {
     pub engine: EngineArgs,
 }
 
+/// Whether two paths name one file (the same path, or one existing file reached twice).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        // Not both there yet: compare the folders they would be created in.
+        _ => {
+            let parent = |p: &std::path::Path| {
+                let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+                std::fs::canonicalize(dir.unwrap_or(std::path::Path::new("."))).ok()
+            };
+            a.file_name() == b.file_name() && parent(a).is_some() && parent(a) == parent(b)
+        }
+    }
+}
+
 pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let schemas = args.engine.schemas()?;
     for note in &schemas.notes {
@@ -94,11 +113,24 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         inspector = inspector.sink(StderrLines::stderr());
         None
     };
-    if let Some(path) = &args.record {
-        let file = File::create(path)
-            .with_context(|| format!("creating the recording {}", path.display()))?;
-        inspector = inspector.record_to(BufWriter::new(file));
+    if let (Some(record), Some(report)) = (&args.record, &args.report)
+        && same_file(record, report)
+    {
+        anyhow::bail!(
+            "--record and --report name the same file ({}): the report would overwrite the recording",
+            record.display()
+        );
     }
+    // The recording is written by the relays themselves, before each frame is forwarded
+    // (see `sink::recorder::SharedRecorder`), not by the inspection thread.
+    let recorder = match &args.record {
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("creating the recording {}", path.display()))?;
+            Some(Arc::new(SharedRecorder::new(file)))
+        }
+        None => None,
+    };
     if let Some(path) = &args.report {
         // Fail now rather than after hours of traffic.
         File::create(path).with_context(|| format!("creating the report {}", path.display()))?;
@@ -123,7 +155,11 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     }
     let (tap, consumer) = {
         let _context = runtime.enter();
-        crate::live::spawn(inspector, TapLimits::default())
+        let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
+        match &recorder {
+            Some(r) => (tap.recording(r.clone()), consumer),
+            None => (tap, consumer),
+        }
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
@@ -168,7 +204,17 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         let stats = relay
             .await
             .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
-        let outcome = consumer.finish().await?;
+        let mut outcome = consumer.finish().await?;
+        if let Some(r) = &recorder {
+            let rec = r.finish();
+            if rec.lost > 0 {
+                outcome.problems.push(format!(
+                    "{} records could not be written to the recording ({}); a gap record marks where",
+                    rec.lost,
+                    rec.first_error.as_deref().unwrap_or("write failed")
+                ));
+            }
+        }
         if tui {
             eprintln!(
                 "summary  {} frames, {} connections: {} errors, {} warnings, {} infos",
