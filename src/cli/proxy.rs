@@ -150,8 +150,16 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
             .map(|p| format!(", recording to {}", p.display()))
             .unwrap_or_default()
     );
+    // Each charger costs two descriptors (its socket and the CSMS's).
+    let fds = crate::source::proxy::raise_fd_limit();
     if !tui {
         eprintln!("proxy    {listening}");
+        if let Some(n) = fds {
+            eprintln!(
+                "proxy    open-file limit {n} (about {} chargers at once)",
+                n.saturating_sub(32) / 2
+            );
+        }
     }
     let (tap, consumer) = {
         let _context = runtime.enter();

@@ -291,7 +291,7 @@ fn valid_key(key: &str) -> bool {
 
 /// The canonical encoding of a decoded identity: RFC 3986 unreserved characters as they are,
 /// every other byte as `%XX`.
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -320,6 +320,24 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// The value of a `--forward-client-cert` header: `Cert="<URL-encoded PEM>";Subject="…"`
+/// (the shape of Envoy's X-Forwarded-Client-Cert). The subject is a quoted string: `"` and
+/// `\\` escaped, anything but visible ASCII and space percent-encoded.
+pub fn client_cert_header(pem: &str, subject: &str) -> Vec<u8> {
+    let mut quoted = String::with_capacity(subject.len());
+    for c in subject.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            ' '..='~' => quoted.push(c),
+            other => quoted.push_str(&percent_encode(other.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    format!("Cert=\"{}\";Subject=\"{quoted}\"", percent_encode(pem)).into_bytes()
 }
 
 /// Writes the request that goes upstream: the charger's own key and forwarded headers.

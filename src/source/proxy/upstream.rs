@@ -25,6 +25,8 @@ pub struct Upstream {
     host_header: String,
     base_path: String,
     tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// TCP keepalive toward the CSMS (zero: off).
+    pub keepalive: Duration,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -131,6 +133,7 @@ impl Upstream {
             host_header,
             base_path: uri.path().to_owned(),
             tls,
+            keepalive: Duration::ZERO,
         })
     }
 
@@ -170,6 +173,7 @@ impl Upstream {
                 }
             })?;
         let _ = tcp.set_nodelay(true);
+        super::keepalive(&tcp, self.keepalive);
         let mut io = match &self.tls {
             Some((connector, name)) => {
                 let s = connector
