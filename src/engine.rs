@@ -170,9 +170,11 @@ impl Engine {
             } => {
                 session.on_open(subprotocol, security, self.default_version, &mut ctx);
                 rules::ws::check_offer(subprotocol, security.offered_subprotocols, &mut ctx);
+                rules::auth_cert::check_open(&security, &mut ctx);
                 Ok(())
             }
-            EventKind::Close { code: _, by } => {
+            EventKind::Close { code, by } => {
+                rules::ws::check_failed_close(code, by, &mut ctx);
                 session.on_close(by, &mut ctx);
                 Ok(())
             }
