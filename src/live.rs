@@ -69,6 +69,8 @@ pub struct Inspector {
     recorder: Option<Recorder<Box<dyn Write + Send>>>,
     sinks: Vec<Box<dyn LiveSink>>,
     fail_on: Severity,
+    /// Stations gone (closed, not back) longer than this are forgotten by the engine.
+    forget_after_us: Option<i64>,
 }
 
 impl Inspector {
@@ -78,7 +80,15 @@ impl Inspector {
             recorder: None,
             sinks: Vec::new(),
             fail_on,
+            forget_after_us: None,
         }
+    }
+
+    /// Makes the engine forget a station gone (closed, not reconnected) for `after`, judged
+    /// by event time after each batch of events (see [`Engine::forget_gone`]).
+    pub fn forget_after(mut self, after: std::time::Duration) -> Self {
+        self.forget_after_us = Some(i64::try_from(after.as_micros()).unwrap_or(i64::MAX));
+        self
     }
 
     /// Records every event to `out` (flushed per record).
@@ -154,6 +164,11 @@ impl Inspector {
                 for s in &mut self.sinks {
                     s.event_marked(&event, injected);
                 }
+                self.deliver(&out, &mut outcome);
+            }
+            if let Some(after) = self.forget_after_us {
+                out.clear();
+                self.engine.forget_gone(end, after, &mut out);
                 self.deliver(&out, &mut outcome);
             }
         }

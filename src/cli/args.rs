@@ -165,6 +165,11 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub keepalive: u64,
 
+    /// Seconds after which inspection forgets a station that closed and did not come back
+    /// (its pending calls and history); 0: never
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub forget_after: u64,
+
     /// Pass the charger's verified client certificate (PEM, URL-encoded) and subject to the
     /// CSMS in this request header, as `Cert="…";Subject="…"` (like Envoy's
     /// X-Forwarded-Client-Cert); a header of that name from the charger is dropped
@@ -174,7 +179,7 @@ pub struct ProxyArgs {
 
 /// The ids of every [`ProxyArgs`] flag, for commands that allow them only together with
 /// another flag (`testcase run` with `--live`).
-pub const PROXY_ARG_IDS: [&str; 14] = [
+pub const PROXY_ARG_IDS: [&str; 15] = [
     "listen",
     "upstream",
     "tls_cert",
@@ -188,6 +193,7 @@ pub const PROXY_ARG_IDS: [&str; 14] = [
     "write_timeout",
     "idle_timeout",
     "keepalive",
+    "forget_after",
     "forward_client_cert",
 ];
 

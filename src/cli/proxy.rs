@@ -105,6 +105,9 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     // anything is recorded or the screen is taken.
     let proxy = runtime.block_on(Proxy::bind(config))?;
     let mut inspector = Inspector::new(engine, fail_on);
+    if args.proxy.forget_after > 0 {
+        inspector = inspector.forget_after(std::time::Duration::from_secs(args.proxy.forget_after));
+    }
     let feed = if tui {
         let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
         inspector = inspector.sink(TuiSink::new(tx));
