@@ -126,11 +126,19 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     }
     // The recording is written by the relays themselves, before each frame is forwarded
     // (see `sink::recorder::SharedRecorder`), not by the inspection thread.
+    // `OCPP_INSPECTOR_RECORD_AFTER_INSPECTION=1` restores the old path (recorded by the
+    // inspection thread, behind the tap: frames can be missing), for an A/B benchmark only.
+    let after_inspection = std::env::var_os("OCPP_INSPECTOR_RECORD_AFTER_INSPECTION").is_some();
     let recorder = match &args.record {
         Some(path) => {
             let file = File::create(path)
                 .with_context(|| format!("creating the recording {}", path.display()))?;
-            Some(Arc::new(SharedRecorder::new(file)))
+            if after_inspection {
+                inspector = inspector.record_to(std::io::BufWriter::new(file));
+                None
+            } else {
+                Some(Arc::new(SharedRecorder::new(file)))
+            }
         }
         None => None,
     };
