@@ -94,6 +94,11 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         args.engine.ocpp,
     );
     let config = args.proxy.proxy_config()?;
+    if let Some(t) = &config.listen_tls {
+        for w in crate::source::proxy::tls::start_warnings(t) {
+            eprintln!("ocpp-inspector: warning: {w}");
+        }
+    }
     let (_, upstream) = args.proxy.endpoints()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -166,7 +166,9 @@ pub enum ProxyError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("TLS: {0}")]
+    // Transparent: the TLS error names its file once (a prefix plus the same text as its
+    // cause printed it twice).
+    #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("{0}")]
     Upstream(String),

@@ -85,6 +85,27 @@ fn protocol_fault(e: &WsError) -> Option<(u16, &'static str)> {
 /// by 1002 with this reason before the relay sees it (and answers the peer with 1002 itself).
 const REPLACED_CLOSE_REASON: &str = "Protocol violation";
 
+/// When the connection last carried a message (either way), for the idle timeout.
+struct Activity {
+    start: tokio::time::Instant,
+    /// Milliseconds after `start`.
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            start: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.fetch_max(ms, Ordering::Relaxed);
+    }
+}
+
 /// One relayed connection.
 pub(crate) struct Relay<'a> {
     pub conn: &'a Arc<str>,
@@ -126,8 +147,7 @@ impl Relay<'_> {
         let (mut c_tx, mut c_rx) = charger.split();
         let (mut u_tx, mut u_rx) = upstream.split();
         let outstanding = Outstanding::default();
-        let start = tokio::time::Instant::now();
-        let last = AtomicU64::new(0);
+        let activity = Activity::new();
         let ending = {
             let up = self.pump(
                 Side::Charger,
@@ -135,8 +155,7 @@ impl Relay<'_> {
                 &mut u_tx,
                 None,
                 &outstanding,
-                &last,
-                start,
+                &activity,
             );
             let down = self.pump(
                 Side::Csms,
@@ -144,10 +163,9 @@ impl Relay<'_> {
                 &mut c_tx,
                 Some(&mut injections),
                 &outstanding,
-                &last,
-                start,
+                &activity,
             );
-            let idle = self.idle(&last, start);
+            let idle = self.idle(&activity);
             tokio::select! {
                 e = up => e,
                 e = down => e,
@@ -313,13 +331,13 @@ impl Relay<'_> {
     /// also sends injected CALLs (between two of the CSMS's messages, never inside one); the
     /// charger's pump keeps back the answers to them.
     /// Ends when the connection has carried nothing for `idle_timeout` (never if zero).
-    async fn idle(&self, last: &AtomicU64, start: tokio::time::Instant) -> Ending {
+    async fn idle(&self, activity: &Activity) -> Ending {
         if self.idle_timeout.is_zero() {
             return std::future::pending().await;
         }
         loop {
-            let seen = Duration::from_millis(last.load(Ordering::Relaxed));
-            let quiet_until = start + seen + self.idle_timeout;
+            let seen = Duration::from_millis(activity.last.load(Ordering::Relaxed));
+            let quiet_until = activity.start + seen + self.idle_timeout;
             if tokio::time::Instant::now() >= quiet_until {
                 return Ending::Idle;
             }
@@ -343,14 +361,10 @@ impl Relay<'_> {
         tx: &mut Tx,
         mut injections: Option<&mut mpsc::Receiver<Injection>>,
         outstanding: &Outstanding,
-        last: &AtomicU64,
-        start: tokio::time::Instant,
+        activity: &Activity,
     ) -> Ending {
         let to = from.other();
-        let touch = || {
-            let ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-            last.fetch_max(ms, Ordering::Relaxed);
-        };
+        let touch = || activity.touch();
         loop {
             let next = match injections.as_deref_mut() {
                 Some(inj) => tokio::select! {

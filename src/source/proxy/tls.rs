@@ -109,6 +109,52 @@ fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
+/// What is suspicious, though not fatal, in the listening side's files: a server
+/// certificate outside its validity period (chargers will refuse it), a `--client-ca` that
+/// is not a CA certificate (a leaf pinned as a CA). Said at start-up; unreadable files are
+/// left to [`server_config`] to report.
+pub fn start_warnings(tls: &ListenTls) -> Vec<String> {
+    let mut out = Vec::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if let Ok(certs) = load_certs(&tls.cert)
+        && let Some(leaf) = certs.first()
+        && let Ok((_, c)) = x509_parser::parse_x509_certificate(leaf.as_ref())
+    {
+        let v = c.validity();
+        if v.not_after.timestamp() < now {
+            out.push(format!(
+                "{}: the server certificate expired on {}; chargers will refuse the TLS handshake",
+                tls.cert.display(),
+                v.not_after
+            ));
+        } else if v.not_before.timestamp() > now {
+            out.push(format!(
+                "{}: the server certificate is not valid before {}",
+                tls.cert.display(),
+                v.not_before
+            ));
+        }
+    }
+    if let Some(ca) = &tls.client_ca
+        && let Ok(certs) = load_certs(ca)
+    {
+        for cert in &certs {
+            if let Ok((_, c)) = x509_parser::parse_x509_certificate(cert.as_ref())
+                && !c.is_ca()
+            {
+                out.push(format!(
+                    "{}: `{}` is not a CA certificate (no basicConstraints CA:TRUE); chargers' certificates are checked against it as a trust anchor",
+                    ca.display(),
+                    c.subject()
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The rustls configuration for the listening side (TLS 1.2 minimum).
 pub fn server_config(tls: &ListenTls) -> Result<Arc<ServerConfig>, TlsError> {
     let certs = load_certs(&tls.cert)?;
