@@ -51,6 +51,10 @@ struct Out<'a> {
     code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<u64>,
     /// Marks a frame the inspector itself sent (a test case driving the device), so a
     /// reader can tell it from the peers' own traffic.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -140,6 +144,8 @@ impl<W: Write> Recorder<W> {
             offered_subprotocols: None,
             code: None,
             by: None,
+            reason: None,
+            frames: None,
             injected,
             fault_from: extra.fault.map(|(side, _)| side.as_str()),
             fault: extra.fault.map(|(_, what)| what),
@@ -169,6 +175,11 @@ impl<W: Write> Recorder<W> {
                 rec.event = Some("close");
                 rec.code = code;
                 rec.by = by.map(|s| s.as_str());
+            }
+            EventKind::Gap { frames, reason } => {
+                rec.event = Some("gap");
+                rec.reason = reason;
+                rec.frames = frames;
             }
         }
         self.line.clear();
