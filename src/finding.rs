@@ -84,9 +84,65 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// Bytes of one quoted value (between backticks) a finding's message keeps at most.
+pub const QUOTE_MAX: usize = 200;
+/// Bytes of a whole finding message at most.
+pub const MESSAGE_MAX: usize = 1024;
+
+/// Bounds a finding's message: each value quoted in backticks keeps at most [`QUOTE_MAX`]
+/// bytes (cut at a character boundary, marked `…`), and the whole at most [`MESSAGE_MAX`].
+/// What a peer sends decides no finding's size; the frame itself stays in the recording.
+pub fn bound_message(message: String) -> String {
+    if message.len() <= QUOTE_MAX {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len().min(MESSAGE_MAX + 4));
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 && part.len() > QUOTE_MAX {
+            out.push_str(cut(part, QUOTE_MAX));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    if out.len() > MESSAGE_MAX {
+        let keep = cut(&out, MESSAGE_MAX).len();
+        out.truncate(keep);
+        out.push('…');
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_quote_at_most_a_few_hundred_bytes_of_a_value() {
+        let huge = "é".repeat(2 << 20);
+        let m = bound_message(format!("value `{huge}` is not one of `A`, `B`"));
+        assert!(m.len() < QUOTE_MAX + 64, "{}", m.len());
+        assert!(m.ends_with("…` is not one of `A`, `B`"), "{m}");
+        let short = "value `x` is fine".to_owned();
+        assert_eq!(bound_message(short.clone()), short);
+        let long_plain = "x".repeat(5000);
+        assert!(bound_message(long_plain).len() <= MESSAGE_MAX + 3);
+    }
 
     #[test]
     fn shorten_respects_char_boundaries() {

@@ -5,6 +5,7 @@
 //! Ids are stable forever: a rule may be removed or renamed only by adding an alias in
 //! [`ALIASES`]. The checks themselves live beside the metadata, one file per family.
 
+pub mod auth_cert;
 pub mod boot;
 pub mod dir;
 pub mod dm;
@@ -106,6 +107,7 @@ pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         resv::RULES,
         sec::RULES,
         value::RULES,
+        auth_cert::RULES,
     ] {
         all.extend_from_slice(family);
     }
@@ -120,6 +122,9 @@ static CORE: &[&Rule] = &[
     &ws::UNSUPPORTED_VERSION,
     &ws::BINARY_FRAME,
     &ws::SUBPROTOCOL_NOT_OFFERED,
+    &ws::PROTOCOL_ERROR,
+    &ws::INVALID_UTF8,
+    &ws::MESSAGE_TOO_BIG,
     // rpc: OCPP-J framing and correlation
     &rpc::NOT_JSON,
     &rpc::NOT_ARRAY,
