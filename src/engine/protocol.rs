@@ -11,15 +11,12 @@
 //! it was sent is late whether the engine learns it from the next event or at the end of a
 //! trace, so live and offline verdicts agree.
 
-#![allow(
-    dead_code,
-    reason = "hooks and fields for the protocol-state families being filled in"
-)]
-
 use serde_json::Value;
 
 use super::Ctx;
-use super::rules::{boot, dm, fw, liveness, resv, sc, sec, status2, status16, trig, tx2, tx16};
+use super::rules::{
+    ALL, boot, dm, fw, liveness, resv, sc, sec, status2, status16, trig, tx2, tx16,
+};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -76,7 +73,6 @@ impl<'a> Reply<'a> {
 /// What is known about the connection when it opens.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct OpenInfo<'a> {
-    pub subprotocol: Option<&'a str>,
     /// `ws` or `wss`, when the recorder knew it.
     pub scheme: Option<&'a str>,
     /// The negotiated TLS version (`1.2`, `1.3`), for `wss`.
@@ -108,46 +104,77 @@ pub(crate) struct ProtoState {
     pub sec: sec::State,
 }
 
-/// Calls one hook of every family, in this order. Version-specific families return early
-/// on connections of the other version.
+/// The hooks of one protocol-state family. Every hook has a no-op default, so a family
+/// writes only those it uses; the dispatcher calls a family only on connections of its
+/// [`VERSIONS`](Family::VERSIONS).
+pub(crate) trait Family {
+    /// The versions this family judges. A family of every version also runs while the
+    /// version is unknown (open, close and time still reach it).
+    const VERSIONS: &'static [Version];
+
+    fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
+    fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
+    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
+    /// the observation).
+    fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
+    fn on_call(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _call: &Call<'_>) {}
+    fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
+}
+
+/// Whether a family of `versions` judges a connection of `version`.
+fn judges(versions: &[Version], version: Option<Version>) -> bool {
+    versions == ALL || version.is_some_and(|v| versions.contains(&v))
+}
+
+/// Calls one hook of every family that judges this connection's version, in this order
+/// (the one place the families are listed).
 macro_rules! each_family {
-    ($hook:ident ( $($arg:expr),* )) => {{
-        boot::$hook($($arg),*);
-        liveness::$hook($($arg),*);
-        status16::$hook($($arg),*);
-        tx16::$hook($($arg),*);
-        tx2::$hook($($arg),*);
-        status2::$hook($($arg),*);
-        dm::$hook($($arg),*);
-        trig::$hook($($arg),*);
-        sc::$hook($($arg),*);
-        fw::$hook($($arg),*);
-        resv::$hook($($arg),*);
-        sec::$hook($($arg),*);
+    ($st:ident . $hook:ident ( $($arg:ident),* )) => {
+        each_family!(@ $st, $hook, ($st, $($arg),*);
+            boot::Boot, liveness::Liveness, status16::Status16, tx16::Tx16, tx2::Tx2,
+            status2::Status2, dm::Dm, trig::Trig, sc::Sc, fw::Fw, resv::Resv, sec::Sec)
+    };
+    (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
+        let version = $st.version;
+        $(
+            if judges(<$family as Family>::VERSIONS, version) {
+                <$family as Family>::$hook $args;
+            }
+        )*
     }};
 }
 
 impl ProtoState {
+    /// The connection speaks OCPP 1.6.
+    pub(crate) fn is_v16(&self) -> bool {
+        self.version == Some(Version::V16)
+    }
+
+    /// The connection speaks OCPP 2.0.1 or 2.1.
+    pub(crate) fn is_2x(&self) -> bool {
+        self.version.is_some_and(Version::is_2x)
+    }
+
     pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
         self.connections_seen += 1;
-        each_family!(on_open(self, ctx, open));
+        each_family!(self.on_open(ctx, open));
     }
 
     pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        each_family!(on_close(self, ctx, by));
+        each_family!(self.on_close(ctx, by));
     }
 
     /// Time has advanced to `now` (an event of this connection, or with `end` the end of
     /// the observation).
     pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        each_family!(on_time(self, ctx, now, end));
+        each_family!(self.on_time(ctx, now, end));
     }
 
     pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        each_family!(on_call(self, ctx, call));
+        each_family!(self.on_call(ctx, call));
     }
 
     pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        each_family!(on_reply(self, ctx, reply));
+        each_family!(self.on_reply(ctx, reply));
     }
 }

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod sec;
 pub mod status16;
 pub mod status2;
+pub(crate) mod support;
 pub mod trig;
 pub mod tx16;
 pub mod tx2;
@@ -24,63 +25,8 @@ pub mod ws;
 
 use std::sync::LazyLock;
 
-use crate::finding::Severity;
+pub use crate::finding::{Party, Rule};
 use crate::ocpp::Version;
-
-/// Whose frame (or omission) breaks a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Party {
-    Charger,
-    Csms,
-    Any,
-}
-
-impl Party {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Party::Charger => "charger",
-            Party::Csms => "csms",
-            Party::Any => "any",
-        }
-    }
-}
-
-/// The metadata of one rule.
-#[derive(Debug)]
-pub struct Rule {
-    /// Stable id, `<family>.<fault>`, named after what is wrong.
-    pub id: &'static str,
-    /// Default severity (error for a MUST/SHALL, warning for a SHOULD, info for observations).
-    pub severity: Severity,
-    /// A different default severity on 1.6, where the 1.6 text is weaker (SHOULD vs SHALL).
-    pub severity_16: Option<Severity>,
-    pub versions: &'static [Version],
-    pub by: Party,
-    pub summary: &'static str,
-    /// Where the requirement is written (document and section).
-    pub spec: &'static str,
-    /// What it checks, why it matters, an example. Markdown-ish plain text.
-    pub doc: &'static str,
-}
-
-impl Rule {
-    /// The default severity of this rule on `version`.
-    pub fn default_severity(&self, version: Option<Version>) -> Severity {
-        match (version, self.severity_16) {
-            (Some(Version::V16), Some(s)) => s,
-            _ => self.severity,
-        }
-    }
-
-    pub fn applies_to(&self, version: Version) -> bool {
-        self.versions.contains(&version)
-    }
-
-    /// The family, the part of the id before the dot.
-    pub fn family(&self) -> &'static str {
-        self.id.split_once('.').map_or(self.id, |(f, _)| f)
-    }
-}
 
 pub(crate) const ALL: &[Version] = &[Version::V16, Version::V201, Version::V21];
 pub(crate) const V2X: &[Version] = &[Version::V201, Version::V21];

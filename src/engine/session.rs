@@ -146,7 +146,6 @@ impl Session {
         self.proto.on_open(
             ctx,
             &OpenInfo {
-                subprotocol,
                 scheme: security.scheme,
                 tls_version: security.tls_version,
                 client_cert_subject: security.client_cert_subject,

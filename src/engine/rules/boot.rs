@@ -13,13 +13,11 @@
 //! fires from that state. This file does not judge heartbeats (`liveness.rs`) nor what a
 //! trigger must produce (`trig.rs`); it asks `trig.rs` whether a message was triggered.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
-use super::dm::{CallRef, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16, trig};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, OpenInfo, Outcome, ProtoState, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -45,16 +43,15 @@ pub static RULES: &[&Rule] = &[
     &BOOT_REASON_UNEXPECTED,
 ];
 
-rule!(
-    BOOT_FIRST,
-    "seq.boot-first",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Charger sends another CALL before its BootNotification was answered",
-    "OCPP 1.6 §4.2; OCPP-J 1.6 §5.4; 2.0.1 Part 2 B01.FR.08; 2.0.1 Part 4 §5.3",
-    "What it checks: a CALL other than BootNotification from a charger that is booting: it \
+pub static BOOT_FIRST: Rule = Rule {
+    id: "seq.boot-first",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger sends another CALL before its BootNotification was answered",
+    spec: "OCPP 1.6 §4.2; OCPP-J 1.6 §5.4; 2.0.1 Part 2 B01.FR.08; 2.0.1 Part 4 §5.3",
+    doc: "What it checks: a CALL other than BootNotification from a charger that is booting: it \
 sent a BootNotification that is not answered yet (or was answered with a CALLERROR), on this \
 connection or on one before it. Also, as info only, a charger that reconnects after an \
 accepted Reset or a firmware InstallRebooting and does not start with a BootNotification (it \
@@ -63,285 +60,269 @@ never judged: a reconnect without reboot need not boot again.\n\n\
 Why it matters: between power-on and an Accepted or Pending answer the charger SHALL NOT send \
 anything else, queued messages from earlier sessions included; the CSMS does not know the \
 station yet.\n\n\
-Example:\n  charger: BootNotification {...}   (no answer yet)\n  charger: StatusNotification {...}"
-);
+Example:\n  charger: BootNotification {...}   (no answer yet)\n  charger: StatusNotification {...}",
+};
 
-rule!(
-    CALL_WHILE_PENDING,
-    "seq.call-while-pending",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Charger sends a CALL while its registration is Pending that nobody asked for",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.02",
-    "What it checks: while the last BootNotification was answered Pending, the charger sends a \
+pub static CALL_WHILE_PENDING: Rule = Rule {
+    id: "seq.call-while-pending",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger sends a CALL while its registration is Pending that nobody asked for",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.02",
+    doc: "What it checks: while the last BootNotification was answered Pending, the charger sends a \
 CALL other than BootNotification that is not the message of a TriggerMessage the CSMS sent \
 (nor, on 2.x, a NotifyReport after a GetBaseReport / GetReport).\n\n\
 Why it matters: a Pending station is not registered yet; it SHALL NOT initiate messages \
 except on request, so transactions or statuses it sends may be refused or lost.\n\n\
-Example:\n  BootNotification -> {status:\"Pending\", interval:60}\n  charger: Heartbeat {}"
-);
+Example:\n  BootNotification -> {status:\"Pending\", interval:60}\n  charger: Heartbeat {}",
+};
 
-rule!(
-    MESSAGE_WHILE_REJECTED,
-    "seq.message-while-rejected",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Charger sends a CALL other than BootNotification while its registration is Rejected",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B03.FR.02",
-    "What it checks: while the last BootNotification was answered Rejected, the charger sends \
+pub static MESSAGE_WHILE_REJECTED: Rule = Rule {
+    id: "seq.message-while-rejected",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger sends a CALL other than BootNotification while its registration is Rejected",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B03.FR.02",
+    doc: "What it checks: while the last BootNotification was answered Rejected, the charger sends \
 any CALL other than a new BootNotification. Answers to CSMS requests are judged by \
 `seq.responded-while-rejected` (1.6) and `seq.rejected-request-not-security-error` (2.x).\n\n\
 Why it matters: a rejected station SHALL NOT send any message until the retry interval has \
 passed, and then only a new BootNotification.\n\n\
-Example:\n  BootNotification -> {status:\"Rejected\", interval:300}\n  charger: StatusNotification {...}"
-);
+Example:\n  BootNotification -> {status:\"Rejected\", interval:300}\n  charger: StatusNotification {...}",
+};
 
-rule!(
-    RESPONDED_WHILE_REJECTED,
-    "seq.responded-while-rejected",
-    Error,
-    None,
-    V16,
-    Charger,
-    "1.6 charger answers a Central System request while its registration is Rejected",
-    "OCPP 1.6 §4.2",
-    "What it checks: a 1.6 charger whose last BootNotification was answered Rejected answers a \
+pub static RESPONDED_WHILE_REJECTED: Rule = Rule {
+    id: "seq.responded-while-rejected",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "1.6 charger answers a Central System request while its registration is Rejected",
+    spec: "OCPP 1.6 §4.2",
+    doc: "What it checks: a 1.6 charger whose last BootNotification was answered Rejected answers a \
 Central System CALL (CALLRESULT or CALLERROR) before the retry interval has passed (with \
 interval 0: before its next BootNotification).\n\n\
 Why it matters: during the Rejected wait a 1.6 charger SHALL NOT respond to Central System \
 initiated messages at all.\n\n\
-Example:\n  BootNotification -> Rejected, then csms: GetConfiguration {}  charger: [3,...,{...}]"
-);
+Example:\n  BootNotification -> Rejected, then csms: GetConfiguration {}  charger: [3,...,{...}]",
+};
 
-rule!(
-    REJECTED_REQUEST_NOT_SECURITY_ERROR,
-    "seq.rejected-request-not-security-error",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "Rejected 2.x station answers a CSMS request with something other than CALLERROR SecurityError",
-    "2.0.1 Part 2 B03.FR.08; 2.0.1 Part 6 TC_B_30_CS",
-    "What it checks: a 2.x station whose last BootNotification was answered Rejected answers a \
+pub static REJECTED_REQUEST_NOT_SECURITY_ERROR: Rule = Rule {
+    id: "seq.rejected-request-not-security-error",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Rejected 2.x station answers a CSMS request with something other than CALLERROR SecurityError",
+    spec: "2.0.1 Part 2 B03.FR.08; 2.0.1 Part 6 TC_B_30_CS",
+    doc: "What it checks: a 2.x station whose last BootNotification was answered Rejected answers a \
 CSMS CALL (other than TriggerMessage for BootNotification) with a CALLRESULT or with a CALLERROR \
 whose code is not SecurityError.\n\n\
 Why it matters: a rejected station is not allowed to act on CSMS requests; the required \
 answer tells the CSMS why nothing happens.\n\n\
-Example:\n  BootNotification -> Rejected, then GetVariables {...} -> [3,...,{getVariableResult:[...]}]"
-);
+Example:\n  BootNotification -> Rejected, then GetVariables {...} -> [3,...,{getVariableResult:[...]}]",
+};
 
-rule!(
-    CSMS_CALL_WHILE_REJECTED,
-    "seq.csms-call-while-rejected",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Csms,
-    "CSMS sends a request to a station whose registration it rejected",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B03.FR.03",
-    "What it checks: the CSMS sends a CALL (other than TriggerMessage for BootNotification) \
+pub static CSMS_CALL_WHILE_REJECTED: Rule = Rule {
+    id: "seq.csms-call-while-rejected",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CSMS sends a request to a station whose registration it rejected",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B03.FR.03",
+    doc: "What it checks: the CSMS sends a CALL (other than TriggerMessage for BootNotification) \
 while the station's last BootNotification was answered Rejected. An error on 2.x (SHALL \
 NOT), a warning on 1.6 (SHOULD NOT).\n\n\
 Why it matters: the station will not act on it (a 1.6 charger does not even answer), so the \
 request times out or fails with SecurityError.\n\n\
-Example:\n  BootNotification -> Rejected, then csms: ChangeConfiguration {...}"
-);
+Example:\n  BootNotification -> Rejected, then csms: ChangeConfiguration {...}",
+};
 
-rule!(
-    NOT_ACCEPTED_CALL_ANSWERED,
-    "seq.not-accepted-call-answered",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Csms,
-    "CSMS answers a CALL the unregistered station was not allowed to send, without SecurityError",
-    "OCPP-J 1.6 errata §3.10; 2.0.1 Part 2 B01.FR.10, B02.FR.09, B03.FR.07, Gen §3 FR.04 (errata 2.3)",
-    "What it checks: the CSMS answers a CALL that `seq.boot-first`, `seq.call-while-pending` \
+pub static NOT_ACCEPTED_CALL_ANSWERED: Rule = Rule {
+    id: "seq.not-accepted-call-answered",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CSMS answers a CALL the unregistered station was not allowed to send, without SecurityError",
+    spec: "OCPP-J 1.6 errata §3.10; 2.0.1 Part 2 B01.FR.10, B02.FR.09, B03.FR.07, Gen §3 FR.04 (errata 2.3)",
+    doc: "What it checks: the CSMS answers a CALL that `seq.boot-first`, `seq.call-while-pending` \
 or `seq.message-while-rejected` flagged with anything other than CALLERROR SecurityError. An \
 error on 2.x (SHALL), a warning on 1.6 (recommended by the OCPP-J errata).\n\n\
 Why it matters: a normal answer tells the station its message was processed, so it never \
 learns that it must register first.\n\n\
-Example:\n  BootNotification -> Pending, then charger: Heartbeat {}  csms: [3,...,{currentTime:...}]"
-);
+Example:\n  BootNotification -> Pending, then charger: Heartbeat {}  csms: [3,...,{currentTime:...}]",
+};
 
-rule!(
-    REMOTE_TX_WHILE_PENDING,
-    "seq.remote-tx-while-pending",
-    Error,
-    None,
-    ALL,
-    Csms,
-    "CSMS asks a Pending station to start or stop a transaction",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.05",
-    "What it checks: RemoteStartTransaction / RemoteStopTransaction (1.6) or \
+pub static REMOTE_TX_WHILE_PENDING: Rule = Rule {
+    id: "seq.remote-tx-while-pending",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CSMS asks a Pending station to start or stop a transaction",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.05",
+    doc: "What it checks: RemoteStartTransaction / RemoteStopTransaction (1.6) or \
 RequestStartTransaction / RequestStopTransaction (2.x) sent while the station's last \
 BootNotification was answered Pending.\n\n\
 Why it matters: while Pending the CSMS may only read and configure the station; remote \
 transaction control is not allowed until it is Accepted.\n\n\
-Example:\n  BootNotification -> Pending, then csms: RemoteStartTransaction {idTag:\"T1\"}"
-);
+Example:\n  BootNotification -> Pending, then csms: RemoteStartTransaction {idTag:\"T1\"}",
+};
 
-rule!(
-    REMOTE_TX_ACCEPTED_WHILE_PENDING,
-    "seq.remote-tx-accepted-while-pending",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "Pending station accepts a RequestStart/StopTransaction",
-    "2.0.1 Part 2 B02.FR.05",
-    "What it checks: a 2.x station whose registration is Pending answers \
+pub static REMOTE_TX_ACCEPTED_WHILE_PENDING: Rule = Rule {
+    id: "seq.remote-tx-accepted-while-pending",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Pending station accepts a RequestStart/StopTransaction",
+    spec: "2.0.1 Part 2 B02.FR.05",
+    doc: "What it checks: a 2.x station whose registration is Pending answers \
 RequestStartTransaction or RequestStopTransaction with status Accepted.\n\n\
 Why it matters: the station SHALL answer Rejected while Pending; accepting starts or stops a \
 transaction the CSMS cannot yet account for.\n\n\
-Example:\n  BootNotification -> Pending, then RequestStartTransaction {...} -> {status:\"Accepted\"}"
-);
+Example:\n  BootNotification -> Pending, then RequestStartTransaction {...} -> {status:\"Accepted\"}",
+};
 
-rule!(
-    BOOT_RETRY_TOO_EARLY,
-    "seq.boot-retry-too-early",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Charger,
-    "BootNotification repeated before the interval of the Pending/Rejected answer passed",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.04, B03.FR.02",
-    "What it checks: after a BootNotification answered Pending or Rejected with `interval` > 0, \
+pub static BOOT_RETRY_TOO_EARLY: Rule = Rule {
+    id: "seq.boot-retry-too-early",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Charger,
+    summary: "BootNotification repeated before the interval of the Pending/Rejected answer passed",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.04, B03.FR.02",
+    doc: "What it checks: after a BootNotification answered Pending or Rejected with `interval` > 0, \
 the next BootNotification comes earlier than `interval` minus the boot tolerance (10 % of the \
 interval, at least 5 s; `boot_tolerance`, `boot_tolerance_min`), and no TriggerMessage for \
 BootNotification was accepted in between. On a new connection it is info only (the station \
 may have rebooted).\n\n\
 Why it matters: the interval is how the CSMS spreads the load of stations it cannot accept \
 yet; retrying early floods it.\n\n\
-Example:\n  BootNotification -> {status:\"Pending\", interval:300}, then BootNotification 10 s later"
-);
+Example:\n  BootNotification -> {status:\"Pending\", interval:300}, then BootNotification 10 s later",
+};
 
-rule!(
-    BOOT_RETRY_MISSING,
-    "seq.boot-retry-missing",
-    Warning,
-    Some(Severity::Info),
-    ALL,
-    Charger,
-    "No new BootNotification after the interval of a Pending/Rejected answer",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.08, B03.FR.06",
-    "What it checks: after a BootNotification answered Pending or Rejected with `interval` > 0, \
+pub static BOOT_RETRY_MISSING: Rule = Rule {
+    id: "seq.boot-retry-missing",
+    severity: Severity::Warning,
+    severity_16: Some(Severity::Info),
+    versions: ALL,
+    by: Party::Charger,
+    summary: "No new BootNotification after the interval of a Pending/Rejected answer",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.08, B03.FR.06",
+    doc: "What it checks: after a BootNotification answered Pending or Rejected with `interval` > 0, \
 the connection stays open and no new BootNotification comes within `interval` plus the boot \
 tolerance. A closed connection ends the watch (the station may be rebooting). A warning on \
 2.x, info on 1.6.\n\n\
 Why it matters: a station that does not retry stays unregistered and unusable.\n\n\
-Example:\n  BootNotification -> {status:\"Pending\", interval:60}, then 10 minutes without a BootNotification"
-);
+Example:\n  BootNotification -> {status:\"Pending\", interval:60}, then 10 minutes without a BootNotification",
+};
 
-rule!(
-    BOOT_INTERVAL_SUSPICIOUS,
-    "seq.boot-interval-suspicious",
-    Info,
-    None,
-    ALL,
-    Csms,
-    "BootNotification answer with interval 0 on Accepted, or a negative interval",
-    "OCPP 1.6 §6.4; 2.0.1 Part 2 B01.FR.04, B02.FR.07",
-    "What it checks: a BootNotification response whose `interval` is 0 with status Accepted \
+pub static BOOT_INTERVAL_SUSPICIOUS: Rule = Rule {
+    id: "seq.boot-interval-suspicious",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "BootNotification answer with interval 0 on Accepted, or a negative interval",
+    spec: "OCPP 1.6 §6.4; 2.0.1 Part 2 B01.FR.04, B02.FR.07",
+    doc: "What it checks: a BootNotification response whose `interval` is 0 with status Accepted \
 (info: the station keeps its own heartbeat interval) or negative (warning: no meaning at \
 all).\n\n\
 Why it matters: with Accepted the interval is the heartbeat interval; 0 leaves the station \
 without one from the CSMS, which is rarely intended.\n\n\
-Example:\n  BootNotification -> {status:\"Accepted\", currentTime:\"...\", interval:0}"
-);
+Example:\n  BootNotification -> {status:\"Accepted\", currentTime:\"...\", interval:0}",
+};
 
-rule!(
-    PENDING_CONNECTION_CLOSED,
-    "seq.pending-connection-closed",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Any,
-    "WebSocket closed while the station's registration is Pending",
-    "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.06",
-    "What it checks: either side closes the connection while the station's last \
+pub static PENDING_CONNECTION_CLOSED: Rule = Rule {
+    id: "seq.pending-connection-closed",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Any,
+    summary: "WebSocket closed while the station's registration is Pending",
+    spec: "OCPP 1.6 §4.2; 2.0.1 Part 2 B02.FR.06",
+    doc: "What it checks: either side closes the connection while the station's last \
 BootNotification was answered Pending, unless a Reset was accepted since (the station \
 reboots). An error on 2.x (SHALL NOT), a warning on 1.6 (SHOULD).\n\n\
 Why it matters: Pending exists so that the CSMS can configure the station over the open \
 connection; closing it defeats that and makes the station boot again.\n\n\
-Example:\n  BootNotification -> {status:\"Pending\"}, then close"
-);
+Example:\n  BootNotification -> {status:\"Pending\"}, then close",
+};
 
-rule!(
-    STATUS_MISSING_AFTER_ACCEPT,
-    "seq.status-missing-after-accept",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "No StatusNotification after the BootNotification was accepted",
-    "OCPP 1.6 errata 3.22; 2.0.1 Part 2 B01.FR.05, G01",
-    "What it checks: a BootNotification answered Accepted and no StatusNotification (2.x: or \
+pub static STATUS_MISSING_AFTER_ACCEPT: Rule = Rule {
+    id: "seq.status-missing-after-accept",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "No StatusNotification after the BootNotification was accepted",
+    spec: "OCPP 1.6 errata 3.22; 2.0.1 Part 2 B01.FR.05, G01",
+    doc: "What it checks: a BootNotification answered Accepted and no StatusNotification (2.x: or \
 NotifyEvent) within `boot_status_window` (default 300 s) while the connection stays open. Only one \
 status is required: the number of connectors is usually unknown. Reported at the \
 BootNotification.\n\n\
 Why it matters: after a boot the CSMS knows nothing of the connectors; the station shall \
 report the status of each.\n\n\
-Example:\n  BootNotification -> Accepted, then only Heartbeats for minutes"
-);
+Example:\n  BootNotification -> Accepted, then only Heartbeats for minutes",
+};
 
-rule!(
-    TRIGGER_BOOT_AFTER_ACCEPT,
-    "seq.trigger-boot-after-accept",
-    Info,
-    None,
-    V16,
-    Csms,
-    "Central System triggers a BootNotification although the charger is already accepted",
-    "OCPP 1.6 errata 3.40 (an accepted charger should refuse it); OCPP 1.6 §5.17",
-    "What it checks: a 1.6 TriggerMessage / ExtendedTriggerMessage for BootNotification sent \
+pub static TRIGGER_BOOT_AFTER_ACCEPT: Rule = Rule {
+    id: "seq.trigger-boot-after-accept",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "Central System triggers a BootNotification although the charger is already accepted",
+    spec: "OCPP 1.6 errata 3.40 (an accepted charger should refuse it); OCPP 1.6 §5.17",
+    doc: "What it checks: a 1.6 TriggerMessage / ExtendedTriggerMessage for BootNotification sent \
 while the charger's last BootNotification was answered Accepted. Info only: the base text \
 allows any trigger; the errata only ask the charger to refuse this one (see \
 `seq.trigger-boot-after-accept-accepted`), and some Central Systems use it to read the \
 charger's identity.\n\n\
 Why it matters: a conforming charger refuses it, so the Central System learns nothing; one \
 that obeys may reset its registration state.\n\n\
-Example:\n  BootNotification -> Accepted, then csms: TriggerMessage {requestedMessage:\"BootNotification\"}"
-);
+Example:\n  BootNotification -> Accepted, then csms: TriggerMessage {requestedMessage:\"BootNotification\"}",
+};
 
-rule!(
-    TRIGGER_BOOT_AFTER_ACCEPT_ACCEPTED,
-    "seq.trigger-boot-after-accept-accepted",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Charger,
-    "Accepted station agrees to a TriggerMessage for BootNotification",
-    "2.0.1 Part 2 F06.FR.17; OCPP 1.6 errata 3.40",
-    "What it checks: the station answers Accepted to a TriggerMessage (1.6: or \
+pub static TRIGGER_BOOT_AFTER_ACCEPT_ACCEPTED: Rule = Rule {
+    id: "seq.trigger-boot-after-accept-accepted",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Accepted station agrees to a TriggerMessage for BootNotification",
+    spec: "2.0.1 Part 2 F06.FR.17; OCPP 1.6 errata 3.40",
+    doc: "What it checks: the station answers Accepted to a TriggerMessage (1.6: or \
 ExtendedTriggerMessage) for BootNotification while its last BootNotification was answered \
 Accepted. An error on 2.x (SHALL answer Rejected), a warning on 1.6 (recommended).\n\n\
 Why it matters: an accepted station that boots again on request resets its registration \
 for nothing and may restart its connector status reports.\n\n\
-Example:\n  BootNotification -> Accepted, then TriggerMessage {requestedMessage:\"BootNotification\"} -> Accepted"
-);
+Example:\n  BootNotification -> Accepted, then TriggerMessage {requestedMessage:\"BootNotification\"} -> Accepted",
+};
 
-rule!(
-    BOOT_REASON_UNEXPECTED,
-    "seq.boot-reason-unexpected",
-    Info,
-    None,
-    V2X,
-    Charger,
-    "BootNotification reason does not match what caused the boot",
-    "2.0.1 Part 2 B01.FR.09, §3 BootReasonEnumType; 2.0.1 Part 6 TC_B_21_CSMS, TC_B_22_CSMS",
-    "What it checks: the `reason` of a 2.x BootNotification against what was seen before it: \
+pub static BOOT_REASON_UNEXPECTED: Rule = Rule {
+    id: "seq.boot-reason-unexpected",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "BootNotification reason does not match what caused the boot",
+    spec: "2.0.1 Part 2 B01.FR.09, §3 BootReasonEnumType; 2.0.1 Part 6 TC_B_21_CSMS, TC_B_22_CSMS",
+    doc: "What it checks: the `reason` of a 2.x BootNotification against what was seen before it: \
 after an accepted TriggerMessage for BootNotification it should be Triggered, after an \
 accepted Reset RemoteReset or ScheduledReset, after a firmware status InstallRebooting \
 FirmwareUpdate. Info only: the station may have rebooted for another cause in between.\n\n\
 Why it matters: the reason is how the CSMS learns why a station restarted; a wrong one hides \
 crashes or makes resets look spontaneous.\n\n\
-Example:\n  Reset {type:\"Immediate\"} -> Accepted, then BootNotification {reason:\"PowerUp\", ...}"
-);
+Example:\n  Reset {type:\"Immediate\"} -> Accepted, then BootNotification {reason:\"PowerUp\", ...}",
+};
 
 /// The registration state of a station, as its BootNotifications were answered. Other
 /// families read it (`st.boot.registration`); only this file changes it.
@@ -407,10 +388,6 @@ pub(crate) fn is_accepted(st: &ProtoState) -> bool {
     st.boot.registration == Registration::Accepted
 }
 
-fn v2(st: &ProtoState) -> bool {
-    st.version.is_some_and(Version::is_2x)
-}
-
 fn after(t: Timestamp, us: i64) -> Timestamp {
     Timestamp::from_micros(t.micros().saturating_add(us))
 }
@@ -427,11 +404,38 @@ fn boot_tolerance_us(ctx: &Ctx<'_>, interval: i64) -> i64 {
     share.max(tol.boot_tolerance_min_us)
 }
 
-pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Boot;
+
+impl Family for Boot {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        on_open(st, ctx, open);
+    }
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
+}
+
+fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
     st.boot.conn_called = false;
 }
 
-pub(crate) fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
+fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
     let b = &mut st.boot;
     if b.registration == Registration::Pending && b.reboot_expected.is_none() {
         ctx.report(
@@ -446,8 +450,8 @@ pub(crate) fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>
     b.flagged.clear();
 }
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let is_v2 = v2(st);
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+    let is_v2 = st.is_2x();
     let b = &mut st.boot;
     if let Some(na) = &mut b.not_accepted
         && !na.watched
@@ -494,7 +498,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     match call.from {
         Side::Charger => on_charger_call(st, ctx, call),
         Side::Csms => on_csms_call(st, ctx, call),
@@ -530,7 +534,7 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
         Registration::Pending => {
             let asked = trig::awaits(st, call.action)
-                || (v2(st) && call.action == "NotifyReport" && st.boot.report_requested);
+                || (st.is_2x() && call.action == "NotifyReport" && st.boot.report_requested);
             if !asked {
                 ctx.report(
                     &CALL_WHILE_PENDING,
@@ -624,7 +628,7 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
         }
     }
-    if v2(st) && call.valid {
+    if st.is_2x() && call.valid {
         let reason = str_of(call.payload, "reason");
         let expected: Option<(&[&str], &str)> = if trig::awaits(st, "BootNotification") {
             Some((
@@ -697,7 +701,7 @@ fn on_csms_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 ),
             );
         }
-        Registration::Accepted if boot_trigger && st.version == Some(Version::V16) => {
+        Registration::Accepted if boot_trigger && st.is_v16() => {
             ctx.report(
                 &TRIGGER_BOOT_AFTER_ACCEPT,
                 format!(
@@ -710,7 +714,7 @@ fn on_csms_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     match reply.caller {
         Side::Charger => on_charger_call_answered(st, ctx, reply),
         Side::Csms => on_csms_call_answered(st, ctx, reply),
@@ -805,7 +809,7 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
     let boot_trigger = matches!(reply.action, "TriggerMessage" | "ExtendedTriggerMessage")
         && str_of(reply.request, "requestedMessage") == Some("BootNotification");
     match st.boot.registration {
-        Registration::Rejected if st.version == Some(Version::V16) => {
+        Registration::Rejected if st.is_v16() => {
             let waiting =
                 st.boot.not_accepted.as_ref().is_none_or(|na| {
                     na.interval == 0 || now.secs_since(na.at) < na.interval as f64
@@ -867,7 +871,7 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
         _ => {}
     }
     if reply.action == "Reset" && reply.request.get("evseId").is_none() {
-        let reboots = if v2(st) {
+        let reboots = if st.is_2x() {
             matches!(status_of(reply), Some("Accepted" | "Scheduled"))
         } else {
             status_of(reply) == Some("Accepted")

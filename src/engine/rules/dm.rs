@@ -13,14 +13,13 @@
 //!   `SmartChargingCtrlr.RateUnit`, `SecurityCtrlr.SecurityProfile`, ... Only a fixed list of
 //!   variables is kept, so the state stays small whatever the reports hold.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
 use serde_json::Value;
 
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
-use crate::engine::{About, Ctx};
+use crate::engine::Ctx;
+use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -54,433 +53,408 @@ pub static RULES: &[&Rule] = &[
     &RESET_TX_NOT_STOPPED,
 ];
 
-rule!(
-    GET_VARIABLES_COUNT_MISMATCH,
-    "dm.get-variables-count-mismatch",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "GetVariablesResponse has a different number of results than the request had entries",
-    "2.0.1 Part 2 B06.FR.01",
-    "What it checks: the number of `getVariableResult` entries differs from the number of \
+pub static GET_VARIABLES_COUNT_MISMATCH: Rule = Rule {
+    id: "dm.get-variables-count-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "GetVariablesResponse has a different number of results than the request had entries",
+    spec: "2.0.1 Part 2 B06.FR.01",
+    doc: "What it checks: the number of `getVariableResult` entries differs from the number of \
 `getVariableData` entries of the request it answers.\n\n\
 Why it matters: every requested variable gets exactly one result, so the CSMS can pair them; \
 a missing or extra result leaves a request unanswered or an answer unexplained.\n\n\
 Example:\n  CSMS:    GetVariables {getVariableData:[HeartbeatInterval, OfflineThreshold]}\n  \
-charger: {getVariableResult:[HeartbeatInterval]}"
-);
+charger: {getVariableResult:[HeartbeatInterval]}",
+};
 
-rule!(
-    GET_VARIABLES_UNMATCHED_RESULT,
-    "dm.get-variables-unmatched-result",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "GetVariables result for a variable that was not requested, or a requested variable without result",
-    "2.0.1 Part 2 B06.FR.02, B06.FR.14",
-    "What it checks: each result's component (name, instance, EVSE) and variable (name, \
+pub static GET_VARIABLES_UNMATCHED_RESULT: Rule = Rule {
+    id: "dm.get-variables-unmatched-result",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "GetVariables result for a variable that was not requested, or a requested variable without result",
+    spec: "2.0.1 Part 2 B06.FR.02, B06.FR.14",
+    doc: "What it checks: each result's component (name, instance, EVSE) and variable (name, \
 instance) must be one of the requested pairs, and each requested pair must get a result. \
 Entries are paired one to one; a pair requested twice needs two results.\n\n\
 Why it matters: the result carries the component and variable so the CSMS knows what the \
 value belongs to; a renamed or dropped variable is read as a different setting or lost.\n\n\
-Example:\n  requested OCPPCommCtrlr.HeartbeatInterval, answered OCPPCommCtrlr.HeartbeatIntervall"
-);
+Example:\n  requested OCPPCommCtrlr.HeartbeatInterval, answered OCPPCommCtrlr.HeartbeatIntervall",
+};
 
-rule!(
-    GET_VARIABLES_ATTRIBUTE_TYPE,
-    "dm.get-variables-attribute-type",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "GetVariables result has another attributeType than requested (absent means Actual)",
-    "2.0.1 Part 2 B06.FR.03, B06.FR.11",
-    "What it checks: a result whose component and variable match a request entry but whose \
+pub static GET_VARIABLES_ATTRIBUTE_TYPE: Rule = Rule {
+    id: "dm.get-variables-attribute-type",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "GetVariables result has another attributeType than requested (absent means Actual)",
+    spec: "2.0.1 Part 2 B06.FR.03, B06.FR.11",
+    doc: "What it checks: a result whose component and variable match a request entry but whose \
 `attributeType` differs from the requested one. An absent `attributeType` means `Actual` on \
 both sides.\n\n\
 Why it matters: Actual, Target, MinSet and MaxSet are different values of one variable; a \
 MaxSet answered as Actual is read as the live value.\n\n\
 Example:\n  requested {variable:{name:\"Power\"}, attributeType:\"MaxSet\"}, answered with \
-attributeType \"Actual\""
-);
+attributeType \"Actual\"",
+};
 
-rule!(
-    GET_VARIABLES_VALUE_ON_FAILURE,
-    "dm.get-variables-value-on-failure",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "GetVariables result with an unknown/unsupported status still carries an attributeValue",
-    "2.0.1 Part 2 B06.FR.06-B06.FR.08",
-    "What it checks: a result with `attributeStatus` UnknownComponent, UnknownVariable or \
+pub static GET_VARIABLES_VALUE_ON_FAILURE: Rule = Rule {
+    id: "dm.get-variables-value-on-failure",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "GetVariables result with an unknown/unsupported status still carries an attributeValue",
+    spec: "2.0.1 Part 2 B06.FR.06-B06.FR.08",
+    doc: "What it checks: a result with `attributeStatus` UnknownComponent, UnknownVariable or \
 NotSupportedAttributeType that nevertheless has an `attributeValue`.\n\n\
 Why it matters: the status says there is no such value; a value beside it is contradictory \
 and may be stored by a CSMS that reads the value first.\n\n\
-Example:\n  {attributeStatus:\"UnknownVariable\", attributeValue:\"0\", ...}"
-);
+Example:\n  {attributeStatus:\"UnknownVariable\", attributeValue:\"0\", ...}",
+};
 
-rule!(
-    GET_VARIABLES_VALUE_MISSING,
-    "dm.get-variables-value-missing",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "GetVariables result Accepted without attributeValue",
-    "2.0.1 Part 2 B06.FR.04, B06.FR.10, B06.FR.13",
-    "What it checks: a result with `attributeStatus` Accepted but no `attributeValue`. A \
+pub static GET_VARIABLES_VALUE_MISSING: Rule = Rule {
+    id: "dm.get-variables-value-missing",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "GetVariables result Accepted without attributeValue",
+    spec: "2.0.1 Part 2 B06.FR.04, B06.FR.10, B06.FR.13",
+    doc: "What it checks: a result with `attributeStatus` Accepted but no `attributeValue`. A \
 variable that is supported but unset is answered with an empty string.\n\n\
 Why it matters: Accepted promises the value; without it the CSMS cannot tell an unset \
 variable from a broken answer.\n\n\
 Example:\n  {attributeStatus:\"Accepted\", component:{name:\"OCPPCommCtrlr\"}, \
-variable:{name:\"HeartbeatInterval\"}}"
-);
+variable:{name:\"HeartbeatInterval\"}}",
+};
 
-rule!(
-    SET_VARIABLES_COUNT_MISMATCH,
-    "dm.set-variables-count-mismatch",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "SetVariablesResponse has a different number of results than the request had entries",
-    "2.0.1 Part 2 B05.FR.01",
-    "What it checks: the number of `setVariableResult` entries differs from the number of \
+pub static SET_VARIABLES_COUNT_MISMATCH: Rule = Rule {
+    id: "dm.set-variables-count-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "SetVariablesResponse has a different number of results than the request had entries",
+    spec: "2.0.1 Part 2 B05.FR.01",
+    doc: "What it checks: the number of `setVariableResult` entries differs from the number of \
 `setVariableData` entries of the request.\n\n\
 Why it matters: each write gets exactly one result; without it the CSMS does not know whether \
 the setting took effect.\n\n\
-Example:\n  two setVariableData entries answered with one setVariableResult"
-);
+Example:\n  two setVariableData entries answered with one setVariableResult",
+};
 
-rule!(
-    SET_VARIABLES_UNMATCHED_RESULT,
-    "dm.set-variables-unmatched-result",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "SetVariables result for a variable that was not set, or a written variable without result",
-    "2.0.1 Part 2 B05.FR.02",
-    "What it checks: each result's component (name, instance, EVSE) and variable (name, \
+pub static SET_VARIABLES_UNMATCHED_RESULT: Rule = Rule {
+    id: "dm.set-variables-unmatched-result",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "SetVariables result for a variable that was not set, or a written variable without result",
+    spec: "2.0.1 Part 2 B05.FR.02",
+    doc: "What it checks: each result's component (name, instance, EVSE) and variable (name, \
 instance) must be one of the request entries, and each entry must get a result (paired one to \
 one).\n\n\
 Why it matters: the CSMS pairs results with its writes by component and variable.\n\n\
-Example:\n  wrote TxCtrlr.EVConnectionTimeOut, result names TxCtrlr.EVConnectionTimeout"
-);
+Example:\n  wrote TxCtrlr.EVConnectionTimeOut, result names TxCtrlr.EVConnectionTimeout",
+};
 
-rule!(
-    SET_VARIABLES_ATTRIBUTE_TYPE,
-    "dm.set-variables-attribute-type",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "SetVariables result has another attributeType than the request entry (absent means Actual)",
-    "2.0.1 Part 2 B05.FR.03, B05.FR.12",
-    "What it checks: a result whose component and variable match a request entry but whose \
+pub static SET_VARIABLES_ATTRIBUTE_TYPE: Rule = Rule {
+    id: "dm.set-variables-attribute-type",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "SetVariables result has another attributeType than the request entry (absent means Actual)",
+    spec: "2.0.1 Part 2 B05.FR.03, B05.FR.12",
+    doc: "What it checks: a result whose component and variable match a request entry but whose \
 `attributeType` differs from that entry's (absent means Actual on both sides).\n\n\
 Why it matters: the result must say which attribute was written; a Target write answered as \
 Actual is misread.\n\n\
-Example:\n  wrote attributeType \"Target\", result says \"Actual\""
-);
+Example:\n  wrote attributeType \"Target\", result says \"Actual\"",
+};
 
-rule!(
-    SET_VARIABLES_DUPLICATE_ENTRY,
-    "dm.set-variables-duplicate-entry",
-    Error,
-    None,
-    V2X,
-    Csms,
-    "Two setVariableData entries of one request share component, variable and attributeType",
-    "2.0.1 Part 2 B05.FR.13",
-    "What it checks: a SetVariablesRequest with two entries for the same component (name, \
+pub static SET_VARIABLES_DUPLICATE_ENTRY: Rule = Rule {
+    id: "dm.set-variables-duplicate-entry",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Csms,
+    summary: "Two setVariableData entries of one request share component, variable and attributeType",
+    spec: "2.0.1 Part 2 B05.FR.13",
+    doc: "What it checks: a SetVariablesRequest with two entries for the same component (name, \
 instance, EVSE), variable (name, instance) and attributeType (absent = Actual).\n\n\
 Why it matters: the order in which the charger applies them is not defined, so the end value \
 is unpredictable.\n\n\
-Example:\n  setVariableData:[{...HeartbeatInterval, \"60\"}, {...HeartbeatInterval, \"300\"}]"
-);
+Example:\n  setVariableData:[{...HeartbeatInterval, \"60\"}, {...HeartbeatInterval, \"300\"}]",
+};
 
-rule!(
-    MONITORING_COUNT_MISMATCH,
-    "dm.monitoring-count-mismatch",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "SetVariableMonitoringResponse has a different number of results than the request had entries",
-    "2.0.1 Part 2 N04.FR.01",
-    "What it checks: the number of `setMonitoringResult` entries differs from the number of \
+pub static MONITORING_COUNT_MISMATCH: Rule = Rule {
+    id: "dm.monitoring-count-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "SetVariableMonitoringResponse has a different number of results than the request had entries",
+    spec: "2.0.1 Part 2 N04.FR.01",
+    doc: "What it checks: the number of `setMonitoringResult` entries differs from the number of \
 `setMonitoringData` entries of the request.\n\n\
 Why it matters: each monitor gets one result carrying its id; without it the CSMS cannot \
 tell which monitors exist.\n\n\
-Example:\n  three setMonitoringData entries answered with two results"
-);
+Example:\n  three setMonitoringData entries answered with two results",
+};
 
-rule!(
-    ITEMS_PER_MESSAGE_EXCEEDED,
-    "dm.items-per-message-exceeded",
-    Error,
-    None,
-    V2X,
-    Csms,
-    "Request has more entries than the charger's ItemsPerMessage limit",
-    "2.0.1 Part 2 B05.FR.11, B06.FR.05, B06.FR.16",
-    "What it checks: a GetVariables, SetVariables, GetReport, SetVariableMonitoring or \
+pub static ITEMS_PER_MESSAGE_EXCEEDED: Rule = Rule {
+    id: "dm.items-per-message-exceeded",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Csms,
+    summary: "Request has more entries than the charger's ItemsPerMessage limit",
+    spec: "2.0.1 Part 2 B05.FR.11, B06.FR.05, B06.FR.16",
+    doc: "What it checks: a GetVariables, SetVariables, GetReport, SetVariableMonitoring or \
 ClearVariableMonitoring request with more entries than the charger reported in \
 `DeviceDataCtrlr.ItemsPerMessage` (instance GetVariables, SetVariables, GetReport) or \
 `MonitoringCtrlr.ItemsPerMessage` (SetVariableMonitoring, ClearVariableMonitoring). Only \
 when the limit was seen in a GetVariables result, a SetVariables write or a NotifyReport.\n\n\
 Why it matters: the charger may answer with CALLERROR OccurrenceConstraintViolation; the \
 CSMS must split the request.\n\n\
-Example:\n  ItemsPerMessage[GetVariables] = 2, then a GetVariables with 3 entries"
-);
+Example:\n  ItemsPerMessage[GetVariables] = 2, then a GetVariables with 3 entries",
+};
 
-rule!(
-    BYTES_PER_MESSAGE_EXCEEDED,
-    "dm.bytes-per-message-exceeded",
-    Warning,
-    None,
-    V2X,
-    Csms,
-    "Request larger than the charger's BytesPerMessage limit",
-    "2.0.1 Part 2 B06.FR.17, B08.FR.18",
-    "What it checks: a GetVariables, SetVariables, GetReport, SetVariableMonitoring or \
+pub static BYTES_PER_MESSAGE_EXCEEDED: Rule = Rule {
+    id: "dm.bytes-per-message-exceeded",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Csms,
+    summary: "Request larger than the charger's BytesPerMessage limit",
+    spec: "2.0.1 Part 2 B06.FR.17, B08.FR.18",
+    doc: "What it checks: a GetVariables, SetVariables, GetReport, SetVariableMonitoring or \
 ClearVariableMonitoring request whose payload, written compactly, is longer than the \
 charger's `DeviceDataCtrlr.BytesPerMessage` / `MonitoringCtrlr.BytesPerMessage` for that \
 request (when known from the traffic). The compact payload is a lower bound of the frame, so \
 a finding is never a false alarm.\n\n\
 Why it matters: the charger may answer CALLERROR FormatViolation.\n\n\
-Example:\n  BytesPerMessage[SetVariables] = 100, then a SetVariables of 180 bytes"
-);
+Example:\n  BytesPerMessage[SetVariables] = 100, then a SetVariables of 180 bytes",
+};
 
-rule!(
-    REPORT_REQUEST_ID_MISMATCH,
-    "dm.report-request-id-mismatch",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "Report message whose requestId belongs to no request of the matching type",
-    "2.0.1 Part 2 Gen §3 FR.05, B07.FR.04, B08.FR.04",
-    "What it checks: NotifyReport (GetBaseReport, GetReport), NotifyMonitoringReport \
+pub static REPORT_REQUEST_ID_MISMATCH: Rule = Rule {
+    id: "dm.report-request-id-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Report message whose requestId belongs to no request of the matching type",
+    spec: "2.0.1 Part 2 Gen §3 FR.05, B07.FR.04, B08.FR.04",
+    doc: "What it checks: NotifyReport (GetBaseReport, GetReport), NotifyMonitoringReport \
 (GetMonitoringReport), ReportChargingProfiles (GetChargingProfiles), NotifyCustomerInformation \
 (CustomerInformation) and NotifyDisplayMessages (GetDisplayMessages) must carry the requestId \
 of a request of the matching type. `error` when the station's boot was seen (the whole \
 history since then is known); `info` otherwise, since the request may predate the trace.\n\n\
 Why it matters: the CSMS files the report under the request it started; an unknown id is \
 dropped or misfiled.\n\n\
-Example:\n  CSMS: GetBaseReport {requestId:7}  charger: NotifyReport {requestId:8, ...}"
-);
+Example:\n  CSMS: GetBaseReport {requestId:7}  charger: NotifyReport {requestId:8, ...}",
+};
 
-rule!(
-    REPORT_SEQNO,
-    "dm.report-seqno",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "Report parts out of order: first seqNo not 0, a gap, or a part after the last one",
-    "2.0.1 Part 2 B07.FR.10, B08.FR.14, §1.40",
-    "What it checks: the parts of one report (same requestId) of a request seen in the trace: \
+pub static REPORT_SEQNO: Rule = Rule {
+    id: "dm.report-seqno",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Report parts out of order: first seqNo not 0, a gap, or a part after the last one",
+    spec: "2.0.1 Part 2 B07.FR.10, B08.FR.14, §1.40",
+    doc: "What it checks: the parts of one report (same requestId) of a request seen in the trace: \
 `seqNo` starts at 0 and grows by one, and no part follows a part with `tbc` false or absent \
 (`tbc` = to be continued). Applies to NotifyReport, NotifyMonitoringReport, \
 NotifyCustomerInformation (seqNo and tbc) and to ReportChargingProfiles and \
 NotifyDisplayMessages (tbc only).\n\n\
 Why it matters: the CSMS reassembles the report by seqNo and closes it at tbc=false; a gap or \
 a late part loses data.\n\n\
-Example:\n  NotifyReport {requestId:7, seqNo:0, tbc:true}, NotifyReport {requestId:7, seqNo:2}"
-);
+Example:\n  NotifyReport {requestId:7, seqNo:0, tbc:true}, NotifyReport {requestId:7, seqNo:2}",
+};
 
-rule!(
-    REPORT_AFTER_REJECTION,
-    "dm.report-after-rejection",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "NotifyReport sent for a GetBaseReport/GetReport the charger refused",
-    "2.0.1 Part 2 B07.FR.05, B08.FR.02, B08.FR.15",
-    "What it checks: a NotifyReport whose requestId is that of a GetBaseReport or GetReport \
+pub static REPORT_AFTER_REJECTION: Rule = Rule {
+    id: "dm.report-after-rejection",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "NotifyReport sent for a GetBaseReport/GetReport the charger refused",
+    spec: "2.0.1 Part 2 B07.FR.05, B08.FR.02, B08.FR.15",
+    doc: "What it checks: a NotifyReport whose requestId is that of a GetBaseReport or GetReport \
 the charger refused (status NotSupported, Rejected or EmptyResultSet, or a CALLERROR).\n\n\
 Why it matters: the response already told the CSMS that no report will come.\n\n\
 Example:\n  GetReport {requestId:3} -> {status:\"EmptyResultSet\"}, then NotifyReport \
-{requestId:3, ...}"
-);
+{requestId:3, ...}",
+};
 
-rule!(
-    REPORT_NOT_SENT,
-    "dm.report-not-sent",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Accepted GetBaseReport/GetReport/GetMonitoringReport not followed by a report in time",
-    "2.0.1 Part 2 B07.FR.03, B08 (GetReport), N02 (GetMonitoringReport)",
-    "What it checks: a GetBaseReport, GetReport or GetMonitoringReport answered Accepted, and \
+pub static REPORT_NOT_SENT: Rule = Rule {
+    id: "dm.report-not-sent",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Accepted GetBaseReport/GetReport/GetMonitoringReport not followed by a report in time",
+    spec: "2.0.1 Part 2 B07.FR.03, B08 (GetReport), N02 (GetMonitoringReport)",
+    doc: "What it checks: a GetBaseReport, GetReport or GetMonitoringReport answered Accepted, and \
 no NotifyReport / NotifyMonitoringReport with its requestId within `followup_window` \
 (default 60 s). Not in the rules catalogue as a row of its own; a warning because the window \
 is a heuristic (a large report may take long to assemble).\n\n\
 Why it matters: Accepted promises the report (B07.FR.03: the charger SHALL send the \
 requested information); a CSMS waiting for it stalls.\n\n\
-Example:\n  GetBaseReport {requestId:1} -> Accepted, then only Heartbeats for minutes"
-);
+Example:\n  GetBaseReport {requestId:1} -> Accepted, then only Heartbeats for minutes",
+};
 
-rule!(
-    GET_CONFIGURATION_KEY_UNACCOUNTED,
-    "dm.get-configuration-key-unaccounted",
-    Error,
-    None,
-    V16,
-    Charger,
-    "GetConfiguration reply leaves a requested key out of both configurationKey and unknownKey",
-    "OCPP 1.6 §5.8",
-    "What it checks: with keys in the request, every requested key must come back in \
+pub static GET_CONFIGURATION_KEY_UNACCOUNTED: Rule = Rule {
+    id: "dm.get-configuration-key-unaccounted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "GetConfiguration reply leaves a requested key out of both configurationKey and unknownKey",
+    spec: "OCPP 1.6 §5.8",
+    doc: "What it checks: with keys in the request, every requested key must come back in \
 `configurationKey` (recognised) or in `unknownKey`. Without keys, the reply must list the \
 configuration (an empty reply lists nothing, although every 1.6 charger has required keys). \
 Keys are compared ignoring case.\n\n\
 Why it matters: the CSMS cannot tell whether a missing key is unsupported or was forgotten.\n\n\
 Example:\n  GetConfiguration {key:[\"HeartbeatInterval\",\"MeterValueSampleInterval\"]} -> \
-{configurationKey:[{key:\"HeartbeatInterval\",...}]}"
-);
+{configurationKey:[{key:\"HeartbeatInterval\",...}]}",
+};
 
-rule!(
-    GET_CONFIGURATION_MAX_KEYS,
-    "dm.get-configuration-max-keys",
-    Warning,
-    None,
-    V16,
-    Csms,
-    "GetConfiguration asks for more keys than the charger's GetConfigurationMaxKeys",
-    "OCPP 1.6 §5.8, §9.1",
-    "What it checks: a GetConfiguration whose `key` list is longer than \
+pub static GET_CONFIGURATION_MAX_KEYS: Rule = Rule {
+    id: "dm.get-configuration-max-keys",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "GetConfiguration asks for more keys than the charger's GetConfigurationMaxKeys",
+    spec: "OCPP 1.6 §5.8, §9.1",
+    doc: "What it checks: a GetConfiguration whose `key` list is longer than \
 `GetConfigurationMaxKeys`, when that value was seen in an earlier GetConfiguration reply.\n\n\
 Why it matters: the charger may refuse or truncate the reply.\n\n\
-Example:\n  GetConfigurationMaxKeys = 2, then GetConfiguration with three keys"
-);
+Example:\n  GetConfigurationMaxKeys = 2, then GetConfiguration with three keys",
+};
 
-rule!(
-    READONLY_CHANGE_ACCEPTED,
-    "dm.readonly-change-accepted",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "ChangeConfiguration Accepted for a key the charger reported read-only",
-    "OCPP 1.6 §5.3, §6.24",
-    "What it checks: ChangeConfiguration answered Accepted (or RebootRequired) for a key an \
+pub static READONLY_CHANGE_ACCEPTED: Rule = Rule {
+    id: "dm.readonly-change-accepted",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "ChangeConfiguration Accepted for a key the charger reported read-only",
+    spec: "OCPP 1.6 §5.3, §6.24",
+    doc: "What it checks: ChangeConfiguration answered Accepted (or RebootRequired) for a key an \
 earlier GetConfiguration reply listed with `readonly: true`.\n\n\
 Why it matters: a read-only key cannot be changed; the answer should be Rejected, and the \
 CSMS now believes a value that is not in force.\n\n\
 Example:\n  GetConfiguration -> {key:\"NumberOfConnectors\", readonly:true}, then \
-ChangeConfiguration NumberOfConnectors -> Accepted"
-);
+ChangeConfiguration NumberOfConnectors -> Accepted",
+};
 
-rule!(
-    UNKNOWN_KEY_CHANGE_NOT_NOTSUPPORTED,
-    "dm.unknown-key-change-not-notsupported",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "ChangeConfiguration for a key reported unknown is answered other than NotSupported",
-    "OCPP 1.6 §5.3",
-    "What it checks: ChangeConfiguration for a key that an earlier GetConfiguration reply \
+pub static UNKNOWN_KEY_CHANGE_NOT_NOTSUPPORTED: Rule = Rule {
+    id: "dm.unknown-key-change-not-notsupported",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "ChangeConfiguration for a key reported unknown is answered other than NotSupported",
+    spec: "OCPP 1.6 §5.3",
+    doc: "What it checks: ChangeConfiguration for a key that an earlier GetConfiguration reply \
 listed in `unknownKey`, answered with anything but NotSupported.\n\n\
 Why it matters: the key does not exist on the charger; Accepted or Rejected suggest it does.\n\n\
 Example:\n  GetConfiguration -> {unknownKey:[\"FooBar\"]}, then ChangeConfiguration FooBar -> \
-Rejected"
-);
+Rejected",
+};
 
-rule!(
-    SECRET_READBACK,
-    "auth.secret-readback",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Charger,
-    "Charger reveals its write-only Basic-auth secret (AuthorizationKey, BasicAuthPassword)",
-    "OCPP-J 1.6 §6.2.2 + errata §3.12; 2.0.1 Part 2 B06.FR.09, B07.FR.03 (E201 2.10)",
-    "What it checks: 1.6: a GetConfiguration reply gives a non-empty `value` for \
+pub static SECRET_READBACK: Rule = Rule {
+    id: "auth.secret-readback",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger reveals its write-only Basic-auth secret (AuthorizationKey, BasicAuthPassword)",
+    spec: "OCPP-J 1.6 §6.2.2 + errata §3.12; 2.0.1 Part 2 B06.FR.09, B07.FR.03 (E201 2.10)",
+    doc: "What it checks: 1.6: a GetConfiguration reply gives a non-empty `value` for \
 `AuthorizationKey`. 2.x: a GetVariables result for SecurityCtrlr.BasicAuthPassword has a \
 status other than Rejected or carries an `attributeValue`, or a NotifyReport gives a value \
 for it. A warning on 1.6, where the write-only rule comes from the errata.\n\n\
 Why it matters: the password authenticates the charger; anyone who can read the CSMS \
 traffic or logs can then impersonate it.\n\n\
 Example:\n  GetConfiguration -> {configurationKey:[{key:\"AuthorizationKey\", \
-value:\"0011...\", readonly:false}]}"
-);
+value:\"0011...\", readonly:false}]}",
+};
 
-rule!(
-    EVSE_RESET_UNSUPPORTED_ACCEPTED,
-    "avail.evse-reset-unsupported-accepted",
-    Info,
-    None,
-    V2X,
-    Charger,
-    "Reset of one EVSE accepted although the EVSE reports AllowReset false",
-    "2.0.1 Part 2 B11.FR.09, B11.FR.10",
-    "What it checks: a ResetRequest with `evseId` answered Accepted or Scheduled while the \
+pub static EVSE_RESET_UNSUPPORTED_ACCEPTED: Rule = Rule {
+    id: "avail.evse-reset-unsupported-accepted",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reset of one EVSE accepted although the EVSE reports AllowReset false",
+    spec: "2.0.1 Part 2 B11.FR.09, B11.FR.10",
+    doc: "What it checks: a ResetRequest with `evseId` answered Accepted or Scheduled while the \
 charger reported `EVSE.AllowReset` = false for that EVSE (GetVariables or NotifyReport). \
 When AllowReset is unknown nothing is reported.\n\n\
 Why it matters: the charger announced that the EVSE cannot be reset on its own; accepting \
 contradicts its own device model (recorded as information).\n\n\
-Example:\n  EVSE 1 AllowReset=false, then Reset {type:\"Immediate\", evseId:1} -> Accepted"
-);
+Example:\n  EVSE 1 AllowReset=false, then Reset {type:\"Immediate\", evseId:1} -> Accepted",
+};
 
-rule!(
-    ONIDLE_RESET_NOT_SCHEDULED,
-    "avail.onidle-reset-not-scheduled",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "ResetRequest OnIdle while a transaction runs answered Accepted instead of Scheduled",
-    "2.0.1 Part 2 B12.FR.01",
-    "What it checks: a ResetRequest of type OnIdle (for the station, or for an EVSE) while a \
+pub static ONIDLE_RESET_NOT_SCHEDULED: Rule = Rule {
+    id: "avail.onidle-reset-not-scheduled",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "ResetRequest OnIdle while a transaction runs answered Accepted instead of Scheduled",
+    spec: "2.0.1 Part 2 B12.FR.01",
+    doc: "What it checks: a ResetRequest of type OnIdle (for the station, or for an EVSE) while a \
 transaction seen in the trace runs there, answered Accepted. Rejected is not reported (a \
 charger may be unable to reset at all).\n\n\
 Why it matters: OnIdle means after the transactions end; Scheduled tells the CSMS the reset \
 waits, Accepted claims it happens now.\n\n\
-Example:\n  TransactionEvent Started, then Reset {type:\"OnIdle\"} -> {status:\"Accepted\"}"
-);
+Example:\n  TransactionEvent Started, then Reset {type:\"OnIdle\"} -> {status:\"Accepted\"}",
+};
 
-rule!(
-    IMMEDIATE_RESET_NOT_ACCEPTED,
-    "avail.immediate-reset-not-accepted",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "ResetRequest Immediate while a transaction runs answered other than Accepted",
-    "2.0.1 Part 2 B12.FR.02",
-    "What it checks: a ResetRequest of type Immediate (or 2.1 ImmediateAndResume) while a \
+pub static IMMEDIATE_RESET_NOT_ACCEPTED: Rule = Rule {
+    id: "avail.immediate-reset-not-accepted",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "ResetRequest Immediate while a transaction runs answered other than Accepted",
+    spec: "2.0.1 Part 2 B12.FR.02",
+    doc: "What it checks: a ResetRequest of type Immediate (or 2.1 ImmediateAndResume) while a \
 transaction seen in the trace runs on the target, answered Scheduled or Rejected. A warning: \
 Rejected is legal when the charger cannot reset.\n\n\
 Why it matters: an immediate reset stops the transactions and resets now; Scheduled turns it \
 into an OnIdle reset the CSMS did not ask for.\n\n\
-Example:\n  TransactionEvent Started, then Reset {type:\"Immediate\"} -> {status:\"Scheduled\"}"
-);
+Example:\n  TransactionEvent Started, then Reset {type:\"Immediate\"} -> {status:\"Scheduled\"}",
+};
 
-rule!(
-    RESET_TX_NOT_STOPPED,
-    "avail.reset-tx-not-stopped",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Charger rebooted after an accepted reset without stopping the transactions that ran",
-    "OCPP 1.6 errata 3.36; 2.0.1 Part 2 B12.FR.03, B12.FR.04, B12.FR.07, B12.FR.08",
-    "What it checks: a station-wide Reset was accepted (or scheduled) while transactions seen \
+pub static RESET_TX_NOT_STOPPED: Rule = Rule {
+    id: "avail.reset-tx-not-stopped",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger rebooted after an accepted reset without stopping the transactions that ran",
+    spec: "OCPP 1.6 errata 3.36; 2.0.1 Part 2 B12.FR.03, B12.FR.04, B12.FR.07, B12.FR.08",
+    doc: "What it checks: a station-wide Reset was accepted (or scheduled) while transactions seen \
 in the trace ran, and the next BootNotification comes while some of them were never stopped \
 (1.6 StopTransaction; 2.x TransactionEvent Ended). 1.6 Hard resets are exempt (the stop may \
 come after the reboot).\n\n\
 Why it matters: a transaction left open is billed wrong and blocks the connector in the CSMS.\n\n\
 Example:\n  StartTransaction -> transactionId 5, Reset {type:\"Soft\"} -> Accepted, \
-BootNotification (no StopTransaction 5)"
-);
+BootNotification (no StopTransaction 5)",
+};
 
 /// How many entries of a request/response pair are compared at most (larger payloads are
 /// skipped so a hostile frame cannot cost quadratic time).
@@ -493,81 +467,6 @@ const MAX_TX: usize = 64;
 const MAX_KEYS: usize = 256;
 /// Device-model values remembered (2.x).
 const MAX_VARS: usize = 64;
-
-// ---------------------------------------------------------------------------------------
-// Small JSON helpers shared by the families of this group.
-
-/// The string member `key` of an object.
-pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)?.as_str()
-}
-
-/// The integer member `key` of an object.
-pub(crate) fn int_of(v: &Value, key: &str) -> Option<i64> {
-    v.get(key)?.as_i64()
-}
-
-/// The array member `key` of an object (empty when absent or not an array).
-pub(crate) fn arr_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
-/// The `status` of a schema-valid CALLRESULT.
-pub(crate) fn status_of<'a>(reply: &Reply<'a>) -> Option<&'a str> {
-    reply.result().and_then(|r| str_of(r, "status"))
-}
-
-/// A remembered CALL, for findings reported later about it.
-#[derive(Debug, Clone)]
-pub(crate) struct CallRef {
-    pub(crate) line: u64,
-    pub(crate) at: Timestamp,
-    pub(crate) from: Side,
-    pub(crate) id: Box<str>,
-    pub(crate) action: &'static str,
-}
-
-impl CallRef {
-    pub(crate) fn of_call(ctx: &Ctx<'_>, call: &Call<'_>) -> CallRef {
-        CallRef {
-            line: ctx.line(),
-            at: ctx.now(),
-            from: call.from,
-            id: Box::from(call.id),
-            action: call.action,
-        }
-    }
-
-    pub(crate) fn of_reply(reply: &Reply<'_>) -> CallRef {
-        CallRef {
-            line: reply.call_line,
-            at: reply.call_at,
-            from: reply.caller,
-            id: Box::from(reply.id),
-            action: reply.action,
-        }
-    }
-
-    pub(crate) fn about(&self) -> About<'_> {
-        About {
-            line: self.line,
-            at: self.at,
-            from: Some(self.from),
-            unique_id: Some(&self.id),
-            action: Some(self.action),
-        }
-    }
-}
-
-/// Pushes onto a list bounded at `cap` entries, dropping the oldest.
-pub(crate) fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
-    if list.len() >= cap {
-        list.remove(0);
-    }
-    list.push(item);
-}
 
 // ---------------------------------------------------------------------------------------
 // Activity: boots and running transactions.
@@ -908,14 +807,26 @@ impl State {
     }
 }
 
-fn is_2x(st: &ProtoState) -> bool {
-    st.version.is_some_and(Version::is_2x)
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Dm;
+
+impl Family for Dm {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
 }
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
     let window = ctx.config().tol.followup_window_us;
     for r in &mut st.dm.reports {
         let ReqState::Accepted { at } = r.state else {
@@ -946,7 +857,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
     match (call.action, call.from) {
         ("BootNotification", Side::Charger) => {
@@ -970,7 +881,7 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 stopped(st, TxRef::Int(id));
             }
         }
-        ("MeterValues", Side::Charger) if st.version == Some(Version::V16) => {
+        ("MeterValues", Side::Charger) if st.is_v16() => {
             if let Some(id) = int_of(p, "transactionId") {
                 let id = TxRef::Int(id);
                 if !st.dm.activity.is_running(id) {
@@ -1090,7 +1001,7 @@ fn stopped(st: &mut ProtoState, id: TxRef<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     match reply.action {
         "StartTransaction" => {
             if let Some(id) = reply.result().and_then(|r| int_of(r, "transactionId")) {
@@ -1758,7 +1669,7 @@ fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         return;
     };
     let evse = int_of(reply.request, "evseId");
-    let v2 = is_2x(st);
+    let v2 = st.is_2x();
     let dm = &mut st.dm;
     if v2 {
         let running = match evse {

@@ -22,13 +22,12 @@
 //! The official diagram exists only as an image; the graph is reconstructed from the status
 //! descriptions (rules catalogue §21 #4), so its rules are warnings.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
-use super::dm::{CallRef, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
+use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -50,53 +49,50 @@ pub static RULES: &[&Rule] = &[
     &TRIGGERED_FIRMWARE_STATUS_NOT_LAST,
 ];
 
-rule!(
-    IDLE_NOT_TRIGGERED,
-    "fw.idle-not-triggered",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Firmware, diagnostics or log status Idle that no trigger asked for",
-    "OCPP 1.6 §4.4, §4.5; Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType (Idle)",
-    "What it checks: FirmwareStatusNotification, SignedFirmwareStatusNotification, \
+pub static IDLE_NOT_TRIGGERED: Rule = Rule {
+    id: "fw.idle-not-triggered",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware, diagnostics or log status Idle that no trigger asked for",
+    spec: "OCPP 1.6 §4.4, §4.5; Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType (Idle)",
+    doc: "What it checks: FirmwareStatusNotification, SignedFirmwareStatusNotification, \
 DiagnosticsStatusNotification or LogStatusNotification with status Idle, when no \
 TriggerMessage / ExtendedTriggerMessage for that notification was sent (and not refused) \
 shortly before.\n\n\
 Why it matters: Idle SHALL only be used in a notification triggered by the CSMS; sent on its \
 own it reports nothing and may hide a lost update.\n\n\
-Example:\n  charger: FirmwareStatusNotification {status:\"Idle\"}   (no TriggerMessage before)"
-);
+Example:\n  charger: FirmwareStatusNotification {status:\"Idle\"}   (no TriggerMessage before)",
+};
 
-rule!(
-    TRIGGERED_LOG_STATUS_WRONG,
-    "trig.log-status-wrong",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Triggered LogStatusNotification does not say whether an upload is in progress",
-    "OCPP 2.0.1 Part 2 F06.FR.14/15 (TriggerMessage LogStatusNotification); 2.1 Part 2 F06",
-    "What it checks: the LogStatusNotification that answers an accepted TriggerMessage for it: \
+pub static TRIGGERED_LOG_STATUS_WRONG: Rule = Rule {
+    id: "trig.log-status-wrong",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Triggered LogStatusNotification does not say whether an upload is in progress",
+    spec: "OCPP 2.0.1 Part 2 F06.FR.14/15 (TriggerMessage LogStatusNotification); 2.1 Part 2 F06",
+    doc: "What it checks: the LogStatusNotification that answers an accepted TriggerMessage for it: \
 Idle while a log upload the observer saw accepted (GetLog) has not ended, or any status but \
 Idle while no upload is in progress. The second only when the observation saw the station \
 connect, so an upload started before the trace is not missed.\n\n\
 Why it matters: the triggered status is how the CSMS asks \"is an upload running?\"; Uploading \
 answers yes, Idle no. Any other answer, or the wrong one, leaves the CSMS guessing.\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"LogStatusNotification\"} -> Accepted, then \
-LogStatusNotification {status:\"Uploaded\"}   (no GetLog accepted)"
-);
+LogStatusNotification {status:\"Uploaded\"}   (no GetLog accepted)",
+};
 
-rule!(
-    TRIGGERED_FIRMWARE_STATUS_NOT_LAST,
-    "trig.firmware-status-not-last",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Triggered FirmwareStatusNotification does not repeat the last status, or Idle when no update runs",
-    "OCPP 2.0.1 Part 2 L01.FR.25/26, F06.FR.16 (TriggerMessage FirmwareStatusNotification); 2.1 Part 2 L01, F06",
-    "What it checks: the FirmwareStatusNotification that answers an accepted TriggerMessage for \
+pub static TRIGGERED_FIRMWARE_STATUS_NOT_LAST: Rule = Rule {
+    id: "trig.firmware-status-not-last",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Triggered FirmwareStatusNotification does not repeat the last status, or Idle when no update runs",
+    spec: "OCPP 2.0.1 Part 2 L01.FR.25/26, F06.FR.16 (TriggerMessage FirmwareStatusNotification); 2.1 Part 2 L01, F06",
+    doc: "What it checks: the FirmwareStatusNotification that answers an accepted TriggerMessage for \
 it. While an update the observer saw accepted (UpdateFirmware) has not ended, it must repeat \
 the last status sent for that update; when none runs (the last one ended, Installed or a \
 failure), it must say Idle. The second only when the observation saw the station connect.\n\n\
@@ -105,201 +101,190 @@ that differs from the last one reported invents a step, and anything but Idle af
 suggests an update that is not running.\n\n\
 Example:\n  ... FirmwareStatusNotification {status:\"Downloading\"}, TriggerMessage \
 {requestedMessage:\"FirmwareStatusNotification\"} -> Accepted, then FirmwareStatusNotification \
-{status:\"Installing\"}"
-);
+{status:\"Installing\"}",
+};
 
-rule!(
-    STATUS_WITHOUT_REQUEST,
-    "fw.status-without-request",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Firmware, diagnostics or log status with no request seen for it",
-    "OCPP 1.6 §4.5 (errata 3.12), §5.9; 2.0.1 Part 2 L01.FR.01",
-    "What it checks: a non-Idle firmware, diagnostics or log status notification while no \
+pub static STATUS_WITHOUT_REQUEST: Rule = Rule {
+    id: "fw.status-without-request",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware, diagnostics or log status with no request seen for it",
+    spec: "OCPP 1.6 §4.5 (errata 3.12), §5.9; 2.0.1 Part 2 L01.FR.01",
+    doc: "What it checks: a non-Idle firmware, diagnostics or log status notification while no \
 accepted UpdateFirmware, SignedUpdateFirmware, GetDiagnostics or GetLog was seen for the \
 station. Reported once per unexplained sequence; info only, since the request may predate \
 the trace.\n\n\
 Why it matters: a charger that reports progress of an update nobody asked for may be \
 updating on its own, or the CSMS lost the request.\n\n\
-Example:\n  charger: FirmwareStatusNotification {status:\"Downloading\", requestId:4}   (no UpdateFirmware seen)"
-);
+Example:\n  charger: FirmwareStatusNotification {status:\"Downloading\", requestId:4}   (no UpdateFirmware seen)",
+};
 
-rule!(
-    REQUEST_ID_MISMATCH,
-    "fw.request-id-mismatch",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Status notification requestId differs from the request in progress",
-    "2.0.1 Part 2 L01.FR.10, N01, Gen §3 FR.05; Security white paper L01, N01",
-    "What it checks: FirmwareStatusNotification (2.x), SignedFirmwareStatusNotification (1.6 \
+pub static REQUEST_ID_MISMATCH: Rule = Rule {
+    id: "fw.request-id-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Status notification requestId differs from the request in progress",
+    spec: "2.0.1 Part 2 L01.FR.10, N01, Gen §3 FR.05; Security white paper L01, N01",
+    doc: "What it checks: FirmwareStatusNotification (2.x), SignedFirmwareStatusNotification (1.6 \
 security) or LogStatusNotification whose `requestId` is neither that of the UpdateFirmware / \
 SignedUpdateFirmware / GetLog in progress nor that of the request it replaced.\n\n\
 Why it matters: the CSMS files the progress under the request id; a wrong id reports on an \
 update it does not know.\n\n\
 Example:\n  UpdateFirmware {requestId:12, ...} -> Accepted, then FirmwareStatusNotification \
-{status:\"Downloading\", requestId:13}"
-);
+{status:\"Downloading\", requestId:13}",
+};
 
-rule!(
-    REQUEST_ID_MISSING,
-    "fw.request-id-missing",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "FirmwareStatusNotification without requestId for a status other than Idle",
-    "2.0.1 Part 2 L01.FR.20, §1.15.1",
-    "What it checks: a 2.x FirmwareStatusNotification with a status other than Idle and no \
+pub static REQUEST_ID_MISSING: Rule = Rule {
+    id: "fw.request-id-missing",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "FirmwareStatusNotification without requestId for a status other than Idle",
+    spec: "2.0.1 Part 2 L01.FR.20, §1.15.1",
+    doc: "What it checks: a 2.x FirmwareStatusNotification with a status other than Idle and no \
 `requestId`.\n\n\
 Why it matters: the requestId is mandatory when the status belongs to an update; without it \
 the CSMS cannot tell which update progresses.\n\n\
-Example:\n  FirmwareStatusNotification {status:\"Downloading\"}"
-);
+Example:\n  FirmwareStatusNotification {status:\"Downloading\"}",
+};
 
-rule!(
-    UNEXPECTED_TRANSITION,
-    "fw.unexpected-transition",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Successive firmware statuses are not a step of the status graph",
-    "OCPP 1.6 §4.5, §5.19; Security white paper §6.8; 2.0.1 Part 2 L01, L02, §3 FirmwareStatusEnumType",
-    "What it checks: the next firmware status of an update is not reachable from the previous \
+pub static UNEXPECTED_TRANSITION: Rule = Rule {
+    id: "fw.unexpected-transition",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Successive firmware statuses are not a step of the status graph",
+    spec: "OCPP 1.6 §4.5, §5.19; Security white paper §6.8; 2.0.1 Part 2 L01, L02, §3 FirmwareStatusEnumType",
+    doc: "What it checks: the next firmware status of an update is not reachable from the previous \
 one in the graph documented in this module (e.g. Downloading -> Installed, or an update that \
 starts with Installing). A non-final status may repeat. A warning: the official diagram is an \
 image and the graph is reconstructed from the status descriptions.\n\n\
 Why it matters: a skipped step (no Downloaded, no signature check) usually means a status \
 was lost or the update did not go as reported.\n\n\
-Example:\n  Downloading, then Installed"
-);
+Example:\n  Downloading, then Installed",
+};
 
-rule!(
-    STATUS_AFTER_END,
-    "fw.status-after-end",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware status after the update already ended, without a new request",
-    "Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType, L01.FR.32",
-    "What it checks: a firmware status other than Idle after the update reached an end state \
+pub static STATUS_AFTER_END: Rule = Rule {
+    id: "fw.status-after-end",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware status after the update already ended, without a new request",
+    spec: "Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType, L01.FR.32",
+    doc: "What it checks: a firmware status other than Idle after the update reached an end state \
 (Installed, DownloadFailed, InvalidSignature, InstallationFailed, InstallVerificationFailed), \
 with no new UpdateFirmware in between. Installed repeated after the activating reboot is \
 allowed (L01.FR.32), as is a triggered repeat of the last status.\n\n\
 Why it matters: the update is over; further progress belongs to no request.\n\n\
-Example:\n  DownloadFailed, then Downloading (no new UpdateFirmware)"
-);
+Example:\n  DownloadFailed, then Downloading (no new UpdateFirmware)",
+};
 
-rule!(
-    NO_STATUS_AFTER_ACCEPT,
-    "fw.no-status-after-accept",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware update accepted and no status notification in time after its retrieve time",
-    "OCPP 1.6 §5.19; 2.0.1 Part 2 L01.FR.01, L01.FR.13",
-    "What it checks: an accepted UpdateFirmware (1.6: any CALLRESULT) or SignedUpdateFirmware \
+pub static NO_STATUS_AFTER_ACCEPT: Rule = Rule {
+    id: "fw.no-status-after-accept",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware update accepted and no status notification in time after its retrieve time",
+    spec: "OCPP 1.6 §5.19; 2.0.1 Part 2 L01.FR.01, L01.FR.13",
+    doc: "What it checks: an accepted UpdateFirmware (1.6: any CALLRESULT) or SignedUpdateFirmware \
 and no (Signed)FirmwareStatusNotification within `followup_window` (default 60 s) after the \
 later of the request and its `retrieveDate` / `retrieveDateTime`. Reported at the request's \
 line.\n\n\
 Why it matters: the charger must report the progress of the update; silence leaves the CSMS \
 unable to tell whether it runs.\n\n\
-Example:\n  UpdateFirmware {retrieveDateTime: now} -> Accepted, then no FirmwareStatusNotification"
-);
+Example:\n  UpdateFirmware {retrieveDateTime: now} -> Accepted, then no FirmwareStatusNotification",
+};
 
-rule!(
-    NO_UPLOAD_STATUS_AFTER_ACCEPT,
-    "fw.no-upload-status-after-accept",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Diagnostics or log upload accepted and no status notification within the follow-up window",
-    "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
-    "What it checks: GetDiagnostics answered with a fileName (an upload will happen) or GetLog \
+pub static NO_UPLOAD_STATUS_AFTER_ACCEPT: Rule = Rule {
+    id: "fw.no-upload-status-after-accept",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Diagnostics or log upload accepted and no status notification within the follow-up window",
+    spec: "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
+    doc: "What it checks: GetDiagnostics answered with a fileName (an upload will happen) or GetLog \
 answered Accepted, and no DiagnosticsStatusNotification / LogStatusNotification within \
 `followup_window` (default 60 s). Not a row of the rules catalogue: the counterpart of \
 `fw.no-status-after-accept` for uploads. Reported at the request's line.\n\n\
 Why it matters: the upload status is how the CSMS learns that the file arrived or failed.\n\n\
-Example:\n  GetLog {requestId:3, ...} -> Accepted, then no LogStatusNotification"
-);
+Example:\n  GetLog {requestId:3, ...} -> Accepted, then no LogStatusNotification",
+};
 
-rule!(
-    INSTALLED_WITHOUT_SECURITY_EVENT,
-    "fw.installed-without-security-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware Installed and no SecurityEventNotification FirmwareUpdated",
-    "2.0.1 Part 2 L01.FR.31; Security white paper §8 (FirmwareUpdated is critical)",
-    "What it checks: a 2.x FirmwareStatusNotification or 1.6 SignedFirmwareStatusNotification \
+pub static INSTALLED_WITHOUT_SECURITY_EVENT: Rule = Rule {
+    id: "fw.installed-without-security-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware Installed and no SecurityEventNotification FirmwareUpdated",
+    spec: "2.0.1 Part 2 L01.FR.31; Security white paper §8 (FirmwareUpdated is critical)",
+    doc: "What it checks: a 2.x FirmwareStatusNotification or 1.6 SignedFirmwareStatusNotification \
 with status Installed, and no SecurityEventNotification of type FirmwareUpdated since the \
 update started or within `followup_window` after the status. (1.6 core firmware updates \
 are not checked.)\n\n\
 Why it matters: a firmware change is a critical security event the CSMS must be told of.\n\n\
-Example:\n  FirmwareStatusNotification {status:\"Installed\", requestId:5}, then only Heartbeats"
-);
+Example:\n  FirmwareStatusNotification {status:\"Installed\", requestId:5}, then only Heartbeats",
+};
 
-rule!(
-    INVALID_SIGNATURE_WITHOUT_EVENT,
-    "fw.invalid-signature-without-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware status InvalidSignature and no SecurityEventNotification InvalidFirmwareSignature",
-    "2.0.1 Part 2 L01.FR.03; Security white paper L01",
-    "What it checks: a firmware status InvalidSignature and no SecurityEventNotification of \
+pub static INVALID_SIGNATURE_WITHOUT_EVENT: Rule = Rule {
+    id: "fw.invalid-signature-without-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware status InvalidSignature and no SecurityEventNotification InvalidFirmwareSignature",
+    spec: "2.0.1 Part 2 L01.FR.03; Security white paper L01",
+    doc: "What it checks: a firmware status InvalidSignature and no SecurityEventNotification of \
 type InvalidFirmwareSignature since the update started or within `followup_window` after \
 the status. (L01.FR.03 spells the event \"InvalidFirmwareSigning\"; the event list names it \
 InvalidFirmwareSignature, which is what is expected here.)\n\n\
 Why it matters: a firmware image with a bad signature may be an attack; it must reach the \
 security log.\n\n\
-Example:\n  FirmwareStatusNotification {status:\"InvalidSignature\", requestId:5}, no security event"
-);
+Example:\n  FirmwareStatusNotification {status:\"InvalidSignature\", requestId:5}, no security event",
+};
 
-rule!(
-    INVALID_CERTIFICATE_WITHOUT_EVENT,
-    "fw.invalid-certificate-without-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware signing certificate refused and no InvalidFirmwareSigningCertificate event",
-    "2.0.1 Part 2 L01.FR.02, L01.FR.22; 2.0.1 Part 6 TC_L_05_CS",
-    "What it checks: UpdateFirmware (2.x) or SignedUpdateFirmware (1.6 security) answered \
+pub static INVALID_CERTIFICATE_WITHOUT_EVENT: Rule = Rule {
+    id: "fw.invalid-certificate-without-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware signing certificate refused and no InvalidFirmwareSigningCertificate event",
+    spec: "2.0.1 Part 2 L01.FR.02, L01.FR.22; 2.0.1 Part 6 TC_L_05_CS",
+    doc: "What it checks: UpdateFirmware (2.x) or SignedUpdateFirmware (1.6 security) answered \
 InvalidCertificate or RevokedCertificate, and no SecurityEventNotification of type \
 InvalidFirmwareSigningCertificate within `followup_window`.\n\n\
 Why it matters: an untrusted signing certificate may be an attack; it must reach the \
 security log.\n\n\
-Example:\n  UpdateFirmware -> {status:\"InvalidCertificate\"}, then no SecurityEventNotification"
-);
+Example:\n  UpdateFirmware -> {status:\"InvalidCertificate\"}, then no SecurityEventNotification",
+};
 
-rule!(
-    UPLOAD_STATUS_PROGRESSION,
-    "fw.upload-status-progression",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Diagnostics or log upload statuses out of order (not Uploading, then one final status)",
-    "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
-    "What it checks: the statuses of one upload: Uploaded without a preceding Uploading, a \
+pub static UPLOAD_STATUS_PROGRESSION: Rule = Rule {
+    id: "fw.upload-status-progression",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Diagnostics or log upload statuses out of order (not Uploading, then one final status)",
+    spec: "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
+    doc: "What it checks: the statuses of one upload: Uploaded without a preceding Uploading, a \
 status after the final one (Uploaded, UploadFailed, UploadFailure, BadMessage, \
 PermissionDenied, NotSupportedOperation) without a new request, or another status that does \
 not follow. A failure may come first (the upload never started).\n\n\
 Why it matters: the CSMS decides from the final status whether the file is there; a repeated \
 or unexplained final status contradicts it.\n\n\
 Example:\n  GetDiagnostics -> {fileName:\"diag.zip\"}, then DiagnosticsStatusNotification Uploaded \
-twice"
-);
+twice",
+};
 
 /// What a job watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,10 +381,26 @@ fn event_index(event: &str) -> Option<usize> {
     EVENTS.iter().position(|e| *e == event)
 }
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Fw;
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+impl Family for Fw {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
+}
+
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
     let fw = &mut st.fw;
     fw.triggers.retain(|t| t.until >= now);
     let window = ctx.config().tol.followup_window_us as f64 / 1e6;
@@ -452,7 +453,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
     match (call.action, call.from) {
         ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
@@ -489,8 +490,8 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let v16 = st.version == Some(Version::V16);
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    let v16 = st.is_v16();
     match reply.action {
         "TriggerMessage" | "ExtendedTriggerMessage" if status_of(reply) != Some("Accepted") => {
             st.fw.triggers.retain(|t| &*t.call_id != reply.id);
@@ -655,7 +656,7 @@ fn upload_edge(from: &str, to: &str) -> bool {
 
 fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind, status: &str) {
     let i = kind.index();
-    let v2 = st.version.is_some_and(Version::is_2x);
+    let v2 = st.is_2x();
     // The observation saw the station connect: it knows whether an update or upload runs.
     let seen_open = st.connections_seen > 0;
     let request_id = int_of(call.payload, "requestId");

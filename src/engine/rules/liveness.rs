@@ -7,16 +7,15 @@
 //! starts mid-life is not judged for heartbeats. It does not judge response timeouts
 //! (`rpc.no-response` does) nor the registration itself (`boot.rs`).
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
 use serde_json::Value;
 
-use super::dm::{CallRef, arr_of, int_of, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, arr_of, int_of, status_of, str_of};
 use super::{ALL, Rule, boot, trig};
-use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, OpenInfo, ProtoState, Reply};
 use crate::engine::{About, Ctx};
-use crate::ocpp::Side;
+use crate::finding::Severity;
+use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
 /// The rules of this file, in registry order.
@@ -28,96 +27,91 @@ pub static RULES: &[&Rule] = &[
     &CS_TIMESTAMP_FUTURE,
 ];
 
-rule!(
-    HEARTBEAT_OVERDUE,
-    "seq.heartbeat-overdue",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Accepted charger silent for longer than its heartbeat interval allows",
-    "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.02, G02.FR.05",
-    "What it checks: a charger whose BootNotification was accepted sends no CALL at all \
+pub static HEARTBEAT_OVERDUE: Rule = Rule {
+    id: "seq.heartbeat-overdue",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Accepted charger silent for longer than its heartbeat interval allows",
+    spec: "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.02, G02.FR.05",
+    doc: "What it checks: a charger whose BootNotification was accepted sends no CALL at all \
 (Heartbeat or any other) on an open connection for longer than the heartbeat interval in force \
 times (1 + `heartbeat_slack`, default 0.5). The interval is the one of the last Accepted \
 BootNotification answer or of a later accepted HeartbeatInterval change. Reported once per \
 silence, at the last CALL before it. Info: WebSocket pings may stand in for heartbeats.\n\n\
 Why it matters: the CSMS uses heartbeats to tell a live station from a dead one; a silent \
 station is soon shown offline.\n\n\
-Example:\n  BootNotification -> {status:\"Accepted\", interval:60}, then nothing from the charger for 5 minutes"
-);
+Example:\n  BootNotification -> {status:\"Accepted\", interval:60}, then nothing from the charger for 5 minutes",
+};
 
-rule!(
-    HEARTBEAT_INTERVAL_IGNORED,
-    "seq.heartbeat-interval-ignored",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Heartbeats keep a spacing far from the interval the CSMS set",
-    "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.04, G02.FR.01",
-    "What it checks: three consecutive Heartbeats with no other CALL of the charger in between \
+pub static HEARTBEAT_INTERVAL_IGNORED: Rule = Rule {
+    id: "seq.heartbeat-interval-ignored",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Heartbeats keep a spacing far from the interval the CSMS set",
+    spec: "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.04, G02.FR.01",
+    doc: "What it checks: three consecutive Heartbeats with no other CALL of the charger in between \
 (and not triggered) whose two spacings are both below interval × (1 − `heartbeat_slack`) or \
 both above interval × (1 + `heartbeat_slack`), where the interval is the one of the last \
 Accepted BootNotification answer or of a later accepted HeartbeatInterval change \
 (ChangeConfiguration on 1.6, SetVariables OCPPCommCtrlr.HeartbeatInterval on 2.x).\n\n\
 Why it matters: the station SHALL adopt the interval from the BootNotification answer; too \
 fast loads the CSMS, too slow makes the station look offline.\n\n\
-Example:\n  BootNotification -> {status:\"Accepted\", interval:300}, then Heartbeats every 10 s"
-);
+Example:\n  BootNotification -> {status:\"Accepted\", interval:300}, then Heartbeats every 10 s",
+};
 
-rule!(
-    NO_DAILY_HEARTBEAT,
-    "seq.no-daily-heartbeat",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Connection open for more than 24 hours without a single Heartbeat",
-    "OCPP-J 1.6 §5.3; 2.0.1 Part 4 §5.2",
-    "What it checks: a connection stays open for more than 24 hours (by the event timestamps) \
+pub static NO_DAILY_HEARTBEAT: Rule = Rule {
+    id: "seq.no-daily-heartbeat",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Connection open for more than 24 hours without a single Heartbeat",
+    spec: "OCPP-J 1.6 §5.3; 2.0.1 Part 4 §5.2",
+    doc: "What it checks: a connection stays open for more than 24 hours (by the event timestamps) \
 and the charger sends no Heartbeat on it. Reported once per connection, at its open event. \
 Info: with WebSocket pings heartbeats are not mandatory.\n\n\
 Why it matters: the Heartbeat answer is how the station keeps its clock in step with the \
 CSMS; at least one a day is advised even when pings keep the connection alive.\n\n\
-Example:\n  open at 10:00, then only StatusNotification and MeterValues until 10:05 the next day"
-);
+Example:\n  open at 10:00, then only StatusNotification and MeterValues until 10:05 the next day",
+};
 
-rule!(
-    CSMS_CLOCK_DRIFT,
-    "seq.csms-clock-drift",
-    Info,
-    None,
-    ALL,
-    Csms,
-    "CSMS currentTime differs from the observer's clock by more than clock_skew",
-    "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.03",
-    "What it checks: the `currentTime` of a BootNotification or Heartbeat answer differs from \
+pub static CSMS_CLOCK_DRIFT: Rule = Rule {
+    id: "seq.csms-clock-drift",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CSMS currentTime differs from the observer's clock by more than clock_skew",
+    spec: "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.03",
+    doc: "What it checks: the `currentTime` of a BootNotification or Heartbeat answer differs from \
 the time the observer recorded the frame by more than `clock_skew` (default 120 s). Reported \
 once until the clocks agree again. Info: the recorder's clock may be the wrong one.\n\n\
 Why it matters: stations set their clock from this value; a wrong CSMS clock puts wrong \
 timestamps on transactions and meter values.\n\n\
-Example:\n  frame recorded at 10:00:00Z: [3,\"h1\",{\"currentTime\":\"2026-11-22T09:40:00Z\"}]"
-);
+Example:\n  frame recorded at 10:00:00Z: [3,\"h1\",{\"currentTime\":\"2026-11-22T09:40:00Z\"}]",
+};
 
-rule!(
-    CS_TIMESTAMP_FUTURE,
-    "seq.cs-timestamp-future",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Timestamp in a charger message lies in the future of the observer's clock",
-    "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.06, G02.FR.03",
-    "What it checks: a `timestamp` or `generatedAt` of a charger CALL other than \
+pub static CS_TIMESTAMP_FUTURE: Rule = Rule {
+    id: "seq.cs-timestamp-future",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Timestamp in a charger message lies in the future of the observer's clock",
+    spec: "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.06, G02.FR.03",
+    doc: "What it checks: a `timestamp` or `generatedAt` of a charger CALL other than \
 SecurityEventNotification (judged by `sec.event-timestamp-future`) (top level, or of its \
 meterValue / transactionData entries) is later than the time the observer recorded the frame \
 plus `clock_skew` (default 120 s). Past timestamps are fine (queued messages). Reported once \
 until a charger timestamp is plausible again.\n\n\
 Why it matters: a station whose clock runs ahead has not synchronised with the CSMS; its \
 transaction and meter timestamps cannot be trusted.\n\n\
-Example:\n  frame recorded at 10:00:00Z: StatusNotification {timestamp:\"2026-11-22T11:00:00Z\", ...}"
-);
+Example:\n  frame recorded at 10:00:00Z: StatusNotification {timestamp:\"2026-11-22T11:00:00Z\", ...}",
+};
 
 /// What this group remembers per station.
 #[derive(Debug, Default)]
@@ -144,7 +138,34 @@ fn slack_us(ctx: &Ctx<'_>, interval: i64, sign: f64) -> f64 {
     interval as f64 * 1e6 * (1.0 + sign * ctx.config().tol.heartbeat_slack_ratio)
 }
 
-pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Liveness;
+
+impl Family for Liveness {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        on_open(st, ctx, open);
+    }
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
+}
+
+fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
     let l = &mut st.liveness;
     l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
     l.open = true;
@@ -153,7 +174,7 @@ pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'
     l.run.clear();
 }
 
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
     let l = &mut st.liveness;
     l.open = false;
     l.last_call = None;
@@ -161,7 +182,7 @@ pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side
     l.no_heartbeat_since = None;
 }
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
     let accepted = boot::is_accepted(st);
     let l = &mut st.liveness;
     if let Some((line, at)) = l.no_heartbeat_since
@@ -205,7 +226,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if call.from != Side::Charger {
         return;
     }
@@ -303,7 +324,7 @@ fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     match reply.action {
         "BootNotification" | "Heartbeat" if reply.caller == Side::Charger => {
             let Some(result) = reply.result() else {

@@ -13,15 +13,14 @@
 //! StatusNotification and 2.x NotifyEvent `AvailabilityState`, to judge whether the target
 //! of a reservation could be reserved at all.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
 use serde_json::Value;
 
-use super::dm::{CallRef, Cfg, arr_of, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::dm::Cfg;
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, ProtoState, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -39,34 +38,32 @@ pub static RULES: &[&Rule] = &[
     &OCCUPIED_WITHOUT_TOKEN,
 ];
 
-rule!(
-    CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED,
-    "resv.connector-zero-accepted-unsupported",
-    Error,
-    None,
-    V16,
-    Charger,
-    "ReserveNow for connector 0 accepted although ReserveConnectorZeroSupported is false or absent",
-    "OCPP 1.6 §5.13",
-    "What it checks: ReserveNow with `connectorId` 0 answered Accepted while the charger \
+pub static CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED: Rule = Rule {
+    id: "resv.connector-zero-accepted-unsupported",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "ReserveNow for connector 0 accepted although ReserveConnectorZeroSupported is false or absent",
+    spec: "OCPP 1.6 §5.13",
+    doc: "What it checks: ReserveNow with `connectorId` 0 answered Accepted while the charger \
 reported `ReserveConnectorZeroSupported` = false, or left it out of a full GetConfiguration \
 listing. When the key was never seen nothing is reported.\n\n\
 Why it matters: a charger without that capability must answer Rejected; the CSMS now counts \
 on a reservation of the whole station that does not exist.\n\n\
 Example:\n  GetConfiguration -> {ReserveConnectorZeroSupported: \"false\"}, then ReserveNow \
-{connectorId:0, ...} -> Accepted"
-);
+{connectorId:0, ...} -> Accepted",
+};
 
-rule!(
-    BUSY_TARGET_ACCEPTED,
-    "resv.busy-target-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "ReserveNow accepted for a connector or EVSE that is occupied, reserved, faulted or unavailable",
-    "OCPP 1.6 §5.13; 2.0.1 Part 2 H01.FR.11, H01.FR.12, H01.FR.14",
-    "What it checks: ReserveNow answered Accepted while the last status the charger reported \
+pub static BUSY_TARGET_ACCEPTED: Rule = Rule {
+    id: "resv.busy-target-accepted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "ReserveNow accepted for a connector or EVSE that is occupied, reserved, faulted or unavailable",
+    spec: "OCPP 1.6 §5.13; 2.0.1 Part 2 H01.FR.11, H01.FR.12, H01.FR.14",
+    doc: "What it checks: ReserveNow answered Accepted while the last status the charger reported \
 for the target was 1.6 Preparing, Charging, SuspendedEV, SuspendedEVSE, Finishing, Reserved \
 (by another reservation), Faulted or Unavailable; 2.x Occupied, Reserved (by another \
 reservation), Faulted or Unavailable for a connector of the EVSE. Only when such a status \
@@ -74,129 +71,122 @@ was seen.\n\n\
 Why it matters: the charger must answer Occupied, Faulted or Unavailable; accepting promises \
 a connector that the driver will not get.\n\n\
 Example:\n  StatusNotification {connectorId:1, status:\"Charging\"}, then ReserveNow \
-{connectorId:1, ...} -> Accepted"
-);
+{connectorId:1, ...} -> Accepted",
+};
 
-rule!(
-    STATUS_NOT_RESERVED,
-    "resv.status-not-reserved",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Reservation of a specific connector accepted and no Reserved status reported for it",
-    "OCPP 1.6 §4.9; 2.0.1 Part 2 H01.FR.23",
-    "What it checks: ReserveNow for a specific connector (1.6 connectorId > 0) or EVSE (2.x \
+pub static STATUS_NOT_RESERVED: Rule = Rule {
+    id: "resv.status-not-reserved",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Reservation of a specific connector accepted and no Reserved status reported for it",
+    spec: "OCPP 1.6 §4.9; 2.0.1 Part 2 H01.FR.23",
+    doc: "What it checks: ReserveNow for a specific connector (1.6 connectorId > 0) or EVSE (2.x \
 evseId) answered Accepted, the reservation still holds after `followup_window` (default \
 60 s), and no StatusNotification (2.x: or NotifyEvent AvailabilityState) reported Reserved \
 for it. Reported at the ReserveNow line.\n\n\
 Why it matters: the CSMS and other drivers learn from the status that the connector is held.\n\n\
-Example:\n  ReserveNow {connectorId:1, ...} -> Accepted, and no StatusNotification Reserved"
-);
+Example:\n  ReserveNow {connectorId:1, ...} -> Accepted, and no StatusNotification Reserved",
+};
 
-rule!(
-    EXPIRY_NOT_REPORTED,
-    "resv.expiry-not-reported",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Reservation expired and the charger did not report it",
-    "OCPP 1.6 §5.13; 2.0.1 Part 2 H04.FR.01",
-    "What it checks: a reservation neither used nor cancelled whose expiry time passed more \
+pub static EXPIRY_NOT_REPORTED: Rule = Rule {
+    id: "resv.expiry-not-reported",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Reservation expired and the charger did not report it",
+    spec: "OCPP 1.6 §5.13; 2.0.1 Part 2 H04.FR.01",
+    doc: "What it checks: a reservation neither used nor cancelled whose expiry time passed more \
 than `followup_window` ago, and: 1.6, the reserved connector (which had reported Reserved) \
 reported no new status since; 2.x, no ReservationStatusUpdate with status Expired came for \
 it. Reported at the ReserveNow line.\n\n\
 Why it matters: on expiry the connector must become available again, and the CSMS learns it \
 from this report.\n\n\
 Example:\n  ReserveNow {expiryDateTime: 10:20} -> Accepted, at 10:25 still no \
-ReservationStatusUpdate"
-);
+ReservationStatusUpdate",
+};
 
-rule!(
-    REMOVED_NOT_REPORTED,
-    "resv.removed-not-reported",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Reserved EVSE became Faulted or Unavailable and no ReservationStatusUpdate Removed followed",
-    "2.0.1 Part 2 H01.FR.16, H01.FR.17",
-    "What it checks: an EVSE with an active reservation reports Faulted or Unavailable, and no \
+pub static REMOVED_NOT_REPORTED: Rule = Rule {
+    id: "resv.removed-not-reported",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reserved EVSE became Faulted or Unavailable and no ReservationStatusUpdate Removed followed",
+    spec: "2.0.1 Part 2 H01.FR.16, H01.FR.17",
+    doc: "What it checks: an EVSE with an active reservation reports Faulted or Unavailable, and no \
 ReservationStatusUpdate with status Removed for the reservation within `followup_window`.\n\n\
 Why it matters: the reservation ends with the EVSE's availability; the CSMS must be told so \
 it can reserve elsewhere.\n\n\
 Example:\n  ReserveNow {evseId:1} -> Accepted, StatusNotification {evseId:1, \
-connectorStatus:\"Faulted\"}, no ReservationStatusUpdate"
-);
+connectorStatus:\"Faulted\"}, no ReservationStatusUpdate",
+};
 
-rule!(
-    CANCEL_UNKNOWN_ACCEPTED,
-    "resv.cancel-unknown-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "CancelReservation accepted for a reservation that does not exist (any more)",
-    "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.01",
-    "What it checks: CancelReservation answered Accepted for a reservationId that was used, \
+pub static CANCEL_UNKNOWN_ACCEPTED: Rule = Rule {
+    id: "resv.cancel-unknown-accepted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "CancelReservation accepted for a reservation that does not exist (any more)",
+    spec: "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.01",
+    doc: "What it checks: CancelReservation answered Accepted for a reservationId that was used, \
 cancelled or removed earlier in the trace (error), that expired (warning: the clocks may \
 differ), or that was never seen (warning: it may predate the trace).\n\n\
 Why it matters: an unknown reservation must be answered Rejected; Accepted tells the CSMS it \
 cancelled something.\n\n\
-Example:\n  CancelReservation {reservationId:5} -> Accepted (twice)"
-);
+Example:\n  CancelReservation {reservationId:5} -> Accepted (twice)",
+};
 
-rule!(
-    CANCEL_KNOWN_REJECTED,
-    "resv.cancel-known-rejected",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "CancelReservation for an active reservation answered Rejected",
-    "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.02",
-    "What it checks: CancelReservation answered Rejected for a reservation the charger \
+pub static CANCEL_KNOWN_REJECTED: Rule = Rule {
+    id: "resv.cancel-known-rejected",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "CancelReservation for an active reservation answered Rejected",
+    spec: "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.02",
+    doc: "What it checks: CancelReservation answered Rejected for a reservation the charger \
 accepted, that was not used, cancelled or removed, and whose expiry time has not passed.\n\n\
 Why it matters: the reservation keeps holding the connector although the CSMS wants it free.\n\n\
 Example:\n  ReserveNow {reservationId:5} -> Accepted, CancelReservation {reservationId:5} -> \
-Rejected"
-);
+Rejected",
+};
 
-rule!(
-    CANCEL_STATUS_MISSING,
-    "resv.cancel-status-missing",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Reservation of an EVSE cancelled and no Available status followed",
-    "2.0.1 errata E201 2.31 (H02.FR.03, H02.FR.04)",
-    "What it checks: CancelReservation accepted for a reservation of a specific EVSE whose \
+pub static CANCEL_STATUS_MISSING: Rule = Rule {
+    id: "resv.cancel-status-missing",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reservation of an EVSE cancelled and no Available status followed",
+    spec: "2.0.1 errata E201 2.31 (H02.FR.03, H02.FR.04)",
+    doc: "What it checks: CancelReservation accepted for a reservation of a specific EVSE whose \
 connector had reported Reserved, and no StatusNotification (or NotifyEvent AvailabilityState) \
 Available for a connector of that EVSE within `followup_window`.\n\n\
 Why it matters: the connectors go back to Available when the reservation is cancelled, and \
 the CSMS learns it from the status.\n\n\
-Example:\n  CancelReservation {reservationId:5} -> Accepted, no StatusNotification Available"
-);
+Example:\n  CancelReservation {reservationId:5} -> Accepted, no StatusNotification Available",
+};
 
-rule!(
-    OCCUPIED_WITHOUT_TOKEN,
-    "resv.occupied-without-token",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Reserved connector reported Occupied before the reserved idToken was presented",
-    "2.0.1 errata E201 2.28 (G01.FR.09); 2.0.1 Part 2 G03.FR.09",
-    "What it checks: an EVSE with an active reservation reports Occupied while neither the \
+pub static OCCUPIED_WITHOUT_TOKEN: Rule = Rule {
+    id: "resv.occupied-without-token",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reserved connector reported Occupied before the reserved idToken was presented",
+    spec: "2.0.1 errata E201 2.28 (G01.FR.09); 2.0.1 Part 2 G03.FR.09",
+    doc: "What it checks: an EVSE with an active reservation reports Occupied while neither the \
 reserved idToken nor its groupIdToken was presented (Authorize or TransactionEvent) since \
 the reservation.\n\n\
 Why it matters: a reserved connector stays Reserved until the driver it is reserved for \
 arrives; Occupied suggests someone else took it.\n\n\
 Example:\n  ReserveNow {evseId:1, idToken:\"A\"} -> Accepted, StatusNotification {evseId:1, \
-connectorStatus:\"Occupied\"} (no Authorize of A)"
-);
+connectorStatus:\"Occupied\"} (no Authorize of A)",
+};
 
 const MAX_RESERVATIONS: usize = 32;
 const MAX_STATUSES: usize = 64;
@@ -284,15 +274,27 @@ fn after(t: Timestamp, us: i64) -> Timestamp {
     Timestamp::from_micros(t.micros().saturating_add(us))
 }
 
-fn is_v16(st: &ProtoState) -> bool {
-    st.version == Some(Version::V16)
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Resv;
+
+impl Family for Resv {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
 }
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let v16 = is_v16(st);
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+    let v16 = st.is_v16();
     let window = ctx.config().tol.followup_window_us;
     let secs = window as f64 / 1e6;
     let rs = &mut st.resv;
@@ -373,9 +375,9 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
-    let v16 = is_v16(st);
+    let v16 = st.is_v16();
     match (call.action, call.from) {
         ("ReserveNow", Side::Csms) => {
             let (id, target, token, group, expiry) = if v16 {
@@ -497,7 +499,7 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     match reply.action {
         "ReserveNow" => reserve_reply(st, ctx, reply),
         "CancelReservation" => cancel_reply(st, ctx, reply),
@@ -642,7 +644,7 @@ fn busy_reason(st: &ProtoState, id: i64, target: i64) -> Option<String> {
                 && (r.is_active() || (r.state == RState::Requested && r.reserved_seen))
         })
     };
-    if is_v16(st) {
+    if st.is_v16() {
         let (_, s) = st.resv.status16.iter().find(|(c, _)| *c == target)?;
         let busy = match *s {
             "Faulted" | "Unavailable" => true,
@@ -666,7 +668,7 @@ fn busy_reason(st: &ProtoState, id: i64, target: i64) -> Option<String> {
 }
 
 fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let v16 = is_v16(st);
+    let v16 = st.is_v16();
     let id = int_of(reply.request, if v16 { "reservationId" } else { "id" });
     let Some(id) = id else { return };
     let status = status_of(reply);
@@ -734,7 +736,7 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     else {
         return;
     };
-    let v2 = !is_v16(st);
+    let v2 = !st.is_v16();
     let now = ctx.now();
     let skew = ctx.config().tol.clock_skew_us;
     let due = after(now, ctx.config().tol.followup_window_us);

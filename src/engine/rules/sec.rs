@@ -8,13 +8,12 @@
 //! client certificate = 3; anything the recorder did not know leaves it unknown, and the
 //! rules that need it stay silent.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
-use super::dm::{CallRef, Cfg, arr_of, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::dm::Cfg;
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, OpenInfo, Outcome, ProtoState, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -39,34 +38,32 @@ pub static RULES: &[&Rule] = &[
     &PROFILE_CHANGED,
 ];
 
-rule!(
-    EVENT_TYPE_NONSTANDARD,
-    "sec.event-type-nonstandard",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "SecurityEventNotification type is not in the version's list of security events",
-    "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
-    "What it checks: a SecurityEventNotification whose `type` is not a standard event name of \
+pub static EVENT_TYPE_NONSTANDARD: Rule = Rule {
+    id: "sec.event-type-nonstandard",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "SecurityEventNotification type is not in the version's list of security events",
+    spec: "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
+    doc: "What it checks: a SecurityEventNotification whose `type` is not a standard event name of \
 the negotiated version (the 1.6 security white paper, the 2.0.1 or the 2.1 appendix). The \
 message says when it is the other version's spelling (1.6 `InvalidCentralSystemCertificate` \
 vs 2.x `InvalidCsmsCertificate`). `type` is free text, so vendor events are legal: info.\n\n\
 Why it matters: a CSMS that acts on the standard names (alerting on critical events) misses \
 vendor or misspelt ones.\n\n\
-Example:\n  SecurityEventNotification {type:\"InvalidCentralSystemCertificate\", ...} on 2.0.1"
-);
+Example:\n  SecurityEventNotification {type:\"InvalidCentralSystemCertificate\", ...} on 2.0.1",
+};
 
-rule!(
-    FAILURE_EVENT_REPORTED,
-    "sec.failure-event-reported",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Charger reports a security failure or attack (failed authentication, bad certificate, tampering)",
-    "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
-    "What it checks: a SecurityEventNotification of a standard failure type: failed \
+pub static FAILURE_EVENT_REPORTED: Rule = Rule {
+    id: "sec.failure-event-reported",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger reports a security failure or attack (failed authentication, bad certificate, tampering)",
+    spec: "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
+    doc: "What it checks: a SecurityEventNotification of a standard failure type: failed \
 authentication either way, invalid CSMS or charger certificate, invalid firmware signature \
 or signing certificate, invalid TLS version or cipher suite, invalid messages, replay \
 attempts, tamper detection, failed maintenance login, memory exhaustion, a discarded renewed \
@@ -76,125 +73,118 @@ catalogue.\n\n\
 Why it matters: these events are the station's own alarm; in a test run they usually explain \
 the failures around them.\n\n\
 Example:\n  SecurityEventNotification {type:\"InvalidCsmsCertificate\", timestamp:..., \
-techInfo:\"certificate expired\"}"
-);
+techInfo:\"certificate expired\"}",
+};
 
-rule!(
-    EVENT_NOT_ACKNOWLEDGED,
-    "sec.event-not-acknowledged",
-    Error,
-    None,
-    ALL,
-    Csms,
-    "SecurityEventNotification answered with CALLERROR or not answered within the call timeout",
-    "Security white paper A04.FR.03; 2.0.1 Part 2 A04",
-    "What it checks: the CSMS answers a SecurityEventNotification with a CALLERROR, or does \
+pub static EVENT_NOT_ACKNOWLEDGED: Rule = Rule {
+    id: "sec.event-not-acknowledged",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "SecurityEventNotification answered with CALLERROR or not answered within the call timeout",
+    spec: "Security white paper A04.FR.03; 2.0.1 Part 2 A04",
+    doc: "What it checks: the CSMS answers a SecurityEventNotification with a CALLERROR, or does \
 not answer within `call_timeout` (default 30 s). (An unanswered call is also reported by \
 `rpc.no-response`.)\n\n\
 Why it matters: the charger keeps an unconfirmed security event queued and resends it; a \
 CSMS that never confirms loses the security log or floods it.\n\n\
-Example:\n  SecurityEventNotification -> [4,\"12\",\"InternalError\",\"\",{}]"
-);
+Example:\n  SecurityEventNotification -> [4,\"12\",\"InternalError\",\"\",{}]",
+};
 
-rule!(
-    STARTUP_EVENT_MISSING,
-    "sec.startup-event-missing",
-    Info,
-    None,
-    V2X,
-    Charger,
-    "After an accepted boot no StartupOfTheDevice or ResetOrReboot security event",
-    "2.0.1 Part 2 A04 + appendix (critical events); 2.0.1 Part 6 reusable state Booted",
-    "What it checks: a BootNotification (reason other than Triggered) answered Accepted, and \
+pub static STARTUP_EVENT_MISSING: Rule = Rule {
+    id: "sec.startup-event-missing",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "After an accepted boot no StartupOfTheDevice or ResetOrReboot security event",
+    spec: "2.0.1 Part 2 A04 + appendix (critical events); 2.0.1 Part 6 reusable state Booted",
+    doc: "What it checks: a BootNotification (reason other than Triggered) answered Accepted, and \
 no SecurityEventNotification StartupOfTheDevice or ResetOrReboot since it was sent and \
 within `followup_window` after the answer. Info: the OCTT reusable state Booted expects one, \
 but no numbered requirement names the moment.\n\n\
 Why it matters: a boot is a critical security event; the CSMS security log should record \
 every restart.\n\n\
-Example:\n  BootNotification {reason:\"PowerUp\"} -> Accepted, then only StatusNotifications"
-);
+Example:\n  BootNotification {reason:\"PowerUp\"} -> Accepted, then only StatusNotifications",
+};
 
-rule!(
-    EVENT_TIMESTAMP_FUTURE,
-    "sec.event-timestamp-future",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "SecurityEventNotification timestamp lies in the future",
-    "Security white paper §5.15; 2.0.1 Part 2 §1.49",
-    "What it checks: a SecurityEventNotification whose `timestamp` is later than the time the \
+pub static EVENT_TIMESTAMP_FUTURE: Rule = Rule {
+    id: "sec.event-timestamp-future",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "SecurityEventNotification timestamp lies in the future",
+    spec: "Security white paper §5.15; 2.0.1 Part 2 §1.49",
+    doc: "What it checks: a SecurityEventNotification whose `timestamp` is later than the time the \
 frame was seen plus `clock_skew` (default 120 s).\n\n\
 Why it matters: the charger's clock is not synchronised, so the security log orders events \
 wrongly; forensic use of the log suffers.\n\n\
-Example:\n  seen at 10:15, {type:\"StartupOfTheDevice\", timestamp:\"...T11:30:00Z\"}"
-);
+Example:\n  seen at 10:15, {type:\"StartupOfTheDevice\", timestamp:\"...T11:30:00Z\"}",
+};
 
-rule!(
-    CERTIFICATE_SIGNED_WITHOUT_CSR,
-    "sec.certificate-signed-without-csr",
-    Warning,
-    None,
-    ALL,
-    Csms,
-    "CertificateSigned sent although no SignCertificate of that type was accepted",
-    "Security white paper A02, A03; 2.0.1 Part 2 A02, A03",
-    "What it checks: a CertificateSigned while no SignCertificate from the charger (of the \
+pub static CERTIFICATE_SIGNED_WITHOUT_CSR: Rule = Rule {
+    id: "sec.certificate-signed-without-csr",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CertificateSigned sent although no SignCertificate of that type was accepted",
+    spec: "Security white paper A02, A03; 2.0.1 Part 2 A02, A03",
+    doc: "What it checks: a CertificateSigned while no SignCertificate from the charger (of the \
 same certificateType on 2.x; absent means ChargingStationCertificate) was answered Accepted \
 and not yet followed by a CertificateSigned. Info when the station's boot was not seen (the \
 request may predate the trace).\n\n\
 Why it matters: the charger holds no private key for an unrequested certificate and must \
 reject it.\n\n\
 Example:\n  CSMS: CertificateSigned {certificateChain:\"-----BEGIN CERTIFICATE-----...\"} with no \
-SignCertificate before"
-);
+SignCertificate before",
+};
 
-rule!(
-    SIGN_CERTIFICATE_UNSOLICITED_TYPE,
-    "sec.sign-certificate-unsolicited-type",
-    Info,
-    None,
-    V2X,
-    Charger,
-    "SignCertificate certificateType differs from the one the preceding trigger asked for",
-    "2.0.1 Part 2 A02, F06",
-    "What it checks: after an accepted TriggerMessage for SignChargingStationCertificate, \
+pub static SIGN_CERTIFICATE_UNSOLICITED_TYPE: Rule = Rule {
+    id: "sec.sign-certificate-unsolicited-type",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "SignCertificate certificateType differs from the one the preceding trigger asked for",
+    spec: "2.0.1 Part 2 A02, F06",
+    doc: "What it checks: after an accepted TriggerMessage for SignChargingStationCertificate, \
 SignV2GCertificate or (2.1) SignV2G20Certificate, the next SignCertificate carries another \
 `certificateType` (absent means ChargingStationCertificate). SignCombinedCertificate accepts \
 any type (how it is answered is not settled, rules catalogue §21 #6).\n\n\
 Why it matters: the CSMS asked to renew one certificate and gets a request for another.\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"SignV2GCertificate\"} -> Accepted, then \
-SignCertificate {csr:..., certificateType:\"ChargingStationCertificate\"}"
-);
+SignCertificate {csr:..., certificateType:\"ChargingStationCertificate\"}",
+};
 
-rule!(
-    CERTIFICATE_REJECTED_WITHOUT_EVENT,
-    "sec.certificate-rejected-without-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Charger rejects a CertificateSigned and reports no invalid-certificate security event",
-    "Security white paper A02, §8 (InvalidChargePointCertificate); 2.0.1 Part 2 A02, appendix (InvalidChargingStationCertificate)",
-    "What it checks: CertificateSigned answered Rejected, and no SecurityEventNotification \
+pub static CERTIFICATE_REJECTED_WITHOUT_EVENT: Rule = Rule {
+    id: "sec.certificate-rejected-without-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger rejects a CertificateSigned and reports no invalid-certificate security event",
+    spec: "Security white paper A02, §8 (InvalidChargePointCertificate); 2.0.1 Part 2 A02, appendix (InvalidChargingStationCertificate)",
+    doc: "What it checks: CertificateSigned answered Rejected, and no SecurityEventNotification \
 InvalidChargingStationCertificate (1.6: InvalidChargePointCertificate) within \
 `followup_window`. Not a row of the rules catalogue; a warning because the event list \
 defines the event for exactly this case while the numbered requirement was not checked.\n\n\
 Why it matters: a certificate the charger cannot accept is a security incident the security \
 log must hold.\n\n\
-Example:\n  CertificateSigned -> {status:\"Rejected\"}, then no SecurityEventNotification"
-);
+Example:\n  CertificateSigned -> {status:\"Rejected\"}, then no SecurityEventNotification",
+};
 
-rule!(
-    DOWNGRADE_ACCEPTED,
-    "auth.downgrade-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Charger accepts a lower security profile",
-    "Security white paper A05.FR.01; 2.0.1 Part 2 A00.FR.005, B09.FR.04 + E201 2.5 (A05.FR.08-10, B09.FR.31/32)",
-    "What it checks: 1.6: ChangeConfiguration SecurityProfile with a value below the current \
+pub static DOWNGRADE_ACCEPTED: Rule = Rule {
+    id: "auth.downgrade-accepted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger accepts a lower security profile",
+    spec: "Security white paper A05.FR.01; 2.0.1 Part 2 A00.FR.005, B09.FR.04 + E201 2.5 (A05.FR.08-10, B09.FR.31/32)",
+    doc: "What it checks: 1.6: ChangeConfiguration SecurityProfile with a value below the current \
 profile answered Accepted (or RebootRequired); the same value answered Accepted is a warning \
 (A05.FR.01 requires Rejected for a lower or equal value, but it weakens nothing). 2.x: \
 SetNetworkProfile with a `securityProfile` \
@@ -204,103 +194,97 @@ unknown. The current profile is the SecurityProfile value seen in the traffic, e
 the connection uses; when neither is known nothing is reported.\n\n\
 Why it matters: the security profile may only go up over OCPP; a CSMS (or an attacker in its \
 place) could otherwise move the charger to plain text.\n\n\
-Example:\n  (profile 2 in use) ChangeConfiguration {key:\"SecurityProfile\", value:\"1\"} -> Accepted"
-);
+Example:\n  (profile 2 in use) ChangeConfiguration {key:\"SecurityProfile\", value:\"1\"} -> Accepted",
+};
 
-rule!(
-    AUTHORIZATION_KEY_FORMAT,
-    "auth.authorization-key-format",
-    Warning,
-    None,
-    V16,
-    Csms,
-    "ChangeConfiguration AuthorizationKey value is not 32-40 hexadecimal digits",
-    "OCPP-J 1.6 §6.2.2; errata §3.12; Security white paper §7.2",
-    "What it checks: a ChangeConfiguration of `AuthorizationKey` whose value is not made of \
+pub static AUTHORIZATION_KEY_FORMAT: Rule = Rule {
+    id: "auth.authorization-key-format",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "ChangeConfiguration AuthorizationKey value is not 32-40 hexadecimal digits",
+    spec: "OCPP-J 1.6 §6.2.2; errata §3.12; Security white paper §7.2",
+    doc: "What it checks: a ChangeConfiguration of `AuthorizationKey` whose value is not made of \
 hexadecimal digits only, or is shorter than 32 or longer than 40 digits (16-20 bytes). The \
 message gives the length, never the key.\n\n\
 Why it matters: the key is configured as hex; a charger converts it to the bytes of its \
 Basic-auth password, and a malformed key locks it out of the CSMS.\n\n\
-Example:\n  ChangeConfiguration {key:\"AuthorizationKey\", value:\"my-password\"}"
-);
+Example:\n  ChangeConfiguration {key:\"AuthorizationKey\", value:\"my-password\"}",
+};
 
-rule!(
-    USERNAME_MISMATCH,
-    "auth.username-mismatch",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "HTTP Basic-auth user name differs from the station identity in the URL",
-    "Security white paper A00.FR.204, A00.FR.303; 2.0.1 Part 2 A00.FR.204, A00.FR.303",
-    "What it checks: the `basic_auth_user` of an `open` event (recorded by the proxy) is \
+pub static USERNAME_MISMATCH: Rule = Rule {
+    id: "auth.username-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "HTTP Basic-auth user name differs from the station identity in the URL",
+    spec: "Security white paper A00.FR.204, A00.FR.303; 2.0.1 Part 2 A00.FR.204, A00.FR.303",
+    doc: "What it checks: the `basic_auth_user` of an `open` event (recorded by the proxy) is \
 neither the connection's identity nor its percent-decoded form. Silent when the trace does \
 not record the user.\n\n\
 Why it matters: the user name must be the identity so the CSMS checks the password of the \
 station that connects, not of another one.\n\n\
-Example:\n  {\"event\":\"open\",\"conn\":\"CP-001\",\"scheme\":\"wss\",\"basic_auth_user\":\"admin\",...}"
-);
+Example:\n  {\"event\":\"open\",\"conn\":\"CP-001\",\"scheme\":\"wss\",\"basic_auth_user\":\"admin\",...}",
+};
 
-rule!(
-    CSMS_ACCEPTED_BAD_CREDENTIALS,
-    "auth.csms-accepted-bad-credentials",
-    Error,
-    None,
-    ALL,
-    Csms,
-    "CSMS talks OCPP on a connection whose Basic-auth user is not the station identity",
-    "2.0.1 Part 2 A00.FR.207, A00.FR.324; 2.0.1 Part 6 TC_A_02_CSMS",
-    "What it checks: after `auth.username-mismatch` on a connection, the CSMS answers a \
+pub static CSMS_ACCEPTED_BAD_CREDENTIALS: Rule = Rule {
+    id: "auth.csms-accepted-bad-credentials",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CSMS talks OCPP on a connection whose Basic-auth user is not the station identity",
+    spec: "2.0.1 Part 2 A00.FR.207, A00.FR.324; 2.0.1 Part 6 TC_A_02_CSMS",
+    doc: "What it checks: after `auth.username-mismatch` on a connection, the CSMS answers a \
 charger CALL or sends one of its own on it, so it accepted the upgrade. Reported once per \
 connection. (Password correctness is not observable.)\n\n\
 Why it matters: the CSMS must refuse the upgrade when the credentials do not belong to the \
 identity; otherwise one station's password opens every identity.\n\n\
-Example:\n  open with basic_auth_user \"admin\" on CP-001, then BootNotification answered Accepted"
-);
+Example:\n  open with basic_auth_user \"admin\" on CP-001, then BootNotification answered Accepted",
+};
 
-rule!(
-    BASIC_OVER_PLAIN_WS,
-    "auth.basic-over-plain-ws",
-    Warning,
-    None,
-    ALL,
-    Any,
-    "HTTP Basic-auth credentials sent over plain ws://",
-    "Security white paper A00.FR.201, A00.FR.206; 2.0.1 Part 2 A00.FR.201, A00.FR.206; OCPP-J 1.6 §6",
-    "What it checks: an `open` event with scheme `ws` and a Basic-auth user (security profile \
+pub static BASIC_OVER_PLAIN_WS: Rule = Rule {
+    id: "auth.basic-over-plain-ws",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "HTTP Basic-auth credentials sent over plain ws://",
+    spec: "Security white paper A00.FR.201, A00.FR.206; 2.0.1 Part 2 A00.FR.201, A00.FR.206; OCPP-J 1.6 §6",
+    doc: "What it checks: an `open` event with scheme `ws` and a Basic-auth user (security profile \
 1).\n\n\
 Why it matters: the password travels in clear text; profile 1 is only for trusted networks \
 (a VPN), and a finding makes sure that was intended.\n\n\
-Example:\n  {\"event\":\"open\",\"scheme\":\"ws\",\"basic_auth_user\":\"CP-001\",...}"
-);
+Example:\n  {\"event\":\"open\",\"scheme\":\"ws\",\"basic_auth_user\":\"CP-001\",...}",
+};
 
-rule!(
-    TLS_TOO_OLD,
-    "auth.tls-too-old",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Any,
-    "Negotiated TLS version below 1.2",
-    "Security white paper A00.FR.312, A00.FR.416; 2.0.1 Part 2 A00.FR.313, A00.FR.416",
-    "What it checks: an `open` event whose `tls_version` is below 1.2 (1.0, 1.1, SSL). Only a \
+pub static TLS_TOO_OLD: Rule = Rule {
+    id: "auth.tls-too-old",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Any,
+    summary: "Negotiated TLS version below 1.2",
+    spec: "Security white paper A00.FR.312, A00.FR.416; 2.0.1 Part 2 A00.FR.313, A00.FR.416",
+    doc: "What it checks: an `open` event whose `tls_version` is below 1.2 (1.0, 1.1, SSL). Only a \
 TLS-terminating recorder knows it. A warning on 1.6, where the white paper tolerates older \
 versions for legacy chargers (rules catalogue §21 #18).\n\n\
 Why it matters: TLS 1.0 and 1.1 have known weaknesses; OCPP security requires 1.2 or \
 later.\n\n\
-Example:\n  {\"event\":\"open\",\"scheme\":\"wss\",\"tls_version\":\"1.1\",...}"
-);
+Example:\n  {\"event\":\"open\",\"scheme\":\"wss\",\"tls_version\":\"1.1\",...}",
+};
 
-rule!(
-    PROFILE3_NO_CLIENT_CERT,
-    "auth.profile3-no-client-cert",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Security profile 3 is configured but the connection has no TLS client certificate",
-    "Security white paper A00.FR.401, A00.FR.402; 2.0.1 Part 2 A00.FR.401, A00.FR.402",
-    "What it checks: the charger's SecurityProfile is known to be 3 (from GetConfiguration, \
+pub static PROFILE3_NO_CLIENT_CERT: Rule = Rule {
+    id: "auth.profile3-no-client-cert",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Security profile 3 is configured but the connection has no TLS client certificate",
+    spec: "Security white paper A00.FR.401, A00.FR.402; 2.0.1 Part 2 A00.FR.401, A00.FR.402",
+    doc: "What it checks: the charger's SecurityProfile is known to be 3 (from GetConfiguration, \
 an accepted ChangeConfiguration, GetVariables or NotifyReport) and a new connection opens \
 without a client certificate, as far as a TLS-terminating recorder saw it (`tls_version` \
 known, no `client_cert_subject`), or over plain `ws`. Silent when the configured profile or \
@@ -310,26 +294,25 @@ with the new one (white paper A05.FR.08).\n\n\
 Why it matters: profile 3 authenticates the charger by its certificate; without one the \
 CSMS must refuse the connection.\n\n\
 Example:\n  ChangeConfiguration {key:\"SecurityProfile\", value:\"3\"} -> Accepted, then open \
-{scheme:\"wss\", tls_version:\"1.3\"} without client_cert_subject"
-);
+{scheme:\"wss\", tls_version:\"1.3\"} without client_cert_subject",
+};
 
-rule!(
-    PROFILE_CHANGED,
-    "auth.profile-changed",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Station reconnects with another security profile without an accepted profile change",
-    "Security white paper A00.FR.001, A05; 2.0.1 Part 2 A00.FR.001, A05, B09",
-    "What it checks: the observed profile of a connection (ws + Basic = 1, wss + Basic = 2, \
+pub static PROFILE_CHANGED: Rule = Rule {
+    id: "auth.profile-changed",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Station reconnects with another security profile without an accepted profile change",
+    spec: "Security white paper A00.FR.001, A05; 2.0.1 Part 2 A00.FR.001, A05, B09",
+    doc: "What it checks: the observed profile of a connection (ws + Basic = 1, wss + Basic = 2, \
 wss + client certificate = 3) differs from that of the previous connection of the same \
 identity, and no change was accepted in between (1.6 ChangeConfiguration SecurityProfile; \
 2.x SetNetworkProfile or a SetVariables of NetworkConfigurationPriority).\n\n\
 Why it matters: a charger uses one profile at a time; switching on its own (in particular \
 downwards) defeats the configuration.\n\n\
-Example:\n  first open with a client certificate, later open on ws with Basic auth"
-);
+Example:\n  first open with a client certificate, later open on ws with Basic auth",
+};
 
 /// The standard security events of the 1.6 security white paper (§8).
 const EVENTS_16: &[&str] = &[
@@ -522,7 +505,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The configured security profile, as far as the traffic told it.
 fn configured_profile(st: &ProtoState) -> Option<u8> {
-    let v = if st.version == Some(Version::V16) {
+    let v = if st.is_v16() {
         match st.dm.cfg16("SecurityProfile") {
             Cfg::Value(v) => Some(v),
             _ => None,
@@ -537,8 +520,35 @@ fn after(t: Timestamp, us: i64) -> Timestamp {
     Timestamp::from_micros(t.micros().saturating_add(us))
 }
 
-pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-    let v16 = st.version == Some(Version::V16);
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Sec;
+
+impl Family for Sec {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        on_open(st, ctx, open);
+    }
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
+}
+
+fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+    let v16 = st.is_v16();
     let profile = observed_profile(open);
     let configured = configured_profile(st);
     let sec = &mut st.sec;
@@ -621,13 +631,13 @@ pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_
     }
 }
 
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
     // Unanswered events are resent on the next connection; the CALLs died with this one.
     st.sec.pending.clear();
     st.sec.bad_user = false;
 }
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
     let sec = &mut st.sec;
     let timeout = ctx.config().tol.call_timeout_us;
     let window = ctx.config().tol.followup_window_us as f64 / 1e6;
@@ -678,7 +688,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
     let version = st.version;
     if call.from == Side::Csms && st.sec.bad_user {
@@ -883,7 +893,7 @@ fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     if reply.caller == Side::Charger && st.sec.bad_user {
         st.sec.bad_user = false;
         ctx.report(
@@ -905,8 +915,8 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             }
         }
         "BootNotification" => {
+            let v2 = st.is_2x();
             let sec = &mut st.sec;
-            let v2 = st.version.is_some_and(Version::is_2x);
             if v2 && status_of(reply) == Some("Accepted") && !sec.boot_triggered {
                 let since = sec.boot_sent.unwrap_or(reply.call_at);
                 if sec.last_startup_event.is_none_or(|t| t < since) {
@@ -978,7 +988,7 @@ fn profile_change_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_
         return;
     }
     st.sec.change_allowed = true;
-    let v2 = st.version.is_some_and(Version::is_2x);
+    let v2 = st.is_2x();
     if !v2 && change.new == 3 {
         st.sec.unconfirmed_upgrade = true;
     }
@@ -1057,7 +1067,6 @@ mod tests {
     #[test]
     fn observed_profiles() {
         let open = |scheme, cert, user| OpenInfo {
-            subprotocol: None,
             scheme,
             tls_version: None,
             client_cert_subject: cert,

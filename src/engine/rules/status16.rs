@@ -15,13 +15,11 @@
 //!                                                                    for a StartTransaction
 //! ```
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
-use super::dm::{CallRef, int_of, push_capped, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, int_of, push_capped, str_of};
 use super::{Rule, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, OpenInfo, ProtoState};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -37,16 +35,15 @@ pub static RULES: &[&Rule] = &[
     &ENERGY_STATUS_WITHOUT_TRANSACTION,
 ];
 
-rule!(
-    UNLISTED_TRANSITION,
-    "status16.unlisted-transition",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "Connector status changed along an edge the 1.6 state table does not list",
-    "OCPP 1.6 §4.9; errata 3.19, 3.20",
-    "What it checks: two consecutive StatusNotifications for the same connector (connectorId \
+pub static UNLISTED_TRANSITION: Rule = Rule {
+    id: "status16.unlisted-transition",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Connector status changed along an edge the 1.6 state table does not list",
+    spec: "OCPP 1.6 §4.9; errata 3.19, 3.20",
+    doc: "What it checks: two consecutive StatusNotifications for the same connector (connectorId \
 > 0) whose pair of statuses is not a transition of the table in OCPP 1.6 §4.9, e.g. \
 Charging → Preparing, Finishing → Charging, Reserved → Charging, Available → Finishing, \
 Preparing → Reserved. A repeat of the same status is never a transition. The previous status \
@@ -57,87 +54,82 @@ outside it usually means a lost or reordered report, or a state machine that doe
 the protocol. A warning, not an error: errata 3.19 lets a charger skip states shorter than \
 `MinimumStatusDuration`, so an unlisted pair may hide a legal short-lived state.\n\n\
 Example:\n  StatusNotification {connectorId:1, status:\"Charging\"}, then \
-{connectorId:1, status:\"Preparing\"}"
-);
+{connectorId:1, status:\"Preparing\"}",
+};
 
-rule!(
-    CONNECTOR0_STATUS,
-    "status16.connector0-status",
-    Error,
-    None,
-    V16,
-    Charger,
-    "StatusNotification for connectorId 0 with a status other than Available, Unavailable or Faulted",
-    "OCPP 1.6 §4.9",
-    "What it checks: a StatusNotification with connectorId 0 (the charge point as a whole) \
+pub static CONNECTOR0_STATUS: Rule = Rule {
+    id: "status16.connector0-status",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StatusNotification for connectorId 0 with a status other than Available, Unavailable or Faulted",
+    spec: "OCPP 1.6 §4.9",
+    doc: "What it checks: a StatusNotification with connectorId 0 (the charge point as a whole) \
 and a status other than Available, Unavailable or Faulted.\n\n\
 Why it matters: connector 0 has no session of its own; Preparing, Charging, Suspended*, \
 Finishing and Reserved only exist for a physical connector.\n\n\
-Example:\n  StatusNotification {connectorId:0, errorCode:\"NoError\", status:\"Charging\"}"
-);
+Example:\n  StatusNotification {connectorId:0, errorCode:\"NoError\", status:\"Charging\"}",
+};
 
-rule!(
-    CONNECTOR_ID_RANGE,
-    "status16.connector-id-range",
-    Error,
-    None,
-    V16,
-    Charger,
-    "StatusNotification connectorId negative or above NumberOfConnectors",
-    "OCPP 1.6 §3.8, §6.47; §9.1 NumberOfConnectors",
-    "What it checks: a StatusNotification whose connectorId is below 0, or greater than the \
+pub static CONNECTOR_ID_RANGE: Rule = Rule {
+    id: "status16.connector-id-range",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StatusNotification connectorId negative or above NumberOfConnectors",
+    spec: "OCPP 1.6 §3.8, §6.47; §9.1 NumberOfConnectors",
+    doc: "What it checks: a StatusNotification whose connectorId is below 0, or greater than the \
 `NumberOfConnectors` the charger reported (GetConfiguration, or an accepted \
 ChangeConfiguration). When the key was never seen only negative ids are reported.\n\n\
 Why it matters: connectors are numbered 1..NumberOfConnectors without gaps, 0 being the \
 charge point; a status for any other id cannot be attributed to a connector.\n\n\
 Example:\n  GetConfiguration -> {NumberOfConnectors: \"2\"}, then StatusNotification \
-{connectorId:3, ...}"
-);
+{connectorId:3, ...}",
+};
 
-rule!(
-    EVCOMMUNICATIONERROR_STATUS,
-    "status16.evcommunicationerror-status",
-    Error,
-    None,
-    V16,
-    Charger,
-    "errorCode EVCommunicationError with a status other than Preparing, SuspendedEV(SE) or Finishing",
-    "OCPP 1.6 §4.9, §7.6",
-    "What it checks: a StatusNotification with errorCode `EVCommunicationError` and a status \
+pub static EVCOMMUNICATIONERROR_STATUS: Rule = Rule {
+    id: "status16.evcommunicationerror-status",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "errorCode EVCommunicationError with a status other than Preparing, SuspendedEV(SE) or Finishing",
+    spec: "OCPP 1.6 §4.9, §7.6",
+    doc: "What it checks: a StatusNotification with errorCode `EVCommunicationError` and a status \
 other than Preparing, SuspendedEV, SuspendedEVSE or Finishing.\n\n\
 Why it matters: OCPP 1.6 §4.9 limits this error to those statuses: it describes a vehicle \
 that is connected but cannot be talked to, which is not a state of an Available, Charging or \
 Faulted connector.\n\n\
 Example:\n  StatusNotification {connectorId:1, errorCode:\"EVCommunicationError\", \
-status:\"Available\"}"
-);
+status:\"Available\"}",
+};
 
-rule!(
-    FAULTED_WITHOUT_ERROR,
-    "status16.faulted-without-error",
-    Info,
-    None,
-    V16,
-    Charger,
-    "Status Faulted reported with errorCode NoError",
-    "OCPP 1.6 §4.9, §7.6 (ChargePointErrorCode)",
-    "What it checks: a StatusNotification with status Faulted and errorCode `NoError`.\n\n\
+pub static FAULTED_WITHOUT_ERROR: Rule = Rule {
+    id: "status16.faulted-without-error",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Status Faulted reported with errorCode NoError",
+    spec: "OCPP 1.6 §4.9, §7.6 (ChargePointErrorCode)",
+    doc: "What it checks: a StatusNotification with status Faulted and errorCode `NoError`.\n\n\
 Why it matters: a fault without an error code gives the operator nothing to act on; the \
 error code (or `OtherError` with `vendorErrorCode`) says what failed. Reported as info \
 because the specification does not forbid the combination in so many words.\n\n\
-Example:\n  StatusNotification {connectorId:1, errorCode:\"NoError\", status:\"Faulted\"}"
-);
+Example:\n  StatusNotification {connectorId:1, errorCode:\"NoError\", status:\"Faulted\"}",
+};
 
-rule!(
-    OUT_OF_ORDER,
-    "status16.out-of-order",
-    Error,
-    None,
-    V16,
-    Charger,
-    "StatusNotification timestamps of one connector go backwards in send order",
-    "OCPP 1.6 §4.9 (reporting after an offline period)",
-    "What it checks: a StatusNotification whose `timestamp` is earlier than the `timestamp` of \
+pub static OUT_OF_ORDER: Rule = Rule {
+    id: "status16.out-of-order",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StatusNotification timestamps of one connector go backwards in send order",
+    spec: "OCPP 1.6 §4.9 (reporting after an offline period)",
+    doc: "What it checks: a StatusNotification whose `timestamp` is earlier than the `timestamp` of \
 the previous StatusNotification for the same connector (connector 0 included). Reports \
 without a timestamp are not compared. When a BootNotification came between the two reports \
 the finding is a warning: the charger's clock may have been set at that boot.\n\n\
@@ -145,19 +137,18 @@ Why it matters: status changes must be sent in the order they happened, also whe
 were queued during an offline period; a CSMS that applies them in arrival order ends with a \
 wrong connector status.\n\n\
 Example:\n  StatusNotification {connectorId:1, status:\"Charging\", \
-timestamp:\"10:05:00Z\"}, then {connectorId:1, status:\"Preparing\", timestamp:\"10:04:00Z\"}"
-);
+timestamp:\"10:05:00Z\"}, then {connectorId:1, status:\"Preparing\", timestamp:\"10:04:00Z\"}",
+};
 
-rule!(
-    ENERGY_STATUS_WITHOUT_TRANSACTION,
-    "status16.energy-status-without-transaction",
-    Info,
-    None,
-    V16,
-    Charger,
-    "Charging or Suspended status reported and no transaction runs on the connector",
-    "OCPP 1.6 §4.8, §4.9; OCTT TC_003, TC_004",
-    "What it checks: a StatusNotification Charging, SuspendedEV or SuspendedEVSE for a \
+pub static ENERGY_STATUS_WITHOUT_TRANSACTION: Rule = Rule {
+    id: "status16.energy-status-without-transaction",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Charging or Suspended status reported and no transaction runs on the connector",
+    spec: "OCPP 1.6 §4.8, §4.9; OCTT TC_003, TC_004",
+    doc: "What it checks: a StatusNotification Charging, SuspendedEV or SuspendedEVSE for a \
 connector on which no transaction runs (no StartTransaction since the last \
 StopTransaction), and no StartTransaction for that connector follows within \
 `followup_window` (default 60 s); the StartTransaction may come before or after the status, \
@@ -167,8 +158,8 @@ the trace is not mistaken for a missing one. Reported at the status line.\n\n\
 Why it matters: energy flows only within a transaction; a Charging connector without one \
 means energy the CSMS cannot bill, or a StartTransaction that was lost.\n\n\
 Example:\n  StatusNotification {connectorId:1, status:\"Charging\"}, and no StartTransaction \
-for connector 1"
-);
+for connector 1",
+};
 
 /// At most this many connectors are followed (connector ids are small in practice).
 const MAX_CONNECTORS: usize = 64;
@@ -322,27 +313,40 @@ impl State {
     }
 }
 
-fn is_v16(st: &ProtoState) -> bool {
-    st.version == Some(Version::V16)
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Status16;
+
+impl Family for Status16 {
+    const VERSIONS: &'static [Version] = V16;
+
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        on_open(st, ctx, open);
+    }
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
 }
 
-pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    if !is_v16(st) {
-        return;
-    }
+fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
     // After an offline period the charger reports its current status, not its history.
     st.status16.forget_statuses();
 }
 
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    if !is_v16(st) {
-        return;
-    }
+fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
     st.status16.forget_statuses();
 }
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    if !is_v16(st) || st.status16.watches.is_empty() {
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+    if st.status16.watches.is_empty() {
         return;
     }
     let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
@@ -366,8 +370,8 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if !is_v16(st) || call.from != Side::Charger {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+    if call.from != Side::Charger {
         return;
     }
     match call.action {
@@ -392,8 +396,6 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         _ => {}
     }
 }
-
-pub(crate) fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
 
 fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;

@@ -13,16 +13,15 @@
 //!                    ─► timestamp older than the previous report of the connector
 //! ```
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
 use serde_json::Value;
 
-use super::dm::{arr_of, int_of, push_capped, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{arr_of, int_of, push_capped, str_of};
 use super::{Rule, V2X};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
-use crate::ocpp::Side;
+use crate::engine::protocol::{Call, Family, OpenInfo, ProtoState, Reply};
+use crate::finding::Severity;
+use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
 /// The rules of this file, in registry order.
@@ -33,33 +32,31 @@ pub static RULES: &[&Rule] = &[
     &TIMESTAMP_OUT_OF_ORDER,
 ];
 
-rule!(
-    CONNECTOR_ZERO,
-    "status2.connector-zero",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "StatusNotification for evseId 0 or connectorId 0 (or below)",
-    "OCPP 2.0.1 Part 1 §7.1, §7.2; Part 2 G03 note; 2.1 Part 1 §7",
-    "What it checks: a 2.x StatusNotification whose `evseId` or `connectorId` is 0 or \
+pub static CONNECTOR_ZERO: Rule = Rule {
+    id: "status2.connector-zero",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "StatusNotification for evseId 0 or connectorId 0 (or below)",
+    spec: "OCPP 2.0.1 Part 1 §7.1, §7.2; Part 2 G03 note; 2.1 Part 1 §7",
+    doc: "What it checks: a 2.x StatusNotification whose `evseId` or `connectorId` is 0 or \
 negative.\n\n\
 Why it matters: in 2.x a status belongs to one connector of one EVSE, both numbered from 1; \
 0 stands for the whole station (EVSE) or is no connector at all, so the CSMS cannot place \
 the status. (1.6 reported the charge point as connector 0; 2.x does not.)\n\n\
-Example:\n  StatusNotification {evseId:0, connectorId:0, connectorStatus:\"Available\", ...}"
-);
+Example:\n  StatusNotification {evseId:0, connectorId:0, connectorStatus:\"Available\", ...}",
+};
 
-rule!(
-    ID_RANGE,
-    "status2.id-range",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "StatusNotification for an EVSE or connector the station's full inventory does not list",
-    "OCPP 2.0.1 Part 1 §7.1, §7.2; Part 2 B07 (Get Base Report)",
-    "What it checks: a StatusNotification whose `evseId` is not among the EVSE components, or \
+pub static ID_RANGE: Rule = Rule {
+    id: "status2.id-range",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "StatusNotification for an EVSE or connector the station's full inventory does not list",
+    spec: "OCPP 2.0.1 Part 1 §7.1, §7.2; Part 2 B07 (Get Base Report)",
+    doc: "What it checks: a StatusNotification whose `evseId` is not among the EVSE components, or \
 whose `connectorId` is not among the Connector components of that EVSE, of the station's \
 last complete FullInventory report (GetBaseReport FullInventory answered with NotifyReport \
 parts up to `tbc` false). Silent while no complete inventory was seen, and for an EVSE whose \
@@ -67,19 +64,18 @@ connectors the inventory does not list.\n\n\
 Why it matters: the device model is the station's own list of its EVSEs and connectors; a \
 status for one it does not have is a numbering fault the CSMS cannot map.\n\n\
 Example:\n  FullInventory lists EVSE 1 with connector 1, then StatusNotification {evseId:2, \
-connectorId:1, ...}"
-);
+connectorId:1, ...}",
+};
 
-rule!(
-    UNEXPECTED_TRANSITION,
-    "status2.unexpected-transition",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Connector status change that the 2.x use cases do not allow",
-    "OCPP 2.0.1 Part 2 G01, G03, H01; errata 2.30",
-    "What it checks: two consecutive status reports of one connector (same connection, no \
+pub static UNEXPECTED_TRANSITION: Rule = Rule {
+    id: "status2.unexpected-transition",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Connector status change that the 2.x use cases do not allow",
+    spec: "OCPP 2.0.1 Part 2 G01, G03, H01; errata 2.30",
+    doc: "What it checks: two consecutive status reports of one connector (same connection, no \
 boot between) going Occupied -> Reserved or Unavailable -> Reserved. Only an Available \
 connector can be reserved (ReserveNow on an occupied or unavailable EVSE is answered \
 Occupied / Unavailable), so a reservation cannot take effect from those states. 2.x has no \
@@ -89,27 +85,26 @@ Available between the two may have been skipped.\n\n\
 Why it matters: a status the use cases cannot produce means the station's state machine and \
 the CSMS's view of the connector diverge.\n\n\
 Example:\n  StatusNotification {evseId:1, connectorId:1, connectorStatus:\"Occupied\"}, then \
-{..., connectorStatus:\"Reserved\"}"
-);
+{..., connectorStatus:\"Reserved\"}",
+};
 
-rule!(
-    TIMESTAMP_OUT_OF_ORDER,
-    "status2.timestamp-out-of-order",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "StatusNotification timestamped earlier than the connector's previous report",
-    "OCPP 2.0.1 Part 2 G01 (by analogy with OCPP 1.6 §4.9)",
-    "What it checks: a StatusNotification whose `timestamp` is earlier than the timestamp of \
+pub static TIMESTAMP_OUT_OF_ORDER: Rule = Rule {
+    id: "status2.timestamp-out-of-order",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "StatusNotification timestamped earlier than the connector's previous report",
+    spec: "OCPP 2.0.1 Part 2 G01 (by analogy with OCPP 1.6 §4.9)",
+    doc: "What it checks: a StatusNotification whose `timestamp` is earlier than the timestamp of \
 the previous StatusNotification of the same EVSE and connector, with no BootNotification \
 between (a clock set at boot makes the two incomparable). A warning: 2.x states no explicit \
 ordering requirement for status reports.\n\n\
 Why it matters: statuses describe a timeline; reports that go back in time make the CSMS \
 show an old status as the current one.\n\n\
 Example:\n  StatusNotification {timestamp:\"10:05:00Z\", evseId:1, connectorId:1, ...}, then \
-{timestamp:\"10:04:00Z\", evseId:1, connectorId:1, ...}"
-);
+{timestamp:\"10:04:00Z\", evseId:1, connectorId:1, ...}",
+};
 
 // ---------------------------------------------------------------------------------------
 // State.
@@ -227,10 +222,6 @@ fn status_name(s: &str) -> Option<&'static str> {
     STATUSES.iter().copied().find(|x| *x == s)
 }
 
-fn is_2x(st: &ProtoState) -> bool {
-    st.version.is_some_and(crate::ocpp::Version::is_2x)
-}
-
 /// Records a status report of a connector; returns the previous status on this connection.
 fn record(st: &mut State, evse: i64, id: i64, status: &'static str) -> Option<&'static str> {
     let c = st.connector(evse, id);
@@ -242,23 +233,40 @@ fn record(st: &mut State, evse: i64, id: i64, status: &'static str) -> Option<&'
 // ---------------------------------------------------------------------------------------
 // Hooks.
 
-pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    if is_2x(st) {
-        // After a reconnect the station reports its current statuses, not its history.
-        st.status2.forget_statuses();
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Status2;
+
+impl Family for Status2 {
+    const VERSIONS: &'static [Version] = V2X;
+
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        on_open(st, ctx, open);
+    }
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
     }
 }
 
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    if is_2x(st) {
-        st.status2.forget_statuses();
-    }
+fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+    // After a reconnect the station reports its current statuses, not its history.
+    st.status2.forget_statuses();
 }
 
-pub(crate) fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
+fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+    st.status2.forget_statuses();
+}
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if !is_2x(st) || !call.valid {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+    if !call.valid {
         return;
     }
     match (call.action, call.from) {
@@ -280,8 +288,8 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, _ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if !is_2x(st) || reply.action != "GetBaseReport" || reply.caller != Side::Csms {
+fn on_reply(st: &mut ProtoState, _ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    if reply.action != "GetBaseReport" || reply.caller != Side::Csms {
         return;
     }
     let accepted = reply

@@ -19,15 +19,13 @@
 //! This file does not judge the content of triggered firmware, log or certificate messages
 //! (`fw.rs`, `sec.rs` do), nor what a triggered BootNotification means (`boot.rs`).
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
 use serde_json::Value;
 
-use super::dm::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -44,145 +42,137 @@ pub static RULES: &[&Rule] = &[
     &NOT_IMPLEMENTED_FOR_STANDARD,
 ];
 
-rule!(
-    MESSAGE_BEFORE_RESPONSE,
-    "trig.message-before-response",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Triggered message sent before the TriggerMessage was answered",
-    "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.04, Gen §3 FR.05",
-    "What it checks: while a TriggerMessage (1.6: or ExtendedTriggerMessage) is not answered \
+pub static MESSAGE_BEFORE_RESPONSE: Rule = Rule {
+    id: "trig.message-before-response",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Triggered message sent before the TriggerMessage was answered",
+    spec: "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.04, Gen §3 FR.05",
+    doc: "What it checks: while a TriggerMessage (1.6: or ExtendedTriggerMessage) is not answered \
 yet, the charger sends the CALL it requests. A warning: the same message may come from \
 normal operation at that moment.\n\n\
 Why it matters: the charger SHALL first answer the trigger and only then send the requested \
 message; a CSMS that waits for the answer may otherwise take the message for unsolicited.\n\n\
-Example:\n  csms: TriggerMessage {requestedMessage:\"Heartbeat\"}\n  charger: Heartbeat {}   (before [3,...,{status:\"Accepted\"}])"
-);
+Example:\n  csms: TriggerMessage {requestedMessage:\"Heartbeat\"}\n  charger: Heartbeat {}   (before [3,...,{status:\"Accepted\"}])",
+};
 
-rule!(
-    ACCEPTED_NOT_SENT,
-    "trig.accepted-not-sent",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Charger,
-    "Trigger accepted but the requested message did not follow",
-    "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.10",
-    "What it checks: a TriggerMessage (1.6: or ExtendedTriggerMessage) answered Accepted, and \
+pub static ACCEPTED_NOT_SENT: Rule = Rule {
+    id: "trig.accepted-not-sent",
+    severity: Severity::Error,
+    severity_16: Some(Severity::Warning),
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Trigger accepted but the requested message did not follow",
+    spec: "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.10",
+    doc: "What it checks: a TriggerMessage (1.6: or ExtendedTriggerMessage) answered Accepted, and \
 the requested CALL (BootNotification, StatusNotification, SignCertificate for the certificate \
 triggers, ...) does not come within `followup_window` (default 60 s). A message of that kind \
 sent for another reason satisfies it. An error on 2.x (SHALL), a warning on 1.6 (SHOULD). \
 Reported at the trigger; a trace that ends before the window passed is not judged.\n\n\
 Why it matters: the CSMS waits for the data it asked for; an accepted trigger that produces \
 nothing leaves it guessing.\n\n\
-Example:\n  TriggerMessage {requestedMessage:\"StatusNotification\"} -> Accepted, then no StatusNotification"
-);
+Example:\n  TriggerMessage {requestedMessage:\"StatusNotification\"} -> Accepted, then no StatusNotification",
+};
 
-rule!(
-    REJECTED_BUT_SENT,
-    "trig.rejected-but-sent",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Trigger refused but the requested message follows anyway",
-    "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.05",
-    "What it checks: a TriggerMessage answered Rejected or NotImplemented, and the requested \
+pub static REJECTED_BUT_SENT: Rule = Rule {
+    id: "trig.rejected-but-sent",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Trigger refused but the requested message follows anyway",
+    spec: "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.05",
+    doc: "What it checks: a TriggerMessage answered Rejected or NotImplemented, and the requested \
 CALL comes within `followup_window` anyway. Info only: the message may come from normal \
 operation.\n\n\
 Why it matters: a refused trigger should have no effect; a station that sends the message \
 anyway answers its triggers wrongly.\n\n\
-Example:\n  TriggerMessage {requestedMessage:\"Heartbeat\"} -> Rejected, then Heartbeat {}"
-);
+Example:\n  TriggerMessage {requestedMessage:\"Heartbeat\"} -> Rejected, then Heartbeat {}",
+};
 
-rule!(
-    CONNECTOR_ZERO,
-    "trig.connector-zero",
-    Error,
-    None,
-    V16,
-    Csms,
-    "1.6 TriggerMessage names connector 0 or a negative connector",
-    "OCPP 1.6 §6.51; Security white paper §5.5 (ExtendedTriggerMessage)",
-    "What it checks: a 1.6 TriggerMessage or ExtendedTriggerMessage whose `connectorId` is \
+pub static CONNECTOR_ZERO: Rule = Rule {
+    id: "trig.connector-zero",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "1.6 TriggerMessage names connector 0 or a negative connector",
+    spec: "OCPP 1.6 §6.51; Security white paper §5.5 (ExtendedTriggerMessage)",
+    doc: "What it checks: a 1.6 TriggerMessage or ExtendedTriggerMessage whose `connectorId` is \
 present and not greater than 0.\n\n\
 Why it matters: connectorId is only given for a specific connector and must be > 0; to ask \
 about the whole charger the field is left out.\n\n\
-Example:\n  TriggerMessage {requestedMessage:\"StatusNotification\", connectorId:0}"
-);
+Example:\n  TriggerMessage {requestedMessage:\"StatusNotification\", connectorId:0}",
+};
 
-rule!(
-    STATUS_WITHOUT_CONNECTOR,
-    "trig.status-without-connector",
-    Error,
-    None,
-    V2X,
-    Csms,
-    "TriggerMessage for StatusNotification without an EVSE and connector",
-    "2.0.1 Part 2 F06.FR.13",
-    "What it checks: a 2.x TriggerMessage for StatusNotification without `evse` (error), or \
+pub static STATUS_WITHOUT_CONNECTOR: Rule = Rule {
+    id: "trig.status-without-connector",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Csms,
+    summary: "TriggerMessage for StatusNotification without an EVSE and connector",
+    spec: "2.0.1 Part 2 F06.FR.13",
+    doc: "What it checks: a 2.x TriggerMessage for StatusNotification without `evse` (error), or \
 with `evse` but without `evse.connectorId` (warning: StatusNotification is only sent per \
 connector, but the test cases only check `evse.id`).\n\n\
 Why it matters: the CSMS SHALL include the EVSE; without it the station cannot tell which \
 connector to report.\n\n\
-Example:\n  TriggerMessage {requestedMessage:\"StatusNotification\"}"
-);
+Example:\n  TriggerMessage {requestedMessage:\"StatusNotification\"}",
+};
 
-rule!(
-    TRANSACTION_EVENT_WRONG_REASON,
-    "trig.transaction-event-wrong-reason",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "Triggered TransactionEvent without triggerReason Trigger or without chargingState",
-    "2.0.1 Part 2 F06.FR.07",
-    "What it checks: after a TriggerMessage for TransactionEvent was accepted, the \
+pub static TRANSACTION_EVENT_WRONG_REASON: Rule = Rule {
+    id: "trig.transaction-event-wrong-reason",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Triggered TransactionEvent without triggerReason Trigger or without chargingState",
+    spec: "2.0.1 Part 2 F06.FR.07",
+    doc: "What it checks: after a TriggerMessage for TransactionEvent was accepted, the \
 TransactionEvent that answers it has `triggerReason` Trigger but no \
 `transactionInfo.chargingState`, or no TransactionEvent with triggerReason Trigger comes \
 within `followup_window` and the one that came has another reason (reported at it).\n\n\
 Why it matters: the triggered event SHALL say it was triggered and carry the charging state; \
 otherwise the CSMS cannot tell the answer from a normal update.\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"TransactionEvent\", evse:{id:1}} -> Accepted, then \
-TransactionEvent {eventType:\"Updated\", triggerReason:\"MeterValuePeriodic\", ...}"
-);
+TransactionEvent {eventType:\"Updated\", triggerReason:\"MeterValuePeriodic\", ...}",
+};
 
-rule!(
-    METER_VALUES_WRONG_CONTEXT,
-    "trig.meter-values-wrong-context",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Triggered MeterValues with a reading context other than Trigger",
-    "OCPP 1.6 §7.35 ReadingContext; 2.0.1 Part 2 §3 ReadingContextEnumType; 2.0.1 Part 6 TC_F_11_CSMS",
-    "What it checks: after a TriggerMessage for MeterValues was accepted, no MeterValues whose \
+pub static METER_VALUES_WRONG_CONTEXT: Rule = Rule {
+    id: "trig.meter-values-wrong-context",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Triggered MeterValues with a reading context other than Trigger",
+    spec: "OCPP 1.6 §7.35 ReadingContext; 2.0.1 Part 2 §3 ReadingContextEnumType; 2.0.1 Part 6 TC_F_11_CSMS",
+    doc: "What it checks: after a TriggerMessage for MeterValues was accepted, no MeterValues whose \
 sampled values all have context Trigger (or none) came within `followup_window`, and one \
 whose sampled values name another context did (reported at it). A warning: a periodic \
 MeterValues may have crossed the trigger.\n\n\
 Why it matters: the context tells the CSMS why the values were taken; triggered values \
 marked Sample.Periodic are booked as periodic samples.\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"MeterValues\"} -> Accepted, then MeterValues \
-{... sampledValue:[{value:\"10\", context:\"Sample.Periodic\"}]}"
-);
+{... sampledValue:[{value:\"10\", context:\"Sample.Periodic\"}]}",
+};
 
-rule!(
-    NOT_IMPLEMENTED_FOR_STANDARD,
-    "trig.not-implemented-for-standard",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Trigger for a message of the standard set answered NotImplemented",
-    "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.08",
-    "What it checks: a TriggerMessage for a message of the version's own enumeration answered \
+pub static NOT_IMPLEMENTED_FOR_STANDARD: Rule = Rule {
+    id: "trig.not-implemented-for-standard",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Trigger for a message of the standard set answered NotImplemented",
+    spec: "OCPP 1.6 §5.17; 2.0.1 Part 2 F06.FR.08",
+    doc: "What it checks: a TriggerMessage for a message of the version's own enumeration answered \
 NotImplemented. Allowed; recorded as a capability of the station.\n\n\
 Why it matters: a CSMS that relies on triggers (status resynchronisation, meter readings) \
 needs to know which ones the station does not support.\n\n\
-Example:\n  TriggerMessage {requestedMessage:\"MeterValues\"} -> NotImplemented"
-);
+Example:\n  TriggerMessage {requestedMessage:\"MeterValues\"} -> NotImplemented",
+};
 
 /// Where a trigger is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,14 +266,35 @@ fn after(t: Timestamp, us: i64) -> Timestamp {
     Timestamp::from_micros(t.micros().saturating_add(us))
 }
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Trig;
 
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+impl Family for Trig {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
+}
+
+fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
     // An unanswered trigger will never be answered on this connection.
     st.trig.triggers.retain(|t| t.phase != Phase::Sent);
 }
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
     let window = ctx.config().tol.followup_window_us;
     let stale = ctx
         .config()
@@ -324,7 +335,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, en
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     match call.from {
         Side::Csms if matches!(call.action, "TriggerMessage" | "ExtendedTriggerMessage") => {
             on_trigger(st, ctx, call);
@@ -339,7 +350,7 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let Some(requested) = str_of(p, "requestedMessage") else {
         return;
     };
-    let v16 = st.version == Some(Version::V16);
+    let v16 = st.is_v16();
     let target = if v16 {
         let connector = int_of(p, "connectorId");
         if let Some(c) = connector
@@ -444,7 +455,7 @@ fn flaw(action: &str, p: &Value) -> Option<(&'static Rule, String)> {
 }
 
 fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let v16 = st.version == Some(Version::V16);
+    let v16 = st.is_v16();
     let target = target_of(call.action, call.payload, v16);
     let matches = |t: &Trigger| {
         t.expects.contains(&call.action)
@@ -523,7 +534,7 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     if reply.caller != Side::Csms
         || !matches!(reply.action, "TriggerMessage" | "ExtendedTriggerMessage")
     {

@@ -17,15 +17,13 @@
 //! trace, or its StartTransaction was never answered) is adopted at its first MeterValues or
 //! StopTransaction: reported once, at most as a warning, then followed like the others.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
 use serde_json::Value;
 
-use super::dm::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
+use super::Party;
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -68,107 +66,101 @@ pub static RULES: &[&Rule] = &[
 // ---------------------------------------------------------------------------------------
 // Rules: starting a transaction.
 
-rule!(
-    START_CONNECTOR_ZERO,
-    "tx16.start-connector-zero",
-    Error,
-    None,
-    V16,
-    Charger,
-    "StartTransaction for connectorId 0 or below",
-    "OCPP 1.6 §6.45",
-    "What it checks: a StartTransaction whose `connectorId` is 0 or negative.\n\n\
+pub static START_CONNECTOR_ZERO: Rule = Rule {
+    id: "tx16.start-connector-zero",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StartTransaction for connectorId 0 or below",
+    spec: "OCPP 1.6 §6.45",
+    doc: "What it checks: a StartTransaction whose `connectorId` is 0 or negative.\n\n\
 Why it matters: a transaction runs on one physical connector, numbered from 1; connector 0 \
 is the charge point as a whole and cannot carry a session.\n\n\
-Example:\n  StartTransaction {connectorId:0, idTag:\"TAG-1\", meterStart:0, timestamp:...}"
-);
+Example:\n  StartTransaction {connectorId:0, idTag:\"TAG-1\", meterStart:0, timestamp:...}",
+};
 
-rule!(
-    START_ON_BUSY_CONNECTOR,
-    "tx16.start-on-busy-connector",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "StartTransaction on a connector whose previous transaction was never stopped",
-    "OCPP 1.6 §3.6, §4.8",
-    "What it checks: a StartTransaction for a connector on which a transaction is open: its \
+pub static START_ON_BUSY_CONNECTOR: Rule = Rule {
+    id: "tx16.start-on-busy-connector",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StartTransaction on a connector whose previous transaction was never stopped",
+    spec: "OCPP 1.6 §3.6, §4.8",
+    doc: "What it checks: a StartTransaction for a connector on which a transaction is open: its \
 StartTransaction was answered with a transaction id, or it was seen in MeterValues, and no \
 StopTransaction for it was sent. An identical resend of the StartTransaction that opened it \
 is not reported. A warning: a stop the trace missed cannot be ruled out.\n\n\
 Why it matters: a connector carries one transaction at a time; the earlier one stays open \
 at the CSMS for ever, and its energy is never billed.\n\n\
 Example:\n  StartTransaction {connectorId:1, ...} -> {transactionId:7}, then StartTransaction \
-{connectorId:1, ...} without a StopTransaction for 7"
-);
+{connectorId:1, ...} without a StopTransaction for 7",
+};
 
-rule!(
-    TRANSACTION_ID_REUSED,
-    "tx16.transaction-id-reused",
-    Warning,
-    None,
-    V16,
-    Csms,
-    "StartTransaction answered with a transactionId already used for this charger",
-    "OCPP 1.6 errata 3.54 (§6.46)",
-    "What it checks: a StartTransaction.conf whose `transactionId` is the id of a transaction \
+pub static TRANSACTION_ID_REUSED: Rule = Rule {
+    id: "tx16.transaction-id-reused",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "StartTransaction answered with a transactionId already used for this charger",
+    spec: "OCPP 1.6 errata 3.54 (§6.46)",
+    doc: "What it checks: a StartTransaction.conf whose `transactionId` is the id of a transaction \
 of this charger that is still open, or that was used before in the trace. Answering an \
 identical resend of the same StartTransaction with the same id is not reported.\n\n\
 Why it matters: the id is the only key that ties MeterValues and StopTransaction to a \
 transaction; errata 3.54 recommends unique ids, and a reused id mixes two sessions' meter \
 data and bills.\n\n\
 Example:\n  StartTransaction -> {transactionId:7}, ... StopTransaction 7, then a new \
-StartTransaction -> {transactionId:7}"
-);
+StartTransaction -> {transactionId:7}",
+};
 
-rule!(
-    TRANSACTION_ID_NONPOSITIVE,
-    "tx16.transaction-id-nonpositive",
-    Info,
-    None,
-    V16,
-    Csms,
-    "StartTransaction answered with a transactionId of 0 or below",
-    "OCPP 1.6 errata 3.54, 3.18",
-    "What it checks: a StartTransaction.conf whose `transactionId` is 0 or negative.\n\n\
+pub static TRANSACTION_ID_NONPOSITIVE: Rule = Rule {
+    id: "tx16.transaction-id-nonpositive",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "StartTransaction answered with a transactionId of 0 or below",
+    spec: "OCPP 1.6 errata 3.54, 3.18",
+    doc: "What it checks: a StartTransaction.conf whose `transactionId` is 0 or negative.\n\n\
 Why it matters: the id is legal, but errata 3.54 recommends positive ids, and `-1` has a \
 meaning of its own: chargers use it for a transaction whose StartTransaction never got \
 through (errata 3.18), so a CSMS-issued -1 is ambiguous.\n\n\
-Example:\n  StartTransaction -> {idTagInfo:{status:\"Accepted\"}, transactionId:0}"
-);
+Example:\n  StartTransaction -> {idTagInfo:{status:\"Accepted\"}, transactionId:0}",
+};
 
-rule!(
-    START_NOT_ANSWERED,
-    "tx16.start-not-answered",
-    Warning,
-    None,
-    V16,
-    Csms,
-    "StartTransaction not answered with a CALLRESULT within the call timeout",
-    "OCPP 1.6 §4.8, §3.7.1",
-    "What it checks: a StartTransaction that gets no CALLRESULT within `call_timeout` \
+pub static START_NOT_ANSWERED: Rule = Rule {
+    id: "tx16.start-not-answered",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "StartTransaction not answered with a CALLRESULT within the call timeout",
+    spec: "OCPP 1.6 §4.8, §3.7.1",
+    doc: "What it checks: a StartTransaction that gets no CALLRESULT within `call_timeout` \
 (default 30 s; reported at the StartTransaction line), or that is answered with a \
 CALLERROR (reported at the error). A connection that closes before the timeout is not \
 reported.\n\n\
 Why it matters: the CSMS should answer every StartTransaction, even one that fails its own \
 checks, because the charger can only learn the transaction id from that answer; without it \
 the charger retries, and its later messages carry transactionId -1.\n\n\
-Example:\n  StartTransaction {connectorId:1, ...} -> CALLERROR InternalError"
-);
+Example:\n  StartTransaction {connectorId:1, ...} -> CALLERROR InternalError",
+};
 
 // ---------------------------------------------------------------------------------------
 // Rules: meter values.
 
-rule!(
-    METER_VALUES_UNKNOWN_TX,
-    "tx16.meter-values-unknown-tx",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "MeterValues for a transactionId that is not open on this charger",
-    "OCPP 1.6 §4.7; errata 3.16",
-    "What it checks: a MeterValues with a `transactionId` (other than -1) that no \
+pub static METER_VALUES_UNKNOWN_TX: Rule = Rule {
+    id: "tx16.meter-values-unknown-tx",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "MeterValues for a transactionId that is not open on this charger",
+    spec: "OCPP 1.6 §4.7; errata 3.16",
+    doc: "What it checks: a MeterValues with a `transactionId` (other than -1) that no \
 StartTransaction answer in the trace issued. Reported once per id. A warning when the \
 station's BootNotification was seen in the trace and the samples are timestamped after it \
 (within `clock_skew`): its transactions since are known. Info otherwise, since the \
@@ -177,74 +169,70 @@ interrupted transaction).\n\n\
 Why it matters: meter values must name a transaction the CSMS issued; values for an unknown \
 id cannot be booked.\n\n\
 Example:\n  MeterValues {connectorId:1, transactionId:99, ...} after a boot, without a \
-StartTransaction answered with 99"
-);
+StartTransaction answered with 99",
+};
 
-rule!(
-    METER_VALUES_WRONG_CONNECTOR,
-    "tx16.meter-values-wrong-connector",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "MeterValues for a transaction that runs on another connector",
-    "OCPP 1.6 §4.7; errata 3.16",
-    "What it checks: a MeterValues whose `transactionId` is open on a connector other than \
+pub static METER_VALUES_WRONG_CONNECTOR: Rule = Rule {
+    id: "tx16.meter-values-wrong-connector",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "MeterValues for a transaction that runs on another connector",
+    spec: "OCPP 1.6 §4.7; errata 3.16",
+    doc: "What it checks: a MeterValues whose `transactionId` is open on a connector other than \
 the message's `connectorId` (connectorId 0, the main meter, is left to \
 tx16.meter-values-main-meter-with-tx).\n\n\
 Why it matters: the connector and the transaction must agree; a CSMS that trusts either one \
 attributes the energy to the wrong session.\n\n\
 Example:\n  StartTransaction {connectorId:1} -> {transactionId:7}, then MeterValues \
-{connectorId:2, transactionId:7, ...}"
-);
+{connectorId:2, transactionId:7, ...}",
+};
 
-rule!(
-    METER_VALUES_MAIN_METER_WITH_TX,
-    "tx16.meter-values-main-meter-with-tx",
-    Info,
-    None,
-    V16,
-    Charger,
-    "MeterValues for connectorId 0 carries a transactionId",
-    "OCPP 1.6 errata 3.16",
-    "What it checks: a MeterValues for connectorId 0 (the main meter of the charge point) \
+pub static METER_VALUES_MAIN_METER_WITH_TX: Rule = Rule {
+    id: "tx16.meter-values-main-meter-with-tx",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "MeterValues for connectorId 0 carries a transactionId",
+    spec: "OCPP 1.6 errata 3.16",
+    doc: "What it checks: a MeterValues for connectorId 0 (the main meter of the charge point) \
 that carries a `transactionId`.\n\n\
 Why it matters: errata 3.16 recommends leaving the transaction out of main-meter values, \
 which measure the whole charge point and not one session.\n\n\
-Example:\n  MeterValues {connectorId:0, transactionId:7, meterValue:[...]}"
-);
+Example:\n  MeterValues {connectorId:0, transactionId:7, meterValue:[...]}",
+};
 
-rule!(
-    METER_VALUES_AFTER_STOP,
-    "tx16.meter-values-after-stop",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "MeterValues for a stopped transaction, sampled after its stop",
-    "OCPP 1.6 §3.7, §4.7",
-    "What it checks: a MeterValues for a transaction whose StopTransaction was already \
+pub static METER_VALUES_AFTER_STOP: Rule = Rule {
+    id: "tx16.meter-values-after-stop",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "MeterValues for a stopped transaction, sampled after its stop",
+    spec: "OCPP 1.6 §3.7, §4.7",
+    doc: "What it checks: a MeterValues for a transaction whose StopTransaction was already \
 acknowledged, with sample timestamps after the stop's `timestamp`. (Samples taken before the \
 stop but delivered after it are an ordering fault: tx16.tx-messages-out-of-order.)\n\n\
 Why it matters: after the stop no energy belongs to the transaction; values sampled later \
 are attributed to a closed session.\n\n\
 Example:\n  StopTransaction {transactionId:7, timestamp:\"10:30:00Z\"} -> {}, then MeterValues \
-{transactionId:7, meterValue:[{timestamp:\"10:31:00Z\", ...}]}"
-);
+{transactionId:7, meterValue:[{timestamp:\"10:31:00Z\", ...}]}",
+};
 
 // ---------------------------------------------------------------------------------------
 // Rules: stopping a transaction.
 
-rule!(
-    STOP_UNKNOWN_TX,
-    "tx16.stop-unknown-tx",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "StopTransaction for a transactionId never issued to this charger",
-    "OCPP 1.6 §6.49",
-    "What it checks: a StopTransaction with a `transactionId` (other than -1) that no \
+pub static STOP_UNKNOWN_TX: Rule = Rule {
+    id: "tx16.stop-unknown-tx",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StopTransaction for a transactionId never issued to this charger",
+    spec: "OCPP 1.6 §6.49",
+    doc: "What it checks: a StopTransaction with a `transactionId` (other than -1) that no \
 StartTransaction answer in the trace issued and no MeterValues mentioned. A warning when \
 the station's BootNotification was seen in the trace and the stop is timestamped after it \
 (within `clock_skew`); info otherwise (the transaction may predate the trace), and info too \
@@ -252,71 +240,67 @@ when the stop reason is PowerLoss, Reboot, HardReset or SoftReset (a transaction
 interrupted by a reboot may predate the boot).\n\n\
 Why it matters: the CSMS cannot close a transaction it never opened; the stop and its meter \
 reading are lost.\n\n\
-Example:\n  (after BootNotification) StopTransaction {transactionId:99, reason:\"Local\", ...}"
-);
+Example:\n  (after BootNotification) StopTransaction {transactionId:99, reason:\"Local\", ...}",
+};
 
-rule!(
-    STOP_TWICE,
-    "tx16.stop-twice",
-    Error,
-    None,
-    V16,
-    Charger,
-    "StopTransaction for a transaction whose stop was already acknowledged",
-    "OCPP 1.6 §3.7.1, §4.10",
-    "What it checks: a StopTransaction for a transaction whose earlier StopTransaction \
+pub static STOP_TWICE: Rule = Rule {
+    id: "tx16.stop-twice",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StopTransaction for a transaction whose stop was already acknowledged",
+    spec: "OCPP 1.6 §3.7.1, §4.10",
+    doc: "What it checks: a StopTransaction for a transaction whose earlier StopTransaction \
 already received a CALLRESULT. A resend after a CALLERROR or a timeout is a legal retry; \
 when the earlier CALLRESULT came only after the call timeout (the charger may have given up \
 on it) the finding is a warning.\n\n\
 Why it matters: a transaction ends once; a second stop may close it again with another \
 meter reading and confuses billing.\n\n\
-Example:\n  StopTransaction {transactionId:7} -> {}, then StopTransaction {transactionId:7}"
-);
+Example:\n  StopTransaction {transactionId:7} -> {}, then StopTransaction {transactionId:7}",
+};
 
-rule!(
-    METER_STOP_BELOW_START,
-    "tx16.meter-stop-below-start",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "StopTransaction meterStop is below the transaction's meterStart",
-    "OCPP 1.6 §6.45, §6.49",
-    "What it checks: a StopTransaction whose `meterStop` is smaller than the `meterStart` of \
+pub static METER_STOP_BELOW_START: Rule = Rule {
+    id: "tx16.meter-stop-below-start",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StopTransaction meterStop is below the transaction's meterStart",
+    spec: "OCPP 1.6 §6.45, §6.49",
+    doc: "What it checks: a StopTransaction whose `meterStop` is smaller than the `meterStart` of \
 the StartTransaction that opened the transaction.\n\n\
 Why it matters: both are readings of the same energy register in Wh, which only counts up; \
 a lower stop reading means a meter reset, a swapped meter or a wrong value, and a negative \
 amount of energy to bill. A warning: the specification states no explicit requirement.\n\n\
-Example:\n  StartTransaction {meterStart:15000} ... StopTransaction {meterStop:1200}"
-);
+Example:\n  StartTransaction {meterStart:15000} ... StopTransaction {meterStop:1200}",
+};
 
-rule!(
-    STOP_BEFORE_START,
-    "tx16.stop-before-start",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "StopTransaction timestamp earlier than the StartTransaction timestamp",
-    "OCPP 1.6 §6.45, §6.49",
-    "What it checks: a StopTransaction whose `timestamp` is earlier than the `timestamp` of \
+pub static STOP_BEFORE_START: Rule = Rule {
+    id: "tx16.stop-before-start",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StopTransaction timestamp earlier than the StartTransaction timestamp",
+    spec: "OCPP 1.6 §6.45, §6.49",
+    doc: "What it checks: a StopTransaction whose `timestamp` is earlier than the `timestamp` of \
 the StartTransaction of the same transaction.\n\n\
 Why it matters: a transaction cannot end before it began; the charger's clock jumped, or \
 the two messages belong to different sessions.\n\n\
 Example:\n  StartTransaction {timestamp:\"10:00:00Z\"} ... StopTransaction \
-{timestamp:\"09:58:00Z\"}"
-);
+{timestamp:\"09:58:00Z\"}",
+};
 
-rule!(
-    TX_MESSAGES_OUT_OF_ORDER,
-    "tx16.tx-messages-out-of-order",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "Transaction-related messages of one transaction delivered with decreasing timestamps",
-    "OCPP 1.6 §3.7",
-    "What it checks: within one transaction, a MeterValues whose periodic or clock-aligned \
+pub static TX_MESSAGES_OUT_OF_ORDER: Rule = Rule {
+    id: "tx16.tx-messages-out-of-order",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Transaction-related messages of one transaction delivered with decreasing timestamps",
+    spec: "OCPP 1.6 §3.7",
+    doc: "What it checks: within one transaction, a MeterValues whose periodic or clock-aligned \
 samples (context Sample.Periodic, the default, or Sample.Clock) are timestamped before the \
 latest of the transaction's earlier delivered messages (its start, earlier samples), or a \
 StopTransaction timestamped before the latest sample. Triggered samples may overtake the \
@@ -325,71 +309,67 @@ Why it matters: transaction-related messages are queued and must be delivered in
 they were created, also after an offline period; a CSMS that processes them in arrival \
 order computes wrong energy curves and totals.\n\n\
 Example:\n  MeterValues {transactionId:7, meterValue:[{timestamp:\"10:10:00Z\"...}]}, then \
-MeterValues {transactionId:7, meterValue:[{timestamp:\"10:05:00Z\"...}]}"
-);
+MeterValues {transactionId:7, meterValue:[{timestamp:\"10:05:00Z\"...}]}",
+};
 
-rule!(
-    MINUS_ONE_TRANSACTION_ID,
-    "tx16.minus-one-transaction-id",
-    Info,
-    None,
-    V16,
-    Charger,
-    "MeterValues or StopTransaction with transactionId -1",
-    "OCPP 1.6 errata 3.18",
-    "What it checks: a MeterValues or StopTransaction with `transactionId` -1.\n\n\
+pub static MINUS_ONE_TRANSACTION_ID: Rule = Rule {
+    id: "tx16.minus-one-transaction-id",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "MeterValues or StopTransaction with transactionId -1",
+    spec: "OCPP 1.6 errata 3.18",
+    doc: "What it checks: a MeterValues or StopTransaction with `transactionId` -1.\n\n\
 Why it matters: it is legal (a charger whose StartTransaction never got through uses -1, \
 and the CSMS must accept it), but it means a transaction the CSMS does not know; worth a \
 look at why the StartTransaction failed.\n\n\
-Example:\n  StopTransaction {transactionId:-1, meterStop:1500, ...}"
-);
+Example:\n  StopTransaction {transactionId:-1, meterStop:1500, ...}",
+};
 
-rule!(
-    MINUS_ONE_REJECTED,
-    "tx16.minus-one-rejected",
-    Error,
-    None,
-    V16,
-    Csms,
-    "CSMS answers a MeterValues or StopTransaction with transactionId -1 with a CALLERROR",
-    "OCPP 1.6 errata 3.18",
-    "What it checks: a MeterValues or StopTransaction with `transactionId` -1 answered with a \
+pub static MINUS_ONE_REJECTED: Rule = Rule {
+    id: "tx16.minus-one-rejected",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "CSMS answers a MeterValues or StopTransaction with transactionId -1 with a CALLERROR",
+    spec: "OCPP 1.6 errata 3.18",
+    doc: "What it checks: a MeterValues or StopTransaction with `transactionId` -1 answered with a \
 CALLERROR.\n\n\
 Why it matters: errata 3.18 makes -1 the id of a transaction whose start never got \
 through and requires the CSMS to accept such messages; rejecting them makes the charger \
 retry and then drop the transaction's data.\n\n\
-Example:\n  StopTransaction {transactionId:-1, ...} -> CALLERROR PropertyConstraintViolation"
-);
+Example:\n  StopTransaction {transactionId:-1, ...} -> CALLERROR PropertyConstraintViolation",
+};
 
-rule!(
-    STOP_REASON_NOT_REMOTE,
-    "tx16.stop-reason-not-remote",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "Transaction stopped after an accepted RemoteStopTransaction with a reason other than Remote",
-    "OCPP 1.6 §4.10, §5.12, §7.36; OCTT TC_012",
-    "What it checks: a StopTransaction for a transaction whose RemoteStopTransaction the \
+pub static STOP_REASON_NOT_REMOTE: Rule = Rule {
+    id: "tx16.stop-reason-not-remote",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Transaction stopped after an accepted RemoteStopTransaction with a reason other than Remote",
+    spec: "OCPP 1.6 §4.10, §5.12, §7.36; OCTT TC_012",
+    doc: "What it checks: a StopTransaction for a transaction whose RemoteStopTransaction the \
 charger accepted, with a `reason` other than Remote, or none (which means Local). A stop \
 timestamped more than `clock_skew` before the RemoteStopTransaction was sent is not judged \
 (it ended for its own reason first).\n\n\
 Why it matters: the reason tells the CSMS and the driver who ended the session; Local after \
 a remote stop suggests the charger did not act on the request.\n\n\
 Example:\n  RemoteStopTransaction {transactionId:7} -> Accepted, then StopTransaction \
-{transactionId:7, meterStop:...} (no reason)"
-);
+{transactionId:7, meterStop:...} (no reason)",
+};
 
-rule!(
-    STOP_REASON_NOT_DEAUTHORIZED,
-    "tx16.stop-reason-not-deauthorized",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "Transaction with a refused idTag not stopped with reason DeAuthorized",
-    "OCPP 1.6 errata 3.17; §9.1 StopTransactionOnInvalidId",
-    "What it checks: the StartTransaction.conf gave an `idTagInfo.status` other than \
+pub static STOP_REASON_NOT_DEAUTHORIZED: Rule = Rule {
+    id: "tx16.stop-reason-not-deauthorized",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Transaction with a refused idTag not stopped with reason DeAuthorized",
+    spec: "OCPP 1.6 errata 3.17; §9.1 StopTransactionOnInvalidId",
+    doc: "What it checks: the StartTransaction.conf gave an `idTagInfo.status` other than \
 Accepted, the charger's `StopTransactionOnInvalidId` is known to be true (GetConfiguration \
 or an accepted ChangeConfiguration), and either the transaction's StopTransaction has a \
 reason other than DeAuthorized, or no StopTransaction follows within `followup_window` \
@@ -400,19 +380,18 @@ stopped for it).\n\n\
 Why it matters: with that setting the charger must end a transaction the CSMS refused, and \
 say so with the reason DeAuthorized.\n\n\
 Example:\n  StartTransaction -> {idTagInfo:{status:\"Blocked\"}, transactionId:7}, then \
-StopTransaction {transactionId:7, reason:\"Local\"}"
-);
+StopTransaction {transactionId:7, reason:\"Local\"}",
+};
 
-rule!(
-    STOP_REASON_MISSING,
-    "tx16.stop-reason-missing",
-    Info,
-    None,
-    V16,
-    Charger,
-    "StopTransaction without reason although the context shows a non-local stop",
-    "OCPP 1.6 §4.10, §6.49, §7.36",
-    "What it checks: a StopTransaction without `reason` (which means Local) while the \
+pub static STOP_REASON_MISSING: Rule = Rule {
+    id: "tx16.stop-reason-missing",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StopTransaction without reason although the context shows a non-local stop",
+    spec: "OCPP 1.6 §4.10, §6.49, §7.36",
+    doc: "What it checks: a StopTransaction without `reason` (which means Local) while the \
 observed context shows another cause: a Reset the charger did not reject, for a \
 transaction started before it (expected HardReset or SoftReset; until `followup_window` \
 after the next BootNotification), or an \
@@ -423,19 +402,18 @@ judged.\n\n\
 Why it matters: the reason is optional only for a local stop; a missing reason misreports \
 why the session ended.\n\n\
 Example:\n  Reset {type:\"Hard\"} -> Accepted, then StopTransaction {transactionId:7, ...} \
-without reason"
-);
+without reason",
+};
 
-rule!(
-    RESERVATION_ID_MISSING,
-    "tx16.reservation-id-missing",
-    Error,
-    None,
-    V16,
-    Charger,
-    "StartTransaction that uses a reservation does not carry its reservationId",
-    "OCPP 1.6 §4.8, §5.13",
-    "What it checks: a StartTransaction without `reservationId` on a connector that has an \
+pub static RESERVATION_ID_MISSING: Rule = Rule {
+    id: "tx16.reservation-id-missing",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "StartTransaction that uses a reservation does not carry its reservationId",
+    spec: "OCPP 1.6 §4.8, §5.13",
+    doc: "What it checks: a StartTransaction without `reservationId` on a connector that has an \
 accepted, unexpired, not cancelled reservation (or any connector, for a reservation of \
 connector 0), for the same idTag (compared case-insensitively): an error. When only the \
 parent idTag matches (the parent learnt from Authorize or StartTransaction answers), a \
@@ -444,100 +422,95 @@ Faulted or Unavailable status of its connector, or a transaction that used it.\n
 Why it matters: the reservationId tells the CSMS the reservation was used; without it the \
 CSMS keeps the reservation open and may bill or report it as a no-show.\n\n\
 Example:\n  ReserveNow {connectorId:1, idTag:\"TAG-1\", reservationId:5} -> Accepted, then \
-StartTransaction {connectorId:1, idTag:\"TAG-1\", ...} without reservationId"
-);
+StartTransaction {connectorId:1, idTag:\"TAG-1\", ...} without reservationId",
+};
 
 // ---------------------------------------------------------------------------------------
 // Rules: sampled values.
 
-rule!(
-    SAMPLED_VALUE_NOT_NUMERIC,
-    "tx16.sampled-value-not-numeric",
-    Warning,
-    None,
-    V16,
-    Charger,
-    "Raw sampledValue value is not a decimal number",
-    "OCPP 1.6 §7.43",
-    "What it checks: a `sampledValue` in MeterValues or StopTransaction `transactionData` \
+pub static SAMPLED_VALUE_NOT_NUMERIC: Rule = Rule {
+    id: "tx16.sampled-value-not-numeric",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Raw sampledValue value is not a decimal number",
+    spec: "OCPP 1.6 §7.43",
+    doc: "What it checks: a `sampledValue` in MeterValues or StopTransaction `transactionData` \
 whose `format` is absent or Raw and whose `value` is not a decimal number (`-12.5`, `3e2` \
 are; `12 kWh`, `1,5`, `NaN`, `\"\"` are not).\n\n\
 Why it matters: a raw value is the reading as a number; anything else cannot be used, and \
 SignedData is the format for non-numeric payloads.\n\n\
-Example:\n  sampledValue:[{value:\"15.2 kWh\", measurand:\"Energy.Active.Import.Register\"}]"
-);
+Example:\n  sampledValue:[{value:\"15.2 kWh\", measurand:\"Energy.Active.Import.Register\"}]",
+};
 
-rule!(
-    REGISTER_DECREASING,
-    "tx16.register-decreasing",
-    Info,
-    None,
-    V16,
-    Charger,
-    "Energy.Active.Import.Register readings of a transaction decrease",
-    "OCPP 1.6 §7.31",
-    "What it checks: within one transaction, an Energy.Active.Import.Register sample (the \
+pub static REGISTER_DECREASING: Rule = Rule {
+    id: "tx16.register-decreasing",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Energy.Active.Import.Register readings of a transaction decrease",
+    spec: "OCPP 1.6 §7.31",
+    doc: "What it checks: within one transaction, an Energy.Active.Import.Register sample (the \
 default measurand) lower than the transaction's previous one with the same phase, location \
 and unit, in timestamp order. Reported once per transaction.\n\n\
 Why it matters: a register is cumulative and only counts up; a falling value means a meter \
 reset or a mix-up of meters.\n\n\
-Example:\n  MeterValues {transactionId:7, value:\"1500\"}, then {transactionId:7, value:\"1200\"}"
-);
+Example:\n  MeterValues {transactionId:7, value:\"1500\"}, then {transactionId:7, value:\"1200\"}",
+};
 
-rule!(
-    CONTEXT_MISMATCH,
-    "tx16.context-mismatch",
-    Info,
-    None,
-    V16,
-    Charger,
-    "Transaction.Begin sample well after the start, or Transaction.End sample well before the stop",
-    "OCPP 1.6 §7.35; errata 4.25",
-    "What it checks: a MeterValues or StopTransaction `transactionData` sample with context \
+pub static CONTEXT_MISMATCH: Rule = Rule {
+    id: "tx16.context-mismatch",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Transaction.Begin sample well after the start, or Transaction.End sample well before the stop",
+    spec: "OCPP 1.6 §7.35; errata 4.25",
+    doc: "What it checks: a MeterValues or StopTransaction `transactionData` sample with context \
 Transaction.Begin timestamped more than `followup_window` after the transaction's start, \
 or with context Transaction.End timestamped more than `followup_window` before its stop.\n\n\
 Why it matters: the reading context says when a value was taken; a Begin value from the \
 middle of the session (or an End value from before its end) gives the CSMS wrong start or \
 stop readings. Info: the window is a tolerance of this tool, not of the specification.\n\n\
 Example:\n  StartTransaction {timestamp:\"10:00:00Z\"}, then MeterValues \
-{sampledValue:[{context:\"Transaction.Begin\"}], timestamp:\"10:30:00Z\"}"
-);
+{sampledValue:[{context:\"Transaction.Begin\"}], timestamp:\"10:30:00Z\"}",
+};
 
-rule!(
-    SAMPLE_INTERVAL_MISMATCH,
-    "tx16.sample-interval-mismatch",
-    Info,
-    None,
-    V16,
-    Charger,
-    "Periodic samples spaced unlike MeterValueSampleInterval",
-    "OCPP 1.6 §3.16.1, §9.1 MeterValueSampleInterval",
-    "What it checks: two consecutive Sample.Periodic samples of a transaction (the default \
+pub static SAMPLE_INTERVAL_MISMATCH: Rule = Rule {
+    id: "tx16.sample-interval-mismatch",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Periodic samples spaced unlike MeterValueSampleInterval",
+    spec: "OCPP 1.6 §3.16.1, §9.1 MeterValueSampleInterval",
+    doc: "What it checks: two consecutive Sample.Periodic samples of a transaction (the default \
 context) whose spacing differs from the known `MeterValueSampleInterval` (GetConfiguration \
 or an accepted ChangeConfiguration, when above 0) by more than half of it. Reported once per \
 transaction; a change of the key restarts the comparison.\n\n\
 Why it matters: the interval is the CSMS's choice of resolution; a charger that ignores it \
 sends too much or too little data.\n\n\
-Example:\n  MeterValueSampleInterval = 60, periodic samples at 10:00:00 and 10:05:00"
-);
+Example:\n  MeterValueSampleInterval = 60, periodic samples at 10:00:00 and 10:05:00",
+};
 
-rule!(
-    IDTAG_MISSING_ON_STOP,
-    "tx16.idtag-missing-on-stop",
-    Info,
-    None,
-    V16,
-    Charger,
-    "Local stop right after the transaction's idTag was presented, and no idTag in StopTransaction",
-    "OCPP 1.6 §6.49",
-    "What it checks: a StopTransaction without `idTag` and with reason Local (or none) for a \
+pub static IDTAG_MISSING_ON_STOP: Rule = Rule {
+    id: "tx16.idtag-missing-on-stop",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "Local stop right after the transaction's idTag was presented, and no idTag in StopTransaction",
+    spec: "OCPP 1.6 §6.49",
+    doc: "What it checks: a StopTransaction without `idTag` and with reason Local (or none) for a \
 transaction whose idTag (or an idTag with the same parent) was presented in an Authorize \
 within `followup_window` before the stop.\n\n\
 Why it matters: the idTag that stopped the transaction must be sent when it is known; the \
 CSMS uses it to tell who ended the session.\n\n\
 Example:\n  Authorize {idTag:\"TAG-1\"}, then StopTransaction {transactionId:7, ...} without \
-idTag"
-);
+idTag",
+};
 
 // ---------------------------------------------------------------------------------------
 // Rules: remote start and stop, 1.6. The catalogue gives profile-not-txprofile,
@@ -547,66 +520,62 @@ idTag"
 // rather than register the id a second time: start-not-followed and stop-not-followed are
 // widened so (as is stop-unknown-tx-accepted), their 2.x checks live in tx2.rs.
 
-rule!(
-    REMOTE_START_CONNECTOR_ZERO,
-    "remote.start-connector-zero",
-    Error,
-    None,
-    V16,
-    Csms,
-    "RemoteStartTransaction for connectorId 0 or below",
-    "OCPP 1.6 §6.33",
-    "What it checks: a RemoteStartTransaction with a `connectorId` that is present and 0 or \
+pub static REMOTE_START_CONNECTOR_ZERO: Rule = Rule {
+    id: "remote.start-connector-zero",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "RemoteStartTransaction for connectorId 0 or below",
+    spec: "OCPP 1.6 §6.33",
+    doc: "What it checks: a RemoteStartTransaction with a `connectorId` that is present and 0 or \
 negative.\n\n\
 Why it matters: the connectorId, when given, names the connector to start on and must be \
 above 0; to let the charger choose, leave it out.\n\n\
-Example:\n  RemoteStartTransaction {connectorId:0, idTag:\"TAG-1\"}"
-);
+Example:\n  RemoteStartTransaction {connectorId:0, idTag:\"TAG-1\"}",
+};
 
-rule!(
-    REMOTE_PROFILE_NOT_TXPROFILE,
-    "remote.profile-not-txprofile",
-    Error,
-    None,
-    V16,
-    Csms,
-    "Charging profile of a remote start has a purpose other than TxProfile",
-    "OCPP 1.6 §5.11, §5.16.2, §6.33",
-    "What it checks: a RemoteStartTransaction (1.6) whose `chargingProfile` has a \
+pub static REMOTE_PROFILE_NOT_TXPROFILE: Rule = Rule {
+    id: "remote.profile-not-txprofile",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "Charging profile of a remote start has a purpose other than TxProfile",
+    spec: "OCPP 1.6 §5.11, §5.16.2, §6.33",
+    doc: "What it checks: a RemoteStartTransaction (1.6) whose `chargingProfile` has a \
 `chargingProfilePurpose` other than TxProfile.\n\n\
 Why it matters: the profile sent with a remote start applies to the transaction it starts; \
 only a TxProfile can, and the charger rejects (or misapplies) any other.\n\n\
 Example:\n  RemoteStartTransaction {idTag:\"TAG-1\", chargingProfile:{chargingProfilePurpose:\
-\"TxDefaultProfile\", ...}}"
-);
+\"TxDefaultProfile\", ...}}",
+};
 
-rule!(
-    REMOTE_PROFILE_HAS_TRANSACTION_ID,
-    "remote.profile-has-transaction-id",
-    Error,
-    None,
-    V16,
-    Csms,
-    "Charging profile of a remote start carries a transactionId",
-    "OCPP 1.6 errata 3.41",
-    "What it checks: a RemoteStartTransaction (1.6) whose `chargingProfile` contains a \
+pub static REMOTE_PROFILE_HAS_TRANSACTION_ID: Rule = Rule {
+    id: "remote.profile-has-transaction-id",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Csms,
+    summary: "Charging profile of a remote start carries a transactionId",
+    spec: "OCPP 1.6 errata 3.41",
+    doc: "What it checks: a RemoteStartTransaction (1.6) whose `chargingProfile` contains a \
 `transactionId`.\n\n\
 Why it matters: the transaction does not exist yet when the remote start is sent; the \
 profile is bound to it by the charger, and an id here is at best stale.\n\n\
 Example:\n  RemoteStartTransaction {idTag:\"TAG-1\", chargingProfile:{transactionId:7, \
-chargingProfilePurpose:\"TxProfile\", ...}}"
-);
+chargingProfilePurpose:\"TxProfile\", ...}}",
+};
 
-rule!(
-    REMOTE_START_NOT_FOLLOWED,
-    "remote.start-not-followed",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Remote start accepted and the charger shows no sign of starting",
-    "OCPP 1.6 §5.11, §4.8; 2.0.1 Part 2 F01, F02",
-    "What it checks: a RemoteStartTransaction answered Accepted, and within \
+pub static REMOTE_START_NOT_FOLLOWED: Rule = Rule {
+    id: "remote.start-not-followed",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Remote start accepted and the charger shows no sign of starting",
+    spec: "OCPP 1.6 §5.11, §4.8; 2.0.1 Part 2 F01, F02",
+    doc: "What it checks: a RemoteStartTransaction answered Accepted, and within \
 `followup_window` (default 60 s) plus the charger's `ConnectionTimeOut` when known: no \
 StartTransaction with that idTag (on that connector, if one was named), no StatusNotification \
 Preparing for the connector (any connector if none was named), and no Authorize of the idTag \
@@ -617,19 +586,18 @@ answered Accepted, and no TransactionEvent carrying its `remoteStartId` within \
 Why it matters: Accepted promises that the charger will try to start; a charger that does \
 nothing leaves the driver waiting and the CSMS with a start that never comes.\n\n\
 Example:\n  RemoteStartTransaction {connectorId:1, idTag:\"TAG-1\"} -> Accepted, then only \
-Heartbeats"
-);
+Heartbeats",
+};
 
-rule!(
-    REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
-    "remote.stop-unknown-tx-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Remote stop accepted for a transaction that is not running",
-    "OCPP 1.6 §5.12; errata 3.33; 2.0.1 Part 2 F03",
-    "What it checks: a RemoteStopTransaction answered Accepted for a transactionId whose \
+pub static REMOTE_STOP_UNKNOWN_TX_ACCEPTED: Rule = Rule {
+    id: "remote.stop-unknown-tx-accepted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Remote stop accepted for a transaction that is not running",
+    spec: "OCPP 1.6 §5.12; errata 3.33; 2.0.1 Part 2 F03",
+    doc: "What it checks: a RemoteStopTransaction answered Accepted for a transactionId whose \
 StopTransaction the charger had already sent (error), or that the trace never saw although \
 it saw the station boot (warning: the transaction may have been missed). Before a boot was \
 seen an unknown transaction may predate the trace, and nothing is reported. On 2.x \
@@ -638,27 +606,26 @@ meaning its Ended TransactionEvent was acknowledged.\n\n\
 Why it matters: Accepted is only for a transaction that runs; for any other id the answer \
 is Rejected, and the CSMS waits for a StopTransaction that will not come.\n\n\
 Example:\n  StopTransaction {transactionId:7} -> {}, then RemoteStopTransaction \
-{transactionId:7} -> Accepted"
-);
+{transactionId:7} -> Accepted",
+};
 
-rule!(
-    REMOTE_STOP_NOT_FOLLOWED,
-    "remote.stop-not-followed",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Remote stop accepted and the transaction was not stopped",
-    "OCPP 1.6 §5.12; 2.0.1 Part 2 F03",
-    "What it checks: a RemoteStopTransaction answered Accepted, and no StopTransaction for \
+pub static REMOTE_STOP_NOT_FOLLOWED: Rule = Rule {
+    id: "remote.stop-not-followed",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Remote stop accepted and the transaction was not stopped",
+    spec: "OCPP 1.6 §5.12; 2.0.1 Part 2 F03",
+    doc: "What it checks: a RemoteStopTransaction answered Accepted, and no StopTransaction for \
 that transactionId within `followup_window` (default 60 s). Reported at the \
 RemoteStopTransaction line. On 2.x (checked by the tx2 family): a RequestStopTransaction \
 answered Accepted, and no TransactionEvent with triggerReason RemoteStop, and no Ended, for \
 that transactionId within `followup_window`.\n\n\
 Why it matters: an accepted remote stop must end the transaction like a local stop, with a \
 StopTransaction; without it the session stays open at the CSMS.\n\n\
-Example:\n  RemoteStopTransaction {transactionId:7} -> Accepted, then only Heartbeats"
-);
+Example:\n  RemoteStopTransaction {transactionId:7} -> Accepted, then only Heartbeats",
+};
 
 // ---------------------------------------------------------------------------------------
 // State.
@@ -931,10 +898,6 @@ impl State {
 // ---------------------------------------------------------------------------------------
 // Small helpers.
 
-fn is_v16(st: &ProtoState) -> bool {
-    st.version == Some(Version::V16)
-}
-
 fn ts_of(v: &Value, key: &str) -> Option<Timestamp> {
     str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
 }
@@ -1186,22 +1149,37 @@ fn follow_register(
 // ---------------------------------------------------------------------------------------
 // Hooks.
 
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Tx16;
 
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    if !is_v16(st) {
-        return;
+impl Family for Tx16 {
+    const VERSIONS: &'static [Version] = V16;
+
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        on_close(st, ctx, by);
     }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        on_time(st, ctx, now, end);
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        on_call(st, ctx, call);
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        on_reply(st, ctx, reply);
+    }
+}
+
+fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
     // Unanswered StartTransactions get no answer any more (the charger will resend).
     for s in &mut st.tx16.starts {
         s.dead = true;
     }
 }
 
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    if !is_v16(st) {
-        return;
-    }
+fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
     let s = &mut st.tx16;
     if s.starts.is_empty()
         && s.remote_starts.is_empty()
@@ -1279,10 +1257,7 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _e
     }
 }
 
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if !is_v16(st) {
-        return;
-    }
+fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     match (call.action, call.from) {
         ("StartTransaction", Side::Charger) => start_transaction(st, ctx, call),
         ("MeterValues", Side::Charger) => meter_values(st, ctx, call),
@@ -1331,10 +1306,7 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if !is_v16(st) {
-        return;
-    }
+fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     match (reply.action, reply.caller) {
         ("StartTransaction", Side::Charger) => start_answered(st, ctx, reply),
         ("StopTransaction", Side::Charger) => {
