@@ -388,10 +388,6 @@ pub(crate) fn is_accepted(st: &ProtoState) -> bool {
     st.boot.registration == Registration::Accepted
 }
 
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
 /// The boot tolerance for an interval of `interval` seconds, in microseconds.
 fn boot_tolerance_us(ctx: &Ctx<'_>, interval: i64) -> i64 {
     let tol = &ctx.config().tol;
@@ -457,8 +453,8 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         && !na.watched
         && na.interval > 0
     {
-        let due = after(
-            after(na.at, na.interval.saturating_mul(1_000_000)),
+        let due = Timestamp::after(
+            Timestamp::after(na.at, na.interval.saturating_mul(1_000_000)),
             boot_tolerance_us(ctx, na.interval),
         );
         if now > due {
@@ -783,7 +779,7 @@ fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Repl
             b.report_requested = false;
             b.status_due = Some((
                 CallRef::of_reply(reply),
-                after(now, ctx.config().tol.boot_status_window_us),
+                Timestamp::after(now, ctx.config().tol.boot_status_window_us),
             ));
         }
         Some(s @ ("Pending" | "Rejected")) => {

@@ -511,7 +511,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             {
                 let since = reply.call_at;
                 if st.fw.events[2].is_none_or(|t| t < since) {
-                    let due = after(ctx.now(), ctx.config().tol.followup_window_us);
+                    let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
                     push_capped(
                         &mut st.fw.expects,
                         Expect {
@@ -536,26 +536,22 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                     .or_else(|| str_of(reply.request, "retrieveDate"))
                     .and_then(|s| Timestamp::parse_rfc3339(s).ok());
                 let start = retrieve.map_or(ctx.now(), |r| r.max(ctx.now()));
-                let due = after(start, ctx.config().tol.followup_window_us);
+                let due = Timestamp::after(start, ctx.config().tol.followup_window_us);
                 open_job(st, ctx, reply, Kind::Firmware, due);
             }
         }
         "GetDiagnostics" if reply.result().is_some_and(|r| r.get("fileName").is_some()) => {
-            let due = after(ctx.now(), ctx.config().tol.followup_window_us);
+            let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
             open_job(st, ctx, reply, Kind::Diagnostics, due);
         }
         "GetLog" => {
             if matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled")) {
-                let due = after(ctx.now(), ctx.config().tol.followup_window_us);
+                let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
                 open_job(st, ctx, reply, Kind::Log, due);
             }
         }
         _ => {}
     }
-}
-
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
 }
 
 fn open_job(st: &mut ProtoState, ctx: &Ctx<'_>, reply: &Reply<'_>, kind: Kind, due: Timestamp) {
@@ -881,7 +877,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
                         rule,
                         about: CallRef::of_call(ctx, call),
                         what,
-                        due: after(now, ctx.config().tol.followup_window_us),
+                        due: Timestamp::after(now, ctx.config().tol.followup_window_us),
                     },
                     MAX_EXPECTS,
                 );

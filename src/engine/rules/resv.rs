@@ -270,10 +270,6 @@ impl State {
     }
 }
 
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Resv;
 
@@ -335,7 +331,7 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
             continue;
         }
         if let Some(expiry) = r.expiry
-            && now > after(expiry, window)
+            && now > Timestamp::after(expiry, window)
         {
             r.state = RState::Ended(End::Expired);
             // 1.6: only a connector that went Reserved has a status to leave.
@@ -616,7 +612,7 @@ fn status2(
         match status {
             "Reserved" => r.reserved_seen = true,
             "Faulted" | "Unavailable" if r.is_active() && r.removal_due.is_none() => {
-                r.removal_due = Some(after(now, window));
+                r.removal_due = Some(Timestamp::after(now, window));
             }
             "Occupied" if r.is_active() && !r.token_presented => {
                 ctx.report(
@@ -703,7 +699,7 @@ fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             format!("ReserveNow {id} answered Accepted although {why}"),
         );
     }
-    let due = after(ctx.now(), ctx.config().tol.followup_window_us);
+    let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
     let rs = &mut st.resv;
     // A reservation with the same id is replaced.
     let replaced_reserved = rs
@@ -739,7 +735,7 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let v2 = !st.is_v16();
     let now = ctx.now();
     let skew = ctx.config().tol.clock_skew_us;
-    let due = after(now, ctx.config().tol.followup_window_us);
+    let due = Timestamp::after(now, ctx.config().tol.followup_window_us);
     let boot_seen = st.dm.activity.boot_seen;
     let found = st.resv.find(id);
     let (state, expired, target) = match &found {

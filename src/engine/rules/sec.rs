@@ -516,10 +516,6 @@ fn configured_profile(st: &ProtoState) -> Option<u8> {
     v.and_then(|v| v.trim().parse().ok())
 }
 
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Sec;
 
@@ -766,7 +762,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 _ => None,
             };
             if let Some(expected) = expected {
-                let until = after(
+                let until = Timestamp::after(
                     ctx.now(),
                     ctx.config()
                         .tol
@@ -922,7 +918,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 if sec.last_startup_event.is_none_or(|t| t < since) {
                     sec.boot_watch = Some(BootWatch {
                         call: CallRef::of_reply(reply),
-                        due: after(ctx.now(), window),
+                        due: Timestamp::after(ctx.now(), window),
                     });
                 }
             }
@@ -942,7 +938,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             if sec.last_cert_event.is_none_or(|t| t < reply.call_at) {
                 sec.cert_expect = Some(CertExpect {
                     call: CallRef::of_reply(reply),
-                    due: after(ctx.now(), window),
+                    due: Timestamp::after(ctx.now(), window),
                 });
             }
         }

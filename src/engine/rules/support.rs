@@ -18,6 +18,11 @@ pub(crate) fn int_of(v: &Value, key: &str) -> Option<i64> {
     v.get(key)?.as_i64()
 }
 
+/// The date-time member `key` of an object, when it parses (RFC 3339).
+pub(crate) fn ts_of(v: &Value, key: &str) -> Option<Timestamp> {
+    str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
+}
+
 /// The array member `key` of an object (empty when absent or not an array).
 pub(crate) fn arr_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)

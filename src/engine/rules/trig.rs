@@ -262,10 +262,6 @@ pub(crate) fn boot_trigger_accepted_since(st: &ProtoState, since: Timestamp) -> 
     st.trig.boot_accepted_at.is_some_and(|t| t >= since)
 }
 
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Trig;
 
@@ -572,12 +568,12 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             if t.early && !t.multi {
                 st.trig.triggers.remove(i);
             } else {
-                t.phase = Phase::Accepted(after(now, window));
+                t.phase = Phase::Accepted(Timestamp::after(now, window));
                 t.satisfied = t.early;
             }
         }
         (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
-            t.phase = Phase::Refused(after(now, window));
+            t.phase = Phase::Refused(Timestamp::after(now, window));
         }
         _ => {
             st.trig.triggers.remove(i);

@@ -20,7 +20,7 @@
 use serde_json::Value;
 
 use super::Party;
-use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of};
 use super::{ALL, Rule, V16};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
@@ -853,7 +853,7 @@ impl State {
     /// `skew`): a transaction it mentions should have been seen starting.
     fn since_boot(&self, ts: Option<Timestamp>, skew: i64) -> bool {
         self.boot_at
-            .is_some_and(|b| ts.is_none_or(|t| after(t, skew) >= b))
+            .is_some_and(|b| ts.is_none_or(|t| Timestamp::after(t, skew) >= b))
     }
 
     /// The `NumberOfConnectors` the charger reported, if seen.
@@ -897,14 +897,6 @@ impl State {
 
 // ---------------------------------------------------------------------------------------
 // Small helpers.
-
-fn ts_of(v: &Value, key: &str) -> Option<Timestamp> {
-    str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
-}
-
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
 
 fn same_tag(a: &str, b: &str) -> bool {
     // IdToken is case-insensitive (OCPP 1.6 §7.28).
@@ -1055,7 +1047,7 @@ fn follow_samples(
                 "Transaction.Begin" => {
                     if let (Some(ts), Some(start)) = (ts, tx.start_ts)
                         && !tx.begin_flagged
-                        && ts > after(start, window)
+                        && ts > Timestamp::after(start, window)
                     {
                         tx.begin_flagged = true;
                         ctx.report(
@@ -1281,7 +1273,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             if let Some(r) = &mut s.reset
                 && r.until.is_none()
             {
-                r.until = Some(after(ctx.now(), window));
+                r.until = Some(Timestamp::after(ctx.now(), window));
             }
         }
         ("RemoteStartTransaction", Side::Csms) => remote_start_request(ctx, call.payload),
@@ -1361,7 +1353,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                     call: CallRef::of_reply(reply),
                     id_tag: Box::from(tag),
                     connector: int_of(p, "connectorId"),
-                    due: after(ctx.now(), tol.followup_window_us.saturating_add(wait)),
+                    due: Timestamp::after(ctx.now(), tol.followup_window_us.saturating_add(wait)),
                 },
                 MAX_WATCHES,
             );
@@ -1617,7 +1609,8 @@ fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     tx.start = Some(start.call.clone());
     if let (Some(status), Some(true)) = (deauth, keys.stop_on_invalid_id) {
         let may_go_on = keys.max_energy_on_invalid_id.is_some_and(|e| e > 0);
-        let due = (!may_go_on).then(|| after(ctx.now(), ctx.config().tol.followup_window_us));
+        let due =
+            (!may_go_on).then(|| Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us));
         push_capped(
             &mut s.deauths,
             Deauth {
@@ -1859,7 +1852,7 @@ fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
         }
         if let Some(e) = end
-            && after(e, window) < ts
+            && Timestamp::after(e, window) < ts
         {
             ctx.report(
                     &CONTEXT_MISMATCH,
@@ -1891,7 +1884,8 @@ fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let d = s.deauths.remove(pos);
         // A transaction that ended before the charger learnt the answer (queued offline)
         // could not be stopped for it.
-        let ended_first = stop_ts.is_some_and(|t| after(t, tol.clock_skew_us) < d.answered_at);
+        let ended_first =
+            stop_ts.is_some_and(|t| Timestamp::after(t, tol.clock_skew_us) < d.answered_at);
         if reason != Some("DeAuthorized") && !ended_first {
             ctx.report(
                 &STOP_REASON_NOT_DEAUTHORIZED,
@@ -1954,7 +1948,7 @@ fn remote_stop_judged(
     };
     let r = s.remote_stops.remove(pos);
     let skew = ctx.config().tol.clock_skew_us;
-    let ended_first = stop_ts.is_some_and(|t| after(t, skew) < r.call.at);
+    let ended_first = stop_ts.is_some_and(|t| Timestamp::after(t, skew) < r.call.at);
     if !ended_first && reason != Some("Remote") {
         ctx.report(
             &STOP_REASON_NOT_REMOTE,
@@ -2034,7 +2028,10 @@ fn remote_stop_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_
         RemoteStop {
             call: CallRef::of_reply(reply),
             tx: id,
-            due: Some(after(ctx.now(), ctx.config().tol.followup_window_us)),
+            due: Some(Timestamp::after(
+                ctx.now(),
+                ctx.config().tol.followup_window_us,
+            )),
         },
         MAX_WATCHES,
     );

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use super::Party;
 use super::status2::availability_event;
-use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
+use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of};
 use super::tx16::{
     REMOTE_START_NOT_FOLLOWED, REMOTE_STOP_NOT_FOLLOWED, REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
 };
@@ -756,18 +756,6 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
-fn ts_of(v: &Value, key: &str) -> Option<Timestamp> {
-    str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
-}
-
-fn plus(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
-fn minus(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_sub(us))
-}
-
 /// Trigger reasons of a stop that the driver did not make (stoppedReason must say so).
 const NON_DRIVER_STOPS: &[&str] = &[
     "RemoteStop",
@@ -1003,7 +991,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             let Some(remote_start_id) = int_of(reply.request, "remoteStartId") else {
                 return;
             };
-            let due = plus(ctx.now(), ctx.config().tol.followup_window_us);
+            let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
             push_capped(
                 &mut st.tx2.remote_starts,
                 RemoteStart {
@@ -1067,7 +1055,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 );
                 return;
             }
-            let due = plus(ctx.now(), ctx.config().tol.followup_window_us);
+            let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
             push_capped(
                 &mut s.remote_stops,
                 RemoteStop {
@@ -1229,7 +1217,7 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
                 call: CallRef::of_call(ctx, call),
                 evse,
                 connector: ev.connector,
-                due: plus(now, tol.followup_window_us),
+                due: Timestamp::after(now, tol.followup_window_us),
             },
             MAX_WATCHES,
         );
@@ -1349,7 +1337,7 @@ fn check_offline(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
         return;
     };
     if ev.offline {
-        if ts > plus(open, skew) {
+        if ts > Timestamp::after(open, skew) {
             ctx.report_at(
                 &OFFLINE_FLAG_WHILE_ONLINE,
                 "/offline".to_owned(),
@@ -1362,8 +1350,8 @@ fn check_offline(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
             );
         }
     } else if let Some(closed) = s.outage_from
-        && ts > plus(closed, skew)
-        && ts < minus(open, skew)
+        && ts > Timestamp::after(closed, skew)
+        && ts < Timestamp::before(open, skew)
     {
         ctx.report(
             &OFFLINE_FLAG_MISSING,
@@ -1541,7 +1529,7 @@ fn adopt(
         ) || matches!(ev.trigger, "ResetCommand" | "AbnormalCondition"));
     let known_since_boot = s
         .boot_at
-        .is_some_and(|b| ev.ts.is_none_or(|t| t >= minus(b, skew)));
+        .is_some_and(|b| ev.ts.is_none_or(|t| t >= Timestamp::before(b, skew)));
     let severity = if known_since_boot && !interrupted {
         Severity::Error
     } else {
@@ -1687,7 +1675,9 @@ fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64)
         return;
     }
     let r = s.remote_stops.remove(i);
-    let before = ev.ts.is_some_and(|t| t < minus(r.call.at, skew));
+    let before = ev
+        .ts
+        .is_some_and(|t| t < Timestamp::before(r.call.at, skew));
     let reason = str_of(ev.info, "stoppedReason");
     if !before && (!remote || reason != Some("Remote")) {
         ctx.report(
