@@ -18,6 +18,7 @@ pub(crate) mod protocol;
 pub mod rules;
 pub mod schema;
 pub mod session;
+pub(crate) mod station;
 
 use std::collections::HashMap;
 use std::sync::Arc;

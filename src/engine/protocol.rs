@@ -2,10 +2,11 @@
 //! heartbeats, transactions, connector status, reservations, triggers, ...) and judge each
 //! new message against it.
 //!
-//! The session calls the hooks below for every schema-checked CALL, every answered CALL,
-//! every open/close and every step of time (each event of the connection, and the end of
-//! the trace). Each family keeps its state in [`ProtoState`] and may read the others'.
-//! Hooks never see malformed frames: framing faults stop at the `rpc` rules.
+//! This module holds what the hooks see: a schema-checked CALL, an answered CALL, what is
+//! known when a connection opens. The families, their state and the dispatcher are in
+//! [`rules`](super::rules) (registered in one place); the facts they share are in
+//! [`station`](super::station). Hooks never see malformed frames: framing faults stop at
+//! the `rpc` rules. This module imports no rule.
 //!
 //! Time-based rules decide from the events' timestamps only: a CALL unanswered 40 s after
 //! it was sent is late whether the engine learns it from the next event or at the end of a
@@ -13,11 +14,7 @@
 
 use serde_json::Value;
 
-use super::Ctx;
-use super::rules::{
-    ALL, boot, dm, fw, liveness, resv, sc, sec, status2, status16, trig, tx2, tx16,
-};
-use crate::ocpp::{Side, Version};
+use crate::ocpp::Side;
 use crate::time::Timestamp;
 
 /// A CALL (or SEND) of a known action.
@@ -81,100 +78,4 @@ pub(crate) struct OpenInfo<'a> {
     pub client_cert_subject: Option<&'a str>,
     /// The user name of the charger's HTTP Basic authentication (profiles 1 and 2).
     pub basic_auth_user: Option<&'a str>,
-}
-
-/// The state of every protocol family for one station identity. It survives reconnects
-/// (a station that only lost its WebSocket need not boot again).
-#[derive(Debug, Default)]
-pub(crate) struct ProtoState {
-    pub version: Option<Version>,
-    /// Whether any event of this identity has been seen before the current connection.
-    pub connections_seen: u32,
-    pub boot: boot::State,
-    pub liveness: liveness::State,
-    pub status16: status16::State,
-    pub tx16: tx16::State,
-    pub tx2: tx2::State,
-    pub status2: status2::State,
-    pub dm: dm::State,
-    pub trig: trig::State,
-    pub sc: sc::State,
-    pub fw: fw::State,
-    pub resv: resv::State,
-    pub sec: sec::State,
-}
-
-/// The hooks of one protocol-state family. Every hook has a no-op default, so a family
-/// writes only those it uses; the dispatcher calls a family only on connections of its
-/// [`VERSIONS`](Family::VERSIONS).
-pub(crate) trait Family {
-    /// The versions this family judges. A family of every version also runs while the
-    /// version is unknown (open, close and time still reach it).
-    const VERSIONS: &'static [Version];
-
-    fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-    fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
-    /// the observation).
-    fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
-    fn on_call(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _call: &Call<'_>) {}
-    fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
-}
-
-/// Whether a family of `versions` judges a connection of `version`.
-fn judges(versions: &[Version], version: Option<Version>) -> bool {
-    versions == ALL || version.is_some_and(|v| versions.contains(&v))
-}
-
-/// Calls one hook of every family that judges this connection's version, in this order
-/// (the one place the families are listed).
-macro_rules! each_family {
-    ($st:ident . $hook:ident ( $($arg:ident),* )) => {
-        each_family!(@ $st, $hook, ($st, $($arg),*);
-            boot::Boot, liveness::Liveness, status16::Status16, tx16::Tx16, tx2::Tx2,
-            status2::Status2, dm::Dm, trig::Trig, sc::Sc, fw::Fw, resv::Resv, sec::Sec)
-    };
-    (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
-        let version = $st.version;
-        $(
-            if judges(<$family as Family>::VERSIONS, version) {
-                <$family as Family>::$hook $args;
-            }
-        )*
-    }};
-}
-
-impl ProtoState {
-    /// The connection speaks OCPP 1.6.
-    pub(crate) fn is_v16(&self) -> bool {
-        self.version == Some(Version::V16)
-    }
-
-    /// The connection speaks OCPP 2.0.1 or 2.1.
-    pub(crate) fn is_2x(&self) -> bool {
-        self.version.is_some_and(Version::is_2x)
-    }
-
-    pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        self.connections_seen += 1;
-        each_family!(self.on_open(ctx, open));
-    }
-
-    pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        each_family!(self.on_close(ctx, by));
-    }
-
-    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
-    /// the observation).
-    pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        each_family!(self.on_time(ctx, now, end));
-    }
-
-    pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        each_family!(self.on_call(ctx, call));
-    }
-
-    pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        each_family!(self.on_reply(ctx, reply));
-    }
 }

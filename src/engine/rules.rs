@@ -25,8 +25,12 @@ pub mod ws;
 
 use std::sync::LazyLock;
 
+use super::Ctx;
+use super::protocol::{Call, OpenInfo, Reply};
+use super::station::Station;
 pub use crate::finding::{Party, Rule};
-use crate::ocpp::Version;
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
 
 pub(crate) const ALL: &[Version] = &[Version::V16, Version::V201, Version::V21];
 pub(crate) const V2X: &[Version] = &[Version::V201, Version::V21];
@@ -108,6 +112,103 @@ static CORE: &[&Rule] = &[
     &schema::CUSTOM_DATA_ON_16,
     &schema::ENUM_CASE_MISMATCH,
 ];
+
+/// The state of every protocol family for one station identity. It survives reconnects
+/// (a station that only lost its WebSocket need not boot again).
+#[derive(Debug, Default)]
+pub(crate) struct ProtoState {
+    /// The facts every family reads, updated before the families run.
+    pub station: Station,
+    pub boot: boot::State,
+    pub liveness: liveness::State,
+    pub status16: status16::State,
+    pub tx16: tx16::State,
+    pub tx2: tx2::State,
+    pub status2: status2::State,
+    pub dm: dm::State,
+    pub trig: trig::State,
+    pub sc: sc::State,
+    pub fw: fw::State,
+    pub resv: resv::State,
+    pub sec: sec::State,
+}
+
+/// The hooks of one protocol-state family. Every hook has a no-op default, so a family
+/// writes only those it uses; the dispatcher calls a family only on connections of its
+/// [`VERSIONS`](Family::VERSIONS).
+pub(crate) trait Family {
+    /// The versions this family judges. A family of every version also runs while the
+    /// version is unknown (open, close and time still reach it).
+    const VERSIONS: &'static [Version];
+
+    fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
+    fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
+    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
+    /// the observation).
+    fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
+    fn on_call(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _call: &Call<'_>) {}
+    fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
+}
+
+/// Whether a family of `versions` judges a connection of `version`.
+fn judges(versions: &[Version], version: Option<Version>) -> bool {
+    versions == ALL || version.is_some_and(|v| versions.contains(&v))
+}
+
+/// Calls one hook of every family that judges this connection's version, in this order
+/// (the one place the families are listed).
+macro_rules! each_family {
+    ($st:ident . $hook:ident ( $($arg:ident),* )) => {
+        each_family!(@ $st, $hook, ($st, $($arg),*);
+            boot::Boot, liveness::Liveness, status16::Status16, tx16::Tx16, tx2::Tx2,
+            status2::Status2, dm::Dm, trig::Trig, sc::Sc, fw::Fw, resv::Resv, sec::Sec)
+    };
+    (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
+        let version = $st.station.version;
+        $(
+            if judges(<$family as Family>::VERSIONS, version) {
+                <$family as Family>::$hook $args;
+            }
+        )*
+    }};
+}
+
+impl ProtoState {
+    /// The connection speaks OCPP 1.6.
+    pub(crate) fn is_v16(&self) -> bool {
+        self.station.is_v16()
+    }
+
+    /// The connection speaks OCPP 2.0.1 or 2.1.
+    pub(crate) fn is_2x(&self) -> bool {
+        self.station.is_2x()
+    }
+
+    pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        self.station.observe_open();
+        each_family!(self.on_open(ctx, open));
+    }
+
+    pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        each_family!(self.on_close(ctx, by));
+    }
+
+    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
+    /// the observation).
+    pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        each_family!(self.on_time(ctx, now, end));
+    }
+
+    pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        self.station.observe_call(call, ctx.now());
+        each_family!(self.on_call(ctx, call));
+    }
+
+    pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        self.station.observe_reply(reply);
+        each_family!(self.on_reply(ctx, reply));
+    }
+}
 
 /// Old ids that still resolve, mapped to the id that replaced them.
 pub static ALIASES: &[(&str, &str)] = &[];

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use super::protocol::{Call, OpenInfo, Outcome, Reply};
+use super::rules::ProtoState;
 use super::rules::{dir, rpc, schema, ws};
 use super::schema::{Direction, SchemaSet};
 use super::{About, Ctx};
@@ -91,10 +92,8 @@ fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
 
 impl Session {
     pub(crate) fn new(conn: Arc<str>, version: Option<Version>) -> Self {
-        let proto = ProtoState {
-            version,
-            ..ProtoState::default()
-        };
+        let mut proto = ProtoState::default();
+        proto.station.version = version;
         Session {
             conn,
             version,
@@ -142,7 +141,7 @@ impl Session {
             None => self.version = default,
         }
         ctx.version = self.version;
-        self.proto.version = self.version;
+        self.proto.station.version = self.version;
         self.proto.on_open(
             ctx,
             &OpenInfo {

@@ -1,23 +1,18 @@
-//! `seq.*` (registration part): the BootNotification handshake. Tracks the registration
-//! state of each station identity (it survives reconnects) and judges what each side sends
-//! while the station is booting, Pending or Rejected, whether the retry interval of a
+//! `seq.*` (registration part): the BootNotification handshake. Judges what each side
+//! sends while the station is booting, Pending or Rejected (the registration itself is a
+//! station fact, [`Registration`], with its diagram), whether the retry interval of a
 //! non-accepted boot is respected, and what a TriggerMessage(BootNotification) may do.
-//!
-//! ```text
-//! Unknown ──BootNotification──► Booting ──Accepted──► Accepted
-//!                                  │  └────Pending───► Pending ──BootNotification──► Booting
-//!                                  └───────Rejected──► Rejected ─BootNotification──► Booting
-//! ```
 //!
 //! A trace that starts mid-life (no BootNotification seen) stays `Unknown` and nothing here
 //! fires from that state. This file does not judge heartbeats (`liveness.rs`) nor what a
 //! trigger must produce (`trig.rs`); it asks `trig.rs` whether a message was triggered.
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{CallRef, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16, trig};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::station::Registration;
+use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -324,22 +319,6 @@ crashes or makes resets look spontaneous.\n\n\
 Example:\n  Reset {type:\"Immediate\"} -> Accepted, then BootNotification {reason:\"PowerUp\", ...}",
 };
 
-/// The registration state of a station, as its BootNotifications were answered. Other
-/// families read it (`st.boot.registration`); only this file changes it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Registration {
-    /// Nothing seen yet (the trace may have started mid-life): rules that need the
-    /// registration state stay silent or report `info` only.
-    #[default]
-    Unknown,
-    /// A BootNotification was sent and is not answered yet (or was answered with a
-    /// CALLERROR): the station is booting, on this connection or an earlier one.
-    Booting,
-    Pending,
-    Rejected,
-    Accepted,
-}
-
 /// What caused the next boot, as far as the traffic shows (2.x `reason` check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cause {
@@ -364,7 +343,6 @@ struct NotAccepted {
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) registration: Registration,
     /// The charger has sent a CALL on the current connection.
     conn_called: bool,
     /// The last non-accepted answer, while the station is not accepted.
@@ -381,12 +359,6 @@ pub(crate) struct State {
 }
 
 const MAX_FLAGGED: usize = 16;
-
-/// Whether `st`'s station is known to be accepted (its last BootNotification was answered
-/// Accepted). `Unknown` is not accepted, but neither is it known to be refused.
-pub(crate) fn is_accepted(st: &ProtoState) -> bool {
-    st.boot.registration == Registration::Accepted
-}
 
 /// The boot tolerance for an interval of `interval` seconds, in microseconds.
 fn boot_tolerance_us(ctx: &Ctx<'_>, interval: i64) -> i64 {
@@ -433,7 +405,7 @@ fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
 
 fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
     let b = &mut st.boot;
-    if b.registration == Registration::Pending && b.reboot_expected.is_none() {
+    if st.station.registration == Registration::Pending && b.reboot_expected.is_none() {
         ctx.report(
             &PENDING_CONNECTION_CLOSED,
             "the connection was closed while the station's registration is Pending; it should stay open so the CSMS can configure the station",
@@ -464,7 +436,7 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
                 na.boot.about(),
                 format!(
                     "BootNotification was answered {} with interval {} s, and no new BootNotification came within {:.0} s while the connection stayed open",
-                    match b.registration {
+                    match st.station.registration {
                         Registration::Rejected => "Rejected",
                         _ => "Pending",
                     },
@@ -517,7 +489,7 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         return;
     }
     let now = ctx.now();
-    let flagged = match st.boot.registration {
+    let flagged = match st.station.registration {
         Registration::Booting => {
             ctx.report(
                 &BOOT_FIRST,
@@ -592,11 +564,11 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
 
 fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let now = ctx.now();
-    let conn = st.connections_seen;
+    let conn = st.station.connections_seen;
     if let Some(na) = &st.boot.not_accepted
         && na.interval > 0
         && matches!(
-            st.boot.registration,
+            st.station.registration_before,
             Registration::Pending | Registration::Rejected
         )
     {
@@ -605,7 +577,7 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         if waited < min && !trig::boot_trigger_accepted_since(st, na.at) {
             let msg = format!(
                 "BootNotification {waited:.1} s after the previous one was answered {} with interval {} s{}",
-                if st.boot.registration == Registration::Rejected {
+                if st.station.registration_before == Registration::Rejected {
                     "Rejected"
                 } else {
                     "Pending"
@@ -655,7 +627,6 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
     }
     let b = &mut st.boot;
-    b.registration = Registration::Booting;
     b.reboot_expected = None;
     b.status_due = None;
     if let Some(na) = &mut b.not_accepted {
@@ -670,7 +641,7 @@ fn on_csms_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         "GetBaseReport" | "GetReport" => st.boot.report_requested = true,
         _ => {}
     }
-    match st.boot.registration {
+    match st.station.registration {
         Registration::Rejected if !boot_trigger => {
             ctx.report(
                 &CSMS_CALL_WHILE_REJECTED,
@@ -747,8 +718,8 @@ fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Repl
         payload: result, ..
     } = reply.outcome
     else {
-        // A CALLERROR: what the station makes of it is not specified.
-        st.boot.registration = Registration::Unknown;
+        // A CALLERROR: what the station makes of it is not specified (the registration
+        // is Unknown again).
         return;
     };
     // An answer that breaks its schema still tells the station its status, if readable.
@@ -769,12 +740,11 @@ fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Repl
         }
     }
     let now = ctx.now();
-    let conn = st.connections_seen;
+    let conn = st.station.connections_seen;
     let b = &mut st.boot;
     b.flagged.clear();
     match status {
         Some("Accepted") => {
-            b.registration = Registration::Accepted;
             b.not_accepted = None;
             b.report_requested = false;
             b.status_due = Some((
@@ -782,12 +752,7 @@ fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Repl
                 Timestamp::after(now, ctx.config().tol.boot_status_window_us),
             ));
         }
-        Some(s @ ("Pending" | "Rejected")) => {
-            b.registration = if s == "Pending" {
-                Registration::Pending
-            } else {
-                Registration::Rejected
-            };
+        Some("Pending" | "Rejected") => {
             b.not_accepted = Some(NotAccepted {
                 boot: CallRef::of_reply(reply),
                 at: now,
@@ -796,7 +761,7 @@ fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Repl
                 watched: false,
             });
         }
-        _ => b.registration = Registration::Unknown,
+        _ => {}
     }
 }
 
@@ -804,7 +769,7 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
     let now = ctx.now();
     let boot_trigger = matches!(reply.action, "TriggerMessage" | "ExtendedTriggerMessage")
         && str_of(reply.request, "requestedMessage") == Some("BootNotification");
-    match st.boot.registration {
+    match st.station.registration {
         Registration::Rejected if st.is_v16() => {
             let waiting =
                 st.boot.not_accepted.as_ref().is_none_or(|na| {

@@ -22,11 +22,11 @@
 //! The official diagram exists only as an image; the graph is reconstructed from the status
 //! descriptions (rules catalogue §21 #4), so its rules are warnings.
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{CallRef, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -654,7 +654,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
     let i = kind.index();
     let v2 = st.is_2x();
     // The observation saw the station connect: it knows whether an update or upload runs.
-    let seen_open = st.connections_seen > 0;
+    let seen_open = st.station.connections_seen > 0;
     let request_id = int_of(call.payload, "requestId");
     let fw = &mut st.fw;
     let triggered = match fw.triggers.iter().position(|t| t.kind == kind) {

@@ -3,16 +3,16 @@
 //! HeartbeatInterval) and judges the charger's silence and heartbeat spacing against it,
 //! and the peers' clocks against the event timestamps (the observer's clock).
 //!
-//! It judges only stations known to be accepted (`boot::is_accepted`), so a trace that
+//! It judges only stations known to be accepted (`Station::is_accepted`), so a trace that
 //! starts mid-life is not judged for heartbeats. It does not judge response timeouts
 //! (`rpc.no-response` does) nor the registration itself (`boot.rs`).
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{CallRef, arr_of, int_of, status_of, str_of};
-use super::{ALL, Rule, boot, trig};
-use crate::engine::protocol::{Call, Family, OpenInfo, ProtoState, Reply};
+use super::{ALL, Rule, trig};
+use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::{About, Ctx};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -183,7 +183,7 @@ fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
 }
 
 fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let accepted = boot::is_accepted(st);
+    let accepted = st.station.is_accepted();
     let l = &mut st.liveness;
     if let Some((line, at)) = l.no_heartbeat_since
         && now.micros().saturating_sub(at.micros()) > DAY_US
@@ -236,7 +236,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         check_future(st, ctx, call.payload);
     }
     let triggered = trig::awaits(st, call.action);
-    let accepted = boot::is_accepted(st);
+    let accepted = st.station.is_accepted();
     let l = &mut st.liveness;
     if call.action == "Heartbeat" {
         l.no_heartbeat_since = None;

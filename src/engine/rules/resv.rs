@@ -15,12 +15,12 @@
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::dm::Cfg;
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, ProtoState, Reply};
+use crate::engine::protocol::{Call, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

@@ -8,12 +8,12 @@
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::dm::{Cfg, TxId};
 use super::support::{arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -673,7 +673,7 @@ fn check_profile(
     target: Option<i64>,
     set: bool,
 ) {
-    let version = st.version;
+    let version = st.station.version;
     let v2 = version.is_some_and(Version::is_2x);
     let purpose = str_of(profile, "chargingProfilePurpose").unwrap_or("");
     let kind = str_of(profile, "chargingProfileKind").unwrap_or("");

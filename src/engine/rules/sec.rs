@@ -8,12 +8,12 @@
 //! client certificate = 3; anything the recorder did not know leaves it unknown, and the
 //! rules that need it stay silent.
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::dm::Cfg;
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -686,7 +686,7 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
 
 fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
-    let version = st.version;
+    let version = st.station.version;
     if call.from == Side::Csms && st.sec.bad_user {
         st.sec.bad_user = false;
         ctx.report(
@@ -839,7 +839,7 @@ fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         MAX_PENDING,
     );
     let Some(ty) = str_of(p, "type") else { return };
-    if let Some(v) = st.version
+    if let Some(v) = st.station.version
         && !is_standard(v, ty)
     {
         let other = if v == Version::V16 {

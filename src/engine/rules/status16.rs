@@ -15,11 +15,11 @@
 //!                                                                    for a StartTransaction
 //! ```
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{CallRef, int_of, push_capped, str_of};
 use super::{Rule, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, OpenInfo, ProtoState};
+use crate::engine::protocol::{Call, OpenInfo};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -496,7 +496,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
 
     if id > 0
         && status.is_energy()
-        && st.tx16.history_known()
+        && st.station.booted()
         && !st.tx16.open_on_connector(id)
         && !st.status16.watches.iter().any(|w| w.connector == id)
     {

@@ -15,11 +15,11 @@
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{arr_of, int_of, push_capped, str_of};
 use super::{Rule, V2X};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, OpenInfo, ProtoState, Reply};
+use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

@@ -21,11 +21,11 @@
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -379,7 +379,7 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
         evse.and_then(|e| int_of(e, "id")).filter(|id| *id > 0)
     };
-    let expects = expected(requested, st.version);
+    let expects = expected(requested, st.station.version);
     if expects.is_empty() {
         return;
     }

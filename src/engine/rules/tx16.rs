@@ -19,11 +19,11 @@
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of};
 use super::{ALL, Rule, V16};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -815,7 +815,6 @@ impl Keys {
 pub(crate) struct State {
     /// When the last BootNotification of this station was seen: its transactions since
     /// are known.
-    boot_at: Option<Timestamp>,
     txs: Vec<Tx>,
     /// Transaction ids the CSMS issued, oldest first.
     used_ids: Vec<i64>,
@@ -841,19 +840,6 @@ impl State {
                 .txs
                 .iter()
                 .any(|t| t.is_open() && t.connector == Some(connector))
-    }
-
-    /// Whether the station's BootNotification was seen, so its transactions since are
-    /// known (rules that judge a missing transaction need it).
-    pub(crate) fn history_known(&self) -> bool {
-        self.boot_at.is_some()
-    }
-
-    /// Whether a message timestamped `ts` belongs to the time since the last boot (within
-    /// `skew`): a transaction it mentions should have been seen starting.
-    fn since_boot(&self, ts: Option<Timestamp>, skew: i64) -> bool {
-        self.boot_at
-            .is_some_and(|b| ts.is_none_or(|t| Timestamp::after(t, skew) >= b))
     }
 
     /// The `NumberOfConnectors` the charger reported, if seen.
@@ -1267,7 +1253,6 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
         ("BootNotification", Side::Charger) => {
             let s = &mut st.tx16;
-            s.boot_at = Some(ctx.now());
             s.starts.retain(|x| !x.dead);
             let window = ctx.config().tol.followup_window_us;
             if let Some(r) = &mut s.reset
@@ -1670,6 +1655,7 @@ fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         );
         return;
     }
+    let since_boot = |ts| st.station.since_boot(ts, ctx.config().tol.clock_skew_us);
     let s = &mut st.tx16;
     let interval = s.keys.meter_value_sample_interval;
     let tx = if s.tx(id).is_some() {
@@ -1679,7 +1665,7 @@ fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             "MeterValues for transactionId {id}, which no StartTransaction answer in the trace issued"
         );
         let earliest = values.iter().filter_map(|mv| ts_of(mv, "timestamp")).min();
-        if s.since_boot(earliest, ctx.config().tol.clock_skew_us) && !s.used_ids.contains(&id) {
+        if since_boot(earliest) && !s.used_ids.contains(&id) {
             ctx.report(&METER_VALUES_UNKNOWN_TX, message);
         } else {
             ctx.report_as(
@@ -1753,7 +1739,7 @@ fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let reason = str_of(p, "reason");
     let meter_stop = int_of(p, "meterStop");
     let interval = s.keys.meter_value_sample_interval;
-    let since_boot = s.since_boot(stop_ts, tol.clock_skew_us);
+    let since_boot = st.station.since_boot(stop_ts, tol.clock_skew_us);
     let stop = Stop {
         sent_at: now,
         ts: stop_ts,
@@ -2014,7 +2000,7 @@ fn remote_stop_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_
         );
         return;
     }
-    if s.tx(id).is_none() && s.boot_at.is_some() {
+    if s.tx(id).is_none() && st.station.booted() {
         ctx.report_as(
             &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
             Severity::Warning,

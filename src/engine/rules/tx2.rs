@@ -23,7 +23,7 @@
 
 use serde_json::Value;
 
-use super::Party;
+use super::{Family, Party, ProtoState};
 use super::status2::availability_event;
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of};
 use super::tx16::{
@@ -31,7 +31,7 @@ use super::tx16::{
 };
 use super::{Rule, V2X};
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Family, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -1224,7 +1224,7 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
     }
 
     // Connections seen: the observation did not start mid-life, past a request it missed.
-    if st.connections_seen > 0 {
+    if st.station.connections_seen > 0 {
         unasked_remote_trigger(&st.tx2, ctx, ev);
     }
     remote_followups(&mut st.tx2, ctx, ev, tol.clock_skew_us);
