@@ -7,12 +7,12 @@
 //! fires from that state. This file does not judge heartbeats (`liveness.rs`) nor what a
 //! trigger must produce (`trig.rs`); it asks `trig.rs` whether a message was triggered.
 
-use super::{Family, Party, ProtoState};
 use super::support::{CallRef, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16, trig};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
-use crate::engine::station::Registration;
 use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
+use crate::engine::station::Registration;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

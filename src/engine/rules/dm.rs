@@ -15,9 +15,9 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;
@@ -528,13 +528,10 @@ pub(crate) struct RunningTx {
     pub(crate) token: Option<Box<str>>,
 }
 
-/// What was seen of the station's life: its boots and its running transactions. The
-/// transaction families keep richer state; this is the little the rules of this group need.
+/// The running transactions seen. The transaction families keep richer state; this is the
+/// little the rules of this group need (whether the station booted is a station fact).
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
-    /// A BootNotification of this identity was seen: the history since that boot is known,
-    /// so a request that is not in the trace was never sent.
-    pub(crate) boot_seen: bool,
     /// Transactions seen running (started or updated, not yet stopped).
     pub(crate) txs: Vec<RunningTx>,
 }
@@ -874,7 +871,6 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                         ),
                     );
             }
-            st.dm.activity.boot_seen = true;
         }
         ("StopTransaction", Side::Charger) => {
             if let Some(id) = int_of(p, "transactionId") {
@@ -1471,7 +1467,7 @@ fn report_part(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let Some(request_id) = int_of(p, "requestId") else {
         return;
     };
-    let boot_seen = st.dm.activity.boot_seen;
+    let boot_seen = st.station.booted();
     let Some(r) = st
         .dm
         .reports

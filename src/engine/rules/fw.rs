@@ -22,9 +22,9 @@
 //! The official diagram exists only as an image; the graph is reconstructed from the status
 //! descriptions (rules catalogue §21 #4), so its rules are warnings.
 
-use super::{Family, Party, ProtoState};
 use super::support::{CallRef, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;

@@ -9,9 +9,9 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::support::{CallRef, arr_of, int_of, status_of, str_of};
 use super::{ALL, Rule, trig};
+use super::{Family, Party, ProtoState};
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::{About, Ctx};
 use crate::finding::Severity;

@@ -15,10 +15,10 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::dm::Cfg;
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::finding::Severity;
@@ -736,7 +736,7 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let now = ctx.now();
     let skew = ctx.config().tol.clock_skew_us;
     let due = Timestamp::after(now, ctx.config().tol.followup_window_us);
-    let boot_seen = st.dm.activity.boot_seen;
+    let boot_seen = st.station.booted();
     let found = st.resv.find(id);
     let (state, expired, target) = match &found {
         Some(r) => (

@@ -8,10 +8,10 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::dm::{Cfg, TxId};
 use super::support::{arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;
@@ -922,7 +922,7 @@ fn set_profile_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) 
         }
     }
 
-    if purpose == "TxProfile" && st.dm.activity.boot_seen {
+    if purpose == "TxProfile" && st.station.booted() {
         let tx = tx_of(profile);
         let running = match (&tx, target) {
             (Some(id), _) => st.dm.activity.is_running(id.borrowed()),

@@ -8,10 +8,10 @@
 //! client certificate = 3; anything the recorder did not know leaves it unknown, and the
 //! rules that need it stay silent.
 
-use super::{Family, Party, ProtoState};
 use super::dm::Cfg;
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::{ALL, Rule, V2X, V16};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
 use crate::finding::Severity;
@@ -435,8 +435,7 @@ struct CertExpect {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pending: Vec<Pending>,
-    /// When the last BootNotification was sent, and its reason (2.x).
-    boot_sent: Option<Timestamp>,
+    /// The reason of the last BootNotification was Triggered (2.x).
     boot_triggered: bool,
     last_startup_event: Option<Timestamp>,
     boot_watch: Option<BootWatch>,
@@ -699,7 +698,6 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             security_event(st, ctx, call);
         }
         ("BootNotification", Side::Charger) => {
-            st.sec.boot_sent = Some(ctx.now());
             st.sec.boot_triggered = str_of(p, "reason") == Some("Triggered");
         }
         ("SignCertificate", Side::Charger) => {
@@ -742,7 +740,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                     ty.map(|t| format!(" ({t})")).unwrap_or_default(),
                     ty.map(|t| format!(" for {t}")).unwrap_or_default()
                 );
-                if st.dm.activity.boot_seen {
+                if st.station.booted() {
                     ctx.report(&CERTIFICATE_SIGNED_WITHOUT_CSR, msg);
                 } else {
                     ctx.report_as(
@@ -912,9 +910,10 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         }
         "BootNotification" => {
             let v2 = st.is_2x();
+            let boot_sent = st.station.last_boot_at;
             let sec = &mut st.sec;
             if v2 && status_of(reply) == Some("Accepted") && !sec.boot_triggered {
-                let since = sec.boot_sent.unwrap_or(reply.call_at);
+                let since = boot_sent.unwrap_or(reply.call_at);
                 if sec.last_startup_event.is_none_or(|t| t < since) {
                     sec.boot_watch = Some(BootWatch {
                         call: CallRef::of_reply(reply),

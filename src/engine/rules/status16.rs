@@ -15,8 +15,8 @@
 //!                                                                    for a StartTransaction
 //! ```
 
-use super::{Family, Party, ProtoState};
 use super::support::{CallRef, int_of, push_capped, str_of};
+use super::{Family, Party, ProtoState};
 use super::{Rule, V16};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo};
@@ -280,8 +280,6 @@ struct EnergyWatch {
 pub(crate) struct State {
     connectors: Vec<Connector>,
     watches: Vec<EnergyWatch>,
-    /// BootNotifications seen (a clock set at boot makes timestamps incomparable).
-    boots: u32,
 }
 
 impl State {
@@ -388,11 +386,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 st.status16.watches.retain(|w| w.connector != c);
             }
         }
-        "BootNotification" => {
-            let s = &mut st.status16;
-            s.boots = s.boots.wrapping_add(1);
-            s.forget_statuses();
-        }
+        "BootNotification" => st.status16.forget_statuses(),
         _ => {}
     }
 }
@@ -458,7 +452,8 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     }
 
     let stamp = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
-    let boots = st.status16.boots;
+    // A clock set at boot makes timestamps of different boots incomparable.
+    let boots = st.station.boots;
     let conn = st.status16.connector(id);
     if let (Some(ts), Some((prev, prev_boots))) = (stamp, conn.stamp)
         && ts < prev

@@ -15,8 +15,8 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::support::{arr_of, int_of, push_capped, str_of};
+use super::{Family, Party, ProtoState};
 use super::{Rule, V2X};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
@@ -145,7 +145,6 @@ struct Inventory {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     connectors: Vec<Connector>,
-    boots: u32,
     /// requestIds of accepted GetBaseReport FullInventory requests.
     inventory_requests: Vec<i64>,
     /// The inventory being reported (requestId, parts so far).
@@ -279,11 +278,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
         }
         ("NotifyReport", Side::Charger) => notify_report(&mut st.status2, call.payload),
-        ("BootNotification", Side::Charger) => {
-            let s = &mut st.status2;
-            s.boots = s.boots.wrapping_add(1);
-            s.forget_statuses();
-        }
+        ("BootNotification", Side::Charger) => st.status2.forget_statuses(),
         _ => {}
     }
 }
@@ -412,7 +407,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
             }
         }
     }
-    let boots = s.boots;
+    let boots = st.station.boots;
     let ts = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
     let c = s.connector(evse, id);
     if let (Some(ts), Some((prev, b))) = (ts, c.stamp)

@@ -19,9 +19,9 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of};
 use super::{ALL, Rule, V16};
+use super::{Family, Party, ProtoState};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::finding::Severity;

@@ -23,12 +23,12 @@
 
 use serde_json::Value;
 
-use super::{Family, Party, ProtoState};
 use super::status2::availability_event;
 use super::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of};
 use super::tx16::{
     REMOTE_START_NOT_FOLLOWED, REMOTE_STOP_NOT_FOLLOWED, REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
 };
+use super::{Family, Party, ProtoState};
 use super::{Rule, V2X};
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
@@ -699,8 +699,6 @@ pub(crate) struct State {
     txs: Vec<Tx>,
     /// Hashes of the ids of ended transactions (8 bytes each, whatever the id's length).
     ended_ids: Vec<u64>,
-    /// The latest BootNotification of the station (observer time).
-    boot_at: Option<Timestamp>,
     /// When the current connection opened, and when the previous one closed.
     open_at: Option<Timestamp>,
     outage_from: Option<Timestamp>,
@@ -943,7 +941,6 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 }
             }
         }
-        "BootNotification" => st.tx2.boot_at = Some(ctx.now()),
         _ => {}
     }
 }
@@ -976,7 +973,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                     Some(p) if s.txs[p].ended_acked() => Some("has ended"),
                     Some(_) => None,
                     None if s.ended_before(id) => Some("has ended"),
-                    None if s.boot_at.is_some() => Some("was never seen since the station booted"),
+                    None if st.station.booted() => Some("was never seen since the station booted"),
                     None => None,
                 };
                 if let Some(why) = why {
@@ -1007,12 +1004,13 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             let Some(id) = str_of(reply.request, "transactionId") else {
                 return;
             };
+            let boot_at = st.station.last_boot_at;
             let s = &mut st.tx2;
             let pos = s.tx_pos(id);
             if status_of(reply) == Some("Rejected") {
                 if let Some(p) = pos
                     && s.txs[p].is_open()
-                    && s.boot_at.is_none_or(|b| s.txs[p].last_at >= b)
+                    && boot_at.is_none_or(|b| s.txs[p].last_at >= b)
                 {
                     ctx.report(
                         &REMOTE_STOP_KNOWN_TX_REJECTED,
@@ -1045,7 +1043,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             if pos.is_some_and(|p| !s.txs[p].is_open()) {
                 return; // its Ended is on its way: nothing more can follow
             }
-            if pos.is_none() && s.boot_at.is_some() {
+            if pos.is_none() && boot_at.is_some() {
                 ctx.report_as(
                     &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
                     Severity::Warning,
@@ -1124,6 +1122,7 @@ fn event_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
 fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev: &Event<'_>) {
     let now = ctx.now();
     let tol = ctx.config().tol;
+    let boot_at = st.station.last_boot_at;
     let s = &mut st.tx2;
 
     // A retransmission of an event that was not acknowledged is the same event again.
@@ -1144,8 +1143,8 @@ fn transaction_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, ev
     check_offline(s, ctx, ev, tol.clock_skew_us);
 
     let pos = match s.tx_pos(ev.id) {
-        Some(pos) => follow(s, ctx, pos, ev),
-        None => adopt(s, ctx, ev, now, tol.clock_skew_us),
+        Some(pos) => follow(s, ctx, pos, ev, boot_at),
+        None => adopt(s, ctx, ev, now, tol.clock_skew_us, boot_at),
     };
     let Some(pos) = pos else {
         return;
@@ -1365,8 +1364,13 @@ fn check_offline(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
 
 /// A further event of a known transaction. Returns where the transaction is now kept, or
 /// `None` when the event is not followed.
-fn follow(s: &mut State, ctx: &mut Ctx<'_>, pos: usize, ev: &Event<'_>) -> Option<usize> {
-    let boot_at = s.boot_at;
+fn follow(
+    s: &mut State,
+    ctx: &mut Ctx<'_>,
+    pos: usize,
+    ev: &Event<'_>,
+    boot_at: Option<Timestamp>,
+) -> Option<usize> {
     let tx = &s.txs[pos];
     if tx.ended_acked() {
         if ev.kind == EventType::Started {
@@ -1381,7 +1385,7 @@ fn follow(s: &mut State, ctx: &mut Ctx<'_>, pos: usize, ev: &Event<'_>) -> Optio
             s.txs.remove(pos);
             s.remember_ended(&id);
             // Follow the new transaction from here.
-            return Some(adopt_started(s, ctx, ev));
+            return Some(adopt_started(s, ctx, ev, boot_at));
         }
         ctx.report(
             &EVENT_AFTER_ENDED,
@@ -1497,6 +1501,7 @@ fn adopt(
     ev: &Event<'_>,
     now: Timestamp,
     skew: i64,
+    boot_at: Option<Timestamp>,
 ) -> Option<usize> {
     if s.ended_before(ev.id) {
         if ev.kind == EventType::Started {
@@ -1519,7 +1524,7 @@ fn adopt(
         }
     }
     if ev.kind == EventType::Started {
-        return Some(adopt_started(s, ctx, ev));
+        return Some(adopt_started(s, ctx, ev, boot_at));
     }
     // Not Started: was it ever seen starting, or may it predate the trace?
     let interrupted = ev.kind == EventType::Ended
@@ -1527,9 +1532,8 @@ fn adopt(
             str_of(ev.info, "stoppedReason"),
             Some("PowerLoss" | "Reboot" | "ImmediateReset")
         ) || matches!(ev.trigger, "ResetCommand" | "AbnormalCondition"));
-    let known_since_boot = s
-        .boot_at
-        .is_some_and(|b| ev.ts.is_none_or(|t| t >= Timestamp::before(b, skew)));
+    let known_since_boot =
+        boot_at.is_some_and(|b| ev.ts.is_none_or(|t| t >= Timestamp::before(b, skew)));
     let severity = if known_since_boot && !interrupted {
         Severity::Error
     } else {
@@ -1549,7 +1553,6 @@ fn adopt(
         ),
     );
     if let Some(evse) = ev.evse {
-        let boot_at = s.boot_at;
         check_evse_free(s, ctx, ev.id, evse, boot_at);
     }
     Some(s.add_tx(Tx {
@@ -1570,7 +1573,12 @@ fn adopt(
 }
 
 /// Starts following a transaction at its Started; returns where it is kept.
-fn adopt_started(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>) -> usize {
+fn adopt_started(
+    s: &mut State,
+    ctx: &mut Ctx<'_>,
+    ev: &Event<'_>,
+    boot_at: Option<Timestamp>,
+) -> usize {
     if ev.seq != 0 {
         ctx.report_at(
             &SEQNO_NOT_RESET,
@@ -1582,7 +1590,6 @@ fn adopt_started(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>) -> usize {
         );
     }
     if let Some(evse) = ev.evse {
-        let boot_at = s.boot_at;
         check_evse_free(s, ctx, ev.id, evse, boot_at);
     }
     s.add_tx(Tx {
