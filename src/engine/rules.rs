@@ -18,6 +18,8 @@ pub mod sec;
 pub mod status16;
 pub mod status2;
 pub(crate) mod support;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod trig;
 pub mod tx16;
 pub mod tx2;

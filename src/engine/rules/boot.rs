@@ -844,55 +844,9 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::engine::rules::dm::tests::run;
+mod tests {
+    use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script};
     use crate::finding::Severity;
-
-    /// A trace of one station: `(second, who, text)` where `who` is `open`, `close`,
-    /// `charger` or `csms` (for open, `text` is ignored; the subprotocol is `version`).
-    pub(crate) fn script(version: &str, events: &[(u32, &str, &str)]) -> String {
-        let mut s = String::new();
-        for (t, who, text) in events {
-            let ts = format!("2026-11-22T10:{:02}:{:02}.000Z", t / 60, t % 60);
-            let line = match *who {
-                "open" => format!(
-                    "{{\"ts\":\"{ts}\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"{version}\"}}"
-                ),
-                "close" => {
-                    format!(
-                        "{{\"ts\":\"{ts}\",\"conn\":\"CS-1\",\"event\":\"close\",\"code\":1000,\"by\":\"charger\"}}"
-                    )
-                }
-                from => format!(
-                    "{{\"ts\":\"{ts}\",\"conn\":\"CS-1\",\"from\":\"{from}\",\"text\":{}}}",
-                    serde_json::to_string(text).unwrap()
-                ),
-            };
-            s.push_str(&line);
-            s.push('\n');
-        }
-        s
-    }
-
-    /// The findings of the `seq.*` and `trig.*` rules only.
-    pub(crate) fn mine(text: &str) -> Vec<(&'static str, Severity, u64)> {
-        run(text)
-            .into_iter()
-            .filter(|(id, _, _)| id.starts_with("seq.") || id.starts_with("trig."))
-            .collect()
-    }
-
-    pub(crate) const BOOT16: &str =
-        r#"[2,"b1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
-    pub(crate) const BOOT2: &str = r#"[2,"b1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#;
-
-    pub(crate) fn answer(id: &str, status: &str, interval: i64, t: u32) -> String {
-        format!(
-            r#"[3,"{id}",{{"status":"{status}","currentTime":"2026-11-22T10:{:02}:{:02}.000Z","interval":{interval}}}]"#,
-            t / 60,
-            t % 60
-        )
-    }
 
     #[test]
     fn a_trace_that_starts_mid_life_is_not_judged() {

@@ -1715,46 +1715,9 @@ fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::checker::{CheckOptions, check_reader};
-    use crate::engine::schema::ErrataSelection;
-    use crate::engine::{Config, SchemaSet};
-    use std::sync::Arc;
-
-    pub(crate) fn run(text: &str) -> Vec<(&'static str, Severity, u64)> {
-        let opts = CheckOptions {
-            schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
-            config: Arc::new(Config::default()),
-            default_version: None,
-            jobs: 1,
-        };
-        let r = check_reader(text.as_bytes(), &opts, 1);
-        assert!(r.input_errors.is_empty(), "{:?}", r.input_errors);
-        r.findings
-            .iter()
-            .map(|f| (f.rule.id, f.severity, f.line))
-            .collect()
-    }
-
-    pub(crate) fn frame(ts: u32, from: &str, text: &str) -> String {
-        let text = serde_json::to_string(text).unwrap();
-        format!(
-            "{{\"ts\":\"2026-11-22T10:{:02}:{:02}.000Z\",\"conn\":\"CS-1\",\"from\":\"{from}\",\"text\":{text}}}\n",
-            ts / 60,
-            ts % 60
-        )
-    }
-
-    pub(crate) fn trace(version: &str, frames: &[(&str, &str)]) -> String {
-        let mut s = format!(
-            "{{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"{version}\"}}\n"
-        );
-        for (i, (from, text)) in frames.iter().enumerate() {
-            s.push_str(&frame(u32::try_from(i).unwrap() + 1, from, text));
-        }
-        s
-    }
+    use crate::engine::rules::testing::{run, trace};
 
     #[test]
     fn pairing_separates_type_mismatches_from_unmatched() {

@@ -923,7 +923,7 @@ mod tests {
 
     #[test]
     fn a_replaced_update_may_still_report_its_failure() {
-        use crate::engine::rules::dm::tests::{run, trace};
+        use crate::engine::rules::testing::{run, trace};
         let upd = |id: &str, rid: u32| {
             format!(
                 r#"[2,"{id}","UpdateFirmware",{{"requestId":{rid},"firmware":{{"location":"https://x/fw.bin","retrieveDateTime":"2026-11-22T10:00:00Z"}}}}]"#

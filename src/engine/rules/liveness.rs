@@ -420,7 +420,7 @@ fn check_drift(st: &mut ProtoState, ctx: &mut Ctx<'_>, result: &Value) {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::rules::boot::tests::{BOOT2, BOOT16, answer, mine, script};
+    use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script};
     use crate::finding::Severity;
 
     const HB: &str = r#"[2,"h","Heartbeat",{}]"#;

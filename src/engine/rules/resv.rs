@@ -805,7 +805,7 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::rules::dm::tests::{run, trace};
+    use crate::engine::rules::testing::{run, trace};
     use crate::finding::Severity;
 
     const BOOT16: &str =

@@ -1040,7 +1040,7 @@ fn profile_change_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rules::dm::tests::run;
+    use crate::engine::rules::testing::run;
 
     #[test]
     fn tls_versions_parse() {
@@ -1103,7 +1103,7 @@ mod tests {
         ];
         let mut t = open.to_owned();
         for (i, (from, text)) in frames.iter().enumerate() {
-            t.push_str(&crate::engine::rules::dm::tests::frame(
+            t.push_str(&crate::engine::rules::testing::frame(
                 u32::try_from(i).unwrap() + 1,
                 from,
                 text,

@@ -518,7 +518,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rules::dm::tests::{run, trace};
+    use crate::engine::rules::testing::{run, trace};
 
     #[test]
     fn table_matches_the_catalogue() {

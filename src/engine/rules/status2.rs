@@ -449,7 +449,7 @@ fn join(ids: &[i64]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::dm::tests::{run, trace};
+    use crate::engine::rules::testing::{run, trace};
     use crate::finding::Severity;
 
     const BOOT: &str = r#"[2,"b","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#;

@@ -583,7 +583,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::rules::boot::tests::{BOOT2, answer, mine, script};
+    use crate::engine::rules::testing::{BOOT2, answer, mine, script};
     use crate::finding::Severity;
 
     const STATUS2: &str = r#"[2,"c1","StatusNotification",{"timestamp":"2026-11-22T10:00:02.000Z","connectorStatus":"Occupied","evseId":1,"connectorId":1}]"#;
@@ -676,7 +676,7 @@ mod tests {
             "ocpp1.6",
             &[
                 (0, "open", ""),
-                (1, "charger", crate::engine::rules::boot::tests::BOOT16),
+                (1, "charger", crate::engine::rules::testing::BOOT16),
                 (1, "csms", &a),
                 (
                     2,
@@ -732,7 +732,7 @@ mod tests {
 
     #[test]
     fn a_16_status_trigger_for_all_connectors_covers_every_answer_while_pending() {
-        use crate::engine::rules::boot::tests::BOOT16;
+        use crate::engine::rules::testing::BOOT16;
         let p = answer("b1", "Pending", 300, 1);
         let sn = |id: &str, c: u32| {
             format!(

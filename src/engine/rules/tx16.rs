@@ -2040,7 +2040,7 @@ fn status_notification(st: &mut ProtoState, p: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rules::dm::tests::{frame, run};
+    use crate::engine::rules::testing::{frame, run};
 
     #[test]
     fn decimals() {

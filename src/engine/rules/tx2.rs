@@ -1702,8 +1702,8 @@ fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64)
 
 #[cfg(test)]
 mod tests {
-    use super::super::dm::tests::{frame, run};
     use super::*;
+    use crate::engine::rules::testing::{frame, run};
 
     const BOOT: &str = r#"[2,"b","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#;
     const BOOT_OK: &str =
