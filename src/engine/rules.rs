@@ -5,16 +5,18 @@
 //! Ids are stable forever: a rule may be removed or renamed only by adding an alias in
 //! [`ALIASES`]. The checks themselves live beside the metadata, one file per family.
 
-pub mod boot;
+pub mod auth;
+pub mod avail;
 pub mod dir;
 pub mod dm;
 pub mod fw;
-pub mod liveness;
+pub mod remote;
 pub mod resv;
 pub mod rpc;
 pub mod sc;
 pub mod schema;
 pub mod sec;
+pub mod seq;
 pub mod status16;
 pub mod status2;
 pub(crate) mod support;
@@ -38,26 +40,30 @@ pub(crate) const ALL: &[Version] = &[Version::V16, Version::V201, Version::V21];
 pub(crate) const V2X: &[Version] = &[Version::V201, Version::V21];
 pub(crate) const V16: &[Version] = &[Version::V16];
 pub(crate) const V21: &[Version] = &[Version::V21];
+pub(crate) const V201: &[Version] = &[Version::V201];
+pub(crate) const V16_V201: &[Version] = &[Version::V16, Version::V201];
 
 /// Every rule, in the order `ocpp-inspector rules` lists them: the framing and schema
 /// families, then the protocol-state families (each file lists its own `RULES`).
 pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all = CORE.to_vec();
-    for family in [
-        boot::RULES,
-        liveness::RULES,
+    for prefix in [
+        seq::RULES,
         status16::RULES,
         tx16::RULES,
         tx2::RULES,
+        remote::RULES,
         status2::RULES,
         dm::RULES,
+        avail::RULES,
+        auth::RULES,
         trig::RULES,
         sc::RULES,
         fw::RULES,
         resv::RULES,
         sec::RULES,
     ] {
-        all.extend_from_slice(family);
+        all.extend_from_slice(prefix);
     }
     all
 });
@@ -121,18 +127,18 @@ static CORE: &[&Rule] = &[
 pub(crate) struct ProtoState {
     /// The facts every family reads, updated before the families run.
     pub station: Station,
-    pub boot: boot::State,
-    pub liveness: liveness::State,
-    pub status16: status16::State,
-    pub tx16: tx16::State,
-    pub tx2: tx2::State,
-    pub status2: status2::State,
-    pub dm: dm::State,
-    pub trig: trig::State,
-    pub sc: sc::State,
-    pub fw: fw::State,
-    pub resv: resv::State,
-    pub sec: sec::State,
+    pub boot: seq::boot::State,
+    pub liveness: seq::liveness::State,
+    pub status16: status16::connector::State,
+    pub tx16: tx16::transaction::State,
+    pub tx2: tx2::transaction::State,
+    pub status2: status2::connector::State,
+    pub dm: dm::device_model::State,
+    pub trig: trig::trigger::State,
+    pub sc: sc::charging_profile::State,
+    pub fw: fw::firmware::State,
+    pub resv: resv::reservation::State,
+    pub sec: sec::security::State,
 }
 
 /// The hooks of one protocol-state family. Every hook has a no-op default, so a family
@@ -162,8 +168,10 @@ fn judges(versions: &[Version], version: Option<Version>) -> bool {
 macro_rules! each_family {
     ($st:ident . $hook:ident ( $($arg:ident),* )) => {
         each_family!(@ $st, $hook, ($st, $($arg),*);
-            boot::Boot, liveness::Liveness, status16::Status16, tx16::Tx16, tx2::Tx2,
-            status2::Status2, dm::Dm, trig::Trig, sc::Sc, fw::Fw, resv::Resv, sec::Sec)
+            seq::boot::Boot, seq::liveness::Liveness, status16::connector::Status16,
+            tx16::transaction::Tx16, tx2::transaction::Tx2, status2::connector::Status2,
+            dm::device_model::Dm, trig::trigger::Trig, sc::charging_profile::Sc,
+            fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec)
     };
     (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
         let version = $st.station.version;

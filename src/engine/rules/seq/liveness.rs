@@ -7,111 +7,20 @@
 //! starts mid-life is not judged for heartbeats. It does not judge response timeouts
 //! (`rpc.no-response` does) nor the registration itself (`boot.rs`).
 
+use super::{
+    CS_TIMESTAMP_FUTURE, CSMS_CLOCK_DRIFT, HEARTBEAT_INTERVAL_IGNORED, HEARTBEAT_OVERDUE,
+    NO_DAILY_HEARTBEAT,
+};
 use serde_json::Value;
 
-use super::support::{CallRef, arr_of, int_of, status_of, str_of};
-use super::{ALL, Rule, trig};
-use super::{Family, Party, ProtoState};
 use crate::engine::protocol::{Call, OpenInfo, Reply};
+use crate::engine::rules::ALL;
+use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
+use crate::engine::rules::trig::trigger;
+use crate::engine::rules::{Family, ProtoState};
 use crate::engine::{About, Ctx};
-use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
-
-/// The rules of this file, in registry order.
-pub static RULES: &[&Rule] = &[
-    &HEARTBEAT_OVERDUE,
-    &HEARTBEAT_INTERVAL_IGNORED,
-    &NO_DAILY_HEARTBEAT,
-    &CSMS_CLOCK_DRIFT,
-    &CS_TIMESTAMP_FUTURE,
-];
-
-pub static HEARTBEAT_OVERDUE: Rule = Rule {
-    id: "seq.heartbeat-overdue",
-    severity: Severity::Info,
-    severity_16: None,
-    versions: ALL,
-    by: Party::Charger,
-    summary: "Accepted charger silent for longer than its heartbeat interval allows",
-    spec: "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.02, G02.FR.05",
-    doc: "What it checks: a charger whose BootNotification was accepted sends no CALL at all \
-(Heartbeat or any other) on an open connection for longer than the heartbeat interval in force \
-times (1 + `heartbeat_slack`, default 0.5). The interval is the one of the last Accepted \
-BootNotification answer or of a later accepted HeartbeatInterval change. Reported once per \
-silence, at the last CALL before it. Info: WebSocket pings may stand in for heartbeats.\n\n\
-Why it matters: the CSMS uses heartbeats to tell a live station from a dead one; a silent \
-station is soon shown offline.\n\n\
-Example:\n  BootNotification -> {status:\"Accepted\", interval:60}, then nothing from the charger for 5 minutes",
-};
-
-pub static HEARTBEAT_INTERVAL_IGNORED: Rule = Rule {
-    id: "seq.heartbeat-interval-ignored",
-    severity: Severity::Warning,
-    severity_16: None,
-    versions: ALL,
-    by: Party::Charger,
-    summary: "Heartbeats keep a spacing far from the interval the CSMS set",
-    spec: "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.04, G02.FR.01",
-    doc: "What it checks: three consecutive Heartbeats with no other CALL of the charger in between \
-(and not triggered) whose two spacings are both below interval × (1 − `heartbeat_slack`) or \
-both above interval × (1 + `heartbeat_slack`), where the interval is the one of the last \
-Accepted BootNotification answer or of a later accepted HeartbeatInterval change \
-(ChangeConfiguration on 1.6, SetVariables OCPPCommCtrlr.HeartbeatInterval on 2.x).\n\n\
-Why it matters: the station SHALL adopt the interval from the BootNotification answer; too \
-fast loads the CSMS, too slow makes the station look offline.\n\n\
-Example:\n  BootNotification -> {status:\"Accepted\", interval:300}, then Heartbeats every 10 s",
-};
-
-pub static NO_DAILY_HEARTBEAT: Rule = Rule {
-    id: "seq.no-daily-heartbeat",
-    severity: Severity::Info,
-    severity_16: None,
-    versions: ALL,
-    by: Party::Charger,
-    summary: "Connection open for more than 24 hours without a single Heartbeat",
-    spec: "OCPP-J 1.6 §5.3; 2.0.1 Part 4 §5.2",
-    doc: "What it checks: a connection stays open for more than 24 hours (by the event timestamps) \
-and the charger sends no Heartbeat on it. Reported once per connection, at its open event. \
-Info: with WebSocket pings heartbeats are not mandatory.\n\n\
-Why it matters: the Heartbeat answer is how the station keeps its clock in step with the \
-CSMS; at least one a day is advised even when pings keep the connection alive.\n\n\
-Example:\n  open at 10:00, then only StatusNotification and MeterValues until 10:05 the next day",
-};
-
-pub static CSMS_CLOCK_DRIFT: Rule = Rule {
-    id: "seq.csms-clock-drift",
-    severity: Severity::Info,
-    severity_16: None,
-    versions: ALL,
-    by: Party::Csms,
-    summary: "CSMS currentTime differs from the observer's clock by more than clock_skew",
-    spec: "OCPP 1.6 §4.6; 2.0.1 Part 2 G02.FR.03",
-    doc: "What it checks: the `currentTime` of a BootNotification or Heartbeat answer differs from \
-the time the observer recorded the frame by more than `clock_skew` (default 120 s). Reported \
-once until the clocks agree again. Info: the recorder's clock may be the wrong one.\n\n\
-Why it matters: stations set their clock from this value; a wrong CSMS clock puts wrong \
-timestamps on transactions and meter values.\n\n\
-Example:\n  frame recorded at 10:00:00Z: [3,\"h1\",{\"currentTime\":\"2026-11-22T09:40:00Z\"}]",
-};
-
-pub static CS_TIMESTAMP_FUTURE: Rule = Rule {
-    id: "seq.cs-timestamp-future",
-    severity: Severity::Warning,
-    severity_16: None,
-    versions: ALL,
-    by: Party::Charger,
-    summary: "Timestamp in a charger message lies in the future of the observer's clock",
-    spec: "OCPP 1.6 §4.2, §4.6; 2.0.1 Part 2 B01.FR.06, G02.FR.03",
-    doc: "What it checks: a `timestamp` or `generatedAt` of a charger CALL other than \
-SecurityEventNotification (judged by `sec.event-timestamp-future`) (top level, or of its \
-meterValue / transactionData entries) is later than the time the observer recorded the frame \
-plus `clock_skew` (default 120 s). Past timestamps are fine (queued messages). Reported once \
-until a charger timestamp is plausible again.\n\n\
-Why it matters: a station whose clock runs ahead has not synchronised with the CSMS; its \
-transaction and meter timestamps cannot be trusted.\n\n\
-Example:\n  frame recorded at 10:00:00Z: StatusNotification {timestamp:\"2026-11-22T11:00:00Z\", ...}",
-};
 
 /// What this group remembers per station.
 #[derive(Debug, Default)]
@@ -235,7 +144,7 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if call.valid && call.action != "SecurityEventNotification" {
         check_future(st, ctx, call.payload);
     }
-    let triggered = trig::awaits(st, call.action);
+    let triggered = trigger::awaits(st, call.action);
     let accepted = st.station.is_accepted();
     let l = &mut st.liveness;
     if call.action == "Heartbeat" {
