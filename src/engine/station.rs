@@ -21,6 +21,11 @@ pub(crate) struct Station {
     pub(crate) version: Option<Version>,
     /// How many connections of this identity have opened so far (the current one included).
     pub(crate) connections_seen: u32,
+    /// Whether the observation of the current connection is complete from its start: its
+    /// `open` was seen, or its first frame was the charger's BootNotification, and no gap
+    /// (and no forgotten outstanding call) since. Only then can what needs the connection's
+    /// history (an answer to no known CALL, calls before the boot) be proven wrong.
+    pub(crate) seen_from_start: bool,
     /// The registration as the BootNotifications were answered, after the current message.
     pub(crate) registration: Registration,
     /// The registration the current message was sent in (before it changed it): what a

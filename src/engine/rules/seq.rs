@@ -49,6 +49,12 @@ connection or on one before it. Also, as info only, a charger that reconnects af
 accepted Reset or a firmware InstallRebooting and does not start with a BootNotification (it \
 may not have rebooted yet). A trace that starts mid-life, with no BootNotification seen, is \
 never judged: a reconnect without reboot need not boot again.\n\n\
+Calls before the boot: a charger that sends CALLs on a connection and only then its \
+BootNotification on the same connection sent them before it was registered; reported at the \
+first such CALL, per connection: an error when the trace shows the connection from its start \
+and no earlier connection was accepted, a warning when one was (then either the CALL or the \
+BootNotification is out of place), info when the trace may have missed the connection's start \
+or a TriggerMessage asked for the BootNotification.\n\n\
 Why it matters: between power-on and an Accepted or Pending answer the charger SHALL NOT send \
 anything else, queued messages from earlier sessions included; the CSMS does not know the \
 station yet.\n\n\

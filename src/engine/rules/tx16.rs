@@ -415,8 +415,9 @@ pub static REGISTER_DECREASING: Rule = Rule {
     summary: "Energy.Active.Import.Register readings of a transaction decrease",
     spec: "OCPP 1.6 §7.31",
     doc: "What it checks: within one transaction, an Energy.Active.Import.Register sample (the \
-default measurand) lower than the transaction's previous one with the same phase, location \
-and unit, in timestamp order. Reported once per transaction.\n\n\
+default measurand) lower than the transaction's previous one with the same context, phase, \
+location and unit, in timestamp order (a Transaction.Begin reading is not compared with a \
+periodic one). Reported once per transaction.\n\n\
 Why it matters: a register is cumulative and only counts up; a falling value means a meter \
 reset or a mix-up of meters.\n\n\
 Example:\n  MeterValues {transactionId:7, value:\"1500\"}, then {transactionId:7, value:\"1200\"}",

@@ -51,6 +51,12 @@ struct NotAccepted {
 pub(crate) struct State {
     /// The charger has sent a CALL on the current connection.
     conn_called: bool,
+    /// The charger has sent a BootNotification on the current connection.
+    conn_booted: bool,
+    /// The first charger CALL of the current connection, while no BootNotification had been
+    /// sent on it and the registration state did not already flag it: a BootNotification
+    /// later on the same connection shows it was sent before the station was registered.
+    early_call: Option<(CallRef, Registration)>,
     /// The last non-accepted answer, while the station is not accepted.
     not_accepted: Option<NotAccepted>,
     /// Charger CALLs flagged as not allowed in the registration state (ids), so the CSMS
@@ -107,6 +113,8 @@ impl Family for Boot {
 
 fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
     st.boot.conn_called = false;
+    st.boot.conn_booted = false;
+    st.boot.early_call = None;
 }
 
 fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
@@ -191,8 +199,20 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         st.boot.reboot_expected = Some(Cause::Firmware);
     }
     if call.action == "BootNotification" {
+        calls_before_boot(st, ctx);
+        st.boot.conn_booted = true;
         on_boot(st, ctx, call);
         return;
+    }
+    if !st.boot.conn_booted
+        && st.boot.early_call.is_none()
+        && matches!(
+            st.station.registration,
+            Registration::Unknown | Registration::Accepted
+        )
+        && !trigger::awaits(st, call.action)
+    {
+        st.boot.early_call = Some((CallRef::of_call(ctx, call), st.station.registration));
     }
     let now = ctx.now();
     let flagged = match st.station.registration {
@@ -266,6 +286,50 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if flagged && !call.send {
         push_capped(&mut st.boot.flagged, Box::from(call.id), MAX_FLAGGED);
     }
+}
+
+/// A BootNotification came on a connection on which the charger had already sent other
+/// CALLs: those were sent before the station was registered on this connection (a station
+/// boots once per power-up, before anything else). Judged per connection. An error when the
+/// trace shows the connection from its start and nothing said the station was registered;
+/// a warning when an earlier connection was accepted (the early CALL is legal if the station
+/// had not rebooted, but then this BootNotification is not one of a boot); info when the
+/// trace may have missed the start of the connection or a BootNotification trigger explains it.
+fn calls_before_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>) {
+    let Some((early, registration)) = st.boot.early_call.take() else {
+        return;
+    };
+    if st.boot.conn_booted {
+        return;
+    }
+    let triggered = trigger::awaits(st, "BootNotification");
+    let seen_from_start = st.station.seen_from_start;
+    let severity = if triggered || !seen_from_start {
+        Severity::Info
+    } else if registration == Registration::Accepted {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let why = if triggered {
+        " (a TriggerMessage asked for the BootNotification)"
+    } else if !seen_from_start {
+        " (the trace does not show this connection from its start)"
+    } else if registration == Registration::Accepted {
+        " (the station was accepted on an earlier connection; if it did not reboot, this BootNotification is not one of a boot)"
+    } else {
+        ""
+    };
+    ctx.report_about_as(
+        &BOOT_FIRST,
+        severity,
+        early.about(),
+        format!(
+            "{} was sent on this connection before the station's BootNotification (line {}); nothing but BootNotification may be sent until the boot is Accepted or Pending{why}",
+            early.action,
+            ctx.line()
+        ),
+    );
 }
 
 fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {

@@ -22,7 +22,7 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
-use crate::engine::rules::support::{CallRef, int_of, push_capped, str_of};
+use crate::engine::rules::support::{CallRef, credible_stamp, int_of, push_capped, str_of};
 use crate::engine::rules::{Family, ProtoState};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -319,6 +319,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     }
 
     let stamp = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
+    let credible = stamp.is_some_and(|ts| credible_stamp(ctx, ts));
     // A clock set at boot makes timestamps of different boots incomparable.
     let boots = st.station.boots;
     let conn = st.status16.connector(id);
@@ -338,7 +339,9 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
                 );
         }
     }
-    if let Some(ts) = stamp {
+    if let Some(ts) = stamp
+        && credible
+    {
         conn.stamp = Some((ts, boots));
     }
     let prev = conn.status.replace(status);

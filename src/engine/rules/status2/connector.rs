@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
-use crate::engine::rules::support::{arr_of, int_of, push_capped, str_of};
+use crate::engine::rules::support::{arr_of, credible_stamp, int_of, push_capped, str_of};
 use crate::engine::rules::{Family, ProtoState};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -327,6 +327,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
     }
     let boots = st.station.boots;
     let ts = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
+    let credible = ts.is_some_and(|ts| credible_stamp(ctx, ts));
     let c = s.connector(evse, id);
     if let (Some(ts), Some((prev, b))) = (ts, c.stamp)
         && b == boots
@@ -340,6 +341,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
         );
     }
     if let Some(ts) = ts
+        && credible
         && c.stamp.is_none_or(|(prev, b)| b != boots || ts >= prev)
     {
         c.stamp = Some((ts, boots));

@@ -36,7 +36,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::V16;
 use crate::engine::rules::support::{
-    CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of,
+    CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
 };
 use crate::engine::rules::{Family, ProtoState};
 use crate::finding::Severity;
@@ -99,7 +99,7 @@ struct Stop {
 /// The last Energy.Active.Import.Register reading of one (phase, location, unit).
 #[derive(Debug, Clone, Copy)]
 struct Register {
-    key: (u8, u8, u8),
+    key: RegisterKey,
     ts: Option<Timestamp>,
     value: f64,
 }
@@ -263,6 +263,10 @@ pub(crate) struct State {
     used_ids: Vec<i64>,
     starts: Vec<Start>,
     remote_starts: Vec<RemoteStart>,
+    /// Recent StartTransactions (idTag, connector, when sent): a RemoteStartTransaction
+    /// answered Accepted after the transaction it asked for had started (the charger acted
+    /// before its answer went out, a legal crossing) needs no follow-up.
+    recent_starts: Vec<(Box<str>, i64, Timestamp)>,
     remote_stops: Vec<RemoteStop>,
     deauths: Vec<Deauth>,
     reservations: Vec<Reservation>,
@@ -530,6 +534,12 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             let Some(tag) = str_of(p, "idTag") else {
                 return;
             };
+            let connector = int_of(p, "connectorId");
+            if st.tx16.recent_starts.iter().any(|(t, c, at)| {
+                same_tag(t, tag) && connector.is_none_or(|x| x == *c) && *at >= reply.call_at
+            }) {
+                return; // started before the answer went out: already followed
+            }
             let tol = ctx.config().tol;
             let wait = st
                 .tx16
@@ -542,7 +552,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 RemoteStart {
                     call: CallRef::of_reply(reply),
                     id_tag: Box::from(tag),
-                    connector: int_of(p, "connectorId"),
+                    connector,
                     due: Timestamp::after(ctx.now(), tol.followup_window_us.saturating_add(wait)),
                 },
                 MAX_WATCHES,

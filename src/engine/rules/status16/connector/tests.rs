@@ -104,8 +104,9 @@ fn first_report_and_report_after_reboot_are_not_transitions() {
 
 #[test]
 fn out_of_order_across_a_boot_is_a_warning() {
-    let s1 = status("s1", 1, "Available", Some("2026-11-22T10:05:00Z"));
-    let s2 = status("s2", 1, "Available", Some("2026-11-22T10:04:00Z"));
+    // Both stamps credible (behind the frames' own times), the second earlier.
+    let s1 = status("s1", 1, "Available", Some("2026-11-22T10:00:00.900Z"));
+    let s2 = status("s2", 1, "Available", Some("2026-11-22T10:00:00.500Z"));
     let t = trace(
         "ocpp1.6",
         &[

@@ -46,6 +46,11 @@ fn a_reconnect_or_boot_forgets_the_previous_status() {
             ("csms", ok2),
         ],
     ));
+    // (The status sent before the boot on the same connection is `seq.boot-first`'s.)
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|f| f.0.starts_with("status2."))
+        .collect();
     assert!(found.is_empty(), "{found:?}");
 }
 
@@ -81,6 +86,10 @@ fn timestamps_are_compared_per_connector_and_not_across_a_boot() {
             ("csms", r#"[3,"s3",{}]"#),
         ],
     ));
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|f| f.0.starts_with("status2."))
+        .collect();
     assert!(found.is_empty(), "{found:?}");
 }
 

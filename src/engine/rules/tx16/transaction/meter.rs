@@ -48,6 +48,17 @@ pub(super) const PHASES: &[&str] = &[
 ];
 pub(super) const LOCATIONS: &[&str] = &["Cable", "EV", "Inlet", "Outlet", "Body"];
 pub(super) const UNITS: &[&str] = &["Wh", "kWh"];
+/// ReadingContext values of OCPP 1.6 §7.35.
+pub(super) const CONTEXTS: &[&str] = &[
+    "Interruption.Begin",
+    "Interruption.End",
+    "Other",
+    "Sample.Clock",
+    "Sample.Periodic",
+    "Transaction.Begin",
+    "Transaction.End",
+    "Trigger",
+];
 
 pub(super) fn index_of(list: &[&str], v: Option<&str>) -> u8 {
     v.and_then(|v| list.iter().position(|x| *x == v))
@@ -60,17 +71,25 @@ pub(super) struct Sample<'a> {
     value: &'a str,
     context: &'a str,
     raw: bool,
-    register_key: Option<(u8, u8, u8)>,
+    register_key: Option<RegisterKey>,
 }
+
+/// What makes two register readings comparable: the same reading context, phase, location
+/// and unit. Readings of different contexts (a Transaction.Begin reading beside a periodic
+/// one in the same meterValue) may come from different sources and are not successive
+/// readings of one register.
+pub(super) type RegisterKey = (u8, u8, u8, u8);
 
 pub(super) fn sample(v: &Value) -> Option<Sample<'_>> {
     let value = str_of(v, "value")?;
     let format = str_of(v, "format");
     let measurand = str_of(v, "measurand").unwrap_or("Energy.Active.Import.Register");
     let unit = str_of(v, "unit").unwrap_or("Wh");
+    let context = str_of(v, "context").unwrap_or("Sample.Periodic");
     let register_key =
         (measurand == "Energy.Active.Import.Register" && matches!(unit, "Wh" | "kWh")).then(|| {
             (
+                index_of(CONTEXTS, Some(context)),
                 index_of(PHASES, str_of(v, "phase")),
                 index_of(LOCATIONS, str_of(v, "location")),
                 index_of(UNITS, Some(unit)),
@@ -78,7 +97,7 @@ pub(super) fn sample(v: &Value) -> Option<Sample<'_>> {
         });
     Some(Sample {
         value,
-        context: str_of(v, "context").unwrap_or("Sample.Periodic"),
+        context,
         raw: format.is_none_or(|f| f == "Raw"),
         register_key,
     })
@@ -204,7 +223,7 @@ pub(super) fn follow_samples(
 pub(super) fn follow_register(
     tx: &mut Tx,
     ctx: &mut Ctx<'_>,
-    key: (u8, u8, u8),
+    key: RegisterKey,
     ts: Option<Timestamp>,
     value: f64,
 ) {
@@ -313,7 +332,9 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
                     }
             }
         }
-        tx.see(hi);
+        if credible_stamp(ctx, hi) {
+            tx.see(hi);
+        }
     }
 }
 

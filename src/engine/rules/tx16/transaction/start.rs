@@ -84,6 +84,11 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
     // A remote start that this StartTransaction follows.
     s.remote_starts
         .retain(|r| !(same_tag(&r.id_tag, tag) && r.connector.is_none_or(|c| c == connector)));
+    push_capped(
+        &mut s.recent_starts,
+        (Box::from(tag), connector, ctx.now()),
+        MAX_WATCHES,
+    );
 
     s.starts.retain(|x| !(x.dead && x.connector == connector));
     if let Some(x) = s.starts.iter_mut().find(|x| *x.call.id == *call.id) {

@@ -125,8 +125,11 @@ pub(super) fn unasked_remote_trigger(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_
         return;
     }
     let unasked = match ev.trigger {
-        "RemoteStart" => !s.remote_start_asked,
-        "RemoteStop" => !s.remote_stop_asked.contains(&id_hash(ev.id)),
+        "RemoteStart" => !s.remote_start_asked && s.starts_in_flight.is_empty(),
+        "RemoteStop" => {
+            let h = id_hash(ev.id);
+            !s.remote_stop_asked.contains(&h) && !s.stops_in_flight.contains(&h)
+        }
         _ => false,
     };
     if unasked {
@@ -255,6 +258,11 @@ pub(super) fn check_offline(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: 
 /// Matches the event with accepted RequestStartTransaction / RequestStopTransaction.
 pub(super) fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
     let rsid = int_of(ev.info, "remoteStartId");
+    if let Some(r) = rsid
+        && !s.remote_start_ids_seen.iter().any(|(x, _)| *x == r)
+    {
+        push_capped(&mut s.remote_start_ids_seen, (r, ctx.now()), MAX_REMOTE);
+    }
     if !s.remote_starts.is_empty() {
         if let Some(r) = rsid {
             s.remote_starts.retain(|x| x.remote_start_id != r);
