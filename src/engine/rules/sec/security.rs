@@ -24,85 +24,9 @@ use crate::engine::rules::dm::device_model::Cfg;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
 use crate::finding::Severity;
+use crate::ocpp::security_event::{EVENTS_16, FAILURES, is_standard};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
-
-/// The standard security events of the 1.6 security white paper (§8).
-const EVENTS_16: &[&str] = &[
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-];
-
-/// The standard security events of the 2.0.1 appendix (v1.4).
-const EVENTS_201: &[&str] = &[
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCsms",
-    "CsmsFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCsmsCertificate",
-    "InvalidChargingStationCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginAccepted",
-    "MaintenanceLoginFailed",
-];
-
-/// Failure and attack events, in the spellings of all versions.
-const FAILURES: &[&str] = &[
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "FailedToAuthenticateAtCsms",
-    "CsmsFailedToAuthenticate",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidCsmsCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidChargingStationCertificate",
-    "DiscardedRenewedClientCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginFailed",
-];
-
-fn is_standard(version: Version, event: &str) -> bool {
-    match version {
-        Version::V16 => EVENTS_16.contains(&event),
-        Version::V201 => EVENTS_201.contains(&event),
-        // 2.1 adds DiscardedRenewedClientCertificate (2.1 appendix v2.0).
-        Version::V21 => EVENTS_201.contains(&event) || event == "DiscardedRenewedClientCertificate",
-    }
-}
 
 const MAX_PENDING: usize = 16;
 const MAX_CSRS: usize = 8;

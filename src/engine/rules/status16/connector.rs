@@ -25,102 +25,13 @@ use crate::engine::rules::V16;
 use crate::engine::rules::support::{CallRef, credible_stamp, int_of, push_capped, str_of};
 use crate::engine::rules::{Family, ProtoState};
 use crate::finding::Severity;
+use crate::ocpp::charge_point_status::ChargePointStatus as Status;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
 /// At most this many connectors are followed (connector ids are small in practice).
 const MAX_CONNECTORS: usize = 64;
 const MAX_WATCHES: usize = 16;
-
-/// A 1.6 connector status (ChargePointStatus).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Available,
-    Preparing,
-    Charging,
-    SuspendedEv,
-    SuspendedEvse,
-    Finishing,
-    Reserved,
-    Unavailable,
-    Faulted,
-}
-
-#[cfg(test)]
-const ALL_STATUSES: [Status; 9] = [
-    Status::Available,
-    Status::Preparing,
-    Status::Charging,
-    Status::SuspendedEv,
-    Status::SuspendedEvse,
-    Status::Finishing,
-    Status::Reserved,
-    Status::Unavailable,
-    Status::Faulted,
-];
-
-/// The transition table of OCPP 1.6 §4.9 (catalogue §7.1). Row = previous status, column =
-/// new status, both in [`ALL_STATUSES`] order: `x` a listed transition, `-` not listed, `.`
-/// the same status.
-const TABLE: [&[u8; 9]; 9] = [
-    b".xxxx-xxx", // Available:     A2 A3 A4 A5 A7 A8 A9
-    b"x.xxxx--x", // Preparing:     B1 B3 B4 B5 B6 B9
-    b"x-.xxx-xx", // Charging:      C1 C4 C5 C6 C8 C9
-    b"x-x.xx-xx", // SuspendedEV:   D1 D3 D5 D6 D8 D9
-    b"x-xx.x-xx", // SuspendedEVSE: E1 E3 E4 E6 E8 E9
-    b"xx---.-xx", // Finishing:     F1 F2 F8 F9
-    b"xx----.xx", // Reserved:      G1 G2 G8 G9
-    b"xxxxx--.x", // Unavailable:   H1 H2 H3 H4 H5 H9
-    b"xxxxxxxx.", // Faulted:       I1 .. I8
-];
-
-impl Status {
-    fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "Available" => Status::Available,
-            "Preparing" => Status::Preparing,
-            "Charging" => Status::Charging,
-            "SuspendedEV" => Status::SuspendedEv,
-            "SuspendedEVSE" => Status::SuspendedEvse,
-            "Finishing" => Status::Finishing,
-            "Reserved" => Status::Reserved,
-            "Unavailable" => Status::Unavailable,
-            "Faulted" => Status::Faulted,
-            _ => return None,
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Status::Available => "Available",
-            Status::Preparing => "Preparing",
-            Status::Charging => "Charging",
-            Status::SuspendedEv => "SuspendedEV",
-            Status::SuspendedEvse => "SuspendedEVSE",
-            Status::Finishing => "Finishing",
-            Status::Reserved => "Reserved",
-            Status::Unavailable => "Unavailable",
-            Status::Faulted => "Faulted",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Whether `self → to` is a listed transition (or no transition at all).
-    fn may_become(self, to: Status) -> bool {
-        TABLE[self.index()][to.index()] != b'-'
-    }
-
-    /// A status in which energy may flow (a transaction is expected).
-    fn is_energy(self) -> bool {
-        matches!(
-            self,
-            Status::Charging | Status::SuspendedEv | Status::SuspendedEvse
-        )
-    }
-}
 
 /// What is known of one connector.
 #[derive(Debug)]

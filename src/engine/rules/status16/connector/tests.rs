@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::engine::rules::testing::{run, trace};
+use crate::ocpp::charge_point_status::ALL_STATUSES;
 
 #[test]
 fn table_matches_the_catalogue() {

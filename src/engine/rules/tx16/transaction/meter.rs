@@ -2,6 +2,7 @@
 //! measurands, phases, locations and units, numeric values, and the energy register.
 
 use super::*;
+use crate::ocpp::meter::{LOCATIONS, PHASES, READING_CONTEXTS as CONTEXTS};
 
 /// A decimal number as OCPP 1.6 raw sampled values carry them: an optional sign, digits
 /// with an optional fraction, an optional exponent.
@@ -43,22 +44,7 @@ pub(super) fn is_decimal(s: &str) -> bool {
     i == b.len()
 }
 
-pub(super) const PHASES: &[&str] = &[
-    "L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1",
-];
-pub(super) const LOCATIONS: &[&str] = &["Cable", "EV", "Inlet", "Outlet", "Body"];
 pub(super) const UNITS: &[&str] = &["Wh", "kWh"];
-/// ReadingContext values of OCPP 1.6 §7.35.
-pub(super) const CONTEXTS: &[&str] = &[
-    "Interruption.Begin",
-    "Interruption.End",
-    "Other",
-    "Sample.Clock",
-    "Sample.Periodic",
-    "Transaction.Begin",
-    "Transaction.End",
-    "Trigger",
-];
 
 pub(super) fn index_of(list: &[&str], v: Option<&str>) -> u8 {
     v.and_then(|v| list.iter().position(|x| *x == v))
