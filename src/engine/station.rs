@@ -5,8 +5,10 @@
 //!
 //! Facts only: nothing here reports a finding or reads the configuration.
 
+mod deadline;
 mod registration;
 
+pub(crate) use deadline::Deadlines;
 pub(crate) use registration::Registration;
 
 use crate::engine::protocol::{Call, Reply};

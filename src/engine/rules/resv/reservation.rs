@@ -26,6 +26,7 @@ use crate::engine::rules::ALL;
 use crate::engine::rules::dm::device_model::Cfg;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -89,7 +90,6 @@ impl Reservation {
 struct CancelWatch {
     evse: i64,
     call: CallRef,
-    due: Timestamp,
 }
 
 /// What this group remembers per station.
@@ -100,7 +100,7 @@ pub(crate) struct State {
     status16: Vec<(i64, &'static str)>,
     /// 2.x: (evse, connector, last status).
     status2: Vec<(i64, i64, &'static str)>,
-    cancels: Vec<CancelWatch>,
+    cancels: Deadlines<CancelWatch, MAX_CANCELS>,
 }
 
 impl State {
@@ -195,21 +195,15 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
             }
         }
     }
-    let mut i = 0;
-    while i < rs.cancels.len() {
-        if now > rs.cancels[i].due {
-            let c = rs.cancels.remove(i);
-            ctx.report_about(
-                &CANCEL_STATUS_MISSING,
-                c.call.about(),
-                format!(
-                    "the reservation of EVSE {} was cancelled, and no Available status for it followed within {secs:.0} s",
-                    c.evse
-                ),
-            );
-        } else {
-            i += 1;
-        }
+    for (_, c) in rs.cancels.expired(now) {
+        ctx.report_about(
+            &CANCEL_STATUS_MISSING,
+            c.call.about(),
+            format!(
+                "the reservation of EVSE {} was cancelled, and no Available status for it followed within {secs:.0} s",
+                c.evse
+            ),
+        );
     }
 }
 
@@ -445,7 +439,7 @@ fn status2(
         }
     }
     if status == "Available" {
-        rs.cancels.retain(|c| c.evse != evse);
+        rs.cancels.clear(|c| c.evse == evse);
     }
     for r in rs.reservations.iter_mut() {
         if r.target != Some(evse) || matches!(r.state, RState::Ended(_)) {
@@ -598,14 +592,12 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                         r.state = RState::Ended(End::Cancelled);
                     }
                     if let (true, Some(evse)) = (v2, target) {
-                        push_capped(
-                            &mut st.resv.cancels,
+                        st.resv.cancels.arm(
+                            due,
                             CancelWatch {
                                 evse,
                                 call: CallRef::of_reply(reply),
-                                due,
                             },
-                            MAX_CANCELS,
                         );
                     }
                 }

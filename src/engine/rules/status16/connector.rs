@@ -24,6 +24,7 @@ use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
 use crate::engine::rules::support::{CallRef, credible_stamp, int_of, push_capped, str_of};
 use crate::engine::rules::{Family, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::charge_point_status::ChargePointStatus as Status;
 use crate::ocpp::{Side, Version};
@@ -50,14 +51,13 @@ struct EnergyWatch {
     connector: i64,
     status: Status,
     call: CallRef,
-    due: Timestamp,
 }
 
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     connectors: Vec<Connector>,
-    watches: Vec<EnergyWatch>,
+    watches: Deadlines<EnergyWatch, MAX_WATCHES>,
 }
 
 impl State {
@@ -126,23 +126,16 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         return;
     }
     let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
-    let watches = &mut st.status16.watches;
-    let mut i = 0;
-    while i < watches.len() {
-        if now > watches[i].due {
-            let w = watches.remove(i);
-            ctx.report_about(
-                &ENERGY_STATUS_WITHOUT_TRANSACTION,
-                w.call.about(),
-                format!(
-                    "connector {} reported {} while no transaction ran on it, and no StartTransaction for it followed within {secs:.0} s",
-                    w.connector,
-                    w.status.name()
-                ),
-            );
-        } else {
-            i += 1;
-        }
+    for (_, w) in st.status16.watches.expired(now) {
+        ctx.report_about(
+            &ENERGY_STATUS_WITHOUT_TRANSACTION,
+            w.call.about(),
+            format!(
+                "connector {} reported {} while no transaction ran on it, and no StartTransaction for it followed within {secs:.0} s",
+                w.connector,
+                w.status.name()
+            ),
+        );
     }
 }
 
@@ -154,14 +147,14 @@ fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         "StatusNotification" => status_notification(st, ctx, call),
         "StartTransaction" => {
             if let Some(c) = int_of(call.payload, "connectorId") {
-                st.status16.watches.retain(|w| w.connector != c);
+                st.status16.watches.clear(|w| w.connector == c);
             }
         }
         "MeterValues" => {
             // Values of a transaction on the connector: one runs there, seen or not.
             let p = call.payload;
             if let (Some(c), Some(_)) = (int_of(p, "connectorId"), int_of(p, "transactionId")) {
-                st.status16.watches.retain(|w| w.connector != c);
+                st.status16.watches.clear(|w| w.connector == c);
             }
         }
         "BootNotification" => st.status16.forget_statuses(),
@@ -276,20 +269,14 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
         && !st.tx16.open_on_connector(id)
         && !st.status16.watches.iter().any(|w| w.connector == id)
     {
-        let due = Timestamp::from_micros(
-            ctx.now()
-                .micros()
-                .saturating_add(ctx.config().tol.followup_window_us),
-        );
-        push_capped(
-            &mut st.status16.watches,
+        let due = ctx.now().after(ctx.config().tol.followup_window_us);
+        st.status16.watches.arm(
+            due,
             EnergyWatch {
                 connector: id,
                 status,
                 call: CallRef::of_call(ctx, call),
-                due,
             },
-            MAX_WATCHES,
         );
     }
     // A watch survives the connector leaving Charging: energy flowed without a transaction

@@ -39,6 +39,7 @@ use crate::engine::rules::support::{
     CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
 };
 use crate::engine::rules::{Family, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -179,7 +180,6 @@ struct RemoteStart {
     call: CallRef,
     id_tag: Box<str>,
     connector: Option<i64>,
-    due: Timestamp,
 }
 
 #[derive(Debug)]
@@ -262,7 +262,7 @@ pub(crate) struct State {
     /// Transaction ids the CSMS issued, oldest first.
     used_ids: Vec<i64>,
     starts: Vec<Start>,
-    remote_starts: Vec<RemoteStart>,
+    remote_starts: Deadlines<RemoteStart, MAX_WATCHES>,
     /// Recent StartTransactions (idTag, connector, when sent): a RemoteStartTransaction
     /// answered Accepted after the transaction it asked for had started (the charger acted
     /// before its answer went out, a legal crossing) needs no follow-up.
@@ -394,24 +394,18 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
             );
         }
     }
-    let mut i = 0;
-    while i < s.remote_starts.len() {
-        if now > s.remote_starts[i].due {
-            let r = s.remote_starts.remove(i);
-            let total = r.due.secs_since(r.call.at);
-            ctx.report_about(
-                &REMOTE_START_NOT_FOLLOWED,
-                r.call.about(),
-                format!(
-                    "RemoteStartTransaction for idTag {}{} was accepted, but within {total:.0} s no StartTransaction for it came, no connector went Preparing and no Authorize of it was refused",
-                    r.id_tag,
-                    r.connector
-                        .map_or(String::new(), |c| format!(" on connector {c}"))
-                ),
-            );
-        } else {
-            i += 1;
-        }
+    for (due, r) in s.remote_starts.expired(now) {
+        let total = due.secs_since(r.call.at);
+        ctx.report_about(
+            &REMOTE_START_NOT_FOLLOWED,
+            r.call.about(),
+            format!(
+                "RemoteStartTransaction for idTag {}{} was accepted, but within {total:.0} s no StartTransaction for it came, no connector went Preparing and no Authorize of it was refused",
+                r.id_tag,
+                r.connector
+                    .map_or(String::new(), |c| format!(" on connector {c}"))
+            ),
+        );
     }
     for r in &mut s.remote_stops {
         if r.due.is_some_and(|d| now > d) {
@@ -547,15 +541,13 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 .connection_timeout
                 .filter(|t| *t > 0)
                 .map_or(0, |t| t.saturating_mul(1_000_000));
-            push_capped(
-                &mut st.tx16.remote_starts,
+            st.tx16.remote_starts.arm(
+                ctx.now().after(tol.followup_window_us.saturating_add(wait)),
                 RemoteStart {
                     call: CallRef::of_reply(reply),
                     id_tag: Box::from(tag),
                     connector,
-                    due: Timestamp::after(ctx.now(), tol.followup_window_us.saturating_add(wait)),
                 },
-                MAX_WATCHES,
             );
         }
         ("RemoteStopTransaction", Side::Csms) => remote_stop_answered(st, ctx, reply),
@@ -636,7 +628,7 @@ fn status_notification(st: &mut ProtoState, p: &Value) {
     match status {
         "Preparing" => s
             .remote_starts
-            .retain(|r| r.connector.is_some_and(|c| c != connector)),
+            .clear(|r| r.connector.is_none_or(|c| c == connector)),
         "Faulted" | "Unavailable" => s.reservations.retain(|r| r.connector != connector),
         _ => {}
     }

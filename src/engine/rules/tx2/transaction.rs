@@ -47,6 +47,7 @@ use crate::engine::rules::support::{
     CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of,
 };
 use crate::engine::rules::{Family, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -164,14 +165,12 @@ struct RemoteStart {
     remote_start_id: i64,
     /// The transaction the answer named (one already running on the EVSE).
     tx: Option<Box<str>>,
-    due: Timestamp,
 }
 
 #[derive(Debug)]
 struct RemoteStop {
     call: CallRef,
     tx: Box<str>,
-    due: Timestamp,
 }
 
 /// A plug-in on an EVSE last reported Available, waiting for its Occupied.
@@ -180,7 +179,6 @@ struct PlugWatch {
     call: CallRef,
     evse: i64,
     connector: Option<i64>,
-    due: Timestamp,
 }
 
 /// What this group remembers per station.
@@ -193,9 +191,9 @@ pub(crate) struct State {
     open_at: Option<Timestamp>,
     outage_from: Option<Timestamp>,
     last_close: Option<Timestamp>,
-    remote_starts: Vec<RemoteStart>,
-    remote_stops: Vec<RemoteStop>,
-    watches: Vec<PlugWatch>,
+    remote_starts: Deadlines<RemoteStart, MAX_REMOTE>,
+    remote_stops: Deadlines<RemoteStop, MAX_REMOTE>,
+    watches: Deadlines<PlugWatch, MAX_WATCHES>,
     /// A RequestStartTransaction was answered Accepted in this observation.
     remote_start_asked: bool,
     /// Hashes of the transactions a RequestStopTransaction was accepted for.
@@ -341,7 +339,7 @@ fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
     s.last_close = Some(ctx.now());
     s.open_at = None;
     // Statuses are reported afresh after a reconnect: a plug-in is not judged across it.
-    s.watches.clear();
+    s.watches.clear_all();
     // Unanswered events get no answer any more: the station will resend them.
     for t in &mut s.txs {
         for e in &mut t.sent {
@@ -358,61 +356,43 @@ fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
         return;
     }
     let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
-    let mut i = 0;
-    while i < s.remote_starts.len() {
-        if now > s.remote_starts[i].due {
-            let r = s.remote_starts.remove(i);
-            ctx.report_about(
-                &REMOTE_START_NOT_FOLLOWED,
-                r.call.about(),
-                format!(
-                    "RequestStartTransaction with remoteStartId {} was accepted, but no TransactionEvent carrying that remoteStartId followed within {secs:.0} s",
-                    r.remote_start_id
-                ),
-            );
-        } else {
-            i += 1;
-        }
+    for (_, r) in s.remote_starts.expired(now) {
+        ctx.report_about(
+            &REMOTE_START_NOT_FOLLOWED,
+            r.call.about(),
+            format!(
+                "RequestStartTransaction with remoteStartId {} was accepted, but no TransactionEvent carrying that remoteStartId followed within {secs:.0} s",
+                r.remote_start_id
+            ),
+        );
     }
-    let mut i = 0;
-    while i < s.remote_stops.len() {
-        if now > s.remote_stops[i].due {
-            let r = s.remote_stops.remove(i);
-            ctx.report_about(
-                &REMOTE_STOP_NOT_FOLLOWED,
-                r.call.about(),
-                format!(
-                    "RequestStopTransaction for transaction {} was accepted, but no TransactionEvent with triggerReason RemoteStop (nor an Ended) for it followed within {secs:.0} s",
-                    r.tx
-                ),
-            );
-        } else {
-            i += 1;
-        }
+    for (_, r) in s.remote_stops.expired(now) {
+        ctx.report_about(
+            &REMOTE_STOP_NOT_FOLLOWED,
+            r.call.about(),
+            format!(
+                "RequestStopTransaction for transaction {} was accepted, but no TransactionEvent with triggerReason RemoteStop (nor an Ended) for it followed within {secs:.0} s",
+                r.tx
+            ),
+        );
     }
-    let mut i = 0;
-    while i < s.watches.len() {
-        if now > s.watches[i].due {
-            let w = s.watches.remove(i);
-            ctx.report_about(
-                &STATUS_NOT_OCCUPIED_ON_PLUG,
-                w.call.about(),
-                format!(
-                    "an EV was connected on EVSE {}{} while it was last reported Available, and no Occupied status for it followed within {secs:.0} s",
-                    w.evse,
-                    w.connector
-                        .map_or(String::new(), |c| format!(" connector {c}"))
-                ),
-            );
-        } else {
-            i += 1;
-        }
+    for (_, w) in s.watches.expired(now) {
+        ctx.report_about(
+            &STATUS_NOT_OCCUPIED_ON_PLUG,
+            w.call.about(),
+            format!(
+                "an EV was connected on EVSE {}{} while it was last reported Available, and no Occupied status for it followed within {secs:.0} s",
+                w.evse,
+                w.connector
+                    .map_or(String::new(), |c| format!(" connector {c}"))
+            ),
+        );
     }
     if end {
         // The observation ends before these windows closed: nothing can be concluded.
-        s.remote_starts.clear();
-        s.remote_stops.clear();
-        s.watches.clear();
+        s.remote_starts.clear_all();
+        s.remote_stops.clear_all();
+        s.watches.clear_all();
     }
 }
 
@@ -521,15 +501,13 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 return;
             }
             let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-            push_capped(
-                &mut st.tx2.remote_starts,
+            st.tx2.remote_starts.arm(
+                due,
                 RemoteStart {
                     call: CallRef::of_reply(reply),
                     remote_start_id,
                     tx,
-                    due,
                 },
-                MAX_REMOTE,
             );
         }
         ("RequestStopTransaction", Side::Csms) => {
@@ -594,14 +572,12 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
                 return;
             }
             let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-            push_capped(
-                &mut s.remote_stops,
+            s.remote_stops.arm(
+                due,
                 RemoteStop {
                     call: CallRef::of_reply(reply),
                     tx: Box::from(id),
-                    due,
                 },
-                MAX_REMOTE,
             );
         }
         _ => {}
@@ -613,7 +589,7 @@ fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
 
 fn occupied(s: &mut State, evse: i64, connector: i64) {
     s.watches
-        .retain(|w| !(w.evse == evse && w.connector.is_none_or(|c| c == connector)));
+        .clear(|w| w.evse == evse && w.connector.is_none_or(|c| c == connector));
 }
 
 fn event_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {

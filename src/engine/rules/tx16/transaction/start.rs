@@ -83,7 +83,7 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
 
     // A remote start that this StartTransaction follows.
     s.remote_starts
-        .retain(|r| !(same_tag(&r.id_tag, tag) && r.connector.is_none_or(|c| c == connector)));
+        .clear(|r| same_tag(&r.id_tag, tag) && r.connector.is_none_or(|c| c == connector));
     push_capped(
         &mut s.recent_starts,
         (Box::from(tag), connector, ctx.now()),
@@ -223,7 +223,7 @@ pub(super) fn authorize_answered(st: &mut ProtoState, reply: &Reply<'_>) {
     }
     if status.is_some_and(|x| x != "Accepted") {
         // A refused idTag ends the attempt of a remote start.
-        s.remote_starts.retain(|r| !same_tag(&r.id_tag, tag));
+        s.remote_starts.clear(|r| same_tag(&r.id_tag, tag));
     }
 }
 

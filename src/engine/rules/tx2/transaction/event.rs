@@ -100,15 +100,13 @@ pub(super) fn transaction_event(
         && let Some(evse) = ev.evse
         && st.status2.is_available(evse, ev.connector)
     {
-        push_capped(
-            &mut st.tx2.watches,
+        st.tx2.watches.arm(
+            Timestamp::after(now, tol.followup_window_us),
             PlugWatch {
                 call: CallRef::of_call(ctx, call),
                 evse,
                 connector: ev.connector,
-                due: Timestamp::after(now, tol.followup_window_us),
             },
-            MAX_WATCHES,
         );
     }
 
@@ -265,15 +263,10 @@ pub(super) fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>,
     }
     if !s.remote_starts.is_empty() {
         if let Some(r) = rsid {
-            s.remote_starts.retain(|x| x.remote_start_id != r);
+            s.remote_starts.clear(|x| x.remote_start_id == r);
         }
         // The transaction the answer named must carry the remoteStartId in its next event.
-        if let Some(i) = s
-            .remote_starts
-            .iter()
-            .position(|x| x.tx.as_deref() == Some(ev.id))
-        {
-            let r = s.remote_starts.remove(i);
+        if let Some(r) = s.remote_starts.take(|x| x.tx.as_deref() == Some(ev.id)) {
             ctx.report(
                 &REMOTE_START_ID_MISSING,
                 format!(
@@ -284,8 +277,10 @@ pub(super) fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>,
                     rsid.map_or("no remoteStartId".to_owned(), |x| format!("remoteStartId {x}"))
                 ),
             );
-        } else if ev.trigger == "RemoteStart" && rsid.is_none() {
-            let r = s.remote_starts.remove(0);
+        } else if ev.trigger == "RemoteStart"
+            && rsid.is_none()
+            && let Some(r) = s.remote_starts.take(|_| true)
+        {
             ctx.report(
                 &REMOTE_START_ID_MISSING,
                 format!(
@@ -295,17 +290,19 @@ pub(super) fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>,
             );
         }
     }
-    let Some(i) = s.remote_stops.iter().position(|r| &*r.tx == ev.id) else {
+    if !s.remote_stops.iter().any(|r| &*r.tx == ev.id) {
         return;
-    };
+    }
     let remote = ev.trigger == "RemoteStop";
     if ev.kind != EventType::Ended {
         if remote {
-            s.remote_stops.remove(i);
+            s.remote_stops.take(|r| &*r.tx == ev.id);
         }
         return;
     }
-    let r = s.remote_stops.remove(i);
+    let Some(r) = s.remote_stops.take(|r| &*r.tx == ev.id) else {
+        return;
+    };
     let before = ev
         .ts
         .is_some_and(|t| t < Timestamp::before(r.call.at, skew));
