@@ -7,9 +7,11 @@
 
 pub mod action;
 pub mod charge_point_status;
+pub mod config_keys16;
 pub mod error_code;
 pub mod meter;
 pub mod security_event;
+pub mod variables;
 
 use std::fmt;
 use std::str::FromStr;

@@ -25,6 +25,7 @@ pub(crate) mod testing;
 pub mod trig;
 pub mod tx16;
 pub mod tx2;
+pub mod value;
 pub mod ws;
 
 use std::sync::LazyLock;
@@ -62,6 +63,7 @@ pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         fw::RULES,
         resv::RULES,
         sec::RULES,
+        value::RULES,
     ] {
         all.extend_from_slice(prefix);
     }
@@ -171,7 +173,8 @@ macro_rules! each_family {
             seq::boot::Boot, seq::liveness::Liveness, status16::connector::Status16,
             tx16::transaction::Tx16, tx2::transaction::Tx2, status2::connector::Status2,
             dm::device_model::Dm, trig::trigger::Trig, sc::charging_profile::Sc,
-            fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec)
+            fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec,
+            value::formats::ValueFormats)
     };
     (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
         let version = $st.station.version;
