@@ -399,182 +399,210 @@ pub(crate) struct Dm;
 impl Family for Dm {
     const VERSIONS: &'static [Version] = ALL;
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let window = ctx.config().tol.followup_window_us;
+        for r in &mut st.dm.reports {
+            let ReqState::Accepted { at } = r.state else {
+                continue;
+            };
+            if r.flagged || r.parts > 0 || now.micros().saturating_sub(at.micros()) <= window {
+                continue;
+            }
+            if !matches!(r.kind, ReportKind::Report | ReportKind::Monitoring) {
+                continue;
+            }
+            r.flagged = true;
+            let answer = if r.kind == ReportKind::Report {
+                "NotifyReport"
+            } else {
+                "NotifyMonitoringReport"
+            };
+            ctx.report_about(
+                &REPORT_NOT_SENT,
+                r.call.about(),
+                format!(
+                    "{} {{requestId:{}}} was accepted but no {answer} with that requestId came within {:.0} s",
+                    r.call.action,
+                    r.request_id,
+                    window as f64 / 1e6
+                ),
+            );
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        let p = call.payload;
+        match (call.action, call.from) {
+            ("BootNotification", Side::Charger) => {
+                if let Some(w) = st.dm.reset.take()
+                    && !w.txs.is_empty()
+                {
+                    let ids: Vec<String> = w.txs.iter().take(5).map(ToString::to_string).collect();
+                    ctx.report(
+                            &RESET_TX_NOT_STOPPED,
+                            format!(
+                                "the charger boots after the Reset of line {} without having stopped transaction(s) {} that ran when the reset was accepted",
+                                w.call.line,
+                                ids.join(", ")
+                            ),
+                        );
+                }
+            }
+            ("StopTransaction", Side::Charger) => {
+                if let Some(id) = int_of(p, "transactionId") {
+                    stopped(st, TxRef::Int(id));
+                }
+            }
+            ("MeterValues", Side::Charger) if st.is_v16() => {
+                if let Some(id) = int_of(p, "transactionId") {
+                    let id = TxRef::Int(id);
+                    if !st.dm.activity.is_running(id) {
+                        st.dm.activity.start(id, int_of(p, "connectorId"), None);
+                    }
+                }
+            }
+            ("TransactionEvent", Side::Charger) => {
+                let Some(id) = p
+                    .get("transactionInfo")
+                    .and_then(|t| str_of(t, "transactionId"))
+                else {
+                    return;
+                };
+                let id = TxRef::Str(id);
+                match str_of(p, "eventType") {
+                    Some("Ended") => stopped(st, id),
+                    Some(_) => {
+                        let evse = p.get("evse").and_then(|e| int_of(e, "id"));
+                        let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
+                        st.dm.activity.start(id, evse, token);
+                    }
+                    None => {}
+                }
+            }
+            ("SetVariables", Side::Csms) => {
+                check_duplicate_entries(ctx, p);
+                check_limits(
+                    st,
+                    ctx,
+                    call,
+                    "DeviceDataCtrlr",
+                    "SetVariables",
+                    "setVariableData",
+                );
+            }
+            ("GetVariables", Side::Csms) => {
+                check_limits(
+                    st,
+                    ctx,
+                    call,
+                    "DeviceDataCtrlr",
+                    "GetVariables",
+                    "getVariableData",
+                );
+            }
+            ("GetReport", Side::Csms) => {
+                check_limits(
+                    st,
+                    ctx,
+                    call,
+                    "DeviceDataCtrlr",
+                    "GetReport",
+                    "componentVariable",
+                );
+                report_request(st, ctx, call);
+            }
+            ("SetVariableMonitoring", Side::Csms) => {
+                check_limits(
+                    st,
+                    ctx,
+                    call,
+                    "MonitoringCtrlr",
+                    "SetVariableMonitoring",
+                    "setMonitoringData",
+                );
+            }
+            ("ClearVariableMonitoring", Side::Csms) => {
+                check_limits(
+                    st,
+                    ctx,
+                    call,
+                    "MonitoringCtrlr",
+                    "ClearVariableMonitoring",
+                    "id",
+                );
+            }
+            ("GetConfiguration", Side::Csms) => {
+                let n = arr_of(p, "key").len();
+                if let Cfg::Value(v) = st.dm.cfg16("GetConfigurationMaxKeys")
+                    && let Ok(max) = v.trim().parse::<usize>()
+                    && n > max
+                {
+                    ctx.report(
+                                &GET_CONFIGURATION_MAX_KEYS,
+                                format!(
+                                    "GetConfiguration asks for {n} keys; the charger reported GetConfigurationMaxKeys = {max}"
+                                ),
+                            );
+                }
+            }
+            (
+                "GetBaseReport"
+                | "GetMonitoringReport"
+                | "GetChargingProfiles"
+                | "CustomerInformation"
+                | "GetDisplayMessages",
+                Side::Csms,
+            ) => report_request(st, ctx, call),
+            (
+                "NotifyReport"
+                | "NotifyMonitoringReport"
+                | "ReportChargingProfiles"
+                | "NotifyCustomerInformation"
+                | "NotifyDisplayMessages",
+                Side::Charger,
+            ) => report_part(st, ctx, call),
+            _ => {}
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let window = ctx.config().tol.followup_window_us;
-    for r in &mut st.dm.reports {
-        let ReqState::Accepted { at } = r.state else {
-            continue;
-        };
-        if r.flagged || r.parts > 0 || now.micros().saturating_sub(at.micros()) <= window {
-            continue;
-        }
-        if !matches!(r.kind, ReportKind::Report | ReportKind::Monitoring) {
-            continue;
-        }
-        r.flagged = true;
-        let answer = if r.kind == ReportKind::Report {
-            "NotifyReport"
-        } else {
-            "NotifyMonitoringReport"
-        };
-        ctx.report_about(
-            &REPORT_NOT_SENT,
-            r.call.about(),
-            format!(
-                "{} {{requestId:{}}} was accepted but no {answer} with that requestId came within {:.0} s",
-                r.call.action,
-                r.request_id,
-                window as f64 / 1e6
-            ),
-        );
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    match (call.action, call.from) {
-        ("BootNotification", Side::Charger) => {
-            if let Some(w) = st.dm.reset.take()
-                && !w.txs.is_empty()
-            {
-                let ids: Vec<String> = w.txs.iter().take(5).map(ToString::to_string).collect();
-                ctx.report(
-                        &RESET_TX_NOT_STOPPED,
+        match reply.action {
+            "StartTransaction" => {
+                if let Some(id) = reply.result().and_then(|r| int_of(r, "transactionId")) {
+                    st.dm.activity.start(
+                        TxRef::Int(id),
+                        int_of(reply.request, "connectorId"),
+                        str_of(reply.request, "idTag"),
+                    );
+                }
+            }
+            "GetVariables" => get_variables_reply(st, ctx, reply),
+            "SetVariables" => set_variables_reply(st, ctx, reply),
+            "SetVariableMonitoring" => {
+                let Some(result) = reply.result() else { return };
+                let asked = arr_of(reply.request, "setMonitoringData").len();
+                let got = arr_of(result, "setMonitoringResult").len();
+                if asked != got {
+                    ctx.report(
+                        &MONITORING_COUNT_MISMATCH,
                         format!(
-                            "the charger boots after the Reset of line {} without having stopped transaction(s) {} that ran when the reset was accepted",
-                            w.call.line,
-                            ids.join(", ")
+                            "SetVariableMonitoring had {asked} setMonitoringData entries; the response has {got} setMonitoringResult entr{}",
+                            if got == 1 { "y" } else { "ies" }
                         ),
                     );
-            }
-        }
-        ("StopTransaction", Side::Charger) => {
-            if let Some(id) = int_of(p, "transactionId") {
-                stopped(st, TxRef::Int(id));
-            }
-        }
-        ("MeterValues", Side::Charger) if st.is_v16() => {
-            if let Some(id) = int_of(p, "transactionId") {
-                let id = TxRef::Int(id);
-                if !st.dm.activity.is_running(id) {
-                    st.dm.activity.start(id, int_of(p, "connectorId"), None);
                 }
             }
-        }
-        ("TransactionEvent", Side::Charger) => {
-            let Some(id) = p
-                .get("transactionInfo")
-                .and_then(|t| str_of(t, "transactionId"))
-            else {
-                return;
-            };
-            let id = TxRef::Str(id);
-            match str_of(p, "eventType") {
-                Some("Ended") => stopped(st, id),
-                Some(_) => {
-                    let evse = p.get("evse").and_then(|e| int_of(e, "id"));
-                    let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
-                    st.dm.activity.start(id, evse, token);
-                }
-                None => {}
-            }
-        }
-        ("SetVariables", Side::Csms) => {
-            check_duplicate_entries(ctx, p);
-            check_limits(
-                st,
-                ctx,
-                call,
-                "DeviceDataCtrlr",
-                "SetVariables",
-                "setVariableData",
-            );
-        }
-        ("GetVariables", Side::Csms) => {
-            check_limits(
-                st,
-                ctx,
-                call,
-                "DeviceDataCtrlr",
-                "GetVariables",
-                "getVariableData",
-            );
-        }
-        ("GetReport", Side::Csms) => {
-            check_limits(
-                st,
-                ctx,
-                call,
-                "DeviceDataCtrlr",
-                "GetReport",
-                "componentVariable",
-            );
-            report_request(st, ctx, call);
-        }
-        ("SetVariableMonitoring", Side::Csms) => {
-            check_limits(
-                st,
-                ctx,
-                call,
-                "MonitoringCtrlr",
-                "SetVariableMonitoring",
-                "setMonitoringData",
-            );
-        }
-        ("ClearVariableMonitoring", Side::Csms) => {
-            check_limits(
-                st,
-                ctx,
-                call,
-                "MonitoringCtrlr",
-                "ClearVariableMonitoring",
-                "id",
-            );
-        }
-        ("GetConfiguration", Side::Csms) => {
-            let n = arr_of(p, "key").len();
-            if let Cfg::Value(v) = st.dm.cfg16("GetConfigurationMaxKeys")
-                && let Ok(max) = v.trim().parse::<usize>()
-                && n > max
-            {
-                ctx.report(
-                            &GET_CONFIGURATION_MAX_KEYS,
-                            format!(
-                                "GetConfiguration asks for {n} keys; the charger reported GetConfigurationMaxKeys = {max}"
-                            ),
-                        );
-            }
-        }
-        (
             "GetBaseReport"
+            | "GetReport"
             | "GetMonitoringReport"
             | "GetChargingProfiles"
             | "CustomerInformation"
-            | "GetDisplayMessages",
-            Side::Csms,
-        ) => report_request(st, ctx, call),
-        (
-            "NotifyReport"
-            | "NotifyMonitoringReport"
-            | "ReportChargingProfiles"
-            | "NotifyCustomerInformation"
-            | "NotifyDisplayMessages",
-            Side::Charger,
-        ) => report_part(st, ctx, call),
-        _ => {}
+            | "GetDisplayMessages" => report_answered(st, ctx, reply),
+            "GetConfiguration" => get_configuration_reply(st, ctx, reply),
+            "ChangeConfiguration" => change_configuration_reply(st, ctx, reply),
+            "Reset" => reset_reply(st, ctx, reply),
+            _ => {}
+        }
     }
 }
 
@@ -583,46 +611,6 @@ fn stopped(st: &mut ProtoState, id: TxRef<'_>) {
     st.dm.activity.stop(id);
     if let Some(w) = &mut st.dm.reset {
         w.txs.retain(|t| !t.is(id));
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match reply.action {
-        "StartTransaction" => {
-            if let Some(id) = reply.result().and_then(|r| int_of(r, "transactionId")) {
-                st.dm.activity.start(
-                    TxRef::Int(id),
-                    int_of(reply.request, "connectorId"),
-                    str_of(reply.request, "idTag"),
-                );
-            }
-        }
-        "GetVariables" => get_variables_reply(st, ctx, reply),
-        "SetVariables" => set_variables_reply(st, ctx, reply),
-        "SetVariableMonitoring" => {
-            let Some(result) = reply.result() else { return };
-            let asked = arr_of(reply.request, "setMonitoringData").len();
-            let got = arr_of(result, "setMonitoringResult").len();
-            if asked != got {
-                ctx.report(
-                    &MONITORING_COUNT_MISMATCH,
-                    format!(
-                        "SetVariableMonitoring had {asked} setMonitoringData entries; the response has {got} setMonitoringResult entr{}",
-                        if got == 1 { "y" } else { "ies" }
-                    ),
-                );
-            }
-        }
-        "GetBaseReport"
-        | "GetReport"
-        | "GetMonitoringReport"
-        | "GetChargingProfiles"
-        | "CustomerInformation"
-        | "GetDisplayMessages" => report_answered(st, ctx, reply),
-        "GetConfiguration" => get_configuration_reply(st, ctx, reply),
-        "ChangeConfiguration" => change_configuration_reply(st, ctx, reply),
-        "Reset" => reset_reply(st, ctx, reply),
-        _ => {}
     }
 }
 

@@ -138,170 +138,158 @@ pub(crate) struct Fw;
 impl Family for Fw {
     const VERSIONS: &'static [Version] = ALL;
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let fw = &mut st.fw;
+        fw.triggers.retain(|t| t.until >= now);
+        let window = ctx.config().tol.followup_window_us as f64 / 1e6;
+        for (i, job) in fw.jobs.iter_mut().enumerate() {
+            let Some(job) = job else { continue };
+            let (Some(due), Some(call)) = (job.due, &job.call) else {
+                continue;
+            };
+            if job.statuses > 0 || now <= due {
+                continue;
+            }
+            job.due = None;
+            let (rule, expected) = match i {
+                0 => (&NO_STATUS_AFTER_ACCEPT, "firmware status notification"),
+                1 => (
+                    &NO_UPLOAD_STATUS_AFTER_ACCEPT,
+                    "DiagnosticsStatusNotification",
+                ),
+                _ => (&NO_UPLOAD_STATUS_AFTER_ACCEPT, "LogStatusNotification"),
+            };
+            ctx.report_about(
+                rule,
+                call.about(),
+                format!(
+                    "{} was accepted but no {expected} came within {window:.0} s{}",
+                    call.action,
+                    if i == 0 {
+                        " after its retrieve time"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        let mut k = 0;
+        while k < fw.expects.len() {
+            if fw.expects[k].due < now {
+                let e = fw.expects.remove(k);
+                ctx.report_about(
+                    e.rule,
+                    e.about.about(),
+                    format!(
+                        "{} and no SecurityEventNotification {} followed within {window:.0} s",
+                        e.what, e.event
+                    ),
+                );
+            } else {
+                k += 1;
+            }
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
-    }
-
-    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let fw = &mut st.fw;
-    fw.triggers.retain(|t| t.until >= now);
-    let window = ctx.config().tol.followup_window_us as f64 / 1e6;
-    for (i, job) in fw.jobs.iter_mut().enumerate() {
-        let Some(job) = job else { continue };
-        let (Some(due), Some(call)) = (job.due, &job.call) else {
-            continue;
-        };
-        if job.statuses > 0 || now <= due {
-            continue;
-        }
-        job.due = None;
-        let (rule, expected) = match i {
-            0 => (&NO_STATUS_AFTER_ACCEPT, "firmware status notification"),
-            1 => (
-                &NO_UPLOAD_STATUS_AFTER_ACCEPT,
-                "DiagnosticsStatusNotification",
-            ),
-            _ => (&NO_UPLOAD_STATUS_AFTER_ACCEPT, "LogStatusNotification"),
-        };
-        ctx.report_about(
-            rule,
-            call.about(),
-            format!(
-                "{} was accepted but no {expected} came within {window:.0} s{}",
-                call.action,
-                if i == 0 {
-                    " after its retrieve time"
-                } else {
-                    ""
-                }
-            ),
-        );
-    }
-    let mut k = 0;
-    while k < fw.expects.len() {
-        if fw.expects[k].due < now {
-            let e = fw.expects.remove(k);
-            ctx.report_about(
-                e.rule,
-                e.about.about(),
-                format!(
-                    "{} and no SecurityEventNotification {} followed within {window:.0} s",
-                    e.what, e.event
-                ),
-            );
-        } else {
-            k += 1;
-        }
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    match (call.action, call.from) {
-        ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
-            if let Some(kind) = str_of(p, "requestedMessage").and_then(Kind::of_trigger) {
-                let until = Timestamp::from_micros(
-                    ctx.now()
-                        .micros()
-                        .saturating_add(ctx.config().tol.call_timeout_us)
-                        .saturating_add(ctx.config().tol.followup_window_us),
-                );
-                push_capped(
-                    &mut st.fw.triggers,
-                    Trigger {
-                        kind,
-                        call_id: Box::from(call.id),
-                        until,
-                    },
-                    MAX_TRIGGERS,
-                );
-            }
-        }
-        ("SecurityEventNotification", Side::Charger) => {
-            if let Some(i) = str_of(p, "type").and_then(event_index) {
-                st.fw.events[i] = Some(ctx.now());
-                st.fw.expects.retain(|e| e.event != EVENTS[i]);
-            }
-        }
-        (action, Side::Charger) => {
-            if let (Some(kind), Some(status)) = (Kind::of_status(action), str_of(p, "status")) {
-                on_status(st, ctx, call, kind, status);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let v16 = st.is_v16();
-    match reply.action {
-        "TriggerMessage" | "ExtendedTriggerMessage" if status_of(reply) != Some("Accepted") => {
-            st.fw.triggers.retain(|t| &*t.call_id != reply.id);
-        }
-        "UpdateFirmware" | "SignedUpdateFirmware" => {
-            let signed = !(v16 && reply.action == "UpdateFirmware");
-            let accepted = if signed {
-                matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled"))
-            } else {
-                matches!(reply.outcome, Outcome::Result { .. })
-            };
-            if signed
-                && matches!(
-                    status_of(reply),
-                    Some("InvalidCertificate" | "RevokedCertificate")
-                )
-            {
-                let since = reply.call_at;
-                if st.fw.events[2].is_none_or(|t| t < since) {
-                    let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
+        let p = call.payload;
+        match (call.action, call.from) {
+            ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
+                if let Some(kind) = str_of(p, "requestedMessage").and_then(Kind::of_trigger) {
+                    let until = Timestamp::from_micros(
+                        ctx.now()
+                            .micros()
+                            .saturating_add(ctx.config().tol.call_timeout_us)
+                            .saturating_add(ctx.config().tol.followup_window_us),
+                    );
                     push_capped(
-                        &mut st.fw.expects,
-                        Expect {
-                            event: EVENTS[2],
-                            rule: &INVALID_CERTIFICATE_WITHOUT_EVENT,
-                            about: CallRef::of_reply(reply),
-                            what: if status_of(reply) == Some("RevokedCertificate") {
-                                "the firmware signing certificate was answered RevokedCertificate"
-                            } else {
-                                "the firmware signing certificate was answered InvalidCertificate"
-                            },
-                            due,
+                        &mut st.fw.triggers,
+                        Trigger {
+                            kind,
+                            call_id: Box::from(call.id),
+                            until,
                         },
-                        MAX_EXPECTS,
+                        MAX_TRIGGERS,
                     );
                 }
             }
-            if accepted {
-                let firmware = reply.request.get("firmware");
-                let retrieve = firmware
-                    .and_then(|f| str_of(f, "retrieveDateTime"))
-                    .or_else(|| str_of(reply.request, "retrieveDate"))
-                    .and_then(|s| Timestamp::parse_rfc3339(s).ok());
-                let start = retrieve.map_or(ctx.now(), |r| r.max(ctx.now()));
-                let due = Timestamp::after(start, ctx.config().tol.followup_window_us);
-                open_job(st, ctx, reply, Kind::Firmware, due);
+            ("SecurityEventNotification", Side::Charger) => {
+                if let Some(i) = str_of(p, "type").and_then(event_index) {
+                    st.fw.events[i] = Some(ctx.now());
+                    st.fw.expects.retain(|e| e.event != EVENTS[i]);
+                }
             }
+            (action, Side::Charger) => {
+                if let (Some(kind), Some(status)) = (Kind::of_status(action), str_of(p, "status")) {
+                    on_status(st, ctx, call, kind, status);
+                }
+            }
+            _ => {}
         }
-        "GetDiagnostics" if reply.result().is_some_and(|r| r.get("fileName").is_some()) => {
-            let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-            open_job(st, ctx, reply, Kind::Diagnostics, due);
-        }
-        "GetLog" => {
-            if matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled")) {
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        let v16 = st.is_v16();
+        match reply.action {
+            "TriggerMessage" | "ExtendedTriggerMessage" if status_of(reply) != Some("Accepted") => {
+                st.fw.triggers.retain(|t| &*t.call_id != reply.id);
+            }
+            "UpdateFirmware" | "SignedUpdateFirmware" => {
+                let signed = !(v16 && reply.action == "UpdateFirmware");
+                let accepted = if signed {
+                    matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled"))
+                } else {
+                    matches!(reply.outcome, Outcome::Result { .. })
+                };
+                if signed
+                    && matches!(
+                        status_of(reply),
+                        Some("InvalidCertificate" | "RevokedCertificate")
+                    )
+                {
+                    let since = reply.call_at;
+                    if st.fw.events[2].is_none_or(|t| t < since) {
+                        let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
+                        push_capped(
+                            &mut st.fw.expects,
+                            Expect {
+                                event: EVENTS[2],
+                                rule: &INVALID_CERTIFICATE_WITHOUT_EVENT,
+                                about: CallRef::of_reply(reply),
+                                what: if status_of(reply) == Some("RevokedCertificate") {
+                                    "the firmware signing certificate was answered RevokedCertificate"
+                                } else {
+                                    "the firmware signing certificate was answered InvalidCertificate"
+                                },
+                                due,
+                            },
+                            MAX_EXPECTS,
+                        );
+                    }
+                }
+                if accepted {
+                    let firmware = reply.request.get("firmware");
+                    let retrieve = firmware
+                        .and_then(|f| str_of(f, "retrieveDateTime"))
+                        .or_else(|| str_of(reply.request, "retrieveDate"))
+                        .and_then(|s| Timestamp::parse_rfc3339(s).ok());
+                    let start = retrieve.map_or(ctx.now(), |r| r.max(ctx.now()));
+                    let due = Timestamp::after(start, ctx.config().tol.followup_window_us);
+                    open_job(st, ctx, reply, Kind::Firmware, due);
+                }
+            }
+            "GetDiagnostics" if reply.result().is_some_and(|r| r.get("fileName").is_some()) => {
                 let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-                open_job(st, ctx, reply, Kind::Log, due);
+                open_job(st, ctx, reply, Kind::Diagnostics, due);
             }
+            "GetLog" => {
+                if matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled")) {
+                    let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
+                    open_job(st, ctx, reply, Kind::Log, due);
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 

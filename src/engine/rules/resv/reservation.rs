@@ -118,224 +118,212 @@ pub(crate) struct Resv;
 impl Family for Resv {
     const VERSIONS: &'static [Version] = ALL;
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let v16 = st.is_v16();
+        let window = ctx.config().tol.followup_window_us;
+        let secs = window as f64 / 1e6;
+        let rs = &mut st.resv;
+        for r in &mut rs.reservations {
+            if !r.is_active() {
+                continue;
+            }
+            if let Some(due) = r.status_due
+                && now > due
+            {
+                r.status_due = None;
+                if !r.reserved_seen {
+                    ctx.report_about(
+                            &STATUS_NOT_RESERVED,
+                            r.call.about(),
+                            format!(
+                                "reservation {} of {} {} was accepted, but no Reserved status was reported for it within {secs:.0} s",
+                                r.id,
+                                if v16 { "connector" } else { "EVSE" },
+                                r.target.unwrap_or(0)
+                            ),
+                        );
+                }
+            }
+            if let Some(due) = r.removal_due
+                && now > due
+            {
+                r.state = RState::Ended(End::Removed);
+                ctx.report_about(
+                        &REMOVED_NOT_REPORTED,
+                        r.call.about(),
+                        format!(
+                            "EVSE {} of reservation {} became faulted or unavailable, and no ReservationStatusUpdate Removed followed within {secs:.0} s",
+                            r.target.unwrap_or(0),
+                            r.id
+                        ),
+                    );
+                continue;
+            }
+            if let Some(expiry) = r.expiry
+                && now > Timestamp::after(expiry, window)
+            {
+                r.state = RState::Ended(End::Expired);
+                // 1.6: only a connector that went Reserved has a status to leave.
+                let judged = !v16 || (r.reserved_seen && r.target.is_some_and(|t| t > 0));
+                if judged {
+                    ctx.report_about(
+                        &EXPIRY_NOT_REPORTED,
+                        r.call.about(),
+                        format!(
+                            "reservation {} expired at {expiry} and {} within {secs:.0} s",
+                            r.id,
+                            if v16 {
+                                "its connector reported no new status"
+                            } else {
+                                "no ReservationStatusUpdate Expired came"
+                            }
+                        ),
+                    );
+                }
+            }
+        }
+        for (_, c) in rs.cancels.expired(now) {
+            ctx.report_about(
+                &CANCEL_STATUS_MISSING,
+                c.call.about(),
+                format!(
+                    "the reservation of EVSE {} was cancelled, and no Available status for it followed within {secs:.0} s",
+                    c.evse
+                ),
+            );
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        let p = call.payload;
+        let v16 = st.is_v16();
+        match (call.action, call.from) {
+            ("ReserveNow", Side::Csms) => {
+                let (id, target, token, group, expiry) = if v16 {
+                    (
+                        int_of(p, "reservationId"),
+                        int_of(p, "connectorId"),
+                        str_of(p, "idTag"),
+                        str_of(p, "parentIdTag"),
+                        str_of(p, "expiryDate"),
+                    )
+                } else {
+                    (
+                        int_of(p, "id"),
+                        int_of(p, "evseId"),
+                        p.get("idToken").and_then(|t| str_of(t, "idToken")),
+                        p.get("groupIdToken").and_then(|t| str_of(t, "idToken")),
+                        str_of(p, "expiryDateTime"),
+                    )
+                };
+                let (Some(id), Some(token)) = (id, token) else {
+                    return;
+                };
+                let rs = &mut st.resv;
+                rs.reservations
+                    .retain(|r| !(r.id == id && r.state == RState::Requested));
+                push_capped(
+                    &mut rs.reservations,
+                    Reservation {
+                        id,
+                        target,
+                        token: Box::from(token),
+                        group: group.map(Box::from),
+                        expiry: expiry.and_then(|e| Timestamp::parse_rfc3339(e).ok()),
+                        call: CallRef::of_call(ctx, call),
+                        state: RState::Requested,
+                        reserved_seen: false,
+                        token_presented: false,
+                        status_due: None,
+                        removal_due: None,
+                    },
+                    MAX_RESERVATIONS,
+                );
+            }
+            ("StatusNotification", Side::Charger) => {
+                if v16 {
+                    if let (Some(c), Some(s)) = (int_of(p, "connectorId"), str_of(p, "status")) {
+                        status16(st, ctx, c, s);
+                    }
+                } else if let (Some(e), Some(c), Some(s)) = (
+                    int_of(p, "evseId"),
+                    int_of(p, "connectorId"),
+                    str_of(p, "connectorStatus"),
+                ) {
+                    status2(st, ctx, e, Some(c), s);
+                }
+            }
+            ("NotifyEvent", Side::Charger) => {
+                for d in arr_of(p, "eventData") {
+                    let comp = d.get("component").unwrap_or(&Value::Null);
+                    let var = d.get("variable").unwrap_or(&Value::Null);
+                    if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
+                        || str_of(var, "name") != Some("AvailabilityState")
+                    {
+                        continue;
+                    }
+                    let evse = comp.get("evse");
+                    let (Some(e), Some(s)) =
+                        (evse.and_then(|e| int_of(e, "id")), str_of(d, "actualValue"))
+                    else {
+                        continue;
+                    };
+                    let c = evse.and_then(|e| int_of(e, "connectorId"));
+                    status2(st, ctx, e, c, s);
+                }
+            }
+            ("ReservationStatusUpdate", Side::Charger) => {
+                if let (Some(id), Some(s)) = (
+                    int_of(p, "reservationId"),
+                    str_of(p, "reservationUpdateStatus"),
+                ) && let Some(r) = st.resv.find(id)
+                    && r.is_active()
+                {
+                    r.state = RState::Ended(if s == "Removed" {
+                        End::Removed
+                    } else {
+                        End::Expired
+                    });
+                }
+            }
+            ("StartTransaction", Side::Charger) => {
+                let connector = int_of(p, "connectorId");
+                let tag = str_of(p, "idTag");
+                let by_id = int_of(p, "reservationId");
+                consume(st, by_id, connector, tag);
+            }
+            ("TransactionEvent", Side::Charger) => {
+                let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
+                if let Some(t) = token {
+                    presented(st, t);
+                }
+                let by_id = p.get("reservationId").and_then(Value::as_i64);
+                let started = str_of(p, "eventType") == Some("Started");
+                let evse = p.get("evse").and_then(|e| int_of(e, "id"));
+                if by_id.is_some() || started {
+                    consume(st, by_id, evse, if started { token } else { None });
+                }
+            }
+            ("Authorize", Side::Charger) => {
+                let token = if v16 {
+                    str_of(p, "idTag")
+                } else {
+                    p.get("idToken").and_then(|t| str_of(t, "idToken"))
+                };
+                if let Some(t) = token {
+                    presented(st, t);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let v16 = st.is_v16();
-    let window = ctx.config().tol.followup_window_us;
-    let secs = window as f64 / 1e6;
-    let rs = &mut st.resv;
-    for r in &mut rs.reservations {
-        if !r.is_active() {
-            continue;
+        match reply.action {
+            "ReserveNow" => reserve_reply(st, ctx, reply),
+            "CancelReservation" => cancel_reply(st, ctx, reply),
+            _ => {}
         }
-        if let Some(due) = r.status_due
-            && now > due
-        {
-            r.status_due = None;
-            if !r.reserved_seen {
-                ctx.report_about(
-                        &STATUS_NOT_RESERVED,
-                        r.call.about(),
-                        format!(
-                            "reservation {} of {} {} was accepted, but no Reserved status was reported for it within {secs:.0} s",
-                            r.id,
-                            if v16 { "connector" } else { "EVSE" },
-                            r.target.unwrap_or(0)
-                        ),
-                    );
-            }
-        }
-        if let Some(due) = r.removal_due
-            && now > due
-        {
-            r.state = RState::Ended(End::Removed);
-            ctx.report_about(
-                    &REMOVED_NOT_REPORTED,
-                    r.call.about(),
-                    format!(
-                        "EVSE {} of reservation {} became faulted or unavailable, and no ReservationStatusUpdate Removed followed within {secs:.0} s",
-                        r.target.unwrap_or(0),
-                        r.id
-                    ),
-                );
-            continue;
-        }
-        if let Some(expiry) = r.expiry
-            && now > Timestamp::after(expiry, window)
-        {
-            r.state = RState::Ended(End::Expired);
-            // 1.6: only a connector that went Reserved has a status to leave.
-            let judged = !v16 || (r.reserved_seen && r.target.is_some_and(|t| t > 0));
-            if judged {
-                ctx.report_about(
-                    &EXPIRY_NOT_REPORTED,
-                    r.call.about(),
-                    format!(
-                        "reservation {} expired at {expiry} and {} within {secs:.0} s",
-                        r.id,
-                        if v16 {
-                            "its connector reported no new status"
-                        } else {
-                            "no ReservationStatusUpdate Expired came"
-                        }
-                    ),
-                );
-            }
-        }
-    }
-    for (_, c) in rs.cancels.expired(now) {
-        ctx.report_about(
-            &CANCEL_STATUS_MISSING,
-            c.call.about(),
-            format!(
-                "the reservation of EVSE {} was cancelled, and no Available status for it followed within {secs:.0} s",
-                c.evse
-            ),
-        );
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    let v16 = st.is_v16();
-    match (call.action, call.from) {
-        ("ReserveNow", Side::Csms) => {
-            let (id, target, token, group, expiry) = if v16 {
-                (
-                    int_of(p, "reservationId"),
-                    int_of(p, "connectorId"),
-                    str_of(p, "idTag"),
-                    str_of(p, "parentIdTag"),
-                    str_of(p, "expiryDate"),
-                )
-            } else {
-                (
-                    int_of(p, "id"),
-                    int_of(p, "evseId"),
-                    p.get("idToken").and_then(|t| str_of(t, "idToken")),
-                    p.get("groupIdToken").and_then(|t| str_of(t, "idToken")),
-                    str_of(p, "expiryDateTime"),
-                )
-            };
-            let (Some(id), Some(token)) = (id, token) else {
-                return;
-            };
-            let rs = &mut st.resv;
-            rs.reservations
-                .retain(|r| !(r.id == id && r.state == RState::Requested));
-            push_capped(
-                &mut rs.reservations,
-                Reservation {
-                    id,
-                    target,
-                    token: Box::from(token),
-                    group: group.map(Box::from),
-                    expiry: expiry.and_then(|e| Timestamp::parse_rfc3339(e).ok()),
-                    call: CallRef::of_call(ctx, call),
-                    state: RState::Requested,
-                    reserved_seen: false,
-                    token_presented: false,
-                    status_due: None,
-                    removal_due: None,
-                },
-                MAX_RESERVATIONS,
-            );
-        }
-        ("StatusNotification", Side::Charger) => {
-            if v16 {
-                if let (Some(c), Some(s)) = (int_of(p, "connectorId"), str_of(p, "status")) {
-                    status16(st, ctx, c, s);
-                }
-            } else if let (Some(e), Some(c), Some(s)) = (
-                int_of(p, "evseId"),
-                int_of(p, "connectorId"),
-                str_of(p, "connectorStatus"),
-            ) {
-                status2(st, ctx, e, Some(c), s);
-            }
-        }
-        ("NotifyEvent", Side::Charger) => {
-            for d in arr_of(p, "eventData") {
-                let comp = d.get("component").unwrap_or(&Value::Null);
-                let var = d.get("variable").unwrap_or(&Value::Null);
-                if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
-                    || str_of(var, "name") != Some("AvailabilityState")
-                {
-                    continue;
-                }
-                let evse = comp.get("evse");
-                let (Some(e), Some(s)) =
-                    (evse.and_then(|e| int_of(e, "id")), str_of(d, "actualValue"))
-                else {
-                    continue;
-                };
-                let c = evse.and_then(|e| int_of(e, "connectorId"));
-                status2(st, ctx, e, c, s);
-            }
-        }
-        ("ReservationStatusUpdate", Side::Charger) => {
-            if let (Some(id), Some(s)) = (
-                int_of(p, "reservationId"),
-                str_of(p, "reservationUpdateStatus"),
-            ) && let Some(r) = st.resv.find(id)
-                && r.is_active()
-            {
-                r.state = RState::Ended(if s == "Removed" {
-                    End::Removed
-                } else {
-                    End::Expired
-                });
-            }
-        }
-        ("StartTransaction", Side::Charger) => {
-            let connector = int_of(p, "connectorId");
-            let tag = str_of(p, "idTag");
-            let by_id = int_of(p, "reservationId");
-            consume(st, by_id, connector, tag);
-        }
-        ("TransactionEvent", Side::Charger) => {
-            let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
-            if let Some(t) = token {
-                presented(st, t);
-            }
-            let by_id = p.get("reservationId").and_then(Value::as_i64);
-            let started = str_of(p, "eventType") == Some("Started");
-            let evse = p.get("evse").and_then(|e| int_of(e, "id"));
-            if by_id.is_some() || started {
-                consume(st, by_id, evse, if started { token } else { None });
-            }
-        }
-        ("Authorize", Side::Charger) => {
-            let token = if v16 {
-                str_of(p, "idTag")
-            } else {
-                p.get("idToken").and_then(|t| str_of(t, "idToken"))
-            };
-            if let Some(t) = token {
-                presented(st, t);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match reply.action {
-        "ReserveNow" => reserve_reply(st, ctx, reply),
-        "CancelReservation" => cancel_reply(st, ctx, reply),
-        _ => {}
     }
 }
 

@@ -61,89 +61,81 @@ impl Family for Sc {
     const VERSIONS: &'static [Version] = ALL;
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        let p = call.payload;
+        let v16 = st.is_v16();
+        match (call.action, call.from) {
+            ("SetChargingProfile", Side::Csms) => {
+                let (profile, target) = if v16 {
+                    (p.get("csChargingProfiles"), int_of(p, "connectorId"))
+                } else {
+                    (p.get("chargingProfile"), int_of(p, "evseId"))
+                };
+                if let Some(profile) = profile {
+                    check_profile(st, ctx, profile, target, true);
+                }
+            }
+            ("RemoteStartTransaction" | "RequestStartTransaction", Side::Csms) => {
+                let target = int_of(p, if v16 { "connectorId" } else { "evseId" });
+                if let Some(profile) = p.get("chargingProfile") {
+                    check_profile(st, ctx, profile, target, false);
+                }
+            }
+            ("ReportChargingProfiles", Side::Charger) => {
+                for (i, profile) in arr_of(p, "chargingProfile").iter().enumerate() {
+                    for (j, s) in schedules(profile).enumerate() {
+                        check_periods(
+                            ctx,
+                            s,
+                            &format!("chargingProfile[{i}].chargingSchedule[{j}]"),
+                        );
+                    }
+                }
+            }
+            ("NotifyChargingLimit", Side::Charger) => {
+                for (i, s) in arr_of(p, "chargingSchedule").iter().enumerate() {
+                    check_periods(ctx, s, &format!("chargingSchedule[{i}]"));
+                }
+            }
+            ("NotifyEVChargingSchedule", Side::Charger) => {
+                if let Some(s) = p.get("chargingSchedule") {
+                    check_periods(ctx, s, "chargingSchedule");
+                }
+            }
+            ("NotifyEVChargingNeeds", Side::Charger) => {
+                if let Some(e) = int_of(p, "evseId")
+                    && !st.sc.ev_needs.contains(&e)
+                {
+                    push_capped(&mut st.sc.ev_needs, e, MAX_EV_NEEDS);
+                }
+            }
+            ("TransactionEvent", Side::Charger) if str_of(p, "eventType") == Some("Ended") => {
+                if let Some(e) = p.get("evse").and_then(|e| int_of(e, "id")) {
+                    st.sc.ev_needs.retain(|&x| x != e);
+                }
+            }
+            ("BootNotification", Side::Charger) => {
+                // Transaction profiles do not survive a reboot.
+                st.sc.installed.retain(|i| &*i.purpose != "TxProfile");
+            }
+            _ => {}
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    let v16 = st.is_v16();
-    match (call.action, call.from) {
-        ("SetChargingProfile", Side::Csms) => {
-            let (profile, target) = if v16 {
-                (p.get("csChargingProfiles"), int_of(p, "connectorId"))
-            } else {
-                (p.get("chargingProfile"), int_of(p, "evseId"))
-            };
-            if let Some(profile) = profile {
-                check_profile(st, ctx, profile, target, true);
-            }
-        }
-        ("RemoteStartTransaction" | "RequestStartTransaction", Side::Csms) => {
-            let target = int_of(p, if v16 { "connectorId" } else { "evseId" });
-            if let Some(profile) = p.get("chargingProfile") {
-                check_profile(st, ctx, profile, target, false);
-            }
-        }
-        ("ReportChargingProfiles", Side::Charger) => {
-            for (i, profile) in arr_of(p, "chargingProfile").iter().enumerate() {
-                for (j, s) in schedules(profile).enumerate() {
-                    check_periods(
-                        ctx,
-                        s,
-                        &format!("chargingProfile[{i}].chargingSchedule[{j}]"),
-                    );
+        match reply.action {
+            "GetCompositeSchedule" => {
+                let Some(r) = reply.result() else { return };
+                let s = r.get("chargingSchedule").or_else(|| r.get("schedule"));
+                if let Some(s) = s {
+                    check_periods(ctx, s, "the composite schedule");
                 }
             }
-        }
-        ("NotifyChargingLimit", Side::Charger) => {
-            for (i, s) in arr_of(p, "chargingSchedule").iter().enumerate() {
-                check_periods(ctx, s, &format!("chargingSchedule[{i}]"));
+            "SetChargingProfile" => set_profile_reply(st, ctx, reply),
+            "ClearChargingProfile" if status_of(reply) == Some("Accepted") => {
+                clear_profiles(st, reply.request);
             }
+            _ => {}
         }
-        ("NotifyEVChargingSchedule", Side::Charger) => {
-            if let Some(s) = p.get("chargingSchedule") {
-                check_periods(ctx, s, "chargingSchedule");
-            }
-        }
-        ("NotifyEVChargingNeeds", Side::Charger) => {
-            if let Some(e) = int_of(p, "evseId")
-                && !st.sc.ev_needs.contains(&e)
-            {
-                push_capped(&mut st.sc.ev_needs, e, MAX_EV_NEEDS);
-            }
-        }
-        ("TransactionEvent", Side::Charger) if str_of(p, "eventType") == Some("Ended") => {
-            if let Some(e) = p.get("evse").and_then(|e| int_of(e, "id")) {
-                st.sc.ev_needs.retain(|&x| x != e);
-            }
-        }
-        ("BootNotification", Side::Charger) => {
-            // Transaction profiles do not survive a reboot.
-            st.sc.installed.retain(|i| &*i.purpose != "TxProfile");
-        }
-        _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match reply.action {
-        "GetCompositeSchedule" => {
-            let Some(r) = reply.result() else { return };
-            let s = r.get("chargingSchedule").or_else(|| r.get("schedule"));
-            if let Some(s) = s {
-                check_periods(ctx, s, "the composite schedule");
-            }
-        }
-        "SetChargingProfile" => set_profile_reply(st, ctx, reply),
-        "ClearChargingProfile" if status_of(reply) == Some("Accepted") => {
-            clear_profiles(st, reply.request);
-        }
-        _ => {}
     }
 }
 

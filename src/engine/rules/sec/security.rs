@@ -159,305 +159,359 @@ impl Family for Sec {
     const VERSIONS: &'static [Version] = ALL;
 
     fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        on_open(st, ctx, open);
+        let v16 = st.is_v16();
+        let profile = observed_profile(open);
+        let configured = configured_profile(st);
+        let sec = &mut st.sec;
+        sec.bad_user = false;
+        sec.conn_profile = profile;
+        if let Some(v) = open.tls_version
+            && tls_version(v).is_some_and(|ver| ver < (1, 2))
+        {
+            ctx.report(
+                &TLS_TOO_OLD,
+                format!(
+                    "the connection negotiated TLS {v}; OCPP security requires TLS 1.2 or later{}",
+                    if v16 {
+                        " (1.6 tolerates it for legacy chargers)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        if open.scheme == Some("ws") && open.basic_auth_user.is_some() {
+            ctx.report(
+                &BASIC_OVER_PLAIN_WS,
+                "Basic-auth credentials are sent over plain ws:// (security profile 1); the password travels unencrypted",
+            );
+        }
+        if let Some(user) = open.basic_auth_user {
+            let conn = ctx.conn();
+            let decoded = percent_decode(conn);
+            if user != conn && decoded.as_deref() != Some(user) {
+                sec.bad_user = true;
+                ctx.report(
+                    &USERNAME_MISMATCH,
+                    format!(
+                        "the Basic-auth user name `{user}` is not the station identity `{}`",
+                        decoded.as_deref().unwrap_or(conn)
+                    ),
+                );
+            }
+        }
+        let cert_known = open.tls_version.is_some() || open.scheme == Some("ws");
+        if configured == Some(3) && cert_known && open.client_cert_subject.is_none() {
+            let msg = format!(
+                "security profile 3 is configured, but the connection {}",
+                if open.scheme == Some("ws") {
+                    "uses plain ws:// (no TLS, no client certificate)"
+                } else {
+                    "presented no TLS client certificate"
+                }
+            );
+            if sec.unconfirmed_upgrade {
+                ctx.report_as(
+                    &PROFILE3_NO_CLIENT_CERT,
+                    Severity::Warning,
+                    format!(
+                        "{msg} (profile 3 was never used since it was set: this may be the fallback of A05.FR.08 after a failed profile-3 connection)"
+                    ),
+                );
+            } else {
+                ctx.report(&PROFILE3_NO_CLIENT_CERT, msg);
+            }
+        }
+        if profile == Some(3) {
+            sec.unconfirmed_upgrade = false;
+        }
+        if let (Some(before), Some(now)) = (sec.last_profile, profile)
+            && before != now
+            && !sec.change_allowed
+        {
+            ctx.report(
+                    &PROFILE_CHANGED,
+                    format!(
+                        "the station connects with security profile {now}; its previous connection used profile {before}, and no profile change was accepted in between"
+                    ),
+                );
+        }
+        if profile.is_some() {
+            sec.last_profile = profile;
+            sec.change_allowed = false;
+        }
     }
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        // Unanswered events are resent on the next connection; the CALLs died with this one.
+        st.sec.pending.clear();
+        st.sec.bad_user = false;
     }
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let sec = &mut st.sec;
+        let timeout = ctx.config().tol.call_timeout_us;
+        let window = ctx.config().tol.followup_window_us as f64 / 1e6;
+        while let Some(p) = sec.pending.first() {
+            if now.micros().saturating_sub(p.at.micros()) <= timeout {
+                break;
+            }
+            let p = sec.pending.remove(0);
+            ctx.report_about(
+                &EVENT_NOT_ACKNOWLEDGED,
+                crate::engine::About {
+                    line: p.line,
+                    at: p.at,
+                    from: Some(Side::Charger),
+                    unique_id: Some(&p.id),
+                    action: Some("SecurityEventNotification"),
+                },
+                format!(
+                    "the CSMS did not answer this SecurityEventNotification within {:.0} s",
+                    timeout as f64 / 1e6
+                ),
+            );
+        }
+        if sec.boot_watch.as_ref().is_some_and(|w| now > w.due)
+            && let Some(w) = sec.boot_watch.take()
+        {
+            ctx.report_about(
+                    &STARTUP_EVENT_MISSING,
+                    w.call.about(),
+                    format!(
+                        "the boot was accepted, but no SecurityEventNotification StartupOfTheDevice or ResetOrReboot followed within {window:.0} s"
+                    ),
+                );
+        }
+        if sec.cert_expect.as_ref().is_some_and(|w| now > w.due)
+            && let Some(w) = sec.cert_expect.take()
+        {
+            ctx.report_about(
+                    &CERTIFICATE_REJECTED_WITHOUT_EVENT,
+                    w.call.about(),
+                    format!(
+                        "the charger rejected the signed certificate, and no invalid-certificate SecurityEventNotification followed within {window:.0} s"
+                    ),
+                );
+        }
+        if sec.sign_trigger.as_ref().is_some_and(|t| now > t.until) {
+            sec.sign_trigger = None;
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        let p = call.payload;
+        let version = st.station.version;
+        if call.from == Side::Csms && st.sec.bad_user {
+            st.sec.bad_user = false;
+            ctx.report(
+                &CSMS_ACCEPTED_BAD_CREDENTIALS,
+                "the CSMS sends a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
+            );
+        }
+        match (call.action, call.from) {
+            ("SecurityEventNotification", Side::Charger) => {
+                security_event(st, ctx, call);
+            }
+            ("BootNotification", Side::Charger) => {
+                st.sec.boot_triggered = str_of(p, "reason") == Some("Triggered");
+            }
+            ("SignCertificate", Side::Charger) => {
+                let ty = str_of(p, "certificateType");
+                if version.is_some_and(Version::is_2x)
+                    && let Some(t) = st.sec.sign_trigger.take()
+                {
+                    let got = ty.unwrap_or("ChargingStationCertificate");
+                    if let Some(expected) = t.expected.filter(|e| *e != got) {
+                        ctx.report(
+                                &SIGN_CERTIFICATE_UNSOLICITED_TYPE,
+                                format!(
+                                    "SignCertificate for {got}, but the accepted TriggerMessage asked for a {expected}"
+                                ),
+                            );
+                    }
+                }
+                push_capped(
+                    &mut st.sec.csr_sent,
+                    (Box::from(call.id), ty.map(Box::from)),
+                    MAX_CSRS,
+                );
+            }
+            ("CertificateSigned", Side::Csms) => {
+                let ty = if version.is_some_and(Version::is_2x) {
+                    Some(str_of(p, "certificateType").unwrap_or("ChargingStationCertificate"))
+                } else {
+                    None
+                };
+                let same = |t: &Option<Box<str>>| match (t.as_deref(), ty) {
+                    (_, None) => true,
+                    (None, Some(x)) => x == "ChargingStationCertificate",
+                    (Some(a), Some(b)) => a == b,
+                };
+                if let Some(i) = st.sec.csr_accepted.iter().position(same) {
+                    st.sec.csr_accepted.remove(i);
+                } else {
+                    let msg = format!(
+                        "CertificateSigned{} sent, but no SignCertificate{} from the charger was accepted before",
+                        ty.map(|t| format!(" ({t})")).unwrap_or_default(),
+                        ty.map(|t| format!(" for {t}")).unwrap_or_default()
+                    );
+                    if st.station.booted() {
+                        ctx.report(&CERTIFICATE_SIGNED_WITHOUT_CSR, msg);
+                    } else {
+                        ctx.report_as(
+                            &CERTIFICATE_SIGNED_WITHOUT_CSR,
+                            Severity::Info,
+                            format!("{msg} (it may predate the trace)"),
+                        );
+                    }
+                }
+            }
+            ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
+                let expected = match str_of(p, "requestedMessage") {
+                    Some("SignChargingStationCertificate") => {
+                        Some(Some("ChargingStationCertificate"))
+                    }
+                    Some("SignV2GCertificate") => Some(Some("V2GCertificate")),
+                    Some("SignV2G20Certificate") => Some(Some("V2G20Certificate")),
+                    Some("SignCombinedCertificate" | "SignChargePointCertificate") => Some(None),
+                    _ => None,
+                };
+                if let Some(expected) = expected {
+                    let until = Timestamp::after(
+                        ctx.now(),
+                        ctx.config()
+                            .tol
+                            .call_timeout_us
+                            .saturating_add(ctx.config().tol.followup_window_us),
+                    );
+                    st.sec.sign_trigger = Some(SignTrigger {
+                        call_id: Box::from(call.id),
+                        expected,
+                        until,
+                    });
+                }
+            }
+            ("ChangeConfiguration", Side::Csms) => {
+                let (Some(key), Some(value)) = (str_of(p, "key"), str_of(p, "value")) else {
+                    return;
+                };
+                if key.eq_ignore_ascii_case("AuthorizationKey") {
+                    let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
+                    if !hex || !(32..=40).contains(&value.len()) {
+                        ctx.report(
+                            &AUTHORIZATION_KEY_FORMAT,
+                            format!(
+                                "the new AuthorizationKey is {} characters{}; it must be 32-40 hexadecimal digits (16-20 bytes)",
+                                value.chars().count(),
+                                if hex { "" } else { " and not all hexadecimal" }
+                            ),
+                        );
+                    }
+                } else if key.eq_ignore_ascii_case("SecurityProfile")
+                    && let Ok(new) = value.trim().parse::<i64>()
+                {
+                    let current = configured_profile(st).or(st.sec.conn_profile);
+                    st.sec.profile_change = Some(ProfileChange {
+                        call_id: Box::from(call.id),
+                        current,
+                        new,
+                        allow_downgrade: None,
+                    });
+                }
+            }
+            ("SetNetworkProfile", Side::Csms) => {
+                if let Some(new) = p
+                    .get("connectionData")
+                    .and_then(|c| int_of(c, "securityProfile"))
+                {
+                    let current = configured_profile(st).or(st.sec.conn_profile);
+                    let allow = st
+                        .dm
+                        .var2("SecurityCtrlr", None, "AllowSecurityProfileDowngrade", None)
+                        .map(|v| v.trim().eq_ignore_ascii_case("true"));
+                    st.sec.profile_change = Some(ProfileChange {
+                        call_id: Box::from(call.id),
+                        current,
+                        new,
+                        allow_downgrade: allow,
+                    });
+                }
+            }
+            _ => {}
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-    let v16 = st.is_v16();
-    let profile = observed_profile(open);
-    let configured = configured_profile(st);
-    let sec = &mut st.sec;
-    sec.bad_user = false;
-    sec.conn_profile = profile;
-    if let Some(v) = open.tls_version
-        && tls_version(v).is_some_and(|ver| ver < (1, 2))
-    {
-        ctx.report(
-            &TLS_TOO_OLD,
-            format!(
-                "the connection negotiated TLS {v}; OCPP security requires TLS 1.2 or later{}",
-                if v16 {
-                    " (1.6 tolerates it for legacy chargers)"
-                } else {
-                    ""
-                }
-            ),
-        );
-    }
-    if open.scheme == Some("ws") && open.basic_auth_user.is_some() {
-        ctx.report(
-            &BASIC_OVER_PLAIN_WS,
-            "Basic-auth credentials are sent over plain ws:// (security profile 1); the password travels unencrypted",
-        );
-    }
-    if let Some(user) = open.basic_auth_user {
-        let conn = ctx.conn();
-        let decoded = percent_decode(conn);
-        if user != conn && decoded.as_deref() != Some(user) {
-            sec.bad_user = true;
+        if reply.caller == Side::Charger && st.sec.bad_user {
+            st.sec.bad_user = false;
             ctx.report(
-                &USERNAME_MISMATCH,
-                format!(
-                    "the Basic-auth user name `{user}` is not the station identity `{}`",
-                    decoded.as_deref().unwrap_or(conn)
-                ),
+                &CSMS_ACCEPTED_BAD_CREDENTIALS,
+                "the CSMS answers a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
             );
         }
-    }
-    let cert_known = open.tls_version.is_some() || open.scheme == Some("ws");
-    if configured == Some(3) && cert_known && open.client_cert_subject.is_none() {
-        let msg = format!(
-            "security profile 3 is configured, but the connection {}",
-            if open.scheme == Some("ws") {
-                "uses plain ws:// (no TLS, no client certificate)"
-            } else {
-                "presented no TLS client certificate"
-            }
-        );
-        if sec.unconfirmed_upgrade {
-            ctx.report_as(
-                &PROFILE3_NO_CLIENT_CERT,
-                Severity::Warning,
-                format!(
-                    "{msg} (profile 3 was never used since it was set: this may be the fallback of A05.FR.08 after a failed profile-3 connection)"
-                ),
-            );
-        } else {
-            ctx.report(&PROFILE3_NO_CLIENT_CERT, msg);
-        }
-    }
-    if profile == Some(3) {
-        sec.unconfirmed_upgrade = false;
-    }
-    if let (Some(before), Some(now)) = (sec.last_profile, profile)
-        && before != now
-        && !sec.change_allowed
-    {
-        ctx.report(
-                &PROFILE_CHANGED,
-                format!(
-                    "the station connects with security profile {now}; its previous connection used profile {before}, and no profile change was accepted in between"
-                ),
-            );
-    }
-    if profile.is_some() {
-        sec.last_profile = profile;
-        sec.change_allowed = false;
-    }
-}
-
-fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    // Unanswered events are resent on the next connection; the CALLs died with this one.
-    st.sec.pending.clear();
-    st.sec.bad_user = false;
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let sec = &mut st.sec;
-    let timeout = ctx.config().tol.call_timeout_us;
-    let window = ctx.config().tol.followup_window_us as f64 / 1e6;
-    while let Some(p) = sec.pending.first() {
-        if now.micros().saturating_sub(p.at.micros()) <= timeout {
-            break;
-        }
-        let p = sec.pending.remove(0);
-        ctx.report_about(
-            &EVENT_NOT_ACKNOWLEDGED,
-            crate::engine::About {
-                line: p.line,
-                at: p.at,
-                from: Some(Side::Charger),
-                unique_id: Some(&p.id),
-                action: Some("SecurityEventNotification"),
-            },
-            format!(
-                "the CSMS did not answer this SecurityEventNotification within {:.0} s",
-                timeout as f64 / 1e6
-            ),
-        );
-    }
-    if sec.boot_watch.as_ref().is_some_and(|w| now > w.due)
-        && let Some(w) = sec.boot_watch.take()
-    {
-        ctx.report_about(
-                &STARTUP_EVENT_MISSING,
-                w.call.about(),
-                format!(
-                    "the boot was accepted, but no SecurityEventNotification StartupOfTheDevice or ResetOrReboot followed within {window:.0} s"
-                ),
-            );
-    }
-    if sec.cert_expect.as_ref().is_some_and(|w| now > w.due)
-        && let Some(w) = sec.cert_expect.take()
-    {
-        ctx.report_about(
-                &CERTIFICATE_REJECTED_WITHOUT_EVENT,
-                w.call.about(),
-                format!(
-                    "the charger rejected the signed certificate, and no invalid-certificate SecurityEventNotification followed within {window:.0} s"
-                ),
-            );
-    }
-    if sec.sign_trigger.as_ref().is_some_and(|t| now > t.until) {
-        sec.sign_trigger = None;
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    let version = st.station.version;
-    if call.from == Side::Csms && st.sec.bad_user {
-        st.sec.bad_user = false;
-        ctx.report(
-            &CSMS_ACCEPTED_BAD_CREDENTIALS,
-            "the CSMS sends a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
-        );
-    }
-    match (call.action, call.from) {
-        ("SecurityEventNotification", Side::Charger) => {
-            security_event(st, ctx, call);
-        }
-        ("BootNotification", Side::Charger) => {
-            st.sec.boot_triggered = str_of(p, "reason") == Some("Triggered");
-        }
-        ("SignCertificate", Side::Charger) => {
-            let ty = str_of(p, "certificateType");
-            if version.is_some_and(Version::is_2x)
-                && let Some(t) = st.sec.sign_trigger.take()
-            {
-                let got = ty.unwrap_or("ChargingStationCertificate");
-                if let Some(expected) = t.expected.filter(|e| *e != got) {
+        let window = ctx.config().tol.followup_window_us;
+        match reply.action {
+            "SecurityEventNotification" => {
+                st.sec.pending.retain(|p| &*p.id != reply.id);
+                if let Outcome::Error { code } = reply.outcome {
                     ctx.report(
-                            &SIGN_CERTIFICATE_UNSOLICITED_TYPE,
-                            format!(
-                                "SignCertificate for {got}, but the accepted TriggerMessage asked for a {expected}"
-                            ),
-                        );
-                }
-            }
-            push_capped(
-                &mut st.sec.csr_sent,
-                (Box::from(call.id), ty.map(Box::from)),
-                MAX_CSRS,
-            );
-        }
-        ("CertificateSigned", Side::Csms) => {
-            let ty = if version.is_some_and(Version::is_2x) {
-                Some(str_of(p, "certificateType").unwrap_or("ChargingStationCertificate"))
-            } else {
-                None
-            };
-            let same = |t: &Option<Box<str>>| match (t.as_deref(), ty) {
-                (_, None) => true,
-                (None, Some(x)) => x == "ChargingStationCertificate",
-                (Some(a), Some(b)) => a == b,
-            };
-            if let Some(i) = st.sec.csr_accepted.iter().position(same) {
-                st.sec.csr_accepted.remove(i);
-            } else {
-                let msg = format!(
-                    "CertificateSigned{} sent, but no SignCertificate{} from the charger was accepted before",
-                    ty.map(|t| format!(" ({t})")).unwrap_or_default(),
-                    ty.map(|t| format!(" for {t}")).unwrap_or_default()
-                );
-                if st.station.booted() {
-                    ctx.report(&CERTIFICATE_SIGNED_WITHOUT_CSR, msg);
-                } else {
-                    ctx.report_as(
-                        &CERTIFICATE_SIGNED_WITHOUT_CSR,
-                        Severity::Info,
-                        format!("{msg} (it may predate the trace)"),
-                    );
-                }
-            }
-        }
-        ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
-            let expected = match str_of(p, "requestedMessage") {
-                Some("SignChargingStationCertificate") => Some(Some("ChargingStationCertificate")),
-                Some("SignV2GCertificate") => Some(Some("V2GCertificate")),
-                Some("SignV2G20Certificate") => Some(Some("V2G20Certificate")),
-                Some("SignCombinedCertificate" | "SignChargePointCertificate") => Some(None),
-                _ => None,
-            };
-            if let Some(expected) = expected {
-                let until = Timestamp::after(
-                    ctx.now(),
-                    ctx.config()
-                        .tol
-                        .call_timeout_us
-                        .saturating_add(ctx.config().tol.followup_window_us),
-                );
-                st.sec.sign_trigger = Some(SignTrigger {
-                    call_id: Box::from(call.id),
-                    expected,
-                    until,
-                });
-            }
-        }
-        ("ChangeConfiguration", Side::Csms) => {
-            let (Some(key), Some(value)) = (str_of(p, "key"), str_of(p, "value")) else {
-                return;
-            };
-            if key.eq_ignore_ascii_case("AuthorizationKey") {
-                let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
-                if !hex || !(32..=40).contains(&value.len()) {
-                    ctx.report(
-                        &AUTHORIZATION_KEY_FORMAT,
+                        &EVENT_NOT_ACKNOWLEDGED,
                         format!(
-                            "the new AuthorizationKey is {} characters{}; it must be 32-40 hexadecimal digits (16-20 bytes)",
-                            value.chars().count(),
-                            if hex { "" } else { " and not all hexadecimal" }
+                            "the CSMS answers a SecurityEventNotification with CALLERROR {code}; security events must be confirmed"
                         ),
                     );
                 }
-            } else if key.eq_ignore_ascii_case("SecurityProfile")
-                && let Ok(new) = value.trim().parse::<i64>()
-            {
-                let current = configured_profile(st).or(st.sec.conn_profile);
-                st.sec.profile_change = Some(ProfileChange {
-                    call_id: Box::from(call.id),
-                    current,
-                    new,
-                    allow_downgrade: None,
-                });
             }
-        }
-        ("SetNetworkProfile", Side::Csms) => {
-            if let Some(new) = p
-                .get("connectionData")
-                .and_then(|c| int_of(c, "securityProfile"))
-            {
-                let current = configured_profile(st).or(st.sec.conn_profile);
-                let allow = st
-                    .dm
-                    .var2("SecurityCtrlr", None, "AllowSecurityProfileDowngrade", None)
-                    .map(|v| v.trim().eq_ignore_ascii_case("true"));
-                st.sec.profile_change = Some(ProfileChange {
-                    call_id: Box::from(call.id),
-                    current,
-                    new,
-                    allow_downgrade: allow,
-                });
+            "BootNotification" => {
+                let v2 = st.is_2x();
+                let boot_sent = st.station.last_boot_at;
+                let sec = &mut st.sec;
+                if v2 && status_of(reply) == Some("Accepted") && !sec.boot_triggered {
+                    let since = boot_sent.unwrap_or(reply.call_at);
+                    if sec.last_startup_event.is_none_or(|t| t < since) {
+                        sec.boot_watch = Some(BootWatch {
+                            call: CallRef::of_reply(reply),
+                            due: Timestamp::after(ctx.now(), window),
+                        });
+                    }
+                }
             }
+            "SignCertificate" => {
+                let sec = &mut st.sec;
+                let Some(i) = sec.csr_sent.iter().position(|(id, _)| &**id == reply.id) else {
+                    return;
+                };
+                let (_, ty) = sec.csr_sent.remove(i);
+                if status_of(reply) == Some("Accepted") {
+                    push_capped(&mut sec.csr_accepted, ty, MAX_CSRS);
+                }
+            }
+            "CertificateSigned" if status_of(reply) == Some("Rejected") => {
+                let sec = &mut st.sec;
+                if sec.last_cert_event.is_none_or(|t| t < reply.call_at) {
+                    sec.cert_expect = Some(CertExpect {
+                        call: CallRef::of_reply(reply),
+                        due: Timestamp::after(ctx.now(), window),
+                    });
+                }
+            }
+            "TriggerMessage" | "ExtendedTriggerMessage"
+                if status_of(reply) != Some("Accepted")
+                    && st
+                        .sec
+                        .sign_trigger
+                        .as_ref()
+                        .is_some_and(|t| &*t.call_id == reply.id) =>
+            {
+                st.sec.sign_trigger = None;
+            }
+            "ChangeConfiguration" | "SetNetworkProfile" => profile_change_reply(st, ctx, reply),
+            "SetVariables" if status_of_priority(reply) => {
+                st.sec.change_allowed = true;
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -519,78 +573,6 @@ fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         "InvalidChargingStationCertificate" | "InvalidChargePointCertificate" => {
             sec.last_cert_event = Some(ctx.now());
             sec.cert_expect = None;
-        }
-        _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if reply.caller == Side::Charger && st.sec.bad_user {
-        st.sec.bad_user = false;
-        ctx.report(
-            &CSMS_ACCEPTED_BAD_CREDENTIALS,
-            "the CSMS answers a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
-        );
-    }
-    let window = ctx.config().tol.followup_window_us;
-    match reply.action {
-        "SecurityEventNotification" => {
-            st.sec.pending.retain(|p| &*p.id != reply.id);
-            if let Outcome::Error { code } = reply.outcome {
-                ctx.report(
-                    &EVENT_NOT_ACKNOWLEDGED,
-                    format!(
-                        "the CSMS answers a SecurityEventNotification with CALLERROR {code}; security events must be confirmed"
-                    ),
-                );
-            }
-        }
-        "BootNotification" => {
-            let v2 = st.is_2x();
-            let boot_sent = st.station.last_boot_at;
-            let sec = &mut st.sec;
-            if v2 && status_of(reply) == Some("Accepted") && !sec.boot_triggered {
-                let since = boot_sent.unwrap_or(reply.call_at);
-                if sec.last_startup_event.is_none_or(|t| t < since) {
-                    sec.boot_watch = Some(BootWatch {
-                        call: CallRef::of_reply(reply),
-                        due: Timestamp::after(ctx.now(), window),
-                    });
-                }
-            }
-        }
-        "SignCertificate" => {
-            let sec = &mut st.sec;
-            let Some(i) = sec.csr_sent.iter().position(|(id, _)| &**id == reply.id) else {
-                return;
-            };
-            let (_, ty) = sec.csr_sent.remove(i);
-            if status_of(reply) == Some("Accepted") {
-                push_capped(&mut sec.csr_accepted, ty, MAX_CSRS);
-            }
-        }
-        "CertificateSigned" if status_of(reply) == Some("Rejected") => {
-            let sec = &mut st.sec;
-            if sec.last_cert_event.is_none_or(|t| t < reply.call_at) {
-                sec.cert_expect = Some(CertExpect {
-                    call: CallRef::of_reply(reply),
-                    due: Timestamp::after(ctx.now(), window),
-                });
-            }
-        }
-        "TriggerMessage" | "ExtendedTriggerMessage"
-            if status_of(reply) != Some("Accepted")
-                && st
-                    .sec
-                    .sign_trigger
-                    .as_ref()
-                    .is_some_and(|t| &*t.call_id == reply.id) =>
-        {
-            st.sec.sign_trigger = None;
-        }
-        "ChangeConfiguration" | "SetNetworkProfile" => profile_change_reply(st, ctx, reply),
-        "SetVariables" if status_of_priority(reply) => {
-            st.sec.change_allowed = true;
         }
         _ => {}
     }

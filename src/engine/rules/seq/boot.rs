@@ -90,100 +90,87 @@ pub(crate) struct Boot;
 impl Family for Boot {
     const VERSIONS: &'static [Version] = ALL;
 
-    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        on_open(st, ctx, open);
+    fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+        st.boot.conn_called = false;
+        st.boot.conn_booted = false;
+        st.boot.early_call = None;
     }
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        let b = &mut st.boot;
+        if st.station.registration == Registration::Pending && b.reboot_expected.is_none() {
+            ctx.report(
+                &PENDING_CONNECTION_CLOSED,
+                "the connection was closed while the station's registration is Pending; it should stay open so the CSMS can configure the station",
+            );
+        }
+        if let Some(na) = &mut b.not_accepted {
+            na.watched = true;
+        }
+        b.status_due = None;
+        b.flagged.clear();
     }
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let is_v2 = st.is_2x();
+        let b = &mut st.boot;
+        if let Some(na) = &mut b.not_accepted
+            && !na.watched
+            && na.interval > 0
+        {
+            let due = Timestamp::after(
+                Timestamp::after(na.at, na.interval.saturating_mul(1_000_000)),
+                boot_tolerance_us(ctx, na.interval),
+            );
+            if now > due {
+                na.watched = true;
+                ctx.report_about(
+                    &BOOT_RETRY_MISSING,
+                    na.boot.about(),
+                    format!(
+                        "BootNotification was answered {} with interval {} s, and no new BootNotification came within {:.0} s while the connection stayed open",
+                        match st.station.registration {
+                            Registration::Rejected => "Rejected",
+                            _ => "Pending",
+                        },
+                        na.interval,
+                        due.secs_since(na.at)
+                    ),
+                );
+            }
+        }
+        if let Some((boot, due)) = &b.status_due
+            && now > *due
+        {
+            let window = ctx.config().tol.boot_status_window_us as f64 / 1e6;
+            ctx.report_about(
+                &STATUS_MISSING_AFTER_ACCEPT,
+                boot.about(),
+                format!(
+                    "BootNotification was accepted and no {} followed within {window:.0} s",
+                    if is_v2 {
+                        "StatusNotification or NotifyEvent"
+                    } else {
+                        "StatusNotification"
+                    }
+                ),
+            );
+            b.status_due = None;
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        match call.from {
+            Side::Charger => on_charger_call(st, ctx, call),
+            Side::Csms => on_csms_call(st, ctx, call),
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    st.boot.conn_called = false;
-    st.boot.conn_booted = false;
-    st.boot.early_call = None;
-}
-
-fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    let b = &mut st.boot;
-    if st.station.registration == Registration::Pending && b.reboot_expected.is_none() {
-        ctx.report(
-            &PENDING_CONNECTION_CLOSED,
-            "the connection was closed while the station's registration is Pending; it should stay open so the CSMS can configure the station",
-        );
-    }
-    if let Some(na) = &mut b.not_accepted {
-        na.watched = true;
-    }
-    b.status_due = None;
-    b.flagged.clear();
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let is_v2 = st.is_2x();
-    let b = &mut st.boot;
-    if let Some(na) = &mut b.not_accepted
-        && !na.watched
-        && na.interval > 0
-    {
-        let due = Timestamp::after(
-            Timestamp::after(na.at, na.interval.saturating_mul(1_000_000)),
-            boot_tolerance_us(ctx, na.interval),
-        );
-        if now > due {
-            na.watched = true;
-            ctx.report_about(
-                &BOOT_RETRY_MISSING,
-                na.boot.about(),
-                format!(
-                    "BootNotification was answered {} with interval {} s, and no new BootNotification came within {:.0} s while the connection stayed open",
-                    match st.station.registration {
-                        Registration::Rejected => "Rejected",
-                        _ => "Pending",
-                    },
-                    na.interval,
-                    due.secs_since(na.at)
-                ),
-            );
+        match reply.caller {
+            Side::Charger => on_charger_call_answered(st, ctx, reply),
+            Side::Csms => on_csms_call_answered(st, ctx, reply),
         }
-    }
-    if let Some((boot, due)) = &b.status_due
-        && now > *due
-    {
-        let window = ctx.config().tol.boot_status_window_us as f64 / 1e6;
-        ctx.report_about(
-            &STATUS_MISSING_AFTER_ACCEPT,
-            boot.about(),
-            format!(
-                "BootNotification was accepted and no {} followed within {window:.0} s",
-                if is_v2 {
-                    "StatusNotification or NotifyEvent"
-                } else {
-                    "StatusNotification"
-                }
-            ),
-        );
-        b.status_due = None;
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    match call.from {
-        Side::Charger => on_charger_call(st, ctx, call),
-        Side::Csms => on_csms_call(st, ctx, call),
     }
 }
 
@@ -448,13 +435,6 @@ fn on_csms_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             );
         }
         _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match reply.caller {
-        Side::Charger => on_charger_call_answered(st, ctx, reply),
-        Side::Csms => on_csms_call_answered(st, ctx, reply),
     }
 }
 

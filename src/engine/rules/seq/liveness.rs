@@ -53,137 +53,152 @@ pub(crate) struct Liveness;
 impl Family for Liveness {
     const VERSIONS: &'static [Version] = ALL;
 
-    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        on_open(st, ctx, open);
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+        let l = &mut st.liveness;
+        l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
+        l.open = true;
+        l.last_call = None;
+        l.overdue_reported = false;
+        l.run.clear();
     }
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        let l = &mut st.liveness;
+        l.open = false;
+        l.last_call = None;
+        l.run.clear();
+        l.no_heartbeat_since = None;
     }
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let accepted = st.station.is_accepted();
+        let l = &mut st.liveness;
+        if let Some((line, at)) = l.no_heartbeat_since
+            && now.micros().saturating_sub(at.micros()) > DAY_US
+        {
+            l.no_heartbeat_since = None;
+            ctx.report_about(
+                &NO_DAILY_HEARTBEAT,
+                About {
+                    line,
+                    at,
+                    from: None,
+                    unique_id: None,
+                    action: None,
+                },
+                format!(
+                    "the connection has been open for {:.1} h without a single Heartbeat from the charger; one a day is advised for clock synchronisation",
+                    now.secs_since(at) / 3600.0
+                ),
+            );
+        }
+        let (Some(interval), Some(last)) = (l.interval, &l.last_call) else {
+            return;
+        };
+        if !l.open || !accepted || l.overdue_reported {
+            return;
+        }
+        let limit = slack_us(ctx, interval, 1.0);
+        let silent = now.micros().saturating_sub(last.at.micros()) as f64;
+        if silent > limit {
+            l.overdue_reported = true;
+            ctx.report_about(
+                &HEARTBEAT_OVERDUE,
+                last.about(),
+                format!(
+                    "no CALL from the charger for {:.0} s after this one; the heartbeat interval is {interval} s (tolerated up to {:.0} s)",
+                    silent / 1e6,
+                    limit / 1e6
+                ),
+            );
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        if call.from != Side::Charger {
+            return;
+        }
+        let now = ctx.now();
+        // SecurityEventNotification has its own rule (`sec.event-timestamp-future`).
+        if call.valid && call.action != "SecurityEventNotification" {
+            check_future(st, ctx, call.payload);
+        }
+        let triggered = trigger::awaits(st, call.action);
+        let accepted = st.station.is_accepted();
+        let l = &mut st.liveness;
+        if call.action == "Heartbeat" {
+            l.no_heartbeat_since = None;
+        }
+        l.last_call = Some(CallRef::of_call(ctx, call));
+        l.overdue_reported = false;
+        if call.action != "Heartbeat" || triggered || !accepted {
+            l.run.clear();
+            return;
+        }
+        l.run.push(now);
+        let Some(interval) = l.interval else {
+            l.run.clear();
+            return;
+        };
+        if l.run.len() < 3 {
+            return;
+        }
+        let n = l.run.len();
+        let gaps = [
+            l.run[n - 2].micros().saturating_sub(l.run[n - 3].micros()) as f64,
+            l.run[n - 1].micros().saturating_sub(l.run[n - 2].micros()) as f64,
+        ];
+        let (low, high) = (slack_us(ctx, interval, -1.0), slack_us(ctx, interval, 1.0));
+        let fast = gaps.iter().all(|g| *g < low);
+        let slow = gaps.iter().all(|g| *g > high);
+        if fast || slow {
+            l.run.clear();
+            ctx.report(
+                &HEARTBEAT_INTERVAL_IGNORED,
+                format!(
+                    "the last three Heartbeats came {:.0} s and {:.0} s apart; the heartbeat interval is {interval} s",
+                    gaps[0] / 1e6,
+                    gaps[1] / 1e6
+                ),
+            );
+        } else {
+            l.run.remove(0);
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    let l = &mut st.liveness;
-    l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
-    l.open = true;
-    l.last_call = None;
-    l.overdue_reported = false;
-    l.run.clear();
-}
-
-fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    let l = &mut st.liveness;
-    l.open = false;
-    l.last_call = None;
-    l.run.clear();
-    l.no_heartbeat_since = None;
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let accepted = st.station.is_accepted();
-    let l = &mut st.liveness;
-    if let Some((line, at)) = l.no_heartbeat_since
-        && now.micros().saturating_sub(at.micros()) > DAY_US
-    {
-        l.no_heartbeat_since = None;
-        ctx.report_about(
-            &NO_DAILY_HEARTBEAT,
-            About {
-                line,
-                at,
-                from: None,
-                unique_id: None,
-                action: None,
-            },
-            format!(
-                "the connection has been open for {:.1} h without a single Heartbeat from the charger; one a day is advised for clock synchronisation",
-                now.secs_since(at) / 3600.0
-            ),
-        );
-    }
-    let (Some(interval), Some(last)) = (l.interval, &l.last_call) else {
-        return;
-    };
-    if !l.open || !accepted || l.overdue_reported {
-        return;
-    }
-    let limit = slack_us(ctx, interval, 1.0);
-    let silent = now.micros().saturating_sub(last.at.micros()) as f64;
-    if silent > limit {
-        l.overdue_reported = true;
-        ctx.report_about(
-            &HEARTBEAT_OVERDUE,
-            last.about(),
-            format!(
-                "no CALL from the charger for {:.0} s after this one; the heartbeat interval is {interval} s (tolerated up to {:.0} s)",
-                silent / 1e6,
-                limit / 1e6
-            ),
-        );
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if call.from != Side::Charger {
-        return;
-    }
-    let now = ctx.now();
-    // SecurityEventNotification has its own rule (`sec.event-timestamp-future`).
-    if call.valid && call.action != "SecurityEventNotification" {
-        check_future(st, ctx, call.payload);
-    }
-    let triggered = trigger::awaits(st, call.action);
-    let accepted = st.station.is_accepted();
-    let l = &mut st.liveness;
-    if call.action == "Heartbeat" {
-        l.no_heartbeat_since = None;
-    }
-    l.last_call = Some(CallRef::of_call(ctx, call));
-    l.overdue_reported = false;
-    if call.action != "Heartbeat" || triggered || !accepted {
-        l.run.clear();
-        return;
-    }
-    l.run.push(now);
-    let Some(interval) = l.interval else {
-        l.run.clear();
-        return;
-    };
-    if l.run.len() < 3 {
-        return;
-    }
-    let n = l.run.len();
-    let gaps = [
-        l.run[n - 2].micros().saturating_sub(l.run[n - 3].micros()) as f64,
-        l.run[n - 1].micros().saturating_sub(l.run[n - 2].micros()) as f64,
-    ];
-    let (low, high) = (slack_us(ctx, interval, -1.0), slack_us(ctx, interval, 1.0));
-    let fast = gaps.iter().all(|g| *g < low);
-    let slow = gaps.iter().all(|g| *g > high);
-    if fast || slow {
-        l.run.clear();
-        ctx.report(
-            &HEARTBEAT_INTERVAL_IGNORED,
-            format!(
-                "the last three Heartbeats came {:.0} s and {:.0} s apart; the heartbeat interval is {interval} s",
-                gaps[0] / 1e6,
-                gaps[1] / 1e6
-            ),
-        );
-    } else {
-        l.run.remove(0);
+        match reply.action {
+            "BootNotification" | "Heartbeat" if reply.caller == Side::Charger => {
+                let Some(result) = reply.result() else {
+                    return;
+                };
+                check_drift(st, ctx, result);
+                if reply.action == "BootNotification"
+                    && str_of(result, "status") == Some("Accepted")
+                    && let Some(i) = int_of(result, "interval").filter(|i| *i > 0)
+                {
+                    set_interval(st, i);
+                }
+            }
+            "ChangeConfiguration" if reply.caller == Side::Csms => {
+                if status_of(reply) == Some("Accepted")
+                    && str_of(reply.request, "key")
+                        .is_some_and(|k| k.eq_ignore_ascii_case("HeartbeatInterval"))
+                    && let Some(i) = str_of(reply.request, "value").and_then(parse_secs)
+                {
+                    set_interval(st, i);
+                }
+            }
+            "SetVariables" if reply.caller == Side::Csms => {
+                let Some(result) = reply.result() else {
+                    return;
+                };
+                if let Some(i) = heartbeat_set(reply.request, result) {
+                    set_interval(st, i);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -229,41 +244,6 @@ fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
             );
         }
         None if any => l.future_reported = false,
-        _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match reply.action {
-        "BootNotification" | "Heartbeat" if reply.caller == Side::Charger => {
-            let Some(result) = reply.result() else {
-                return;
-            };
-            check_drift(st, ctx, result);
-            if reply.action == "BootNotification"
-                && str_of(result, "status") == Some("Accepted")
-                && let Some(i) = int_of(result, "interval").filter(|i| *i > 0)
-            {
-                set_interval(st, i);
-            }
-        }
-        "ChangeConfiguration" if reply.caller == Side::Csms => {
-            if status_of(reply) == Some("Accepted")
-                && str_of(reply.request, "key")
-                    .is_some_and(|k| k.eq_ignore_ascii_case("HeartbeatInterval"))
-                && let Some(i) = str_of(reply.request, "value").and_then(parse_secs)
-            {
-                set_interval(st, i);
-            }
-        }
-        "SetVariables" if reply.caller == Side::Csms => {
-            let Some(result) = reply.result() else {
-                return;
-            };
-            if let Some(i) = heartbeat_set(reply.request, result) {
-                set_interval(st, i);
-            }
-        }
         _ => {}
     }
 }

@@ -95,70 +95,54 @@ pub(crate) struct Status16;
 impl Family for Status16 {
     const VERSIONS: &'static [Version] = V16;
 
-    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        on_open(st, ctx, open);
+    fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+        // After an offline period the charger reports its current status, not its history.
+        st.status16.forget_statuses();
     }
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        st.status16.forget_statuses();
     }
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        if st.status16.watches.is_empty() {
+            return;
+        }
+        let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
+        for (_, w) in st.status16.watches.expired(now) {
+            ctx.report_about(
+                &ENERGY_STATUS_WITHOUT_TRANSACTION,
+                w.call.about(),
+                format!(
+                    "connector {} reported {} while no transaction ran on it, and no StartTransaction for it followed within {secs:.0} s",
+                    w.connector,
+                    w.status.name()
+                ),
+            );
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
-    }
-}
-
-fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    // After an offline period the charger reports its current status, not its history.
-    st.status16.forget_statuses();
-}
-
-fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    st.status16.forget_statuses();
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    if st.status16.watches.is_empty() {
-        return;
-    }
-    let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
-    for (_, w) in st.status16.watches.expired(now) {
-        ctx.report_about(
-            &ENERGY_STATUS_WITHOUT_TRANSACTION,
-            w.call.about(),
-            format!(
-                "connector {} reported {} while no transaction ran on it, and no StartTransaction for it followed within {secs:.0} s",
-                w.connector,
-                w.status.name()
-            ),
-        );
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if call.from != Side::Charger {
-        return;
-    }
-    match call.action {
-        "StatusNotification" => status_notification(st, ctx, call),
-        "StartTransaction" => {
-            if let Some(c) = int_of(call.payload, "connectorId") {
-                st.status16.watches.clear(|w| w.connector == c);
-            }
+        if call.from != Side::Charger {
+            return;
         }
-        "MeterValues" => {
-            // Values of a transaction on the connector: one runs there, seen or not.
-            let p = call.payload;
-            if let (Some(c), Some(_)) = (int_of(p, "connectorId"), int_of(p, "transactionId")) {
-                st.status16.watches.clear(|w| w.connector == c);
+        match call.action {
+            "StatusNotification" => status_notification(st, ctx, call),
+            "StartTransaction" => {
+                if let Some(c) = int_of(call.payload, "connectorId") {
+                    st.status16.watches.clear(|w| w.connector == c);
+                }
             }
+            "MeterValues" => {
+                // Values of a transaction on the connector: one runs there, seen or not.
+                let p = call.payload;
+                if let (Some(c), Some(_)) = (int_of(p, "connectorId"), int_of(p, "transactionId")) {
+                    st.status16.watches.clear(|w| w.connector == c);
+                }
+            }
+            "BootNotification" => st.status16.forget_statuses(),
+            _ => {}
         }
-        "BootNotification" => st.status16.forget_statuses(),
-        _ => {}
     }
 }
 

@@ -156,64 +156,48 @@ pub(crate) struct Status2;
 impl Family for Status2 {
     const VERSIONS: &'static [Version] = V2X;
 
-    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        on_open(st, ctx, open);
+    fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+        // After a reconnect the station reports its current statuses, not its history.
+        st.status2.forget_statuses();
     }
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        st.status2.forget_statuses();
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
-    }
-
-    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    // After a reconnect the station reports its current statuses, not its history.
-    st.status2.forget_statuses();
-}
-
-fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    st.status2.forget_statuses();
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if !call.valid {
-        return;
-    }
-    match (call.action, call.from) {
-        ("StatusNotification", Side::Charger) => status_notification(st, ctx, call.payload),
-        ("NotifyEvent", Side::Charger) => {
-            for e in arr_of(call.payload, "eventData") {
-                if let Some((evse, id, status)) = availability_event(e) {
-                    record(&mut st.status2, evse, id, status);
+        if !call.valid {
+            return;
+        }
+        match (call.action, call.from) {
+            ("StatusNotification", Side::Charger) => status_notification(st, ctx, call.payload),
+            ("NotifyEvent", Side::Charger) => {
+                for e in arr_of(call.payload, "eventData") {
+                    if let Some((evse, id, status)) = availability_event(e) {
+                        record(&mut st.status2, evse, id, status);
+                    }
                 }
             }
+            ("NotifyReport", Side::Charger) => notify_report(&mut st.status2, call.payload),
+            ("BootNotification", Side::Charger) => st.status2.forget_statuses(),
+            _ => {}
         }
-        ("NotifyReport", Side::Charger) => notify_report(&mut st.status2, call.payload),
-        ("BootNotification", Side::Charger) => st.status2.forget_statuses(),
-        _ => {}
     }
-}
 
-fn on_reply(st: &mut ProtoState, _ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if reply.action != "GetBaseReport" || reply.caller != Side::Csms {
-        return;
-    }
-    let accepted = reply
-        .result()
-        .and_then(|r| str_of(r, "status"))
-        .is_some_and(|s| s == "Accepted");
-    if accepted
-        && str_of(reply.request, "reportBase") == Some("FullInventory")
-        && let Some(id) = int_of(reply.request, "requestId")
-    {
-        push_capped(&mut st.status2.inventory_requests, id, MAX_REQUESTS);
+    fn on_reply(st: &mut ProtoState, _ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        if reply.action != "GetBaseReport" || reply.caller != Side::Csms {
+            return;
+        }
+        let accepted = reply
+            .result()
+            .and_then(|r| str_of(r, "status"))
+            .is_some_and(|s| s == "Accepted");
+        if accepted
+            && str_of(reply.request, "reportBase") == Some("FullInventory")
+            && let Some(id) = int_of(reply.request, "requestId")
+        {
+            push_capped(&mut st.status2.inventory_requests, id, MAX_REQUESTS);
+        }
     }
 }
 

@@ -129,76 +129,111 @@ pub(crate) struct Trig;
 impl Family for Trig {
     const VERSIONS: &'static [Version] = ALL;
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        // An unanswered trigger will never be answered on this connection.
+        st.trig.triggers.retain(|t| t.phase != Phase::Sent);
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+        let window = ctx.config().tol.followup_window_us;
+        let stale = ctx
+            .config()
+            .tol
+            .call_timeout_us
+            .saturating_add(window)
+            .saturating_mul(2);
+        let mut k = 0;
+        while k < st.trig.triggers.len() {
+            let t = &st.trig.triggers[k];
+            let settle = match t.phase {
+                Phase::Accepted(due) => now > due || (end && t.candidate.is_some() && !t.satisfied),
+                Phase::Refused(until) => now > until,
+                Phase::Sent => now.micros().saturating_sub(t.sent_at.micros()) > stale,
+            };
+            if !settle {
+                k += 1;
+                continue;
+            }
+            let t = st.trig.triggers.remove(k);
+            if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
+                continue;
+            }
+            match t.candidate {
+                Some(c) => ctx.report_about(c.rule, c.call.about(), c.message),
+                None => ctx.report_about(
+                    &ACCEPTED_NOT_SENT,
+                    t.call.about(),
+                    format!(
+                        "{} for {} was accepted but no {} followed within {:.0} s",
+                        t.call.action,
+                        t.requested,
+                        t.expects.join(" or "),
+                        window as f64 / 1e6
+                    ),
+                ),
+            }
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        match call.from {
+            Side::Csms if matches!(call.action, "TriggerMessage" | "ExtendedTriggerMessage") => {
+                on_trigger(st, ctx, call);
+            }
+            Side::Charger if !call.send => on_message(st, ctx, call),
+            _ => {}
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    // An unanswered trigger will never be answered on this connection.
-    st.trig.triggers.retain(|t| t.phase != Phase::Sent);
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-    let window = ctx.config().tol.followup_window_us;
-    let stale = ctx
-        .config()
-        .tol
-        .call_timeout_us
-        .saturating_add(window)
-        .saturating_mul(2);
-    let mut k = 0;
-    while k < st.trig.triggers.len() {
-        let t = &st.trig.triggers[k];
-        let settle = match t.phase {
-            Phase::Accepted(due) => now > due || (end && t.candidate.is_some() && !t.satisfied),
-            Phase::Refused(until) => now > until,
-            Phase::Sent => now.micros().saturating_sub(t.sent_at.micros()) > stale,
-        };
-        if !settle {
-            k += 1;
-            continue;
+        if reply.caller != Side::Csms
+            || !matches!(reply.action, "TriggerMessage" | "ExtendedTriggerMessage")
+        {
+            return;
         }
-        let t = st.trig.triggers.remove(k);
-        if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
-            continue;
+        let now = ctx.now();
+        let window = ctx.config().tol.followup_window_us;
+        let status = status_of(reply);
+        if status == Some("Accepted")
+            && str_of(reply.request, "requestedMessage") == Some("BootNotification")
+        {
+            st.trig.boot_accepted_at = Some(now);
         }
-        match t.candidate {
-            Some(c) => ctx.report_about(c.rule, c.call.about(), c.message),
-            None => ctx.report_about(
-                &ACCEPTED_NOT_SENT,
-                t.call.about(),
+        if status == Some("NotImplemented") && reply.request_valid {
+            ctx.report(
+                &NOT_IMPLEMENTED_FOR_STANDARD,
                 format!(
-                    "{} for {} was accepted but no {} followed within {:.0} s",
-                    t.call.action,
-                    t.requested,
-                    t.expects.join(" or "),
-                    window as f64 / 1e6
+                    "{} for {} answered NotImplemented",
+                    reply.action,
+                    str_of(reply.request, "requestedMessage").unwrap_or("?")
                 ),
-            ),
+            );
         }
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    match call.from {
-        Side::Csms if matches!(call.action, "TriggerMessage" | "ExtendedTriggerMessage") => {
-            on_trigger(st, ctx, call);
+        let Some(i) = st
+            .trig
+            .triggers
+            .iter()
+            .position(|t| *t.call.id == *reply.id && t.phase == Phase::Sent)
+        else {
+            return;
+        };
+        let t = &mut st.trig.triggers[i];
+        match (reply.outcome, status) {
+            (Outcome::Result { .. }, Some("Accepted")) => {
+                if t.early && !t.multi {
+                    st.trig.triggers.remove(i);
+                } else {
+                    t.phase = Phase::Accepted(Timestamp::after(now, window));
+                    t.satisfied = t.early;
+                }
+            }
+            (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
+                t.phase = Phase::Refused(Timestamp::after(now, window));
+            }
+            _ => {
+                st.trig.triggers.remove(i);
+            }
         }
-        Side::Charger if !call.send => on_message(st, ctx, call),
-        _ => {}
     }
 }
 
@@ -387,57 +422,6 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                     st.trig.triggers.remove(i);
                 }
             }
-        }
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if reply.caller != Side::Csms
-        || !matches!(reply.action, "TriggerMessage" | "ExtendedTriggerMessage")
-    {
-        return;
-    }
-    let now = ctx.now();
-    let window = ctx.config().tol.followup_window_us;
-    let status = status_of(reply);
-    if status == Some("Accepted")
-        && str_of(reply.request, "requestedMessage") == Some("BootNotification")
-    {
-        st.trig.boot_accepted_at = Some(now);
-    }
-    if status == Some("NotImplemented") && reply.request_valid {
-        ctx.report(
-            &NOT_IMPLEMENTED_FOR_STANDARD,
-            format!(
-                "{} for {} answered NotImplemented",
-                reply.action,
-                str_of(reply.request, "requestedMessage").unwrap_or("?")
-            ),
-        );
-    }
-    let Some(i) = st
-        .trig
-        .triggers
-        .iter()
-        .position(|t| *t.call.id == *reply.id && t.phase == Phase::Sent)
-    else {
-        return;
-    };
-    let t = &mut st.trig.triggers[i];
-    match (reply.outcome, status) {
-        (Outcome::Result { .. }, Some("Accepted")) => {
-            if t.early && !t.multi {
-                st.trig.triggers.remove(i);
-            } else {
-                t.phase = Phase::Accepted(Timestamp::after(now, window));
-                t.satisfied = t.early;
-            }
-        }
-        (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
-            t.phase = Phase::Refused(Timestamp::after(now, window));
-        }
-        _ => {
-            st.trig.triggers.remove(i);
         }
     }
 }

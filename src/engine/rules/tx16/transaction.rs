@@ -342,278 +342,262 @@ pub(crate) struct Tx16;
 impl Family for Tx16 {
     const VERSIONS: &'static [Version] = V16;
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        // Unanswered StartTransactions get no answer any more (the charger will resend).
+        for s in &mut st.tx16.starts {
+            s.dead = true;
+        }
     }
 
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let s = &mut st.tx16;
+        if s.starts.is_empty()
+            && s.remote_starts.is_empty()
+            && s.remote_stops.is_empty()
+            && s.deauths.is_empty()
+        {
+            return;
+        }
+        let tol = ctx.config().tol;
+        let secs = tol.followup_window_us as f64 / 1e6;
+        for start in &mut s.starts {
+            if !start.dead
+                && !start.reported
+                && now.micros().saturating_sub(start.call.at.micros()) > tol.call_timeout_us
+            {
+                start.reported = true;
+                ctx.report_about(
+                    &START_NOT_ANSWERED,
+                    start.call.about(),
+                    format!(
+                        "StartTransaction for connector {} got no CALLRESULT within {:.0} s; the charger cannot learn its transaction id",
+                        start.connector,
+                        tol.call_timeout_us as f64 / 1e6
+                    ),
+                );
+            }
+        }
+        for (due, r) in s.remote_starts.expired(now) {
+            let total = due.secs_since(r.call.at);
+            ctx.report_about(
+                &REMOTE_START_NOT_FOLLOWED,
+                r.call.about(),
+                format!(
+                    "RemoteStartTransaction for idTag {}{} was accepted, but within {total:.0} s no StartTransaction for it came, no connector went Preparing and no Authorize of it was refused",
+                    r.id_tag,
+                    r.connector
+                        .map_or(String::new(), |c| format!(" on connector {c}"))
+                ),
+            );
+        }
+        for r in &mut s.remote_stops {
+            if r.due.is_some_and(|d| now > d) {
+                r.due = None;
+                ctx.report_about(
+                    &REMOTE_STOP_NOT_FOLLOWED,
+                    r.call.about(),
+                    format!(
+                        "RemoteStopTransaction for transaction {} was accepted, but no StopTransaction for it followed within {secs:.0} s",
+                        r.tx
+                    ),
+                );
+            }
+        }
+        let mut i = 0;
+        while i < s.deauths.len() {
+            if s.deauths[i].due.is_some_and(|d| now > d) {
+                let d = s.deauths.remove(i);
+                ctx.report_about(
+                    &STOP_REASON_NOT_DEAUTHORIZED,
+                    d.start.about(),
+                    format!(
+                        "transaction {} was answered with idTagInfo status {} while StopTransactionOnInvalidId is true, and no StopTransaction followed within {secs:.0} s",
+                        d.tx, d.status
+                    ),
+                );
+            } else {
+                i += 1;
+            }
+        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
+        match (call.action, call.from) {
+            ("StartTransaction", Side::Charger) => start_transaction(st, ctx, call),
+            ("MeterValues", Side::Charger) => meter_values(st, ctx, call),
+            ("StopTransaction", Side::Charger) => stop_transaction(st, ctx, call),
+            ("StatusNotification", Side::Charger) => status_notification(st, call.payload),
+            ("Authorize", Side::Charger) => {
+                if let Some(tag) = str_of(call.payload, "idTag") {
+                    let now = ctx.now();
+                    for t in &mut st.tx16.txs {
+                        if t.is_open() && t.id_tag.as_deref().is_some_and(|x| same_tag(x, tag)) {
+                            t.reauth_at = Some(now);
+                        }
+                    }
+                }
+            }
+            ("BootNotification", Side::Charger) => {
+                let s = &mut st.tx16;
+                s.starts.retain(|x| !x.dead);
+                let window = ctx.config().tol.followup_window_us;
+                if let Some(r) = &mut s.reset
+                    && r.until.is_none()
+                {
+                    r.until = Some(Timestamp::after(ctx.now(), window));
+                }
+            }
+            ("RemoteStartTransaction", Side::Csms) => remote_start_request(ctx, call.payload),
+            ("Reset", Side::Csms) => {
+                let reason = match str_of(call.payload, "type") {
+                    Some("Hard") => "HardReset",
+                    Some("Soft") => "SoftReset",
+                    _ => return,
+                };
+                st.tx16.reset = Some(ResetWatch {
+                    reason,
+                    at: ctx.now(),
+                    until: None,
+                });
+            }
+            ("UnlockConnector", Side::Csms) => {
+                if let Some(c) = int_of(call.payload, "connectorId") {
+                    push_capped(&mut st.tx16.unlocks, (c, ctx.now()), MAX_UNLOCKS);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    // Unanswered StartTransactions get no answer any more (the charger will resend).
-    for s in &mut st.tx16.starts {
-        s.dead = true;
-    }
-}
-
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let s = &mut st.tx16;
-    if s.starts.is_empty()
-        && s.remote_starts.is_empty()
-        && s.remote_stops.is_empty()
-        && s.deauths.is_empty()
-    {
-        return;
-    }
-    let tol = ctx.config().tol;
-    let secs = tol.followup_window_us as f64 / 1e6;
-    for start in &mut s.starts {
-        if !start.dead
-            && !start.reported
-            && now.micros().saturating_sub(start.call.at.micros()) > tol.call_timeout_us
-        {
-            start.reported = true;
-            ctx.report_about(
-                &START_NOT_ANSWERED,
-                start.call.about(),
-                format!(
-                    "StartTransaction for connector {} got no CALLRESULT within {:.0} s; the charger cannot learn its transaction id",
-                    start.connector,
-                    tol.call_timeout_us as f64 / 1e6
-                ),
-            );
-        }
-    }
-    for (due, r) in s.remote_starts.expired(now) {
-        let total = due.secs_since(r.call.at);
-        ctx.report_about(
-            &REMOTE_START_NOT_FOLLOWED,
-            r.call.about(),
-            format!(
-                "RemoteStartTransaction for idTag {}{} was accepted, but within {total:.0} s no StartTransaction for it came, no connector went Preparing and no Authorize of it was refused",
-                r.id_tag,
-                r.connector
-                    .map_or(String::new(), |c| format!(" on connector {c}"))
-            ),
-        );
-    }
-    for r in &mut s.remote_stops {
-        if r.due.is_some_and(|d| now > d) {
-            r.due = None;
-            ctx.report_about(
-                &REMOTE_STOP_NOT_FOLLOWED,
-                r.call.about(),
-                format!(
-                    "RemoteStopTransaction for transaction {} was accepted, but no StopTransaction for it followed within {secs:.0} s",
-                    r.tx
-                ),
-            );
-        }
-    }
-    let mut i = 0;
-    while i < s.deauths.len() {
-        if s.deauths[i].due.is_some_and(|d| now > d) {
-            let d = s.deauths.remove(i);
-            ctx.report_about(
-                &STOP_REASON_NOT_DEAUTHORIZED,
-                d.start.about(),
-                format!(
-                    "transaction {} was answered with idTagInfo status {} while StopTransactionOnInvalidId is true, and no StopTransaction followed within {secs:.0} s",
-                    d.tx, d.status
-                ),
-            );
-        } else {
-            i += 1;
-        }
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    match (call.action, call.from) {
-        ("StartTransaction", Side::Charger) => start_transaction(st, ctx, call),
-        ("MeterValues", Side::Charger) => meter_values(st, ctx, call),
-        ("StopTransaction", Side::Charger) => stop_transaction(st, ctx, call),
-        ("StatusNotification", Side::Charger) => status_notification(st, call.payload),
-        ("Authorize", Side::Charger) => {
-            if let Some(tag) = str_of(call.payload, "idTag") {
-                let now = ctx.now();
-                for t in &mut st.tx16.txs {
-                    if t.is_open() && t.id_tag.as_deref().is_some_and(|x| same_tag(x, tag)) {
-                        t.reauth_at = Some(now);
-                    }
-                }
-            }
-        }
-        ("BootNotification", Side::Charger) => {
-            let s = &mut st.tx16;
-            s.starts.retain(|x| !x.dead);
-            let window = ctx.config().tol.followup_window_us;
-            if let Some(r) = &mut s.reset
-                && r.until.is_none()
-            {
-                r.until = Some(Timestamp::after(ctx.now(), window));
-            }
-        }
-        ("RemoteStartTransaction", Side::Csms) => remote_start_request(ctx, call.payload),
-        ("Reset", Side::Csms) => {
-            let reason = match str_of(call.payload, "type") {
-                Some("Hard") => "HardReset",
-                Some("Soft") => "SoftReset",
-                _ => return,
-            };
-            st.tx16.reset = Some(ResetWatch {
-                reason,
-                at: ctx.now(),
-                until: None,
-            });
-        }
-        ("UnlockConnector", Side::Csms) => {
-            if let Some(c) = int_of(call.payload, "connectorId") {
-                push_capped(&mut st.tx16.unlocks, (c, ctx.now()), MAX_UNLOCKS);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match (reply.action, reply.caller) {
-        ("StartTransaction", Side::Charger) => start_answered(st, ctx, reply),
-        ("StopTransaction", Side::Charger) => {
-            let Some(id) = int_of(reply.request, "transactionId") else {
-                return;
-            };
-            match reply.outcome {
-                Outcome::Error { code } if id == -1 => ctx.report(
-                    &MINUS_ONE_REJECTED,
-                    format!("StopTransaction with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
-                ),
-                Outcome::Error { .. } => {}
-                Outcome::Result { .. } => {
-                    let in_time = ctx.now().micros().saturating_sub(reply.call_at.micros())
-                        <= ctx.config().tol.call_timeout_us;
-                    if let Some(stop) = st.tx16.tx(id).and_then(|t| t.stop.as_mut())
-                        && stop.acked.is_none() {
-                            stop.acked = Some(in_time);
-                        }
-                }
-            }
-        }
-        ("MeterValues", Side::Charger) => {
-            if let Outcome::Error { code } = reply.outcome
-                && int_of(reply.request, "transactionId") == Some(-1)
-            {
-                ctx.report(
+        match (reply.action, reply.caller) {
+            ("StartTransaction", Side::Charger) => start_answered(st, ctx, reply),
+            ("StopTransaction", Side::Charger) => {
+                let Some(id) = int_of(reply.request, "transactionId") else {
+                    return;
+                };
+                match reply.outcome {
+                    Outcome::Error { code } if id == -1 => ctx.report(
                         &MINUS_ONE_REJECTED,
-                        format!("MeterValues with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
-                    );
-            }
-        }
-        ("Authorize", Side::Charger) => authorize_answered(st, reply),
-        ("RemoteStartTransaction", Side::Csms) => {
-            if status_of(reply) != Some("Accepted") {
-                return;
-            }
-            let p = reply.request;
-            let Some(tag) = str_of(p, "idTag") else {
-                return;
-            };
-            let connector = int_of(p, "connectorId");
-            if st.tx16.recent_starts.iter().any(|(t, c, at)| {
-                same_tag(t, tag) && connector.is_none_or(|x| x == *c) && *at >= reply.call_at
-            }) {
-                return; // started before the answer went out: already followed
-            }
-            let tol = ctx.config().tol;
-            let wait = st
-                .tx16
-                .keys
-                .connection_timeout
-                .filter(|t| *t > 0)
-                .map_or(0, |t| t.saturating_mul(1_000_000));
-            st.tx16.remote_starts.arm(
-                ctx.now().after(tol.followup_window_us.saturating_add(wait)),
-                RemoteStart {
-                    call: CallRef::of_reply(reply),
-                    id_tag: Box::from(tag),
-                    connector,
-                },
-            );
-        }
-        ("RemoteStopTransaction", Side::Csms) => remote_stop_answered(st, ctx, reply),
-        ("ReserveNow", Side::Csms) => {
-            let p = reply.request;
-            if status_of(reply) != Some("Accepted") {
-                return;
-            }
-            let (Some(id), Some(connector), Some(tag)) = (
-                int_of(p, "reservationId"),
-                int_of(p, "connectorId"),
-                str_of(p, "idTag"),
-            ) else {
-                return;
-            };
-            let s = &mut st.tx16;
-            s.reservations.retain(|r| r.id != id);
-            push_capped(
-                &mut s.reservations,
-                Reservation {
-                    id,
-                    connector,
-                    id_tag: Box::from(tag),
-                    parent: str_of(p, "parentIdTag").map(Box::from),
-                    expiry: ts_of(p, "expiryDate"),
-                },
-                MAX_RESERVATIONS,
-            );
-        }
-        ("CancelReservation", Side::Csms) if status_of(reply) == Some("Accepted") => {
-            if let Some(id) = int_of(reply.request, "reservationId") {
-                st.tx16.reservations.retain(|r| r.id != id);
-            }
-        }
-        ("Reset", Side::Csms)
-            if matches!(reply.outcome, Outcome::Error { .. })
-                || status_of(reply).is_some_and(|s| s != "Accepted") =>
-        {
-            st.tx16.reset = None;
-        }
-        ("UnlockConnector", Side::Csms) => {
-            let refused = matches!(reply.outcome, Outcome::Error { .. })
-                || status_of(reply).is_some_and(|s| s != "Unlocked");
-            if refused && let Some(c) = int_of(reply.request, "connectorId") {
-                st.tx16
-                    .unlocks
-                    .retain(|(x, at)| !(*x == c && *at == reply.call_at));
-            }
-        }
-        ("GetConfiguration", Side::Csms) => {
-            if let Some(r) = reply.result() {
-                for k in arr_of(r, "configurationKey") {
-                    if let (Some(key), Some(value)) = (str_of(k, "key"), str_of(k, "value")) {
-                        st.tx16.keys.learn(key, value);
+                        format!("StopTransaction with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
+                    ),
+                    Outcome::Error { .. } => {}
+                    Outcome::Result { .. } => {
+                        let in_time = ctx.now().micros().saturating_sub(reply.call_at.micros())
+                            <= ctx.config().tol.call_timeout_us;
+                        if let Some(stop) = st.tx16.tx(id).and_then(|t| t.stop.as_mut())
+                            && stop.acked.is_none() {
+                                stop.acked = Some(in_time);
+                            }
                     }
                 }
             }
-        }
-        ("ChangeConfiguration", Side::Csms) if status_of(reply) == Some("Accepted") => {
-            if let (Some(key), Some(value)) =
-                (str_of(reply.request, "key"), str_of(reply.request, "value"))
-            {
-                st.tx16.keys.learn(key, value);
+            ("MeterValues", Side::Charger) => {
+                if let Outcome::Error { code } = reply.outcome
+                    && int_of(reply.request, "transactionId") == Some(-1)
+                {
+                    ctx.report(
+                            &MINUS_ONE_REJECTED,
+                            format!("MeterValues with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
+                        );
+                }
             }
+            ("Authorize", Side::Charger) => authorize_answered(st, reply),
+            ("RemoteStartTransaction", Side::Csms) => {
+                if status_of(reply) != Some("Accepted") {
+                    return;
+                }
+                let p = reply.request;
+                let Some(tag) = str_of(p, "idTag") else {
+                    return;
+                };
+                let connector = int_of(p, "connectorId");
+                if st.tx16.recent_starts.iter().any(|(t, c, at)| {
+                    same_tag(t, tag) && connector.is_none_or(|x| x == *c) && *at >= reply.call_at
+                }) {
+                    return; // started before the answer went out: already followed
+                }
+                let tol = ctx.config().tol;
+                let wait = st
+                    .tx16
+                    .keys
+                    .connection_timeout
+                    .filter(|t| *t > 0)
+                    .map_or(0, |t| t.saturating_mul(1_000_000));
+                st.tx16.remote_starts.arm(
+                    ctx.now().after(tol.followup_window_us.saturating_add(wait)),
+                    RemoteStart {
+                        call: CallRef::of_reply(reply),
+                        id_tag: Box::from(tag),
+                        connector,
+                    },
+                );
+            }
+            ("RemoteStopTransaction", Side::Csms) => remote_stop_answered(st, ctx, reply),
+            ("ReserveNow", Side::Csms) => {
+                let p = reply.request;
+                if status_of(reply) != Some("Accepted") {
+                    return;
+                }
+                let (Some(id), Some(connector), Some(tag)) = (
+                    int_of(p, "reservationId"),
+                    int_of(p, "connectorId"),
+                    str_of(p, "idTag"),
+                ) else {
+                    return;
+                };
+                let s = &mut st.tx16;
+                s.reservations.retain(|r| r.id != id);
+                push_capped(
+                    &mut s.reservations,
+                    Reservation {
+                        id,
+                        connector,
+                        id_tag: Box::from(tag),
+                        parent: str_of(p, "parentIdTag").map(Box::from),
+                        expiry: ts_of(p, "expiryDate"),
+                    },
+                    MAX_RESERVATIONS,
+                );
+            }
+            ("CancelReservation", Side::Csms) if status_of(reply) == Some("Accepted") => {
+                if let Some(id) = int_of(reply.request, "reservationId") {
+                    st.tx16.reservations.retain(|r| r.id != id);
+                }
+            }
+            ("Reset", Side::Csms)
+                if matches!(reply.outcome, Outcome::Error { .. })
+                    || status_of(reply).is_some_and(|s| s != "Accepted") =>
+            {
+                st.tx16.reset = None;
+            }
+            ("UnlockConnector", Side::Csms) => {
+                let refused = matches!(reply.outcome, Outcome::Error { .. })
+                    || status_of(reply).is_some_and(|s| s != "Unlocked");
+                if refused && let Some(c) = int_of(reply.request, "connectorId") {
+                    st.tx16
+                        .unlocks
+                        .retain(|(x, at)| !(*x == c && *at == reply.call_at));
+                }
+            }
+            ("GetConfiguration", Side::Csms) => {
+                if let Some(r) = reply.result() {
+                    for k in arr_of(r, "configurationKey") {
+                        if let (Some(key), Some(value)) = (str_of(k, "key"), str_of(k, "value")) {
+                            st.tx16.keys.learn(key, value);
+                        }
+                    }
+                }
+            }
+            ("ChangeConfiguration", Side::Csms) if status_of(reply) == Some("Accepted") => {
+                if let (Some(key), Some(value)) =
+                    (str_of(reply.request, "key"), str_of(reply.request, "value"))
+                {
+                    st.tx16.keys.learn(key, value);
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 

@@ -306,281 +306,263 @@ pub(crate) struct Tx2;
 impl Family for Tx2 {
     const VERSIONS: &'static [Version] = V2X;
 
-    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        on_open(st, ctx, open);
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+        let now = ctx.now();
+        let s = &mut st.tx2;
+        s.open_at = Some(now);
+        s.outage_from = s.last_close.filter(|c| *c <= now);
     }
 
-    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        on_close(st, ctx, by);
-    }
-
-    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        on_time(st, ctx, now, end);
-    }
-
-    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
-    }
-
-    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-    let now = ctx.now();
-    let s = &mut st.tx2;
-    s.open_at = Some(now);
-    s.outage_from = s.last_close.filter(|c| *c <= now);
-}
-
-fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    let s = &mut st.tx2;
-    s.last_close = Some(ctx.now());
-    s.open_at = None;
-    // Statuses are reported afresh after a reconnect: a plug-in is not judged across it.
-    s.watches.clear_all();
-    // Unanswered events get no answer any more: the station will resend them.
-    for t in &mut s.txs {
-        for e in &mut t.sent {
-            if e.delivery == Delivery::Pending {
-                e.delivery = Delivery::Failed;
+    fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        let s = &mut st.tx2;
+        s.last_close = Some(ctx.now());
+        s.open_at = None;
+        // Statuses are reported afresh after a reconnect: a plug-in is not judged across it.
+        s.watches.clear_all();
+        // Unanswered events get no answer any more: the station will resend them.
+        for t in &mut s.txs {
+            for e in &mut t.sent {
+                if e.delivery == Delivery::Pending {
+                    e.delivery = Delivery::Failed;
+                }
             }
         }
     }
-}
 
-fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-    let s = &mut st.tx2;
-    if s.remote_starts.is_empty() && s.remote_stops.is_empty() && s.watches.is_empty() {
-        return;
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        let s = &mut st.tx2;
+        if s.remote_starts.is_empty() && s.remote_stops.is_empty() && s.watches.is_empty() {
+            return;
+        }
+        let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
+        for (_, r) in s.remote_starts.expired(now) {
+            ctx.report_about(
+                &REMOTE_START_NOT_FOLLOWED,
+                r.call.about(),
+                format!(
+                    "RequestStartTransaction with remoteStartId {} was accepted, but no TransactionEvent carrying that remoteStartId followed within {secs:.0} s",
+                    r.remote_start_id
+                ),
+            );
+        }
+        for (_, r) in s.remote_stops.expired(now) {
+            ctx.report_about(
+                &REMOTE_STOP_NOT_FOLLOWED,
+                r.call.about(),
+                format!(
+                    "RequestStopTransaction for transaction {} was accepted, but no TransactionEvent with triggerReason RemoteStop (nor an Ended) for it followed within {secs:.0} s",
+                    r.tx
+                ),
+            );
+        }
+        for (_, w) in s.watches.expired(now) {
+            ctx.report_about(
+                &STATUS_NOT_OCCUPIED_ON_PLUG,
+                w.call.about(),
+                format!(
+                    "an EV was connected on EVSE {}{} while it was last reported Available, and no Occupied status for it followed within {secs:.0} s",
+                    w.evse,
+                    w.connector
+                        .map_or(String::new(), |c| format!(" connector {c}"))
+                ),
+            );
+        }
+        if end {
+            // The observation ends before these windows closed: nothing can be concluded.
+            s.remote_starts.clear_all();
+            s.remote_stops.clear_all();
+            s.watches.clear_all();
+        }
     }
-    let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
-    for (_, r) in s.remote_starts.expired(now) {
-        ctx.report_about(
-            &REMOTE_START_NOT_FOLLOWED,
-            r.call.about(),
-            format!(
-                "RequestStartTransaction with remoteStartId {} was accepted, but no TransactionEvent carrying that remoteStartId followed within {secs:.0} s",
-                r.remote_start_id
-            ),
-        );
-    }
-    for (_, r) in s.remote_stops.expired(now) {
-        ctx.report_about(
-            &REMOTE_STOP_NOT_FOLLOWED,
-            r.call.about(),
-            format!(
-                "RequestStopTransaction for transaction {} was accepted, but no TransactionEvent with triggerReason RemoteStop (nor an Ended) for it followed within {secs:.0} s",
-                r.tx
-            ),
-        );
-    }
-    for (_, w) in s.watches.expired(now) {
-        ctx.report_about(
-            &STATUS_NOT_OCCUPIED_ON_PLUG,
-            w.call.about(),
-            format!(
-                "an EV was connected on EVSE {}{} while it was last reported Available, and no Occupied status for it followed within {secs:.0} s",
-                w.evse,
-                w.connector
-                    .map_or(String::new(), |c| format!(" connector {c}"))
-            ),
-        );
-    }
-    if end {
-        // The observation ends before these windows closed: nothing can be concluded.
-        s.remote_starts.clear_all();
-        s.remote_stops.clear_all();
-        s.watches.clear_all();
-    }
-}
 
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if !call.valid {
-        return;
-    }
-    if call.from == Side::Csms {
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        if !call.valid {
+            return;
+        }
+        if call.from == Side::Csms {
+            match call.action {
+                "RequestStartTransaction" => {
+                    if let Some(r) = int_of(call.payload, "remoteStartId") {
+                        push_capped(&mut st.tx2.starts_in_flight, r, MAX_REMOTE);
+                    }
+                }
+                "RequestStopTransaction" => {
+                    if let Some(id) = str_of(call.payload, "transactionId") {
+                        push_capped(&mut st.tx2.stops_in_flight, id_hash(id), MAX_REMOTE);
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
         match call.action {
-            "RequestStartTransaction" => {
-                if let Some(r) = int_of(call.payload, "remoteStartId") {
-                    push_capped(&mut st.tx2.starts_in_flight, r, MAX_REMOTE);
+            "TransactionEvent" => {
+                if let Some(ev) = Event::of(call.payload) {
+                    transaction_event(st, ctx, call, &ev);
                 }
             }
-            "RequestStopTransaction" => {
-                if let Some(id) = str_of(call.payload, "transactionId") {
-                    push_capped(&mut st.tx2.stops_in_flight, id_hash(id), MAX_REMOTE);
+            "StatusNotification" => {
+                let p = call.payload;
+                if str_of(p, "connectorStatus") == Some("Occupied")
+                    && let (Some(e), Some(c)) = (int_of(p, "evseId"), int_of(p, "connectorId"))
+                {
+                    occupied(&mut st.tx2, e, c);
+                }
+            }
+            "NotifyEvent" => {
+                for e in arr_of(call.payload, "eventData") {
+                    if let Some((evse, c, "Occupied")) = availability_event(e) {
+                        occupied(&mut st.tx2, evse, c);
+                    }
                 }
             }
             _ => {}
         }
-        return;
     }
-    match call.action {
-        "TransactionEvent" => {
-            if let Some(ev) = Event::of(call.payload) {
-                transaction_event(st, ctx, call, &ev);
-            }
-        }
-        "StatusNotification" => {
-            let p = call.payload;
-            if str_of(p, "connectorStatus") == Some("Occupied")
-                && let (Some(e), Some(c)) = (int_of(p, "evseId"), int_of(p, "connectorId"))
-            {
-                occupied(&mut st.tx2, e, c);
-            }
-        }
-        "NotifyEvent" => {
-            for e in arr_of(call.payload, "eventData") {
-                if let Some((evse, c, "Occupied")) = availability_event(e) {
-                    occupied(&mut st.tx2, evse, c);
-                }
-            }
-        }
-        _ => {}
-    }
-}
 
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match (reply.action, reply.caller) {
-        ("TransactionEvent", Side::Charger) => event_answered(st, ctx, reply),
-        ("RequestStartTransaction", Side::Csms) => {
-            let remote_start_id = int_of(reply.request, "remoteStartId");
-            if let Some(r) = remote_start_id
-                && let Some(i) = st.tx2.starts_in_flight.iter().position(|x| *x == r)
-            {
-                st.tx2.starts_in_flight.remove(i);
-            }
-            if status_of(reply) != Some("Accepted") {
-                return;
-            }
-            st.tx2.remote_start_asked = true;
-            if let Some(evse) = int_of(reply.request, "evseId")
-                && st.status2.is_out_of_service(evse)
-            {
-                ctx.report(
-                    &REMOTE_START_ON_UNAVAILABLE_ACCEPTED,
-                    format!(
-                        "RequestStartTransaction for EVSE {evse} answered Accepted, but the EVSE was last reported Unavailable or Faulted"
-                    ),
-                );
-            }
-            let tx = reply
-                .result()
-                .and_then(|r| str_of(r, "transactionId"))
-                .map(Box::from);
-            if let Some(id) = tx.as_deref() {
-                let s = &st.tx2;
-                let why = match s.tx_pos(id) {
-                    Some(p) if s.txs[p].ended_acked() => Some("has ended"),
-                    Some(_) => None,
-                    None if s.ended_before(id) => Some("has ended"),
-                    None if st.station.booted() => Some("was never seen since the station booted"),
-                    None => None,
-                };
-                if let Some(why) = why {
-                    ctx.report(
-                        &REMOTE_START_TRANSACTION_ID_UNKNOWN,
-                        format!(
-                            "RequestStartTransaction answered with transactionId {id}, a transaction that {why}; the id must name the transaction running on the EVSE"
-                        ),
-                    );
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        match (reply.action, reply.caller) {
+            ("TransactionEvent", Side::Charger) => event_answered(st, ctx, reply),
+            ("RequestStartTransaction", Side::Csms) => {
+                let remote_start_id = int_of(reply.request, "remoteStartId");
+                if let Some(r) = remote_start_id
+                    && let Some(i) = st.tx2.starts_in_flight.iter().position(|x| *x == r)
+                {
+                    st.tx2.starts_in_flight.remove(i);
                 }
-            }
-            let Some(remote_start_id) = remote_start_id else {
-                return;
-            };
-            // The transaction may have started before the answer went out (a crossing):
-            // then the follow-up is already there.
-            if st
-                .tx2
-                .remote_start_ids_seen
-                .iter()
-                .any(|(r, at)| *r == remote_start_id && *at >= reply.call_at)
-            {
-                return;
-            }
-            let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-            st.tx2.remote_starts.arm(
-                due,
-                RemoteStart {
-                    call: CallRef::of_reply(reply),
-                    remote_start_id,
-                    tx,
-                },
-            );
-        }
-        ("RequestStopTransaction", Side::Csms) => {
-            let Some(id) = str_of(reply.request, "transactionId") else {
-                return;
-            };
-            let boot_at = st.station.last_boot_at;
-            let s = &mut st.tx2;
-            if let Some(i) = s.stops_in_flight.iter().position(|h| *h == id_hash(id)) {
-                s.stops_in_flight.remove(i);
-            }
-            let pos = s.tx_pos(id);
-            if status_of(reply) == Some("Rejected") {
-                if let Some(p) = pos
-                    && s.txs[p].is_open()
-                    && boot_at.is_none_or(|b| s.txs[p].last_at >= b)
+                if status_of(reply) != Some("Accepted") {
+                    return;
+                }
+                st.tx2.remote_start_asked = true;
+                if let Some(evse) = int_of(reply.request, "evseId")
+                    && st.status2.is_out_of_service(evse)
                 {
                     ctx.report(
-                        &REMOTE_STOP_KNOWN_TX_REJECTED,
+                        &REMOTE_START_ON_UNAVAILABLE_ACCEPTED,
                         format!(
-                            "RequestStopTransaction for transaction {id} answered Rejected, but that transaction is running (it sent an event at {} and no Ended)",
-                            s.txs[p].last_at
+                            "RequestStartTransaction for EVSE {evse} answered Accepted, but the EVSE was last reported Unavailable or Faulted"
                         ),
                     );
                 }
-                return;
-            }
-            if status_of(reply) != Some("Accepted") {
-                return;
-            }
-            push_capped(
-                &mut s.remote_stop_asked,
-                id_hash(id),
-                MAX_REMOTE_STOPS_ASKED,
-            );
-            // Judged by the state when the request was sent: an Ended sent after it (the
-            // charger acted on the request before answering) does not make the answer wrong.
-            let acked_end = pos.map_or_else(
-                || s.ended_before(id),
-                |p| s.txs[p].ended_acked() && s.txs[p].last_at <= reply.call_at,
-            );
-            if acked_end {
-                ctx.report(
-                    &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
-                    format!(
-                        "RequestStopTransaction for transaction {id} answered Accepted, but that transaction had already ended; the answer must be Rejected"
-                    ),
+                let tx = reply
+                    .result()
+                    .and_then(|r| str_of(r, "transactionId"))
+                    .map(Box::from);
+                if let Some(id) = tx.as_deref() {
+                    let s = &st.tx2;
+                    let why = match s.tx_pos(id) {
+                        Some(p) if s.txs[p].ended_acked() => Some("has ended"),
+                        Some(_) => None,
+                        None if s.ended_before(id) => Some("has ended"),
+                        None if st.station.booted() => {
+                            Some("was never seen since the station booted")
+                        }
+                        None => None,
+                    };
+                    if let Some(why) = why {
+                        ctx.report(
+                            &REMOTE_START_TRANSACTION_ID_UNKNOWN,
+                            format!(
+                                "RequestStartTransaction answered with transactionId {id}, a transaction that {why}; the id must name the transaction running on the EVSE"
+                            ),
+                        );
+                    }
+                }
+                let Some(remote_start_id) = remote_start_id else {
+                    return;
+                };
+                // The transaction may have started before the answer went out (a crossing):
+                // then the follow-up is already there.
+                if st
+                    .tx2
+                    .remote_start_ids_seen
+                    .iter()
+                    .any(|(r, at)| *r == remote_start_id && *at >= reply.call_at)
+                {
+                    return;
+                }
+                let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
+                st.tx2.remote_starts.arm(
+                    due,
+                    RemoteStart {
+                        call: CallRef::of_reply(reply),
+                        remote_start_id,
+                        tx,
+                    },
                 );
-                return;
             }
-            if pos.is_some_and(|p| !s.txs[p].is_open()) {
-                return; // its Ended is on its way: nothing more can follow
-            }
-            if pos.is_none() && boot_at.is_some() {
-                ctx.report_as(
-                    &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
-                    Severity::Warning,
-                    format!(
-                        "RequestStopTransaction for transaction {id} answered Accepted, but no transaction {id} was seen since the station booted; the answer should be Rejected"
-                    ),
+            ("RequestStopTransaction", Side::Csms) => {
+                let Some(id) = str_of(reply.request, "transactionId") else {
+                    return;
+                };
+                let boot_at = st.station.last_boot_at;
+                let s = &mut st.tx2;
+                if let Some(i) = s.stops_in_flight.iter().position(|h| *h == id_hash(id)) {
+                    s.stops_in_flight.remove(i);
+                }
+                let pos = s.tx_pos(id);
+                if status_of(reply) == Some("Rejected") {
+                    if let Some(p) = pos
+                        && s.txs[p].is_open()
+                        && boot_at.is_none_or(|b| s.txs[p].last_at >= b)
+                    {
+                        ctx.report(
+                            &REMOTE_STOP_KNOWN_TX_REJECTED,
+                            format!(
+                                "RequestStopTransaction for transaction {id} answered Rejected, but that transaction is running (it sent an event at {} and no Ended)",
+                                s.txs[p].last_at
+                            ),
+                        );
+                    }
+                    return;
+                }
+                if status_of(reply) != Some("Accepted") {
+                    return;
+                }
+                push_capped(
+                    &mut s.remote_stop_asked,
+                    id_hash(id),
+                    MAX_REMOTE_STOPS_ASKED,
                 );
-                return;
+                // Judged by the state when the request was sent: an Ended sent after it (the
+                // charger acted on the request before answering) does not make the answer wrong.
+                let acked_end = pos.map_or_else(
+                    || s.ended_before(id),
+                    |p| s.txs[p].ended_acked() && s.txs[p].last_at <= reply.call_at,
+                );
+                if acked_end {
+                    ctx.report(
+                        &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
+                        format!(
+                            "RequestStopTransaction for transaction {id} answered Accepted, but that transaction had already ended; the answer must be Rejected"
+                        ),
+                    );
+                    return;
+                }
+                if pos.is_some_and(|p| !s.txs[p].is_open()) {
+                    return; // its Ended is on its way: nothing more can follow
+                }
+                if pos.is_none() && boot_at.is_some() {
+                    ctx.report_as(
+                        &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
+                        Severity::Warning,
+                        format!(
+                            "RequestStopTransaction for transaction {id} answered Accepted, but no transaction {id} was seen since the station booted; the answer should be Rejected"
+                        ),
+                    );
+                    return;
+                }
+                let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
+                s.remote_stops.arm(
+                    due,
+                    RemoteStop {
+                        call: CallRef::of_reply(reply),
+                        tx: Box::from(id),
+                    },
+                );
             }
-            let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-            s.remote_stops.arm(
-                due,
-                RemoteStop {
-                    call: CallRef::of_reply(reply),
-                    tx: Box::from(id),
-                },
-            );
+            _ => {}
         }
-        _ => {}
     }
 }
 

@@ -29,123 +29,115 @@ impl Family for ValueFormats {
     const VERSIONS: &'static [Version] = ALL;
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        on_call(st, ctx, call);
-    }
-
-    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        on_reply(st, ctx, reply);
-    }
-}
-
-fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let Some(version) = st.station.version else {
-        return;
-    };
-    if !call.valid {
-        return;
-    }
-    let p = call.payload;
-    match (version, call.action, call.from) {
-        (Version::V16, "ChangeConfiguration", Side::Csms) => {
-            if let Some((key, problem)) = change_config_problem(p) {
-                ctx.report_at(
-                    &CHANGE_CONFIG_FORMAT,
-                    "/value".into(),
-                    format!("ChangeConfiguration {key}: {problem}"),
-                );
-            }
+        let Some(version) = st.station.version else {
+            return;
+        };
+        if !call.valid {
+            return;
         }
-        (Version::V201 | Version::V21, "SetVariables", Side::Csms) => {
-            for (i, e) in entries(p, "setVariableData").enumerate() {
-                if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
+        let p = call.payload;
+        match (version, call.action, call.from) {
+            (Version::V16, "ChangeConfiguration", Side::Csms) => {
+                if let Some((key, problem)) = change_config_problem(p) {
                     ctx.report_at(
-                        &SET_VARIABLE_FORMAT,
-                        format!("/setVariableData/{i}/attributeValue"),
-                        format!("SetVariables {name}: {problem}"),
+                        &CHANGE_CONFIG_FORMAT,
+                        "/value".into(),
+                        format!("ChangeConfiguration {key}: {problem}"),
                     );
                 }
             }
+            (Version::V201 | Version::V21, "SetVariables", Side::Csms) => {
+                for (i, e) in entries(p, "setVariableData").enumerate() {
+                    if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
+                        ctx.report_at(
+                            &SET_VARIABLE_FORMAT,
+                            format!("/setVariableData/{i}/attributeValue"),
+                            format!("SetVariables {name}: {problem}"),
+                        );
+                    }
+                }
+            }
+            (Version::V201 | Version::V21, "NotifyReport", Side::Charger) => {
+                notify_report(version, ctx, p);
+            }
+            _ => {}
         }
-        (Version::V201 | Version::V21, "NotifyReport", Side::Charger) => {
-            notify_report(version, ctx, p);
-        }
-        _ => {}
     }
-}
 
-fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let Some(version) = st.station.version else {
-        return;
-    };
-    let Some(result) = reply.result() else {
-        return;
-    };
-    match (version, reply.action, reply.caller) {
-        (Version::V16, "GetConfiguration", Side::Csms) => {
-            for (i, k) in entries(result, "unknownKey").enumerate() {
-                if let Some(key) = k.as_str().and_then(config_keys16::lookup)
-                    && key.core_required
-                {
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        let Some(version) = st.station.version else {
+            return;
+        };
+        let Some(result) = reply.result() else {
+            return;
+        };
+        match (version, reply.action, reply.caller) {
+            (Version::V16, "GetConfiguration", Side::Csms) => {
+                for (i, k) in entries(result, "unknownKey").enumerate() {
+                    if let Some(key) = k.as_str().and_then(config_keys16::lookup)
+                        && key.core_required
+                    {
+                        ctx.report_at(
+                            &REQUIRED_KEY_UNKNOWN,
+                            format!("/unknownKey/{i}"),
+                            format!(
+                                "{} is a required Core key (OCPP 1.6 §9.1), answered as unknown",
+                                key.name
+                            ),
+                        );
+                    }
+                }
+                for (i, e) in entries(result, "configurationKey").enumerate() {
+                    let (Some(key), Some(value)) = (str_at(e, "key"), str_at(e, "value")) else {
+                        continue;
+                    };
+                    if let Some(problem) = config_value_problem(key, value) {
+                        ctx.report_at(
+                            &CONFIG_KEY_FORMAT,
+                            format!("/configurationKey/{i}/value"),
+                            format!("{key} = {value:?}: {problem}"),
+                        );
+                    }
+                }
+            }
+            (Version::V16, "ChangeConfiguration", Side::Csms) => {
+                let status = str_at(result, "status").unwrap_or("");
+                if !matches!(status, "Accepted" | "RebootRequired") || !reply.request_valid {
+                    return;
+                }
+                if let Some((key, problem)) = change_config_problem(reply.request) {
                     ctx.report_at(
-                        &REQUIRED_KEY_UNKNOWN,
-                        format!("/unknownKey/{i}"),
+                        &CHANGE_CONFIG_MALFORMED_ACCEPTED,
+                        "/status".into(),
                         format!(
-                            "{} is a required Core key (OCPP 1.6 §9.1), answered as unknown",
-                            key.name
+                            "ChangeConfiguration {key} (line {}) answered {status}, but {problem}",
+                            reply.call_line
                         ),
                     );
                 }
             }
-            for (i, e) in entries(result, "configurationKey").enumerate() {
-                let (Some(key), Some(value)) = (str_at(e, "key"), str_at(e, "value")) else {
-                    continue;
-                };
-                if let Some(problem) = config_value_problem(key, value) {
-                    ctx.report_at(
-                        &CONFIG_KEY_FORMAT,
-                        format!("/configurationKey/{i}/value"),
-                        format!("{key} = {value:?}: {problem}"),
-                    );
+            (Version::V201 | Version::V21, "GetVariables", Side::Csms) => {
+                for (i, e) in entries(result, "getVariableResult").enumerate() {
+                    if str_at(e, "attributeStatus") != Some("Accepted") {
+                        continue;
+                    }
+                    if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
+                        ctx.report_at(
+                            &VARIABLE_FORMAT,
+                            format!("/getVariableResult/{i}/attributeValue"),
+                            format!("GetVariables result {name}: {problem}"),
+                        );
+                    }
                 }
             }
-        }
-        (Version::V16, "ChangeConfiguration", Side::Csms) => {
-            let status = str_at(result, "status").unwrap_or("");
-            if !matches!(status, "Accepted" | "RebootRequired") || !reply.request_valid {
-                return;
-            }
-            if let Some((key, problem)) = change_config_problem(reply.request) {
-                ctx.report_at(
-                    &CHANGE_CONFIG_MALFORMED_ACCEPTED,
-                    "/status".into(),
-                    format!(
-                        "ChangeConfiguration {key} (line {}) answered {status}, but {problem}",
-                        reply.call_line
-                    ),
-                );
-            }
-        }
-        (Version::V201 | Version::V21, "GetVariables", Side::Csms) => {
-            for (i, e) in entries(result, "getVariableResult").enumerate() {
-                if str_at(e, "attributeStatus") != Some("Accepted") {
-                    continue;
+            (Version::V201 | Version::V21, "SetVariables", Side::Csms) => {
+                if !reply.request_valid {
+                    return;
                 }
-                if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
-                    ctx.report_at(
-                        &VARIABLE_FORMAT,
-                        format!("/getVariableResult/{i}/attributeValue"),
-                        format!("GetVariables result {name}: {problem}"),
-                    );
-                }
+                set_variables_reply(version, ctx, reply, result);
             }
+            _ => {}
         }
-        (Version::V201 | Version::V21, "SetVariables", Side::Csms) => {
-            if !reply.request_valid {
-                return;
-            }
-            set_variables_reply(version, ctx, reply, result);
-        }
-        _ => {}
     }
 }
 
