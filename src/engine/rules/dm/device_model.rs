@@ -314,6 +314,10 @@ pub(crate) struct State {
     vars2: Vec<Var>,
     reports: Vec<ReportReq>,
     reset: Option<ResetWatch>,
+    /// Reset requests of the CSMS not answered yet, with whether a transaction ran on their
+    /// target when each was sent: the answer is judged by that, not by what the charger did
+    /// between (it may end or start a transaction before its answer goes out).
+    resets_in_flight: Vec<(Box<str>, bool)>,
 }
 
 impl State {
@@ -478,6 +482,14 @@ impl Family for Dm {
                     }
                     None => {}
                 }
+            }
+            ("Reset", Side::Csms) if st.is_2x() => {
+                let running = running_for_reset(&st.dm, int_of(p, "evseId"));
+                push_capped(
+                    &mut st.dm.resets_in_flight,
+                    (Box::from(call.id), running),
+                    MAX_RESETS_IN_FLIGHT,
+                );
             }
             ("SetVariables", Side::Csms) => {
                 check_duplicate_entries(ctx, p);

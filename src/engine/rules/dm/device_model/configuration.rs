@@ -119,6 +119,16 @@ pub(super) fn change_configuration_reply(
 // ---------------------------------------------------------------------------------------
 // Resets.
 
+pub(super) const MAX_RESETS_IN_FLIGHT: usize = 4;
+
+/// Whether a transaction runs on the target of a 2.x Reset (an EVSE, or the station).
+pub(super) fn running_for_reset(dm: &State, evse: Option<i64>) -> bool {
+    match evse {
+        Some(e) if e > 0 => dm.activity.running_on(e, false),
+        _ => !dm.activity.txs.is_empty(),
+    }
+}
+
 pub(super) fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let (Some(kind), Some(status)) = (str_of(reply.request, "type"), status_of(reply)) else {
         return;
@@ -127,10 +137,12 @@ pub(super) fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<
     let v2 = st.is_2x();
     let dm = &mut st.dm;
     if v2 {
-        let running = match evse {
-            Some(e) if e > 0 => dm.activity.running_on(e, false),
-            _ => !dm.activity.txs.is_empty(),
-        };
+        let at_request = dm
+            .resets_in_flight
+            .iter()
+            .position(|(id, _)| **id == *reply.id)
+            .map(|i| dm.resets_in_flight.remove(i).1);
+        let running = at_request.unwrap_or_else(|| running_for_reset(dm, evse));
         if running && kind == "OnIdle" && status == "Accepted" {
             ctx.report(
                 &ONIDLE_RESET_NOT_SCHEDULED,
