@@ -279,6 +279,32 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Transactions running: connectors with an open transaction or a StartTransaction
+    /// sent for them and not refused, plus open transactions of no known connector. A
+    /// resent StartTransaction counts once (one connector runs one transaction).
+    pub(crate) fn open_transactions(&self) -> usize {
+        let mut connectors: Vec<i64> = self
+            .starts
+            .iter()
+            .filter(|s| !s.dead)
+            .map(|s| s.connector)
+            .chain(
+                self.txs
+                    .iter()
+                    .filter(|t| t.is_open())
+                    .filter_map(|t| t.connector),
+            )
+            .collect();
+        connectors.sort_unstable();
+        connectors.dedup();
+        connectors.len()
+            + self
+                .txs
+                .iter()
+                .filter(|t| t.is_open() && t.connector.is_none())
+                .count()
+    }
+
     /// Whether a transaction runs on this connector: a StartTransaction for it was sent
     /// (answered or not) or a transaction was seen on it, and no StopTransaction followed.
     pub(crate) fn open_on_connector(&self, connector: i64) -> bool {
