@@ -22,6 +22,7 @@ pub(crate) mod protocol;
 pub mod rules;
 pub mod schema;
 pub mod session;
+pub(crate) mod station;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -409,25 +410,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// The time of the current event.
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn now(&self) -> Timestamp {
         self.at
     }
 
     /// The line of the current event (0 at the end of the observation).
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn line(&self) -> u64 {
         self.line
     }
 
     /// The station identity of the connection.
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn conn(&self) -> &str {
         self.conn
     }
 
     /// The configuration (tolerances).
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn config(&self) -> &Config {
         self.config
     }

@@ -5,8 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::engine::rules::Rule;
-use crate::ocpp::Side;
+use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
@@ -44,6 +43,61 @@ impl FromStr for Severity {
                 "unknown severity `{other}` (expected error, warning or info)"
             )),
         }
+    }
+}
+
+/// Whose frame (or omission) breaks a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Charger,
+    Csms,
+    Any,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Charger => "charger",
+            Party::Csms => "csms",
+            Party::Any => "any",
+        }
+    }
+}
+
+/// The metadata of one rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id, `<family>.<fault>`, named after what is wrong.
+    pub id: &'static str,
+    /// Default severity (error for a MUST/SHALL, warning for a SHOULD, info for observations).
+    pub severity: Severity,
+    /// A different default severity on 1.6, where the 1.6 text is weaker (SHOULD vs SHALL).
+    pub severity_16: Option<Severity>,
+    pub versions: &'static [Version],
+    pub by: Party,
+    pub summary: &'static str,
+    /// Where the requirement is written (document and section).
+    pub spec: &'static str,
+    /// What it checks, why it matters, an example. Markdown-ish plain text.
+    pub doc: &'static str,
+}
+
+impl Rule {
+    /// The default severity of this rule on `version`.
+    pub fn default_severity(&self, version: Option<Version>) -> Severity {
+        match (version, self.severity_16) {
+            (Some(Version::V16), Some(s)) => s,
+            _ => self.severity,
+        }
+    }
+
+    pub fn applies_to(&self, version: Version) -> bool {
+        self.versions.contains(&version)
+    }
+
+    /// The family, the part of the id before the dot.
+    pub fn family(&self) -> &'static str {
+        self.id.split_once('.').map_or(self.id, |(f, _)| f)
     }
 }
 
