@@ -54,6 +54,10 @@ pub enum EventKind<'a> {
     Binary { from: Side, len: usize },
     /// The WebSocket closed.
     Close { code: Option<u16>, by: Option<Side> },
+    /// Frames are missing from the trace at this point (a gap record: capture loss, a
+    /// recorder that lagged, a torn last line). An empty `conn` means every connection.
+    /// `frames`: how many frame records are missing, when known.
+    Gap { reason: &'a str, frames: Option<u64> },
 }
 
 /// How the charger's connection is secured, as far as the recorder (the proxy) knew it.
@@ -120,6 +124,11 @@ impl Engine {
         self.stats
     }
 
+    /// Whether a gap record has marked `conn`'s span since as mid-life.
+    pub fn after_gap(&self, conn: &str) -> bool {
+        self.sessions.get(conn).is_some_and(|s| s.after_gap)
+    }
+
     pub fn schemas(&self) -> &SchemaSet {
         &self.schemas
     }
@@ -139,6 +148,15 @@ impl Engine {
         injected: bool,
         out: &mut Vec<Finding>,
     ) -> Result<(), FeedError> {
+        if let EventKind::Gap { .. } = event.kind {
+            // Not a connection's own event: it opens no session, it marks what follows.
+            if event.conn.is_empty() {
+                self.sessions.values_mut().for_each(Session::on_gap);
+            } else if let Some(s) = self.sessions.get_mut(event.conn) {
+                s.on_gap();
+            }
+            return Ok(());
+        }
         let session = match self.sessions.get_mut(event.conn) {
             Some(s) => s,
             None => {
@@ -200,6 +218,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            EventKind::Gap { .. } => Ok(()),
         }
     }
 }

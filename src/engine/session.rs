@@ -80,6 +80,9 @@ pub(crate) struct Session {
     pub(crate) proto: ProtoState,
     /// The frame being judged was injected by the inspector.
     injected: bool,
+    /// A gap record said frames are missing: what follows is judged like a trace that
+    /// starts mid-life (the rules read this flag; see the gap record in the README).
+    pub(crate) after_gap: bool,
 }
 
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
@@ -107,7 +110,13 @@ impl Session {
             sends: Default::default(),
             closed_by: [false; 2],
             proto,
+            after_gap: false,
         }
+    }
+
+    /// Frames are missing from the trace here: the span after it is mid-life.
+    pub(crate) fn on_gap(&mut self) {
+        self.after_gap = true;
     }
 
     pub(crate) fn on_open(

@@ -16,6 +16,8 @@ use crate::engine::{Event, EventKind};
 #[derive(Serialize)]
 struct Out<'a> {
     ts: &'a str,
+    /// Left out of a gap record that concerns every connection.
+    #[serde(skip_serializing_if = "str::is_empty")]
     conn: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'static str>,
@@ -41,6 +43,10 @@ struct Out<'a> {
     code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<u64>,
     /// Marks a frame the inspector itself sent (a test case driving the device), so a
     /// reader can tell it from the peers' own traffic.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -86,6 +92,8 @@ impl<W: Write> Recorder<W> {
             offered_subprotocols: None,
             code: None,
             by: None,
+            reason: None,
+            frames: None,
             injected,
         };
         match event.kind {
@@ -113,6 +121,11 @@ impl<W: Write> Recorder<W> {
                 rec.event = Some("close");
                 rec.code = code;
                 rec.by = by.map(|s| s.as_str());
+            }
+            EventKind::Gap { reason, frames } => {
+                rec.event = Some("gap");
+                rec.reason = Some(reason);
+                rec.frames = frames;
             }
         }
         self.line.clear();

@@ -581,6 +581,15 @@ impl Runner {
     /// The same; `injected` marks a frame of a call the inspector injected (kept with the
     /// evidence; matched like any frame).
     pub fn feed_marked(&mut self, event: &Event<'_>, injected: bool, out: &mut Vec<Progress>) {
+        if let EventKind::Gap { .. } = event.kind {
+            // Answers to calls before a gap may be missing from the trace: forget those calls.
+            for (conn, st) in &mut self.stations {
+                if event.conn.is_empty() || *conn == event.conn {
+                    st.calls.clear();
+                }
+            }
+            return;
+        }
         let cases = self.cases.clone();
         let default_version = self.default_version;
         let st = self
@@ -608,7 +617,7 @@ impl Runner {
                         .or(default_version);
                 }
             }
-            EventKind::Close { .. } => st.calls.clear(),
+            EventKind::Close { .. } | EventKind::Gap { .. } => st.calls.clear(),
             EventKind::Binary { .. } | EventKind::Frame { .. } => {
                 if st.info.version.is_none() {
                     st.info.version = default_version;

@@ -180,6 +180,8 @@ pub enum RowKind {
     Close,
     Binary,
     Frame,
+    /// Frames are missing from the trace here (a gap record).
+    Gap,
 }
 
 /// One row of the frames pane.
@@ -786,6 +788,14 @@ impl App {
                 row.short = format!("binary frame, {len} bytes").into();
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
+            }
+            OwnedKind::Gap { reason, frames } => {
+                row.kind = RowKind::Gap;
+                row.short = match frames {
+                    Some(n) => format!("gap: {n} frame(s) missing ({reason})"),
+                    None => format!("gap: frames missing ({reason})"),
+                }
+                .into();
             }
             OwnedKind::Frame { from, text } => {
                 row.from = Some(*from);

@@ -52,6 +52,10 @@ pub enum OwnedKind {
         code: Option<u16>,
         by: Option<Side>,
     },
+    Gap {
+        reason: Box<str>,
+        frames: Option<u64>,
+    },
 }
 
 impl OwnedEvent {
@@ -74,6 +78,10 @@ impl OwnedEvent {
             },
             EventKind::Binary { from, len } => OwnedKind::Binary { from, len },
             EventKind::Close { code, by } => OwnedKind::Close { code, by },
+            EventKind::Gap { reason, frames } => OwnedKind::Gap {
+                reason: Box::from(reason),
+                frames,
+            },
         };
         OwnedEvent {
             at: event.at,
