@@ -1,0 +1,95 @@
+//! The owned trace record importers produce, and its encoding as our JSON Lines (through
+//! the recorder, so an imported record is written exactly as a recorded one).
+
+use std::io;
+
+use crate::engine::{ConnSecurity, Event, EventKind};
+use crate::ocpp::Side;
+use crate::sink::recorder::Recorder;
+use crate::time::Timestamp;
+
+/// One trace record, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rec {
+    pub at: Timestamp,
+    /// The station identity; empty only for a gap of every connection.
+    pub conn: String,
+    pub kind: RecKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecKind {
+    Open {
+        subprotocol: Option<String>,
+        offered: Option<String>,
+        basic_auth_user: Option<String>,
+        scheme: Option<String>,
+    },
+    Frame {
+        from: Side,
+        text: String,
+    },
+    Binary {
+        from: Side,
+        len: usize,
+    },
+    Close {
+        code: Option<u16>,
+        by: Option<Side>,
+    },
+    Gap {
+        reason: String,
+        frames: Option<u64>,
+    },
+}
+
+impl Rec {
+    /// The engine event this record is.
+    pub fn event(&self, line: u64) -> Event<'_> {
+        let kind = match &self.kind {
+            RecKind::Open {
+                subprotocol,
+                offered,
+                basic_auth_user,
+                scheme,
+            } => EventKind::Open {
+                subprotocol: subprotocol.as_deref(),
+                security: ConnSecurity {
+                    scheme: scheme.as_deref(),
+                    basic_auth_user: basic_auth_user.as_deref(),
+                    offered_subprotocols: offered.as_deref(),
+                    ..ConnSecurity::default()
+                },
+            },
+            RecKind::Frame { from, text } => EventKind::Frame { from: *from, text },
+            RecKind::Binary { from, len } => EventKind::Binary {
+                from: *from,
+                len: *len,
+            },
+            RecKind::Close { code, by } => EventKind::Close {
+                code: *code,
+                by: *by,
+            },
+            RecKind::Gap { reason, frames } => EventKind::Gap {
+                reason,
+                frames: *frames,
+            },
+        };
+        Event {
+            at: self.at,
+            conn: &self.conn,
+            line,
+            kind,
+        }
+    }
+
+    /// Appends this record as one JSON Lines record, without the line terminator.
+    pub fn encode(&self, out: &mut Vec<u8>) -> io::Result<()> {
+        let start = out.len();
+        Recorder::new(&mut *out).record(&self.event(0))?;
+        while out.len() > start && matches!(out.last(), Some(b'\n' | b'\r')) {
+            out.pop();
+        }
+        Ok(())
+    }
+}
