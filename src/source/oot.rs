@@ -310,6 +310,11 @@ impl<W: Write> OotWriter<W> {
         Ok(())
     }
 
+    /// The writer (to take out what was written so far).
+    pub fn out_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     pub fn into_inner(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)

@@ -62,6 +62,8 @@ struct State {
     /// Packets whose headers could not be read (said individually up to a bound).
     bad_packets: u64,
     last_at: Timestamp,
+    /// Connections that carried no WebSocket (plain HTTP, TLS, other protocols).
+    not_websocket: u64,
 }
 
 impl<R: Read + Send + 'static> PcapImporter<R> {
@@ -81,6 +83,7 @@ impl<R: Read + Send + 'static> PcapImporter<R> {
                 unsupported_said: Vec::new(),
                 bad_packets: 0,
                 last_at: Timestamp::default(),
+                not_websocket: 0,
             },
             done: false,
         }
@@ -303,6 +306,9 @@ impl State {
                 h.end();
             }
             self.drain_conn(&mut old, at, out);
+            if old.quietly_ignored {
+                self.not_websocket += 1;
+            }
         }
         let conn = self
             .conns
@@ -324,6 +330,9 @@ impl State {
         };
         conn.drain(&mut emit);
         if conn.halves[0].finished && conn.halves[1].finished {
+            if conn.quietly_ignored {
+                self.not_websocket += 1;
+            }
             self.conns.remove(&key);
         }
     }
@@ -347,6 +356,15 @@ impl State {
                 h.end();
             }
             self.drain_conn(&mut conn, self.last_at, out);
+            if conn.quietly_ignored {
+                self.not_websocket += 1;
+            }
+        }
+        if self.not_websocket > 0 {
+            out.push_back(Produced::Note(format!(
+                "{} TCP connection(s) carried no plain WebSocket (HTTP, TLS such as wss://, other protocols) and were not read",
+                self.not_websocket
+            )));
         }
         if self.bad_packets > 100 {
             out.push_back(Produced::Problem(Problem {

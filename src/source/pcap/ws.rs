@@ -97,6 +97,12 @@ pub struct Conn {
     attempts: u32,
     /// A gap was said for the current loss (one gap record per lost span).
     gap_said: [bool; 2],
+    /// Read from the middle (no handshake): not yet shown to carry OCPP-J (its first text
+    /// message decides; the note is said then).
+    mid_life_unconfirmed: bool,
+    /// Set when the connection turned out not to be OCPP over WebSocket without a note
+    /// of its own (plain HTTP, TLS, other protocols): counted by the importer.
+    pub quietly_ignored: bool,
 }
 
 impl Conn {
@@ -115,6 +121,8 @@ impl Conn {
             closed: false,
             attempts: 0,
             gap_said: [false; 2],
+            mid_life_unconfirmed: false,
+            quietly_ignored: false,
         }
     }
 
@@ -135,7 +143,7 @@ impl Conn {
     }
 
     fn conn_name(&self, flag: Option<&str>) -> String {
-        if let Some(id) = &self.identity {
+        if let Some(id) = self.identity.as_ref().filter(|i| !i.is_empty()) {
             return id.clone();
         }
         if let Some(f) = flag {
@@ -154,7 +162,11 @@ impl Conn {
             while let Some(chunk) = self.halves[h].ready.pop_front() {
                 self.chunk(h, chunk, emit);
             }
-            if self.halves[h].finished && self.phase == Phase::Ws && !self.closed {
+            if self.halves[h].finished
+                && self.phase == Phase::Ws
+                && !self.closed
+                && !self.mid_life_unconfirmed
+            {
                 // The TCP connection ended without a close frame.
                 self.closed = true;
                 let by = self.side_of(h);
@@ -181,12 +193,10 @@ impl Conn {
                         self.start_mid_life(h, bytes, emit);
                     } else {
                         self.attempts += 1;
-                        if self.attempts >= START_ATTEMPTS {
+                        if self.attempts >= START_ATTEMPTS || bytes.starts_with(b"\x16\x03") {
+                            // TLS (wss, https) or another protocol.
                             self.phase = Phase::Ignored;
-                            emit.note(format!(
-                                "{}: no WebSocket handshake and no WebSocket frame at the start of its data; not read",
-                                self.describe()
-                            ));
+                            self.quietly_ignored = true;
                         }
                     }
                 }
@@ -259,7 +269,7 @@ impl Conn {
 
     /// A gap record for this connection (frames of half `h` are missing).
     fn say_gap(&mut self, _h: usize, emit: &mut Emit<'_>, reason: String) {
-        if self.closed {
+        if self.closed || self.mid_life_unconfirmed {
             return;
         }
         let name = self.conn_name(emit.conn_flag);
@@ -277,16 +287,7 @@ impl Conn {
         // Only a charger masks its frames.
         self.charger = Some(if masked { h } else { 1 - h });
         self.phase = Phase::Ws;
-        let name = self.conn_name(emit.conn_flag);
-        let from = if self.identity.is_some() || emit.conn_flag.is_some() {
-            "--conn"
-        } else {
-            "the charger's address"
-        };
-        emit.note(format!(
-            "{name}: the capture starts inside this connection ({}): no handshake seen, so the identity is {from}, the charger is the side that masks its frames, and no subprotocol is known (pass --ocpp)",
-            self.describe()
-        ));
+        self.mid_life_unconfirmed = true;
         let f = &mut self.frames[h];
         f.synced = true;
         f.buf = bytes;
@@ -306,14 +307,17 @@ impl Conn {
                     self.offered = req.offered;
                     self.user = req.basic_auth_user;
                 }
-                Err(r) => {
-                    self.phase = Phase::Ignored;
-                    emit.note(format!(
-                        "{}: an HTTP request that is not a WebSocket upgrade ({}); not read",
-                        self.describe(),
-                        r.detail
-                    ));
-                    return;
+                Err(_) => {
+                    let head = String::from_utf8_lossy(&self.http[c][..req_end]).to_ascii_lowercase();
+                    if !head.contains("upgrade: websocket") {
+                        // Plain HTTP (a web interface, an API): not ours.
+                        self.phase = Phase::Ignored;
+                        self.quietly_ignored = true;
+                        return;
+                    }
+                    // An upgrade our parser would refuse (no identity in the path, …): the
+                    // answer's subprotocol still decides whether it is OCPP.
+                    self.identity = Some(String::new());
                 }
             }
         }
@@ -437,11 +441,16 @@ impl Conn {
     }
 
     fn frame(&mut self, h: usize, head: Head, payload: Vec<u8>, emit: &mut Emit<'_>) {
+        if self.phase == Phase::Ignored {
+            return;
+        }
         let side = self.side_of(h);
         let name = self.conn_name(emit.conn_flag);
         match head.opcode {
             0x8 => {
-                if !self.closed {
+                if self.mid_life_unconfirmed {
+                    self.closed = true;
+                } else if !self.closed {
                     self.closed = true;
                     let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
                     emit.rec(&name, RecKind::Close { code, by: Some(side) });
@@ -489,6 +498,31 @@ impl Conn {
                                 return;
                             }
                         }
+                    }
+                    if op == 0x1 && self.mid_life_unconfirmed {
+                        if data.trim_ascii_start().starts_with(b"[") {
+                            self.mid_life_unconfirmed = false;
+                            let from = if emit.conn_flag.is_some() {
+                                "--conn"
+                            } else {
+                                "the charger's address"
+                            };
+                            emit.note(format!(
+                                "{name}: the capture starts inside this connection ({}): no handshake seen, so the identity is {from}, the charger is the side that masks its frames, and no subprotocol is known (pass --ocpp)",
+                                self.describe()
+                            ));
+                        } else {
+                            self.phase = Phase::Ignored;
+                            emit.note(format!(
+                                "{}: a WebSocket already open when the capture started whose messages are not OCPP-J arrays; not read",
+                                self.describe()
+                            ));
+                            return;
+                        }
+                    }
+                    if self.mid_life_unconfirmed {
+                        // Binary before any OCPP-J text: not known to be OCPP yet.
+                        return;
                     }
                     if op == 0x1 {
                         let text = match String::from_utf8(data) {
