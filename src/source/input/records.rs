@@ -44,6 +44,47 @@ pub enum RecKind {
 }
 
 impl Rec {
+    /// The owned form of a parsed trace record (`None` for kinds this reader skips).
+    pub fn from_record(r: &crate::source::trace_reader::Record<'_>) -> Option<Rec> {
+        use crate::source::trace_reader::RecordKind as K;
+        let kind = match &r.kind {
+            K::Open {
+                subprotocol,
+                scheme,
+                basic_auth_user,
+                offered_subprotocols,
+                ..
+            } => RecKind::Open {
+                subprotocol: subprotocol.as_deref().map(str::to_owned),
+                offered: offered_subprotocols.as_deref().map(str::to_owned),
+                basic_auth_user: basic_auth_user.as_deref().map(str::to_owned),
+                scheme: scheme.as_deref().map(str::to_owned),
+            },
+            K::Frame { from, text } => RecKind::Frame {
+                from: *from,
+                text: text.to_string(),
+            },
+            K::Binary { from, len } => RecKind::Binary {
+                from: *from,
+                len: *len,
+            },
+            K::Close { code, by } => RecKind::Close {
+                code: *code,
+                by: *by,
+            },
+            K::Gap { reason, frames } => RecKind::Gap {
+                reason: reason.to_string(),
+                frames: *frames,
+            },
+            K::Other => return None,
+        };
+        Some(Rec {
+            at: r.at,
+            conn: r.conn.to_string(),
+            kind,
+        })
+    }
+
     /// The engine event this record is.
     pub fn event(&self, line: u64) -> Event<'_> {
         let kind = match &self.kind {

@@ -82,7 +82,10 @@ pub fn packets(records: &[Rec], opts: &Options) -> Vec<Packet> {
     let mut out = Vec::new();
     let mut next_port = 40000u16;
     for rec in records {
-        let fresh = !conns.contains_key(&rec.conn) || conns.get(&rec.conn).is_some_and(|c| c.closed);
+        // An open starts a new TCP connection even while an older one of the identity is
+        // still open (a station that reconnected before its old socket closed).
+        let fresh = matches!(rec.kind, RecKind::Open { .. })
+            || conns.get(&rec.conn).is_none_or(|c| c.closed);
         if fresh {
             if matches!(rec.kind, RecKind::Gap { .. } | RecKind::Close { .. }) {
                 continue;
