@@ -188,7 +188,11 @@ struct Batch {
     lines: Vec<(u64, usize)>,
 }
 
-fn check_sharded<S: Source + ?Sized>(src: &mut S, opts: &CheckOptions, shards: usize) -> FileResult {
+fn check_sharded<S: Source + ?Sized>(
+    src: &mut S,
+    opts: &CheckOptions,
+    shards: usize,
+) -> FileResult {
     let mut read_errors = Vec::new();
     let mut notes = Vec::new();
     let mut workers: Vec<Worker> = Vec::new();

@@ -57,7 +57,10 @@ pub enum EventKind<'a> {
     /// Frames are missing from the trace at this point (a gap record: capture loss, a
     /// recorder that lagged, a torn last line). An empty `conn` means every connection.
     /// `frames`: how many frame records are missing, when known.
-    Gap { reason: &'a str, frames: Option<u64> },
+    Gap {
+        reason: &'a str,
+        frames: Option<u64>,
+    },
 }
 
 /// How the charger's connection is secured, as far as the recorder (the proxy) knew it.

@@ -87,35 +87,35 @@ pub fn run_sources(
     let mut span: Option<(Timestamp, Timestamp)> = None;
     let mut progress = Vec::new();
     for src in sources.iter_mut() {
-    while let Some(item) = src.next_item() {
-        let (n, line) = match item {
-            Item::Line { pos, text } => (pos, text),
-            Item::Problem(p) => {
-                input_errors.push((p.pos, p.message));
+        while let Some(item) = src.next_item() {
+            let (n, line) = match item {
+                Item::Line { pos, text } => (pos, text),
+                Item::Problem(p) => {
+                    input_errors.push((p.pos, p.message));
+                    continue;
+                }
+                Item::Note(_) => continue,
+            };
+            let record = match parse_record(line, n) {
+                Ok(r) => r,
+                Err(e) => {
+                    input_errors.push((e.line, e.message));
+                    continue;
+                }
+            };
+            span = Some(match span {
+                None => (record.at, record.at),
+                Some((a, b)) => (a.min(record.at), b.max(record.at)),
+            });
+            let Some(event) = record.event(n) else {
                 continue;
+            };
+            if let Err(e) = engine.feed_marked(&event, record.injected, &mut findings) {
+                input_errors.push((n, e.to_string()));
             }
-            Item::Note(_) => continue,
-        };
-        let record = match parse_record(line, n) {
-            Ok(r) => r,
-            Err(e) => {
-                input_errors.push((e.line, e.message));
-                continue;
-            }
-        };
-        span = Some(match span {
-            None => (record.at, record.at),
-            Some((a, b)) => (a.min(record.at), b.max(record.at)),
-        });
-        let Some(event) = record.event(n) else {
-            continue;
-        };
-        if let Err(e) = engine.feed_marked(&event, record.injected, &mut findings) {
-            input_errors.push((n, e.to_string()));
+            runner.feed_marked(&event, record.injected, &mut progress);
+            progress.clear();
         }
-        runner.feed_marked(&event, record.injected, &mut progress);
-        progress.clear();
-    }
     }
     if let Some((_, end)) = span {
         engine.finish(end, &mut findings);

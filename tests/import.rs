@@ -186,14 +186,19 @@ fn a_capture_of_the_recorded_traffic_gives_the_recordings_findings() {
     for (name, o) in variants {
         let path = write(name, &synth::capture(&recs, &o));
         let got = check(&path, &InputOptions::default());
-        assert!(got.input_errors.is_empty(), "{name}: {:?}", got.input_errors);
+        assert!(
+            got.input_errors.is_empty(),
+            "{name}: {:?}",
+            got.input_errors
+        );
         assert_eq!(got.stats.frames, want.stats.frames, "{name}");
         assert_eq!(keys(&got), keys(&want), "{name}");
         // Forced format and gzip read the same.
         if name == "ethernet.pcap" {
             use std::io::Write as _;
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(&std::fs::read(&path).expect("read")).expect("gzip");
+            gz.write_all(&std::fs::read(&path).expect("read"))
+                .expect("gzip");
             let gz_path = write("ethernet.pcap.gz", &gz.finish().expect("gzip"));
             let forced = InputOptions {
                 format: Some(InputFormat::Pcap),
@@ -218,7 +223,10 @@ fn reordered_and_retransmitted_segments_change_nothing() {
         mss: 40,
         ..Options::default()
     };
-    let want = keys(&check(&write("plain.pcap", &synth::capture(&recs, &o)), &InputOptions::default()));
+    let want = keys(&check(
+        &write("plain.pcap", &synth::capture(&recs, &o)),
+        &InputOptions::default(),
+    ));
     let path = faulty("reordered.pcap", &recs, &o, |p| {
         // Swap neighbouring data segments of one direction of a connection.
         let mut i = 0;
@@ -283,7 +291,9 @@ fn a_lost_segment_is_a_gap_and_the_frames_after_it_are_still_read() {
         .filter(|r| matches!(r.kind, RecKind::Gap { .. }))
         .collect();
     assert_eq!(gaps.len(), 1, "{gaps:?}");
-    let RecKind::Gap { reason, .. } = &gaps[0].kind else { unreachable!() };
+    let RecKind::Gap { reason, .. } = &gaps[0].kind else {
+        unreachable!()
+    };
     assert!(reason.contains("capture loss"), "{reason}");
     // The checker reads the gap without an input error.
     let r = check(&path, &InputOptions::default());
@@ -322,12 +332,20 @@ fn a_capture_that_starts_mid_connection_is_read_from_the_first_frame() {
     assert_eq!(frames_of(&got), frames_of(&recs));
     assert!(got.iter().all(|r| !matches!(r.kind, RecKind::Open { .. })));
     assert!(
-        notes.iter().any(|n| n.contains("starts inside this connection")),
+        notes
+            .iter()
+            .any(|n| n.contains("starts inside this connection")),
         "{notes:?}"
     );
     // Directions come from the masking: the charger's frames stay the charger's.
-    let first = recs.iter().find(|r| matches!(r.kind, RecKind::Frame { .. })).expect("frame");
-    let read_first = got.iter().find(|r| matches!(r.kind, RecKind::Frame { .. })).expect("frame");
+    let first = recs
+        .iter()
+        .find(|r| matches!(r.kind, RecKind::Frame { .. }))
+        .expect("frame");
+    let read_first = got
+        .iter()
+        .find(|r| matches!(r.kind, RecKind::Frame { .. }))
+        .expect("frame");
     assert_eq!(first.kind, read_first.kind);
     // With --conn the identity is the given one.
     let named = InputOptions {
@@ -403,7 +421,10 @@ fn open_ocpp_trace_round_trips_the_frames() {
         .filter(|r| matches!(r.kind, RecKind::Frame { .. }))
         .map(|r| (r.conn, r.kind))
         .collect();
-    assert_eq!(back, want, "every frame, its station and direction, byte for byte");
+    assert_eq!(
+        back, want,
+        "every frame, its station and direction, byte for byte"
+    );
 }
 
 #[test]
@@ -439,13 +460,25 @@ fn the_log_presets_read_their_fixtures() {
             "{preset}"
         );
         assert!(
-            matches!(&frames[1].kind, RecKind::Frame { from: ocpp_inspector::ocpp::Side::Csms, .. }),
+            matches!(
+                &frames[1].kind,
+                RecKind::Frame {
+                    from: ocpp_inspector::ocpp::Side::Csms,
+                    ..
+                }
+            ),
             "{preset}"
         );
-        assert!(notes.iter().any(|n| n.contains("direction from")), "{preset}: {notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("direction from")),
+            "{preset}: {notes:?}"
+        );
         let r = check(&path, &InputOptions::default());
         assert!(r.input_errors.is_empty(), "{preset}: {:?}", r.input_errors);
-        assert!(!r.notes.is_empty(), "{preset}: the inferences reach the report");
+        assert!(
+            !r.notes.is_empty(),
+            "{preset}: the inferences reach the report"
+        );
     }
     // --tz moves zone-less times.
     let path = common::root().join("tests/fixtures/logs/evcc.log");
@@ -462,7 +495,11 @@ fn the_log_presets_read_their_fixtures() {
 
 fn realworld() -> Option<PathBuf> {
     let p = common::root().join("../shared/realworld-raw");
-    let p = if p.is_dir() { p } else { PathBuf::from("/work/shared/realworld-raw") };
+    let p = if p.is_dir() {
+        p
+    } else {
+        PathBuf::from("/work/shared/realworld-raw")
+    };
     if p.is_dir() {
         Some(p)
     } else {
@@ -490,7 +527,12 @@ fn the_public_samples_are_read_with_no_input_error() {
     assert!(files.len() > 10);
     for f in &files {
         let r = check(f, &InputOptions::default());
-        assert!(r.input_errors.is_empty(), "{}: {:?}", f.display(), r.input_errors);
+        assert!(
+            r.input_errors.is_empty(),
+            "{}: {:?}",
+            f.display(),
+            r.input_errors
+        );
         assert!(r.stats.frames > 0, "{}", f.display());
     }
     // The real charger: its boot is read from the compressed stream, with the identity
@@ -506,7 +548,9 @@ fn the_public_samples_are_read_with_no_input_error() {
     assert!(
         matches!(&open.kind, RecKind::Open { subprotocol: Some(s), basic_auth_user: Some(_), .. } if s == "ocpp1.6")
     );
-    assert!(recs.iter().any(|r| matches!(&r.kind, RecKind::Frame { text, .. } if text.contains("\"BootNotification\""))));
+    assert!(recs.iter().any(
+        |r| matches!(&r.kind, RecKind::Frame { text, .. } if text.contains("\"BootNotification\""))
+    ));
 }
 
 #[test]
@@ -516,7 +560,13 @@ fn check_reads_standard_input_and_several_formats_at_once() {
     let recs = records(recording());
     let capture = synth::capture(&recs, &Options::default());
     let mut child = Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
-        .args(["check", "--format", "json", "-", "tests/fixtures/logs/steve.log"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "-",
+            "tests/fixtures/logs/steve.log",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -530,7 +580,16 @@ fn check_reads_standard_input_and_several_formats_at_once() {
     let out = child.wait_with_output().expect("wait");
     writer.join().expect("writer");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-    assert_eq!(doc["summary"]["files"], 2, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        doc["summary"]["files"],
+        2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(doc["summary"]["input_errors"], 0);
-    assert!(doc["summary"]["inferred"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        doc["summary"]["inferred"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
 }

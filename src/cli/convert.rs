@@ -83,7 +83,11 @@ pub fn run(args: &ConvertArgs) -> Result<u8> {
                             }
                         }
                         Err(e) => {
-                            eprintln!("ocpp-inspector: input error: {}:{pos}: {}", path.display(), e.message);
+                            eprintln!(
+                                "ocpp-inspector: input error: {}:{pos}: {}",
+                                path.display(),
+                                e.message
+                            );
                             problems += 1;
                         }
                     },
@@ -115,5 +119,9 @@ pub fn run(args: &ConvertArgs) -> Result<u8> {
         "ocpp-inspector: wrote {records} record(s) to {}",
         args.output.display()
     );
-    Ok(if problems > 0 { exit::USAGE } else { exit::CLEAN })
+    Ok(if problems > 0 {
+        exit::USAGE
+    } else {
+        exit::CLEAN
+    })
 }

@@ -28,9 +28,9 @@ use crate::testcase::live::{Injector, LiveCases};
 
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::source::input::{self, Source};
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::verdict::{KnownFailures, Tally};
-use crate::source::input::{self, Source};
 use crate::testcase::{Case, builtin, report_html, run_sources, scenario};
 use crate::time::Timestamp;
 

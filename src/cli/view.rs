@@ -128,39 +128,39 @@ pub fn load_traces(
     let mut end: Option<Timestamp> = None;
     let mut bad: Vec<String> = Vec::new();
     for path in paths {
-    let mut src = input::open(path, input)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    while let Some(item) = src.next_item() {
-        let (n, line) = match item {
-            Item::Line { pos, text } => (pos, text),
-            Item::Problem(p) => {
-                bad.push(format!("{}: {}", path.display(), p.message));
+        let mut src =
+            input::open(path, input).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        while let Some(item) = src.next_item() {
+            let (n, line) = match item {
+                Item::Line { pos, text } => (pos, text),
+                Item::Problem(p) => {
+                    bad.push(format!("{}: {}", path.display(), p.message));
+                    continue;
+                }
+                Item::Note(_) => continue,
+            };
+            let record = match parse_record(line, n) {
+                Ok(r) => r,
+                Err(e) => {
+                    bad.push(e.to_string());
+                    continue;
+                }
+            };
+            end = Some(end.map_or(record.at, |m| m.max(record.at)));
+            let Some(event) = record.event(n) else {
                 continue;
+            };
+            app.on_event(&OwnedEvent::of(&event));
+            found.clear();
+            if let Err(FeedError::NoVersion { conn }) = engine.feed(&event, &mut found) {
+                app.notice = Some(format!(
+                    "{conn}: no open event and no --ocpp version; only framing is checked"
+                ));
             }
-            Item::Note(_) => continue,
-        };
-        let record = match parse_record(line, n) {
-            Ok(r) => r,
-            Err(e) => {
-                bad.push(e.to_string());
-                continue;
+            for f in found.drain(..) {
+                app.on_finding(f);
             }
-        };
-        end = Some(end.map_or(record.at, |m| m.max(record.at)));
-        let Some(event) = record.event(n) else {
-            continue;
-        };
-        app.on_event(&OwnedEvent::of(&event));
-        found.clear();
-        if let Err(FeedError::NoVersion { conn }) = engine.feed(&event, &mut found) {
-            app.notice = Some(format!(
-                "{conn}: no open event and no --ocpp version; only framing is checked"
-            ));
         }
-        for f in found.drain(..) {
-            app.on_finding(f);
-        }
-    }
     }
     if let Some(end) = end {
         engine.finish(end, &mut found);

@@ -152,7 +152,10 @@ pub enum OpenError {
 /// One thing read from an input.
 pub enum Item<'a> {
     /// A trace record (our JSON Lines, without its line terminator), from position `pos`.
-    Line { pos: u64, text: &'a [u8] },
+    Line {
+        pos: u64,
+        text: &'a [u8],
+    },
     Problem(Problem),
     /// What an importer inferred (direction, zone, identity), once per connection.
     Note(String),
@@ -431,7 +434,8 @@ mod tests {
         assert!(lines[1].1.contains("torn last line"));
         assert!(lines[1].1.contains("\"conn\":\"CP-1\""));
         // A terminated bad line stays an input error (the checker reports it).
-        let data = b"{\"ts\":\"2026-11-22T10:15:03Z\",\"conn\":\"CP-1\",\"event\":\"open\"}\nnot json\n";
+        let data =
+            b"{\"ts\":\"2026-11-22T10:15:03Z\",\"conn\":\"CP-1\",\"event\":\"open\"}\nnot json\n";
         let mut src = open_reader(Box::new(&data[..]), &InputOptions::default()).unwrap();
         let (lines, _, _) = read_all(&mut *src);
         assert_eq!(lines[1].1, "not json");

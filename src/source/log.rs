@@ -68,7 +68,10 @@ fn way_of(prefix: &str, preset: Option<&Preset>) -> Option<Way> {
             return last(&mut found);
         }
     }
-    for (arrows, w) in [(["->", ">>", "=>"], Way::Out), (["<-", "<<", "<="], Way::In)] {
+    for (arrows, w) in [
+        (["->", ">>", "=>"], Way::Out),
+        (["<-", "<<", "<="], Way::In),
+    ] {
         for a in arrows {
             if let Some(i) = lower.rfind(a) {
                 found.push((i, w));
@@ -81,8 +84,8 @@ fn way_of(prefix: &str, preset: Option<&Preset>) -> Option<Way> {
         pos += word.len() + 1;
         let w = match word {
             "send" | "sent" | "sending" | "sends" | "tx" | "out" | "outgoing" | "to" => Way::Out,
-            "receive" | "received" | "receiving" | "receives" | "recv" | "rx" | "in" | "incoming"
-            | "from" => Way::In,
+            "receive" | "received" | "receiving" | "receives" | "recv" | "rx" | "in"
+            | "incoming" | "from" => Way::In,
             _ => continue,
         };
         found.push((at, w));
@@ -166,7 +169,10 @@ impl<R: BufRead> LogImporter<R> {
                 while matches!(bytes.last(), Some(b'\n' | b'\r')) {
                     bytes.pop();
                 }
-                Some(Ok((self.line_no, String::from_utf8_lossy(&bytes).into_owned())))
+                Some(Ok((
+                    self.line_no,
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )))
             }
             Err(e) => Some(Err(e)),
         }
@@ -330,7 +336,9 @@ impl<R: BufRead> LogImporter<R> {
             }
             return;
         };
-        if matches!(msg_type, Some(2)) && let Some(id) = &id {
+        if matches!(msg_type, Some(2))
+            && let Some(id) = &id
+        {
             if st.calls.len() >= MAX_CALLS
                 && let Some(old) = st.call_order.pop_front()
             {
@@ -349,7 +357,10 @@ impl<R: BufRead> LogImporter<R> {
                 "UTC (no zone on the line; pass --tz for local times)".to_owned()
             };
             let owner = match (self.owner, self.owner_inferred) {
-                (Some(o), false) => format!("the {o}'s log ({})", self.preset.map_or("generic", |p| p.name)),
+                (Some(o), false) => format!(
+                    "the {o}'s log ({})",
+                    self.preset.map_or("generic", |p| p.name)
+                ),
                 (Some(o), true) => format!("the {o}'s log (inferred from a one-way CALL)"),
                 (None, _) => "an unknown owner".to_owned(),
             };
@@ -485,30 +496,34 @@ impl<R: BufRead> Importer for LogImporter<R> {
         {
             self.subprotocol_seen = Some(format!("ocpp{}", &c[1]));
         }
-        let start = FRAME_START.as_ref().and_then(|r| r.find(&line)).map(|m| m.start());
+        let start = FRAME_START
+            .as_ref()
+            .and_then(|r| r.find(&line))
+            .map(|m| m.start());
         let start = match start {
             Some(s) => Some(s),
             // A pretty-printed frame: `[` ends the line, the type id starts the next one.
-            None if line.trim_end().ends_with('[') => {
-                match self.next_line() {
-                    Some(Ok((n2, next))) => {
-                        let t = next.trim_start();
-                        if t.starts_with(['2', '3', '4', '5', '6']) {
-                            let s = line.trim_end().len() - 1;
-                            let joined = format!("{}\n{}", &line[..=s], next);
-                            let prefix = line[..s].to_owned();
-                            match self.collect_frame(&joined[s..], n) {
-                                Ok(text) => self.frame(n, &prefix, text, out),
-                                Err(msg) => out.push_back(Produced::Problem(Problem { pos: n, message: msg })),
-                            }
-                            return true;
+            None if line.trim_end().ends_with('[') => match self.next_line() {
+                Some(Ok((n2, next))) => {
+                    let t = next.trim_start();
+                    if t.starts_with(['2', '3', '4', '5', '6']) {
+                        let s = line.trim_end().len() - 1;
+                        let joined = format!("{}\n{}", &line[..=s], next);
+                        let prefix = line[..s].to_owned();
+                        match self.collect_frame(&joined[s..], n) {
+                            Ok(text) => self.frame(n, &prefix, text, out),
+                            Err(msg) => out.push_back(Produced::Problem(Problem {
+                                pos: n,
+                                message: msg,
+                            })),
                         }
-                        self.pending = Some((n2, next));
-                        None
+                        return true;
                     }
-                    _ => None,
+                    self.pending = Some((n2, next));
+                    None
                 }
-            }
+                _ => None,
+            },
             None => None,
         };
         match start {
@@ -516,7 +531,10 @@ impl<R: BufRead> Importer for LogImporter<R> {
                 let prefix = line[..s].to_owned();
                 match self.collect_frame(&line[s..], n) {
                     Ok(text) => self.frame(n, &prefix, text, out),
-                    Err(msg) => out.push_back(Produced::Problem(Problem { pos: n, message: msg })),
+                    Err(msg) => out.push_back(Produced::Problem(Problem {
+                        pos: n,
+                        message: msg,
+                    })),
                 }
             }
             None => {
@@ -550,7 +568,11 @@ impl<R: BufRead> Importer for LogImporter<R> {
 mod tests {
     use super::*;
 
-    fn read(log: &str, preset: Option<&str>, opts: &InputOptions) -> (Vec<Rec>, Vec<String>, Vec<String>) {
+    fn read(
+        log: &str,
+        preset: Option<&str>,
+        opts: &InputOptions,
+    ) -> (Vec<Rec>, Vec<String>, Vec<String>) {
         let mut imp = LogImporter::new(log.as_bytes(), preset, opts, log.as_bytes());
         let mut q = VecDeque::new();
         while imp.pump(&mut q) {}
@@ -579,18 +601,45 @@ mod tests {
         };
         let (recs, problems, notes) = read(log, None, &opts);
         assert_eq!(recs.len(), 5, "{recs:?}");
-        assert!(matches!(&recs[0].kind, RecKind::Open { subprotocol: Some(s), .. } if s == "ocpp1.6"));
+        assert!(
+            matches!(&recs[0].kind, RecKind::Open { subprotocol: Some(s), .. } if s == "ocpp1.6")
+        );
         assert_eq!(recs[1].at.to_rfc3339_millis(), "2024-03-01T09:00:00.250Z");
-        assert!(matches!(&recs[1].kind, RecKind::Frame { from: Side::Charger, .. }));
-        let RecKind::Frame { from, text } = &recs[2].kind else { panic!() };
+        assert!(matches!(
+            &recs[1].kind,
+            RecKind::Frame {
+                from: Side::Charger,
+                ..
+            }
+        ));
+        let RecKind::Frame { from, text } = &recs[2].kind else {
+            panic!()
+        };
         assert_eq!(*from, Side::Csms);
         assert!(text.contains("\"Accepted\""));
-        assert!(matches!(&recs[3].kind, RecKind::Frame { from: Side::Csms, .. }));
-        assert!(matches!(&recs[4].kind, RecKind::Gap { frames: Some(12), .. }));
+        assert!(matches!(
+            &recs[3].kind,
+            RecKind::Frame {
+                from: Side::Csms,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &recs[4].kind,
+            RecKind::Gap {
+                frames: Some(12),
+                ..
+            }
+        ));
         assert_eq!(recs[4].conn, "");
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("line 10"), "{problems:?}");
-        assert!(notes.iter().any(|n| n.contains("CP-9") && n.contains("--tz")), "{notes:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("CP-9") && n.contains("--tz")),
+            "{notes:?}"
+        );
     }
 
     #[test]

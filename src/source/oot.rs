@@ -162,7 +162,9 @@ fn convert_in(r: OotIn, conn_flag: Option<&str>) -> Result<Converted, String> {
         Some(raw) => raw,
         None => {
             let id = Value::String(r.message_id.ok_or("no `raw` and no `messageId`")?);
-            let payload = r.payload.unwrap_or_else(|| Value::Object(Default::default()));
+            let payload = r
+                .payload
+                .unwrap_or_else(|| Value::Object(Default::default()));
             let arr = match r.message_type.as_deref() {
                 Some("CALL") => {
                     let action = r.action.ok_or("a CALL without `action`")?;
@@ -176,7 +178,8 @@ fn convert_in(r: OotIn, conn_flag: Option<&str>) -> Result<Converted, String> {
                         id,
                         Value::String(e.code.unwrap_or_default()),
                         Value::String(e.description.unwrap_or_default()),
-                        e.details.unwrap_or_else(|| Value::Object(Default::default())),
+                        e.details
+                            .unwrap_or_else(|| Value::Object(Default::default())),
                     ]
                 }
                 Some(other) => return Err(format!("unknown `messageType` \"{other}\"")),
@@ -261,8 +264,10 @@ impl<W: Write> OotWriter<W> {
                     if self.calls.len() > 100_000 {
                         self.calls.clear();
                     }
-                    self.calls
-                        .insert((event.conn.to_owned(), by_charger, id.to_owned()), a.to_owned());
+                    self.calls.insert(
+                        (event.conn.to_owned(), by_charger, id.to_owned()),
+                        a.to_owned(),
+                    );
                 }
                 ("CALL", action.map(str::to_owned), arr.get(3), None)
             }
@@ -296,7 +301,11 @@ impl<W: Write> OotWriter<W> {
             ocpp_version: self.versions.get(event.conn).map(String::as_str),
             transport: "json",
             charge_point_id: event.conn,
-            direction: if by_charger { "cp-to-csms" } else { "csms-to-cp" },
+            direction: if by_charger {
+                "cp-to-csms"
+            } else {
+                "csms-to-cp"
+            },
             message_type,
             message_id: id,
             action: action.as_deref(),

@@ -137,7 +137,10 @@ impl<R: Read + Send + 'static> Importer for PcapImporter<R> {
                 Err(PcapError::BufferTooSmall) => {
                     capacity *= 2;
                     if capacity > MAX_BLOCK || !reader.grow(capacity) {
-                        st.problem(out, format!("a block over {MAX_BLOCK} bytes; reading stops"));
+                        st.problem(
+                            out,
+                            format!("a block over {MAX_BLOCK} bytes; reading stops"),
+                        );
                         break;
                     }
                     if let Err(e) = reader.refill() {
@@ -158,7 +161,12 @@ impl<R: Read + Send + 'static> Importer for PcapImporter<R> {
                         PcapError::NomError(_, kind) => format!("{kind:?}"),
                         other => format!("{other:?}"),
                     };
-                    st.problem(out, format!("a corrupt block ({e}); reading stops here, what came before is read"));
+                    st.problem(
+                        out,
+                        format!(
+                            "a corrupt block ({e}); reading stops here, what came before is read"
+                        ),
+                    );
                     break;
                 }
             }
@@ -210,7 +218,10 @@ impl State {
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                 self.packet += 1;
                 let Some(iface) = self.interfaces.get(epb.if_id as usize) else {
-                    self.problem_here(out, format!("names interface {} that no block described", epb.if_id));
+                    self.problem_here(
+                        out,
+                        format!("names interface {} that no block described", epb.if_id),
+                    );
                     return;
                 };
                 let ts = (u128::from(epb.ts_high) << 32) | u128::from(epb.ts_low);
@@ -350,7 +361,7 @@ impl State {
     /// The capture ended: held segments are delivered after their holes.
     fn finish(&mut self, out: &mut VecDeque<Produced>) {
         let mut conns: Vec<_> = self.conns.drain().collect();
-        conns.sort_by(|a, b| a.0.cmp(&b.0));
+        conns.sort_by_key(|a| a.0);
         for (_, mut conn) in conns {
             for h in &mut conn.halves {
                 h.end();

@@ -51,14 +51,22 @@ mod tests {
 
     #[test]
     fn tells_formats_apart() {
-        assert_eq!(format_of(&[0x0a, 0x0d, 0x0d, 0x0a, 1, 2]), InputFormat::Pcap);
-        assert_eq!(format_of(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), InputFormat::Pcap);
+        assert_eq!(
+            format_of(&[0x0a, 0x0d, 0x0d, 0x0a, 1, 2]),
+            InputFormat::Pcap
+        );
+        assert_eq!(
+            format_of(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]),
+            InputFormat::Pcap
+        );
         assert_eq!(
             format_of(b"\n{\"ts\":\"2026-01-01T00:00:00Z\",\"conn\":\"a\",\"event\":\"open\"}\n"),
             InputFormat::Jsonl
         );
         assert_eq!(
-            format_of(b"{\"schemaVersion\":\"1.1\",\"timestamp\":\"x\",\"direction\":\"cp-to-csms\"}"),
+            format_of(
+                b"{\"schemaVersion\":\"1.1\",\"timestamp\":\"x\",\"direction\":\"cp-to-csms\"}"
+            ),
             InputFormat::Oot
         );
         assert_eq!(

@@ -187,7 +187,12 @@ fn ipv6(d: &[u8]) -> Result<Option<Segment<'_>>, HeaderError> {
     )
 }
 
-fn tcp(d: &[u8], wire: usize, src: IpAddr, dst: IpAddr) -> Result<Option<Segment<'_>>, HeaderError> {
+fn tcp(
+    d: &[u8],
+    wire: usize,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<Option<Segment<'_>>, HeaderError> {
     if d.len() < 20 {
         return Err(short("TCP"));
     }

@@ -126,7 +126,11 @@ pub fn packets(records: &[Rec], opts: &Options) -> Vec<Packet> {
                         offered,
                         basic_auth_user,
                         ..
-                    } => (subprotocol.clone(), offered.clone(), basic_auth_user.clone()),
+                    } => (
+                        subprotocol.clone(),
+                        offered.clone(),
+                        basic_auth_user.clone(),
+                    ),
                     _ => (Some("ocpp1.6".into()), Some("ocpp1.6".into()), None),
                 };
                 let mut req = format!(
@@ -143,7 +147,9 @@ pub fn packets(records: &[Rec], opts: &Options) -> Vec<Packet> {
                     req.push_str(&format!("Authorization: Basic {cred}\r\n"));
                 }
                 if opts.deflate.is_some() {
-                    req.push_str("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+                    req.push_str(
+                        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+                    );
                 }
                 req.push_str("\r\n");
                 c.send(&mut out, rec.at, Side::Charger, req.into_bytes(), opts.mss);
@@ -218,7 +224,14 @@ impl TcpConn {
         });
     }
 
-    fn send(&mut self, out: &mut Vec<Packet>, at: Timestamp, from: Side, bytes: Vec<u8>, mss: usize) {
+    fn send(
+        &mut self,
+        out: &mut Vec<Packet>,
+        at: Timestamp,
+        from: Side,
+        bytes: Vec<u8>,
+        mss: usize,
+    ) {
         for part in bytes.chunks(mss.max(1)) {
             self.push(out, at, from, ACK | PSH, part.to_vec());
             let len = u32::try_from(part.len()).unwrap_or(0);
@@ -283,7 +296,10 @@ impl TcpConn {
             }
         }
         if mask {
-            self.mask_counter = self.mask_counter.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            self.mask_counter = self
+                .mask_counter
+                .wrapping_mul(1_103_515_245)
+                .wrapping_add(12345);
             let key = self.mask_counter.to_be_bytes();
             f.extend(key);
             f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
@@ -310,7 +326,11 @@ pub fn encode_packet(p: &Packet, linktype: u32) -> Vec<u8> {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let mut ip = Vec::with_capacity(20 + tcp.len());
             ip.extend([0x45, 0]);
-            ip.extend(u16::try_from(20 + tcp.len()).unwrap_or(u16::MAX).to_be_bytes());
+            ip.extend(
+                u16::try_from(20 + tcp.len())
+                    .unwrap_or(u16::MAX)
+                    .to_be_bytes(),
+            );
             ip.extend([0, 0, 0x40, 0, 64, 6, 0, 0]);
             ip.extend(s.octets());
             ip.extend(d.octets());

@@ -69,8 +69,7 @@ impl HalfStream {
             }
             self.drain_held();
         } else if !payload.is_empty() || missing > 0 {
-            if self.held.len() >= MAX_HELD_SEGMENTS || self.held_bytes + payload.len() > MAX_HELD
-            {
+            if self.held.len() >= MAX_HELD_SEGMENTS || self.held_bytes + payload.len() > MAX_HELD {
                 self.give_up_hole();
             }
             self.held_bytes += payload.len();

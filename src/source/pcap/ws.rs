@@ -171,7 +171,13 @@ impl Conn {
                 self.closed = true;
                 let by = self.side_of(h);
                 let name = self.conn_name(emit.conn_flag);
-                emit.rec(&name, RecKind::Close { code: None, by: Some(by) });
+                emit.rec(
+                    &name,
+                    RecKind::Close {
+                        code: None,
+                        by: Some(by),
+                    },
+                );
             }
         }
     }
@@ -308,7 +314,8 @@ impl Conn {
                     self.user = req.basic_auth_user;
                 }
                 Err(_) => {
-                    let head = String::from_utf8_lossy(&self.http[c][..req_end]).to_ascii_lowercase();
+                    let head =
+                        String::from_utf8_lossy(&self.http[c][..req_end]).to_ascii_lowercase();
                     if !head.contains("upgrade: websocket") {
                         // Plain HTTP (a web interface, an API): not ours.
                         self.phase = Phase::Ignored;
@@ -452,8 +459,15 @@ impl Conn {
                     self.closed = true;
                 } else if !self.closed {
                     self.closed = true;
-                    let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                    emit.rec(&name, RecKind::Close { code, by: Some(side) });
+                    let code =
+                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    emit.rec(
+                        &name,
+                        RecKind::Close {
+                            code,
+                            by: Some(side),
+                        },
+                    );
                 }
             }
             0x9 | 0xA => {}
@@ -476,7 +490,9 @@ impl Conn {
                     return;
                 }
                 if f.msg.len() + payload.len() > MAX_MESSAGE {
-                    emit.problem(format!("{name}: a message over {MAX_MESSAGE} bytes; skipped"));
+                    emit.problem(format!(
+                        "{name}: a message over {MAX_MESSAGE} bytes; skipped"
+                    ));
                     f.msg.clear();
                     f.msg_op = None;
                     return;
@@ -486,7 +502,7 @@ impl Conn {
                     let op = f.msg_op.take().unwrap_or(1);
                     let mut data = std::mem::take(&mut f.msg);
                     if f.msg_compressed {
-                        let fresh = self.deflate.map_or(true, |d| d[h]);
+                        let fresh = self.deflate.is_none_or(|d| d[h]);
                         match inflate(&mut f.inflate, &data, fresh) {
                             Ok(plain) => data = plain,
                             Err(why) => {
@@ -572,7 +588,9 @@ fn frame_head(b: &[u8]) -> Result<Option<Head>, String> {
         return Err("a WebSocket frame with RSV2 or RSV3 set".into());
     }
     if !matches!(opcode, 0x0..=0x2 | 0x8..=0xA) {
-        return Err(format!("a WebSocket frame with the reserved opcode {opcode:#x}"));
+        return Err(format!(
+            "a WebSocket frame with the reserved opcode {opcode:#x}"
+        ));
     }
     let masked = b[1] & 0x80 != 0;
     let (len, mut hl) = match b[1] & 0x7f {
@@ -588,7 +606,10 @@ fn frame_head(b: &[u8]) -> Result<Option<Head>, String> {
             }
             let mut x = [0u8; 8];
             x.copy_from_slice(&b[2..10]);
-            (usize::try_from(u64::from_be_bytes(x)).unwrap_or(usize::MAX), 10)
+            (
+                usize::try_from(u64::from_be_bytes(x)).unwrap_or(usize::MAX),
+                10,
+            )
         }
         n => (usize::from(n), 2),
     };
@@ -687,7 +708,11 @@ fn inflate(state: &mut Option<Decompress>, data: &[u8], fresh: bool) -> Result<V
         }
         let before_out = out.len();
         let status = d
-            .decompress_vec(&input[consumed.min(input.len())..], &mut out, FlushDecompress::Sync)
+            .decompress_vec(
+                &input[consumed.min(input.len())..],
+                &mut out,
+                FlushDecompress::Sync,
+            )
             .map_err(|e| e.to_string())?;
         let consumed_now = usize::try_from(d.total_in() - start_in).unwrap_or(usize::MAX);
         if consumed_now >= input.len() && out.len() < out.capacity() {
@@ -727,7 +752,9 @@ mod tests {
     #[test]
     fn deflate_parameters() {
         assert_eq!(
-            deflate_params("permessage-deflate; client_no_context_takeover; server_max_window_bits=15"),
+            deflate_params(
+                "permessage-deflate; client_no_context_takeover; server_max_window_bits=15"
+            ),
             Some((true, false))
         );
         assert_eq!(deflate_params("x-foo"), None);
@@ -752,8 +779,6 @@ mod tests {
         }
         // The second message refers to the first: a fresh window cannot read it.
         let mut fresh = None;
-        assert!(
-            inflate(&mut fresh, &msgs[1].1, true).map_or(true, |t| t != msgs[1].0.as_bytes())
-        );
+        assert!(inflate(&mut fresh, &msgs[1].1, true).map_or(true, |t| t != msgs[1].0.as_bytes()));
     }
 }
