@@ -593,3 +593,49 @@ fn check_reads_standard_input_and_several_formats_at_once() {
             .is_some_and(|a| !a.is_empty())
     );
 }
+
+#[test]
+fn a_gap_marks_what_follows_as_mid_life() {
+    use ocpp_inspector::engine::{ConnSecurity, Engine, Event, EventKind};
+    use ocpp_inspector::time::Timestamp;
+    let o = opts(None);
+    let mut engine = Engine::new(o.schemas.clone(), o.config.clone(), None);
+    let mut out = Vec::new();
+    let ev = |conn: &'static str, kind| Event {
+        at: Timestamp::from_secs(1_700_000_000),
+        conn,
+        line: 1,
+        kind,
+    };
+    for conn in ["A", "B"] {
+        engine
+            .feed(
+                &ev(
+                    conn,
+                    EventKind::Open {
+                        subprotocol: Some("ocpp1.6"),
+                        security: ConnSecurity::default(),
+                    },
+                ),
+                &mut out,
+            )
+            .expect("open");
+    }
+    assert!(!engine.after_gap("A"));
+    let gap = |conn| {
+        ev(
+            conn,
+            EventKind::Gap {
+                reason: "capture loss",
+                frames: Some(2),
+            },
+        )
+    };
+    engine.feed(&gap("A"), &mut out).expect("gap");
+    assert!(engine.after_gap("A") && !engine.after_gap("B"));
+    // Without a connection: every connection.
+    engine.feed(&gap(""), &mut out).expect("gap");
+    assert!(engine.after_gap("B"));
+    assert_eq!(engine.stats().connections, 2, "a gap opens no connection");
+    assert!(out.is_empty(), "a gap is no finding by itself");
+}
