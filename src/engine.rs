@@ -54,12 +54,14 @@ pub enum EventKind<'a> {
     Binary { from: Side, len: usize },
     /// The WebSocket closed.
     Close { code: Option<u16>, by: Option<Side> },
-    /// Frames are missing from the trace at this point (a gap record: capture loss, a
-    /// recorder that lagged, a torn last line). An empty `conn` means every connection.
-    /// `frames`: how many frame records are missing, when known.
+    /// Frames are missing from the observation here (a recorder that lagged, a capture that
+    /// lost segments, a log with lines skipped): what follows is judged like a trace that
+    /// starts mid-life. `frames` is how many are missing, when known. An empty `conn`
+    /// (a gap record without one) means every connection.
     Gap {
-        reason: &'a str,
         frames: Option<u64>,
+        /// Why, as the recorder or importer said it (`recorder lagged`, `capture loss`).
+        reason: Option<&'a str>,
     },
 }
 
@@ -127,9 +129,12 @@ impl Engine {
         self.stats
     }
 
-    /// Whether a gap record has marked `conn`'s span since as mid-life.
-    pub fn after_gap(&self, conn: &str) -> bool {
-        self.sessions.get(conn).is_some_and(|s| s.after_gap)
+    /// Whether `conn` is judged as observed mid-life now (its trace started mid-life, or
+    /// a gap record said frames are missing).
+    pub fn mid_life(&self, conn: &str) -> bool {
+        self.sessions
+            .get(conn)
+            .is_some_and(|s| !s.proto.seen_from_start)
     }
 
     pub fn schemas(&self) -> &SchemaSet {
@@ -151,13 +156,11 @@ impl Engine {
         injected: bool,
         out: &mut Vec<Finding>,
     ) -> Result<(), FeedError> {
-        if let EventKind::Gap { .. } = event.kind {
-            // Not a connection's own event: it opens no session, it marks what follows.
-            if event.conn.is_empty() {
-                self.sessions.values_mut().for_each(Session::on_gap);
-            } else if let Some(s) = self.sessions.get_mut(event.conn) {
-                s.on_gap();
-            }
+        if let EventKind::Gap { .. } = event.kind
+            && event.conn.is_empty()
+        {
+            // A gap of every connection (a gap record without `conn`): it opens no session.
+            self.sessions.values_mut().for_each(Session::on_gap);
             return Ok(());
         }
         let session = match self.sessions.get_mut(event.conn) {
@@ -197,6 +200,10 @@ impl Engine {
                 session.on_close(by, &mut ctx);
                 Ok(())
             }
+            EventKind::Gap { .. } => {
+                session.on_gap();
+                Ok(())
+            }
             EventKind::Binary { from, len } => {
                 ctx.from = Some(from);
                 ctx.report(
@@ -221,7 +228,6 @@ impl Engine {
                 }
                 Ok(())
             }
-            EventKind::Gap { .. } => Ok(()),
         }
     }
 }
@@ -333,8 +339,35 @@ impl<'a> Ctx<'a> {
         about: About<'_>,
         message: impl Into<String>,
     ) {
-        let Some(severity) = self.config.severity_of(rule, self.version) else {
+        self.emit_about(rule, None, about, message.into());
+    }
+
+    /// [`Ctx::report_about`] with a severity chosen by the check (a lenient reading); the
+    /// configuration still wins.
+    pub(crate) fn report_about_as(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Severity,
+        about: About<'_>,
+        message: impl Into<String>,
+    ) {
+        self.emit_about(rule, Some(severity), about, message.into());
+    }
+
+    fn emit_about(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Option<Severity>,
+        about: About<'_>,
+        message: String,
+    ) {
+        let Some(default) = self.config.severity_of(rule, self.version) else {
             return;
+        };
+        let severity = if self.config.is_overridden(rule) {
+            default
+        } else {
+            severity.unwrap_or(default)
         };
         let same = about.line == self.line;
         self.out.push(Finding {
@@ -346,7 +379,7 @@ impl<'a> Ctx<'a> {
             from: about.from,
             unique_id: about.unique_id.map(Box::from),
             action: about.action.map(Box::from),
-            message: message.into(),
+            message,
             pointer: None,
             evidence: if same {
                 self.text

@@ -621,21 +621,21 @@ fn a_gap_marks_what_follows_as_mid_life() {
             )
             .expect("open");
     }
-    assert!(!engine.after_gap("A"));
+    assert!(!engine.mid_life("A"));
     let gap = |conn| {
         ev(
             conn,
             EventKind::Gap {
-                reason: "capture loss",
+                reason: Some("capture loss"),
                 frames: Some(2),
             },
         )
     };
     engine.feed(&gap("A"), &mut out).expect("gap");
-    assert!(engine.after_gap("A") && !engine.after_gap("B"));
+    assert!(engine.mid_life("A") && !engine.mid_life("B"));
     // Without a connection: every connection.
     engine.feed(&gap(""), &mut out).expect("gap");
-    assert!(engine.after_gap("B"));
+    assert!(engine.mid_life("B"));
     assert_eq!(engine.stats().connections, 2, "a gap opens no connection");
     assert!(out.is_empty(), "a gap is no finding by itself");
 }

@@ -80,9 +80,11 @@ pub(crate) struct Session {
     pub(crate) proto: ProtoState,
     /// The frame being judged was injected by the inspector.
     injected: bool,
-    /// A gap record said frames are missing: what follows is judged like a trace that
-    /// starts mid-life (the rules read this flag; see the gap record in the README).
-    pub(crate) after_gap: bool,
+    /// Whether any event of the current connection has been judged yet.
+    started: bool,
+    /// Ids of malformed CALLs (readable id, unusable frame) per sender: a CALLERROR
+    /// answering one is the right answer, not an answer to an unknown CALL.
+    malformed: [VecDeque<Box<str>>; 2],
 }
 
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
@@ -110,13 +112,16 @@ impl Session {
             sends: Default::default(),
             closed_by: [false; 2],
             proto,
-            after_gap: false,
+            started: false,
+            malformed: Default::default(),
         }
     }
 
-    /// Frames are missing from the trace here: the span after it is mid-life.
+    /// Frames are missing from the observation here (a gap record): what follows is judged
+    /// like a trace that starts mid-life.
     pub(crate) fn on_gap(&mut self) {
-        self.after_gap = true;
+        self.proto.seen_from_start = false;
+        self.started = true;
     }
 
     pub(crate) fn on_open(
@@ -127,6 +132,9 @@ impl Session {
         ctx: &mut Ctx<'_>,
     ) {
         self.links = self.links.saturating_add(1);
+        self.proto.seen_from_start = true;
+        self.started = true;
+        self.malformed = Default::default();
         // Ids and catalogue indexes of the previous connection mean nothing on this one
         // (which may even speak another version).
         self.pending = Default::default();
@@ -227,6 +235,12 @@ impl Session {
         ctx: &mut Ctx<'_>,
     ) {
         self.injected = injected;
+        if !self.started {
+            // No `open` before the first frame: the trace shows this connection's start
+            // only if that frame is the charger's BootNotification.
+            self.started = true;
+            self.proto.seen_from_start = from == Side::Charger && is_boot_call(text);
+        }
         if self.closed_by[from.index()] {
             ctx.report(
                 &rpc::FRAME_AFTER_CLOSE,
@@ -256,6 +270,9 @@ impl Session {
             Ok(f) => f,
             Err(e) => {
                 rpc::report_frame_error(ctx, &e);
+                if let Some(id) = e.malformed_call_id() {
+                    push_bounded(&mut self.malformed[from.index()], Box::from(id), MAX_RECENT);
+                }
                 return;
             }
         };
@@ -410,6 +427,8 @@ impl Session {
                 }
                 if mine.len() == MAX_PENDING {
                     mine.remove(0);
+                    // A forgotten CALL may still be answered: such an answer proves nothing.
+                    self.proto.seen_from_start = false;
                 }
                 mine.push(Pending {
                     id: Box::from(id),
@@ -595,6 +614,24 @@ impl Session {
                     "{what} `{id}` answers a SEND of {caller}; SEND messages get no reply of any kind"
                 ),
             );
+        } else if self.malformed[caller.index()].iter().any(|m| &**m == id) {
+            if what != "CALLERROR" {
+                ctx.report_as(
+                    &rpc::RESPONSE_UNKNOWN_ID,
+                    Severity::Info,
+                    format!(
+                        "{what} `{id}` answers a malformed CALL of {caller}; a CALLERROR is the expected answer to a frame that cannot be processed"
+                    ),
+                );
+            }
+        } else if !self.proto.seen_from_start {
+            ctx.report_as(
+                &rpc::RESPONSE_UNKNOWN_ID,
+                Severity::Info,
+                format!(
+                    "{what} `{id}` from {from} matches no CALL of {caller} seen; the trace did not show this connection from its start (or lost a span), so it may answer a CALL sent before"
+                ),
+            );
         } else {
             ctx.report(
                 &rpc::RESPONSE_UNKNOWN_ID,
@@ -602,4 +639,25 @@ impl Session {
             );
         }
     }
+}
+
+/// Whether a text frame is a CALL of BootNotification (a cheap look at the envelope; the
+/// frame itself is judged by the pipeline).
+fn is_boot_call(text: &str) -> bool {
+    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let Some(rest) = rest.strip_prefix('2') else {
+        return false;
+    };
+    // `[2,"id","BootNotification",{...}]`: the action is the second string of the array.
+    let mut parts = rest.splitn(4, '"');
+    let _ = parts.next();
+    let _id = parts.next();
+    let _sep = parts.next();
+    parts
+        .next()
+        .is_some_and(|r| r.starts_with("BootNotification\""))
 }

@@ -122,9 +122,9 @@ impl<W: Write> Recorder<W> {
                 rec.code = code;
                 rec.by = by.map(|s| s.as_str());
             }
-            EventKind::Gap { reason, frames } => {
+            EventKind::Gap { frames, reason } => {
                 rec.event = Some("gap");
-                rec.reason = Some(reason);
+                rec.reason = reason;
                 rec.frames = frames;
             }
         }

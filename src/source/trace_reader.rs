@@ -5,7 +5,8 @@
 //! - open:  `{"ts":"…","conn":"CP-001","event":"open","subprotocol":"ocpp1.6"}`
 //! - close: `{"ts":"…","conn":"CP-001","event":"close","code":1000,"by":"charger"}`
 //! - gap:   `{"ts":"…","conn":"CP-001","event":"gap","reason":"capture loss","frames":3}`:
-//!   frames are missing here (`frames` when known; no `conn`: every connection of the file).
+//!   frames are missing here (`frames` when known; no `conn`: every connection of the file);
+//!   what follows is judged like a trace that starts mid-life.
 //!
 //! - `"injected":true` on a frame: the inspector sent it (or it answers such a call); kept
 //!   on the [`Record`].
@@ -63,14 +64,14 @@ struct RawRecord<'a> {
     /// A binary frame's length (the proxy records binary frames this way).
     #[serde(default)]
     binary_len: Option<usize>,
-    /// A frame the inspector injected itself (a test case driving the charger).
-    #[serde(default)]
-    injected: bool,
-    /// A gap record's reason and missing frame count.
+    /// A gap record: why frames are missing, and how many when known.
     #[serde(borrow, default)]
     reason: Option<Cow<'a, str>>,
     #[serde(default)]
     frames: Option<u64>,
+    /// A frame the inspector injected itself (a test case driving the charger).
+    #[serde(default)]
+    injected: bool,
 }
 
 /// A parsed record: the event's string fields borrow from the line when they hold no
@@ -105,11 +106,10 @@ pub enum RecordKind<'a> {
         code: Option<u16>,
         by: Option<Side>,
     },
-    /// Frames are missing here; the record's `conn` is empty when it concerns every
-    /// connection.
+    /// Frames are missing from the trace here (`"event":"gap"`).
     Gap {
-        reason: Cow<'a, str>,
         frames: Option<u64>,
+        reason: Option<Cow<'a, str>>,
     },
     /// An `event` kind this reader does not know (written by a newer version); skipped.
     Other,
@@ -145,9 +145,9 @@ impl<'a> Record<'a> {
                 code: *code,
                 by: *by,
             },
-            RecordKind::Gap { reason, frames } => EventKind::Gap {
-                reason,
+            RecordKind::Gap { frames, reason } => EventKind::Gap {
                 frames: *frames,
+                reason: reason.as_deref(),
             },
             RecordKind::Other => return None,
         };
@@ -195,10 +195,6 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
         return Err(err("`conn` is empty".into()));
     }
     let kind = match (raw.event.as_deref(), raw.from) {
-        (Some("gap"), _) => RecordKind::Gap {
-            reason: raw.reason.unwrap_or(Cow::Borrowed("frames missing")),
-            frames: raw.frames,
-        },
         (Some("open"), _) => RecordKind::Open {
             subprotocol: raw.subprotocol,
             scheme: raw.scheme,
@@ -215,6 +211,10 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
                 .map(|b| side(b, "by"))
                 .transpose()
                 .map_err(err)?,
+        },
+        (Some("gap"), _) => RecordKind::Gap {
+            frames: raw.frames,
+            reason: raw.reason,
         },
         (Some(_), _) => RecordKind::Other,
         (None, Some(from)) => {
@@ -405,7 +405,7 @@ mod tests {
         .unwrap();
         assert_eq!(&*r.conn, "CP-1");
         assert!(
-            matches!(r.kind, RecordKind::Gap { ref reason, frames: Some(3) } if reason == "capture loss")
+            matches!(r.kind, RecordKind::Gap { reason: Some(ref reason), frames: Some(3) } if reason == "capture loss")
         );
         let r = parse_record(
             br#"{"ts":"2026-11-22T10:15:03Z","event":"gap","reason":"disk full"}"#,

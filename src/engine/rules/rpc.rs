@@ -221,9 +221,13 @@ rule!(
     "OCPP-J 1.6 §4.1.4; 2.0.1 Part 4 §4.1.4, §4.2.3",
     "What it checks: an answer whose id is not the id of a CALL that the other side sent on \
 this connection and that is still waiting. A 2.x CALLERROR with id \"-1\" (the answer to an \
-unreadable frame) is legal; on 1.6 it is reported as info.\n\n\
-Why it matters: the caller cannot match the answer; its request will time out. A trace that \
-starts mid-conversation can produce this for its first answers."
+unreadable frame) is legal; on 1.6 it is reported as info. A CALLERROR answering a malformed \
+CALL whose id was readable (a CALL of 3 elements, an action that is not a string) is the right \
+answer and not reported.\n\n\
+Mid-life traces: an error only when the trace shows this connection from its start (its \
+`open` event, or a first frame that is the charger's BootNotification) with no gap record \
+since; otherwise the answer may be to a CALL sent before the trace began, and it is info.\n\n\
+Why it matters: the caller cannot match the answer; its request will time out."
 );
 
 rule!(

@@ -180,8 +180,6 @@ pub enum RowKind {
     Close,
     Binary,
     Frame,
-    /// Frames are missing from the trace here (a gap record).
-    Gap,
 }
 
 /// One row of the frames pane.
@@ -782,20 +780,20 @@ impl App {
                 .into();
                 self.conn_mut(&e.conn).closed = true;
             }
+            OwnedKind::Gap { frames } => {
+                row.kind = RowKind::Close;
+                row.short = match frames {
+                    Some(n) => format!("gap: {n} frames missing from the observation"),
+                    None => "gap: frames missing from the observation".to_owned(),
+                }
+                .into();
+            }
             OwnedKind::Binary { from, len } => {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);
                 row.short = format!("binary frame, {len} bytes").into();
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
-            }
-            OwnedKind::Gap { reason, frames } => {
-                row.kind = RowKind::Gap;
-                row.short = match frames {
-                    Some(n) => format!("gap: {n} frame(s) missing ({reason})"),
-                    None => format!("gap: frames missing ({reason})"),
-                }
-                .into();
             }
             OwnedKind::Frame { from, text } => {
                 row.from = Some(*from);

@@ -52,8 +52,8 @@ pub enum OwnedKind {
         code: Option<u16>,
         by: Option<Side>,
     },
+    /// Frames are missing from the observation here.
     Gap {
-        reason: Box<str>,
         frames: Option<u64>,
     },
 }
@@ -78,10 +78,7 @@ impl OwnedEvent {
             },
             EventKind::Binary { from, len } => OwnedKind::Binary { from, len },
             EventKind::Close { code, by } => OwnedKind::Close { code, by },
-            EventKind::Gap { reason, frames } => OwnedKind::Gap {
-                reason: Box::from(reason),
-                frames,
-            },
+            EventKind::Gap { frames, .. } => OwnedKind::Gap { frames },
         };
         OwnedEvent {
             at: event.at,

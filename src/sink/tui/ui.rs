@@ -295,7 +295,6 @@ fn type_label(row: &FrameRow) -> &'static str {
         (RowKind::Open, _) => "OPEN",
         (RowKind::Close, _) => "CLOSE",
         (RowKind::Binary, _) => "BINARY",
-        (RowKind::Gap, _) => "GAP",
         (RowKind::Frame, Some(MessageType::Call)) => "CALL",
         (RowKind::Frame, Some(MessageType::CallResult)) => "RESULT",
         (RowKind::Frame, Some(MessageType::CallError)) => "ERROR",
@@ -309,7 +308,6 @@ fn arrow(row: &FrameRow) -> &'static str {
     match (row.kind, row.from) {
         (RowKind::Open, _) => "+",
         (RowKind::Close, _) => "×",
-        (RowKind::Gap, _) => "…",
         (_, Some(Side::Charger)) => "→",
         (_, Some(Side::Csms)) => "←",
         (_, None) => " ",

@@ -73,7 +73,7 @@ impl Rec {
                 by: *by,
             },
             K::Gap { reason, frames } => RecKind::Gap {
-                reason: reason.to_string(),
+                reason: reason.as_deref().unwrap_or("frames missing").to_owned(),
                 frames: *frames,
             },
             K::Other => return None,
@@ -112,7 +112,7 @@ impl Rec {
                 by: *by,
             },
             RecKind::Gap { reason, frames } => EventKind::Gap {
-                reason,
+                reason: Some(reason),
                 frames: *frames,
             },
         };
