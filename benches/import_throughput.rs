@@ -7,6 +7,7 @@
 //! reports for each: MB/s of input and frames/s for
 //! - import only (reading the input into trace records, no judging),
 //! - `check` on one core.
+//!
 //! A benchmark, not a test: it asserts nothing and prints figures.
 
 #![allow(

@@ -633,7 +633,7 @@ mod tests {
         ));
         assert_eq!(recs[4].conn, "");
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("line 10"), "{problems:?}");
+        assert!(problems[0].contains("line 9"), "{problems:?}");
         assert!(
             notes
                 .iter()
@@ -658,6 +658,6 @@ mod tests {
         assert_eq!(way_of("nothing here ", None), None);
         assert_eq!(action_side("BootNotification"), Some(Side::Charger));
         assert_eq!(action_side("DataTransfer"), None);
-        assert_eq!(balanced_end("[1,\"]\",[2]] tail"), Some(12));
+        assert_eq!(balanced_end("[1,\"]\",[2]] tail"), Some(11));
     }
 }

@@ -190,9 +190,9 @@ mod tests {
         h.segment(u32::MAX - 2, true, false, b"", 0);
         h.segment(u32::MAX - 1, false, false, b"abc", 3); // wraps
         h.segment(u32::MAX - 1, false, false, b"abc", 3); // retransmitted
-        h.segment(5, false, false, b"ghi", 3); // ahead
-        h.segment(1, false, false, b"bcdef", 5); // overlaps
-        h.segment(8, false, true, b"", 0);
+        h.segment(4, false, false, b"ghi", 3); // ahead
+        h.segment(u32::MAX, false, false, b"bcdef", 5); // overlaps
+        h.segment(7, false, true, b"", 0);
         let (data, lost) = collect(&mut h);
         assert_eq!(data, b"abcdefghi");
         assert_eq!(lost, 0);
