@@ -287,7 +287,12 @@ impl<R: BufRead> Source for JsonlSource<R> {
                 }));
             }
         };
-        if self.lines.last_torn() && parse_record(&self.cur, n).is_err() {
+        // Torn: the last line has no line end and its JSON is cut short (a whole object that
+        // is not a record stays an input error).
+        if self.lines.last_torn()
+            && parse_record(&self.cur, n).is_err()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&self.cur).is_err_and(|e| e.is_eof())
+        {
             // The writer stopped mid-record: whatever that record was is missing.
             let at = parse_record(&self.prev, n.saturating_sub(1))
                 .ok()
