@@ -639,3 +639,15 @@ fn a_gap_marks_what_follows_as_mid_life() {
     assert_eq!(engine.stats().connections, 2, "a gap opens no connection");
     assert!(out.is_empty(), "a gap is no finding by itself");
 }
+
+#[test]
+fn help_names_every_format_and_preset() {
+    let r = common::run(&["check", "--help"]);
+    assert_eq!(r.code, 0);
+    for name in ["jsonl", "pcap", "oot", "log:PRESET", "--tz", "--conn"]
+        .into_iter()
+        .chain(ocpp_inspector::source::log::preset_names())
+    {
+        assert!(r.stdout.contains(name), "`check --help` names {name}");
+    }
+}
