@@ -8,6 +8,7 @@ pub mod convert;
 pub mod demo;
 pub mod proxy;
 pub mod rules;
+pub mod signal;
 pub mod sim;
 pub mod testcase;
 pub mod view;

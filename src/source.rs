@@ -1,7 +1,8 @@
-//! Where events come from: trace files (our JSON Lines), captures (pcap/pcapng), Open OCPP
-//! Trace files and text logs, all through [`input`], and the proxy's tap. Sources turn bytes
-//! into [`crate::engine::Event`]s and judge nothing.
+//! Where events come from: trace files (our JSON Lines, or captures, Open OCPP Trace files
+//! and text logs through [`input`]) and the proxy's tap, all turned into the one event
+//! model ([`event`]). Sources turn bytes into events and judge nothing.
 
+pub mod event;
 pub mod input;
 pub mod log;
 pub mod oot;

@@ -596,7 +596,7 @@ fn check_reads_standard_input_and_several_formats_at_once() {
 
 #[test]
 fn a_gap_marks_what_follows_as_mid_life() {
-    use ocpp_inspector::engine::{ConnSecurity, Engine, Event, EventKind};
+    use ocpp_inspector::engine::{Engine, Event, EventKind, Handshake};
     use ocpp_inspector::time::Timestamp;
     let o = opts(None);
     let mut engine = Engine::new(o.schemas.clone(), o.config.clone(), None);
@@ -612,10 +612,10 @@ fn a_gap_marks_what_follows_as_mid_life() {
             .feed(
                 &ev(
                     conn,
-                    EventKind::Open {
+                    EventKind::Open(Handshake {
                         subprotocol: Some("ocpp1.6"),
-                        security: ConnSecurity::default(),
-                    },
+                        ..Handshake::default()
+                    }),
                 ),
                 &mut out,
             )

@@ -238,14 +238,14 @@ impl<W: Write> OotWriter<W> {
     /// Writes one event (frames only; the rest is counted in `skipped`).
     pub fn write(&mut self, event: &Event<'_>) -> io::Result<()> {
         let (from, text) = match event.kind {
-            EventKind::Open { subprotocol, .. } => {
-                if let Some(v) = subprotocol.and_then(|s| s.strip_prefix("ocpp")) {
+            EventKind::Open(h) => {
+                if let Some(v) = h.subprotocol.and_then(|s| s.strip_prefix("ocpp")) {
                     self.versions.insert(event.conn.to_owned(), v.to_owned());
                 }
                 self.skipped += 1;
                 return Ok(());
             }
-            EventKind::Frame { from, text } => (from, text),
+            EventKind::Frame { from, text, .. } => (from, text),
             _ => {
                 self.skipped += 1;
                 return Ok(());

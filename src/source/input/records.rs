@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::engine::{ConnSecurity, Event, EventKind};
+use crate::engine::{Event, EventKind, Handshake, Origin};
 use crate::ocpp::Side;
 use crate::sink::recorder::Recorder;
 use crate::time::Timestamp;
@@ -93,16 +93,18 @@ impl Rec {
                 offered,
                 basic_auth_user,
                 scheme,
-            } => EventKind::Open {
+            } => EventKind::Open(Handshake {
                 subprotocol: subprotocol.as_deref(),
-                security: ConnSecurity {
-                    scheme: scheme.as_deref(),
-                    basic_auth_user: basic_auth_user.as_deref(),
-                    offered_subprotocols: offered.as_deref(),
-                    ..ConnSecurity::default()
-                },
+                scheme: scheme.as_deref(),
+                basic_auth_user: basic_auth_user.as_deref(),
+                offered_subprotocols: offered.as_deref(),
+                ..Handshake::default()
+            }),
+            RecKind::Frame { from, text } => EventKind::Frame {
+                from: *from,
+                text,
+                origin: Origin::Peer,
             },
-            RecKind::Frame { from, text } => EventKind::Frame { from: *from, text },
             RecKind::Binary { from, len } => EventKind::Binary {
                 from: *from,
                 len: *len,
