@@ -86,6 +86,14 @@ impl Engine {
         self.stats
     }
 
+    /// Whether `conn` is judged as observed mid-life now (its trace started mid-life, or
+    /// a gap record said frames are missing).
+    pub fn mid_life(&self, conn: &str) -> bool {
+        self.sessions
+            .get(conn)
+            .is_some_and(|s| !s.proto.seen_from_start)
+    }
+
     pub fn schemas(&self) -> &SchemaSet {
         &self.schemas
     }
@@ -117,6 +125,13 @@ impl Engine {
         out: &mut Vec<Finding>,
         mut observer: Option<&mut dyn Observer>,
     ) -> Result<(), FeedError> {
+        if let EventKind::Gap { .. } = event.kind
+            && event.conn.is_empty()
+        {
+            // A gap of every connection (a gap record without `conn`): it opens no session.
+            self.sessions.values_mut().for_each(Session::on_gap);
+            return Ok(());
+        }
         let session = match self.sessions.get_mut(event.conn) {
             Some(s) => s,
             None => {

@@ -17,6 +17,7 @@ use super::parse_version;
 use crate::engine::Config;
 use crate::engine::schema::{ErrataSelection, SchemaSet};
 use crate::ocpp::Version;
+use crate::source::input::{InputFormat, InputOptions, Tz};
 use crate::source::proxy::ProxyConfig;
 use crate::source::proxy::tls::{ListenTls, UpstreamTls};
 
@@ -103,6 +104,43 @@ pub fn build_config(args: &EngineArgs) -> Result<Config> {
         }
     }
     Ok(config)
+}
+
+/// How trace inputs are read, the same in `check`, `view`, `testcase run` and `convert`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputArgs {
+    /// Input format, instead of telling it by content: jsonl (our traces), pcap (pcap or
+    /// pcapng of plain ws://), oot (Open OCPP Trace), log (a text log, generic extractor),
+    /// log:PRESET with PRESET one of steve, homeassistant, ocpp-py, evcc, everest
+    #[arg(long, value_name = "FORMAT", value_parser = parse_input_format)]
+    pub input_format: Option<InputFormat>,
+
+    /// The zone of log times written without one: UTC or a fixed offset (+02:00, -0500)
+    #[arg(long, value_name = "OFFSET", value_parser = parse_tz)]
+    pub tz: Option<Tz>,
+
+    /// The station identity of an input that names none (a log of one station, a capture
+    /// that starts after the handshake)
+    #[arg(long, value_name = "IDENTITY")]
+    pub conn: Option<String>,
+}
+
+impl InputArgs {
+    pub fn options(&self) -> InputOptions {
+        InputOptions {
+            format: self.input_format.clone(),
+            tz: self.tz,
+            conn: self.conn.clone(),
+        }
+    }
+}
+
+fn parse_input_format(s: &str) -> Result<InputFormat, String> {
+    s.parse()
+}
+
+fn parse_tz(s: &str) -> Result<Tz, String> {
+    s.parse()
 }
 
 /// The proxy's flags: where chargers connect, the CSMS, TLS both ways and the relay's limits.

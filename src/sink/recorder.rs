@@ -26,6 +26,8 @@ use crate::engine::{Event, EventKind, Origin};
 #[derive(Serialize)]
 struct Out<'a> {
     ts: &'a str,
+    /// Left out of a gap record that concerns every connection.
+    #[serde(skip_serializing_if = "str::is_empty")]
     conn: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'static str>,

@@ -39,7 +39,7 @@
 //! # let _ = outcome; Ok(()) }
 //! ```
 
-mod handshake;
+pub(crate) mod handshake;
 pub mod inject;
 pub mod io;
 mod listener;
