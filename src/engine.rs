@@ -91,7 +91,7 @@ impl Engine {
     pub fn mid_life(&self, conn: &str) -> bool {
         self.sessions
             .get(conn)
-            .is_some_and(|s| !s.proto.seen_from_start)
+            .is_some_and(|s| !s.proto.station.seen_from_start)
     }
 
     pub fn schemas(&self) -> &SchemaSet {
