@@ -249,7 +249,7 @@ pub fn check_reader_streaming<R: Read + Send>(
         let mut read_errors = Vec::new();
         loop {
             if errors.load(Ordering::Relaxed) >= MAX_INPUT_ERRORS {
-                read_errors.push(stopped(lines.line()));
+                read_errors.push(stopped());
                 break;
             }
             match lines.next_line() {
@@ -268,18 +268,17 @@ pub fn check_reader_streaming<R: Read + Send>(
             }
         }
         let end = w.max_at;
-        return merge(vec![w.finish(end)], read_errors, end);
+        let part = w.finish(end);
+        return merge(vec![part], read_errors, end, errors.load(Ordering::Relaxed));
     }
     check_sharded(reader, opts, stream, shards, &errors)
 }
 
-/// The one line that replaces the rest of a file that is no trace.
-fn stopped(line: u64) -> InputError {
+/// Marks that the reading stopped at the bound of input errors ([`merge`] words it).
+fn stopped() -> InputError {
     InputError {
-        line,
-        message: format!(
-            "stopped reading after {MAX_INPUT_ERRORS} input errors: this does not look like a trace file (JSON Lines)"
-        ),
+        line: u64::MAX,
+        message: String::new(),
     }
 }
 
@@ -323,7 +322,7 @@ fn check_sharded<R: Read + Send>(
         let progress = stream.progress.as_deref();
         loop {
             if errors.load(Ordering::Relaxed) >= MAX_INPUT_ERRORS {
-                read_errors.push(stopped(lines.line()));
+                read_errors.push(stopped());
                 break;
             }
             let (n, line) = match lines.next_line() {
@@ -373,7 +372,7 @@ fn check_sharded<R: Read + Send>(
     for w in workers {
         parts.push(w.finish(end));
     }
-    merge(parts, read_errors, end)
+    merge(parts, read_errors, end, errors.load(Ordering::Relaxed))
 }
 
 /// What one worker hands over.
@@ -384,7 +383,12 @@ struct Part {
     stations: BTreeMap<Arc<str>, StationInfo>,
 }
 
-fn merge(parts: Vec<Part>, read_errors: Vec<InputError>, end: Option<Timestamp>) -> CheckedFile {
+fn merge(
+    parts: Vec<Part>,
+    read_errors: Vec<InputError>,
+    end: Option<Timestamp>,
+    total_errors: usize,
+) -> CheckedFile {
     let mut out = CheckedFile {
         path: PathBuf::new(),
         findings: Findings::default(),
@@ -402,15 +406,29 @@ fn merge(parts: Vec<Part>, read_errors: Vec<InputError>, end: Option<Timestamp>)
         out.stations.extend(p.stations);
     }
     out.input_errors.sort_by_key(|e| e.line);
-    // Several workers may each have passed the bound before the reader saw it.
-    if out.input_errors.len() > MAX_INPUT_ERRORS + 1 {
-        let stop = out
+    // At most the bound, then one line saying the rest was not listed (or not read).
+    let stopped_at = out
+        .input_errors
+        .iter()
+        .position(|e| e.line == u64::MAX)
+        .map(|i| out.input_errors.remove(i));
+    if stopped_at.is_some() || total_errors > MAX_INPUT_ERRORS {
+        let last = out
             .input_errors
-            .iter()
-            .position(|e| e.message.starts_with("stopped reading after"));
-        let kept_stop = stop.map(|i| out.input_errors.remove(i));
+            .get(MAX_INPUT_ERRORS - 1)
+            .map_or(0, |e| e.line);
         out.input_errors.truncate(MAX_INPUT_ERRORS);
-        out.input_errors.extend(kept_stop);
+        out.input_errors.push(InputError {
+            line: last,
+            message: format!(
+                "stopped after {MAX_INPUT_ERRORS} input errors{}: this does not look like a trace file (JSON Lines)",
+                if stopped_at.is_some() {
+                    ", the rest of the file not read"
+                } else {
+                    ", more not listed"
+                }
+            ),
+        });
     }
     out.findings = Findings::merged(runs);
     out
