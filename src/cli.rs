@@ -40,7 +40,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check captured traces (JSON Lines) and exit non-zero on violations
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
     /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
     Rules(rules::RulesArgs),
     /// Relay chargers to a CSMS and inspect every frame live
