@@ -745,3 +745,18 @@ fn the_ci_examples_run_as_written() {
     }
     assert_valid_sarif(&read_json(&dir.path().join("ocpp.sarif")));
 }
+
+/// The waiver example in the README is a real waiver file.
+#[test]
+fn the_readme_waiver_example_loads() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let start = readme
+        .find("```toml\n[[waivers]]")
+        .expect("the README shows a waiver");
+    let body = &readme[start + "```toml\n".len()..];
+    let end = body.find("```").expect("closed code block");
+    let w = ocpp_inspector::sink::report::waiver::Waivers::parse(&body[..end], "README.md")
+        .expect("the example loads");
+    assert_eq!(w.len(), 1);
+}
