@@ -21,11 +21,16 @@ use crate::time::Timestamp;
 /// (line, worker, sequence within the worker): the order findings are reported in.
 type Key = (u64, u32, u64);
 
-/// One worker's findings: sorted runs on disk and one sorted run in memory.
+/// Runs of one level merged into one of the next level: open files stay few (at most
+/// `FAN_IN - 1` per level), and each finding is rewritten once per level (log-structured).
+const FAN_IN: usize = 16;
+
+/// One worker's findings: sorted runs on disk (with their merge level) and one sorted run in
+/// memory.
 pub(crate) struct Runs {
     worker: u32,
     seq: u64,
-    files: Vec<File>,
+    files: Vec<(u32, File)>,
     memory: Vec<(Key, Finding)>,
 }
 
@@ -56,15 +61,52 @@ impl Runs {
     pub(crate) fn spill(&mut self, findings: &mut Vec<Finding>) -> io::Result<()> {
         let file = tempfile::tempfile()?;
         let run = self.keyed(findings);
-        match write_run(file, &run) {
+        match write_run(file, run.iter().map(|(k, f)| Ok((*k, f)))) {
             Ok(file) => {
-                self.files.push(file);
-                Ok(())
+                self.files.push((0, file));
+                self.compact()
             }
             Err(e) => {
                 self.memory.extend(run);
                 self.memory.sort_by_key(|(k, _)| *k);
                 Err(e)
+            }
+        }
+    }
+
+    /// While the last `FAN_IN` runs share a level, merges them into one run of the next.
+    /// On failure the runs stay as they were (rewound), only more of them.
+    fn compact(&mut self) -> io::Result<()> {
+        loop {
+            let n = self.files.len();
+            if n < FAN_IN {
+                return Ok(());
+            }
+            let level = self.files[n - 1].0;
+            if self.files[n - FAN_IN..].iter().any(|(l, _)| *l != level) {
+                return Ok(());
+            }
+            let mut readers = Vec::with_capacity(FAN_IN);
+            for (_, f) in &self.files[n - FAN_IN..] {
+                readers.push(f.try_clone()?);
+            }
+            let out = tempfile::tempfile()?;
+            let mut merged = Findings::of_files(readers);
+            let written = write_run(
+                out,
+                std::iter::from_fn(|| merged.next_keyed()).map(|r| r.map(|(k, f)| (k, f))),
+            );
+            match written {
+                Ok(file) => {
+                    self.files.truncate(n - FAN_IN);
+                    self.files.push((level + 1, file));
+                }
+                Err(e) => {
+                    for (_, f) in &mut self.files[n - FAN_IN..] {
+                        f.rewind()?;
+                    }
+                    return Err(e);
+                }
             }
         }
     }
@@ -77,10 +119,14 @@ impl Runs {
     }
 }
 
-fn write_run(file: File, run: &[(Key, Finding)]) -> io::Result<File> {
+fn write_run<F: std::borrow::Borrow<Finding>>(
+    file: File,
+    run: impl Iterator<Item = io::Result<(Key, F)>>,
+) -> io::Result<File> {
     let mut w = BufWriter::new(file);
-    for (k, f) in run {
-        serde_json::to_writer(&mut w, &Rec::of(*k, f))?;
+    for r in run {
+        let (k, f) = r?;
+        serde_json::to_writer(&mut w, &Rec::of(k, f.borrow()))?;
         w.write_all(b"\n")?;
     }
     let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
@@ -117,13 +163,26 @@ impl Findings {
     pub(crate) fn merged(runs: Vec<Runs>) -> Findings {
         let mut sources = Vec::new();
         for r in runs {
-            for f in r.files {
+            for (_, f) in r.files {
                 sources.push(Source::Disk(BufReader::with_capacity(64 * 1024, f).lines()));
             }
             if !r.memory.is_empty() {
                 sources.push(Source::Memory(r.memory.into_iter()));
             }
         }
+        Self::of_sources(sources)
+    }
+
+    fn of_files(files: Vec<File>) -> Findings {
+        Self::of_sources(
+            files
+                .into_iter()
+                .map(|f| Source::Disk(BufReader::with_capacity(64 * 1024, f).lines()))
+                .collect(),
+        )
+    }
+
+    fn of_sources(sources: Vec<Source>) -> Findings {
         Findings {
             heads: sources.iter().map(|_| None).collect(),
             sources,
@@ -150,26 +209,34 @@ impl Findings {
     }
 }
 
-impl Iterator for Findings {
-    type Item = io::Result<Finding>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Findings {
+    /// The next finding and its key; an unreadable run yields its error once.
+    fn next_keyed(&mut self) -> Option<io::Result<(Key, Finding)>> {
         if !self.started {
             self.started = true;
             for i in 0..self.sources.len() {
                 self.advance(i);
             }
         }
-        if let Some(e) = self.pending_error.take() {
-            return Some(Err(e));
+        loop {
+            if let Some(e) = self.pending_error.take() {
+                return Some(Err(e));
+            }
+            let Reverse((_, i)) = self.heap.pop()?;
+            let head = self.heads[i].take();
+            self.advance(i);
+            if let Some(kf) = head {
+                return Some(Ok(kf));
+            }
         }
-        let Reverse((_, i)) = self.heap.pop()?;
-        let head = self.heads[i].take();
-        self.advance(i);
-        match head {
-            Some((_, f)) => Some(Ok(f)),
-            None => self.next(),
-        }
+    }
+}
+
+impl Iterator for Findings {
+    type Item = io::Result<Finding>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_keyed().map(|r| r.map(|(_, f)| f))
     }
 }
 
@@ -255,6 +322,23 @@ mod tests {
             pointer: Some("/a/0".into()),
             evidence: Some("[2,\"x\"]\u{1b}".into()),
         }
+    }
+
+    /// More runs than the fan-in are merged into fewer, bigger ones, the order intact.
+    #[test]
+    fn runs_are_compacted_level_by_level() {
+        let mut a = Runs::new(0);
+        let total = FAN_IN * FAN_IN + 3;
+        for i in 0..total {
+            // Each run holds lines from all over, so merging really interleaves.
+            let line = ((i * 7919) % total) as u64;
+            a.spill(&mut vec![finding(line, &format!("m{line}"))])
+                .unwrap();
+        }
+        assert!(a.files.len() < 2 * FAN_IN, "{} runs open", a.files.len());
+        assert_eq!(a.files[0].0, 2, "a run of the second level");
+        let lines: Vec<u64> = Findings::merged(vec![a]).map(|f| f.unwrap().line).collect();
+        assert_eq!(lines, (0..total as u64).collect::<Vec<_>>());
     }
 
     /// Runs on disk and in memory, from two workers, come back merged in the order a stable
