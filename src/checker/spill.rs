@@ -92,10 +92,7 @@ impl Runs {
             }
             let out = tempfile::tempfile()?;
             let mut merged = Findings::of_files(readers);
-            let written = write_run(
-                out,
-                std::iter::from_fn(|| merged.next_keyed()).map(|r| r.map(|(k, f)| (k, f))),
-            );
+            let written = write_run(out, std::iter::from_fn(|| merged.next_keyed()));
             match written {
                 Ok(file) => {
                     self.files.truncate(n - FAN_IN);

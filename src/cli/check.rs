@@ -404,7 +404,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                 }
             }
         }
-        if let Err(e) = reporter.checked(file) {
+        // The bar steps aside while the report is written (a terminal may show both).
+        let written = match &bar {
+            Some((b, _)) => b.suspend(|| reporter.checked(file)),
+            None => reporter.checked(file),
+        };
+        if let Err(e) = written {
             failure = Some(e);
         }
     });
