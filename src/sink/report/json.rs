@@ -4,7 +4,8 @@
 //! "summary":{"frames":N,"errors":N,"warnings":N,...}}`.
 //! Members are only ever added, never renamed or removed. Written as a stream: each finding
 //! as it comes, the summary last. A waived finding has `"waived":true` and its `waiver`; the
-//! baseline's findings are left out, except in a baseline written with `--write-baseline`.
+//! baseline's findings are left out, except in a baseline written with `--write-baseline`,
+//! which has every finding but the waived ones.
 
 use std::io::{self, Write};
 
@@ -42,7 +43,7 @@ impl<W: Write> JsonWriter<W> {
         }
     }
 
-    /// A baseline: every finding, the baseline's too.
+    /// A baseline: every finding but the waived ones, the old baseline's too.
     pub fn baseline(out: W, gate: Gate) -> Self {
         JsonWriter {
             all: true,
@@ -61,8 +62,12 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> ReportWriter for JsonWriter<W> {
     fn finding(&mut self, item: &Item<'_>) -> io::Result<()> {
-        if matches!(item.status, Status::Known) && !self.all {
-            return Ok(());
+        // A report leaves out the baseline's findings; a baseline leaves out the waived ones
+        // (their waiver's expiry must bring them back).
+        match item.status {
+            Status::Known if !self.all => return Ok(()),
+            Status::Waived(_) if self.all => return Ok(()),
+            _ => {}
         }
         self.start()?;
         let f = item.finding;
