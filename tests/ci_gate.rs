@@ -445,6 +445,7 @@ fn waivers_waive_expire_and_report_unused_ones() {
     std::fs::write(&w, WAIVERS).unwrap();
     let sarif = dir.path().join("r.sarif");
     let junit = dir.path().join("r.xml");
+    let base = dir.path().join("base.json");
     let r = run(&[
         "check",
         SAMPLE,
@@ -456,6 +457,8 @@ fn waivers_waive_expire_and_report_unused_ones() {
         s(&sarif),
         "--junit",
         s(&junit),
+        "--write-baseline",
+        s(&base),
     ]);
     assert_eq!(
         r.code, 1,
@@ -476,6 +479,8 @@ fn waivers_waive_expire_and_report_unused_ones() {
     );
     assert_eq!(doc["summary"]["waived"], 1);
     assert_eq!(doc["summary"]["errors"], 5);
+    // A baseline written meanwhile leaves the waived finding to its waiver.
+    assert_eq!(read_json(&base)["findings"].as_array().unwrap().len(), 5);
     let tool = doc["tool_findings"].as_array().unwrap();
     let ids: Vec<(&str, u64)> = tool
         .iter()
