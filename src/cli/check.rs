@@ -327,7 +327,9 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     };
     let mut reporter = Reporter::new(gate.clone());
     match args.format {
-        Format::Text => reporter.add(TextWriter::new(main_out, Style { color }, gate.clone())),
+        Format::Text => {
+            reporter.add(TextWriter::new(main_out, Style { color }, gate.clone()).with_rule_table())
+        }
         Format::Json => reporter.add(JsonWriter::new(main_out, gate.clone())),
         Format::Junit => reporter.add(JunitWriter::new(main_out, gate.clone())),
         Format::Sarif => reporter.add(SarifWriter::new(

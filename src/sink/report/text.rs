@@ -83,7 +83,8 @@ pub fn write_finding(
     writeln!(out)
 }
 
-/// Writes all findings, the input errors, and the summary line.
+/// Writes all findings, the input errors, and the summary line (no table per rule: the shape
+/// the demo's report and the rules' snapshots keep).
 pub fn write(
     out: &mut impl Write,
     results: &[FileResult],
@@ -101,6 +102,8 @@ pub struct TextWriter<W: Write> {
     gate: Gate,
     /// Input errors (bounded per file) shown after every finding.
     input_errors: Vec<(String, InputError)>,
+    /// The table of counts per rule before the summary line (`check` shows it).
+    rule_table: bool,
 }
 
 impl<W: Write> TextWriter<W> {
@@ -110,7 +113,14 @@ impl<W: Write> TextWriter<W> {
             style,
             gate,
             input_errors: Vec::new(),
+            rule_table: false,
         }
+    }
+
+    /// Also a table of counts per rule before the summary line.
+    pub fn with_rule_table(mut self) -> Self {
+        self.rule_table = true;
+        self
     }
 }
 
@@ -181,7 +191,7 @@ impl<W: Write> ReportWriter for TextWriter<W> {
                 f.line
             )?;
         }
-        if !t.per_rule.is_empty() {
+        if self.rule_table && !t.per_rule.is_empty() {
             let width = t.per_rule.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
             writeln!(
                 self.out,
