@@ -54,6 +54,14 @@ pub enum EventKind<'a> {
     Binary { from: Side, len: usize },
     /// The WebSocket closed.
     Close { code: Option<u16>, by: Option<Side> },
+    /// Frames are missing from the observation here (a recorder that lagged, a capture that
+    /// lost segments, a log with lines skipped): what follows is judged like a trace that
+    /// starts mid-life. `frames` is how many are missing, when known.
+    Gap {
+        frames: Option<u64>,
+        /// Why, as the recorder or importer said it (`recorder lagged`, `capture loss`).
+        reason: Option<&'a str>,
+    },
 }
 
 /// How the charger's connection is secured, as far as the recorder (the proxy) knew it.
@@ -174,6 +182,10 @@ impl Engine {
             }
             EventKind::Close { code: _, by } => {
                 session.on_close(by, &mut ctx);
+                Ok(())
+            }
+            EventKind::Gap { .. } => {
+                session.on_gap();
                 Ok(())
             }
             EventKind::Binary { from, len } => {
@@ -311,8 +323,36 @@ impl<'a> Ctx<'a> {
         about: About<'_>,
         message: impl Into<String>,
     ) {
-        let Some(severity) = self.config.severity_of(rule, self.version) else {
+        self.emit_about(rule, None, about, message.into());
+    }
+
+    /// [`Ctx::report_about`] with a severity chosen by the check (a lenient reading); the
+    /// configuration still wins.
+    pub(crate) fn report_about_as(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Severity,
+        about: About<'_>,
+        message: impl Into<String>,
+    ) {
+        self.emit_about(rule, Some(severity), about, message.into());
+    }
+
+    /// Reports about an earlier frame, with the check's own severity when it gives one.
+    pub(crate) fn emit_about(
+        &mut self,
+        rule: &'static rules::Rule,
+        severity: Option<Severity>,
+        about: About<'_>,
+        message: String,
+    ) {
+        let Some(default) = self.config.severity_of(rule, self.version) else {
             return;
+        };
+        let severity = if self.config.is_overridden(rule) {
+            default
+        } else {
+            severity.unwrap_or(default)
         };
         let same = about.line == self.line;
         self.out.push(Finding {
@@ -324,7 +364,7 @@ impl<'a> Ctx<'a> {
             from: about.from,
             unique_id: about.unique_id.map(Box::from),
             action: about.action.map(Box::from),
-            message: message.into(),
+            message,
             pointer: None,
             evidence: if same {
                 self.text

@@ -1416,6 +1416,7 @@ enum Expect {
     Close,
     Frame,
     Binary,
+    Gap,
     Other,
     Bad,
     /// Arbitrary bytes: no expectation beyond consistency.
@@ -1459,6 +1460,16 @@ fn good_members() -> BoxedStrategy<(Vec<(String, String)>, Expect)> {
             (
                 vec![("from".to_owned(), quote(from.as_str())), ("binary_len".into(), len.to_string())],
                 Expect::Binary,
+            )
+        }),
+        1 => (0u64..1000).prop_map(|n| {
+            (
+                vec![
+                    ("event".to_owned(), quote("gap")),
+                    ("reason".to_owned(), quote("recorder lagged")),
+                    ("frames".to_owned(), n.to_string()),
+                ],
+                Expect::Gap,
             )
         }),
         1 => select(&["ping", "tls", "OPEN", ""])
@@ -1813,6 +1824,7 @@ proptest! {
                 RecordKind::Close { .. } => Expect::Close,
                 RecordKind::Frame { .. } => Expect::Frame,
                 RecordKind::Binary { .. } => Expect::Binary,
+                RecordKind::Gap { .. } => Expect::Gap,
                 RecordKind::Other => Expect::Other,
             },
             Err(e) => {

@@ -94,6 +94,11 @@ pub(crate) struct ProtoState {
     pub version: Option<Version>,
     /// Whether any event of this identity has been seen before the current connection.
     pub connections_seen: u32,
+    /// Whether the observation of the current connection is complete from its start: its
+    /// `open` was seen, or its first frame was the charger's BootNotification, and no gap
+    /// (and no forgotten outstanding call) since. Only then can what needs the connection's
+    /// history (an answer to no known CALL, calls before the boot) be proven wrong.
+    pub seen_from_start: bool,
     pub boot: boot::State,
     pub liveness: liveness::State,
     pub status16: status16::State,

@@ -45,6 +45,8 @@ pub(crate) struct Pending {
     pub(crate) timed_out: bool,
     /// Sent by the inspector (injected), not by the peer itself.
     pub(crate) injected: bool,
+    /// A gap in the observation came after it: its answer may be among the missing frames.
+    pub(crate) gap: bool,
 }
 
 /// A CALL that was answered.
@@ -80,6 +82,11 @@ pub(crate) struct Session {
     pub(crate) proto: ProtoState,
     /// The frame being judged was injected by the inspector.
     injected: bool,
+    /// Whether any event of the current connection has been judged yet.
+    started: bool,
+    /// Ids of malformed CALLs (readable id, unusable frame) per sender: a CALLERROR
+    /// answering one is the right answer, not an answer to an unknown CALL.
+    malformed: [VecDeque<Box<str>>; 2],
 }
 
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
@@ -107,6 +114,18 @@ impl Session {
             sends: Default::default(),
             closed_by: [false; 2],
             proto,
+            started: false,
+            malformed: Default::default(),
+        }
+    }
+
+    /// Frames are missing from the observation here (a gap record): what follows is judged
+    /// like a trace that starts mid-life.
+    pub(crate) fn on_gap(&mut self) {
+        self.proto.seen_from_start = false;
+        self.started = true;
+        for p in self.pending.iter_mut().flatten() {
+            p.gap = true;
         }
     }
 
@@ -118,6 +137,9 @@ impl Session {
         ctx: &mut Ctx<'_>,
     ) {
         self.links = self.links.saturating_add(1);
+        self.proto.seen_from_start = true;
+        self.started = true;
+        self.malformed = Default::default();
         // Ids and catalogue indexes of the previous connection mean nothing on this one
         // (which may even speak another version).
         self.pending = Default::default();
@@ -182,8 +204,10 @@ impl Session {
                         .action
                         .zip(self.version)
                         .map(|(a, v)| catalogue(v)[a].name);
-                    ctx.report_about(
+                    // After a gap the answer may be among the missing frames: info at most.
+                    ctx.emit_about(
                         &rpc::NO_RESPONSE,
+                        p.gap.then_some(Severity::Info),
                         About {
                             line: p.line,
                             at: p.at,
@@ -192,12 +216,17 @@ impl Session {
                             action,
                         },
                         format!(
-                            "{side}'s CALL `{}`{} got no answer within {:.0} s{}",
+                            "{side}'s CALL `{}`{} got no answer within {:.0} s{}{}",
                             p.id,
                             action.map(|a| format!(" ({a})")).unwrap_or_default(),
                             timeout as f64 / 1e6,
                             if end {
                                 " (still unanswered when the trace ends)"
+                            } else {
+                                ""
+                            },
+                            if p.gap {
+                                " (frames are missing from the trace after it: the answer may be among them)"
                             } else {
                                 ""
                             }
@@ -218,6 +247,12 @@ impl Session {
         ctx: &mut Ctx<'_>,
     ) {
         self.injected = injected;
+        if !self.started {
+            // No `open` before the first frame: the trace shows this connection's start
+            // only if that frame is the charger's BootNotification.
+            self.started = true;
+            self.proto.seen_from_start = from == Side::Charger && is_boot_call(text);
+        }
         if self.closed_by[from.index()] {
             ctx.report(
                 &rpc::FRAME_AFTER_CLOSE,
@@ -247,6 +282,9 @@ impl Session {
             Ok(f) => f,
             Err(e) => {
                 rpc::report_frame_error(ctx, &e);
+                if let Some(id) = e.malformed_call_id() {
+                    push_bounded(&mut self.malformed[from.index()], Box::from(id), MAX_RECENT);
+                }
                 return;
             }
         };
@@ -401,6 +439,8 @@ impl Session {
                 }
                 if mine.len() == MAX_PENDING {
                     mine.remove(0);
+                    // A forgotten CALL may still be answered: such an answer proves nothing.
+                    self.proto.seen_from_start = false;
                 }
                 mine.push(Pending {
                     id: Box::from(id),
@@ -411,6 +451,7 @@ impl Session {
                     valid,
                     timed_out: false,
                     injected,
+                    gap: false,
                 });
                 added = true;
             }
@@ -586,6 +627,24 @@ impl Session {
                     "{what} `{id}` answers a SEND of {caller}; SEND messages get no reply of any kind"
                 ),
             );
+        } else if self.malformed[caller.index()].iter().any(|m| &**m == id) {
+            if what != "CALLERROR" {
+                ctx.report_as(
+                    &rpc::RESPONSE_UNKNOWN_ID,
+                    Severity::Info,
+                    format!(
+                        "{what} `{id}` answers a malformed CALL of {caller}; a CALLERROR is the expected answer to a frame that cannot be processed"
+                    ),
+                );
+            }
+        } else if !self.proto.seen_from_start {
+            ctx.report_as(
+                &rpc::RESPONSE_UNKNOWN_ID,
+                Severity::Info,
+                format!(
+                    "{what} `{id}` from {from} matches no CALL of {caller} seen; the trace did not show this connection from its start (or lost a span), so it may answer a CALL sent before"
+                ),
+            );
         } else {
             ctx.report(
                 &rpc::RESPONSE_UNKNOWN_ID,
@@ -593,4 +652,25 @@ impl Session {
             );
         }
     }
+}
+
+/// Whether a text frame is a CALL of BootNotification (a cheap look at the envelope; the
+/// frame itself is judged by the pipeline).
+fn is_boot_call(text: &str) -> bool {
+    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let Some(rest) = t.strip_prefix('[') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    let Some(rest) = rest.strip_prefix('2') else {
+        return false;
+    };
+    // `[2,"id","BootNotification",{...}]`: the action is the second string of the array.
+    let mut parts = rest.splitn(4, '"');
+    let _ = parts.next();
+    let _id = parts.next();
+    let _sep = parts.next();
+    parts
+        .next()
+        .is_some_and(|r| r.starts_with("BootNotification\""))
 }

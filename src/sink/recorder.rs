@@ -41,6 +41,10 @@ struct Out<'a> {
     code: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<u64>,
     /// Marks a frame the inspector itself sent (a test case driving the device), so a
     /// reader can tell it from the peers' own traffic.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -86,6 +90,8 @@ impl<W: Write> Recorder<W> {
             offered_subprotocols: None,
             code: None,
             by: None,
+            reason: None,
+            frames: None,
             injected,
         };
         match event.kind {
@@ -113,6 +119,11 @@ impl<W: Write> Recorder<W> {
                 rec.event = Some("close");
                 rec.code = code;
                 rec.by = by.map(|s| s.as_str());
+            }
+            EventKind::Gap { frames, reason } => {
+                rec.event = Some("gap");
+                rec.reason = reason;
+                rec.frames = frames;
             }
         }
         self.line.clear();

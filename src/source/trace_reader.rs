@@ -4,6 +4,8 @@
 //! - frame: `{"ts":"…","conn":"CP-001","from":"charger","text":"[2,\"1\",\"Heartbeat\",{}]"}`
 //! - open:  `{"ts":"…","conn":"CP-001","event":"open","subprotocol":"ocpp1.6"}`
 //! - close: `{"ts":"…","conn":"CP-001","event":"close","code":1000,"by":"charger"}`
+//! - gap: `{"ts":"…","conn":"CP-001","event":"gap","reason":"recorder lagged","frames":3}`
+//!   (frames are missing here; what follows is judged like a trace that starts mid-life)
 //!
 //! - `"injected":true` on a frame: the inspector sent it (or it answers such a call); kept
 //!   on the [`Record`].
@@ -61,6 +63,11 @@ struct RawRecord<'a> {
     /// A binary frame's length (the proxy records binary frames this way).
     #[serde(default)]
     binary_len: Option<usize>,
+    /// A gap record: why frames are missing, and how many when known.
+    #[serde(borrow, default)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    frames: Option<u64>,
     /// A frame the inspector injected itself (a test case driving the charger).
     #[serde(default)]
     injected: bool,
@@ -98,6 +105,11 @@ pub enum RecordKind<'a> {
         code: Option<u16>,
         by: Option<Side>,
     },
+    /// Frames are missing from the trace here (`"event":"gap"`).
+    Gap {
+        frames: Option<u64>,
+        reason: Option<Cow<'a, str>>,
+    },
     /// An `event` kind this reader does not know (written by a newer version); skipped.
     Other,
 }
@@ -131,6 +143,10 @@ impl<'a> Record<'a> {
             RecordKind::Close { code, by } => EventKind::Close {
                 code: *code,
                 by: *by,
+            },
+            RecordKind::Gap { frames, reason } => EventKind::Gap {
+                frames: *frames,
+                reason: reason.as_deref(),
             },
             RecordKind::Other => return None,
         };
@@ -190,6 +206,10 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
                 .map(|b| side(b, "by"))
                 .transpose()
                 .map_err(err)?,
+        },
+        (Some("gap"), _) => RecordKind::Gap {
+            frames: raw.frames,
+            reason: raw.reason,
         },
         (Some(_), _) => RecordKind::Other,
         (None, Some(from)) => {

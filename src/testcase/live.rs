@@ -142,7 +142,7 @@ impl<W: Write + Send> LiveCases<W> {
             EventKind::Open { subprotocol, .. } => subprotocol
                 .and_then(Version::from_subprotocol)
                 .or(self.default_version),
-            EventKind::Close { .. } => None,
+            EventKind::Close { .. } | EventKind::Gap { .. } => None,
             EventKind::Frame { .. } | EventKind::Binary { .. } => self.default_version,
         };
         if let Some(version) = version {

@@ -608,7 +608,7 @@ impl Runner {
                         .or(default_version);
                 }
             }
-            EventKind::Close { .. } => st.calls.clear(),
+            EventKind::Close { .. } | EventKind::Gap { .. } => st.calls.clear(),
             EventKind::Binary { .. } | EventKind::Frame { .. } => {
                 if st.info.version.is_none() {
                     st.info.version = default_version;

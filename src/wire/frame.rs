@@ -122,6 +122,22 @@ pub enum FrameError {
     ActionNotString { id: String },
 }
 
+impl FrameError {
+    /// The message id of a CALL (or SEND) that could not be used, when it was readable: the
+    /// other side may rightly answer it with a CALLERROR.
+    pub fn malformed_call_id(&self) -> Option<&str> {
+        match self {
+            FrameError::WrongCount {
+                message_type: MessageType::Call | MessageType::Send,
+                id: Some(id),
+                ..
+            }
+            | FrameError::ActionNotString { id } => Some(id),
+            _ => None,
+        }
+    }
+}
+
 /// Parses `text` as JSON. The caller keeps the value alive and classifies it with
 /// [`classify`]; [`parse`] does both for callers that do not need the value afterwards.
 pub fn parse_json(text: &str) -> Result<Value, FrameError> {

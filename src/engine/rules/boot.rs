@@ -60,6 +60,12 @@ connection or on one before it. Also, as info only, a charger that reconnects af
 accepted Reset or a firmware InstallRebooting and does not start with a BootNotification (it \
 may not have rebooted yet). A trace that starts mid-life, with no BootNotification seen, is \
 never judged: a reconnect without reboot need not boot again.\n\n\
+Calls before the boot: a charger that sends CALLs on a connection and only then its \
+BootNotification on the same connection sent them before it was registered; reported at the \
+first such CALL, per connection: an error when the trace shows the connection from its start \
+and no earlier connection was accepted, a warning when one was (then either the CALL or the \
+BootNotification is out of place), info when the trace may have missed the connection's start \
+or a TriggerMessage asked for the BootNotification.\n\n\
 Why it matters: between power-on and an Accepted or Pending answer the charger SHALL NOT send \
 anything else, queued messages from earlier sessions included; the CSMS does not know the \
 station yet.\n\n\
@@ -386,6 +392,12 @@ pub(crate) struct State {
     pub(crate) registration: Registration,
     /// The charger has sent a CALL on the current connection.
     conn_called: bool,
+    /// The charger has sent a BootNotification on the current connection.
+    conn_booted: bool,
+    /// The first charger CALL of the current connection, while no BootNotification had been
+    /// sent on it and the registration state did not already flag it: a BootNotification
+    /// later on the same connection shows it was sent before the station was registered.
+    early_call: Option<(CallRef, Registration)>,
     /// The last non-accepted answer, while the station is not accepted.
     not_accepted: Option<NotAccepted>,
     /// Charger CALLs flagged as not allowed in the registration state (ids), so the CSMS
@@ -429,6 +441,8 @@ fn boot_tolerance_us(ctx: &Ctx<'_>, interval: i64) -> i64 {
 
 pub(crate) fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
     st.boot.conn_called = false;
+    st.boot.conn_booted = false;
+    st.boot.early_call = None;
 }
 
 pub(crate) fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
@@ -513,8 +527,20 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         st.boot.reboot_expected = Some(Cause::Firmware);
     }
     if call.action == "BootNotification" {
+        calls_before_boot(st, ctx);
+        st.boot.conn_booted = true;
         on_boot(st, ctx, call);
         return;
+    }
+    if !st.boot.conn_booted
+        && st.boot.early_call.is_none()
+        && matches!(
+            st.boot.registration,
+            Registration::Unknown | Registration::Accepted
+        )
+        && !trig::awaits(st, call.action)
+    {
+        st.boot.early_call = Some((CallRef::of_call(ctx, call), st.boot.registration));
     }
     let now = ctx.now();
     let flagged = match st.boot.registration {
@@ -588,6 +614,49 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if flagged && !call.send {
         push_capped(&mut st.boot.flagged, Box::from(call.id), MAX_FLAGGED);
     }
+}
+
+/// A BootNotification came on a connection on which the charger had already sent other
+/// CALLs: those were sent before the station was registered on this connection (a station
+/// boots once per power-up, before anything else). Judged per connection. An error when the
+/// trace shows the connection from its start and nothing said the station was registered;
+/// a warning when an earlier connection was accepted (the early CALL is legal if the station
+/// had not rebooted, but then this BootNotification is not one of a boot); info when the
+/// trace may have missed the start of the connection or a BootNotification trigger explains it.
+fn calls_before_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>) {
+    let Some((early, registration)) = st.boot.early_call.take() else {
+        return;
+    };
+    if st.boot.conn_booted {
+        return;
+    }
+    let triggered = trig::awaits(st, "BootNotification");
+    let severity = if triggered || !st.seen_from_start {
+        Severity::Info
+    } else if registration == Registration::Accepted {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let why = if triggered {
+        " (a TriggerMessage asked for the BootNotification)"
+    } else if !st.seen_from_start {
+        " (the trace does not show this connection from its start)"
+    } else if registration == Registration::Accepted {
+        " (the station was accepted on an earlier connection; if it did not reboot, this BootNotification is not one of a boot)"
+    } else {
+        ""
+    };
+    ctx.report_about_as(
+        &BOOT_FIRST,
+        severity,
+        early.about(),
+        format!(
+            "{} was sent on this connection before the station's BootNotification (line {}); nothing but BootNotification may be sent until the boot is Accepted or Pending{why}",
+            early.action,
+            ctx.line()
+        ),
+    );
 }
 
 fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {

@@ -562,6 +562,19 @@ impl CallRef {
 }
 
 /// Pushes onto a list bounded at `cap` entries, dropping the oldest.
+/// Whether a timestamp the station wrote is credible as a reference for ordering: not ahead
+/// of the time the frame was observed by more than `clock_skew`. A stamp from a clock that
+/// runs ahead (local time marked Z before the boot answer set the clock) is itself the fault
+/// (`seq.cs-timestamp-future`); the correct stamps after the clock was set must not be
+/// blamed for going backwards from it.
+pub(crate) fn credible_stamp(ctx: &Ctx<'_>, ts: Timestamp) -> bool {
+    ts.micros()
+        <= ctx
+            .now()
+            .micros()
+            .saturating_add(ctx.config().tol.clock_skew_us)
+}
+
 pub(crate) fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
     if list.len() >= cap {
         list.remove(0);

@@ -221,9 +221,13 @@ rule!(
     "OCPP-J 1.6 §4.1.4; 2.0.1 Part 4 §4.1.4, §4.2.3",
     "What it checks: an answer whose id is not the id of a CALL that the other side sent on \
 this connection and that is still waiting. A 2.x CALLERROR with id \"-1\" (the answer to an \
-unreadable frame) is legal; on 1.6 it is reported as info.\n\n\
-Why it matters: the caller cannot match the answer; its request will time out. A trace that \
-starts mid-conversation can produce this for its first answers."
+unreadable frame) is legal; on 1.6 it is reported as info. A CALLERROR answering a malformed \
+CALL whose id was readable (a CALL of 3 elements, an action that is not a string) is the right \
+answer and not reported.\n\n\
+Mid-life traces: an error only when the trace shows this connection from its start (its \
+`open` event, or a first frame that is the charger's BootNotification) with no gap record \
+since; otherwise the answer may be to a CALL sent before the trace began, and it is info.\n\n\
+Why it matters: the caller cannot match the answer; its request will time out."
 );
 
 rule!(
@@ -427,7 +431,8 @@ rule!(
     "What it checks: a CALL that gets neither CALLRESULT nor CALLERROR within the call \
 timeout (default 30 s; `--call-timeout` or `call_timeout` in the configuration file), judged \
 on the trace's timestamps. A CALL still open when the trace ends is judged against the last \
-timestamp of the trace. The finding points at the CALL's line.\n\n\
+timestamp of the trace. The finding points at the CALL's line. When a gap record (frames \
+missing from the trace) came after the CALL, the answer may be among the missing frames: info.\n\n\
 Why it matters: the caller gives up and may resend or disconnect. It is a warning, not an \
 error: timeouts are implementation-defined, and 2.x allows a receiver to drop an invalid \
 message without answering."

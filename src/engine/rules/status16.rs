@@ -17,7 +17,7 @@
 
 #![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
 
-use super::dm::{CallRef, int_of, push_capped, str_of};
+use super::dm::{self, CallRef, int_of, push_capped, str_of};
 use super::rpc::rule;
 use super::{Rule, V16};
 use crate::engine::Ctx;
@@ -456,6 +456,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     }
 
     let stamp = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
+    let credible = stamp.is_some_and(|ts| dm::credible_stamp(ctx, ts));
     let boots = st.status16.boots;
     let conn = st.status16.connector(id);
     if let (Some(ts), Some((prev, prev_boots))) = (stamp, conn.stamp)
@@ -474,7 +475,9 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
                 );
         }
     }
-    if let Some(ts) = stamp {
+    if let Some(ts) = stamp
+        && credible
+    {
         conn.stamp = Some((ts, boots));
     }
     let prev = conn.status.replace(status);
@@ -623,8 +626,9 @@ mod tests {
 
     #[test]
     fn out_of_order_across_a_boot_is_a_warning() {
-        let s1 = status("s1", 1, "Available", Some("2026-11-22T10:05:00Z"));
-        let s2 = status("s2", 1, "Available", Some("2026-11-22T10:04:00Z"));
+        // Both stamps credible (behind the frames' own times), the second earlier.
+        let s1 = status("s1", 1, "Available", Some("2026-11-22T10:00:00.900Z"));
+        let s2 = status("s2", 1, "Available", Some("2026-11-22T10:00:00.500Z"));
         let t = trace(
             "ocpp1.6",
             &[

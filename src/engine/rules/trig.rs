@@ -153,7 +153,7 @@ rule!(
     METER_VALUES_WRONG_CONTEXT,
     "trig.meter-values-wrong-context",
     Warning,
-    None,
+    Some(Severity::Info),
     ALL,
     Charger,
     "Triggered MeterValues with a reading context other than Trigger",
@@ -163,7 +163,8 @@ sampled values all have context Trigger (or none) came within `followup_window`,
 whose sampled values name another context did (reported at it). A warning: a periodic \
 MeterValues may have crossed the trigger.\n\n\
 Why it matters: the context tells the CSMS why the values were taken; triggered values \
-marked Sample.Periodic are booked as periodic samples.\n\n\
+marked Sample.Periodic are booked as periodic samples. On OCPP 1.6 this is info only: 1.6 \
+defines the Trigger context but does not require it for a triggered MeterValues (2.x does).\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"MeterValues\"} -> Accepted, then MeterValues \
 {... sampledValue:[{value:\"10\", context:\"Sample.Periodic\"}]}"
 );

@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 
-use super::dm::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
+use super::dm::{self, CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use super::rpc::rule;
 use super::{ALL, Rule, V16};
 use crate::engine::Ctx;
@@ -477,8 +477,9 @@ rule!(
     "Energy.Active.Import.Register readings of a transaction decrease",
     "OCPP 1.6 §7.31",
     "What it checks: within one transaction, an Energy.Active.Import.Register sample (the \
-default measurand) lower than the transaction's previous one with the same phase, location \
-and unit, in timestamp order. Reported once per transaction.\n\n\
+default measurand) lower than the transaction's previous one with the same context, phase, \
+location and unit, in timestamp order (a Transaction.Begin reading is not compared with a \
+periodic one). Reported once per transaction.\n\n\
 Why it matters: a register is cumulative and only counts up; a falling value means a meter \
 reset or a mix-up of meters.\n\n\
 Example:\n  MeterValues {transactionId:7, value:\"1500\"}, then {transactionId:7, value:\"1200\"}"
@@ -689,7 +690,7 @@ struct Stop {
 /// The last Energy.Active.Import.Register reading of one (phase, location, unit).
 #[derive(Debug, Clone, Copy)]
 struct Register {
-    key: (u8, u8, u8),
+    key: RegisterKey,
     ts: Option<Timestamp>,
     value: f64,
 }
@@ -854,6 +855,10 @@ pub(crate) struct State {
     used_ids: Vec<i64>,
     starts: Vec<Start>,
     remote_starts: Vec<RemoteStart>,
+    /// Recent StartTransactions (idTag, connector, when sent): a RemoteStartTransaction
+    /// answered Accepted after the transaction it asked for had started (the charger acted
+    /// before its answer went out, a legal crossing) needs no follow-up.
+    recent_starts: Vec<(Box<str>, i64, Timestamp)>,
     remote_stops: Vec<RemoteStop>,
     deauths: Vec<Deauth>,
     reservations: Vec<Reservation>,
@@ -993,6 +998,17 @@ const PHASES: &[&str] = &[
 ];
 const LOCATIONS: &[&str] = &["Cable", "EV", "Inlet", "Outlet", "Body"];
 const UNITS: &[&str] = &["Wh", "kWh"];
+/// ReadingContext values of OCPP 1.6 §7.35.
+const CONTEXTS: &[&str] = &[
+    "Interruption.Begin",
+    "Interruption.End",
+    "Other",
+    "Sample.Clock",
+    "Sample.Periodic",
+    "Transaction.Begin",
+    "Transaction.End",
+    "Trigger",
+];
 
 fn index_of(list: &[&str], v: Option<&str>) -> u8 {
     v.and_then(|v| list.iter().position(|x| *x == v))
@@ -1005,17 +1021,25 @@ struct Sample<'a> {
     value: &'a str,
     context: &'a str,
     raw: bool,
-    register_key: Option<(u8, u8, u8)>,
+    register_key: Option<RegisterKey>,
 }
+
+/// What makes two register readings comparable: the same reading context, phase, location
+/// and unit. Readings of different contexts (a Transaction.Begin reading beside a periodic
+/// one in the same meterValue) may come from different sources and are not successive
+/// readings of one register.
+type RegisterKey = (u8, u8, u8, u8);
 
 fn sample(v: &Value) -> Option<Sample<'_>> {
     let value = str_of(v, "value")?;
     let format = str_of(v, "format");
     let measurand = str_of(v, "measurand").unwrap_or("Energy.Active.Import.Register");
     let unit = str_of(v, "unit").unwrap_or("Wh");
+    let context = str_of(v, "context").unwrap_or("Sample.Periodic");
     let register_key =
         (measurand == "Energy.Active.Import.Register" && matches!(unit, "Wh" | "kWh")).then(|| {
             (
+                index_of(CONTEXTS, Some(context)),
                 index_of(PHASES, str_of(v, "phase")),
                 index_of(LOCATIONS, str_of(v, "location")),
                 index_of(UNITS, Some(unit)),
@@ -1023,7 +1047,7 @@ fn sample(v: &Value) -> Option<Sample<'_>> {
         });
     Some(Sample {
         value,
-        context: str_of(v, "context").unwrap_or("Sample.Periodic"),
+        context,
         raw: format.is_none_or(|f| f == "Raw"),
         register_key,
     })
@@ -1149,7 +1173,7 @@ fn follow_samples(
 fn follow_register(
     tx: &mut Tx,
     ctx: &mut Ctx<'_>,
-    key: (u8, u8, u8),
+    key: RegisterKey,
     ts: Option<Timestamp>,
     value: f64,
 ) {
@@ -1376,6 +1400,12 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             let Some(tag) = str_of(p, "idTag") else {
                 return;
             };
+            let connector = int_of(p, "connectorId");
+            if st.tx16.recent_starts.iter().any(|(t, c, at)| {
+                same_tag(t, tag) && connector.is_none_or(|x| x == *c) && *at >= reply.call_at
+            }) {
+                return; // started before the answer went out: already followed
+            }
             let tol = ctx.config().tol;
             let wait = st
                 .tx16
@@ -1388,7 +1418,7 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                 RemoteStart {
                     call: CallRef::of_reply(reply),
                     id_tag: Box::from(tag),
-                    connector: int_of(p, "connectorId"),
+                    connector,
                     due: after(ctx.now(), tol.followup_window_us.saturating_add(wait)),
                 },
                 MAX_WATCHES,
@@ -1545,6 +1575,11 @@ fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     // A remote start that this StartTransaction follows.
     s.remote_starts
         .retain(|r| !(same_tag(&r.id_tag, tag) && r.connector.is_none_or(|c| c == connector)));
+    push_capped(
+        &mut s.recent_starts,
+        (Box::from(tag), connector, ctx.now()),
+        MAX_WATCHES,
+    );
 
     s.starts.retain(|x| !(x.dead && x.connector == connector));
     if let Some(x) = s.starts.iter_mut().find(|x| *x.call.id == *call.id) {
@@ -1756,7 +1791,9 @@ fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                     }
             }
         }
-        tx.see(hi);
+        if dm::credible_stamp(ctx, hi) {
+            tx.see(hi);
+        }
     }
 }
 

@@ -742,6 +742,16 @@ pub(crate) struct State {
     remote_start_asked: bool,
     /// Hashes of the transactions a RequestStopTransaction was accepted for.
     remote_stop_asked: Vec<u64>,
+    /// RequestStartTransaction / RequestStopTransaction sent by the CSMS and not answered
+    /// yet: their remoteStartId / transaction id hash. The charger may act on a request
+    /// before its answer goes out (OCPP-J orders a reply only against the replier's own
+    /// outstanding CALL, not against its next CALLs), so an event that crosses the answer
+    /// is judged against the request, not against the answer.
+    starts_in_flight: Vec<i64>,
+    stops_in_flight: Vec<u64>,
+    /// The remoteStartIds of recent events, with when each was sent: an answer Accepted
+    /// that comes after the transaction it started (a crossing) needs no follow-up.
+    remote_start_ids_seen: Vec<(i64, Timestamp)>,
 }
 
 impl State {
@@ -947,7 +957,23 @@ pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, en
 }
 
 pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    if !is_2x(st) || call.from != Side::Charger || !call.valid {
+    if !is_2x(st) || !call.valid {
+        return;
+    }
+    if call.from == Side::Csms {
+        match call.action {
+            "RequestStartTransaction" => {
+                if let Some(r) = int_of(call.payload, "remoteStartId") {
+                    push_capped(&mut st.tx2.starts_in_flight, r, MAX_REMOTE);
+                }
+            }
+            "RequestStopTransaction" => {
+                if let Some(id) = str_of(call.payload, "transactionId") {
+                    push_capped(&mut st.tx2.stops_in_flight, id_hash(id), MAX_REMOTE);
+                }
+            }
+            _ => {}
+        }
         return;
     }
     match call.action {
@@ -983,6 +1009,12 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
     match (reply.action, reply.caller) {
         ("TransactionEvent", Side::Charger) => event_answered(st, ctx, reply),
         ("RequestStartTransaction", Side::Csms) => {
+            let remote_start_id = int_of(reply.request, "remoteStartId");
+            if let Some(r) = remote_start_id
+                && let Some(i) = st.tx2.starts_in_flight.iter().position(|x| *x == r)
+            {
+                st.tx2.starts_in_flight.remove(i);
+            }
             if status_of(reply) != Some("Accepted") {
                 return;
             }
@@ -1019,9 +1051,19 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                     );
                 }
             }
-            let Some(remote_start_id) = int_of(reply.request, "remoteStartId") else {
+            let Some(remote_start_id) = remote_start_id else {
                 return;
             };
+            // The transaction may have started before the answer went out (a crossing):
+            // then the follow-up is already there.
+            if st
+                .tx2
+                .remote_start_ids_seen
+                .iter()
+                .any(|(r, at)| *r == remote_start_id && *at >= reply.call_at)
+            {
+                return;
+            }
             let due = plus(ctx.now(), ctx.config().tol.followup_window_us);
             push_capped(
                 &mut st.tx2.remote_starts,
@@ -1039,6 +1081,9 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                 return;
             };
             let s = &mut st.tx2;
+            if let Some(i) = s.stops_in_flight.iter().position(|h| *h == id_hash(id)) {
+                s.stops_in_flight.remove(i);
+            }
             let pos = s.tx_pos(id);
             if status_of(reply) == Some("Rejected") {
                 if let Some(p) = pos
@@ -1063,7 +1108,12 @@ pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
                 id_hash(id),
                 MAX_REMOTE_STOPS_ASKED,
             );
-            let acked_end = pos.map_or_else(|| s.ended_before(id), |p| s.txs[p].ended_acked());
+            // Judged by the state when the request was sent: an Ended sent after it (the
+            // charger acted on the request before answering) does not make the answer wrong.
+            let acked_end = pos.map_or_else(
+                || s.ended_before(id),
+                |p| s.txs[p].ended_acked() && s.txs[p].last_at <= reply.call_at,
+            );
             if acked_end {
                 ctx.report(
                     &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
@@ -1267,8 +1317,11 @@ fn unasked_remote_trigger(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>) {
         return;
     }
     let unasked = match ev.trigger {
-        "RemoteStart" => !s.remote_start_asked,
-        "RemoteStop" => !s.remote_stop_asked.contains(&id_hash(ev.id)),
+        "RemoteStart" => !s.remote_start_asked && s.starts_in_flight.is_empty(),
+        "RemoteStop" => {
+            let h = id_hash(ev.id);
+            !s.remote_stop_asked.contains(&h) && !s.stops_in_flight.contains(&h)
+        }
         _ => false,
     };
     if unasked {
@@ -1663,6 +1716,11 @@ fn check_evse_free(s: &State, ctx: &mut Ctx<'_>, id: &str, evse: i64, boot_at: O
 /// Matches the event with accepted RequestStartTransaction / RequestStopTransaction.
 fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
     let rsid = int_of(ev.info, "remoteStartId");
+    if let Some(r) = rsid
+        && !s.remote_start_ids_seen.iter().any(|(x, _)| *x == r)
+    {
+        push_capped(&mut s.remote_start_ids_seen, (r, ctx.now()), MAX_REMOTE);
+    }
     if !s.remote_starts.is_empty() {
         if let Some(r) = rsid {
             s.remote_starts.retain(|x| x.remote_start_id != r);

@@ -780,6 +780,14 @@ impl App {
                 .into();
                 self.conn_mut(&e.conn).closed = true;
             }
+            OwnedKind::Gap { frames } => {
+                row.kind = RowKind::Close;
+                row.short = match frames {
+                    Some(n) => format!("gap: {n} frames missing from the observation"),
+                    None => "gap: frames missing from the observation".to_owned(),
+                }
+                .into();
+            }
             OwnedKind::Binary { from, len } => {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);

@@ -52,6 +52,10 @@ pub enum OwnedKind {
         code: Option<u16>,
         by: Option<Side>,
     },
+    /// Frames are missing from the observation here.
+    Gap {
+        frames: Option<u64>,
+    },
 }
 
 impl OwnedEvent {
@@ -74,6 +78,7 @@ impl OwnedEvent {
             },
             EventKind::Binary { from, len } => OwnedKind::Binary { from, len },
             EventKind::Close { code, by } => OwnedKind::Close { code, by },
+            EventKind::Gap { frames, .. } => OwnedKind::Gap { frames },
         };
         OwnedEvent {
             at: event.at,
