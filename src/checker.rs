@@ -608,6 +608,8 @@ impl<'a> Worker<'a> {
             EventKind::Binary { .. } | EventKind::Close { .. } => {
                 self.station(event.conn, known);
             }
+            // A gap names missing frames, not a station (it may concern every connection).
+            EventKind::Gap { .. } => {}
         }
     }
 
