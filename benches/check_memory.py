@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Peak memory of `ocpp-inspector check` on big traces (issue #15 item 5).
 
-Generates, in a temporary folder that is removed afterwards (nothing is committed):
+Generates, and streams into `check` through its standard input (`check /dev/stdin`: no disk
+needed for the trace, nothing is kept or committed):
   1. a trace of about TRACE_MB (default 1024) MB from 500 stations (1.6 and 2.0.1 sessions:
      boot, heartbeats, status, meter values, transactions; one fault every ~5,000 frames);
   2. a trace with FINDINGS (default 1,000,000) findings: unreadable frames spread over 500
      stations.
-Runs the release binary on each, with every report at once (text on stdout to /dev/null,
---json, --sarif, --junit, --html, --gitlab to files), and prints the peak resident set size
-(getrusage of the child), the wall time and the trace size.
+Runs the release binary on each, with every report at once (text, --json, --sarif, --junit,
+--html, --gitlab, all to /dev/null: a million findings make gigabytes of reports), and prints
+the peak resident set size (wait4 of the child), the wall time and the trace size. The
+findings spill to the temporary folder (about 300 bytes each).
 
 Usage: cargo build --release && python3 benches/check_memory.py
 Environment: TRACE_MB, FINDINGS, STATIONS (500), JOBS (0 = every core), BIN (the binary).
@@ -44,14 +46,14 @@ def frame(out, at, conn, side, text):
     out.write('{"ts":"%s","conn":"%s","from":"%s","text":"%s"}\n' % (ts(at), conn, side, q(text)))
 
 
-def big_trace(path, target_bytes, stations):
+def big_trace(out, target_bytes, stations):
     rnd = random.Random(7)
     conns = ["CP-%04d" % i for i in range(stations)]
     v16 = {c: i % 5 < 3 for i, c in enumerate(conns)}
     seq = {c: 0 for c in conns}
     at = 0
     frames = 0
-    with open(path, "w", buffering=1 << 20) as out:
+    if True:
         for c in conns:
             sub = "ocpp1.6" if v16[c] else "ocpp2.0.1"
             out.write('{"ts":"%s","conn":"%s","event":"open","subprotocol":"%s"}\n' % (ts(at), c, sub))
@@ -93,9 +95,9 @@ def big_trace(path, target_bytes, stations):
     return frames
 
 
-def findings_trace(path, findings, stations):
+def findings_trace(out, findings, stations):
     conns = ["CP-%04d" % i for i in range(stations)]
-    with open(path, "w", buffering=1 << 20) as out:
+    if True:
         for c in conns:
             out.write('{"ts":"%s","conn":"%s","event":"open","subprotocol":"ocpp1.6"}\n' % (ts(0), c))
         for i in range(findings):
@@ -104,40 +106,51 @@ def findings_trace(path, findings, stations):
             frame(out, 1000 + i * 10, c, "charger", '[2,"x%d","Heartbeat",{' % i)
 
 
-def measure(label, trace, outdir):
-    size = os.path.getsize(trace)
-    args = [BIN, "check", trace, "-j", JOBS, "--color", "never", "--fail-on", "none", "-o", os.devnull,
-            "--json", os.path.join(outdir, "r.json"), "--sarif", os.path.join(outdir, "r.sarif"),
-            "--junit", os.path.join(outdir, "r.xml"), "--html", os.path.join(outdir, "r.html"),
-            "--gitlab", os.path.join(outdir, "cq.json")]
+class Counting:
+    """A writer that counts what goes through it."""
+
+    def __init__(self, f):
+        self.f = f
+        self.n = 0
+
+    def write(self, s):
+        b = s.encode()
+        self.n += len(b)
+        self.f.write(b)
+
+    def tell(self):
+        return self.n
+
+
+def measure(label, generate):
+    null = os.devnull
+    args = [BIN, "check", "/dev/stdin", "-j", JOBS, "--color", "never", "--fail-on", "none",
+            "-o", null, "--json", null, "--sarif", null, "--junit", null, "--html", null,
+            "--gitlab", null]
     start = time.monotonic()
-    with open(os.devnull, "w") as null, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(args, stdout=null, stderr=err)
+    with open(null, "w") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out, stderr=err)
+        sink = Counting(child.stdin)
+        what = generate(sink)
+        child.stdin.close()
         # wait4: the resource usage of this child alone.
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read()
     wall = time.monotonic() - start
-    peak_kib = usage.ru_maxrss
-    print("%-32s %8.0f MB  exit %d  peak RSS %6.1f MiB  %6.1f s" %
-          (label, size / 1e6, child.returncode, peak_kib / 1024, wall))
+    print("%-36s %6.0f MB  exit %d  peak RSS %6.1f MiB  %6.1f s" %
+          (label % what, sink.n / 1e6, child.returncode, usage.ru_maxrss / 1024, wall))
     print("    " + (stderr.strip().splitlines() or [""])[-1])
-    for name in ["r.json", "r.sarif", "r.xml", "r.html", "cq.json"]:
-        os.remove(os.path.join(outdir, name))
 
 
 def main():
     if not os.path.exists(BIN):
         sys.exit("build the release binary first: cargo build --release (or set BIN)")
-    with tempfile.TemporaryDirectory(prefix="check-memory-") as d:
-        t2 = os.path.join(d, "findings.jsonl")
-        findings_trace(t2, FINDINGS, STATIONS)
-        measure("%d findings, %d stations" % (FINDINGS, STATIONS), t2, d)
-        os.remove(t2)
-        t1 = os.path.join(d, "big.jsonl")
-        frames = big_trace(t1, TRACE_MB * 1_000_000, STATIONS)
-        measure("%d frames, %d stations" % (frames, STATIONS), t1, d)
+    measure("%%d findings, %d stations" % STATIONS,
+            lambda out: (findings_trace(out, FINDINGS, STATIONS), FINDINGS)[1])
+    measure("%%d frames, %d stations" % STATIONS,
+            lambda out: big_trace(out, TRACE_MB * 1_000_000, STATIONS))
 
 
 if __name__ == "__main__":

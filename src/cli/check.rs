@@ -210,8 +210,11 @@ fn check_outputs(args: &CheckArgs) -> Result<()> {
     .into_iter()
     .filter_map(|(n, p)| p.as_ref().map(|p| (n, p)))
     .collect();
+    // Devices (`/dev/null`) may take several outputs; a regular file only one.
+    let device = |p: &Path| std::fs::metadata(p).is_ok_and(|m| !m.is_file());
     let same = |a: &Path, b: &Path| {
-        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        !device(a)
+            && (a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y))
     };
     for (i, (name, p)) in outputs.iter().enumerate() {
         for (other, q) in &outputs[i + 1..] {
