@@ -548,10 +548,7 @@ impl<'a> Worker<'a> {
                 self.max_at = Some(self.max_at.map_or(record.at, |m| m.max(record.at)));
                 if let Some(event) = record.event(n) {
                     self.note_station(&event);
-                    if let Err(e) =
-                        self.engine
-                            .feed_marked(&event, record.injected, &mut self.findings)
-                    {
+                    if let Err(e) = self.engine.feed(&event, &mut self.findings) {
                         self.input_error(n, e.to_string());
                     }
                 }
@@ -588,13 +585,14 @@ impl<'a> Worker<'a> {
         let known = self.stations.contains_key(event.conn);
         let default_version = self.default_version;
         match event.kind {
-            EventKind::Open { subprotocol, .. } => {
-                let version = subprotocol
+            EventKind::Open(handshake) => {
+                let version = handshake
+                    .subprotocol
                     .and_then(Version::from_subprotocol)
                     .or(default_version);
                 self.station(event.conn, known).version = version;
             }
-            EventKind::Frame { from, text } => {
+            EventKind::Frame { from, text, .. } => {
                 let s = self.station(event.conn, known);
                 if !known {
                     s.version = s.version.or(default_version);
