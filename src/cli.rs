@@ -15,7 +15,7 @@ pub mod view;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Exit codes, a contract for CI pipelines.
 pub mod exit {
@@ -42,7 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check traces (JSON Lines, pcap/pcapng, Open OCPP Trace, text logs) and exit non-zero on violations
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
     /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
     Rules(rules::RulesArgs),
     /// Relay chargers to a CSMS and inspect every frame live
@@ -59,11 +59,54 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Conformance test cases: list them, or judge a trace (or live traffic) case by case
     Testcase(testcase::TestcaseArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of every command
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `0.1.0 (commit 1a2b3c4d5e6f)`: the version and the git commit it was built from.
+pub fn short_version() -> String {
+    format!(
+        "{} (commit {})",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("OCPP_INSPECTOR_GIT_COMMIT").unwrap_or("unknown")
+    )
+}
+
+/// [`short_version`] and the built-in schema set.
+pub fn long_version() -> String {
+    use crate::engine::schema::{ERRATA, ErrataSelection, SchemaSet};
+    format!(
+        "{}\nschemas: {}; built in: {}\nerrata overlays available: {}",
+        short_version(),
+        SchemaSet::builtin_origin(&ErrataSelection::all()),
+        env!("OCPP_INSPECTOR_SCHEMA_SET"),
+        ERRATA.len()
+    )
+}
+
+/// The clap command with the version strings (commit, schema set) filled in.
+pub fn command() -> clap::Command {
+    // Leaked once per process: clap keeps `&'static str` versions.
+    let short: &'static str = Box::leak(short_version().into_boxed_str());
+    let long: &'static str = Box::leak(long_version().into_boxed_str());
+    Cli::command().version(short).long_version(long)
 }
 
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -85,6 +128,17 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Testcase(args) => testcase::run(&args),
+        Command::Completions(args) => {
+            let mut cmd = command();
+            clap_complete::generate(
+                args.shell,
+                &mut cmd,
+                "ocpp-inspector",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::CLEAN)
+        }
+        Command::Man => man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -95,6 +149,21 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+/// The manual page: the main command's, then each subcommand's, one roff stream.
+fn man() -> anyhow::Result<u8> {
+    let cmd = command();
+    let mut out = std::io::stdout().lock();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands() {
+        // Leaked: clap keeps `&'static str` names; one page per subcommand, once.
+        let name: &'static str =
+            Box::leak(format!("ocpp-inspector-{}", sub.get_name()).into_boxed_str());
+        let sub = sub.clone().name(name);
+        clap_mangen::Man::new(sub).render(&mut out)?;
+    }
+    Ok(exit::CLEAN)
 }
 
 /// `--ocpp 1.6|2.0.1|2.1`, for every command that takes a version.

@@ -82,7 +82,14 @@ fn junit_report_has_a_suite_per_file_and_failures_per_rule() {
     let r = run(&["check", SAMPLE, SAMPLE, "--format", "junit"]);
     assert_eq!(r.code, 1);
     assert_eq!(r.stdout.matches("<testsuite ").count(), 2);
-    assert!(r.stdout.contains(r#"name="rpc.not-json">"#));
+    // Failures carry the trace file and the first failing line.
+    assert!(
+        r.stdout.contains(&format!(
+            r#"name="rpc.not-json" file="{SAMPLE}" line="24">"#
+        )),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.stdout.matches("<failure ").count(), 12, "{}", r.stdout);
     assert!(r.stdout.trim_end().ends_with("</testsuites>"));
 }

@@ -113,6 +113,34 @@ fn the_demo_runs_finds_its_planted_faults_and_agrees_with_check() {
         errors,
         BTreeSet::from([("CP-002".to_owned(), "schema.request-invalid".to_owned())])
     );
+
+    // JUnit on the recording: one testcase per rule of the versions the recording speaks,
+    // plus the input testcase; one failure, the planted error.
+    let junit = run_with_limit(
+        &["check", trace.to_str().expect("utf-8"), "--format", "junit"],
+        Duration::from_secs(60),
+    );
+    let xml = junit.stdout;
+    let at = xml
+        .find(r#"<property name="versions" value=""#)
+        .expect("the suite names its versions");
+    let rest = &xml[at + r#"<property name="versions" value=""#.len()..];
+    let versions: Vec<ocpp_inspector::ocpp::Version> = rest[..rest.find('"').expect("closed")]
+        .split(',')
+        .map(|v| v.parse().expect("a version"))
+        .collect();
+    assert!(!versions.is_empty());
+    let expected = ocpp_inspector::engine::rules::REGISTRY
+        .iter()
+        .filter(|r| versions.iter().any(|v| r.applies_to(*v)))
+        .count()
+        + 1;
+    assert_eq!(xml.matches("<testcase ").count(), expected, "{versions:?}");
+    assert!(
+        xml.contains(&format!(r#"tests="{expected}" failures="1""#)),
+        "{}",
+        xml.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
 }
 
 #[test]

@@ -135,6 +135,10 @@ struct ConfigFile {
     rules: HashMap<String, String>,
     #[serde(default)]
     tolerances: TolerancesFile,
+    /// `[[waivers]]`: read by `check` (`sink::report::waiver`), not by the engine.
+    #[serde(default)]
+    #[allow(dead_code)]
+    waivers: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -5,12 +5,13 @@
 //!   --> trace.jsonl:4  CP-001  charger→csms  id 19223201
 //!    | [2,"19223201","BootNotifcation",{"chargePointVendor":"VendorX"}]
 //! ```
-//! then the input errors, then one summary line.
+//! then the waived findings in short, the input errors, the waiver findings, a table of
+//! counts per rule, and one summary line (always the last line).
 
 use std::io::{self, Write};
 
-use super::{RunInfo, Summary, plural};
-use crate::checker::FileResult;
+use super::{FileEnd, Gate, Item, ReportWriter, RunInfo, Status, Totals};
+use crate::checker::{FileResult, InputError};
 use crate::finding::{Finding, Severity};
 
 /// Colours on or off.
@@ -82,62 +83,145 @@ pub fn write_finding(
     writeln!(out)
 }
 
-/// Writes all findings, the input errors, and the summary line.
+/// Writes all findings, the input errors, and the summary line (no table per rule: the shape
+/// the demo's report and the rules' snapshots keep).
 pub fn write(
     out: &mut impl Write,
     results: &[FileResult],
     info: &RunInfo,
     style: Style,
 ) -> io::Result<()> {
-    for r in results {
-        let file = r.path.display().to_string();
-        for f in &r.findings {
-            write_finding(out, &file, f, style)?;
+    super::write_results(TextWriter::new(out, style, Gate::of(info)), results, info)
+}
+
+/// The text report, streamed: finding blocks as they come, then the input errors, the waiver
+/// findings, a table per rule, and the summary line last.
+pub struct TextWriter<W: Write> {
+    out: W,
+    style: Style,
+    gate: Gate,
+    /// Input errors (bounded per file) shown after every finding.
+    input_errors: Vec<(String, InputError)>,
+    /// The table of counts per rule before the summary line (`check` shows it).
+    rule_table: bool,
+}
+
+impl<W: Write> TextWriter<W> {
+    pub fn new(out: W, style: Style, gate: Gate) -> Self {
+        TextWriter {
+            out,
+            style,
+            gate,
+            input_errors: Vec::new(),
+            rule_table: false,
         }
     }
-    for r in results {
-        for e in &r.input_errors {
+
+    /// Also a table of counts per rule before the summary line.
+    pub fn with_rule_table(mut self) -> Self {
+        self.rule_table = true;
+        self
+    }
+}
+
+impl<W: Write> ReportWriter for TextWriter<W> {
+    fn finding(&mut self, item: &Item<'_>) -> io::Result<()> {
+        match item.status {
+            Status::New => write_finding(&mut self.out, item.file, item.finding, self.style),
+            Status::Known => Ok(()),
+            Status::Waived(w) => {
+                let f = item.finding;
+                writeln!(
+                    self.out,
+                    "{}{}: {}",
+                    self.style.paint("1;32", "waived"),
+                    self.style.paint("1", &format!("[{}]", f.rule.id)),
+                    f.message.escape_debug_lite()
+                )?;
+                writeln!(
+                    self.out,
+                    "  {} {}  {}  ({} until {}, {}: {})\n",
+                    self.style.paint("34", "-->"),
+                    format!("{}:{}", item.file, f.line).escape_debug_lite(),
+                    f.conn.escape_debug_lite(),
+                    f.severity,
+                    w.expires,
+                    w.owner.escape_debug_lite(),
+                    w.reason.escape_debug_lite()
+                )
+            }
+        }
+    }
+
+    fn file_end(&mut self, end: &FileEnd<'_>) -> io::Result<()> {
+        for e in end.input_errors {
+            self.input_errors.push((end.file.to_owned(), e.clone()));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, t: &Totals) -> io::Result<()> {
+        let style = self.style;
+        for (file, e) in &self.input_errors {
             let at = if e.line == 0 {
-                r.path.display().to_string()
+                file.clone()
             } else {
-                format!("{}:{}", r.path.display(), e.line)
+                format!("{file}:{}", e.line)
             };
             writeln!(
-                out,
+                self.out,
                 "{}: {at}: {}",
                 style.paint("1;35", "input error"),
                 e.message.escape_debug_lite()
             )?;
         }
+        for f in &t.tool {
+            writeln!(
+                self.out,
+                "{}{}: {}",
+                style.severity(f.severity),
+                style.paint("1", &format!("[{}]", f.id)),
+                f.message.escape_debug_lite()
+            )?;
+            writeln!(
+                self.out,
+                "  {} {}:{}\n",
+                style.paint("34", "-->"),
+                f.file.escape_debug_lite(),
+                f.line
+            )?;
+        }
+        if self.rule_table && !t.per_rule.is_empty() {
+            let width = t.per_rule.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+            writeln!(
+                self.out,
+                "{:<width$}  {:>7}  {:>8}  {:>6}  {:>6}  {:>8}",
+                "rule", "errors", "warnings", "infos", "waived", "baseline"
+            )?;
+            for (rule, c) in &t.per_rule {
+                writeln!(
+                    self.out,
+                    "{rule:<width$}  {:>7}  {:>8}  {:>6}  {:>6}  {:>8}",
+                    c.errors, c.warnings, c.infos, c.waived, c.known
+                )?;
+            }
+            writeln!(self.out)?;
+        }
+        let line = t.line(&self.gate);
+        let verdict = t.verdict();
+        let code = match verdict {
+            "INPUT ERROR" => "1;35",
+            "FAIL" => "1;31",
+            _ => "1;32",
+        };
+        writeln!(
+            self.out,
+            "{}{}",
+            style.paint(code, verdict),
+            &line[verdict.len()..]
+        )?;
+        self.out.flush()
     }
-    let s = Summary::of(results);
-    let verdict = if s.input_errors > 0 {
-        style.paint("1;35", "INPUT ERROR")
-    } else if s.failing(info.fail_on) > 0 {
-        style.paint("1;31", "FAIL")
-    } else {
-        style.paint("1;32", "PASS")
-    };
-    writeln!(
-        out,
-        "{verdict}: {} in {}, {}: {}, {}, {}{} (fail on {}; schemas {})",
-        plural(s.frames, "frame", "frames"),
-        plural(s.files, "file", "files"),
-        plural(s.connections, "connection", "connections"),
-        plural(s.errors, "error", "errors"),
-        plural(s.warnings, "warning", "warnings"),
-        plural(s.infos, "info", "infos"),
-        if s.input_errors > 0 {
-            format!(
-                ", {}",
-                plural(s.input_errors, "input error", "input errors")
-            )
-        } else {
-            String::new()
-        },
-        info.fail_on,
-        info.schemas
-    )
 }
 
 /// Control characters in evidence would garble a terminal; show them escaped.
