@@ -153,7 +153,9 @@ impl Run {
     }
 
     fn skippable(&self, steps: &[Step], i: usize) -> bool {
-        steps[i].optional || (steps[i].repeat && self.matched(i))
+        steps[i].optional
+            || (steps[i].repeat && self.matched(i))
+            || steps[i].unless.is_some_and(|j| self.matched(j))
     }
 
     /// The first step that must still match, if any.

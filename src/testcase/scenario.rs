@@ -64,6 +64,10 @@ pub struct Step {
     pub after_s: Option<f64>,
     pub optional: bool,
     pub repeat: bool,
+    /// `unless = "name"`: the index of an earlier optional step; when that step matched,
+    /// this one is not required. It writes alternatives (message A or B: A optional, B
+    /// `unless` A) and either order (X optional before Y, X again after Y `unless` the first).
+    pub unless: Option<usize>,
     /// Select the frame: a frame of the step's shape that fails these is passed over (unless
     /// it is the answer to the step's own CALL, which has one chance).
     pub matchers: Vec<FieldMatcher>,
@@ -107,6 +111,16 @@ pub struct Forbid {
     pub reason: String,
 }
 
+/// The OCA test tool case a case follows: its id, name, the requirements it covers and, in
+/// one line, how our case differs (empty: it does not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oca {
+    pub id: String,
+    pub name: String,
+    pub requirements: Vec<String>,
+    pub differs: String,
+}
+
 /// A loaded, validated test case.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -116,8 +130,10 @@ pub struct Case {
     pub dut: Dut,
     /// `must` or `should`.
     pub requirement: String,
-    /// Specification and OCTT references (`OCTT TC_B_01_CS`).
+    /// Specification references (`OCPP 2.0.1 B01`).
     pub refs: Vec<String>,
+    /// The OCA test case this case follows, when it follows one.
+    pub oca: Option<Oca>,
     pub preconditions: Vec<String>,
     pub description: String,
     /// How many leading steps form the trigger: until they have all matched, a mismatch or
@@ -130,12 +146,9 @@ pub struct Case {
 }
 
 impl Case {
-    /// The OCTT ids among the references (`TC_B_01_CS`).
+    /// The OCA test case id this case follows (`TC_B_01_CS`), if any.
     pub fn octt(&self) -> Vec<&str> {
-        self.refs
-            .iter()
-            .filter_map(|r| r.split_whitespace().find(|w| w.starts_with("TC_")))
-            .collect()
+        self.oca.iter().map(|o| o.id.as_str()).collect()
     }
 
     /// Selected by `pattern`: an id prefix (`2.0.1/B`), or an OCTT id (`TC_B_01_CS`).
@@ -177,6 +190,8 @@ struct RawCase {
     #[serde(default)]
     refs: Vec<String>,
     #[serde(default)]
+    oca: Option<RawOca>,
+    #[serde(default)]
     preconditions: Vec<String>,
     #[serde(default)]
     description: Option<String>,
@@ -211,12 +226,25 @@ struct RawStep {
     optional: bool,
     #[serde(default)]
     repeat: bool,
+    #[serde(default)]
+    unless: Option<String>,
     #[serde(default, rename = "match")]
     matchers: BTreeMap<String, toml::Value>,
     #[serde(default)]
     expect: BTreeMap<String, toml::Value>,
     #[serde(default)]
     capture: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOca {
+    id: String,
+    name: String,
+    #[serde(default)]
+    requirements: Vec<String>,
+    #[serde(default)]
+    differs: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -306,6 +334,57 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             format!("`{requirement}` is neither `must` nor `should`"),
         ));
     }
+    let oca = match raw.oca {
+        Some(o) => {
+            let id_ok = o.id.starts_with("TC_")
+                && o.id.len() > 3
+                && o.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !id_ok {
+                return Err(err(
+                    "oca.id",
+                    format!("`{}` is not an OCA test case id (`TC_B_01_CS`)", o.id),
+                ));
+            }
+            if o.name.trim().is_empty() {
+                return Err(err("oca.name", "is empty".into()));
+            }
+            let suffix_ok = match dut {
+                Dut::Charger => o.id.ends_with("_CS"),
+                Dut::Csms => o.id.ends_with("_CSMS"),
+            };
+            if !suffix_ok {
+                return Err(err(
+                    "oca.id",
+                    format!(
+                        "`{}` tests the other side: a `dut = \"{}\"` case follows a `_{}` OCA case",
+                        o.id,
+                        dut.as_str(),
+                        if dut == Dut::Charger { "CS" } else { "CSMS" }
+                    ),
+                ));
+            }
+            Some(Oca {
+                id: o.id,
+                name: o.name,
+                requirements: o.requirements,
+                differs: o.differs.unwrap_or_default(),
+            })
+        }
+        None => None,
+    };
+    if let Some((i, r)) = raw
+        .refs
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.split_whitespace().any(|w| w.starts_with("TC_")))
+    {
+        return Err(err(
+            &format!("refs[{i}]"),
+            format!(
+                "`{r}` names an OCA test case: say it in `[oca]` (id, name, requirements, differs), once per case"
+            ),
+        ));
+    }
     if raw.steps.is_empty() {
         return Err(err("steps", "the case has no steps".into()));
     }
@@ -320,7 +399,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         ));
     }
     let mut captured: BTreeSet<String> = BTreeSet::new();
-    let mut steps = Vec::with_capacity(raw.steps.len());
+    let mut steps: Vec<Step> = Vec::with_capacity(raw.steps.len());
     for (i, s) in raw.steps.into_iter().enumerate() {
         let key = format!("steps[{i}]");
         let (from, kind, action, inject) = match s.inject {
@@ -438,6 +517,31 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             captured.insert(var.clone());
             capture.push((var, p));
         }
+        let unless = match &s.unless {
+            None => None,
+            Some(other) => {
+                let key = format!("{key}.unless");
+                let Some(j) = steps.iter().position(|p| &p.name == other) else {
+                    return Err(err(
+                        &key,
+                        format!("no earlier step is named `{other}`"),
+                    ));
+                };
+                if !steps[j].optional {
+                    return Err(err(
+                        &key,
+                        format!("step `{other}` is required anyway: `unless` names an optional step"),
+                    ));
+                }
+                if s.optional || i < trigger {
+                    return Err(err(
+                        &key,
+                        "only for a required step after the trigger".into(),
+                    ));
+                }
+                Some(j)
+            }
+        };
         let name = s
             .name
             .unwrap_or_else(|| format!("{} {} {}", from, kind.name(), action));
@@ -450,6 +554,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             after_s: s.after_s,
             optional: s.optional,
             repeat: s.repeat,
+            unless,
             matchers,
             expect,
             capture,
@@ -498,13 +603,19 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             reason: f.reason,
         });
     }
+    // Reports and known-failure entries read the OCA id among the references.
+    let mut refs = raw.refs;
+    if let Some(o) = &oca {
+        refs.push(format!("OCTT {} ({})", o.id, o.name));
+    }
     Ok(Case {
         id: raw.id,
         title: raw.title,
         versions,
         dut,
         requirement,
-        refs: raw.refs,
+        refs,
+        oca,
         preconditions: raw.preconditions,
         description: raw.description.unwrap_or_default(),
         trigger,
@@ -627,6 +738,21 @@ pub fn load_texts<'a>(
                         key: "id".into(),
                         message: format!("`{}` is also the id of {}", c.id, prev.source),
                     });
+                } else if let Some((prev, o)) = cases.iter().find_map(|p| {
+                    p.oca
+                        .as_ref()
+                        .zip(c.oca.as_ref())
+                        .filter(|(a, b)| a.id == b.id)
+                        .map(|(a, _)| (p, a))
+                }) {
+                    errors.push(ScenarioError {
+                        file: name.to_owned(),
+                        key: "oca.id".into(),
+                        message: format!(
+                            "`{}` is already followed by {} ({}): one case per OCA case",
+                            o.id, prev.id, prev.source
+                        ),
+                    });
                 } else {
                     cases.push(c);
                 }
@@ -690,7 +816,8 @@ id = "2.0.1/B/01"
 title = "Cold boot"
 versions = ["2.0.1"]
 dut = "charger"
-refs = ["OCTT TC_B_01_CS"]
+refs = ["OCPP 2.0.1 B01"]
+oca = { id = "TC_B_01_CS", name = "Cold Boot Charging Station - Accepted", requirements = ["B01.FR.01"] }
 [[steps]]
 from = "charger"
 call = "BootNotification"
