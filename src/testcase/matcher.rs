@@ -157,7 +157,10 @@ pub fn compile_field(
                 ops.push(compile_op(op, arg, known_vars)?);
             }
             if ops.is_empty() {
-                return Err("`default` alone judges nothing; add an operator (`equals`, `one_of`, ...)".into());
+                return Err(
+                    "`default` alone judges nothing; add an operator (`equals`, `one_of`, ...)"
+                        .into(),
+                );
             }
             if default.is_some() && ops.iter().any(|o| matches!(o, Op::Exists(_))) {
                 return Err("`default` and `exists` contradict each other".into());
@@ -407,15 +410,24 @@ mod tests {
         assert!(local.check(&json!({}), &vars).is_ok());
         assert!(local.check(&json!({"reason": "Local"}), &vars).is_ok());
         assert_eq!(
-            local.check(&json!({"reason": "Remote"}), &vars).unwrap_err(),
+            local
+                .check(&json!({"reason": "Remote"}), &vars)
+                .unwrap_err(),
             "reason: expected \"Local\", got \"Remote\""
         );
-        let remote = m("reason", "{ equals = \"Remote\", default = \"Local\" }", &[]);
+        let remote = m(
+            "reason",
+            "{ equals = \"Remote\", default = \"Local\" }",
+            &[],
+        );
         assert_eq!(
             remote.check(&json!({}), &vars).unwrap_err(),
             "reason: expected \"Remote\", got \"Local\" (absent: the default)"
         );
-        assert_eq!(remote.to_string(), "reason \"Remote\" (absent means \"Local\")");
+        assert_eq!(
+            remote.to_string(),
+            "reason \"Remote\" (absent means \"Local\")"
+        );
         let bad = |t: &str| {
             let v: toml::Value = toml::from_str::<toml::Table>(&format!("x = {t}"))
                 .unwrap()

@@ -62,6 +62,9 @@ pub struct Step {
     /// Seconds that must pass since the frame matched by the previous step: a frame that
     /// matches earlier fails the step.
     pub after_s: Option<f64>,
+    /// `after_var = "name"`: like `after_s`, the seconds a captured variable holds (the
+    /// `interval` of a Rejected boot before its retry).
+    pub after_var: Option<String>,
     pub optional: bool,
     pub repeat: bool,
     /// `unless = "name"`: the index of an earlier optional step; when that step matched,
@@ -109,6 +112,8 @@ pub struct Forbid {
     pub except: Vec<String>,
     pub matchers: Vec<FieldMatcher>,
     pub reason: String,
+    /// `until = "step name"`: the frame is forbidden only until that step matched.
+    pub until: Option<usize>,
 }
 
 /// The OCA test tool case a case follows: its id, name, the requirements it covers and, in
@@ -223,6 +228,8 @@ struct RawStep {
     #[serde(default)]
     after_s: Option<f64>,
     #[serde(default)]
+    after_var: Option<String>,
+    #[serde(default)]
     optional: bool,
     #[serde(default)]
     repeat: bool,
@@ -272,6 +279,8 @@ struct RawForbid {
     #[serde(default, rename = "match")]
     matchers: BTreeMap<String, toml::Value>,
     reason: String,
+    #[serde(default)]
+    until: Option<String>,
 }
 
 /// Parses and validates one case file's text. `file` names it in errors.
@@ -487,11 +496,23 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                 ));
             }
         }
-        if i < trigger && s.optional {
+        if i + 1 == trigger && s.optional {
             return Err(err(
                 &format!("{key}.optional"),
-                "a trigger step cannot be optional".into(),
+                "the last trigger step cannot be optional".into(),
             ));
+        }
+        if let Some(v) = &s.after_var {
+            let key = format!("{key}.after_var");
+            if !captured.contains(v) {
+                return Err(err(
+                    &key,
+                    format!("variable `{v}` is not captured by an earlier step"),
+                ));
+            }
+            if s.after_s.is_some() || inject.is_some() {
+                return Err(err(&key, "not with `after_s` or on an inject step".into()));
+            }
         }
         let mut matchers = Vec::new();
         for (path, value) in &s.matchers {
@@ -522,15 +543,14 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             Some(other) => {
                 let key = format!("{key}.unless");
                 let Some(j) = steps.iter().position(|p| &p.name == other) else {
-                    return Err(err(
-                        &key,
-                        format!("no earlier step is named `{other}`"),
-                    ));
+                    return Err(err(&key, format!("no earlier step is named `{other}`")));
                 };
                 if !steps[j].optional {
                     return Err(err(
                         &key,
-                        format!("step `{other}` is required anyway: `unless` names an optional step"),
+                        format!(
+                            "step `{other}` is required anyway: `unless` names an optional step"
+                        ),
                     ));
                 }
                 if s.optional || i < trigger {
@@ -552,6 +572,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             action,
             within_s: s.within_s,
             after_s: s.after_s,
+            after_var: s.after_var,
             optional: s.optional,
             repeat: s.repeat,
             unless,
@@ -594,6 +615,15 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                     .map_err(|m| err(&format!("{key}.match.{path}"), m))?,
             );
         }
+        let until = match &f.until {
+            None => None,
+            Some(name) => Some(steps.iter().position(|p| &p.name == name).ok_or_else(|| {
+                err(
+                    &format!("{key}.until"),
+                    format!("no step is named `{name}`"),
+                )
+            })?),
+        };
         forbid.push(Forbid {
             from,
             kind,
@@ -601,6 +631,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             except: f.except,
             matchers,
             reason: f.reason,
+            until,
         });
     }
     // Reports and known-failure entries read the OCA id among the references.
