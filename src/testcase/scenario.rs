@@ -906,6 +906,79 @@ capture = { hb = "interval" }
     }
 
     #[test]
+    fn the_oca_table_is_checked_and_cited_once() {
+        let c = parse_case(GOOD, "good.toml").unwrap();
+        let oca = c.oca.as_ref().unwrap();
+        assert_eq!(oca.requirements, vec!["B01.FR.01"]);
+        assert_eq!(oca.differs, "");
+        assert!(
+            c.refs
+                .contains(&"OCTT TC_B_01_CS (Cold Boot Charging Station - Accepted)".to_owned())
+        );
+        let e = parse_case(
+            &GOOD.replace("[\"OCPP 2.0.1 B01\"]", "[\"OCTT TC_B_01_CS\"]"),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "refs[0]", "{e}");
+        let e = parse_case(
+            &GOOD.replace("\"TC_B_01_CS\"", "\"TC_B_01_CSMS\""),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.key == "oca.id" && e.message.contains("other side"), "{e}");
+        let e = parse_case(&GOOD.replace("\"TC_B_01_CS\"", "\"B01\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "oca.id", "{e}");
+        // One case per OCA case.
+        let other = GOOD.replace("id = \"2.0.1/B/01\"", "id = \"2.0.1/B/x01\"");
+        let e = load_texts([("a.toml", GOOD), ("b.toml", other.as_str())]).unwrap_err();
+        assert!(
+            e[0].key == "oca.id" && e[0].message.contains("one case per OCA case"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn unless_after_var_and_until_are_checked() {
+        let steps = |extra: &str| {
+            format!(
+                "{GOOD}[[steps]]\nname = \"A\"\nfrom = \"charger\"\ncall = \"StatusNotification\"\noptional = true\n[[steps]]\nname = \"B\"\nfrom = \"charger\"\ncall = \"NotifyEvent\"\n{extra}\n"
+            )
+        };
+        let c = parse_case(&steps("unless = \"A\"\nafter_var = \"hb\""), "x.toml").unwrap();
+        assert_eq!(c.steps[3].unless, Some(2));
+        assert_eq!(c.steps[3].after_var.as_deref(), Some("hb"));
+        let e = parse_case(&steps("unless = \"Z\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[3].unless", "{e}");
+        let e = parse_case(&steps("unless = \"B\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[3].unless", "{e}");
+        let e = parse_case(
+            &steps("unless = \"A\"").replace("optional = true\n", ""),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("required anyway"), "{e}");
+        let e = parse_case(&steps("after_var = \"nope\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[3].after_var", "{e}");
+        let until = format!(
+            "{GOOD}[[forbid]]\nfrom = \"charger\"\nany_call = true\nuntil = \"nope\"\nreason = \"r\"\n"
+        );
+        assert_eq!(
+            parse_case(&until, "x.toml").unwrap_err().key,
+            "forbid[0].until"
+        );
+        let e = parse_case(
+            &GOOD
+                .replace("dut = \"charger\"", "dut = \"charger\"\ntrigger = 2\n")
+                .replace("match = { status", "optional = true\nmatch = { status"),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("last trigger step"), "{e}");
+    }
+
+    #[test]
     fn duplicate_ids_are_refused() {
         let e = load_texts([("a.toml", GOOD), ("b.toml", GOOD)]).unwrap_err();
         assert_eq!(e.len(), 1);
@@ -957,8 +1030,9 @@ optional = true"#,
             assert_eq!(e.key, key, "{e}");
             assert!(e.message.contains(needle), "{e}");
         }
-        let csms =
-            with(r#"inject = { action = "Reset" }"#).replace("dut = \"charger\"", "dut = \"csms\"");
+        let csms = with(r#"inject = { action = "Reset" }"#)
+            .replace("dut = \"charger\"", "dut = \"csms\"")
+            .replace("TC_B_01_CS\"", "TC_B_01_CSMS\"");
         assert!(
             parse_case(&csms, "x.toml")
                 .unwrap_err()
