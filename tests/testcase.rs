@@ -146,7 +146,13 @@ const PASSING: &[(&str, &str, &str)] = &[
     ("2.0.1/B/01_CSMS", "sim-2.0.1-local.jsonl", "SIM-2.0.1-001"),
     ("2.0.1/B/02_CS", "lab-2.0.1.jsonl", "LAB201-PEND"),
     ("2.0.1/B/03_CS", "lab-2.0.1.jsonl", "LAB201-REJ"),
-    ("2.0.1/B/06_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
+    // The simulated CSMS asks for other variables; TC_B_06_CS asks for OfflineThreshold.
+    (
+        "2.0.1/B/06_CS",
+        "octt/2.0.1-B-06_CS/conformant.jsonl",
+        "OCTT-DUT",
+    ),
+    ("2.0.1/B/x03_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
     ("2.0.1/B/09_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
     ("2.0.1/B/20_CS", "lab-2.0.1.jsonl", "LAB201-1"),
     ("2.0.1/B/x01_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),

@@ -124,6 +124,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/2.0.1/B-provisioning/B06_CS-get-variables.toml"),
     ),
     (
+        "testcases/2.0.1/B-provisioning/Bx03_CS-get-variables.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/Bx03_CS-get-variables.toml"),
+    ),
+    (
         "testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml",
         include_str!("../../testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml"),
     ),
