@@ -338,7 +338,8 @@ impl<'a> Ctx<'a> {
         self.emit_about(rule, Some(severity), about, message.into());
     }
 
-    fn emit_about(
+    /// Reports about an earlier frame, with the check's own severity when it gives one.
+    pub(crate) fn emit_about(
         &mut self,
         rule: &'static rules::Rule,
         severity: Option<Severity>,

@@ -179,3 +179,13 @@ fn a_triggered_periodic_meter_values_is_info_on_16_and_a_warning_on_201() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_call_unanswered_before_a_gap_is_info_not_a_warning() {
+    let found = run("unanswered-before-gap-16.jsonl", None);
+    assert_eq!(serious(&found), vec![], "{found:?}");
+    assert!(
+        has(&found, "rpc.no-response", Severity::Info, 6),
+        "{found:?}"
+    );
+}

@@ -45,6 +45,8 @@ pub(crate) struct Pending {
     pub(crate) timed_out: bool,
     /// Sent by the inspector (injected), not by the peer itself.
     pub(crate) injected: bool,
+    /// A gap in the observation came after it: its answer may be among the missing frames.
+    pub(crate) gap: bool,
 }
 
 /// A CALL that was answered.
@@ -122,6 +124,9 @@ impl Session {
     pub(crate) fn on_gap(&mut self) {
         self.proto.seen_from_start = false;
         self.started = true;
+        for p in self.pending.iter_mut().flatten() {
+            p.gap = true;
+        }
     }
 
     pub(crate) fn on_open(
@@ -199,8 +204,10 @@ impl Session {
                         .action
                         .zip(self.version)
                         .map(|(a, v)| catalogue(v)[a].name);
-                    ctx.report_about(
+                    // After a gap the answer may be among the missing frames: info at most.
+                    ctx.emit_about(
                         &rpc::NO_RESPONSE,
+                        p.gap.then_some(Severity::Info),
                         About {
                             line: p.line,
                             at: p.at,
@@ -209,12 +216,17 @@ impl Session {
                             action,
                         },
                         format!(
-                            "{side}'s CALL `{}`{} got no answer within {:.0} s{}",
+                            "{side}'s CALL `{}`{} got no answer within {:.0} s{}{}",
                             p.id,
                             action.map(|a| format!(" ({a})")).unwrap_or_default(),
                             timeout as f64 / 1e6,
                             if end {
                                 " (still unanswered when the trace ends)"
+                            } else {
+                                ""
+                            },
+                            if p.gap {
+                                " (frames are missing from the trace after it: the answer may be among them)"
                             } else {
                                 ""
                             }
@@ -439,6 +451,7 @@ impl Session {
                     valid,
                     timed_out: false,
                     injected,
+                    gap: false,
                 });
                 added = true;
             }

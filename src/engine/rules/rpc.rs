@@ -431,7 +431,8 @@ rule!(
     "What it checks: a CALL that gets neither CALLRESULT nor CALLERROR within the call \
 timeout (default 30 s; `--call-timeout` or `call_timeout` in the configuration file), judged \
 on the trace's timestamps. A CALL still open when the trace ends is judged against the last \
-timestamp of the trace. The finding points at the CALL's line.\n\n\
+timestamp of the trace. The finding points at the CALL's line. When a gap record (frames \
+missing from the trace) came after the CALL, the answer may be among the missing frames: info.\n\n\
 Why it matters: the caller gives up and may resend or disconnect. It is a warning, not an \
 error: timeouts are implementation-defined, and 2.x allows a receiver to drop an invalid \
 message without answering."
