@@ -153,7 +153,13 @@ const PASSING: &[(&str, &str, &str)] = &[
         "OCTT-DUT",
     ),
     ("2.0.1/B/x03_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
-    ("2.0.1/B/09_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
+    // The simulated CSMS sets another variable; TC_B_09_CS sets OfflineThreshold.
+    (
+        "2.0.1/B/09_CS",
+        "octt/2.0.1-B-09_CS/conformant.jsonl",
+        "OCTT-DUT",
+    ),
+    ("2.0.1/B/x04_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
     ("2.0.1/B/20_CS", "lab-2.0.1.jsonl", "LAB201-1"),
     ("2.0.1/B/x01_CS", "sim-2.0.1-remote.jsonl", "RS-2.0.1-001"),
     ("2.0.1/B/x02_CS", "lab-2.0.1.jsonl", "LAB201-1"),

@@ -132,6 +132,10 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml"),
     ),
     (
+        "testcases/2.0.1/B-provisioning/Bx04_CS-set-variables.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/Bx04_CS-set-variables.toml"),
+    ),
+    (
         "testcases/2.0.1/B-provisioning/B20_CS-reset-onidle.toml",
         include_str!("../../testcases/2.0.1/B-provisioning/B20_CS-reset-onidle.toml"),
     ),
