@@ -4,7 +4,9 @@
 //! This module holds data only. It knows nothing of frames, traces or findings.
 
 pub mod action;
+pub mod config_keys16;
 pub mod error_code;
+pub mod variables;
 
 use std::fmt;
 use std::str::FromStr;

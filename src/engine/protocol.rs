@@ -19,7 +19,9 @@
 use serde_json::Value;
 
 use super::Ctx;
-use super::rules::{boot, dm, fw, liveness, resv, sc, sec, status2, status16, trig, tx2, tx16};
+use super::rules::{
+    boot, dm, fw, liveness, resv, sc, sec, status2, status16, trig, tx2, tx16, value,
+};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -129,6 +131,7 @@ macro_rules! each_family {
         fw::$hook($($arg),*);
         resv::$hook($($arg),*);
         sec::$hook($($arg),*);
+        value::$hook($($arg),*);
     }};
 }
 

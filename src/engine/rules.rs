@@ -20,6 +20,7 @@ pub mod status2;
 pub mod trig;
 pub mod tx16;
 pub mod tx2;
+pub mod value;
 pub mod ws;
 
 use std::sync::LazyLock;
@@ -104,6 +105,7 @@ pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         fw::RULES,
         resv::RULES,
         sec::RULES,
+        value::RULES,
     ] {
         all.extend_from_slice(family);
     }
