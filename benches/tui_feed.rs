@@ -1,6 +1,7 @@
 //! `cargo bench --bench tui_feed`: what the terminal UI costs per frame, so "keeps up with
 //! thousands of frames per second" is a figure, not a hope. Reports
-//! - ingest: frames per second through `App::on_event` (parse, classify, pair, cap),
+//! - ingest: frames per second through `App::on_seen` (the engine's observations, made
+//!   beforehand and not timed: rows, pairing by the CALL's line, cap),
 //! - one redraw of the main screen at 120x40 with the view full (50,000 frames kept),
 //!   without and with a free-text filter (the filter scans every kept frame).
 //!
@@ -17,9 +18,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ocpp_inspector::engine::schema::{ErrataSelection, SchemaSet};
+use ocpp_inspector::engine::{Config, Engine, Event, EventKind, Handshake, Observation, Origin};
 use ocpp_inspector::ocpp::Side;
 use ocpp_inspector::sink::tui::app::{Action, App, Limits};
-use ocpp_inspector::sink::tui::feed::{OwnedEvent, OwnedKind};
+use ocpp_inspector::sink::tui::feed::Seen;
 use ocpp_inspector::sink::tui::ui;
 use ocpp_inspector::time::Timestamp;
 use ratatui::Terminal;
@@ -27,11 +30,35 @@ use ratatui::backend::TestBackend;
 
 /// A realistic mix on 100 stations: MeterValues, StatusNotification and Heartbeat calls,
 /// each answered.
-fn frames(n: usize) -> Vec<OwnedEvent> {
-    let mut out = Vec::with_capacity(n);
+fn frames(n: usize) -> Vec<Seen> {
+    let schemas = SchemaSet::builtin(&ErrataSelection::parse("all").unwrap()).unwrap();
+    let mut engine = Engine::new(Arc::new(schemas), Arc::new(Config::default()), None);
+    let mut seen = Vec::with_capacity(n + 100);
+    let mut see = |engine: &mut Engine, e: &Event<'_>| {
+        let _ = engine.feed_observed(e, &mut Vec::new(), &mut |o: &Observation<'_>| {
+            seen.push(Seen::of(o));
+        });
+    };
+    for c in 0..100 {
+        let conn = format!("CP-{c:03}");
+        see(
+            &mut engine,
+            &Event {
+                at: Timestamp::from_micros(0),
+                conn: &conn,
+                line: 0,
+                kind: EventKind::Open(Handshake {
+                    subprotocol: Some("ocpp1.6"),
+                    scheme: Some("ws"),
+                    ..Handshake::default()
+                }),
+            },
+        );
+    }
     let mut i = 0usize;
-    while out.len() < n {
-        let conn: Arc<str> = Arc::from(format!("CP-{:03}", i % 100));
+    let mut frames = 0;
+    while frames < n {
+        let conn = format!("CP-{:03}", i % 100);
         let id = i.to_string();
         let call = match i % 3 {
             0 => format!(
@@ -44,27 +71,29 @@ fn frames(n: usize) -> Vec<OwnedEvent> {
         };
         let at = Timestamp::from_micros(i64::try_from(i).unwrap() * 1000);
         let line = 2 * i as u64 + 1;
-        out.push(OwnedEvent {
-            at,
-            conn: conn.clone(),
-            line,
-            kind: OwnedKind::Frame {
-                from: Side::Charger,
-                text: call.into(),
-            },
-        });
-        out.push(OwnedEvent {
-            at,
-            conn,
-            line: line + 1,
-            kind: OwnedKind::Frame {
-                from: Side::Csms,
-                text: format!(r#"[3,"{id}",{{}}]"#).into(),
-            },
-        });
+        let answer = format!(r#"[3,"{id}",{{}}]"#);
+        for (line, from, text) in [
+            (line, Side::Charger, &call),
+            (line + 1, Side::Csms, &answer),
+        ] {
+            see(
+                &mut engine,
+                &Event {
+                    at,
+                    conn: &conn,
+                    line,
+                    kind: EventKind::Frame {
+                        from,
+                        text,
+                        origin: Origin::Peer,
+                    },
+                },
+            );
+        }
+        frames += 2;
         i += 1;
     }
-    out
+    seen
 }
 
 fn main() {
@@ -73,7 +102,7 @@ fn main() {
     let mut app = App::new("bench", Limits::default());
     let start = Instant::now();
     for e in &events {
-        app.on_event(e);
+        app.on_seen(e);
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -295,9 +295,7 @@ impl Worker {
             Ok(record) => {
                 self.max_at = Some(self.max_at.map_or(record.at, |m| m.max(record.at)));
                 if let Some(event) = record.event(n)
-                    && let Err(e) =
-                        self.engine
-                            .feed_marked(&event, record.injected, &mut self.findings)
+                    && let Err(e) = self.engine.feed(&event, &mut self.findings)
                 {
                     self.errors.push(InputError {
                         line: n,

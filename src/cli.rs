@@ -7,6 +7,7 @@ pub mod check;
 pub mod demo;
 pub mod proxy;
 pub mod rules;
+pub mod signal;
 pub mod sim;
 pub mod testcase;
 pub mod view;

@@ -6,14 +6,13 @@
 //! sim::charger fleet ──ws──► source::proxy ──ws──► sim::csms
 //!   (1.6, 2.0.1, 2.1)            │ tap
 //!                                ▼
-//!                         live::Inspector ──► trace.jsonl, report.json, the caller's sinks
+//!                     pipeline::LiveRun ──► trace.jsonl, report.json, the caller's sinks
 //! ```
 //!
 //! At the end the recorded trace is checked again offline, the way CI would, and the two
 //! verdicts are compared: the demo proves its own claim that live and offline agree. This
 //! module wires existing parts together; it judges nothing itself.
 
-use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,14 +25,13 @@ use crate::checker::{CheckOptions, FileResult, check_path};
 use crate::engine::schema::{ErrataSelection, SchemaSet};
 use crate::engine::{Config, Engine};
 use crate::finding::{Finding, Severity};
-use crate::live::{Inspector, JsonReport, LiveOutcome, LiveSink};
 use crate::ocpp::Version;
+use crate::pipeline::{LiveOutcome, LiveRun, LiveSink};
 use crate::sim::charger::{FleetConfig, FleetReport, Pace, Target, run_fleet};
 use crate::sim::csms::{Csms, CsmsConfig};
 use crate::sim::misbehave::Misbehave;
 use crate::sink::report::{RunInfo, junit, text};
-use crate::source::proxy::tap::TapLimits;
-use crate::source::proxy::{Proxy, ProxyConfig};
+use crate::source::proxy::ProxyConfig;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -170,36 +168,24 @@ pub async fn run(
     let csms = Csms::bind(csms_cfg).await?;
     let csms_addr = csms.local_addr()?;
 
-    let proxy = Proxy::bind(ProxyConfig::new(
-        "127.0.0.1:0",
-        &format!("ws://{csms_addr}/ocpp"),
-    ))
-    .await?;
-    let proxy_addr = proxy.local_addr();
-
-    let recording = File::create(&trace)
-        .with_context(|| format!("creating the recording {}", trace.display()))?;
     let collected = Arc::new(Mutex::new(Vec::new()));
-    let mut inspector = Inspector::new(
+    let mut run = LiveRun::new(
         Engine::new(schemas.clone(), config.clone(), None),
+        ProxyConfig::new("127.0.0.1:0", &format!("ws://{csms_addr}/ocpp")),
         Severity::Error,
     )
-    .record_to(recording)
-    .sink(JsonReport::new(
-        report_json.clone(),
-        Some(trace.clone()),
-        info.clone(),
-    ))
-    .sink(Collect(collected.clone()));
+    .record(Some(trace.clone()))
+    .report(Some(report_json.clone()), info.clone())
+    .sink(Box::new(Collect(collected.clone())));
     for s in sinks {
-        inspector = inspector.sink_boxed(s);
+        run = run.sink(s);
     }
-    let (tap, consumer) = crate::live::spawn(inspector, TapLimits::default());
+    let running = run.start().await?;
+    let proxy_addr = running.bound.local_addr;
 
-    // Everything below stops when `down` turns true.
+    // The CSMS and the fleet stop when `down` turns true; the proxy when the run is stopped.
     let (down_tx, down) = watch::channel(false);
     let csms_task = tokio::spawn(csms.run(down.clone()));
-    let proxy_task = tokio::spawn(proxy.run(tap, down.clone()));
 
     let mut fleet = FleetConfig::new(format!("ws://{proxy_addr}/ocpp"));
     fleet.count = cfg.chargers.max(3);
@@ -226,9 +212,12 @@ pub async fn run(
         Ok(Err(e)) => anyhow::bail!("the simulated fleet failed: {e}"),
         Err(_) => anyhow::bail!("the simulated fleet did not stop within {grace:?}"),
     };
-    let _ = tokio::time::timeout(grace, proxy_task).await;
+    running.stop();
+    let live = match tokio::time::timeout(grace, running.finish()).await {
+        Ok(end) => end?.outcome,
+        Err(_) => anyhow::bail!("the proxy did not stop within {grace:?}"),
+    };
     let _ = tokio::time::timeout(grace, csms_task).await;
-    let live = consumer.finish().await?;
 
     // The same trace, checked the way CI would.
     let opts = CheckOptions {

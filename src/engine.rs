@@ -11,9 +11,13 @@
 //! ```
 //!
 //! Every front end (the offline `check`, the proxy, the testcase runner) feeds this one
-//! engine; none of them judges frames on its own.
+//! engine; none of them judges frames on its own. Those that show or follow the traffic
+//! (the terminal UI, the case runner) ask for its observations too
+//! ([`Engine::feed_observed`], [`observe`]): one per event, what it was and the station
+//! after it, so none of them parses frames or pairs calls again.
 
 pub mod config;
+pub mod observe;
 pub(crate) mod protocol;
 pub mod rules;
 pub mod schema;
@@ -26,61 +30,11 @@ use crate::finding::{Finding, Severity, shorten};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
+pub use crate::source::event::{Event, EventKind, Handshake, Origin};
 pub use config::Config;
+pub use observe::{Observation, Observed, Observer, StationSummary};
 pub use schema::SchemaSet;
 use session::Session;
-
-/// Something that happened on one connection.
-#[derive(Debug, Clone, Copy)]
-pub struct Event<'a> {
-    pub at: Timestamp,
-    /// The station identity (last path segment of its URL).
-    pub conn: &'a str,
-    /// 1-based line of the trace record this event came from (0 if none).
-    pub line: u64,
-    pub kind: EventKind<'a>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum EventKind<'a> {
-    /// The WebSocket opened; `subprotocol` is the negotiated token, if any.
-    Open {
-        subprotocol: Option<&'a str>,
-        security: ConnSecurity<'a>,
-    },
-    /// A text frame, exactly as sent.
-    Frame { from: Side, text: &'a str },
-    /// A binary frame (OCPP-J uses text frames only); its length.
-    Binary { from: Side, len: usize },
-    /// The WebSocket closed.
-    Close { code: Option<u16>, by: Option<Side> },
-    /// Frames are missing from the observation here (a recorder that lagged, a capture that
-    /// lost segments, a log with lines skipped): what follows is judged like a trace that
-    /// starts mid-life. `frames` is how many are missing, when known.
-    Gap {
-        frames: Option<u64>,
-        /// Why, as the recorder or importer said it (`recorder lagged`, `capture loss`).
-        reason: Option<&'a str>,
-    },
-}
-
-/// How the charger's connection is secured, as far as the recorder (the proxy) knew it.
-/// Every member is optional: a trace from elsewhere may know none of them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConnSecurity<'a> {
-    /// `ws` or `wss`.
-    pub scheme: Option<&'a str>,
-    /// The negotiated TLS version (`1.2`, `1.3`).
-    pub tls_version: Option<&'a str>,
-    /// The subject of the charger's TLS client certificate (security profile 3).
-    pub client_cert_subject: Option<&'a str>,
-    /// The user name of the charger's HTTP Basic authentication (never the password).
-    pub basic_auth_user: Option<&'a str>,
-    /// The subprotocols the charger offered in its handshake (`Sec-WebSocket-Protocol`,
-    /// comma-separated as sent), when the recorder saw the handshake. Lets the engine judge
-    /// the CSMS's choice against the offer.
-    pub offered_subprotocols: Option<&'a str>,
-}
 
 /// The engine could not judge an event for a reason that is the user's to fix (not a
 /// finding about the traffic).
@@ -134,18 +88,30 @@ impl Engine {
 
     /// Judges one event, appending its findings to `out`.
     pub fn feed(&mut self, event: &Event<'_>, out: &mut Vec<Finding>) -> Result<(), FeedError> {
-        self.feed_marked(event, false, out)
+        self.feed_inner(event, out, None)
     }
 
-    /// Judges one event; `injected` marks a frame of a call the inspector injected itself
-    /// (the trace's `"injected":true`): its CALL is judged as the CSMS's and its answer
-    /// correlated with it, but the inspector is a caller of its own, so an injected call
-    /// outstanding beside one of the CSMS's is not a concurrent call of the CSMS.
-    pub fn feed_marked(
+    /// Judges one event like [`Engine::feed`] and tells `observer` what the event was
+    /// (one [`Observation`], before the event's findings are appended): the front ends
+    /// that show or follow the traffic read these instead of parsing frames again.
+    pub fn feed_observed(
         &mut self,
         event: &Event<'_>,
-        injected: bool,
         out: &mut Vec<Finding>,
+        observer: &mut dyn Observer,
+    ) -> Result<(), FeedError> {
+        self.feed_inner(event, out, Some(observer))
+    }
+
+    /// A frame of [`Origin::Inspector`] is a call the inspector injected itself (the
+    /// trace's `"injected":true`): its CALL is judged as the CSMS's and its answer
+    /// correlated with it, but the inspector is a caller of its own, so an injected call
+    /// outstanding beside one of the CSMS's is not a concurrent call of the CSMS.
+    fn feed_inner(
+        &mut self,
+        event: &Event<'_>,
+        out: &mut Vec<Finding>,
+        mut observer: Option<&mut dyn Observer>,
     ) -> Result<(), FeedError> {
         let session = match self.sessions.get_mut(event.conn) {
             Some(s) => s,
@@ -171,22 +137,26 @@ impl Engine {
             out,
         };
         session.on_time(&mut ctx, event.at, false);
-        match event.kind {
-            EventKind::Open {
-                subprotocol,
-                security,
-            } => {
-                session.on_open(subprotocol, security, self.default_version, &mut ctx);
-                rules::ws::check_offer(subprotocol, security.offered_subprotocols, &mut ctx);
-                Ok(())
+        let observed = match event.kind {
+            EventKind::Open(handshake) => {
+                session.on_open(&handshake, self.default_version, &mut ctx);
+                rules::ws::check_offer(
+                    handshake.subprotocol,
+                    handshake.offered_subprotocols,
+                    &mut ctx,
+                );
+                Observed::Open {
+                    handshake,
+                    version: session.version,
+                }
             }
-            EventKind::Close { code: _, by } => {
+            EventKind::Close { code, by } => {
                 session.on_close(by, &mut ctx);
-                Ok(())
+                Observed::Close { code, by }
             }
-            EventKind::Gap { .. } => {
+            EventKind::Gap { frames, reason } => {
                 session.on_gap();
-                Ok(())
+                Observed::Gap { frames, reason }
             }
             EventKind::Binary { from, len } => {
                 ctx.from = Some(from);
@@ -194,9 +164,9 @@ impl Engine {
                     &rules::ws::BINARY_FRAME,
                     format!("{from} sent a binary frame of {len} bytes; OCPP-J messages are UTF-8 JSON text"),
                 );
-                Ok(())
+                Observed::Binary { from, len }
             }
-            EventKind::Frame { from, text } => {
+            EventKind::Frame { from, text, origin } => {
                 self.stats.frames += 1;
                 ctx.from = Some(from);
                 ctx.text = Some(text);
@@ -204,15 +174,31 @@ impl Engine {
                 if missing {
                     session.warned_no_version = true;
                 }
-                session.on_frame(from, text, injected, &self.schemas, &mut ctx);
+                let sight = session::Sight {
+                    event,
+                    origin,
+                    observer: observer.take(),
+                };
+                session.on_frame(from, text, &self.schemas, &mut ctx, sight);
                 if missing && !session.negotiated_unsupported {
                     return Err(FeedError::NoVersion {
                         conn: event.conn.to_owned(),
                     });
                 }
-                Ok(())
+                return Ok(());
             }
+        };
+        if let Some(o) = observer {
+            o.observe(&Observation {
+                conn: event.conn,
+                line: event.line,
+                at: event.at,
+                origin: Origin::Peer,
+                what: observed,
+                station: session.proto.summary(),
+            });
         }
+        Ok(())
     }
 }
 

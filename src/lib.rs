@@ -13,7 +13,8 @@
 //! - [`finding`]: what the engine says.
 //! - [`source`]: where events come from (trace files).
 //! - [`sink`]: where findings go (reports, the trace recorder).
-//! - [`live`]: live inspection behind the proxy's tap (engine, recorder, finding sinks).
+//! - [`pipeline`]: live runs behind the proxy's tap (the consumer: recorder, engine, sinks;
+//!   one builder for `proxy`, `testcase run --live` and `demo`).
 //! - [`testcase`]: conformance test cases (scenarios) judged case by case, and the lab report.
 //! - [`cli`]: the command line.
 
@@ -23,8 +24,8 @@ pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod finding;
-pub mod live;
 pub mod ocpp;
+pub mod pipeline;
 pub mod sim;
 pub mod sink;
 pub mod source;

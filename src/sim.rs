@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::engine::{ConnSecurity, Event, EventKind};
+use crate::engine::{Event, EventKind, Handshake, Origin};
 use crate::ocpp::Side;
 use crate::sink::recorder::Recorder;
 use crate::time::Timestamp;
@@ -59,14 +59,16 @@ pub(crate) enum Rec<'a> {
 pub(crate) fn record(tap: Option<&Tap>, conn: &str, rec: Rec<'_>) -> std::io::Result<()> {
     let Some(tap) = tap else { return Ok(()) };
     let kind = match rec {
-        Rec::Open(sub) => EventKind::Open {
+        Rec::Open(sub) => EventKind::Open(Handshake {
             subprotocol: Some(sub),
-            security: ConnSecurity {
-                scheme: Some("ws"),
-                ..ConnSecurity::default()
-            },
+            scheme: Some("ws"),
+            ..Handshake::default()
+        }),
+        Rec::Text(from, text) => EventKind::Frame {
+            from,
+            text,
+            origin: Origin::Peer,
         },
-        Rec::Text(from, text) => EventKind::Frame { from, text },
         Rec::Binary(from, len) => EventKind::Binary { from, len },
         Rec::Close(code, by) => EventKind::Close { code, by },
     };

@@ -1,5 +1,6 @@
-//! Where events come from. For now: trace files (JSON Lines). The proxy's tap will live
-//! here too. Sources turn bytes into [`crate::engine::Event`]s and judge nothing.
+//! Where events come from: trace files (JSON Lines) and the proxy's tap, both turned into
+//! the one event model ([`event`]). Sources turn bytes into events and judge nothing.
 
+pub mod event;
 pub mod proxy;
 pub mod trace_reader;

@@ -4,14 +4,16 @@
 //!
 //! ```text
 //! testcases/*.toml ──► scenario::load (validate) ──► Case
-//! Event ──► runner::Runner::feed ──► step progress, verdicts (per case and station)
-//!       └─► engine::Engine::feed ──► Finding (attached to the case runs they fall in)
+//! Event ──► engine::Engine::feed_observed ──► Finding (attached to the case runs they fall in)
+//!                                 └─► Observation ──► runner::Runner::feed ──► step progress,
+//!                                                     verdicts (per case and station)
 //! verdict::CaseResult ──► report (text, json, junit) / report_html (the lab report)
 //! ```
 //!
 //! The runner is sans-io like the engine: it reads no files, no sockets and no clock (time
 //! comes inside the events), so the offline `testcase run --trace` and the live one behind
-//! the proxy ([`live::LiveCases`], a `live::LiveSink`) feed the same code. It judges scenario steps only; protocol rules stay the engine's job.
+//! the proxy ([`live::LiveCases`], a `sink::LiveSink` fed by the engine's observations) feed
+//! the same code. It judges scenario steps only; protocol rules stay the engine's job.
 
 pub mod builtin;
 pub mod live;
@@ -25,7 +27,7 @@ pub mod verdict;
 use std::io::{BufReader, Read};
 use std::sync::Arc;
 
-use crate::engine::{Config, Engine, SchemaSet};
+use crate::engine::{Config, Engine, Observation, SchemaSet};
 use crate::finding::Finding;
 use crate::ocpp::Version;
 use crate::source::trace_reader::{LineReader, parse_record};
@@ -61,7 +63,7 @@ pub fn run_trace<R: Read>(
     default_version: Option<Version>,
 ) -> TraceOutcome {
     let mut engine = Engine::new(schemas, config, default_version);
-    let mut runner = Runner::new(cases, default_version);
+    let mut runner = Runner::new(cases);
     let mut findings = Vec::new();
     let mut input_errors = Vec::new();
     let mut span: Option<(Timestamp, Timestamp)> = None;
@@ -90,10 +92,13 @@ pub fn run_trace<R: Read>(
         let Some(event) = record.event(n) else {
             continue;
         };
-        if let Err(e) = engine.feed_marked(&event, record.injected, &mut findings) {
+        // The runner reads the engine's observations: one reading of the traffic.
+        let fed = engine.feed_observed(&event, &mut findings, &mut |o: &Observation<'_>| {
+            runner.feed(o, &mut progress);
+        });
+        if let Err(e) = fed {
             input_errors.push((n, e.to_string()));
         }
-        runner.feed_marked(&event, record.injected, &mut progress);
         progress.clear();
     }
     if let Some((_, end)) = span {

@@ -36,7 +36,7 @@ use ocpp_inspector::engine::rules;
 use ocpp_inspector::engine::schema::{
     Direction, ERRATA, ErrataSelection, SchemaSet, builtin_documents,
 };
-use ocpp_inspector::engine::{Config, ConnSecurity, Engine, Event, EventKind, FeedError};
+use ocpp_inspector::engine::{Config, Engine, Event, EventKind, FeedError, Handshake, Origin};
 use ocpp_inspector::finding::Finding;
 use ocpp_inspector::finding::Severity;
 use ocpp_inspector::ocpp::action::catalogue;
@@ -1007,8 +1007,8 @@ impl Harness {
         // Time-based rules run before the event is judged, so on an `open` their findings
         // may still be judged by the version of the connection before it.
         let before = state.0;
-        if let EventKind::Open { subprotocol, .. } = kind {
-            match subprotocol {
+        if let EventKind::Open(handshake) = kind {
+            match handshake.subprotocol {
                 Some(token) => {
                     state.0 = Version::from_subprotocol(token);
                     state.1 = state.0.is_none();
@@ -1115,7 +1115,14 @@ impl Harness {
         }
     }
     fn frame(&mut self, conn: usize, from: Side, text: &str) -> Vec<Finding> {
-        self.feed(conn, EventKind::Frame { from, text })
+        self.feed(
+            conn,
+            EventKind::Frame {
+                from,
+                text,
+                origin: Origin::Peer,
+            },
+        )
     }
 
     fn run(&mut self, op: &Op) {
@@ -1137,16 +1144,14 @@ impl Harness {
                 }
                 self.feed(
                     *conn,
-                    EventKind::Open {
+                    EventKind::Open(Handshake {
                         subprotocol,
-                        security: ConnSecurity {
-                            scheme: scheme.as_deref(),
-                            tls_version: tls_version.as_deref(),
-                            client_cert_subject: client_cert_subject.as_deref(),
-                            basic_auth_user: basic_auth_user.as_deref(),
-                            offered_subprotocols: None,
-                        },
-                    },
+                        scheme: scheme.as_deref(),
+                        tls_version: tls_version.as_deref(),
+                        client_cert_subject: client_cert_subject.as_deref(),
+                        basic_auth_user: basic_auth_user.as_deref(),
+                        offered_subprotocols: None,
+                    }),
                 );
             }
             Op::Close { conn, code, by } => {
@@ -2125,10 +2130,10 @@ fn replay_frame_file(path: &Path) {
         let mut h = Harness::new(None);
         let found = h.feed(
             0,
-            EventKind::Open {
+            EventKind::Open(Handshake {
                 subprotocol: Some(v.subprotocol()),
-                security: ConnSecurity::default(),
-            },
+                ..Handshake::default()
+            }),
         );
         assert!(found.is_empty(), "preamble: {found:?}");
         for (side, frame) in boot_preamble(v) {

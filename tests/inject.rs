@@ -20,10 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ocpp_inspector::engine::schema::ErrataSelection;
-use ocpp_inspector::engine::{Config, Engine, Event, EventKind, SchemaSet};
+use ocpp_inspector::engine::{
+    Config, Engine, Event, EventKind, Handshake, Observation, Origin, SchemaSet,
+};
 use ocpp_inspector::finding::{Finding, Severity};
-use ocpp_inspector::live::Inspector;
 use ocpp_inspector::ocpp::{Side, Version};
+use ocpp_inspector::pipeline::Inspector;
 use ocpp_inspector::sim::charger::{FleetConfig, run_fleet};
 use ocpp_inspector::sim::csms::{Csms, CsmsConfig, CsmsHandle};
 use ocpp_inspector::source::proxy::tap::TapLimits;
@@ -51,7 +53,7 @@ struct Lab {
     ids: Vec<String>,
     down: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    consumer: ocpp_inspector::live::Consumer,
+    consumer: ocpp_inspector::pipeline::Consumer,
 }
 
 async fn lab(versions: Vec<Version>, inspector: impl FnOnce(ProxyHandle) -> Inspector) -> Lab {
@@ -72,7 +74,7 @@ async fn lab(versions: Vec<Version>, inspector: impl FnOnce(ProxyHandle) -> Insp
     let proxy_addr = proxy.local_addr();
     let handle = proxy.handle();
     let (tap, consumer) =
-        ocpp_inspector::live::spawn(inspector(handle.clone()), TapLimits::default());
+        ocpp_inspector::pipeline::spawn(inspector(handle.clone()), TapLimits::default());
     let (down_tx, down) = watch::channel(false);
     let mut fleet = FleetConfig::new(format!("ws://{proxy_addr}/ocpp"));
     fleet.count = versions.len();
@@ -120,7 +122,7 @@ impl Lab {
         }
     }
 
-    async fn stop(self) -> ocpp_inspector::live::LiveOutcome {
+    async fn stop(self) -> ocpp_inspector::pipeline::LiveOutcome {
         self.down.send(true).expect("stop");
         for t in self.tasks {
             timeout(Duration::from_secs(15), t)
@@ -146,7 +148,7 @@ fn injected_records(recording: &str) -> Vec<(u64, Side, String)> {
         let r = parse_record(line.as_bytes(), n).expect("a trace record");
         if r.injected {
             let e = r.event(n).expect("an event");
-            let EventKind::Frame { from, text } = e.kind else {
+            let EventKind::Frame { from, text, .. } = e.kind else {
                 panic!("line {n}: only frames are injected");
             };
             v.push((n, from, text.to_owned()));
@@ -164,7 +166,7 @@ async fn an_injected_call_reaches_the_charger_and_its_answer_stays_hidden_from_t
     let rec = recording.clone();
     let (sc, cc) = (schemas.clone(), config.clone());
     struct Keep(Arc<Mutex<Vec<Finding>>>);
-    impl ocpp_inspector::live::LiveSink for Keep {
+    impl ocpp_inspector::pipeline::LiveSink for Keep {
         fn finding(&mut self, f: &Finding) {
             self.0.lock().expect("findings").push(f.clone());
         }
@@ -295,11 +297,15 @@ async fn an_injected_call_reaches_the_charger_and_its_answer_stays_hidden_from_t
 }
 
 fn ev<'a>(ms: i64, line: u64, from: Side, text: &'a str) -> Event<'a> {
+    marked(ms, line, from, text, Origin::Peer)
+}
+
+fn marked<'a>(ms: i64, line: u64, from: Side, text: &'a str, origin: Origin) -> Event<'a> {
     Event {
         at: Timestamp::from_micros(ms * 1000),
         conn: "CP",
         line,
-        kind: EventKind::Frame { from, text },
+        kind: EventKind::Frame { from, text, origin },
     }
 }
 
@@ -309,10 +315,10 @@ fn an_injected_call_beside_one_of_the_csms_is_not_a_concurrent_call() {
         at: Timestamp::from_micros(0),
         conn: "CP",
         line: 1,
-        kind: EventKind::Open {
+        kind: EventKind::Open(Handshake {
             subprotocol: Some("ocpp1.6"),
-            security: Default::default(),
-        },
+            ..Handshake::default()
+        }),
     };
     let frames = [
         (Side::Csms, r#"[2,"c1","GetConfiguration",{}]"#, false),
@@ -333,10 +339,9 @@ fn an_injected_call_beside_one_of_the_csms_is_not_a_concurrent_call() {
         let mut out = Vec::new();
         engine.feed(&open, &mut out).expect("open");
         for (i, (from, text, injected)) in frames.iter().enumerate() {
-            let e = ev(10 + i as i64, i as u64 + 2, *from, text);
-            engine
-                .feed_marked(&e, *injected && marked, &mut out)
-                .expect("frame");
+            let origin = Origin::of_injected(*injected && marked);
+            let e = self::marked(10 + i as i64, i as u64 + 2, *from, text, origin);
+            engine.feed(&e, &mut out).expect("frame");
         }
         out.into_iter()
             .map(|f| f.rule.id)
@@ -374,7 +379,7 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
     let lab = lab(vec![Version::V16, Version::V201], move |proxy| {
         Inspector::new(Engine::new(sc, cc, None), Severity::Error)
             .record_to(rec)
-            .sink(LiveCases::new(cs, None, prog, sl).with_injector(Injector {
+            .sink(LiveCases::new(cs, prog, sl).with_injector(Injector {
                 proxy,
                 runtime: tokio::runtime::Handle::current(),
                 timeout: Duration::from_secs(10),
@@ -458,7 +463,7 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
-    use ocpp_inspector::live::{LiveOutcome, LiveSink};
+    use ocpp_inspector::pipeline::{LiveOutcome, LiveSink};
     // A proxy no charger ever connects to: every injection finds no connection.
     let proxy = Proxy::bind(ProxyConfig::new("127.0.0.1:0", "ws://127.0.0.1:9/ocpp"))
         .await
@@ -471,8 +476,8 @@ async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
     let progress = Buf::default();
     let slot = OutcomeSlot::default();
     let cases = Arc::new(cases);
-    let mut sink = LiveCases::new(cases.clone(), None, progress.clone(), slot.clone())
-        .with_injector(Injector {
+    let mut sink =
+        LiveCases::new(cases.clone(), progress.clone(), slot.clone()).with_injector(Injector {
             proxy: proxy.handle(),
             runtime: tokio::runtime::Handle::current(),
             timeout: Duration::from_secs(5),
@@ -481,10 +486,10 @@ async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
         at: Timestamp::from_micros(0),
         conn: "GHOST",
         line: 1,
-        kind: EventKind::Open {
+        kind: EventKind::Open(Handshake {
             subprotocol: Some("ocpp2.0.1"),
-            security: Default::default(),
-        },
+            ..Handshake::default()
+        }),
     };
     let boot = r#"[2,"b","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#;
     let accepted =
@@ -494,9 +499,16 @@ async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
         conn: "GHOST",
         ..ev(ms, line, from, text)
     };
-    sink.event(&open);
-    sink.event(&ghost(1, 2, Side::Charger, boot));
-    sink.event(&ghost(2, 3, Side::Csms, accepted));
+    // The runner reads the engine's observations, as behind the proxy.
+    let mut engine = Engine::new(schemas(), Arc::new(Config::default()), None);
+    let judge = |engine: &mut Engine, sink: &mut LiveCases<Buf>, e: &Event<'_>| {
+        let _ = engine.feed_observed(e, &mut Vec::new(), &mut |o: &Observation<'_>| {
+            sink.observe(o)
+        });
+    };
+    judge(&mut engine, &mut sink, &open);
+    judge(&mut engine, &mut sink, &ghost(1, 2, Side::Charger, boot));
+    judge(&mut engine, &mut sink, &ghost(2, 3, Side::Csms, accepted));
     let p = progress.clone();
     wait_until(Duration::from_secs(5), "the inject line", move || {
         p.text()
@@ -507,7 +519,7 @@ async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
     let mut line = 3;
     wait_until(Duration::from_secs(5), "the failed case", || {
         line += 1;
-        sink.event(&ghost(3, line, Side::Charger, hb));
+        judge(&mut engine, &mut sink, &ghost(3, line, Side::Charger, hb));
         progress.text().contains("FAILED")
     })
     .await;

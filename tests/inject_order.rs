@@ -16,7 +16,7 @@ mod peers;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp_inspector::live::Inspector;
+use ocpp_inspector::pipeline::Inspector;
 use ocpp_inspector::source::proxy::tap::TapLimits;
 use ocpp_inspector::source::proxy::{InjectError, InjectedReply, Proxy, ProxyConfig};
 use peers::{Pick, charger, csms, ocpp16, within};
@@ -49,7 +49,7 @@ async fn traffic_flows_in_order_while_an_injected_call_waits() {
     let recording = tempfile::NamedTempFile::new().expect("temp file");
     let inspector = Inspector::new(peers::engine(), ocpp_inspector::finding::Severity::Error)
         .record_to(recording.reopen().expect("reopen"));
-    let (tap, consumer) = ocpp_inspector::live::spawn(inspector, TapLimits::default());
+    let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
     let (stop, stopped) = watch::channel(false);
     let run = tokio::spawn(proxy.run(tap, stopped));
     let (mut cp, _) = within(

@@ -189,3 +189,11 @@ fn a_call_unanswered_before_a_gap_is_info_not_a_warning() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_reset_answer_is_judged_by_the_state_when_it_was_requested() {
+    // Reset OnIdle sent while idle; a transaction starts before the answer Accepted goes
+    // out (a crossing): Accepted was right.
+    let found = run("reset-onidle-crossing-201.jsonl", None);
+    assert_eq!(serious(&found), vec![], "{found:?}");
+}

@@ -21,11 +21,12 @@ use ocpp_inspector::checker::{CheckOptions, check_reader};
 use ocpp_inspector::engine::schema::ErrataSelection;
 use ocpp_inspector::engine::{Config, Engine, SchemaSet};
 use ocpp_inspector::finding::Severity;
-use ocpp_inspector::live::{ChannelSink, Inspector, LiveItem};
 use ocpp_inspector::ocpp::Version;
+use ocpp_inspector::pipeline::Inspector;
 use ocpp_inspector::sim::charger::{FleetConfig, Target, run_fleet};
 use ocpp_inspector::sim::csms::{Csms, CsmsConfig};
 use ocpp_inspector::sim::misbehave::TABLE;
+use ocpp_inspector::sink::channel::{ChannelSink, LiveItem};
 use ocpp_inspector::source::proxy::tap::TapLimits;
 use ocpp_inspector::source::proxy::{Proxy, ProxyConfig};
 use tokio::sync::watch;
@@ -56,7 +57,7 @@ async fn every_misbehaviour_is_found_live_behind_the_proxy_and_behaving_stations
     )
     .record_to(recording.clone())
     .sink(live_sink);
-    let (tap, consumer) = ocpp_inspector::live::spawn(inspector, TapLimits::default());
+    let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
     let (down_tx, down) = watch::channel(false);
     let csms_task = tokio::spawn(csms.run(down.clone()));
     let proxy_task = tokio::spawn(proxy.run(tap, down.clone()));

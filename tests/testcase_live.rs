@@ -20,8 +20,8 @@ use std::time::Duration;
 use ocpp_inspector::engine::schema::ErrataSelection;
 use ocpp_inspector::engine::{Config, Engine, SchemaSet};
 use ocpp_inspector::finding::Severity;
-use ocpp_inspector::live::Inspector;
 use ocpp_inspector::ocpp::Version;
+use ocpp_inspector::pipeline::Inspector;
 use ocpp_inspector::sim::charger::{FleetConfig, run_fleet};
 use ocpp_inspector::sim::csms::{Command, Csms, CsmsConfig, CsmsHandle};
 use ocpp_inspector::source::proxy::tap::TapLimits;
@@ -68,11 +68,10 @@ async fn live_cases_judge_the_proxied_traffic_like_the_recording() {
     .record_to(recording.clone())
     .sink(LiveCases::new(
         cases.clone(),
-        None,
         progress.clone(),
         slot.clone(),
     ));
-    let (tap, consumer) = ocpp_inspector::live::spawn(inspector, TapLimits::default());
+    let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
 
     let (down_tx, down) = watch::channel(false);
     let csms_task = tokio::spawn(csms.run(down.clone()));

@@ -18,12 +18,12 @@ use std::time::Duration;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ocpp_inspector::cli::view::load_trace;
 use ocpp_inspector::engine::schema::{ErrataSelection, SchemaSet};
-use ocpp_inspector::engine::{Config, Event, EventKind};
+use ocpp_inspector::engine::{Config, Engine, Event, EventKind, Handshake, Observation, Origin};
 use ocpp_inspector::finding::Severity;
 use ocpp_inspector::ocpp::Side;
 use ocpp_inspector::sink::report::RunInfo;
 use ocpp_inspector::sink::tui::app::{Action, App, Effect, Focus, Limits, Mode, RowKind};
-use ocpp_inspector::sink::tui::feed::{self, FeedItem, OwnedEvent, OwnedKind};
+use ocpp_inspector::sink::tui::feed::{self, FeedItem, Seen};
 use ocpp_inspector::sink::tui::{InputSource, LoopOptions, ReportTarget, run_loop, ui};
 use ocpp_inspector::time::Timestamp;
 use ratatui::Terminal;
@@ -73,28 +73,47 @@ fn select_line(app: &mut App, line: u64) {
     panic!("line {line} not reachable");
 }
 
-fn frame(at_ms: i64, conn: &str, line: u64, from: Side, text: &str) -> OwnedEvent {
-    OwnedEvent {
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+fn frame(at_ms: i64, conn: &str, line: u64, from: Side, text: &str) -> Event<'static> {
+    Event {
         at: Timestamp::from_micros(at_ms * 1000),
-        conn: Arc::from(conn),
+        conn: leak(conn),
         line,
-        kind: OwnedKind::Frame {
+        kind: EventKind::Frame {
             from,
-            text: text.into(),
+            text: leak(text),
+            origin: Origin::Peer,
         },
     }
 }
 
-fn open(conn: &str, line: u64, subprotocol: &str) -> OwnedEvent {
-    OwnedEvent::of(&Event {
+fn open(conn: &str, line: u64, subprotocol: &str) -> Event<'static> {
+    Event {
         at: Timestamp::from_micros(0),
-        conn,
+        conn: leak(conn),
         line,
-        kind: EventKind::Open {
-            subprotocol: Some(subprotocol),
-            security: Default::default(),
-        },
-    })
+        kind: EventKind::Open(Handshake {
+            subprotocol: Some(leak(subprotocol)),
+            ..Handshake::default()
+        }),
+    }
+}
+
+/// An engine of its own for a test that feeds events by hand.
+fn engine() -> Engine {
+    let schemas = SchemaSet::builtin(&ErrataSelection::parse("all").unwrap()).unwrap();
+    Engine::new(Arc::new(schemas), Arc::new(Config::default()), None)
+}
+
+/// Judges `ev` and shows the app what the engine made of it (its findings are left out:
+/// the tests that want findings give them by hand).
+fn see(engine: &mut Engine, app: &mut App, ev: Event<'_>) {
+    let _ = engine.feed_observed(&ev, &mut Vec::new(), &mut |o: &Observation<'_>| {
+        app.on_seen(&Seen::of(o))
+    });
 }
 
 // ---------------------------------------------------------------- state from the trace
@@ -163,13 +182,18 @@ fn findings_mark_their_frame_with_the_worst_verdict() {
 #[test]
 fn findings_are_listed_by_severity_then_newest_first() {
     let mut app = App::new("t", Limits::default());
-    app.on_event(&open("CP", 1, "ocpp1.6"));
+    let mut eng = engine();
+    see(&mut eng, &mut app, open("CP", 1, "ocpp1.6"));
     for (line, text) in [
         (2, "[3,\"a\",{}]"),
         (3, "[3,\"b\",{}]"),
         (4, "[3,\"c\",{}]"),
     ] {
-        app.on_event(&frame(line as i64, "CP", line, Side::Csms, text));
+        see(
+            &mut eng,
+            &mut app,
+            frame(line as i64, "CP", line, Side::Csms, text),
+        );
     }
     let mut finding = sample().findings[0].finding.clone();
     finding.conn = Arc::from("CP");
@@ -197,29 +221,30 @@ fn findings_are_listed_by_severity_then_newest_first() {
 #[test]
 fn the_selection_follows_the_newest_frame_until_the_user_scrolls() {
     let mut app = App::new("live", Limits::default());
-    app.on_event(&open("CP", 1, "ocpp1.6"));
-    app.on_event(&frame(
-        1,
-        "CP",
-        2,
-        Side::Charger,
-        "[2,\"1\",\"Heartbeat\",{}]",
-    ));
+    let mut eng = engine();
+    see(&mut eng, &mut app, open("CP", 1, "ocpp1.6"));
+    see(
+        &mut eng,
+        &mut app,
+        frame(1, "CP", 2, Side::Charger, "[2,\"1\",\"Heartbeat\",{}]"),
+    );
     assert!(app.follow);
     assert_eq!(app.selected_frame().unwrap().line, 2);
-    app.on_event(&frame(2, "CP", 3, Side::Csms, "[3,\"1\",{}]"));
+    see(
+        &mut eng,
+        &mut app,
+        frame(2, "CP", 3, Side::Csms, "[3,\"1\",{}]"),
+    );
     assert_eq!(app.selected_frame().unwrap().line, 3, "follows new frames");
 
     app.apply(Action::Up);
     assert!(!app.follow);
     assert_eq!(app.selected_frame().unwrap().line, 2);
-    app.on_event(&frame(
-        3,
-        "CP",
-        4,
-        Side::Charger,
-        "[2,\"2\",\"Heartbeat\",{}]",
-    ));
+    see(
+        &mut eng,
+        &mut app,
+        frame(3, "CP", 4, Side::Charger, "[2,\"2\",\"Heartbeat\",{}]"),
+    );
     assert_eq!(
         app.selected_frame().unwrap().line,
         2,
@@ -228,22 +253,31 @@ fn the_selection_follows_the_newest_frame_until_the_user_scrolls() {
 
     app.apply(Action::Bottom);
     assert!(app.follow);
-    app.on_event(&frame(4, "CP", 5, Side::Csms, "[3,\"2\",{}]"));
+    see(
+        &mut eng,
+        &mut app,
+        frame(4, "CP", 5, Side::Csms, "[3,\"2\",{}]"),
+    );
     assert_eq!(app.selected_frame().unwrap().line, 5);
 }
 
 #[test]
 fn scrolling_moves_the_window_only_when_the_selection_would_leave_it() {
     let mut app = App::new("live", Limits::default());
+    let mut eng = engine();
     app.set_frames_rows(5);
     for i in 0..30u64 {
-        app.on_event(&frame(
-            i as i64,
-            "CP",
-            i + 1,
-            Side::Charger,
-            "[2,\"1\",\"Heartbeat\",{}]",
-        ));
+        see(
+            &mut eng,
+            &mut app,
+            frame(
+                i as i64,
+                "CP",
+                i + 1,
+                Side::Charger,
+                "[2,\"1\",\"Heartbeat\",{}]",
+            ),
+        );
     }
     let index = |app: &App| app.selected_frame_index(&app.visible_frames()).unwrap();
     for _ in 0..3 {
@@ -262,7 +296,11 @@ fn scrolling_moves_the_window_only_when_the_selection_would_leave_it() {
     app.apply(Action::PageDown);
     assert_eq!((index(&app), app.frames_top), (10, 6));
     // New frames do not move a paused window.
-    app.on_event(&frame(99, "CP", 99, Side::Csms, "[3,\"1\",{}]"));
+    see(
+        &mut eng,
+        &mut app,
+        frame(99, "CP", 99, Side::Csms, "[3,\"1\",{}]"),
+    );
     assert_eq!((index(&app), app.frames_top), (10, 6));
 }
 
@@ -275,23 +313,32 @@ fn the_cap_drops_the_oldest_frames_from_the_view_only() {
             max_findings: 3,
         },
     );
-    app.on_event(&open("CP", 1, "ocpp1.6"));
+    let mut eng = engine();
+    see(&mut eng, &mut app, open("CP", 1, "ocpp1.6"));
     for i in 0..6u64 {
         let id = i.to_string();
-        app.on_event(&frame(
-            (2 * i) as i64,
-            "CP",
-            2 + 2 * i,
-            Side::Charger,
-            &format!("[2,\"{id}\",\"Heartbeat\",{{}}]"),
-        ));
-        app.on_event(&frame(
-            (2 * i + 1) as i64,
-            "CP",
-            3 + 2 * i,
-            Side::Csms,
-            &format!("[3,\"{id}\",{{}}]"),
-        ));
+        see(
+            &mut eng,
+            &mut app,
+            frame(
+                (2 * i) as i64,
+                "CP",
+                2 + 2 * i,
+                Side::Charger,
+                &format!("[2,\"{id}\",\"Heartbeat\",{{}}]"),
+            ),
+        );
+        see(
+            &mut eng,
+            &mut app,
+            frame(
+                (2 * i + 1) as i64,
+                "CP",
+                3 + 2 * i,
+                Side::Csms,
+                &format!("[3,\"{id}\",{{}}]"),
+            ),
+        );
     }
     assert_eq!(app.frames.len(), 5);
     assert_eq!(app.frames.front().unwrap().line, 9, "the oldest left first");
@@ -327,70 +374,152 @@ fn the_cap_drops_the_oldest_frames_from_the_view_only() {
 #[test]
 fn connection_state_follows_boot_and_transactions() {
     let mut app = App::new("live", Limits::default());
+    let mut eng = engine();
     let mut line = 0;
-    let mut step = |app: &mut App, from: Side, text: &str| {
+    let mut step = |eng: &mut Engine, app: &mut App, from: Side, text: &str| {
         line += 1;
-        app.on_event(&frame(line as i64, "CP", line, from, text));
+        see(eng, app, frame(line as i64, "CP", line, from, text));
         app.conns[0].state()
     };
-    app.on_event(&open("CP", 0, "ocpp2.0.1"));
+    see(&mut eng, &mut app, open("CP", 0, "ocpp2.0.1"));
     assert_eq!(app.conns[0].state(), "connected");
+    let boot = |id: &str| {
+        format!(
+            r#"[2,"{id}","BootNotification",{{"reason":"PowerUp","chargingStation":{{"model":"M","vendorName":"V"}}}}]"#
+        )
+    };
+    let answer = |id: &str, status: &str| {
+        format!(
+            r#"[3,"{id}",{{"currentTime":"2026-01-01T00:00:00Z","interval":5,"status":"{status}"}}]"#
+        )
+    };
     assert_eq!(
-        step(&mut app, Side::Charger, r#"[2,"b","BootNotification",{}]"#),
+        step(&mut eng, &mut app, Side::Charger, &boot("b")),
         "booting"
     );
     assert_eq!(
-        step(&mut app, Side::Csms, r#"[3,"b",{"status":"Pending"}]"#),
+        step(&mut eng, &mut app, Side::Csms, &answer("b", "Pending")),
         "pending"
     );
-    step(&mut app, Side::Charger, r#"[2,"b2","BootNotification",{}]"#);
+    step(&mut eng, &mut app, Side::Charger, &boot("b2"));
     assert_eq!(
-        step(&mut app, Side::Csms, r#"[3,"b2",{"status":"Accepted"}]"#),
+        step(&mut eng, &mut app, Side::Csms, &answer("b2", "Accepted")),
         "accepted"
     );
+    let tx = |id: &str, kind: &str, seq: u32, reason: &str| {
+        format!(
+            r#"[2,"{id}","TransactionEvent",{{"eventType":"{kind}","timestamp":"2026-01-01T00:00:0{seq}Z","triggerReason":"{reason}","seqNo":{seq},"transactionInfo":{{"transactionId":"T1"}}}}]"#
+        )
+    };
     assert_eq!(
         step(
+            &mut eng,
             &mut app,
             Side::Charger,
-            r#"[2,"t","TransactionEvent",{"eventType":"Started"}]"#
+            &tx("t", "Started", 0, "Authorized")
         ),
         "in transaction"
     );
     assert_eq!(
         step(
+            &mut eng,
             &mut app,
             Side::Charger,
-            r#"[2,"u","TransactionEvent",{"eventType":"Ended"}]"#
+            &tx("u", "Ended", 1, "EVDeparted")
         ),
         "accepted"
     );
-    app.on_event(&OwnedEvent {
-        at: Timestamp::from_micros(99),
-        conn: Arc::from("CP"),
-        line: 99,
-        kind: OwnedKind::Close {
-            code: Some(1000),
-            by: Some(Side::Charger),
+    see(
+        &mut eng,
+        &mut app,
+        Event {
+            at: Timestamp::from_micros(99),
+            conn: "CP",
+            line: 99,
+            kind: EventKind::Close {
+                code: Some(1000),
+                by: Some(Side::Charger),
+            },
         },
-    });
+    );
     assert_eq!(app.conns[0].state(), "closed");
+}
+
+/// The count is the engine's: a StartTransaction the charger sends again (a resend of the
+/// same start, answered or not) is one transaction, not two.
+#[test]
+fn a_resent_start_transaction_counts_once() {
+    let mut app = App::new("live", Limits::default());
+    let mut eng = engine();
+    let mut line = 1;
+    let mut put = |eng: &mut Engine, app: &mut App, from: Side, text: &str| {
+        line += 1;
+        see(eng, app, frame(line as i64, "CP", line, from, text));
+        app.conns[0].transactions
+    };
+    see(&mut eng, &mut app, open("CP", 1, "ocpp1.6"));
+    put(
+        &mut eng,
+        &mut app,
+        Side::Charger,
+        r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+    );
+    put(
+        &mut eng,
+        &mut app,
+        Side::Csms,
+        r#"[3,"b",{"currentTime":"2026-01-01T00:00:00Z","interval":300,"status":"Accepted"}]"#,
+    );
+    let start = |id: &str| {
+        format!(
+            r#"[2,"{id}","StartTransaction",{{"connectorId":1,"idTag":"TAG","meterStart":100,"timestamp":"2026-01-01T00:00:01Z"}}]"#
+        )
+    };
+    let started = |id: &str| {
+        format!(r#"[3,"{id}",{{"transactionId":5,"idTagInfo":{{"status":"Accepted"}}}}]"#)
+    };
+    assert_eq!(put(&mut eng, &mut app, Side::Charger, &start("s1")), 1);
+    // Sent again before the answer came, then again after it: still one.
+    assert_eq!(put(&mut eng, &mut app, Side::Charger, &start("s2")), 1);
+    assert_eq!(put(&mut eng, &mut app, Side::Csms, &started("s1")), 1);
+    assert_eq!(put(&mut eng, &mut app, Side::Csms, &started("s2")), 1);
+    assert_eq!(put(&mut eng, &mut app, Side::Charger, &start("s3")), 1);
+    assert_eq!(put(&mut eng, &mut app, Side::Csms, &started("s3")), 1);
+    assert_eq!(app.conns[0].state(), "in transaction");
+    put(
+        &mut eng,
+        &mut app,
+        Side::Charger,
+        r#"[2,"e","StopTransaction",{"transactionId":5,"meterStop":150,"timestamp":"2026-01-01T00:01:00Z"}]"#,
+    );
+    assert_eq!(
+        put(&mut eng, &mut app, Side::Csms, r#"[3,"e",{}]"#),
+        0,
+        "stopped"
+    );
+    assert_eq!(app.conns[0].state(), "accepted");
 }
 
 #[test]
 fn open_events_give_the_transport_and_security_profile() {
     let mut app = App::new("live", Limits::default());
-    app.on_event(&OwnedEvent {
-        at: Timestamp::from_micros(0),
-        conn: Arc::from("CP"),
-        line: 1,
-        kind: OwnedKind::Open {
-            subprotocol: Some("ocpp1.6".into()),
-            scheme: Some("wss".into()),
-            tls_version: Some("1.3".into()),
-            client_cert: true,
-            basic_auth: false,
+    let mut eng = engine();
+    see(
+        &mut eng,
+        &mut app,
+        Event {
+            at: Timestamp::from_micros(0),
+            conn: "CP",
+            line: 1,
+            kind: EventKind::Open(Handshake {
+                subprotocol: Some("ocpp1.6"),
+                scheme: Some("wss"),
+                tls_version: Some("1.3"),
+                client_cert_subject: Some("CN=CP"),
+                ..Handshake::default()
+            }),
         },
-    });
+    );
     assert_eq!(app.conns[0].security, "wss 1.3 SP3");
     assert_eq!(app.conns[0].version, "1.6");
 }
@@ -578,20 +707,24 @@ fn the_loop_takes_the_feed_draws_writes_the_report_and_quits() {
     let mut app = App::new("live", Limits::default());
     // Feed the loop what the proxy would: events and findings.
     let mut findings = source.findings.iter().peekable();
+    let mut eng = engine();
     for row in &source.frames {
-        let kind = match row.kind {
-            RowKind::Frame => OwnedKind::Frame {
-                from: row.from.unwrap(),
-                text: row.text.clone(),
-            },
-            _ => continue,
-        };
-        assert!(tx.send(FeedItem::Event(OwnedEvent {
+        if row.kind != RowKind::Frame {
+            continue;
+        }
+        let ev = Event {
             at: row.at,
-            conn: row.conn.clone(),
+            conn: &row.conn,
             line: row.line,
-            kind,
-        })));
+            kind: EventKind::Frame {
+                from: row.from.unwrap(),
+                text: &row.text,
+                origin: Origin::Peer,
+            },
+        };
+        let _ = eng.feed_observed(&ev, &mut Vec::new(), &mut |o: &Observation<'_>| {
+            assert!(tx.send(FeedItem::Seen(Seen::of(o))));
+        });
         while let Some(f) = findings.next_if(|f| f.finding.line <= row.line) {
             assert!(tx.send(FeedItem::Finding(Box::new(f.finding.clone()))));
         }
@@ -746,7 +879,7 @@ fn view_without_a_terminal_says_so_and_exits_2() {
 #[test]
 fn the_live_inspector_feeds_the_ui_through_the_tui_sink() {
     use ocpp_inspector::engine::Engine;
-    use ocpp_inspector::live::{Inspector, spawn};
+    use ocpp_inspector::pipeline::{Inspector, spawn};
     use ocpp_inspector::sink::tui::feed::TuiSink;
     use ocpp_inspector::source::proxy::tap::{OpenInfo, TapEvent, TapKind, TapLimits};
     use tokio_tungstenite::tungstenite::Utf8Bytes;

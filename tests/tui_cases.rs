@@ -21,8 +21,8 @@ use crossterm::event::Event as TermEvent;
 use ocpp_inspector::engine::schema::{ErrataSelection, SchemaSet};
 use ocpp_inspector::engine::{Config, Engine};
 use ocpp_inspector::finding::Severity;
-use ocpp_inspector::live::{Inspector, spawn};
 use ocpp_inspector::ocpp::Side;
+use ocpp_inspector::pipeline::{Inspector, spawn};
 use ocpp_inspector::sink::report::RunInfo;
 use ocpp_inspector::sink::tui::app::{App, CaseInfo, CaseState, Focus, Limits};
 use ocpp_inspector::sink::tui::feed::{self, CaseStep, FeedItem, FeedReceiver, TuiSink};
@@ -119,7 +119,7 @@ fn run_live(lines: Lines) -> (FeedReceiver, OutcomeSlot) {
     let engine = Engine::new(Arc::new(schemas), Arc::new(Config::default()), None);
     let (tx, rx) = feed::channel(1000);
     let slot = OutcomeSlot::default();
-    let cases = LiveCases::new(Arc::new(cases()), None, lines, slot.clone()).with_ui(tx.clone());
+    let cases = LiveCases::new(Arc::new(cases()), lines, slot.clone()).with_ui(tx.clone());
     let inspector = Inspector::new(engine, Severity::Error)
         .sink(TuiSink::new(tx))
         .sink(cases);
@@ -245,8 +245,8 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
     // Each step comes after the frame that made it: the Heartbeat event precedes the
     // first step, its answer the pass.
     let pos = |pred: &dyn Fn(&FeedItem) -> bool| items.iter().position(pred).unwrap();
-    let call = pos(&|i| matches!(i, FeedItem::Event(e) if e.line == 2));
-    let answer = pos(&|i| matches!(i, FeedItem::Event(e) if e.line == 3));
+    let call = pos(&|i| matches!(i, FeedItem::Seen(e) if e.line == 2));
+    let answer = pos(&|i| matches!(i, FeedItem::Seen(e) if e.line == 3));
     let first_step = pos(&|i| matches!(i, FeedItem::Case { .. }));
     let passed = pos(&|i| {
         matches!(
@@ -279,12 +279,7 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
 #[test]
 fn without_a_ui_the_progress_lines_are_printed() {
     let lines = Lines::default();
-    let cases = LiveCases::new(
-        Arc::new(cases()),
-        None,
-        lines.clone(),
-        OutcomeSlot::default(),
-    );
+    let cases = LiveCases::new(Arc::new(cases()), lines.clone(), OutcomeSlot::default());
     let schemas = SchemaSet::builtin(&ErrataSelection::parse("all").unwrap()).unwrap();
     let engine = Engine::new(Arc::new(schemas), Arc::new(Config::default()), None);
     let inspector = Inspector::new(engine, Severity::Error).sink(cases);

@@ -7,7 +7,6 @@
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -15,14 +14,16 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::exit;
+use super::signal::wait_for_signal;
 use crate::demo::{self, DemoConfig, DemoPace};
 use crate::engine::schema::{ErrataSelection, SchemaSet};
 use crate::finding::Severity;
-use crate::live::{LiveSink, StderrLines};
+use crate::pipeline::{LiveSink, Screen, live_run};
 use crate::sink::report::RunInfo;
-use crate::sink::tui::app::{App, Limits};
+use crate::sink::stderr_lines::StderrLines;
+use crate::sink::tui::ReportTarget;
+use crate::sink::tui::app::Limits;
 use crate::sink::tui::feed::{self, TuiSink};
-use crate::sink::tui::{self, ReportTarget};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -96,7 +97,7 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
         };
         tokio::select! {
             () = timer => {}
-            _ = tokio::signal::ctrl_c() => {}
+            () = wait_for_signal() => {}
         }
         let _ = timer_stop.send(true);
     });
@@ -149,12 +150,14 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
             "demo: {} simulated chargers through the proxy to a simulated CSMS",
             cfg.chargers
         );
-        let result = tui::run_live(
-            App::new(title, Limits::default()),
-            rx,
+        let screen = Screen {
+            title,
+            limits: Limits::default(),
             report,
-            Arc::new(AtomicBool::new(false)),
-        );
+            cases: None,
+            notice: None,
+        };
+        let result = live_run::show(screen, rx);
         let _ = stop_tx.send(true);
         if let Err(e) = result {
             ui_error = Some(e);

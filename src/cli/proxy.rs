@@ -1,30 +1,26 @@
 //! `ocpp-inspector proxy`: the man-in-the-middle proxy between chargers and a CSMS, with
 //! the live screen ([`crate::sink::tui`]) when standard output is a terminal (findings
 //! streamed to stderr otherwise, or with `--no-tui`), an optional trace recording and JSON
-//! report, and the exit code of `check` at shutdown (`q` in the screen, Ctrl-C or SIGTERM). Flags → [`ProxyConfig`] and an
-//! [`Inspector`]; the work is in [`crate::source::proxy`] and [`crate::live`].
+//! report, and the exit code of `check` at shutdown (`q` in the screen, Ctrl-C or SIGTERM).
+//! Flags → a [`LiveRun`]; the work is in [`crate::source::proxy`] and [`crate::pipeline`].
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use super::args::{EngineArgs, ProxyArgs, build_config};
 use super::check::FailOn;
 use super::exit;
+use super::signal::wait_for_signal;
 use crate::engine::Engine;
 use crate::finding::Severity;
-use crate::live::{Inspector, JsonReport, StderrLines, wait_for_signal};
+use crate::pipeline::{Bound, LiveRun, Screen};
 use crate::sink::report::RunInfo;
-use crate::sink::tui::app::{App, Limits};
-use crate::sink::tui::feed::{self, TuiSink};
-use crate::sink::tui::{self, ReportTarget};
-use crate::source::proxy::Proxy;
-use crate::source::proxy::tap::TapLimits;
+use crate::sink::tui::ReportTarget;
+use crate::sink::tui::app::Limits;
 
 #[derive(Debug, Args)]
 #[command(
@@ -76,77 +72,36 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     );
     let config = args.proxy.proxy_config()?;
     let (_, upstream) = args.proxy.endpoints()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
-    // Bind first: a taken port or a bad certificate is a start-up error (exit 2) before
-    // anything is recorded or the screen is taken.
-    let proxy = runtime.block_on(Proxy::bind(config))?;
-    let mut inspector = Inspector::new(engine, fail_on);
-    let feed = if tui {
-        let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
-        inspector = inspector.sink(TuiSink::new(tx));
-        Some(rx)
-    } else {
-        inspector = inspector.sink(StderrLines::stderr());
-        None
-    };
-    if let Some(path) = &args.record {
-        let file = File::create(path)
-            .with_context(|| format!("creating the recording {}", path.display()))?;
-        inspector = inspector.record_to(BufWriter::new(file));
-    }
-    if let Some(path) = &args.report {
-        // Fail now rather than after hours of traffic.
-        File::create(path).with_context(|| format!("creating the report {}", path.display()))?;
-        inspector = inspector.sink(JsonReport::new(
-            path.clone(),
-            args.record.clone(),
-            info.clone(),
-        ));
-    }
-    let listening = format!(
-        "listening on {}://{}/…/<identity>, relaying to {}/<identity>{}",
-        proxy.scheme(),
-        proxy.local_addr(),
-        upstream.trim_end_matches('/'),
-        args.record
+    let listening = {
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let record = args
+            .record
             .as_ref()
             .map(|p| format!(", recording to {}", p.display()))
-            .unwrap_or_default()
-    );
-    if !tui {
-        eprintln!("proxy    {listening}");
-    }
-    let (tap, consumer) = {
-        let _context = runtime.enter();
-        crate::live::spawn(inspector, TapLimits::default())
-    };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let stop = Arc::new(stop);
-    let signal_stop = stop.clone();
-    runtime.spawn(async move {
-        wait_for_signal().await;
-        if !tui {
-            eprintln!("proxy    shutting down: closing every connection with 1001");
+            .unwrap_or_default();
+        move |b: &Bound| {
+            format!(
+                "listening on {}://{}/…/<identity>, relaying to {upstream}/<identity>{record}",
+                b.scheme, b.local_addr
+            )
         }
-        let _ = signal_stop.send(true);
-        // Keep the sender alive: dropping it also means shutdown, which is what we want.
-        signal_stop.closed().await;
-    });
-    let relay = runtime.spawn(proxy.run(tap, stopped));
-    // The UI runs here, on the main thread, while the runtime's threads relay; it ends when
-    // the user quits (which stops the proxy) or the proxy stops (a signal: the feed closes).
-    let mut ui_error = None;
-    if let Some(rx) = feed {
+    };
+    let mut run = LiveRun::new(engine, config, fail_on)
+        .record(args.record.clone())
+        .report(args.report.clone(), info.clone())
+        .stop_when(async move {
+            wait_for_signal().await;
+            if !tui {
+                eprintln!("proxy    shutting down: closing every connection with 1001");
+            }
+        });
+    run = if tui {
         let limits = Limits {
             max_frames: args.max_frames,
             ..Limits::default()
         };
-        let app = App::new(format!("proxy {listening}"), limits);
         let report = ReportTarget {
             path: args
                 .report
@@ -156,45 +111,50 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
                 .record
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("proxy")),
-            info: info.clone(),
+            info,
         };
-        let result = tui::run_live(app, rx, report, Arc::new(AtomicBool::new(false)));
-        let _ = stop.send(true);
-        if let Err(e) = result {
-            ui_error = Some(e);
-        }
-    }
-    runtime.block_on(async move {
-        let stats = relay
-            .await
-            .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
-        let outcome = consumer.finish().await?;
-        if tui {
-            eprintln!(
-                "summary  {} frames, {} connections: {} errors, {} warnings, {} infos",
-                outcome.stats.frames,
-                outcome.stats.connections,
-                outcome.errors,
-                outcome.warnings,
-                outcome.infos
-            );
-        }
-        eprintln!(
-            "proxy    {} connections accepted, {} events recorded/inspected",
-            stats.accepted, outcome.events
-        );
-        for p in &outcome.problems {
-            eprintln!("ocpp-inspector: error: {p}");
-        }
-        if let Some(e) = ui_error {
-            return Err(anyhow::Error::new(e).context("the terminal UI failed"));
-        }
-        Ok(if !outcome.problems.is_empty() {
-            exit::USAGE
-        } else if outcome.failing > 0 {
-            exit::FINDINGS
-        } else {
-            exit::CLEAN
+        let listening = listening.clone();
+        run.screen(move |b| Screen {
+            title: format!("proxy {}", listening(b)),
+            limits,
+            report,
+            cases: None,
+            notice: None,
         })
+    } else {
+        run.lines()
+    };
+    let end = run.run(|b| {
+        if !tui {
+            eprintln!("proxy    {}", listening(b));
+        }
+    })?;
+    let outcome = &end.outcome;
+    if tui {
+        eprintln!(
+            "summary  {} frames, {} connections: {} errors, {} warnings, {} infos",
+            outcome.stats.frames,
+            outcome.stats.connections,
+            outcome.errors,
+            outcome.warnings,
+            outcome.infos
+        );
+    }
+    eprintln!(
+        "proxy    {} connections accepted, {} events recorded/inspected",
+        end.relay.accepted, outcome.events
+    );
+    for p in &outcome.problems {
+        eprintln!("ocpp-inspector: error: {p}");
+    }
+    if let Some(e) = end.ui_error {
+        return Err(anyhow::Error::new(e).context("the terminal UI failed"));
+    }
+    Ok(if !outcome.problems.is_empty() {
+        exit::USAGE
+    } else if outcome.failing > 0 {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
     })
 }

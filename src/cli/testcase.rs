@@ -3,27 +3,23 @@
 //! and the lab report as one HTML file. Prints; the judging is in [`crate::testcase`].
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use tokio::sync::watch;
 
 use super::args::{EngineArgs, ProxyArgs, build_config};
 use super::exit;
+use super::signal::wait_for_signal;
 use crate::engine::{Config, Engine};
 use crate::finding::Severity;
-use crate::live::{Inspector, StderrLines, wait_for_signal};
+use crate::pipeline::{Bound, LiveRun, Screen};
 use crate::sink::report::RunInfo;
-use crate::sink::tui::app::{App, CaseInfo, Limits};
-use crate::sink::tui::feed::{self, TuiSink};
-use crate::sink::tui::{self, ReportTarget};
-use crate::source::proxy::Proxy;
-use crate::source::proxy::tap::TapLimits;
+use crate::sink::tui::ReportTarget;
+use crate::sink::tui::app::{CaseInfo, Limits};
 use crate::testcase::live::{Injector, LiveCases};
 
 /// How long an injected call waits for the charger's answer.
@@ -231,76 +227,42 @@ fn run_live(
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
     let catalog: Vec<CaseInfo> = cases.iter().map(CaseInfo::of).collect();
-    let (sink, slot) = LiveCases::stderr(Arc::new(cases), args.engine.ocpp);
-    let mut inspector = Inspector::new(engine, Severity::Error);
-    let (sink, feed) = if tui {
-        let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
-        inspector = inspector.sink(TuiSink::new(tx.clone()));
-        (sink.with_ui(tx), Some(rx))
-    } else {
-        inspector = inspector.sink(StderrLines::stderr());
-        (sink, None)
-    };
-    if let Some(path) = &args.record {
-        let file = File::create(path)
-            .with_context(|| format!("creating the recording {}", path.display()))?;
-        inspector = inspector.record_to(BufWriter::new(file));
-    }
-    let proxy_config = args.proxy.proxy_config()?;
+    let (sink, slot) = LiveCases::stderr(Arc::new(cases));
     let duration = args.duration.map(Duration::from_secs_f64);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let proxy = runtime.block_on(Proxy::bind(proxy_config))?;
-    // Inject steps are sent through this proxy, on this runtime.
-    let inspector = inspector.sink(sink.with_injector(Injector {
-        proxy: proxy.handle(),
-        runtime: runtime.handle().clone(),
-        timeout: INJECT_TIMEOUT,
-    }));
-    let listening = format!(
-        "chargers connect to {}://{}/…/<identity>, relayed to {}/<identity>",
-        proxy.scheme(),
-        proxy.local_addr(),
-        upstream.trim_end_matches('/')
-    );
-    if !tui {
-        eprintln!("testcase judging live: {listening}");
-    }
-    let (tap, consumer) = {
-        let _context = runtime.enter();
-        crate::live::spawn(inspector, TapLimits::default())
+    let upstream = upstream.trim_end_matches('/').to_owned();
+    let listening = move |b: &Bound| {
+        format!(
+            "chargers connect to {}://{}/…/<identity>, relayed to {upstream}/<identity>",
+            b.scheme, b.local_addr
+        )
     };
-    let (stop, stopped) = watch::channel(false);
-    let stop = Arc::new(stop);
-    let timer_stop = stop.clone();
-    runtime.spawn(async move {
-        match duration {
-            Some(d) => {
-                tokio::select! {
-                    () = tokio::time::sleep(d) => {}
-                    () = wait_for_signal() => {}
+    let mut run = LiveRun::new(engine, args.proxy.proxy_config()?, Severity::Error)
+        .record(args.record.clone())
+        .stop_when(async move {
+            match duration {
+                Some(d) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(d) => {}
+                        () = wait_for_signal() => {}
+                    }
                 }
+                None => wait_for_signal().await,
             }
-            None => wait_for_signal().await,
-        }
-        let _ = timer_stop.send(true);
-        timer_stop.closed().await;
-    });
-    let relay = runtime.spawn(proxy.run(tap, stopped));
-    // The screen runs here while the runtime relays; it ends when the user quits (which
-    // stops the proxy) or the proxy stops (--duration, a signal: the feed closes). The
-    // outcome is then taken as without the screen.
-    let mut ui_error = None;
-    if let Some(rx) = feed {
-        let mut app = App::new(
-            format!("testcase run --live: {listening}"),
-            Limits::default(),
-        );
-        app.set_cases(catalog);
-        // Where to point the chargers, on the status line until a notice replaces it.
-        app.notice = Some(listening.clone());
+        })
+        // The cases go to the screen when there is one, and inject steps are sent through
+        // this run's proxy.
+        .wire(|b| {
+            let sink = match &b.feed {
+                Some(tx) => sink.with_ui(tx.clone()),
+                None => sink,
+            };
+            vec![Box::new(sink.with_injector(Injector {
+                proxy: b.proxy.clone(),
+                runtime: b.runtime.clone(),
+                timeout: INJECT_TIMEOUT,
+            }))]
+        });
+    run = if tui {
         let report = ReportTarget {
             path: PathBuf::from("ocpp-inspector-report.json"),
             trace: args
@@ -312,23 +274,28 @@ fn run_live(
                 fail_on: Severity::Error,
             },
         };
-        let result = tui::run_live(app, rx, report, Arc::new(AtomicBool::new(false)));
-        let _ = stop.send(true);
-        if let Err(e) = result {
-            ui_error = Some(e);
+        let listening = listening.clone();
+        run.screen(move |b| Screen {
+            title: format!("testcase run --live: {}", listening(b)),
+            limits: Limits::default(),
+            report,
+            cases: Some(catalog),
+            // Where to point the chargers, on the status line until a notice replaces it.
+            notice: Some(listening(b)),
+        })
+    } else {
+        run.lines()
+    };
+    let live = run.run(|b| {
+        if !tui {
+            eprintln!("testcase judging live: {}", listening(b));
         }
-    }
-    let live = runtime.block_on(async move {
-        relay
-            .await
-            .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
-        anyhow::Ok(consumer.finish().await?)
     })?;
     // The verdicts do not depend on the screen: they still come out.
-    if let Some(e) = ui_error {
+    if let Some(e) = &live.ui_error {
         eprintln!("ocpp-inspector: error: the terminal UI failed: {e}");
     }
-    for p in &live.problems {
+    for p in &live.outcome.problems {
         eprintln!("ocpp-inspector: error: {p}");
     }
     let outcome = slot

@@ -19,7 +19,7 @@ use crate::engine::{Config, Engine, FeedError, SchemaSet};
 use crate::ocpp::Version;
 use crate::sink::report::RunInfo;
 use crate::sink::tui::app::{App, Limits};
-use crate::sink::tui::feed::OwnedEvent;
+use crate::sink::tui::feed::judge_into;
 use crate::sink::tui::{self, ReportTarget};
 use crate::source::trace_reader::{LineReader, parse_record};
 use crate::time::Timestamp;
@@ -76,7 +76,8 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
         trace: args.trace.clone(),
         info,
     };
-    tui::run_view(app, report).context("running the terminal UI")?;
+    tui::run_view(app, report, super::signal::interrupt_flag())
+        .context("running the terminal UI")?;
     Ok(exit::CLEAN)
 }
 
@@ -115,15 +116,12 @@ pub fn load_trace(
         let Some(event) = record.event(n) else {
             continue;
         };
-        app.on_event(&OwnedEvent::of(&event));
-        found.clear();
-        if let Err(FeedError::NoVersion { conn }) = engine.feed(&event, &mut found) {
+        if let Err(FeedError::NoVersion { conn }) =
+            judge_into(&mut engine, &event, &mut found, &mut app)
+        {
             app.notice = Some(format!(
                 "{conn}: no open event and no --ocpp version; only framing is checked"
             ));
-        }
-        for f in found.drain(..) {
-            app.on_finding(f);
         }
     }
     if let Some(end) = end {

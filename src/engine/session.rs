@@ -10,11 +10,13 @@
 //! plausible reading. State is bounded: a handful of outstanding calls and a short memory
 //! of recent answers per side.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::observe::{CallSeen, Message, Observation, Observed, Observer};
 use super::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
 use super::rules::{dir, rpc, schema, ws};
 use super::schema::{Direction, SchemaSet};
@@ -22,6 +24,7 @@ use super::{About, Ctx};
 use crate::finding::Severity;
 use crate::ocpp::action::catalogue;
 use crate::ocpp::{Side, Version};
+use crate::source::event::{Event, Handshake, Origin};
 use crate::time::Timestamp;
 use crate::wire::frame::{self, Frame, FrameError, MessageType};
 
@@ -36,6 +39,8 @@ pub(crate) struct Pending {
     pub(crate) id: Box<str>,
     /// Index into the version's action catalogue; `None` for an unknown action.
     pub(crate) action: Option<usize>,
+    /// The action as sent, kept only when it is not in the catalogue (for observers).
+    pub(crate) unknown_action: Option<Box<str>>,
     pub(crate) at: Timestamp,
     pub(crate) line: u64,
     /// The CALL's payload, kept for the rules that judge the answer against the request.
@@ -89,6 +94,40 @@ pub(crate) struct Session {
     malformed: [VecDeque<Box<str>>; 2],
 }
 
+/// Who watches the frame being judged, and the event it came in (for the observation).
+pub(crate) struct Sight<'s, 'e, 'o> {
+    pub(crate) event: &'s Event<'e>,
+    pub(crate) origin: Origin,
+    pub(crate) observer: Option<&'o mut dyn Observer>,
+}
+
+/// What judging a parsed frame found out, for its observation.
+#[derive(Default)]
+struct Parsed {
+    /// It became a pending CALL.
+    kept: bool,
+    /// The action of the CALL an answer pairs with.
+    action: Option<Cow<'static, str>>,
+    call: Option<CallSeen>,
+}
+
+impl Parsed {
+    fn answer(call: Pending, version: Option<Version>) -> Self {
+        let action = match (call.action.zip(version), call.unknown_action) {
+            (Some((a, v)), _) => Some(Cow::Borrowed(catalogue(v)[a].name)),
+            (None, raw) => raw.map(|r| Cow::Owned(r.into_string())),
+        };
+        Parsed {
+            kept: false,
+            action,
+            call: Some(CallSeen {
+                line: call.line,
+                at: call.at,
+            }),
+        }
+    }
+}
+
 fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
     if q.len() == cap {
         q.pop_front();
@@ -131,11 +170,11 @@ impl Session {
 
     pub(crate) fn on_open(
         &mut self,
-        subprotocol: Option<&str>,
-        security: super::ConnSecurity<'_>,
+        handshake: &Handshake<'_>,
         default: Option<Version>,
         ctx: &mut Ctx<'_>,
     ) {
+        let subprotocol = handshake.subprotocol;
         self.links = self.links.saturating_add(1);
         self.proto.seen_from_start = true;
         self.started = true;
@@ -165,16 +204,7 @@ impl Session {
         }
         ctx.version = self.version;
         self.proto.version = self.version;
-        self.proto.on_open(
-            ctx,
-            &OpenInfo {
-                subprotocol,
-                scheme: security.scheme,
-                tls_version: security.tls_version,
-                client_cert_subject: security.client_cert_subject,
-                basic_auth_user: security.basic_auth_user,
-            },
-        );
+        self.proto.on_open(ctx, &open_info(handshake));
     }
 
     pub(crate) fn on_close(&mut self, by: Option<Side>, ctx: &mut Ctx<'_>) {
@@ -242,11 +272,11 @@ impl Session {
         &mut self,
         from: Side,
         text: &str,
-        injected: bool,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'_>,
+        sight: Sight<'_, '_, '_>,
     ) {
-        self.injected = injected;
+        self.injected = sight.origin.injected();
         if !self.started {
             // No `open` before the first frame: the trace shows this connection's start
             // only if that frame is the charger's BootNotification.
@@ -269,12 +299,13 @@ impl Session {
         }
         let value = match frame::parse_json(body) {
             Ok(v) => v,
-            Err(FrameError::Empty) => {
-                ctx.report(&ws::EMPTY_MESSAGE, "empty or whitespace-only text frame");
-                return;
-            }
             Err(e) => {
-                rpc::report_frame_error(ctx, &e);
+                if let FrameError::Empty = e {
+                    ctx.report(&ws::EMPTY_MESSAGE, "empty or whitespace-only text frame");
+                } else {
+                    rpc::report_frame_error(ctx, &e);
+                }
+                self.observe(sight, Observed::Unreadable { from, text });
                 return;
             }
         };
@@ -285,17 +316,32 @@ impl Session {
                 if let Some(id) = e.malformed_call_id() {
                     push_bounded(&mut self.malformed[from.index()], Box::from(id), MAX_RECENT);
                 }
+                self.observe(sight, Observed::Unreadable { from, text });
                 return;
             }
         };
-        let kept = {
+        let parsed = {
             // The value lives only in this call; findings copy what they keep.
             let mut ctx = ctx.reborrow();
             self.on_parsed(from, frame, schemas, &mut ctx)
         };
+        if sight.observer.is_some() {
+            let action = match frame {
+                Frame::Call { action, .. } => Some(action),
+                _ => parsed.action.as_deref(),
+            };
+            let message = Message {
+                from,
+                frame,
+                action,
+                call: parsed.call,
+                text,
+            };
+            self.observe(sight, Observed::Message(message));
+        }
         // A new pending CALL keeps its payload (moved out of the parsed frame, not copied)
         // for the rules that judge its answer.
-        if kept
+        if parsed.kept
             && let (Value::Array(mut items), Some(p)) =
                 (value, self.pending[from.index()].last_mut())
             && items.len() == 4
@@ -304,14 +350,29 @@ impl Session {
         }
     }
 
-    /// Judges a structurally sound frame; returns true when it became a pending CALL.
+    /// Tells the observer, if any, what the frame was, with the station's state after it.
+    fn observe(&self, sight: Sight<'_, '_, '_>, what: Observed<'_>) {
+        if let Some(o) = sight.observer {
+            o.observe(&Observation {
+                conn: sight.event.conn,
+                line: sight.event.line,
+                at: sight.event.at,
+                origin: sight.origin,
+                what,
+                station: self.proto.summary(),
+            });
+        }
+    }
+
+    /// Judges a structurally sound frame; says whether it became a pending CALL and what
+    /// CALL an answer pairs with.
     fn on_parsed<'f>(
         &mut self,
         from: Side,
         frame: Frame<'f>,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
-    ) -> bool {
+    ) -> Parsed {
         let version = self.version;
         let message_type = frame.message_type();
         let id = frame.id();
@@ -333,7 +394,7 @@ impl Session {
                     version.map_or("this version".into(), |v| format!("OCPP {v}"))
                 ),
             );
-            return false;
+            return Parsed::default();
         }
         ctx.set_frame_ids(Some(id), None);
         rpc::check_message_id(ctx, id);
@@ -343,11 +404,11 @@ impl Session {
                 action,
                 payload,
                 send,
-            } => self.on_call(from, id, action, payload, send, schemas, ctx),
-            Frame::CallResult { id, payload } => {
-                self.on_result(from, id, payload, schemas, ctx);
-                false
-            }
+            } => Parsed {
+                kept: self.on_call(from, id, action, payload, send, schemas, ctx),
+                ..Parsed::default()
+            },
+            Frame::CallResult { id, payload } => self.on_result(from, id, payload, schemas, ctx),
             Frame::CallError {
                 id,
                 code,
@@ -358,10 +419,10 @@ impl Session {
                 rpc::check_error_fields(ctx, code, description, details);
                 if result_error {
                     self.on_result_error(from, id, ctx);
+                    Parsed::default()
                 } else {
-                    self.on_error(from, id, code.as_str().unwrap_or(""), ctx);
+                    self.on_error(from, id, code.as_str().unwrap_or(""), ctx)
                 }
-                false
             }
         }
     }
@@ -445,6 +506,7 @@ impl Session {
                 mine.push(Pending {
                     id: Box::from(id),
                     action: action_idx,
+                    unknown_action: action_idx.is_none().then(|| Box::from(action)),
                     at: now,
                     line: ctx.line,
                     payload: Value::Null,
@@ -533,7 +595,7 @@ impl Session {
         payload: &Value,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
-    ) {
+    ) -> Parsed {
         let caller = from.other();
         ctx.set_frame_ids(Some(id), None);
         match self.take_pending(caller, id) {
@@ -556,12 +618,16 @@ impl Session {
                     );
                 }
                 self.deliver_reply(caller, &call, Outcome::Result { payload, valid }, ctx);
+                Parsed::answer(call, self.version)
             }
-            None => self.unmatched_response(from, id, "CALLRESULT", ctx),
+            None => {
+                self.unmatched_response(from, id, "CALLRESULT", ctx);
+                Parsed::default()
+            }
         }
     }
 
-    fn on_error<'f>(&mut self, from: Side, id: &'f str, code: &str, ctx: &mut Ctx<'f>) {
+    fn on_error<'f>(&mut self, from: Side, id: &'f str, code: &str, ctx: &mut Ctx<'f>) -> Parsed {
         let caller = from.other();
         ctx.set_frame_ids(Some(id), None);
         match self.take_pending(caller, id) {
@@ -572,6 +638,7 @@ impl Session {
                 self.late_answer(&call, ctx);
                 self.remember_answer(caller, &call, false);
                 self.deliver_reply(caller, &call, Outcome::Error { code }, ctx);
+                Parsed::answer(call, self.version)
             }
             None if id == "-1" => {
                 // An answer to a frame whose id could not be read: legal on 2.x.
@@ -582,8 +649,12 @@ impl Session {
                         "CALLERROR with id `-1` (the 2.x convention for an unreadable frame; OCPP 1.6 has no such convention)",
                     );
                 }
+                Parsed::default()
             }
-            None => self.unmatched_response(from, id, "CALLERROR", ctx),
+            None => {
+                self.unmatched_response(from, id, "CALLERROR", ctx);
+                Parsed::default()
+            }
         }
     }
 
@@ -651,6 +722,17 @@ impl Session {
                 format!("{what} `{id}` from {from} matches no outstanding CALL of {caller}"),
             );
         }
+    }
+}
+
+/// The families' view of a handshake (their own type, kept as it is).
+fn open_info<'a>(h: &Handshake<'a>) -> OpenInfo<'a> {
+    OpenInfo {
+        subprotocol: h.subprotocol,
+        scheme: h.scheme,
+        tls_version: h.tls_version,
+        client_cert_subject: h.client_cert_subject,
+        basic_auth_user: h.basic_auth_user,
     }
 }
 

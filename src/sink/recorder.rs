@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::engine::{Event, EventKind};
+use crate::engine::{Event, EventKind, Origin};
 
 /// One trace record as written. Members that do not apply are left out.
 #[derive(Serialize)]
@@ -67,9 +67,16 @@ impl<W: Write> Recorder<W> {
         }
     }
 
-    /// Records one event.
+    /// Records one event (a frame of [`Origin::Inspector`] as injected).
     pub fn record(&mut self, event: &Event<'_>) -> io::Result<()> {
-        self.record_marked(event, false)
+        let injected = matches!(
+            event.kind,
+            EventKind::Frame {
+                origin: Origin::Inspector,
+                ..
+            }
+        );
+        self.record_marked(event, injected)
     }
 
     /// Records one event; `injected` marks a frame the inspector sent itself.
@@ -95,19 +102,16 @@ impl<W: Write> Recorder<W> {
             injected,
         };
         match event.kind {
-            EventKind::Open {
-                subprotocol,
-                security,
-            } => {
+            EventKind::Open(security) => {
                 rec.event = Some("open");
-                rec.subprotocol = subprotocol;
+                rec.subprotocol = security.subprotocol;
                 rec.scheme = security.scheme;
                 rec.tls_version = security.tls_version;
                 rec.client_cert_subject = security.client_cert_subject;
                 rec.basic_auth_user = security.basic_auth_user;
                 rec.offered_subprotocols = security.offered_subprotocols;
             }
-            EventKind::Frame { from, text } => {
+            EventKind::Frame { from, text, .. } => {
                 rec.from = Some(from.as_str());
                 rec.text = Some(text);
             }
@@ -150,7 +154,7 @@ impl<W: Write> Recorder<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ConnSecurity;
+    use crate::engine::Handshake;
     use crate::ocpp::Side;
     use crate::source::trace_reader::{Record, RecordKind};
     use crate::time::Timestamp;
@@ -173,19 +177,18 @@ mod tests {
     fn every_event_kind_reads_back_unchanged() {
         let text = "[2,\"1\",\"Heartbeat\",{}]\u{2028}\"\\ \u{0}";
         let events = [
-            ev(EventKind::Open {
+            ev(EventKind::Open(Handshake {
                 subprotocol: Some("ocpp2.0.1"),
-                security: ConnSecurity {
-                    scheme: Some("wss"),
-                    tls_version: Some("1.3"),
-                    client_cert_subject: Some("CN=CP-1"),
-                    basic_auth_user: Some("CP-1"),
-                    offered_subprotocols: Some("ocpp2.0.1, ocpp1.6"),
-                },
-            }),
+                scheme: Some("wss"),
+                tls_version: Some("1.3"),
+                client_cert_subject: Some("CN=CP-1"),
+                basic_auth_user: Some("CP-1"),
+                offered_subprotocols: Some("ocpp2.0.1, ocpp1.6"),
+            })),
             ev(EventKind::Frame {
                 from: Side::Csms,
                 text,
+                origin: Origin::Peer,
             }),
             ev(EventKind::Binary {
                 from: Side::Charger,
@@ -220,6 +223,7 @@ mod tests {
         let e = ev(EventKind::Frame {
             from: Side::Csms,
             text: "[2,\"9\",\"Reset\",{}]",
+            origin: Origin::Peer,
         });
         rec.record(&e).expect("write");
         rec.record_marked(&e, true).expect("write");

@@ -227,9 +227,9 @@ pub fn write_report(app: &App, target: &ReportTarget) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", target.path.display())))
 }
 
-/// Shows `app` on the real terminal until the user quits (a recorded trace: no feed).
-pub fn run_view(mut app: App, report: ReportTarget) -> io::Result<()> {
-    let stop = terminal::interrupt_flag();
+/// Shows `app` on the real terminal until the user quits or `stop` is set (a recorded
+/// trace: no feed).
+pub fn run_view(mut app: App, report: ReportTarget, stop: Arc<AtomicBool>) -> io::Result<()> {
     let mut screen = terminal::enter()?;
     let opts = LoopOptions::new(report);
     let result = run_loop(

@@ -5,7 +5,7 @@
 //! It must never change, reorder or hold back traffic for the sake of inspection: frames are
 //! forwarded as the bytes they arrived as, and the [`tap`] is a bounded channel written with
 //! `try_send` (a lagging inspector loses events, counted, never the peers' traffic). It judges
-//! nothing itself; [`crate::live`] owns the engine, the recorder and the sinks. The one
+//! nothing itself; [`crate::pipeline`] owns the engine, the recorder and the sinks. The one
 //! exception to "only relays" is asked for explicitly: [`Proxy::handle`] lets a test case
 //! [`inject`] a CALL toward a charger, whose answer is kept from the CSMS; both frames are
 //! tapped marked as injected.
@@ -18,17 +18,17 @@
 //!              relay: charger ⇄ CSMS, one message at a time per direction
 //!                 │ tap (bounded, try_send)
 //!                 ▼
-//!              live::spawn consumer: recorder → engine → sinks
+//!          pipeline::spawn consumer: recorder → engine → sinks
 //! ```
 //!
 //! In process (the `demo` and the tests use it this way):
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! use ocpp_inspector::source::proxy::{Proxy, ProxyConfig, tap::TapLimits};
-//! # let inspector: ocpp_inspector::live::Inspector = todo!();
+//! # let inspector: ocpp_inspector::pipeline::Inspector = todo!();
 //! let config = ProxyConfig::new("127.0.0.1:0", "ws://127.0.0.1:9000/ocpp");
 //! let proxy = Proxy::bind(config).await?; // TLS files, upstream URL, port: checked here
-//! let (tap, consumer) = ocpp_inspector::live::spawn(inspector, TapLimits::default());
+//! let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
 //! println!("chargers connect to ws://{}/ocpp/<identity>", proxy.local_addr());
 //! let (stop, stopped) = tokio::sync::watch::channel(false);
 //! let running = tokio::spawn(proxy.run(tap, stopped));

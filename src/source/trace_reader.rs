@@ -20,7 +20,7 @@ use std::io::{self, BufRead};
 
 use serde::Deserialize;
 
-use crate::engine::{ConnSecurity, Event, EventKind};
+use crate::engine::{Event, EventKind, Handshake, Origin};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 
@@ -125,17 +125,19 @@ impl<'a> Record<'a> {
                 client_cert_subject,
                 basic_auth_user,
                 offered_subprotocols,
-            } => EventKind::Open {
+            } => EventKind::Open(Handshake {
                 subprotocol: subprotocol.as_deref(),
-                security: ConnSecurity {
-                    scheme: scheme.as_deref(),
-                    tls_version: tls_version.as_deref(),
-                    client_cert_subject: client_cert_subject.as_deref(),
-                    basic_auth_user: basic_auth_user.as_deref(),
-                    offered_subprotocols: offered_subprotocols.as_deref(),
-                },
+                scheme: scheme.as_deref(),
+                tls_version: tls_version.as_deref(),
+                client_cert_subject: client_cert_subject.as_deref(),
+                basic_auth_user: basic_auth_user.as_deref(),
+                offered_subprotocols: offered_subprotocols.as_deref(),
+            }),
+            RecordKind::Frame { from, text } => EventKind::Frame {
+                from: *from,
+                text,
+                origin: Origin::of_injected(self.injected),
             },
-            RecordKind::Frame { from, text } => EventKind::Frame { from: *from, text },
             RecordKind::Binary { from, len } => EventKind::Binary {
                 from: *from,
                 len: *len,

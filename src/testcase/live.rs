@@ -21,11 +21,11 @@ use std::time::Duration;
 use super::runner::{Progress, ProgressKind, Runner};
 use super::verdict::Verdict;
 use super::{Case, TraceOutcome, settle};
-use crate::engine::{Event, EventKind};
+use crate::engine::Observation;
 use crate::finding::Finding;
-use crate::live::{LiveOutcome, LiveSink};
-use crate::ocpp::Version;
+use crate::sink::tui::app::CaseInfo;
 use crate::sink::tui::feed::{CaseStep, FeedItem, FeedSender};
+use crate::sink::{LiveOutcome, LiveSink};
 use crate::source::proxy::ProxyHandle;
 use crate::time::Timestamp;
 
@@ -54,7 +54,6 @@ struct UiFeed {
 pub struct LiveCases<W: Write + Send> {
     runner: Option<Runner>,
     cases: Arc<Vec<Case>>,
-    default_version: Option<Version>,
     ui: Option<UiFeed>,
     findings: Vec<Finding>,
     span: Option<(Timestamp, Timestamp)>,
@@ -67,16 +66,10 @@ pub struct LiveCases<W: Write + Send> {
 
 impl<W: Write + Send> LiveCases<W> {
     /// Progress lines go to `out`; the outcome to `slot` at the end.
-    pub fn new(
-        cases: Arc<Vec<Case>>,
-        default_version: Option<Version>,
-        out: W,
-        slot: OutcomeSlot,
-    ) -> Self {
+    pub fn new(cases: Arc<Vec<Case>>, out: W, slot: OutcomeSlot) -> Self {
         LiveCases {
-            runner: Some(Runner::new(cases.clone(), default_version)),
+            runner: Some(Runner::new(cases.clone())),
             cases,
-            default_version,
             ui: None,
             findings: Vec::new(),
             span: None,
@@ -129,29 +122,23 @@ impl<W: Write + Send> LiveCases<W> {
         }
     }
 
-    /// Tells the UI which cases wait on the event's station, the first time its version is
-    /// known (the runner's rule: the `open` subprotocol, else `--ocpp`).
-    fn announce(&mut self, event: &Event<'_>) {
+    /// Tells the UI which cases wait on the observation's station, the first time the
+    /// engine knows its version (the runner's rule).
+    fn announce(&mut self, o: &Observation<'_>) {
         let Some(ui) = self.ui.as_mut() else {
             return;
         };
-        if ui.stations.contains(event.conn) {
+        let Some(version) = o.station.version else {
+            return;
+        };
+        if ui.stations.contains(o.conn) {
             return;
         }
-        let version = match event.kind {
-            EventKind::Open { subprotocol, .. } => subprotocol
-                .and_then(Version::from_subprotocol)
-                .or(self.default_version),
-            EventKind::Close { .. } | EventKind::Gap { .. } => None,
-            EventKind::Frame { .. } | EventKind::Binary { .. } => self.default_version,
-        };
-        if let Some(version) = version {
-            ui.stations.insert(event.conn.to_owned());
-            ui.tx.send(FeedItem::CaseStation {
-                station: Arc::from(event.conn),
-                version,
-            });
-        }
+        ui.stations.insert(o.conn.to_owned());
+        ui.tx.send(FeedItem::CaseStation {
+            station: Arc::from(o.conn),
+            version,
+        });
     }
 
     /// The final verdicts, to the UI.
@@ -233,12 +220,21 @@ impl<W: Write + Send> LiveCases<W> {
 
 impl LiveCases<io::Stderr> {
     /// Progress lines on standard error.
-    pub fn stderr(cases: Arc<Vec<Case>>, default_version: Option<Version>) -> (Self, OutcomeSlot) {
+    pub fn stderr(cases: Arc<Vec<Case>>) -> (Self, OutcomeSlot) {
         let slot = OutcomeSlot::default();
-        (
-            LiveCases::new(cases, default_version, io::stderr(), slot.clone()),
-            slot,
-        )
+        (LiveCases::new(cases, io::stderr(), slot.clone()), slot)
+    }
+}
+
+impl CaseInfo {
+    /// What the Cases pane needs of a test case (made here: the UI knows no test cases).
+    pub fn of(case: &Case) -> CaseInfo {
+        CaseInfo {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            versions: case.versions.clone(),
+            steps: case.steps.len(),
+        }
     }
 }
 
@@ -285,22 +281,22 @@ pub fn progress_line(cases: &[Case], p: &Progress) -> String {
 }
 
 impl<W: Write + Send> LiveSink for LiveCases<W> {
-    fn event(&mut self, event: &Event<'_>) {
-        self.event_marked(event, false);
+    fn wants_observations(&self) -> bool {
+        true
     }
 
-    fn event_marked(&mut self, event: &Event<'_>, injected: bool) {
+    fn observe(&mut self, o: &Observation<'_>) {
         self.take_failures();
         let Some(runner) = self.runner.as_mut() else {
             return;
         };
         self.span = Some(match self.span {
-            None => (event.at, event.at),
-            Some((a, b)) => (a.min(event.at), b.max(event.at)),
+            None => (o.at, o.at),
+            Some((a, b)) => (a.min(o.at), b.max(o.at)),
         });
         self.progress.clear();
-        runner.feed_marked(event, injected, &mut self.progress);
-        self.announce(event);
+        runner.feed(o, &mut self.progress);
+        self.announce(o);
         self.print();
         self.start_injections();
     }

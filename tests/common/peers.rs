@@ -20,7 +20,8 @@ use std::time::Duration;
 use ocpp_inspector::engine::schema::ErrataSelection;
 use ocpp_inspector::engine::{Config, Engine, SchemaSet};
 use ocpp_inspector::finding::{Finding, Severity};
-use ocpp_inspector::live::{ChannelSink, Consumer, Inspector, LiveItem, LiveOutcome};
+use ocpp_inspector::pipeline::{Consumer, Inspector, LiveOutcome};
+use ocpp_inspector::sink::channel::{ChannelSink, LiveItem};
 use ocpp_inspector::source::proxy::io::Io;
 use ocpp_inspector::source::proxy::tap::{Notice, TapLimits};
 use ocpp_inspector::source::proxy::{Proxy, ProxyConfig, ProxyStats};
@@ -376,7 +377,7 @@ pub async fn start(config: ProxyConfig) -> Harness {
     let inspector = Inspector::new(engine(), Severity::Error)
         .record_to(std::fs::File::create(&record).expect("record file"))
         .sink(sink);
-    let (tap, consumer) = ocpp_inspector::live::spawn(inspector, TapLimits::default());
+    let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
     let (stop, stopped) = watch::channel(false);
     let run = tokio::spawn(proxy.run(tap, stopped));
     Harness {

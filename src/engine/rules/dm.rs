@@ -842,6 +842,10 @@ pub(crate) struct State {
     vars2: Vec<Var>,
     reports: Vec<ReportReq>,
     reset: Option<ResetWatch>,
+    /// Reset requests of the CSMS not answered yet, with whether a transaction ran on their
+    /// target when each was sent: the answer is judged by that, not by what the charger did
+    /// between (it may end or start a transaction before its answer goes out).
+    resets_in_flight: Vec<(Box<str>, bool)>,
 }
 
 impl State {
@@ -1008,6 +1012,14 @@ pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 }
                 None => {}
             }
+        }
+        ("Reset", Side::Csms) if is_2x(st) => {
+            let running = running_for_reset(&st.dm, int_of(p, "evseId"));
+            push_capped(
+                &mut st.dm.resets_in_flight,
+                (Box::from(call.id), running),
+                MAX_RESETS_IN_FLIGHT,
+            );
         }
         ("SetVariables", Side::Csms) => {
             check_duplicate_entries(ctx, p);
@@ -1766,6 +1778,16 @@ fn change_configuration_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Re
 // ---------------------------------------------------------------------------------------
 // Resets.
 
+const MAX_RESETS_IN_FLIGHT: usize = 4;
+
+/// Whether a transaction runs on the target of a 2.x Reset (an EVSE, or the station).
+fn running_for_reset(dm: &State, evse: Option<i64>) -> bool {
+    match evse {
+        Some(e) if e > 0 => dm.activity.running_on(e, false),
+        _ => !dm.activity.txs.is_empty(),
+    }
+}
+
 fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let (Some(kind), Some(status)) = (str_of(reply.request, "type"), status_of(reply)) else {
         return;
@@ -1774,10 +1796,12 @@ fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let v2 = is_2x(st);
     let dm = &mut st.dm;
     if v2 {
-        let running = match evse {
-            Some(e) if e > 0 => dm.activity.running_on(e, false),
-            _ => !dm.activity.txs.is_empty(),
-        };
+        let at_request = dm
+            .resets_in_flight
+            .iter()
+            .position(|(id, _)| **id == *reply.id)
+            .map(|i| dm.resets_in_flight.remove(i).1);
+        let running = at_request.unwrap_or_else(|| running_for_reset(dm, evse));
         if running && kind == "OnIdle" && status == "Accepted" {
             ctx.report(
                 &ONIDLE_RESET_NOT_SCHEDULED,

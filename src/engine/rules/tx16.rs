@@ -881,6 +881,32 @@ impl State {
                 .any(|t| t.is_open() && t.connector == Some(connector))
     }
 
+    /// Transactions running: connectors with an open transaction or a StartTransaction
+    /// sent for them and not refused, plus open transactions of no known connector. A
+    /// resent StartTransaction counts once (one connector runs one transaction).
+    pub(crate) fn open_transactions(&self) -> usize {
+        let mut connectors: Vec<i64> = self
+            .starts
+            .iter()
+            .filter(|s| !s.dead)
+            .map(|s| s.connector)
+            .chain(
+                self.txs
+                    .iter()
+                    .filter(|t| t.is_open())
+                    .filter_map(|t| t.connector),
+            )
+            .collect();
+        connectors.sort_unstable();
+        connectors.dedup();
+        connectors.len()
+            + self
+                .txs
+                .iter()
+                .filter(|t| t.is_open() && t.connector.is_none())
+                .count()
+    }
+
     /// Whether the station's BootNotification was seen, so its transactions since are
     /// known (rules that judge a missing transaction need it).
     pub(crate) fn history_known(&self) -> bool {

@@ -755,6 +755,11 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Transactions started (or first seen) and not ended.
+    pub(crate) fn open_transactions(&self) -> usize {
+        self.txs.iter().filter(|t| t.is_open()).count()
+    }
+
     /// Whether a transaction with this id ended and was forgotten but for its id.
     fn ended_before(&self, id: &str) -> bool {
         self.ended_ids.contains(&id_hash(id))

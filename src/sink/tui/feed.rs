@@ -14,33 +14,52 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 
-use crate::engine::{Event, EventKind};
-use crate::finding::Finding;
-use crate::live::{LiveOutcome, LiveSink};
-use crate::ocpp::{Side, Version};
-use crate::source::proxy::tap::Notice;
-use crate::time::Timestamp;
+use serde_json::Value;
 
-/// An engine event, owned, so it can cross to the UI thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedEvent {
+use crate::engine::observe::Message;
+use crate::engine::{Engine, Event, FeedError, Observation, Observed, Origin, StationSummary};
+use crate::finding::{Finding, shorten};
+use crate::ocpp::{Side, Version};
+use crate::sink::{LiveOutcome, LiveSink};
+use crate::source::event::Notice;
+use crate::time::Timestamp;
+use crate::wire::frame::{Frame, MessageType};
+
+/// What the UI keeps of one engine observation (one event as the engine read it), owned,
+/// so it can cross to the UI thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
     pub at: Timestamp,
     pub conn: Arc<str>,
     /// The trace line (or record number, live) the event came from; 0 if none.
     pub line: u64,
-    pub kind: OwnedKind,
+    pub origin: Origin,
+    pub what: SeenKind,
+    /// The station as the engine knows it after the event.
+    pub station: StationSummary,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnedKind {
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeenKind {
     Open {
         subprotocol: Option<Box<str>>,
-        scheme: Option<Box<str>>,
-        tls_version: Option<Box<str>>,
-        client_cert: bool,
-        basic_auth: bool,
+        /// `wss 1.3 SP3`, …; `-` when the transport is unknown.
+        security: String,
     },
-    Frame {
+    Message {
+        from: Side,
+        message_type: MessageType,
+        id: Box<str>,
+        /// A CALL's action, or for an answer the action of the CALL it answers.
+        action: Option<Box<str>>,
+        /// For an answer: the line of the CALL it answers.
+        call_line: Option<u64>,
+        /// The payload on one line, shortened (a CALLERROR: its code and description).
+        short: Box<str>,
+        text: Box<str>,
+    },
+    /// A text frame that is no OCPP-J message.
+    Unreadable {
         from: Side,
         text: Box<str>,
     },
@@ -58,41 +77,112 @@ pub enum OwnedKind {
     },
 }
 
-impl OwnedEvent {
-    /// Copies what the UI shows out of an engine event.
-    pub fn of(event: &Event<'_>) -> OwnedEvent {
-        let kind = match event.kind {
-            EventKind::Open {
-                subprotocol,
-                security,
-            } => OwnedKind::Open {
-                subprotocol: subprotocol.map(Box::from),
-                scheme: security.scheme.map(Box::from),
-                tls_version: security.tls_version.map(Box::from),
-                client_cert: security.client_cert_subject.is_some(),
-                basic_auth: security.basic_auth_user.is_some(),
+/// Characters of payload kept per frame for the one-line view.
+pub const SHORT_PAYLOAD: usize = 160;
+
+impl Seen {
+    /// Copies what the UI shows out of an observation.
+    pub fn of(o: &Observation<'_>) -> Seen {
+        let what = match o.what {
+            Observed::Open { handshake, .. } => SeenKind::Open {
+                subprotocol: handshake.subprotocol.map(Box::from),
+                security: handshake.security_label(),
             },
-            EventKind::Frame { from, text } => OwnedKind::Frame {
+            Observed::Message(m) => SeenKind::Message {
+                from: m.from,
+                message_type: m.message_type(),
+                id: Box::from(m.id()),
+                action: m.action.map(Box::from),
+                call_line: m.call.map(|c| c.line),
+                short: short_of(&m),
+                text: Box::from(m.text),
+            },
+            Observed::Unreadable { from, text } => SeenKind::Unreadable {
                 from,
                 text: Box::from(text),
             },
-            EventKind::Binary { from, len } => OwnedKind::Binary { from, len },
-            EventKind::Close { code, by } => OwnedKind::Close { code, by },
-            EventKind::Gap { frames, .. } => OwnedKind::Gap { frames },
+            Observed::Binary { from, len } => SeenKind::Binary { from, len },
+            Observed::Close { code, by } => SeenKind::Close { code, by },
+            Observed::Gap { frames, .. } => SeenKind::Gap { frames },
         };
-        OwnedEvent {
-            at: event.at,
-            conn: Arc::from(event.conn),
-            line: event.line,
-            kind,
+        Seen {
+            at: o.at,
+            conn: Arc::from(o.conn),
+            line: o.line,
+            origin: o.origin,
+            what,
+            station: o.station,
         }
     }
+}
+
+/// The one-line form of a message: its payload compact and shortened, or a CALLERROR's
+/// code and description.
+fn short_of(m: &Message<'_>) -> Box<str> {
+    match m.frame {
+        Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => compact(payload),
+        Frame::CallError {
+            code, description, ..
+        } => shorten(
+            &format!(
+                "{} {}",
+                code.as_str().unwrap_or("?"),
+                description.as_str().unwrap_or("")
+            ),
+            SHORT_PAYLOAD,
+        )
+        .into(),
+    }
+}
+
+/// A payload on one line, shortened. Serialising stops soon after the cut, so a large
+/// payload costs no more than a small one.
+fn compact(v: &Value) -> Box<str> {
+    /// Takes bytes until it holds more than the cut needs, then refuses more.
+    struct Upto(Vec<u8>, usize);
+    impl std::io::Write for Upto {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() > self.1 {
+                return Err(std::io::Error::other("enough"));
+            }
+            self.0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // A char is at most 4 bytes: this many bytes hold more than SHORT_PAYLOAD chars.
+    let mut w = Upto(Vec::with_capacity(256), SHORT_PAYLOAD * 4 + 4);
+    let _ = serde_json::to_writer(&mut w, v);
+    let s = String::from_utf8_lossy(&w.0);
+    shorten(&s, SHORT_PAYLOAD).into()
+}
+
+/// Judges `event` with `engine` and hands the UI what it made of it, then the findings (a
+/// recorded trace opened with `view`; live, the [`TuiSink`] does the same through the
+/// channel).
+pub fn judge_into(
+    engine: &mut Engine,
+    event: &Event<'_>,
+    found: &mut Vec<Finding>,
+    app: &mut super::app::App,
+) -> Result<(), FeedError> {
+    found.clear();
+    let fed = engine.feed_observed(event, found, &mut |o: &Observation<'_>| {
+        app.on_seen(&Seen::of(o))
+    });
+    for f in found.drain(..) {
+        app.on_finding(f);
+    }
+    fed
 }
 
 /// One item for the UI.
 #[derive(Debug, Clone)]
 pub enum FeedItem {
-    Event(OwnedEvent),
+    /// An event as the engine read it (before the findings about it).
+    Seen(Seen),
     Finding(Box<Finding>),
     /// A message about a connection or the run that is no engine event.
     Notice {
@@ -180,8 +270,12 @@ impl TuiSink {
 }
 
 impl LiveSink for TuiSink {
-    fn event(&mut self, event: &Event<'_>) {
-        self.tx.send(FeedItem::Event(OwnedEvent::of(event)));
+    fn wants_observations(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, o: &Observation<'_>) {
+        self.tx.send(FeedItem::Seen(Seen::of(o)));
     }
 
     fn finding(&mut self, finding: &Finding) {
@@ -292,21 +386,28 @@ mod tests {
         assert!(rx.is_closed());
     }
 
-    #[test]
-    fn the_sink_copies_events_findings_notices_and_the_end() {
-        use crate::source::proxy::tap::NoticeKind;
-        let (tx, mut rx) = channel(4);
-        let mut sink = TuiSink::new(tx.clone());
-        let ev = Event {
-            at: Timestamp::from_secs(1),
+    fn observation<'a>(what: Observed<'a>) -> Observation<'a> {
+        Observation {
             conn: "CP-1",
             line: 1,
-            kind: EventKind::Frame {
-                from: Side::Charger,
-                text: "[2,\"1\",\"Heartbeat\",{}]",
-            },
-        };
-        sink.event(&ev);
+            at: Timestamp::from_secs(1),
+            origin: Origin::Peer,
+            what,
+            station: StationSummary::default(),
+        }
+    }
+
+    #[test]
+    fn the_sink_copies_observations_findings_notices_and_the_end() {
+        use crate::source::event::NoticeKind;
+        let (tx, mut rx) = channel(4);
+        let mut sink = TuiSink::new(tx.clone());
+        assert!(sink.wants_observations());
+        let o = observation(Observed::Unreadable {
+            from: Side::Charger,
+            text: "not json",
+        });
+        sink.observe(&o);
         sink.notice(
             "CP-1",
             &Notice {
@@ -320,12 +421,12 @@ mod tests {
         };
         sink.finish(&outcome).unwrap();
         // The channel holds 4: the fifth item is dropped, counted, and nothing waits.
-        sink.event(&ev);
-        sink.event(&ev);
+        sink.observe(&o);
+        sink.observe(&o);
         assert_eq!(tx.dropped(), 1);
         let mut out = Vec::new();
         rx.drain(10, &mut out);
-        assert!(matches!(&out[0], FeedItem::Event(e) if e.line == 1 && &*e.conn == "CP-1"));
+        assert!(matches!(&out[0], FeedItem::Seen(e) if e.line == 1 && &*e.conn == "CP-1"));
         assert!(
             matches!(&out[1], FeedItem::Notice { text, .. } if text == "upstream cannot connect")
         );
@@ -334,25 +435,47 @@ mod tests {
     }
 
     #[test]
-    fn owned_event_copies_the_frame() {
-        let ev = Event {
-            at: Timestamp::from_secs(5),
-            conn: "CP-1",
-            line: 7,
-            kind: EventKind::Frame {
-                from: Side::Csms,
-                text: "[3,\"1\",{}]",
-            },
-        };
-        let o = OwnedEvent::of(&ev);
-        assert_eq!(&*o.conn, "CP-1");
-        assert_eq!(o.line, 7);
-        assert_eq!(
-            o.kind,
-            OwnedKind::Frame {
-                from: Side::Csms,
-                text: "[3,\"1\",{}]".into()
-            }
+    fn seen_copies_the_message_and_shortens_its_payload() {
+        let text = format!(
+            "[3,\"1\",{{\"data\":\"{}\"}}]",
+            "x".repeat(10 * SHORT_PAYLOAD)
         );
+        let value = crate::wire::frame::parse_json(&text).unwrap();
+        let frame = crate::wire::frame::classify(&value).unwrap();
+        let o = observation(Observed::Message(Message {
+            from: Side::Csms,
+            frame,
+            action: Some("DataTransfer"),
+            call: Some(crate::engine::observe::CallSeen {
+                line: 7,
+                at: Timestamp::from_secs(0),
+            }),
+            text: &text,
+        }));
+        let seen = Seen::of(&o);
+        let SeenKind::Message {
+            from,
+            message_type,
+            id,
+            action,
+            call_line,
+            short,
+            text: kept,
+        } = seen.what
+        else {
+            panic!("a message: {seen:?}");
+        };
+        assert_eq!((from, message_type), (Side::Csms, MessageType::CallResult));
+        assert_eq!(
+            (&*id, action.as_deref(), call_line),
+            ("1", Some("DataTransfer"), Some(7))
+        );
+        assert_eq!(
+            short.chars().count(),
+            SHORT_PAYLOAD + 1,
+            "cut, with an ellipsis"
+        );
+        assert!(short.starts_with("{\"data\":\"xxx"));
+        assert_eq!(&*kept, text);
     }
 }

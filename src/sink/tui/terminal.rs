@@ -1,14 +1,13 @@
 //! The real terminal: raw mode, the alternate screen and mouse capture on the way in, and
 //! the way back out on every path: a normal return (the guard's `Drop`), a panic (a hook
 //! that restores before the panic message is printed), and Ctrl-C or SIGTERM from outside
-//! (a flag the loop polls, so it ends and restores like a normal quit).
+//! (the command line sets a flag the loop polls, so it ends and restores like a normal
+//! quit; see `cli::signal`).
 //!
 //! It draws nothing and knows no app state.
 
 use std::io::{self, Stdout};
-use std::sync::Arc;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::cursor::Show;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -67,28 +66,4 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
-}
-
-/// A flag set when the process gets Ctrl-C (SIGINT) or SIGTERM from outside, so the loop
-/// ends and restores the terminal instead of dying with it in raw mode. (In raw mode a
-/// Ctrl-C typed on the keyboard arrives as a key, which quits too.)
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = flag.clone();
-    let spawned = std::thread::Builder::new()
-        .name("tui-signals".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                crate::live::wait_for_signal().await;
-                set.store(true, Ordering::SeqCst);
-            });
-        });
-    drop(spawned);
-    flag
 }

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::ocpp::Side;
+use crate::source::event::Handshake;
 use crate::time::Timestamp;
 
 /// One tapped happening on a connection, stamped when it arrived at the proxy.
@@ -56,32 +57,21 @@ pub struct OpenInfo {
     pub peer: String,
 }
 
-/// A message for the operator about a connection or the proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub kind: NoticeKind,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeKind {
-    /// A charger's handshake was refused (by the proxy or, mirrored, by the CSMS).
-    Refused,
-    /// The CSMS could not be reached or dropped the connection.
-    Upstream,
-    /// Anything else about a connection (TLS failure, oversized message).
-    Conn,
-}
-
-impl NoticeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Refused => "refused",
-            NoticeKind::Upstream => "upstream",
-            NoticeKind::Conn => "conn",
+impl OpenInfo {
+    /// The engine's view of it (the one handshake model, borrowed).
+    pub fn handshake(&self) -> Handshake<'_> {
+        Handshake {
+            subprotocol: self.subprotocol.as_deref(),
+            offered_subprotocols: self.offered.as_deref(),
+            scheme: Some(self.scheme),
+            tls_version: self.tls_version,
+            client_cert_subject: self.client_cert_subject.as_deref(),
+            basic_auth_user: self.basic_auth_user.as_deref(),
         }
     }
 }
+
+pub use crate::source::event::{Notice, NoticeKind};
 
 /// Bounds of the tap.
 #[derive(Debug, Clone, Copy)]

@@ -1,67 +1,23 @@
-//! Live inspection: the consumer at the far end of the proxy's tap. It owns the engine, the
-//! trace recorder and the finding sinks, and for each tapped event, in arrival order: writes
-//! the trace record (flushed), feeds the engine, and hands findings and events to every sink.
-//! Line numbers are record numbers, so the recording checked later with `check` names the
-//! same lines with the same findings.
+//! The tap's far end: the consumer thread of a live run. It owns the engine, the trace
+//! recorder and the sinks, and for each tapped event, in arrival order: writes the trace
+//! record (flushed), feeds the engine (with observations when a sink wants them), and hands
+//! findings and events to every sink. Line numbers are record numbers, so the recording
+//! checked later with `check` names the same lines with the same findings.
 //!
-//! It runs on a blocking thread of its own and never touches a socket: a slow sink or disk
-//! makes the tap drop events (counted and reported), never the relay wait.
-//!
-//! Sinks ([`LiveSink`]): [`StderrLines`] (one line per finding, `grep CP-001` works),
-//! [`JsonReport`] (the `check --format json` document at exit), [`ChannelSink`] (a bounded
-//! channel, for a UI or a test).
+//! It runs on a thread of its own at a lower priority and never touches a socket: a slow
+//! sink or disk makes the tap drop events (counted and reported), never the relay wait.
+//! The sinks themselves live in [`crate::sink`], one per file.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
-use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
-use crate::checker::{FileResult, InputError};
-use crate::engine::{ConnSecurity, Engine, Event, EventKind, FeedError, Stats};
+use crate::engine::{Engine, Event, EventKind, FeedError, Observation, Observer, Origin};
 use crate::finding::{Finding, Severity};
 use crate::sink::recorder::Recorder;
-use crate::sink::report::{RunInfo, json};
+use crate::sink::{LiveOutcome, LiveSink};
 use crate::source::proxy::tap::{
     self, Nap, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver,
 };
 use crate::time::Timestamp;
-
-/// Where live findings and events go. Called on the consumer's thread, in order.
-pub trait LiveSink: Send {
-    /// Every engine event (open, frame, binary, close), after it was judged.
-    fn event(&mut self, _event: &Event<'_>) {}
-    /// The same, with `injected` set for the frames of a call the proxy injected (see
-    /// [`crate::source::proxy::inject`]); by default just [`LiveSink::event`].
-    fn event_marked(&mut self, event: &Event<'_>, _injected: bool) {
-        self.event(event);
-    }
-    /// One finding.
-    fn finding(&mut self, finding: &Finding);
-    /// A message about a connection that is not an engine event (refusals, upstream down).
-    fn notice(&mut self, _conn: &str, _notice: &Notice) {}
-    /// The run is over.
-    fn finish(&mut self, _outcome: &LiveOutcome) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// What a live run came to.
-#[derive(Debug, Clone, Default)]
-pub struct LiveOutcome {
-    pub stats: Stats,
-    /// Engine events seen (= trace records written, when recording).
-    pub events: u64,
-    /// Events the tap dropped because inspection lagged (not recorded, not judged).
-    pub dropped: u64,
-    pub errors: u64,
-    pub warnings: u64,
-    pub infos: u64,
-    /// Findings at or above the inspector's `fail_on`.
-    pub failing: u64,
-    /// Problems of the tool's own (recording stopped, report not written).
-    pub problems: Vec<String>,
-}
 
 /// The engine, the recorder and the sinks, before they run.
 pub struct Inspector {
@@ -113,6 +69,7 @@ impl Inspector {
         let mut end = Timestamp::from_micros(0);
         let mut batch = Vec::with_capacity(BATCH);
         let mut nap = tap_nap();
+        let observed = self.sinks.iter().any(|s| s.wants_observations());
         while rx.recv_batch(&mut batch, BATCH, &mut nap) {
             for ev in batch.drain(..) {
                 if let TapKind::Notice(n) = &ev.kind {
@@ -126,9 +83,8 @@ impl Inspector {
                 let Some(event) = engine_event(&ev, outcome.events) else {
                     continue;
                 };
-                let injected = matches!(ev.kind, TapKind::Injected { .. });
                 if let Some(rec) = &mut self.recorder
-                    && let Err(e) = rec.record_marked(&event, injected)
+                    && let Err(e) = rec.record(&event)
                 {
                     let msg = format!("recording stopped: {e}");
                     self.recorder = None;
@@ -136,9 +92,13 @@ impl Inspector {
                     outcome.problems.push(msg);
                 }
                 out.clear();
-                if let Err(FeedError::NoVersion { conn }) =
-                    self.engine.feed_marked(&event, injected, &mut out)
-                {
+                let fed = if observed {
+                    let mut to_sinks = Fanout(&mut self.sinks);
+                    self.engine.feed_observed(&event, &mut out, &mut to_sinks)
+                } else {
+                    self.engine.feed(&event, &mut out)
+                };
+                if let Err(FeedError::NoVersion { conn }) = fed {
                     self.notice_all(
                         &conn,
                         NoticeKind::Conn,
@@ -146,7 +106,7 @@ impl Inspector {
                     );
                 }
                 for s in &mut self.sinks {
-                    s.event_marked(&event, injected);
+                    s.event(&event);
                 }
                 self.deliver(&out, &mut outcome);
             }
@@ -198,22 +158,32 @@ impl Inspector {
     }
 }
 
+/// Hands each observation to every sink that wants them.
+struct Fanout<'s>(&'s mut [Box<dyn LiveSink>]);
+
+impl Observer for Fanout<'_> {
+    fn observe(&mut self, o: &Observation<'_>) {
+        for s in self.0.iter_mut() {
+            if s.wants_observations() {
+                s.observe(o);
+            }
+        }
+    }
+}
+
 /// The engine's view of a tapped event (`None` for notices).
 fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
     let kind = match &ev.kind {
-        TapKind::Open(o) => EventKind::Open {
-            subprotocol: o.subprotocol.as_deref(),
-            security: ConnSecurity {
-                scheme: Some(o.scheme),
-                tls_version: o.tls_version,
-                client_cert_subject: o.client_cert_subject.as_deref(),
-                basic_auth_user: o.basic_auth_user.as_deref(),
-                offered_subprotocols: o.offered.as_deref(),
-            },
-        },
-        TapKind::Frame { from, text } | TapKind::Injected { from, text } => EventKind::Frame {
+        TapKind::Open(o) => EventKind::Open(o.handshake()),
+        TapKind::Frame { from, text } => EventKind::Frame {
             from: *from,
             text: text.as_str(),
+            origin: Origin::Peer,
+        },
+        TapKind::Injected { from, text } => EventKind::Frame {
+            from: *from,
+            text: text.as_str(),
+            origin: Origin::Inspector,
         },
         TapKind::Binary { from, len } => EventKind::Binary {
             from: *from,
@@ -231,23 +201,6 @@ fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
         line,
         kind,
     })
-}
-
-/// Ctrl-C, or SIGTERM on Unix: how every live front end (proxy, test cases, the screen)
-/// is told to stop.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Events taken from the tap at once.
@@ -322,245 +275,6 @@ fn lower_priority() {
     }
 }
 
-/// Makes one line of free text (control characters become spaces).
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// One line per finding, open, close and notice, for a terminal or a log:
-/// ```text
-/// error   CP-001  rpc.response-unknown-id  id=42 Heartbeat  CALLRESULT answers no …
-/// open    CP-001  ws ocpp1.6 offered ocpp1.6 user CP-001
-/// close   CP-001  code 1000 by charger
-/// refused 127.0.0.1:53122  HTTP 404: no station identity in `/ocpp/`
-/// upstream CP-002  cannot connect to ws://…: Connection refused; refused the charger with HTTP 502
-/// ```
-/// Findings start with their severity; other lines with `open`, `close`, `refused`,
-/// `upstream`, `conn` or `summary`.
-pub struct StderrLines<W: Write + Send> {
-    out: W,
-}
-
-impl<W: Write + Send> StderrLines<W> {
-    pub fn new(out: W) -> Self {
-        StderrLines { out }
-    }
-
-    /// The writer (for tests).
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-}
-
-impl StderrLines<io::Stderr> {
-    pub fn stderr() -> Self {
-        StderrLines::new(io::stderr())
-    }
-}
-
-impl<W: Write + Send> LiveSink for StderrLines<W> {
-    fn event(&mut self, event: &Event<'_>) {
-        let line = match event.kind {
-            EventKind::Open {
-                subprotocol,
-                security,
-            } => {
-                let mut s = format!(
-                    "open     {}  {} {}",
-                    event.conn,
-                    security.scheme.unwrap_or("?"),
-                    subprotocol.unwrap_or("(no subprotocol)")
-                );
-                if let Some(o) = security.offered_subprotocols {
-                    s.push_str(&format!(" offered {o}"));
-                }
-                if let Some(v) = security.tls_version {
-                    s.push_str(&format!(" tls {v}"));
-                }
-                if let Some(c) = security.client_cert_subject {
-                    s.push_str(&format!(" cert {c}"));
-                }
-                if let Some(u) = security.basic_auth_user {
-                    s.push_str(&format!(" user {u}"));
-                }
-                one_line(&s)
-            }
-            EventKind::Close { code, by } => one_line(&format!(
-                "close    {}  code {} by {}",
-                event.conn,
-                code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
-                by.map_or("proxy", |s| s.as_str())
-            )),
-            _ => return,
-        };
-        let _ = writeln!(self.out, "{line}");
-    }
-
-    fn finding(&mut self, f: &Finding) {
-        let mut s = format!("{:<8} {}  {}", f.severity.as_str(), f.conn, f.rule.id);
-        let what: Vec<String> = f
-            .unique_id
-            .iter()
-            .map(|id| format!("id={id}"))
-            .chain(f.action.iter().map(|a| a.to_string()))
-            .collect();
-        if !what.is_empty() {
-            s.push_str("  ");
-            s.push_str(&what.join(" "));
-        }
-        s.push_str("  ");
-        s.push_str(&f.message);
-        let _ = writeln!(self.out, "{}", one_line(&s));
-    }
-
-    fn notice(&mut self, conn: &str, n: &Notice) {
-        let _ = writeln!(
-            self.out,
-            "{}",
-            one_line(&format!("{:<8} {conn}  {}", n.kind.as_str(), n.text))
-        );
-    }
-
-    fn finish(&mut self, o: &LiveOutcome) -> io::Result<()> {
-        let _ = writeln!(
-            self.out,
-            "summary  {} frames, {} connections: {} errors, {} warnings, {} infos{}",
-            o.stats.frames,
-            o.stats.connections,
-            o.errors,
-            o.warnings,
-            o.infos,
-            if o.dropped > 0 {
-                format!(", {} events not inspected (inspection lagged)", o.dropped)
-            } else {
-                String::new()
-            }
-        );
-        self.out.flush()
-    }
-}
-
-/// The JSON report of `check` (`sink::report::json`), written at the end of the run. The
-/// `file` of each finding is the recording's path (or `proxy` when not recording), so the
-/// report reads like the check of the recording.
-pub struct JsonReport {
-    path: PathBuf,
-    trace: PathBuf,
-    info: RunInfo,
-    findings: Vec<Finding>,
-    /// Findings kept at most (a long run must not grow without bound); the rest are counted.
-    keep: usize,
-    left_out: u64,
-}
-
-impl JsonReport {
-    pub fn new(path: PathBuf, trace: Option<PathBuf>, info: RunInfo) -> Self {
-        JsonReport {
-            path,
-            trace: trace.unwrap_or_else(|| PathBuf::from("proxy")),
-            info,
-            findings: Vec::new(),
-            keep: 1_000_000,
-            left_out: 0,
-        }
-    }
-}
-
-impl LiveSink for JsonReport {
-    fn finding(&mut self, f: &Finding) {
-        if self.findings.len() < self.keep {
-            self.findings.push(f.clone());
-        } else {
-            self.left_out += 1;
-        }
-    }
-
-    fn finish(&mut self, o: &LiveOutcome) -> io::Result<()> {
-        let mut input_errors = Vec::new();
-        if o.dropped > 0 {
-            input_errors.push(InputError {
-                line: 0,
-                message: format!(
-                    "{} events were not inspected nor recorded: inspection lagged behind the traffic",
-                    o.dropped
-                ),
-            });
-        }
-        if self.left_out > 0 {
-            input_errors.push(InputError {
-                line: 0,
-                message: format!(
-                    "{} more findings were left out of this report",
-                    self.left_out
-                ),
-            });
-        }
-        for p in &o.problems {
-            input_errors.push(InputError {
-                line: 0,
-                message: p.clone(),
-            });
-        }
-        let mut findings = std::mem::take(&mut self.findings);
-        findings.sort_by_key(|f| f.line);
-        let result = FileResult {
-            path: self.trace.clone(),
-            findings,
-            input_errors,
-            stats: o.stats,
-        };
-        let mut buf = Vec::new();
-        json::write(&mut buf, std::slice::from_ref(&result), &self.info)?;
-        std::fs::write(&self.path, buf).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("writing the report {}: {e}", self.path.display()),
-            )
-        })
-    }
-}
-
-/// What a [`ChannelSink`] passes on.
-#[derive(Debug, Clone)]
-pub enum LiveItem {
-    Finding(Finding),
-    Notice { conn: Arc<str>, notice: Notice },
-}
-
-/// Findings and notices into a bounded channel (for a UI or a test); when it is full, items
-/// are dropped and counted, so the consumer never waits on its reader.
-pub struct ChannelSink {
-    tx: mpsc::Sender<LiveItem>,
-    pub dropped: u64,
-}
-
-impl ChannelSink {
-    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<LiveItem>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (ChannelSink { tx, dropped: 0 }, rx)
-    }
-}
-
-impl LiveSink for ChannelSink {
-    fn finding(&mut self, f: &Finding) {
-        if self.tx.try_send(LiveItem::Finding(f.clone())).is_err() {
-            self.dropped += 1;
-        }
-    }
-
-    fn notice(&mut self, conn: &str, n: &Notice) {
-        let item = LiveItem::Notice {
-            conn: Arc::from(conn),
-            notice: n.clone(),
-        };
-        if self.tx.try_send(item).is_err() {
-            self.dropped += 1;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -569,7 +283,11 @@ mod tests {
     use crate::engine::SchemaSet;
     use crate::engine::schema::ErrataSelection;
     use crate::ocpp::Side;
+    use crate::sink::json_report::JsonReport;
+    use crate::sink::report::RunInfo;
+    use crate::sink::stderr_lines::StderrLines;
     use crate::source::proxy::tap::OpenInfo;
+    use std::sync::Arc;
 
     /// A writer the test can read after the inspector consumed it.
     #[derive(Clone, Default)]

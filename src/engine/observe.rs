@@ -1,0 +1,315 @@
+//! Observations: what the engine made of each event, for the front ends that show or
+//! follow the traffic (the terminal UI, the test-case runner), so that none of them parses
+//! frames, pairs calls with replies or derives station state on its own.
+//!
+//! One observation per event, emitted while the event is judged: an open with its handshake
+//! and version, a message (a CALL, SEND, answer or CALLRESULTERROR, with the CALL an answer
+//! pairs with), an unreadable text frame, a binary frame, a close, a gap. Each carries the station's
+//! [`StationSummary`] as the engine knows it after the event.
+//!
+//! Observations are opt-in ([`crate::engine::Engine::feed_observed`]): `check` asks for none
+//! and pays one branch per event. They borrow from the event and the parsed frame; an
+//! observer copies what it keeps. This module reads the engine's state; it never changes it.
+
+use serde_json::Value;
+
+use super::protocol::ProtoState;
+use super::rules::boot;
+use crate::ocpp::{Side, Version};
+use crate::source::event::{Handshake, Origin};
+use crate::time::Timestamp;
+use crate::wire::frame::{Frame, MessageType};
+
+/// Where a station stands with its CSMS, as its BootNotifications were answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Registration {
+    /// Nothing seen yet (or the last answer did not say).
+    #[default]
+    Unknown,
+    /// A BootNotification is sent and not answered yet.
+    Booting,
+    Pending,
+    Rejected,
+    Accepted,
+}
+
+/// The engine's summary of a station after an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StationSummary {
+    pub registration: Registration,
+    /// Transactions started and not ended (a resent start counts once).
+    pub open_transactions: u32,
+    /// The OCPP version the connection is judged as.
+    pub version: Option<Version>,
+}
+
+impl ProtoState {
+    /// The one place a [`StationSummary`] is read from the engine's station state.
+    pub(crate) fn summary(&self) -> StationSummary {
+        let registration = match self.boot.registration {
+            boot::Registration::Unknown => Registration::Unknown,
+            boot::Registration::Booting => Registration::Booting,
+            boot::Registration::Pending => Registration::Pending,
+            boot::Registration::Rejected => Registration::Rejected,
+            boot::Registration::Accepted => Registration::Accepted,
+        };
+        let open = match self.version {
+            Some(Version::V16) => self.tx16.open_transactions(),
+            Some(_) => self.tx2.open_transactions(),
+            None => 0,
+        };
+        StationSummary {
+            registration,
+            open_transactions: u32::try_from(open).unwrap_or(u32::MAX),
+            version: self.version,
+        }
+    }
+}
+
+/// The CALL an answer pairs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallSeen {
+    /// The line (record number) of the CALL.
+    pub line: u64,
+    pub at: Timestamp,
+}
+
+/// A text frame that is an OCPP-J message.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub from: Side,
+    /// The frame as parsed.
+    pub frame: Frame<'a>,
+    /// For a CALL or SEND its action as sent; for an answer the action of the CALL it
+    /// answers, when it pairs with one.
+    pub action: Option<&'a str>,
+    /// For an answer: the CALL it answers (none for an answer to nothing, a duplicate
+    /// answer, or a CALLRESULTERROR).
+    pub call: Option<CallSeen>,
+    /// The frame exactly as sent.
+    pub text: &'a str,
+}
+
+impl Message<'_> {
+    pub fn message_type(&self) -> MessageType {
+        self.frame.message_type()
+    }
+
+    pub fn id(&self) -> &str {
+        self.frame.id()
+    }
+
+    /// The payload of a CALL, SEND or CALLRESULT.
+    pub fn payload(&self) -> Option<&Value> {
+        match self.frame {
+            Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => Some(payload),
+            Frame::CallError { .. } => None,
+        }
+    }
+}
+
+/// What an event was, as the engine read it.
+#[derive(Debug, Clone, Copy)]
+pub enum Observed<'a> {
+    Open {
+        handshake: Handshake<'a>,
+        /// The version the connection is judged as (`None`: no rules for what was
+        /// negotiated, or nothing negotiated and no default).
+        version: Option<Version>,
+    },
+    Message(Message<'a>),
+    /// A text frame that is no OCPP-J message (not JSON, not a message array, a type this
+    /// version does not have); its text.
+    Unreadable {
+        from: Side,
+        text: &'a str,
+    },
+    Binary {
+        from: Side,
+        len: usize,
+    },
+    Close {
+        code: Option<u16>,
+        by: Option<Side>,
+    },
+    /// Frames are missing from the observation here; calls outstanding before it pair with
+    /// nothing after it.
+    Gap {
+        frames: Option<u64>,
+        reason: Option<&'a str>,
+    },
+}
+
+/// One event as the engine read it, with the station's state after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    pub conn: &'a str,
+    pub line: u64,
+    pub at: Timestamp,
+    pub origin: Origin,
+    pub what: Observed<'a>,
+    pub station: StationSummary,
+}
+
+/// Takes the engine's observations (called during `feed`, before the event's findings are
+/// handed back).
+pub trait Observer {
+    fn observe(&mut self, observation: &Observation<'_>);
+}
+
+impl<F: FnMut(&Observation<'_>)> Observer for F {
+    fn observe(&mut self, observation: &Observation<'_>) {
+        self(observation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::schema::ErrataSelection;
+    use crate::engine::{Config, Engine, Event, EventKind, SchemaSet};
+    use crate::finding::Finding;
+
+    fn engine() -> Engine {
+        let schemas = SchemaSet::builtin(&ErrataSelection::parse("all").unwrap()).unwrap();
+        Engine::new(Arc::new(schemas), Arc::new(Config::default()), None)
+    }
+
+    fn events() -> Vec<(i64, EventKind<'static>)> {
+        let frame = |from, text| EventKind::Frame {
+            from,
+            text,
+            origin: Origin::Peer,
+        };
+        vec![
+            (
+                0,
+                EventKind::Open(Handshake {
+                    subprotocol: Some("ocpp1.6"),
+                    scheme: Some("ws"),
+                    ..Handshake::default()
+                }),
+            ),
+            (
+                1,
+                frame(
+                    Side::Charger,
+                    r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+                ),
+            ),
+            (
+                2,
+                frame(
+                    Side::Csms,
+                    r#"[3,"b",{"currentTime":"2026-01-01T00:00:00Z","interval":300,"status":"Accepted"}]"#,
+                ),
+            ),
+            (
+                3,
+                frame(
+                    Side::Charger,
+                    r#"[2,"s","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":1,"timestamp":"2026-01-01T00:00:03Z"}]"#,
+                ),
+            ),
+            (4, frame(Side::Csms, r#"[4,"s","InternalError","down",{}]"#)),
+            (5, frame(Side::Csms, r#"[3,"nobody",{}]"#)),
+            (6, frame(Side::Charger, "not json")),
+            (
+                7,
+                EventKind::Close {
+                    code: Some(1000),
+                    by: Some(Side::Charger),
+                },
+            ),
+        ]
+    }
+
+    /// What each observation says, in one line.
+    fn describe(o: &Observation<'_>) -> String {
+        let what = match o.what {
+            Observed::Open { version, .. } => format!("open {version:?}"),
+            Observed::Message(m) => format!(
+                "{} {} {:?} call {:?}",
+                m.message_type().name(),
+                m.id(),
+                m.action,
+                m.call.map(|c| c.line)
+            ),
+            Observed::Unreadable { text, .. } => format!("unreadable {text}"),
+            Observed::Binary { len, .. } => format!("binary {len}"),
+            Observed::Close { code, .. } => format!("close {code:?}"),
+            Observed::Gap { frames, .. } => format!("gap {frames:?}"),
+        };
+        format!(
+            "{} {what} | {:?} {} tx",
+            o.line, o.station.registration, o.station.open_transactions
+        )
+    }
+
+    #[test]
+    fn one_observation_per_event_paired_with_the_station_after_it() {
+        let mut e = engine();
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for (n, (t, kind)) in events().into_iter().enumerate() {
+            let ev = Event {
+                at: Timestamp::from_secs(t),
+                conn: "CP",
+                line: n as u64 + 1,
+                kind,
+            };
+            e.feed_observed(&ev, &mut out, &mut |o: &Observation<'_>| {
+                seen.push(describe(o));
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            seen,
+            [
+                "1 open Some(V16) | Unknown 0 tx",
+                "2 CALL b Some(\"BootNotification\") call None | Booting 0 tx",
+                "3 CALLRESULT b Some(\"BootNotification\") call Some(2) | Accepted 0 tx",
+                "4 CALL s Some(\"StartTransaction\") call None | Accepted 1 tx",
+                // Refused: no transaction runs.
+                "5 CALLERROR s Some(\"StartTransaction\") call Some(4) | Accepted 0 tx",
+                // An answer to nothing pairs with nothing.
+                "6 CALLRESULT nobody None call None | Accepted 0 tx",
+                "7 unreadable not json | Accepted 0 tx",
+                "8 close Some(1000) | Accepted 0 tx",
+            ]
+        );
+    }
+
+    #[test]
+    fn observing_changes_no_finding() {
+        let run = |observe: bool| {
+            let mut e = engine();
+            let mut out: Vec<Finding> = Vec::new();
+            let mut count = 0;
+            for (n, (t, kind)) in events().into_iter().enumerate() {
+                let ev = Event {
+                    at: Timestamp::from_secs(t),
+                    conn: "CP",
+                    line: n as u64 + 1,
+                    kind,
+                };
+                if observe {
+                    e.feed_observed(&ev, &mut out, &mut |_: &Observation<'_>| count += 1)
+                        .unwrap();
+                } else {
+                    e.feed(&ev, &mut out).unwrap();
+                }
+            }
+            e.finish(Timestamp::from_secs(100), &mut out);
+            let found: Vec<(u64, &str)> = out.iter().map(|f| (f.line, f.rule.id)).collect();
+            (found, count)
+        };
+        let (plain, none) = run(false);
+        let (observed, count) = run(true);
+        assert_eq!(plain, observed);
+        assert!(!plain.is_empty(), "the events break rules: {plain:?}");
+        assert_eq!((none, count), (0, 8));
+    }
+}

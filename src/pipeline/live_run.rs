@@ -1,0 +1,293 @@
+//! The one assembly of a live run, used by `proxy`, `testcase run --live` and `demo`:
+//!
+//! ```text
+//! LiveRun::new(engine, proxy config, fail_on)
+//!     .record(path) .report(path, info) .lines() | .screen(…) .sink(…) .wire(…)
+//!     .stop_when(future)
+//!     .run(…)  (sync: runtime → bind → consumer → relay → screen on this thread → finish)
+//!  or .start().await → Running … Running::finish().await  (async, for the demo)
+//! ```
+//!
+//! Shutdown order is decided here once: the stop (a signal, a timer, the screen's `q`) ends
+//! the relay; the consumer then drains the tap, finishes the engine, the recording and the
+//! sinks, in that order. It knows no test cases and handles no signals: callers pass sinks
+//! (and what to wire once the proxy is bound) and the future that says stop.
+
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, BufWriter};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, Result};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::consumer::{Consumer, Inspector, spawn};
+use crate::engine::Engine;
+use crate::finding::Severity;
+use crate::sink::json_report::JsonReport;
+use crate::sink::report::RunInfo;
+use crate::sink::stderr_lines::StderrLines;
+use crate::sink::tui::app::{App, CaseInfo, Limits};
+use crate::sink::tui::feed::{self, FeedReceiver, FeedSender, TuiSink};
+use crate::sink::tui::{self, ReportTarget};
+use crate::sink::{LiveOutcome, LiveSink};
+use crate::source::proxy::tap::TapLimits;
+use crate::source::proxy::{Proxy, ProxyConfig, ProxyHandle, ProxyStats};
+
+/// The live screen of a run.
+pub struct Screen {
+    pub title: String,
+    pub limits: Limits,
+    /// Where `w` writes the report.
+    pub report: ReportTarget,
+    /// The test cases of the Cases pane (none: no pane).
+    pub cases: Option<Vec<CaseInfo>>,
+    /// On the status line until a notice replaces it.
+    pub notice: Option<String>,
+}
+
+/// The bound proxy, for what is wired once it listens (injection, the screen's title).
+pub struct Bound {
+    pub scheme: &'static str,
+    pub local_addr: SocketAddr,
+    pub proxy: ProxyHandle,
+    pub runtime: tokio::runtime::Handle,
+    /// The screen's feed, when the run has a screen.
+    pub feed: Option<FeedSender>,
+}
+
+type Wire = Box<dyn FnOnce(&Bound) -> Vec<Box<dyn LiveSink>> + Send>;
+type MakeScreen = Box<dyn FnOnce(&Bound) -> Screen + Send>;
+type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A live run, before it runs.
+pub struct LiveRun {
+    engine: Engine,
+    proxy: ProxyConfig,
+    fail_on: Severity,
+    record: Option<PathBuf>,
+    report: Option<(PathBuf, RunInfo)>,
+    lines: bool,
+    screen: Option<MakeScreen>,
+    sinks: Vec<Box<dyn LiveSink>>,
+    wire: Option<Wire>,
+    stop: Option<Stop>,
+}
+
+/// How a live run ended.
+#[derive(Debug)]
+pub struct LiveEnd {
+    pub outcome: LiveOutcome,
+    /// What the relay counted.
+    pub relay: ProxyStats,
+    /// The screen failed (the verdicts are not affected).
+    pub ui_error: Option<io::Error>,
+}
+
+impl LiveRun {
+    pub fn new(engine: Engine, proxy: ProxyConfig, fail_on: Severity) -> Self {
+        LiveRun {
+            engine,
+            proxy,
+            fail_on,
+            record: None,
+            report: None,
+            lines: false,
+            screen: None,
+            sinks: Vec::new(),
+            wire: None,
+            stop: None,
+        }
+    }
+
+    /// Records every event to this file (flushed per record).
+    pub fn record(mut self, path: Option<PathBuf>) -> Self {
+        self.record = path;
+        self
+    }
+
+    /// Writes the JSON report of `check` to this file at the end; its findings name the
+    /// recording, when there is one.
+    pub fn report(mut self, path: Option<PathBuf>, info: RunInfo) -> Self {
+        self.report = path.map(|p| (p, info));
+        self
+    }
+
+    /// One line per finding, open, close and notice on stderr.
+    pub fn lines(mut self) -> Self {
+        self.lines = true;
+        self
+    }
+
+    /// The live screen, made once the proxy is bound (its title may name the address).
+    pub fn screen(mut self, make: impl FnOnce(&Bound) -> Screen + Send + 'static) -> Self {
+        self.screen = Some(Box::new(make));
+        self
+    }
+
+    /// A sink of the caller's.
+    pub fn sink(mut self, sink: Box<dyn LiveSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// Sinks that need the bound proxy (an injector) or the screen's feed.
+    pub fn wire(
+        mut self,
+        f: impl FnOnce(&Bound) -> Vec<Box<dyn LiveSink>> + Send + 'static,
+    ) -> Self {
+        self.wire = Some(Box::new(f));
+        self
+    }
+
+    /// The run stops when this future ends (a signal, a timer), or when the screen quits.
+    pub fn stop_when(mut self, f: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.stop = Some(Box::pin(f));
+        self
+    }
+
+    /// Binds the proxy, creates the files, starts the consumer and the relay. Call inside
+    /// a tokio runtime. A taken port, a bad certificate or a file that cannot be created is
+    /// an error here, before anything is recorded.
+    pub async fn start(self) -> Result<Running> {
+        let proxy = Proxy::bind(self.proxy).await?;
+        let mut inspector = Inspector::new(self.engine, self.fail_on);
+        let (feed_tx, feed_rx) = if self.screen.is_some() {
+            let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
+            inspector = inspector.sink(TuiSink::new(tx.clone()));
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        if self.lines {
+            inspector = inspector.sink(StderrLines::stderr());
+        }
+        if let Some(path) = &self.record {
+            let file = File::create(path)
+                .with_context(|| format!("creating the recording {}", path.display()))?;
+            inspector = inspector.record_to(BufWriter::new(file));
+        }
+        if let Some((path, info)) = self.report {
+            // Fail now rather than after hours of traffic.
+            File::create(&path)
+                .with_context(|| format!("creating the report {}", path.display()))?;
+            inspector = inspector.sink(JsonReport::new(path, self.record.clone(), info));
+        }
+        for s in self.sinks {
+            inspector = inspector.sink_boxed(s);
+        }
+        let bound = Bound {
+            scheme: proxy.scheme(),
+            local_addr: proxy.local_addr(),
+            proxy: proxy.handle(),
+            runtime: tokio::runtime::Handle::current(),
+            feed: feed_tx,
+        };
+        if let Some(wire) = self.wire {
+            for s in wire(&bound) {
+                inspector = inspector.sink_boxed(s);
+            }
+        }
+        let screen = match (self.screen, feed_rx) {
+            (Some(make), Some(rx)) => Some((make(&bound), rx)),
+            _ => None,
+        };
+        let (tap, consumer) = spawn(inspector, TapLimits::default());
+        let (stop, stopped) = watch::channel(false);
+        let stop = Arc::new(stop);
+        if let Some(trigger) = self.stop {
+            let on_stop = stop.clone();
+            tokio::spawn(async move {
+                trigger.await;
+                let _ = on_stop.send(true);
+                // Keep the sender alive: dropping it also means shutdown.
+                on_stop.closed().await;
+            });
+        }
+        let relay = tokio::spawn(proxy.run(tap, stopped));
+        Ok(Running {
+            bound,
+            screen,
+            stop,
+            relay,
+            consumer,
+        })
+    }
+
+    /// The whole run on a runtime of its own: the screen (if any) on this thread until the
+    /// user quits or the run stops; `started` is told where the proxy listens.
+    pub fn run(self, started: impl FnOnce(&Bound)) -> Result<LiveEnd> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let mut running = runtime.block_on(self.start())?;
+        started(&running.bound);
+        // The screen runs here while the runtime's threads relay; it ends when the user
+        // quits (which stops the run) or the run stops (the feed closes). Without a screen
+        // the run goes on until its stop future ends.
+        let mut ui_error = None;
+        if running.screen.is_some() {
+            ui_error = running.show().err();
+            running.stop();
+        }
+        let mut end = runtime.block_on(running.finish())?;
+        end.ui_error = ui_error;
+        Ok(end)
+    }
+}
+
+/// A live run under way.
+pub struct Running {
+    pub bound: Bound,
+    screen: Option<(Screen, FeedReceiver)>,
+    stop: Arc<watch::Sender<bool>>,
+    relay: JoinHandle<ProxyStats>,
+    consumer: Consumer,
+}
+
+impl Running {
+    /// Shows the live screen on this thread until the user quits or the feed closes (a
+    /// no-op without a screen).
+    pub fn show(&mut self) -> io::Result<()> {
+        let Some((screen, rx)) = self.screen.take() else {
+            return Ok(());
+        };
+        show(screen, rx)
+    }
+
+    /// Asks the relay to stop (every connection is closed with 1001).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Waits for the relay to stop and the consumer to finish (recording flushed, sinks
+    /// finished).
+    pub async fn finish(self) -> Result<LiveEnd> {
+        let relay = self
+            .relay
+            .await
+            .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
+        let outcome = self.consumer.finish().await?;
+        Ok(LiveEnd {
+            outcome,
+            relay,
+            ui_error: None,
+        })
+    }
+}
+
+/// Shows a live feed on the real terminal until the user quits or the feed closes.
+pub fn show(screen: Screen, rx: FeedReceiver) -> io::Result<()> {
+    let mut app = App::new(screen.title, screen.limits);
+    if let Some(cases) = screen.cases {
+        app.set_cases(cases);
+    }
+    app.notice = screen.notice;
+    tui::run_live(app, rx, screen.report, Arc::new(AtomicBool::new(false))).map(|_| ())
+}

@@ -1,0 +1,307 @@
+//! What the user asked ([`Action`]s) applied to the [`App`]: focus, movement, selection,
+//! filters, search and the detail view. No I/O: writing a report or quitting is an
+//! [`Effect`] for the loop.
+
+use super::{Action, App, Effect, Filter, Focus, Mode, PAGE};
+use crate::finding::Severity;
+
+impl App {
+    /// Tells the app how many rows the frames pane has, so scrolling moves the window only
+    /// when the selection would leave it.
+    pub fn set_frames_rows(&mut self, rows: usize) {
+        self.frames_rows = rows.max(1);
+    }
+
+    /// Selects the frame row `seq` (and stops following), scrolling just enough to show it.
+    fn select_frame(&mut self, seq: u64) {
+        let v = self.visible_frames();
+        if self.follow {
+            // Start from where following left the window: the newest rows at the bottom.
+            self.frames_top = v.len().saturating_sub(self.frames_rows);
+        }
+        self.frame_sel = Some(seq);
+        self.follow = false;
+        if let Some(i) = self.selected_frame_index(&v) {
+            let rows = self.frames_rows;
+            self.frames_top = self
+                .frames_top
+                .clamp(i.saturating_sub(rows.saturating_sub(1)), i);
+        }
+    }
+
+    fn move_frames(&mut self, delta: isize) {
+        let v = self.visible_frames();
+        let Some(i) = self.selected_frame_index(&v) else {
+            return;
+        };
+        let j = i.saturating_add_signed(delta).min(v.len() - 1);
+        self.select_frame(self.frames[v[j]].seq);
+    }
+
+    fn move_findings(&mut self, delta: isize) {
+        let v = self.visible_findings();
+        let Some(i) = self.selected_finding_index(&v) else {
+            return;
+        };
+        let j = i.saturating_add_signed(delta).min(v.len() - 1);
+        self.finding_sel = Some(self.findings[v[j]].no);
+    }
+
+    fn move_sel(&mut self, delta: isize) {
+        if self.mode == Mode::Detail {
+            self.detail_scroll = if delta < 0 {
+                self.detail_scroll
+                    .saturating_sub(u16::try_from(delta.unsigned_abs()).unwrap_or(u16::MAX))
+            } else {
+                self.detail_scroll
+                    .saturating_add(u16::try_from(delta).unwrap_or(u16::MAX))
+            };
+            return;
+        }
+        match self.focus {
+            Focus::Conns => {
+                if !self.conns.is_empty() {
+                    self.conn_sel = self
+                        .conn_sel
+                        .saturating_add_signed(delta)
+                        .min(self.conns.len() - 1);
+                }
+            }
+            Focus::Cases => self.move_cases(delta),
+            Focus::Frames => self.move_frames(delta),
+            Focus::Findings => self.move_findings(delta),
+        }
+    }
+
+    /// Changes the state as the user asked; says what the loop must do, if anything.
+    pub fn apply(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => return Some(Effect::Quit),
+            Action::WriteReport => return Some(Effect::WriteReport),
+            Action::FocusNext | Action::FocusPrev => {
+                let order = self.focus_order();
+                let n = order.len();
+                let i = order
+                    .iter()
+                    .position(|&f| f == self.focus)
+                    .unwrap_or_else(|| order.iter().position(|&f| f == Focus::Frames).unwrap_or(0));
+                let j = if action == Action::FocusNext {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                self.focus = order[j];
+            }
+            Action::ToggleCases => match self.cases.as_mut() {
+                Some(c) => {
+                    c.shown = !c.shown;
+                    if !c.shown && self.focus == Focus::Cases {
+                        self.focus = Focus::Frames;
+                    }
+                }
+                None => self.message = Some("no test cases run here".into()),
+            },
+            Action::Up => self.move_sel(-1),
+            Action::Down => self.move_sel(1),
+            Action::PageUp => self.move_sel(-(PAGE as isize)),
+            Action::PageDown => self.move_sel(PAGE as isize),
+            Action::Top => match (self.mode, self.focus) {
+                (Mode::Detail, _) => self.detail_scroll = 0,
+                (_, Focus::Conns) => self.conn_sel = 0,
+                (_, Focus::Cases) => {
+                    if let (Some(&p), Some(c)) = (self.visible_cases().first(), self.cases.as_mut())
+                    {
+                        c.sel = p;
+                    }
+                }
+                (_, Focus::Frames) => {
+                    if let Some(&p) = self.visible_frames().first() {
+                        self.select_frame(self.frames[p].seq);
+                    }
+                }
+                (_, Focus::Findings) => self.finding_sel = None,
+            },
+            Action::Bottom => match (self.mode, self.focus) {
+                (Mode::Detail, _) => {}
+                (_, Focus::Conns) => self.conn_sel = self.conns.len().saturating_sub(1),
+                (_, Focus::Cases) => {
+                    if let (Some(&p), Some(c)) = (self.visible_cases().last(), self.cases.as_mut())
+                    {
+                        c.sel = p;
+                    }
+                }
+                (_, Focus::Frames) => {
+                    self.follow = true;
+                    self.frame_sel = None;
+                }
+                (_, Focus::Findings) => {
+                    if let Some(&p) = self.visible_findings().last() {
+                        self.finding_sel = Some(self.findings[p].no);
+                    }
+                }
+            },
+            Action::Enter => self.enter(),
+            Action::Back => {
+                self.mode = Mode::Normal;
+                self.message = None;
+            }
+            Action::ToggleHelp => {
+                self.mode = if self.mode == Mode::Help {
+                    Mode::Normal
+                } else {
+                    Mode::Help
+                };
+            }
+            Action::StartSearch => {
+                self.search_input = self.filter.text.clone();
+                self.mode = Mode::Search;
+            }
+            Action::SearchChar(c) => self.search_input.push(c),
+            Action::SearchBackspace => {
+                self.search_input.pop();
+            }
+            Action::SearchSubmit => {
+                self.filter.text = std::mem::take(&mut self.search_input);
+                self.mode = Mode::Normal;
+                self.message = self.nothing_shown();
+            }
+            Action::SearchCancel => {
+                self.search_input.clear();
+                self.mode = Mode::Normal;
+            }
+            Action::FilterConn => {
+                if self.filter.conn.is_some() {
+                    self.filter.conn = None;
+                } else {
+                    let conn = match self.focus {
+                        Focus::Conns => self.conns.get(self.conn_sel).map(|c| c.name.clone()),
+                        Focus::Cases => self.selected_case().map(|r| r.station.clone()),
+                        Focus::Frames => self.selected_frame().map(|f| f.conn.clone()),
+                        Focus::Findings => self.selected_finding().map(|f| f.finding.conn.clone()),
+                    };
+                    self.filter.conn = conn;
+                }
+            }
+            Action::FilterAction => {
+                if self.filter.action.is_some() {
+                    self.filter.action = None;
+                } else {
+                    let action = match self.focus {
+                        Focus::Findings => self
+                            .selected_finding()
+                            .and_then(|f| f.finding.action.clone()),
+                        _ => self.selected_frame().and_then(|f| f.action.clone()),
+                    };
+                    self.filter.action = action;
+                }
+            }
+            Action::CycleSeverity => {
+                self.filter.min_severity = match self.filter.min_severity {
+                    None => Some(Severity::Info),
+                    Some(Severity::Info) => Some(Severity::Warning),
+                    Some(Severity::Warning) => Some(Severity::Error),
+                    Some(Severity::Error) => None,
+                };
+            }
+            Action::ClearFilters => {
+                self.filter = Filter::default();
+                self.message = None;
+            }
+            Action::Partner => {
+                match self.selected_frame().map(|f| (f.partner, f.seq)) {
+                    Some((Some(p), _)) if self.row(p).is_some() => {
+                        self.select_frame(p);
+                        self.detail_scroll = 0;
+                        // The partner may be filtered out: show it anyway.
+                        if !self
+                            .visible_frames()
+                            .iter()
+                            .any(|&i| self.frames[i].seq == p)
+                        {
+                            self.filter = Filter::default();
+                        }
+                    }
+                    Some((Some(_), _)) => {
+                        self.message = Some("its partner has left the view".into());
+                    }
+                    _ => self.message = Some("this frame has no request/reply partner".into()),
+                }
+            }
+            Action::NextProblem | Action::PrevProblem => {
+                let v = self.visible_frames();
+                if let Some(i) = self.selected_frame_index(&v) {
+                    let found = if action == Action::NextProblem {
+                        v[i + 1..].iter().find(|&&p| self.frames[p].worst.is_some())
+                    } else {
+                        v[..i]
+                            .iter()
+                            .rev()
+                            .find(|&&p| self.frames[p].worst.is_some())
+                    };
+                    match found {
+                        Some(&p) => {
+                            self.select_frame(self.frames[p].seq);
+                            self.detail_scroll = 0;
+                        }
+                        None => self.message = Some("no further frame with a finding".into()),
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn enter(&mut self) {
+        match (self.mode, self.focus) {
+            (Mode::Detail, _) | (Mode::Help, _) => self.mode = Mode::Normal,
+            (Mode::Search, _) => {}
+            (Mode::Normal, Focus::Conns) => {
+                let name = self.conns.get(self.conn_sel).map(|c| c.name.clone());
+                self.filter.conn = if self.filter.conn == name { None } else { name };
+            }
+            (Mode::Normal, Focus::Cases) => {
+                let name = self.selected_case().map(|r| r.station.clone());
+                self.filter.conn = if self.filter.conn == name { None } else { name };
+            }
+            (Mode::Normal, Focus::Frames) => {
+                if let Some(f) = self.selected_frame() {
+                    // Pin the selection so new frames do not move the detail away.
+                    let seq = f.seq;
+                    self.select_frame(seq);
+                    self.detail_scroll = 0;
+                    self.mode = Mode::Detail;
+                }
+            }
+            (Mode::Normal, Focus::Findings) => {
+                let Some(r) = self.selected_finding() else {
+                    return;
+                };
+                match r.frame {
+                    Some(seq) if self.row(seq).is_some() => {
+                        self.select_frame(seq);
+                        self.focus = Focus::Frames;
+                        if !self
+                            .visible_frames()
+                            .iter()
+                            .any(|&i| self.frames[i].seq == seq)
+                        {
+                            self.filter.text.clear();
+                            self.filter.action = None;
+                            self.filter.min_severity = None;
+                        }
+                    }
+                    Some(_) => self.message = Some("that frame has left the view".into()),
+                    None => {
+                        self.message =
+                            Some("this finding is about the connection, not one frame".into());
+                    }
+                }
+            }
+        }
+    }
+
+    fn nothing_shown(&self) -> Option<String> {
+        (self.visible_frames().is_empty() && self.visible_findings().is_empty())
+            .then(|| format!("nothing matches `{}`", self.filter.text))
+    }
+}
