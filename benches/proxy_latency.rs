@@ -12,7 +12,8 @@
 //! load generator the other; `PROXY_BENCH_PROXY_THREADS=N` sets the proxy's worker threads;
 //! `PROXY_BENCH_LEVELS=paced,burst` runs only the named rows (one, hundred, paced, burst);
 //! `PROXY_BENCH_REPEAT=N` runs each row N times and prints min/median/max of the added p99;
-//! `PROXY_BENCH_RELAY=tcp` measures a bare TCP relay in the proxy's place, the floor).
+//! `PROXY_BENCH_RELAY=tcp` measures a bare TCP relay in the proxy's place, the floor;
+//! `PROXY_BENCH_RECORD=1` makes the proxy record every frame to a temporary file).
 //! Each row also shows the proxy's context switches and CPU time per round trip, read from
 //! /proc: figures that move less with the machine's other load than latency does.
 //! Each proxied connection costs 2 file descriptors in each process: 5,000 need
@@ -282,6 +283,8 @@ async fn run() {
     } else {
         std::path::PathBuf::from(env!("CARGO_BIN_EXE_ocpp-inspector"))
     };
+    let record_dir = tempfile::tempdir().expect("a temporary folder for the recording");
+    let record_path = record_dir.path().join("bench.jsonl");
     let mut command = if pin {
         let _ = Command::new("taskset")
             .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
@@ -311,6 +314,11 @@ async fn run() {
             "--upstream",
             &format!("ws://{csms}/ocpp"),
         ]);
+        // `PROXY_BENCH_RECORD=1`: the proxy also records every frame (`--record`), to
+        // measure what the recording costs per round trip.
+        if std::env::var_os("PROXY_BENCH_RECORD").is_some() {
+            command.arg("--record").arg(&record_path);
+        }
     }
     let mut child = command
         .stdout(Stdio::null())

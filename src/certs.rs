@@ -260,6 +260,14 @@ fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<(), CertsError
         path: path.to_owned(),
         source,
     };
+    // A symbolic link at the path would make this write (a private key, mode 0600) land
+    // wherever the link points: refuse it rather than follow it.
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "is a symbolic link; not followed (remove it or choose another --out folder)",
+        )));
+    }
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -354,6 +362,19 @@ mod tests {
         for good in ["CP-001", "cp_1.a", "X"] {
             assert!(check_identity(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_a_key_path_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        fs::write(&target, b"keep me").unwrap();
+        let link = dir.path().join("ca.key");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = write_file(&link, b"SECRET", true).expect_err("a symlink is refused");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(fs::read(&target).unwrap(), b"keep me");
     }
 
     #[test]

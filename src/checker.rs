@@ -6,7 +6,6 @@
 //! It prints nothing; the reports in [`crate::sink`] render what it returns.
 
 use std::collections::hash_map::DefaultHasher;
-use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -17,7 +16,8 @@ use std::sync::mpsc;
 use crate::engine::{Config, Engine, SchemaSet, Stats};
 use crate::finding::Finding;
 use crate::ocpp::Version;
-use crate::source::trace_reader::{LineReader, quick_conn};
+use crate::source::input::{self, InputOptions, Item, JsonlSource, Source};
+use crate::source::trace_reader::quick_conn;
 use crate::time::Timestamp;
 
 /// What the checker needs besides the files.
@@ -48,6 +48,8 @@ pub struct FileResult {
     /// Sorted by line.
     pub input_errors: Vec<InputError>,
     pub stats: Stats,
+    /// What an importer inferred (direction, zone, identity), once per connection.
+    pub notes: Vec<String>,
 }
 
 /// Lines per batch handed to a worker.
@@ -55,8 +57,18 @@ const BATCH_LINES: usize = 512;
 /// Batches in flight per worker; bounds memory whatever the file size.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// Checks every file, in parallel; results come back in the order of `paths`.
+/// Checks every file (our JSON Lines or any format [`input`] tells), in parallel; results
+/// come back in the order of `paths`.
 pub fn check_files(paths: &[PathBuf], opts: &CheckOptions) -> Vec<FileResult> {
+    check_files_with(paths, opts, &InputOptions::default())
+}
+
+/// [`check_files`] with the input flags (`--input-format`, `--tz`, `--conn`).
+pub fn check_files_with(
+    paths: &[PathBuf],
+    opts: &CheckOptions,
+    input: &InputOptions,
+) -> Vec<FileResult> {
     let cores = if opts.jobs == 0 {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     } else {
@@ -74,7 +86,7 @@ pub fn check_files(paths: &[PathBuf], opts: &CheckOptions) -> Vec<FileResult> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = paths.get(i) else { break };
-                        done.push((i, check_path(path, opts, shards)));
+                        done.push((i, check_path_with(path, opts, input, shards)));
                     }
                     done
                 })
@@ -100,6 +112,7 @@ pub fn check_files(paths: &[PathBuf], opts: &CheckOptions) -> Vec<FileResult> {
                     message: "internal error: the worker checking this file stopped".into(),
                 }],
                 stats: Stats::default(),
+                notes: Vec::new(),
             })
         })
         .collect()
@@ -107,46 +120,65 @@ pub fn check_files(paths: &[PathBuf], opts: &CheckOptions) -> Vec<FileResult> {
 
 /// Checks one file with `shards` worker engines (1 = all in this thread).
 pub fn check_path(path: &Path, opts: &CheckOptions, shards: usize) -> FileResult {
-    let file_error = |message: String| FileResult {
-        path: path.to_owned(),
-        findings: Vec::new(),
-        input_errors: vec![InputError { line: 0, message }],
-        stats: Stats::default(),
+    check_path_with(path, opts, &InputOptions::default(), shards)
+}
+
+/// Checks one file (`-`: standard input) in the format `input` forces or its content tells.
+pub fn check_path_with(
+    path: &Path,
+    opts: &CheckOptions,
+    input: &InputOptions,
+    shards: usize,
+) -> FileResult {
+    let mut result = match input::open(path, input) {
+        Ok(mut src) => check_source(&mut *src, opts, shards),
+        Err(e) => FileResult {
+            path: PathBuf::new(),
+            findings: Vec::new(),
+            input_errors: vec![InputError {
+                line: 0,
+                message: e.to_string(),
+            }],
+            stats: Stats::default(),
+            notes: Vec::new(),
+        },
     };
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => return file_error(format!("cannot open: {e}")),
-    };
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return file_error("is a directory, not a trace file".into());
-    }
-    let mut result = check_reader(BufReader::with_capacity(256 * 1024, file), opts, shards);
     result.path = path.to_owned();
     result
 }
 
-/// Checks a trace read from any reader.
+/// Checks a trace (our JSON Lines) read from any reader.
 pub fn check_reader<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) -> FileResult {
+    let mut src = JsonlSource::new(BufReader::new(reader));
+    check_source(&mut src, opts, shards)
+}
+
+/// Checks what a [`Source`] reads.
+pub fn check_source<S: Source + ?Sized>(
+    src: &mut S,
+    opts: &CheckOptions,
+    shards: usize,
+) -> FileResult {
     if shards <= 1 {
         let mut w = Worker::new(opts);
-        let mut lines = LineReader::new(BufReader::new(reader));
-        loop {
-            match lines.next_line() {
-                Ok(Some((n, line))) => w.line(n, line),
-                Ok(None) => break,
-                Err(e) => {
-                    w.errors.push(InputError {
-                        line: lines.line() + 1,
-                        message: format!("read error: {e}"),
-                    });
-                    break;
-                }
+        let mut notes = Vec::new();
+        while let Some(item) = src.next_item() {
+            match item {
+                Item::Line { pos, text } => w.line(pos, text),
+                Item::Problem(p) => w.errors.push(InputError {
+                    line: p.pos,
+                    message: p.message,
+                }),
+                Item::Note(n) => notes.push(n),
             }
         }
         let end = w.max_at;
-        return w.finish(end);
+        let mut r = w.finish(end);
+        r.input_errors.sort_by_key(|e| e.line);
+        r.notes = notes;
+        return r;
     }
-    check_sharded(reader, opts, shards)
+    check_sharded(src, opts, shards)
 }
 
 /// A batch of lines for one worker: the bytes back to back, and (line number, end offset).
@@ -156,8 +188,13 @@ struct Batch {
     lines: Vec<(u64, usize)>,
 }
 
-fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) -> FileResult {
+fn check_sharded<S: Source + ?Sized>(
+    src: &mut S,
+    opts: &CheckOptions,
+    shards: usize,
+) -> FileResult {
     let mut read_errors = Vec::new();
+    let mut notes = Vec::new();
     let mut workers: Vec<Worker> = Vec::new();
     std::thread::scope(|s| {
         let mut senders = Vec::with_capacity(shards);
@@ -178,27 +215,35 @@ fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) 
             }));
         }
         let mut pending: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
-        let mut lines = LineReader::new(BufReader::new(reader));
-        loop {
-            let (n, line) = match lines.next_line() {
-                Ok(Some(x)) => x,
-                Ok(None) => break,
-                Err(e) => {
+        'read: while let Some(item) = src.next_item() {
+            let (n, line) = match item {
+                Item::Line { pos, text } => (pos, text),
+                Item::Problem(p) => {
                     read_errors.push(InputError {
-                        line: lines.line() + 1,
-                        message: format!("read error: {e}"),
+                        line: p.pos,
+                        message: p.message,
                     });
-                    break;
+                    continue;
+                }
+                Item::Note(note) => {
+                    notes.push(note);
+                    continue;
                 }
             };
-            let shard = shard_of(line, shards);
-            let b = &mut pending[shard];
-            b.data.extend_from_slice(line);
-            b.lines.push((n, b.data.len()));
-            if b.lines.len() == BATCH_LINES {
-                let full = std::mem::take(b);
-                if senders[shard].send(full).is_err() {
-                    break;
+            // A record for every connection (a gap without `conn`) goes to every worker.
+            let targets = match shard_of(line, shards) {
+                Some(s) => s..s + 1,
+                None => 0..shards,
+            };
+            for shard in targets {
+                let b = &mut pending[shard];
+                b.data.extend_from_slice(line);
+                b.lines.push((n, b.data.len()));
+                if b.lines.len() == BATCH_LINES {
+                    let full = std::mem::take(b);
+                    if senders[shard].send(full).is_err() {
+                        break 'read;
+                    }
                 }
             }
         }
@@ -227,6 +272,7 @@ fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) 
         findings: Vec::new(),
         input_errors: read_errors,
         stats: Stats::default(),
+        notes,
     };
     for p in parts {
         merged.findings.extend(p.findings);
@@ -240,8 +286,9 @@ fn check_sharded<R: Read + Send>(reader: R, opts: &CheckOptions, shards: usize) 
     merged
 }
 
-/// The worker a line goes to: by connection, so each connection stays on one engine.
-fn shard_of(line: &[u8], shards: usize) -> usize {
+/// The worker a line goes to: by connection, so each connection stays on one engine;
+/// `None`: every worker (a gap record without `conn` concerns every connection).
+fn shard_of(line: &[u8], shards: usize) -> Option<usize> {
     let key: &[u8] = match quick_conn(line) {
         Some(k) => k,
         None => {
@@ -249,16 +296,22 @@ fn shard_of(line: &[u8], shards: usize) -> usize {
             // input error whichever worker reports it).
             #[derive(serde::Deserialize)]
             struct ConnOnly<'a> {
-                #[serde(borrow)]
-                conn: std::borrow::Cow<'a, str>,
+                #[serde(borrow, default)]
+                conn: Option<std::borrow::Cow<'a, str>>,
+                #[serde(borrow, default)]
+                event: Option<std::borrow::Cow<'a, str>>,
             }
             return match serde_json::from_slice::<ConnOnly<'_>>(line) {
-                Ok(c) => hash_shard(c.conn.as_bytes(), shards),
-                Err(_) => 0,
+                Ok(ConnOnly { conn: Some(c), .. }) => Some(hash_shard(c.as_bytes(), shards)),
+                Ok(ConnOnly {
+                    conn: None,
+                    event: Some(e),
+                }) if e == "gap" => None,
+                _ => Some(0),
             };
         }
     };
-    hash_shard(key, shards)
+    Some(hash_shard(key, shards))
 }
 
 fn hash_shard(key: &[u8], shards: usize) -> usize {
@@ -322,6 +375,7 @@ impl Worker {
             stats: self.engine.stats(),
             findings: self.findings,
             input_errors: self.errors,
+            notes: Vec::new(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod certs;
 pub mod check;
+pub mod convert;
 pub mod demo;
 pub mod proxy;
 pub mod rules;
@@ -40,7 +41,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check captured traces (JSON Lines) and exit non-zero on violations
+    /// Check traces (JSON Lines, pcap/pcapng, Open OCPP Trace, text logs) and exit non-zero on violations
     Check(check::CheckArgs),
     /// List the rules, or explain one (`ocpp-inspector rules rpc.not-json`)
     Rules(rules::RulesArgs),
@@ -52,6 +53,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Open a trace in the terminal UI (frames, pairs, findings, detail)
     View(view::ViewArgs),
+    /// Convert captures, Open OCPP Trace files and logs into our trace format (or --to oot)
+    Convert(convert::ConvertArgs),
     /// Show the tool at work: simulated CSMS and chargers through the proxy, inspected live
     Demo(demo::DemoArgs),
     /// Conformance test cases: list them, or judge a trace (or live traffic) case by case
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Certs(args) => certs::run(&args),
         Command::Sim(args) => sim::run(&args),
         Command::View(args) => view::run(&args),
+        Command::Convert(args) => convert::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Testcase(args) => testcase::run(&args),
     };

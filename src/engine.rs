@@ -22,11 +22,12 @@ pub(crate) mod protocol;
 pub mod rules;
 pub mod schema;
 pub mod session;
+pub(crate) mod station;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::finding::{Finding, Severity, shorten};
+use crate::finding::{Finding, Severity, bound_message, shorten};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -60,6 +61,8 @@ pub struct Engine {
     /// The version of connections whose trace has no `open` event (`--ocpp`).
     default_version: Option<Version>,
     sessions: HashMap<Arc<str>, Session>,
+    /// When each closed station's last connection closed (none open since).
+    gone_since: HashMap<Arc<str>, Timestamp>,
     stats: Stats,
 }
 
@@ -74,12 +77,21 @@ impl Engine {
             config,
             default_version,
             sessions: HashMap::new(),
+            gone_since: HashMap::new(),
             stats: Stats::default(),
         }
     }
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// Whether `conn` is judged as observed mid-life now (its trace started mid-life, or
+    /// a gap record said frames are missing).
+    pub fn mid_life(&self, conn: &str) -> bool {
+        self.sessions
+            .get(conn)
+            .is_some_and(|s| !s.proto.station.seen_from_start)
     }
 
     pub fn schemas(&self) -> &SchemaSet {
@@ -113,6 +125,13 @@ impl Engine {
         out: &mut Vec<Finding>,
         mut observer: Option<&mut dyn Observer>,
     ) -> Result<(), FeedError> {
+        if let EventKind::Gap { .. } = event.kind
+            && event.conn.is_empty()
+        {
+            // A gap of every connection (a gap record without `conn`): it opens no session.
+            self.sessions.values_mut().for_each(Session::on_gap);
+            return Ok(());
+        }
         let session = match self.sessions.get_mut(event.conn) {
             Some(s) => s,
             None => {
@@ -139,18 +158,22 @@ impl Engine {
         session.on_time(&mut ctx, event.at, false);
         let observed = match event.kind {
             EventKind::Open(handshake) => {
+                self.gone_since.remove(&conn);
                 session.on_open(&handshake, self.default_version, &mut ctx);
                 rules::ws::check_offer(
                     handshake.subprotocol,
                     handshake.offered_subprotocols,
                     &mut ctx,
                 );
+                rules::auth_cert::check_open(&handshake, &mut ctx);
                 Observed::Open {
                     handshake,
                     version: session.version,
                 }
             }
             EventKind::Close { code, by } => {
+                self.gone_since.insert(conn.clone(), event.at);
+                rules::ws::check_failed_close(code, by, &mut ctx);
                 session.on_close(by, &mut ctx);
                 Observed::Close { code, by }
             }
@@ -203,6 +226,46 @@ impl Engine {
 }
 
 impl Engine {
+    /// Forgets the stations whose last connection closed before `now - after` and that have
+    /// not reconnected: their state (pending calls, transactions, history) is dropped, so a
+    /// long-running proxy remembers the stations that are around, not every one ever seen.
+    /// Time-based rules are settled first, as at the end of an observation. Returns how many
+    /// were forgotten. A station that comes back later starts afresh (as a trace that starts
+    /// mid-life would).
+    pub fn forget_gone(&mut self, now: Timestamp, after_us: i64, out: &mut Vec<Finding>) -> usize {
+        let horizon = now.micros().saturating_sub(after_us);
+        let gone: Vec<Arc<str>> = self
+            .gone_since
+            .iter()
+            .filter(|(_, at)| at.micros() < horizon)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for conn in &gone {
+            self.gone_since.remove(conn);
+            if let Some(mut session) = self.sessions.remove(conn) {
+                let mut ctx = Ctx {
+                    config: &self.config,
+                    version: session.version,
+                    conn,
+                    line: 0,
+                    at: now,
+                    from: None,
+                    text: None,
+                    unique_id: None,
+                    action: None,
+                    out,
+                };
+                session.on_time(&mut ctx, now, true);
+            }
+        }
+        gone.len()
+    }
+
+    /// The stations remembered now.
+    pub fn stations(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// The observation ended at `end` (the last timestamp of the trace, or the proxy's
     /// shutdown): time-based rules settle what is still open (calls never answered, a
     /// follow-up that never came). Findings about an earlier frame name that frame's line.
@@ -350,7 +413,7 @@ impl<'a> Ctx<'a> {
             from: about.from,
             unique_id: about.unique_id.map(Box::from),
             action: about.action.map(Box::from),
-            message,
+            message: bound_message(message),
             pointer: None,
             evidence: if same {
                 self.text
@@ -362,25 +425,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// The time of the current event.
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn now(&self) -> Timestamp {
         self.at
     }
 
     /// The line of the current event (0 at the end of the observation).
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn line(&self) -> u64 {
         self.line
     }
 
     /// The station identity of the connection.
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn conn(&self) -> &str {
         self.conn
     }
 
     /// The configuration (tolerances).
-    #[allow(dead_code, reason = "for the protocol-state families")]
     pub(crate) fn config(&self) -> &Config {
         self.config
     }
@@ -419,8 +478,8 @@ impl<'a> Ctx<'a> {
             from: self.from,
             unique_id: self.unique_id.map(Box::from),
             action: self.action.map(Box::from),
-            message,
-            pointer,
+            message: bound_message(message),
+            pointer: pointer.map(bound_message),
             evidence: self
                 .text
                 .map(|t| shorten(t, EVIDENCE_CHARS).into_boxed_str()),

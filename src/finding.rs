@@ -5,8 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::engine::rules::Rule;
-use crate::ocpp::Side;
+use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
@@ -47,6 +46,61 @@ impl FromStr for Severity {
     }
 }
 
+/// Whose frame (or omission) breaks a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Charger,
+    Csms,
+    Any,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Charger => "charger",
+            Party::Csms => "csms",
+            Party::Any => "any",
+        }
+    }
+}
+
+/// The metadata of one rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id, `<family>.<fault>`, named after what is wrong.
+    pub id: &'static str,
+    /// Default severity (error for a MUST/SHALL, warning for a SHOULD, info for observations).
+    pub severity: Severity,
+    /// A different default severity on 1.6, where the 1.6 text is weaker (SHOULD vs SHALL).
+    pub severity_16: Option<Severity>,
+    pub versions: &'static [Version],
+    pub by: Party,
+    pub summary: &'static str,
+    /// Where the requirement is written (document and section).
+    pub spec: &'static str,
+    /// What it checks, why it matters, an example. Markdown-ish plain text.
+    pub doc: &'static str,
+}
+
+impl Rule {
+    /// The default severity of this rule on `version`.
+    pub fn default_severity(&self, version: Option<Version>) -> Severity {
+        match (version, self.severity_16) {
+            (Some(Version::V16), Some(s)) => s,
+            _ => self.severity,
+        }
+    }
+
+    pub fn applies_to(&self, version: Version) -> bool {
+        self.versions.contains(&version)
+    }
+
+    /// The family, the part of the id before the dot.
+    pub fn family(&self) -> &'static str {
+        self.id.split_once('.').map_or(self.id, |(f, _)| f)
+    }
+}
+
 /// One conformance failure (or observation) about one frame or connection event.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -84,9 +138,65 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// Bytes of one quoted value (between backticks) a finding's message keeps at most.
+pub const QUOTE_MAX: usize = 200;
+/// Bytes of a whole finding message at most.
+pub const MESSAGE_MAX: usize = 1024;
+
+/// Bounds a finding's message: each value quoted in backticks keeps at most [`QUOTE_MAX`]
+/// bytes (cut at a character boundary, marked `…`), and the whole at most [`MESSAGE_MAX`].
+/// What a peer sends decides no finding's size; the frame itself stays in the recording.
+pub fn bound_message(message: String) -> String {
+    if message.len() <= QUOTE_MAX {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len().min(MESSAGE_MAX + 4));
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 && part.len() > QUOTE_MAX {
+            out.push_str(cut(part, QUOTE_MAX));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    if out.len() > MESSAGE_MAX {
+        let keep = cut(&out, MESSAGE_MAX).len();
+        out.truncate(keep);
+        out.push('…');
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_quote_at_most_a_few_hundred_bytes_of_a_value() {
+        let huge = "é".repeat(2 << 20);
+        let m = bound_message(format!("value `{huge}` is not one of `A`, `B`"));
+        assert!(m.len() < QUOTE_MAX + 64, "{}", m.len());
+        assert!(m.ends_with("…` is not one of `A`, `B`"), "{m}");
+        let short = "value `x` is fine".to_owned();
+        assert_eq!(bound_message(short.clone()), short);
+        let long_plain = "x".repeat(5000);
+        assert!(bound_message(long_plain).len() <= MESSAGE_MAX + 3);
+    }
 
     #[test]
     fn shorten_respects_char_boundaries() {

@@ -1,11 +1,16 @@
 //! Protocol facts: OCPP versions, the two sides of a connection, the action catalogue of
-//! each version (with the side that may send each CALL) and the RPC error codes.
+//! each version (with the side that may send each CALL), the RPC error codes, and the value
+//! lists the rules judge against (1.6 connector statuses and their transitions, sampled-value
+//! phases/locations/contexts, security event types).
 //!
 //! This module holds data only. It knows nothing of frames, traces or findings.
 
 pub mod action;
+pub mod charge_point_status;
 pub mod config_keys16;
 pub mod error_code;
+pub mod meter;
+pub mod security_event;
 pub mod variables;
 
 use std::fmt;

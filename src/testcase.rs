@@ -30,7 +30,8 @@ use std::sync::Arc;
 use crate::engine::{Config, Engine, Observation, SchemaSet};
 use crate::finding::Finding;
 use crate::ocpp::Version;
-use crate::source::trace_reader::{LineReader, parse_record};
+use crate::source::input::{Item, JsonlSource, Source};
+use crate::source::trace_reader::parse_record;
 use crate::time::Timestamp;
 
 pub use runner::Runner;
@@ -62,44 +63,64 @@ pub fn run_trace<R: Read>(
     config: Arc<Config>,
     default_version: Option<Version>,
 ) -> TraceOutcome {
+    let mut src = JsonlSource::new(BufReader::new(reader));
+    run_sources(
+        &mut [&mut src as &mut dyn Source],
+        cases,
+        schemas,
+        config,
+        default_version,
+    )
+}
+
+/// Judges several inputs of any format (see [`crate::source::input`]) as one trace, in
+/// order: what [`run_trace`] does for one JSON Lines reader. Importer notes are not kept.
+pub fn run_sources(
+    sources: &mut [&mut dyn Source],
+    cases: Arc<Vec<Case>>,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    default_version: Option<Version>,
+) -> TraceOutcome {
     let mut engine = Engine::new(schemas, config, default_version);
     let mut runner = Runner::new(cases);
     let mut findings = Vec::new();
     let mut input_errors = Vec::new();
     let mut span: Option<(Timestamp, Timestamp)> = None;
     let mut progress = Vec::new();
-    let mut lines = LineReader::new(BufReader::new(reader));
-    loop {
-        let (n, line) = match lines.next_line() {
-            Ok(Some(x)) => x,
-            Ok(None) => break,
-            Err(e) => {
-                input_errors.push((lines.line() + 1, format!("read error: {e}")));
-                break;
-            }
-        };
-        let record = match parse_record(line, n) {
-            Ok(r) => r,
-            Err(e) => {
-                input_errors.push((e.line, e.message));
+    for src in sources.iter_mut() {
+        while let Some(item) = src.next_item() {
+            let (n, line) = match item {
+                Item::Line { pos, text } => (pos, text),
+                Item::Problem(p) => {
+                    input_errors.push((p.pos, p.message));
+                    continue;
+                }
+                Item::Note(_) => continue,
+            };
+            let record = match parse_record(line, n) {
+                Ok(r) => r,
+                Err(e) => {
+                    input_errors.push((e.line, e.message));
+                    continue;
+                }
+            };
+            span = Some(match span {
+                None => (record.at, record.at),
+                Some((a, b)) => (a.min(record.at), b.max(record.at)),
+            });
+            let Some(event) = record.event(n) else {
                 continue;
+            };
+            // The runner reads the engine's observations: one reading of the traffic.
+            let fed = engine.feed_observed(&event, &mut findings, &mut |o: &Observation<'_>| {
+                runner.feed(o, &mut progress);
+            });
+            if let Err(e) = fed {
+                input_errors.push((n, e.to_string()));
             }
-        };
-        span = Some(match span {
-            None => (record.at, record.at),
-            Some((a, b)) => (a.min(record.at), b.max(record.at)),
-        });
-        let Some(event) = record.event(n) else {
-            continue;
-        };
-        // The runner reads the engine's observations: one reading of the traffic.
-        let fed = engine.feed_observed(&event, &mut findings, &mut |o: &Observation<'_>| {
-            runner.feed(o, &mut progress);
-        });
-        if let Err(e) = fed {
-            input_errors.push((n, e.to_string()));
+            progress.clear();
         }
-        progress.clear();
     }
     if let Some((_, end)) = span {
         engine.finish(end, &mut findings);

@@ -21,6 +21,16 @@ impl Timestamp {
         self.0
     }
 
+    /// The instant `us` microseconds after this one (saturating).
+    pub fn after(self, us: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(us))
+    }
+
+    /// The instant `us` microseconds before this one (saturating).
+    pub fn before(self, us: i64) -> Timestamp {
+        Timestamp(self.0.saturating_sub(us))
+    }
+
     /// Now, from the system clock. Only front ends call this, never the engine.
     pub fn now() -> Self {
         let d = std::time::SystemTime::now()

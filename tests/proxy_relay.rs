@@ -83,8 +83,8 @@ async fn text_is_relayed_byte_for_byte_both_ways_and_in_order() {
     );
     let mut up = cs.accept().await;
     assert_eq!(
-        up.path, "/csms/CP%2D001",
-        "the identity segment goes upstream as it was"
+        up.path, "/csms/CP-001",
+        "the identity goes upstream in its one canonical encoding (`%2D` is `-`)"
     );
 
     let odd = [
@@ -403,9 +403,10 @@ async fn an_oversized_message_closes_its_sender_with_1009() {
         Message::Close(Some(f)) => assert_eq!(u16::from(f.code), 1009),
         other => panic!("expected close 1009, got {other:?}"),
     }
+    // RFC 6455 §7.1.7: the connection is failed with 1009, and the CSMS gets the same code.
     match next_data(&mut up.ws, "the CSMS's close").await {
-        Message::Close(Some(f)) => assert_eq!(u16::from(f.code), 1001),
-        other => panic!("expected close 1001, got {other:?}"),
+        Message::Close(Some(f)) => assert_eq!(u16::from(f.code), 1009),
+        other => panic!("expected close 1009, got {other:?}"),
     }
     let done = px.stop().await;
     assert!(

@@ -17,6 +17,7 @@ use super::parse_version;
 use crate::engine::Config;
 use crate::engine::schema::{ErrataSelection, SchemaSet};
 use crate::ocpp::Version;
+use crate::source::input::{InputFormat, InputOptions, Tz};
 use crate::source::proxy::ProxyConfig;
 use crate::source::proxy::tls::{ListenTls, UpstreamTls};
 
@@ -105,6 +106,43 @@ pub fn build_config(args: &EngineArgs) -> Result<Config> {
     Ok(config)
 }
 
+/// How trace inputs are read, the same in `check`, `view`, `testcase run` and `convert`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputArgs {
+    /// Input format, instead of telling it by content: jsonl (our traces), pcap (pcap or
+    /// pcapng of plain ws://), oot (Open OCPP Trace), log (a text log, generic extractor),
+    /// log:PRESET with PRESET one of steve, homeassistant, ocpp-py, evcc, everest
+    #[arg(long, value_name = "FORMAT", value_parser = parse_input_format)]
+    pub input_format: Option<InputFormat>,
+
+    /// The zone of log times written without one: UTC or a fixed offset (+02:00, -0500)
+    #[arg(long, value_name = "OFFSET", value_parser = parse_tz)]
+    pub tz: Option<Tz>,
+
+    /// The station identity of an input that names none (a log of one station, a capture
+    /// that starts after the handshake)
+    #[arg(long, value_name = "IDENTITY")]
+    pub conn: Option<String>,
+}
+
+impl InputArgs {
+    pub fn options(&self) -> InputOptions {
+        InputOptions {
+            format: self.input_format.clone(),
+            tz: self.tz,
+            conn: self.conn.clone(),
+        }
+    }
+}
+
+fn parse_input_format(s: &str) -> Result<InputFormat, String> {
+    s.parse()
+}
+
+fn parse_tz(s: &str) -> Result<Tz, String> {
+    s.parse()
+}
+
 /// The proxy's flags: where chargers connect, the CSMS, TLS both ways and the relay's limits.
 /// `--listen` and `--upstream` are optional here; `proxy` makes them required, `testcase run`
 /// requires them with `--live`.
@@ -149,11 +187,37 @@ pub struct ProxyArgs {
     /// Seconds to reach the CSMS and complete its handshake
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub connect_timeout: u64,
+
+    /// Seconds one message may take to be written to a peer; a peer that stops reading
+    /// longer has both sides closed (1001)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub write_timeout: u64,
+
+    /// Seconds a connection may carry nothing either way before both sides are closed
+    /// (1001); 0: never
+    #[arg(long, value_name = "SECONDS", default_value_t = 7200)]
+    pub idle_timeout: u64,
+
+    /// Seconds of silence on a socket before TCP keepalive probes find a half-open peer;
+    /// 0: off
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub keepalive: u64,
+
+    /// Seconds after which inspection forgets a station that closed and did not come back
+    /// (its pending calls and history); 0: never
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub forget_after: u64,
+
+    /// Pass the charger's verified client certificate (PEM, URL-encoded) and subject to the
+    /// CSMS in this request header, as `Cert="…";Subject="…"` (like Envoy's
+    /// X-Forwarded-Client-Cert); a header of that name from the charger is dropped
+    #[arg(long, value_name = "HEADER", requires = "client_ca")]
+    pub forward_client_cert: Option<String>,
 }
 
 /// The ids of every [`ProxyArgs`] flag, for commands that allow them only together with
 /// another flag (`testcase run` with `--live`).
-pub const PROXY_ARG_IDS: [&str; 10] = [
+pub const PROXY_ARG_IDS: [&str; 15] = [
     "listen",
     "upstream",
     "tls_cert",
@@ -164,6 +228,11 @@ pub const PROXY_ARG_IDS: [&str; 10] = [
     "upstream_key",
     "max_message",
     "connect_timeout",
+    "write_timeout",
+    "idle_timeout",
+    "keepalive",
+    "forget_after",
+    "forward_client_cert",
 ];
 
 impl ProxyArgs {
@@ -206,6 +275,21 @@ impl ProxyArgs {
         }
         c.max_message = self.max_message;
         c.connect_timeout = Duration::from_secs(self.connect_timeout);
+        if self.write_timeout == 0 {
+            bail!("--write-timeout must be at least 1 second");
+        }
+        c.write_timeout = Duration::from_secs(self.write_timeout);
+        c.idle_timeout = Duration::from_secs(self.idle_timeout);
+        c.keepalive = Duration::from_secs(self.keepalive);
+        if let Some(h) = &self.forward_client_cert {
+            let token = !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !token {
+                bail!("--forward-client-cert `{h}` is not an HTTP header name");
+            }
+            c.forward_client_cert = Some(h.clone());
+        }
         Ok(c)
     }
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use super::args::EngineArgs;
+use super::args::{EngineArgs, InputArgs};
 pub use super::args::{build_config, load_schemas};
 use super::exit;
-use crate::checker::{CheckOptions, check_files};
+use crate::checker::{CheckOptions, check_files_with};
 use crate::finding::Severity;
 use crate::sink::report::{RunInfo, Summary, json, junit, text};
 
@@ -40,12 +40,16 @@ pub enum Color {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Trace files (JSON Lines: one frame or open/close event per line)
+    /// Traces: our JSON Lines, pcap/pcapng captures, Open OCPP Trace files or text logs
+    /// (told by content; `-` reads standard input; .gz is read transparently)
     #[arg(required = true, value_name = "TRACE")]
     pub traces: Vec<PathBuf>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -94,7 +98,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         default_version: args.engine.ocpp,
         jobs: args.jobs,
     };
-    let results = check_files(&args.traces, &opts);
+    let results = check_files_with(&args.traces, &opts, &args.input.options());
+    for r in &results {
+        for n in &r.notes {
+            eprintln!("ocpp-inspector: note: {}: {n}", r.path.display());
+        }
+    }
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color {

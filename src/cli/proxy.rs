@@ -55,6 +55,24 @@ pub struct ProxyCommandArgs {
     pub engine: EngineArgs,
 }
 
+/// Whether two paths name one file (the same path, or one existing file reached twice).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        // Not both there yet: compare the folders they would be created in.
+        _ => {
+            let parent = |p: &std::path::Path| {
+                let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+                std::fs::canonicalize(dir.unwrap_or(std::path::Path::new("."))).ok()
+            };
+            a.file_name() == b.file_name() && parent(a).is_some() && parent(a) == parent(b)
+        }
+    }
+}
+
 pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let schemas = args.engine.schemas()?;
     for note in &schemas.notes {
@@ -71,9 +89,24 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         args.engine.ocpp,
     );
     let config = args.proxy.proxy_config()?;
+    if let Some(t) = &config.listen_tls {
+        for w in crate::source::proxy::tls::start_warnings(t) {
+            eprintln!("ocpp-inspector: warning: {w}");
+        }
+    }
     let (_, upstream) = args.proxy.endpoints()?;
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
+    if let (Some(record), Some(report)) = (&args.record, &args.report)
+        && same_file(record, report)
+    {
+        anyhow::bail!(
+            "--record and --report name the same file ({}): the report would overwrite the recording",
+            record.display()
+        );
+    }
+    // Each charger costs two descriptors (its socket and the CSMS's).
+    let fds = crate::source::proxy::raise_fd_limit();
     let listening = {
         let upstream = upstream.trim_end_matches('/').to_owned();
         let record = args
@@ -89,6 +122,7 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         }
     };
     let mut run = LiveRun::new(engine, config, fail_on)
+        .forget_after(args.proxy.forget_after)
         .record(args.record.clone())
         .report(args.report.clone(), info.clone())
         .stop_when(async move {
@@ -127,6 +161,12 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let end = run.run(|b| {
         if !tui {
             eprintln!("proxy    {}", listening(b));
+            if let Some(n) = fds {
+                eprintln!(
+                    "proxy    open-file limit {n} (about {} chargers at once)",
+                    n.saturating_sub(32) / 2
+                );
+            }
         }
     })?;
     let outcome = &end.outcome;

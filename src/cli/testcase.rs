@@ -2,7 +2,6 @@
 //! (`--trace`) or live behind the proxy (`--live`), with the verdicts as text, JSON or JUnit,
 //! and the lab report as one HTML file. Prints; the judging is in [`crate::testcase`].
 
-use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::args::{EngineArgs, ProxyArgs, build_config};
+use super::args::{EngineArgs, InputArgs, ProxyArgs, build_config};
 use super::exit;
 use super::signal::wait_for_signal;
 use crate::engine::{Config, Engine};
@@ -24,9 +23,10 @@ use crate::testcase::live::{Injector, LiveCases};
 
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::source::input::{self, Source};
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::verdict::{KnownFailures, Tally};
-use crate::testcase::{Case, builtin, report_html, run_trace, scenario};
+use crate::testcase::{Case, builtin, report_html, run_sources, scenario};
 use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
@@ -80,14 +80,18 @@ pub struct RunArgs {
     /// Cases to run: id prefixes (`2.0.1/B`, `1.6`) or OCTT ids (`TC_B_01_CS`); all when none
     #[arg(value_name = "CASE")]
     pub cases_selected: Vec<String>,
-    /// The recorded trace (JSON Lines) to judge
+    /// The recorded trace to judge: any format `check` reads (repeat for several, read one
+    /// after the other; `-` for standard input)
     #[arg(
         long,
         value_name = "FILE",
         required_unless_present = "live",
         conflicts_with = "live"
     )]
-    pub trace: Option<PathBuf>,
+    pub trace: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Judge live: run the proxy (--listen, --upstream) and judge while the device is
     /// exercised; on a terminal each case's progress shows on the live screen (q quits),
     /// else as lines on stderr; stops at Ctrl-C or --duration
@@ -337,33 +341,39 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
     let cases = select(all, &args.cases_selected)?;
     let schemas = args.engine.schemas()?;
     let config = build_config(&args.engine)?;
-    let (mut outcome, info) = match &args.trace {
+    let (mut outcome, info) = match args.trace.first() {
         Some(trace) => {
-            let file = File::open(trace)
-                .with_context(|| format!("opening --trace {}", trace.display()))?;
-            if file.metadata().is_ok_and(|m| m.is_dir()) {
-                anyhow::bail!(
-                    "--trace {} is a directory, not a trace file",
-                    trace.display()
-                );
+            let opts = args.input.options();
+            let mut sources = Vec::new();
+            for path in &args.trace {
+                let src = input::open(path, &opts)
+                    .map_err(|e| anyhow::anyhow!("--trace {}: {e}", path.display()))?;
+                sources.push(src);
             }
+            let names: Vec<String> = args.trace.iter().map(|p| p.display().to_string()).collect();
             let info = ReportInfo {
-                trace: trace.display().to_string(),
+                trace: names.join(" "),
                 schemas: schemas.origin.clone(),
                 generated: Timestamp::now().to_string(),
             };
-            let outcome = run_trace(
-                file,
+            let mut refs: Vec<&mut dyn Source> = sources
+                .iter_mut()
+                .map(|s| &mut **s as &mut dyn Source)
+                .collect();
+            let outcome = run_sources(
+                &mut refs,
                 Arc::new(cases),
                 Arc::new(schemas),
                 Arc::new(config),
                 args.engine.ocpp,
             );
+            let shown = if args.trace.len() == 1 {
+                trace.display().to_string()
+            } else {
+                names.join("+")
+            };
             for (line, message) in &outcome.input_errors {
-                eprintln!(
-                    "ocpp-inspector: input error: {}:{line}: {message}",
-                    trace.display()
-                );
+                eprintln!("ocpp-inspector: input error: {shown}:{line}: {message}");
             }
             (outcome, info)
         }

@@ -4,15 +4,14 @@
 //!
 //! It prints nothing else; the judging is the engine's, the showing [`crate::sink::tui`]'s.
 
-use std::fs::File;
-use std::io::{self, BufReader, IsTerminal};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::args::{EngineArgs, build_config};
+use super::args::{EngineArgs, InputArgs, build_config};
 use super::check::FailOn;
 use super::exit;
 use crate::engine::{Config, Engine, FeedError, SchemaSet};
@@ -21,17 +20,21 @@ use crate::sink::report::RunInfo;
 use crate::sink::tui::app::{App, Limits};
 use crate::sink::tui::feed::judge_into;
 use crate::sink::tui::{self, ReportTarget};
-use crate::source::trace_reader::{LineReader, parse_record};
+use crate::source::input::{self, InputOptions, Item};
+use crate::source::trace_reader::parse_record;
 use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// The trace to open (JSON Lines, as `check` reads)
-    #[arg(value_name = "TRACE")]
-    pub trace: PathBuf,
+    /// The trace(s) to open, read one after the other: any format `check` reads
+    #[arg(value_name = "TRACE", required = true)]
+    pub traces: Vec<PathBuf>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Where the `w` key writes the JSON report (the format of `check --format json`)
     #[arg(
@@ -50,7 +53,11 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
     if !io::stdout().is_terminal() {
         eprintln!(
             "ocpp-inspector: view needs a terminal on standard output; for a report use `ocpp-inspector check {}`",
-            args.trace.display()
+            args.traces
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         return Ok(exit::USAGE);
     }
@@ -64,8 +71,9 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
         max_frames: args.max_frames,
         ..Limits::default()
     };
-    let app = load_trace(
-        &args.trace,
+    let app = load_traces(
+        &args.traces,
+        &args.input.options(),
         Arc::new(schemas),
         Arc::new(config),
         args.engine.ocpp,
@@ -73,7 +81,7 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
     )?;
     let report = ReportTarget {
         path: args.report.clone(),
-        trace: args.trace.clone(),
+        trace: args.traces.first().cloned().unwrap_or_default(),
         info,
     };
     tui::run_view(app, report, super::signal::interrupt_flag())
@@ -91,37 +99,65 @@ pub fn load_trace(
     version: Option<Version>,
     limits: Limits,
 ) -> Result<App> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        anyhow::bail!("{} is a directory, not a trace file", path.display());
-    }
-    let mut app = App::new(path.display().to_string(), limits);
+    load_traces(
+        &[path.to_owned()],
+        &InputOptions::default(),
+        schemas,
+        config,
+        version,
+        limits,
+    )
+}
+
+/// [`load_trace`] for several inputs of any format, read one after the other.
+pub fn load_traces(
+    paths: &[PathBuf],
+    input: &InputOptions,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    version: Option<Version>,
+    limits: Limits,
+) -> Result<App> {
+    let title = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut app = App::new(title, limits);
     let mut engine = Engine::new(schemas, config, version);
-    let mut lines = LineReader::new(BufReader::new(file));
     let mut found = Vec::new();
     let mut end: Option<Timestamp> = None;
     let mut bad: Vec<String> = Vec::new();
-    while let Some((n, line)) = lines
-        .next_line()
-        .with_context(|| format!("reading {}", path.display()))?
-    {
-        let record = match parse_record(line, n) {
-            Ok(r) => r,
-            Err(e) => {
-                bad.push(e.to_string());
+    for path in paths {
+        let mut src =
+            input::open(path, input).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        while let Some(item) = src.next_item() {
+            let (n, line) = match item {
+                Item::Line { pos, text } => (pos, text),
+                Item::Problem(p) => {
+                    bad.push(format!("{}: {}", path.display(), p.message));
+                    continue;
+                }
+                Item::Note(_) => continue,
+            };
+            let record = match parse_record(line, n) {
+                Ok(r) => r,
+                Err(e) => {
+                    bad.push(e.to_string());
+                    continue;
+                }
+            };
+            end = Some(end.map_or(record.at, |m| m.max(record.at)));
+            let Some(event) = record.event(n) else {
                 continue;
+            };
+            if let Err(FeedError::NoVersion { conn }) =
+                judge_into(&mut engine, &event, &mut found, &mut app)
+            {
+                app.notice = Some(format!(
+                    "{conn}: no open event and no --ocpp version; only framing is checked"
+                ));
             }
-        };
-        end = Some(end.map_or(record.at, |m| m.max(record.at)));
-        let Some(event) = record.event(n) else {
-            continue;
-        };
-        if let Err(FeedError::NoVersion { conn }) =
-            judge_into(&mut engine, &event, &mut found, &mut app)
-        {
-            app.notice = Some(format!(
-                "{conn}: no open event and no --ocpp version; only framing is checked"
-            ));
         }
     }
     if let Some(end) = end {

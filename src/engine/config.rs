@@ -8,6 +8,31 @@ use super::rules::{self, Rule};
 use crate::finding::Severity;
 use crate::ocpp::Version;
 
+/// A configuration the engine cannot use, saying what and where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown rule `{id}` (see `ocpp-inspector rules`)")]
+    UnknownRule { id: String },
+    #[error("unknown severity `{value}` (expected error, warning, info or off)")]
+    BadSeverity { value: String },
+    #[error("tolerances.{name} must be a positive number of seconds, got {value}")]
+    BadSeconds { name: &'static str, value: f64 },
+    #[error("tolerances.{name} must be a share between 0 and 10, got {value}")]
+    BadShare { name: &'static str, value: f64 },
+    /// The file is not the TOML this reads (syntax, an unknown table or key).
+    #[error("{message}")]
+    Syntax { message: String },
+    /// An entry of the `[rules]` table.
+    #[error("[rules] {id}: {error}")]
+    InRule { id: String, error: Box<ConfigError> },
+    /// Anything above, in the file `file`.
+    #[error("{file}: {error}")]
+    InFile {
+        file: String,
+        error: Box<ConfigError>,
+    },
+}
+
 /// The time windows of time-based rules. All durations in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tolerances {
@@ -52,14 +77,14 @@ pub struct Config {
 
 impl Config {
     /// Switches a rule off. Fails on an unknown id.
-    pub fn disable(&mut self, id: &str) -> Result<(), String> {
+    pub fn disable(&mut self, id: &str) -> Result<(), ConfigError> {
         let rule = lookup(id)?;
         self.overrides.insert(rule.id, None);
         Ok(())
     }
 
     /// Gives a rule another severity. Fails on an unknown id.
-    pub fn set_severity(&mut self, id: &str, severity: Severity) -> Result<(), String> {
+    pub fn set_severity(&mut self, id: &str, severity: Severity) -> Result<(), ConfigError> {
         let rule = lookup(id)?;
         self.overrides.insert(rule.id, Some(severity));
         Ok(())
@@ -83,8 +108,8 @@ impl Config {
     }
 }
 
-fn lookup(id: &str) -> Result<&'static Rule, String> {
-    rules::find(id).ok_or_else(|| format!("unknown rule `{id}` (see `ocpp-inspector rules`)"))
+fn lookup(id: &str) -> Result<&'static Rule, ConfigError> {
+    rules::find(id).ok_or_else(|| ConfigError::UnknownRule { id: id.to_owned() })
 }
 
 /// The configuration file (`--config inspector.toml`):
@@ -124,32 +149,36 @@ struct TolerancesFile {
     boot_status_window: Option<f64>,
 }
 
-fn seconds(name: &str, v: f64) -> Result<i64, String> {
-    if v.is_finite() && v > 0.0 && v < 1e9 {
+fn seconds(name: &'static str, value: f64) -> Result<i64, ConfigError> {
+    if value.is_finite() && value > 0.0 && value < 1e9 {
         #[expect(clippy::cast_possible_truncation, reason = "range checked above")]
-        Ok((v * 1e6) as i64)
+        Ok((value * 1e6) as i64)
     } else {
-        Err(format!(
-            "tolerances.{name} must be a positive number of seconds, got {v}"
-        ))
+        Err(ConfigError::BadSeconds { name, value })
     }
 }
 
-fn ratio(name: &str, v: f64) -> Result<f64, String> {
-    if v.is_finite() && (0.0..=10.0).contains(&v) {
-        Ok(v)
+fn ratio(name: &'static str, value: f64) -> Result<f64, ConfigError> {
+    if value.is_finite() && (0.0..=10.0).contains(&value) {
+        Ok(value)
     } else {
-        Err(format!(
-            "tolerances.{name} must be a share between 0 and 10, got {v}"
-        ))
+        Err(ConfigError::BadShare { name, value })
     }
 }
 
 impl Config {
     /// Reads a configuration file's text (`source` names it in errors).
-    pub fn from_toml(text: &str, source: &str) -> Result<Config, String> {
-        let file: ConfigFile =
-            toml::from_str(text).map_err(|e| format!("{source}: {}", e.to_string().trim_end()))?;
+    pub fn from_toml(text: &str, source: &str) -> Result<Config, ConfigError> {
+        Config::read_toml(text).map_err(|error| ConfigError::InFile {
+            file: source.to_owned(),
+            error: Box::new(error),
+        })
+    }
+
+    fn read_toml(text: &str) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            message: e.to_string().trim_end().to_owned(),
+        })?;
         let mut c = Config::default();
         let mut ids: Vec<_> = file.rules.iter().collect();
         ids.sort();
@@ -158,33 +187,37 @@ impl Config {
                 "off" | "disabled" | "none" => c.disable(id),
                 other => match other.parse::<Severity>() {
                     Ok(s) => c.set_severity(id, s),
-                    Err(e) => Err(e + " or off"),
+                    Err(_) => Err(ConfigError::BadSeverity {
+                        value: other.to_owned(),
+                    }),
                 },
             };
-            res.map_err(|e| format!("{source}: [rules] {id}: {e}"))?;
+            res.map_err(|error| ConfigError::InRule {
+                id: id.clone(),
+                error: Box::new(error),
+            })?;
         }
         let t = &file.tolerances;
-        let at = |e: String| format!("{source}: {e}");
         if let Some(v) = t.call_timeout {
-            c.tol.call_timeout_us = seconds("call_timeout", v).map_err(at)?;
+            c.tol.call_timeout_us = seconds("call_timeout", v)?;
         }
         if let Some(v) = t.followup_window {
-            c.tol.followup_window_us = seconds("followup_window", v).map_err(at)?;
+            c.tol.followup_window_us = seconds("followup_window", v)?;
         }
         if let Some(v) = t.boot_tolerance {
-            c.tol.boot_tolerance_ratio = ratio("boot_tolerance", v).map_err(at)?;
+            c.tol.boot_tolerance_ratio = ratio("boot_tolerance", v)?;
         }
         if let Some(v) = t.boot_tolerance_min {
-            c.tol.boot_tolerance_min_us = seconds("boot_tolerance_min", v).map_err(at)?;
+            c.tol.boot_tolerance_min_us = seconds("boot_tolerance_min", v)?;
         }
         if let Some(v) = t.heartbeat_slack {
-            c.tol.heartbeat_slack_ratio = ratio("heartbeat_slack", v).map_err(at)?;
+            c.tol.heartbeat_slack_ratio = ratio("heartbeat_slack", v)?;
         }
         if let Some(v) = t.clock_skew {
-            c.tol.clock_skew_us = seconds("clock_skew", v).map_err(at)?;
+            c.tol.clock_skew_us = seconds("clock_skew", v)?;
         }
         if let Some(v) = t.boot_status_window {
-            c.tol.boot_status_window_us = seconds("boot_status_window", v).map_err(at)?;
+            c.tol.boot_status_window_us = seconds("boot_status_window", v)?;
         }
         Ok(c)
     }
@@ -217,22 +250,44 @@ mod tests {
         let c = Config::from_toml("[tolerances]\nboot_status_window = 90\n", "t.toml").unwrap();
         assert_eq!(c.tol.boot_status_window_us, 90_000_000);
         let e = Config::from_toml("[tolerances]\nboot_status_window = 0\n", "t.toml").unwrap_err();
-        assert!(e.contains("boot_status_window must be a positive"), "{e}");
+        let ConfigError::InFile { file, error } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(file, "t.toml");
+        assert_eq!(
+            **error,
+            ConfigError::BadSeconds {
+                name: "boot_status_window",
+                value: 0.0
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("boot_status_window must be a positive"),
+            "{e}"
+        );
     }
 
     #[test]
     fn config_file_errors_name_the_file_and_the_key() {
-        let e = Config::from_toml("[rules]\n\"rpc.nope\" = \"off\"\n", "lab.toml").unwrap_err();
+        let e = Config::from_toml("[rules]\n\"rpc.nope\" = \"off\"\n", "lab.toml")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("lab.toml: [rules] rpc.nope: unknown rule"),
             "{e}"
         );
-        let e =
-            Config::from_toml("[rules]\n\"rpc.not-json\" = \"fatal\"\n", "lab.toml").unwrap_err();
+        let e = Config::from_toml("[rules]\n\"rpc.not-json\" = \"fatal\"\n", "lab.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("or off"), "{e}");
-        let e = Config::from_toml("[tolerances]\ncall_timeout = -1\n", "lab.toml").unwrap_err();
+        let e = Config::from_toml("[tolerances]\ncall_timeout = -1\n", "lab.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("call_timeout must be a positive"), "{e}");
-        let e = Config::from_toml("[tolerance]\n", "lab.toml").unwrap_err();
+        let e = Config::from_toml("[tolerance]\n", "lab.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("lab.toml:"), "{e}");
     }
 }

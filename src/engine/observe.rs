@@ -13,8 +13,8 @@
 
 use serde_json::Value;
 
-use super::protocol::ProtoState;
-use super::rules::boot;
+use super::rules::ProtoState;
+use super::station::Registration as Reg;
 use crate::ocpp::{Side, Version};
 use crate::source::event::{Handshake, Origin};
 use crate::time::Timestamp;
@@ -46,14 +46,14 @@ pub struct StationSummary {
 impl ProtoState {
     /// The one place a [`StationSummary`] is read from the engine's station state.
     pub(crate) fn summary(&self) -> StationSummary {
-        let registration = match self.boot.registration {
-            boot::Registration::Unknown => Registration::Unknown,
-            boot::Registration::Booting => Registration::Booting,
-            boot::Registration::Pending => Registration::Pending,
-            boot::Registration::Rejected => Registration::Rejected,
-            boot::Registration::Accepted => Registration::Accepted,
+        let registration = match self.station.registration {
+            Reg::Unknown => Registration::Unknown,
+            Reg::Booting => Registration::Booting,
+            Reg::Pending => Registration::Pending,
+            Reg::Rejected => Registration::Rejected,
+            Reg::Accepted => Registration::Accepted,
         };
-        let open = match self.version {
+        let open = match self.station.version {
             Some(Version::V16) => self.tx16.open_transactions(),
             Some(_) => self.tx2.open_transactions(),
             None => 0,
@@ -61,7 +61,7 @@ impl ProtoState {
         StationSummary {
             registration,
             open_transactions: u32::try_from(open).unwrap_or(u32::MAX),
-            version: self.version,
+            version: self.station.version,
         }
     }
 }

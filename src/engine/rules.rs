@@ -5,18 +5,24 @@
 //! Ids are stable forever: a rule may be removed or renamed only by adding an alias in
 //! [`ALIASES`]. The checks themselves live beside the metadata, one file per family.
 
-pub mod boot;
+pub mod auth;
+pub mod auth_cert;
+pub mod avail;
 pub mod dir;
 pub mod dm;
 pub mod fw;
-pub mod liveness;
+pub mod remote;
 pub mod resv;
 pub mod rpc;
 pub mod sc;
 pub mod schema;
 pub mod sec;
+pub mod seq;
 pub mod status16;
 pub mod status2;
+pub(crate) mod support;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod trig;
 pub mod tx16;
 pub mod tx2;
@@ -25,89 +31,43 @@ pub mod ws;
 
 use std::sync::LazyLock;
 
-use crate::finding::Severity;
-use crate::ocpp::Version;
-
-/// Whose frame (or omission) breaks a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Party {
-    Charger,
-    Csms,
-    Any,
-}
-
-impl Party {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Party::Charger => "charger",
-            Party::Csms => "csms",
-            Party::Any => "any",
-        }
-    }
-}
-
-/// The metadata of one rule.
-#[derive(Debug)]
-pub struct Rule {
-    /// Stable id, `<family>.<fault>`, named after what is wrong.
-    pub id: &'static str,
-    /// Default severity (error for a MUST/SHALL, warning for a SHOULD, info for observations).
-    pub severity: Severity,
-    /// A different default severity on 1.6, where the 1.6 text is weaker (SHOULD vs SHALL).
-    pub severity_16: Option<Severity>,
-    pub versions: &'static [Version],
-    pub by: Party,
-    pub summary: &'static str,
-    /// Where the requirement is written (document and section).
-    pub spec: &'static str,
-    /// What it checks, why it matters, an example. Markdown-ish plain text.
-    pub doc: &'static str,
-}
-
-impl Rule {
-    /// The default severity of this rule on `version`.
-    pub fn default_severity(&self, version: Option<Version>) -> Severity {
-        match (version, self.severity_16) {
-            (Some(Version::V16), Some(s)) => s,
-            _ => self.severity,
-        }
-    }
-
-    pub fn applies_to(&self, version: Version) -> bool {
-        self.versions.contains(&version)
-    }
-
-    /// The family, the part of the id before the dot.
-    pub fn family(&self) -> &'static str {
-        self.id.split_once('.').map_or(self.id, |(f, _)| f)
-    }
-}
+use super::Ctx;
+use super::protocol::{Call, OpenInfo, Reply};
+use super::station::Station;
+pub use crate::finding::{Party, Rule};
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
 
 pub(crate) const ALL: &[Version] = &[Version::V16, Version::V201, Version::V21];
 pub(crate) const V2X: &[Version] = &[Version::V201, Version::V21];
 pub(crate) const V16: &[Version] = &[Version::V16];
 pub(crate) const V21: &[Version] = &[Version::V21];
+pub(crate) const V201: &[Version] = &[Version::V201];
+pub(crate) const V16_V201: &[Version] = &[Version::V16, Version::V201];
 
 /// Every rule, in the order `ocpp-inspector rules` lists them: the framing and schema
 /// families, then the protocol-state families (each file lists its own `RULES`).
 pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
     let mut all = CORE.to_vec();
-    for family in [
-        boot::RULES,
-        liveness::RULES,
+    for prefix in [
+        seq::RULES,
         status16::RULES,
         tx16::RULES,
         tx2::RULES,
+        remote::RULES,
         status2::RULES,
         dm::RULES,
+        avail::RULES,
+        auth::RULES,
         trig::RULES,
         sc::RULES,
         fw::RULES,
         resv::RULES,
         sec::RULES,
         value::RULES,
+        auth_cert::RULES,
     ] {
-        all.extend_from_slice(family);
+        all.extend_from_slice(prefix);
     }
     all
 });
@@ -120,6 +80,9 @@ static CORE: &[&Rule] = &[
     &ws::UNSUPPORTED_VERSION,
     &ws::BINARY_FRAME,
     &ws::SUBPROTOCOL_NOT_OFFERED,
+    &ws::PROTOCOL_ERROR,
+    &ws::INVALID_UTF8,
+    &ws::MESSAGE_TOO_BIG,
     // rpc: OCPP-J framing and correlation
     &rpc::NOT_JSON,
     &rpc::NOT_ARRAY,
@@ -164,6 +127,106 @@ static CORE: &[&Rule] = &[
     &schema::CUSTOM_DATA_ON_16,
     &schema::ENUM_CASE_MISMATCH,
 ];
+
+/// The state of every protocol family for one station identity. It survives reconnects
+/// (a station that only lost its WebSocket need not boot again).
+#[derive(Debug, Default)]
+pub(crate) struct ProtoState {
+    /// The facts every family reads, updated before the families run.
+    pub station: Station,
+    pub boot: seq::boot::State,
+    pub liveness: seq::liveness::State,
+    pub status16: status16::connector::State,
+    pub tx16: tx16::transaction::State,
+    pub tx2: tx2::transaction::State,
+    pub status2: status2::connector::State,
+    pub dm: dm::device_model::State,
+    pub trig: trig::trigger::State,
+    pub sc: sc::charging_profile::State,
+    pub fw: fw::firmware::State,
+    pub resv: resv::reservation::State,
+    pub sec: sec::security::State,
+}
+
+/// The hooks of one protocol-state family. Every hook has a no-op default, so a family
+/// writes only those it uses; the dispatcher calls a family only on connections of its
+/// [`VERSIONS`](Family::VERSIONS).
+pub(crate) trait Family {
+    /// The versions this family judges. A family of every version also runs while the
+    /// version is unknown (open, close and time still reach it).
+    const VERSIONS: &'static [Version];
+
+    fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
+    fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
+    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
+    /// the observation).
+    fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
+    fn on_call(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _call: &Call<'_>) {}
+    fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
+}
+
+/// Whether a family of `versions` judges a connection of `version`.
+fn judges(versions: &[Version], version: Option<Version>) -> bool {
+    versions == ALL || version.is_some_and(|v| versions.contains(&v))
+}
+
+/// Calls one hook of every family that judges this connection's version, in this order
+/// (the one place the families are listed).
+macro_rules! each_family {
+    ($st:ident . $hook:ident ( $($arg:ident),* )) => {
+        each_family!(@ $st, $hook, ($st, $($arg),*);
+            seq::boot::Boot, seq::liveness::Liveness, status16::connector::Status16,
+            tx16::transaction::Tx16, tx2::transaction::Tx2, status2::connector::Status2,
+            dm::device_model::Dm, trig::trigger::Trig, sc::charging_profile::Sc,
+            fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec,
+            value::formats::ValueFormats)
+    };
+    (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
+        let version = $st.station.version;
+        $(
+            if judges(<$family as Family>::VERSIONS, version) {
+                <$family as Family>::$hook $args;
+            }
+        )*
+    }};
+}
+
+impl ProtoState {
+    /// The connection speaks OCPP 1.6.
+    pub(crate) fn is_v16(&self) -> bool {
+        self.station.is_v16()
+    }
+
+    /// The connection speaks OCPP 2.0.1 or 2.1.
+    pub(crate) fn is_2x(&self) -> bool {
+        self.station.is_2x()
+    }
+
+    pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
+        self.station.observe_open();
+        each_family!(self.on_open(ctx, open));
+    }
+
+    pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        each_family!(self.on_close(ctx, by));
+    }
+
+    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
+    /// the observation).
+    pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        each_family!(self.on_time(ctx, now, end));
+    }
+
+    pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        self.station.observe_call(call, ctx.now());
+        each_family!(self.on_call(ctx, call));
+    }
+
+    pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        self.station.observe_reply(reply);
+        each_family!(self.on_reply(ctx, reply));
+    }
+}
 
 /// Old ids that still resolve, mapped to the id that replaced them.
 pub static ALIASES: &[(&str, &str)] = &[];

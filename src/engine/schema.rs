@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::ocpp::Version;
 use crate::ocpp::action::catalogue;
 
-pub use errata::{ERRATA, ErrataSelection, Erratum};
+pub use errata::{ERRATA, ErrataError, ErrataSelection, Erratum};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_schemas.rs"));
@@ -53,8 +53,11 @@ pub enum SchemaError {
         "{dir}: no OCPP schema files found (expected BootNotification.json or BootNotificationRequest.json, or subfolders 1.6/, 2.0.1/, 2.1/)"
     )]
     EmptyDir { dir: PathBuf },
-    #[error("erratum `{name}` does not apply to the built-in schemas: {message}")]
-    Erratum { name: &'static str, message: String },
+    #[error("erratum `{name}` does not apply to the built-in schemas: {source}")]
+    Erratum {
+        name: &'static str,
+        source: ErrataError,
+    },
 }
 
 /// One schema violation inside a payload.
@@ -142,9 +145,9 @@ impl SchemaSet {
                 if erratum.version == version && erratum.schema == name {
                     erratum
                         .apply(&mut doc)
-                        .map_err(|message| SchemaError::Erratum {
+                        .map_err(|source| SchemaError::Erratum {
                             name: erratum.name,
-                            message,
+                            source,
                         })?;
                 }
             }

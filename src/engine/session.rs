@@ -17,7 +17,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::observe::{CallSeen, Message, Observation, Observed, Observer};
-use super::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use super::protocol::{Call, OpenInfo, Outcome, Reply};
+use super::rules::ProtoState;
 use super::rules::{dir, rpc, schema, ws};
 use super::schema::{Direction, SchemaSet};
 use super::{About, Ctx};
@@ -137,10 +138,8 @@ fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
 
 impl Session {
     pub(crate) fn new(conn: Arc<str>, version: Option<Version>) -> Self {
-        let proto = ProtoState {
-            version,
-            ..ProtoState::default()
-        };
+        let mut proto = ProtoState::default();
+        proto.station.version = version;
         Session {
             conn,
             version,
@@ -161,7 +160,7 @@ impl Session {
     /// Frames are missing from the observation here (a gap record): what follows is judged
     /// like a trace that starts mid-life.
     pub(crate) fn on_gap(&mut self) {
-        self.proto.seen_from_start = false;
+        self.proto.station.seen_from_start = false;
         self.started = true;
         for p in self.pending.iter_mut().flatten() {
             p.gap = true;
@@ -176,7 +175,7 @@ impl Session {
     ) {
         let subprotocol = handshake.subprotocol;
         self.links = self.links.saturating_add(1);
-        self.proto.seen_from_start = true;
+        self.proto.station.seen_from_start = true;
         self.started = true;
         self.malformed = Default::default();
         // Ids and catalogue indexes of the previous connection mean nothing on this one
@@ -203,7 +202,7 @@ impl Session {
             None => self.version = default,
         }
         ctx.version = self.version;
-        self.proto.version = self.version;
+        self.proto.station.version = self.version;
         self.proto.on_open(ctx, &open_info(handshake));
     }
 
@@ -281,7 +280,7 @@ impl Session {
             // No `open` before the first frame: the trace shows this connection's start
             // only if that frame is the charger's BootNotification.
             self.started = true;
-            self.proto.seen_from_start = from == Side::Charger && is_boot_call(text);
+            self.proto.station.seen_from_start = from == Side::Charger && is_boot_call(text);
         }
         if self.closed_by[from.index()] {
             ctx.report(
@@ -501,7 +500,7 @@ impl Session {
                 if mine.len() == MAX_PENDING {
                     mine.remove(0);
                     // A forgotten CALL may still be answered: such an answer proves nothing.
-                    self.proto.seen_from_start = false;
+                    self.proto.station.seen_from_start = false;
                 }
                 mine.push(Pending {
                     id: Box::from(id),
@@ -708,7 +707,7 @@ impl Session {
                     ),
                 );
             }
-        } else if !self.proto.seen_from_start {
+        } else if !self.proto.station.seen_from_start {
             ctx.report_as(
                 &rpc::RESPONSE_UNKNOWN_ID,
                 Severity::Info,
@@ -728,7 +727,6 @@ impl Session {
 /// The families' view of a handshake (their own type, kept as it is).
 fn open_info<'a>(h: &Handshake<'a>) -> OpenInfo<'a> {
     OpenInfo {
-        subprotocol: h.subprotocol,
         scheme: h.scheme,
         tls_version: h.tls_version,
         client_cert_subject: h.client_cert_subject,

@@ -10,7 +10,7 @@
 
 use std::io::{self, Write};
 
-use crate::engine::{Engine, Event, EventKind, FeedError, Observation, Observer, Origin};
+use crate::engine::{Engine, Event, FeedError, Observation, Observer};
 use crate::finding::{Finding, Severity};
 use crate::sink::recorder::Recorder;
 use crate::sink::{LiveOutcome, LiveSink};
@@ -25,6 +25,8 @@ pub struct Inspector {
     recorder: Option<Recorder<Box<dyn Write + Send>>>,
     sinks: Vec<Box<dyn LiveSink>>,
     fail_on: Severity,
+    /// Stations gone (closed, not back) longer than this are forgotten by the engine.
+    forget_after_us: Option<i64>,
 }
 
 impl Inspector {
@@ -34,7 +36,15 @@ impl Inspector {
             recorder: None,
             sinks: Vec::new(),
             fail_on,
+            forget_after_us: None,
         }
+    }
+
+    /// Makes the engine forget a station gone (closed, not reconnected) for `after`, judged
+    /// by event time after each batch of events (see [`Engine::forget_gone`]).
+    pub fn forget_after(mut self, after: std::time::Duration) -> Self {
+        self.forget_after_us = Some(i64::try_from(after.as_micros()).unwrap_or(i64::MAX));
+        self
     }
 
     /// Records every event to `out` (flushed per record).
@@ -70,8 +80,8 @@ impl Inspector {
         let mut batch = Vec::with_capacity(BATCH);
         let mut nap = tap_nap();
         let observed = self.sinks.iter().any(|s| s.wants_observations());
-        while rx.recv_batch(&mut batch, BATCH, &mut nap) {
-            for ev in batch.drain(..) {
+        while rx.recv_batch_numbered(&mut batch, BATCH, &mut nap) {
+            for (recorded_as, ev) in batch.drain(..) {
                 if let TapKind::Notice(n) = &ev.kind {
                     for s in &mut self.sinks {
                         s.notice(&ev.conn, n);
@@ -80,7 +90,13 @@ impl Inspector {
                 }
                 outcome.events += 1;
                 end = end.max(ev.at);
-                let Some(event) = engine_event(&ev, outcome.events) else {
+                // Recorded by the tap (before forwarding): the record's own line number.
+                let line = if recorded_as > 0 {
+                    recorded_as
+                } else {
+                    outcome.events
+                };
+                let Some(event) = engine_event(&ev, line) else {
                     continue;
                 };
                 if let Some(rec) = &mut self.recorder
@@ -108,6 +124,11 @@ impl Inspector {
                 for s in &mut self.sinks {
                     s.event(&event);
                 }
+                self.deliver(&out, &mut outcome);
+            }
+            if let Some(after) = self.forget_after_us {
+                out.clear();
+                self.engine.forget_gone(end, after, &mut out);
                 self.deliver(&out, &mut outcome);
             }
         }
@@ -173,34 +194,7 @@ impl Observer for Fanout<'_> {
 
 /// The engine's view of a tapped event (`None` for notices).
 fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
-    let kind = match &ev.kind {
-        TapKind::Open(o) => EventKind::Open(o.handshake()),
-        TapKind::Frame { from, text } => EventKind::Frame {
-            from: *from,
-            text: text.as_str(),
-            origin: Origin::Peer,
-        },
-        TapKind::Injected { from, text } => EventKind::Frame {
-            from: *from,
-            text: text.as_str(),
-            origin: Origin::Inspector,
-        },
-        TapKind::Binary { from, len } => EventKind::Binary {
-            from: *from,
-            len: *len,
-        },
-        TapKind::Close { code, by } => EventKind::Close {
-            code: *code,
-            by: *by,
-        },
-        TapKind::Notice(_) => return None,
-    };
-    Some(Event {
-        at: ev.at,
-        conn: &ev.conn,
-        line,
-        kind,
-    })
+    ev.event(line)
 }
 
 /// Events taken from the tap at once.

@@ -30,6 +30,7 @@ use super::consumer::{Consumer, Inspector, spawn};
 use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::sink::json_report::JsonReport;
+use crate::sink::recorder::SharedRecorder;
 use crate::sink::report::RunInfo;
 use crate::sink::stderr_lines::StderrLines;
 use crate::sink::tui::app::{App, CaseInfo, Limits};
@@ -77,6 +78,8 @@ pub struct LiveRun {
     sinks: Vec<Box<dyn LiveSink>>,
     wire: Option<Wire>,
     stop: Option<Stop>,
+    /// Seconds a station may stay gone before the engine forgets it (0: never).
+    forget_after: u64,
 }
 
 /// How a live run ended.
@@ -102,10 +105,20 @@ impl LiveRun {
             sinks: Vec::new(),
             wire: None,
             stop: None,
+            forget_after: 0,
         }
     }
 
-    /// Records every event to this file (flushed per record).
+    /// The engine forgets a station that closed and stayed away this many seconds (0:
+    /// never), so a long run remembers the stations that are around, not every one seen.
+    pub fn forget_after(mut self, seconds: u64) -> Self {
+        self.forget_after = seconds;
+        self
+    }
+
+    /// Records every event to this file: written whole by the relay itself before it
+    /// forwards the frame (the evidence path; see [`crate::sink::recorder::SharedRecorder`]),
+    /// so nothing a peer received is missing from it, not even after a kill -9.
     pub fn record(mut self, path: Option<PathBuf>) -> Self {
         self.record = path;
         self
@@ -157,6 +170,9 @@ impl LiveRun {
     pub async fn start(self) -> Result<Running> {
         let proxy = Proxy::bind(self.proxy).await?;
         let mut inspector = Inspector::new(self.engine, self.fail_on);
+        if self.forget_after > 0 {
+            inspector = inspector.forget_after(std::time::Duration::from_secs(self.forget_after));
+        }
         let (feed_tx, feed_rx) = if self.screen.is_some() {
             let (tx, rx) = feed::channel(feed::LIVE_CAPACITY);
             inspector = inspector.sink(TuiSink::new(tx.clone()));
@@ -167,10 +183,19 @@ impl LiveRun {
         if self.lines {
             inspector = inspector.sink(StderrLines::stderr());
         }
+        // `OCPP_INSPECTOR_RECORD_AFTER_INSPECTION=1` restores the old path (recorded by the
+        // inspection thread, behind the tap, where frames can be missing), for an A/B
+        // benchmark only.
+        let after_inspection = std::env::var_os("OCPP_INSPECTOR_RECORD_AFTER_INSPECTION").is_some();
+        let mut recorder = None;
         if let Some(path) = &self.record {
             let file = File::create(path)
                 .with_context(|| format!("creating the recording {}", path.display()))?;
-            inspector = inspector.record_to(BufWriter::new(file));
+            if after_inspection {
+                inspector = inspector.record_to(BufWriter::new(file));
+            } else {
+                recorder = Some(Arc::new(SharedRecorder::new(file)));
+            }
         }
         if let Some((path, info)) = self.report {
             // Fail now rather than after hours of traffic.
@@ -198,6 +223,10 @@ impl LiveRun {
             _ => None,
         };
         let (tap, consumer) = spawn(inspector, TapLimits::default());
+        let tap = match &recorder {
+            Some(r) => tap.recording(r.clone()),
+            None => tap,
+        };
         let (stop, stopped) = watch::channel(false);
         let stop = Arc::new(stop);
         if let Some(trigger) = self.stop {
@@ -216,6 +245,7 @@ impl LiveRun {
             stop,
             relay,
             consumer,
+            recorder,
         })
     }
 
@@ -249,6 +279,7 @@ pub struct Running {
     stop: Arc<watch::Sender<bool>>,
     relay: JoinHandle<ProxyStats>,
     consumer: Consumer,
+    recorder: Option<Arc<SharedRecorder>>,
 }
 
 impl Running {
@@ -273,7 +304,17 @@ impl Running {
             .relay
             .await
             .map_err(|e| anyhow::anyhow!("the relay task failed: {e}"))?;
-        let outcome = self.consumer.finish().await?;
+        let mut outcome = self.consumer.finish().await?;
+        if let Some(r) = &self.recorder {
+            let rec = r.finish();
+            if rec.lost > 0 {
+                outcome.problems.push(format!(
+                    "{} records could not be written to the recording ({}); a gap record marks where",
+                    rec.lost,
+                    rec.first_error.as_deref().unwrap_or("write failed")
+                ));
+            }
+        }
         Ok(LiveEnd {
             outcome,
             relay,

@@ -76,6 +76,7 @@ impl LiveSink for JsonReport {
             findings,
             input_errors,
             stats: o.stats,
+            notes: Vec::new(),
         };
         let mut buf = Vec::new();
         json::write(&mut buf, std::slice::from_ref(&result), &self.info)?;

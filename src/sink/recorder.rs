@@ -5,8 +5,18 @@
 //! Each record is written whole and flushed at once: a recorder killed mid-run loses
 //! nothing it already accepted. It judges nothing and reads no clock (the time is in the
 //! event).
+//!
+//! [`SharedRecorder`] is the proxy's evidence path: every relay writes the record of a frame
+//! itself (one `write(2)` of the whole line, under a lock) BEFORE it forwards the frame, so
+//! whatever a peer received is in the file even if the process is killed with SIGKILL right
+//! after (the kernel holds what was written; no `fsync`, so a power cut is another matter).
+//! When a write fails (disk full, I/O error) the half-written line is cut off again, the
+//! frames that could not be written are counted, and the next record that can be written is
+//! preceded by a gap record with that count (`{"event":"gap","reason":…,"frames":N}`).
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -16,6 +26,8 @@ use crate::engine::{Event, EventKind, Origin};
 #[derive(Serialize)]
 struct Out<'a> {
     ts: &'a str,
+    /// Left out of a gap record that concerns every connection.
+    #[serde(skip_serializing_if = "str::is_empty")]
     conn: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'static str>,
@@ -49,6 +61,29 @@ struct Out<'a> {
     /// reader can tell it from the peers' own traffic.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     injected: bool,
+    /// On a close the proxy made because a peer broke RFC 6455: which peer, and what it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault_from: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<&'a str>,
+}
+
+/// What a record may say beyond the engine event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extra<'a> {
+    /// A frame the inspector sent itself.
+    pub injected: bool,
+    /// A protocol error that made the proxy fail the connection: the peer and what it did.
+    pub fault: Option<(crate::ocpp::Side, &'a str)>,
+}
+
+/// A gap record: frames missing from the trace at this point (see the trace format).
+#[derive(Serialize)]
+struct Gap<'a> {
+    ts: &'a str,
+    event: &'static str,
+    reason: &'a str,
+    frames: u64,
 }
 
 /// Writes trace records to `W`, one line each, flushed per record.
@@ -81,6 +116,27 @@ impl<W: Write> Recorder<W> {
 
     /// Records one event; `injected` marks a frame the inspector sent itself.
     pub fn record_marked(&mut self, event: &Event<'_>, injected: bool) -> io::Result<()> {
+        self.record_extra(
+            event,
+            Extra {
+                injected,
+                fault: None,
+            },
+        )
+    }
+
+    /// Records one event with what the record says beyond it.
+    pub fn record_extra(&mut self, event: &Event<'_>, extra: Extra<'_>) -> io::Result<()> {
+        self.serialize(event, extra)?;
+        self.out.write_all(&self.line)?;
+        self.out.flush()?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Puts the record of `event` as one line (with its newline) into `self.line`.
+    fn serialize(&mut self, event: &Event<'_>, extra: Extra<'_>) -> io::Result<()> {
+        let injected = extra.injected;
         let ts = event.at.to_rfc3339_micros();
         let mut rec = Out {
             ts: &ts,
@@ -100,6 +156,8 @@ impl<W: Write> Recorder<W> {
             reason: None,
             frames: None,
             injected,
+            fault_from: extra.fault.map(|(side, _)| side.as_str()),
+            fault: extra.fault.map(|(_, what)| what),
         };
         match event.kind {
             EventKind::Open(security) => {
@@ -133,9 +191,6 @@ impl<W: Write> Recorder<W> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, &rec).map_err(io::Error::other)?;
         self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
-        self.out.flush()?;
-        self.records += 1;
         Ok(())
     }
 
@@ -148,6 +203,200 @@ impl<W: Write> Recorder<W> {
     pub fn into_inner(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// What a [`SharedRecorder`] writes to: a file it can cut back after a failed write.
+pub trait RecordFile: Write + Send {
+    /// Makes the file `len` bytes long and the next write go there.
+    fn cut(&mut self, len: u64) -> io::Result<()>;
+    /// Asks the system to put what was written on the disk (at the end only).
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl RecordFile for File {
+    fn cut(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)?;
+        self.seek(SeekFrom::Start(len)).map(|_| ())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+/// The recording file shared by every relay of a proxy (see the module documentation).
+pub struct SharedRecorder<F: RecordFile = File> {
+    inner: Mutex<Lane<F>>,
+}
+
+struct Lane<F: RecordFile> {
+    rec: Recorder<F>,
+    /// The time of the last record asked for (a gap record at the end carries it).
+    last_at: Option<crate::time::Timestamp>,
+    /// Bytes of whole records in the file: where a failed write is cut back to.
+    good: u64,
+    /// Frames (records) not written since the last gap record, and why.
+    lost: u64,
+    lost_reason: &'static str,
+    /// Every record not written over the run.
+    lost_total: u64,
+    /// The first write error, for the operator.
+    first_error: Option<String>,
+}
+
+/// A [`SharedRecorder`] held by one writer.
+pub struct Held<'a, F: RecordFile>(std::sync::MutexGuard<'a, Lane<F>>);
+
+impl<F: RecordFile> Held<'_, F> {
+    /// Writes the record of `event` (one write of the whole line); its 1-based line in the
+    /// file, as `check` will number it, or `None` when it could not be written.
+    pub fn write(&mut self, event: &Event<'_>, extra: Extra<'_>) -> Option<u64> {
+        self.0.write(event, extra)
+    }
+}
+
+/// What a [`SharedRecorder`] came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordingOutcome {
+    /// Records written (gap records included).
+    pub records: u64,
+    /// Records that could not be written (disk full, I/O error).
+    pub lost: u64,
+    pub first_error: Option<String>,
+}
+
+fn reason_of(e: &io::Error) -> &'static str {
+    if e.kind() == io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        "disk full"
+    } else {
+        "write failed"
+    }
+}
+
+impl<F: RecordFile> SharedRecorder<F> {
+    /// Records into `file` (created or truncated by the caller), from its start.
+    pub fn new(file: F) -> Self {
+        SharedRecorder {
+            inner: Mutex::new(Lane {
+                rec: Recorder::new(file),
+                last_at: None,
+                good: 0,
+                lost: 0,
+                lost_reason: "",
+                lost_total: 0,
+                first_error: None,
+            }),
+        }
+    }
+
+    /// The file, held: what the holder writes and hands on while holding it is in the
+    /// file's order. `None` if a writer panicked while holding it.
+    pub fn hold(&self) -> Option<Held<'_, F>> {
+        self.inner.lock().ok().map(Held)
+    }
+
+    /// Records `event`; its line number, or `None` when it could not be written.
+    pub fn record(&self, event: &Event<'_>, extra: Extra<'_>) -> Option<u64> {
+        self.hold()?.write(event, extra)
+    }
+
+    /// Writes the pending gap record, if any, and says what the recording came to.
+    pub fn finish(&self) -> RecordingOutcome {
+        let Ok(mut lane) = self.inner.lock() else {
+            return RecordingOutcome {
+                first_error: Some("the recorder's lock was poisoned".into()),
+                ..RecordingOutcome::default()
+            };
+        };
+        let _ = lane.write_gap(None);
+        let _ = lane.rec.out.flush();
+        let _ = lane.rec.out.sync();
+        RecordingOutcome {
+            records: lane.rec.records,
+            lost: lane.lost_total,
+            first_error: lane.first_error.clone(),
+        }
+    }
+}
+
+impl<F: RecordFile> Lane<F> {
+    fn write(&mut self, event: &Event<'_>, extra: Extra<'_>) -> Option<u64> {
+        self.last_at = Some(event.at);
+        if self.lost > 0 && self.write_gap(Some(event)).is_err() {
+            self.lose(None);
+            return None;
+        }
+        if let Err(e) = self.rec.serialize(event, extra) {
+            self.lose(Some(&e));
+            return None;
+        }
+        match self.put() {
+            Ok(()) => Some(self.rec.records),
+            Err(e) => {
+                self.lose(Some(&e));
+                None
+            }
+        }
+    }
+
+    /// Writes `self.rec.line` whole or cuts the file back to the last whole record.
+    fn put(&mut self) -> io::Result<()> {
+        let out = &mut self.rec.out;
+        match out.write_all(&self.rec.line) {
+            Ok(()) => {
+                self.good += self.rec.line.len() as u64;
+                self.rec.records += 1;
+                Ok(())
+            }
+            Err(e) => {
+                // No torn line is left behind: the next record starts where this one did.
+                let _ = out.cut(self.good);
+                Err(e)
+            }
+        }
+    }
+
+    fn lose(&mut self, e: Option<&io::Error>) {
+        if let Some(e) = e {
+            if self.lost == 0 {
+                self.lost_reason = reason_of(e);
+            }
+            if self.first_error.is_none() {
+                self.first_error = Some(e.to_string());
+            }
+        }
+        self.lost += 1;
+        self.lost_total += 1;
+    }
+
+    /// The gap record for the frames lost so far, stamped with the time of `next` (the
+    /// record about to be written) or, at the end, of the last record asked for.
+    fn write_gap(&mut self, next: Option<&Event<'_>>) -> io::Result<()> {
+        if self.lost == 0 {
+            return Ok(());
+        }
+        let at = next
+            .map(|e| e.at)
+            .or(self.last_at)
+            .unwrap_or(crate::time::Timestamp::from_micros(0));
+        let ts = at.to_rfc3339_micros();
+        self.rec.line.clear();
+        serde_json::to_writer(
+            &mut self.rec.line,
+            &Gap {
+                ts: &ts,
+                event: "gap",
+                reason: self.lost_reason,
+                frames: self.lost,
+            },
+        )
+        .map_err(io::Error::other)?;
+        self.rec.line.push(b'\n');
+        self.put()?;
+        self.lost = 0;
+        Ok(())
     }
 }
 
@@ -231,5 +480,102 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert!(!lines[0].contains("injected"));
         assert!(lines[1].contains("\"injected\":true"));
+    }
+
+    /// A file that fails its writes while `full` is set, like a full disk: it may take part
+    /// of a line first.
+    #[derive(Default)]
+    struct Flaky {
+        data: Vec<u8>,
+        full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+    impl Write for Flaky {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if self.full.load(std::sync::atomic::Ordering::Relaxed) {
+                if b.len() > 4 {
+                    // A torn write: some bytes land, then ENOSPC.
+                    self.data.extend_from_slice(&b[..4]);
+                    return Ok(4);
+                }
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            self.data.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl RecordFile for Flaky {
+        fn cut(&mut self, len: u64) -> io::Result<()> {
+            self.data.truncate(usize::try_from(len).unwrap());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_leaves_no_torn_line_and_a_gap_record_with_the_count() {
+        let flaky = Flaky::default();
+        let full = flaky.full.clone();
+        let rec = SharedRecorder::new(flaky);
+        let frame = |i: i64| Event {
+            at: Timestamp::from_micros(1_795_000_000_000_000 + i),
+            conn: "CP-1",
+            line: 0,
+            kind: EventKind::Frame {
+                from: Side::Charger,
+                text: "[2,\"1\",\"Heartbeat\",{}]",
+                origin: Origin::Peer,
+            },
+        };
+        assert_eq!(rec.record(&frame(0), Extra::default()), Some(1));
+        full.store(true, std::sync::atomic::Ordering::Relaxed);
+        for i in 1..=3 {
+            assert_eq!(rec.record(&frame(i), Extra::default()), None);
+        }
+        full.store(false, std::sync::atomic::Ordering::Relaxed);
+        // The gap record is line 2, the frame after it line 3.
+        assert_eq!(rec.record(&frame(4), Extra::default()), Some(3));
+        let out = rec.finish();
+        assert_eq!((out.records, out.lost), (3, 3));
+        let data = rec.inner.into_inner().unwrap().rec.out.data;
+        let text = String::from_utf8(data).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        read_back(lines[0]);
+        read_back(lines[2]);
+        let gap: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(gap["event"], "gap");
+        assert_eq!(gap["reason"], "disk full");
+        assert_eq!(gap["frames"], 3);
+    }
+
+    #[test]
+    fn a_fault_is_noted_on_the_close_record() {
+        let mut rec = Recorder::new(Vec::new());
+        let close = ev(EventKind::Close {
+            code: Some(1007),
+            by: None,
+        });
+        rec.record_extra(
+            &close,
+            Extra {
+                injected: false,
+                fault: Some((Side::Charger, "invalid UTF-8 in a text message")),
+            },
+        )
+        .unwrap();
+        let out = String::from_utf8(rec.into_inner().unwrap()).unwrap();
+        assert!(
+            out.contains("\"fault_from\":\"charger\",\"fault\":\"invalid UTF-8"),
+            "{out}"
+        );
+        assert!(matches!(
+            read_back(out.trim()).event(1).unwrap().kind,
+            EventKind::Close {
+                code: Some(1007),
+                by: None
+            }
+        ));
     }
 }

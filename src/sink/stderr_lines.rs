@@ -119,7 +119,21 @@ impl<W: Write + Send> LiveSink for StderrLines<W> {
 
 /// Makes one line of free text (control characters become spaces).
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.push(' ');
+        } else if is_bidi_control(c) {
+            // Would reorder what the terminal shows (a name that reads as another one).
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Unicode bidirectional formatting characters (Trojan-Source style reordering).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }

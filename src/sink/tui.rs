@@ -220,6 +220,7 @@ pub fn write_report(app: &App, target: &ReportTarget) -> io::Result<()> {
             frames: app.totals.frames,
             connections: app.conns.len() as u64,
         },
+        notes: Vec::new(),
     };
     let mut buf = Vec::new();
     json::write(&mut buf, std::slice::from_ref(&result), &target.info)?;

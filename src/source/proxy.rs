@@ -39,7 +39,7 @@
 //! # let _ = outcome; Ok(()) }
 //! ```
 
-mod handshake;
+pub(crate) mod handshake;
 pub mod inject;
 pub mod io;
 mod listener;
@@ -60,6 +60,49 @@ pub use inject::{InjectError, InjectedReply, ProxyHandle};
 use tap::{NoticeKind, Tap};
 use tls::{ListenTls, TlsError, UpstreamTls};
 use upstream::Upstream;
+
+/// Whether `e` says this process ran out of file descriptors (EMFILE, ENFILE).
+pub(crate) fn out_of_descriptors(e: &std::io::Error) -> bool {
+    let raw = e.raw_os_error();
+    raw.is_some()
+        && (raw == Some(rustix::io::Errno::MFILE.raw_os_error())
+            || raw == Some(rustix::io::Errno::NFILE.raw_os_error()))
+}
+
+/// Turns on TCP keepalive on `tcp`: first probe after `idle`, then every `idle / 4`, five
+/// probes. Best effort (an error leaves the socket as it was).
+pub(crate) fn keepalive(tcp: &tokio::net::TcpStream, idle: Duration) {
+    if idle.is_zero() {
+        return;
+    }
+    use rustix::net::sockopt;
+    let _ = sockopt::set_socket_keepalive(tcp, true);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ = sockopt::set_tcp_keepidle(tcp, idle);
+        let _ = sockopt::set_tcp_keepintvl(tcp, (idle / 4).max(Duration::from_secs(1)));
+        let _ = sockopt::set_tcp_keepcnt(tcp, 5);
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (each charger costs the proxy two
+/// descriptors). Returns the limit now in force, when known.
+pub fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if let (Some(soft), Some(hard)) = (lim.current, lim.maximum)
+        && soft < hard
+    {
+        let wanted = rustix::process::Rlimit {
+            current: Some(hard),
+            maximum: Some(hard),
+        };
+        if setrlimit(Resource::Nofile, wanted).is_ok() {
+            return Some(hard);
+        }
+    }
+    lim.current
+}
 
 /// Everything the proxy needs to start.
 #[derive(Debug, Clone)]
@@ -82,6 +125,16 @@ pub struct ProxyConfig {
     pub close_grace: Duration,
     /// tungstenite's read buffer per socket: small keeps idle connections small.
     pub read_buffer: usize,
+    /// One message written to a peer, at most: a peer that stops reading frees the relay.
+    pub write_timeout: Duration,
+    /// Nothing either way for this long closes the connection (zero: never).
+    pub idle_timeout: Duration,
+    /// TCP keepalive probes after this much silence on a socket (zero: off): finds
+    /// half-open connections (a charger that lost power) without any traffic.
+    pub keepalive: Duration,
+    /// Pass the charger's verified client certificate and subject to the CSMS in this
+    /// request header (`Cert="<URL-encoded PEM>";Subject="<subject>"`).
+    pub forward_client_cert: Option<String>,
 }
 
 impl ProxyConfig {
@@ -97,6 +150,10 @@ impl ProxyConfig {
             handshake_timeout: Duration::from_secs(10),
             close_grace: Duration::from_secs(3),
             read_buffer: 4096,
+            write_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(7200),
+            keepalive: Duration::from_secs(60),
+            forward_client_cert: None,
         }
     }
 }
@@ -109,7 +166,9 @@ pub enum ProxyError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("TLS: {0}")]
+    // Transparent: the TLS error names its file once (a prefix plus the same text as its
+    // cause printed it twice).
+    #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("{0}")]
     Upstream(String),
@@ -144,8 +203,9 @@ impl Proxy {
         } else {
             None
         };
-        let upstream =
+        let mut upstream =
             Upstream::parse(&config.upstream, client_tls).map_err(ProxyError::Upstream)?;
+        upstream.keepalive = config.keepalive;
         let bind_err = |source| ProxyError::Bind {
             addr: config.listen.clone(),
             source,
@@ -174,6 +234,7 @@ impl Proxy {
                 acceptor,
                 config,
                 registry: Arc::default(),
+                noise: listener::Noise::default(),
             }),
         })
     }
@@ -209,9 +270,20 @@ impl Proxy {
         let mut tasks = JoinSet::new();
         let mut backoff = false;
         let conn_shutdown = shutdown.clone();
+        let mut summary = tokio::time::interval(Duration::from_secs(1));
+        summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => break,
+                _ = summary.tick() => {
+                    let held = self.shared.noise.take_held();
+                    if held > 0 {
+                        let conn: Arc<str> = Arc::from(self.addr.to_string());
+                        tap.notice(&conn, NoticeKind::Conn, format!(
+                            "{held} more connection-noise lines in the last second left out (refused or broken handshakes, failed accepts)"
+                        ));
+                    }
+                }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 _ = tokio::time::sleep(Duration::from_millis(50)), if backoff => backoff = false,
                 r = self.listener.accept(), if !backoff => match r {
@@ -223,7 +295,14 @@ impl Proxy {
                     Err(e) => {
                         // Out of file descriptors and the like: say so, pause, go on.
                         let conn: Arc<str> = Arc::from(self.addr.to_string());
-                        tap.notice(&conn, NoticeKind::Conn, format!("accept failed: {e}"));
+                        let text = if out_of_descriptors(&e) {
+                            format!("accept failed: the proxy is out of file descriptors ({e}); new chargers wait in the backlog until connections close (raise `ulimit -n`)")
+                        } else {
+                            format!("accept failed: {e}")
+                        };
+                        if self.shared.noise.admit() {
+                            tap.notice(&conn, NoticeKind::Conn, text);
+                        }
                         backoff = true;
                     }
                 },

@@ -4,8 +4,9 @@
 //! - frame: `{"ts":"…","conn":"CP-001","from":"charger","text":"[2,\"1\",\"Heartbeat\",{}]"}`
 //! - open:  `{"ts":"…","conn":"CP-001","event":"open","subprotocol":"ocpp1.6"}`
 //! - close: `{"ts":"…","conn":"CP-001","event":"close","code":1000,"by":"charger"}`
-//! - gap: `{"ts":"…","conn":"CP-001","event":"gap","reason":"recorder lagged","frames":3}`
-//!   (frames are missing here; what follows is judged like a trace that starts mid-life)
+//! - gap:   `{"ts":"…","conn":"CP-001","event":"gap","reason":"capture loss","frames":3}`:
+//!   frames are missing here (`frames` when known; no `conn`: every connection of the file);
+//!   what follows is judged like a trace that starts mid-life.
 //!
 //! - `"injected":true` on a frame: the inspector sent it (or it answers such a call); kept
 //!   on the [`Record`].
@@ -185,10 +186,14 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
         .ok_or_else(|| err("missing `ts` (RFC 3339 timestamp)".into()))?;
     let at = Timestamp::parse_rfc3339(&ts)
         .map_err(|e| err(format!("`ts` \"{ts}\" is not an RFC 3339 timestamp: {e}")))?;
-    let conn = raw
-        .conn
-        .ok_or_else(|| err("missing `conn` (the station identity)".into()))?;
-    if conn.is_empty() {
+    let is_gap = raw.event.as_deref() == Some("gap");
+    let conn = match raw.conn {
+        Some(c) => c,
+        // A gap record without `conn` concerns every connection.
+        None if is_gap => Cow::Borrowed(""),
+        None => return Err(err("missing `conn` (the station identity)".into())),
+    };
+    if conn.is_empty() && !is_gap {
         return Err(err("`conn` is empty".into()));
     }
     let kind = match (raw.event.as_deref(), raw.from) {
@@ -261,6 +266,8 @@ pub struct LineReader<R> {
     inner: R,
     line: u64,
     buf: Vec<u8>,
+    /// The line last returned ended without a line terminator (the end of the input).
+    torn: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -269,6 +276,7 @@ impl<R: BufRead> LineReader<R> {
             inner,
             line: 0,
             buf: Vec::with_capacity(4096),
+            torn: false,
         }
     }
 
@@ -280,6 +288,7 @@ impl<R: BufRead> LineReader<R> {
                 return Ok(None);
             }
             self.line += 1;
+            self.torn = self.buf.last() != Some(&b'\n');
             let mut end = self.buf.len();
             while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
                 end -= 1;
@@ -294,6 +303,12 @@ impl<R: BufRead> LineReader<R> {
     /// The number of the last line read.
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// Whether the line last returned had no line terminator: the last line of the input,
+    /// perhaps cut short by a writer that stopped mid-record (a torn last line).
+    pub fn last_torn(&self) -> bool {
+        self.torn
     }
 }
 
@@ -381,6 +396,38 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn gap_records_parse_with_or_without_conn() {
+        let r = parse_record(
+            br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-1","event":"gap","reason":"capture loss","frames":3}"#,
+            1,
+        )
+        .unwrap();
+        assert_eq!(&*r.conn, "CP-1");
+        assert!(
+            matches!(r.kind, RecordKind::Gap { reason: Some(ref reason), frames: Some(3) } if reason == "capture loss")
+        );
+        let r = parse_record(
+            br#"{"ts":"2026-11-22T10:15:03Z","event":"gap","reason":"disk full"}"#,
+            2,
+        )
+        .unwrap();
+        assert_eq!(&*r.conn, "");
+        let e = r.event(2).unwrap();
+        assert!(matches!(e.kind, EventKind::Gap { frames: None, .. }));
+        // Only a gap may leave out `conn`.
+        assert!(parse_record(br#"{"ts":"2026-11-22T10:15:03Z","event":"close"}"#, 3).is_err());
+    }
+
+    #[test]
+    fn line_reader_tells_a_torn_last_line() {
+        let mut r = LineReader::new(&b"a\nb"[..]);
+        r.next_line().unwrap();
+        assert!(!r.last_torn());
+        r.next_line().unwrap();
+        assert!(r.last_torn());
     }
 
     #[test]

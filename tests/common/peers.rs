@@ -374,10 +374,13 @@ pub async fn start(config: ProxyConfig) -> Harness {
     let proxy = Proxy::bind(config).await.expect("the proxy binds");
     let addr = proxy.local_addr();
     let (sink, items) = ChannelSink::new(4096);
-    let inspector = Inspector::new(engine(), Severity::Error)
-        .record_to(std::fs::File::create(&record).expect("record file"))
-        .sink(sink);
+    let inspector = Inspector::new(engine(), Severity::Error).sink(sink);
     let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
+    // Recorded as `proxy --record` does: by the relays, before each frame is forwarded.
+    let recorder = std::sync::Arc::new(ocpp_inspector::sink::recorder::SharedRecorder::new(
+        std::fs::File::create(&record).expect("record file"),
+    ));
+    let tap = tap.recording(recorder);
     let (stop, stopped) = watch::channel(false);
     let run = tokio::spawn(proxy.run(tap, stopped));
     Harness {

@@ -1,38 +1,14 @@
-//! `fw.*`: firmware update, diagnostics and log upload progress. Each accepted request
-//! (UpdateFirmware, 1.6 SignedUpdateFirmware, 1.6 GetDiagnostics, GetLog) opens a job; the
-//! status notifications that follow are checked against the job (requestId) and against the
-//! status graph below, and the security events a firmware update must raise are awaited.
+//! `fw.*`: firmware updates and log uploads.
 //!
-//! ```text
-//! (UpdateFirmware accepted)
-//!   -> DownloadScheduled -> Downloading
-//!   Downloading <-> DownloadPaused
-//!   Downloading -> Downloaded | DownloadFailed*
-//!   Downloaded -> SignatureVerified | InvalidSignature* | InstallScheduled | InstallRebooting | Installing
-//!   SignatureVerified -> InstallScheduled | InstallRebooting | Installing
-//!   InstallScheduled -> InstallRebooting | Installing
-//!   InstallRebooting -> Installing | Installed# | InstallationFailed*
-//!   Installing -> InstallRebooting | Installed# | InstallationFailed* | InstallVerificationFailed*
-//!   (* failure end, # success end; a non-final status may repeat)
-//! (GetDiagnostics / GetLog accepted)
-//!   -> Uploading -> Uploaded | UploadFailed | UploadFailure | BadMessage | PermissionDenied | NotSupportedOperation
-//! Idle: only in answer to a trigger.
-//! ```
-//!
-//! The official diagram exists only as an image; the graph is reconstructed from the status
-//! descriptions (rules catalogue §21 #4), so its rules are warnings.
+//! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
+//! and [`RULES`] in registry order. The checks are in `fw/firmware.rs`.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
+use crate::engine::rules::{ALL, Party, Rule, V2X};
+use crate::finding::Severity;
 
-use super::dm::{CallRef, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
-use super::{ALL, Rule, V2X};
-use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
-use crate::ocpp::{Side, Version};
-use crate::time::Timestamp;
+pub(crate) mod firmware;
 
-/// The rules of this file, in registry order.
+/// The rules of this prefix, in registry order.
 pub static RULES: &[&Rule] = &[
     &IDLE_NOT_TRIGGERED,
     &STATUS_WITHOUT_REQUEST,
@@ -46,926 +22,203 @@ pub static RULES: &[&Rule] = &[
     &INVALID_SIGNATURE_WITHOUT_EVENT,
     &INVALID_CERTIFICATE_WITHOUT_EVENT,
     &UPLOAD_STATUS_PROGRESSION,
-    &TRIGGERED_LOG_STATUS_WRONG,
-    &TRIGGERED_FIRMWARE_STATUS_NOT_LAST,
 ];
 
-rule!(
-    IDLE_NOT_TRIGGERED,
-    "fw.idle-not-triggered",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Firmware, diagnostics or log status Idle that no trigger asked for",
-    "OCPP 1.6 §4.4, §4.5; Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType (Idle)",
-    "What it checks: FirmwareStatusNotification, SignedFirmwareStatusNotification, \
+pub static IDLE_NOT_TRIGGERED: Rule = Rule {
+    id: "fw.idle-not-triggered",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware, diagnostics or log status Idle that no trigger asked for",
+    spec: "OCPP 1.6 §4.4, §4.5; Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType (Idle)",
+    doc: "What it checks: FirmwareStatusNotification, SignedFirmwareStatusNotification, \
 DiagnosticsStatusNotification or LogStatusNotification with status Idle, when no \
 TriggerMessage / ExtendedTriggerMessage for that notification was sent (and not refused) \
 shortly before.\n\n\
 Why it matters: Idle SHALL only be used in a notification triggered by the CSMS; sent on its \
 own it reports nothing and may hide a lost update.\n\n\
-Example:\n  charger: FirmwareStatusNotification {status:\"Idle\"}   (no TriggerMessage before)"
-);
+Example:\n  charger: FirmwareStatusNotification {status:\"Idle\"}   (no TriggerMessage before)",
+};
 
-rule!(
-    TRIGGERED_LOG_STATUS_WRONG,
-    "trig.log-status-wrong",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Triggered LogStatusNotification does not say whether an upload is in progress",
-    "OCPP 2.0.1 Part 2 F06.FR.14/15 (TriggerMessage LogStatusNotification); 2.1 Part 2 F06",
-    "What it checks: the LogStatusNotification that answers an accepted TriggerMessage for it: \
-Idle while a log upload the observer saw accepted (GetLog) has not ended, or any status but \
-Idle while no upload is in progress. The second only when the observation saw the station \
-connect, so an upload started before the trace is not missed.\n\n\
-Why it matters: the triggered status is how the CSMS asks \"is an upload running?\"; Uploading \
-answers yes, Idle no. Any other answer, or the wrong one, leaves the CSMS guessing.\n\n\
-Example:\n  TriggerMessage {requestedMessage:\"LogStatusNotification\"} -> Accepted, then \
-LogStatusNotification {status:\"Uploaded\"}   (no GetLog accepted)"
-);
-
-rule!(
-    TRIGGERED_FIRMWARE_STATUS_NOT_LAST,
-    "trig.firmware-status-not-last",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Triggered FirmwareStatusNotification does not repeat the last status, or Idle when no update runs",
-    "OCPP 2.0.1 Part 2 L01.FR.25/26, F06.FR.16 (TriggerMessage FirmwareStatusNotification); 2.1 Part 2 L01, F06",
-    "What it checks: the FirmwareStatusNotification that answers an accepted TriggerMessage for \
-it. While an update the observer saw accepted (UpdateFirmware) has not ended, it must repeat \
-the last status sent for that update; when none runs (the last one ended, Installed or a \
-failure), it must say Idle. The second only when the observation saw the station connect.\n\n\
-Why it matters: the triggered status is how the CSMS asks where an update stands; a status \
-that differs from the last one reported invents a step, and anything but Idle after the end \
-suggests an update that is not running.\n\n\
-Example:\n  ... FirmwareStatusNotification {status:\"Downloading\"}, TriggerMessage \
-{requestedMessage:\"FirmwareStatusNotification\"} -> Accepted, then FirmwareStatusNotification \
-{status:\"Installing\"}"
-);
-
-rule!(
-    STATUS_WITHOUT_REQUEST,
-    "fw.status-without-request",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Firmware, diagnostics or log status with no request seen for it",
-    "OCPP 1.6 §4.5 (errata 3.12), §5.9; 2.0.1 Part 2 L01.FR.01",
-    "What it checks: a non-Idle firmware, diagnostics or log status notification while no \
+pub static STATUS_WITHOUT_REQUEST: Rule = Rule {
+    id: "fw.status-without-request",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware, diagnostics or log status with no request seen for it",
+    spec: "OCPP 1.6 §4.5 (errata 3.12), §5.9; 2.0.1 Part 2 L01.FR.01",
+    doc: "What it checks: a non-Idle firmware, diagnostics or log status notification while no \
 accepted UpdateFirmware, SignedUpdateFirmware, GetDiagnostics or GetLog was seen for the \
 station. Reported once per unexplained sequence; info only, since the request may predate \
 the trace.\n\n\
 Why it matters: a charger that reports progress of an update nobody asked for may be \
 updating on its own, or the CSMS lost the request.\n\n\
-Example:\n  charger: FirmwareStatusNotification {status:\"Downloading\", requestId:4}   (no UpdateFirmware seen)"
-);
+Example:\n  charger: FirmwareStatusNotification {status:\"Downloading\", requestId:4}   (no UpdateFirmware seen)",
+};
 
-rule!(
-    REQUEST_ID_MISMATCH,
-    "fw.request-id-mismatch",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Status notification requestId differs from the request in progress",
-    "2.0.1 Part 2 L01.FR.10, N01, Gen §3 FR.05; Security white paper L01, N01",
-    "What it checks: FirmwareStatusNotification (2.x), SignedFirmwareStatusNotification (1.6 \
+pub static REQUEST_ID_MISMATCH: Rule = Rule {
+    id: "fw.request-id-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Status notification requestId differs from the request in progress",
+    spec: "2.0.1 Part 2 L01.FR.10, N01, Gen §3 FR.05; Security white paper L01, N01",
+    doc: "What it checks: FirmwareStatusNotification (2.x), SignedFirmwareStatusNotification (1.6 \
 security) or LogStatusNotification whose `requestId` is neither that of the UpdateFirmware / \
 SignedUpdateFirmware / GetLog in progress nor that of the request it replaced.\n\n\
 Why it matters: the CSMS files the progress under the request id; a wrong id reports on an \
 update it does not know.\n\n\
 Example:\n  UpdateFirmware {requestId:12, ...} -> Accepted, then FirmwareStatusNotification \
-{status:\"Downloading\", requestId:13}"
-);
+{status:\"Downloading\", requestId:13}",
+};
 
-rule!(
-    REQUEST_ID_MISSING,
-    "fw.request-id-missing",
-    Error,
-    None,
-    V2X,
-    Charger,
-    "FirmwareStatusNotification without requestId for a status other than Idle",
-    "2.0.1 Part 2 L01.FR.20, §1.15.1",
-    "What it checks: a 2.x FirmwareStatusNotification with a status other than Idle and no \
+pub static REQUEST_ID_MISSING: Rule = Rule {
+    id: "fw.request-id-missing",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "FirmwareStatusNotification without requestId for a status other than Idle",
+    spec: "2.0.1 Part 2 L01.FR.20, §1.15.1",
+    doc: "What it checks: a 2.x FirmwareStatusNotification with a status other than Idle and no \
 `requestId`.\n\n\
 Why it matters: the requestId is mandatory when the status belongs to an update; without it \
 the CSMS cannot tell which update progresses.\n\n\
-Example:\n  FirmwareStatusNotification {status:\"Downloading\"}"
-);
+Example:\n  FirmwareStatusNotification {status:\"Downloading\"}",
+};
 
-rule!(
-    UNEXPECTED_TRANSITION,
-    "fw.unexpected-transition",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Successive firmware statuses are not a step of the status graph",
-    "OCPP 1.6 §4.5, §5.19; Security white paper §6.8; 2.0.1 Part 2 L01, L02, §3 FirmwareStatusEnumType",
-    "What it checks: the next firmware status of an update is not reachable from the previous \
+pub static UNEXPECTED_TRANSITION: Rule = Rule {
+    id: "fw.unexpected-transition",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Successive firmware statuses are not a step of the status graph",
+    spec: "OCPP 1.6 §4.5, §5.19; Security white paper §6.8; 2.0.1 Part 2 L01, L02, §3 FirmwareStatusEnumType",
+    doc: "What it checks: the next firmware status of an update is not reachable from the previous \
 one in the graph documented in this module (e.g. Downloading -> Installed, or an update that \
 starts with Installing). A non-final status may repeat. A warning: the official diagram is an \
 image and the graph is reconstructed from the status descriptions.\n\n\
 Why it matters: a skipped step (no Downloaded, no signature check) usually means a status \
 was lost or the update did not go as reported.\n\n\
-Example:\n  Downloading, then Installed"
-);
+Example:\n  Downloading, then Installed",
+};
 
-rule!(
-    STATUS_AFTER_END,
-    "fw.status-after-end",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware status after the update already ended, without a new request",
-    "Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType, L01.FR.32",
-    "What it checks: a firmware status other than Idle after the update reached an end state \
+pub static STATUS_AFTER_END: Rule = Rule {
+    id: "fw.status-after-end",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware status after the update already ended, without a new request",
+    spec: "Security white paper §6.8; 2.0.1 Part 2 §3 FirmwareStatusEnumType, L01.FR.32",
+    doc: "What it checks: a firmware status other than Idle after the update reached an end state \
 (Installed, DownloadFailed, InvalidSignature, InstallationFailed, InstallVerificationFailed), \
 with no new UpdateFirmware in between. Installed repeated after the activating reboot is \
 allowed (L01.FR.32), as is a triggered repeat of the last status.\n\n\
 Why it matters: the update is over; further progress belongs to no request.\n\n\
-Example:\n  DownloadFailed, then Downloading (no new UpdateFirmware)"
-);
+Example:\n  DownloadFailed, then Downloading (no new UpdateFirmware)",
+};
 
-rule!(
-    NO_STATUS_AFTER_ACCEPT,
-    "fw.no-status-after-accept",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware update accepted and no status notification in time after its retrieve time",
-    "OCPP 1.6 §5.19; 2.0.1 Part 2 L01.FR.01, L01.FR.13",
-    "What it checks: an accepted UpdateFirmware (1.6: any CALLRESULT) or SignedUpdateFirmware \
+pub static NO_STATUS_AFTER_ACCEPT: Rule = Rule {
+    id: "fw.no-status-after-accept",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware update accepted and no status notification in time after its retrieve time",
+    spec: "OCPP 1.6 §5.19; 2.0.1 Part 2 L01.FR.01, L01.FR.13",
+    doc: "What it checks: an accepted UpdateFirmware (1.6: any CALLRESULT) or SignedUpdateFirmware \
 and no (Signed)FirmwareStatusNotification within `followup_window` (default 60 s) after the \
 later of the request and its `retrieveDate` / `retrieveDateTime`. Reported at the request's \
 line.\n\n\
 Why it matters: the charger must report the progress of the update; silence leaves the CSMS \
 unable to tell whether it runs.\n\n\
-Example:\n  UpdateFirmware {retrieveDateTime: now} -> Accepted, then no FirmwareStatusNotification"
-);
+Example:\n  UpdateFirmware {retrieveDateTime: now} -> Accepted, then no FirmwareStatusNotification",
+};
 
-rule!(
-    NO_UPLOAD_STATUS_AFTER_ACCEPT,
-    "fw.no-upload-status-after-accept",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Diagnostics or log upload accepted and no status notification within the follow-up window",
-    "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
-    "What it checks: GetDiagnostics answered with a fileName (an upload will happen) or GetLog \
+pub static NO_UPLOAD_STATUS_AFTER_ACCEPT: Rule = Rule {
+    id: "fw.no-upload-status-after-accept",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Diagnostics or log upload accepted and no status notification within the follow-up window",
+    spec: "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
+    doc: "What it checks: GetDiagnostics answered with a fileName (an upload will happen) or GetLog \
 answered Accepted, and no DiagnosticsStatusNotification / LogStatusNotification within \
 `followup_window` (default 60 s). Not a row of the rules catalogue: the counterpart of \
 `fw.no-status-after-accept` for uploads. Reported at the request's line.\n\n\
 Why it matters: the upload status is how the CSMS learns that the file arrived or failed.\n\n\
-Example:\n  GetLog {requestId:3, ...} -> Accepted, then no LogStatusNotification"
-);
+Example:\n  GetLog {requestId:3, ...} -> Accepted, then no LogStatusNotification",
+};
 
-rule!(
-    INSTALLED_WITHOUT_SECURITY_EVENT,
-    "fw.installed-without-security-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware Installed and no SecurityEventNotification FirmwareUpdated",
-    "2.0.1 Part 2 L01.FR.31; Security white paper §8 (FirmwareUpdated is critical)",
-    "What it checks: a 2.x FirmwareStatusNotification or 1.6 SignedFirmwareStatusNotification \
+pub static INSTALLED_WITHOUT_SECURITY_EVENT: Rule = Rule {
+    id: "fw.installed-without-security-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware Installed and no SecurityEventNotification FirmwareUpdated",
+    spec: "2.0.1 Part 2 L01.FR.31; Security white paper §8 (FirmwareUpdated is critical)",
+    doc: "What it checks: a 2.x FirmwareStatusNotification or 1.6 SignedFirmwareStatusNotification \
 with status Installed, and no SecurityEventNotification of type FirmwareUpdated since the \
 update started or within `followup_window` after the status. (1.6 core firmware updates \
 are not checked.)\n\n\
 Why it matters: a firmware change is a critical security event the CSMS must be told of.\n\n\
-Example:\n  FirmwareStatusNotification {status:\"Installed\", requestId:5}, then only Heartbeats"
-);
+Example:\n  FirmwareStatusNotification {status:\"Installed\", requestId:5}, then only Heartbeats",
+};
 
-rule!(
-    INVALID_SIGNATURE_WITHOUT_EVENT,
-    "fw.invalid-signature-without-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware status InvalidSignature and no SecurityEventNotification InvalidFirmwareSignature",
-    "2.0.1 Part 2 L01.FR.03; Security white paper L01",
-    "What it checks: a firmware status InvalidSignature and no SecurityEventNotification of \
+pub static INVALID_SIGNATURE_WITHOUT_EVENT: Rule = Rule {
+    id: "fw.invalid-signature-without-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware status InvalidSignature and no SecurityEventNotification InvalidFirmwareSignature",
+    spec: "2.0.1 Part 2 L01.FR.03; Security white paper L01",
+    doc: "What it checks: a firmware status InvalidSignature and no SecurityEventNotification of \
 type InvalidFirmwareSignature since the update started or within `followup_window` after \
 the status. (L01.FR.03 spells the event \"InvalidFirmwareSigning\"; the event list names it \
 InvalidFirmwareSignature, which is what is expected here.)\n\n\
 Why it matters: a firmware image with a bad signature may be an attack; it must reach the \
 security log.\n\n\
-Example:\n  FirmwareStatusNotification {status:\"InvalidSignature\", requestId:5}, no security event"
-);
+Example:\n  FirmwareStatusNotification {status:\"InvalidSignature\", requestId:5}, no security event",
+};
 
-rule!(
-    INVALID_CERTIFICATE_WITHOUT_EVENT,
-    "fw.invalid-certificate-without-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Firmware signing certificate refused and no InvalidFirmwareSigningCertificate event",
-    "2.0.1 Part 2 L01.FR.02, L01.FR.22; 2.0.1 Part 6 TC_L_05_CS",
-    "What it checks: UpdateFirmware (2.x) or SignedUpdateFirmware (1.6 security) answered \
+pub static INVALID_CERTIFICATE_WITHOUT_EVENT: Rule = Rule {
+    id: "fw.invalid-certificate-without-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Firmware signing certificate refused and no InvalidFirmwareSigningCertificate event",
+    spec: "2.0.1 Part 2 L01.FR.02, L01.FR.22; 2.0.1 Part 6 TC_L_05_CS",
+    doc: "What it checks: UpdateFirmware (2.x) or SignedUpdateFirmware (1.6 security) answered \
 InvalidCertificate or RevokedCertificate, and no SecurityEventNotification of type \
 InvalidFirmwareSigningCertificate within `followup_window`.\n\n\
 Why it matters: an untrusted signing certificate may be an attack; it must reach the \
 security log.\n\n\
-Example:\n  UpdateFirmware -> {status:\"InvalidCertificate\"}, then no SecurityEventNotification"
-);
+Example:\n  UpdateFirmware -> {status:\"InvalidCertificate\"}, then no SecurityEventNotification",
+};
 
-rule!(
-    UPLOAD_STATUS_PROGRESSION,
-    "fw.upload-status-progression",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Diagnostics or log upload statuses out of order (not Uploading, then one final status)",
-    "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
-    "What it checks: the statuses of one upload: Uploaded without a preceding Uploading, a \
+pub static UPLOAD_STATUS_PROGRESSION: Rule = Rule {
+    id: "fw.upload-status-progression",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Diagnostics or log upload statuses out of order (not Uploading, then one final status)",
+    spec: "OCPP 1.6 §4.4, §5.9; Security white paper N01; 2.0.1 Part 2 N01",
+    doc: "What it checks: the statuses of one upload: Uploaded without a preceding Uploading, a \
 status after the final one (Uploaded, UploadFailed, UploadFailure, BadMessage, \
 PermissionDenied, NotSupportedOperation) without a new request, or another status that does \
 not follow. A failure may come first (the upload never started).\n\n\
 Why it matters: the CSMS decides from the final status whether the file is there; a repeated \
 or unexplained final status contradicts it.\n\n\
 Example:\n  GetDiagnostics -> {fileName:\"diag.zip\"}, then DiagnosticsStatusNotification Uploaded \
-twice"
-);
-
-/// What a job watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Firmware,
-    Diagnostics,
-    Log,
-}
-
-impl Kind {
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn of_status(action: &str) -> Option<Kind> {
-        Some(match action {
-            "FirmwareStatusNotification" | "SignedFirmwareStatusNotification" => Kind::Firmware,
-            "DiagnosticsStatusNotification" => Kind::Diagnostics,
-            "LogStatusNotification" => Kind::Log,
-            _ => return None,
-        })
-    }
-
-    fn of_trigger(requested: &str) -> Option<Kind> {
-        Some(match requested {
-            "FirmwareStatusNotification" => Kind::Firmware,
-            "DiagnosticsStatusNotification" => Kind::Diagnostics,
-            "LogStatusNotification" => Kind::Log,
-            _ => return None,
-        })
-    }
-}
-
-/// One update or upload.
-#[derive(Debug)]
-struct Job {
-    /// The request, or `None` for a job inferred from statuses alone.
-    call: Option<CallRef>,
-    request_id: Option<i64>,
-    /// When the job started (accepted, or its first status).
-    since: Timestamp,
-    /// A status is expected by then (observed requests only).
-    due: Option<Timestamp>,
-    last: Option<Box<str>>,
-    statuses: u32,
-    ended: bool,
-    /// It replaced a job that had not ended (that one may still report a failure).
-    replaced_running: bool,
-}
-
-/// A security event a status requires.
-#[derive(Debug)]
-struct Expect {
-    event: &'static str,
-    rule: &'static Rule,
-    about: CallRef,
-    /// The status (or request) that requires it.
-    what: &'static str,
-    due: Timestamp,
-}
-
-/// A trigger for one of the status notifications.
-#[derive(Debug)]
-struct Trigger {
-    kind: Kind,
-    call_id: Box<str>,
-    until: Timestamp,
-}
-
-/// What this group remembers per station.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    jobs: [Option<Job>; 3],
-    /// The requestId of the job the current one replaced, per kind.
-    replaced: [Option<i64>; 3],
-    /// A status without a request was already reported, per kind.
-    orphan_noted: [bool; 3],
-    triggers: Vec<Trigger>,
-    /// When the security events FirmwareUpdated, InvalidFirmwareSignature and
-    /// InvalidFirmwareSigningCertificate were last seen.
-    events: [Option<Timestamp>; 3],
-    expects: Vec<Expect>,
-}
-
-const EVENTS: [&str; 3] = [
-    "FirmwareUpdated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-];
-const MAX_TRIGGERS: usize = 8;
-const MAX_EXPECTS: usize = 16;
-
-fn event_index(event: &str) -> Option<usize> {
-    EVENTS.iter().position(|e| *e == event)
-}
-
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let fw = &mut st.fw;
-    fw.triggers.retain(|t| t.until >= now);
-    let window = ctx.config().tol.followup_window_us as f64 / 1e6;
-    for (i, job) in fw.jobs.iter_mut().enumerate() {
-        let Some(job) = job else { continue };
-        let (Some(due), Some(call)) = (job.due, &job.call) else {
-            continue;
-        };
-        if job.statuses > 0 || now <= due {
-            continue;
-        }
-        job.due = None;
-        let (rule, expected) = match i {
-            0 => (&NO_STATUS_AFTER_ACCEPT, "firmware status notification"),
-            1 => (
-                &NO_UPLOAD_STATUS_AFTER_ACCEPT,
-                "DiagnosticsStatusNotification",
-            ),
-            _ => (&NO_UPLOAD_STATUS_AFTER_ACCEPT, "LogStatusNotification"),
-        };
-        ctx.report_about(
-            rule,
-            call.about(),
-            format!(
-                "{} was accepted but no {expected} came within {window:.0} s{}",
-                call.action,
-                if i == 0 {
-                    " after its retrieve time"
-                } else {
-                    ""
-                }
-            ),
-        );
-    }
-    let mut k = 0;
-    while k < fw.expects.len() {
-        if fw.expects[k].due < now {
-            let e = fw.expects.remove(k);
-            ctx.report_about(
-                e.rule,
-                e.about.about(),
-                format!(
-                    "{} and no SecurityEventNotification {} followed within {window:.0} s",
-                    e.what, e.event
-                ),
-            );
-        } else {
-            k += 1;
-        }
-    }
-}
-
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    match (call.action, call.from) {
-        ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
-            if let Some(kind) = str_of(p, "requestedMessage").and_then(Kind::of_trigger) {
-                let until = Timestamp::from_micros(
-                    ctx.now()
-                        .micros()
-                        .saturating_add(ctx.config().tol.call_timeout_us)
-                        .saturating_add(ctx.config().tol.followup_window_us),
-                );
-                push_capped(
-                    &mut st.fw.triggers,
-                    Trigger {
-                        kind,
-                        call_id: Box::from(call.id),
-                        until,
-                    },
-                    MAX_TRIGGERS,
-                );
-            }
-        }
-        ("SecurityEventNotification", Side::Charger) => {
-            if let Some(i) = str_of(p, "type").and_then(event_index) {
-                st.fw.events[i] = Some(ctx.now());
-                st.fw.expects.retain(|e| e.event != EVENTS[i]);
-            }
-        }
-        (action, Side::Charger) => {
-            if let (Some(kind), Some(status)) = (Kind::of_status(action), str_of(p, "status")) {
-                on_status(st, ctx, call, kind, status);
-            }
-        }
-        _ => {}
-    }
-}
-
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let v16 = st.version == Some(Version::V16);
-    match reply.action {
-        "TriggerMessage" | "ExtendedTriggerMessage" if status_of(reply) != Some("Accepted") => {
-            st.fw.triggers.retain(|t| &*t.call_id != reply.id);
-        }
-        "UpdateFirmware" | "SignedUpdateFirmware" => {
-            let signed = !(v16 && reply.action == "UpdateFirmware");
-            let accepted = if signed {
-                matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled"))
-            } else {
-                matches!(reply.outcome, Outcome::Result { .. })
-            };
-            if signed
-                && matches!(
-                    status_of(reply),
-                    Some("InvalidCertificate" | "RevokedCertificate")
-                )
-            {
-                let since = reply.call_at;
-                if st.fw.events[2].is_none_or(|t| t < since) {
-                    let due = after(ctx.now(), ctx.config().tol.followup_window_us);
-                    push_capped(
-                        &mut st.fw.expects,
-                        Expect {
-                            event: EVENTS[2],
-                            rule: &INVALID_CERTIFICATE_WITHOUT_EVENT,
-                            about: CallRef::of_reply(reply),
-                            what: if status_of(reply) == Some("RevokedCertificate") {
-                                "the firmware signing certificate was answered RevokedCertificate"
-                            } else {
-                                "the firmware signing certificate was answered InvalidCertificate"
-                            },
-                            due,
-                        },
-                        MAX_EXPECTS,
-                    );
-                }
-            }
-            if accepted {
-                let firmware = reply.request.get("firmware");
-                let retrieve = firmware
-                    .and_then(|f| str_of(f, "retrieveDateTime"))
-                    .or_else(|| str_of(reply.request, "retrieveDate"))
-                    .and_then(|s| Timestamp::parse_rfc3339(s).ok());
-                let start = retrieve.map_or(ctx.now(), |r| r.max(ctx.now()));
-                let due = after(start, ctx.config().tol.followup_window_us);
-                open_job(st, ctx, reply, Kind::Firmware, due);
-            }
-        }
-        "GetDiagnostics" if reply.result().is_some_and(|r| r.get("fileName").is_some()) => {
-            let due = after(ctx.now(), ctx.config().tol.followup_window_us);
-            open_job(st, ctx, reply, Kind::Diagnostics, due);
-        }
-        "GetLog" => {
-            if matches!(status_of(reply), Some("Accepted" | "AcceptedCanceled")) {
-                let due = after(ctx.now(), ctx.config().tol.followup_window_us);
-                open_job(st, ctx, reply, Kind::Log, due);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
-fn open_job(st: &mut ProtoState, ctx: &Ctx<'_>, reply: &Reply<'_>, kind: Kind, due: Timestamp) {
-    let i = kind.index();
-    let fw = &mut st.fw;
-    let mut replaced_running = false;
-    if let Some(old) = &fw.jobs[i] {
-        replaced_running = !old.ended;
-        fw.replaced[i] = old.request_id;
-    }
-    fw.orphan_noted[i] = false;
-    fw.jobs[i] = Some(Job {
-        call: Some(CallRef::of_reply(reply)),
-        request_id: int_of(reply.request, "requestId"),
-        since: reply.call_at.min(ctx.now()),
-        due: Some(due),
-        last: None,
-        statuses: 0,
-        ended: false,
-        replaced_running,
-    });
-}
-
-fn is_firmware_end(status: &str) -> bool {
-    matches!(
-        status,
-        "Installed"
-            | "DownloadFailed"
-            | "InvalidSignature"
-            | "InstallationFailed"
-            | "InstallVerificationFailed"
-    )
-}
-
-fn is_upload_failure(status: &str) -> bool {
-    matches!(
-        status,
-        "UploadFailed"
-            | "UploadFailure"
-            | "BadMessage"
-            | "PermissionDenied"
-            | "NotSupportedOperation"
-    )
-}
-
-fn is_upload_end(status: &str) -> bool {
-    status == "Uploaded" || is_upload_failure(status)
-}
-
-/// A step of the firmware graph (a non-final status may also repeat).
-fn firmware_edge(from: &str, to: &str) -> bool {
-    if from == to && !is_firmware_end(from) {
-        return true;
-    }
-    matches!(
-        (from, to),
-        ("DownloadScheduled", "Downloading")
-            | (
-                "Downloading",
-                "DownloadPaused" | "Downloaded" | "DownloadFailed"
-            )
-            | ("DownloadPaused", "Downloading")
-            | (
-                "Downloaded",
-                "SignatureVerified"
-                    | "InvalidSignature"
-                    | "InstallScheduled"
-                    | "InstallRebooting"
-                    | "Installing"
-            )
-            | (
-                "SignatureVerified",
-                "InstallScheduled" | "InstallRebooting" | "Installing"
-            )
-            | ("InstallScheduled", "InstallRebooting" | "Installing")
-            | (
-                "InstallRebooting",
-                "Installing" | "Installed" | "InstallationFailed"
-            )
-            | (
-                "Installing",
-                "InstallRebooting"
-                    | "Installed"
-                    | "InstallationFailed"
-                    | "InstallVerificationFailed"
-            )
-    )
-}
-
-/// A step of an upload (AcceptedCanceled, 2.x, may come before the new upload starts).
-fn upload_edge(from: &str, to: &str) -> bool {
-    match from {
-        "Uploading" => to == "Uploading" || is_upload_end(to),
-        "AcceptedCanceled" => to == "Uploading" || is_upload_failure(to),
-        _ => false,
-    }
-}
-
-fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind, status: &str) {
-    let i = kind.index();
-    let v2 = st.version.is_some_and(Version::is_2x);
-    // The observation saw the station connect: it knows whether an update or upload runs.
-    let seen_open = st.connections_seen > 0;
-    let request_id = int_of(call.payload, "requestId");
-    let fw = &mut st.fw;
-    let triggered = match fw.triggers.iter().position(|t| t.kind == kind) {
-        Some(t) => {
-            fw.triggers.remove(t);
-            true
-        }
-        None => false,
-    };
-    if triggered && v2 && kind == Kind::Log {
-        let uploading = fw.jobs[i].as_ref().filter(|j| !j.ended);
-        let wrong = match uploading {
-            Some(job) if status == "Idle" && job.call.is_some() => Some(format!(
-                "the triggered LogStatusNotification says Idle, but the upload of {} (requestId {}) has not ended; expected Uploading",
-                job.call.as_ref().map_or("GetLog", |c| c.action),
-                job.request_id.map_or("?".to_owned(), |r| r.to_string())
-            )),
-            None if status != "Idle" && seen_open => Some(format!(
-                "the triggered LogStatusNotification says {status}, but no log upload is in progress; expected Idle"
-            )),
-            _ => None,
-        };
-        if let Some(msg) = wrong {
-            ctx.report(&TRIGGERED_LOG_STATUS_WRONG, msg);
-        }
-    }
-    if triggered && v2 && kind == Kind::Firmware {
-        let running = fw.jobs[i].as_ref().filter(|j| !j.ended);
-        let wrong = match running {
-            Some(job) if job.call.is_some() => job
-                .last
-                .as_deref()
-                .filter(|last| *last != status)
-                .map(|last| {
-                    format!(
-                        "the triggered FirmwareStatusNotification says {status}, but the last status of the update in progress was {last}; a triggered status repeats the last one"
-                    )
-                }),
-            None if status != "Idle" && seen_open => Some(format!(
-                "the triggered FirmwareStatusNotification says {status}, but no firmware update is in progress; expected Idle"
-            )),
-            _ => None,
-        };
-        if let Some(msg) = wrong {
-            ctx.report(&TRIGGERED_FIRMWARE_STATUS_NOT_LAST, msg);
-        }
-    }
-    if status == "Idle" {
-        if !triggered {
-            ctx.report(
-                &IDLE_NOT_TRIGGERED,
-                format!(
-                    "{} with status Idle, but no trigger for it was sent; Idle is only an answer to a trigger",
-                    call.action
-                ),
-            );
-        }
-        return;
-    }
-    if v2 && kind == Kind::Firmware && request_id.is_none() {
-        ctx.report(
-            &REQUEST_ID_MISSING,
-            format!("FirmwareStatusNotification {status} without requestId"),
-        );
-    }
-    let now = ctx.now();
-    let Some(job) = &mut fw.jobs[i] else {
-        if !triggered && !fw.orphan_noted[i] {
-            fw.orphan_noted[i] = true;
-            ctx.report(
-                &STATUS_WITHOUT_REQUEST,
-                format!(
-                    "{} {status}, but no accepted {} was seen for this station (it may predate the trace)",
-                    call.action,
-                    match kind {
-                        Kind::Firmware => "UpdateFirmware",
-                        Kind::Diagnostics => "GetDiagnostics",
-                        Kind::Log => "GetLog",
-                    }
-                ),
-            );
-        }
-        fw.jobs[i] = Some(Job {
-            call: None,
-            request_id,
-            since: now,
-            due: None,
-            last: Some(Box::from(status)),
-            statuses: 1,
-            ended: ended(kind, status),
-            replaced_running: false,
-        });
-        return;
-    };
-    if let (Some(got), Some(want)) = (request_id, job.request_id)
-        && got != want
-    {
-        if fw.replaced[i] == Some(got) {
-            // The replaced request reports its end.
-            return;
-        }
-        if job.call.is_some() {
-            ctx.report(
-                &REQUEST_ID_MISMATCH,
-                format!(
-                    "{} {status} carries requestId {got}; the {} in progress has requestId {want}",
-                    call.action,
-                    job.call.as_ref().map_or("request", |c| c.action)
-                ),
-            );
-        } else {
-            // Statuses of another update that also predates the trace.
-            *job = Job {
-                call: None,
-                request_id: Some(got),
-                since: now,
-                due: None,
-                last: Some(Box::from(status)),
-                statuses: 1,
-                ended: ended(kind, status),
-                replaced_running: false,
-            };
-        }
-        return;
-    }
-    if job.request_id.is_none() && job.call.is_none() {
-        job.request_id = request_id;
-    }
-    if triggered && job.last.as_deref() == Some(status) {
-        return;
-    }
-    let upload = kind != Kind::Firmware;
-    match job.last.as_deref() {
-        Some(prev) if job.ended => {
-            let repeat_installed = prev == "Installed" && status == "Installed";
-            if upload {
-                ctx.report(
-                    &UPLOAD_STATUS_PROGRESSION,
-                    format!(
-                        "{} {status} after the upload already ended with {prev}, without a new request",
-                        call.action
-                    ),
-                );
-            } else if !repeat_installed {
-                ctx.report(
-                    &STATUS_AFTER_END,
-                    format!(
-                        "firmware status {status} after the update already ended with {prev}, without a new UpdateFirmware"
-                    ),
-                );
-            }
-        }
-        Some(prev) => {
-            if upload && !upload_edge(prev, status) {
-                ctx.report(
-                    &UPLOAD_STATUS_PROGRESSION,
-                    format!("{} {status} does not follow {prev}", call.action),
-                );
-            } else if !upload && !firmware_edge(prev, status) {
-                ctx.report(
-                    &UNEXPECTED_TRANSITION,
-                    format!("firmware status {status} does not follow {prev} in the status graph"),
-                );
-            }
-        }
-        None => {
-            let first_ok = if upload {
-                matches!(status, "Uploading" | "AcceptedCanceled") || is_upload_failure(status)
-            } else {
-                matches!(
-                    status,
-                    "DownloadScheduled" | "Downloading" | "DownloadFailed"
-                ) || (job.replaced_running && status == "InstallationFailed")
-            };
-            if !first_ok {
-                let (rule, expected) = if upload {
-                    (&UPLOAD_STATUS_PROGRESSION, "Uploading")
-                } else {
-                    (&UNEXPECTED_TRANSITION, "DownloadScheduled or Downloading")
-                };
-                ctx.report(
-                    rule,
-                    format!(
-                        "first status after the {} is {status}; expected {expected}",
-                        job.call.as_ref().map_or("request", |c| c.action)
-                    ),
-                );
-            }
-        }
-    }
-    job.last = Some(Box::from(status));
-    job.statuses += 1;
-    job.ended = ended(kind, status);
-
-    // Security events the status requires (2.x and the 1.6 signed messages).
-    let signed = v2 || call.action == "SignedFirmwareStatusNotification";
-    if kind == Kind::Firmware && signed {
-        let need = match status {
-            "Installed" => Some((
-                0,
-                &INSTALLED_WITHOUT_SECURITY_EVENT,
-                "firmware status Installed",
-            )),
-            "InvalidSignature" => Some((
-                1,
-                &INVALID_SIGNATURE_WITHOUT_EVENT,
-                "firmware status InvalidSignature",
-            )),
-            _ => None,
-        };
-        if let Some((e, rule, what)) = need {
-            let since = job.since;
-            if fw.events[e].is_none_or(|t| t < since)
-                && !fw.expects.iter().any(|x| x.event == EVENTS[e])
-            {
-                push_capped(
-                    &mut fw.expects,
-                    Expect {
-                        event: EVENTS[e],
-                        rule,
-                        about: CallRef::of_call(ctx, call),
-                        what,
-                        due: after(now, ctx.config().tol.followup_window_us),
-                    },
-                    MAX_EXPECTS,
-                );
-            }
-        }
-    }
-}
-
-fn ended(kind: Kind, status: &str) -> bool {
-    if kind == Kind::Firmware {
-        is_firmware_end(status)
-    } else {
-        is_upload_end(status)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn firmware_graph_accepts_the_documented_paths() {
-        let path = [
-            "DownloadScheduled",
-            "Downloading",
-            "DownloadPaused",
-            "Downloading",
-            "Downloaded",
-            "SignatureVerified",
-            "InstallScheduled",
-            "InstallRebooting",
-            "Installing",
-            "Installed",
-        ];
-        for w in path.windows(2) {
-            assert!(firmware_edge(w[0], w[1]), "{} -> {}", w[0], w[1]);
-        }
-        assert!(firmware_edge("Downloading", "Downloading"));
-        assert!(!firmware_edge("Downloading", "Installed"));
-        assert!(!firmware_edge("Installed", "Installed"));
-        assert!(!firmware_edge("DownloadFailed", "Downloading"));
-    }
-
-    #[test]
-    fn a_replaced_update_may_still_report_its_failure() {
-        use crate::engine::rules::dm::tests::{run, trace};
-        let upd = |id: &str, rid: u32| {
-            format!(
-                r#"[2,"{id}","UpdateFirmware",{{"requestId":{rid},"firmware":{{"location":"https://x/fw.bin","retrieveDateTime":"2026-11-22T10:00:00Z"}}}}]"#
-            )
-        };
-        let fsn = |id: &str, status: &str, rid: u32| {
-            format!(
-                r#"[2,"{id}","FirmwareStatusNotification",{{"status":"{status}","requestId":{rid}}}]"#
-            )
-        };
-        let ok = |id: &str| format!(r#"[3,"{id}",{{}}]"#);
-        let (u1, u2) = (upd("u1", 1), upd("u2", 2));
-        let (f1, f2, f3) = (
-            fsn("f1", "Downloading", 1),
-            fsn("f2", "DownloadFailed", 1),
-            fsn("f3", "Downloading", 2),
-        );
-        let (a1, a2, a3) = (ok("f1"), ok("f2"), ok("f3"));
-        let frames = [
-            ("csms", u1.as_str()),
-            ("charger", r#"[3,"u1",{"status":"Accepted"}]"#),
-            ("charger", f1.as_str()),
-            ("csms", a1.as_str()),
-            ("csms", u2.as_str()),
-            ("charger", r#"[3,"u2",{"status":"AcceptedCanceled"}]"#),
-            ("charger", f2.as_str()),
-            ("csms", a2.as_str()),
-            ("charger", f3.as_str()),
-            ("csms", a3.as_str()),
-        ];
-        let found = run(&trace("ocpp2.0.1", &frames));
-        assert!(found.is_empty(), "{found:?}");
-    }
-
-    #[test]
-    fn upload_graph() {
-        assert!(upload_edge("Uploading", "Uploaded"));
-        assert!(upload_edge("Uploading", "UploadFailure"));
-        assert!(!upload_edge("Uploaded", "Uploading"));
-        assert!(upload_edge("AcceptedCanceled", "Uploading"));
-    }
-}
+twice",
+};

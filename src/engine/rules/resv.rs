@@ -1,32 +1,14 @@
-//! `resv.*`: reservations. Each ReserveNow is followed from its answer to its end:
+//! `resv.*`: reservations (ReserveNow, CancelReservation).
 //!
-//! ```text
-//! ReserveNow ──Accepted──► Active ──StartTransaction / TransactionEvent with it──► Consumed
-//!     │                      ├──CancelReservation Accepted──────────────────────► Cancelled
-//!     └─other answer: gone   ├──expiry (1.6: connector leaves Reserved;
-//!                            │          2.x: ReservationStatusUpdate Expired)──► Expired
-//!                            └──connector/EVSE Faulted or Unavailable
-//!                                       (2.x: ReservationStatusUpdate Removed)─► Removed
-//! ```
-//!
-//! The last status of every connector (1.6) and EVSE connector (2.x) is kept here too, from
-//! StatusNotification and 2.x NotifyEvent `AvailabilityState`, to judge whether the target
-//! of a reservation could be reserved at all.
+//! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
+//! and [`RULES`] in registry order. The checks are in `resv/reservation.rs`.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
-use serde_json::Value;
-
-use super::dm::{CallRef, Cfg, arr_of, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
-use super::{ALL, Rule, V2X, V16};
-use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, ProtoState, Reply};
+use crate::engine::rules::{ALL, Party, Rule, V2X, V16};
 use crate::finding::Severity;
-use crate::ocpp::{Side, Version};
-use crate::time::Timestamp;
 
-/// The rules of this file, in registry order.
+pub(crate) mod reservation;
+
+/// The rules of this prefix, in registry order.
 pub static RULES: &[&Rule] = &[
     &CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED,
     &BUSY_TARGET_ACCEPTED,
@@ -39,34 +21,32 @@ pub static RULES: &[&Rule] = &[
     &OCCUPIED_WITHOUT_TOKEN,
 ];
 
-rule!(
-    CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED,
-    "resv.connector-zero-accepted-unsupported",
-    Error,
-    None,
-    V16,
-    Charger,
-    "ReserveNow for connector 0 accepted although ReserveConnectorZeroSupported is false or absent",
-    "OCPP 1.6 §5.13",
-    "What it checks: ReserveNow with `connectorId` 0 answered Accepted while the charger \
+pub static CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED: Rule = Rule {
+    id: "resv.connector-zero-accepted-unsupported",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Charger,
+    summary: "ReserveNow for connector 0 accepted although ReserveConnectorZeroSupported is false or absent",
+    spec: "OCPP 1.6 §5.13",
+    doc: "What it checks: ReserveNow with `connectorId` 0 answered Accepted while the charger \
 reported `ReserveConnectorZeroSupported` = false, or left it out of a full GetConfiguration \
 listing. When the key was never seen nothing is reported.\n\n\
 Why it matters: a charger without that capability must answer Rejected; the CSMS now counts \
 on a reservation of the whole station that does not exist.\n\n\
 Example:\n  GetConfiguration -> {ReserveConnectorZeroSupported: \"false\"}, then ReserveNow \
-{connectorId:0, ...} -> Accepted"
-);
+{connectorId:0, ...} -> Accepted",
+};
 
-rule!(
-    BUSY_TARGET_ACCEPTED,
-    "resv.busy-target-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "ReserveNow accepted for a connector or EVSE that is occupied, reserved, faulted or unavailable",
-    "OCPP 1.6 §5.13; 2.0.1 Part 2 H01.FR.11, H01.FR.12, H01.FR.14",
-    "What it checks: ReserveNow answered Accepted while the last status the charger reported \
+pub static BUSY_TARGET_ACCEPTED: Rule = Rule {
+    id: "resv.busy-target-accepted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "ReserveNow accepted for a connector or EVSE that is occupied, reserved, faulted or unavailable",
+    spec: "OCPP 1.6 §5.13; 2.0.1 Part 2 H01.FR.11, H01.FR.12, H01.FR.14",
+    doc: "What it checks: ReserveNow answered Accepted while the last status the charger reported \
 for the target was 1.6 Preparing, Charging, SuspendedEV, SuspendedEVSE, Finishing, Reserved \
 (by another reservation), Faulted or Unavailable; 2.x Occupied, Reserved (by another \
 reservation), Faulted or Unavailable for a connector of the EVSE. Only when such a status \
@@ -74,777 +54,119 @@ was seen.\n\n\
 Why it matters: the charger must answer Occupied, Faulted or Unavailable; accepting promises \
 a connector that the driver will not get.\n\n\
 Example:\n  StatusNotification {connectorId:1, status:\"Charging\"}, then ReserveNow \
-{connectorId:1, ...} -> Accepted"
-);
+{connectorId:1, ...} -> Accepted",
+};
 
-rule!(
-    STATUS_NOT_RESERVED,
-    "resv.status-not-reserved",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Reservation of a specific connector accepted and no Reserved status reported for it",
-    "OCPP 1.6 §4.9; 2.0.1 Part 2 H01.FR.23",
-    "What it checks: ReserveNow for a specific connector (1.6 connectorId > 0) or EVSE (2.x \
+pub static STATUS_NOT_RESERVED: Rule = Rule {
+    id: "resv.status-not-reserved",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Reservation of a specific connector accepted and no Reserved status reported for it",
+    spec: "OCPP 1.6 §4.9; 2.0.1 Part 2 H01.FR.23",
+    doc: "What it checks: ReserveNow for a specific connector (1.6 connectorId > 0) or EVSE (2.x \
 evseId) answered Accepted, the reservation still holds after `followup_window` (default \
 60 s), and no StatusNotification (2.x: or NotifyEvent AvailabilityState) reported Reserved \
 for it. Reported at the ReserveNow line.\n\n\
 Why it matters: the CSMS and other drivers learn from the status that the connector is held.\n\n\
-Example:\n  ReserveNow {connectorId:1, ...} -> Accepted, and no StatusNotification Reserved"
-);
+Example:\n  ReserveNow {connectorId:1, ...} -> Accepted, and no StatusNotification Reserved",
+};
 
-rule!(
-    EXPIRY_NOT_REPORTED,
-    "resv.expiry-not-reported",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Reservation expired and the charger did not report it",
-    "OCPP 1.6 §5.13; 2.0.1 Part 2 H04.FR.01",
-    "What it checks: a reservation neither used nor cancelled whose expiry time passed more \
+pub static EXPIRY_NOT_REPORTED: Rule = Rule {
+    id: "resv.expiry-not-reported",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Reservation expired and the charger did not report it",
+    spec: "OCPP 1.6 §5.13; 2.0.1 Part 2 H04.FR.01",
+    doc: "What it checks: a reservation neither used nor cancelled whose expiry time passed more \
 than `followup_window` ago, and: 1.6, the reserved connector (which had reported Reserved) \
 reported no new status since; 2.x, no ReservationStatusUpdate with status Expired came for \
 it. Reported at the ReserveNow line.\n\n\
 Why it matters: on expiry the connector must become available again, and the CSMS learns it \
 from this report.\n\n\
 Example:\n  ReserveNow {expiryDateTime: 10:20} -> Accepted, at 10:25 still no \
-ReservationStatusUpdate"
-);
+ReservationStatusUpdate",
+};
 
-rule!(
-    REMOVED_NOT_REPORTED,
-    "resv.removed-not-reported",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Reserved EVSE became Faulted or Unavailable and no ReservationStatusUpdate Removed followed",
-    "2.0.1 Part 2 H01.FR.16, H01.FR.17",
-    "What it checks: an EVSE with an active reservation reports Faulted or Unavailable, and no \
+pub static REMOVED_NOT_REPORTED: Rule = Rule {
+    id: "resv.removed-not-reported",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reserved EVSE became Faulted or Unavailable and no ReservationStatusUpdate Removed followed",
+    spec: "2.0.1 Part 2 H01.FR.16, H01.FR.17",
+    doc: "What it checks: an EVSE with an active reservation reports Faulted or Unavailable, and no \
 ReservationStatusUpdate with status Removed for the reservation within `followup_window`.\n\n\
 Why it matters: the reservation ends with the EVSE's availability; the CSMS must be told so \
 it can reserve elsewhere.\n\n\
 Example:\n  ReserveNow {evseId:1} -> Accepted, StatusNotification {evseId:1, \
-connectorStatus:\"Faulted\"}, no ReservationStatusUpdate"
-);
+connectorStatus:\"Faulted\"}, no ReservationStatusUpdate",
+};
 
-rule!(
-    CANCEL_UNKNOWN_ACCEPTED,
-    "resv.cancel-unknown-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "CancelReservation accepted for a reservation that does not exist (any more)",
-    "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.01",
-    "What it checks: CancelReservation answered Accepted for a reservationId that was used, \
+pub static CANCEL_UNKNOWN_ACCEPTED: Rule = Rule {
+    id: "resv.cancel-unknown-accepted",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "CancelReservation accepted for a reservation that does not exist (any more)",
+    spec: "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.01",
+    doc: "What it checks: CancelReservation answered Accepted for a reservationId that was used, \
 cancelled or removed earlier in the trace (error), that expired (warning: the clocks may \
 differ), or that was never seen (warning: it may predate the trace).\n\n\
 Why it matters: an unknown reservation must be answered Rejected; Accepted tells the CSMS it \
 cancelled something.\n\n\
-Example:\n  CancelReservation {reservationId:5} -> Accepted (twice)"
-);
+Example:\n  CancelReservation {reservationId:5} -> Accepted (twice)",
+};
 
-rule!(
-    CANCEL_KNOWN_REJECTED,
-    "resv.cancel-known-rejected",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "CancelReservation for an active reservation answered Rejected",
-    "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.02",
-    "What it checks: CancelReservation answered Rejected for a reservation the charger \
+pub static CANCEL_KNOWN_REJECTED: Rule = Rule {
+    id: "resv.cancel-known-rejected",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "CancelReservation for an active reservation answered Rejected",
+    spec: "OCPP 1.6 §5.1; 2.0.1 Part 2 H02.FR.02",
+    doc: "What it checks: CancelReservation answered Rejected for a reservation the charger \
 accepted, that was not used, cancelled or removed, and whose expiry time has not passed.\n\n\
 Why it matters: the reservation keeps holding the connector although the CSMS wants it free.\n\n\
 Example:\n  ReserveNow {reservationId:5} -> Accepted, CancelReservation {reservationId:5} -> \
-Rejected"
-);
+Rejected",
+};
 
-rule!(
-    CANCEL_STATUS_MISSING,
-    "resv.cancel-status-missing",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Reservation of an EVSE cancelled and no Available status followed",
-    "2.0.1 errata E201 2.31 (H02.FR.03, H02.FR.04)",
-    "What it checks: CancelReservation accepted for a reservation of a specific EVSE whose \
+pub static CANCEL_STATUS_MISSING: Rule = Rule {
+    id: "resv.cancel-status-missing",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reservation of an EVSE cancelled and no Available status followed",
+    spec: "2.0.1 errata E201 2.31 (H02.FR.03, H02.FR.04)",
+    doc: "What it checks: CancelReservation accepted for a reservation of a specific EVSE whose \
 connector had reported Reserved, and no StatusNotification (or NotifyEvent AvailabilityState) \
 Available for a connector of that EVSE within `followup_window`.\n\n\
 Why it matters: the connectors go back to Available when the reservation is cancelled, and \
 the CSMS learns it from the status.\n\n\
-Example:\n  CancelReservation {reservationId:5} -> Accepted, no StatusNotification Available"
-);
+Example:\n  CancelReservation {reservationId:5} -> Accepted, no StatusNotification Available",
+};
 
-rule!(
-    OCCUPIED_WITHOUT_TOKEN,
-    "resv.occupied-without-token",
-    Warning,
-    None,
-    V2X,
-    Charger,
-    "Reserved connector reported Occupied before the reserved idToken was presented",
-    "2.0.1 errata E201 2.28 (G01.FR.09); 2.0.1 Part 2 G03.FR.09",
-    "What it checks: an EVSE with an active reservation reports Occupied while neither the \
+pub static OCCUPIED_WITHOUT_TOKEN: Rule = Rule {
+    id: "resv.occupied-without-token",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "Reserved connector reported Occupied before the reserved idToken was presented",
+    spec: "2.0.1 errata E201 2.28 (G01.FR.09); 2.0.1 Part 2 G03.FR.09",
+    doc: "What it checks: an EVSE with an active reservation reports Occupied while neither the \
 reserved idToken nor its groupIdToken was presented (Authorize or TransactionEvent) since \
 the reservation.\n\n\
 Why it matters: a reserved connector stays Reserved until the driver it is reserved for \
 arrives; Occupied suggests someone else took it.\n\n\
 Example:\n  ReserveNow {evseId:1, idToken:\"A\"} -> Accepted, StatusNotification {evseId:1, \
-connectorStatus:\"Occupied\"} (no Authorize of A)"
-);
-
-const MAX_RESERVATIONS: usize = 32;
-const MAX_STATUSES: usize = 64;
-const MAX_CANCELS: usize = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    Consumed,
-    Cancelled,
-    Expired,
-    Removed,
-}
-
-impl End {
-    fn as_str(self) -> &'static str {
-        match self {
-            End::Consumed => "used by a transaction",
-            End::Cancelled => "cancelled",
-            End::Expired => "expired",
-            End::Removed => "removed (connector faulted or unavailable)",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RState {
-    /// ReserveNow sent, not answered yet.
-    Requested,
-    Active,
-    Ended(End),
-}
-
-#[derive(Debug)]
-struct Reservation {
-    id: i64,
-    /// 1.6 connector (0 = any); 2.x EVSE (`None` = any).
-    target: Option<i64>,
-    token: Box<str>,
-    group: Option<Box<str>>,
-    expiry: Option<Timestamp>,
-    call: CallRef,
-    state: RState,
-    reserved_seen: bool,
-    token_presented: bool,
-    /// A Reserved status is expected by then.
-    status_due: Option<Timestamp>,
-    /// 2.x: a ReservationStatusUpdate Removed is expected by then.
-    removal_due: Option<Timestamp>,
-}
-
-impl Reservation {
-    fn is_active(&self) -> bool {
-        self.state == RState::Active
-    }
-}
-
-#[derive(Debug)]
-struct CancelWatch {
-    evse: i64,
-    call: CallRef,
-    due: Timestamp,
-}
-
-/// What this group remembers per station.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    reservations: Vec<Reservation>,
-    /// 1.6: (connector, last status).
-    status16: Vec<(i64, &'static str)>,
-    /// 2.x: (evse, connector, last status).
-    status2: Vec<(i64, i64, &'static str)>,
-    cancels: Vec<CancelWatch>,
-}
-
-impl State {
-    fn find(&mut self, id: i64) -> Option<&mut Reservation> {
-        self.reservations
-            .iter_mut()
-            .rev()
-            .find(|r| r.id == id && r.state != RState::Requested)
-    }
-}
-
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
-fn is_v16(st: &ProtoState) -> bool {
-    st.version == Some(Version::V16)
-}
-
-pub(crate) fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
-pub(crate) fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let v16 = is_v16(st);
-    let window = ctx.config().tol.followup_window_us;
-    let secs = window as f64 / 1e6;
-    let rs = &mut st.resv;
-    for r in &mut rs.reservations {
-        if !r.is_active() {
-            continue;
-        }
-        if let Some(due) = r.status_due
-            && now > due
-        {
-            r.status_due = None;
-            if !r.reserved_seen {
-                ctx.report_about(
-                        &STATUS_NOT_RESERVED,
-                        r.call.about(),
-                        format!(
-                            "reservation {} of {} {} was accepted, but no Reserved status was reported for it within {secs:.0} s",
-                            r.id,
-                            if v16 { "connector" } else { "EVSE" },
-                            r.target.unwrap_or(0)
-                        ),
-                    );
-            }
-        }
-        if let Some(due) = r.removal_due
-            && now > due
-        {
-            r.state = RState::Ended(End::Removed);
-            ctx.report_about(
-                    &REMOVED_NOT_REPORTED,
-                    r.call.about(),
-                    format!(
-                        "EVSE {} of reservation {} became faulted or unavailable, and no ReservationStatusUpdate Removed followed within {secs:.0} s",
-                        r.target.unwrap_or(0),
-                        r.id
-                    ),
-                );
-            continue;
-        }
-        if let Some(expiry) = r.expiry
-            && now > after(expiry, window)
-        {
-            r.state = RState::Ended(End::Expired);
-            // 1.6: only a connector that went Reserved has a status to leave.
-            let judged = !v16 || (r.reserved_seen && r.target.is_some_and(|t| t > 0));
-            if judged {
-                ctx.report_about(
-                    &EXPIRY_NOT_REPORTED,
-                    r.call.about(),
-                    format!(
-                        "reservation {} expired at {expiry} and {} within {secs:.0} s",
-                        r.id,
-                        if v16 {
-                            "its connector reported no new status"
-                        } else {
-                            "no ReservationStatusUpdate Expired came"
-                        }
-                    ),
-                );
-            }
-        }
-    }
-    let mut i = 0;
-    while i < rs.cancels.len() {
-        if now > rs.cancels[i].due {
-            let c = rs.cancels.remove(i);
-            ctx.report_about(
-                &CANCEL_STATUS_MISSING,
-                c.call.about(),
-                format!(
-                    "the reservation of EVSE {} was cancelled, and no Available status for it followed within {secs:.0} s",
-                    c.evse
-                ),
-            );
-        } else {
-            i += 1;
-        }
-    }
-}
-
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    let v16 = is_v16(st);
-    match (call.action, call.from) {
-        ("ReserveNow", Side::Csms) => {
-            let (id, target, token, group, expiry) = if v16 {
-                (
-                    int_of(p, "reservationId"),
-                    int_of(p, "connectorId"),
-                    str_of(p, "idTag"),
-                    str_of(p, "parentIdTag"),
-                    str_of(p, "expiryDate"),
-                )
-            } else {
-                (
-                    int_of(p, "id"),
-                    int_of(p, "evseId"),
-                    p.get("idToken").and_then(|t| str_of(t, "idToken")),
-                    p.get("groupIdToken").and_then(|t| str_of(t, "idToken")),
-                    str_of(p, "expiryDateTime"),
-                )
-            };
-            let (Some(id), Some(token)) = (id, token) else {
-                return;
-            };
-            let rs = &mut st.resv;
-            rs.reservations
-                .retain(|r| !(r.id == id && r.state == RState::Requested));
-            push_capped(
-                &mut rs.reservations,
-                Reservation {
-                    id,
-                    target,
-                    token: Box::from(token),
-                    group: group.map(Box::from),
-                    expiry: expiry.and_then(|e| Timestamp::parse_rfc3339(e).ok()),
-                    call: CallRef::of_call(ctx, call),
-                    state: RState::Requested,
-                    reserved_seen: false,
-                    token_presented: false,
-                    status_due: None,
-                    removal_due: None,
-                },
-                MAX_RESERVATIONS,
-            );
-        }
-        ("StatusNotification", Side::Charger) => {
-            if v16 {
-                if let (Some(c), Some(s)) = (int_of(p, "connectorId"), str_of(p, "status")) {
-                    status16(st, ctx, c, s);
-                }
-            } else if let (Some(e), Some(c), Some(s)) = (
-                int_of(p, "evseId"),
-                int_of(p, "connectorId"),
-                str_of(p, "connectorStatus"),
-            ) {
-                status2(st, ctx, e, Some(c), s);
-            }
-        }
-        ("NotifyEvent", Side::Charger) => {
-            for d in arr_of(p, "eventData") {
-                let comp = d.get("component").unwrap_or(&Value::Null);
-                let var = d.get("variable").unwrap_or(&Value::Null);
-                if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
-                    || str_of(var, "name") != Some("AvailabilityState")
-                {
-                    continue;
-                }
-                let evse = comp.get("evse");
-                let (Some(e), Some(s)) =
-                    (evse.and_then(|e| int_of(e, "id")), str_of(d, "actualValue"))
-                else {
-                    continue;
-                };
-                let c = evse.and_then(|e| int_of(e, "connectorId"));
-                status2(st, ctx, e, c, s);
-            }
-        }
-        ("ReservationStatusUpdate", Side::Charger) => {
-            if let (Some(id), Some(s)) = (
-                int_of(p, "reservationId"),
-                str_of(p, "reservationUpdateStatus"),
-            ) && let Some(r) = st.resv.find(id)
-                && r.is_active()
-            {
-                r.state = RState::Ended(if s == "Removed" {
-                    End::Removed
-                } else {
-                    End::Expired
-                });
-            }
-        }
-        ("StartTransaction", Side::Charger) => {
-            let connector = int_of(p, "connectorId");
-            let tag = str_of(p, "idTag");
-            let by_id = int_of(p, "reservationId");
-            consume(st, by_id, connector, tag);
-        }
-        ("TransactionEvent", Side::Charger) => {
-            let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
-            if let Some(t) = token {
-                presented(st, t);
-            }
-            let by_id = p.get("reservationId").and_then(Value::as_i64);
-            let started = str_of(p, "eventType") == Some("Started");
-            let evse = p.get("evse").and_then(|e| int_of(e, "id"));
-            if by_id.is_some() || started {
-                consume(st, by_id, evse, if started { token } else { None });
-            }
-        }
-        ("Authorize", Side::Charger) => {
-            let token = if v16 {
-                str_of(p, "idTag")
-            } else {
-                p.get("idToken").and_then(|t| str_of(t, "idToken"))
-            };
-            if let Some(t) = token {
-                presented(st, t);
-            }
-        }
-        _ => {}
-    }
-}
-
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    match reply.action {
-        "ReserveNow" => reserve_reply(st, ctx, reply),
-        "CancelReservation" => cancel_reply(st, ctx, reply),
-        _ => {}
-    }
-}
-
-/// The reserved token (or its group) was presented.
-fn presented(st: &mut ProtoState, token: &str) {
-    for r in st.resv.reservations.iter_mut().filter(|r| r.is_active()) {
-        if &*r.token == token || r.group.as_deref() == Some(token) {
-            r.token_presented = true;
-        }
-    }
-}
-
-/// A transaction started: with the reservation's id, or with its token on its target.
-fn consume(st: &mut ProtoState, by_id: Option<i64>, target: Option<i64>, token: Option<&str>) {
-    for r in st.resv.reservations.iter_mut().filter(|r| r.is_active()) {
-        let same_target = match (r.target, target) {
-            (None | Some(0), _) => true,
-            (Some(a), Some(b)) => a == b,
-            (Some(_), None) => false,
-        };
-        let by_token = token.is_some_and(|t| &*r.token == t || r.group.as_deref() == Some(t));
-        if by_id == Some(r.id) || (by_token && same_target) {
-            r.state = RState::Ended(End::Consumed);
-            return;
-        }
-    }
-}
-
-/// The connector statuses of both versions, so the last status is kept without allocating.
-const STATUSES: &[&str] = &[
-    "Available",
-    "Preparing",
-    "Charging",
-    "SuspendedEVSE",
-    "SuspendedEV",
-    "Finishing",
-    "Reserved",
-    "Unavailable",
-    "Faulted",
-    "Occupied",
-];
-
-fn intern(status: &str) -> Option<&'static str> {
-    STATUSES.iter().copied().find(|s| *s == status)
-}
-
-fn set_status16(list: &mut Vec<(i64, &'static str)>, c: i64, s: &str) {
-    let Some(s) = intern(s) else { return };
-    match list.iter_mut().find(|(x, _)| *x == c) {
-        Some(slot) => slot.1 = s,
-        None => push_capped(list, (c, s), MAX_STATUSES),
-    }
-}
-
-fn status16(st: &mut ProtoState, ctx: &Ctx<'_>, connector: i64, status: &str) {
-    let skew = ctx.config().tol.clock_skew_us;
-    let now = ctx.now();
-    let rs = &mut st.resv;
-    set_status16(&mut rs.status16, connector, status);
-    for r in rs
-        .reservations
-        .iter_mut()
-        .filter(|r| r.state != RState::Requested || status == "Reserved")
-    {
-        if r.target != Some(connector) || matches!(r.state, RState::Ended(_)) {
-            continue;
-        }
-        match status {
-            "Reserved" => r.reserved_seen = true,
-            "Faulted" | "Unavailable" if r.is_active() => r.state = RState::Ended(End::Removed),
-            _ if r.is_active()
-                && r.reserved_seen
-                && r.expiry
-                    .is_some_and(|e| now.micros() >= e.micros().saturating_sub(skew)) =>
-            {
-                r.state = RState::Ended(End::Expired);
-            }
-            _ => {}
-        }
-    }
-}
-
-fn status2(
-    st: &mut ProtoState,
-    ctx: &mut Ctx<'_>,
-    evse: i64,
-    connector: Option<i64>,
-    status: &str,
-) {
-    let window = ctx.config().tol.followup_window_us;
-    let now = ctx.now();
-    let rs = &mut st.resv;
-    if let (Some(c), Some(s)) = (connector, intern(status)) {
-        match rs
-            .status2
-            .iter_mut()
-            .find(|(e, x, _)| *e == evse && *x == c)
-        {
-            Some(slot) => slot.2 = s,
-            None => push_capped(&mut rs.status2, (evse, c, s), MAX_STATUSES),
-        }
-    }
-    if status == "Available" {
-        rs.cancels.retain(|c| c.evse != evse);
-    }
-    for r in rs.reservations.iter_mut() {
-        if r.target != Some(evse) || matches!(r.state, RState::Ended(_)) {
-            continue;
-        }
-        match status {
-            "Reserved" => r.reserved_seen = true,
-            "Faulted" | "Unavailable" if r.is_active() && r.removal_due.is_none() => {
-                r.removal_due = Some(after(now, window));
-            }
-            "Occupied" if r.is_active() && !r.token_presented => {
-                ctx.report(
-                    &OCCUPIED_WITHOUT_TOKEN,
-                    format!(
-                        "EVSE {evse} is reserved (reservation {}) and reported Occupied, but the reserved idToken was not presented",
-                        r.id
-                    ),
-                );
-                r.token_presented = true;
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Why the target of a reservation could not be reserved, from its last statuses.
-fn busy_reason(st: &ProtoState, id: i64, target: i64) -> Option<String> {
-    // Reserved by this very reservation: the one it replaces, or itself when the charger
-    // reported Reserved before its answer.
-    let other_reservation = |t: i64| {
-        !st.resv.reservations.iter().any(|r| {
-            r.id == id
-                && r.target == Some(t)
-                && (r.is_active() || (r.state == RState::Requested && r.reserved_seen))
-        })
-    };
-    if is_v16(st) {
-        let (_, s) = st.resv.status16.iter().find(|(c, _)| *c == target)?;
-        let busy = match *s {
-            "Faulted" | "Unavailable" => true,
-            "Reserved" => target > 0 && other_reservation(target),
-            "Preparing" | "Charging" | "SuspendedEV" | "SuspendedEVSE" | "Finishing" => target > 0,
-            _ => false,
-        };
-        busy.then(|| format!("connector {target} last reported {s}"))
-    } else {
-        st.resv
-            .status2
-            .iter()
-            .filter(|(e, _, _)| *e == target)
-            .find(|(_, _, s)| match *s {
-                "Occupied" | "Faulted" | "Unavailable" => true,
-                "Reserved" => other_reservation(target),
-                _ => false,
-            })
-            .map(|(e, c, s)| format!("connector {c} of EVSE {e} last reported {s}"))
-    }
-}
-
-fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let v16 = is_v16(st);
-    let id = int_of(reply.request, if v16 { "reservationId" } else { "id" });
-    let Some(id) = id else { return };
-    let status = status_of(reply);
-    if status != Some("Accepted") {
-        st.resv
-            .reservations
-            .retain(|r| !(r.id == id && r.state == RState::Requested));
-        return;
-    }
-    let target = int_of(reply.request, if v16 { "connectorId" } else { "evseId" });
-    if v16 && target == Some(0) {
-        let zero = st.dm.cfg16("ReserveConnectorZeroSupported");
-        let unsupported = match zero {
-            Cfg::Absent => Some("is absent from the charger's configuration"),
-            Cfg::Value(v) if v.trim().eq_ignore_ascii_case("false") => Some("is false"),
-            _ => None,
-        };
-        if let Some(why) = unsupported {
-            ctx.report(
-                &CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED,
-                format!(
-                    "ReserveNow for connector 0 answered Accepted, but ReserveConnectorZeroSupported {why}"
-                ),
-            );
-        }
-    }
-    if let Some(t) = target
-        && let Some(why) = busy_reason(st, id, t)
-    {
-        ctx.report(
-            &BUSY_TARGET_ACCEPTED,
-            format!("ReserveNow {id} answered Accepted although {why}"),
-        );
-    }
-    let due = after(ctx.now(), ctx.config().tol.followup_window_us);
-    let rs = &mut st.resv;
-    // A reservation with the same id is replaced.
-    let replaced_reserved = rs
-        .reservations
-        .iter()
-        .any(|r| r.id == id && r.is_active() && r.reserved_seen && r.target == target);
-    rs.reservations
-        .retain(|r| !(r.id == id && r.state != RState::Requested));
-    if let Some(r) = rs
-        .reservations
-        .iter_mut()
-        .rev()
-        .find(|r| r.id == id && r.state == RState::Requested)
-    {
-        r.state = RState::Active;
-        r.reserved_seen |= replaced_reserved;
-        let specific = if v16 {
-            target.is_some_and(|t| t > 0)
-        } else {
-            target.is_some()
-        };
-        if specific && !r.reserved_seen {
-            r.status_due = Some(due);
-        }
-    }
-}
-
-fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let (Some(id), Some(status)) = (int_of(reply.request, "reservationId"), status_of(reply))
-    else {
-        return;
-    };
-    let v2 = !is_v16(st);
-    let now = ctx.now();
-    let skew = ctx.config().tol.clock_skew_us;
-    let due = after(now, ctx.config().tol.followup_window_us);
-    let boot_seen = st.dm.activity.boot_seen;
-    let found = st.resv.find(id);
-    let (state, expired, target) = match &found {
-        Some(r) => (
-            Some(r.state),
-            r.expiry
-                .is_some_and(|e| now.micros() > e.micros().saturating_add(skew)),
-            // Only a connector that went Reserved has to be reported Available again.
-            r.target.filter(|_| r.reserved_seen),
-        ),
-        None => (None, false, None),
-    };
-    match status {
-        "Accepted" => {
-            match state {
-                Some(RState::Active) if !expired => {
-                    if let Some(r) = found {
-                        r.state = RState::Ended(End::Cancelled);
-                    }
-                    if let (true, Some(evse)) = (v2, target) {
-                        push_capped(
-                            &mut st.resv.cancels,
-                            CancelWatch {
-                                evse,
-                                call: CallRef::of_reply(reply),
-                                due,
-                            },
-                            MAX_CANCELS,
-                        );
-                    }
-                }
-                Some(RState::Ended(end)) if end != End::Expired => ctx.report(
-                    &CANCEL_UNKNOWN_ACCEPTED,
-                    format!(
-                        "CancelReservation {id} answered Accepted, but reservation {id} was already {}",
-                        end.as_str()
-                    ),
-                ),
-                Some(_) => ctx.report_as(
-                    &CANCEL_UNKNOWN_ACCEPTED,
-                    Severity::Warning,
-                    format!(
-                        "CancelReservation {id} answered Accepted, but reservation {id} has expired"
-                    ),
-                ),
-                None => ctx.report_as(
-                    &CANCEL_UNKNOWN_ACCEPTED,
-                    Severity::Warning,
-                    format!(
-                        "CancelReservation {id} answered Accepted, but no accepted reservation {id} was seen{}",
-                        if boot_seen {
-                            ""
-                        } else {
-                            " (it may predate the trace)"
-                        }
-                    ),
-                ),
-            }
-        }
-        "Rejected" if state == Some(RState::Active) && !expired => ctx.report(
-            &CANCEL_KNOWN_REJECTED,
-            format!("CancelReservation {id} answered Rejected, but reservation {id} is active"),
-        ),
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::engine::rules::dm::tests::{run, trace};
-    use crate::finding::Severity;
-
-    const BOOT16: &str =
-        r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
-    const BOOT16_OK: &str =
-        r#"[3,"b",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#;
-
-    #[test]
-    fn a_reservation_used_by_its_transaction_cannot_be_cancelled() {
-        let frames = [
-            ("charger", BOOT16),
-            ("csms", BOOT16_OK),
-            (
-                "csms",
-                r#"[2,"r","ReserveNow",{"connectorId":1,"expiryDate":"2026-11-22T11:00:00Z","idTag":"T","reservationId":5}]"#,
-            ),
-            ("charger", r#"[3,"r",{"status":"Accepted"}]"#),
-            (
-                "charger",
-                r#"[2,"s","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Reserved"}]"#,
-            ),
-            ("csms", r#"[3,"s",{}]"#),
-            (
-                "charger",
-                r#"[2,"t","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":0,"reservationId":5,"timestamp":"2026-11-22T10:00:07Z"}]"#,
-            ),
-            (
-                "csms",
-                r#"[3,"t",{"idTagInfo":{"status":"Accepted"},"transactionId":9}]"#,
-            ),
-            ("csms", r#"[2,"c","CancelReservation",{"reservationId":5}]"#),
-            ("charger", r#"[3,"c",{"status":"Accepted"}]"#),
-        ];
-        let found = run(&trace("ocpp1.6", &frames));
-        assert_eq!(
-            found,
-            vec![("resv.cancel-unknown-accepted", Severity::Error, 11)]
-        );
-    }
-}
+connectorStatus:\"Occupied\"} (no Authorize of A)",
+};

@@ -2,124 +2,119 @@
 
 use serde_json::Value;
 
-use super::rpc::{PAYLOAD_NOT_OBJECT, json_kind, rule};
+use super::Party;
+use super::rpc::{PAYLOAD_NOT_OBJECT, json_kind};
 use super::{ALL, Rule, V16, V21};
 use crate::engine::Ctx;
 use crate::engine::schema::{Direction, SchemaSet};
+use crate::finding::Severity;
 use crate::ocpp::Version;
 use crate::ocpp::action::catalogue;
 
 /// At most this many schema violations are reported per frame.
 const MAX_VIOLATIONS: usize = 8;
 
-rule!(
-    REQUEST_INVALID,
-    "schema.request-invalid",
-    Error,
-    None,
-    ALL,
-    Any,
-    "CALL payload fails its action's request schema",
-    "OCPP-J 1.6 errata §3.8; 2.0.1 Part 4 §4.1.2, §4.1.7; 2.1 Part 4 §4.1.2, §4.1.7",
-    "What it checks: the CALL payload against the official request schema of its action for \
+pub static REQUEST_INVALID: Rule = Rule {
+    id: "schema.request-invalid",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "CALL payload fails its action's request schema",
+    spec: "OCPP-J 1.6 errata §3.8; 2.0.1 Part 4 §4.1.2, §4.1.7; 2.1 Part 4 §4.1.2, §4.1.7",
+    doc: "What it checks: the CALL payload against the official request schema of its action for \
 the negotiated version: types, required members, enums, lengths, additionalProperties, \
 multipleOf (judged on the decimal digits as sent: 15.3 is a multiple of 0.1) and formats. \
 Each finding names the member by JSON pointer, what was expected and what came.\n\n\
 Why it matters: the receiver must reject an invalid payload (FormatViolation, \
 TypeConstraintViolation, ...) or may silently drop it.\n\n\
-Example:\n  [2,\"1\",\"BootNotification\",{\"chargePointVendor\":\"VendorX\"}]   (chargePointModel missing)"
-);
+Example:\n  [2,\"1\",\"BootNotification\",{\"chargePointVendor\":\"VendorX\"}]   (chargePointModel missing)",
+};
 
-rule!(
-    RESPONSE_INVALID,
-    "schema.response-invalid",
-    Error,
-    None,
-    ALL,
-    Any,
-    "CALLRESULT payload fails the response schema of the CALL it answers",
-    "OCPP-J 1.6 errata §3.8; 2.0.1 Part 4 §4.1.2; 2.1 Part 4 §4.1.2",
-    "What it checks: a CALLRESULT is matched to its CALL by message id (per connection, from \
+pub static RESPONSE_INVALID: Rule = Rule {
+    id: "schema.response-invalid",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "CALLRESULT payload fails the response schema of the CALL it answers",
+    spec: "OCPP-J 1.6 errata §3.8; 2.0.1 Part 4 §4.1.2; 2.1 Part 4 §4.1.2",
+    doc: "What it checks: a CALLRESULT is matched to its CALL by message id (per connection, from \
 the other side) and its payload is checked against that action's response schema.\n\n\
 Why it matters: an invalid answer leaves the caller without a usable result, e.g. a \
-BootNotification response without `interval` leaves the heartbeat interval undefined."
-);
+BootNotification response without `interval` leaves the heartbeat interval undefined.",
+};
 
-rule!(
-    SEND_INVALID,
-    "schema.send-invalid",
-    Error,
-    None,
-    V21,
-    Any,
-    "SEND payload fails its schema",
-    "2.1 Part 4 §4.2.4",
-    "What it checks: the payload of a SEND (type 6) against the action's schema.\n\n\
+pub static SEND_INVALID: Rule = Rule {
+    id: "schema.send-invalid",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V21,
+    by: Party::Any,
+    summary: "SEND payload fails its schema",
+    spec: "2.1 Part 4 §4.2.4",
+    doc: "What it checks: the payload of a SEND (type 6) against the action's schema.\n\n\
 Why it matters: SEND gets no answer, so nobody else will tell the sender that its stream \
-data was unusable."
-);
+data was unusable.",
+};
 
-rule!(
-    DATETIME_INVALID,
-    "schema.datetime-invalid",
-    Error,
-    None,
-    ALL,
-    Any,
-    "A date-time field is not an RFC 3339 date-time",
-    "OCPP 1.6 §3.15; 2.0.1 Part 2 Gen §2.1.4, §3.1; RFC 3339 §5.6",
-    "What it checks: a member whose schema says `format: date-time` holds a string that is not \
+pub static DATETIME_INVALID: Rule = Rule {
+    id: "schema.datetime-invalid",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "A date-time field is not an RFC 3339 date-time",
+    spec: "OCPP 1.6 §3.15; 2.0.1 Part 2 Gen §2.1.4, §3.1; RFC 3339 §5.6",
+    doc: "What it checks: a member whose schema says `format: date-time` holds a string that is not \
 an RFC 3339 date-time: no offset (`2026-11-22T10:15:03`), a space instead of `T`, the ISO basic \
 format, or an impossible date.\n\n\
 Why it matters: receivers parse timestamps strictly; a timestamp without offset is ambiguous \
-by hours, which corrupts transaction and meter data."
-);
+by hours, which corrupts transaction and meter data.",
+};
 
-rule!(
-    PAYLOAD_NULL,
-    "schema.payload-null",
-    Warning,
-    None,
-    ALL,
-    Any,
-    "Payload is null where an empty object is meant",
-    "OCPP-J 1.6 §4.2.1, §4.2.2; 2.0.1 Part 4 §4.1.5",
-    "What it checks: a CALL, CALLRESULT or SEND payload of `null` for an action whose schema \
+pub static PAYLOAD_NULL: Rule = Rule {
+    id: "schema.payload-null",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "Payload is null where an empty object is meant",
+    spec: "OCPP-J 1.6 §4.2.1, §4.2.2; 2.0.1 Part 4 §4.1.5",
+    doc: "What it checks: a CALL, CALLRESULT or SEND payload of `null` for an action whose schema \
 requires no member (Heartbeat, ClearCache, empty responses). For other actions `null` fails \
 the schema and is reported by the schema rules.\n\n\
 Why it matters: the transport text tolerates `null` for empty payloads but the schemas \
-(`type: object`) do not; `{}` is the portable form."
-);
+(`type: object`) do not; `{}` is the portable form.",
+};
 
-rule!(
-    CUSTOM_DATA_ON_16,
-    "schema.custom-data-on-16",
-    Error,
-    None,
-    V16,
-    Any,
-    "customData member in a 1.6 payload",
-    "2.0.1 Part 4 §9 (customData exists only in 2.x)",
-    "What it checks: a `customData` member anywhere in a 1.6 payload. It replaces the generic \
+pub static CUSTOM_DATA_ON_16: Rule = Rule {
+    id: "schema.custom-data-on-16",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: V16,
+    by: Party::Any,
+    summary: "customData member in a 1.6 payload",
+    spec: "2.0.1 Part 4 §9 (customData exists only in 2.x)",
+    doc: "What it checks: a `customData` member anywhere in a 1.6 payload. It replaces the generic \
 additionalProperties finding for that member.\n\n\
 Why it matters: customData is the 2.x extension point; 1.6 schemas forbid unknown members, \
-so 1.6 receivers reject the message. Use DataTransfer for vendor data on 1.6."
-);
+so 1.6 receivers reject the message. Use DataTransfer for vendor data on 1.6.",
+};
 
-rule!(
-    ENUM_CASE_MISMATCH,
-    "schema.enum-case-mismatch",
-    Error,
-    None,
-    ALL,
-    Any,
-    "Enum value matches a valid value only when case is ignored",
-    "OCPP-J 1.6 §4.2.1; 2.0.1 Part 4 §4.2.1",
-    "What it checks: an enum member such as `\"accepted\"` where the schema allows \
+pub static ENUM_CASE_MISMATCH: Rule = Rule {
+    id: "schema.enum-case-mismatch",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "Enum value matches a valid value only when case is ignored",
+    spec: "OCPP-J 1.6 §4.2.1; 2.0.1 Part 4 §4.2.1",
+    doc: "What it checks: an enum member such as `\"accepted\"` where the schema allows \
 `\"Accepted\"`. It replaces the generic schema finding for that member.\n\n\
 Why it matters: enum values are case-sensitive JSON strings, even where 1.6 calls the type \
-CiString; the receiver rejects the value."
-);
+CiString; the receiver rejects the value.",
+};
 
 /// Checks a payload against the schema of (version, action, direction) and reports every
 /// violation under `rule` (or a more specific schema rule).

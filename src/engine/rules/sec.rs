@@ -1,25 +1,14 @@
-//! `sec.*` and the message-observable `auth.*`: security events (SecurityEventNotification),
-//! the certificate exchange (SignCertificate, CertificateSigned), the security profile a
-//! connection actually uses (from the `open` event's scheme, TLS version, client certificate
-//! and Basic-auth user) against what the station was told or declares, and requests that
-//! would weaken it (a lower SecurityProfile, a malformed AuthorizationKey).
+//! `sec.*`: security (certificates, security events, keys).
 //!
-//! Observed profile of a connection: `ws` + Basic auth = 1, `wss` + Basic auth = 2, `wss` +
-//! client certificate = 3; anything the recorder did not know leaves it unknown, and the
-//! rules that need it stay silent.
+//! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
+//! and [`RULES`] in registry order. The checks are in `sec/security.rs`.
 
-#![allow(clippy::needless_pass_by_ref_mut, reason = "hooks share one signature")]
-
-use super::dm::{CallRef, Cfg, arr_of, int_of, push_capped, status_of, str_of};
-use super::rpc::rule;
-use super::{ALL, Rule, V2X, V16};
-use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Outcome, ProtoState, Reply};
+use crate::engine::rules::{ALL, Party, Rule, V2X};
 use crate::finding::Severity;
-use crate::ocpp::{Side, Version};
-use crate::time::Timestamp;
 
-/// The rules of this file, in registry order.
+pub(crate) mod security;
+
+/// The rules of this prefix, in registry order.
 pub static RULES: &[&Rule] = &[
     &EVENT_TYPE_NONSTANDARD,
     &FAILURE_EVENT_REPORTED,
@@ -29,44 +18,34 @@ pub static RULES: &[&Rule] = &[
     &CERTIFICATE_SIGNED_WITHOUT_CSR,
     &SIGN_CERTIFICATE_UNSOLICITED_TYPE,
     &CERTIFICATE_REJECTED_WITHOUT_EVENT,
-    &DOWNGRADE_ACCEPTED,
-    &AUTHORIZATION_KEY_FORMAT,
-    &USERNAME_MISMATCH,
-    &CSMS_ACCEPTED_BAD_CREDENTIALS,
-    &BASIC_OVER_PLAIN_WS,
-    &TLS_TOO_OLD,
-    &PROFILE3_NO_CLIENT_CERT,
-    &PROFILE_CHANGED,
 ];
 
-rule!(
-    EVENT_TYPE_NONSTANDARD,
-    "sec.event-type-nonstandard",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "SecurityEventNotification type is not in the version's list of security events",
-    "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
-    "What it checks: a SecurityEventNotification whose `type` is not a standard event name of \
+pub static EVENT_TYPE_NONSTANDARD: Rule = Rule {
+    id: "sec.event-type-nonstandard",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "SecurityEventNotification type is not in the version's list of security events",
+    spec: "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
+    doc: "What it checks: a SecurityEventNotification whose `type` is not a standard event name of \
 the negotiated version (the 1.6 security white paper, the 2.0.1 or the 2.1 appendix). The \
 message says when it is the other version's spelling (1.6 `InvalidCentralSystemCertificate` \
 vs 2.x `InvalidCsmsCertificate`). `type` is free text, so vendor events are legal: info.\n\n\
 Why it matters: a CSMS that acts on the standard names (alerting on critical events) misses \
 vendor or misspelt ones.\n\n\
-Example:\n  SecurityEventNotification {type:\"InvalidCentralSystemCertificate\", ...} on 2.0.1"
-);
+Example:\n  SecurityEventNotification {type:\"InvalidCentralSystemCertificate\", ...} on 2.0.1",
+};
 
-rule!(
-    FAILURE_EVENT_REPORTED,
-    "sec.failure-event-reported",
-    Info,
-    None,
-    ALL,
-    Charger,
-    "Charger reports a security failure or attack (failed authentication, bad certificate, tampering)",
-    "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
-    "What it checks: a SecurityEventNotification of a standard failure type: failed \
+pub static FAILURE_EVENT_REPORTED: Rule = Rule {
+    id: "sec.failure-event-reported",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger reports a security failure or attack (failed authentication, bad certificate, tampering)",
+    spec: "Security white paper §8; 2.0.1 / 2.1 Part 2 appendices (security events)",
+    doc: "What it checks: a SecurityEventNotification of a standard failure type: failed \
 authentication either way, invalid CSMS or charger certificate, invalid firmware signature \
 or signing certificate, invalid TLS version or cipher suite, invalid messages, replay \
 attempts, tamper detection, failed maintenance login, memory exhaustion, a discarded renewed \
@@ -76,1055 +55,105 @@ catalogue.\n\n\
 Why it matters: these events are the station's own alarm; in a test run they usually explain \
 the failures around them.\n\n\
 Example:\n  SecurityEventNotification {type:\"InvalidCsmsCertificate\", timestamp:..., \
-techInfo:\"certificate expired\"}"
-);
+techInfo:\"certificate expired\"}",
+};
 
-rule!(
-    EVENT_NOT_ACKNOWLEDGED,
-    "sec.event-not-acknowledged",
-    Error,
-    None,
-    ALL,
-    Csms,
-    "SecurityEventNotification answered with CALLERROR or not answered within the call timeout",
-    "Security white paper A04.FR.03; 2.0.1 Part 2 A04",
-    "What it checks: the CSMS answers a SecurityEventNotification with a CALLERROR, or does \
+pub static EVENT_NOT_ACKNOWLEDGED: Rule = Rule {
+    id: "sec.event-not-acknowledged",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "SecurityEventNotification answered with CALLERROR or not answered within the call timeout",
+    spec: "Security white paper A04.FR.03; 2.0.1 Part 2 A04",
+    doc: "What it checks: the CSMS answers a SecurityEventNotification with a CALLERROR, or does \
 not answer within `call_timeout` (default 30 s). (An unanswered call is also reported by \
 `rpc.no-response`.)\n\n\
 Why it matters: the charger keeps an unconfirmed security event queued and resends it; a \
 CSMS that never confirms loses the security log or floods it.\n\n\
-Example:\n  SecurityEventNotification -> [4,\"12\",\"InternalError\",\"\",{}]"
-);
+Example:\n  SecurityEventNotification -> [4,\"12\",\"InternalError\",\"\",{}]",
+};
 
-rule!(
-    STARTUP_EVENT_MISSING,
-    "sec.startup-event-missing",
-    Info,
-    None,
-    V2X,
-    Charger,
-    "After an accepted boot no StartupOfTheDevice or ResetOrReboot security event",
-    "2.0.1 Part 2 A04 + appendix (critical events); 2.0.1 Part 6 reusable state Booted",
-    "What it checks: a BootNotification (reason other than Triggered) answered Accepted, and \
+pub static STARTUP_EVENT_MISSING: Rule = Rule {
+    id: "sec.startup-event-missing",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "After an accepted boot no StartupOfTheDevice or ResetOrReboot security event",
+    spec: "2.0.1 Part 2 A04 + appendix (critical events); 2.0.1 Part 6 reusable state Booted",
+    doc: "What it checks: a BootNotification (reason other than Triggered) answered Accepted, and \
 no SecurityEventNotification StartupOfTheDevice or ResetOrReboot since it was sent and \
 within `followup_window` after the answer. Info: the OCTT reusable state Booted expects one, \
 but no numbered requirement names the moment.\n\n\
 Why it matters: a boot is a critical security event; the CSMS security log should record \
 every restart.\n\n\
-Example:\n  BootNotification {reason:\"PowerUp\"} -> Accepted, then only StatusNotifications"
-);
+Example:\n  BootNotification {reason:\"PowerUp\"} -> Accepted, then only StatusNotifications",
+};
 
-rule!(
-    EVENT_TIMESTAMP_FUTURE,
-    "sec.event-timestamp-future",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "SecurityEventNotification timestamp lies in the future",
-    "Security white paper §5.15; 2.0.1 Part 2 §1.49",
-    "What it checks: a SecurityEventNotification whose `timestamp` is later than the time the \
+pub static EVENT_TIMESTAMP_FUTURE: Rule = Rule {
+    id: "sec.event-timestamp-future",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "SecurityEventNotification timestamp lies in the future",
+    spec: "Security white paper §5.15; 2.0.1 Part 2 §1.49",
+    doc: "What it checks: a SecurityEventNotification whose `timestamp` is later than the time the \
 frame was seen plus `clock_skew` (default 120 s).\n\n\
 Why it matters: the charger's clock is not synchronised, so the security log orders events \
 wrongly; forensic use of the log suffers.\n\n\
-Example:\n  seen at 10:15, {type:\"StartupOfTheDevice\", timestamp:\"...T11:30:00Z\"}"
-);
+Example:\n  seen at 10:15, {type:\"StartupOfTheDevice\", timestamp:\"...T11:30:00Z\"}",
+};
 
-rule!(
-    CERTIFICATE_SIGNED_WITHOUT_CSR,
-    "sec.certificate-signed-without-csr",
-    Warning,
-    None,
-    ALL,
-    Csms,
-    "CertificateSigned sent although no SignCertificate of that type was accepted",
-    "Security white paper A02, A03; 2.0.1 Part 2 A02, A03",
-    "What it checks: a CertificateSigned while no SignCertificate from the charger (of the \
+pub static CERTIFICATE_SIGNED_WITHOUT_CSR: Rule = Rule {
+    id: "sec.certificate-signed-without-csr",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Csms,
+    summary: "CertificateSigned sent although no SignCertificate of that type was accepted",
+    spec: "Security white paper A02, A03; 2.0.1 Part 2 A02, A03",
+    doc: "What it checks: a CertificateSigned while no SignCertificate from the charger (of the \
 same certificateType on 2.x; absent means ChargingStationCertificate) was answered Accepted \
 and not yet followed by a CertificateSigned. Info when the station's boot was not seen (the \
 request may predate the trace).\n\n\
 Why it matters: the charger holds no private key for an unrequested certificate and must \
 reject it.\n\n\
 Example:\n  CSMS: CertificateSigned {certificateChain:\"-----BEGIN CERTIFICATE-----...\"} with no \
-SignCertificate before"
-);
+SignCertificate before",
+};
 
-rule!(
-    SIGN_CERTIFICATE_UNSOLICITED_TYPE,
-    "sec.sign-certificate-unsolicited-type",
-    Info,
-    None,
-    V2X,
-    Charger,
-    "SignCertificate certificateType differs from the one the preceding trigger asked for",
-    "2.0.1 Part 2 A02, F06",
-    "What it checks: after an accepted TriggerMessage for SignChargingStationCertificate, \
+pub static SIGN_CERTIFICATE_UNSOLICITED_TYPE: Rule = Rule {
+    id: "sec.sign-certificate-unsolicited-type",
+    severity: Severity::Info,
+    severity_16: None,
+    versions: V2X,
+    by: Party::Charger,
+    summary: "SignCertificate certificateType differs from the one the preceding trigger asked for",
+    spec: "2.0.1 Part 2 A02, F06",
+    doc: "What it checks: after an accepted TriggerMessage for SignChargingStationCertificate, \
 SignV2GCertificate or (2.1) SignV2G20Certificate, the next SignCertificate carries another \
 `certificateType` (absent means ChargingStationCertificate). SignCombinedCertificate accepts \
 any type (how it is answered is not settled, rules catalogue §21 #6).\n\n\
 Why it matters: the CSMS asked to renew one certificate and gets a request for another.\n\n\
 Example:\n  TriggerMessage {requestedMessage:\"SignV2GCertificate\"} -> Accepted, then \
-SignCertificate {csr:..., certificateType:\"ChargingStationCertificate\"}"
-);
+SignCertificate {csr:..., certificateType:\"ChargingStationCertificate\"}",
+};
 
-rule!(
-    CERTIFICATE_REJECTED_WITHOUT_EVENT,
-    "sec.certificate-rejected-without-event",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Charger rejects a CertificateSigned and reports no invalid-certificate security event",
-    "Security white paper A02, §8 (InvalidChargePointCertificate); 2.0.1 Part 2 A02, appendix (InvalidChargingStationCertificate)",
-    "What it checks: CertificateSigned answered Rejected, and no SecurityEventNotification \
+pub static CERTIFICATE_REJECTED_WITHOUT_EVENT: Rule = Rule {
+    id: "sec.certificate-rejected-without-event",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Charger,
+    summary: "Charger rejects a CertificateSigned and reports no invalid-certificate security event",
+    spec: "Security white paper A02, §8 (InvalidChargePointCertificate); 2.0.1 Part 2 A02, appendix (InvalidChargingStationCertificate)",
+    doc: "What it checks: CertificateSigned answered Rejected, and no SecurityEventNotification \
 InvalidChargingStationCertificate (1.6: InvalidChargePointCertificate) within \
 `followup_window`. Not a row of the rules catalogue; a warning because the event list \
 defines the event for exactly this case while the numbered requirement was not checked.\n\n\
 Why it matters: a certificate the charger cannot accept is a security incident the security \
 log must hold.\n\n\
-Example:\n  CertificateSigned -> {status:\"Rejected\"}, then no SecurityEventNotification"
-);
-
-rule!(
-    DOWNGRADE_ACCEPTED,
-    "auth.downgrade-accepted",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Charger accepts a lower security profile",
-    "Security white paper A05.FR.01; 2.0.1 Part 2 A00.FR.005, B09.FR.04 + E201 2.5 (A05.FR.08-10, B09.FR.31/32)",
-    "What it checks: 1.6: ChangeConfiguration SecurityProfile with a value below the current \
-profile answered Accepted (or RebootRequired); the same value answered Accepted is a warning \
-(A05.FR.01 requires Rejected for a lower or equal value, but it weakens nothing). 2.x: \
-SetNetworkProfile with a `securityProfile` \
-below the current one answered Accepted: to profile 1 (or 0) always an error; 3 -> 2 an error \
-when `SecurityCtrlr.AllowSecurityProfileDowngrade` is known false, a warning when it is \
-unknown. The current profile is the SecurityProfile value seen in the traffic, else the one \
-the connection uses; when neither is known nothing is reported.\n\n\
-Why it matters: the security profile may only go up over OCPP; a CSMS (or an attacker in its \
-place) could otherwise move the charger to plain text.\n\n\
-Example:\n  (profile 2 in use) ChangeConfiguration {key:\"SecurityProfile\", value:\"1\"} -> Accepted"
-);
-
-rule!(
-    AUTHORIZATION_KEY_FORMAT,
-    "auth.authorization-key-format",
-    Warning,
-    None,
-    V16,
-    Csms,
-    "ChangeConfiguration AuthorizationKey value is not 32-40 hexadecimal digits",
-    "OCPP-J 1.6 §6.2.2; errata §3.12; Security white paper §7.2",
-    "What it checks: a ChangeConfiguration of `AuthorizationKey` whose value is not made of \
-hexadecimal digits only, or is shorter than 32 or longer than 40 digits (16-20 bytes). The \
-message gives the length, never the key.\n\n\
-Why it matters: the key is configured as hex; a charger converts it to the bytes of its \
-Basic-auth password, and a malformed key locks it out of the CSMS.\n\n\
-Example:\n  ChangeConfiguration {key:\"AuthorizationKey\", value:\"my-password\"}"
-);
-
-rule!(
-    USERNAME_MISMATCH,
-    "auth.username-mismatch",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "HTTP Basic-auth user name differs from the station identity in the URL",
-    "Security white paper A00.FR.204, A00.FR.303; 2.0.1 Part 2 A00.FR.204, A00.FR.303",
-    "What it checks: the `basic_auth_user` of an `open` event (recorded by the proxy) is \
-neither the connection's identity nor its percent-decoded form. Silent when the trace does \
-not record the user.\n\n\
-Why it matters: the user name must be the identity so the CSMS checks the password of the \
-station that connects, not of another one.\n\n\
-Example:\n  {\"event\":\"open\",\"conn\":\"CP-001\",\"scheme\":\"wss\",\"basic_auth_user\":\"admin\",...}"
-);
-
-rule!(
-    CSMS_ACCEPTED_BAD_CREDENTIALS,
-    "auth.csms-accepted-bad-credentials",
-    Error,
-    None,
-    ALL,
-    Csms,
-    "CSMS talks OCPP on a connection whose Basic-auth user is not the station identity",
-    "2.0.1 Part 2 A00.FR.207, A00.FR.324; 2.0.1 Part 6 TC_A_02_CSMS",
-    "What it checks: after `auth.username-mismatch` on a connection, the CSMS answers a \
-charger CALL or sends one of its own on it, so it accepted the upgrade. Reported once per \
-connection. (Password correctness is not observable.)\n\n\
-Why it matters: the CSMS must refuse the upgrade when the credentials do not belong to the \
-identity; otherwise one station's password opens every identity.\n\n\
-Example:\n  open with basic_auth_user \"admin\" on CP-001, then BootNotification answered Accepted"
-);
-
-rule!(
-    BASIC_OVER_PLAIN_WS,
-    "auth.basic-over-plain-ws",
-    Warning,
-    None,
-    ALL,
-    Any,
-    "HTTP Basic-auth credentials sent over plain ws://",
-    "Security white paper A00.FR.201, A00.FR.206; 2.0.1 Part 2 A00.FR.201, A00.FR.206; OCPP-J 1.6 §6",
-    "What it checks: an `open` event with scheme `ws` and a Basic-auth user (security profile \
-1).\n\n\
-Why it matters: the password travels in clear text; profile 1 is only for trusted networks \
-(a VPN), and a finding makes sure that was intended.\n\n\
-Example:\n  {\"event\":\"open\",\"scheme\":\"ws\",\"basic_auth_user\":\"CP-001\",...}"
-);
-
-rule!(
-    TLS_TOO_OLD,
-    "auth.tls-too-old",
-    Error,
-    Some(Severity::Warning),
-    ALL,
-    Any,
-    "Negotiated TLS version below 1.2",
-    "Security white paper A00.FR.312, A00.FR.416; 2.0.1 Part 2 A00.FR.313, A00.FR.416",
-    "What it checks: an `open` event whose `tls_version` is below 1.2 (1.0, 1.1, SSL). Only a \
-TLS-terminating recorder knows it. A warning on 1.6, where the white paper tolerates older \
-versions for legacy chargers (rules catalogue §21 #18).\n\n\
-Why it matters: TLS 1.0 and 1.1 have known weaknesses; OCPP security requires 1.2 or \
-later.\n\n\
-Example:\n  {\"event\":\"open\",\"scheme\":\"wss\",\"tls_version\":\"1.1\",...}"
-);
-
-rule!(
-    PROFILE3_NO_CLIENT_CERT,
-    "auth.profile3-no-client-cert",
-    Error,
-    None,
-    ALL,
-    Charger,
-    "Security profile 3 is configured but the connection has no TLS client certificate",
-    "Security white paper A00.FR.401, A00.FR.402; 2.0.1 Part 2 A00.FR.401, A00.FR.402",
-    "What it checks: the charger's SecurityProfile is known to be 3 (from GetConfiguration, \
-an accepted ChangeConfiguration, GetVariables or NotifyReport) and a new connection opens \
-without a client certificate, as far as a TLS-terminating recorder saw it (`tls_version` \
-known, no `client_cert_subject`), or over plain `ws`. Silent when the configured profile or \
-the TLS facts are unknown. A warning when profile 3 was set by a 1.6 ChangeConfiguration and \
-never used since: the charger SHOULD fall back to its old profile when it cannot connect \
-with the new one (white paper A05.FR.08).\n\n\
-Why it matters: profile 3 authenticates the charger by its certificate; without one the \
-CSMS must refuse the connection.\n\n\
-Example:\n  ChangeConfiguration {key:\"SecurityProfile\", value:\"3\"} -> Accepted, then open \
-{scheme:\"wss\", tls_version:\"1.3\"} without client_cert_subject"
-);
-
-rule!(
-    PROFILE_CHANGED,
-    "auth.profile-changed",
-    Warning,
-    None,
-    ALL,
-    Charger,
-    "Station reconnects with another security profile without an accepted profile change",
-    "Security white paper A00.FR.001, A05; 2.0.1 Part 2 A00.FR.001, A05, B09",
-    "What it checks: the observed profile of a connection (ws + Basic = 1, wss + Basic = 2, \
-wss + client certificate = 3) differs from that of the previous connection of the same \
-identity, and no change was accepted in between (1.6 ChangeConfiguration SecurityProfile; \
-2.x SetNetworkProfile or a SetVariables of NetworkConfigurationPriority).\n\n\
-Why it matters: a charger uses one profile at a time; switching on its own (in particular \
-downwards) defeats the configuration.\n\n\
-Example:\n  first open with a client certificate, later open on ws with Basic auth"
-);
-
-/// The standard security events of the 1.6 security white paper (§8).
-const EVENTS_16: &[&str] = &[
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-];
-
-/// The standard security events of the 2.0.1 appendix (v1.4).
-const EVENTS_201: &[&str] = &[
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCsms",
-    "CsmsFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCsmsCertificate",
-    "InvalidChargingStationCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginAccepted",
-    "MaintenanceLoginFailed",
-];
-
-/// Failure and attack events, in the spellings of all versions.
-const FAILURES: &[&str] = &[
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "FailedToAuthenticateAtCsms",
-    "CsmsFailedToAuthenticate",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidCsmsCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidChargingStationCertificate",
-    "DiscardedRenewedClientCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginFailed",
-];
-
-fn is_standard(version: Version, event: &str) -> bool {
-    match version {
-        Version::V16 => EVENTS_16.contains(&event),
-        Version::V201 => EVENTS_201.contains(&event),
-        // 2.1 adds DiscardedRenewedClientCertificate (2.1 appendix v2.0).
-        Version::V21 => EVENTS_201.contains(&event) || event == "DiscardedRenewedClientCertificate",
-    }
-}
-
-const MAX_PENDING: usize = 16;
-const MAX_CSRS: usize = 8;
-
-#[derive(Debug)]
-struct Pending {
-    id: Box<str>,
-    at: Timestamp,
-    line: u64,
-}
-
-#[derive(Debug)]
-struct SignTrigger {
-    call_id: Box<str>,
-    /// The certificateType expected, `None` for any (SignCombinedCertificate).
-    expected: Option<&'static str>,
-    until: Timestamp,
-}
-
-/// A security-profile change awaiting its answer.
-#[derive(Debug)]
-struct ProfileChange {
-    call_id: Box<str>,
-    current: Option<u8>,
-    new: i64,
-    /// 2.x AllowSecurityProfileDowngrade, when known.
-    allow_downgrade: Option<bool>,
-}
-
-#[derive(Debug)]
-struct BootWatch {
-    call: CallRef,
-    due: Timestamp,
-}
-
-#[derive(Debug)]
-struct CertExpect {
-    call: CallRef,
-    due: Timestamp,
-}
-
-/// What this group remembers per station.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    pending: Vec<Pending>,
-    /// When the last BootNotification was sent, and its reason (2.x).
-    boot_sent: Option<Timestamp>,
-    boot_triggered: bool,
-    last_startup_event: Option<Timestamp>,
-    boot_watch: Option<BootWatch>,
-    /// SignCertificate requests sent and not answered yet: (id, certificateType).
-    csr_sent: Vec<(Box<str>, Option<Box<str>>)>,
-    /// Accepted CSRs waiting for their certificate (certificateType).
-    csr_accepted: Vec<Option<Box<str>>>,
-    sign_trigger: Option<SignTrigger>,
-    last_cert_event: Option<Timestamp>,
-    cert_expect: Option<CertExpect>,
-    /// The observed profile of the current and of the previous connection.
-    conn_profile: Option<u8>,
-    last_profile: Option<u8>,
-    /// A profile change was accepted since the current connection opened.
-    change_allowed: bool,
-    /// 1.6: a change to profile 3 was accepted and no profile-3 connection followed yet (the
-    /// charger may fall back to its old profile when it cannot connect, A05.FR.08).
-    unconfirmed_upgrade: bool,
-    /// `auth.username-mismatch` fired on this connection and the CSMS has not spoken yet.
-    bad_user: bool,
-    profile_change: Option<ProfileChange>,
-}
-
-/// The security profile a connection uses, when the recorder knew enough.
-fn observed_profile(open: &OpenInfo<'_>) -> Option<u8> {
-    match (open.scheme?, open.client_cert_subject, open.basic_auth_user) {
-        ("wss", Some(_), _) => Some(3),
-        ("wss", None, Some(_)) => Some(2),
-        ("ws", _, Some(_)) => Some(1),
-        _ => None,
-    }
-}
-
-/// `1.1` -> (1, 1); `TLSv1.3`, `TLS 1.2` likewise; SSL versions -> (0, 0).
-fn tls_version(s: &str) -> Option<(u32, u32)> {
-    let lower = s.trim().to_ascii_lowercase();
-    if lower.starts_with("ssl") {
-        return Some((0, 0));
-    }
-    let digits = lower.trim_start_matches(|c: char| !c.is_ascii_digit());
-    let (major, minor) = digits.split_once('.').unwrap_or((digits, "0"));
-    let minor: String = minor.chars().take_while(char::is_ascii_digit).collect();
-    Some((major.parse().ok()?, minor.parse().unwrap_or(0)))
-}
-
-/// `%XX` escapes decoded; `None` when there are none (or they are malformed).
-fn percent_decode(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return None;
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// The configured security profile, as far as the traffic told it.
-fn configured_profile(st: &ProtoState) -> Option<u8> {
-    let v = if st.version == Some(Version::V16) {
-        match st.dm.cfg16("SecurityProfile") {
-            Cfg::Value(v) => Some(v),
-            _ => None,
-        }
-    } else {
-        st.dm.var2("SecurityCtrlr", None, "SecurityProfile", None)
-    };
-    v.and_then(|v| v.trim().parse().ok())
-}
-
-fn after(t: Timestamp, us: i64) -> Timestamp {
-    Timestamp::from_micros(t.micros().saturating_add(us))
-}
-
-pub(crate) fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-    let v16 = st.version == Some(Version::V16);
-    let profile = observed_profile(open);
-    let configured = configured_profile(st);
-    let sec = &mut st.sec;
-    sec.bad_user = false;
-    sec.conn_profile = profile;
-    if let Some(v) = open.tls_version
-        && tls_version(v).is_some_and(|ver| ver < (1, 2))
-    {
-        ctx.report(
-            &TLS_TOO_OLD,
-            format!(
-                "the connection negotiated TLS {v}; OCPP security requires TLS 1.2 or later{}",
-                if v16 {
-                    " (1.6 tolerates it for legacy chargers)"
-                } else {
-                    ""
-                }
-            ),
-        );
-    }
-    if open.scheme == Some("ws") && open.basic_auth_user.is_some() {
-        ctx.report(
-            &BASIC_OVER_PLAIN_WS,
-            "Basic-auth credentials are sent over plain ws:// (security profile 1); the password travels unencrypted",
-        );
-    }
-    if let Some(user) = open.basic_auth_user {
-        let conn = ctx.conn();
-        let decoded = percent_decode(conn);
-        if user != conn && decoded.as_deref() != Some(user) {
-            sec.bad_user = true;
-            ctx.report(
-                &USERNAME_MISMATCH,
-                format!(
-                    "the Basic-auth user name `{user}` is not the station identity `{}`",
-                    decoded.as_deref().unwrap_or(conn)
-                ),
-            );
-        }
-    }
-    let cert_known = open.tls_version.is_some() || open.scheme == Some("ws");
-    if configured == Some(3) && cert_known && open.client_cert_subject.is_none() {
-        let msg = format!(
-            "security profile 3 is configured, but the connection {}",
-            if open.scheme == Some("ws") {
-                "uses plain ws:// (no TLS, no client certificate)"
-            } else {
-                "presented no TLS client certificate"
-            }
-        );
-        if sec.unconfirmed_upgrade {
-            ctx.report_as(
-                &PROFILE3_NO_CLIENT_CERT,
-                Severity::Warning,
-                format!(
-                    "{msg} (profile 3 was never used since it was set: this may be the fallback of A05.FR.08 after a failed profile-3 connection)"
-                ),
-            );
-        } else {
-            ctx.report(&PROFILE3_NO_CLIENT_CERT, msg);
-        }
-    }
-    if profile == Some(3) {
-        sec.unconfirmed_upgrade = false;
-    }
-    if let (Some(before), Some(now)) = (sec.last_profile, profile)
-        && before != now
-        && !sec.change_allowed
-    {
-        ctx.report(
-                &PROFILE_CHANGED,
-                format!(
-                    "the station connects with security profile {now}; its previous connection used profile {before}, and no profile change was accepted in between"
-                ),
-            );
-    }
-    if profile.is_some() {
-        sec.last_profile = profile;
-        sec.change_allowed = false;
-    }
-}
-
-pub(crate) fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-    // Unanswered events are resent on the next connection; the CALLs died with this one.
-    st.sec.pending.clear();
-    st.sec.bad_user = false;
-}
-
-pub(crate) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-    let sec = &mut st.sec;
-    let timeout = ctx.config().tol.call_timeout_us;
-    let window = ctx.config().tol.followup_window_us as f64 / 1e6;
-    while let Some(p) = sec.pending.first() {
-        if now.micros().saturating_sub(p.at.micros()) <= timeout {
-            break;
-        }
-        let p = sec.pending.remove(0);
-        ctx.report_about(
-            &EVENT_NOT_ACKNOWLEDGED,
-            crate::engine::About {
-                line: p.line,
-                at: p.at,
-                from: Some(Side::Charger),
-                unique_id: Some(&p.id),
-                action: Some("SecurityEventNotification"),
-            },
-            format!(
-                "the CSMS did not answer this SecurityEventNotification within {:.0} s",
-                timeout as f64 / 1e6
-            ),
-        );
-    }
-    if sec.boot_watch.as_ref().is_some_and(|w| now > w.due)
-        && let Some(w) = sec.boot_watch.take()
-    {
-        ctx.report_about(
-                &STARTUP_EVENT_MISSING,
-                w.call.about(),
-                format!(
-                    "the boot was accepted, but no SecurityEventNotification StartupOfTheDevice or ResetOrReboot followed within {window:.0} s"
-                ),
-            );
-    }
-    if sec.cert_expect.as_ref().is_some_and(|w| now > w.due)
-        && let Some(w) = sec.cert_expect.take()
-    {
-        ctx.report_about(
-                &CERTIFICATE_REJECTED_WITHOUT_EVENT,
-                w.call.about(),
-                format!(
-                    "the charger rejected the signed certificate, and no invalid-certificate SecurityEventNotification followed within {window:.0} s"
-                ),
-            );
-    }
-    if sec.sign_trigger.as_ref().is_some_and(|t| now > t.until) {
-        sec.sign_trigger = None;
-    }
-}
-
-pub(crate) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    let version = st.version;
-    if call.from == Side::Csms && st.sec.bad_user {
-        st.sec.bad_user = false;
-        ctx.report(
-            &CSMS_ACCEPTED_BAD_CREDENTIALS,
-            "the CSMS sends a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
-        );
-    }
-    match (call.action, call.from) {
-        ("SecurityEventNotification", Side::Charger) => {
-            security_event(st, ctx, call);
-        }
-        ("BootNotification", Side::Charger) => {
-            st.sec.boot_sent = Some(ctx.now());
-            st.sec.boot_triggered = str_of(p, "reason") == Some("Triggered");
-        }
-        ("SignCertificate", Side::Charger) => {
-            let ty = str_of(p, "certificateType");
-            if version.is_some_and(Version::is_2x)
-                && let Some(t) = st.sec.sign_trigger.take()
-            {
-                let got = ty.unwrap_or("ChargingStationCertificate");
-                if let Some(expected) = t.expected.filter(|e| *e != got) {
-                    ctx.report(
-                            &SIGN_CERTIFICATE_UNSOLICITED_TYPE,
-                            format!(
-                                "SignCertificate for {got}, but the accepted TriggerMessage asked for a {expected}"
-                            ),
-                        );
-                }
-            }
-            push_capped(
-                &mut st.sec.csr_sent,
-                (Box::from(call.id), ty.map(Box::from)),
-                MAX_CSRS,
-            );
-        }
-        ("CertificateSigned", Side::Csms) => {
-            let ty = if version.is_some_and(Version::is_2x) {
-                Some(str_of(p, "certificateType").unwrap_or("ChargingStationCertificate"))
-            } else {
-                None
-            };
-            let same = |t: &Option<Box<str>>| match (t.as_deref(), ty) {
-                (_, None) => true,
-                (None, Some(x)) => x == "ChargingStationCertificate",
-                (Some(a), Some(b)) => a == b,
-            };
-            if let Some(i) = st.sec.csr_accepted.iter().position(same) {
-                st.sec.csr_accepted.remove(i);
-            } else {
-                let msg = format!(
-                    "CertificateSigned{} sent, but no SignCertificate{} from the charger was accepted before",
-                    ty.map(|t| format!(" ({t})")).unwrap_or_default(),
-                    ty.map(|t| format!(" for {t}")).unwrap_or_default()
-                );
-                if st.dm.activity.boot_seen {
-                    ctx.report(&CERTIFICATE_SIGNED_WITHOUT_CSR, msg);
-                } else {
-                    ctx.report_as(
-                        &CERTIFICATE_SIGNED_WITHOUT_CSR,
-                        Severity::Info,
-                        format!("{msg} (it may predate the trace)"),
-                    );
-                }
-            }
-        }
-        ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
-            let expected = match str_of(p, "requestedMessage") {
-                Some("SignChargingStationCertificate") => Some(Some("ChargingStationCertificate")),
-                Some("SignV2GCertificate") => Some(Some("V2GCertificate")),
-                Some("SignV2G20Certificate") => Some(Some("V2G20Certificate")),
-                Some("SignCombinedCertificate" | "SignChargePointCertificate") => Some(None),
-                _ => None,
-            };
-            if let Some(expected) = expected {
-                let until = after(
-                    ctx.now(),
-                    ctx.config()
-                        .tol
-                        .call_timeout_us
-                        .saturating_add(ctx.config().tol.followup_window_us),
-                );
-                st.sec.sign_trigger = Some(SignTrigger {
-                    call_id: Box::from(call.id),
-                    expected,
-                    until,
-                });
-            }
-        }
-        ("ChangeConfiguration", Side::Csms) => {
-            let (Some(key), Some(value)) = (str_of(p, "key"), str_of(p, "value")) else {
-                return;
-            };
-            if key.eq_ignore_ascii_case("AuthorizationKey") {
-                let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
-                if !hex || !(32..=40).contains(&value.len()) {
-                    ctx.report(
-                        &AUTHORIZATION_KEY_FORMAT,
-                        format!(
-                            "the new AuthorizationKey is {} characters{}; it must be 32-40 hexadecimal digits (16-20 bytes)",
-                            value.chars().count(),
-                            if hex { "" } else { " and not all hexadecimal" }
-                        ),
-                    );
-                }
-            } else if key.eq_ignore_ascii_case("SecurityProfile")
-                && let Ok(new) = value.trim().parse::<i64>()
-            {
-                let current = configured_profile(st).or(st.sec.conn_profile);
-                st.sec.profile_change = Some(ProfileChange {
-                    call_id: Box::from(call.id),
-                    current,
-                    new,
-                    allow_downgrade: None,
-                });
-            }
-        }
-        ("SetNetworkProfile", Side::Csms) => {
-            if let Some(new) = p
-                .get("connectionData")
-                .and_then(|c| int_of(c, "securityProfile"))
-            {
-                let current = configured_profile(st).or(st.sec.conn_profile);
-                let allow = st
-                    .dm
-                    .var2("SecurityCtrlr", None, "AllowSecurityProfileDowngrade", None)
-                    .map(|v| v.trim().eq_ignore_ascii_case("true"));
-                st.sec.profile_change = Some(ProfileChange {
-                    call_id: Box::from(call.id),
-                    current,
-                    new,
-                    allow_downgrade: allow,
-                });
-            }
-        }
-        _ => {}
-    }
-}
-
-fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let p = call.payload;
-    let sec = &mut st.sec;
-    push_capped(
-        &mut sec.pending,
-        Pending {
-            id: Box::from(call.id),
-            at: ctx.now(),
-            line: ctx.line(),
-        },
-        MAX_PENDING,
-    );
-    let Some(ty) = str_of(p, "type") else { return };
-    if let Some(v) = st.version
-        && !is_standard(v, ty)
-    {
-        let other = if v == Version::V16 {
-            is_standard(Version::V21, ty).then_some("the 2.x spelling")
-        } else {
-            EVENTS_16.contains(&ty).then_some("the 1.6 spelling")
-        };
-        ctx.report(
-            &EVENT_TYPE_NONSTANDARD,
-            format!(
-                "security event type `{ty}` is not a standard event of OCPP {v}{}",
-                other.map(|o| format!(" ({o})")).unwrap_or_default()
-            ),
-        );
-    }
-    if FAILURES.contains(&ty) {
-        let info = str_of(p, "techInfo")
-            .map(|t| format!(": {}", crate::finding::shorten(t, 80)))
-            .unwrap_or_default();
-        ctx.report(
-            &FAILURE_EVENT_REPORTED,
-            format!("the charger reports security event {ty}{info}"),
-        );
-    }
-    if let Some(ts) = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok()) {
-        let skew = ctx.config().tol.clock_skew_us;
-        if ts.micros() > ctx.now().micros().saturating_add(skew) {
-            ctx.report(
-                &EVENT_TIMESTAMP_FUTURE,
-                format!(
-                    "the event timestamp {ts} is {:.0} s after the time the frame was seen",
-                    ts.secs_since(ctx.now())
-                ),
-            );
-        }
-    }
-    match ty {
-        "StartupOfTheDevice" | "ResetOrReboot" => {
-            sec.last_startup_event = Some(ctx.now());
-            sec.boot_watch = None;
-        }
-        "InvalidChargingStationCertificate" | "InvalidChargePointCertificate" => {
-            sec.last_cert_event = Some(ctx.now());
-            sec.cert_expect = None;
-        }
-        _ => {}
-    }
-}
-
-pub(crate) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if reply.caller == Side::Charger && st.sec.bad_user {
-        st.sec.bad_user = false;
-        ctx.report(
-            &CSMS_ACCEPTED_BAD_CREDENTIALS,
-            "the CSMS answers a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
-        );
-    }
-    let window = ctx.config().tol.followup_window_us;
-    match reply.action {
-        "SecurityEventNotification" => {
-            st.sec.pending.retain(|p| &*p.id != reply.id);
-            if let Outcome::Error { code } = reply.outcome {
-                ctx.report(
-                    &EVENT_NOT_ACKNOWLEDGED,
-                    format!(
-                        "the CSMS answers a SecurityEventNotification with CALLERROR {code}; security events must be confirmed"
-                    ),
-                );
-            }
-        }
-        "BootNotification" => {
-            let sec = &mut st.sec;
-            let v2 = st.version.is_some_and(Version::is_2x);
-            if v2 && status_of(reply) == Some("Accepted") && !sec.boot_triggered {
-                let since = sec.boot_sent.unwrap_or(reply.call_at);
-                if sec.last_startup_event.is_none_or(|t| t < since) {
-                    sec.boot_watch = Some(BootWatch {
-                        call: CallRef::of_reply(reply),
-                        due: after(ctx.now(), window),
-                    });
-                }
-            }
-        }
-        "SignCertificate" => {
-            let sec = &mut st.sec;
-            let Some(i) = sec.csr_sent.iter().position(|(id, _)| &**id == reply.id) else {
-                return;
-            };
-            let (_, ty) = sec.csr_sent.remove(i);
-            if status_of(reply) == Some("Accepted") {
-                push_capped(&mut sec.csr_accepted, ty, MAX_CSRS);
-            }
-        }
-        "CertificateSigned" if status_of(reply) == Some("Rejected") => {
-            let sec = &mut st.sec;
-            if sec.last_cert_event.is_none_or(|t| t < reply.call_at) {
-                sec.cert_expect = Some(CertExpect {
-                    call: CallRef::of_reply(reply),
-                    due: after(ctx.now(), window),
-                });
-            }
-        }
-        "TriggerMessage" | "ExtendedTriggerMessage"
-            if status_of(reply) != Some("Accepted")
-                && st
-                    .sec
-                    .sign_trigger
-                    .as_ref()
-                    .is_some_and(|t| &*t.call_id == reply.id) =>
-        {
-            st.sec.sign_trigger = None;
-        }
-        "ChangeConfiguration" | "SetNetworkProfile" => profile_change_reply(st, ctx, reply),
-        "SetVariables" if status_of_priority(reply) => {
-            st.sec.change_allowed = true;
-        }
-        _ => {}
-    }
-}
-
-/// A SetVariables that set OCPPCommCtrlr.NetworkConfigurationPriority and was accepted.
-fn status_of_priority(reply: &Reply<'_>) -> bool {
-    let Some(result) = reply.result() else {
-        return false;
-    };
-    arr_of(result, "setVariableResult").iter().any(|r| {
-        r.get("variable")
-            .and_then(|v| str_of(v, "name"))
-            .is_some_and(|n| n == "NetworkConfigurationPriority")
-            && matches!(
-                str_of(r, "attributeStatus"),
-                Some("Accepted" | "RebootRequired")
-            )
-    })
-}
-
-fn profile_change_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let Some(change) = st.sec.profile_change.take_if(|c| &*c.call_id == reply.id) else {
-        return;
-    };
-    if !matches!(status_of(reply), Some("Accepted" | "RebootRequired")) {
-        return;
-    }
-    st.sec.change_allowed = true;
-    let v2 = st.version.is_some_and(Version::is_2x);
-    if !v2 && change.new == 3 {
-        st.sec.unconfirmed_upgrade = true;
-    }
-    let Some(current) = change.current else {
-        return;
-    };
-    let new = change.new;
-    if !v2 && new == i64::from(current) {
-        ctx.report_as(
-            &DOWNGRADE_ACCEPTED,
-            Severity::Warning,
-            format!(
-                "ChangeConfiguration SecurityProfile to the profile already in use ({new}) answered {}; the white paper (A05.FR.01) requires Rejected for a value lower than or equal to the current one",
-                status_of(reply).unwrap_or("Accepted")
-            ),
-        );
-        return;
-    }
-    if new >= i64::from(current) {
-        return;
-    }
-    let what = if v2 {
-        "SetNetworkProfile"
-    } else {
-        "ChangeConfiguration SecurityProfile"
-    };
-    let msg = format!(
-        "{what} to security profile {new} answered {}, while profile {current} is in use",
-        status_of(reply).unwrap_or("Accepted")
-    );
-    if !v2 || new <= 1 {
-        ctx.report(
-            &DOWNGRADE_ACCEPTED,
-            format!("{msg}; the profile may only go up"),
-        );
-        return;
-    }
-    match change.allow_downgrade {
-        Some(true) => {}
-        Some(false) => ctx.report(
-            &DOWNGRADE_ACCEPTED,
-            format!("{msg}, and AllowSecurityProfileDowngrade is false"),
-        ),
-        None => ctx.report_as(
-            &DOWNGRADE_ACCEPTED,
-            Severity::Warning,
-            format!(
-                "{msg}; 3 -> 2 is only allowed with AllowSecurityProfileDowngrade = true, which was not seen"
-            ),
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::rules::dm::tests::run;
-
-    #[test]
-    fn tls_versions_parse() {
-        assert_eq!(tls_version("1.1"), Some((1, 1)));
-        assert_eq!(tls_version("TLSv1.3"), Some((1, 3)));
-        assert_eq!(tls_version("TLS 1.2"), Some((1, 2)));
-        assert_eq!(tls_version("SSLv3"), Some((0, 0)));
-        assert!(tls_version("1.0").unwrap() < (1, 2));
-        assert_eq!(tls_version("garbage"), None);
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("CP-001"), None);
-        assert_eq!(percent_decode("CP%20001").as_deref(), Some("CP 001"));
-        assert_eq!(percent_decode("CP%2"), None);
-    }
-
-    #[test]
-    fn observed_profiles() {
-        let open = |scheme, cert, user| OpenInfo {
-            subprotocol: None,
-            scheme,
-            tls_version: None,
-            client_cert_subject: cert,
-            basic_auth_user: user,
-        };
-        assert_eq!(
-            observed_profile(&open(Some("ws"), None, Some("A"))),
-            Some(1)
-        );
-        assert_eq!(
-            observed_profile(&open(Some("wss"), None, Some("A"))),
-            Some(2)
-        );
-        assert_eq!(
-            observed_profile(&open(Some("wss"), Some("CN=A"), None)),
-            Some(3)
-        );
-        assert_eq!(observed_profile(&open(None, None, Some("A"))), None);
-        assert_eq!(observed_profile(&open(Some("ws"), None, None)), None);
-    }
-
-    #[test]
-    fn unconfirmed_upgrade_to_profile_3_may_fall_back() {
-        let open = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp1.6\",\"scheme\":\"wss\",\"tls_version\":\"1.3\",\"basic_auth_user\":\"CS-1\"}\n";
-        let frames = [
-            (
-                "charger",
-                r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
-            ),
-            (
-                "csms",
-                r#"[3,"b",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#,
-            ),
-            (
-                "csms",
-                r#"[2,"p","ChangeConfiguration",{"key":"SecurityProfile","value":"3"}]"#,
-            ),
-            ("charger", r#"[3,"p",{"status":"Accepted"}]"#),
-        ];
-        let mut t = open.to_owned();
-        for (i, (from, text)) in frames.iter().enumerate() {
-            t.push_str(&crate::engine::rules::dm::tests::frame(
-                u32::try_from(i).unwrap() + 1,
-                from,
-                text,
-            ));
-        }
-        t.push_str(&open.replace("10:00:00.000Z", "10:00:30.000Z"));
-        let found: Vec<_> = run(&t).into_iter().map(|f| (f.0, f.1)).collect();
-        assert_eq!(
-            found,
-            vec![("auth.profile3-no-client-cert", Severity::Warning)]
-        );
-    }
-
-    #[test]
-    fn security_facts_on_open_stay_silent_when_unknown() {
-        let t = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp2.0.1\"}\n";
-        assert!(run(t).is_empty());
-        let t = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp2.0.1\",\"scheme\":\"wss\",\"tls_version\":\"1.0\",\"basic_auth_user\":\"CS-2\"}\n";
-        let ids: Vec<_> = run(t).into_iter().map(|f| (f.0, f.1)).collect();
-        assert_eq!(
-            ids,
-            vec![
-                ("auth.tls-too-old", Severity::Error),
-                ("auth.username-mismatch", Severity::Error)
-            ]
-        );
-    }
-}
+Example:\n  CertificateSigned -> {status:\"Rejected\"}, then no SecurityEventNotification",
+};

@@ -1,4 +1,5 @@
-//! `ws.*`: the WebSocket text payload itself, before it is read as JSON.
+//! `ws.*`: the WebSocket text payload itself, before it is read as JSON, and connections a
+//! recorder failed for a WebSocket protocol error (RFC 6455 §7.1.7).
 
 use super::{ALL, Party, Rule};
 use crate::engine::Ctx;
@@ -76,6 +77,78 @@ conforming charger must fail such a connection, and one that does not may speak 
 the CSMS does not expect. Silent when the trace does not know the offer.\n\n\
 Example:\n  {\"event\":\"open\",\"conn\":\"CP-001\",\"subprotocol\":\"ocpp2.0.1\",\"offered_subprotocols\":\"ocpp1.6\"}",
 };
+
+pub static PROTOCOL_ERROR: Rule = Rule {
+    id: "ws.protocol-error",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "The connection was failed with 1002: a peer broke the WebSocket framing",
+    spec: "RFC 6455 §5.2, §5.4, §5.5, §7.1.7, §7.4.1",
+    doc: "What it checks: a `close` event made by the recorder itself (no `by`) with code 1002. The proxy closes this way when a peer sends an unmasked client frame, sets RSV bits with no extension, uses a reserved opcode, sends a continuation out of place, a fragmented or oversized control frame, a 1-byte close payload or a close code that may not be sent; the recording names the peer and the fault (`fault_from`, `fault`).
+
+Why it matters: a peer that breaks the framing cannot be understood reliably; RFC 6455 requires failing the connection, and the faulty side has a bug to fix.
+
+Example:
+  {\"event\":\"close\",\"conn\":\"CP-001\",\"code\":1002,\"fault_from\":\"charger\",\"fault\":\"an unmasked frame from the client\"}",
+};
+
+pub static INVALID_UTF8: Rule = Rule {
+    id: "ws.invalid-utf8",
+    severity: Severity::Error,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "The connection was failed with 1007: a text message was not valid UTF-8",
+    spec: "RFC 6455 §5.6, §8.1; OCPP-J 1.6 §4.1.2; 2.0.1 Part 4 §4.1.2",
+    doc: "What it checks: a `close` event made by the recorder itself (no `by`) with code 1007: a peer sent a text message (or a close reason) that is not UTF-8.
+
+Why it matters: OCPP-J messages are UTF-8 JSON text; RFC 6455 requires failing the connection on invalid UTF-8, so the message was never delivered.
+
+Example:
+  {\"event\":\"close\",\"conn\":\"CP-001\",\"code\":1007,\"fault_from\":\"charger\",\"fault\":\"invalid UTF-8 in a text message or close reason\"}",
+};
+
+pub static MESSAGE_TOO_BIG: Rule = Rule {
+    id: "ws.message-too-big",
+    severity: Severity::Warning,
+    severity_16: None,
+    versions: ALL,
+    by: Party::Any,
+    summary: "The connection was failed with 1009: a message exceeded the recorder's size limit",
+    spec: "RFC 6455 §7.4.1 (1009)",
+    doc: "What it checks: a `close` event made by the recorder itself (no `by`) with code 1009: a peer sent a message over the proxy's `--max-message`.
+
+Why it matters: the message never reached the other side. No OCPP edition sets a size limit, so this is a warning: either the peer sends something unreasonable or the limit is too low for this installation.
+
+Example:
+  {\"event\":\"close\",\"conn\":\"CP-001\",\"code\":1009,\"fault_from\":\"csms\",\"fault\":\"a message over the size limit\"}",
+};
+
+/// Judges a close the recorder made itself (`by` unknown) for a protocol error.
+pub(crate) fn check_failed_close(
+    code: Option<u16>,
+    by: Option<crate::ocpp::Side>,
+    ctx: &mut Ctx<'_>,
+) {
+    if by.is_some() {
+        return;
+    }
+    let (rule, what) = match code {
+        Some(1002) => (&PROTOCOL_ERROR, "a WebSocket protocol error"),
+        Some(1007) => (&INVALID_UTF8, "a text message that is not UTF-8"),
+        Some(1009) => (&MESSAGE_TOO_BIG, "a message over the size limit"),
+        _ => return,
+    };
+    ctx.report(
+        rule,
+        format!(
+            "the connection was failed with close code {} for {what} (the recording's `fault` names the peer and what it sent)",
+            code.unwrap_or_default()
+        ),
+    );
+}
 
 /// Judges the CSMS's subprotocol choice against the charger's offer, when both are known.
 pub(crate) fn check_offer(chosen: Option<&str>, offered: Option<&str>, ctx: &mut Ctx<'_>) {

@@ -10,6 +10,33 @@ use serde_json::Value;
 
 use crate::ocpp::Version;
 
+/// An erratum that cannot be applied (or reverted), or a selection naming none.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ErrataError {
+    #[error("unknown erratum `{name}` (known: {known}, or all / none)")]
+    Unknown { name: String, known: String },
+    /// An edit's own text is not JSON, or its pointer has no parent (a bug in the table).
+    #[error("{schema}: edit at {pointer} is malformed: {message}")]
+    BadEdit {
+        schema: &'static str,
+        pointer: &'static str,
+        message: String,
+    },
+    #[error("{schema}: no object at {parent}")]
+    NoObject {
+        schema: &'static str,
+        parent: String,
+    },
+    /// The document does not hold the value the erratum starts from.
+    #[error("{schema}: {pointer} holds {found}, expected {expected}")]
+    Mismatch {
+        schema: &'static str,
+        pointer: &'static str,
+        found: String,
+        expected: String,
+    },
+}
+
 /// One edit to one schema file: the value at `pointer` goes from `pristine` to `amended`
 /// (`None` = member absent).
 #[derive(Debug)]
@@ -92,43 +119,50 @@ pub static ERRATA: &[Erratum] = &[
 impl Erratum {
     /// Turns the pristine facts into the amended ones. Fails if the document does not hold
     /// the pristine value (the overlay would not mean what it says).
-    pub fn apply(&self, doc: &mut Value) -> Result<(), String> {
+    pub fn apply(&self, doc: &mut Value) -> Result<(), ErrataError> {
         self.rewrite(doc, true)
     }
 
     /// The inverse of [`apply`](Self::apply): amended → pristine.
-    pub fn revert(&self, doc: &mut Value) -> Result<(), String> {
+    pub fn revert(&self, doc: &mut Value) -> Result<(), ErrataError> {
         self.rewrite(doc, false)
     }
 
-    fn rewrite(&self, doc: &mut Value, forward: bool) -> Result<(), String> {
+    fn rewrite(&self, doc: &mut Value, forward: bool) -> Result<(), ErrataError> {
         for edit in self.edits {
             let (from, to) = if forward {
                 (edit.pristine, edit.amended)
             } else {
                 (edit.amended, edit.pristine)
             };
-            let parse = |s: Option<&str>| -> Result<Option<Value>, String> {
-                s.map(|t| serde_json::from_str(t).map_err(|e| e.to_string()))
+            let bad = |message: String| ErrataError::BadEdit {
+                schema: self.schema,
+                pointer: edit.pointer,
+                message,
+            };
+            let parse = |s: Option<&str>| -> Result<Option<Value>, ErrataError> {
+                s.map(|t| serde_json::from_str(t).map_err(|e| bad(e.to_string())))
                     .transpose()
             };
             let (from, to) = (parse(from)?, parse(to)?);
             let (parent, key) = edit
                 .pointer
                 .rsplit_once('/')
-                .ok_or_else(|| format!("bad pointer {}", edit.pointer))?;
+                .ok_or_else(|| bad("no parent".into()))?;
             let obj = doc
                 .pointer_mut(parent)
                 .and_then(Value::as_object_mut)
-                .ok_or_else(|| format!("{}: no object at {parent}", self.schema))?;
+                .ok_or_else(|| ErrataError::NoObject {
+                    schema: self.schema,
+                    parent: parent.to_owned(),
+                })?;
             if obj.get(key) != from.as_ref() {
-                return Err(format!(
-                    "{}: {} holds {}, expected {}",
-                    self.schema,
-                    edit.pointer,
-                    obj.get(key).map_or("nothing".into(), Value::to_string),
-                    from.map_or("nothing".into(), |v| v.to_string())
-                ));
+                return Err(ErrataError::Mismatch {
+                    schema: self.schema,
+                    pointer: edit.pointer,
+                    found: obj.get(key).map_or("nothing".into(), Value::to_string),
+                    expected: from.map_or("nothing".into(), |v| v.to_string()),
+                });
             }
             match to {
                 Some(v) => {
@@ -162,7 +196,7 @@ impl ErrataSelection {
 
     /// Parses `all`, `none`, or a comma-separated list of names; when every name is prefixed
     /// with `-`, they are removed from all (`-16-metervalues-hertz`).
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, ErrataError> {
         let spec = spec.trim();
         match spec {
             "all" | "" => return Ok(Self::all()),
@@ -170,17 +204,14 @@ impl ErrataSelection {
             _ => {}
         }
         let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
-        let known = |n: &str| -> Result<&'static str, String> {
+        let known = |n: &str| -> Result<&'static str, ErrataError> {
             ERRATA
                 .iter()
                 .find(|e| e.name == n)
                 .map(|e| e.name)
-                .ok_or_else(|| {
-                    let names: Vec<_> = ERRATA.iter().map(|e| e.name).collect();
-                    format!(
-                        "unknown erratum `{n}` (known: {}, or all / none)",
-                        names.join(", ")
-                    )
+                .ok_or_else(|| ErrataError::Unknown {
+                    name: n.to_owned(),
+                    known: ERRATA.iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
                 })
         };
         let mut sel = if parts.iter().all(|p| p.starts_with('-')) {
@@ -236,11 +267,9 @@ mod tests {
         assert_eq!(one.describe(), "16-metervalues-hertz");
         let minus = ErrataSelection::parse("-16-metervalues-hertz").unwrap();
         assert_eq!(minus.selected().count(), ERRATA.len() - 1);
-        assert!(
-            ErrataSelection::parse("16-bogus")
-                .unwrap_err()
-                .contains("known:")
-        );
+        let e = ErrataSelection::parse("16-bogus").unwrap_err();
+        assert!(matches!(&e, ErrataError::Unknown { name, .. } if name == "16-bogus"));
+        assert!(e.to_string().contains("known:"), "{e}");
     }
 
     #[test]
@@ -254,6 +283,9 @@ mod tests {
         e.revert(&mut doc).unwrap();
         assert_eq!(doc, orig);
         let mut wrong = serde_json::json!({"properties":{"exiResponse":{"maxLength":100}}});
-        assert!(e.apply(&mut wrong).is_err());
+        assert!(matches!(
+            e.apply(&mut wrong),
+            Err(ErrataError::Mismatch { found, .. }) if found == "100"
+        ));
     }
 }

@@ -15,8 +15,12 @@ pub fn write(out: &mut impl Write, results: &[FileResult], info: &RunInfo) -> io
     let s = Summary::of(results);
     let mut findings = Vec::new();
     let mut input_errors = Vec::new();
+    let mut inferred = Vec::new();
     for r in results {
         let file = r.path.display().to_string();
+        for n in &r.notes {
+            inferred.push(json!({"file": file, "note": n}));
+        }
         for f in &r.findings {
             findings.push(json!({
                 "rule": f.rule.id,
@@ -53,6 +57,14 @@ pub fn write(out: &mut impl Write, results: &[FileResult], info: &RunInfo) -> io
         "findings": Value::Array(findings),
         "input_errors": Value::Array(input_errors),
     });
+    let mut doc = doc;
+    // What the importers of captures, logs and Open OCPP Trace files inferred (only when
+    // they did).
+    if !inferred.is_empty()
+        && let Some(summary) = doc.get_mut("summary").and_then(Value::as_object_mut)
+    {
+        summary.insert("inferred".into(), Value::Array(inferred));
+    }
     serde_json::to_writer(&mut *out, &doc)?;
     writeln!(out)
 }

@@ -77,7 +77,7 @@ impl Refusal {
 pub struct ChargerRequest {
     /// The station identity: the last path segment, percent-decoded.
     pub identity: String,
-    /// That segment as it was in the URL (what goes upstream).
+    /// The identity in its one canonical percent-encoding (what goes upstream).
     pub raw_identity: String,
     /// The query string, without `?`.
     pub query: Option<String>,
@@ -176,14 +176,29 @@ pub fn parse_request(head: &[u8]) -> Result<ChargerRequest, Refusal> {
             format!("station identity `{raw_identity}` is not valid percent-encoded UTF-8"),
         )
     })?;
+    // Decoded once; a segment `.` or `..` would climb the CSMS's path (`/base/..`), and the
+    // upstream path carries the one canonical encoding of the identity (so `CP-1` and
+    // `CP%2D1` are one station both here and at the CSMS).
+    if identity
+        .split(['/', '\\'])
+        .any(|seg| seg == "." || seg == ".." || seg.is_empty())
+    {
+        return Err(Refusal::new(
+            400,
+            "Bad Request",
+            format!("station identity `{raw_identity}` is a relative path segment or holds one"),
+        ));
+    }
+    let canonical = percent_encode(&identity);
     let mut out = ChargerRequest {
         identity,
-        raw_identity: raw_identity.to_owned(),
+        raw_identity: canonical,
         query,
         ..ChargerRequest::default()
     };
     let (mut upgrade, mut connection, mut version) = (false, false, false);
     let mut offered: Vec<&str> = Vec::new();
+    let mut authorizations = 0;
     for h in req.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("upgrade") {
@@ -199,6 +214,15 @@ pub fn parse_request(head: &[u8]) -> Result<ChargerRequest, Refusal> {
                 offered.push(v.trim());
             }
         } else if name.eq_ignore_ascii_case("authorization") {
+            if authorizations > 0 {
+                // Which one would the CSMS check, and which one would be recorded?
+                return Err(Refusal::new(
+                    400,
+                    "Bad Request",
+                    "more than one Authorization header",
+                ));
+            }
+            authorizations += 1;
             out.basic_auth_user = basic_user(h.value);
         }
         if !hop_by_hop(name) {
@@ -225,6 +249,15 @@ pub fn parse_request(head: &[u8]) -> Result<ChargerRequest, Refusal> {
             "Sec-WebSocket-Key missing",
         ));
     }
+    if !valid_key(&out.key) {
+        // RFC 6455 §4.1: a base64-encoded 16-byte value; anything else goes upstream as
+        // header injection material and is no WebSocket client.
+        return Err(Refusal::new(
+            400,
+            "Bad Request",
+            "Sec-WebSocket-Key is not the base64 encoding of 16 bytes",
+        ));
+    }
     if !offered.is_empty() {
         out.offered = Some(offered.join(", "));
     }
@@ -243,7 +276,31 @@ fn basic_user(value: &[u8]) -> Option<String> {
         .decode(b64.trim())
         .ok()?;
     let text = String::from_utf8_lossy(&bytes);
-    Some(text.split_once(':').map_or(&*text, |(u, _)| u).to_owned())
+    // RFC 7617: `user-id ":" password`; a token without the colon names no user.
+    text.split_once(':').map(|(u, _)| u.to_owned())
+}
+
+/// RFC 6455 §4.1: the key is 16 random bytes, base64-encoded (24 characters).
+fn valid_key(key: &str) -> bool {
+    use base64::Engine as _;
+    key.len() == 24
+        && base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .is_ok_and(|b| b.len() == 16)
+}
+
+/// The canonical encoding of a decoded identity: RFC 3986 unreserved characters as they are,
+/// every other byte as `%XX`.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `%41` → `A`; `None` for a bad escape or a result that is not UTF-8.
@@ -263,6 +320,24 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// The value of a `--forward-client-cert` header: `Cert="<URL-encoded PEM>";Subject="…"`
+/// (the shape of Envoy's X-Forwarded-Client-Cert). The subject is a quoted string: `"` and
+/// `\\` escaped, anything but visible ASCII and space percent-encoded.
+pub fn client_cert_header(pem: &str, subject: &str) -> Vec<u8> {
+    let mut quoted = String::with_capacity(subject.len());
+    for c in subject.chars() {
+        match c {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(c);
+            }
+            ' '..='~' => quoted.push(c),
+            other => quoted.push_str(&percent_encode(other.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    format!("Cert=\"{}\";Subject=\"{quoted}\"", percent_encode(pem)).into_bytes()
 }
 
 /// Writes the request that goes upstream: the charger's own key and forwarded headers.
@@ -463,6 +538,60 @@ mod tests {
         );
         let many: String = (0..100).map(|i| format!("X-{i}: y\r\n")).collect();
         assert_eq!(req(&many, "/a").err().map(|r| r.status), Some(431));
+    }
+
+    #[test]
+    fn identities_are_canonical_and_relative_segments_refused() {
+        for bad in [
+            "..",
+            "%2e%2e",
+            "..%2F..%2Fadmin",
+            ".",
+            "a%2F..",
+            "%2E",
+            "a%2F%2Fb",
+        ] {
+            let r = req("", &format!("/ocpp/{bad}"));
+            assert_eq!(r.err().map(|r| r.status), Some(400), "{bad}");
+        }
+        let a = req("", "/ocpp/CP-1").expect("plain");
+        let b = req("", "/ocpp/CP%2D1").expect("encoded");
+        assert_eq!((a.identity.as_str(), b.identity.as_str()), ("CP-1", "CP-1"));
+        assert_eq!(a.raw_identity, b.raw_identity, "one upstream path");
+        // Decoded once: `%252e%252e` is the identity `%2e%2e`, sent on encoded again.
+        let c = req("", "/ocpp/%252e%252e").expect("decoded once");
+        assert_eq!(c.identity, "%2e%2e");
+        assert_eq!(c.raw_identity, "%252e%252e");
+    }
+
+    #[test]
+    fn bad_keys_double_authorization_and_colonless_basic() {
+        let head = |key: &str, extra: &str| {
+            format!(
+                "GET /ocpp/CP-1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n{extra}\r\n"
+            )
+        };
+        for key in [
+            "x",
+            "dGhlIHNhbXBsZSBub25jZQ",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
+            let r = parse_request(head(key, "").as_bytes());
+            assert_eq!(r.err().map(|r| r.status), Some(400), "{key:?}");
+        }
+        let two = "Authorization: Basic Q1AtMTpzZWNyZXQ=\r\nAuthorization: Basic YWRtaW46eA==\r\n";
+        let r = parse_request(head("dGhlIHNhbXBsZSBub25jZQ==", two).as_bytes());
+        assert_eq!(r.err().map(|r| r.status), Some(400));
+        // `c2VjcmV0` is "secret": no colon, no user (it is the password, if anything).
+        let r = parse_request(
+            head(
+                "dGhlIHNhbXBsZSBub25jZQ==",
+                "Authorization: Basic c2VjcmV0\r\n",
+            )
+            .as_bytes(),
+        )
+        .expect("accepted");
+        assert_eq!(r.basic_auth_user, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -17,7 +18,7 @@ use super::inject::Registry;
 use super::io::Io;
 use super::relay::Relay;
 use super::tap::{NoticeKind, OpenInfo, Tap, TapEvent, TapKind};
-use super::upstream::Upstream;
+use super::upstream::{Upstream, UpstreamError};
 use super::{ProxyConfig, tls};
 use crate::time::Timestamp;
 
@@ -28,6 +29,43 @@ pub(crate) struct Shared {
     pub config: ProxyConfig,
     /// The live relays, for injection.
     pub registry: Arc<Registry>,
+    /// Rate limit of the notices about connections that never became relays.
+    pub noise: Noise,
+}
+
+/// Connection-noise lines shown per second at most; the rest are counted and summed up once
+/// a second by the proxy's loop (a port scan or a reconnect storm must not flood stderr).
+const NOISE_PER_SECOND: u64 = 5;
+
+/// A per-second allowance for noise notices.
+#[derive(Default)]
+pub(crate) struct Noise {
+    second: AtomicU64,
+    shown: AtomicU64,
+    held: AtomicU64,
+}
+
+impl Noise {
+    /// Whether one more noise notice may be shown now (else it is counted as held).
+    pub fn admit(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if self.second.swap(now, Ordering::Relaxed) != now {
+            self.shown.store(0, Ordering::Relaxed);
+        }
+        if self.shown.fetch_add(1, Ordering::Relaxed) < NOISE_PER_SECOND {
+            true
+        } else {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+
+    /// The notices held back since the last call.
+    pub fn take_held(&self) -> u64 {
+        self.held.swap(0, Ordering::Relaxed)
+    }
 }
 
 fn ws_config(c: &ProxyConfig) -> WebSocketConfig {
@@ -50,6 +88,8 @@ pub(crate) async fn handle(
 ) {
     let _ = tcp.set_nodelay(true);
     let cfg = &shared.config;
+    super::keepalive(&tcp, cfg.keepalive);
+    let noise = &shared.noise;
     let tap = &tap;
     // Until the request names the station, notices name the peer address.
     let peer_name: Arc<str> = Arc::from(peer.to_string());
@@ -62,19 +102,23 @@ pub(crate) async fn handle(
                 (Io::Server(Box::new(s)), Some(info))
             }
             Ok(Err(e)) => {
-                tap.notice(
-                    &peer_name,
-                    NoticeKind::Refused,
-                    format!("TLS handshake failed: {e}"),
-                );
+                if noise.admit() {
+                    tap.notice(
+                        &peer_name,
+                        NoticeKind::Refused,
+                        format!("TLS handshake failed: {}", tls::describe_accept_error(&e)),
+                    );
+                }
                 return;
             }
             Err(_) => {
-                tap.notice(
-                    &peer_name,
-                    NoticeKind::Refused,
-                    format!("no TLS handshake within {} s", limit.as_secs()),
-                );
+                if noise.admit() {
+                    tap.notice(
+                        &peer_name,
+                        NoticeKind::Refused,
+                        format!("no TLS handshake within {} s", limit.as_secs()),
+                    );
+                }
                 return;
             }
         },
@@ -89,16 +133,20 @@ pub(crate) async fn handle(
                 "Request Header Fields Too Large",
                 format!("handshake larger than {} bytes", handshake::MAX_HEAD),
             );
-            tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
+            if noise.admit() {
+                tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
+            }
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
         Ok(Err(e)) => {
-            tap.notice(
-                &peer_name,
-                NoticeKind::Refused,
-                format!("handshake not read: {e}"),
-            );
+            if noise.admit() {
+                tap.notice(
+                    &peer_name,
+                    NoticeKind::Refused,
+                    format!("handshake not read: {e}"),
+                );
+            }
             return;
         }
         Err(_) => {
@@ -107,38 +155,61 @@ pub(crate) async fn handle(
                 "Request Timeout",
                 format!("no complete handshake within {} s", limit.as_secs()),
             );
-            tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
+            if noise.admit() {
+                tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
+            }
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
     };
-    let req = match handshake::parse_request(&buf[..head_len]) {
+    let mut req = match handshake::parse_request(&buf[..head_len]) {
         Ok(r) => r,
         Err(r) => {
-            tap.notice(
-                &peer_name,
-                NoticeKind::Refused,
-                format!("HTTP {}: {}", r.status, r.detail),
-            );
+            if noise.admit() {
+                tap.notice(
+                    &peer_name,
+                    NoticeKind::Refused,
+                    format!("HTTP {}: {}", r.status, r.detail),
+                );
+            }
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
     };
     let conn: Arc<str> = Arc::from(req.identity.as_str());
+    if let Some(name) = &cfg.forward_client_cert {
+        // Only the proxy speaks for the certificate: a charger's own header of that name
+        // is dropped, the verified one (if any) added.
+        req.forward.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if let Some(t) = &peer_tls
+            && let (Some(der), Some(subject)) = (&t.client_cert_der, &t.client_cert_subject)
+        {
+            let value = handshake::client_cert_header(&tls::pem(der), subject);
+            req.forward.push((name.clone(), value));
+        }
+    }
 
     let (up_io, up_rest, answer) = match shared.upstream.open(&req, cfg.connect_timeout).await {
         Ok(x) => x,
         Err(e) => {
+            let status = if matches!(e, UpstreamError::NoDescriptors { .. }) {
+                503
+            } else {
+                502
+            };
             tap.notice(
                 &conn,
                 NoticeKind::Upstream,
-                format!("{e}; refused the charger with HTTP 502"),
+                format!("{e}; refused the charger with HTTP {status}"),
             );
-            let r = Refusal::new(
-                502,
-                "Bad Gateway",
-                format!("the CSMS cannot be reached: {e}"),
-            );
+            // The body goes to whoever connected, authenticated or not: nothing internal
+            // (no URL, no address, no error text) in it; the operator's notice has the why.
+            let r = match e {
+                UpstreamError::NoDescriptors { .. } => {
+                    Refusal::new(503, "Service Unavailable", "proxy overloaded")
+                }
+                _ => Refusal::new(502, "Bad Gateway", "upstream unavailable"),
+            };
             handshake::write_refusal(&mut io, &r, limit).await;
             return;
         }
@@ -221,6 +292,8 @@ pub(crate) async fn handle(
         conn: &conn,
         tap,
         grace: cfg.close_grace,
+        write_timeout: cfg.write_timeout,
+        idle_timeout: cfg.idle_timeout,
     }
     .run(charger, upstream, injections, shutdown)
     .await;

@@ -6,8 +6,16 @@
 //! Text goes on as the same bytes; binary, ping and pong frames go on as they came; a close
 //! is passed on with its code. (tungstenite answers a ping itself at once, so a ping's sender
 //! also gets the peer's own pong: an extra, unsolicited pong, which RFC 6455 §5.5.3 allows.)
+//!
+//! A peer that breaks RFC 6455 fails its connection as §7.1.7 says: it gets a close with 1002
+//! (protocol error), 1007 (invalid UTF-8) or 1009 (too big), the other side gets a close with
+//! the same code, and the close is tapped as made by the proxy (`by` none) with the fault.
+//! Every write has a time limit (`write_timeout`) and the connection one for silence
+//! (`idle_timeout`): a peer that stops reading, or a connection nobody uses, frees the relay,
+//! and a blocked direction cannot keep the other side's close from being read for longer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -37,10 +45,65 @@ enum Ending {
     Closed(Side, Option<CloseFrame>),
     /// `side`'s connection ended without a close frame (or failed).
     Dropped(Side, String),
-    /// `side` sent a message over the size limit.
-    TooBig(Side),
+    /// `side` broke RFC 6455: fail the connection with `code` (1002, 1007, 1009).
+    Fault(Side, u16, &'static str),
+    /// `side` took no data for `write_timeout`: it stopped reading.
+    Stuck(Side),
+    /// Nothing in either direction for `idle_timeout`.
+    Idle,
     /// The proxy is shutting down.
     Shutdown,
+}
+
+/// The close code and description of a read error that is `side`'s protocol error (RFC 6455
+/// §7.4.1); `None` for an error that only ends the connection (reset, I/O).
+fn protocol_fault(e: &WsError) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
+    Some(match e {
+        WsError::Utf8(_) => (1007, "invalid UTF-8 in a text message or close reason"),
+        WsError::Capacity(_) => (1009, "a message over the size limit"),
+        WsError::Protocol(p) => match p {
+            P::NonZeroReservedBits => (1002, "RSV bits set with no extension negotiated"),
+            P::UnmaskedFrameFromClient => (1002, "an unmasked frame from the client"),
+            P::MaskedFrameFromServer => (1002, "a masked frame from the server"),
+            P::FragmentedControlFrame => (1002, "a fragmented control frame"),
+            P::ControlFrameTooBig => (1002, "a control frame over 125 bytes"),
+            P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => {
+                (1002, "a reserved opcode")
+            }
+            P::UnexpectedContinueFrame | P::ExpectedFragment(_) => {
+                (1002, "a continuation frame out of place")
+            }
+            P::InvalidCloseSequence => (1002, "a close frame with a 1-byte payload"),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// tungstenite replaces a close code a peer may not send (999, 1005, 1006, 1015, 5000, ...)
+/// by 1002 with this reason before the relay sees it (and answers the peer with 1002 itself).
+const REPLACED_CLOSE_REASON: &str = "Protocol violation";
+
+/// When the connection last carried a message (either way), for the idle timeout.
+struct Activity {
+    start: tokio::time::Instant,
+    /// Milliseconds after `start`.
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            start: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.fetch_max(ms, Ordering::Relaxed);
+    }
 }
 
 /// One relayed connection.
@@ -49,6 +112,10 @@ pub(crate) struct Relay<'a> {
     pub tap: &'a Tap,
     /// How long a closing handshake may take before the sockets are dropped.
     pub grace: Duration,
+    /// How long one message may take to be written to a peer.
+    pub write_timeout: Duration,
+    /// How long the connection may carry nothing either way (zero: no limit).
+    pub idle_timeout: Duration,
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -80,29 +147,63 @@ impl Relay<'_> {
         let (mut c_tx, mut c_rx) = charger.split();
         let (mut u_tx, mut u_rx) = upstream.split();
         let outstanding = Outstanding::default();
+        let activity = Activity::new();
         let ending = {
-            let up = self.pump(Side::Charger, &mut c_rx, &mut u_tx, None, &outstanding);
+            let up = self.pump(
+                Side::Charger,
+                &mut c_rx,
+                &mut u_tx,
+                None,
+                &outstanding,
+                &activity,
+            );
             let down = self.pump(
                 Side::Csms,
                 &mut u_rx,
                 &mut c_tx,
                 Some(&mut injections),
                 &outstanding,
+                &activity,
             );
+            let idle = self.idle(&activity);
             tokio::select! {
                 e = up => e,
                 e = down => e,
+                e = idle => e,
                 _ = shutdown.wait_for(|s| *s) => Ending::Shutdown,
             }
         };
-        // The close event, then the closing handshake on whichever side is still there.
-        let (code, by) = match &ending {
-            Ending::Closed(side, frame) => (frame.as_ref().map(|f| u16::from(f.code)), Some(*side)),
-            Ending::Dropped(side, _) => (None, Some(*side)),
-            Ending::TooBig(_) => (Some(1009), None),
-            Ending::Shutdown => (Some(1001), None),
+        // A close code the sender may not use, as tungstenite passes it on: the sender's
+        // protocol error (it has been answered with 1002 already).
+        let ending = match ending {
+            Ending::Closed(side, Some(f))
+                if u16::from(f.code) == 1002 && f.reason.as_str() == REPLACED_CLOSE_REASON =>
+            {
+                Ending::Fault(
+                    side,
+                    1002,
+                    "a close code that may not be sent (RFC 6455 §7.4)",
+                )
+            }
+            other => other,
         };
-        self.emit(TapKind::Close { code, by });
+        // The close event, then the closing handshake on whichever side is still there.
+        let (code, by, fault) = match &ending {
+            Ending::Closed(side, frame) => {
+                (frame.as_ref().map(|f| u16::from(f.code)), Some(*side), None)
+            }
+            Ending::Dropped(side, _) => (None, Some(*side), None),
+            Ending::Fault(side, code, what) => (Some(*code), None, Some((*side, *what))),
+            Ending::Stuck(_) | Ending::Idle | Ending::Shutdown => (Some(1001), None, None),
+        };
+        self.tap.send_noted(
+            TapEvent {
+                at: Timestamp::now(),
+                conn: self.conn.clone(),
+                kind: TapKind::Close { code, by },
+            },
+            fault,
+        );
         let deadline = tokio::time::Instant::now() + self.grace;
         use tokio::time::timeout_at as bounded;
         match ending {
@@ -139,19 +240,72 @@ impl Relay<'_> {
                 let _ = bounded(deadline, c_tx.send(close(1011, "upstream connection lost"))).await;
                 let _ = bounded(deadline, drain(&mut c_rx)).await;
             }
-            Ending::TooBig(side) => {
+            Ending::Fault(side, code, what) => {
                 self.tap.notice(
                     self.conn,
                     NoticeKind::Conn,
-                    format!("{side} sent a message over the size limit; closed with 1009 (the other side with 1001)"),
+                    format!("{side} sent {what}; failed the connection with {code} both ways (RFC 6455 §7.1.7)"),
                 );
-                let (to_sender, to_other) =
-                    (close(1009, "message too big"), close(1001, "peer closed"));
+                let (to_sender, to_other) = (
+                    close(code, "protocol error"),
+                    close(
+                        code,
+                        match side {
+                            Side::Charger => "charger protocol error",
+                            Side::Csms => "CSMS protocol error",
+                        },
+                    ),
+                );
+                // A replaced close code was answered by tungstenite already: its send fails.
                 let (a, b) = match side {
                     Side::Charger => (c_tx.send(to_sender), u_tx.send(to_other)),
                     Side::Csms => (u_tx.send(to_sender), c_tx.send(to_other)),
                 };
                 let _ = bounded(deadline, async { tokio::join!(a, b) }).await;
+                let _ = bounded(deadline, async {
+                    tokio::join!(
+                        c_tx.close(),
+                        u_tx.close(),
+                        drain(&mut c_rx),
+                        drain(&mut u_rx)
+                    )
+                })
+                .await;
+            }
+            Ending::Stuck(side) => {
+                self.tap.notice(
+                    self.conn,
+                    NoticeKind::Conn,
+                    format!(
+                        "{side} took no data for {} s (it stopped reading); closing both sides with 1001",
+                        self.write_timeout.as_secs_f64()
+                    ),
+                );
+                // The stuck side gets its close only if it reads again within the grace.
+                let _ = bounded(deadline, async {
+                    tokio::join!(
+                        c_tx.send(close(1001, "peer not reading")),
+                        u_tx.send(close(1001, "peer not reading"))
+                    )
+                })
+                .await;
+            }
+            Ending::Idle => {
+                self.tap.notice(
+                    self.conn,
+                    NoticeKind::Conn,
+                    format!(
+                        "nothing either way for {} s; closing both sides with 1001",
+                        self.idle_timeout.as_secs_f64()
+                    ),
+                );
+                let _ = bounded(deadline, async {
+                    tokio::join!(
+                        c_tx.send(close(1001, "idle timeout")),
+                        u_tx.send(close(1001, "idle timeout"))
+                    )
+                })
+                .await;
                 let _ = bounded(deadline, async {
                     tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
                 })
@@ -176,6 +330,30 @@ impl Relay<'_> {
     /// Forwards `from`'s messages until something ends the connection. The CSMS's pump
     /// also sends injected CALLs (between two of the CSMS's messages, never inside one); the
     /// charger's pump keeps back the answers to them.
+    /// Ends when the connection has carried nothing for `idle_timeout` (never if zero).
+    async fn idle(&self, activity: &Activity) -> Ending {
+        if self.idle_timeout.is_zero() {
+            return std::future::pending().await;
+        }
+        loop {
+            let seen = Duration::from_millis(activity.last.load(Ordering::Relaxed));
+            let quiet_until = activity.start + seen + self.idle_timeout;
+            if tokio::time::Instant::now() >= quiet_until {
+                return Ending::Idle;
+            }
+            tokio::time::sleep_until(quiet_until).await;
+        }
+    }
+
+    /// Sends `msg` within the write timeout.
+    async fn send(&self, tx: &mut Tx, msg: Message, to: Side) -> Result<(), Ending> {
+        match tokio::time::timeout(self.write_timeout, tx.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Ending::Dropped(to, e.to_string())),
+            Err(_) => Err(Ending::Stuck(to)),
+        }
+    }
+
     async fn pump(
         &self,
         from: Side,
@@ -183,8 +361,10 @@ impl Relay<'_> {
         tx: &mut Tx,
         mut injections: Option<&mut mpsc::Receiver<Injection>>,
         outstanding: &Outstanding,
+        activity: &Activity,
     ) -> Ending {
         let to = from.other();
+        let touch = || activity.touch();
         loop {
             let next = match injections.as_deref_mut() {
                 Some(inj) => tokio::select! {
@@ -205,8 +385,8 @@ impl Relay<'_> {
                         from,
                         text: text.clone(),
                     });
-                    if let Err(e) = tx.send(Message::Text(text)).await {
-                        return Ending::Dropped(to, e.to_string());
+                    if let Err(ending) = self.send(tx, Message::Text(text), to).await {
+                        return ending;
                     }
                     continue;
                 }
@@ -218,10 +398,15 @@ impl Relay<'_> {
             };
             let msg = match next {
                 Some(Ok(m)) => m,
-                Some(Err(WsError::Capacity(_))) => return Ending::TooBig(from),
-                Some(Err(e)) => return Ending::Dropped(from, e.to_string()),
+                Some(Err(e)) => {
+                    return match protocol_fault(&e) {
+                        Some((code, what)) => Ending::Fault(from, code, what),
+                        None => Ending::Dropped(from, e.to_string()),
+                    };
+                }
                 None => return Ending::Dropped(from, "connection closed".into()),
             };
+            touch();
             match &msg {
                 Message::Text(t) if from == Side::Charger => {
                     if let Some(answer) = outstanding.take_answer(t) {
@@ -246,8 +431,8 @@ impl Relay<'_> {
                 Message::Close(frame) => return Ending::Closed(from, frame.clone()),
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
-            if let Err(e) = tx.send(msg).await {
-                return Ending::Dropped(to, e.to_string());
+            if let Err(ending) = self.send(tx, msg, to).await {
+                return ending;
             }
         }
     }

@@ -3,6 +3,10 @@
 //! dropped and counted, and forwarding goes on. It must never make a relay wait.
 //!
 //! Frames carry the very `Utf8Bytes` that are forwarded (a reference count, not a copy).
+//!
+//! With a recorder ([`Tap::recording`]), every event is first written to the recording
+//! (synchronously, whole, before the relay forwards the frame: the evidence path, which is
+//! lossless), then handed to inspection with its record number; only inspection may lag.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -10,7 +14,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::engine::{Event, EventKind, Origin};
 use crate::ocpp::Side;
+use crate::sink::recorder::{Extra, SharedRecorder};
 use crate::source::event::Handshake;
 use crate::time::Timestamp;
 
@@ -119,14 +125,50 @@ impl Nap {
 /// The sending end, cloned into every connection.
 #[derive(Clone)]
 pub struct Tap {
-    tx: mpsc::Sender<TapEvent>,
+    /// Each event with its record number in the recording (0: not recorded).
+    tx: mpsc::Sender<(u64, TapEvent)>,
     shared: Arc<Shared>,
+    recorder: Option<Arc<SharedRecorder>>,
 }
 
 /// The receiving end, owned by the inspection consumer.
 pub struct TapReceiver {
-    rx: mpsc::Receiver<TapEvent>,
+    rx: mpsc::Receiver<(u64, TapEvent)>,
     shared: Arc<Shared>,
+}
+
+impl TapEvent {
+    /// The engine's view of this event, as line `line` (`None` for notices).
+    pub fn event(&self, line: u64) -> Option<Event<'_>> {
+        let kind = match &self.kind {
+            TapKind::Open(o) => EventKind::Open(o.handshake()),
+            TapKind::Frame { from, text } => EventKind::Frame {
+                from: *from,
+                text: text.as_str(),
+                origin: Origin::Peer,
+            },
+            TapKind::Injected { from, text } => EventKind::Frame {
+                from: *from,
+                text: text.as_str(),
+                origin: Origin::Inspector,
+            },
+            TapKind::Binary { from, len } => EventKind::Binary {
+                from: *from,
+                len: *len,
+            },
+            TapKind::Close { code, by } => EventKind::Close {
+                code: *code,
+                by: *by,
+            },
+            TapKind::Notice(_) => return None,
+        };
+        Some(Event {
+            at: self.at,
+            conn: &self.conn,
+            line,
+            kind,
+        })
+    }
 }
 
 /// A new tap.
@@ -141,6 +183,7 @@ pub fn tap(limits: TapLimits) -> (Tap, TapReceiver) {
         Tap {
             tx,
             shared: shared.clone(),
+            recorder: None,
         },
         TapReceiver { rx, shared },
     )
@@ -156,8 +199,44 @@ fn weight(ev: &TapEvent) -> usize {
 }
 
 impl Tap {
-    /// Hands an event to inspection without waiting; `false` if it was dropped.
+    /// This tap, and every clone made of it from now on, records each event (but notices)
+    /// to `recorder` before handing it to inspection.
+    pub fn recording(mut self, recorder: Arc<SharedRecorder>) -> Tap {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Records the event (when recording; synchronously: the caller forwards after this
+    /// returns), then hands it to inspection without waiting; `false` if inspection did not
+    /// get it.
     pub fn send(&self, ev: TapEvent) -> bool {
+        self.send_noted(ev, None)
+    }
+
+    /// [`Tap::send`] for a close the proxy made because `fault.0` broke RFC 6455 by
+    /// `fault.1`: the recording notes it on the close record.
+    pub fn send_noted(&self, ev: TapEvent, fault: Option<(Side, &str)>) -> bool {
+        let Some(recorder) = &self.recorder else {
+            return self.hand_on(0, ev);
+        };
+        let Some(event) = ev.event(0) else {
+            return self.hand_on(0, ev);
+        };
+        let extra = Extra {
+            injected: matches!(ev.kind, TapKind::Injected { .. }),
+            fault,
+        };
+        // Under the recorder's lock: inspection gets events in the file's order.
+        let Some(mut held) = recorder.hold() else {
+            return self.hand_on(0, ev);
+        };
+        let line = held.write(&event, extra).unwrap_or(0);
+        let handed = self.hand_on(line, ev);
+        drop(held);
+        handed
+    }
+
+    fn hand_on(&self, line: u64, ev: TapEvent) -> bool {
         let w = weight(&ev);
         let before = self.shared.bytes.fetch_add(w, Ordering::Relaxed);
         if before + w > self.shared.max_bytes {
@@ -165,7 +244,7 @@ impl Tap {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        if self.tx.try_send(ev).is_err() {
+        if self.tx.try_send((line, ev)).is_err() {
             self.shared.bytes.fetch_sub(w, Ordering::Relaxed);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -192,9 +271,14 @@ impl TapReceiver {
     /// The next event, blocking the calling (non-async) thread; `None` once every [`Tap`]
     /// is gone and the channel is drained.
     pub fn blocking_recv(&mut self) -> Option<TapEvent> {
-        let ev = self.rx.blocking_recv()?;
+        self.blocking_recv_numbered().map(|(_, ev)| ev)
+    }
+
+    /// The next event and its record number in the recording (0: not recorded).
+    pub fn blocking_recv_numbered(&mut self) -> Option<(u64, TapEvent)> {
+        let (line, ev) = self.rx.blocking_recv()?;
         self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
-        Some(ev)
+        Some((line, ev))
     }
 
     /// Moves the events waiting into `buf` (at most `limit`), waiting for at least one the
@@ -206,14 +290,27 @@ impl TapReceiver {
     /// frame and forwarding it. After `nap.idle_naps` empty naps it parks until the next
     /// event, so an idle proxy does not keep waking.
     pub fn recv_batch(&mut self, buf: &mut Vec<TapEvent>, limit: usize, nap: &mut Nap) -> bool {
+        let mut numbered = Vec::with_capacity(buf.capacity().min(limit));
+        let more = self.recv_batch_numbered(&mut numbered, limit, nap);
+        buf.extend(numbered.into_iter().map(|(_, ev)| ev));
+        more
+    }
+
+    /// [`TapReceiver::recv_batch`], each event with its record number (0: not recorded).
+    pub fn recv_batch_numbered(
+        &mut self,
+        buf: &mut Vec<(u64, TapEvent)>,
+        limit: usize,
+        nap: &mut Nap,
+    ) -> bool {
         use tokio::sync::mpsc::error::TryRecvError;
         let limit = limit.max(1);
         loop {
             loop {
                 match self.rx.try_recv() {
-                    Ok(ev) => {
+                    Ok((line, ev)) => {
                         self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
-                        buf.push(ev);
+                        buf.push((line, ev));
                         if buf.len() >= limit {
                             return true;
                         }
@@ -227,7 +324,7 @@ impl TapReceiver {
                 return true;
             }
             if nap.period.is_zero() || nap.empty >= nap.idle_naps {
-                let Some(ev) = self.blocking_recv() else {
+                let Some(ev) = self.blocking_recv_numbered() else {
                     return false;
                 };
                 buf.push(ev);
@@ -241,7 +338,7 @@ impl TapReceiver {
 
     /// The next event (async).
     pub async fn recv(&mut self) -> Option<TapEvent> {
-        let ev = self.rx.recv().await?;
+        let (_, ev) = self.rx.recv().await?;
         self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
         Some(ev)
     }

@@ -50,6 +50,21 @@ pub struct PeerTls {
     pub client_cert_subject: Option<String>,
     /// The common name of that subject (OCPP puts the station identity there).
     pub client_cert_cn: Option<String>,
+    /// The client certificate itself (DER), verified against `--client-ca`.
+    pub client_cert_der: Option<Vec<u8>>,
+}
+
+/// A certificate as PEM text.
+pub fn pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
 }
 
 const VERSIONS: &[&rustls::SupportedProtocolVersion] =
@@ -92,6 +107,52 @@ fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
             .map_err(|e| file_err(path, format!("not a usable CA certificate: {e}")))?;
     }
     Ok(roots)
+}
+
+/// What is suspicious, though not fatal, in the listening side's files: a server
+/// certificate outside its validity period (chargers will refuse it), a `--client-ca` that
+/// is not a CA certificate (a leaf pinned as a CA). Said at start-up; unreadable files are
+/// left to [`server_config`] to report.
+pub fn start_warnings(tls: &ListenTls) -> Vec<String> {
+    let mut out = Vec::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if let Ok(certs) = load_certs(&tls.cert)
+        && let Some(leaf) = certs.first()
+        && let Ok((_, c)) = x509_parser::parse_x509_certificate(leaf.as_ref())
+    {
+        let v = c.validity();
+        if v.not_after.timestamp() < now {
+            out.push(format!(
+                "{}: the server certificate expired on {}; chargers will refuse the TLS handshake",
+                tls.cert.display(),
+                v.not_after
+            ));
+        } else if v.not_before.timestamp() > now {
+            out.push(format!(
+                "{}: the server certificate is not valid before {}",
+                tls.cert.display(),
+                v.not_before
+            ));
+        }
+    }
+    if let Some(ca) = &tls.client_ca
+        && let Ok(certs) = load_certs(ca)
+    {
+        for cert in &certs {
+            if let Ok((_, c)) = x509_parser::parse_x509_certificate(cert.as_ref())
+                && !c.is_ca()
+            {
+                out.push(format!(
+                    "{}: `{}` is not a CA certificate (no basicConstraints CA:TRUE); chargers' certificates are checked against it as a trust anchor",
+                    ca.display(),
+                    c.subject()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The rustls configuration for the listening side (TLS 1.2 minimum).
@@ -175,6 +236,37 @@ pub fn client_config(tls: &UpstreamTls) -> Result<Arc<ClientConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
+/// Names why a charger's TLS handshake failed, in the operator's terms: rustls reports a
+/// TLS 1.0/1.1 ClientHello as a missing extension, for instance.
+pub fn describe_accept_error(e: &std::io::Error) -> String {
+    use rustls::{Error as E, PeerIncompatible as P};
+    let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<E>()) else {
+        return e.to_string();
+    };
+    match inner {
+        E::PeerIncompatible(
+            P::SignatureAlgorithmsExtensionRequired
+            | P::SupportedVersionsExtensionRequired
+            | P::Tls12NotOffered
+            | P::Tls12NotOfferedOrEnabled
+            | P::ExtendedMasterSecretExtensionRequired,
+        ) => format!(
+            "the charger offers only a TLS version below 1.2 (1.2 is the minimum) ({inner})"
+        ),
+        E::PeerIncompatible(P::NoCipherSuitesInCommon) => {
+            format!("no cipher suite in common with the charger ({inner})")
+        }
+        E::NoCertificatesPresented => {
+            "the charger presented no client certificate (--client-ca requires one)".into()
+        }
+        E::InvalidCertificate(c) => {
+            format!("the charger's client certificate was refused: {c:?}")
+        }
+        E::InvalidMessage(_) => format!("not a TLS handshake ({inner})"),
+        other => other.to_string(),
+    }
+}
+
 /// What the handshake of `conn` says about the charger.
 pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
     let version = match conn.protocol_version() {
@@ -189,6 +281,7 @@ pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
     if let Some(cert) = conn.peer_certificates().and_then(|c| c.first())
         && let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref())
     {
+        out.client_cert_der = Some(cert.as_ref().to_vec());
         let subject = parsed.subject();
         out.client_cert_subject = Some(subject.to_string());
         out.client_cert_cn = subject

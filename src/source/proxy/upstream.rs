@@ -25,6 +25,8 @@ pub struct Upstream {
     host_header: String,
     base_path: String,
     tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// TCP keepalive toward the CSMS (zero: off).
+    pub keepalive: Duration,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -36,6 +38,11 @@ impl std::fmt::Debug for Upstream {
 /// Why the CSMS could not be reached or would not take the charger.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// The proxy itself is out of file descriptors: not the CSMS's fault.
+    #[error(
+        "the proxy is out of file descriptors (raise `ulimit -n`); cannot open a connection to {url}"
+    )]
+    NoDescriptors { url: String },
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: std::io::Error },
     #[error("TLS handshake with {url} failed: {source}")]
@@ -46,9 +53,37 @@ pub enum UpstreamError {
     BadAnswer { url: String, message: String },
 }
 
+/// `url` with any `user:password@` before the host replaced by `***@` (for messages).
+pub fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rfind('@') {
+        Some(at) => {
+            let host = &authority[at + 1..];
+            match scheme {
+                Some(s) => format!("{s}://***@{host}{tail}"),
+                None => format!("***@{host}{tail}"),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 impl Upstream {
     /// Parses `ws://HOST:PORT/BASE` or `wss://…`; `tls` is required for `wss://`.
     pub fn parse(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Self, String> {
+        // Credentials in the URL are refused before anything else reads it, and no message
+        // below quotes the URL as given: only with its user information blanked out.
+        let shown = redact_userinfo(url);
+        if shown != url {
+            return Err(format!(
+                "--upstream `{shown}` carries credentials (user:password@); they would travel in the Host header and show in messages. Give the CSMS URL without them: the charger's own Authorization header is passed through to the CSMS"
+            ));
+        }
         let uri: Uri = url
             .parse()
             .map_err(|e| format!("--upstream `{url}` is not a URL: {e}"))?;
@@ -98,6 +133,7 @@ impl Upstream {
             host_header,
             base_path: uri.path().to_owned(),
             tls,
+            keepalive: Duration::ZERO,
         })
     }
 
@@ -129,8 +165,15 @@ impl Upstream {
         let url = || self.url.clone();
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|source| UpstreamError::Connect { url: url(), source })?;
+            .map_err(|source| {
+                if super::out_of_descriptors(&source) {
+                    UpstreamError::NoDescriptors { url: url() }
+                } else {
+                    UpstreamError::Connect { url: url(), source }
+                }
+            })?;
         let _ = tcp.set_nodelay(true);
+        super::keepalive(&tcp, self.keepalive);
         let mut io = match &self.tls {
             Some((connector, name)) => {
                 let s = connector
@@ -160,5 +203,26 @@ impl Upstream {
         })?;
         let rest = buf.split_off(head_len);
         Ok((io, rest, answer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_upstream_url_are_refused_without_being_quoted() {
+        let e = Upstream::parse("ws://admin:s3cret@127.0.0.1:9/ocpp", None)
+            .expect_err("credentials are refused");
+        assert!(!e.contains("s3cret") && !e.contains("admin"), "{e}");
+        assert!(e.contains("ws://***@127.0.0.1:9/ocpp"), "{e}");
+        let e = Upstream::parse("ws://token@127.0.0.1:9/ocpp", None).expect_err("a user alone");
+        assert!(!e.contains("token"), "{e}");
+        assert!(
+            Upstream::parse("ws://127.0.0.1:9/o@p", None).is_ok(),
+            "@ in the path is no userinfo"
+        );
+        assert_eq!(redact_userinfo("wss://a:b@h/x@y"), "wss://***@h/x@y");
+        assert_eq!(redact_userinfo("ws://h:1/p"), "ws://h:1/p");
     }
 }

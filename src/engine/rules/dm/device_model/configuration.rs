@@ -1,0 +1,186 @@
+//! 1.6 GetConfiguration / ChangeConfiguration answers and Reset answers.
+
+use super::*;
+
+pub(super) fn get_configuration_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    let Some(result) = reply.result() else { return };
+    let asked = arr_of(reply.request, "key");
+    let known = arr_of(result, "configurationKey");
+    let unknown = arr_of(result, "unknownKey");
+    let listed = |key: &str| {
+        known
+            .iter()
+            .any(|k| str_of(k, "key").is_some_and(|k| k.eq_ignore_ascii_case(key)))
+            || unknown
+                .iter()
+                .any(|k| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(key)))
+    };
+    if asked.is_empty() {
+        if known.is_empty() {
+            ctx.report(
+                &GET_CONFIGURATION_KEY_UNACCOUNTED,
+                "GetConfiguration without keys asks for the whole configuration; the reply lists no key at all",
+            );
+        }
+    } else {
+        let missing: Vec<String> = asked
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|k| !listed(k))
+            .map(|k| format!("`{k}`"))
+            .collect();
+        if !missing.is_empty() {
+            ctx.report(
+                &GET_CONFIGURATION_KEY_UNACCOUNTED,
+                format!(
+                    "requested key(s) {} appear neither in configurationKey nor in unknownKey",
+                    list(&missing)
+                ),
+            );
+        }
+    }
+    let dm = &mut st.dm;
+    for k in known {
+        let Some(key) = str_of(k, "key") else {
+            continue;
+        };
+        let value = str_of(k, "value");
+        if key.eq_ignore_ascii_case("AuthorizationKey") && value.is_some_and(|v| !v.is_empty()) {
+            ctx.report(
+                &SECRET_READBACK,
+                "GetConfiguration returns a value for the write-only AuthorizationKey (the Basic-auth password)",
+            );
+        }
+        dm.learn16(key, value.or(Some("")));
+        let readonly = k.get("readonly").and_then(Value::as_bool) == Some(true);
+        let pos = dm
+            .readonly16
+            .iter()
+            .position(|r| r.eq_ignore_ascii_case(key));
+        match (readonly, pos) {
+            (true, None) => push_capped(&mut dm.readonly16, Box::from(key), MAX_KEYS),
+            (false, Some(i)) => {
+                dm.readonly16.remove(i);
+            }
+            _ => {}
+        }
+        dm.unknown16.retain(|u| !u.eq_ignore_ascii_case(key));
+    }
+    for u in unknown.iter().filter_map(Value::as_str) {
+        if !dm.unknown16.iter().any(|x| x.eq_ignore_ascii_case(u)) {
+            push_capped(&mut dm.unknown16, Box::from(u), MAX_KEYS);
+        }
+        dm.learn16(u, None);
+    }
+    if asked.is_empty() && !known.is_empty() {
+        // A full listing: the kept keys it lacks are absent.
+        for key in KEPT_KEYS {
+            if !known
+                .iter()
+                .any(|k| str_of(k, "key").is_some_and(|k| k.eq_ignore_ascii_case(key)))
+            {
+                dm.learn16(key, None);
+            }
+        }
+    }
+}
+
+pub(super) fn change_configuration_reply(
+    st: &mut ProtoState,
+    ctx: &mut Ctx<'_>,
+    reply: &Reply<'_>,
+) {
+    let (Some(key), Some(status)) = (str_of(reply.request, "key"), status_of(reply)) else {
+        return;
+    };
+    let dm = &mut st.dm;
+    let accepted = matches!(status, "Accepted" | "RebootRequired");
+    if accepted && dm.readonly16.iter().any(|r| r.eq_ignore_ascii_case(key)) {
+        ctx.report(
+            &READONLY_CHANGE_ACCEPTED,
+            format!(
+                "ChangeConfiguration of `{key}` answered {status}, but the charger reported `{key}` as read-only"
+            ),
+        );
+    }
+    if status != "NotSupported" && dm.unknown16.iter().any(|u| u.eq_ignore_ascii_case(key)) {
+        ctx.report(
+            &UNKNOWN_KEY_CHANGE_NOT_NOTSUPPORTED,
+            format!(
+                "ChangeConfiguration of `{key}` answered {status}; the charger reported `{key}` as an unknown key, so NotSupported is expected"
+            ),
+        );
+    }
+    if accepted && let Some(value) = str_of(reply.request, "value") {
+        dm.learn16(key, Some(value));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Resets.
+
+pub(super) const MAX_RESETS_IN_FLIGHT: usize = 4;
+
+/// Whether a transaction runs on the target of a 2.x Reset (an EVSE, or the station).
+pub(super) fn running_for_reset(dm: &State, evse: Option<i64>) -> bool {
+    match evse {
+        Some(e) if e > 0 => dm.activity.running_on(e, false),
+        _ => !dm.activity.txs.is_empty(),
+    }
+}
+
+pub(super) fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    let (Some(kind), Some(status)) = (str_of(reply.request, "type"), status_of(reply)) else {
+        return;
+    };
+    let evse = int_of(reply.request, "evseId");
+    let v2 = st.is_2x();
+    let dm = &mut st.dm;
+    if v2 {
+        let at_request = dm
+            .resets_in_flight
+            .iter()
+            .position(|(id, _)| **id == *reply.id)
+            .map(|i| dm.resets_in_flight.remove(i).1);
+        let running = at_request.unwrap_or_else(|| running_for_reset(dm, evse));
+        if running && kind == "OnIdle" && status == "Accepted" {
+            ctx.report(
+                &ONIDLE_RESET_NOT_SCHEDULED,
+                "Reset OnIdle answered Accepted while a transaction runs; the reset must wait for it (Scheduled)",
+            );
+        }
+        if running && kind != "OnIdle" && status != "Accepted" {
+            ctx.report(
+                &IMMEDIATE_RESET_NOT_ACCEPTED,
+                format!(
+                    "Reset {kind} answered {status} while a transaction runs; an immediate reset is answered Accepted"
+                ),
+            );
+        }
+        if let Some(e) = evse.filter(|&e| e > 0)
+            && matches!(status, "Accepted" | "Scheduled")
+            && dm
+                .var2("EVSE", Some(e), "AllowReset", None)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+        {
+            ctx.report(
+                    &EVSE_RESET_UNSUPPORTED_ACCEPTED,
+                    format!(
+                        "Reset of EVSE {e} answered {status}, although the charger reported EVSE {e} AllowReset = false"
+                    ),
+                );
+        }
+    }
+    let station_wide = evse.is_none_or(|e| e == 0);
+    let watched = if v2 {
+        matches!(status, "Accepted" | "Scheduled")
+    } else {
+        status == "Accepted" && kind == "Soft"
+    };
+    if station_wide && watched && !dm.activity.txs.is_empty() {
+        dm.reset = Some(ResetWatch {
+            call: CallRef::of_reply(reply),
+            txs: dm.activity.txs.iter().map(|t| t.id.clone()).collect(),
+        });
+    }
+}

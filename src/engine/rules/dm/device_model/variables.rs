@@ -1,0 +1,284 @@
+//! GetVariables / SetVariables: pairing each result with its request, and what the answers say
+//! about the variables.
+
+use super::*;
+
+/// The component/variable a device-model entry names.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(super) struct CvKey<'a> {
+    comp: Option<&'a str>,
+    comp_inst: Option<&'a str>,
+    evse: Option<i64>,
+    connector: Option<i64>,
+    var: Option<&'a str>,
+    var_inst: Option<&'a str>,
+}
+
+pub(super) fn cv_key(entry: &Value) -> CvKey<'_> {
+    let c = entry.get("component").unwrap_or(&Value::Null);
+    let v = entry.get("variable").unwrap_or(&Value::Null);
+    let e = c.get("evse").unwrap_or(&Value::Null);
+    CvKey {
+        comp: str_of(c, "name"),
+        comp_inst: str_of(c, "instance"),
+        evse: int_of(e, "id"),
+        connector: int_of(e, "connectorId"),
+        var: str_of(v, "name"),
+        var_inst: str_of(v, "instance"),
+    }
+}
+
+pub(super) fn attr_type(entry: &Value) -> &str {
+    str_of(entry, "attributeType").unwrap_or("Actual")
+}
+
+pub(super) fn describe(entry: &Value) -> String {
+    let k = cv_key(entry);
+    let mut s = String::new();
+    s.push_str(k.comp.unwrap_or("?"));
+    if let Some(i) = k.comp_inst {
+        s.push('[');
+        s.push_str(i);
+        s.push(']');
+    }
+    if let Some(e) = k.evse {
+        s.push_str(&format!("@evse{e}"));
+        if let Some(c) = k.connector {
+            s.push_str(&format!(":{c}"));
+        }
+    }
+    s.push('.');
+    s.push_str(k.var.unwrap_or("?"));
+    if let Some(i) = k.var_inst {
+        s.push('[');
+        s.push_str(i);
+        s.push(']');
+    }
+    s
+}
+
+pub(super) fn list(items: &[String]) -> String {
+    let mut s = items.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 3 {
+        s.push_str(&format!(" and {} more", items.len() - 3));
+    }
+    s
+}
+
+/// How the results of a GetVariables/SetVariables pair with its request entries.
+#[derive(Debug, Default)]
+pub(super) struct Pairing {
+    /// (request index, result index), same component/variable and attributeType.
+    pub(super) exact: Vec<(usize, usize)>,
+    /// Same component/variable, other attributeType.
+    pub(super) other_type: Vec<(usize, usize)>,
+    pub(super) unmatched_results: Vec<usize>,
+    pub(super) unanswered_requests: Vec<usize>,
+}
+
+pub(super) fn pair(requests: &[Value], results: &[Value]) -> Pairing {
+    let mut p = Pairing::default();
+    let mut req_used = vec![false; requests.len()];
+    let mut res_used = vec![false; results.len()];
+    for (ri, res) in results.iter().enumerate() {
+        let (k, t) = (cv_key(res), attr_type(res));
+        if let Some(qi) = (0..requests.len()).find(|&qi| {
+            !req_used[qi] && cv_key(&requests[qi]) == k && attr_type(&requests[qi]) == t
+        }) {
+            req_used[qi] = true;
+            res_used[ri] = true;
+            p.exact.push((qi, ri));
+        }
+    }
+    for (ri, res) in results.iter().enumerate() {
+        if res_used[ri] {
+            continue;
+        }
+        let k = cv_key(res);
+        if let Some(qi) =
+            (0..requests.len()).find(|&qi| !req_used[qi] && cv_key(&requests[qi]) == k)
+        {
+            req_used[qi] = true;
+            res_used[ri] = true;
+            p.other_type.push((qi, ri));
+        } else {
+            p.unmatched_results.push(ri);
+        }
+    }
+    p.unanswered_requests = (0..requests.len()).filter(|&qi| !req_used[qi]).collect();
+    p
+}
+
+/// The count, pairing and attributeType checks shared by GetVariables and SetVariables.
+pub(super) fn check_pairing(
+    ctx: &mut Ctx<'_>,
+    action: &str,
+    requests: &[Value],
+    results: &[Value],
+    rules: [&'static Rule; 3],
+) -> Option<Pairing> {
+    let [count_rule, unmatched_rule, type_rule] = rules;
+    if requests.len() != results.len() {
+        ctx.report(
+            count_rule,
+            format!(
+                "the {action} request had {} entries; the response has {} result{}",
+                requests.len(),
+                results.len(),
+                if results.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    if requests.len() > MAX_PAIRED || results.len() > MAX_PAIRED {
+        return None;
+    }
+    let p = pair(requests, results);
+    if !p.unmatched_results.is_empty() || !p.unanswered_requests.is_empty() {
+        let extra: Vec<String> = p
+            .unmatched_results
+            .iter()
+            .map(|&i| describe(&results[i]))
+            .collect();
+        let missing: Vec<String> = p
+            .unanswered_requests
+            .iter()
+            .map(|&i| describe(&requests[i]))
+            .collect();
+        let mut msg = String::new();
+        if !extra.is_empty() {
+            msg.push_str(&format!(
+                "result(s) for {} that were not requested",
+                list(&extra)
+            ));
+        }
+        if !missing.is_empty() {
+            if !msg.is_empty() {
+                msg.push_str("; ");
+            }
+            msg.push_str(&format!("no result for requested {}", list(&missing)));
+        }
+        ctx.report(unmatched_rule, msg);
+    }
+    if !p.other_type.is_empty() {
+        let items: Vec<String> = p
+            .other_type
+            .iter()
+            .map(|&(q, r)| {
+                format!(
+                    "{} (requested {}, answered {})",
+                    describe(&requests[q]),
+                    attr_type(&requests[q]),
+                    attr_type(&results[r])
+                )
+            })
+            .collect();
+        ctx.report(
+            type_rule,
+            format!(
+                "attributeType differs from the request for {}",
+                list(&items)
+            ),
+        );
+    }
+    Some(p)
+}
+
+pub(super) fn is_basic_auth_password(entry: &Value) -> bool {
+    let k = cv_key(entry);
+    k.comp == Some("SecurityCtrlr") && k.var == Some("BasicAuthPassword")
+}
+
+pub(super) fn get_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    let Some(result) = reply.result() else { return };
+    let requests = arr_of(reply.request, "getVariableData");
+    let results = arr_of(result, "getVariableResult");
+    check_pairing(
+        ctx,
+        "GetVariables",
+        requests,
+        results,
+        [
+            &GET_VARIABLES_COUNT_MISMATCH,
+            &GET_VARIABLES_UNMATCHED_RESULT,
+            &GET_VARIABLES_ATTRIBUTE_TYPE,
+        ],
+    );
+    let mut on_failure = Vec::new();
+    let mut missing = Vec::new();
+    for r in results {
+        let status = str_of(r, "attributeStatus").unwrap_or("");
+        let value = str_of(r, "attributeValue");
+        match (status, value) {
+            ("UnknownComponent" | "UnknownVariable" | "NotSupportedAttributeType", Some(_)) => {
+                on_failure.push(format!("{} ({status})", describe(r)));
+            }
+            ("Accepted", None) => missing.push(describe(r)),
+            _ => {}
+        }
+        if is_basic_auth_password(r) && (status != "Rejected" || value.is_some()) {
+            ctx.report(
+                &SECRET_READBACK,
+                format!(
+                    "GetVariables of SecurityCtrlr.BasicAuthPassword answered with status {status}{}; the password is write-only and must be answered Rejected",
+                    if value.is_some() { " and a value" } else { "" }
+                ),
+            );
+        }
+        if status == "Accepted"
+            && attr_type(r) == "Actual"
+            && let (Some(c), Some(v), Some(val)) = (r.get("component"), r.get("variable"), value)
+        {
+            st.dm.learn_var(c, v, val);
+        }
+    }
+    if !on_failure.is_empty() {
+        ctx.report(
+            &GET_VARIABLES_VALUE_ON_FAILURE,
+            format!(
+                "attributeValue given with a failure status for {}",
+                list(&on_failure)
+            ),
+        );
+    }
+    if !missing.is_empty() {
+        ctx.report(
+            &GET_VARIABLES_VALUE_MISSING,
+            format!(
+                "Accepted without attributeValue for {} (an unset value is answered with \"\")",
+                list(&missing)
+            ),
+        );
+    }
+}
+
+pub(super) fn set_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+    let Some(result) = reply.result() else { return };
+    let requests = arr_of(reply.request, "setVariableData");
+    let results = arr_of(result, "setVariableResult");
+    let Some(p) = check_pairing(
+        ctx,
+        "SetVariables",
+        requests,
+        results,
+        [
+            &SET_VARIABLES_COUNT_MISMATCH,
+            &SET_VARIABLES_UNMATCHED_RESULT,
+            &SET_VARIABLES_ATTRIBUTE_TYPE,
+        ],
+    ) else {
+        return;
+    };
+    for &(q, r) in &p.exact {
+        let (req, res) = (&requests[q], &results[r]);
+        if str_of(res, "attributeStatus") == Some("Accepted")
+            && attr_type(req) == "Actual"
+            && let (Some(c), Some(v), Some(val)) = (
+                req.get("component"),
+                req.get("variable"),
+                str_of(req, "attributeValue"),
+            )
+        {
+            st.dm.learn_var(c, v, val);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Unit tests of `sec/security.rs`: traces fed through the whole checker, asserting which rules fire
+//! on which lines.
+
+use super::*;
+use crate::engine::rules::testing::run;
+
+#[test]
+fn tls_versions_parse() {
+    assert_eq!(tls_version("1.1"), Some((1, 1)));
+    assert_eq!(tls_version("TLSv1.3"), Some((1, 3)));
+    assert_eq!(tls_version("TLS 1.2"), Some((1, 2)));
+    assert_eq!(tls_version("SSLv3"), Some((0, 0)));
+    assert!(tls_version("1.0").unwrap() < (1, 2));
+    assert_eq!(tls_version("garbage"), None);
+}
+
+#[test]
+fn percent_decoding() {
+    assert_eq!(percent_decode("CP-001"), None);
+    assert_eq!(percent_decode("CP%20001").as_deref(), Some("CP 001"));
+    assert_eq!(percent_decode("CP%2"), None);
+}
+
+#[test]
+fn observed_profiles() {
+    let open = |scheme, cert, user| OpenInfo {
+        scheme,
+        tls_version: None,
+        client_cert_subject: cert,
+        basic_auth_user: user,
+    };
+    assert_eq!(
+        observed_profile(&open(Some("ws"), None, Some("A"))),
+        Some(1)
+    );
+    assert_eq!(
+        observed_profile(&open(Some("wss"), None, Some("A"))),
+        Some(2)
+    );
+    assert_eq!(
+        observed_profile(&open(Some("wss"), Some("CN=A"), None)),
+        Some(3)
+    );
+    assert_eq!(observed_profile(&open(None, None, Some("A"))), None);
+    assert_eq!(observed_profile(&open(Some("ws"), None, None)), None);
+}
+
+#[test]
+fn unconfirmed_upgrade_to_profile_3_may_fall_back() {
+    let open = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp1.6\",\"scheme\":\"wss\",\"tls_version\":\"1.3\",\"basic_auth_user\":\"CS-1\"}\n";
+    let frames = [
+        (
+            "charger",
+            r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+        ),
+        (
+            "csms",
+            r#"[3,"b",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#,
+        ),
+        (
+            "csms",
+            r#"[2,"p","ChangeConfiguration",{"key":"SecurityProfile","value":"3"}]"#,
+        ),
+        ("charger", r#"[3,"p",{"status":"Accepted"}]"#),
+    ];
+    let mut t = open.to_owned();
+    for (i, (from, text)) in frames.iter().enumerate() {
+        t.push_str(&crate::engine::rules::testing::frame(
+            u32::try_from(i).unwrap() + 1,
+            from,
+            text,
+        ));
+    }
+    t.push_str(&open.replace("10:00:00.000Z", "10:00:30.000Z"));
+    let found: Vec<_> = run(&t).into_iter().map(|f| (f.0, f.1)).collect();
+    assert_eq!(
+        found,
+        vec![("auth.profile3-no-client-cert", Severity::Warning)]
+    );
+}
+
+#[test]
+fn security_facts_on_open_stay_silent_when_unknown() {
+    let t = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp2.0.1\"}\n";
+    assert!(run(t).is_empty());
+    let t = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp2.0.1\",\"scheme\":\"wss\",\"tls_version\":\"1.0\",\"basic_auth_user\":\"CS-2\"}\n";
+    let ids: Vec<_> = run(t).into_iter().map(|f| (f.0, f.1)).collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("auth.tls-too-old", Severity::Error),
+            ("auth.username-mismatch", Severity::Error)
+        ]
+    );
+}

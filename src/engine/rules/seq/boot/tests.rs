@@ -1,0 +1,225 @@
+//! Unit tests of `seq/boot.rs`: traces fed through the whole checker, asserting which rules fire
+//! on which lines.
+
+use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script};
+use crate::finding::Severity;
+
+#[test]
+fn a_trace_that_starts_mid_life_is_not_judged() {
+    // No BootNotification: registration Unknown; the charger sends, the CSMS asks for a
+    // remote start, the trace reconnects; nothing of this family may fire.
+    let t = script(
+        "ocpp1.6",
+        &[
+            (0, "open", ""),
+            (1, "charger", r#"[2,"c1","Heartbeat",{}]"#),
+            (
+                1,
+                "csms",
+                r#"[3,"c1",{"currentTime":"2026-11-22T10:00:01.000Z"}]"#,
+            ),
+            (
+                2,
+                "csms",
+                r#"[2,"s1","RemoteStartTransaction",{"connectorId":1,"idTag":"T1"}]"#,
+            ),
+            (2, "charger", r#"[3,"s1",{"status":"Rejected"}]"#),
+            (3, "close", ""),
+            (10, "open", ""),
+            (
+                11,
+                "charger",
+                r#"[2,"c2","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]"#,
+            ),
+            (11, "csms", r#"[3,"c2",{}]"#),
+            (900, "charger", r#"[2,"c3","Heartbeat",{}]"#),
+            (
+                900,
+                "csms",
+                r#"[3,"c3",{"currentTime":"2026-11-22T10:15:00.000Z"}]"#,
+            ),
+        ],
+    );
+    assert_eq!(mine(&t), vec![]);
+}
+
+#[test]
+fn an_accepted_station_may_reconnect_without_booting() {
+    let a = answer("b1", "Accepted", 300, 1);
+    let t = script(
+        "ocpp1.6",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT16),
+            (1, "csms", &a),
+            (
+                2,
+                "charger",
+                r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
+            ),
+            (2, "csms", r#"[3,"c1",{}]"#),
+            (3, "close", ""),
+            (10, "open", ""),
+            (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+            (
+                11,
+                "csms",
+                r#"[3,"c2",{"currentTime":"2026-11-22T10:00:11.000Z"}]"#,
+            ),
+        ],
+    );
+    assert_eq!(mine(&t), vec![]);
+}
+
+#[test]
+fn reconnect_after_an_accepted_reset_without_boot_is_info() {
+    let a = answer("b1", "Accepted", 300, 1);
+    let t = script(
+        "ocpp1.6",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT16),
+            (1, "csms", &a),
+            (
+                2,
+                "charger",
+                r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
+            ),
+            (2, "csms", r#"[3,"c1",{}]"#),
+            (3, "csms", r#"[2,"s1","Reset",{"type":"Hard"}]"#),
+            (3, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+            (4, "close", ""),
+            (10, "open", ""),
+            (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+            (
+                11,
+                "csms",
+                r#"[3,"c2",{"currentTime":"2026-11-22T10:00:11.000Z"}]"#,
+            ),
+        ],
+    );
+    assert_eq!(mine(&t), vec![("seq.boot-first", Severity::Info, 10)]);
+}
+
+#[test]
+fn a_triggered_message_is_allowed_while_pending_and_others_are_not() {
+    let a = answer("b1", "Pending", 300, 1);
+    let t = script(
+        "ocpp1.6",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT16),
+            (1, "csms", &a),
+            (
+                2,
+                "csms",
+                r#"[2,"s1","TriggerMessage",{"requestedMessage":"Heartbeat"}]"#,
+            ),
+            (2, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+            (3, "charger", r#"[2,"c1","Heartbeat",{}]"#),
+            (
+                3,
+                "csms",
+                r#"[3,"c1",{"currentTime":"2026-11-22T10:00:03.000Z"}]"#,
+            ),
+            // The trigger is used up: a second Heartbeat is unsolicited.
+            (4, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+            (4, "csms", r#"[4,"c2","SecurityError","not accepted",{}]"#),
+        ],
+    );
+    assert_eq!(
+        mine(&t),
+        vec![("seq.call-while-pending", Severity::Error, 8)]
+    );
+}
+
+#[test]
+fn rejected_station_answers_differ_between_16_and_2x() {
+    // 1.6: any answer during the wait is wrong, a SecurityError too.
+    let a = answer("b1", "Rejected", 300, 1);
+    let t16 = script(
+        "ocpp1.6",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT16),
+            (1, "csms", &a),
+            (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
+            (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
+        ],
+    );
+    assert_eq!(
+        mine(&t16),
+        vec![
+            ("seq.csms-call-while-rejected", Severity::Warning, 4),
+            ("seq.responded-while-rejected", Severity::Error, 5),
+        ]
+    );
+    // 2.x: SecurityError is the required answer; the CSMS call itself is an error.
+    let t2 = script(
+        "ocpp2.0.1",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT2),
+            (1, "csms", &a),
+            (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
+            (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
+        ],
+    );
+    assert_eq!(
+        mine(&t2),
+        vec![("seq.csms-call-while-rejected", Severity::Error, 4)]
+    );
+}
+
+#[test]
+fn an_early_retry_is_allowed_after_a_boot_trigger_and_info_on_a_new_connection() {
+    let p = answer("b1", "Pending", 300, 1);
+    let p2 = answer("b2", "Pending", 300, 3);
+    let boot2 = BOOT2.replace("b1", "b2").replace("PowerUp", "Triggered");
+    let boot3 = BOOT2.replace("b1", "b3");
+    let t = script(
+        "ocpp2.0.1",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT2),
+            (1, "csms", &p),
+            (
+                2,
+                "csms",
+                r#"[2,"s1","TriggerMessage",{"requestedMessage":"BootNotification"}]"#,
+            ),
+            (2, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+            (3, "charger", &boot2),
+            (3, "csms", &p2),
+            (4, "close", ""),
+            (20, "open", ""),
+            (21, "charger", &boot3),
+        ],
+    );
+    assert_eq!(
+        mine(&t),
+        vec![
+            ("seq.pending-connection-closed", Severity::Error, 8),
+            ("seq.boot-retry-too-early", Severity::Info, 10),
+        ]
+    );
+}
+
+#[test]
+fn a_callerror_to_the_boot_leaves_the_registration_unknown() {
+    let t = script(
+        "ocpp2.0.1",
+        &[
+            (0, "open", ""),
+            (1, "charger", BOOT2),
+            (1, "csms", r#"[4,"b1","InternalError","db down",{}]"#),
+            (2, "charger", r#"[2,"c1","Heartbeat",{}]"#),
+            (
+                2,
+                "csms",
+                r#"[3,"c1",{"currentTime":"2026-11-22T10:00:02.000Z"}]"#,
+            ),
+        ],
+    );
+    assert_eq!(mine(&t), vec![]);
+}

@@ -1,0 +1,311 @@
+//! `seq.*` (liveness part): heartbeats and clocks. Keeps the heartbeat interval in force
+//! (from the last Accepted BootNotification answer, or a later accepted change of
+//! HeartbeatInterval) and judges the charger's silence and heartbeat spacing against it,
+//! and the peers' clocks against the event timestamps (the observer's clock).
+//!
+//! It judges only stations known to be accepted (`Station::is_accepted`), so a trace that
+//! starts mid-life is not judged for heartbeats. It does not judge response timeouts
+//! (`rpc.no-response` does) nor the registration itself (`seq/boot.rs`).
+
+use super::{
+    CS_TIMESTAMP_FUTURE, CSMS_CLOCK_DRIFT, HEARTBEAT_INTERVAL_IGNORED, HEARTBEAT_OVERDUE,
+    NO_DAILY_HEARTBEAT,
+};
+use serde_json::Value;
+
+use crate::engine::protocol::{Call, OpenInfo, Reply};
+use crate::engine::rules::ALL;
+use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
+use crate::engine::rules::trig::trigger;
+use crate::engine::rules::{Family, ProtoState};
+use crate::engine::{About, Ctx};
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
+
+/// What this group remembers per station.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// The heartbeat interval in force, in seconds (> 0).
+    interval: Option<i64>,
+    open: bool,
+    /// The charger's last CALL on the open connection.
+    last_call: Option<CallRef>,
+    overdue_reported: bool,
+    /// Consecutive heartbeats with no other charger CALL between them.
+    run: Vec<Timestamp>,
+    drift_reported: bool,
+    future_reported: bool,
+    /// The open event of the current connection (line, time), while no Heartbeat came on it
+    /// and `seq.no-daily-heartbeat` was not reported.
+    no_heartbeat_since: Option<(u64, Timestamp)>,
+}
+
+/// A day, in microseconds.
+const DAY_US: i64 = 24 * 3600 * 1_000_000;
+
+fn slack_us(ctx: &Ctx<'_>, interval: i64, sign: f64) -> f64 {
+    interval as f64 * 1e6 * (1.0 + sign * ctx.config().tol.heartbeat_slack_ratio)
+}
+
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Liveness;
+
+impl Family for Liveness {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
+        let l = &mut st.liveness;
+        l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
+        l.open = true;
+        l.last_call = None;
+        l.overdue_reported = false;
+        l.run.clear();
+    }
+
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        let l = &mut st.liveness;
+        l.open = false;
+        l.last_call = None;
+        l.run.clear();
+        l.no_heartbeat_since = None;
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let accepted = st.station.is_accepted();
+        let l = &mut st.liveness;
+        if let Some((line, at)) = l.no_heartbeat_since
+            && now.micros().saturating_sub(at.micros()) > DAY_US
+        {
+            l.no_heartbeat_since = None;
+            ctx.report_about(
+                &NO_DAILY_HEARTBEAT,
+                About {
+                    line,
+                    at,
+                    from: None,
+                    unique_id: None,
+                    action: None,
+                },
+                format!(
+                    "the connection has been open for {:.1} h without a single Heartbeat from the charger; one a day is advised for clock synchronisation",
+                    now.secs_since(at) / 3600.0
+                ),
+            );
+        }
+        let (Some(interval), Some(last)) = (l.interval, &l.last_call) else {
+            return;
+        };
+        if !l.open || !accepted || l.overdue_reported {
+            return;
+        }
+        let limit = slack_us(ctx, interval, 1.0);
+        let silent = now.micros().saturating_sub(last.at.micros()) as f64;
+        if silent > limit {
+            l.overdue_reported = true;
+            ctx.report_about(
+                &HEARTBEAT_OVERDUE,
+                last.about(),
+                format!(
+                    "no CALL from the charger for {:.0} s after this one; the heartbeat interval is {interval} s (tolerated up to {:.0} s)",
+                    silent / 1e6,
+                    limit / 1e6
+                ),
+            );
+        }
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        if call.from != Side::Charger {
+            return;
+        }
+        let now = ctx.now();
+        // SecurityEventNotification has its own rule (`sec.event-timestamp-future`).
+        if call.valid && call.action != "SecurityEventNotification" {
+            check_future(st, ctx, call.payload);
+        }
+        let triggered = trigger::awaits(st, call.action);
+        let accepted = st.station.is_accepted();
+        let l = &mut st.liveness;
+        if call.action == "Heartbeat" {
+            l.no_heartbeat_since = None;
+        }
+        l.last_call = Some(CallRef::of_call(ctx, call));
+        l.overdue_reported = false;
+        if call.action != "Heartbeat" || triggered || !accepted {
+            l.run.clear();
+            return;
+        }
+        l.run.push(now);
+        let Some(interval) = l.interval else {
+            l.run.clear();
+            return;
+        };
+        if l.run.len() < 3 {
+            return;
+        }
+        let n = l.run.len();
+        let gaps = [
+            l.run[n - 2].micros().saturating_sub(l.run[n - 3].micros()) as f64,
+            l.run[n - 1].micros().saturating_sub(l.run[n - 2].micros()) as f64,
+        ];
+        let (low, high) = (slack_us(ctx, interval, -1.0), slack_us(ctx, interval, 1.0));
+        let fast = gaps.iter().all(|g| *g < low);
+        let slow = gaps.iter().all(|g| *g > high);
+        if fast || slow {
+            l.run.clear();
+            ctx.report(
+                &HEARTBEAT_INTERVAL_IGNORED,
+                format!(
+                    "the last three Heartbeats came {:.0} s and {:.0} s apart; the heartbeat interval is {interval} s",
+                    gaps[0] / 1e6,
+                    gaps[1] / 1e6
+                ),
+            );
+        } else {
+            l.run.remove(0);
+        }
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        match reply.action {
+            "BootNotification" | "Heartbeat" if reply.caller == Side::Charger => {
+                let Some(result) = reply.result() else {
+                    return;
+                };
+                check_drift(st, ctx, result);
+                if reply.action == "BootNotification"
+                    && str_of(result, "status") == Some("Accepted")
+                    && let Some(i) = int_of(result, "interval").filter(|i| *i > 0)
+                {
+                    set_interval(st, i);
+                }
+            }
+            "ChangeConfiguration" if reply.caller == Side::Csms => {
+                if status_of(reply) == Some("Accepted")
+                    && str_of(reply.request, "key")
+                        .is_some_and(|k| k.eq_ignore_ascii_case("HeartbeatInterval"))
+                    && let Some(i) = str_of(reply.request, "value").and_then(parse_secs)
+                {
+                    set_interval(st, i);
+                }
+            }
+            "SetVariables" if reply.caller == Side::Csms => {
+                let Some(result) = reply.result() else {
+                    return;
+                };
+                if let Some(i) = heartbeat_set(reply.request, result) {
+                    set_interval(st, i);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The timestamps a charger payload carries: top-level `timestamp` / `generatedAt` and
+/// those of its meter value entries.
+fn timestamps(p: &Value) -> impl Iterator<Item = &str> {
+    let top = ["timestamp", "generatedAt"]
+        .into_iter()
+        .filter_map(move |k| str_of(p, k));
+    let nested = ["meterValue", "transactionData"]
+        .into_iter()
+        .flat_map(move |k| arr_of(p, k))
+        .filter_map(|mv| str_of(mv, "timestamp"));
+    top.chain(nested)
+}
+
+fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
+    let now = ctx.now();
+    let skew = ctx.config().tol.clock_skew_us;
+    let mut worst: Option<(&str, i64)> = None;
+    let mut any = false;
+    for s in timestamps(p) {
+        let Ok(t) = Timestamp::parse_rfc3339(s) else {
+            continue;
+        };
+        any = true;
+        let ahead = t.micros().saturating_sub(now.micros());
+        if ahead > skew && worst.is_none_or(|(_, w)| ahead > w) {
+            worst = Some((s, ahead));
+        }
+    }
+    let l = &mut st.liveness;
+    match worst {
+        Some((s, ahead)) if !l.future_reported => {
+            l.future_reported = true;
+            ctx.report(
+                &CS_TIMESTAMP_FUTURE,
+                format!(
+                    "timestamp {s} is {:.0} s later than the time the frame was recorded (tolerated: {:.0} s); the charger's clock runs ahead",
+                    ahead as f64 / 1e6,
+                    skew as f64 / 1e6
+                ),
+            );
+        }
+        None if any => l.future_reported = false,
+        _ => {}
+    }
+}
+
+fn parse_secs(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok().filter(|i| *i > 0)
+}
+
+fn set_interval(st: &mut ProtoState, interval: i64) {
+    let l = &mut st.liveness;
+    if l.interval != Some(interval) {
+        l.run.clear();
+    }
+    l.interval = Some(interval);
+}
+
+/// The HeartbeatInterval a SetVariables request set and its answer accepted, if any.
+fn heartbeat_set(request: &Value, result: &Value) -> Option<i64> {
+    let is_hb = |d: &Value| {
+        d.get("component").and_then(|c| str_of(c, "name")) == Some("OCPPCommCtrlr")
+            && d.get("variable").and_then(|v| str_of(v, "name")) == Some("HeartbeatInterval")
+            && str_of(d, "attributeType").is_none_or(|a| a == "Actual")
+    };
+    let asked = arr_of(request, "setVariableData")
+        .iter()
+        .find(|d| is_hb(d))?;
+    let accepted = arr_of(result, "setVariableResult")
+        .iter()
+        .any(|r| is_hb(r) && str_of(r, "attributeStatus") == Some("Accepted"));
+    if !accepted {
+        return None;
+    }
+    str_of(asked, "attributeValue").and_then(parse_secs)
+}
+
+fn check_drift(st: &mut ProtoState, ctx: &mut Ctx<'_>, result: &Value) {
+    let Some(t) = str_of(result, "currentTime").and_then(|s| Timestamp::parse_rfc3339(s).ok())
+    else {
+        return;
+    };
+    let now = ctx.now();
+    let off = t.micros().saturating_sub(now.micros());
+    let skew = ctx.config().tol.clock_skew_us;
+    let l = &mut st.liveness;
+    if off.saturating_abs() <= skew {
+        l.drift_reported = false;
+        return;
+    }
+    if l.drift_reported {
+        return;
+    }
+    l.drift_reported = true;
+    ctx.report(
+        &CSMS_CLOCK_DRIFT,
+        format!(
+            "currentTime is {:.0} s {} the time the frame was recorded (tolerated: {:.0} s)",
+            off.saturating_abs() as f64 / 1e6,
+            if off > 0 { "ahead of" } else { "behind" },
+            skew as f64 / 1e6
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! Helpers every rule family needs: reading members of a JSON payload, remembering a CALL
+//! to report about it later, and bounded lists. No rule lives here and nothing here judges.
+
+use serde_json::Value;
+
+use crate::engine::protocol::{Call, Reply};
+use crate::engine::{About, Ctx};
+use crate::ocpp::Side;
+use crate::time::Timestamp;
+
+/// The string member `key` of an object.
+pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key)?.as_str()
+}
+
+/// The integer member `key` of an object.
+pub(crate) fn int_of(v: &Value, key: &str) -> Option<i64> {
+    v.get(key)?.as_i64()
+}
+
+/// The date-time member `key` of an object, when it parses (RFC 3339).
+pub(crate) fn ts_of(v: &Value, key: &str) -> Option<Timestamp> {
+    str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
+}
+
+/// The array member `key` of an object (empty when absent or not an array).
+pub(crate) fn arr_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The `status` of a schema-valid CALLRESULT.
+pub(crate) fn status_of<'a>(reply: &Reply<'a>) -> Option<&'a str> {
+    reply.result().and_then(|r| str_of(r, "status"))
+}
+
+/// A remembered CALL, for findings reported later about it.
+#[derive(Debug, Clone)]
+pub(crate) struct CallRef {
+    pub(crate) line: u64,
+    pub(crate) at: Timestamp,
+    pub(crate) from: Side,
+    pub(crate) id: Box<str>,
+    pub(crate) action: &'static str,
+}
+
+impl CallRef {
+    pub(crate) fn of_call(ctx: &Ctx<'_>, call: &Call<'_>) -> CallRef {
+        CallRef {
+            line: ctx.line(),
+            at: ctx.now(),
+            from: call.from,
+            id: Box::from(call.id),
+            action: call.action,
+        }
+    }
+
+    pub(crate) fn of_reply(reply: &Reply<'_>) -> CallRef {
+        CallRef {
+            line: reply.call_line,
+            at: reply.call_at,
+            from: reply.caller,
+            id: Box::from(reply.id),
+            action: reply.action,
+        }
+    }
+
+    pub(crate) fn about(&self) -> About<'_> {
+        About {
+            line: self.line,
+            at: self.at,
+            from: Some(self.from),
+            unique_id: Some(&self.id),
+            action: Some(self.action),
+        }
+    }
+}
+
+/// Whether a timestamp the station wrote is credible as a reference for ordering: not ahead
+/// of the time the frame was observed by more than `clock_skew`. A stamp from a clock that
+/// runs ahead (local time marked Z before the boot answer set the clock) is itself the fault
+/// (`seq.cs-timestamp-future`); the correct stamps after the clock was set must not be
+/// blamed for going backwards from it.
+pub(crate) fn credible_stamp(ctx: &Ctx<'_>, ts: Timestamp) -> bool {
+    ts.micros()
+        <= ctx
+            .now()
+            .micros()
+            .saturating_add(ctx.config().tol.clock_skew_us)
+}
+
+/// Pushes onto a list bounded at `cap` entries, dropping the oldest.
+pub(crate) fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
+    if list.len() >= cap {
+        list.remove(0);
+    }
+    list.push(item);
+}

@@ -1,0 +1,430 @@
+//! `trig.*`: TriggerMessage (and the 1.6 security white paper's ExtendedTriggerMessage).
+//! Each trigger the CSMS sends is remembered until its answer and, when accepted, until the
+//! requested message came or `followup_window` passed; the message that answers it is
+//! judged (TransactionEvent reason, MeterValues context). Other families ask this file
+//! whether a message was triggered ([`awaits`], [`boot_trigger_accepted_since`]).
+//!
+//! Requested message -> expected charger CALL:
+//!
+//! ```text
+//! BootNotification, Heartbeat, StatusNotification, MeterValues, TransactionEvent,
+//! DiagnosticsStatusNotification, LogStatusNotification,
+//! PublishFirmwareStatusNotification                       -> the CALL of that name
+//! FirmwareStatusNotification                              -> FirmwareStatusNotification
+//!                                                            (1.6: or SignedFirmwareStatusNotification)
+//! Sign{ChargePoint,ChargingStation,V2G,V2G20,Combined}Certificate -> SignCertificate
+//! CustomTrigger                                           -> (vendor-defined, not followed)
+//! ```
+//!
+//! This file does not judge the content of triggered firmware, log or certificate messages
+//! (`fw/firmware.rs`, `sec/security.rs` do), nor what a triggered BootNotification means (`seq/boot.rs`).
+
+use super::{
+    ACCEPTED_NOT_SENT, CONNECTOR_ZERO, MESSAGE_BEFORE_RESPONSE, METER_VALUES_WRONG_CONTEXT,
+    NOT_IMPLEMENTED_FOR_STANDARD, REJECTED_BUT_SENT, STATUS_WITHOUT_CONNECTOR,
+    TRANSACTION_EVENT_WRONG_REASON,
+};
+use serde_json::Value;
+
+use crate::engine::Ctx;
+use crate::engine::protocol::{Call, Outcome, Reply};
+use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
+use crate::engine::rules::{ALL, Rule};
+use crate::engine::rules::{Family, ProtoState};
+use crate::finding::Severity;
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
+
+/// Where a trigger is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Sent, not answered yet.
+    Sent,
+    /// Accepted; the message is due by this time.
+    Accepted(Timestamp),
+    /// Rejected or NotImplemented; a message until this time is reported.
+    Refused(Timestamp),
+}
+
+/// A message that came for an accepted trigger but does not answer it properly.
+#[derive(Debug)]
+struct Candidate {
+    call: CallRef,
+    rule: &'static Rule,
+    message: String,
+}
+
+#[derive(Debug)]
+struct Trigger {
+    call: CallRef,
+    requested: Box<str>,
+    expects: &'static [&'static str],
+    /// The 1.6 connector or the 2.x EVSE the trigger names.
+    target: Option<i64>,
+    phase: Phase,
+    /// The message came before the answer.
+    early: bool,
+    candidate: Option<Candidate>,
+    sent_at: Timestamp,
+    /// The trigger may be answered by several messages (one per connector, EVSE or
+    /// transaction): once answered it stays open until its window ends, so the later ones
+    /// count as asked for too.
+    multi: bool,
+    /// A message answered it properly (kept only when `multi`).
+    satisfied: bool,
+}
+
+/// What this group remembers per station.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    triggers: Vec<Trigger>,
+    /// When a trigger for BootNotification was last accepted.
+    boot_accepted_at: Option<Timestamp>,
+}
+
+const MAX_TRIGGERS: usize = 16;
+
+/// The charger CALLs that answer a requested message.
+fn expected(requested: &str, version: Option<Version>) -> &'static [&'static str] {
+    match requested {
+        "BootNotification" => &["BootNotification"],
+        "Heartbeat" => &["Heartbeat"],
+        "StatusNotification" => &["StatusNotification"],
+        "MeterValues" => &["MeterValues"],
+        "TransactionEvent" => &["TransactionEvent"],
+        "DiagnosticsStatusNotification" => &["DiagnosticsStatusNotification"],
+        "LogStatusNotification" => &["LogStatusNotification"],
+        "PublishFirmwareStatusNotification" => &["PublishFirmwareStatusNotification"],
+        "FirmwareStatusNotification" if version == Some(Version::V16) => &[
+            "FirmwareStatusNotification",
+            "SignedFirmwareStatusNotification",
+        ],
+        "FirmwareStatusNotification" => &["FirmwareStatusNotification"],
+        "SignChargePointCertificate"
+        | "SignChargingStationCertificate"
+        | "SignV2GCertificate"
+        | "SignV2G20Certificate"
+        | "SignCombinedCertificate" => &["SignCertificate"],
+        _ => &[],
+    }
+}
+
+/// Whether a trigger for `action` was sent and not refused, and its message has not come
+/// yet: the charger may send `action` now because the CSMS asked for it.
+pub(crate) fn awaits(st: &ProtoState, action: &str) -> bool {
+    st.trig
+        .triggers
+        .iter()
+        .any(|t| !matches!(t.phase, Phase::Refused(_)) && t.expects.contains(&action))
+}
+
+/// Whether a trigger for BootNotification was accepted at or after `since`.
+pub(crate) fn boot_trigger_accepted_since(st: &ProtoState, since: Timestamp) -> bool {
+    st.trig.boot_accepted_at.is_some_and(|t| t >= since)
+}
+
+/// The hooks of this family (see [`Family`]).
+pub(crate) struct Trig;
+
+impl Family for Trig {
+    const VERSIONS: &'static [Version] = ALL;
+
+    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
+        // An unanswered trigger will never be answered on this connection.
+        st.trig.triggers.retain(|t| t.phase != Phase::Sent);
+    }
+
+    fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        let window = ctx.config().tol.followup_window_us;
+        let stale = ctx
+            .config()
+            .tol
+            .call_timeout_us
+            .saturating_add(window)
+            .saturating_mul(2);
+        let mut k = 0;
+        while k < st.trig.triggers.len() {
+            let t = &st.trig.triggers[k];
+            let settle = match t.phase {
+                Phase::Accepted(due) => now > due || (end && t.candidate.is_some() && !t.satisfied),
+                Phase::Refused(until) => now > until,
+                Phase::Sent => now.micros().saturating_sub(t.sent_at.micros()) > stale,
+            };
+            if !settle {
+                k += 1;
+                continue;
+            }
+            let t = st.trig.triggers.remove(k);
+            if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
+                continue;
+            }
+            match t.candidate {
+                Some(c) => ctx.report_about(c.rule, c.call.about(), c.message),
+                None => ctx.report_about(
+                    &ACCEPTED_NOT_SENT,
+                    t.call.about(),
+                    format!(
+                        "{} for {} was accepted but no {} followed within {:.0} s",
+                        t.call.action,
+                        t.requested,
+                        t.expects.join(" or "),
+                        window as f64 / 1e6
+                    ),
+                ),
+            }
+        }
+    }
+
+    fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+        match call.from {
+            Side::Csms if matches!(call.action, "TriggerMessage" | "ExtendedTriggerMessage") => {
+                on_trigger(st, ctx, call);
+            }
+            Side::Charger if !call.send => on_message(st, ctx, call),
+            _ => {}
+        }
+    }
+
+    fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+        if reply.caller != Side::Csms
+            || !matches!(reply.action, "TriggerMessage" | "ExtendedTriggerMessage")
+        {
+            return;
+        }
+        let now = ctx.now();
+        let window = ctx.config().tol.followup_window_us;
+        let status = status_of(reply);
+        if status == Some("Accepted")
+            && str_of(reply.request, "requestedMessage") == Some("BootNotification")
+        {
+            st.trig.boot_accepted_at = Some(now);
+        }
+        if status == Some("NotImplemented") && reply.request_valid {
+            ctx.report(
+                &NOT_IMPLEMENTED_FOR_STANDARD,
+                format!(
+                    "{} for {} answered NotImplemented",
+                    reply.action,
+                    str_of(reply.request, "requestedMessage").unwrap_or("?")
+                ),
+            );
+        }
+        let Some(i) = st
+            .trig
+            .triggers
+            .iter()
+            .position(|t| *t.call.id == *reply.id && t.phase == Phase::Sent)
+        else {
+            return;
+        };
+        let t = &mut st.trig.triggers[i];
+        match (reply.outcome, status) {
+            (Outcome::Result { .. }, Some("Accepted")) => {
+                if t.early && !t.multi {
+                    st.trig.triggers.remove(i);
+                } else {
+                    t.phase = Phase::Accepted(Timestamp::after(now, window));
+                    t.satisfied = t.early;
+                }
+            }
+            (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
+                t.phase = Phase::Refused(Timestamp::after(now, window));
+            }
+            _ => {
+                st.trig.triggers.remove(i);
+            }
+        }
+    }
+}
+
+fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+    let p = call.payload;
+    let Some(requested) = str_of(p, "requestedMessage") else {
+        return;
+    };
+    let v16 = st.is_v16();
+    let target = if v16 {
+        let connector = int_of(p, "connectorId");
+        if let Some(c) = connector
+            && c <= 0
+        {
+            ctx.report(
+                &CONNECTOR_ZERO,
+                format!(
+                    "{} for {requested} names connectorId {c}; it must be > 0 (leave it out for the whole charger)",
+                    call.action
+                ),
+            );
+        }
+        connector.filter(|c| *c > 0)
+    } else {
+        let evse = p.get("evse");
+        if requested == "StatusNotification" {
+            match evse {
+                None => ctx.report(
+                    &STATUS_WITHOUT_CONNECTOR,
+                    "TriggerMessage for StatusNotification without evse; the CSMS shall name the EVSE and connector",
+                ),
+                Some(e) if e.get("connectorId").is_none() => ctx.report_as(
+                    &STATUS_WITHOUT_CONNECTOR,
+                    Severity::Warning,
+                    "TriggerMessage for StatusNotification without evse.connectorId; StatusNotification is only sent per connector",
+                ),
+                Some(_) => {}
+            }
+        }
+        evse.and_then(|e| int_of(e, "id")).filter(|id| *id > 0)
+    };
+    let expects = expected(requested, st.station.version);
+    if expects.is_empty() {
+        return;
+    }
+    push_capped(
+        &mut st.trig.triggers,
+        Trigger {
+            call: CallRef::of_call(ctx, call),
+            requested: Box::from(requested),
+            expects,
+            target,
+            phase: Phase::Sent,
+            early: false,
+            candidate: None,
+            sent_at: ctx.now(),
+            multi: matches!(
+                requested,
+                "StatusNotification" | "MeterValues" | "TransactionEvent"
+            ),
+            satisfied: false,
+        },
+        MAX_TRIGGERS,
+    );
+}
+
+/// The connector (1.6) or EVSE (2.x) a charger message is about, if it says.
+fn target_of(action: &str, p: &Value, v16: bool) -> Option<i64> {
+    if v16 {
+        return int_of(p, "connectorId");
+    }
+    match action {
+        "TransactionEvent" => p.get("evse").and_then(|e| int_of(e, "id")),
+        _ => int_of(p, "evseId"),
+    }
+}
+
+/// Why a message of the requested kind does not answer an accepted trigger properly (the
+/// rule and what to say), or `None` when it does.
+fn flaw(action: &str, p: &Value) -> Option<(&'static Rule, String)> {
+    match action {
+        "TransactionEvent" => {
+            let reason = str_of(p, "triggerReason").unwrap_or("(none)");
+            if reason == "Trigger" {
+                return None;
+            }
+            Some((
+                &TRANSACTION_EVENT_WRONG_REASON,
+                format!(
+                    "the TransactionEvent after the accepted trigger has triggerReason {reason}, and none with Trigger came; a triggered event must say Trigger"
+                ),
+            ))
+        }
+        "MeterValues" => {
+            let contexts: Vec<&str> = arr_of(p, "meterValue")
+                .iter()
+                .flat_map(|mv| arr_of(mv, "sampledValue"))
+                .filter_map(|sv| str_of(sv, "context"))
+                .filter(|c| *c != "Trigger")
+                .collect();
+            let first = contexts.first()?;
+            Some((
+                &METER_VALUES_WRONG_CONTEXT,
+                format!(
+                    "the MeterValues after the accepted trigger carry context {first}, and none with context Trigger came; triggered values should say Trigger"
+                ),
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
+    let v16 = st.is_v16();
+    let target = target_of(call.action, call.payload, v16);
+    let matches = |t: &Trigger| {
+        t.expects.contains(&call.action)
+            && !(t.phase == Phase::Sent && t.early)
+            && match (t.target, target) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    };
+    // A trigger still waiting for its message first, then one already answered.
+    let triggers = &st.trig.triggers;
+    let Some(i) = triggers
+        .iter()
+        .position(|t| matches(t) && !t.satisfied)
+        .or_else(|| triggers.iter().position(matches))
+    else {
+        return;
+    };
+    let t = &mut st.trig.triggers[i];
+    match t.phase {
+        Phase::Sent => {
+            t.early = true;
+            ctx.report(
+                &MESSAGE_BEFORE_RESPONSE,
+                format!(
+                    "{} sent while the {} for it (id `{}`) is not answered yet; the answer must come first",
+                    call.action, t.call.action, t.call.id
+                ),
+            );
+        }
+        Phase::Refused(_) => {
+            ctx.report(
+                &REJECTED_BUT_SENT,
+                format!(
+                    "{} sent although the {} for it (id `{}`) was refused",
+                    call.action, t.call.action, t.call.id
+                ),
+            );
+            st.trig.triggers.remove(i);
+        }
+        Phase::Accepted(_) if t.satisfied => {}
+        Phase::Accepted(_) => {
+            if call.action == "TransactionEvent"
+                && call.valid
+                && str_of(call.payload, "triggerReason") == Some("Trigger")
+                && call
+                    .payload
+                    .get("transactionInfo")
+                    .and_then(|ti| ti.get("chargingState"))
+                    .is_none()
+            {
+                ctx.report(
+                    &TRANSACTION_EVENT_WRONG_REASON,
+                    "triggered TransactionEvent without transactionInfo.chargingState; it must carry the charging state",
+                );
+            }
+            match flaw(call.action, call.payload) {
+                Some((rule, message)) if call.valid => {
+                    if t.candidate.is_none() {
+                        t.candidate = Some(Candidate {
+                            call: CallRef::of_call(ctx, call),
+                            rule,
+                            message,
+                        });
+                    }
+                }
+                _ if t.multi => {
+                    t.satisfied = true;
+                    t.candidate = None;
+                }
+                _ => {
+                    st.trig.triggers.remove(i);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

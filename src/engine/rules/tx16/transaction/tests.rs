@@ -1,0 +1,354 @@
+//! Unit tests of `tx16/transaction.rs`: traces fed through the whole checker, asserting which rules fire
+//! on which lines.
+
+use super::*;
+use crate::engine::rules::testing::{frame, run};
+
+#[test]
+fn decimals() {
+    for ok in ["0", "-12.5", "+3", "3e2", "1.", ".5", "1E-3", "15000"] {
+        assert!(is_decimal(ok), "{ok}");
+    }
+    for bad in [
+        "", "-", ".", "12 kWh", "1,5", "NaN", "inf", "0x10", "1e", " 1",
+    ] {
+        assert!(!is_decimal(bad), "{bad}");
+    }
+}
+
+/// A 1.6 trace from `(seconds, from, frame)` triples.
+fn trace(frames: &[(u32, &str, &str)]) -> String {
+    let mut s = String::from(
+        "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp1.6\"}\n",
+    );
+    for (t, from, text) in frames {
+        s.push_str(&frame(*t, from, text));
+    }
+    s
+}
+
+const BOOT: &str =
+    r#"[2,"b1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
+const BOOT_OK: &str =
+    r#"[3,"b1",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#;
+const START: &str = r#"[2,"s1","StartTransaction",{"connectorId":1,"idTag":"TAG-1","meterStart":1000,"timestamp":"2026-11-22T10:00:03Z"}]"#;
+
+fn count(found: &[(&'static str, Severity, u64)], id: &str) -> Vec<Severity> {
+    found.iter().filter(|f| f.0 == id).map(|f| f.1).collect()
+}
+
+#[test]
+fn an_identical_resend_answered_with_the_same_id_is_not_reuse() {
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+        (40, "charger", &START.replace("\"s1\"", "\"s2\"")),
+        (
+            41,
+            "csms",
+            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
+        ),
+        (
+            42,
+            "csms",
+            r#"[3,"s2",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
+        ),
+        (43, "charger", &START.replace("\"s1\"", "\"s3\"")),
+        (
+            44,
+            "csms",
+            r#"[3,"s3",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
+        ),
+    ]);
+    let found = run(&t);
+    assert!(
+        count(&found, "tx16.transaction-id-reused").is_empty(),
+        "{found:?}"
+    );
+    assert!(
+        count(&found, "tx16.start-on-busy-connector").is_empty(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn unknown_transaction_is_reported_once_and_leniently_before_a_boot() {
+    let mv = r#"[2,"m1","MeterValues",{"connectorId":1,"transactionId":42,"meterValue":[{"timestamp":"2026-11-22T10:00:01Z","sampledValue":[{"value":"100"}]}]}]"#;
+    let mv2 = r#"[2,"m2","MeterValues",{"connectorId":1,"transactionId":42,"meterValue":[{"timestamp":"2026-11-22T10:01:01Z","sampledValue":[{"value":"200"}]}]}]"#;
+    let t = trace(&[
+        (1, "charger", mv),
+        (2, "csms", r#"[3,"m1",{}]"#),
+        (61, "charger", mv2),
+        (62, "csms", r#"[3,"m2",{}]"#),
+    ]);
+    let found = run(&t);
+    assert_eq!(
+        count(&found, "tx16.meter-values-unknown-tx"),
+        vec![Severity::Info],
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_late_acknowledgement_makes_a_second_stop_a_warning() {
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
+    let stop2 = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+        (
+            4,
+            "csms",
+            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
+        ),
+        (60, "charger", stop),
+        (100, "csms", r#"[3,"x1",{}]"#),
+        (101, "charger", stop2),
+        (102, "csms", r#"[3,"x2",{}]"#),
+    ]);
+    let found = run(&t);
+    assert_eq!(
+        count(&found, "tx16.stop-twice"),
+        vec![Severity::Warning],
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_retry_after_callerror_is_not_a_second_stop() {
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
+    let stop2 = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+        (
+            4,
+            "csms",
+            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
+        ),
+        (60, "charger", stop),
+        (61, "csms", r#"[4,"x1","InternalError","",{}]"#),
+        (70, "charger", stop2),
+        (71, "csms", r#"[3,"x2",{}]"#),
+    ]);
+    let found = run(&t);
+    assert!(count(&found, "tx16.stop-twice").is_empty(), "{found:?}");
+    assert!(
+        count(&found, "tx16.stop-unknown-tx").is_empty(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn connector_is_busy_until_the_stop_is_sent() {
+    let start2 = r#"[2,"s2","StartTransaction",{"connectorId":1,"idTag":"TAG-2","meterStart":2000,"timestamp":"2026-11-22T10:02:00Z"}]"#;
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+        (
+            4,
+            "csms",
+            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
+        ),
+        (60, "charger", stop),
+        (61, "csms", r#"[3,"x1",{}]"#),
+        (120, "charger", start2),
+        (
+            121,
+            "csms",
+            r#"[3,"s2",{"idTagInfo":{"status":"Accepted"},"transactionId":8}]"#,
+        ),
+    ]);
+    let found = run(&t);
+    assert!(
+        count(&found, "tx16.start-on-busy-connector").is_empty(),
+        "{found:?}"
+    );
+    assert!(found.iter().all(|f| !f.0.starts_with("tx16.")), "{found:?}");
+}
+
+const START_OK: &str = r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#;
+
+#[test]
+fn remote_stop_of_an_unseen_transaction_is_judged_only_after_a_boot() {
+    let rs = r#"[2,"r1","RemoteStopTransaction",{"transactionId":42}]"#;
+    let ok = r#"[3,"r1",{"status":"Accepted"}]"#;
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":42,"meterStop":5,"timestamp":"2026-11-22T10:00:04Z","reason":"Remote"}]"#;
+    // Mid-life trace: the transaction may predate it; the stop follows; all is well.
+    let t = trace(&[
+        (1, "csms", rs),
+        (2, "charger", ok),
+        (3, "charger", stop),
+        (4, "csms", r#"[3,"x1",{}]"#),
+    ]);
+    let found = run(&t);
+    assert!(
+        count(&found, "remote.stop-unknown-tx-accepted").is_empty(),
+        "{found:?}"
+    );
+    assert!(
+        count(&found, "remote.stop-not-followed").is_empty(),
+        "{found:?}"
+    );
+    assert!(
+        count(&found, "tx16.stop-reason-not-remote").is_empty(),
+        "{found:?}"
+    );
+    assert_eq!(count(&found, "tx16.stop-unknown-tx"), vec![Severity::Info]);
+    // After a boot, an id never seen is suspicious (warning), and not also "not followed".
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "csms", rs),
+        (4, "charger", ok),
+        (200, "charger", r#"[2,"h1","Heartbeat",{}]"#),
+        (
+            201,
+            "csms",
+            r#"[3,"h1",{"currentTime":"2026-11-22T10:03:21Z"}]"#,
+        ),
+    ]);
+    let found = run(&t);
+    assert_eq!(
+        count(&found, "remote.stop-unknown-tx-accepted"),
+        vec![Severity::Warning],
+        "{found:?}"
+    );
+    assert!(
+        count(&found, "remote.stop-not-followed").is_empty(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_stop_that_happened_before_the_remote_stop_keeps_its_reason() {
+    let rs = r#"[2,"r1","RemoteStopTransaction",{"transactionId":7}]"#;
+    // Stopped locally at 10:00:05, the remote stop crossed it at 10:05:00.
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:00:05Z","reason":"Local"}]"#;
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+        (4, "csms", START_OK),
+        (300, "csms", rs),
+        (301, "charger", r#"[3,"r1",{"status":"Accepted"}]"#),
+        (302, "charger", stop),
+        (303, "csms", r#"[3,"x1",{}]"#),
+    ]);
+    let found = run(&t);
+    assert!(
+        count(&found, "tx16.stop-reason-not-remote").is_empty(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn refused_id_without_a_stop_is_reported_at_the_start() {
+    let getconf = r#"[2,"g1","GetConfiguration",{"key":["StopTransactionOnInvalidId"]}]"#;
+    let conf = r#"[3,"g1",{"configurationKey":[{"key":"StopTransactionOnInvalidId","readonly":false,"value":"true"}]}]"#;
+    let blocked = r#"[3,"s1",{"idTagInfo":{"status":"Blocked"},"transactionId":7}]"#;
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "csms", getconf),
+        (4, "charger", conf),
+        (5, "charger", START),
+        (6, "csms", blocked),
+        (100, "charger", r#"[2,"h1","Heartbeat",{}]"#),
+        (
+            101,
+            "csms",
+            r#"[3,"h1",{"currentTime":"2026-11-22T10:01:41Z"}]"#,
+        ),
+    ]);
+    let found: Vec<_> = run(&t)
+        .into_iter()
+        .filter(|f| f.0 == "tx16.stop-reason-not-deauthorized")
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].2, 6, "reported at the StartTransaction line");
+    // A transaction completed offline (stopped before the answer came) is not judged.
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T09:30:00Z","reason":"Local"}]"#;
+    let start = START.replace("10:00:03", "09:20:00");
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "csms", getconf),
+        (4, "charger", conf),
+        (5, "charger", &start),
+        (6, "csms", blocked),
+        (7, "charger", stop),
+        (8, "csms", r#"[3,"x1",{}]"#),
+    ]);
+    let found = run(&t);
+    assert!(
+        count(&found, "tx16.stop-reason-not-deauthorized").is_empty(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn unanswered_start_is_reported_at_its_line_unless_the_connection_closed_first() {
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+        (60, "charger", r#"[2,"h1","Heartbeat",{}]"#),
+        (
+            61,
+            "csms",
+            r#"[3,"h1",{"currentTime":"2026-11-22T10:01:01Z"}]"#,
+        ),
+    ]);
+    let found: Vec<_> = run(&t)
+        .into_iter()
+        .filter(|f| f.0 == "tx16.start-not-answered")
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].2, 4);
+    let mut t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "charger", START),
+    ]);
+    t.push_str("{\"ts\":\"2026-11-22T10:00:05.000Z\",\"conn\":\"CS-1\",\"event\":\"close\",\"code\":1006,\"by\":\"charger\"}\n");
+    t.push_str(&frame(90, "charger", r#"[2,"h1","Heartbeat",{}]"#));
+    let found = run(&t);
+    assert!(
+        count(&found, "tx16.start-not-answered").is_empty(),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_reset_explains_only_transactions_it_interrupted() {
+    let reset = r#"[2,"r1","Reset",{"type":"Hard"}]"#;
+    let start2 = r#"[2,"s2","StartTransaction",{"connectorId":2,"idTag":"TAG-2","meterStart":0,"timestamp":"2026-11-22T10:00:12Z"}]"#;
+    let stop = r#"[2,"x1","StopTransaction",{"transactionId":8,"meterStop":10,"timestamp":"2026-11-22T10:00:14Z"}]"#;
+    let t = trace(&[
+        (1, "charger", BOOT),
+        (2, "csms", BOOT_OK),
+        (3, "csms", reset),
+        (4, "charger", r#"[3,"r1",{"status":"Accepted"}]"#),
+        (10, "charger", BOOT),
+        (11, "csms", BOOT_OK),
+        (12, "charger", start2),
+        (
+            13,
+            "csms",
+            r#"[3,"s2",{"idTagInfo":{"status":"Accepted"},"transactionId":8}]"#,
+        ),
+        (14, "charger", stop),
+        (15, "csms", r#"[3,"x1",{}]"#),
+    ]);
+    let found = run(&t);
+    assert!(
+        count(&found, "tx16.stop-reason-missing").is_empty(),
+        "{found:?}"
+    );
+}

@@ -1,0 +1,93 @@
+//! What is known about one station identity, kept once: its version, its connections, its
+//! registration and boots. [`Station::observe_call`] and [`Station::observe_reply`] update
+//! it for each message BEFORE the rule families run, so every family reads the same facts
+//! instead of keeping a private copy; a family keeps only what is truly its own.
+//!
+//! Facts only: nothing here reports a finding or reads the configuration.
+
+mod deadline;
+mod registration;
+
+pub(crate) use deadline::Deadlines;
+pub(crate) use registration::Registration;
+
+use crate::engine::protocol::{Call, Reply};
+use crate::ocpp::{Side, Version};
+use crate::time::Timestamp;
+
+/// The facts of one station identity. It survives reconnects (a station that only lost its
+/// WebSocket need not boot again).
+#[derive(Debug, Default)]
+pub(crate) struct Station {
+    /// The version of the current connection (`None` when unknown or without rules here).
+    pub(crate) version: Option<Version>,
+    /// How many connections of this identity have opened so far (the current one included).
+    pub(crate) connections_seen: u32,
+    /// Whether the observation of the current connection is complete from its start: its
+    /// `open` was seen, or its first frame was the charger's BootNotification, and no gap
+    /// (and no forgotten outstanding call) since. Only then can what needs the connection's
+    /// history (an answer to no known CALL, calls before the boot) be proven wrong.
+    pub(crate) seen_from_start: bool,
+    /// The registration as the BootNotifications were answered, after the current message.
+    pub(crate) registration: Registration,
+    /// The registration the current message was sent in (before it changed it): what a
+    /// BootNotification and its answer are judged against.
+    pub(crate) registration_before: Registration,
+    /// When the charger last sent a BootNotification (valid or not), and how many it sent.
+    pub(crate) last_boot_at: Option<Timestamp>,
+    pub(crate) boots: u32,
+}
+
+impl Station {
+    /// The connection speaks OCPP 1.6.
+    pub(crate) fn is_v16(&self) -> bool {
+        self.version == Some(Version::V16)
+    }
+
+    /// The connection speaks OCPP 2.0.1 or 2.1.
+    pub(crate) fn is_2x(&self) -> bool {
+        self.version.is_some_and(Version::is_2x)
+    }
+
+    /// Whether a BootNotification of this station was seen, so what happened since is known
+    /// (a trace that starts mid-life has none).
+    pub(crate) fn booted(&self) -> bool {
+        self.boots > 0
+    }
+
+    /// Whether a message timestamped `ts` belongs to the time since the last boot (within
+    /// `skew`): a transaction it mentions should have been seen starting.
+    pub(crate) fn since_boot(&self, ts: Option<Timestamp>, skew: i64) -> bool {
+        self.last_boot_at
+            .is_some_and(|b| ts.is_none_or(|t| t.after(skew) >= b))
+    }
+
+    /// Whether the station is known to be accepted (its last BootNotification was answered
+    /// Accepted). `Unknown` is not accepted, but neither is it known to be refused.
+    pub(crate) fn is_accepted(&self) -> bool {
+        self.registration == Registration::Accepted
+    }
+
+    /// A connection of this identity opened.
+    pub(crate) fn observe_open(&mut self) {
+        self.connections_seen += 1;
+    }
+
+    /// A CALL was sent at `now`.
+    pub(crate) fn observe_call(&mut self, call: &Call<'_>, now: Timestamp) {
+        self.registration_before = self.registration;
+        if call.from == Side::Charger && call.action == "BootNotification" {
+            self.registration = Registration::Booting;
+            self.last_boot_at = Some(now);
+            self.boots = self.boots.wrapping_add(1);
+        }
+    }
+
+    /// A CALL was answered.
+    pub(crate) fn observe_reply(&mut self, reply: &Reply<'_>) {
+        self.registration_before = self.registration;
+        if reply.caller == Side::Charger && reply.action == "BootNotification" {
+            self.registration = Registration::answered(&reply.outcome);
+        }
+    }
+}
