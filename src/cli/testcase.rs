@@ -177,9 +177,13 @@ fn list(args: &ListArgs) -> Result<u8> {
     let mut out = io::stdout().lock();
     for c in &cases {
         let versions: Vec<&str> = c.versions.iter().map(|v| v.as_str()).collect();
+        let oca = match &c.oca {
+            Some(o) => format!("  [OCA {}: {}]", o.id, o.name),
+            None => String::new(),
+        };
         let r = writeln!(
             out,
-            "{:<22} {:<7} {:<7} {:<18} {}",
+            "{:<22} {:<7} {:<7} {:<18} {}{oca}",
             c.id,
             c.dut.as_str(),
             versions.join(","),

@@ -88,16 +88,16 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/1.6/remote/012_CS-remote-stop.toml"),
     ),
     (
-        "testcases/1.6/remote/054_CS-trigger-heartbeat.toml",
-        include_str!("../../testcases/1.6/remote/054_CS-trigger-heartbeat.toml"),
+        "testcases/1.6/remote/x12_CS-trigger-heartbeat.toml",
+        include_str!("../../testcases/1.6/remote/x12_CS-trigger-heartbeat.toml"),
     ),
     (
         "testcases/1.6/remote/x11_CS-injected-remote-start.toml",
         include_str!("../../testcases/1.6/remote/x11_CS-injected-remote-start.toml"),
     ),
     (
-        "testcases/1.6/reservation/046_CS-reserve-connector.toml",
-        include_str!("../../testcases/1.6/reservation/046_CS-reserve-connector.toml"),
+        "testcases/1.6/reservation/046_2_CS-reserve-connector.toml",
+        include_str!("../../testcases/1.6/reservation/046_2_CS-reserve-connector.toml"),
     ),
     (
         "testcases/1.6/smartcharging/056_CS-tx-default-profile.toml",
@@ -124,8 +124,16 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/2.0.1/B-provisioning/B06_CS-get-variables.toml"),
     ),
     (
+        "testcases/2.0.1/B-provisioning/Bx03_CS-get-variables.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/Bx03_CS-get-variables.toml"),
+    ),
+    (
         "testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml",
         include_str!("../../testcases/2.0.1/B-provisioning/B09_CS-set-variables.toml"),
+    ),
+    (
+        "testcases/2.0.1/B-provisioning/Bx04_CS-set-variables.toml",
+        include_str!("../../testcases/2.0.1/B-provisioning/Bx04_CS-set-variables.toml"),
     ),
     (
         "testcases/2.0.1/B-provisioning/B20_CS-reset-onidle.toml",

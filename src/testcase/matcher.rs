@@ -129,6 +129,9 @@ pub enum Op {
 pub struct FieldMatcher {
     pub path: Path,
     pub ops: Vec<Op>,
+    /// `default = V`: the value the specification gives an absent field (a 1.6
+    /// StopTransaction without `reason` means `Local`); the operators judge it instead.
+    pub default: Option<Value>,
 }
 
 /// Compiles `path = value` from a step's `match` table. A plain value means `equals`; a
@@ -140,18 +143,32 @@ pub fn compile_field(
 ) -> Result<FieldMatcher, String> {
     let path = Path::parse(path)?;
     let mut ops = Vec::new();
+    let mut default = None;
     match value {
         toml::Value::Table(t) => {
             if t.is_empty() {
                 return Err("an empty operator table matches nothing; say `exists = true`".into());
             }
             for (op, arg) in t {
+                if op == "default" {
+                    default = Some(to_json(arg)?);
+                    continue;
+                }
                 ops.push(compile_op(op, arg, known_vars)?);
+            }
+            if ops.is_empty() {
+                return Err(
+                    "`default` alone judges nothing; add an operator (`equals`, `one_of`, ...)"
+                        .into(),
+                );
+            }
+            if default.is_some() && ops.iter().any(|o| matches!(o, Op::Exists(_))) {
+                return Err("`default` and `exists` contradict each other".into());
             }
         }
         other => ops.push(Op::Equals(to_json(other)?)),
     }
-    Ok(FieldMatcher { path, ops })
+    Ok(FieldMatcher { path, ops, default })
 }
 
 fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<Op, String> {
@@ -208,7 +225,7 @@ fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<O
         },
         other => {
             return Err(format!(
-                "unknown operator `{other}` (equals, not_equals, one_of, exists, regex, gt, ge, lt, le, var)"
+                "unknown operator `{other}` (equals, not_equals, one_of, exists, regex, gt, ge, lt, le, var, default)"
             ));
         }
     })
@@ -298,7 +315,11 @@ impl FieldMatcher {
     /// `Ok` when the payload satisfies every operator; otherwise what was expected and what
     /// came. With several reached values (`*`), one satisfying value is enough.
     pub fn check(&self, payload: &Value, vars: &Vars) -> Result<(), String> {
-        let found = self.path.resolve(payload);
+        let mut found = self.path.resolve(payload);
+        let defaulted = found.is_empty() && self.default.is_some();
+        if let (true, Some(d)) = (found.is_empty(), &self.default) {
+            found.push(d);
+        }
         for op in &self.ops {
             if let Op::Exists(want) = op {
                 if found.is_empty() == *want {
@@ -324,8 +345,13 @@ impl FieldMatcher {
                     .map(|v| short(v))
                     .collect::<Vec<_>>()
                     .join(", ");
+                let absent = if defaulted {
+                    " (absent: the default)"
+                } else {
+                    ""
+                };
                 return Err(format!(
-                    "{}: expected {}, got {got}",
+                    "{}: expected {}, got {got}{absent}",
                     self.path.as_str(),
                     op.expected(vars)
                 ));
@@ -347,7 +373,11 @@ impl fmt::Display for FieldMatcher {
                 other => other.expected(&Vars::new()),
             })
             .collect();
-        write!(f, "{} {}", self.path.as_str(), ops.join(" and "))
+        write!(f, "{} {}", self.path.as_str(), ops.join(" and "))?;
+        if let Some(d) = &self.default {
+            write!(f, " (absent means {})", short(d))?;
+        }
+        Ok(())
     }
 }
 
@@ -371,6 +401,42 @@ mod tests {
             .unwrap();
         let known: BTreeSet<String> = known.iter().map(|s| (*s).to_owned()).collect();
         compile_field(path, &v, &known).unwrap()
+    }
+
+    #[test]
+    fn a_default_stands_for_an_absent_field() {
+        let vars = Vars::new();
+        let local = m("reason", "{ equals = \"Local\", default = \"Local\" }", &[]);
+        assert!(local.check(&json!({}), &vars).is_ok());
+        assert!(local.check(&json!({"reason": "Local"}), &vars).is_ok());
+        assert_eq!(
+            local
+                .check(&json!({"reason": "Remote"}), &vars)
+                .unwrap_err(),
+            "reason: expected \"Local\", got \"Remote\""
+        );
+        let remote = m(
+            "reason",
+            "{ equals = \"Remote\", default = \"Local\" }",
+            &[],
+        );
+        assert_eq!(
+            remote.check(&json!({}), &vars).unwrap_err(),
+            "reason: expected \"Remote\", got \"Local\" (absent: the default)"
+        );
+        assert_eq!(
+            remote.to_string(),
+            "reason \"Remote\" (absent means \"Local\")"
+        );
+        let bad = |t: &str| {
+            let v: toml::Value = toml::from_str::<toml::Table>(&format!("x = {t}"))
+                .unwrap()
+                .remove("x")
+                .unwrap();
+            compile_field("reason", &v, &BTreeSet::new()).unwrap_err()
+        };
+        assert!(bad("{ default = \"Local\" }").contains("judges nothing"));
+        assert!(bad("{ default = 1, exists = true }").contains("contradict"));
     }
 
     #[test]

@@ -151,7 +151,9 @@ impl Run {
     }
 
     fn skippable(&self, steps: &[Step], i: usize) -> bool {
-        steps[i].optional || (steps[i].repeat && self.matched(i))
+        steps[i].optional
+            || (steps[i].repeat && self.matched(i))
+            || steps[i].unless.is_some_and(|j| self.matched(j))
     }
 
     /// The first step that must still match, if any.
@@ -230,6 +232,9 @@ impl Run {
         let here = (msg.line, msg.at);
         if self.state == State::Running {
             for f in &case.forbid {
+                if f.until.is_some_and(|k| self.matched(k)) {
+                    continue;
+                }
                 let action_hit = match &f.action {
                     Some(a) => a == msg.action,
                     None => !f.except.iter().any(|e| e == msg.action),
@@ -242,7 +247,9 @@ impl Run {
                     let i = self.pos.min(case.steps.len().saturating_sub(1));
                     self.push_evidence(i, msg);
                     let reason = format!(
-                        "forbidden while the case runs: {} {} {} ({})",
+                        "step {} ({}): forbidden while the case runs: {} {} {} ({})",
+                        i + 1,
+                        case.steps[i].name,
                         msg.from,
                         msg.kind.name(),
                         msg.action,
@@ -292,7 +299,11 @@ impl Run {
     /// `after_s`: a frame that matches sooner than that after the previous matched step's
     /// frame is too early; why, if it is.
     fn too_early(&self, step: &Step, msg: &Msg<'_>) -> Option<String> {
-        let (Some(min), Some(last)) = (step.after_s, self.last_at) else {
+        let from_var = || {
+            let v = self.vars.get(step.after_var.as_deref()?)?;
+            v.as_f64().or_else(|| v.as_str()?.parse().ok())
+        };
+        let (Some(min), Some(last)) = (step.after_s.or_else(from_var), self.last_at) else {
             return None;
         };
         let waited = msg.at.secs_since(last);
@@ -408,7 +419,10 @@ impl Run {
             case: self.case,
             kind: ProgressKind::StepMatched(i),
         });
-        if self.state == State::Waiting && (0..case.trigger).all(|j| self.matched(j)) {
+        if self.state == State::Waiting
+            && i + 1 >= case.trigger
+            && (0..case.trigger).all(|j| self.matched(j) || case.steps[j].optional)
+        {
             self.state = State::Running;
             out.push(Progress {
                 station: station.to_owned(),

@@ -62,8 +62,15 @@ pub struct Step {
     /// Seconds that must pass since the frame matched by the previous step: a frame that
     /// matches earlier fails the step.
     pub after_s: Option<f64>,
+    /// `after_var = "name"`: like `after_s`, the seconds a captured variable holds (the
+    /// `interval` of a Rejected boot before its retry).
+    pub after_var: Option<String>,
     pub optional: bool,
     pub repeat: bool,
+    /// `unless = "name"`: the index of an earlier optional step; when that step matched,
+    /// this one is not required. It writes alternatives (message A or B: A optional, B
+    /// `unless` A) and either order (X optional before Y, X again after Y `unless` the first).
+    pub unless: Option<usize>,
     /// Select the frame: a frame of the step's shape that fails these is passed over (unless
     /// it is the answer to the step's own CALL, which has one chance).
     pub matchers: Vec<FieldMatcher>,
@@ -105,6 +112,18 @@ pub struct Forbid {
     pub except: Vec<String>,
     pub matchers: Vec<FieldMatcher>,
     pub reason: String,
+    /// `until = "step name"`: the frame is forbidden only until that step matched.
+    pub until: Option<usize>,
+}
+
+/// The OCA test tool case a case follows: its id, name, the requirements it covers and, in
+/// one line, how our case differs (empty: it does not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oca {
+    pub id: String,
+    pub name: String,
+    pub requirements: Vec<String>,
+    pub differs: String,
 }
 
 /// A loaded, validated test case.
@@ -116,8 +135,10 @@ pub struct Case {
     pub dut: Dut,
     /// `must` or `should`.
     pub requirement: String,
-    /// Specification and OCTT references (`OCTT TC_B_01_CS`).
+    /// Specification references (`OCPP 2.0.1 B01`).
     pub refs: Vec<String>,
+    /// The OCA test case this case follows, when it follows one.
+    pub oca: Option<Oca>,
     pub preconditions: Vec<String>,
     pub description: String,
     /// How many leading steps form the trigger: until they have all matched, a mismatch or
@@ -130,12 +151,9 @@ pub struct Case {
 }
 
 impl Case {
-    /// The OCTT ids among the references (`TC_B_01_CS`).
+    /// The OCA test case id this case follows (`TC_B_01_CS`), if any.
     pub fn octt(&self) -> Vec<&str> {
-        self.refs
-            .iter()
-            .filter_map(|r| r.split_whitespace().find(|w| w.starts_with("TC_")))
-            .collect()
+        self.oca.iter().map(|o| o.id.as_str()).collect()
     }
 
     /// Selected by `pattern`: an id prefix (`2.0.1/B`), or an OCTT id (`TC_B_01_CS`).
@@ -177,6 +195,8 @@ struct RawCase {
     #[serde(default)]
     refs: Vec<String>,
     #[serde(default)]
+    oca: Option<RawOca>,
+    #[serde(default)]
     preconditions: Vec<String>,
     #[serde(default)]
     description: Option<String>,
@@ -208,15 +228,30 @@ struct RawStep {
     #[serde(default)]
     after_s: Option<f64>,
     #[serde(default)]
+    after_var: Option<String>,
+    #[serde(default)]
     optional: bool,
     #[serde(default)]
     repeat: bool,
+    #[serde(default)]
+    unless: Option<String>,
     #[serde(default, rename = "match")]
     matchers: BTreeMap<String, toml::Value>,
     #[serde(default)]
     expect: BTreeMap<String, toml::Value>,
     #[serde(default)]
     capture: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOca {
+    id: String,
+    name: String,
+    #[serde(default)]
+    requirements: Vec<String>,
+    #[serde(default)]
+    differs: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -244,6 +279,8 @@ struct RawForbid {
     #[serde(default, rename = "match")]
     matchers: BTreeMap<String, toml::Value>,
     reason: String,
+    #[serde(default)]
+    until: Option<String>,
 }
 
 /// Parses and validates one case file's text. `file` names it in errors.
@@ -306,6 +343,57 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             format!("`{requirement}` is neither `must` nor `should`"),
         ));
     }
+    let oca = match raw.oca {
+        Some(o) => {
+            let id_ok = o.id.starts_with("TC_")
+                && o.id.len() > 3
+                && o.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !id_ok {
+                return Err(err(
+                    "oca.id",
+                    format!("`{}` is not an OCA test case id (`TC_B_01_CS`)", o.id),
+                ));
+            }
+            if o.name.trim().is_empty() {
+                return Err(err("oca.name", "is empty".into()));
+            }
+            let suffix_ok = match dut {
+                Dut::Charger => o.id.ends_with("_CS"),
+                Dut::Csms => o.id.ends_with("_CSMS"),
+            };
+            if !suffix_ok {
+                return Err(err(
+                    "oca.id",
+                    format!(
+                        "`{}` tests the other side: a `dut = \"{}\"` case follows a `_{}` OCA case",
+                        o.id,
+                        dut.as_str(),
+                        if dut == Dut::Charger { "CS" } else { "CSMS" }
+                    ),
+                ));
+            }
+            Some(Oca {
+                id: o.id,
+                name: o.name,
+                requirements: o.requirements,
+                differs: o.differs.unwrap_or_default(),
+            })
+        }
+        None => None,
+    };
+    if let Some((i, r)) = raw
+        .refs
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.split_whitespace().any(|w| w.starts_with("TC_")))
+    {
+        return Err(err(
+            &format!("refs[{i}]"),
+            format!(
+                "`{r}` names an OCA test case: say it in `[oca]` (id, name, requirements, differs), once per case"
+            ),
+        ));
+    }
     if raw.steps.is_empty() {
         return Err(err("steps", "the case has no steps".into()));
     }
@@ -320,7 +408,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         ));
     }
     let mut captured: BTreeSet<String> = BTreeSet::new();
-    let mut steps = Vec::with_capacity(raw.steps.len());
+    let mut steps: Vec<Step> = Vec::with_capacity(raw.steps.len());
     for (i, s) in raw.steps.into_iter().enumerate() {
         let key = format!("steps[{i}]");
         let (from, kind, action, inject) = match s.inject {
@@ -408,11 +496,23 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                 ));
             }
         }
-        if i < trigger && s.optional {
+        if i + 1 == trigger && s.optional {
             return Err(err(
                 &format!("{key}.optional"),
-                "a trigger step cannot be optional".into(),
+                "the last trigger step cannot be optional".into(),
             ));
+        }
+        if let Some(v) = &s.after_var {
+            let key = format!("{key}.after_var");
+            if !captured.contains(v) {
+                return Err(err(
+                    &key,
+                    format!("variable `{v}` is not captured by an earlier step"),
+                ));
+            }
+            if s.after_s.is_some() || inject.is_some() {
+                return Err(err(&key, "not with `after_s` or on an inject step".into()));
+            }
         }
         let mut matchers = Vec::new();
         for (path, value) in &s.matchers {
@@ -438,6 +538,30 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             captured.insert(var.clone());
             capture.push((var, p));
         }
+        let unless = match &s.unless {
+            None => None,
+            Some(other) => {
+                let key = format!("{key}.unless");
+                let Some(j) = steps.iter().position(|p| &p.name == other) else {
+                    return Err(err(&key, format!("no earlier step is named `{other}`")));
+                };
+                if !steps[j].optional {
+                    return Err(err(
+                        &key,
+                        format!(
+                            "step `{other}` is required anyway: `unless` names an optional step"
+                        ),
+                    ));
+                }
+                if s.optional || i < trigger {
+                    return Err(err(
+                        &key,
+                        "only for a required step after the trigger".into(),
+                    ));
+                }
+                Some(j)
+            }
+        };
         let name = s
             .name
             .unwrap_or_else(|| format!("{} {} {}", from, kind.name(), action));
@@ -448,8 +572,10 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             action,
             within_s: s.within_s,
             after_s: s.after_s,
+            after_var: s.after_var,
             optional: s.optional,
             repeat: s.repeat,
+            unless,
             matchers,
             expect,
             capture,
@@ -489,6 +615,15 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                     .map_err(|m| err(&format!("{key}.match.{path}"), m))?,
             );
         }
+        let until = match &f.until {
+            None => None,
+            Some(name) => Some(steps.iter().position(|p| &p.name == name).ok_or_else(|| {
+                err(
+                    &format!("{key}.until"),
+                    format!("no step is named `{name}`"),
+                )
+            })?),
+        };
         forbid.push(Forbid {
             from,
             kind,
@@ -496,7 +631,13 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             except: f.except,
             matchers,
             reason: f.reason,
+            until,
         });
+    }
+    // Reports and known-failure entries read the OCA id among the references.
+    let mut refs = raw.refs;
+    if let Some(o) = &oca {
+        refs.push(format!("OCTT {} ({})", o.id, o.name));
     }
     Ok(Case {
         id: raw.id,
@@ -504,7 +645,8 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         versions,
         dut,
         requirement,
-        refs: raw.refs,
+        refs,
+        oca,
         preconditions: raw.preconditions,
         description: raw.description.unwrap_or_default(),
         trigger,
@@ -627,6 +769,21 @@ pub fn load_texts<'a>(
                         key: "id".into(),
                         message: format!("`{}` is also the id of {}", c.id, prev.source),
                     });
+                } else if let Some((prev, o)) = cases.iter().find_map(|p| {
+                    p.oca
+                        .as_ref()
+                        .zip(c.oca.as_ref())
+                        .filter(|(a, b)| a.id == b.id)
+                        .map(|(a, _)| (p, a))
+                }) {
+                    errors.push(ScenarioError {
+                        file: name.to_owned(),
+                        key: "oca.id".into(),
+                        message: format!(
+                            "`{}` is already followed by {} ({}): one case per OCA case",
+                            o.id, prev.id, prev.source
+                        ),
+                    });
                 } else {
                     cases.push(c);
                 }
@@ -690,7 +847,8 @@ id = "2.0.1/B/01"
 title = "Cold boot"
 versions = ["2.0.1"]
 dut = "charger"
-refs = ["OCTT TC_B_01_CS"]
+refs = ["OCPP 2.0.1 B01"]
+oca = { id = "TC_B_01_CS", name = "Cold Boot Charging Station - Accepted", requirements = ["B01.FR.01"] }
 [[steps]]
 from = "charger"
 call = "BootNotification"
@@ -748,6 +906,79 @@ capture = { hb = "interval" }
     }
 
     #[test]
+    fn the_oca_table_is_checked_and_cited_once() {
+        let c = parse_case(GOOD, "good.toml").unwrap();
+        let oca = c.oca.as_ref().unwrap();
+        assert_eq!(oca.requirements, vec!["B01.FR.01"]);
+        assert_eq!(oca.differs, "");
+        assert!(
+            c.refs
+                .contains(&"OCTT TC_B_01_CS (Cold Boot Charging Station - Accepted)".to_owned())
+        );
+        let e = parse_case(
+            &GOOD.replace("[\"OCPP 2.0.1 B01\"]", "[\"OCTT TC_B_01_CS\"]"),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "refs[0]", "{e}");
+        let e = parse_case(
+            &GOOD.replace("\"TC_B_01_CS\"", "\"TC_B_01_CSMS\""),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.key == "oca.id" && e.message.contains("other side"), "{e}");
+        let e = parse_case(&GOOD.replace("\"TC_B_01_CS\"", "\"B01\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "oca.id", "{e}");
+        // One case per OCA case.
+        let other = GOOD.replace("id = \"2.0.1/B/01\"", "id = \"2.0.1/B/x01\"");
+        let e = load_texts([("a.toml", GOOD), ("b.toml", other.as_str())]).unwrap_err();
+        assert!(
+            e[0].key == "oca.id" && e[0].message.contains("one case per OCA case"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn unless_after_var_and_until_are_checked() {
+        let steps = |extra: &str| {
+            format!(
+                "{GOOD}[[steps]]\nname = \"A\"\nfrom = \"charger\"\ncall = \"StatusNotification\"\noptional = true\n[[steps]]\nname = \"B\"\nfrom = \"charger\"\ncall = \"NotifyEvent\"\n{extra}\n"
+            )
+        };
+        let c = parse_case(&steps("unless = \"A\"\nafter_var = \"hb\""), "x.toml").unwrap();
+        assert_eq!(c.steps[3].unless, Some(2));
+        assert_eq!(c.steps[3].after_var.as_deref(), Some("hb"));
+        let e = parse_case(&steps("unless = \"Z\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[3].unless", "{e}");
+        let e = parse_case(&steps("unless = \"B\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[3].unless", "{e}");
+        let e = parse_case(
+            &steps("unless = \"A\"").replace("optional = true\n", ""),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("required anyway"), "{e}");
+        let e = parse_case(&steps("after_var = \"nope\""), "x.toml").unwrap_err();
+        assert_eq!(e.key, "steps[3].after_var", "{e}");
+        let until = format!(
+            "{GOOD}[[forbid]]\nfrom = \"charger\"\nany_call = true\nuntil = \"nope\"\nreason = \"r\"\n"
+        );
+        assert_eq!(
+            parse_case(&until, "x.toml").unwrap_err().key,
+            "forbid[0].until"
+        );
+        let e = parse_case(
+            &GOOD
+                .replace("dut = \"charger\"", "dut = \"charger\"\ntrigger = 2\n")
+                .replace("match = { status", "optional = true\nmatch = { status"),
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("last trigger step"), "{e}");
+    }
+
+    #[test]
     fn duplicate_ids_are_refused() {
         let e = load_texts([("a.toml", GOOD), ("b.toml", GOOD)]).unwrap_err();
         assert_eq!(e.len(), 1);
@@ -799,8 +1030,9 @@ optional = true"#,
             assert_eq!(e.key, key, "{e}");
             assert!(e.message.contains(needle), "{e}");
         }
-        let csms =
-            with(r#"inject = { action = "Reset" }"#).replace("dut = \"charger\"", "dut = \"csms\"");
+        let csms = with(r#"inject = { action = "Reset" }"#)
+            .replace("dut = \"charger\"", "dut = \"csms\"")
+            .replace("TC_B_01_CS\"", "TC_B_01_CSMS\"");
         assert!(
             parse_case(&csms, "x.toml")
                 .unwrap_err()
