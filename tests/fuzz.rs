@@ -1753,6 +1753,17 @@ type Judged = (u64, &'static str, String);
 
 /// What a check must produce, computed line by line from the generated lines (not with the
 /// line reader): the findings (line, rule, message) and the input errors.
+/// Whether the file ends in a line with no line end whose JSON is cut short.
+fn torn_last_line(file: &TraceFile) -> bool {
+    if file.bytes.ends_with(b"\n") {
+        return false;
+    }
+    file.lines.last().is_some_and(|(n, content, _)| {
+        parse_record(content, *n).is_err()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(content).is_err_and(|e| e.is_eof())
+    })
+}
+
 fn reference_check(
     file: &TraceFile,
     default: Option<Version>,
@@ -1897,6 +1908,10 @@ proptest! {
         file in trace_file(24),
         default in prop::option::of(version()),
     ) {
+        // A torn last line (no line end, JSON cut short) is read as a gap record, not an
+        // input error: that contract has its own tests (tests/import.rs, source::input);
+        // the line-by-line reference here does not model it.
+        prop_assume!(!torn_last_line(&file));
         let result = check_reader(Cursor::new(file.bytes.clone()), &check_options(default), 1);
         let (want_findings, want_errors, want_frames) = reference_check(&file, default);
         let (findings, errors) = summary(&result);
