@@ -18,6 +18,11 @@ pub fn format_of(head: &[u8]) -> InputFormat {
             return InputFormat::Pcap;
         }
     }
+    // Binary bytes that are no capture: read as our format, so the file gets input errors
+    // (bounded, with one closing line) rather than a silent "no frames" as a log.
+    if looks_binary(head) {
+        return InputFormat::Jsonl;
+    }
     let first = head
         .split(|b| *b == b'\n')
         .map(<[u8]>::trim_ascii)
@@ -45,9 +50,31 @@ pub fn format_of(head: &[u8]) -> InputFormat {
     InputFormat::Log(None)
 }
 
+/// NUL bytes, or more than 1 % of control bytes that text never holds: no text log (a log in
+/// another encoding than UTF-8 is still text).
+fn looks_binary(head: &[u8]) -> bool {
+    let controls = head
+        .iter()
+        .filter(|&&b| b == 0 || b < 0x09 || (0x0e..0x20).contains(&b) || b == 0x7f)
+        .count();
+    head.contains(&0) || controls * 100 > head.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_bytes_are_read_as_our_format_to_be_reported() {
+        assert_eq!(
+            format_of(&[0x13, 0x00, 0x9f, 0x0a, 0x41]),
+            InputFormat::Jsonl
+        );
+        assert_eq!(
+            format_of("2024-01-01 10:00:00 envoyé [2,\"1\",\"Heartbeat\",{}]\n".as_bytes()),
+            InputFormat::Log(None)
+        );
+    }
 
     #[test]
     fn tells_formats_apart() {
