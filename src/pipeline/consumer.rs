@@ -10,12 +10,12 @@
 
 use std::io::{self, Write};
 
-use crate::engine::{Engine, Event, FeedError, Observation, Observer};
+use crate::engine::{Engine, FeedError, Observation, Observer};
 use crate::finding::{Finding, Severity};
 use crate::sink::recorder::Recorder;
 use crate::sink::{LiveOutcome, LiveSink};
 use crate::source::proxy::tap::{
-    self, Nap, Notice, NoticeKind, Tap, TapEvent, TapKind, TapLimits, TapReceiver,
+    self, Nap, Notice, NoticeKind, Tap, TapKind, TapLimits, TapReceiver,
 };
 use crate::time::Timestamp;
 
@@ -96,7 +96,7 @@ impl Inspector {
                 } else {
                     outcome.events
                 };
-                let Some(event) = engine_event(&ev, line) else {
+                let Some(event) = ev.event(line) else {
                     continue;
                 };
                 if let Some(rec) = &mut self.recorder
@@ -192,11 +192,6 @@ impl Observer for Fanout<'_> {
     }
 }
 
-/// The engine's view of a tapped event (`None` for notices).
-fn engine_event(ev: &TapEvent, line: u64) -> Option<Event<'_>> {
-    ev.event(line)
-}
-
 /// Events taken from the tap at once.
 const BATCH: usize = 1024;
 
@@ -271,6 +266,7 @@ fn lower_priority() {
 
 #[cfg(test)]
 mod tests {
+    use crate::source::proxy::tap::TapEvent;
     use std::sync::Mutex;
 
     use super::*;
