@@ -126,6 +126,26 @@ pub struct Oca {
     pub differs: String,
 }
 
+/// The certification profiles a case can belong to: those of the OCA certification programme
+/// for 1.6 (core, firmware, local auth list, reservation, smart charging, remote trigger,
+/// security whitepaper), 2.0.1 and 2.1 (core, advanced security, local auth list, advanced
+/// device management, reservation, smart charging, ISO 15118 support) and what 2.1 adds.
+pub const PROFILES: &[&str] = &[
+    "core",
+    "firmware",
+    "local-auth-list",
+    "reservation",
+    "smart-charging",
+    "remote-trigger",
+    "security",
+    "advanced-security",
+    "advanced-device-management",
+    "iso15118",
+    "bidirectional",
+    "der-control",
+    "tariff-cost",
+];
+
 /// A loaded, validated test case.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -139,6 +159,9 @@ pub struct Case {
     pub refs: Vec<String>,
     /// The OCA test case this case follows, when it follows one.
     pub oca: Option<Oca>,
+    /// The certification profiles the case belongs to (`core`, `smart-charging`, ...), each
+    /// one of [`PROFILES`].
+    pub profiles: Vec<String>,
     pub preconditions: Vec<String>,
     pub description: String,
     /// How many leading steps form the trigger: until they have all matched, a mismatch or
@@ -196,6 +219,8 @@ struct RawCase {
     refs: Vec<String>,
     #[serde(default)]
     oca: Option<RawOca>,
+    #[serde(default)]
+    profiles: Vec<String>,
     #[serde(default)]
     preconditions: Vec<String>,
     #[serde(default)]
@@ -639,6 +664,17 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
     if let Some(o) = &oca {
         refs.push(format!("OCTT {} ({})", o.id, o.name));
     }
+    for (i, p) in raw.profiles.iter().enumerate() {
+        if !PROFILES.contains(&p.as_str()) {
+            return Err(err(
+                &format!("profiles[{i}]"),
+                format!(
+                    "`{p}` is not a certification profile; one of: {}",
+                    PROFILES.join(", ")
+                ),
+            ));
+        }
+    }
     Ok(Case {
         id: raw.id,
         title: raw.title,
@@ -647,6 +683,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         requirement,
         refs,
         oca,
+        profiles: raw.profiles,
         preconditions: raw.preconditions,
         description: raw.description.unwrap_or_default(),
         trigger,
