@@ -12,8 +12,8 @@
 
 mod spill;
 
-use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -554,7 +554,10 @@ struct Worker<'a> {
     errors: Vec<InputError>,
     /// Input errors of the whole file, over every worker.
     file_errors: &'a AtomicUsize,
-    stations: BTreeMap<Arc<str>, StationInfo>,
+    /// The stations seen, in first-seen order, and where each is in that list (one lookup
+    /// and no allocation for a frame of a known station).
+    stations: Vec<(Arc<str>, StationInfo)>,
+    station_index: HashMap<Arc<str>, usize>,
     progress: Option<Arc<Progress>>,
     frames_reported: u64,
     /// The latest timestamp seen: where the observation ends.
@@ -580,7 +583,8 @@ impl<'a> Worker<'a> {
             spill: stream.spill,
             errors: Vec::new(),
             file_errors,
-            stations: BTreeMap::new(),
+            stations: Vec::new(),
+            station_index: HashMap::new(),
             progress: stream.progress.clone(),
             frames_reported: 0,
             max_at: None,
@@ -639,7 +643,6 @@ impl<'a> Worker<'a> {
     /// Keeps what `check` needs to know per station: its version, and what its
     /// BootNotification said about it.
     fn note_station(&mut self, event: &crate::engine::Event<'_>) {
-        let known = self.stations.contains_key(event.conn);
         let default_version = self.default_version;
         match event.kind {
             EventKind::Open(handshake) => {
@@ -647,13 +650,10 @@ impl<'a> Worker<'a> {
                     .subprotocol
                     .and_then(Version::from_subprotocol)
                     .or(default_version);
-                self.station(event.conn, known).version = version;
+                self.station(event.conn).version = version;
             }
             EventKind::Frame { from, text, .. } => {
-                let s = self.station(event.conn, known);
-                if !known {
-                    s.version = s.version.or(default_version);
-                }
+                let s = self.station(event.conn);
                 if from == Side::Charger
                     && memchr::memmem::find(text.as_bytes(), b"BootNotification").is_some()
                 {
@@ -661,18 +661,32 @@ impl<'a> Worker<'a> {
                 }
             }
             EventKind::Binary { .. } | EventKind::Close { .. } => {
-                self.station(event.conn, known);
+                self.station(event.conn);
             }
             // A gap names missing frames, not a station (it may concern every connection).
             EventKind::Gap { .. } => {}
         }
     }
 
-    fn station(&mut self, conn: &str, known: bool) -> &mut StationInfo {
-        if !known && let Some(p) = &self.progress {
-            p.stations.fetch_add(1, Ordering::Relaxed);
-        }
-        self.stations.entry(Arc::from(conn)).or_default()
+    /// The station `conn`, added (with the default version) when first seen.
+    fn station(&mut self, conn: &str) -> &mut StationInfo {
+        let i = match self.station_index.get(conn) {
+            Some(&i) => i,
+            None => {
+                if let Some(p) = &self.progress {
+                    p.stations.fetch_add(1, Ordering::Relaxed);
+                }
+                let key: Arc<str> = Arc::from(conn);
+                let info = StationInfo {
+                    version: self.default_version,
+                    ..StationInfo::default()
+                };
+                self.stations.push((key.clone(), info));
+                self.station_index.insert(key, self.stations.len() - 1);
+                self.stations.len() - 1
+            }
+        };
+        &mut self.stations[i].1
     }
 
     /// Settles the time-based rules at `end` and hands over what was found.
@@ -691,7 +705,7 @@ impl<'a> Worker<'a> {
             stats: self.engine.stats(),
             findings: self.runs,
             errors: self.errors,
-            stations: self.stations,
+            stations: self.stations.into_iter().collect(),
         }
     }
 }
