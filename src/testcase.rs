@@ -18,6 +18,7 @@
 pub mod builtin;
 pub mod live;
 pub mod matcher;
+pub mod meta;
 pub mod report;
 pub mod report_html;
 pub mod runner;
@@ -29,13 +30,13 @@ use std::sync::Arc;
 
 use crate::engine::{Config, Engine, Observation, SchemaSet};
 use crate::finding::Finding;
-use crate::ocpp::Version;
+use crate::ocpp::{Side, Version};
 use crate::source::input::{Item, JsonlSource, Source};
 use crate::source::trace_reader::parse_record;
 use crate::time::Timestamp;
 
-pub use runner::Runner;
-pub use scenario::Case;
+pub use runner::{InjectPolicy, Policy, Runner};
+pub use scenario::{Case, CaseFindings};
 pub use verdict::{CaseResult, Verdict};
 
 /// Everything one offline run produced.
@@ -82,8 +83,27 @@ pub fn run_sources(
     config: Arc<Config>,
     default_version: Option<Version>,
 ) -> TraceOutcome {
+    run_sources_with(
+        sources,
+        cases,
+        schemas,
+        config,
+        default_version,
+        Policy::default(),
+    )
+}
+
+/// [`run_sources`] judged by `policy` (`--dut`, `--case-findings`, marked injections).
+pub fn run_sources_with(
+    sources: &mut [&mut dyn Source],
+    cases: Arc<Vec<Case>>,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    default_version: Option<Version>,
+    policy: Policy,
+) -> TraceOutcome {
     let mut engine = Engine::new(schemas, config, default_version);
-    let mut runner = Runner::new(cases);
+    let mut runner = Runner::with_policy(cases, policy);
     let mut findings = Vec::new();
     let mut input_errors = Vec::new();
     let mut span: Option<(Timestamp, Timestamp)> = None;
@@ -128,9 +148,10 @@ pub fn run_sources(
     settle(runner, findings, input_errors, span)
 }
 
-/// Ends a run: unfinished cases are settled at the end of the span, and each finding is
-/// listed with the case runs it falls in. Shared by the offline and the live path, so both
-/// decide alike.
+/// Ends a run: unfinished cases are settled at the end of the span, each finding is listed
+/// with the case runs it falls in, and a case whose device under test sent a frame with a
+/// finding at or above the case-findings level inside it fails. Shared by the offline and
+/// the live path, so both decide alike.
 pub fn settle(
     mut runner: Runner,
     mut findings: Vec<Finding>,
@@ -142,8 +163,15 @@ pub fn settle(
     }
     findings.sort_by_key(|f| f.line);
     let mut results = runner.results();
+    let policy = runner.policy().case_findings;
     for r in &mut results {
         r.attach_findings(&findings);
+        let own = runner
+            .cases()
+            .iter()
+            .find(|c| c.id == r.id)
+            .and_then(|c| c.case_findings);
+        fail_on_findings(r, own.unwrap_or(policy));
     }
     TraceOutcome {
         results,
@@ -152,4 +180,52 @@ pub fn settle(
         input_errors,
         span,
     }
+}
+
+/// A passed or inconclusive case fails when the device under test sent, inside the case, a
+/// frame with a finding at or above `level`; the reason names the frame and the rule.
+fn fail_on_findings(r: &mut CaseResult, level: CaseFindings) {
+    let Some(min) = level.threshold() else {
+        return;
+    };
+    if !matches!(r.verdict, Verdict::Passed | Verdict::Inconclusive) {
+        return;
+    }
+    let dut = if r.dut == Side::Csms.as_str() {
+        Side::Csms
+    } else {
+        Side::Charger
+    };
+    let mut hits = r
+        .findings
+        .iter()
+        .filter(|f| f.from == Some(dut) && f.severity >= min);
+    let Some(f) = hits.next() else {
+        return;
+    };
+    let more = hits.count();
+    let frame = match (f.action.as_deref(), f.unique_id.as_deref()) {
+        (Some(a), Some(id)) => format!(" ({a}, message id {id})"),
+        (Some(a), None) => format!(" ({a})"),
+        (None, Some(id)) => format!(" (message id {id})"),
+        (None, None) => String::new(),
+    };
+    r.verdict = Verdict::Failed;
+    r.reason = format!(
+        "the {dut} under test sent a frame with {} {} finding inside the case: line {}{frame}: [{}] {}{}",
+        if f.severity == crate::finding::Severity::Error {
+            "an"
+        } else {
+            "a"
+        },
+        f.severity,
+        f.line,
+        f.rule.id,
+        f.message,
+        if more > 0 {
+            format!(" (and {more} more)")
+        } else {
+            String::new()
+        }
+    );
 }
