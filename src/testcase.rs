@@ -64,13 +64,33 @@ pub fn run_trace<R: Read>(
     config: Arc<Config>,
     default_version: Option<Version>,
 ) -> TraceOutcome {
+    run_trace_with(
+        reader,
+        cases,
+        schemas,
+        config,
+        default_version,
+        Policy::default(),
+    )
+}
+
+/// [`run_trace`] judged by `policy`.
+pub fn run_trace_with<R: Read>(
+    reader: R,
+    cases: Arc<Vec<Case>>,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    default_version: Option<Version>,
+    policy: Policy,
+) -> TraceOutcome {
     let mut src = JsonlSource::new(BufReader::new(reader));
-    run_sources(
+    run_sources_with(
         &mut [&mut src as &mut dyn Source],
         cases,
         schemas,
         config,
         default_version,
+        policy,
     )
 }
 

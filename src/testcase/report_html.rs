@@ -148,7 +148,7 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
         let stations = judged_stations(rs);
         writeln!(
             out,
-            "<section><h2>{} under test</h2><div class=\"banner b-{}\">{}: {}</div>",
+            "<section><h2>Summary: {} under test</h2><div class=\"banner b-{}\">{}: {}</div>",
             if *role == "csms" { "CSMS" } else { "Charger" },
             pt.overall(),
             if *role == "csms" { "CSMS" } else { "Charger" },
