@@ -96,9 +96,14 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
     let parts = parts(o);
     writeln!(
         out,
-        "<div class=\"banner b-{}\">Overall verdict: {}</div>",
+        "<div class=\"banner b-{}\">Overall verdict: {} <span style=\"font-weight:400;font-size:14px\">· {} passed, {} failed, {} inconclusive, {} not run, {} not applicable</span></div>",
         t.overall(),
-        t.overall().replace('_', " ").to_uppercase()
+        t.overall().replace('_', " ").to_uppercase(),
+        t.passed,
+        t.failed,
+        t.inconclusive,
+        t.not_run,
+        t.not_applicable
     )?;
     write_run(out, o, info)?;
 
