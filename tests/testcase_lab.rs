@@ -281,6 +281,39 @@ fn dut_selects_the_stations_and_the_side_judged() {
         "{judged}"
     );
 
+    // Each OCA test case counts once, however many stations ran it.
+    let mut octt: Vec<&str> = all["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["octt"].as_str())
+        .collect();
+    let results_with_octt = octt.len();
+    octt.sort_unstable();
+    octt.dedup();
+    assert!(
+        results_with_octt > octt.len(),
+        "several stations per OCA case"
+    );
+    assert_eq!(all["summary"]["octt_cases"], octt.len());
+
+    // A station on which no case runs says why.
+    let other = json_of(&run(&["2.0.1/B/01"]));
+    for s in other["stations"].as_array().expect("stations") {
+        assert_eq!(s["cases"], 0, "{s}");
+        assert_eq!(
+            s["note"], "no selected case is for OCPP 1.6 (the selected cases are for OCPP 2.0.1)",
+            "{s}"
+        );
+    }
+    assert!(
+        other["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .all(|c| c["verdict"] == "not_applicable")
+    );
+
     let one = json_of(&run(&["--dut", "charger:LAB16-1"]));
     assert_eq!(roles(&one), ["charger"]);
     for c in one["cases"].as_array().expect("cases") {

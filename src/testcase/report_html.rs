@@ -39,7 +39,7 @@ section{background:#fff;border:1px solid #d8dee8;border-radius:6px;padding:14px 
 h2{font-size:17px;margin:0 0 10px}
 h3{font-size:15px;margin:0}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaf0;vertical-align:top}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaf0;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef2f7;font-weight:600}
 .v{display:inline-block;min-width:64px;text-align:center;border-radius:4px;padding:1px 8px;font-weight:600;font-size:12px}
 .passed{background:#d9f2e1;color:#11602c}.failed{background:#fbdada;color:#8c1111}.not_run{background:#e8eaee;color:#4a5261}
