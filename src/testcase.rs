@@ -19,6 +19,7 @@ pub mod builtin;
 pub mod live;
 pub mod matcher;
 pub mod meta;
+pub mod policy;
 pub mod report;
 pub mod report_html;
 pub mod runner;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 
 use crate::engine::{Config, Engine, Observation, SchemaSet};
 use crate::finding::Finding;
-use crate::ocpp::{Side, Version};
+use crate::ocpp::Version;
 use crate::source::input::{Item, JsonlSource, Source};
 use crate::source::trace_reader::parse_record;
 use crate::time::Timestamp;
@@ -191,7 +192,7 @@ pub fn settle(
             .iter()
             .find(|c| c.id == r.id)
             .and_then(|c| c.case_findings);
-        fail_on_findings(r, own.unwrap_or(policy));
+        policy::fail_on_findings(r, own.unwrap_or(policy));
     }
     TraceOutcome {
         results,
@@ -200,52 +201,4 @@ pub fn settle(
         input_errors,
         span,
     }
-}
-
-/// A passed or inconclusive case fails when the device under test sent, inside the case, a
-/// frame with a finding at or above `level`; the reason names the frame and the rule.
-fn fail_on_findings(r: &mut CaseResult, level: CaseFindings) {
-    let Some(min) = level.threshold() else {
-        return;
-    };
-    if !matches!(r.verdict, Verdict::Passed | Verdict::Inconclusive) {
-        return;
-    }
-    let dut = if r.dut == Side::Csms.as_str() {
-        Side::Csms
-    } else {
-        Side::Charger
-    };
-    let mut hits = r
-        .findings
-        .iter()
-        .filter(|f| f.from == Some(dut) && f.severity >= min);
-    let Some(f) = hits.next() else {
-        return;
-    };
-    let more = hits.count();
-    let frame = match (f.action.as_deref(), f.unique_id.as_deref()) {
-        (Some(a), Some(id)) => format!(" ({a}, message id {id})"),
-        (Some(a), None) => format!(" ({a})"),
-        (None, Some(id)) => format!(" (message id {id})"),
-        (None, None) => String::new(),
-    };
-    r.verdict = Verdict::Failed;
-    r.reason = format!(
-        "the {dut} under test sent a frame with {} {} finding inside the case: line {}{frame}: [{}] {}{}",
-        if f.severity == crate::finding::Severity::Error {
-            "an"
-        } else {
-            "a"
-        },
-        f.severity,
-        f.line,
-        f.rule.id,
-        f.message,
-        if more > 0 {
-            format!(" (and {more} more)")
-        } else {
-            String::new()
-        }
-    );
 }

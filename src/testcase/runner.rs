@@ -22,7 +22,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::matcher::{Vars, check_all};
-use super::scenario::{Case, CaseFindings, Step, StepKind};
+pub use super::policy::{InjectPolicy, Policy};
+use super::scenario::{Case, Step, StepKind};
 use super::verdict::{CaseResult, EVIDENCE_BYTES, Evidence, StepResult, StepStatus, Verdict};
 use crate::engine::{Observation, Observed};
 use crate::ocpp::{Side, Version};
@@ -31,52 +32,6 @@ use crate::wire::frame::Frame;
 
 /// Frames kept as evidence per step (a repeatable step may match thousands).
 const MAX_EVIDENCE: usize = 50;
-
-/// How a run is judged beyond the case files: the lab's choices.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// Which findings on the device's own frames inside a case fail it (a case's own
-    /// `case_findings` wins).
-    pub case_findings: CaseFindings,
-    /// How inject steps are matched (and, live, whether they may be sent).
-    pub inject: InjectPolicy,
-    /// `--dut charger:ID,...`: only these stations are judged; `None`: every station.
-    pub stations: Option<Vec<String>>,
-    /// What ends the observation, for inconclusive reasons (`the trace`, `the live run`).
-    pub ended: &'static str,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            case_findings: CaseFindings::Error,
-            inject: InjectPolicy::Recorded { marked_only: false },
-            stations: None,
-            ended: "the trace",
-        }
-    }
-}
-
-/// Inject steps: offline they match recorded frames; live the proxy sends them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InjectPolicy {
-    /// Offline: an inject step matches a recorded csms CALL of its action; only one the
-    /// recording marks `"injected":true` when `marked_only` (the recording has such marks).
-    Recorded { marked_only: bool },
-    /// Live: the inject steps of the cases allowed (by index into the runner's cases) are
-    /// sent and match only the injected frame; a case not allowed is not run when it reaches
-    /// its inject step.
-    Live { allowed: Vec<bool> },
-}
-
-impl InjectPolicy {
-    fn marked_only(&self) -> bool {
-        match self {
-            InjectPolicy::Recorded { marked_only } => *marked_only,
-            InjectPolicy::Live { .. } => true,
-        }
-    }
-}
 
 /// What a station told about itself (BootNotification) and when it was seen.
 #[derive(Debug, Clone, Default)]
