@@ -180,6 +180,16 @@ impl<W: Write + Send> LiveCases<W> {
         if ui.stations.contains(o.conn) {
             return;
         }
+        // A station `--dut` leaves out gets no case rows.
+        let under_test = self.runner.as_ref().is_none_or(|r| {
+            r.policy()
+                .stations
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|s| s == o.conn))
+        });
+        if !under_test {
+            return;
+        }
         ui.stations.insert(o.conn.to_owned());
         ui.tx.send(FeedItem::CaseStation {
             station: Arc::from(o.conn),
