@@ -588,3 +588,54 @@ fn evidence_is_the_frame_exactly_as_sent() {
     assert_eq!(r.steps[2].evidence[0].text, odd);
     assert_eq!(r.steps[2].evidence[0].truncated, None);
 }
+
+#[test]
+fn case_findings_warning_also_counts_warnings() {
+    // Available → Finishing is no transition of the 1.6 connector table: a warning on the
+    // charger's frame inside the case (which ends with the Authorize).
+    let c = CASE.replace("call = \"StatusNotification\"", "call = \"Authorize\"");
+    let status = |id: &str, st: &str| {
+        format!(
+            r#"[2,"{id}","StatusNotification",{{"connectorId":1,"errorCode":"NoError","status":"{st}"}}]"#
+        )
+    };
+    let lines = [
+        r#"{"ts":"2026-12-01T10:00:00.000Z","conn":"CP-1","event":"open","subprotocol":"ocpp1.6"}"#
+            .to_owned(),
+        rec(
+            100,
+            "charger",
+            r#"[2,"1","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+        ),
+        rec(
+            200,
+            "csms",
+            r#"[3,"1",{"status":"Accepted","currentTime":"2026-12-01T10:00:00Z","interval":300}]"#,
+        ),
+        rec(300, "charger", &status("s1", "Available")),
+        rec(350, "csms", r#"[3,"s1",{}]"#),
+        rec(400, "charger", &status("s2", "Finishing")),
+        rec(450, "csms", r#"[3,"s2",{}]"#),
+        rec(500, "charger", AUTH_OK),
+    ];
+    let trace = lines.join("\n");
+    let at_error = judge(&c, &trace, CaseFindings::Error);
+    assert!(
+        at_error
+            .findings
+            .iter()
+            .any(|f| f.severity == ocpp_inspector::finding::Severity::Warning && f.line == 6),
+        "{:?}",
+        at_error.findings
+    );
+    assert_eq!(at_error.verdict, Verdict::Passed, "{}", at_error.reason);
+    let at_warning = judge(&c, &trace, CaseFindings::Warning);
+    assert_eq!(at_warning.verdict, Verdict::Failed);
+    assert!(
+        at_warning
+            .reason
+            .starts_with("the charger under test sent a frame with a warning finding inside the case: line 6 (StatusNotification, message id s2): ["),
+        "{}",
+        at_warning.reason
+    );
+}
