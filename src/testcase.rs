@@ -18,6 +18,8 @@
 pub mod builtin;
 pub mod live;
 pub mod matcher;
+pub mod meta;
+pub mod policy;
 pub mod report;
 pub mod report_html;
 pub mod runner;
@@ -34,8 +36,8 @@ use crate::source::input::{Item, JsonlSource, Source};
 use crate::source::trace_reader::parse_record;
 use crate::time::Timestamp;
 
-pub use runner::Runner;
-pub use scenario::Case;
+pub use runner::{InjectPolicy, Policy, Runner};
+pub use scenario::{Case, CaseFindings};
 pub use verdict::{CaseResult, Verdict};
 
 /// Everything one offline run produced.
@@ -63,13 +65,33 @@ pub fn run_trace<R: Read>(
     config: Arc<Config>,
     default_version: Option<Version>,
 ) -> TraceOutcome {
+    run_trace_with(
+        reader,
+        cases,
+        schemas,
+        config,
+        default_version,
+        Policy::default(),
+    )
+}
+
+/// [`run_trace`] judged by `policy`.
+pub fn run_trace_with<R: Read>(
+    reader: R,
+    cases: Arc<Vec<Case>>,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    default_version: Option<Version>,
+    policy: Policy,
+) -> TraceOutcome {
     let mut src = JsonlSource::new(BufReader::new(reader));
-    run_sources(
+    run_sources_with(
         &mut [&mut src as &mut dyn Source],
         cases,
         schemas,
         config,
         default_version,
+        policy,
     )
 }
 
@@ -82,8 +104,27 @@ pub fn run_sources(
     config: Arc<Config>,
     default_version: Option<Version>,
 ) -> TraceOutcome {
+    run_sources_with(
+        sources,
+        cases,
+        schemas,
+        config,
+        default_version,
+        Policy::default(),
+    )
+}
+
+/// [`run_sources`] judged by `policy` (`--dut`, `--case-findings`, marked injections).
+pub fn run_sources_with(
+    sources: &mut [&mut dyn Source],
+    cases: Arc<Vec<Case>>,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    default_version: Option<Version>,
+    policy: Policy,
+) -> TraceOutcome {
     let mut engine = Engine::new(schemas, config, default_version);
-    let mut runner = Runner::new(cases);
+    let mut runner = Runner::with_policy(cases, policy);
     let mut findings = Vec::new();
     let mut input_errors = Vec::new();
     let mut span: Option<(Timestamp, Timestamp)> = None;
@@ -128,9 +169,10 @@ pub fn run_sources(
     settle(runner, findings, input_errors, span)
 }
 
-/// Ends a run: unfinished cases are settled at the end of the span, and each finding is
-/// listed with the case runs it falls in. Shared by the offline and the live path, so both
-/// decide alike.
+/// Ends a run: unfinished cases are settled at the end of the span, each finding is listed
+/// with the case runs it falls in, and a case whose device under test sent a frame with a
+/// finding at or above the case-findings level inside it fails. Shared by the offline and
+/// the live path, so both decide alike.
 pub fn settle(
     mut runner: Runner,
     mut findings: Vec<Finding>,
@@ -142,8 +184,15 @@ pub fn settle(
     }
     findings.sort_by_key(|f| f.line);
     let mut results = runner.results();
+    let policy = runner.policy().case_findings;
     for r in &mut results {
         r.attach_findings(&findings);
+        let own = runner
+            .cases()
+            .iter()
+            .find(|c| c.id == r.id)
+            .and_then(|c| c.case_findings);
+        policy::fail_on_findings(r, own.unwrap_or(policy));
     }
     TraceOutcome {
         results,

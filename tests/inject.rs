@@ -379,11 +379,16 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
     let lab = lab(vec![Version::V16, Version::V201], move |proxy| {
         Inspector::new(Engine::new(sc, cc, None), Severity::Error)
             .record_to(rec)
-            .sink(LiveCases::new(cs, prog, sl).with_injector(Injector {
-                proxy,
-                runtime: tokio::runtime::Handle::current(),
-                timeout: Duration::from_secs(10),
-            }))
+            .sink(
+                LiveCases::new(cs, prog, sl)
+                    .with_injector(Injector {
+                        proxy,
+                        runtime: tokio::runtime::Handle::current(),
+                        timeout: Duration::from_secs(10),
+                    })
+                    // The lab named both cases and passed --allow-inject.
+                    .allow_inject(vec![true; 2]),
+            )
     })
     .await;
     let (id16, id201) = (lab.ids[0].clone(), lab.ids[1].clone());
@@ -454,6 +459,7 @@ async fn cases_with_an_inject_step_pass_live_and_on_the_recording() {
             trace: "recording".into(),
             schemas: "built in".into(),
             generated: "now".into(),
+            ..ReportInfo::default()
         },
     )
     .expect("report");
@@ -476,12 +482,13 @@ async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
     let progress = Buf::default();
     let slot = OutcomeSlot::default();
     let cases = Arc::new(cases);
-    let mut sink =
-        LiveCases::new(cases.clone(), progress.clone(), slot.clone()).with_injector(Injector {
+    let mut sink = LiveCases::new(cases.clone(), progress.clone(), slot.clone())
+        .with_injector(Injector {
             proxy: proxy.handle(),
             runtime: tokio::runtime::Handle::current(),
             timeout: Duration::from_secs(5),
-        });
+        })
+        .allow_inject(vec![true]);
     let open = Event {
         at: Timestamp::from_micros(0),
         conn: "GHOST",
@@ -536,4 +543,82 @@ async fn a_case_whose_injection_cannot_be_sent_fails_at_that_step() {
         (cases[0].id.as_str(), Verdict::Failed)
     );
     assert_eq!(r.failed_step, Some(1));
+}
+
+/// Without the lab's allowance nothing is injected: the case reaches its inject step and is
+/// not run ("injection not allowed"), and the recording's CSMS side holds only the CSMS's own
+/// frames (no `inspector-` id, nothing marked injected).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_allowance_nothing_is_injected_and_the_case_is_not_run() {
+    let wanted = ["1.6/remote/x11_CS", "2.0.1/F/x02_CS"];
+    let cases: Vec<_> = builtin::load()
+        .expect("cases")
+        .into_iter()
+        .filter(|c| wanted.contains(&c.id.as_str()))
+        .collect();
+    let cases = Arc::new(cases);
+    let (schemas, config) = (schemas(), Arc::new(Config::default()));
+    let (recording, progress, slot) = (Buf::default(), Buf::default(), OutcomeSlot::default());
+    let (rec, prog, sl, cs) = (
+        recording.clone(),
+        progress.clone(),
+        slot.clone(),
+        cases.clone(),
+    );
+    let lab = lab(vec![Version::V16, Version::V201], move |proxy| {
+        Inspector::new(Engine::new(schemas, config, None), Severity::Error)
+            .record_to(rec)
+            // An injector, but no case allowed (no --allow-inject).
+            .sink(LiveCases::new(cs, prog, sl).with_injector(Injector {
+                proxy,
+                runtime: tokio::runtime::Handle::current(),
+                timeout: Duration::from_secs(10),
+            }))
+    })
+    .await;
+    let ids = lab.ids.clone();
+    for (id, case) in ids.iter().zip(wanted) {
+        let p = progress.clone();
+        let needle = format!("case     {id}  {case}  NOT RUN: injection not allowed");
+        let what = needle.clone();
+        wait_until(Duration::from_secs(20), &what, move || {
+            p.text().contains(&needle)
+        })
+        .await;
+    }
+    // Give a wrongly sent call time to show up before stopping.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let csms_seen = lab.csms_seen.clone();
+    lab.stop().await;
+    let text = progress.text();
+    assert!(!text.contains("injecting"), "{text}");
+    let rec = recording.text();
+    let mut csms_frames = 0;
+    for line in rec.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert_ne!(v["injected"], true, "{line}");
+        if v["from"] == "csms" {
+            csms_frames += 1;
+            let t = v["text"].as_str().unwrap_or_default();
+            assert!(!t.contains("inspector-"), "{line}");
+            assert!(!t.contains("RemoteStartTransaction"), "{line}");
+            assert!(!t.contains("RequestStartTransaction"), "{line}");
+        }
+    }
+    assert!(csms_frames >= 2, "the CSMS side answered the boots: {rec}");
+    assert!(!csms_seen.text().contains("inspector-"));
+    let live = slot.lock().expect("slot").take().expect("the live outcome");
+    for (id, case) in ids.iter().zip(wanted) {
+        let r = live
+            .results
+            .iter()
+            .find(|r| r.id == case && r.station.as_deref() == Some(id.as_str()))
+            .unwrap_or_else(|| panic!("{case} on {id}"));
+        assert_eq!(r.verdict, Verdict::NotRun, "{case}: {}", r.reason);
+        assert!(
+            r.reason.starts_with("injection not allowed: step 2"),
+            "{}",
+            r.reason
+        );
+    }
 }

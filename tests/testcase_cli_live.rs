@@ -242,64 +242,7 @@ async fn over_wss_with_client_certificates_both_ways_a_case_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inject_case_passes_through_the_binary_and_the_recording_marks_the_injection() {
-    let local = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut csms_cfg = CsmsConfig::new(local);
-    csms_cfg.read_config_after_boot = false;
-    let csms = Csms::bind(csms_cfg).await.expect("bind the CSMS");
-    let csms_addr = csms.local_addr().expect("address");
-    let (down_tx, down) = watch::channel(false);
-    let csms_task = tokio::spawn(csms.run(down.clone()));
-
-    let dir = tempfile::tempdir().unwrap();
-    let record = dir.path().join("run.jsonl");
-    let upstream = format!("ws://{csms_addr}/ocpp");
-    let mut run = LiveRun::start(&[
-        "testcase",
-        "run",
-        "1.6/remote/x11_CS",
-        "--live",
-        "--listen",
-        "127.0.0.1:0",
-        "--upstream",
-        &upstream,
-        "--record",
-        record.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let addr = run.listening("ws");
-
-    let mut fleet = FleetConfig::new(format!("ws://{addr}/ocpp"));
-    fleet.prefix = "CLI-".into();
-    fleet.versions = vec![Version::V16];
-    fleet.connectors = 1;
-    fleet.local_sessions = false;
-    fleet.sessions = None;
-    fleet.pace.meter_interval = Duration::from_millis(200);
-    fleet.pace.samples = 10_000;
-    let id = fleet.identity(0);
-    let fleet_task = tokio::spawn(run_fleet(fleet, down.clone()));
-
-    let (run, passed) = tokio::task::spawn_blocking(move || {
-        let line = run.wait_line("1.6/remote/x11_CS  PASSED", Duration::from_secs(40));
-        (run, line)
-    })
-    .await
-    .unwrap();
-    assert!(passed.contains(&id), "{passed}");
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run.terminate())
-        .await
-        .unwrap();
-    down_tx.send(true).expect("stop the peers");
-    timeout(Duration::from_secs(15), csms_task)
-        .await
-        .expect("the CSMS stops")
-        .expect("CSMS task");
-    timeout(Duration::from_secs(15), fleet_task)
-        .await
-        .expect("the fleet stops")
-        .expect("fleet task")
-        .expect("the fleet ran");
+    let (id, code, stdout, stderr, record) = inject_through_the_binary(true).await;
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("step 2: injecting RemoteStartTransaction"),
@@ -318,7 +261,7 @@ async fn an_inject_case_passes_through_the_binary_and_the_recording_marks_the_in
     assert_eq!(injected_step["injected"], true, "{case}");
 
     // The recording: exactly the injected call and its answer are marked.
-    let rec = std::fs::read_to_string(&record).unwrap();
+    let rec = std::fs::read_to_string(record.path().join("run.jsonl")).unwrap();
     let marked: Vec<serde_json::Value> = rec
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON record"))
@@ -338,4 +281,126 @@ async fn an_inject_case_passes_through_the_binary_and_the_recording_marks_the_in
         "{rec}"
     );
     assert_ne!(marked[0]["from"], marked[1]["from"], "{rec}");
+}
+
+/// Runs `testcase run 1.6/remote/x11_CS --live --record …` (with `--allow-inject` when
+/// `allow`) in front of the simulated CSMS with one 1.6 charger until the case is decided;
+/// (station, exit code, stdout, stderr, recording path).
+async fn inject_through_the_binary(
+    allow: bool,
+) -> (String, Option<i32>, String, String, tempfile::TempDir) {
+    let local = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut csms_cfg = CsmsConfig::new(local);
+    csms_cfg.read_config_after_boot = false;
+    let csms = Csms::bind(csms_cfg).await.expect("bind the CSMS");
+    let csms_addr = csms.local_addr().expect("address");
+    let (down_tx, down) = watch::channel(false);
+    let csms_task = tokio::spawn(csms.run(down.clone()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("run.jsonl");
+    let record_s = record.to_str().unwrap().to_owned();
+    let upstream = format!("ws://{csms_addr}/ocpp");
+    let mut args = vec![
+        "testcase",
+        "run",
+        "1.6/remote/x11_CS",
+        "--live",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &upstream,
+        "--record",
+        &record_s,
+        "--format",
+        "json",
+    ];
+    if allow {
+        args.push("--allow-inject");
+    }
+    let mut run = LiveRun::start(&args);
+    let addr = run.listening("ws");
+
+    let mut fleet = FleetConfig::new(format!("ws://{addr}/ocpp"));
+    fleet.prefix = "CLI-".into();
+    fleet.versions = vec![Version::V16];
+    fleet.connectors = 1;
+    fleet.local_sessions = false;
+    fleet.sessions = None;
+    fleet.pace.meter_interval = Duration::from_millis(200);
+    fleet.pace.samples = 10_000;
+    let id = fleet.identity(0);
+    let fleet_task = tokio::spawn(run_fleet(fleet, down.clone()));
+
+    let (run, passed) = tokio::task::spawn_blocking(move || {
+        let line = run.wait_line(
+            if allow {
+                "1.6/remote/x11_CS  PASSED"
+            } else {
+                "1.6/remote/x11_CS  NOT RUN: injection not allowed"
+            },
+            Duration::from_secs(40),
+        );
+        (run, line)
+    })
+    .await
+    .unwrap();
+    assert!(passed.contains(&id), "{passed}");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run.terminate())
+        .await
+        .unwrap();
+    down_tx.send(true).expect("stop the peers");
+    timeout(Duration::from_secs(15), csms_task)
+        .await
+        .expect("the CSMS stops")
+        .expect("CSMS task");
+    timeout(Duration::from_secs(15), fleet_task)
+        .await
+        .expect("the fleet stops")
+        .expect("fleet task")
+        .expect("the fleet ran");
+    (id, code, stdout, stderr, dir)
+}
+
+/// Without `--allow-inject` the binary sends nothing: the case is not run, and the CSMS
+/// side of the recording holds no injected call (no `inspector-` id, no mark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_allow_inject_the_binary_injects_nothing() {
+    let (id, code, stdout, stderr, dir) = inject_through_the_binary(false).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("injecting"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let case = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "1.6/remote/x11_CS" && c["station"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} judged: {doc}"));
+    assert_eq!(case["verdict"], "not_run", "{case}");
+    assert!(
+        case["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("injection not allowed"),
+        "{case}"
+    );
+    let rec = std::fs::read_to_string(dir.path().join("run.jsonl")).unwrap();
+    let mut csms = 0;
+    for l in rec.lines() {
+        let r: serde_json::Value = serde_json::from_str(l).expect("a JSON record");
+        assert_ne!(r["injected"], true, "{l}");
+        if r["from"] == "csms" {
+            csms += 1;
+            let t = r["text"].as_str().unwrap_or_default();
+            assert!(!t.contains("inspector-"), "{l}");
+            assert!(!t.contains("RemoteStartTransaction"), "{l}");
+        }
+    }
+    assert!(csms >= 1, "the CSMS answered the boot: {rec}");
+    assert_eq!(
+        doc["meta"]["traces"][0]["sha256"].as_str().map(str::len),
+        Some(64),
+        "{}",
+        doc["meta"]
+    );
 }

@@ -271,7 +271,7 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
             ("1.6/t/a_pass", Verdict::Passed),
             ("1.6/t/b_fail", Verdict::Failed),
             ("1.6/t/c_never", Verdict::NotRun),
-            ("2.0.1/t/other", Verdict::NotRun),
+            ("2.0.1/t/other", Verdict::NotApplicable),
         ]
     );
 }

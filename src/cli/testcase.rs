@@ -24,9 +24,13 @@ use crate::testcase::live::{Injector, LiveCases};
 /// How long an injected call waits for the charger's answer.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::source::input::{self, Source};
+use crate::testcase::meta::{CaseSet, FileHash, LabInfo, hash_file};
 use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
+use crate::testcase::scenario::{Dut, PROFILES};
 use crate::testcase::verdict::{KnownFailures, Tally};
-use crate::testcase::{Case, builtin, report_html, run_sources, scenario};
+use crate::testcase::{
+    Case, CaseFindings, InjectPolicy, Policy, builtin, report_html, run_sources_with, scenario,
+};
 use crate::time::Timestamp;
 
 #[derive(Debug, Args)]
@@ -50,6 +54,9 @@ pub struct ListArgs {
     /// Load the cases from this folder instead of the built-in set
     #[arg(long, value_name = "DIR")]
     pub cases: Option<PathBuf>,
+    /// Only the cases of this certification profile (`core`, `smart-charging`, …)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,6 +87,26 @@ pub struct RunArgs {
     /// Cases to run: id prefixes (`2.0.1/B`, `1.6`) or OCTT ids (`TC_B_01_CS`); all when none
     #[arg(value_name = "CASE")]
     pub cases_selected: Vec<String>,
+    /// Only the cases of this certification profile (`core`, `smart-charging`, …)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The device under test: `charger:ID[,ID...]` (only these stations, charger-side
+    /// cases) or `csms` (CSMS-side cases); without it every station and both sides are
+    /// judged, each side its own part of the report
+    #[arg(long, value_name = "charger:ID,...|csms")]
+    pub dut: Option<String>,
+    /// With --live: let the proxy send the inject steps of the cases named on the command
+    /// line (or by --profile); without it, or for a case not named, nothing is sent and such
+    /// a case is not run ("injection not allowed")
+    #[arg(long)]
+    pub allow_inject: bool,
+    /// Which findings on the device under test's own frames inside a case fail it:
+    /// `error` (default), `warning` (and errors) or `off`; a case file's `case_findings` wins
+    #[arg(long, value_name = "LEVEL", default_value = "error", value_parser = parse_case_findings)]
+    pub case_findings: CaseFindings,
+    /// The lab's fields on the reports (TOML: lab, operator, customer, notes)
+    #[arg(long, value_name = "FILE")]
+    pub lab_info: Option<PathBuf>,
     /// The recorded trace to judge: any format `check` reads (repeat for several, read one
     /// after the other; `-` for standard input)
     #[arg(
@@ -150,6 +177,54 @@ fn load_cases(dir: Option<&PathBuf>) -> Result<Vec<Case>> {
     })
 }
 
+fn parse_case_findings(s: &str) -> Result<CaseFindings, String> {
+    s.parse()
+}
+
+/// `--dut`: the side and, for chargers, the stations.
+fn parse_dut(spec: &str) -> Result<(Dut, Option<Vec<String>>)> {
+    let spec = spec.trim();
+    if spec == "csms" {
+        return Ok((Dut::Csms, None));
+    }
+    if spec == "charger" {
+        return Ok((Dut::Charger, None));
+    }
+    let Some(ids) = spec.strip_prefix("charger:") else {
+        anyhow::bail!("--dut `{spec}`: expected `charger:ID[,ID...]` or `csms`");
+    };
+    let ids: Vec<String> = ids
+        .split(',')
+        .map(|i| i.trim().to_owned())
+        .filter(|i| !i.is_empty())
+        .collect();
+    if ids.is_empty() {
+        anyhow::bail!("--dut `{spec}`: name at least one station after `charger:`");
+    }
+    Ok((Dut::Charger, Some(ids)))
+}
+
+/// `--profile NAME`: the cases of that certification profile.
+fn select_profile(cases: Vec<Case>, profile: Option<&str>) -> Result<Vec<Case>> {
+    let Some(p) = profile else {
+        return Ok(cases);
+    };
+    if !PROFILES.contains(&p) {
+        anyhow::bail!(
+            "--profile `{p}` is not a certification profile; one of: {}",
+            PROFILES.join(", ")
+        );
+    }
+    let kept: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| c.profiles.iter().any(|x| x == p))
+        .collect();
+    if kept.is_empty() {
+        anyhow::bail!("no selected test case belongs to profile `{p}`");
+    }
+    Ok(kept)
+}
+
 fn select(cases: Vec<Case>, patterns: &[String]) -> Result<Vec<Case>> {
     if patterns.is_empty() {
         return Ok(cases);
@@ -174,6 +249,7 @@ pub fn run(args: &TestcaseArgs) -> Result<u8> {
 
 fn list(args: &ListArgs) -> Result<u8> {
     let cases = select(load_cases(args.cases.as_ref())?, &args.prefix)?;
+    let cases = select_profile(cases, args.profile.as_deref())?;
     let mut out = io::stdout().lock();
     for c in &cases {
         let versions: Vec<&str> = c.versions.iter().map(|v| v.as_str()).collect();
@@ -207,6 +283,7 @@ fn run_live(
     cases: Vec<Case>,
     schemas: crate::engine::SchemaSet,
     config: Config,
+    policy: Policy,
 ) -> Result<(crate::testcase::TraceOutcome, ReportInfo)> {
     let (Some(listen), Some(upstream)) = (&args.proxy.listen, &args.proxy.upstream) else {
         anyhow::bail!("--live needs --listen and --upstream");
@@ -226,12 +303,19 @@ fn run_live(
         },
         schemas: schemas.origin.clone(),
         generated: Timestamp::now().to_string(),
+        ..ReportInfo::default()
     };
     let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.engine.ocpp);
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
     let catalog: Vec<CaseInfo> = cases.iter().map(CaseInfo::of).collect();
     let (sink, slot) = LiveCases::stderr(Arc::new(cases));
+    let sink = sink
+        .with_policy(policy.case_findings, policy.stations.clone())
+        .allow_inject(match &policy.inject {
+            InjectPolicy::Live { allowed } => allowed.clone(),
+            InjectPolicy::Recorded { .. } => Vec::new(),
+        });
     let duration = args.duration.map(Duration::from_secs_f64);
     let upstream = upstream.trim_end_matches('/').to_owned();
     let listening = move |b: &Bound| {
@@ -334,16 +418,135 @@ fn load_known(path: &PathBuf, cases: &[Case]) -> Result<KnownFailures> {
 
 fn run_cases(args: &RunArgs) -> Result<u8> {
     let all = load_cases(args.cases.as_ref())?;
+    let case_set = match &args.cases {
+        Some(d) => CaseSet::of_dir(d)
+            .with_context(|| format!("hashing the case files under {}", d.display()))?,
+        None => CaseSet::builtin(),
+    };
+    let lab = match &args.lab_info {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading --lab-info {}", p.display()))?;
+            Some(LabInfo::parse(&text, &p.display().to_string())?)
+        }
+        None => None,
+    };
     let known = match &args.known_failures {
         Some(path) => Some(load_known(path, &all)?),
         None => None,
     };
     let cases = select(all, &args.cases_selected)?;
+    let mut cases = select_profile(cases, args.profile.as_deref())?;
+    let dut = args.dut.as_deref().map(parse_dut).transpose()?;
+    if let Some((role, _)) = &dut {
+        cases.retain(|c| c.dut == *role);
+        if cases.is_empty() {
+            anyhow::bail!(
+                "--dut {}: no selected test case has the {} under test",
+                args.dut.as_deref().unwrap_or_default(),
+                role.as_str()
+            );
+        }
+    }
+    // Injection only when asked, and only for cases the lab named.
+    let named = !args.cases_selected.is_empty() || args.profile.is_some();
+    if args.allow_inject && !named && args.live {
+        eprintln!(
+            "ocpp-inspector: note: --allow-inject applies to the cases named on the command line (or by --profile); none is named, so nothing will be injected"
+        );
+    }
+    let allowed = vec![args.allow_inject && named; cases.len()];
     let schemas = args.engine.schemas()?;
     let config = build_config(&args.engine)?;
-    let (mut outcome, info) = match args.trace.first() {
+    let mut settings = vec![
+        (
+            "cases".to_owned(),
+            if args.cases_selected.is_empty() {
+                "all".to_owned()
+            } else {
+                args.cases_selected.join(" ")
+            },
+        ),
+        (
+            "device under test (--dut)".to_owned(),
+            args.dut
+                .clone()
+                .unwrap_or_else(|| "not given: every station, both sides".into()),
+        ),
+        (
+            "case findings (--case-findings)".to_owned(),
+            args.case_findings.as_str().to_owned(),
+        ),
+        (
+            "injection".to_owned(),
+            if !args.live {
+                "offline: nothing is sent".to_owned()
+            } else if args.allow_inject && named {
+                "allowed for the named cases (--allow-inject)".to_owned()
+            } else {
+                "not allowed".to_owned()
+            },
+        ),
+    ];
+    if let Some(p) = &args.profile {
+        settings.push(("profile".into(), p.clone()));
+    }
+    if let Some(v) = args.engine.ocpp {
+        settings.push(("--ocpp".into(), v.as_str().to_owned()));
+    }
+    if let Some(c) = &args.engine.config {
+        let h = hash_file(c).map(|h| h.sha256).unwrap_or_default();
+        settings.push(("--config".into(), format!("{} (SHA-256 {h})", c.display())));
+    }
+    if !args.engine.disable.is_empty() {
+        settings.push(("--disable".into(), args.engine.disable.join(",")));
+    }
+    if let Some(t) = args.engine.call_timeout {
+        settings.push(("--call-timeout".into(), format!("{t} s")));
+    }
+    if let Some(k) = &args.known_failures {
+        settings.push(("--known-failures".into(), k.display().to_string()));
+    }
+    let errata: Vec<[String; 4]> = if args.engine.schemas.is_none() {
+        crate::engine::schema::ErrataSelection::parse(&args.engine.errata)
+            .map(|sel| {
+                sel.selected()
+                    .map(|e| {
+                        [
+                            e.name.to_owned(),
+                            e.version.as_str().to_owned(),
+                            e.schema.to_owned(),
+                            e.summary.to_owned(),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let mut policy = Policy {
+        case_findings: args.case_findings,
+        inject: InjectPolicy::Live { allowed },
+        stations: dut.and_then(|(_, s)| s),
+        ended: "the trace",
+    };
+    let (mut outcome, mut info) = match args.trace.first() {
         Some(trace) => {
             let opts = args.input.options();
+            let mut hashes: Vec<FileHash> = Vec::new();
+            for path in &args.trace {
+                if path.as_os_str() != "-" {
+                    hashes.push(
+                        hash_file(path).with_context(|| format!("--trace {}", path.display()))?,
+                    );
+                }
+            }
+            // Offline an inject step takes only frames marked injected, when the recording
+            // marks any (standard input cannot be looked at twice: every csms call counts).
+            policy.inject = InjectPolicy::Recorded {
+                marked_only: hashes.iter().any(|h| h.marks_injected),
+            };
             let mut sources = Vec::new();
             for path in &args.trace {
                 let src = input::open(path, &opts)
@@ -355,17 +558,20 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
                 trace: names.join(" "),
                 schemas: schemas.origin.clone(),
                 generated: Timestamp::now().to_string(),
+                traces: hashes,
+                ..ReportInfo::default()
             };
             let mut refs: Vec<&mut dyn Source> = sources
                 .iter_mut()
                 .map(|s| &mut **s as &mut dyn Source)
                 .collect();
-            let outcome = run_sources(
+            let outcome = run_sources_with(
                 &mut refs,
                 Arc::new(cases),
                 Arc::new(schemas),
                 Arc::new(config),
                 args.engine.ocpp,
+                policy,
             );
             let shown = if args.trace.len() == 1 {
                 trace.display().to_string()
@@ -377,8 +583,25 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
             }
             (outcome, info)
         }
-        None => run_live(args, cases, schemas, config)?,
+        None => {
+            let (outcome, mut info) = run_live(args, cases, schemas, config, policy)?;
+            if let Some(rec) = &args.record {
+                match hash_file(rec) {
+                    Ok(h) => info.traces.push(h),
+                    Err(e) => eprintln!(
+                        "ocpp-inspector: error: hashing the recording {}: {e}",
+                        rec.display()
+                    ),
+                }
+            }
+            (outcome, info)
+        }
     };
+    info.tool = format!("ocpp-inspector {}", super::short_version());
+    info.lab = lab;
+    info.case_set = Some(case_set);
+    info.errata = errata;
+    info.config = settings;
     if let Some(known) = &known {
         known.apply(&mut outcome.results);
     }

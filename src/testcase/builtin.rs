@@ -14,6 +14,11 @@ pub fn paths() -> impl Iterator<Item = &'static str> {
     FILES.iter().map(|(p, _)| *p)
 }
 
+/// The embedded files: (path relative to the crate root, text).
+pub fn files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    FILES.iter().copied()
+}
+
 static FILES: &[(&str, &str)] = &[
     (
         "testcases/1.6/core/001_CS-cold-boot-rejected.toml",

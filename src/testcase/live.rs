@@ -4,8 +4,10 @@
 //! does and hands the outcome over. It runs on the live consumer's thread and does no network
 //! I/O; the report files are written by the caller from the outcome.
 //!
-//! With an [`Injector`] (the proxy's [`ProxyHandle`] and a runtime), a case's `inject` step
-//! has the proxy send its CALL when the steps before it matched: the send runs as a task on
+//! With an [`Injector`] (the proxy's [`ProxyHandle`] and a runtime) and the case allowed
+//! ([`LiveCases::allow_inject`]: `--allow-inject` and the case named), a case's `inject` step
+//! has the proxy send its CALL when the steps before it matched; a case not allowed is not
+//! run when it reaches that step, and nothing is sent: the send runs as a task on
 //! the runtime, never on this thread; the injected frames come back through the tap like any
 //! other, and a failed injection fails the case at that step.
 //!
@@ -18,7 +20,7 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use super::runner::{Progress, ProgressKind, Runner};
+use super::runner::{InjectPolicy, Policy, Progress, ProgressKind, Runner};
 use super::verdict::Verdict;
 use super::{Case, TraceOutcome, settle};
 use crate::engine::Observation;
@@ -61,14 +63,21 @@ pub struct LiveCases<W: Write + Send> {
     out: W,
     slot: OutcomeSlot,
     injector: Option<Injector>,
+    /// Per case: may its inject steps be sent (default: none may).
+    allowed: Vec<bool>,
     failures: (mpsc::Sender<InjectFailure>, mpsc::Receiver<InjectFailure>),
 }
 
 impl<W: Write + Send> LiveCases<W> {
     /// Progress lines go to `out`; the outcome to `slot` at the end.
     pub fn new(cases: Arc<Vec<Case>>, out: W, slot: OutcomeSlot) -> Self {
+        let policy = Policy {
+            ended: "the live run",
+            ..Policy::default()
+        };
         LiveCases {
-            runner: Some(Runner::new(cases.clone())),
+            runner: Some(Runner::with_policy(cases.clone(), policy)),
+            allowed: vec![false; cases.len()],
             cases,
             ui: None,
             findings: Vec::new(),
@@ -81,11 +90,48 @@ impl<W: Write + Send> LiveCases<W> {
         }
     }
 
-    /// Inject steps are sent through `injector`; without one they wait for the CSMS's own
-    /// call of the action, as in the offline run.
+    /// Inject steps are sent through `injector`, for the cases [`LiveCases::allow_inject`]
+    /// allows (none by default: such a case is not run, "injection not allowed"); without an
+    /// injector they wait for the CSMS's own call of the action, as in the offline run.
     pub fn with_injector(mut self, injector: Injector) -> Self {
         self.injector = Some(injector);
+        self.set_inject_policy();
         self
+    }
+
+    /// Which cases (by index into the cases given to [`LiveCases::new`]) may have their
+    /// inject steps sent: the lab's `--allow-inject` with the case named.
+    pub fn allow_inject(mut self, allowed: Vec<bool>) -> Self {
+        self.allowed = allowed;
+        self.set_inject_policy();
+        self
+    }
+
+    /// The lab's choices besides injection (`--case-findings`, `--dut`).
+    pub fn with_policy(
+        mut self,
+        case_findings: super::CaseFindings,
+        stations: Option<Vec<String>>,
+    ) -> Self {
+        if let Some(r) = self.runner.as_mut() {
+            let p = r.policy_mut();
+            p.case_findings = case_findings;
+            p.stations = stations;
+        }
+        self
+    }
+
+    fn set_inject_policy(&mut self) {
+        let inject = if self.injector.is_some() {
+            InjectPolicy::Live {
+                allowed: self.allowed.clone(),
+            }
+        } else {
+            InjectPolicy::Recorded { marked_only: false }
+        };
+        if let Some(r) = self.runner.as_mut() {
+            r.policy_mut().inject = inject;
+        }
     }
 
     /// Progress goes to the terminal UI's feed instead of the lines: which cases wait on a
@@ -134,6 +180,16 @@ impl<W: Write + Send> LiveCases<W> {
         if ui.stations.contains(o.conn) {
             return;
         }
+        // A station `--dut` leaves out gets no case rows.
+        let under_test = self.runner.as_ref().is_none_or(|r| {
+            r.policy()
+                .stations
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|s| s == o.conn))
+        });
+        if !under_test {
+            return;
+        }
         ui.stations.insert(o.conn.to_owned());
         ui.tx.send(FeedItem::CaseStation {
             station: Arc::from(o.conn),
@@ -166,6 +222,9 @@ impl<W: Write + Send> LiveCases<W> {
                 },
                 Verdict::NotRun => CaseStep::NotRun {
                     reason: r.reason.clone(),
+                },
+                Verdict::Inconclusive | Verdict::NotApplicable => CaseStep::NotRun {
+                    reason: format!("{}: {}", r.verdict.as_str().replace('_', " "), r.reason),
                 },
             };
             ui.tx.send(FeedItem::Case {
@@ -248,6 +307,9 @@ fn case_step(kind: &ProgressKind) -> CaseStep {
             step: *step,
             reason: reason.clone(),
         },
+        ProgressKind::NotRun { reason } => CaseStep::NotRun {
+            reason: reason.clone(),
+        },
         ProgressKind::Inject { step, action, .. } => CaseStep::Injecting {
             step: *step,
             action: action.as_str().into(),
@@ -272,6 +334,7 @@ pub fn progress_line(cases: &[Case], p: &Progress) -> String {
             format!("step {}: injecting {action}", step + 1)
         }
         ProgressKind::Failed { reason, .. } => format!("FAILED: {reason}"),
+        ProgressKind::NotRun { reason } => format!("NOT RUN: {reason}"),
     };
     // One line whatever the reason holds.
     let line = format!("case     {}  {id}  {what}", p.station);

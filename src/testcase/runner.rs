@@ -22,18 +22,16 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::matcher::{Vars, check_all};
+pub use super::policy::{InjectPolicy, Policy};
 use super::scenario::{Case, Step, StepKind};
-use super::verdict::{CaseResult, Evidence, StepResult, StepStatus, Verdict};
+use super::verdict::{CaseResult, EVIDENCE_BYTES, Evidence, StepResult, StepStatus, Verdict};
 use crate::engine::{Observation, Observed};
-use crate::finding::shorten;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 use crate::wire::frame::Frame;
 
 /// Frames kept as evidence per step (a repeatable step may match thousands).
 const MAX_EVIDENCE: usize = 50;
-/// Characters of a frame kept as evidence.
-const EVIDENCE_CHARS: usize = 2000;
 
 /// What a station told about itself (BootNotification) and when it was seen.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +45,12 @@ pub struct StationInfo {
     pub first_at: Option<Timestamp>,
     pub last_at: Option<Timestamp>,
     pub frames: u64,
+    /// Judged (`--dut` names it, or no `--dut`).
+    pub under_test: bool,
+    /// How many cases ran on it.
+    pub cases: usize,
+    /// Why no case ran on it, when none did.
+    pub note: Option<String>,
 }
 
 /// A change worth showing live.
@@ -67,6 +71,10 @@ pub enum ProgressKind {
     Passed,
     Failed {
         step: usize,
+        reason: String,
+    },
+    /// The case stops without a verdict on the device (an inject step not allowed).
+    NotRun {
         reason: String,
     },
     /// The case waits for its inject step `step`: the live runner has the proxy send this
@@ -97,6 +105,10 @@ enum State {
     Running,
     Passed,
     Failed,
+    /// The observation ended while the case ran.
+    Inconclusive,
+    /// Stopped before its inject step: injection not allowed.
+    Refused,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +130,9 @@ struct Run {
     reason: String,
     /// The inject step already requested (once per run).
     inject_sent: Option<usize>,
+    /// Across re-arms: the furthest trigger attempt (the index of the required trigger
+    /// step it still lacked) and why it broke, for the not-run reason.
+    best_attempt: Option<(usize, String)>,
 }
 
 enum Outcome {
@@ -143,7 +158,13 @@ impl Run {
             failed_step: None,
             reason: String::new(),
             inject_sent: None,
+            best_attempt: None,
         }
+    }
+
+    /// The first required trigger step not matched yet.
+    fn trigger_missing(&self, case: &Case) -> Option<usize> {
+        (0..case.trigger).find(|&j| !self.matched(j) && !case.steps[j].optional)
     }
 
     fn matched(&self, i: usize) -> bool {
@@ -161,8 +182,19 @@ impl Run {
         (self.pos..steps.len()).find(|&j| !self.skippable(steps, j))
     }
 
+    /// The case started (its span holds frames of the device under test).
+    fn started(&self) -> bool {
+        matches!(
+            self.state,
+            State::Running | State::Passed | State::Failed | State::Inconclusive
+        )
+    }
+
     fn terminal(&self) -> bool {
-        matches!(self.state, State::Passed | State::Failed)
+        matches!(
+            self.state,
+            State::Passed | State::Failed | State::Inconclusive | State::Refused
+        )
     }
 
     /// Fails at step `i` (or re-arms while the trigger is incomplete).
@@ -176,7 +208,17 @@ impl Run {
         out: &mut Vec<Progress>,
     ) -> Outcome {
         if self.state == State::Waiting {
+            // Remember how far this attempt got: a boot that was seen but answered
+            // otherwise is named as such, not as a missing boot.
+            let missing = self.trigger_missing(case).unwrap_or(i);
+            let mut best = self.best_attempt.take();
+            if self.hits.iter().any(|h| !h.is_empty())
+                && best.as_ref().is_none_or(|(j, _)| missing >= *j)
+            {
+                best = Some((missing, reason));
+            }
             *self = Run::new(self.case, case.steps.len());
+            self.best_attempt = best;
             return Outcome::Rearmed;
         }
         self.state = State::Failed;
@@ -224,6 +266,7 @@ impl Run {
         case: &Case,
         station: &str,
         msg: &Msg<'_>,
+        inject: &InjectPolicy,
         out: &mut Vec<Progress>,
     ) -> Outcome {
         if self.terminal() {
@@ -261,7 +304,12 @@ impl Run {
         }
         for i in self.pos..case.steps.len() {
             let step = &case.steps[i];
-            if step.from == msg.from && step.action == msg.action {
+            // An inject step takes only the injected frame when injection is marked.
+            let own_frame = step.inject.is_some()
+                && msg.kind == StepKind::Call
+                && inject.marked_only()
+                && !msg.injected;
+            if step.from == msg.from && step.action == msg.action && !own_frame {
                 match self.try_step(step, msg) {
                     Try::Match => {
                         if let Some(why) = self.too_early(step, msg) {
@@ -269,7 +317,7 @@ impl Run {
                             let reason = format!("step {} ({}): {why}", i + 1, step.name);
                             return self.fail(case, station, i, reason, here, out);
                         }
-                        if let Err(reason) = self.accept(case, i, msg, station, out) {
+                        if let Err(reason) = self.accept(case, i, msg, station, inject, out) {
                             return self.fail(case, station, i, reason, here, out);
                         }
                         return Outcome::Done;
@@ -365,11 +413,22 @@ impl Run {
             self.extra_hits[i] += 1;
             return;
         }
+        // The frame as sent, byte for byte (cut only past the bound, and then said so).
+        let (text, truncated) = if msg.text.len() <= EVIDENCE_BYTES {
+            (msg.text.to_owned(), None)
+        } else {
+            let mut cut = EVIDENCE_BYTES;
+            while !msg.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            (msg.text[..cut].to_owned(), Some(msg.text.len()))
+        };
         hits.push(Evidence {
             line: msg.line,
             at: msg.at,
             from: msg.from,
-            text: shorten(msg.text, EVIDENCE_CHARS),
+            text,
+            truncated,
             injected: msg.injected,
         });
     }
@@ -380,6 +439,7 @@ impl Run {
         i: usize,
         msg: &Msg<'_>,
         station: &str,
+        inject: &InjectPolicy,
         out: &mut Vec<Progress>,
     ) -> Result<(), String> {
         let step = &case.steps[i];
@@ -449,6 +509,24 @@ impl Run {
             && self.inject_sent != Some(j)
         {
             self.inject_sent = Some(j);
+            if let InjectPolicy::Live { allowed } = inject
+                && !allowed.get(self.case).copied().unwrap_or(false)
+            {
+                // Nothing is sent to a device unless the lab asked for this very case.
+                let reason = format!(
+                    "injection not allowed: step {} would send {} to the station (pass --allow-inject and name the case)",
+                    j + 1,
+                    case.steps[j].action
+                );
+                self.state = State::Refused;
+                self.reason = reason.clone();
+                out.push(Progress {
+                    station: station.to_owned(),
+                    case: self.case,
+                    kind: ProgressKind::NotRun { reason },
+                });
+                return Ok(());
+            }
             out.push(Progress {
                 station: station.to_owned(),
                 case: self.case,
@@ -466,6 +544,8 @@ impl Run {
         let (verdict, reason) = match self.state {
             State::Passed => (Verdict::Passed, String::new()),
             State::Failed => (Verdict::Failed, self.reason.clone()),
+            State::Inconclusive => (Verdict::Inconclusive, self.reason.clone()),
+            State::Refused => (Verdict::NotRun, self.reason.clone()),
             State::Waiting => (Verdict::NotRun, not_run_reason(case, self)),
             // Still running (a live view asked): not judged yet.
             State::Running => (
@@ -511,6 +591,8 @@ impl Run {
             refs: case.refs.clone(),
             dut: case.dut.as_str(),
             requirement: case.requirement.clone(),
+            octt: case.oca.as_ref().map(|o| o.id.clone()),
+            profiles: case.profiles.clone(),
             station: Some(station.identity.clone()),
             version: station.version,
             verdict,
@@ -518,11 +600,11 @@ impl Run {
             failed_step: self.failed_step,
             steps,
             lines: match (self.first, self.last) {
-                (Some(a), Some(b)) if verdict != Verdict::NotRun => Some((a.0, b.0)),
+                (Some(a), Some(b)) if self.started() => Some((a.0, b.0)),
                 _ => None,
             },
             span: match (self.first, self.last) {
-                (Some(a), Some(b)) if verdict != Verdict::NotRun => Some((a.1, b.1)),
+                (Some(a), Some(b)) if self.started() => Some((a.1, b.1)),
                 _ => None,
             },
             findings: Vec::new(),
@@ -539,11 +621,17 @@ enum Try {
     Decisive(String, bool),
 }
 
+/// Why a case never started: the first required trigger step that was missing in the
+/// furthest attempt, and, when earlier trigger steps were seen, why that attempt broke.
 fn not_run_reason(case: &Case, run: &Run) -> String {
-    let j = (0..case.trigger).find(|&j| !run.matched(j)).unwrap_or(0);
+    let current = run.trigger_missing(case).unwrap_or(0);
+    let (j, why) = match &run.best_attempt {
+        Some((b, why)) if *b > current => (*b, Some(why.as_str())),
+        _ => (current, None),
+    };
     let step = &case.steps[j];
     let m = step.describe_matchers();
-    format!(
+    let mut reason = format!(
         "trigger not seen: step {} ({}{})",
         j + 1,
         step.shape(),
@@ -552,7 +640,21 @@ fn not_run_reason(case: &Case, run: &Run) -> String {
         } else {
             format!(" with {m}")
         }
-    )
+    );
+    if j > 0 {
+        reason.push_str(&format!(
+            "; step{} before it seen",
+            if j > 1 {
+                format!("s 1-{j}")
+            } else {
+                " 1".to_owned()
+            }
+        ));
+        if let Some(why) = why {
+            reason.push_str(&format!(", then {why}"));
+        }
+    }
+    reason
 }
 
 struct Station {
@@ -566,14 +668,21 @@ struct Station {
 pub struct Runner {
     cases: Arc<Vec<Case>>,
     stations: BTreeMap<String, Station>,
+    policy: Policy,
 }
 
 impl Runner {
     /// The version of a station comes from the engine (its `open`, else `--ocpp`).
     pub fn new(cases: Arc<Vec<Case>>) -> Runner {
+        Runner::with_policy(cases, Policy::default())
+    }
+
+    /// A runner judging by `policy`.
+    pub fn with_policy(cases: Arc<Vec<Case>>, policy: Policy) -> Runner {
         Runner {
             cases,
             stations: BTreeMap::new(),
+            policy,
         }
     }
 
@@ -581,17 +690,31 @@ impl Runner {
         &self.cases
     }
 
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Changes the policy (before the first event: runs already made keep what they did).
+    pub fn policy_mut(&mut self) -> &mut Policy {
+        &mut self.policy
+    }
+
     /// Takes one event as the engine read it (an [`Observation`]: the engine pairs answers
     /// with their CALLs and knows the station's version); what changed is appended to
     /// `out`. Frames that are no OCPP-J message, and answers to nothing, match no step.
     pub fn feed(&mut self, o: &Observation<'_>, out: &mut Vec<Progress>) {
         let cases = self.cases.clone();
+        let policy = &self.policy;
         let st = self
             .stations
             .entry(o.conn.to_owned())
             .or_insert_with(|| Station {
                 info: StationInfo {
                     identity: o.conn.to_owned(),
+                    under_test: policy
+                        .stations
+                        .as_ref()
+                        .is_none_or(|l| l.iter().any(|s| s == o.conn)),
                     ..StationInfo::default()
                 },
                 runs: None,
@@ -611,14 +734,16 @@ impl Runner {
         let Some(version) = st.info.version else {
             return;
         };
+        let under_test = st.info.under_test;
         let runs = st.runs.get_or_insert_with(|| {
             cases
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.versions.contains(&version))
+                .filter(|(_, c)| under_test && c.versions.contains(&version))
                 .map(|(i, c)| Run::new(i, c.steps.len()))
                 .collect()
         });
+        st.info.cases = runs.len();
         for run in runs.iter_mut() {
             run.on_time(&cases[run.case], o.conn, here, out);
         }
@@ -663,11 +788,12 @@ impl Runner {
             text: m.text,
             injected: o.origin.injected(),
         };
+        let inject = &policy.inject;
         for run in runs.iter_mut() {
             let case = &cases[run.case];
-            if let Outcome::Rearmed = run.on_msg(case, o.conn, &msg, out) {
+            if let Outcome::Rearmed = run.on_msg(case, o.conn, &msg, inject, out) {
                 // The frame that broke the trigger may start it afresh.
-                let _ = run.on_msg(case, o.conn, &msg, out);
+                let _ = run.on_msg(case, o.conn, &msg, inject, out);
             }
         }
     }
@@ -714,9 +840,10 @@ impl Runner {
     }
 
     /// The observation ended at `end`: limits that ran out fail their step; a case still
-    /// running fails at the step it waited for; a case never triggered stays not run.
+    /// running is inconclusive (it could not finish); a case never triggered stays not run.
     pub fn finish(&mut self, end: Timestamp, out: &mut Vec<Progress>) {
         let cases = self.cases.clone();
+        let ended = self.policy.ended;
         for (name, st) in &mut self.stations {
             let Some(runs) = st.runs.as_mut() else {
                 continue;
@@ -727,20 +854,52 @@ impl Runner {
                 run.on_time(case, name, here, out);
                 if run.state == State::Running {
                     let j = run.next_required(&case.steps).unwrap_or(run.pos);
-                    let reason = format!(
-                        "step {} ({}): the trace ended before it was seen",
+                    run.state = State::Inconclusive;
+                    run.reason = format!(
+                        "step {} ({}): {ended} ended before it was seen",
                         j + 1,
                         case.steps.get(j).map_or("?", |s| s.name.as_str())
                     );
-                    let _ = run.fail(case, name, j, reason, here, out);
+                    run.last = Some(here);
                 }
             }
         }
     }
 
-    /// What each station told about itself.
+    /// What each station told about itself, and why no case ran on it when none did.
     pub fn stations(&self) -> Vec<StationInfo> {
-        self.stations.values().map(|s| s.info.clone()).collect()
+        self.stations
+            .values()
+            .map(|s| {
+                let mut info = s.info.clone();
+                info.note = match (info.under_test, info.version, &s.runs) {
+                    (false, _, _) => Some("not under test (not named by --dut)".to_owned()),
+                    (true, None, _) => Some(
+                        "OCPP version unknown (no `open` event with a subprotocol; pass --ocpp): no case ran"
+                            .to_owned(),
+                    ),
+                    (true, Some(v), Some(runs)) if runs.is_empty() => {
+                        let mut have: Vec<&str> = self
+                            .cases
+                            .iter()
+                            .flat_map(|c| c.versions.iter().map(|v| v.as_str()))
+                            .collect();
+                        have.sort_unstable();
+                        have.dedup();
+                        Some(if have.is_empty() {
+                            "no case was selected".to_owned()
+                        } else {
+                            format!(
+                                "no selected case is for OCPP {v} (the selected cases are for OCPP {})",
+                                have.join(", ")
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                info
+            })
+            .collect()
     }
 
     /// One result per case and station, cases in load order, stations by identity. Cases
@@ -751,7 +910,7 @@ impl Runner {
             let before = out.len();
             let mut unknown = Vec::new();
             let mut others = Vec::new();
-            for st in self.stations.values() {
+            for st in self.stations.values().filter(|s| s.info.under_test) {
                 let run = st
                     .runs
                     .as_ref()
@@ -765,8 +924,18 @@ impl Runner {
             // A station of another version is no verdict; the case appears once, not run,
             // only when no station could run it.
             if out.len() == before {
+                let judged = self.stations.values().any(|s| s.info.under_test);
                 let reason = if self.stations.is_empty() {
                     "the trace has no station".to_owned()
+                } else if !judged {
+                    format!(
+                        "the device under test ({}) is not in the trace",
+                        self.policy
+                            .stations
+                            .as_deref()
+                            .unwrap_or_default()
+                            .join(", ")
+                    )
                 } else if !unknown.is_empty() && others.is_empty() {
                     format!(
                         "the OCPP version of {} is unknown (no `open` event with a subprotocol; pass --ocpp)",
@@ -784,7 +953,11 @@ impl Runner {
                             .join(", ")
                     )
                 };
-                out.push(not_applicable(case, None, reason));
+                let mut r = not_applicable(case, None, reason);
+                if judged && !others.is_empty() {
+                    r.verdict = Verdict::NotApplicable;
+                }
+                out.push(r);
             }
         }
         out

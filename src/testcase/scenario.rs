@@ -28,6 +28,49 @@ impl Dut {
     }
 }
 
+/// Which findings on the device under test's own frames inside a case's span fail the
+/// case (`--case-findings`, or `case_findings` in a case file, which wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseFindings {
+    /// Error findings fail the case (the default, as the OCA test tool does).
+    Error,
+    /// Warning and error findings fail it.
+    Warning,
+    /// Findings are listed with the case but never change its verdict.
+    Off,
+}
+
+impl CaseFindings {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseFindings::Error => "error",
+            CaseFindings::Warning => "warning",
+            CaseFindings::Off => "off",
+        }
+    }
+
+    /// The least severity that fails a case, if any does.
+    pub fn threshold(self) -> Option<crate::finding::Severity> {
+        match self {
+            CaseFindings::Error => Some(crate::finding::Severity::Error),
+            CaseFindings::Warning => Some(crate::finding::Severity::Warning),
+            CaseFindings::Off => None,
+        }
+    }
+}
+
+impl std::str::FromStr for CaseFindings {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(CaseFindings::Error),
+            "warning" => Ok(CaseFindings::Warning),
+            "off" => Ok(CaseFindings::Off),
+            other => Err(format!("`{other}` is none of `error`, `warning`, `off`")),
+        }
+    }
+}
+
 /// What kind of frame a step expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepKind {
@@ -169,6 +212,9 @@ pub struct Case {
     pub trigger: usize,
     pub steps: Vec<Step>,
     pub forbid: Vec<Forbid>,
+    /// `case_findings`: this case's own rule for findings on the device's frames (else the
+    /// run's `--case-findings`).
+    pub case_findings: Option<CaseFindings>,
     /// Where the case came from (file path or built-in name).
     pub source: String,
 }
@@ -231,6 +277,8 @@ struct RawCase {
     steps: Vec<RawStep>,
     #[serde(default)]
     forbid: Vec<RawForbid>,
+    #[serde(default)]
+    case_findings: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -675,7 +723,15 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             ));
         }
     }
+    let case_findings = match raw.case_findings.as_deref() {
+        None => None,
+        Some(v) => Some(
+            v.parse::<CaseFindings>()
+                .map_err(|m| err("case_findings", m))?,
+        ),
+    };
     Ok(Case {
+        case_findings,
         id: raw.id,
         title: raw.title,
         versions,
@@ -834,6 +890,15 @@ pub fn load_texts<'a>(
     } else {
         Err(errors)
     }
+}
+
+/// The case files under `dir` as [`load_dir`] reads them (recursively, sorted by path,
+/// the known-failures list left out), for hashing the case set.
+pub fn case_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    collect_toml(dir, &mut files, &mut Vec::new(), 0);
+    files.sort();
+    files
 }
 
 /// Directory depth bound: case trees are shallow; a symlink loop must not hang the load.

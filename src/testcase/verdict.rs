@@ -16,7 +16,12 @@ use crate::time::Timestamp;
 pub enum Verdict {
     Passed,
     Failed,
-    /// The trigger never happened (or the case does not apply to the station's version).
+    /// The case started but the trace or the live run ended before it could finish.
+    Inconclusive,
+    /// The case is for another OCPP version than the station's (or another role).
+    NotApplicable,
+    /// The trigger never happened (the reason names the step that was missing), or an
+    /// inject step was not allowed.
     NotRun,
     /// Failed, and listed as a known failure: reported, not counted as a failure.
     KnownFailure,
@@ -29,6 +34,8 @@ impl Verdict {
         match self {
             Verdict::Passed => "passed",
             Verdict::Failed => "failed",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotApplicable => "not_applicable",
             Verdict::NotRun => "not_run",
             Verdict::KnownFailure => "known_failure",
             Verdict::Fixed => "fixed",
@@ -60,6 +67,10 @@ impl StepStatus {
     }
 }
 
+/// Bytes of one evidence frame kept verbatim (a frame is at most the proxy's message limit;
+/// this bounds what a case run remembers).
+pub const EVIDENCE_BYTES: usize = 64 * 1024;
+
 /// A frame kept as evidence.
 #[derive(Debug, Clone)]
 pub struct Evidence {
@@ -67,8 +78,10 @@ pub struct Evidence {
     pub line: u64,
     pub at: Timestamp,
     pub from: Side,
-    /// The frame, shortened.
+    /// The frame exactly as sent (up to [`EVIDENCE_BYTES`]; `truncated` says when cut).
     pub text: String,
+    /// The frame's full length in bytes, when `text` holds only its beginning.
+    pub truncated: Option<usize>,
     /// The inspector injected it (or it answers an injected call): recorded `"injected":true`.
     pub injected: bool,
 }
@@ -95,6 +108,10 @@ pub struct CaseResult {
     pub refs: Vec<String>,
     pub dut: &'static str,
     pub requirement: String,
+    /// The OCA test tool case the case follows, if any (`TC_B_01_CS`).
+    pub octt: Option<String>,
+    /// The certification profiles the case belongs to.
+    pub profiles: Vec<String>,
     /// The station identity; `None` when the trace has no station at all.
     pub station: Option<String>,
     pub version: Option<Version>,
@@ -145,24 +162,42 @@ impl CaseResult {
 pub struct Tally {
     pub passed: usize,
     pub failed: usize,
+    pub inconclusive: usize,
+    pub not_applicable: usize,
     pub not_run: usize,
     pub known_failures: usize,
     pub fixed: usize,
 }
 
 impl Tally {
-    pub fn of(results: &[CaseResult]) -> Tally {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a CaseResult>) -> Tally {
         let mut t = Tally::default();
         for r in results {
             match r.verdict {
                 Verdict::Passed => t.passed += 1,
                 Verdict::Failed => t.failed += 1,
+                Verdict::Inconclusive => t.inconclusive += 1,
+                Verdict::NotApplicable => t.not_applicable += 1,
                 Verdict::NotRun => t.not_run += 1,
                 Verdict::KnownFailure => t.known_failures += 1,
                 Verdict::Fixed => t.fixed += 1,
             }
         }
         t
+    }
+
+    /// The overall verdict of a set of results, for the banner: failed when any failed;
+    /// else inconclusive when any was; else passed when any passed; else no verdict.
+    pub fn overall(&self) -> &'static str {
+        if self.failed > 0 {
+            "failed"
+        } else if self.inconclusive > 0 {
+            "inconclusive"
+        } else if self.passed + self.fixed + self.known_failures > 0 {
+            "passed"
+        } else {
+            "no_verdict"
+        }
     }
 }
 
@@ -292,7 +327,11 @@ impl KnownFailures {
             match r.verdict {
                 Verdict::Failed => r.verdict = Verdict::KnownFailure,
                 Verdict::Passed => r.verdict = Verdict::Fixed,
-                Verdict::NotRun | Verdict::KnownFailure | Verdict::Fixed => continue,
+                Verdict::Inconclusive
+                | Verdict::NotApplicable
+                | Verdict::NotRun
+                | Verdict::KnownFailure
+                | Verdict::Fixed => continue,
             }
             r.known = Some(k.reason.clone());
         }
@@ -321,6 +360,8 @@ mod tests {
             refs: vec!["OCTT TC_B_01_CS".into()],
             dut: "charger",
             requirement: "must".into(),
+            octt: None,
+            profiles: Vec::new(),
             station: Some(station.into()),
             version: None,
             verdict,

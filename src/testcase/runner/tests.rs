@@ -219,9 +219,16 @@ fn variables_and_time_limits() {
             (2, "charger", &low),
         ],
     );
+    // The trace simply ends: inconclusive, not a failure of the device.
     let res = &r.results()[0];
-    assert_eq!(res.verdict, Verdict::Failed);
-    assert!(res.reason.contains("trace ended"), "{}", res.reason);
+    assert_eq!(res.verdict, Verdict::Inconclusive);
+    assert_eq!(res.failed_step, None);
+    assert!(
+        res.reason
+            .starts_with("step 4 (charger CALL StopTransaction): the trace ended"),
+        "{}",
+        res.reason
+    );
 }
 
 #[test]
@@ -252,7 +259,7 @@ fn not_run_without_trigger_and_not_applicable_elsewhere() {
         &mut out,
     );
     let res = &r.results()[0];
-    assert_eq!(res.verdict, Verdict::NotRun);
+    assert_eq!(res.verdict, Verdict::NotApplicable);
     assert_eq!(res.station, None);
     assert!(res.reason.contains("not applicable"), "{}", res.reason);
     assert!(res.reason.contains("CS2 (2.0.1)"), "{}", res.reason);
@@ -302,14 +309,12 @@ expect = { status = "Available" }
         "csms",
         r#"[3,"1",{"status":"Pending","currentTime":"2026-01-01T00:00:00Z","interval":5}]"#,
     );
-    // The Pending answer broke the trigger: re-armed, not failed.
+    // The Pending answer broke the trigger: re-armed, not failed. The reason names what
+    // was missing, the Accepted answer, not the boot that was there (regression).
     assert_eq!(r.results()[0].verdict, Verdict::NotRun);
-    assert!(
-        r.results()[0]
-            .reason
-            .starts_with("trigger not seen: step 1"),
-        "{}",
-        r.results()[0].reason
+    assert_eq!(
+        r.results()[0].reason,
+        "trigger not seen: step 2 (csms CALLRESULT BootNotification with status \"Accepted\"); step 1 before it seen, then step 2 (csms CALLRESULT BootNotification): status: expected \"Accepted\", got \"Pending\""
     );
     let b2 = b.replace("\"1\"", "\"2\"");
     feed(&mut r, 8, "charger", &b2);

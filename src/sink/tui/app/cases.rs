@@ -62,6 +62,13 @@ impl CaseState {
             }
             CaseState::Passed => "passed".into(),
             CaseState::Failed { reason, .. } => format!("failed: {reason}"),
+            // Inconclusive and not-applicable verdicts arrive named in their reason.
+            CaseState::NotRun { reason }
+                if reason.starts_with("inconclusive: ")
+                    || reason.starts_with("not applicable: ") =>
+            {
+                reason.clone()
+            }
             CaseState::NotRun { reason } => format!("not run: {reason}"),
         }
     }
