@@ -328,6 +328,11 @@ const PASSING: &[(&str, &str, &str)] = &[
         "OCTT-DUT",
     ),
     (
+        "1.6/security/079_CS",
+        "octt/1.6-security-079_CS/conformant.jsonl",
+        "OCTT-DUT",
+    ),
+    (
         "1.6/security/077_CSMS",
         "octt/1.6-security-077_CSMS/conformant.jsonl",
         "OCTT-DUT",

@@ -266,6 +266,10 @@ static FILES: &[(&str, &str)] = &[
         ),
     ),
     (
+        "testcases/1.6/security/079_CS-get-security-log.toml",
+        include_str!("../../testcases/1.6/security/079_CS-get-security-log.toml"),
+    ),
+    (
         "testcases/1.6/smartcharging/056_CS-tx-default-profile.toml",
         include_str!("../../testcases/1.6/smartcharging/056_CS-tx-default-profile.toml"),
     ),
