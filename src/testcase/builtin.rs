@@ -33,8 +33,28 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/1.6/core/002_CS-cold-boot-pending.toml"),
     ),
     (
+        "testcases/1.6/core/003_CS-plugin-first.toml",
+        include_str!("../../testcases/1.6/core/003_CS-plugin-first.toml"),
+    ),
+    (
         "testcases/1.6/core/004_1_CS-session-identification-first.toml",
         include_str!("../../testcases/1.6/core/004_1_CS-session-identification-first.toml"),
+    ),
+    (
+        "testcases/1.6/core/007_CSMS-cached-id.toml",
+        include_str!("../../testcases/1.6/core/007_CSMS-cached-id.toml"),
+    ),
+    (
+        "testcases/1.6/core/013_CS-hard-reset-without-transaction.toml",
+        include_str!("../../testcases/1.6/core/013_CS-hard-reset-without-transaction.toml"),
+    ),
+    (
+        "testcases/1.6/core/014_CS-soft-reset-without-transaction.toml",
+        include_str!("../../testcases/1.6/core/014_CS-soft-reset-without-transaction.toml"),
+    ),
+    (
+        "testcases/1.6/core/015_CS-hard-reset-with-transaction.toml",
+        include_str!("../../testcases/1.6/core/015_CS-hard-reset-with-transaction.toml"),
     ),
     (
         "testcases/1.6/core/017_1_CS-unlock-connector.toml",
@@ -47,6 +67,18 @@ static FILES: &[(&str, &str)] = &[
     (
         "testcases/1.6/core/021_CS-change-configuration.toml",
         include_str!("../../testcases/1.6/core/021_CS-change-configuration.toml"),
+    ),
+    (
+        "testcases/1.6/core/021_CSMS-change-configuration.toml",
+        include_str!("../../testcases/1.6/core/021_CSMS-change-configuration.toml"),
+    ),
+    (
+        "testcases/1.6/core/040_1_CS-configuration-key-not-supported.toml",
+        include_str!("../../testcases/1.6/core/040_1_CS-configuration-key-not-supported.toml"),
+    ),
+    (
+        "testcases/1.6/core/061_CS-clear-cache.toml",
+        include_str!("../../testcases/1.6/core/061_CS-clear-cache.toml"),
     ),
     (
         "testcases/1.6/core/062_CS-data-transfer.toml",
@@ -81,32 +113,198 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/1.6/core/x06_CS-change-availability.toml"),
     ),
     (
+        "testcases/1.6/firmware/044_1_CS-firmware-update.toml",
+        include_str!("../../testcases/1.6/firmware/044_1_CS-firmware-update.toml"),
+    ),
+    (
+        "testcases/1.6/firmware/044_2_CS-firmware-download-failed.toml",
+        include_str!("../../testcases/1.6/firmware/044_2_CS-firmware-download-failed.toml"),
+    ),
+    (
+        "testcases/1.6/firmware/045_1_CS-get-diagnostics.toml",
+        include_str!("../../testcases/1.6/firmware/045_1_CS-get-diagnostics.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/008_CS-start-id-in-local-list.toml",
+        include_str!("../../testcases/1.6/localauth/008_CS-start-id-in-local-list.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/042_1_CS-local-list-version-not-supported.toml",
+        include_str!(
+            "../../testcases/1.6/localauth/042_1_CS-local-list-version-not-supported.toml"
+        ),
+    ),
+    (
+        "testcases/1.6/localauth/042_2_CS-local-list-version-empty.toml",
+        include_str!("../../testcases/1.6/localauth/042_2_CS-local-list-version-empty.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/043_1_CS-send-local-list-not-supported.toml",
+        include_str!("../../testcases/1.6/localauth/043_1_CS-send-local-list-not-supported.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/043_3_CS-send-local-list-failed.toml",
+        include_str!("../../testcases/1.6/localauth/043_3_CS-send-local-list-failed.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/043_4_CSMS-send-local-list-full.toml",
+        include_str!("../../testcases/1.6/localauth/043_4_CSMS-send-local-list-full.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/043_5_CSMS-send-local-list-differential.toml",
+        include_str!("../../testcases/1.6/localauth/043_5_CSMS-send-local-list-differential.toml"),
+    ),
+    (
+        "testcases/1.6/localauth/043_CS-send-local-list.toml",
+        include_str!("../../testcases/1.6/localauth/043_CS-send-local-list.toml"),
+    ),
+    (
         "testcases/1.6/localauth/x07_CS-clear-cache.toml",
         include_str!("../../testcases/1.6/localauth/x07_CS-clear-cache.toml"),
+    ),
+    (
+        "testcases/1.6/remote/010_CS-remote-start-cable-first.toml",
+        include_str!("../../testcases/1.6/remote/010_CS-remote-start-cable-first.toml"),
+    ),
+    (
+        "testcases/1.6/remote/010_CSMS-remote-start-cable-first.toml",
+        include_str!("../../testcases/1.6/remote/010_CSMS-remote-start-cable-first.toml"),
     ),
     (
         "testcases/1.6/remote/011_1_CS-remote-start.toml",
         include_str!("../../testcases/1.6/remote/011_1_CS-remote-start.toml"),
     ),
     (
+        "testcases/1.6/remote/011_1_CSMS-remote-start-first.toml",
+        include_str!("../../testcases/1.6/remote/011_1_CSMS-remote-start-first.toml"),
+    ),
+    (
         "testcases/1.6/remote/012_CS-remote-stop.toml",
         include_str!("../../testcases/1.6/remote/012_CS-remote-stop.toml"),
     ),
     (
-        "testcases/1.6/remote/x12_CS-trigger-heartbeat.toml",
-        include_str!("../../testcases/1.6/remote/x12_CS-trigger-heartbeat.toml"),
+        "testcases/1.6/remote/026_CS-remote-start-rejected.toml",
+        include_str!("../../testcases/1.6/remote/026_CS-remote-start-rejected.toml"),
+    ),
+    (
+        "testcases/1.6/remote/054_CS-trigger-message.toml",
+        include_str!("../../testcases/1.6/remote/054_CS-trigger-message.toml"),
     ),
     (
         "testcases/1.6/remote/x11_CS-injected-remote-start.toml",
         include_str!("../../testcases/1.6/remote/x11_CS-injected-remote-start.toml"),
     ),
     (
+        "testcases/1.6/remote/x12_CS-trigger-heartbeat.toml",
+        include_str!("../../testcases/1.6/remote/x12_CS-trigger-heartbeat.toml"),
+    ),
+    (
         "testcases/1.6/reservation/046_2_CS-reserve-connector.toml",
         include_str!("../../testcases/1.6/reservation/046_2_CS-reserve-connector.toml"),
     ),
     (
+        "testcases/1.6/reservation/047_CS-reservation-expires.toml",
+        include_str!("../../testcases/1.6/reservation/047_CS-reservation-expires.toml"),
+    ),
+    (
+        "testcases/1.6/reservation/048_2_CS-reserve-occupied.toml",
+        include_str!("../../testcases/1.6/reservation/048_2_CS-reserve-occupied.toml"),
+    ),
+    (
+        "testcases/1.6/reservation/048_2_CSMS-reserve-occupied.toml",
+        include_str!("../../testcases/1.6/reservation/048_2_CSMS-reserve-occupied.toml"),
+    ),
+    (
+        "testcases/1.6/reservation/048_3_CSMS-reserve-unavailable.toml",
+        include_str!("../../testcases/1.6/reservation/048_3_CSMS-reserve-unavailable.toml"),
+    ),
+    (
+        "testcases/1.6/reservation/050_3_CS-reserve-charge-point-unavailable.toml",
+        include_str!(
+            "../../testcases/1.6/reservation/050_3_CS-reserve-charge-point-unavailable.toml"
+        ),
+    ),
+    (
+        "testcases/1.6/reservation/051_CS-cancel-reservation.toml",
+        include_str!("../../testcases/1.6/reservation/051_CS-cancel-reservation.toml"),
+    ),
+    (
+        "testcases/1.6/reservation/051_CSMS-cancel-reservation.toml",
+        include_str!("../../testcases/1.6/reservation/051_CSMS-cancel-reservation.toml"),
+    ),
+    (
+        "testcases/1.6/security/073_CS-update-basic-auth-password.toml",
+        include_str!("../../testcases/1.6/security/073_CS-update-basic-auth-password.toml"),
+    ),
+    (
+        "testcases/1.6/security/073_CSMS-update-basic-auth-password.toml",
+        include_str!("../../testcases/1.6/security/073_CSMS-update-basic-auth-password.toml"),
+    ),
+    (
+        "testcases/1.6/security/074_CS-renew-charge-point-certificate.toml",
+        include_str!("../../testcases/1.6/security/074_CS-renew-charge-point-certificate.toml"),
+    ),
+    (
+        "testcases/1.6/security/075_1_CS-install-manufacturer-root.toml",
+        include_str!("../../testcases/1.6/security/075_1_CS-install-manufacturer-root.toml"),
+    ),
+    (
+        "testcases/1.6/security/075_1_CSMS-install-manufacturer-root.toml",
+        include_str!("../../testcases/1.6/security/075_1_CSMS-install-manufacturer-root.toml"),
+    ),
+    (
+        "testcases/1.6/security/076_CS-delete-certificate.toml",
+        include_str!("../../testcases/1.6/security/076_CS-delete-certificate.toml"),
+    ),
+    (
+        "testcases/1.6/security/077_CS-invalid-charge-point-certificate.toml",
+        include_str!("../../testcases/1.6/security/077_CS-invalid-charge-point-certificate.toml"),
+    ),
+    (
+        "testcases/1.6/security/077_CSMS-invalid-charge-point-certificate.toml",
+        include_str!("../../testcases/1.6/security/077_CSMS-invalid-charge-point-certificate.toml"),
+    ),
+    (
+        "testcases/1.6/security/078_CSMS-invalid-central-system-certificate.toml",
+        include_str!(
+            "../../testcases/1.6/security/078_CSMS-invalid-central-system-certificate.toml"
+        ),
+    ),
+    (
+        "testcases/1.6/security/079_CS-get-security-log.toml",
+        include_str!("../../testcases/1.6/security/079_CS-get-security-log.toml"),
+    ),
+    (
         "testcases/1.6/smartcharging/056_CS-tx-default-profile.toml",
         include_str!("../../testcases/1.6/smartcharging/056_CS-tx-default-profile.toml"),
+    ),
+    (
+        "testcases/1.6/smartcharging/057_CSMS-tx-profile.toml",
+        include_str!("../../testcases/1.6/smartcharging/057_CSMS-tx-profile.toml"),
+    ),
+    (
+        "testcases/1.6/smartcharging/058_1_CS-tx-profile-without-transaction.toml",
+        include_str!(
+            "../../testcases/1.6/smartcharging/058_1_CS-tx-profile-without-transaction.toml"
+        ),
+    ),
+    (
+        "testcases/1.6/smartcharging/059_CS-remote-start-with-profile.toml",
+        include_str!("../../testcases/1.6/smartcharging/059_CS-remote-start-with-profile.toml"),
+    ),
+    (
+        "testcases/1.6/smartcharging/060_CS-remote-start-with-wrong-profile.toml",
+        include_str!(
+            "../../testcases/1.6/smartcharging/060_CS-remote-start-with-wrong-profile.toml"
+        ),
+    ),
+    (
+        "testcases/1.6/smartcharging/066_CS-get-composite-schedule.toml",
+        include_str!("../../testcases/1.6/smartcharging/066_CS-get-composite-schedule.toml"),
+    ),
+    (
+        "testcases/1.6/smartcharging/067_CSMS-clear-charging-profile.toml",
+        include_str!("../../testcases/1.6/smartcharging/067_CSMS-clear-charging-profile.toml"),
     ),
     (
         "testcases/2.0.1/B-provisioning/B01_CS-cold-boot-accepted.toml",
