@@ -331,11 +331,6 @@ const PASSING: &[(&str, &str, &str)] = &[
         "CP-005",
     ),
     (
-        "2.0.1/F/24_CS",
-        "octt/2.0.1-sim/demo-recording.jsonl",
-        "CP-005",
-    ),
-    (
         "2.0.1/G/04_CSMS",
         "octt/2.0.1-G-04_CSMS/conformant.jsonl",
         "OCTT-DUT",

@@ -446,12 +446,6 @@ static FILES: &[(&str, &str)] = &[
         include_str!("../../testcases/2.0.1/F-remote/F14_CS-trigger-transactionevent.toml"),
     ),
     (
-        "testcases/2.0.1/F-remote/F24_CS-trigger-statusnotification-occupied.toml",
-        include_str!(
-            "../../testcases/2.0.1/F-remote/F24_CS-trigger-statusnotification-occupied.toml"
-        ),
-    ),
-    (
         "testcases/2.0.1/G-availability/G12_CS-availability-station-operative.toml",
         include_str!(
             "../../testcases/2.0.1/G-availability/G12_CS-availability-station-operative.toml"
