@@ -356,6 +356,11 @@ const PASSING: &[(&str, &str, &str)] = &[
         "OCTT-DUT",
     ),
     (
+        "2.0.1/G/05_CS",
+        "octt/2.0.1-G-05_CS/conformant.jsonl",
+        "OCTT-DUT",
+    ),
+    (
         "2.0.1/G/12_CS",
         "octt/2.0.1-G-12_CS/conformant.jsonl",
         "OCTT-DUT",

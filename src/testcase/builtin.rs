@@ -539,4 +539,10 @@ static FILES: &[(&str, &str)] = &[
         "testcases/2.1/R-der/Rx05_CSMS-der-start-stop-answered.toml",
         include_str!("../../testcases/2.1/R-der/Rx05_CSMS-der-start-stop-answered.toml"),
     ),
+    (
+        "testcases/2.0.1/G-availability/G05_CS-availability-station-inoperative.toml",
+        include_str!(
+            "../../testcases/2.0.1/G-availability/G05_CS-availability-station-inoperative.toml"
+        ),
+    ),
 ];
