@@ -7,10 +7,12 @@
 //! flow, and otherwise behaves. Stations judge nothing the CSMS sends; they never panic on it.
 
 mod answer;
+mod connect;
 mod flow;
 mod inject;
 mod station;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::Tap;
+use super::auth::BasicAuth;
 use super::misbehave::Misbehave;
 use crate::ocpp::Version;
 use station::Station;
@@ -97,6 +100,15 @@ pub struct FleetConfig {
     pub ramp: Duration,
     /// Record every station's traffic here.
     pub record: Option<Tap>,
+    /// For `wss://`: the CA that signed the CSMS's certificate (PEM); without it, the
+    /// system's trusted CAs.
+    pub ca: Option<PathBuf>,
+    /// For `wss://`: the stations' client certificate and its key (PEM; security profile 3).
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// HTTP Basic credentials sent in the handshake (security profiles 1 and 2); an empty
+    /// user sends each station's identity.
+    pub basic_auth: Option<BasicAuth>,
 }
 
 impl FleetConfig {
@@ -115,6 +127,10 @@ impl FleetConfig {
             reconnect_attempts: 5,
             ramp: Duration::ZERO,
             record: None,
+            ca: None,
+            cert: None,
+            key: None,
+            basic_auth: None,
         }
     }
 
@@ -156,16 +172,30 @@ impl FleetConfig {
         format!("{}/{}", self.url.trim_end_matches('/'), self.identity(i))
     }
 
-    /// Checks what can be checked before connecting (URL scheme and form, counts).
+    /// Checks what can be checked before connecting (URL scheme and form, TLS flags,
+    /// counts). Messages never show a password.
     pub fn validate(&self) -> Result<()> {
         let url = self.url.as_str();
-        if url.starts_with("wss://") {
-            bail!("--url `{url}`: wss:// is not supported by the charger simulator yet; use ws://");
-        }
-        if !url.starts_with("ws://") {
+        let secure = url.starts_with("wss://");
+        if !secure && !url.starts_with("ws://") {
             bail!(
-                "--url `{url}`: the CSMS URL must start with ws:// (for example ws://127.0.0.1:9000/ocpp)"
+                "--url `{url}`: the CSMS URL must start with ws:// or wss:// (for example ws://127.0.0.1:9000/ocpp)"
             );
+        }
+        let authority = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
+            .unwrap_or_default();
+        if authority.contains('@') {
+            bail!(
+                "--url carries credentials (user:password@ before the host; the URL is not shown): give them with --basic-auth USER:PASS"
+            );
+        }
+        if !secure && (self.ca.is_some() || self.cert.is_some() || self.key.is_some()) {
+            bail!("--url `{url}`: --ca, --cert and --key apply to a wss:// URL only");
+        }
+        if self.cert.is_some() != self.key.is_some() {
+            bail!("--cert and --key go together (the client certificate and its private key)");
         }
         if let Err(e) = self.station_url(0).into_client_request() {
             bail!("--url `{url}`: not a usable WebSocket URL: {e}");
@@ -202,10 +232,11 @@ pub struct FleetReport {
 /// Runs the fleet until every station is done (`sessions`) or `shutdown` turns true.
 pub async fn run_fleet(cfg: FleetConfig, shutdown: watch::Receiver<bool>) -> Result<FleetReport> {
     cfg.validate()?;
+    let connector = Arc::new(connect::Connector::new(&cfg)?);
     let cfg = Arc::new(cfg);
     let mut set = JoinSet::new();
     for i in 0..cfg.count {
-        let st = Station::new(cfg.clone(), i, shutdown.clone());
+        let st = Station::new(cfg.clone(), connector.clone(), i, shutdown.clone());
         let delay = cfg
             .ramp
             .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));

@@ -6,19 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_tungstenite::MaybeTlsStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+use super::connect::{ConnectError, Connector};
 use super::{FleetConfig, stopped};
 use crate::ocpp::{Side, Version};
 use crate::sim::link::{Link, Rpc, call_text};
 use crate::sim::misbehave::Misbehave;
 use crate::sim::msg::{ConnStatus, StationInfo};
-use crate::sim::{now, ws_config};
+use crate::sim::now;
+use crate::source::proxy::io::Io;
 
 pub(super) struct Outcome {
     pub(super) boots: u64,
@@ -27,7 +25,7 @@ pub(super) struct Outcome {
     pub(super) failure: Option<String>,
 }
 
-pub(super) type WsLink = Link<MaybeTlsStream<TcpStream>>;
+pub(super) type WsLink = Link<Io>;
 
 /// Why a connection's flow stopped.
 #[derive(Debug)]
@@ -78,6 +76,7 @@ pub(super) const NEVER_STARTED_TX: i64 = 987_654_321;
 
 pub(super) struct Station {
     pub(super) cfg: Arc<FleetConfig>,
+    pub(super) connector: Arc<Connector>,
     pub(super) identity: Arc<str>,
     pub(super) v: Version,
     pub(super) url: String,
@@ -103,7 +102,12 @@ pub(super) struct Station {
 }
 
 impl Station {
-    pub(super) fn new(cfg: Arc<FleetConfig>, i: usize, shutdown: watch::Receiver<bool>) -> Station {
+    pub(super) fn new(
+        cfg: Arc<FleetConfig>,
+        connector: Arc<Connector>,
+        i: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Station {
         let identity: Arc<str> = Arc::from(cfg.identity(i).as_str());
         let v = cfg.version(i);
         let interval = cfg.pace.meter_interval.as_secs().to_string();
@@ -142,6 +146,7 @@ impl Station {
             identity,
             v,
             cfg,
+            connector,
             injected: false,
             session_faults_done: false,
             answer_fault_done: false,
@@ -224,7 +229,12 @@ impl Station {
                         }
                     }
                 }
-                Err(why) => {
+                Err(e) if e.permanent => {
+                    self.failure = Some(format!("{}: {}", self.identity, e.message));
+                    return;
+                }
+                Err(e) => {
+                    let why = e.message;
                     failed += 1;
                     if failed > self.cfg.reconnect_attempts {
                         self.failure = Some(format!(
@@ -252,39 +262,23 @@ impl Station {
         }
     }
 
-    pub(super) async fn connect(&mut self) -> Result<WsLink, String> {
-        let mut req = self
-            .url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| format!("bad URL {}: {e}", self.url))?;
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_static(self.v.subprotocol()),
-        );
-        let attempt = tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), true);
-        let (ws, resp) = match tokio::time::timeout(self.cfg.pace.call_timeout, attempt).await {
-            Ok(Ok(x)) => x,
-            Ok(Err(e)) => return Err(format!("cannot connect to {}: {e}", self.url)),
-            Err(_) => return Err(format!("cannot connect to {}: timed out", self.url)),
+    pub(super) async fn connect(&mut self) -> Result<WsLink, ConnectError> {
+        let attempt = self.connector.connect(&self.url, &self.identity, self.v);
+        let (ws, security) = match tokio::time::timeout(self.cfg.pace.call_timeout, attempt).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(ConnectError {
+                    message: format!("cannot connect to {}: timed out", self.url),
+                    permanent: false,
+                });
+            }
         };
-        let sub = resp
-            .headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default();
-        if sub != self.v.subprotocol() {
-            return Err(format!(
-                "{} answered subprotocol `{sub}`, not {}",
-                self.url,
-                self.v.subprotocol()
-            ));
-        }
         Ok(Link::open(
             ws,
             self.identity.clone(),
             Side::Charger,
             self.v.subprotocol(),
+            &security,
             self.cfg.record.clone(),
         ))
     }
