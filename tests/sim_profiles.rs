@@ -333,3 +333,53 @@ async fn the_sim_csms_serves_every_profile_itself() {
     );
     assert_no_secret("the CSMS's trace", &text, PASSWORD);
 }
+
+/// A TLS failure says what TLS refused: a certificate from another CA, a certificate for
+/// another host name. Both stop the station at once (no retries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_failure_names_its_reason() {
+    let ours = tempfile::tempdir().expect("temp dir");
+    certs(ours.path());
+    let other = tempfile::tempdir().expect("temp dir");
+    certs(other.path());
+    let named = tempfile::tempdir().expect("temp dir");
+    let mut req = CertsRequest::new(named.path());
+    req.server_names = vec!["csms.lab".into()];
+    generate(&req).expect("certificates");
+
+    for (server_dir, ca_dir, expect) in [
+        (ours.path(), other.path(), "is not signed by the CA in --ca"),
+        (
+            named.path(),
+            named.path(),
+            "is not valid for the host name `127.0.0.1`",
+        ),
+    ] {
+        let mut cfg = CsmsConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+        cfg.tls = Some(ListenTls {
+            cert: server_dir.join("server.pem"),
+            key: server_dir.join("server.key"),
+            client_ca: None,
+        });
+        let csms = Csms::bind(cfg).await.expect("bind");
+        let addr = csms.local_addr().expect("address");
+        let (down_tx, down) = watch::channel(false);
+        let task = tokio::spawn(csms.run(down));
+        let mut f = FleetConfig::new(format!("wss://{addr}/ocpp"));
+        f.ca = Some(ca_dir.join("ca.pem"));
+        f.pace.backoff = Duration::from_secs(5);
+        let (_keep, stop) = watch::channel(false);
+        let report = timeout(Duration::from_secs(20), run_fleet(f, stop))
+            .await
+            .expect("gives up at once, without the backoff's retries")
+            .expect("valid");
+        let failure = report.failures.join("\n");
+        assert!(failure.contains("TLS handshake failed"), "{failure}");
+        assert!(failure.contains(expect), "{expect}: {failure}");
+        down_tx.send(true).expect("stop");
+        timeout(Duration::from_secs(20), task)
+            .await
+            .expect("stops")
+            .expect("task");
+    }
+}

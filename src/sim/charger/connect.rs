@@ -251,6 +251,9 @@ impl TlsSetup {
             R::InvalidCertificate(C::UnknownIssuer) => {
                 format!("the CSMS's certificate is not signed by {trust}")
             }
+            R::InvalidCertificate(C::BadSignature) => format!(
+                "the CSMS's certificate is not signed by {trust} (its signature does not verify: another CA of the same name?)"
+            ),
             R::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
                 format!("the CSMS's certificate is not valid for the host name `{host}`")
             }
