@@ -8,8 +8,12 @@
 //!   report status, charge with meter values at a configured pace, answer CSMS calls and
 //!   reconnect after a drop. [`misbehave::Misbehave`] makes a station break one named rule.
 //!
+//! Both speak every security profile: the charger connects over `wss://` (trusting a given
+//! CA, with a client certificate for profile 3) and sends Basic credentials ([`auth`]); the
+//! CSMS serves `wss://`, can require client certificates and Basic credentials (401).
+//!
 //! Both sides can record what they saw as a trace ([`Tap`]) that `ocpp-inspector check`
-//! reads. The simulators are peers, not inspectors: they judge nothing (the engine does),
+//! reads; a password never reaches it. The simulators are peers, not inspectors: they judge nothing (the engine does),
 //! and they never panic on what the other side sends.
 
 pub mod auth;
