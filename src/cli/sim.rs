@@ -127,7 +127,8 @@ pub struct ChargerArgs {
     /// default: SSL_CERT_FILE or the system bundle)
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
-    /// For a wss:// URL: the stations' client certificate (PEM; security profile 3)
+    /// For a wss:// URL: the client certificate every station presents (PEM; security
+    /// profile 3). Its CN names one station: give a fleet of one (`--count 1`)
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// The private key of --cert (PEM)
