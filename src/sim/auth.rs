@@ -169,24 +169,37 @@ impl Credentials {
             .map_err(|_| Refusal::Malformed)?;
         let token = String::from_utf8(bytes).map_err(|_| Refusal::Malformed)?;
         let (user, password) = token.split_once(':').ok_or(Refusal::Malformed)?;
+        let shown = || shown_user(user);
         let user = user.to_owned();
         let expected = match self.by_user.get(&user) {
             Some(p) => p,
             None if user == identity => match &self.any_station {
                 Some(p) => p,
-                None => return Err(Refusal::UnknownUser { user }),
+                None => return Err(Refusal::UnknownUser { user: shown() }),
             },
-            None if self.any_station.is_some() => return Err(Refusal::NotIdentity { user }),
-            None => return Err(Refusal::UnknownUser { user }),
+            None if self.any_station.is_some() => {
+                return Err(Refusal::NotIdentity { user: shown() });
+            }
+            None => return Err(Refusal::UnknownUser { user: shown() }),
         };
         if !same(expected.0.as_bytes(), password.as_bytes()) {
-            return Err(Refusal::WrongPassword { user });
+            return Err(Refusal::WrongPassword { user: shown() });
         }
         if user != identity {
-            return Err(Refusal::NotIdentity { user });
+            return Err(Refusal::NotIdentity { user: shown() });
         }
         Ok(user)
     }
+}
+
+/// A user name as a message may show it: control characters escaped, at most 64 characters
+/// (the peer chose it).
+fn shown_user(user: &str) -> String {
+    let mut out: String = user.chars().take(64).flat_map(char::escape_debug).collect();
+    if user.chars().count() > 64 {
+        out.push('…');
+    }
+    out
 }
 
 /// Compares without stopping at the first difference (the length still shows).
@@ -270,6 +283,18 @@ mod tests {
             c.check(Some(fleet.header("CP-007").as_bytes()), "CP-007"),
             Ok("CP-007".into())
         );
+        // A user name from the peer is shown escaped and cut.
+        let odd = BasicAuth::parse(&format!("{}\u{1b}[2J:x", "u".repeat(100)), "t")
+            .expect_err("control characters are refused on our side");
+        assert!(odd.to_string().contains("control characters"));
+        let header = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("a\u{1b}[2Jb:pw")
+        );
+        match c.check(Some(header.as_bytes()), "CP-001") {
+            Err(Refusal::NotIdentity { user }) => assert_eq!(user, "a\\u{1b}[2Jb"),
+            other => panic!("{other:?}"),
+        }
         let only_one = creds(&["CP-001:pw-one"]);
         assert!(matches!(
             only_one.check(Some(fleet.header("CP-002").as_bytes()), "CP-002"),
