@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! ca.pem / ca.key          the test CA (reused when DIR already has one)
-//!   ├─ server.pem/.key     TLS server: SANs from --server-name (an IP becomes an IP SAN)
-//!   └─ <ID>.pem/.key       charger client: subject CN=<ID>, O=<organization>
+//!   ├─ server.pem/.key     TLS server: SANs from --server-name (an IP becomes an IP SAN);
+//!   │                      kept when it exists, made anew only when asked (`reissue_server`)
+//!   └─ <ID>.pem/.key       charger client: subject CN=<ID>, O=<organization>; other
+//!                          chargers' files in DIR are left as they are
 //! ```
 //!
 //! Keys are ECDSA P-256 (OCPP's security white paper and 2.0.1 A00 allow it), written with
@@ -36,6 +38,8 @@ pub struct CertsRequest {
     pub organization: String,
     /// Validity of new leaf certificates, in days (the CA gets ten times as long).
     pub days: u32,
+    /// Make the server certificate anew even when `server.pem`/`server.key` exist.
+    pub reissue_server: bool,
 }
 
 impl CertsRequest {
@@ -46,6 +50,7 @@ impl CertsRequest {
             chargers: Vec::new(),
             organization: "ocpp-inspector test CPO".into(),
             days: 730,
+            reissue_server: false,
         }
     }
 }
@@ -58,12 +63,27 @@ pub struct Written {
     pub role: String,
 }
 
+/// What became of the server certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerCert {
+    /// There was none: made.
+    Issued,
+    /// One existed and was made anew, for this reason.
+    Reissued(String),
+    /// One existed and was kept; it is valid for these names.
+    Kept(Vec<String>),
+}
+
 /// What `generate` did.
 #[derive(Debug, Clone)]
 pub struct CertsOutcome {
     /// True when an existing `ca.pem`/`ca.key` signed the new certificates.
     pub reused_ca: bool,
+    pub server: ServerCert,
     pub written: Vec<Written>,
+    /// Every charger with a certificate and key in the folder after this run (earlier runs'
+    /// included), sorted.
+    pub chargers: Vec<String>,
 }
 
 /// Why certificates could not be made; names the file or the value at fault.
@@ -156,9 +176,121 @@ pub fn generate(req: &CertsRequest) -> Result<CertsOutcome, CertsError> {
         (Issuer::new(params, key), false)
     };
 
-    // The server certificate.
+    // The server certificate: kept when it exists, unless asked or the CA is new.
+    let (pem, keyf) = (req.out.join("server.pem"), req.out.join("server.key"));
+    let server = if !(pem.exists() && keyf.exists()) {
+        ServerCert::Issued
+    } else if !reused_ca {
+        ServerCert::Reissued("the CA is new, so the old one would not be trusted".into())
+    } else if req.reissue_server {
+        ServerCert::Reissued("asked with --reissue-server".into())
+    } else {
+        let names = server_names_of(&pem)?;
+        let mut want: Vec<&str> = req.server_names.iter().map(String::as_str).collect();
+        let mut have: Vec<&str> = names.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        want.dedup();
+        have.sort_unstable();
+        if !want.is_empty() && want != have {
+            return Err(CertsError::BadFile {
+                path: pem,
+                message: format!(
+                    "exists and is valid for {}, not for the --server-name values given ({}); it is kept unless --reissue-server is added",
+                    names.join(", "),
+                    req.server_names.join(", ")
+                ),
+            });
+        }
+        ServerCert::Kept(names)
+    };
+    if !matches!(server, ServerCert::Kept(_)) {
+        // Re-issued without --server-name: the names it had.
+        let names = match server {
+            ServerCert::Reissued(_) if req.server_names.is_empty() => {
+                Some(server_names_of(&pem)?).filter(|n| !n.is_empty())
+            }
+            _ => None,
+        };
+        let names = names.unwrap_or(server_names);
+        issue_server(req, &names, &issuer, &pem, &keyf, &mut written)?;
+    }
+
+    // One client certificate per charger.
+    for id in &req.chargers {
+        issue_charger(req, id, &issuer, &mut written)?;
+    }
+    let chargers = chargers_in(&req.out)?;
+    Ok(CertsOutcome {
+        reused_ca,
+        server,
+        written,
+        chargers,
+    })
+}
+
+/// The DNS names and IP addresses of a certificate's subject alternative names.
+fn server_names_of(pem: &Path) -> Result<Vec<String>, CertsError> {
+    let bad = |message: String| CertsError::BadFile {
+        path: pem.to_owned(),
+        message,
+    };
+    let text = fs::read(pem).map_err(|source| CertsError::Io {
+        path: pem.to_owned(),
+        source,
+    })?;
+    let (_, block) = x509_parser::pem::parse_x509_pem(&text)
+        .map_err(|e| bad(format!("not a PEM certificate: {e}")))?;
+    let cert = block
+        .parse_x509()
+        .map_err(|e| bad(format!("not an X.509 certificate: {e}")))?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for n in &san.value.general_names {
+            match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => names.push((*d).to_owned()),
+                x509_parser::extensions::GeneralName::IPAddress(b) => {
+                    let ip = match b.len() {
+                        4 => <[u8; 4]>::try_from(*b).ok().map(std::net::IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*b).ok().map(std::net::IpAddr::from),
+                        _ => None,
+                    };
+                    names.extend(ip.map(|ip| ip.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The charger identities with both `<ID>.pem` and `<ID>.key` in `dir`.
+fn chargers_in(dir: &Path) -> Result<Vec<String>, CertsError> {
+    let entries = fs::read_dir(dir).map_err(|source| CertsError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let id = name.strip_suffix(".pem")?.to_owned();
+            (check_identity(&id).is_ok() && dir.join(format!("{id}.key")).exists()).then_some(id)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn issue_server(
+    req: &CertsRequest,
+    server_names: &[String],
+    issuer: &Issuer<'static, KeyPair>,
+    pem: &Path,
+    keyf: &Path,
+    written: &mut Vec<Written>,
+) -> Result<(), CertsError> {
     let key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(server_names.clone())?;
+    let mut params = CertificateParams::new(server_names.to_vec())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
@@ -167,57 +299,60 @@ pub fn generate(req: &CertsRequest) -> Result<CertsOutcome, CertsError> {
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     set_validity(&mut params, req.days);
-    let cert = params.signed_by(&key, &issuer)?;
-    let (pem, keyf) = (req.out.join("server.pem"), req.out.join("server.key"));
-    write_file(&pem, cert.pem().as_bytes(), false)?;
-    write_file(&keyf, key.serialize_pem().as_bytes(), true)?;
+    let cert = params.signed_by(&key, issuer)?;
+    write_file(pem, cert.pem().as_bytes(), false)?;
+    write_file(keyf, key.serialize_pem().as_bytes(), true)?;
     written.push(Written {
-        path: pem,
+        path: pem.to_owned(),
         role: format!(
             "TLS server certificate for {} (--tls-cert)",
             server_names.join(", ")
         ),
     });
     written.push(Written {
-        path: keyf,
+        path: keyf.to_owned(),
         role: "its private key (--tls-key)".into(),
     });
+    Ok(())
+}
 
-    // One client certificate per charger.
-    for id in &req.chargers {
-        let key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, id.as_str());
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, req.organization.as_str());
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyAgreement,
-        ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        params.use_authority_key_identifier_extension = true;
-        set_validity(&mut params, req.days);
-        let cert = params.signed_by(&key, &issuer)?;
-        let (pem, keyf) = (
-            req.out.join(format!("{id}.pem")),
-            req.out.join(format!("{id}.key")),
-        );
-        write_file(&pem, cert.pem().as_bytes(), false)?;
-        write_file(&keyf, key.serialize_pem().as_bytes(), true)?;
-        written.push(Written {
-            path: pem,
-            role: format!("client certificate of charger {id} (security profile 3)"),
-        });
-        written.push(Written {
-            path: keyf,
-            role: format!("private key of charger {id}"),
-        });
-    }
-    Ok(CertsOutcome { reused_ca, written })
+fn issue_charger(
+    req: &CertsRequest,
+    id: &str,
+    issuer: &Issuer<'static, KeyPair>,
+    written: &mut Vec<Written>,
+) -> Result<(), CertsError> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, id);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, req.organization.as_str());
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyAgreement,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params, req.days);
+    let cert = params.signed_by(&key, issuer)?;
+    let (pem, keyf) = (
+        req.out.join(format!("{id}.pem")),
+        req.out.join(format!("{id}.key")),
+    );
+    let again = if pem.exists() { " (made anew)" } else { "" };
+    write_file(&pem, cert.pem().as_bytes(), false)?;
+    write_file(&keyf, key.serialize_pem().as_bytes(), true)?;
+    written.push(Written {
+        path: pem,
+        role: format!("client certificate of charger {id} (security profile 3){again}"),
+    });
+    written.push(Written {
+        path: keyf,
+        role: format!("private key of charger {id}"),
+    });
+    Ok(())
 }
 
 fn load_ca(pem_path: &Path, key_path: &Path) -> Result<Issuer<'static, KeyPair>, CertsError> {

@@ -8,10 +8,15 @@
 //!   report status, charge with meter values at a configured pace, answer CSMS calls and
 //!   reconnect after a drop. [`misbehave::Misbehave`] makes a station break one named rule.
 //!
+//! Both speak every security profile: the charger connects over `wss://` (trusting a given
+//! CA, with a client certificate for profile 3) and sends Basic credentials ([`auth`]); the
+//! CSMS serves `wss://`, can require client certificates and Basic credentials (401).
+//!
 //! Both sides can record what they saw as a trace ([`Tap`]) that `ocpp-inspector check`
-//! reads. The simulators are peers, not inspectors: they judge nothing (the engine does),
+//! reads; a password never reaches it. The simulators are peers, not inspectors: they judge nothing (the engine does),
 //! and they never panic on what the other side sends.
 
+pub mod auth;
 pub mod charger;
 pub mod csms;
 pub(crate) mod link;
@@ -46,9 +51,21 @@ pub fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(1 << 20))
 }
 
+/// What a connection's handshake established (TLS, client certificate, Basic user), for
+/// the trace's open event; never a password.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Security {
+    /// `1.2` or `1.3` on a `wss://` connection; `None` on `ws://`.
+    pub(crate) tls_version: Option<&'static str>,
+    /// The subject of the charger's client certificate (security profile 3).
+    pub(crate) client_cert_subject: Option<String>,
+    /// The user of the charger's Basic authentication (profiles 1 and 2).
+    pub(crate) basic_auth_user: Option<String>,
+}
+
 /// What a tap records (the event kinds the simulators produce).
 pub(crate) enum Rec<'a> {
-    Open(&'a str),
+    Open(&'a str, &'a Security),
     Text(Side, &'a str),
     Binary(Side, usize),
     Close(Option<u16>, Option<Side>),
@@ -59,9 +76,16 @@ pub(crate) enum Rec<'a> {
 pub(crate) fn record(tap: Option<&Tap>, conn: &str, rec: Rec<'_>) -> std::io::Result<()> {
     let Some(tap) = tap else { return Ok(()) };
     let kind = match rec {
-        Rec::Open(sub) => EventKind::Open(Handshake {
+        Rec::Open(sub, sec) => EventKind::Open(Handshake {
             subprotocol: Some(sub),
-            scheme: Some("ws"),
+            scheme: Some(if sec.tls_version.is_some() {
+                "wss"
+            } else {
+                "ws"
+            }),
+            tls_version: sec.tls_version,
+            client_cert_subject: sec.client_cert_subject.as_deref(),
+            basic_auth_user: sec.basic_auth_user.as_deref(),
             ..Handshake::default()
         }),
         Rec::Text(from, text) => EventKind::Frame {

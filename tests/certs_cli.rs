@@ -232,7 +232,7 @@ fn a_second_run_reuses_the_ca_so_earlier_certificates_stay_trusted() {
         std::fs::read(dir.path().join("ca.pem")).expect("ca.pem"),
         ca_before
     );
-    // CP-1 (first run) and CP-2 (second run) both pass against the new server certificate.
+    // CP-1 (first run) and CP-2 (second run) both pass against the server certificate.
     for id in ["CP-1", "CP-2"] {
         let client = charger_client(dir.path(), id, &dir.path().join("ca.pem"));
         assert!(
@@ -240,6 +240,71 @@ fn a_second_run_reuses_the_ca_so_earlier_certificates_stay_trusted() {
             "{id}"
         );
     }
+}
+
+#[test]
+fn adding_a_charger_keeps_the_server_certificate_and_earlier_chargers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = certs_in(
+        dir.path(),
+        &["--server-name", "csms.lab", "--charger", "CP-1"],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let read = |f: &str| std::fs::read(dir.path().join(f)).expect("file");
+    let (server_pem, server_key, cp1) = (read("server.pem"), read("server.key"), read("CP-1.pem"));
+
+    let r = certs_in(dir.path(), &["--charger", "CP-2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read("server.pem"), server_pem, "server.pem unchanged");
+    assert_eq!(read("server.key"), server_key, "server.key unchanged");
+    assert_eq!(read("CP-1.pem"), cp1, "the earlier charger is untouched");
+    assert!(
+        r.stdout.contains("kept the existing server certificate")
+            && r.stdout.contains("valid for csms.lab"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("TLS server certificate for"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("charger certificates in") && r.stdout.contains("CP-1, CP-2"),
+        "{}",
+        r.stdout
+    );
+
+    // Other server names without --reissue-server: refused, nothing replaced.
+    let r = certs_in(dir.path(), &["--server-name", "other.lab"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("server.pem") && r.stderr.contains("--reissue-server"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(read("server.pem"), server_pem);
+
+    // Asked to re-issue: said so, new bytes, the old names when none are given.
+    let r = certs_in(dir.path(), &["--reissue-server"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("re-issued the server certificate"),
+        "{}",
+        r.stdout
+    );
+    assert_ne!(read("server.pem"), server_pem);
+    let new = der(&dir.path().join("server.pem"));
+    let (_, cert) = X509Certificate::from_der(&new).expect("x509");
+    let san = cert
+        .subject_alternative_name()
+        .expect("parse")
+        .expect("SAN");
+    assert_eq!(
+        san.value.general_names,
+        vec![GeneralName::DNSName("csms.lab")]
+    );
+    assert_eq!(read("CP-1.pem"), cp1);
 }
 
 #[test]

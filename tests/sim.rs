@@ -371,7 +371,8 @@ fn cli_refuses_a_bad_url_clearly_and_lists_the_misbehaviours() {
     for url in [
         "not a url",
         "http://127.0.0.1:1/ocpp",
-        "wss://127.0.0.1:1/ocpp",
+        // Credentials belong in --basic-auth (wss:// itself is supported: sim_profiles.rs).
+        "ws://CP-1:pw@127.0.0.1:1/ocpp",
     ] {
         let run =
             common::run_with_limit(&["sim", "charger", "--url", url], Duration::from_secs(20));

@@ -8,13 +8,14 @@ use anyhow::Result;
 use clap::Args;
 
 use super::exit;
-use crate::certs::{CertsRequest, generate};
+use crate::certs::{CertsRequest, ServerCert, generate};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Files: ca.pem/ca.key (the test CA; reused when DIR already has them, so chargers added later \
-share it), server.pem/server.key (for --tls-cert/--tls-key), <ID>.pem/<ID>.key per charger \
-(CN=<ID>, for security profile 3). Private keys are written with mode 0600.")]
+share it), server.pem/server.key (for --tls-cert/--tls-key; kept when they exist, made anew \
+only with --reissue-server), <ID>.pem/<ID>.key per charger (CN=<ID>, for security profile 3; \
+other chargers' files in DIR are left as they are). Private keys are written with mode 0600.")]
 pub struct CertsArgs {
     /// Folder to write the PEM files to (created if missing)
     #[arg(long, value_name = "DIR")]
@@ -36,6 +37,11 @@ pub struct CertsArgs {
     /// Validity of the server and charger certificates, in days
     #[arg(long, value_name = "DAYS", default_value_t = 730)]
     pub days: u32,
+
+    /// Make server.pem/server.key anew even when they exist (by default an existing server
+    /// certificate is kept, so adding a charger changes nothing a CSMS or proxy uses)
+    #[arg(long)]
+    pub reissue_server: bool,
 }
 
 pub fn run(args: &CertsArgs) -> Result<u8> {
@@ -45,6 +51,7 @@ pub fn run(args: &CertsArgs) -> Result<u8> {
         chargers: args.chargers.clone(),
         organization: args.organization.clone(),
         days: args.days,
+        reissue_server: args.reissue_server,
     };
     let outcome = generate(&req)?;
     if outcome.reused_ca {
@@ -53,8 +60,26 @@ pub fn run(args: &CertsArgs) -> Result<u8> {
             args.out.display()
         );
     }
+    match &outcome.server {
+        ServerCert::Issued => {}
+        ServerCert::Reissued(why) => println!(
+            "re-issued the server certificate ({why}): the old server.pem/server.key are replaced; restart what uses them"
+        ),
+        ServerCert::Kept(names) => println!(
+            "kept the existing server certificate {} (valid for {}; --reissue-server makes it anew)",
+            args.out.join("server.pem").display(),
+            names.join(", ")
+        ),
+    }
     for w in &outcome.written {
         println!("wrote {}  {}", w.path.display(), w.role);
+    }
+    if !outcome.chargers.is_empty() {
+        println!(
+            "charger certificates in {}: {}",
+            args.out.display(),
+            outcome.chargers.join(", ")
+        );
     }
     Ok(exit::CLEAN)
 }

@@ -15,10 +15,12 @@ use tokio::sync::watch;
 use super::exit;
 use super::parse_version;
 use crate::ocpp::Version;
+use crate::sim::auth::{BasicAuth, Credentials, SecretArg};
 use crate::sim::charger::{FleetConfig, Pace, Target, run_fleet};
 use crate::sim::csms::{Csms, CsmsConfig};
 use crate::sim::misbehave::{Misbehave, table_text};
 use crate::sim::{Tap, tap};
+use crate::source::proxy::tls::{ListenTls, start_warnings};
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -55,6 +57,24 @@ pub struct CsmsArgs {
     /// Record all traffic to this trace file (JSON Lines)
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Serve wss:// with this certificate chain (PEM; security profiles 2 and 3)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a charger certificate signed by this CA (PEM; security profile 3)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+    /// Require HTTP Basic authentication with these credentials (profiles 1 and 2);
+    /// repeatable. The user must be the station identity; an empty user (`:PASS`) accepts
+    /// every station with that password. Others are answered 401
+    #[arg(long, value_name = "USER:PASS")]
+    pub basic_auth: Vec<SecretArg>,
+    /// Like --basic-auth, one USER:PASS per line (`#` comments; keeps passwords out of the
+    /// process list)
+    #[arg(long, value_name = "FILE")]
+    pub basic_auth_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +123,21 @@ pub struct ChargerArgs {
     /// Record all traffic to this trace file (JSON Lines)
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// For a wss:// URL: the CA certificate(s) that signed the CSMS's certificate (PEM;
+    /// default: SSL_CERT_FILE or the system bundle)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// For a wss:// URL: the client certificate every station presents (PEM; security
+    /// profile 3). Its CN names one station: give a fleet of one (`--count 1`)
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// HTTP Basic credentials for the handshake (security profiles 1 and 2). OCPP makes the
+    /// user the station identity; an empty user (`:PASS`) sends each station's own
+    #[arg(long, value_name = "USER:PASS")]
+    pub basic_auth: Option<SecretArg>,
 }
 
 fn secs(s: f64, what: &str) -> Result<Duration> {
@@ -162,12 +197,59 @@ fn run_csms(a: &CsmsArgs) -> Result<u8> {
         .command_every
         .map(|s| secs(s, "--command-every"))
         .transpose()?;
+    cfg.tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(ListenTls {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: a.client_ca.clone(),
+        }),
+        _ => None,
+    };
+    if let Some(tls) = &cfg.tls {
+        for w in start_warnings(tls) {
+            eprintln!("ocpp-inspector sim csms: warning: {w}");
+        }
+    }
+    let mut creds = Credentials::default();
+    for c in &a.basic_auth {
+        creds.add(BasicAuth::parse(&c.0, "--basic-auth")?);
+    }
+    if let Some(path) = &a.basic_auth_file {
+        creds.read_file(path)?;
+        if creds.is_empty() {
+            bail!(
+                "--basic-auth-file {}: holds no USER:PASS line",
+                path.display()
+            );
+        }
+    }
+    let auth_note = if creds.is_empty() {
+        ""
+    } else {
+        ", Basic authentication required"
+    };
+    cfg.basic_auth = (!creds.is_empty()).then_some(creds);
+    let scheme = if cfg.tls.is_some() { "wss" } else { "ws" };
+    let cert_note = if a.client_ca.is_some() {
+        ", client certificate required"
+    } else {
+        ""
+    };
     cfg.record = a.record.as_ref().map(open_record).transpose()?;
+    let (notice_tx, mut notices) = tokio::sync::mpsc::channel::<String>(64);
+    cfg.notices = Some(notice_tx);
     let (rt, stop, rx) = runtime()?;
     rt.block_on(async move {
         let csms = Csms::bind(cfg).await?;
         let addr = csms.local_addr()?;
-        eprintln!("ocpp-inspector sim csms: listening on ws://{addr}/<identity> (Ctrl-C stops)");
+        eprintln!(
+            "ocpp-inspector sim csms: listening on {scheme}://{addr}/<identity>{cert_note}{auth_note} (Ctrl-C stops)"
+        );
+        tokio::spawn(async move {
+            while let Some(line) = notices.recv().await {
+                eprintln!("ocpp-inspector sim csms: {line}");
+            }
+        });
         let handle = csms.handle();
         let server = tokio::spawn(csms.run(rx));
         let _ = tokio::signal::ctrl_c().await;
@@ -215,6 +297,14 @@ fn run_charger(a: &ChargerArgs) -> Result<u8> {
     for m in &a.misbehave {
         cfg.misbehave.push(parse_misbehave(m)?);
     }
+    cfg.ca = a.ca.clone();
+    cfg.cert = a.cert.clone();
+    cfg.key = a.key.clone();
+    cfg.basic_auth = a
+        .basic_auth
+        .as_ref()
+        .map(|s| BasicAuth::parse(&s.0, "--basic-auth"))
+        .transpose()?;
     cfg.validate()?;
     cfg.record = a.record.as_ref().map(open_record).transpose()?;
     let (rt, stop, rx) = runtime()?;

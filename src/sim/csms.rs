@@ -4,6 +4,11 @@
 //! CSMS calls (remote start/stop, reset, trigger message, get/set configuration or variables)
 //! on request through [`CsmsHandle`] or at a configured pace.
 //!
+//! It serves `ws://` or `wss://` (security profiles 2 and 3: [`CsmsConfig::tls`], with a
+//! required client certificate when a client CA is set) and can require HTTP Basic
+//! credentials (profiles 1 and 2: [`CsmsConfig::basic_auth`]), answering 401 otherwise. Why
+//! it refused a connection goes to [`CsmsConfig::notices`], naming the user, never a password.
+//!
 //! It is a peer, not an inspector: it validates nothing and never refuses a message for its
 //! content; a frame it cannot read is ignored. One tokio task per connection.
 
@@ -22,11 +27,14 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 
+use super::auth::Credentials;
 use super::link::{Link, Rpc, call_text, error_text, result_text};
 use super::msg::{self, id_token};
-use super::{Tap, now, ws_config};
+use super::{Security, Tap, now, ws_config};
 use crate::ocpp::action::lookup;
 use crate::ocpp::{Side, Version};
+use crate::source::proxy::io::Io;
+use crate::source::proxy::tls::{ListenTls, describe_accept_error, peer_tls, server_config};
 
 /// How the CSMS behaves.
 #[derive(Clone)]
@@ -46,6 +54,15 @@ pub struct CsmsConfig {
     pub call_timeout: Duration,
     /// Record every connection here.
     pub record: Option<Tap>,
+    /// Serve `wss://` with this certificate and key; with its `client_ca`, every charger
+    /// must present a certificate that CA signed (security profile 3).
+    pub tls: Option<ListenTls>,
+    /// Require HTTP Basic credentials in the handshake (profiles 1 and 2); a charger
+    /// without matching ones is answered 401.
+    pub basic_auth: Option<Credentials>,
+    /// One line per refused connection (TLS handshake failed, 401), if anyone listens; a
+    /// full channel drops the line rather than wait.
+    pub notices: Option<mpsc::Sender<String>>,
 }
 
 impl CsmsConfig {
@@ -60,6 +77,9 @@ impl CsmsConfig {
             command_every: None,
             call_timeout: Duration::from_secs(30),
             record: None,
+            tls: None,
+            basic_auth: None,
+            notices: None,
         }
     }
 }
@@ -191,18 +211,27 @@ impl CsmsHandle {
 /// A bound, not yet running CSMS.
 pub struct Csms {
     listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     cfg: Arc<CsmsConfig>,
     shared: Arc<Shared>,
 }
 
 impl Csms {
-    /// Binds the listening socket.
+    /// Reads the TLS files (an error names the file and what is wrong) and binds the
+    /// listening socket.
     pub async fn bind(cfg: CsmsConfig) -> Result<Csms> {
+        let acceptor = match &cfg.tls {
+            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(
+                server_config(tls).context("CSMS simulator TLS")?,
+            )),
+            None => None,
+        };
         let listener = TcpListener::bind(cfg.listen)
             .await
             .with_context(|| format!("CSMS simulator cannot listen on {}", cfg.listen))?;
         Ok(Csms {
             listener,
+            acceptor,
             cfg: Arc::new(cfg),
             shared: Arc::new(Shared {
                 stations: Mutex::new(HashMap::new()),
@@ -237,9 +266,16 @@ impl Csms {
                     if r.is_err() { break; }
                 }
                 accepted = self.listener.accept() => {
-                    if let Ok((stream, _)) = accepted {
+                    if let Ok((stream, peer)) = accepted {
                         let _ = stream.set_nodelay(true);
-                        conns.spawn(serve(stream, self.cfg.clone(), self.shared.clone(), shutdown.clone()));
+                        conns.spawn(secure_then_serve(
+                            stream,
+                            peer,
+                            self.acceptor.clone(),
+                            self.cfg.clone(),
+                            self.shared.clone(),
+                            shutdown.clone(),
+                        ));
                     }
                 }
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -262,15 +298,67 @@ fn identity_of(path: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn serve(
+fn notice(cfg: &CsmsConfig, line: String) {
+    if let Some(tx) = &cfg.notices {
+        let _ = tx.try_send(line);
+    }
+}
+
+/// The TLS handshake (for `wss://`), then the connection.
+async fn secure_then_serve(
     stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    cfg: Arc<CsmsConfig>,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut security = Security::default();
+    let io = match acceptor {
+        Some(acceptor) => {
+            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                Ok(Ok(s)) => {
+                    let info = peer_tls(s.get_ref().1);
+                    security.tls_version = info.version;
+                    security.client_cert_subject = info.client_cert_subject;
+                    Io::Server(Box::new(s))
+                }
+                Ok(Err(e)) => {
+                    notice(
+                        &cfg,
+                        format!(
+                            "TLS handshake from {peer} failed: {}",
+                            describe_accept_error(&e)
+                        ),
+                    );
+                    return;
+                }
+                Err(_) => {
+                    notice(&cfg, format!("TLS handshake from {peer}: timed out"));
+                    return;
+                }
+            }
+        }
+        None => Io::Plain(stream),
+    };
+    serve(io, peer, security, cfg, shared, shutdown).await;
+}
+
+async fn serve(
+    stream: Io,
+    peer: SocketAddr,
+    mut security: Security,
     cfg: Arc<CsmsConfig>,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let picked: Arc<Mutex<Option<(String, Version)>>> = Arc::new(Mutex::new(None));
+    // What the handshake callback picked: identity, version, Basic user.
+    type Picked = Option<(String, Version, Option<String>)>;
+    let picked: Arc<Mutex<Picked>> = Arc::new(Mutex::new(None));
     let slot = picked.clone();
     let versions = cfg.versions.clone();
+    let credentials = cfg.basic_auth.clone();
+    let cfg_for_notice = cfg.clone();
     // The callback's type is fixed by tungstenite.
     #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
@@ -284,6 +372,30 @@ async fn serve(
                 StatusCode::NOT_FOUND,
                 "no station identity in the URL path",
             ));
+        };
+        let user = match &credentials {
+            Some(creds) => {
+                let header = req
+                    .headers()
+                    .get("authorization")
+                    .map(HeaderValue::as_bytes);
+                match creds.check(header, &identity) {
+                    Ok(user) => Some(user),
+                    Err(why) => {
+                        notice(
+                            &cfg_for_notice,
+                            format!("refused {identity} from {peer} with HTTP 401: {why}"),
+                        );
+                        let mut r = refuse(StatusCode::UNAUTHORIZED, "authentication required");
+                        r.headers_mut().insert(
+                            "WWW-Authenticate",
+                            HeaderValue::from_static("Basic realm=\"OCPP\""),
+                        );
+                        return Err(r);
+                    }
+                }
+            }
+            None => None,
         };
         let offered: Vec<&str> = req
             .headers()
@@ -308,7 +420,7 @@ async fn serve(
             HeaderValue::from_static(version.subprotocol()),
         );
         if let Ok(mut p) = slot.lock() {
-            *p = Some((identity, version));
+            *p = Some((identity, version, user));
         }
         Ok(resp)
     };
@@ -317,9 +429,10 @@ async fn serve(
     let Ok(Ok(ws)) = tokio::time::timeout(Duration::from_secs(10), handshake).await else {
         return;
     };
-    let Some((identity, version)) = picked.lock().ok().and_then(|mut p| p.take()) else {
+    let Some((identity, version, user)) = picked.lock().ok().and_then(|mut p| p.take()) else {
         return;
     };
+    security.basic_auth_user = user;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let generation = shared.next_generation.fetch_add(1, Ordering::Relaxed) as u64;
     if let Ok(mut map) = shared.stations.lock() {
@@ -346,6 +459,7 @@ async fn serve(
         Arc::from(identity.as_str()),
         Side::Csms,
         version.subprotocol(),
+        &security,
         cfg.record.clone(),
     );
     let mut c = Conn {

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::{Rec, Tap, record};
+use super::{Rec, Security, Tap, record};
 use crate::ocpp::Side;
 
 /// A received frame, as far as the peer logic cares.
@@ -117,6 +117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
         conn: Arc<str>,
         me: Side,
         subprotocol: &str,
+        security: &Security,
         tap: Option<Tap>,
     ) -> Self {
         let mut link = Link {
@@ -127,7 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Link<S> {
             closed: false,
             tap_error: None,
         };
-        link.rec(Rec::Open(subprotocol));
+        link.rec(Rec::Open(subprotocol, security));
         link
     }
 
