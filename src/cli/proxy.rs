@@ -8,16 +8,18 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::args::{EngineArgs, ProxyArgs, build_config};
 use super::check::FailOn;
 use super::exit;
 use super::signal::wait_for_signal;
+use crate::admin::{AdminState, Metrics, MetricsSink, serve};
 use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::pipeline::{Bound, LiveRun, Screen};
+use crate::sink::LiveSink;
 use crate::sink::report::RunInfo;
 use crate::sink::tui::ReportTarget;
 use crate::sink::tui::app::Limits;
@@ -50,6 +52,11 @@ pub struct ProxyCommandArgs {
     /// Lowest severity that makes the exit code 1 at shutdown
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
+
+    /// Serve Prometheus metrics (GET /metrics), liveness (GET /healthz), readiness
+    /// (GET /readyz, 503 while draining) and POST /drain on this address
+    #[arg(long, value_name = "HOST:PORT")]
+    pub admin: Option<String>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -88,7 +95,21 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         Arc::new(build_config(&args.engine)?),
         args.engine.ocpp,
     );
-    let config = args.proxy.proxy_config()?;
+    let mut config = args.proxy.proxy_config()?;
+    // The admin port is bound now: a taken port is a start-up error.
+    let admin = match &args.admin {
+        Some(addr) => {
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on --admin {addr}"))?;
+            l.set_nonblocking(true)
+                .with_context(|| format!("--admin {addr}"))?;
+            let state = Arc::new(AdminState::new(Arc::new(Metrics::new())));
+            config.metrics = Some(state.metrics.clone());
+            Some((l, state))
+        }
+        None => None,
+    };
+    let admin_state = admin.as_ref().map(|(_, s)| s.clone());
     if let Some(t) = &config.listen_tls {
         for w in crate::source::proxy::tls::start_warnings(t) {
             eprintln!("ocpp-inspector: warning: {w}");
@@ -126,11 +147,39 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         .record(args.record.clone())
         .report(args.report.clone(), info.clone())
         .stop_when(async move {
-            wait_for_signal().await;
+            match &admin_state {
+                Some(state) => {
+                    tokio::select! {
+                        () = wait_for_signal() => {}
+                        () = state.drain_requested() => {}
+                    }
+                    state.set_draining();
+                }
+                None => wait_for_signal().await,
+            }
             if !tui {
                 eprintln!("proxy    shutting down: closing every connection with 1001");
             }
         });
+    if let Some((listener, state)) = admin {
+        run = run.wire(move |b: &Bound| {
+            let addr = listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string());
+            let serving = state.clone();
+            let at = addr.clone();
+            b.runtime.spawn(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => serve(l, serving).await,
+                    Err(e) => eprintln!("ocpp-inspector: error: the admin port {at}: {e}"),
+                }
+            });
+            if !tui {
+                eprintln!("admin    http://{addr}/metrics, /healthz, /readyz (POST /drain drains)");
+            }
+            vec![Box::new(MetricsSink::new(state.metrics.clone())) as Box<dyn LiveSink>]
+        });
+    }
     run = if tui {
         let limits = Limits {
             max_frames: args.max_frames,

@@ -135,6 +135,9 @@ pub struct ProxyConfig {
     /// Pass the charger's verified client certificate and subject to the CSMS in this
     /// request header (`Cert="<URL-encoded PEM>";Subject="<subject>"`).
     pub forward_client_cert: Option<String>,
+    /// Where the listener counts refusals, TLS failures and upstream connect times, and the
+    /// proxy's loop the tap's state (the admin endpoint's metrics).
+    pub metrics: Option<Arc<crate::admin::Metrics>>,
 }
 
 impl ProxyConfig {
@@ -154,6 +157,7 @@ impl ProxyConfig {
             idle_timeout: Duration::from_secs(7200),
             keepalive: Duration::from_secs(60),
             forward_client_cert: None,
+            metrics: None,
         }
     }
 }
@@ -276,6 +280,9 @@ impl Proxy {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => break,
                 _ = summary.tick() => {
+                    if let Some(m) = &self.shared.config.metrics {
+                        m.tap_state(tap.dropped(), tap.bytes_in_flight(), tap.bytes_limit());
+                    }
                     let held = self.shared.noise.take_held();
                     if held > 0 {
                         let conn: Arc<str> = Arc::from(self.addr.to_string());
@@ -289,6 +296,9 @@ impl Proxy {
                 r = self.listener.accept(), if !backoff => match r {
                     Ok((tcp, peer)) => {
                         stats.accepted += 1;
+                        if let Some(m) = &self.shared.config.metrics {
+                            m.accepted.inc();
+                        }
                         let shared = self.shared.clone();
                         tasks.spawn(listener::handle(tcp, peer, shared, tap.clone(), conn_shutdown.clone()));
                     }

@@ -78,6 +78,14 @@ fn ws_config(c: &ProxyConfig) -> WebSocketConfig {
         .max_frame_size(Some(c.max_message))
 }
 
+/// Writes a refusal to the charger and counts it.
+async fn refuse(io: &mut Io, r: &Refusal, limit: std::time::Duration, cfg: &ProxyConfig) {
+    if let Some(m) = &cfg.metrics {
+        m.refused(r.status);
+    }
+    handshake::write_refusal(io, r, limit).await;
+}
+
 /// Serves one accepted TCP connection until its relay ends.
 pub(crate) async fn handle(
     tcp: TcpStream,
@@ -102,6 +110,9 @@ pub(crate) async fn handle(
                 (Io::Server(Box::new(s)), Some(info))
             }
             Ok(Err(e)) => {
+                if let Some(m) = &cfg.metrics {
+                    m.tls_failed(tls::accept_failure_reason(&e));
+                }
                 if noise.admit() {
                     tap.notice(
                         &peer_name,
@@ -112,6 +123,9 @@ pub(crate) async fn handle(
                 return;
             }
             Err(_) => {
+                if let Some(m) = &cfg.metrics {
+                    m.tls_failed("timeout");
+                }
                 if noise.admit() {
                     tap.notice(
                         &peer_name,
@@ -136,7 +150,7 @@ pub(crate) async fn handle(
             if noise.admit() {
                 tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
             }
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
         Ok(Err(e)) => {
@@ -158,7 +172,7 @@ pub(crate) async fn handle(
             if noise.admit() {
                 tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
             }
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
@@ -172,7 +186,7 @@ pub(crate) async fn handle(
                     format!("HTTP {}: {}", r.status, r.detail),
                 );
             }
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
@@ -189,8 +203,14 @@ pub(crate) async fn handle(
         }
     }
 
+    let connecting = std::time::Instant::now();
     let (up_io, up_rest, answer) = match shared.upstream.open(&req, cfg.connect_timeout).await {
-        Ok(x) => x,
+        Ok(x) => {
+            if let Some(m) = &cfg.metrics {
+                m.upstream_connected(connecting.elapsed());
+            }
+            x
+        }
         Err(e) => {
             let status = if matches!(e, UpstreamError::NoDescriptors { .. }) {
                 503
@@ -210,7 +230,7 @@ pub(crate) async fn handle(
                 }
                 _ => Refusal::new(502, "Bad Gateway", "upstream unavailable"),
             };
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
@@ -225,7 +245,7 @@ pub(crate) async fn handle(
                 NoticeKind::Upstream,
                 format!("{}; passed on to the charger", r.detail),
             );
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };

@@ -265,6 +265,16 @@ impl Tap {
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
     }
+
+    /// Payload bytes waiting for inspection now (the byte budget in use).
+    pub fn bytes_in_flight(&self) -> usize {
+        self.shared.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The byte budget.
+    pub fn bytes_limit(&self) -> usize {
+        self.shared.max_bytes
+    }
 }
 
 impl TapReceiver {
