@@ -1,7 +1,9 @@
 //! `proxy --admin`: after a scripted session through the proxy, `/metrics` says what the
 //! recording says (connections, frames and bytes by sender and message type, findings by
 //! rule as the JSON report has them, refusals by status), `/healthz` and `/readyz` answer,
-//! and `POST /drain` stops the proxy with every record kept.
+//! and `POST /drain` stops the proxy with every record kept; `--findings-jsonl` has the
+//! report's findings line by line with the instance and the charger's address, and the
+//! recording's open records name the instance.
 
 #![allow(
     clippy::expect_used,
@@ -138,6 +140,7 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("run.jsonl");
     let report = dir.path().join("report.json");
+    let jsonl = dir.path().join("findings.jsonl");
     let mut proxy = Proxy::start(&[
         "proxy",
         "--listen",
@@ -151,6 +154,10 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
         record.to_str().unwrap(),
         "--report",
         report.to_str().unwrap(),
+        "--findings-jsonl",
+        jsonl.to_str().unwrap(),
+        "--instance",
+        "proxy-a",
     ]);
     let admin = proxy.wait_line("admin    http://");
     let admin = admin
@@ -346,7 +353,33 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
     for (rule, n) in &findings {
         assert_eq!(in_report.get(rule), Some(n), "{rule}: {in_report:?}");
     }
+    // --findings-jsonl: one line per finding of the report, with the same members, plus the
+    // instance and the charger's address.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reported = doc["findings"].as_array().unwrap();
+    assert_eq!(lines.len(), reported.len(), "{lines:?}");
+    for f in reported {
+        let mut same = lines
+            .iter()
+            .find(|l| l["fingerprint"] == f["fingerprint"] && l["line"] == f["line"])
+            .unwrap_or_else(|| panic!("{f} not in the lines"))
+            .clone();
+        let o = same.as_object_mut().unwrap();
+        assert_eq!(o.remove("instance").unwrap(), "proxy-a");
+        let peer = o.remove("peer").unwrap();
+        assert!(peer.as_str().unwrap().starts_with("127.0.0.1:"), "{peer}");
+        assert_eq!(&same, f);
+    }
     let rec = std::fs::read_to_string(&record).unwrap();
+    for open in rec.lines().filter(|l| l.contains(r#""event":"open""#)) {
+        let v: serde_json::Value = serde_json::from_str(open).unwrap();
+        assert_eq!(v["instance"], "proxy-a", "{open}");
+        assert!(v["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{open}");
+    }
     assert!(
         rec.lines().last().unwrap().contains(r#""event":"close""#),
         "B's close is recorded too: {rec}"

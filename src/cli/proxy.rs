@@ -20,6 +20,7 @@ use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::pipeline::{Bound, LiveRun, Screen};
 use crate::sink::LiveSink;
+use crate::sink::findings_jsonl::FindingsJsonl;
 use crate::sink::report::RunInfo;
 use crate::sink::tui::ReportTarget;
 use crate::sink::tui::app::Limits;
@@ -52,6 +53,16 @@ pub struct ProxyCommandArgs {
     /// Lowest severity that makes the exit code 1 at shutdown
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
+
+    /// Write each finding as one JSON object per line as it happens (the JSON report's
+    /// members plus `instance` and `peer`), to FILE or standard output (`-`)
+    #[arg(long, value_name = "FILE|-")]
+    pub findings_jsonl: Option<PathBuf>,
+
+    /// This proxy's name in findings lines and on the recording's open records (default:
+    /// the host name, else `proxy`)
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
 
     /// Serve Prometheus metrics (GET /metrics), liveness (GET /healthz), readiness
     /// (GET /readyz, 503 while draining) and POST /drain on this address
@@ -118,6 +129,39 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let (_, upstream) = args.proxy.endpoints()?;
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
+    let instance = args
+        .instance
+        .clone()
+        .unwrap_or_else(crate::sink::findings_jsonl::default_instance);
+    if instance.is_empty() || instance.chars().any(char::is_control) {
+        anyhow::bail!("--instance must be a non-empty name without control characters");
+    }
+    if let Some(path) = &args.findings_jsonl {
+        let stdout = path == std::path::Path::new("-");
+        for (other, flag) in [(&args.record, "--record"), (&args.report, "--report")] {
+            if let Some(o) = other
+                && !stdout
+                && same_file(path, o)
+            {
+                anyhow::bail!(
+                    "--findings-jsonl and {flag} name the same file ({})",
+                    path.display()
+                );
+            }
+        }
+        if tui && stdout {
+            anyhow::bail!(
+                "--findings-jsonl - writes to standard output, where the live screen is: add --no-tui"
+            );
+        }
+    }
+    let findings_jsonl = match &args.findings_jsonl {
+        Some(path) => Some(
+            FindingsJsonl::open(path, args.record.as_deref(), &instance)
+                .with_context(|| format!("creating --findings-jsonl {}", path.display()))?,
+        ),
+        None => None,
+    };
     if let (Some(record), Some(report)) = (&args.record, &args.report)
         && same_file(record, report)
     {
@@ -145,6 +189,7 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let mut run = LiveRun::new(engine, config, fail_on)
         .forget_after(args.proxy.forget_after)
         .record(args.record.clone())
+        .instance(Some(instance.clone()))
         .report(args.report.clone(), info.clone())
         .stop_when(async move {
             match &admin_state {
@@ -161,6 +206,9 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
                 eprintln!("proxy    shutting down: closing every connection with 1001");
             }
         });
+    if let Some(sink) = findings_jsonl {
+        run = run.sink(Box::new(sink));
+    }
     if let Some((listener, state)) = admin {
         run = run.wire(move |b: &Bound| {
             let addr = listener

@@ -225,6 +225,10 @@ impl Tap {
         let extra = Extra {
             injected: matches!(ev.kind, TapKind::Injected { .. }),
             fault,
+            peer: match &ev.kind {
+                TapKind::Open(o) if !o.peer.is_empty() => Some(o.peer.as_str()),
+                _ => None,
+            },
         };
         // Under the recorder's lock: inspection gets events in the file's order.
         let Some(mut held) = recorder.hold() else {
