@@ -378,7 +378,10 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
     for open in rec.lines().filter(|l| l.contains(r#""event":"open""#)) {
         let v: serde_json::Value = serde_json::from_str(open).unwrap();
         assert_eq!(v["instance"], "proxy-a", "{open}");
-        assert!(v["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{open}");
+        assert!(
+            v["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+            "{open}"
+        );
     }
     assert!(
         rec.lines().last().unwrap().contains(r#""event":"close""#),

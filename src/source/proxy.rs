@@ -43,6 +43,7 @@ pub(crate) mod handshake;
 pub mod inject;
 pub mod io;
 mod listener;
+pub mod proxy_protocol;
 mod relay;
 pub mod tap;
 pub mod tls;
@@ -138,6 +139,10 @@ pub struct ProxyConfig {
     /// Where the listener counts refusals, TLS failures and upstream connect times, and the
     /// proxy's loop the tap's state (the admin endpoint's metrics).
     pub metrics: Option<Arc<crate::admin::Metrics>>,
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from a load balancer,
+    /// whose client address is the charger's; without one it is refused. Off: a connection
+    /// that starts with such a header is refused.
+    pub proxy_protocol: bool,
 }
 
 impl ProxyConfig {
@@ -158,6 +163,7 @@ impl ProxyConfig {
             keepalive: Duration::from_secs(60),
             forward_client_cert: None,
             metrics: None,
+            proxy_protocol: false,
         }
     }
 }

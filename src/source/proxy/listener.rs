@@ -19,7 +19,7 @@ use super::io::Io;
 use super::relay::Relay;
 use super::tap::{NoticeKind, OpenInfo, Tap, TapEvent, TapKind};
 use super::upstream::{Upstream, UpstreamError};
-use super::{ProxyConfig, tls};
+use super::{ProxyConfig, proxy_protocol, tls};
 use crate::time::Timestamp;
 
 /// What every connection task shares.
@@ -78,6 +78,55 @@ fn ws_config(c: &ProxyConfig) -> WebSocketConfig {
         .max_frame_size(Some(c.max_message))
 }
 
+/// The charger's address: from the PROXY protocol header with `--proxy-protocol` (the TCP
+/// peer's for the balancer's own LOCAL connections), else the TCP peer's. `None` when the
+/// connection is refused: no valid header with `--proxy-protocol`, or one without it (on a
+/// TLS listener; a plain listener sees it in the handshake). Bounded by the handshake time.
+async fn client_address(
+    tcp: &mut TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    tap: &Tap,
+) -> Option<SocketAddr> {
+    let cfg = &shared.config;
+    let limit = cfg.handshake_timeout;
+    let refuse = |text: String| {
+        if shared.noise.admit() {
+            tap.notice(&Arc::from(peer.to_string()), NoticeKind::Refused, text);
+        }
+    };
+    if cfg.proxy_protocol {
+        return match tokio::time::timeout(limit, proxy_protocol::read_header(tcp)).await {
+            Ok(Ok(h)) => Some(h.source().unwrap_or(peer)),
+            Ok(Err(e)) => {
+                refuse(format!("--proxy-protocol: {e}; closed"));
+                None
+            }
+            Err(_) => {
+                refuse(format!(
+                    "--proxy-protocol: no PROXY header within {} s; closed",
+                    limit.as_secs()
+                ));
+                None
+            }
+        };
+    }
+    if shared.acceptor.is_some() {
+        // A TLS listener would only see "not a TLS handshake": look at the first bytes.
+        let mut first = [0u8; 12];
+        if let Ok(Ok(n)) = tokio::time::timeout(limit, tcp.peek(&mut first)).await
+            && proxy_protocol::looks_like_header(&first[..n])
+        {
+            refuse(
+                "the connection starts with a PROXY protocol header, but --proxy-protocol is not on: closed"
+                    .into(),
+            );
+            return None;
+        }
+    }
+    Some(peer)
+}
+
 /// Writes a refusal to the charger and counts it.
 async fn refuse(io: &mut Io, r: &Refusal, limit: std::time::Duration, cfg: &ProxyConfig) {
     if let Some(m) = &cfg.metrics {
@@ -99,9 +148,13 @@ pub(crate) async fn handle(
     super::keepalive(&tcp, cfg.keepalive);
     let noise = &shared.noise;
     let tap = &tap;
+    let limit = cfg.handshake_timeout;
+    let mut tcp = tcp;
+    let Some(peer) = client_address(&mut tcp, peer, &shared, tap).await else {
+        return;
+    };
     // Until the request names the station, notices name the peer address.
     let peer_name: Arc<str> = Arc::from(peer.to_string());
-    let limit = cfg.handshake_timeout;
 
     let (mut io, peer_tls) = match &shared.acceptor {
         Some(acceptor) => match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
@@ -176,6 +229,17 @@ pub(crate) async fn handle(
             return;
         }
     };
+    if proxy_protocol::looks_like_header(&buf) {
+        // Only reached without --proxy-protocol (with it, the header was read already).
+        if noise.admit() {
+            tap.notice(
+                &peer_name,
+                NoticeKind::Refused,
+                "the connection starts with a PROXY protocol header, but --proxy-protocol is not on: closed".into(),
+            );
+        }
+        return;
+    }
     let mut req = match handshake::parse_request(&buf[..head_len]) {
         Ok(r) => r,
         Err(r) => {
