@@ -1,7 +1,8 @@
 //! `proxy --admin`: after a scripted session through the proxy, `/metrics` says what the
 //! recording says (connections, frames and bytes by sender and message type, findings by
 //! rule as the JSON report has them, refusals by status), `/healthz` and `/readyz` answer,
-//! and `POST /drain` stops the proxy with every record kept; `--findings-jsonl` has the
+//! `POST /drain` stops the proxy with every record kept (gradually with `--drain-seconds`,
+//! `/readyz` 503 meanwhile); `--findings-jsonl` has the
 //! report's findings line by line with the instance and the charger's address, and the
 //! recording's open records name the instance.
 
@@ -387,4 +388,99 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
         rec.lines().last().unwrap().contains(r#""event":"close""#),
         "B's close is recorded too: {rec}"
     );
+}
+
+/// `--drain-seconds` with `POST /drain`: `/readyz` turns 503 at once (`/healthz` stays 200),
+/// the listener stops accepting, every charger is closed with 1001 within the drain, the
+/// proxy exits and the recording has every open and close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_turns_readyz_off_stops_accepting_and_closes_everyone_with_1001() {
+    let mut cs = csms(Pick::First, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("run.jsonl");
+    let mut proxy = Proxy::start(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-tui",
+        "--admin",
+        "127.0.0.1:0",
+        "--drain-seconds",
+        "3",
+        "--upstream",
+        &format!("ws://{}/ocpp", cs.addr),
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    let admin = proxy.wait_line("admin    http://");
+    let admin = admin
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+    let listening = proxy.wait_line("listening on ws://");
+    let addr = listening
+        .split("ws://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+    let mut chargers = Vec::new();
+    let mut csms_side = Vec::new();
+    for i in 0..3 {
+        let (ws, _) = within(
+            "charger",
+            charger(&format!("ws://{addr}/x/CP-{i}"), &peers::ocpp16()),
+        )
+        .await
+        .unwrap();
+        chargers.push(ws);
+        csms_side.push(cs.accept().await);
+    }
+    assert_eq!(http(&admin, "GET", "/readyz").0, 200);
+    assert_eq!(http(&admin, "POST", "/drain").0, 202);
+    let (status, body) = http(&admin, "GET", "/readyz");
+    assert_eq!((status, body.as_str()), (503, "draining\n"));
+    assert_eq!(http(&admin, "GET", "/healthz").0, 200);
+    proxy.wait_line("proxy    draining");
+    // The listener is closed: a new connection is refused (polled: the close is async).
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still accepting while draining"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (i, ws) in chargers.iter_mut().enumerate() {
+        let code = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(f))) => return f.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => {}
+                    _ => return None,
+                }
+            }
+        })
+        .await
+        .expect("closed within the drain");
+        assert_eq!(code, Some(1001), "CP-{i}");
+    }
+    let exited = tokio::task::spawn_blocking(move || {
+        let code = proxy.wait_exit();
+        (code, proxy)
+    });
+    let (code, _proxy) = exited.await.unwrap();
+    assert_eq!(code, Some(0));
+    let rec = std::fs::read_to_string(&record).unwrap();
+    let opens = rec
+        .lines()
+        .filter(|l| l.contains(r#""event":"open""#))
+        .count();
+    let closes = rec
+        .lines()
+        .filter(|l| l.contains(r#""event":"close","code":1001"#))
+        .count();
+    assert_eq!((opens, closes), (3, 3), "{rec}");
 }

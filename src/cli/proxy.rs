@@ -121,6 +121,7 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         None => None,
     };
     let admin_state = admin.as_ref().map(|(_, s)| s.clone());
+    let drain = args.proxy.drain_seconds;
     if let Some(t) = &config.listen_tls {
         for w in crate::source::proxy::tls::start_warnings(t) {
             eprintln!("ocpp-inspector: warning: {w}");
@@ -203,7 +204,12 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
                 None => wait_for_signal().await,
             }
             if !tui {
-                eprintln!("proxy    shutting down: closing every connection with 1001");
+                match drain {
+                    0 => eprintln!("proxy    shutting down: closing every connection with 1001"),
+                    s => eprintln!(
+                        "proxy    draining: not ready, not accepting, closing the connections with 1001 over {s} s"
+                    ),
+                }
             }
         });
     if let Some(sink) = findings_jsonl {

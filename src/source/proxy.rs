@@ -143,6 +143,9 @@ pub struct ProxyConfig {
     /// whose client address is the charger's; without one it is refused. Off: a connection
     /// that starts with such a header is refused.
     pub proxy_protocol: bool,
+    /// On shutdown, connections are closed (1001) spread over this long instead of at once,
+    /// so chargers reconnect elsewhere gradually (zero: at once).
+    pub drain: Duration,
 }
 
 impl ProxyConfig {
@@ -164,6 +167,7 @@ impl ProxyConfig {
             forward_client_cert: None,
             metrics: None,
             proxy_protocol: false,
+            drain: Duration::ZERO,
         }
     }
 }
@@ -325,7 +329,8 @@ impl Proxy {
             }
         }
         drop(self.listener);
-        let limit = self.shared.config.close_grace + Duration::from_secs(1);
+        let limit =
+            self.shared.config.drain + self.shared.config.close_grace + Duration::from_secs(1);
         let drained =
             tokio::time::timeout(limit, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {

@@ -127,6 +127,42 @@ async fn client_address(
     Some(peer)
 }
 
+/// The shutdown signal of one connection: the proxy's, delayed by a share of `drain` picked
+/// by the identity (spread evenly over the stations), so a draining proxy closes its
+/// connections gradually. Without a drain, the proxy's own.
+fn staggered(
+    mut shutdown: watch::Receiver<bool>,
+    drain: std::time::Duration,
+    conn: &str,
+) -> watch::Receiver<bool> {
+    if drain.is_zero() {
+        return shutdown;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    conn.hash(&mut h);
+    let share = u32::try_from(h.finish() % 1000).unwrap_or(0);
+    let delay = drain.mul_f64(f64::from(share) / 1000.0);
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        // Ends with the connection (its receiver dropped) or after the delayed signal.
+        let fired = async move {
+            // `changed` until true; an error (the proxy's sender gone) also means stop.
+            while !*shutdown.borrow_and_update() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(delay).await;
+        };
+        tokio::select! {
+            () = tx.closed() => {}
+            () = fired => { let _ = tx.send(true); }
+        }
+    });
+    rx
+}
+
 /// Writes a refusal to the charger and counts it.
 async fn refuse(io: &mut Io, r: &Refusal, limit: std::time::Duration, cfg: &ProxyConfig) {
     if let Some(m) = &cfg.metrics {
@@ -372,6 +408,7 @@ pub(crate) async fn handle(
             peer: peer.to_string(),
         })),
     });
+    let shutdown = staggered(shutdown, cfg.drain, &conn);
     Relay {
         conn: &conn,
         tap,
