@@ -148,7 +148,7 @@ impl<W: Write> ReportWriter for JsonWriter<W> {
 pub fn finding_json(item: &Item<'_>) -> serde_json::Value {
     let f = item.finding;
     let mut v = json!({
-            "rule": f.rule.id,
+        "rule": f.rule.id,
         "severity": f.severity.as_str(),
         "file": item.file,
         "line": f.line,
