@@ -18,6 +18,7 @@
 //! - [`testcase`]: conformance test cases (scenarios) judged case by case, and the lab report.
 //! - [`cli`]: the command line.
 
+pub mod admin;
 pub mod certs;
 pub mod checker;
 pub mod cli;

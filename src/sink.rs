@@ -5,6 +5,7 @@
 //! ([`crate::source::event`]), not where the events came from.
 
 pub mod channel;
+pub mod findings_jsonl;
 pub mod json_report;
 pub mod recorder;
 pub mod report;
@@ -29,6 +30,9 @@ pub trait LiveSink: Send {
     /// What the engine made of an event (called while it is judged, before
     /// [`LiveSink::event`] and the event's findings).
     fn observe(&mut self, _observation: &Observation<'_>) {}
+    /// A connection opened from this address (before its open event; the address is not
+    /// part of the engine's event model).
+    fn peer(&mut self, _conn: &str, _peer: &str) {}
     /// One finding.
     fn finding(&mut self, finding: &Finding);
     /// A message about a connection that is not an engine event (refusals, upstream down).

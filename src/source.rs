@@ -5,6 +5,7 @@
 pub mod event;
 pub mod input;
 pub mod log;
+pub mod merge;
 pub mod oot;
 pub mod pcap;
 pub mod proxy;

@@ -213,11 +213,24 @@ pub struct ProxyArgs {
     /// X-Forwarded-Client-Cert); a header of that name from the charger is dropped
     #[arg(long, value_name = "HEADER", requires = "client_ca")]
     pub forward_client_cert: Option<String>,
+
+    /// Every connection starts with a PROXY protocol header (v1 or v2, as HAProxy's
+    /// `send-proxy-v2` sends it): the charger's real address is taken from it, and a
+    /// connection without one is refused. Without this flag a connection that starts with
+    /// such a header is refused
+    #[arg(long)]
+    pub proxy_protocol: bool,
+
+    /// On SIGTERM (or POST /drain on the admin port), stop accepting and close the
+    /// connections (1001) spread over this many seconds, so chargers reconnect through the
+    /// load balancer to the other proxies gradually; 0: all at once
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub drain_seconds: u64,
 }
 
 /// The ids of every [`ProxyArgs`] flag, for commands that allow them only together with
 /// another flag (`testcase run` with `--live`).
-pub const PROXY_ARG_IDS: [&str; 15] = [
+pub const PROXY_ARG_IDS: [&str; 17] = [
     "listen",
     "upstream",
     "tls_cert",
@@ -233,6 +246,8 @@ pub const PROXY_ARG_IDS: [&str; 15] = [
     "keepalive",
     "forget_after",
     "forward_client_cert",
+    "proxy_protocol",
+    "drain_seconds",
 ];
 
 impl ProxyArgs {
@@ -281,6 +296,11 @@ impl ProxyArgs {
         c.write_timeout = Duration::from_secs(self.write_timeout);
         c.idle_timeout = Duration::from_secs(self.idle_timeout);
         c.keepalive = Duration::from_secs(self.keepalive);
+        c.proxy_protocol = self.proxy_protocol;
+        if self.drain_seconds > 86_400 {
+            bail!("--drain-seconds must be at most 86400 (a day)");
+        }
+        c.drain = Duration::from_secs(self.drain_seconds);
         if let Some(h) = &self.forward_client_cert {
             let token = !h.is_empty()
                 && h.bytes()

@@ -102,6 +102,12 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFailOn::Error, value_name = "SEVERITY")]
     pub fail_on: CheckFailOn,
 
+    /// Judge the TRACEs as one recording, merged in time order (the recordings of several
+    /// proxies behind a load balancer: a station that moved between them is one station);
+    /// findings name the merged record numbers
+    #[arg(long)]
+    pub merge: bool,
+
     /// Worker threads (0 = one per core)
     #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
@@ -287,6 +293,37 @@ fn progress_bar(paths: &[PathBuf], p: Arc<Progress>) -> Option<(indicatif::Progr
     Some((bar, start))
 }
 
+/// `--merge`: every trace opened, merged in time order and checked as one (named
+/// `a.jsonl+b.jsonl`); an input that cannot be opened is an input error of the merge.
+fn merged(
+    paths: &[PathBuf],
+    opts: &CheckOptions,
+    stream: &StreamOptions,
+) -> crate::checker::CheckedFile {
+    let mut inputs = Vec::new();
+    let mut unopened = Vec::new();
+    for p in paths {
+        match crate::source::input::open(p, &stream.input) {
+            Ok(src) => inputs.push((p.display().to_string(), src)),
+            Err(e) => unopened.push(crate::checker::InputError {
+                line: 0,
+                message: format!("{}: {e}", p.display()),
+            }),
+        }
+    }
+    let mut src = crate::source::merge::MergedSource::new(inputs);
+    let cores = if opts.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        opts.jobs
+    };
+    let mut out = crate::checker::check_source_streaming(&mut src, opts, stream, cores);
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    out.path = PathBuf::from(names.join("+"));
+    out.input_errors.splice(0..0, unopened);
+    out
+}
+
 pub fn run(args: &CheckArgs) -> Result<u8> {
     check_outputs(args)?;
     let schemas = args.engine.schemas()?;
@@ -395,7 +432,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     };
     let machine = args.format != Format::Text;
     let mut failure: Option<io::Error> = None;
-    check_files_streaming(&args.traces, &opts, &stream, |file| {
+    let mut each = |file: crate::checker::CheckedFile| {
         if failure.is_some() {
             return;
         }
@@ -425,7 +462,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         if let Err(e) = written {
             failure = Some(e);
         }
-    });
+    };
+    if args.merge {
+        each(merged(&args.traces, &opts, &stream));
+    } else {
+        check_files_streaming(&args.traces, &opts, &stream, each);
+    }
     if let Some((b, _)) = &bar {
         b.finish_and_clear();
     }

@@ -8,16 +8,19 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::args::{EngineArgs, ProxyArgs, build_config};
 use super::check::FailOn;
 use super::exit;
 use super::signal::wait_for_signal;
+use crate::admin::{AdminState, Metrics, MetricsSink, serve};
 use crate::engine::Engine;
 use crate::finding::Severity;
 use crate::pipeline::{Bound, LiveRun, Screen};
+use crate::sink::LiveSink;
+use crate::sink::findings_jsonl::FindingsJsonl;
 use crate::sink::report::RunInfo;
 use crate::sink::tui::ReportTarget;
 use crate::sink::tui::app::Limits;
@@ -50,6 +53,21 @@ pub struct ProxyCommandArgs {
     /// Lowest severity that makes the exit code 1 at shutdown
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
+
+    /// Write each finding as one JSON object per line as it happens (the JSON report's
+    /// members plus `instance` and `peer`), to FILE or standard output (`-`)
+    #[arg(long, value_name = "FILE|-")]
+    pub findings_jsonl: Option<PathBuf>,
+
+    /// This proxy's name in findings lines and on the recording's open records (default:
+    /// the host name, else `proxy`)
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+
+    /// Serve Prometheus metrics (GET /metrics), liveness (GET /healthz), readiness
+    /// (GET /readyz, 503 while draining) and POST /drain on this address
+    #[arg(long, value_name = "HOST:PORT")]
+    pub admin: Option<String>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -88,7 +106,22 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         Arc::new(build_config(&args.engine)?),
         args.engine.ocpp,
     );
-    let config = args.proxy.proxy_config()?;
+    let mut config = args.proxy.proxy_config()?;
+    // The admin port is bound now: a taken port is a start-up error.
+    let admin = match &args.admin {
+        Some(addr) => {
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on --admin {addr}"))?;
+            l.set_nonblocking(true)
+                .with_context(|| format!("--admin {addr}"))?;
+            let state = Arc::new(AdminState::new(Arc::new(Metrics::new())));
+            config.metrics = Some(state.metrics.clone());
+            Some((l, state))
+        }
+        None => None,
+    };
+    let admin_state = admin.as_ref().map(|(_, s)| s.clone());
+    let drain = args.proxy.drain_seconds;
     if let Some(t) = &config.listen_tls {
         for w in crate::source::proxy::tls::start_warnings(t) {
             eprintln!("ocpp-inspector: warning: {w}");
@@ -97,6 +130,39 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let (_, upstream) = args.proxy.endpoints()?;
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
+    let instance = args
+        .instance
+        .clone()
+        .unwrap_or_else(crate::sink::findings_jsonl::default_instance);
+    if instance.is_empty() || instance.chars().any(char::is_control) {
+        anyhow::bail!("--instance must be a non-empty name without control characters");
+    }
+    if let Some(path) = &args.findings_jsonl {
+        let stdout = path == std::path::Path::new("-");
+        for (other, flag) in [(&args.record, "--record"), (&args.report, "--report")] {
+            if let Some(o) = other
+                && !stdout
+                && same_file(path, o)
+            {
+                anyhow::bail!(
+                    "--findings-jsonl and {flag} name the same file ({})",
+                    path.display()
+                );
+            }
+        }
+        if tui && stdout {
+            anyhow::bail!(
+                "--findings-jsonl - writes to standard output, where the live screen is: add --no-tui"
+            );
+        }
+    }
+    let findings_jsonl = match &args.findings_jsonl {
+        Some(path) => Some(
+            FindingsJsonl::open(path, args.record.as_deref(), &instance)
+                .with_context(|| format!("creating --findings-jsonl {}", path.display()))?,
+        ),
+        None => None,
+    };
     if let (Some(record), Some(report)) = (&args.record, &args.report)
         && same_file(record, report)
     {
@@ -124,13 +190,50 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let mut run = LiveRun::new(engine, config, fail_on)
         .forget_after(args.proxy.forget_after)
         .record(args.record.clone())
+        .instance(Some(instance.clone()))
         .report(args.report.clone(), info.clone())
         .stop_when(async move {
-            wait_for_signal().await;
+            match &admin_state {
+                Some(state) => {
+                    tokio::select! {
+                        () = wait_for_signal() => {}
+                        () = state.drain_requested() => {}
+                    }
+                    state.set_draining();
+                }
+                None => wait_for_signal().await,
+            }
             if !tui {
-                eprintln!("proxy    shutting down: closing every connection with 1001");
+                match drain {
+                    0 => eprintln!("proxy    shutting down: closing every connection with 1001"),
+                    s => eprintln!(
+                        "proxy    draining: not ready, not accepting, closing the connections with 1001 over {s} s"
+                    ),
+                }
             }
         });
+    if let Some(sink) = findings_jsonl {
+        run = run.sink(Box::new(sink));
+    }
+    if let Some((listener, state)) = admin {
+        run = run.wire(move |b: &Bound| {
+            let addr = listener
+                .local_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string());
+            let serving = state.clone();
+            let at = addr.clone();
+            b.runtime.spawn(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => serve(l, serving).await,
+                    Err(e) => eprintln!("ocpp-inspector: error: the admin port {at}: {e}"),
+                }
+            });
+            if !tui {
+                eprintln!("admin    http://{addr}/metrics, /healthz, /readyz (POST /drain drains)");
+            }
+            vec![Box::new(MetricsSink::new(state.metrics.clone())) as Box<dyn LiveSink>]
+        });
+    }
     run = if tui {
         let limits = Limits {
             max_frames: args.max_frames,

@@ -99,6 +99,11 @@ impl Inspector {
                 let Some(event) = ev.event(line) else {
                     continue;
                 };
+                if let TapKind::Open(o) = &ev.kind {
+                    for s in &mut self.sinks {
+                        s.peer(&ev.conn, &o.peer);
+                    }
+                }
                 if let Some(rec) = &mut self.recorder
                     && let Err(e) = rec.record(&event)
                 {

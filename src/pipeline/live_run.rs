@@ -80,6 +80,8 @@ pub struct LiveRun {
     stop: Option<Stop>,
     /// Seconds a station may stay gone before the engine forgets it (0: never).
     forget_after: u64,
+    /// The proxy instance named on the recording's open records.
+    instance: Option<String>,
 }
 
 /// How a live run ended.
@@ -106,6 +108,7 @@ impl LiveRun {
             wire: None,
             stop: None,
             forget_after: 0,
+            instance: None,
         }
     }
 
@@ -121,6 +124,12 @@ impl LiveRun {
     /// so nothing a peer received is missing from it, not even after a kill -9.
     pub fn record(mut self, path: Option<PathBuf>) -> Self {
         self.record = path;
+        self
+    }
+
+    /// Names this proxy instance on every open record of the recording.
+    pub fn instance(mut self, name: Option<String>) -> Self {
+        self.instance = name;
         self
     }
 
@@ -194,7 +203,9 @@ impl LiveRun {
             if after_inspection {
                 inspector = inspector.record_to(BufWriter::new(file));
             } else {
-                recorder = Some(Arc::new(SharedRecorder::new(file)));
+                recorder = Some(Arc::new(
+                    SharedRecorder::new(file).with_instance(self.instance.as_deref()),
+                ));
             }
         }
         if let Some((path, info)) = self.report {

@@ -66,6 +66,12 @@ struct Out<'a> {
     fault_from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fault: Option<&'a str>,
+    /// On an open record: the charger's address (the real client's, behind a PROXY-protocol
+    /// load balancer) and the proxy instance that recorded it (`--instance`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
 }
 
 /// What a record may say beyond the engine event.
@@ -75,6 +81,8 @@ pub struct Extra<'a> {
     pub injected: bool,
     /// A protocol error that made the proxy fail the connection: the peer and what it did.
     pub fault: Option<(crate::ocpp::Side, &'a str)>,
+    /// On an open: the charger's address.
+    pub peer: Option<&'a str>,
 }
 
 /// A gap record: frames missing from the trace at this point (see the trace format).
@@ -91,6 +99,8 @@ pub struct Recorder<W: Write> {
     out: W,
     line: Vec<u8>,
     records: u64,
+    /// Named on every open record (`--instance`).
+    instance: Option<Box<str>>,
 }
 
 impl<W: Write> Recorder<W> {
@@ -99,7 +109,15 @@ impl<W: Write> Recorder<W> {
             out,
             line: Vec::with_capacity(512),
             records: 0,
+            instance: None,
         }
+    }
+
+    /// Names the proxy instance on every open record (several proxies behind a load
+    /// balancer: which one recorded the connection).
+    pub fn instance(mut self, name: Option<&str>) -> Self {
+        self.instance = name.map(Into::into);
+        self
     }
 
     /// Records one event (a frame of [`Origin::Inspector`] as injected).
@@ -121,6 +139,7 @@ impl<W: Write> Recorder<W> {
             Extra {
                 injected,
                 fault: None,
+                peer: None,
             },
         )
     }
@@ -158,6 +177,8 @@ impl<W: Write> Recorder<W> {
             injected,
             fault_from: extra.fault.map(|(side, _)| side.as_str()),
             fault: extra.fault.map(|(_, what)| what),
+            peer: None,
+            instance: None,
         };
         match event.kind {
             EventKind::Open(security) => {
@@ -168,6 +189,8 @@ impl<W: Write> Recorder<W> {
                 rec.client_cert_subject = security.client_cert_subject;
                 rec.basic_auth_user = security.basic_auth_user;
                 rec.offered_subprotocols = security.offered_subprotocols;
+                rec.peer = extra.peer;
+                rec.instance = self.instance.as_deref();
             }
             EventKind::Frame { from, text, .. } => {
                 rec.from = Some(from.as_str());
@@ -289,6 +312,14 @@ impl<F: RecordFile> SharedRecorder<F> {
                 first_error: None,
             }),
         }
+    }
+
+    /// Names the proxy instance on every open record (see [`Recorder::instance`]).
+    pub fn with_instance(self, name: Option<&str>) -> Self {
+        if let Ok(mut lane) = self.inner.lock() {
+            lane.rec.instance = name.map(Into::into);
+        }
+        self
     }
 
     /// The file, held: what the holder writes and hands on while holding it is in the
@@ -562,6 +593,7 @@ mod tests {
             Extra {
                 injected: false,
                 fault: Some((Side::Charger, "invalid UTF-8 in a text message")),
+                peer: None,
             },
         )
         .unwrap();

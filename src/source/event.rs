@@ -89,6 +89,21 @@ pub struct Handshake<'a> {
 }
 
 impl Handshake<'_> {
+    /// The OCPP security profile (1-3) as far as the handshake tells it: wss with a client
+    /// certificate 3, wss with Basic auth 2, ws with Basic auth 1; `None` otherwise.
+    pub fn security_profile(&self) -> Option<u8> {
+        match (
+            self.scheme?,
+            self.client_cert_subject.is_some(),
+            self.basic_auth_user.is_some(),
+        ) {
+            ("wss", true, _) => Some(3),
+            ("wss", false, true) => Some(2),
+            ("ws", _, true) => Some(1),
+            _ => None,
+        }
+    }
+
     /// `ws`, `wss 1.3 SP3`, …: the transport and the security profile as far as the
     /// handshake tells it; `-` when the scheme is unknown.
     pub fn security_label(&self) -> String {
@@ -100,17 +115,7 @@ impl Handshake<'_> {
             s.push(' ');
             s.push_str(v);
         }
-        let profile = match (
-            scheme,
-            self.client_cert_subject.is_some(),
-            self.basic_auth_user.is_some(),
-        ) {
-            ("wss", true, _) => Some(3),
-            ("wss", false, true) => Some(2),
-            ("ws", _, true) => Some(1),
-            _ => None,
-        };
-        if let Some(p) = profile {
+        if let Some(p) = self.security_profile() {
             s.push_str(&format!(" SP{p}"));
         }
         s

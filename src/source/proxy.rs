@@ -43,6 +43,7 @@ pub(crate) mod handshake;
 pub mod inject;
 pub mod io;
 mod listener;
+pub mod proxy_protocol;
 mod relay;
 pub mod tap;
 pub mod tls;
@@ -135,6 +136,16 @@ pub struct ProxyConfig {
     /// Pass the charger's verified client certificate and subject to the CSMS in this
     /// request header (`Cert="<URL-encoded PEM>";Subject="<subject>"`).
     pub forward_client_cert: Option<String>,
+    /// Where the listener counts refusals, TLS failures and upstream connect times, and the
+    /// proxy's loop the tap's state (the admin endpoint's metrics).
+    pub metrics: Option<Arc<crate::admin::Metrics>>,
+    /// Every connection starts with a PROXY protocol header (v1 or v2) from a load balancer,
+    /// whose client address is the charger's; without one it is refused. Off: a connection
+    /// that starts with such a header is refused.
+    pub proxy_protocol: bool,
+    /// On shutdown, connections are closed (1001) spread over this long instead of at once,
+    /// so chargers reconnect elsewhere gradually (zero: at once).
+    pub drain: Duration,
 }
 
 impl ProxyConfig {
@@ -154,6 +165,9 @@ impl ProxyConfig {
             idle_timeout: Duration::from_secs(7200),
             keepalive: Duration::from_secs(60),
             forward_client_cert: None,
+            metrics: None,
+            proxy_protocol: false,
+            drain: Duration::ZERO,
         }
     }
 }
@@ -276,6 +290,9 @@ impl Proxy {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => break,
                 _ = summary.tick() => {
+                    if let Some(m) = &self.shared.config.metrics {
+                        m.tap_state(tap.dropped(), tap.bytes_in_flight(), tap.bytes_limit());
+                    }
                     let held = self.shared.noise.take_held();
                     if held > 0 {
                         let conn: Arc<str> = Arc::from(self.addr.to_string());
@@ -289,6 +306,9 @@ impl Proxy {
                 r = self.listener.accept(), if !backoff => match r {
                     Ok((tcp, peer)) => {
                         stats.accepted += 1;
+                        if let Some(m) = &self.shared.config.metrics {
+                            m.accepted.inc();
+                        }
                         let shared = self.shared.clone();
                         tasks.spawn(listener::handle(tcp, peer, shared, tap.clone(), conn_shutdown.clone()));
                     }
@@ -309,7 +329,8 @@ impl Proxy {
             }
         }
         drop(self.listener);
-        let limit = self.shared.config.close_grace + Duration::from_secs(1);
+        let limit =
+            self.shared.config.drain + self.shared.config.close_grace + Duration::from_secs(1);
         let drained =
             tokio::time::timeout(limit, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {

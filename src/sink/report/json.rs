@@ -73,35 +73,7 @@ impl<W: Write> ReportWriter for JsonWriter<W> {
             _ => {}
         }
         self.start()?;
-        let f = item.finding;
-        let mut v = json!({
-            "rule": f.rule.id,
-            "severity": f.severity.as_str(),
-            "file": item.file,
-            "line": f.line,
-            "conn": &*f.conn,
-            "unique_id": f.unique_id.as_deref(),
-            "action": f.action.as_deref(),
-            "message": f.message,
-            "from": f.from.map(|s| s.as_str()),
-            "ts": f.at.to_string(),
-            "pointer": f.pointer,
-            "spec": f.rule.spec,
-            "frame": f.evidence.as_deref(),
-            "fingerprint": item.fingerprint,
-            "waived": matches!(item.status, Status::Waived(_)),
-        });
-        if let (Status::Waived(w), Some(o)) = (item.status, v.as_object_mut()) {
-            o.insert(
-                "waiver".into(),
-                json!({
-                    "reason": w.reason,
-                    "owner": w.owner,
-                    "expires": w.expires,
-                    "source": format!("{}:{}", w.file, w.line),
-                }),
-            );
-        }
+        let v = finding_json(item);
         if !self.first {
             self.out.write_all(b",")?;
         }
@@ -169,4 +141,39 @@ impl<W: Write> ReportWriter for JsonWriter<W> {
         writeln!(self.out)?;
         self.out.flush()
     }
+}
+
+/// One finding of the report as its JSON object: the one place its members are written
+/// (the report's `findings` array and `proxy --findings-jsonl` lines).
+pub fn finding_json(item: &Item<'_>) -> serde_json::Value {
+    let f = item.finding;
+    let mut v = json!({
+        "rule": f.rule.id,
+        "severity": f.severity.as_str(),
+        "file": item.file,
+        "line": f.line,
+        "conn": &*f.conn,
+        "unique_id": f.unique_id.as_deref(),
+        "action": f.action.as_deref(),
+        "message": f.message,
+        "from": f.from.map(|s| s.as_str()),
+        "ts": f.at.to_string(),
+        "pointer": f.pointer,
+        "spec": f.rule.spec,
+        "frame": f.evidence.as_deref(),
+        "fingerprint": item.fingerprint,
+        "waived": matches!(item.status, Status::Waived(_)),
+    });
+    if let (Status::Waived(w), Some(o)) = (item.status, v.as_object_mut()) {
+        o.insert(
+            "waiver".into(),
+            json!({
+                "reason": w.reason,
+                "owner": w.owner,
+                "expires": w.expires,
+                "source": format!("{}:{}", w.file, w.line),
+            }),
+        );
+    }
+    v
 }

@@ -19,7 +19,7 @@ use super::io::Io;
 use super::relay::Relay;
 use super::tap::{NoticeKind, OpenInfo, Tap, TapEvent, TapKind};
 use super::upstream::{Upstream, UpstreamError};
-use super::{ProxyConfig, tls};
+use super::{ProxyConfig, proxy_protocol, tls};
 use crate::time::Timestamp;
 
 /// What every connection task shares.
@@ -78,6 +78,99 @@ fn ws_config(c: &ProxyConfig) -> WebSocketConfig {
         .max_frame_size(Some(c.max_message))
 }
 
+/// The charger's address: from the PROXY protocol header with `--proxy-protocol` (the TCP
+/// peer's for the balancer's own LOCAL connections), else the TCP peer's. `None` when the
+/// connection is refused: no valid header with `--proxy-protocol`, or one without it (on a
+/// TLS listener; a plain listener sees it in the handshake). Bounded by the handshake time.
+async fn client_address(
+    tcp: &mut TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    tap: &Tap,
+) -> Option<SocketAddr> {
+    let cfg = &shared.config;
+    let limit = cfg.handshake_timeout;
+    let refuse = |text: String| {
+        if shared.noise.admit() {
+            tap.notice(&Arc::from(peer.to_string()), NoticeKind::Refused, text);
+        }
+    };
+    if cfg.proxy_protocol {
+        return match tokio::time::timeout(limit, proxy_protocol::read_header(tcp)).await {
+            Ok(Ok(h)) => Some(h.source().unwrap_or(peer)),
+            Ok(Err(e)) => {
+                refuse(format!("--proxy-protocol: {e}; closed"));
+                None
+            }
+            Err(_) => {
+                refuse(format!(
+                    "--proxy-protocol: no PROXY header within {} s; closed",
+                    limit.as_secs()
+                ));
+                None
+            }
+        };
+    }
+    if shared.acceptor.is_some() {
+        // A TLS listener would only see "not a TLS handshake": look at the first bytes.
+        let mut first = [0u8; 12];
+        if let Ok(Ok(n)) = tokio::time::timeout(limit, tcp.peek(&mut first)).await
+            && proxy_protocol::looks_like_header(&first[..n])
+        {
+            refuse(
+                "the connection starts with a PROXY protocol header, but --proxy-protocol is not on: closed"
+                    .into(),
+            );
+            return None;
+        }
+    }
+    Some(peer)
+}
+
+/// The shutdown signal of one connection: the proxy's, delayed by a share of `drain` picked
+/// by the identity (spread evenly over the stations), so a draining proxy closes its
+/// connections gradually. Without a drain, the proxy's own.
+fn staggered(
+    mut shutdown: watch::Receiver<bool>,
+    drain: std::time::Duration,
+    conn: &str,
+) -> watch::Receiver<bool> {
+    if drain.is_zero() {
+        return shutdown;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    conn.hash(&mut h);
+    let share = u32::try_from(h.finish() % 1000).unwrap_or(0);
+    let delay = drain.mul_f64(f64::from(share) / 1000.0);
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        // Ends with the connection (its receiver dropped) or after the delayed signal.
+        let fired = async move {
+            // `changed` until true; an error (the proxy's sender gone) also means stop.
+            while !*shutdown.borrow_and_update() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(delay).await;
+        };
+        tokio::select! {
+            () = tx.closed() => {}
+            () = fired => { let _ = tx.send(true); }
+        }
+    });
+    rx
+}
+
+/// Writes a refusal to the charger and counts it.
+async fn refuse(io: &mut Io, r: &Refusal, limit: std::time::Duration, cfg: &ProxyConfig) {
+    if let Some(m) = &cfg.metrics {
+        m.refused(r.status);
+    }
+    handshake::write_refusal(io, r, limit).await;
+}
+
 /// Serves one accepted TCP connection until its relay ends.
 pub(crate) async fn handle(
     tcp: TcpStream,
@@ -91,9 +184,13 @@ pub(crate) async fn handle(
     super::keepalive(&tcp, cfg.keepalive);
     let noise = &shared.noise;
     let tap = &tap;
+    let limit = cfg.handshake_timeout;
+    let mut tcp = tcp;
+    let Some(peer) = client_address(&mut tcp, peer, &shared, tap).await else {
+        return;
+    };
     // Until the request names the station, notices name the peer address.
     let peer_name: Arc<str> = Arc::from(peer.to_string());
-    let limit = cfg.handshake_timeout;
 
     let (mut io, peer_tls) = match &shared.acceptor {
         Some(acceptor) => match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
@@ -102,6 +199,9 @@ pub(crate) async fn handle(
                 (Io::Server(Box::new(s)), Some(info))
             }
             Ok(Err(e)) => {
+                if let Some(m) = &cfg.metrics {
+                    m.tls_failed(tls::accept_failure_reason(&e));
+                }
                 if noise.admit() {
                     tap.notice(
                         &peer_name,
@@ -112,6 +212,9 @@ pub(crate) async fn handle(
                 return;
             }
             Err(_) => {
+                if let Some(m) = &cfg.metrics {
+                    m.tls_failed("timeout");
+                }
                 if noise.admit() {
                     tap.notice(
                         &peer_name,
@@ -136,7 +239,7 @@ pub(crate) async fn handle(
             if noise.admit() {
                 tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
             }
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
         Ok(Err(e)) => {
@@ -158,10 +261,21 @@ pub(crate) async fn handle(
             if noise.admit() {
                 tap.notice(&peer_name, NoticeKind::Refused, r.detail.clone());
             }
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
+    if proxy_protocol::looks_like_header(&buf) {
+        // Only reached without --proxy-protocol (with it, the header was read already).
+        if noise.admit() {
+            tap.notice(
+                &peer_name,
+                NoticeKind::Refused,
+                "the connection starts with a PROXY protocol header, but --proxy-protocol is not on: closed".into(),
+            );
+        }
+        return;
+    }
     let mut req = match handshake::parse_request(&buf[..head_len]) {
         Ok(r) => r,
         Err(r) => {
@@ -172,7 +286,7 @@ pub(crate) async fn handle(
                     format!("HTTP {}: {}", r.status, r.detail),
                 );
             }
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
@@ -189,8 +303,14 @@ pub(crate) async fn handle(
         }
     }
 
+    let connecting = std::time::Instant::now();
     let (up_io, up_rest, answer) = match shared.upstream.open(&req, cfg.connect_timeout).await {
-        Ok(x) => x,
+        Ok(x) => {
+            if let Some(m) = &cfg.metrics {
+                m.upstream_connected(connecting.elapsed());
+            }
+            x
+        }
         Err(e) => {
             let status = if matches!(e, UpstreamError::NoDescriptors { .. }) {
                 503
@@ -210,7 +330,7 @@ pub(crate) async fn handle(
                 }
                 _ => Refusal::new(502, "Bad Gateway", "upstream unavailable"),
             };
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
@@ -225,7 +345,7 @@ pub(crate) async fn handle(
                 NoticeKind::Upstream,
                 format!("{}; passed on to the charger", r.detail),
             );
-            handshake::write_refusal(&mut io, &r, limit).await;
+            refuse(&mut io, &r, limit, cfg).await;
             return;
         }
     };
@@ -288,6 +408,7 @@ pub(crate) async fn handle(
             peer: peer.to_string(),
         })),
     });
+    let shutdown = staggered(shutdown, cfg.drain, &conn);
     Relay {
         conn: &conn,
         tap,

@@ -225,6 +225,10 @@ impl Tap {
         let extra = Extra {
             injected: matches!(ev.kind, TapKind::Injected { .. }),
             fault,
+            peer: match &ev.kind {
+                TapKind::Open(o) if !o.peer.is_empty() => Some(o.peer.as_str()),
+                _ => None,
+            },
         };
         // Under the recorder's lock: inspection gets events in the file's order.
         let Some(mut held) = recorder.hold() else {
@@ -264,6 +268,16 @@ impl Tap {
     /// Events dropped so far because inspection lagged.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Payload bytes waiting for inspection now (the byte budget in use).
+    pub fn bytes_in_flight(&self) -> usize {
+        self.shared.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The byte budget.
+    pub fn bytes_limit(&self) -> usize {
+        self.shared.max_bytes
     }
 }
 

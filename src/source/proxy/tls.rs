@@ -267,6 +267,37 @@ pub fn describe_accept_error(e: &std::io::Error) -> String {
     }
 }
 
+/// The bounded reasons [`accept_failure_reason`] gives (metric labels).
+pub const ACCEPT_FAILURE_REASONS: [&str; 7] = [
+    "old-tls-version",
+    "no-cipher-in-common",
+    "no-client-cert",
+    "bad-client-cert",
+    "not-tls",
+    "other",
+    "timeout",
+];
+
+/// A failed TLS accept as one of [`ACCEPT_FAILURE_REASONS`] (the cases
+/// [`describe_accept_error`] words; `timeout` is the listener's own).
+pub fn accept_failure_reason(e: &std::io::Error) -> &'static str {
+    use rustls::{Error as E, PeerIncompatible as P};
+    match e.get_ref().and_then(|i| i.downcast_ref::<E>()) {
+        Some(E::PeerIncompatible(
+            P::SignatureAlgorithmsExtensionRequired
+            | P::SupportedVersionsExtensionRequired
+            | P::Tls12NotOffered
+            | P::Tls12NotOfferedOrEnabled
+            | P::ExtendedMasterSecretExtensionRequired,
+        )) => "old-tls-version",
+        Some(E::PeerIncompatible(P::NoCipherSuitesInCommon)) => "no-cipher-in-common",
+        Some(E::NoCertificatesPresented) => "no-client-cert",
+        Some(E::InvalidCertificate(_)) => "bad-client-cert",
+        Some(E::InvalidMessage(_)) => "not-tls",
+        _ => "other",
+    }
+}
+
 /// What the handshake of `conn` says about the charger.
 pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
     let version = match conn.protocol_version() {

@@ -1,0 +1,338 @@
+//! The proxy's Prometheus metrics (`prometheus-client`), one registry per run.
+//!
+//! Two writers, each counting what it already knows and nothing more: [`MetricsSink`], a
+//! live sink on the consumer thread, counts connections, frames, bytes and findings from the
+//! engine's observations and findings (it parses nothing itself); the listener counts
+//! handshake refusals, TLS failures and upstream connect latency where they happen, and the
+//! proxy's loop sets the tap's state once a second. Every label has a bounded set of values
+//! (versions, profiles, sides, message types, rule ids, HTTP statuses, a fixed list of TLS
+//! reasons): never a station identity or an address. It must not block: all atomics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::engine::{Observation, Observed};
+use crate::finding::Finding;
+use crate::ocpp::Side;
+use crate::sink::LiveSink;
+use crate::time::Timestamp;
+
+/// A connection's labels: the OCPP version it is judged as and its security profile.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnLabels {
+    /// `1.6`, `2.0.1`, `2.1` or `none`.
+    pub version: &'static str,
+    /// `0` (none of the OCPP profiles: plain ws without Basic auth), `1`, `2` or `3`.
+    pub profile: &'static str,
+}
+
+/// A frame's labels: who sent it and what it was.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FrameLabels {
+    /// `charger` or `csms`.
+    pub from: &'static str,
+    /// `CALL`, `CALLRESULT`, `CALLERROR`, `SEND`, `CALLRESULTERROR`, `unreadable`, `binary`.
+    pub message_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FindingLabels {
+    pub rule: &'static str,
+    pub severity: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// One of [`crate::source::proxy::tls::ACCEPT_FAILURE_REASONS`].
+    pub reason: &'static str,
+}
+
+/// Every metric of a run, and the registry that encodes them.
+pub struct Metrics {
+    registry: Registry,
+    pub connections_open: Family<ConnLabels, Gauge>,
+    pub connections: Family<ConnLabels, Counter>,
+    pub frames: Family<FrameLabels, Counter>,
+    pub bytes: Family<FrameLabels, Counter>,
+    pub findings: Family<FindingLabels, Counter>,
+    pub refusals: Family<StatusLabels, Counter>,
+    pub tls_failures: Family<ReasonLabels, Counter>,
+    pub accepted: Counter,
+    pub upstream_connect: Histogram,
+    pub inspection_lag: Gauge<f64, AtomicU64>,
+    pub inspection_dropped: Counter,
+    pub tap_bytes: Gauge,
+    pub tap_bytes_limit: Gauge,
+    pub draining: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("ocpp_inspector");
+        let m = Metrics {
+            registry: Registry::default(),
+            connections_open: Family::default(),
+            connections: Family::default(),
+            frames: Family::default(),
+            bytes: Family::default(),
+            findings: Family::default(),
+            refusals: Family::default(),
+            tls_failures: Family::default(),
+            accepted: Counter::default(),
+            // 1 ms .. about 16 s.
+            upstream_connect: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            inspection_lag: Gauge::default(),
+            inspection_dropped: Counter::default(),
+            tap_bytes: Gauge::default(),
+            tap_bytes_limit: Gauge::default(),
+            draining: Gauge::default(),
+        };
+        r.register(
+            "connections_open",
+            "Relayed connections open now, by OCPP version and security profile",
+            m.connections_open.clone(),
+        );
+        r.register(
+            "connections",
+            "Relayed connections opened (both handshakes done), by OCPP version and security profile",
+            m.connections.clone(),
+        );
+        r.register(
+            "accepted_connections",
+            "TCP connections accepted on the listener",
+            m.accepted.clone(),
+        );
+        r.register(
+            "frames",
+            "Frames inspected, by sender and OCPP-J message type",
+            m.frames.clone(),
+        );
+        r.register(
+            "frame_bytes",
+            "Payload bytes of the frames inspected, by sender and message type",
+            m.bytes.clone(),
+        );
+        r.register(
+            "findings",
+            "Findings, by rule and severity",
+            m.findings.clone(),
+        );
+        r.register(
+            "handshake_refusals",
+            "Charger handshakes refused, by HTTP status (the proxy's own or the CSMS's, passed on)",
+            m.refusals.clone(),
+        );
+        r.register(
+            "tls_failures",
+            "Charger TLS handshakes that failed, by reason",
+            m.tls_failures.clone(),
+        );
+        r.register(
+            "upstream_connect_seconds",
+            "Time to reach the CSMS and complete its WebSocket handshake",
+            m.upstream_connect.clone(),
+        );
+        r.register(
+            "inspection_lag_seconds",
+            "How far behind the traffic inspection was at its last event",
+            m.inspection_lag.clone(),
+        );
+        r.register(
+            "inspection_dropped_events",
+            "Events dropped from inspection because it lagged (the traffic was forwarded)",
+            m.inspection_dropped.clone(),
+        );
+        r.register(
+            "tap_bytes_in_flight",
+            "Bytes of events waiting for inspection (the tap's memory budget in use)",
+            m.tap_bytes.clone(),
+        );
+        r.register(
+            "tap_bytes_limit",
+            "The tap's memory budget",
+            m.tap_bytes_limit.clone(),
+        );
+        r.register(
+            "draining",
+            "1 while the proxy drains (not ready), else 0",
+            m.draining.clone(),
+        );
+        Metrics { registry: r, ..m }
+    }
+
+    /// The metrics in the OpenMetrics text format (which Prometheus scrapes).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// A handshake refused with this HTTP status.
+    pub fn refused(&self, status: u16) {
+        self.refusals.get_or_create(&StatusLabels { status }).inc();
+    }
+
+    /// A failed TLS accept, by one of the bounded reasons.
+    pub fn tls_failed(&self, reason: &'static str) {
+        self.tls_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    /// The CSMS answered its handshake after `took`.
+    pub fn upstream_connected(&self, took: Duration) {
+        self.upstream_connect.observe(took.as_secs_f64());
+    }
+
+    /// The tap's state, as the proxy's loop reads it.
+    pub fn tap_state(&self, dropped: u64, bytes: usize, limit: usize) {
+        self.inspection_dropped
+            .inner()
+            .store(dropped, std::sync::atomic::Ordering::Relaxed);
+        self.tap_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.tap_bytes_limit
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
+}
+
+/// The security profile's label.
+fn profile_label(p: Option<u8>) -> &'static str {
+    match p {
+        Some(1) => "1",
+        Some(2) => "2",
+        Some(3) => "3",
+        _ => "0",
+    }
+}
+
+/// Counts what the engine observed and found. Memory: the labels of each open connection.
+pub struct MetricsSink {
+    metrics: Arc<Metrics>,
+    /// The labels each open connection was counted under (a second connection of one
+    /// identity adds one), so its close takes it off the right gauge.
+    open: HashMap<Box<str>, Vec<ConnLabels>>,
+}
+
+impl MetricsSink {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        MetricsSink {
+            metrics,
+            open: HashMap::new(),
+        }
+    }
+
+    fn frame(&self, from: Side, message_type: &'static str, len: usize) {
+        let l = FrameLabels {
+            from: from.as_str(),
+            message_type,
+        };
+        self.metrics.frames.get_or_create(&l).inc();
+        self.metrics
+            .bytes
+            .get_or_create(&l)
+            .inc_by(u64::try_from(len).unwrap_or(u64::MAX));
+    }
+}
+
+impl LiveSink for MetricsSink {
+    fn wants_observations(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, o: &Observation<'_>) {
+        match &o.what {
+            Observed::Open { handshake, version } => {
+                let l = ConnLabels {
+                    version: version.map_or("none", |v| v.as_str()),
+                    profile: profile_label(handshake.security_profile()),
+                };
+                self.metrics.connections.get_or_create(&l).inc();
+                self.metrics.connections_open.get_or_create(&l).inc();
+                self.open.entry(o.conn.into()).or_default().push(l);
+            }
+            Observed::Message(m) => self.frame(m.from, m.message_type().name(), m.text.len()),
+            Observed::Unreadable { from, text } => self.frame(*from, "unreadable", text.len()),
+            Observed::Binary { from, len } => self.frame(*from, "binary", *len),
+            Observed::Close { .. } => {
+                if let Some(list) = self.open.get_mut(o.conn) {
+                    if let Some(l) = list.pop() {
+                        self.metrics.connections_open.get_or_create(&l).dec();
+                    }
+                    if list.is_empty() {
+                        self.open.remove(o.conn);
+                    }
+                }
+            }
+            Observed::Gap { .. } => {}
+        }
+        // The lag is read against the clock here (a sink may; the engine does not).
+        let lag = Timestamp::now().micros().saturating_sub(o.at.micros());
+        #[expect(clippy::cast_precision_loss, reason = "a gauge in seconds")]
+        self.metrics.inspection_lag.set(lag.max(0) as f64 / 1e6);
+    }
+
+    fn finding(&mut self, f: &Finding) {
+        self.metrics
+            .findings
+            .get_or_create(&FindingLabels {
+                rule: f.rule.id,
+                severity: f.severity.as_str(),
+            })
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_counters_with_bounded_labels_and_the_eof_marker() {
+        let m = Metrics::new();
+        m.refused(502);
+        m.refused(502);
+        m.tls_failed("no-client-cert");
+        m.upstream_connected(Duration::from_millis(3));
+        let text = m.encode();
+        assert!(
+            text.contains("ocpp_inspector_handshake_refusals_total{status=\"502\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ocpp_inspector_tls_failures_total{reason=\"no-client-cert\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ocpp_inspector_upstream_connect_seconds_count 1"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+}
