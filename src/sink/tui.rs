@@ -33,6 +33,7 @@
 pub mod app;
 pub mod feed;
 pub mod input;
+pub mod store;
 pub mod terminal;
 pub mod ui;
 
@@ -137,7 +138,7 @@ pub fn run_loop<B: Backend>(
                 dirty = true;
             }
             let elapsed = rate_since.elapsed();
-            if elapsed >= Duration::from_secs(1) {
+            if app.live && elapsed >= Duration::from_secs(1) {
                 #[expect(clippy::cast_precision_loss, reason = "frame counts far below 2^52")]
                 let rate = (app.totals.frames - rate_frames) as f64 / elapsed.as_secs_f64();
                 app.rate = Some(rate);
@@ -229,14 +230,19 @@ pub fn write_report(app: &App, target: &ReportTarget) -> io::Result<()> {
 }
 
 /// Shows `app` on the real terminal until the user quits or `stop` is set (a recorded
-/// trace: no feed).
-pub fn run_view(mut app: App, report: ReportTarget, stop: Arc<AtomicBool>) -> io::Result<()> {
+/// trace; `feed`: what its reader still hands over while it indexes the trace).
+pub fn run_view(
+    mut app: App,
+    mut feed: Option<FeedReceiver>,
+    report: ReportTarget,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
     let mut screen = terminal::enter()?;
     let opts = LoopOptions::new(report);
     let result = run_loop(
         &mut screen.terminal,
         &mut app,
-        None,
+        feed.as_mut(),
         &mut Crossterm,
         &opts,
         &stop,
@@ -253,6 +259,7 @@ pub fn run_live(
     report: ReportTarget,
     stop: Arc<AtomicBool>,
 ) -> io::Result<App> {
+    app.live = true;
     let mut screen = terminal::enter()?;
     let mut opts = LoopOptions::new(report);
     opts.quit_when_feed_closes = true;

@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use serde_json::Value;
 
 use crate::engine::observe::Message;
-use crate::engine::{Engine, Event, FeedError, Observation, Observed, Origin, StationSummary};
+use crate::engine::{Observation, Observed, Origin, StationSummary};
 use crate::finding::{Finding, shorten};
 use crate::ocpp::{Side, Version};
 use crate::sink::{LiveOutcome, LiveSink};
@@ -119,7 +119,12 @@ impl Seen {
 /// The one-line form of a message: its payload compact and shortened, or a CALLERROR's
 /// code and description.
 fn short_of(m: &Message<'_>) -> Box<str> {
-    match m.frame {
+    short_of_frame(&m.frame)
+}
+
+/// [`short_of`] for a frame.
+fn short_of_frame(frame: &Frame<'_>) -> Box<str> {
+    match frame {
         Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => compact(payload),
         Frame::CallError {
             code, description, ..
@@ -132,6 +137,20 @@ fn short_of(m: &Message<'_>) -> Box<str> {
             SHORT_PAYLOAD,
         )
         .into(),
+    }
+}
+
+/// A frame's unique id and one-line form, read from its exact text (a frame whose row keeps
+/// no copy of it, see [`super::store`]); `None` for a text that is no OCPP-J message (its
+/// one-line form is then the text itself, shortened).
+pub fn id_and_short(text: &str) -> (Option<Box<str>>, Box<str>) {
+    let parsed = crate::wire::frame::parse_json(text).ok();
+    match parsed
+        .as_ref()
+        .and_then(|v| crate::wire::frame::classify(v).ok())
+    {
+        Some(frame) => (Some(Box::from(frame.id())), short_of_frame(&frame)),
+        None => (None, shorten(text.trim(), SHORT_PAYLOAD).into()),
     }
 }
 
@@ -159,25 +178,6 @@ fn compact(v: &Value) -> Box<str> {
     shorten(&s, SHORT_PAYLOAD).into()
 }
 
-/// Judges `event` with `engine` and hands the UI what it made of it, then the findings (a
-/// recorded trace opened with `view`; live, the [`TuiSink`] does the same through the
-/// channel).
-pub fn judge_into(
-    engine: &mut Engine,
-    event: &Event<'_>,
-    found: &mut Vec<Finding>,
-    app: &mut super::app::App,
-) -> Result<(), FeedError> {
-    found.clear();
-    let fed = engine.feed_observed(event, found, &mut |o: &Observation<'_>| {
-        app.on_seen(&Seen::of(o))
-    });
-    for f in found.drain(..) {
-        app.on_finding(f);
-    }
-    fed
-}
-
 /// One item for the UI.
 #[derive(Debug, Clone)]
 pub enum FeedItem {
@@ -192,6 +192,21 @@ pub enum FeedItem {
     /// The run is over (the proxy stopped); the UI stays until the user quits.
     Finished {
         summary: String,
+    },
+    /// An event of a trace being indexed by `view`, with the byte offset of its record in
+    /// the trace file: the UI keeps the offset, not the text, and reads it when shown.
+    Indexed {
+        seen: Seen,
+        offset: u64,
+    },
+    /// How far the indexing of a trace has come (bytes read of `total`; 0: unknown).
+    Progress {
+        done: u64,
+        total: u64,
+    },
+    /// The trace is indexed to its end; `notice` tells of lines that could not be read.
+    Loaded {
+        notice: Option<String>,
     },
     /// A station's OCPP version is known to the case runner: the cases for that version
     /// wait for their trigger on it.
@@ -249,6 +264,12 @@ impl FeedSender {
             }
             Err(TrySendError::Disconnected(_)) => false,
         }
+    }
+
+    /// Sends `item`, waiting for room (a trace read from a file: nothing may be dropped,
+    /// and the reader may wait for the UI). Returns false when the UI is gone.
+    pub fn send_wait(&self, item: FeedItem) -> bool {
+        self.tx.send(item).is_ok()
     }
 
     /// Items dropped so far because the channel was full.

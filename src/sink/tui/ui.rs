@@ -58,6 +58,14 @@ fn pane_block(title: String, focused: bool) -> Block<'static> {
     Block::bordered().border_style(style).title(title)
 }
 
+/// ` · indexing 42%` (or without a figure when the size is unknown).
+fn indexing(p: super::app::Progress) -> String {
+    match p.percent() {
+        Some(pc) => format!(" · indexing {pc}%"),
+        None => " · indexing…".to_owned(),
+    }
+}
+
 /// `10:15:03.125` (UTC).
 fn clock(at: Timestamp) -> String {
     let s = at.to_string();
@@ -320,22 +328,24 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     let sel = app.selected_frame_index(&visible);
     let selected = sel.and_then(|i| app.frames.get(visible[i]));
     let partner = selected.and_then(|r| r.partner);
-    let mut title = format!(
-        " Frames {}/{}{} ",
-        visible.len(),
-        app.totals.events,
-        if app.follow {
+    let mut title = format!(" Frames {}/{}", visible.len(), app.totals.events);
+    if let Some(p) = app.loading {
+        title.push_str(&indexing(p));
+    } else if app.live {
+        title.push_str(if app.follow {
             " · following"
         } else {
             " · paused (End: follow)"
-        }
-    );
+        });
+    }
+    title.push(' ');
     if let Some(r) = selected
         && let Some(ms) = app.round_trip_ms(r)
     {
+        let shown = app.shown(r);
         title.push_str(&format!(
             "· {} ↔ {} {:.1} ms ",
-            r.unique_id.as_deref().unwrap_or("?"),
+            shown.id.as_deref().unwrap_or("?"),
             if r.message_type == Some(MessageType::Call) {
                 "reply"
             } else {
@@ -362,6 +372,7 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         .take(inner_h)
         .map(|(i, &p)| {
             let r = &app.frames[p];
+            let shown = app.shown(r);
             let mark = if Some(i) == sel {
                 "▶"
             } else if Some(r.seq) == partner {
@@ -391,11 +402,11 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             if id_w > 0 {
                 spans.push(Span::raw(format!(
                     "{:<id_w$.id_w$} ",
-                    r.unique_id.as_deref().unwrap_or("")
+                    shown.id.as_deref().unwrap_or("")
                 )));
             }
             spans.push(Span::styled(
-                r.short.to_string(),
+                shown.short.into_owned(),
                 Style::new().fg(Color::DarkGray),
             ));
             let mut line = Line::from(spans);
@@ -489,6 +500,9 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let t = &app.totals;
     let mut text = format!(" {} conns · {} frames", app.conns.len(), t.frames);
+    if let Some(p) = app.loading {
+        text.push_str(&indexing(p));
+    }
     if let Some(rate) = app.rate {
         text.push_str(&format!(" · {rate:.0}/s"));
     }
@@ -609,7 +623,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 
     let findings: Vec<_> = app.findings_of(row.seq).collect();
     let highlight = findings.iter().find_map(|r| r.finding.pointer.as_deref());
-    let mut lines = frame_lines(row, highlight);
+    let mut lines = frame_lines(app, row, highlight);
     lines.push(Line::raw(""));
     if findings.is_empty() {
         lines.push(Line::styled(
@@ -642,7 +656,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
         " {} {} {} · {} · line {} · {} ",
         type_label(row),
         row.action.as_deref().unwrap_or(""),
-        row.unique_id.as_deref().unwrap_or(""),
+        app.shown(row).id.as_deref().unwrap_or(""),
         row.conn,
         row.line,
         clock(row.at)
@@ -664,7 +678,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
             .map_or(String::new(), |ms| format!(" · round trip {ms:.1} ms"));
         let what = if p.seq < row.seq { "request" } else { "reply" };
         let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(p), p.line);
-        let lines = frame_lines(p, None);
+        let lines = frame_lines(app, p, None);
         f.render_widget(
             Paragraph::new(lines)
                 .block(Block::bordered().title(title))
@@ -676,26 +690,28 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 
 /// A frame's header and its payload as pretty JSON, with the value at `pointer` (into the
 /// payload) highlighted.
-fn frame_lines(row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
+fn frame_lines(app: &App, row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
+    let shown = app.shown(row);
     let mut lines = vec![Line::raw(format!(
         "{} {} {}",
         row.from.map_or("", Side::arrow),
         type_label(row),
-        row.unique_id
+        shown
+            .id
             .as_deref()
             .map_or(String::new(), |id| format!("id {id}"))
     ))];
     if row.kind != RowKind::Frame {
-        lines.push(Line::raw(row.short.to_string()));
+        lines.push(Line::raw(shown.short.into_owned()));
         return lines;
     }
-    let Ok(value) = frame::parse_json(&row.text) else {
+    let Ok(value) = frame::parse_json(&shown.text) else {
         lines.push(Line::styled(
             "not JSON; the text as sent:",
             Style::new().add_modifier(Modifier::ITALIC),
         ));
         lines.push(Line::styled(
-            row.text.to_string(),
+            shown.text.into_owned(),
             Style::new().fg(Color::Red),
         ));
         return lines;

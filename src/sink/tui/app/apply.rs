@@ -2,6 +2,8 @@
 //! filters, search and the detail view. No I/O: writing a report or quitting is an
 //! [`Effect`] for the loop.
 
+use std::sync::Arc;
+
 use super::{Action, App, Effect, Filter, Focus, Mode, PAGE};
 use crate::finding::Severity;
 
@@ -10,6 +12,14 @@ impl App {
     /// when the selection would leave it.
     pub fn set_frames_rows(&mut self, rows: usize) {
         self.frames_rows = rows.max(1);
+    }
+
+    /// Selects the first row and stays there while rows come in (a trace opened with
+    /// `view` shows from its start).
+    pub fn start_at_top(&mut self) {
+        self.frame_sel = Some(self.frames.front().map_or(0, |f| f.seq));
+        self.follow = false;
+        self.frames_top = 0;
     }
 
     /// Selects the frame row `seq` (and stops following), scrolling just enough to show it.
@@ -189,7 +199,7 @@ impl App {
                     let action = match self.focus {
                         Focus::Findings => self
                             .selected_finding()
-                            .and_then(|f| f.finding.action.clone()),
+                            .and_then(|f| f.finding.action.as_deref().map(Arc::from)),
                         _ => self.selected_frame().and_then(|f| f.action.clone()),
                     };
                     self.filter.action = action;
