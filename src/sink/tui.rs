@@ -33,6 +33,7 @@
 pub mod app;
 pub mod feed;
 pub mod input;
+pub mod pretty;
 pub mod store;
 pub mod terminal;
 pub mod ui;

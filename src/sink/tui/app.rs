@@ -109,6 +109,8 @@ pub enum Action {
     WriteReport,
     /// Show or hide the Cases pane (when there are cases).
     ToggleCases,
+    /// Detail: the text exactly as sent, or laid out in its order.
+    ToggleExact,
 }
 
 /// What the loop around the app must do after an action.
@@ -374,6 +376,8 @@ pub struct App {
     finding_sel: Option<u64>,
     /// Lines scrolled in the detail view.
     pub detail_scroll: u16,
+    /// The detail view shows the frame's text exactly as sent (not laid out).
+    pub detail_exact: bool,
     /// A one-line message for the status line (report written, nothing there, …).
     pub message: Option<String>,
     /// The latest notice about a connection or the run.
@@ -425,6 +429,7 @@ impl App {
             frames_rows: 20,
             finding_sel: None,
             detail_scroll: 0,
+            detail_exact: false,
             message: None,
             notice: None,
             rate: None,

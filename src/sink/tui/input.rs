@@ -151,6 +151,12 @@ pub const BINDINGS: &[Binding] = &[
         "close the detail",
     ),
     b(
+        &[k('x')],
+        Scope::Detail,
+        Action::ToggleExact,
+        "the text exactly as sent / laid out in its order",
+    ),
+    b(
         &[k('p')],
         Scope::Everywhere,
         Action::Partner,

@@ -7,14 +7,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use serde_json::Value;
 
 use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind};
 use super::input::{Scope, help_rows};
+use super::pretty;
 use crate::finding::{Severity, shorten};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
-use crate::wire::frame::{self, Frame as OcppFrame, MessageType};
+use crate::wire::frame::MessageType;
 
 /// Paints the screen.
 pub fn draw(f: &mut Frame<'_>, app: &App) {
@@ -623,7 +623,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 
     let findings: Vec<_> = app.findings_of(row.seq).collect();
     let highlight = findings.iter().find_map(|r| r.finding.pointer.as_deref());
-    let mut lines = frame_lines(app, row, highlight);
+    let mut lines = frame_lines(app, row, highlight, app.detail_exact);
     lines.push(Line::raw(""));
     if findings.is_empty() {
         lines.push(Line::styled(
@@ -678,7 +678,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
             .map_or(String::new(), |ms| format!(" · round trip {ms:.1} ms"));
         let what = if p.seq < row.seq { "request" } else { "reply" };
         let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(p), p.line);
-        let lines = frame_lines(app, p, None);
+        let lines = frame_lines(app, p, None, app.detail_exact);
         f.render_widget(
             Paragraph::new(lines)
                 .block(Block::bordered().title(title))
@@ -688,24 +688,50 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
 }
 
-/// A frame's header and its payload as pretty JSON, with the value at `pointer` (into the
-/// payload) highlighted.
-fn frame_lines(app: &App, row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
+/// A frame's header and its text: laid out in the order sent (or, in the exact view, the
+/// text as sent), with the value at `pointer` (into the payload) marked.
+fn frame_lines(
+    app: &App,
+    row: &FrameRow,
+    pointer: Option<&str>,
+    exact: bool,
+) -> Vec<Line<'static>> {
     let shown = app.shown(row);
     let mut lines = vec![Line::raw(format!(
-        "{} {} {}",
+        "{} {} {}{}",
         row.from.map_or("", Side::arrow),
         type_label(row),
         shown
             .id
             .as_deref()
-            .map_or(String::new(), |id| format!("id {id}"))
+            .map_or(String::new(), |id| format!("id {id}")),
+        if exact {
+            " · exact (x: laid out)"
+        } else {
+            " · laid out (x: exact)"
+        }
     ))];
-    if row.kind != RowKind::Frame {
+    if row.kind != RowKind::Frame || shown.text.is_empty() {
         lines.push(Line::raw(shown.short.into_owned()));
         return lines;
     }
-    let Ok(value) = frame::parse_json(&shown.text) else {
+    // The finding's pointer is into the payload: the 4th member of a CALL, the 3rd of a
+    // CALLRESULT.
+    let pointer = match (row.message_type, pointer) {
+        (Some(MessageType::Call), Some(p)) => Some(format!("/3{p}")),
+        (Some(MessageType::CallResult), Some(p)) => Some(format!("/2{p}")),
+        _ => None,
+    };
+    let hl = Style::new()
+        .bg(Color::Red)
+        .fg(Color::White)
+        .add_modifier(Modifier::BOLD);
+    // A mark in the text too, for terminals without colour.
+    let here = Span::styled(
+        "  ◀ here",
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    );
+    let Some(laid) = pretty::pretty(&shown.text, pointer.as_deref()) else {
         lines.push(Line::styled(
             "not JSON; the text as sent:",
             Style::new().add_modifier(Modifier::ITALIC),
@@ -716,29 +742,25 @@ fn frame_lines(app: &App, row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'st
         ));
         return lines;
     };
-    let (shown, pointer) = match frame::classify(&value) {
-        Ok(OcppFrame::Call { payload, .. } | OcppFrame::CallResult { payload, .. }) => {
-            (payload, pointer)
-        }
-        _ => (&value, None),
-    };
-    let mut out = Vec::new();
-    let mut path = String::new();
-    pretty(shown, &mut path, "", 0, false, pointer, &mut out);
-    let hl = Style::new()
-        .bg(Color::Red)
-        .fg(Color::White)
-        .add_modifier(Modifier::BOLD);
+    if exact {
+        let text = &shown.text;
+        lines.push(match laid.span {
+            Some((a, b)) => Line::from(vec![
+                Span::raw(text[..a].to_owned()),
+                Span::styled(text[a..b].to_owned(), hl),
+                Span::raw(text[b..].to_owned()),
+                here,
+            ]),
+            None => Line::raw(text.to_string()),
+        });
+        return lines;
+    }
     let mut first = true;
-    lines.extend(out.into_iter().map(|(text, marked)| {
+    lines.extend(laid.lines.into_iter().map(|(text, marked)| {
         if marked {
-            // A mark in the text too, for terminals without colour.
             let mut spans = vec![Span::styled(text, hl)];
             if std::mem::take(&mut first) {
-                spans.push(Span::styled(
-                    "  ◀ here",
-                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-                ));
+                spans.push(here.clone());
             }
             Line::from(spans)
         } else {
@@ -746,111 +768,4 @@ fn frame_lines(app: &App, row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'st
         }
     }));
     lines
-}
-
-fn within(path: &str, pointer: Option<&str>) -> bool {
-    pointer.is_some_and(|p| {
-        path == p || (path.starts_with(p) && path.as_bytes().get(p.len()) == Some(&b'/'))
-    })
-}
-
-/// Pretty JSON, two spaces per level, one `(line, highlighted)` per line.
-fn pretty(
-    v: &Value,
-    path: &mut String,
-    prefix: &str,
-    depth: usize,
-    comma: bool,
-    pointer: Option<&str>,
-    out: &mut Vec<(String, bool)>,
-) {
-    let indent = "  ".repeat(depth);
-    let tail = if comma { "," } else { "" };
-    let marked = within(path, pointer);
-    let (open, close, items): (&str, &str, Vec<(String, &Value)>) = match v {
-        Value::Object(m) if !m.is_empty() => (
-            "{",
-            "}",
-            m.iter()
-                .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
-                .collect(),
-        ),
-        Value::Array(a) if !a.is_empty() => (
-            "[",
-            "]",
-            a.iter()
-                .enumerate()
-                .map(|(i, v)| (i.to_string(), v))
-                .collect(),
-        ),
-        _ => {
-            let s = serde_json::to_string(v).unwrap_or_default();
-            out.push((format!("{indent}{prefix}{s}{tail}"), marked));
-            return;
-        }
-    };
-    out.push((format!("{indent}{prefix}{open}"), marked));
-    let n = items.len();
-    let is_obj = open == "{";
-    for (i, (seg, child)) in items.into_iter().enumerate() {
-        let keep = path.len();
-        path.push('/');
-        path.push_str(&seg);
-        let prefix = if is_obj {
-            let key = seg.replace("~1", "/").replace("~0", "~");
-            format!("{}: ", serde_json::to_string(&key).unwrap_or_default())
-        } else {
-            String::new()
-        };
-        pretty(child, path, &prefix, depth + 1, i + 1 < n, pointer, out);
-        path.truncate(keep);
-    }
-    out.push((format!("{indent}{close}{tail}"), marked));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pretty_marks_the_pointed_value_only() {
-        let v: Value = serde_json::from_str(r#"{"a":1,"b":{"c":[1,2]},"d/e":3}"#).unwrap();
-        let mut out = Vec::new();
-        pretty(
-            &v,
-            &mut String::new(),
-            "",
-            0,
-            false,
-            Some("/b/c/1"),
-            &mut out,
-        );
-        let marked: Vec<&str> = out
-            .iter()
-            .filter(|(_, m)| *m)
-            .map(|(l, _)| l.trim())
-            .collect();
-        assert_eq!(marked, vec!["2"]);
-        let mut out = Vec::new();
-        pretty(
-            &v,
-            &mut String::new(),
-            "",
-            0,
-            false,
-            Some("/d~1e"),
-            &mut out,
-        );
-        let marked: Vec<&str> = out
-            .iter()
-            .filter(|(_, m)| *m)
-            .map(|(l, _)| l.trim())
-            .collect();
-        assert_eq!(marked, vec!["\"d/e\": 3"]);
-        // `/b` covers its whole object, but not `/bb`-like siblings.
-        let mut out = Vec::new();
-        pretty(&v, &mut String::new(), "", 0, false, Some("/b"), &mut out);
-        assert_eq!(out.iter().filter(|(_, m)| *m).count(), 6);
-        assert_eq!(out.len(), 10);
-    }
 }

@@ -111,6 +111,10 @@ impl App {
                 }
                 None => self.message = Some("no test cases run here".into()),
             },
+            Action::ToggleExact => {
+                self.detail_exact = !self.detail_exact;
+                self.detail_scroll = 0;
+            }
             Action::Up => self.move_sel(-1),
             Action::Down => self.move_sel(1),
             Action::PageUp => self.move_sel(-(PAGE as isize)),
