@@ -101,3 +101,68 @@ fn at_row(text: &[String], needle: &str) -> usize {
         .position(|r| r.contains(needle))
         .unwrap_or_else(|| panic!("`{needle}` not on screen:\n{}", text.join("\n")))
 }
+
+/// Every screen at the three sizes: the main panes (frames focused, then findings), the
+/// detail, the help, and the filter bar.
+#[test]
+fn snapshots_of_every_pane_at_three_sizes() {
+    for (w, h) in [(160, 45), (80, 24), (40, 12)] {
+        let mut app = sample();
+        app.set_frames_rows(ui::frames_rows(
+            &app,
+            ratatui::layout::Rect::new(0, 0, w, h),
+        ));
+        select_line(&mut app, 21);
+        insta::assert_snapshot!(format!("main_{w}x{h}"), render(&app, w, h).backend());
+        app.apply(Action::FocusNext);
+        insta::assert_snapshot!(format!("findings_{w}x{h}"), render(&app, w, h).backend());
+        app.apply(Action::FocusPrev);
+        app.apply(Action::Enter);
+        insta::assert_snapshot!(format!("detail_{w}x{h}"), render(&app, w, h).backend());
+        app.apply(Action::Back);
+        app.apply(Action::ToggleHelp);
+        insta::assert_snapshot!(format!("help_{w}x{h}"), render(&app, w, h).backend());
+        app.apply(Action::ToggleHelp);
+        app.apply(Action::CycleSeverity);
+        app.apply(Action::StartSearch);
+        for c in "Stop".chars() {
+            app.apply(Action::SearchChar(c));
+        }
+        insta::assert_snapshot!(format!("filter_bar_{w}x{h}"), render(&app, w, h).backend());
+    }
+}
+
+#[test]
+fn counters_agree_and_use_plurals() {
+    let app = sample();
+    let text = rows(&render(&app, 160, 45)).join("\n");
+    let n = app.frames.len();
+    assert!(text.contains(&format!("Frames {n} rows")), "{text}");
+    assert!(
+        text.contains(&format!("{n} rows ({} frames)", app.totals.frames)),
+        "{text}"
+    );
+    assert!(text.contains("6 errors 0 warnings 0 infos"), "{text}");
+    assert!(!text.contains("following"), "a file is not followed");
+    assert_eq!(ui::plural(1, "error"), "1 error");
+    assert_eq!(ui::plural(0, "error"), "0 errors");
+}
+
+#[test]
+fn no_color_draws_no_colour_and_reverses_what_colour_marked() {
+    let mut app = sample();
+    select_line(&mut app, 21);
+    app.apply(Action::Enter);
+    app.no_color = true;
+    let term = render(&app, 160, 45);
+    let buf = term.backend().buffer();
+    let mut reversed = 0;
+    for y in 0..45 {
+        for x in 0..160 {
+            let c = &buf[(x, y)];
+            assert_eq!((c.fg, c.bg), (Color::Reset, Color::Reset), "at {x},{y}");
+            reversed += usize::from(c.modifier.contains(ratatui::style::Modifier::REVERSED));
+        }
+    }
+    assert!(reversed >= 6, "the marked value stands out");
+}

@@ -230,6 +230,11 @@ pub fn write_report(app: &App, target: &ReportTarget) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", target.path.display())))
 }
 
+/// `NO_COLOR` is set to something (<https://no-color.org>).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Shows `app` on the real terminal until the user quits or `stop` is set (a recorded
 /// trace; `feed`: what its reader still hands over while it indexes the trace).
 pub fn run_view(
@@ -238,6 +243,7 @@ pub fn run_view(
     report: ReportTarget,
     stop: Arc<AtomicBool>,
 ) -> io::Result<()> {
+    app.no_color = no_color();
     let mut screen = terminal::enter()?;
     let opts = LoopOptions::new(report);
     let result = run_loop(
@@ -261,6 +267,7 @@ pub fn run_live(
     stop: Arc<AtomicBool>,
 ) -> io::Result<App> {
     app.live = true;
+    app.no_color = no_color();
     let mut screen = terminal::enter()?;
     let mut opts = LoopOptions::new(report);
     opts.quit_when_feed_closes = true;

@@ -396,6 +396,8 @@ pub struct App {
     pub loading: Option<Progress>,
     /// Fed live (the proxy's screen): the frames pane follows new frames.
     pub live: bool,
+    /// Draw without colours (`NO_COLOR` is set).
+    pub no_color: bool,
     /// One copy of each action name.
     actions: HashSet<Arc<str>>,
     /// Findings that marked a row so far.
@@ -439,6 +441,7 @@ impl App {
             store: None,
             loading: None,
             live: false,
+            no_color: false,
             actions: HashSet::new(),
             marks: 0,
             visible: RefCell::new(VisibleCache::default()),
@@ -777,6 +780,12 @@ impl App {
             observe::Registration::Accepted => Registration::Accepted,
         };
         c.transactions = e.station.open_transactions;
+        // The version the engine judges the connection as (`--ocpp` when no open said).
+        if c.version == "-"
+            && let Some(v) = e.station.version
+        {
+            c.version = v.as_str().to_owned();
+        }
         self.push_row(row);
     }
 

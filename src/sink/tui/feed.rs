@@ -119,13 +119,23 @@ impl Seen {
 /// The one-line form of a message: its payload compact and shortened, or a CALLERROR's
 /// code and description.
 fn short_of(m: &Message<'_>) -> Box<str> {
-    short_of_frame(&m.frame)
+    short_of_frame(&m.frame, m.text)
 }
 
-/// [`short_of`] for a frame.
-fn short_of_frame(frame: &Frame<'_>) -> Box<str> {
+/// [`short_of`] for a frame and its text: the payload as sent (its members in their order,
+/// whitespace between tokens dropped), or re-serialised if the text cannot be followed.
+fn short_of_frame(frame: &Frame<'_>, text: &str) -> Box<str> {
+    let member = match frame {
+        Frame::Call { .. } => "/3",
+        _ => "/2",
+    };
     match frame {
-        Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => compact(payload),
+        Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => {
+            match super::pretty::span_of(text, member) {
+                Some((a, b)) => shorten(&squeeze(&text[a..b]), SHORT_PAYLOAD).into(),
+                None => compact(payload),
+            }
+        }
         Frame::CallError {
             code, description, ..
         } => shorten(
@@ -149,9 +159,35 @@ pub fn id_and_short(text: &str) -> (Option<Box<str>>, Box<str>) {
         .as_ref()
         .and_then(|v| crate::wire::frame::classify(v).ok())
     {
-        Some(frame) => (Some(Box::from(frame.id())), short_of_frame(&frame)),
+        Some(frame) => (Some(Box::from(frame.id())), short_of_frame(&frame, text)),
         None => (None, shorten(text.trim(), SHORT_PAYLOAD).into()),
     }
+}
+
+/// JSON text without the whitespace between its tokens (strings kept as they are), cut
+/// soon after what one line shows.
+fn squeeze(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(SHORT_PAYLOAD * 4 + 8));
+    let (mut in_str, mut esc) = (false, false);
+    for c in text.chars() {
+        if out.len() > SHORT_PAYLOAD * 4 {
+            break;
+        }
+        if in_str {
+            out.push(c);
+            if esc {
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if !c.is_whitespace() {
+            in_str = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A payload on one line, shortened. Serialising stops soon after the cut, so a large
@@ -497,6 +533,10 @@ mod tests {
             "cut, with an ellipsis"
         );
         assert!(short.starts_with("{\"data\":\"xxx"));
+        // The one-line form keeps the members in the order sent, and their bytes.
+        let (id, short) = id_and_short(r#"[2, "7", "StopTransaction", {"z": 1.50, "a": "x y"} ]"#);
+        assert_eq!(id.as_deref(), Some("7"));
+        assert_eq!(&*short, r#"{"z":1.50,"a":"x y"}"#);
         assert_eq!(&*kept, text);
     }
 }

@@ -22,6 +22,15 @@ pub struct Pretty {
 /// Lays out `text` (one JSON value), marking the value at `pointer` (RFC 6901, from the
 /// root of `text`). `None` if the text is no JSON this can follow.
 pub fn pretty(text: &str, pointer: Option<&str>) -> Option<Pretty> {
+    walk(text, pointer, true)
+}
+
+/// Only where the value at `pointer` is in `text` (byte range), without laying it out.
+pub fn span_of(text: &str, pointer: &str) -> Option<(usize, usize)> {
+    walk(text, Some(pointer), false)?.span
+}
+
+fn walk(text: &str, pointer: Option<&str>, lay_out: bool) -> Option<Pretty> {
     let mut w = Walker {
         s: text.as_bytes(),
         text,
@@ -30,6 +39,7 @@ pub fn pretty(text: &str, pointer: Option<&str>) -> Option<Pretty> {
         path: String::new(),
         out: Vec::new(),
         span: None,
+        lay_out,
     };
     w.value("", 0, false)?;
     w.ws();
@@ -48,9 +58,17 @@ struct Walker<'a> {
     path: String,
     out: Vec<(String, bool)>,
     span: Option<(usize, usize)>,
+    /// Build the lines (false: only find the span).
+    lay_out: bool,
 }
 
 impl Walker<'_> {
+    fn push(&mut self, line: String, marked: bool) {
+        if self.lay_out {
+            self.out.push((line, marked));
+        }
+    }
+
     fn ws(&mut self) {
         while self
             .s
@@ -100,8 +118,7 @@ impl Walker<'_> {
             b'[' => ('[', ']'),
             b'"' => {
                 let tok = self.string()?.to_owned();
-                self.out
-                    .push((format!("{indent}{prefix}{tok}{tail}"), marked));
+                self.push(format!("{indent}{prefix}{tok}{tail}"), marked);
                 self.note_span(start);
                 return Some(());
             }
@@ -115,8 +132,7 @@ impl Walker<'_> {
                     return None;
                 }
                 let tok = self.text.get(start..self.pos)?;
-                self.out
-                    .push((format!("{indent}{prefix}{tok}{tail}"), marked));
+                self.push(format!("{indent}{prefix}{tok}{tail}"), marked);
                 self.note_span(start);
                 return Some(());
             }
@@ -125,12 +141,11 @@ impl Walker<'_> {
         self.ws();
         if self.s.get(self.pos) == Some(&(close as u8)) {
             self.pos += 1;
-            self.out
-                .push((format!("{indent}{prefix}{open}{close}{tail}"), marked));
+            self.push(format!("{indent}{prefix}{open}{close}{tail}"), marked);
             self.note_span(start);
             return Some(());
         }
-        self.out.push((format!("{indent}{prefix}{open}"), marked));
+        self.push(format!("{indent}{prefix}{open}"), marked);
         let mut index = 0usize;
         loop {
             self.ws();
@@ -179,7 +194,7 @@ impl Walker<'_> {
                 _ => return None,
             }
         }
-        self.out.push((format!("{indent}{close}{tail}"), marked));
+        self.push(format!("{indent}{close}{tail}"), marked);
         self.note_span(start);
         Some(())
     }
@@ -238,6 +253,7 @@ mod tests {
         assert_eq!(marked(&p), vec!["\"d/e\": 3,"]);
         let p = pretty(text, Some("/f~0/g")).unwrap();
         assert_eq!(marked(&p), vec!["\"g\": 4"]);
+        assert_eq!(span_of(text, "/f~0/g").map(|(a, b)| &text[a..b]), Some("4"));
         // A whole object: all its lines, and its span from brace to brace.
         let p = pretty(text, Some("/b")).unwrap();
         assert_eq!(marked(&p).len(), 6);

@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind};
+use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind, Shown};
 use super::input::{Scope, help_rows};
 use super::pretty;
 use crate::finding::{Severity, shorten};
@@ -28,6 +28,26 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     draw_status(f, app, status);
     if app.mode == Mode::Help {
         draw_help(f, body);
+    }
+    if app.no_color {
+        strip_colour(f);
+    }
+}
+
+/// `NO_COLOR`: no colours at all; what colour marked (a highlighted value, the partner
+/// row) is shown reversed instead, so it still stands out.
+fn strip_colour(f: &mut Frame<'_>) {
+    let buf = f.buffer_mut();
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if cell.bg != Color::Reset {
+                cell.modifier.insert(Modifier::REVERSED);
+            }
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
     }
 }
 
@@ -105,7 +125,7 @@ pub fn frames_rows(app: &App, size: Rect) -> usize {
         app.visible_cases().len(),
         app.visible_findings().len(),
     );
-    usize::from(frames.height.saturating_sub(2))
+    usize::from(frames.height.saturating_sub(3))
 }
 
 fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
@@ -236,7 +256,18 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
     let sel =
         (!app.conns.is_empty()).then_some(app.conn_sel.min(app.conns.len().saturating_sub(1)));
     let first = offset(sel, inner_h);
-    let wide = area.width >= 72;
+    let width = usize::from(area.width.saturating_sub(2));
+    let wide = width >= 70;
+    // Names in full up to 24 characters (elided in the middle beyond); the security
+    // column only where it fits.
+    let name_w = app
+        .conns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 24);
+    let with_security = width >= name_w + 90;
     let lines: Vec<Line<'_>> = app
         .conns
         .iter()
@@ -260,21 +291,28 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
             };
             let bold = Style::new().add_modifier(Modifier::BOLD);
             let mut line = if wide {
-                Line::from(vec![
+                let mut spans = vec![
                     Span::raw(mark),
-                    Span::styled(format!("{:<14} ", c.name), bold),
-                    Span::raw(format!(
-                        "{:<6} {:<13} {:<15}",
-                        c.version,
-                        c.security,
-                        c.state()
-                    )),
-                    Span::raw(format!("{:>7} frames ", c.frames)),
-                    Span::styled(
-                        format!("{:>4} errors {:>4} warnings", c.errors, c.warnings),
-                        severity_style(worst),
+                    Span::styled(format!("{:<name_w$} ", elide_middle(&c.name, name_w)), bold),
+                    Span::raw(format!("{:<6} ", c.version)),
+                ];
+                if with_security {
+                    spans.push(Span::raw(format!("{:<13} ", c.security)));
+                }
+                spans.push(Span::raw(format!(
+                    "{:<15}{:>8} ",
+                    c.state(),
+                    plural(c.frames, "frame")
+                )));
+                spans.push(Span::styled(
+                    format!(
+                        "{:>10} {:>12}",
+                        plural(c.errors, "error"),
+                        plural(c.warnings, "warning")
                     ),
-                ])
+                    severity_style(worst),
+                ));
+                Line::from(spans)
             } else {
                 Line::from(vec![
                     Span::raw(mark),
@@ -322,23 +360,87 @@ fn arrow(row: &FrameRow) -> &'static str {
     }
 }
 
+/// `n thing` or `n things`.
+pub fn plural(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// `s` in at most `w` characters: cut in the middle with `…` when longer (ids and names
+/// keep their start and end, where they differ most).
+fn elide_middle(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        return s.to_owned();
+    }
+    if w <= 1 {
+        return "…".chars().take(w).collect();
+    }
+    let head = (w - 1).div_ceil(2);
+    let tail = w - 1 - head;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
+/// Column widths of the frames pane for `width` characters, given the longest action and
+/// id on screen: the action in full when it fits, the id up to its length (elided in the
+/// middle beyond), the connection when there are several, and the payload the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameCols {
+    conn: usize,
+    action: usize,
+    id: usize,
+}
+
+fn frame_cols(width: usize, conn: usize, action: usize, id: usize, show_conn: bool) -> FrameCols {
+    // mark(2) + time(12) + space + arrow + space + type(6) + space = 24 before the action.
+    let fixed = 24;
+    let rest = width.saturating_sub(fixed);
+    // The payload keeps at least a third of the rest.
+    let mut budget = rest.saturating_sub(rest / 3);
+    let action = action.max(6).min(budget.saturating_sub(1)).min(40);
+    budget = budget.saturating_sub(action + 1);
+    let conn = if show_conn && budget >= 8 {
+        conn.clamp(6, 16).min(budget - 1)
+    } else {
+        0
+    };
+    budget = budget.saturating_sub(if conn > 0 { conn + 1 } else { 0 });
+    let id = if budget >= 4 {
+        id.clamp(2, 36).min(budget - 1)
+    } else {
+        0
+    };
+    FrameCols { conn, action, id }
+}
+
 fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus == Focus::Frames;
     let visible = app.visible_frames();
     let sel = app.selected_frame_index(&visible);
     let selected = sel.and_then(|i| app.frames.get(visible[i]));
     let partner = selected.and_then(|r| r.partner);
-    let mut title = format!(" Frames {}/{}", visible.len(), app.totals.events);
+    let rows = app.frames.len() as u64;
+    let mut title = if visible.len() as u64 == rows {
+        format!(" Frames {} ", plural(rows, "row"))
+    } else {
+        format!(" Frames {} of {} ", visible.len(), plural(rows, "row"))
+    };
     if let Some(p) = app.loading {
-        title.push_str(&indexing(p));
+        title.push_str(indexing(p).trim_start());
+        title.push(' ');
     } else if app.live {
         title.push_str(if app.follow {
-            " · following"
+            "· following "
         } else {
-            " · paused (End: follow)"
+            "· paused (End: follow) "
         });
     }
-    title.push(' ');
     if let Some(r) = selected
         && let Some(ms) = app.round_trip_ms(r)
     {
@@ -354,10 +456,9 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             ms
         ));
     }
-    let inner_h = usize::from(area.height.saturating_sub(2));
-    let width = area.width.saturating_sub(2);
-    let show_conn = width >= 70 && app.filter.conn.is_none() && app.conns.len() > 1;
-    let (action_w, id_w) = if width >= 60 { (20, 8) } else { (12, 0) };
+    // One line of column headers, then the rows.
+    let inner_h = usize::from(area.height.saturating_sub(3));
+    let width = usize::from(area.width.saturating_sub(2));
     // Where the user scrolled to, moved only as far as needed to show the selection.
     let first = match sel {
         Some(sel) if !app.follow => app
@@ -365,63 +466,84 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             .clamp(sel.saturating_sub(inner_h.saturating_sub(1)), sel),
         _ => offset(sel, inner_h),
     };
-    let lines: Vec<Line<'_>> = visible
+    let on_screen: Vec<(usize, &FrameRow, Shown<'_>)> = visible
         .iter()
         .enumerate()
         .skip(first)
         .take(inner_h)
         .map(|(i, &p)| {
             let r = &app.frames[p];
-            let shown = app.shown(r);
-            let mark = if Some(i) == sel {
-                "▶"
-            } else if Some(r.seq) == partner {
-                "↔"
-            } else {
-                " "
-            };
-            let mut spans = vec![
-                Span::raw(mark),
-                Span::styled(severity_mark(r.worst), severity_style(r.worst)),
-                Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
-            ];
-            if show_conn {
-                spans.push(Span::raw(format!("{:<10.10} ", r.conn)));
-            }
-            spans.push(Span::styled(
-                format!("{:<6} ", type_label(r)),
-                severity_style(r.worst),
-            ));
-            spans.push(Span::styled(
-                format!(
-                    "{:<action_w$.action_w$} ",
-                    r.action.as_deref().unwrap_or("")
-                ),
-                Style::new().add_modifier(Modifier::BOLD),
-            ));
-            if id_w > 0 {
-                spans.push(Span::raw(format!(
-                    "{:<id_w$.id_w$} ",
-                    shown.id.as_deref().unwrap_or("")
-                )));
-            }
-            spans.push(Span::styled(
-                shown.short.into_owned(),
-                Style::new().fg(Color::DarkGray),
-            ));
-            let mut line = Line::from(spans);
-            if Some(i) == sel {
-                line = line.style(if focused {
-                    Style::new().add_modifier(Modifier::REVERSED)
-                } else {
-                    Style::new().add_modifier(Modifier::UNDERLINED)
-                });
-            } else if Some(r.seq) == partner {
-                line = line.style(Style::new().bg(Color::Blue));
-            }
-            line
+            (i, r, app.shown(r))
         })
         .collect();
+    let longest = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
+    let show_conn = app.filter.conn.is_none() && app.conns.len() > 1;
+    let cols = frame_cols(
+        width,
+        longest(&mut on_screen.iter().map(|(_, r, _)| r.conn.chars().count())),
+        longest(
+            &mut on_screen
+                .iter()
+                .map(|(_, r, _)| r.action.as_deref().map_or(0, |a| a.chars().count())),
+        ),
+        longest(
+            &mut on_screen
+                .iter()
+                .map(|(_, _, s)| s.id.as_deref().map_or(0, |a| a.chars().count())),
+        ),
+        show_conn,
+    );
+    let pad = |s: &str, w: usize| format!("{:<w$} ", elide_middle(s, w));
+    let mut header = format!("  {:<12}   {:<6} ", "time", "type");
+    if cols.conn > 0 {
+        header.push_str(&pad("station", cols.conn));
+    }
+    header.push_str(&pad("action", cols.action));
+    if cols.id > 0 {
+        header.push_str(&pad("id", cols.id));
+    }
+    header.push_str("payload");
+    let mut lines = vec![Line::styled(
+        header,
+        Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+    )];
+    lines.extend(on_screen.into_iter().map(|(i, r, shown)| {
+        let mark = if Some(i) == sel {
+            "▶"
+        } else if Some(r.seq) == partner {
+            "↔"
+        } else {
+            " "
+        };
+        let mut spans = vec![
+            Span::raw(mark),
+            Span::styled(severity_mark(r.worst), severity_style(r.worst)),
+            Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
+            Span::styled(format!("{:<6} ", type_label(r)), severity_style(r.worst)),
+        ];
+        if cols.conn > 0 {
+            spans.push(Span::raw(pad(&r.conn, cols.conn)));
+        }
+        spans.push(Span::styled(
+            pad(r.action.as_deref().unwrap_or(""), cols.action),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        if cols.id > 0 {
+            spans.push(Span::raw(pad(shown.id.as_deref().unwrap_or(""), cols.id)));
+        }
+        spans.push(Span::raw(shown.short.into_owned()));
+        let mut line = Line::from(spans);
+        if Some(i) == sel {
+            line = line.style(if focused {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new().add_modifier(Modifier::UNDERLINED)
+            });
+        } else if Some(r.seq) == partner {
+            line = line.style(Style::new().bg(Color::Blue).fg(Color::White));
+        }
+        line
+    }));
     f.render_widget(
         Paragraph::new(lines).block(pane_block(title, focused)),
         area,
@@ -430,13 +552,25 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
 
 fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
     let focused = app.focus == Focus::Findings;
-    let title = format!(
-        " Findings {} · {} errors {} warnings {} infos ",
-        visible.len(),
-        app.totals.errors,
-        app.totals.warnings,
-        app.totals.infos
-    );
+    // The counts are of the findings listed, so they add up to the number in front.
+    let count = |s: Severity| {
+        visible
+            .iter()
+            .filter(|&&p| app.findings[p].finding.severity == s)
+            .count() as u64
+    };
+    let kept = app.findings.len();
+    let mut title = if visible.len() == kept {
+        format!(" Findings {} ", visible.len())
+    } else {
+        format!(" Findings {} of {kept} ", visible.len())
+    };
+    title.push_str(&format!(
+        "· {} {} {} ",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Info), "info")
+    ));
     let inner_h = usize::from(area.height.saturating_sub(2));
     let sel = app.selected_finding_index(visible);
     let first = offset(sel, inner_h);
@@ -499,7 +633,12 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
         return;
     }
     let t = &app.totals;
-    let mut text = format!(" {} conns · {} frames", app.conns.len(), t.frames);
+    let mut text = format!(
+        " {} · {} ({})",
+        plural(app.conns.len() as u64, "conn"),
+        plural(app.frames.len() as u64, "row"),
+        plural(t.frames, "frame")
+    );
     if let Some(p) = app.loading {
         text.push_str(&indexing(p));
     }
@@ -558,7 +697,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     spans.push(Span::styled(
         " · ? help  q quit",
-        Style::new().fg(Color::DarkGray),
+        Style::new().add_modifier(Modifier::DIM),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
