@@ -166,3 +166,58 @@ fn no_color_draws_no_colour_and_reverses_what_colour_marked() {
     }
     assert!(reversed >= 6, "the marked value stands out");
 }
+
+fn type_in(app: &mut App, s: &str) {
+    app.apply(Action::StartSearch);
+    while !app.search_input.is_empty() {
+        app.apply(Action::SearchBackspace);
+    }
+    for c in s.chars() {
+        app.apply(Action::SearchChar(c));
+    }
+    app.apply(Action::SearchSubmit);
+}
+
+#[test]
+fn filter_expressions_narrow_the_frames_say_what_is_wrong_and_are_remembered() {
+    let mut app = sample();
+    type_in(&mut app, "~p /connectorId == 1 & ~t call & !~a Meter");
+    let lines: Vec<u64> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frames[i].line)
+        .collect();
+    // The two StatusNotifications and the StartTransaction with connectorId 1 (MeterValues
+    // excluded by `!~a Meter`).
+    assert_eq!(lines, vec![7, 9, 13], "{lines:?}");
+    let text = rows(&render(&app, 160, 45)).join("\n");
+    assert!(text.contains("Frames 3 of 28 rows"), "{text}");
+    assert!(
+        text.contains("/~p /connectorId == 1"),
+        "the active filter is shown"
+    );
+
+    // A mistake: the prompt stays, saying where and what was expected.
+    type_in(&mut app, "~p /connectorId = 1");
+    assert_eq!(app.mode, ocpp_inspector::sink::tui::app::Mode::Search);
+    let msg = app.message.clone().unwrap();
+    assert!(
+        msg.contains("at 17") && msg.contains("expected `==`"),
+        "{msg}"
+    );
+    insta::assert_snapshot!("filter_bar_error_80x24", render(&app, 80, 24).backend());
+    app.apply(Action::SearchCancel);
+
+    // Up in the prompt brings back the last filter applied.
+    type_in(&mut app, "~d csms");
+    app.apply(Action::StartSearch);
+    app.apply(Action::SearchHistory(-1));
+    app.apply(Action::SearchHistory(-1));
+    assert!(
+        app.search_input.starts_with("~p /connectorId == 1"),
+        "{}",
+        app.search_input
+    );
+    app.apply(Action::SearchHistory(1));
+    assert_eq!(app.search_input, "~d csms");
+}

@@ -32,6 +32,7 @@
 
 pub mod app;
 pub mod feed;
+pub mod filter;
 pub mod input;
 pub mod pretty;
 pub mod store;

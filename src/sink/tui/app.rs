@@ -27,6 +27,9 @@ use crate::wire::frame::MessageType;
 
 pub use cases::{CaseCounts, CaseInfo, CaseRow, CaseState, Cases};
 
+/// Filters kept in the history.
+pub const HISTORY: usize = 50;
+
 /// Rows moved by a page key.
 pub const PAGE: usize = 10;
 
@@ -94,6 +97,8 @@ pub enum Action {
     SearchBackspace,
     SearchSubmit,
     SearchCancel,
+    /// In the search prompt: an earlier (-1) or later (+1) filter of the history.
+    SearchHistory(i8),
     /// Show only the connection of the selection (again: show all).
     FilterConn,
     /// Show only the action of the selection (again: show all).
@@ -293,7 +298,9 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|a| f.action.as_deref() == Some(&**a))
             && self.min_severity.is_none_or(|s| f.severity >= s)
+            // A filter expression narrows the frames only.
             && (self.text.is_empty()
+                || super::filter::looks_like_expr(&self.text)
                 || contains_smart(&f.message, &self.text)
                 || contains_smart(f.rule.id, &self.text)
                 || contains_smart(&f.conn, &self.text))
@@ -400,6 +407,12 @@ pub struct App {
     pub no_color: bool,
     /// One copy of each action name.
     actions: HashSet<Arc<str>>,
+    /// The parsed filter expression, when the search is one.
+    pub(crate) expr: Option<super::filter::Expr>,
+    /// Searches and filter expressions applied, oldest first (at most [`HISTORY`]).
+    pub history: Vec<String>,
+    /// Where Up/Down in the prompt are in the history.
+    pub(crate) history_at: Option<usize>,
     /// Findings that marked a row so far.
     marks: u64,
     visible: RefCell<VisibleCache>,
@@ -443,6 +456,9 @@ impl App {
             live: false,
             no_color: false,
             actions: HashSet::new(),
+            expr: None,
+            history: Vec::new(),
+            history_at: None,
             marks: 0,
             visible: RefCell::new(VisibleCache::default()),
         }
@@ -499,6 +515,20 @@ impl App {
 
     /// The row's connection, action or text contains `needle` (smart case).
     fn row_matches(&self, row: &FrameRow, needle: &str) -> bool {
+        if let Some(e) = &self.expr
+            && super::filter::looks_like_expr(needle)
+        {
+            let shown = self.shown(row);
+            return e.matches(&super::filter::Facts {
+                conn: &row.conn,
+                action: row.action.as_deref(),
+                message_type: row.message_type,
+                from: row.from,
+                worst: row.worst,
+                text: &shown.text,
+                short: &shown.short,
+            });
+        }
         if contains_smart(&row.conn, needle)
             || row
                 .action

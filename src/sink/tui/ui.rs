@@ -628,7 +628,15 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             format!("/{}▏", app.search_input),
             Style::new().add_modifier(Modifier::BOLD),
         ));
-        spans.push(Span::raw("  Enter: apply  Esc: cancel"));
+        match &app.message {
+            Some(m) => spans.push(Span::styled(
+                format!("  {m}"),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            )),
+            None => spans.push(Span::raw(
+                "  Enter: apply  Esc: cancel  ↑↓: history  ~a ~c ~t ~d ~s ~p ~re & | !",
+            )),
+        }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }

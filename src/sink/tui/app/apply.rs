@@ -170,14 +170,52 @@ impl App {
                 self.search_input = self.filter.text.clone();
                 self.mode = Mode::Search;
             }
-            Action::SearchChar(c) => self.search_input.push(c),
+            Action::SearchChar(c) => {
+                self.search_input.push(c);
+                self.message = None;
+            }
             Action::SearchBackspace => {
                 self.search_input.pop();
             }
             Action::SearchSubmit => {
-                self.filter.text = std::mem::take(&mut self.search_input);
+                let input = self.search_input.trim().to_owned();
+                if super::super::filter::looks_like_expr(&input) {
+                    match super::super::filter::parse(&input) {
+                        Ok(e) => self.expr = Some(e),
+                        Err(e) => {
+                            // Stay in the prompt, saying where and what was expected.
+                            self.message = Some(format!("filter {e}"));
+                            return None;
+                        }
+                    }
+                } else {
+                    self.expr = None;
+                }
+                self.search_input.clear();
+                if !input.is_empty() {
+                    self.history.retain(|h| *h != input);
+                    self.history.push(input.clone());
+                    if self.history.len() > super::HISTORY {
+                        self.history.remove(0);
+                    }
+                }
+                self.history_at = None;
+                self.filter.text = input;
                 self.mode = Mode::Normal;
                 self.message = self.nothing_shown();
+            }
+            Action::SearchHistory(step) => {
+                let n = self.history.len();
+                if n > 0 {
+                    let at = match (self.history_at, step < 0) {
+                        (None, true) => Some(n - 1),
+                        (None, false) => None,
+                        (Some(i), true) => Some(i.saturating_sub(1)),
+                        (Some(i), false) => (i + 1 < n).then_some(i + 1),
+                    };
+                    self.history_at = at;
+                    self.search_input = at.map_or(String::new(), |i| self.history[i].clone());
+                }
             }
             Action::SearchCancel => {
                 self.search_input.clear();
