@@ -219,6 +219,8 @@ impl App {
             }
             Action::SearchCancel => {
                 self.search_input.clear();
+                self.history_at = None;
+                self.message = None;
                 self.mode = Mode::Normal;
             }
             Action::FilterConn => {
