@@ -175,7 +175,7 @@ fn every_frame_of_a_large_trace_is_reachable_and_rows_keep_offsets_not_texts() {
             .all(|r| matches!(r.body, Body::InTrace(_) | Body::Event(_))),
         "no row keeps a copy of its text"
     );
-    // A few words per row, whatever the payload's size.
+    // About 100 bytes per row, whatever the payload's size.
     assert!(
         std::mem::size_of::<ocpp_inspector::sink::tui::app::FrameRow>() <= 112,
         "{}",

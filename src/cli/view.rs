@@ -47,7 +47,7 @@ pub struct ViewArgs {
     pub report: PathBuf,
 
     /// Frames the UI keeps in view (the oldest leave first); all of them by default (a
-    /// plain JSON Lines trace costs a few words per frame: texts are read back when shown)
+    /// plain JSON Lines trace costs about 100 bytes per frame: texts are read back when shown)
     #[arg(long, value_name = "N")]
     pub max_frames: Option<usize>,
 }

@@ -2,7 +2,7 @@
 //! Lines trace keeps, per frame row, the byte offset of its record ([`LineStarts`] finds
 //! it while the trace is indexed), and [`TraceFile`] reads that one record again when the
 //! row is shown, searched or exported. So any frame of a multi-gigabyte trace is reachable
-//! while memory holds a few words per frame.
+//! while memory holds about 100 bytes per frame (a row of the list), whatever its size.
 //!
 //! It reads the file only; it never judges (the engine did, once, while indexing).
 
