@@ -221,3 +221,19 @@ fn filter_expressions_narrow_the_frames_say_what_is_wrong_and_are_remembered() {
     app.apply(Action::SearchHistory(1));
     assert_eq!(app.search_input, "~d csms");
 }
+
+#[test]
+fn search_matches_are_highlighted_in_the_rows() {
+    let mut app = sample();
+    type_in(&mut app, "tag-0001");
+    let term = render(&app, 160, 45);
+    let text = rows(&term);
+    let y = at_row(&text, "\"TAG-0001\"");
+    let x = text[y].find("TAG-0001").unwrap();
+    let col = u16::try_from(text[y][..x].chars().count()).unwrap();
+    let buf = term.backend().buffer();
+    let y16 = u16::try_from(y).unwrap();
+    assert_eq!(buf[(col, y16)].bg, Color::Yellow, "the match is marked");
+    assert_eq!(buf[(col + 7, y16)].bg, Color::Yellow);
+    assert_ne!(buf[(col + 8, y16)].bg, Color::Yellow, "only the match");
+}

@@ -360,6 +360,39 @@ fn arrow(row: &FrameRow) -> &'static str {
     }
 }
 
+/// `text` in spans, the matches of a plain search (smart case) highlighted; a filter
+/// expression highlights nothing.
+fn marked_matches(text: &str, needle: &str) -> Vec<Span<'static>> {
+    if needle.is_empty() || super::filter::looks_like_expr(needle) {
+        return vec![Span::raw(text.to_owned())];
+    }
+    let exact = needle.chars().any(char::is_uppercase);
+    let (hay, pat) = if exact {
+        (text.to_owned(), needle.to_owned())
+    } else {
+        (text.to_ascii_lowercase(), needle.to_ascii_lowercase())
+    };
+    let hl = Style::new()
+        .bg(Color::Yellow)
+        .fg(Color::Black)
+        .add_modifier(Modifier::BOLD);
+    let mut spans = Vec::new();
+    let mut from = 0;
+    // ASCII lower-casing keeps byte offsets, so they index `text` too.
+    while let Some(i) = hay[from..].find(&pat) {
+        let (a, b) = (from + i, from + i + pat.len());
+        if a > from {
+            spans.push(Span::raw(text[from..a].to_owned()));
+        }
+        spans.push(Span::styled(text[a..b].to_owned(), hl));
+        from = b;
+    }
+    if from < text.len() {
+        spans.push(Span::raw(text[from..].to_owned()));
+    }
+    spans
+}
+
 /// `n thing` or `n things`.
 pub fn plural(n: u64, one: &str) -> String {
     if n == 1 {
@@ -531,7 +564,7 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         if cols.id > 0 {
             spans.push(Span::raw(pad(shown.id.as_deref().unwrap_or(""), cols.id)));
         }
-        spans.push(Span::raw(shown.short.into_owned()));
+        spans.extend(marked_matches(&shown.short, &app.filter.text));
         let mut line = Line::from(spans);
         if Some(i) == sel {
             line = line.style(if focused {
