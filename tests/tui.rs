@@ -712,13 +712,15 @@ fn the_loop_takes_the_feed_draws_writes_the_report_and_quits() {
         if row.kind != RowKind::Frame {
             continue;
         }
+        // The sample is read back from its file: the row keeps the offset, not the text.
+        let text = source.text_of(row).unwrap();
         let ev = Event {
             at: row.at,
             conn: &row.conn,
             line: row.line,
             kind: EventKind::Frame {
                 from: row.from.unwrap(),
-                text: &row.text,
+                text: &text,
                 origin: Origin::Peer,
             },
         };

@@ -32,7 +32,10 @@
 
 pub mod app;
 pub mod feed;
+pub mod filter;
 pub mod input;
+pub mod pretty;
+pub mod store;
 pub mod terminal;
 pub mod ui;
 
@@ -137,7 +140,7 @@ pub fn run_loop<B: Backend>(
                 dirty = true;
             }
             let elapsed = rate_since.elapsed();
-            if elapsed >= Duration::from_secs(1) {
+            if app.live && elapsed >= Duration::from_secs(1) {
                 #[expect(clippy::cast_precision_loss, reason = "frame counts far below 2^52")]
                 let rate = (app.totals.frames - rate_frames) as f64 / elapsed.as_secs_f64();
                 app.rate = Some(rate);
@@ -228,15 +231,26 @@ pub fn write_report(app: &App, target: &ReportTarget) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", target.path.display())))
 }
 
+/// `NO_COLOR` is set to something (<https://no-color.org>).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Shows `app` on the real terminal until the user quits or `stop` is set (a recorded
-/// trace: no feed).
-pub fn run_view(mut app: App, report: ReportTarget, stop: Arc<AtomicBool>) -> io::Result<()> {
+/// trace; `feed`: what its reader still hands over while it indexes the trace).
+pub fn run_view(
+    mut app: App,
+    mut feed: Option<FeedReceiver>,
+    report: ReportTarget,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
+    app.no_color = no_color();
     let mut screen = terminal::enter()?;
     let opts = LoopOptions::new(report);
     let result = run_loop(
         &mut screen.terminal,
         &mut app,
-        None,
+        feed.as_mut(),
         &mut Crossterm,
         &opts,
         &stop,
@@ -253,6 +267,8 @@ pub fn run_live(
     report: ReportTarget,
     stop: Arc<AtomicBool>,
 ) -> io::Result<App> {
+    app.live = true;
+    app.no_color = no_color();
     let mut screen = terminal::enter()?;
     let mut opts = LoopOptions::new(report);
     opts.quit_when_feed_closes = true;

@@ -11,11 +11,15 @@
 
 mod apply;
 mod cases;
+mod text;
 
-use std::collections::{HashMap, VecDeque};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use super::feed::{CaseStep, FeedItem, SHORT_PAYLOAD, Seen, SeenKind};
+use super::store::TraceFile;
 use crate::engine::observe;
 use crate::finding::{Finding, Severity, shorten};
 use crate::ocpp::{Side, Version};
@@ -23,6 +27,9 @@ use crate::time::Timestamp;
 use crate::wire::frame::MessageType;
 
 pub use cases::{CaseCounts, CaseInfo, CaseRow, CaseState, Cases};
+
+/// Filters kept in the history.
+pub const HISTORY: usize = 50;
 
 /// Rows moved by a page key.
 pub const PAGE: usize = 10;
@@ -91,6 +98,8 @@ pub enum Action {
     SearchBackspace,
     SearchSubmit,
     SearchCancel,
+    /// In the search prompt: an earlier (-1) or later (+1) filter of the history.
+    SearchHistory(i8),
     /// Show only the connection of the selection (again: show all).
     FilterConn,
     /// Show only the action of the selection (again: show all).
@@ -106,6 +115,8 @@ pub enum Action {
     WriteReport,
     /// Show or hide the Cases pane (when there are cases).
     ToggleCases,
+    /// Detail: the text exactly as sent, or laid out in its order.
+    ToggleExact,
 }
 
 /// What the loop around the app must do after an action.
@@ -197,13 +208,11 @@ pub struct FrameRow {
     pub from: Option<Side>,
     /// `None` for an event, or a frame that is no valid OCPP-J message.
     pub message_type: Option<MessageType>,
-    /// The action, for a reply the action of the CALL it answers.
-    pub action: Option<Box<str>>,
-    pub unique_id: Option<Box<str>>,
-    /// The payload, compact and shortened (or a description of the event).
-    pub short: Box<str>,
-    /// The text exactly as sent (empty for events).
-    pub text: Box<str>,
+    /// The action, for a reply the action of the CALL it answers (one copy per action
+    /// name, shared by the rows).
+    pub action: Option<Arc<str>>,
+    /// What the row shows besides its summary: see [`App::shown`].
+    pub body: Body,
     /// The worst finding on this row.
     pub worst: Option<Severity>,
     pub findings: u32,
@@ -211,24 +220,38 @@ pub struct FrameRow {
     pub partner: Option<u64>,
 }
 
-impl FrameRow {
-    fn matches(&self, needle: &str) -> bool {
-        contains_smart(&self.conn, needle)
-            || self
-                .action
-                .as_deref()
-                .is_some_and(|a| contains_smart(a, needle))
-            || self
-                .unique_id
-                .as_deref()
-                .is_some_and(|a| contains_smart(a, needle))
-            // The short form is cut from the text; events have only the short form.
-            || if self.text.is_empty() {
-                contains_smart(&self.short, needle)
-            } else {
-                contains_smart(&self.text, needle)
-            }
-    }
+/// Where a row's text is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// An event (open, close, gap, binary frame): its description.
+    Event(Box<str>),
+    /// A frame whose text the row keeps (live, or an input with no offsets).
+    Kept(Box<Kept>),
+    /// A frame of the trace file being viewed: the byte offset of its record, read again
+    /// when shown (see [`super::store`]).
+    InTrace(u64),
+}
+
+/// A frame's text, kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    /// The unique id (`None`: the text is no OCPP-J message).
+    pub id: Option<Box<str>>,
+    /// The payload, compact and shortened.
+    pub short: Box<str>,
+    /// The text exactly as sent.
+    pub text: Box<str>,
+}
+
+/// What a row shows, wherever its text is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown<'a> {
+    pub id: Option<Cow<'a, str>>,
+    /// The payload on one line, shortened (or the event's description, or why the text
+    /// could not be read).
+    pub short: Cow<'a, str>,
+    /// The text exactly as sent; empty for events and unreadable records.
+    pub text: Cow<'a, str>,
 }
 
 /// One row of the findings pane.
@@ -245,7 +268,7 @@ pub struct FindingRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub conn: Option<Arc<str>>,
-    pub action: Option<Box<str>>,
+    pub action: Option<Arc<str>>,
     pub min_severity: Option<Severity>,
     /// Free text (smart case: case-insensitive unless it has a capital).
     pub text: String,
@@ -256,7 +279,7 @@ impl Filter {
         *self == Filter::default()
     }
 
-    fn frame(&self, f: &FrameRow) -> bool {
+    fn frame(&self, f: &FrameRow, app: &App) -> bool {
         self.conn.as_ref().is_none_or(|c| *c == f.conn)
             && self
                 .action
@@ -265,7 +288,7 @@ impl Filter {
             && self
                 .min_severity
                 .is_none_or(|s| f.worst.is_some_and(|w| w >= s))
-            && (self.text.is_empty() || f.matches(&self.text))
+            && (self.text.is_empty() || app.row_matches(f, &self.text))
     }
 
     fn finding(&self, r: &FindingRow) -> bool {
@@ -276,7 +299,9 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|a| f.action.as_deref() == Some(&**a))
             && self.min_severity.is_none_or(|s| f.severity >= s)
+            // A filter expression narrows the frames only.
             && (self.text.is_empty()
+                || super::filter::looks_like_expr(&self.text)
                 || contains_smart(&f.message, &self.text)
                 || contains_smart(f.rule.id, &self.text)
                 || contains_smart(&f.conn, &self.text))
@@ -295,6 +320,36 @@ pub struct Totals {
     pub frames_out_of_view: u64,
     /// Findings that left the view because of [`Limits::max_findings`].
     pub findings_out_of_view: u64,
+}
+
+/// How far `view` has indexed its trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes read.
+    pub done: u64,
+    /// Bytes in all (0: unknown).
+    pub total: u64,
+}
+
+impl Progress {
+    /// Whole percent, when the size is known.
+    pub fn percent(&self) -> Option<u64> {
+        (self.total > 0).then(|| (self.done.min(self.total) * 100) / self.total)
+    }
+}
+
+/// The rows the filter let through, as last worked out, and what they were worked out
+/// from: a search reads every frame's text, so it is done once per filter and then only
+/// for new rows.
+#[derive(Debug, Default)]
+struct VisibleCache {
+    filter: Option<Filter>,
+    first_seq: u64,
+    /// Rows from `first_seq` to (not including) this seq were checked.
+    upto: u64,
+    /// [`App::marks`] when worked out (a finding can make a row pass a severity filter).
+    marks: u64,
+    rows: Arc<Vec<usize>>,
 }
 
 /// The whole UI state.
@@ -329,6 +384,8 @@ pub struct App {
     finding_sel: Option<u64>,
     /// Lines scrolled in the detail view.
     pub detail_scroll: u16,
+    /// The detail view shows the frame's text exactly as sent (not laid out).
+    pub detail_exact: bool,
     /// A one-line message for the status line (report written, nothing there, …).
     pub message: Option<String>,
     /// The latest notice about a connection or the run.
@@ -341,6 +398,25 @@ pub struct App {
     pub finished: Option<String>,
     /// The test cases of `testcase run --live` (`None`: no Cases pane).
     pub cases: Option<Cases>,
+    /// The trace file rows with [`Body::InTrace`] are read from.
+    store: Option<Arc<TraceFile>>,
+    /// `view` is still indexing its trace (`None`: done, or live).
+    pub loading: Option<Progress>,
+    /// Fed live (the proxy's screen): the frames pane follows new frames.
+    pub live: bool,
+    /// Draw without colours (`NO_COLOR` is set).
+    pub no_color: bool,
+    /// One copy of each action name.
+    actions: HashSet<Arc<str>>,
+    /// The parsed filter expression, when the search is one.
+    pub(crate) expr: Option<super::filter::Expr>,
+    /// Searches and filter expressions applied, oldest first (at most [`HISTORY`]).
+    pub history: Vec<String>,
+    /// Where Up/Down in the prompt are in the history.
+    pub(crate) history_at: Option<usize>,
+    /// Findings that marked a row so far.
+    marks: u64,
+    visible: RefCell<VisibleCache>,
 }
 
 impl App {
@@ -369,13 +445,38 @@ impl App {
             frames_rows: 20,
             finding_sel: None,
             detail_scroll: 0,
+            detail_exact: false,
             message: None,
             notice: None,
             rate: None,
             feed_dropped: 0,
             finished: None,
             cases: None,
+            store: None,
+            loading: None,
+            live: false,
+            no_color: false,
+            actions: HashSet::new(),
+            expr: None,
+            history: Vec::new(),
+            history_at: None,
+            marks: 0,
+            visible: RefCell::new(VisibleCache::default()),
         }
+    }
+
+    /// Rows with [`Body::InTrace`] read their text from `file`.
+    pub fn set_store(&mut self, file: Arc<TraceFile>) {
+        self.store = Some(file);
+    }
+
+    fn intern_action(&mut self, a: &str) -> Arc<str> {
+        if let Some(k) = self.actions.get(a) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(a);
+        self.actions.insert(k.clone());
+        k
     }
 
     /// Gives the app the test cases whose progress will come through the feed; the Cases
@@ -459,6 +560,16 @@ impl App {
             FeedItem::Finding(f) => self.on_finding(*f),
             FeedItem::Notice { conn, text } => self.notice = Some(format!("{conn}: {text}")),
             FeedItem::Finished { summary } => self.finished = Some(summary),
+            FeedItem::Indexed { seen, offset } => self.on_seen_at(&seen, Some(offset)),
+            FeedItem::Progress { done, total } => {
+                self.loading = Some(Progress { done, total });
+            }
+            FeedItem::Loaded { notice } => {
+                self.loading = None;
+                if notice.is_some() {
+                    self.notice = notice;
+                }
+            }
             FeedItem::CaseStation { station, version } => {
                 if let Some(c) = self.cases.as_mut() {
                     c.station(&station, version);
@@ -488,6 +599,12 @@ impl App {
     /// frames pane, paired with the CALL an answer answers, and the connection's state as
     /// the engine knows it.
     pub fn on_seen(&mut self, e: &Seen) {
+        self.on_seen_at(e, None);
+    }
+
+    /// [`App::on_seen`] for an event whose record starts at byte `offset` of the trace
+    /// file set with [`App::set_store`]: the row keeps the offset instead of the text.
+    pub fn on_seen_at(&mut self, e: &Seen, offset: Option<u64>) {
         self.totals.events += 1;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -500,9 +617,7 @@ impl App {
             from: None,
             message_type: None,
             action: None,
-            unique_id: None,
-            short: Box::from(""),
-            text: Box::from(""),
+            body: Body::Event(Box::from("")),
             worst: None,
             findings: 0,
             partner: None,
@@ -520,12 +635,14 @@ impl App {
                     }
                     None => "-".to_owned(),
                 };
-                row.short = format!(
-                    "open {} {}",
-                    subprotocol.as_deref().unwrap_or("(no subprotocol)"),
-                    security
-                )
-                .into();
+                row.body = Body::Event(
+                    format!(
+                        "open {} {}",
+                        subprotocol.as_deref().unwrap_or("(no subprotocol)"),
+                        security
+                    )
+                    .into(),
+                );
                 let c = self.conn_mut(&e.conn);
                 c.version = version;
                 c.security = security.clone();
@@ -534,33 +651,43 @@ impl App {
             SeenKind::Close { code, by } => {
                 row.kind = RowKind::Close;
                 row.from = *by;
-                row.short = format!(
-                    "close code {} by {}",
-                    code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
-                    by.map_or("proxy", |s| s.as_str())
-                )
-                .into();
+                row.body = Body::Event(
+                    format!(
+                        "close code {} by {}",
+                        code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+                        by.map_or("proxy", |s| s.as_str())
+                    )
+                    .into(),
+                );
                 self.conn_mut(&e.conn).closed = true;
             }
             SeenKind::Gap { frames } => {
                 row.kind = RowKind::Close;
-                row.short = match frames {
-                    Some(n) => format!("gap: {n} frames missing from the observation"),
-                    None => "gap: frames missing from the observation".to_owned(),
-                }
-                .into();
+                row.body = Body::Event(
+                    match frames {
+                        Some(n) => format!("gap: {n} frames missing from the observation"),
+                        None => "gap: frames missing from the observation".to_owned(),
+                    }
+                    .into(),
+                );
             }
             SeenKind::Binary { from, len } => {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);
-                row.short = format!("binary frame, {len} bytes").into();
+                row.body = Body::Event(format!("binary frame, {len} bytes").into());
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
             SeenKind::Unreadable { from, text } => {
                 row.from = Some(*from);
-                row.text = text.clone();
-                row.short = shorten(text.trim(), SHORT_PAYLOAD).into();
+                row.body = match (offset, &self.store) {
+                    (Some(o), Some(_)) => Body::InTrace(o),
+                    _ => Body::Kept(Box::new(Kept {
+                        id: None,
+                        short: shorten(text.trim(), SHORT_PAYLOAD).into(),
+                        text: text.clone(),
+                    })),
+                };
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
@@ -575,10 +702,15 @@ impl App {
             } => {
                 row.from = Some(*from);
                 row.message_type = Some(*message_type);
-                row.unique_id = Some(id.clone());
-                row.action = action.clone();
-                row.short = short.clone();
-                row.text = text.clone();
+                row.action = action.as_deref().map(|a| self.intern_action(a));
+                row.body = match (offset, &self.store) {
+                    (Some(o), Some(_)) => Body::InTrace(o),
+                    _ => Body::Kept(Box::new(Kept {
+                        id: Some(id.clone()),
+                        short: short.clone(),
+                        text: text.clone(),
+                    })),
+                };
                 call_line = *call;
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
@@ -602,6 +734,12 @@ impl App {
             observe::Registration::Accepted => Registration::Accepted,
         };
         c.transactions = e.station.open_transactions;
+        // The version the engine judges the connection as (`--ocpp` when no open said).
+        if c.version == "-"
+            && let Some(v) = e.station.version
+        {
+            c.version = v.as_str().to_owned();
+        }
         self.push_row(row);
     }
 
@@ -661,6 +799,7 @@ impl App {
         {
             row.findings += 1;
             row.worst = row.worst.max(Some(f.severity));
+            self.marks += 1;
         }
         let no = self.next_finding;
         self.next_finding += 1;
@@ -675,17 +814,42 @@ impl App {
         }
     }
 
-    /// Positions (in `frames`) of the rows the filter lets through, oldest first.
-    pub fn visible_frames(&self) -> Vec<usize> {
-        if self.filter.is_empty() {
-            return (0..self.frames.len()).collect();
+    /// Positions (in `frames`) of the rows the filter lets through, oldest first. Worked
+    /// out again only for rows that are new since the last call, unless the filter, the
+    /// first row kept or (under a severity filter) a row's findings changed.
+    pub fn visible_frames(&self) -> Arc<Vec<usize>> {
+        let mut c = self.visible.borrow_mut();
+        let first = self.first_seq();
+        let same = c.filter.as_ref() == Some(&self.filter)
+            && c.first_seq == first
+            && (self.filter.min_severity.is_none() || c.marks == self.marks);
+        if !same {
+            *c = VisibleCache {
+                filter: Some(self.filter.clone()),
+                first_seq: first,
+                upto: first,
+                marks: self.marks,
+                rows: Arc::new(Vec::new()),
+            };
         }
-        self.frames
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| self.filter.frame(f))
-            .map(|(i, _)| i)
-            .collect()
+        if c.upto < self.next_seq {
+            let from = usize::try_from(c.upto - first).unwrap_or(usize::MAX);
+            let rows = Arc::make_mut(&mut c.rows);
+            if self.filter.is_empty() {
+                rows.extend(from..self.frames.len());
+            } else {
+                rows.extend(
+                    self.frames
+                        .iter()
+                        .enumerate()
+                        .skip(from)
+                        .filter(|(_, f)| self.filter.frame(f, self))
+                        .map(|(i, _)| i),
+                );
+            }
+            c.upto = self.next_seq;
+        }
+        c.rows.clone()
     }
 
     /// Positions (in `findings`) of the findings shown: worst severity first, newest first

@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use serde_json::Value;
 
 use crate::engine::observe::Message;
-use crate::engine::{Engine, Event, FeedError, Observation, Observed, Origin, StationSummary};
+use crate::engine::{Observation, Observed, Origin, StationSummary};
 use crate::finding::{Finding, shorten};
 use crate::ocpp::{Side, Version};
 use crate::sink::{LiveOutcome, LiveSink};
@@ -119,8 +119,23 @@ impl Seen {
 /// The one-line form of a message: its payload compact and shortened, or a CALLERROR's
 /// code and description.
 fn short_of(m: &Message<'_>) -> Box<str> {
-    match m.frame {
-        Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => compact(payload),
+    short_of_frame(&m.frame, m.text)
+}
+
+/// [`short_of`] for a frame and its text: the payload as sent (its members in their order,
+/// whitespace between tokens dropped), or re-serialised if the text cannot be followed.
+fn short_of_frame(frame: &Frame<'_>, text: &str) -> Box<str> {
+    let member = match frame {
+        Frame::Call { .. } => "/3",
+        _ => "/2",
+    };
+    match frame {
+        Frame::Call { payload, .. } | Frame::CallResult { payload, .. } => {
+            match super::pretty::span_of(text, member) {
+                Some((a, b)) => shorten(&squeeze(&text[a..b]), SHORT_PAYLOAD).into(),
+                None => compact(payload),
+            }
+        }
         Frame::CallError {
             code, description, ..
         } => shorten(
@@ -133,6 +148,46 @@ fn short_of(m: &Message<'_>) -> Box<str> {
         )
         .into(),
     }
+}
+
+/// A frame's unique id and one-line form, read from its exact text (a frame whose row keeps
+/// no copy of it, see [`super::store`]); `None` for a text that is no OCPP-J message (its
+/// one-line form is then the text itself, shortened).
+pub fn id_and_short(text: &str) -> (Option<Box<str>>, Box<str>) {
+    let parsed = crate::wire::frame::parse_json(text).ok();
+    match parsed
+        .as_ref()
+        .and_then(|v| crate::wire::frame::classify(v).ok())
+    {
+        Some(frame) => (Some(Box::from(frame.id())), short_of_frame(&frame, text)),
+        None => (None, shorten(text.trim(), SHORT_PAYLOAD).into()),
+    }
+}
+
+/// JSON text without the whitespace between its tokens (strings kept as they are), cut
+/// soon after what one line shows.
+fn squeeze(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(SHORT_PAYLOAD * 4 + 8));
+    let (mut in_str, mut esc) = (false, false);
+    for c in text.chars() {
+        if out.len() > SHORT_PAYLOAD * 4 {
+            break;
+        }
+        if in_str {
+            out.push(c);
+            if esc {
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+        } else if !c.is_whitespace() {
+            in_str = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A payload on one line, shortened. Serialising stops soon after the cut, so a large
@@ -159,25 +214,6 @@ fn compact(v: &Value) -> Box<str> {
     shorten(&s, SHORT_PAYLOAD).into()
 }
 
-/// Judges `event` with `engine` and hands the UI what it made of it, then the findings (a
-/// recorded trace opened with `view`; live, the [`TuiSink`] does the same through the
-/// channel).
-pub fn judge_into(
-    engine: &mut Engine,
-    event: &Event<'_>,
-    found: &mut Vec<Finding>,
-    app: &mut super::app::App,
-) -> Result<(), FeedError> {
-    found.clear();
-    let fed = engine.feed_observed(event, found, &mut |o: &Observation<'_>| {
-        app.on_seen(&Seen::of(o))
-    });
-    for f in found.drain(..) {
-        app.on_finding(f);
-    }
-    fed
-}
-
 /// One item for the UI.
 #[derive(Debug, Clone)]
 pub enum FeedItem {
@@ -192,6 +228,21 @@ pub enum FeedItem {
     /// The run is over (the proxy stopped); the UI stays until the user quits.
     Finished {
         summary: String,
+    },
+    /// An event of a trace being indexed by `view`, with the byte offset of its record in
+    /// the trace file: the UI keeps the offset, not the text, and reads it when shown.
+    Indexed {
+        seen: Seen,
+        offset: u64,
+    },
+    /// How far the indexing of a trace has come (bytes read of `total`; 0: unknown).
+    Progress {
+        done: u64,
+        total: u64,
+    },
+    /// The trace is indexed to its end; `notice` tells of lines that could not be read.
+    Loaded {
+        notice: Option<String>,
     },
     /// A station's OCPP version is known to the case runner: the cases for that version
     /// wait for their trigger on it.
@@ -249,6 +300,12 @@ impl FeedSender {
             }
             Err(TrySendError::Disconnected(_)) => false,
         }
+    }
+
+    /// Sends `item`, waiting for room (a trace read from a file: nothing may be dropped,
+    /// and the reader may wait for the UI). Returns false when the UI is gone.
+    pub fn send_wait(&self, item: FeedItem) -> bool {
+        self.tx.send(item).is_ok()
     }
 
     /// Items dropped so far because the channel was full.
@@ -476,6 +533,10 @@ mod tests {
             "cut, with an ellipsis"
         );
         assert!(short.starts_with("{\"data\":\"xxx"));
+        // The one-line form keeps the members in the order sent, and their bytes.
+        let (id, short) = id_and_short(r#"[2, "7", "StopTransaction", {"z": 1.50, "a": "x y"} ]"#);
+        assert_eq!(id.as_deref(), Some("7"));
+        assert_eq!(&*short, r#"{"z":1.50,"a":"x y"}"#);
         assert_eq!(&*kept, text);
     }
 }

@@ -151,6 +151,12 @@ pub const BINDINGS: &[Binding] = &[
         "close the detail",
     ),
     b(
+        &[k('x')],
+        Scope::Detail,
+        Action::ToggleExact,
+        "the text exactly as sent / laid out in its order",
+    ),
+    b(
         &[k('p')],
         Scope::Everywhere,
         Action::Partner,
@@ -222,6 +228,8 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
             KeyCode::Enter => Some(Action::SearchSubmit),
             KeyCode::Esc => Some(Action::SearchCancel),
             KeyCode::Backspace => Some(Action::SearchBackspace),
+            KeyCode::Up => Some(Action::SearchHistory(-1)),
+            KeyCode::Down => Some(Action::SearchHistory(1)),
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 Some(Action::Quit)
             }

@@ -7,14 +7,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
-use serde_json::Value;
 
-use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind};
+use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind, Shown};
 use super::input::{Scope, help_rows};
+use super::pretty;
 use crate::finding::{Severity, shorten};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
-use crate::wire::frame::{self, Frame as OcppFrame, MessageType};
+use crate::wire::frame::MessageType;
 
 /// Paints the screen.
 pub fn draw(f: &mut Frame<'_>, app: &App) {
@@ -28,6 +28,26 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     draw_status(f, app, status);
     if app.mode == Mode::Help {
         draw_help(f, body);
+    }
+    if app.no_color {
+        strip_colour(f);
+    }
+}
+
+/// `NO_COLOR`: no colours at all; what colour marked (a highlighted value, the partner
+/// row) is shown reversed instead, so it still stands out.
+fn strip_colour(f: &mut Frame<'_>) {
+    let buf = f.buffer_mut();
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if cell.bg != Color::Reset {
+                cell.modifier.insert(Modifier::REVERSED);
+            }
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
     }
 }
 
@@ -56,6 +76,14 @@ fn pane_block(title: String, focused: bool) -> Block<'static> {
         Style::new()
     };
     Block::bordered().border_style(style).title(title)
+}
+
+/// ` · indexing 42%` (or without a figure when the size is unknown).
+fn indexing(p: super::app::Progress) -> String {
+    match p.percent() {
+        Some(pc) => format!(" · indexing {pc}%"),
+        None => " · indexing…".to_owned(),
+    }
 }
 
 /// `10:15:03.125` (UTC).
@@ -97,7 +125,7 @@ pub fn frames_rows(app: &App, size: Rect) -> usize {
         app.visible_cases().len(),
         app.visible_findings().len(),
     );
-    usize::from(frames.height.saturating_sub(2))
+    usize::from(frames.height.saturating_sub(3))
 }
 
 fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
@@ -228,7 +256,18 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
     let sel =
         (!app.conns.is_empty()).then_some(app.conn_sel.min(app.conns.len().saturating_sub(1)));
     let first = offset(sel, inner_h);
-    let wide = area.width >= 72;
+    let width = usize::from(area.width.saturating_sub(2));
+    let wide = width >= 70;
+    // Names in full up to 24 characters (elided in the middle beyond); the security
+    // column only where it fits.
+    let name_w = app
+        .conns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 24);
+    let with_security = width >= name_w + 90;
     let lines: Vec<Line<'_>> = app
         .conns
         .iter()
@@ -252,21 +291,28 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
             };
             let bold = Style::new().add_modifier(Modifier::BOLD);
             let mut line = if wide {
-                Line::from(vec![
+                let mut spans = vec![
                     Span::raw(mark),
-                    Span::styled(format!("{:<14} ", c.name), bold),
-                    Span::raw(format!(
-                        "{:<6} {:<13} {:<15}",
-                        c.version,
-                        c.security,
-                        c.state()
-                    )),
-                    Span::raw(format!("{:>7} frames ", c.frames)),
-                    Span::styled(
-                        format!("{:>4} errors {:>4} warnings", c.errors, c.warnings),
-                        severity_style(worst),
+                    Span::styled(format!("{:<name_w$} ", elide_middle(&c.name, name_w)), bold),
+                    Span::raw(format!("{:<6} ", c.version)),
+                ];
+                if with_security {
+                    spans.push(Span::raw(format!("{:<13} ", c.security)));
+                }
+                spans.push(Span::raw(format!(
+                    "{:<15}{:>8} ",
+                    c.state(),
+                    plural(c.frames, "frame")
+                )));
+                spans.push(Span::styled(
+                    format!(
+                        "{:>10} {:>12}",
+                        plural(c.errors, "error"),
+                        plural(c.warnings, "warning")
                     ),
-                ])
+                    severity_style(worst),
+                ));
+                Line::from(spans)
             } else {
                 Line::from(vec![
                     Span::raw(mark),
@@ -314,28 +360,127 @@ fn arrow(row: &FrameRow) -> &'static str {
     }
 }
 
+/// `text` in spans, the matches of a plain search (smart case) highlighted; a filter
+/// expression highlights nothing.
+fn marked_matches(text: &str, needle: &str) -> Vec<Span<'static>> {
+    if needle.is_empty() || super::filter::looks_like_expr(needle) {
+        return vec![Span::raw(text.to_owned())];
+    }
+    let exact = needle.chars().any(char::is_uppercase);
+    let (hay, pat) = if exact {
+        (text.to_owned(), needle.to_owned())
+    } else {
+        (text.to_ascii_lowercase(), needle.to_ascii_lowercase())
+    };
+    let hl = Style::new()
+        .bg(Color::Yellow)
+        .fg(Color::Black)
+        .add_modifier(Modifier::BOLD);
+    let mut spans = Vec::new();
+    let mut from = 0;
+    // ASCII lower-casing keeps byte offsets, so they index `text` too.
+    while let Some(i) = hay[from..].find(&pat) {
+        let (a, b) = (from + i, from + i + pat.len());
+        if a > from {
+            spans.push(Span::raw(text[from..a].to_owned()));
+        }
+        spans.push(Span::styled(text[a..b].to_owned(), hl));
+        from = b;
+    }
+    if from < text.len() {
+        spans.push(Span::raw(text[from..].to_owned()));
+    }
+    spans
+}
+
+/// `n thing` or `n things`.
+pub fn plural(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// `s` in at most `w` characters: cut in the middle with `…` when longer (ids and names
+/// keep their start and end, where they differ most).
+fn elide_middle(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        return s.to_owned();
+    }
+    if w <= 1 {
+        return "…".chars().take(w).collect();
+    }
+    let head = (w - 1).div_ceil(2);
+    let tail = w - 1 - head;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
+/// Column widths of the frames pane for `width` characters, given the longest action and
+/// id on screen: the action in full when it fits, the id up to its length (elided in the
+/// middle beyond), the connection when there are several, and the payload the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameCols {
+    conn: usize,
+    action: usize,
+    id: usize,
+}
+
+fn frame_cols(width: usize, conn: usize, action: usize, id: usize, show_conn: bool) -> FrameCols {
+    // mark(2) + time(12) + space + arrow + space + type(6) + space = 24 before the action.
+    let fixed = 24;
+    let rest = width.saturating_sub(fixed);
+    // The payload keeps at least a third of the rest.
+    let mut budget = rest.saturating_sub(rest / 3);
+    let action = action.max(6).min(budget.saturating_sub(1)).min(40);
+    budget = budget.saturating_sub(action + 1);
+    let conn = if show_conn && budget >= 8 {
+        conn.clamp(6, 16).min(budget - 1)
+    } else {
+        0
+    };
+    budget = budget.saturating_sub(if conn > 0 { conn + 1 } else { 0 });
+    let id = if budget >= 4 {
+        id.clamp(2, 36).min(budget - 1)
+    } else {
+        0
+    };
+    FrameCols { conn, action, id }
+}
+
 fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus == Focus::Frames;
     let visible = app.visible_frames();
     let sel = app.selected_frame_index(&visible);
     let selected = sel.and_then(|i| app.frames.get(visible[i]));
     let partner = selected.and_then(|r| r.partner);
-    let mut title = format!(
-        " Frames {}/{}{} ",
-        visible.len(),
-        app.totals.events,
-        if app.follow {
-            " · following"
+    let rows = app.frames.len() as u64;
+    let mut title = if visible.len() as u64 == rows {
+        format!(" Frames {} ", plural(rows, "row"))
+    } else {
+        format!(" Frames {} of {} ", visible.len(), plural(rows, "row"))
+    };
+    if let Some(p) = app.loading {
+        title.push_str(indexing(p).trim_start());
+        title.push(' ');
+    } else if app.live {
+        title.push_str(if app.follow {
+            "· following "
         } else {
-            " · paused (End: follow)"
-        }
-    );
+            "· paused (End: follow) "
+        });
+    }
     if let Some(r) = selected
         && let Some(ms) = app.round_trip_ms(r)
     {
+        let shown = app.shown(r);
         title.push_str(&format!(
             "· {} ↔ {} {:.1} ms ",
-            r.unique_id.as_deref().unwrap_or("?"),
+            shown.id.as_deref().unwrap_or("?"),
             if r.message_type == Some(MessageType::Call) {
                 "reply"
             } else {
@@ -344,10 +489,9 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             ms
         ));
     }
-    let inner_h = usize::from(area.height.saturating_sub(2));
-    let width = area.width.saturating_sub(2);
-    let show_conn = width >= 70 && app.filter.conn.is_none() && app.conns.len() > 1;
-    let (action_w, id_w) = if width >= 60 { (20, 8) } else { (12, 0) };
+    // One line of column headers, then the rows.
+    let inner_h = usize::from(area.height.saturating_sub(3));
+    let width = usize::from(area.width.saturating_sub(2));
     // Where the user scrolled to, moved only as far as needed to show the selection.
     let first = match sel {
         Some(sel) if !app.follow => app
@@ -355,62 +499,84 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             .clamp(sel.saturating_sub(inner_h.saturating_sub(1)), sel),
         _ => offset(sel, inner_h),
     };
-    let lines: Vec<Line<'_>> = visible
+    let on_screen: Vec<(usize, &FrameRow, Shown<'_>)> = visible
         .iter()
         .enumerate()
         .skip(first)
         .take(inner_h)
         .map(|(i, &p)| {
             let r = &app.frames[p];
-            let mark = if Some(i) == sel {
-                "▶"
-            } else if Some(r.seq) == partner {
-                "↔"
-            } else {
-                " "
-            };
-            let mut spans = vec![
-                Span::raw(mark),
-                Span::styled(severity_mark(r.worst), severity_style(r.worst)),
-                Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
-            ];
-            if show_conn {
-                spans.push(Span::raw(format!("{:<10.10} ", r.conn)));
-            }
-            spans.push(Span::styled(
-                format!("{:<6} ", type_label(r)),
-                severity_style(r.worst),
-            ));
-            spans.push(Span::styled(
-                format!(
-                    "{:<action_w$.action_w$} ",
-                    r.action.as_deref().unwrap_or("")
-                ),
-                Style::new().add_modifier(Modifier::BOLD),
-            ));
-            if id_w > 0 {
-                spans.push(Span::raw(format!(
-                    "{:<id_w$.id_w$} ",
-                    r.unique_id.as_deref().unwrap_or("")
-                )));
-            }
-            spans.push(Span::styled(
-                r.short.to_string(),
-                Style::new().fg(Color::DarkGray),
-            ));
-            let mut line = Line::from(spans);
-            if Some(i) == sel {
-                line = line.style(if focused {
-                    Style::new().add_modifier(Modifier::REVERSED)
-                } else {
-                    Style::new().add_modifier(Modifier::UNDERLINED)
-                });
-            } else if Some(r.seq) == partner {
-                line = line.style(Style::new().bg(Color::Blue));
-            }
-            line
+            (i, r, app.shown(r))
         })
         .collect();
+    let longest = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
+    let show_conn = app.filter.conn.is_none() && app.conns.len() > 1;
+    let cols = frame_cols(
+        width,
+        longest(&mut on_screen.iter().map(|(_, r, _)| r.conn.chars().count())),
+        longest(
+            &mut on_screen
+                .iter()
+                .map(|(_, r, _)| r.action.as_deref().map_or(0, |a| a.chars().count())),
+        ),
+        longest(
+            &mut on_screen
+                .iter()
+                .map(|(_, _, s)| s.id.as_deref().map_or(0, |a| a.chars().count())),
+        ),
+        show_conn,
+    );
+    let pad = |s: &str, w: usize| format!("{:<w$} ", elide_middle(s, w));
+    let mut header = format!("  {:<12}   {:<6} ", "time", "type");
+    if cols.conn > 0 {
+        header.push_str(&pad("station", cols.conn));
+    }
+    header.push_str(&pad("action", cols.action));
+    if cols.id > 0 {
+        header.push_str(&pad("id", cols.id));
+    }
+    header.push_str("payload");
+    let mut lines = vec![Line::styled(
+        header,
+        Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+    )];
+    lines.extend(on_screen.into_iter().map(|(i, r, shown)| {
+        let mark = if Some(i) == sel {
+            "▶"
+        } else if Some(r.seq) == partner {
+            "↔"
+        } else {
+            " "
+        };
+        let mut spans = vec![
+            Span::raw(mark),
+            Span::styled(severity_mark(r.worst), severity_style(r.worst)),
+            Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
+            Span::styled(format!("{:<6} ", type_label(r)), severity_style(r.worst)),
+        ];
+        if cols.conn > 0 {
+            spans.push(Span::raw(pad(&r.conn, cols.conn)));
+        }
+        spans.push(Span::styled(
+            pad(r.action.as_deref().unwrap_or(""), cols.action),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        if cols.id > 0 {
+            spans.push(Span::raw(pad(shown.id.as_deref().unwrap_or(""), cols.id)));
+        }
+        spans.extend(marked_matches(&shown.short, &app.filter.text));
+        let mut line = Line::from(spans);
+        if Some(i) == sel {
+            line = line.style(if focused {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new().add_modifier(Modifier::UNDERLINED)
+            });
+        } else if Some(r.seq) == partner {
+            line = line.style(Style::new().bg(Color::Blue).fg(Color::White));
+        }
+        line
+    }));
     f.render_widget(
         Paragraph::new(lines).block(pane_block(title, focused)),
         area,
@@ -419,13 +585,25 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
 
 fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
     let focused = app.focus == Focus::Findings;
-    let title = format!(
-        " Findings {} · {} errors {} warnings {} infos ",
-        visible.len(),
-        app.totals.errors,
-        app.totals.warnings,
-        app.totals.infos
-    );
+    // The counts are of the findings listed, so they add up to the number in front.
+    let count = |s: Severity| {
+        visible
+            .iter()
+            .filter(|&&p| app.findings[p].finding.severity == s)
+            .count() as u64
+    };
+    let kept = app.findings.len();
+    let mut title = if visible.len() == kept {
+        format!(" Findings {} ", visible.len())
+    } else {
+        format!(" Findings {} of {kept} ", visible.len())
+    };
+    title.push_str(&format!(
+        "· {} {} {} ",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Info), "info")
+    ));
     let inner_h = usize::from(area.height.saturating_sub(2));
     let sel = app.selected_finding_index(visible);
     let first = offset(sel, inner_h);
@@ -483,12 +661,28 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             format!("/{}▏", app.search_input),
             Style::new().add_modifier(Modifier::BOLD),
         ));
-        spans.push(Span::raw("  Enter: apply  Esc: cancel"));
+        match &app.message {
+            Some(m) => spans.push(Span::styled(
+                format!("  {m}"),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            )),
+            None => spans.push(Span::raw(
+                "  Enter: apply  Esc: cancel  ↑↓: history  ~a ~c ~t ~d ~s ~p ~re & | !",
+            )),
+        }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
     let t = &app.totals;
-    let mut text = format!(" {} conns · {} frames", app.conns.len(), t.frames);
+    let mut text = format!(
+        " {} · {} ({})",
+        plural(app.conns.len() as u64, "conn"),
+        plural(app.frames.len() as u64, "row"),
+        plural(t.frames, "frame")
+    );
+    if let Some(p) = app.loading {
+        text.push_str(&indexing(p));
+    }
     if let Some(rate) = app.rate {
         text.push_str(&format!(" · {rate:.0}/s"));
     }
@@ -544,7 +738,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     spans.push(Span::styled(
         " · ? help  q quit",
-        Style::new().fg(Color::DarkGray),
+        Style::new().add_modifier(Modifier::DIM),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -609,7 +803,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 
     let findings: Vec<_> = app.findings_of(row.seq).collect();
     let highlight = findings.iter().find_map(|r| r.finding.pointer.as_deref());
-    let mut lines = frame_lines(row, highlight);
+    let mut lines = frame_lines(app, row, highlight, app.detail_exact);
     lines.push(Line::raw(""));
     if findings.is_empty() {
         lines.push(Line::styled(
@@ -642,7 +836,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
         " {} {} {} · {} · line {} · {} ",
         type_label(row),
         row.action.as_deref().unwrap_or(""),
-        row.unique_id.as_deref().unwrap_or(""),
+        app.shown(row).id.as_deref().unwrap_or(""),
         row.conn,
         row.line,
         clock(row.at)
@@ -664,7 +858,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
             .map_or(String::new(), |ms| format!(" · round trip {ms:.1} ms"));
         let what = if p.seq < row.seq { "request" } else { "reply" };
         let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(p), p.line);
-        let lines = frame_lines(p, None);
+        let lines = frame_lines(app, p, None, app.detail_exact);
         f.render_widget(
             Paragraph::new(lines)
                 .block(Block::bordered().title(title))
@@ -674,55 +868,79 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
 }
 
-/// A frame's header and its payload as pretty JSON, with the value at `pointer` (into the
-/// payload) highlighted.
-fn frame_lines(row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
+/// A frame's header and its text: laid out in the order sent (or, in the exact view, the
+/// text as sent), with the value at `pointer` (into the payload) marked.
+fn frame_lines(
+    app: &App,
+    row: &FrameRow,
+    pointer: Option<&str>,
+    exact: bool,
+) -> Vec<Line<'static>> {
+    let shown = app.shown(row);
     let mut lines = vec![Line::raw(format!(
-        "{} {} {}",
+        "{} {} {}{}",
         row.from.map_or("", Side::arrow),
         type_label(row),
-        row.unique_id
+        shown
+            .id
             .as_deref()
-            .map_or(String::new(), |id| format!("id {id}"))
+            .map_or(String::new(), |id| format!("id {id}")),
+        if exact {
+            " · exact (x: laid out)"
+        } else {
+            " · laid out (x: exact)"
+        }
     ))];
-    if row.kind != RowKind::Frame {
-        lines.push(Line::raw(row.short.to_string()));
+    if row.kind != RowKind::Frame || shown.text.is_empty() {
+        lines.push(Line::raw(shown.short.into_owned()));
         return lines;
     }
-    let Ok(value) = frame::parse_json(&row.text) else {
+    // The finding's pointer is into the payload: the 4th member of a CALL, the 3rd of a
+    // CALLRESULT.
+    let pointer = match (row.message_type, pointer) {
+        (Some(MessageType::Call), Some(p)) => Some(format!("/3{p}")),
+        (Some(MessageType::CallResult), Some(p)) => Some(format!("/2{p}")),
+        _ => None,
+    };
+    let hl = Style::new()
+        .bg(Color::Red)
+        .fg(Color::White)
+        .add_modifier(Modifier::BOLD);
+    // A mark in the text too, for terminals without colour.
+    let here = Span::styled(
+        "  ◀ here",
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    );
+    let Some(laid) = pretty::pretty(&shown.text, pointer.as_deref()) else {
         lines.push(Line::styled(
             "not JSON; the text as sent:",
             Style::new().add_modifier(Modifier::ITALIC),
         ));
         lines.push(Line::styled(
-            row.text.to_string(),
+            shown.text.into_owned(),
             Style::new().fg(Color::Red),
         ));
         return lines;
     };
-    let (shown, pointer) = match frame::classify(&value) {
-        Ok(OcppFrame::Call { payload, .. } | OcppFrame::CallResult { payload, .. }) => {
-            (payload, pointer)
-        }
-        _ => (&value, None),
-    };
-    let mut out = Vec::new();
-    let mut path = String::new();
-    pretty(shown, &mut path, "", 0, false, pointer, &mut out);
-    let hl = Style::new()
-        .bg(Color::Red)
-        .fg(Color::White)
-        .add_modifier(Modifier::BOLD);
+    if exact {
+        let text = &shown.text;
+        lines.push(match laid.span {
+            Some((a, b)) => Line::from(vec![
+                Span::raw(text[..a].to_owned()),
+                Span::styled(text[a..b].to_owned(), hl),
+                Span::raw(text[b..].to_owned()),
+                here,
+            ]),
+            None => Line::raw(text.to_string()),
+        });
+        return lines;
+    }
     let mut first = true;
-    lines.extend(out.into_iter().map(|(text, marked)| {
+    lines.extend(laid.lines.into_iter().map(|(text, marked)| {
         if marked {
-            // A mark in the text too, for terminals without colour.
             let mut spans = vec![Span::styled(text, hl)];
             if std::mem::take(&mut first) {
-                spans.push(Span::styled(
-                    "  ◀ here",
-                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-                ));
+                spans.push(here.clone());
             }
             Line::from(spans)
         } else {
@@ -730,111 +948,4 @@ fn frame_lines(row: &FrameRow, pointer: Option<&str>) -> Vec<Line<'static>> {
         }
     }));
     lines
-}
-
-fn within(path: &str, pointer: Option<&str>) -> bool {
-    pointer.is_some_and(|p| {
-        path == p || (path.starts_with(p) && path.as_bytes().get(p.len()) == Some(&b'/'))
-    })
-}
-
-/// Pretty JSON, two spaces per level, one `(line, highlighted)` per line.
-fn pretty(
-    v: &Value,
-    path: &mut String,
-    prefix: &str,
-    depth: usize,
-    comma: bool,
-    pointer: Option<&str>,
-    out: &mut Vec<(String, bool)>,
-) {
-    let indent = "  ".repeat(depth);
-    let tail = if comma { "," } else { "" };
-    let marked = within(path, pointer);
-    let (open, close, items): (&str, &str, Vec<(String, &Value)>) = match v {
-        Value::Object(m) if !m.is_empty() => (
-            "{",
-            "}",
-            m.iter()
-                .map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v))
-                .collect(),
-        ),
-        Value::Array(a) if !a.is_empty() => (
-            "[",
-            "]",
-            a.iter()
-                .enumerate()
-                .map(|(i, v)| (i.to_string(), v))
-                .collect(),
-        ),
-        _ => {
-            let s = serde_json::to_string(v).unwrap_or_default();
-            out.push((format!("{indent}{prefix}{s}{tail}"), marked));
-            return;
-        }
-    };
-    out.push((format!("{indent}{prefix}{open}"), marked));
-    let n = items.len();
-    let is_obj = open == "{";
-    for (i, (seg, child)) in items.into_iter().enumerate() {
-        let keep = path.len();
-        path.push('/');
-        path.push_str(&seg);
-        let prefix = if is_obj {
-            let key = seg.replace("~1", "/").replace("~0", "~");
-            format!("{}: ", serde_json::to_string(&key).unwrap_or_default())
-        } else {
-            String::new()
-        };
-        pretty(child, path, &prefix, depth + 1, i + 1 < n, pointer, out);
-        path.truncate(keep);
-    }
-    out.push((format!("{indent}{close}{tail}"), marked));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pretty_marks_the_pointed_value_only() {
-        let v: Value = serde_json::from_str(r#"{"a":1,"b":{"c":[1,2]},"d/e":3}"#).unwrap();
-        let mut out = Vec::new();
-        pretty(
-            &v,
-            &mut String::new(),
-            "",
-            0,
-            false,
-            Some("/b/c/1"),
-            &mut out,
-        );
-        let marked: Vec<&str> = out
-            .iter()
-            .filter(|(_, m)| *m)
-            .map(|(l, _)| l.trim())
-            .collect();
-        assert_eq!(marked, vec!["2"]);
-        let mut out = Vec::new();
-        pretty(
-            &v,
-            &mut String::new(),
-            "",
-            0,
-            false,
-            Some("/d~1e"),
-            &mut out,
-        );
-        let marked: Vec<&str> = out
-            .iter()
-            .filter(|(_, m)| *m)
-            .map(|(l, _)| l.trim())
-            .collect();
-        assert_eq!(marked, vec!["\"d/e\": 3"]);
-        // `/b` covers its whole object, but not `/bb`-like siblings.
-        let mut out = Vec::new();
-        pretty(&v, &mut String::new(), "", 0, false, Some("/b"), &mut out);
-        assert_eq!(out.iter().filter(|(_, m)| *m).count(), 6);
-        assert_eq!(out.len(), 10);
-    }
 }

@@ -2,6 +2,8 @@
 //! filters, search and the detail view. No I/O: writing a report or quitting is an
 //! [`Effect`] for the loop.
 
+use std::sync::Arc;
+
 use super::{Action, App, Effect, Filter, Focus, Mode, PAGE};
 use crate::finding::Severity;
 
@@ -10,6 +12,14 @@ impl App {
     /// when the selection would leave it.
     pub fn set_frames_rows(&mut self, rows: usize) {
         self.frames_rows = rows.max(1);
+    }
+
+    /// Selects the first row and stays there while rows come in (a trace opened with
+    /// `view` shows from its start).
+    pub fn start_at_top(&mut self) {
+        self.frame_sel = Some(self.frames.front().map_or(0, |f| f.seq));
+        self.follow = false;
+        self.frames_top = 0;
     }
 
     /// Selects the frame row `seq` (and stops following), scrolling just enough to show it.
@@ -101,6 +111,10 @@ impl App {
                 }
                 None => self.message = Some("no test cases run here".into()),
             },
+            Action::ToggleExact => {
+                self.detail_exact = !self.detail_exact;
+                self.detail_scroll = 0;
+            }
             Action::Up => self.move_sel(-1),
             Action::Down => self.move_sel(1),
             Action::PageUp => self.move_sel(-(PAGE as isize)),
@@ -156,17 +170,57 @@ impl App {
                 self.search_input = self.filter.text.clone();
                 self.mode = Mode::Search;
             }
-            Action::SearchChar(c) => self.search_input.push(c),
+            Action::SearchChar(c) => {
+                self.search_input.push(c);
+                self.message = None;
+            }
             Action::SearchBackspace => {
                 self.search_input.pop();
             }
             Action::SearchSubmit => {
-                self.filter.text = std::mem::take(&mut self.search_input);
+                let input = self.search_input.trim().to_owned();
+                if super::super::filter::looks_like_expr(&input) {
+                    match super::super::filter::parse(&input) {
+                        Ok(e) => self.expr = Some(e),
+                        Err(e) => {
+                            // Stay in the prompt, saying where and what was expected.
+                            self.message = Some(format!("filter {e}"));
+                            return None;
+                        }
+                    }
+                } else {
+                    self.expr = None;
+                }
+                self.search_input.clear();
+                if !input.is_empty() {
+                    self.history.retain(|h| *h != input);
+                    self.history.push(input.clone());
+                    if self.history.len() > super::HISTORY {
+                        self.history.remove(0);
+                    }
+                }
+                self.history_at = None;
+                self.filter.text = input;
                 self.mode = Mode::Normal;
                 self.message = self.nothing_shown();
             }
+            Action::SearchHistory(step) => {
+                let n = self.history.len();
+                if n > 0 {
+                    let at = match (self.history_at, step < 0) {
+                        (None, true) => Some(n - 1),
+                        (None, false) => None,
+                        (Some(i), true) => Some(i.saturating_sub(1)),
+                        (Some(i), false) => (i + 1 < n).then_some(i + 1),
+                    };
+                    self.history_at = at;
+                    self.search_input = at.map_or(String::new(), |i| self.history[i].clone());
+                }
+            }
             Action::SearchCancel => {
                 self.search_input.clear();
+                self.history_at = None;
+                self.message = None;
                 self.mode = Mode::Normal;
             }
             Action::FilterConn => {
@@ -189,7 +243,7 @@ impl App {
                     let action = match self.focus {
                         Focus::Findings => self
                             .selected_finding()
-                            .and_then(|f| f.finding.action.clone()),
+                            .and_then(|f| f.finding.action.as_deref().map(Arc::from)),
                         _ => self.selected_frame().and_then(|f| f.action.clone()),
                     };
                     self.filter.action = action;
