@@ -213,11 +213,17 @@ pub struct ProxyArgs {
     /// X-Forwarded-Client-Cert); a header of that name from the charger is dropped
     #[arg(long, value_name = "HEADER", requires = "client_ca")]
     pub forward_client_cert: Option<String>,
+
+    /// Message bytes in flight (read from a peer, not yet forwarded) across all connections,
+    /// at most; beyond it a peer's reads pause, and one that waits --write-timeout is closed
+    /// with 1013 (a gap record notes its lost message). At least --max-message + 16 KiB
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub in_flight_budget: usize,
 }
 
 /// The ids of every [`ProxyArgs`] flag, for commands that allow them only together with
 /// another flag (`testcase run` with `--live`).
-pub const PROXY_ARG_IDS: [&str; 15] = [
+pub const PROXY_ARG_IDS: [&str; 16] = [
     "listen",
     "upstream",
     "tls_cert",
@@ -233,6 +239,7 @@ pub const PROXY_ARG_IDS: [&str; 15] = [
     "keepalive",
     "forget_after",
     "forward_client_cert",
+    "in_flight_budget",
 ];
 
 impl ProxyArgs {
@@ -274,6 +281,15 @@ impl ProxyArgs {
             bail!("--upstream-ca/--upstream-cert apply to a wss:// upstream only");
         }
         c.max_message = self.max_message;
+        let least = self
+            .max_message
+            .saturating_add(crate::source::proxy::io::FREE_PER_MESSAGE);
+        if self.in_flight_budget < least {
+            bail!(
+                "--in-flight-budget must be at least --max-message + 16 KiB ({least} bytes), or a largest message could never be relayed"
+            );
+        }
+        c.in_flight_budget = self.in_flight_budget;
         c.connect_timeout = Duration::from_secs(self.connect_timeout);
         if self.write_timeout == 0 {
             bail!("--write-timeout must be at least 1 second");

@@ -135,6 +135,10 @@ pub struct ProxyConfig {
     /// Pass the charger's verified client certificate and subject to the CSMS in this
     /// request header (`Cert="<URL-encoded PEM>";Subject="<subject>"`).
     pub forward_client_cert: Option<String>,
+    /// Message bytes in flight (read from a peer, not yet forwarded) across every
+    /// connection, at most; see [`io::Budget`]. A read beyond it waits up to the write
+    /// timeout, then its connection is closed with 1013.
+    pub in_flight_budget: usize,
 }
 
 impl ProxyConfig {
@@ -154,6 +158,7 @@ impl ProxyConfig {
             idle_timeout: Duration::from_secs(7200),
             keepalive: Duration::from_secs(60),
             forward_client_cert: None,
+            in_flight_budget: 256 << 20,
         }
     }
 }
@@ -230,6 +235,7 @@ impl Proxy {
             listener,
             addr,
             shared: Arc::new(listener::Shared {
+                budget: io::Budget::new(config.in_flight_budget, config.write_timeout),
                 upstream,
                 acceptor,
                 config,

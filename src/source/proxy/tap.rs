@@ -43,6 +43,13 @@ pub enum TapKind {
     Binary { from: Side, len: usize },
     /// The connection ended; `by: None` when the proxy closed it (shutdown, oversized frame).
     Close { code: Option<u16>, by: Option<Side> },
+    /// Frames are missing here: `frames` a peer sent that neither the other peer nor the
+    /// recording got (a message the proxy gave up reading when its in-flight budget stayed
+    /// full).
+    Gap {
+        frames: Option<u64>,
+        reason: &'static str,
+    },
     /// Not an engine event: something for the operator (refused handshake, upstream down).
     Notice(Notice),
 }
@@ -159,6 +166,10 @@ impl TapEvent {
             TapKind::Close { code, by } => EventKind::Close {
                 code: *code,
                 by: *by,
+            },
+            TapKind::Gap { frames, reason } => EventKind::Gap {
+                frames: *frames,
+                reason: Some(reason),
             },
             TapKind::Notice(_) => return None,
         };
