@@ -871,6 +871,43 @@ async fn protocol_errors_close_with_the_rfc_code_both_ways_and_are_findings() {
     }
 }
 
+#[tokio::test]
+async fn a_fragmented_message_is_forwarded_whole_and_recorded_as_fragmented() {
+    let mut cs = csms(Pick::First, None).await;
+    let px = start(config(cs.addr)).await;
+    let mut s = raw_ws(px.addr, "/ocpp/CP-FRAG").await;
+    let mut up = cs.accept().await;
+    let whole = r#"[2,"f1","Heartbeat",{}]"#;
+    let (a, b) = whole.split_at(9);
+    let mut bytes = frame(0x01, a.as_bytes(), true); // text, FIN clear
+    bytes.extend(frame(0x89, b"p", true)); // a ping between the fragments
+    bytes.extend(frame(0x80, b.as_bytes(), true)); // continuation, FIN
+    bytes.extend(frame(0x81, br#"[2,"f2","Heartbeat",{}]"#, true)); // one frame
+    within("write", s.write_all(&bytes)).await.unwrap();
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        match within("the CSMS reads", up.ws.next()).await {
+            Some(Ok(Message::Text(t))) => texts.push(t.to_string()),
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        texts,
+        [whole, r#"[2,"f2","Heartbeat",{}]"#],
+        "forwarded whole"
+    );
+    let done = px.stop().await;
+    let frames: Vec<&str> = done
+        .recording
+        .lines()
+        .filter(|l| l.contains("\"from\":\"charger\""))
+        .collect();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert!(frames[0].contains(r#"\"f1\""#) && frames[0].contains("\"fragmented\":true"));
+    assert!(frames[1].contains(r#"\"f2\""#) && !frames[1].contains("fragmented"));
+}
+
 // ------------------------------------------------------------------ 9. connection noise
 
 #[tokio::test]

@@ -66,6 +66,10 @@ struct Out<'a> {
     fault_from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fault: Option<&'a str>,
+    /// On a frame: it came as several WebSocket frames (continuation frames); the text is
+    /// the whole message, as forwarded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    fragmented: bool,
 }
 
 /// What a record may say beyond the engine event.
@@ -75,6 +79,8 @@ pub struct Extra<'a> {
     pub injected: bool,
     /// A protocol error that made the proxy fail the connection: the peer and what it did.
     pub fault: Option<(crate::ocpp::Side, &'a str)>,
+    /// A frame that arrived in WebSocket fragments (written on frame records only).
+    pub fragmented: bool,
 }
 
 /// A gap record: frames missing from the trace at this point (see the trace format).
@@ -120,7 +126,7 @@ impl<W: Write> Recorder<W> {
             event,
             Extra {
                 injected,
-                fault: None,
+                ..Extra::default()
             },
         )
     }
@@ -158,6 +164,7 @@ impl<W: Write> Recorder<W> {
             injected,
             fault_from: extra.fault.map(|(side, _)| side.as_str()),
             fault: extra.fault.map(|(_, what)| what),
+            fragmented: false,
         };
         match event.kind {
             EventKind::Open(security) => {
@@ -172,6 +179,7 @@ impl<W: Write> Recorder<W> {
             EventKind::Frame { from, text, .. } => {
                 rec.from = Some(from.as_str());
                 rec.text = Some(text);
+                rec.fragmented = extra.fragmented;
             }
             EventKind::Binary { from, len } => {
                 rec.from = Some(from.as_str());
@@ -560,8 +568,8 @@ mod tests {
         rec.record_extra(
             &close,
             Extra {
-                injected: false,
                 fault: Some((Side::Charger, "invalid UTF-8 in a text message")),
+                ..Extra::default()
             },
         )
         .unwrap();

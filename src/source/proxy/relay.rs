@@ -34,7 +34,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio::sync::mpsc;
 
 use super::inject::{Injection, Outstanding};
-use super::io::{Io, Meter};
+use super::io::{Done, Io, Meter};
 use super::tap::{NoticeKind, Tap, TapEvent, TapKind};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
@@ -140,6 +140,23 @@ impl Relay<'_> {
             conn: self.conn.clone(),
             kind,
         });
+    }
+
+    /// Taps a text frame, noting whether it came in fragments.
+    fn emit_frame(&self, from: Side, text: &Utf8Bytes, done: Option<Done>) {
+        let ev = TapEvent {
+            at: Timestamp::now(),
+            conn: self.conn.clone(),
+            kind: TapKind::Frame {
+                from,
+                text: text.clone(),
+            },
+        };
+        if done.is_some_and(|d| d.fragmented) {
+            self.tap.send_fragmented(ev);
+        } else {
+            self.tap.send(ev);
+        }
     }
 
     /// Relays until either side ends or `shutdown` turns true, then closes both sides.
@@ -467,15 +484,9 @@ impl Relay<'_> {
                         answer.deliver();
                         continue;
                     }
-                    self.emit(TapKind::Frame {
-                        from,
-                        text: t.clone(),
-                    });
+                    self.emit_frame(from, t, in_hand);
                 }
-                Message::Text(t) => self.emit(TapKind::Frame {
-                    from,
-                    text: t.clone(),
-                }),
+                Message::Text(t) => self.emit_frame(from, t, in_hand),
                 Message::Binary(b) => self.emit(TapKind::Binary { from, len: b.len() }),
                 Message::Close(frame) => return Ending::Closed(from, frame.clone()),
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}

@@ -227,6 +227,15 @@ impl Tap {
     /// [`Tap::send`] for a close the proxy made because `fault.0` broke RFC 6455 by
     /// `fault.1`: the recording notes it on the close record.
     pub fn send_noted(&self, ev: TapEvent, fault: Option<(Side, &str)>) -> bool {
+        self.send_extra(ev, fault, false)
+    }
+
+    /// [`Tap::send`] for a frame that arrived in WebSocket fragments: the recording says so.
+    pub fn send_fragmented(&self, ev: TapEvent) -> bool {
+        self.send_extra(ev, None, true)
+    }
+
+    fn send_extra(&self, ev: TapEvent, fault: Option<(Side, &str)>, fragmented: bool) -> bool {
         let Some(recorder) = &self.recorder else {
             return self.hand_on(0, ev);
         };
@@ -236,6 +245,7 @@ impl Tap {
         let extra = Extra {
             injected: matches!(ev.kind, TapKind::Injected { .. }),
             fault,
+            fragmented,
         };
         // Under the recorder's lock: inspection gets events in the file's order.
         let Some(mut held) = recorder.hold() else {
