@@ -25,6 +25,7 @@ use ocpp_inspector::source::input::{self, InputFormat, InputOptions, Item, Rec, 
 use ocpp_inspector::source::pcap::link;
 use ocpp_inspector::source::pcap::synth::{self, Options, Packet};
 use ocpp_inspector::source::trace_reader::parse_record;
+use ocpp_inspector::time::Timestamp;
 
 fn opts(version: Option<Version>) -> CheckOptions {
     static SCHEMAS: OnceLock<Arc<SchemaSet>> = OnceLock::new();
@@ -314,6 +315,49 @@ fn a_lost_segment_is_a_gap_and_the_frames_after_it_are_still_read() {
                     || recs.iter().any(|o| o.kind == r.kind),
                 "a frame read after a cut is a real frame: {text}"
             );
+        }
+    }
+}
+
+#[test]
+fn a_jump_of_the_capture_clock_is_a_gap_on_the_open_connections() {
+    let recs = records(recording());
+    let o = Options::default();
+    let total = frames_of(&recs);
+    let cases = [
+        ("back", -10_000_000, true),
+        ("ahead", 25 * 3600 * 1_000_000, true),
+        // Under the thresholds (1 s back, 24 h ahead): no gap.
+        ("jitter", -500_000, false),
+        ("quiet-hour", 3600 * 1_000_000, false),
+    ];
+    for (name, shift_us, gap) in cases {
+        let path = faulty(&format!("jump-{name}.pcap"), &recs, &o, |p| {
+            let mid = p.len() / 2;
+            for pk in &mut p[mid..] {
+                pk.at = Timestamp::from_micros(pk.at.micros() + shift_us);
+            }
+        });
+        let (got, problems, _) = read(&path, &InputOptions::default());
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+        assert_eq!(frames_of(&got), total, "{name}: every frame is still read");
+        let gaps: Vec<&str> = got
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RecKind::Gap { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            })
+            .collect();
+        if gap {
+            assert!(!gaps.is_empty(), "{name}: a gap");
+            let dir = if shift_us < 0 {
+                "jumps back"
+            } else {
+                "jumps ahead"
+            };
+            assert!(gaps.iter().all(|g| g.contains(dir)), "{name}: {gaps:?}");
+        } else {
+            assert!(gaps.is_empty(), "{name}: {gaps:?}");
         }
     }
 }

@@ -7,6 +7,13 @@
 //! Encrypted `wss://` traffic cannot be read here (there are no keys): see the README.
 //! A corrupt or cut block ends the reading with a problem naming the packet and byte
 //! offset; what came before is kept. It judges nothing.
+//!
+//! A jump of the capture's clock is a gap on every open WebSocket: a packet stamped more
+//! than [`BACKWARD_JUMP_SECS`] before the one before it (a clock stepped back, files joined
+//! out of order), or more than [`FORWARD_JUMP_SECS`] after it (nothing at all on the wire
+//! for a day, not even a heartbeat or a keepalive: a paused capture or a clock stepped
+//! forward). Frames there may be missing, so what follows is judged like a trace that starts
+//! mid-life.
 
 pub mod link;
 pub mod synth;
@@ -29,6 +36,12 @@ use ws::{Conn, Emit};
 const MAX_BLOCK: usize = 64 << 20;
 
 type Endpoint = (IpAddr, u16);
+
+/// A packet stamped this much before the previous one is a time jump (a gap).
+pub const BACKWARD_JUMP_SECS: i64 = 1;
+/// A packet stamped this much after the previous one is a time jump (a gap): longer than any
+/// heartbeat interval in use, so a live connection is never this silent.
+pub const FORWARD_JUMP_SECS: i64 = 24 * 3600;
 
 /// One pcapng interface: its link type and time base.
 struct Interface {
@@ -272,6 +285,30 @@ impl State {
         wire: usize,
         out: &mut VecDeque<Produced>,
     ) {
+        let step = at.micros().saturating_sub(self.last_at.micros());
+        if self.packet > 1
+            && (step < -BACKWARD_JUMP_SECS * 1_000_000 || step > FORWARD_JUMP_SECS * 1_000_000)
+        {
+            let reason = format!(
+                "the capture's clock jumps {} {:.0} s at packet {}",
+                if step < 0 { "back" } else { "ahead" },
+                step.unsigned_abs() as f64 / 1e6,
+                self.packet
+            );
+            let mut keys: Vec<_> = self.conns.keys().copied().collect();
+            keys.sort();
+            let mut emit = Emit {
+                out,
+                pos: self.packet,
+                at,
+                conn_flag: self.conn_flag.as_deref(),
+            };
+            for k in keys {
+                if let Some(c) = self.conns.get_mut(&k) {
+                    c.time_jump(&mut emit, &reason);
+                }
+            }
+        }
         self.last_at = at;
         if !link::supported(linktype) {
             if !self.unsupported_said.contains(&linktype) {
