@@ -287,7 +287,7 @@ impl State {
     ) {
         let step = at.micros().saturating_sub(self.last_at.micros());
         if self.packet > 1
-            && (step < -BACKWARD_JUMP_SECS * 1_000_000 || step > FORWARD_JUMP_SECS * 1_000_000)
+            && !(-BACKWARD_JUMP_SECS * 1_000_000..=FORWARD_JUMP_SECS * 1_000_000).contains(&step)
         {
             let reason = format!(
                 "the capture's clock jumps {} {:.0} s at packet {}",
