@@ -15,6 +15,7 @@
 //! forward). Frames there may be missing, so what follows is judged like a trace that starts
 //! mid-life.
 
+pub mod ipfrag;
 pub mod link;
 pub mod synth;
 pub mod tcp;
@@ -77,6 +78,8 @@ struct State {
     last_at: Timestamp,
     /// Connections that carried no WebSocket (plain HTTP, TLS, other protocols).
     not_websocket: u64,
+    /// IPv4 datagrams that came in fragments.
+    fragments: ipfrag::Reassembly,
 }
 
 impl<R: Read + Send + 'static> PcapImporter<R> {
@@ -97,6 +100,7 @@ impl<R: Read + Send + 'static> PcapImporter<R> {
                 bad_packets: 0,
                 last_at: Timestamp::default(),
                 not_websocket: 0,
+                fragments: ipfrag::Reassembly::default(),
             },
             done: false,
         }
@@ -319,6 +323,14 @@ impl State {
             }
             return;
         }
+        if let Some(f) = link::ipv4_fragment(linktype, data) {
+            // Read once whole (as raw IP); until then nothing of it is.
+            if let Some(datagram) = self.fragments.add(&f) {
+                let len = datagram.len();
+                self.packet_data(link::RAW, at, &datagram, len, out);
+            }
+            return;
+        }
         let seg = match link::tcp_segment(linktype, data) {
             Ok(Some(s)) => s,
             Ok(None) => return,
@@ -407,6 +419,13 @@ impl State {
             if conn.quietly_ignored {
                 self.not_websocket += 1;
             }
+        }
+        let lost = self.fragments.dropped + self.fragments.incomplete() as u64;
+        if lost > 0 {
+            out.push_back(Produced::Note(format!(
+                "{lost} fragmented IPv4 packet(s) could not be put back together (fragments missing from the capture); their bytes are a gap ({} reassembled)",
+                self.fragments.reassembled
+            )));
         }
         if self.not_websocket > 0 {
             out.push_back(Produced::Note(format!(
