@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `(conn, from, text)` of every frame of a JSON Lines trace, per connection in order.
+/// `(conn, from, text)` of every frame of a JSON Lines trace, per connection and direction
+/// in order.
 fn frames(trace: &Path) -> Vec<(String, String, String)> {
     let text = std::fs::read_to_string(trace).expect("read the trace");
     let mut out: Vec<(String, String, String)> = text
@@ -35,8 +36,9 @@ fn frames(trace: &Path) -> Vec<(String, String, String)> {
             ))
         })
         .collect();
-    // Per connection in order (connections may interleave differently in the two).
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    // Per connection and direction in order: connections interleave, and frames that cross
+    // (both peers sending at once) may be seen in either order by two observers.
+    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     out
 }
 
@@ -81,6 +83,22 @@ fn interrupt(mut child: Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Waits until `file` has kept its size for a second (at most 20 s).
+fn settle(file: &Path) {
+    let size = || std::fs::metadata(file).map_or(0, |m| m.len());
+    let start = Instant::now();
+    let mut last = size();
+    let mut since = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) && since.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = size();
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
 }
 
 /// Waits until something accepts on `port`.
@@ -193,10 +211,11 @@ fn a_tcpdump_capture_of_a_proxied_session_gives_every_recorded_frame() {
         ],
         Duration::from_secs(60),
     );
-    // Everything the charger got has been recorded (before it was forwarded) and captured.
-    std::thread::sleep(Duration::from_millis(300));
+    // Everything the charger got has been recorded (before it was forwarded); tcpdump may
+    // lag on a loaded machine: stopped once its file has not grown for a second.
     interrupt(proxy);
     interrupt(csms);
+    settle(&capture);
     interrupt(dump);
     assert_eq!(
         charger.code, 0,
@@ -211,7 +230,7 @@ fn a_tcpdump_capture_of_a_proxied_session_gives_every_recorded_frame() {
     );
     let got = imported(&capture, &dir);
     assert_eq!(got.len(), recorded.len(), "every frame, no more");
-    assert_eq!(got, recorded, "the same frames, in each connection's order");
+    assert_eq!(got, recorded, "the same frames, in each direction's order");
 }
 
 fn fixture(name: &str) -> PathBuf {
