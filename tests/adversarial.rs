@@ -288,6 +288,116 @@ fn findings_quote_a_few_hundred_bytes_of_a_huge_value() {
     }
 }
 
+/// A masked text frame carrying a schema-valid DataTransfer of exactly `len` bytes.
+fn big_call(id: &str, len: usize) -> Vec<u8> {
+    let head = format!("[2,\"{id}\",\"DataTransfer\",{{\"vendorId\":\"x\",\"data\":\"");
+    let tail = "\"}]";
+    let pad = "z".repeat(len - head.len() - tail.len());
+    frame(0x81, format!("{head}{pad}{tail}").as_bytes(), true)
+}
+
+/// The next text message the CSMS gets on `up`, or its close code as `Err`.
+async fn csms_gets(up: &mut peers::CsmsConn) -> Result<usize, Option<u16>> {
+    within("the CSMS's next message", async {
+        loop {
+            match up.ws.next().await {
+                Some(Ok(Message::Text(t))) => return Ok(t.len()),
+                Some(Ok(Message::Close(f))) => return Err(f.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => {}
+                _ => return Err(None),
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_in_flight_stay_within_the_global_budget_waiting_then_closing_with_1013() {
+    let mut cs = csms(Pick::First, None).await;
+    let mut c = config(cs.addr);
+    c.max_message = 1 << 20;
+    // Room for about one and a half large messages at once.
+    c.in_flight_budget = (1 << 20) + (1 << 19);
+    c.write_timeout = Duration::from_millis(1500);
+    let px = start(c).await;
+    const LEN: usize = 1_000_000;
+    const PART: usize = 900_000;
+
+    // A holds 900 KB of a message; B's message cannot fit beside it: B's reads pause.
+    let mut a = raw_ws(px.addr, "/ocpp/CP-BA").await;
+    let mut up_a = cs.accept().await;
+    let mut b = raw_ws(px.addr, "/ocpp/CP-BB").await;
+    let mut up_b = cs.accept().await;
+    let (fa, fb) = (big_call("a1", LEN), big_call("b1", LEN));
+    within("A's first part", a.write_all(&fa[..PART]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b_writes = tokio::spawn(async move {
+        b.write_all(&fb).await.unwrap();
+        b
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // A finishes within B's wait: both messages are forwarded whole, B's after A's.
+    within("A's rest", a.write_all(&fa[PART..])).await.unwrap();
+    assert_eq!(csms_gets(&mut up_a).await, Ok(LEN));
+    assert_eq!(
+        csms_gets(&mut up_b).await,
+        Ok(LEN),
+        "B waited, then went on"
+    );
+    let mut b = within("B's writes", b_writes).await.unwrap();
+
+    // Now A holds part of a message and never finishes: B waits the write timeout, then
+    // its connection is closed with 1013 both ways and the recording notes the lost frame.
+    let fa2 = big_call("a2", LEN);
+    within("A's part", a.write_all(&fa2[..PART])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fb2 = big_call("b2", LEN);
+    let t0 = Instant::now();
+    let b_writes = tokio::spawn(async move {
+        let _ = b.write_all(&fb2).await;
+        b
+    });
+    assert_eq!(
+        csms_gets(&mut up_b).await,
+        Err(Some(1013)),
+        "the CSMS is told"
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1000),
+        "B waited first"
+    );
+    let mut b = within("B's writes", b_writes).await.unwrap();
+    assert_eq!(close_code(&mut b).await, Some(1013), "the charger is told");
+    // A was never affected.
+    within("A's rest", a.write_all(&fa2[PART..])).await.unwrap();
+    assert_eq!(csms_gets(&mut up_a).await, Ok(LEN));
+
+    let done = px.stop().await;
+    let lines: Vec<&str> = done
+        .recording
+        .lines()
+        .filter(|l| l.contains("\"conn\":\"CP-BB\""))
+        .collect();
+    let gap = lines
+        .iter()
+        .position(|l| l.contains("\"event\":\"gap\""))
+        .unwrap_or_else(|| panic!("a gap record for B: {lines:?}"));
+    assert!(lines[gap].contains("\"frames\":1") && lines[gap].contains("in-flight budget full"));
+    assert!(
+        lines[gap + 1].contains("\"event\":\"close\"") && lines[gap + 1].contains("\"code\":1013"),
+        "{lines:?}"
+    );
+    assert!(
+        done.notices
+            .iter()
+            .any(|(conn, n)| conn == "CP-BB" && n.text.contains("in-flight budget")),
+        "{:?}",
+        done.notices
+    );
+}
+
 #[test]
 fn the_engine_forgets_a_station_gone_longer_than_the_horizon() {
     let mut engine = peers::engine();
@@ -759,6 +869,43 @@ async fn protocol_errors_close_with_the_rfc_code_both_ways_and_are_findings() {
         assert!(close.contains(&format!("\"code\":{code}")), "{close}");
         assert!(close.contains("\"fault_from\":\"charger\""), "{close}");
     }
+}
+
+#[tokio::test]
+async fn a_fragmented_message_is_forwarded_whole_and_recorded_as_fragmented() {
+    let mut cs = csms(Pick::First, None).await;
+    let px = start(config(cs.addr)).await;
+    let mut s = raw_ws(px.addr, "/ocpp/CP-FRAG").await;
+    let mut up = cs.accept().await;
+    let whole = r#"[2,"f1","Heartbeat",{}]"#;
+    let (a, b) = whole.split_at(9);
+    let mut bytes = frame(0x01, a.as_bytes(), true); // text, FIN clear
+    bytes.extend(frame(0x89, b"p", true)); // a ping between the fragments
+    bytes.extend(frame(0x80, b.as_bytes(), true)); // continuation, FIN
+    bytes.extend(frame(0x81, br#"[2,"f2","Heartbeat",{}]"#, true)); // one frame
+    within("write", s.write_all(&bytes)).await.unwrap();
+    let mut texts = Vec::new();
+    while texts.len() < 2 {
+        match within("the CSMS reads", up.ws.next()).await {
+            Some(Ok(Message::Text(t))) => texts.push(t.to_string()),
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        texts,
+        [whole, r#"[2,"f2","Heartbeat",{}]"#],
+        "forwarded whole"
+    );
+    let done = px.stop().await;
+    let frames: Vec<&str> = done
+        .recording
+        .lines()
+        .filter(|l| l.contains("\"from\":\"charger\""))
+        .collect();
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert!(frames[0].contains(r#"\"f1\""#) && frames[0].contains("\"fragmented\":true"));
+    assert!(frames[1].contains(r#"\"f2\""#) && !frames[1].contains("fragmented"));
 }
 
 // ------------------------------------------------------------------ 9. connection noise

@@ -25,6 +25,7 @@ use ocpp_inspector::source::input::{self, InputFormat, InputOptions, Item, Rec, 
 use ocpp_inspector::source::pcap::link;
 use ocpp_inspector::source::pcap::synth::{self, Options, Packet};
 use ocpp_inspector::source::trace_reader::parse_record;
+use ocpp_inspector::time::Timestamp;
 
 fn opts(version: Option<Version>) -> CheckOptions {
     static SCHEMAS: OnceLock<Arc<SchemaSet>> = OnceLock::new();
@@ -316,6 +317,160 @@ fn a_lost_segment_is_a_gap_and_the_frames_after_it_are_still_read() {
             );
         }
     }
+}
+
+#[test]
+fn a_jump_of_the_capture_clock_is_a_gap_on_the_open_connections() {
+    let recs = records(recording());
+    let o = Options::default();
+    let total = frames_of(&recs);
+    let cases = [
+        ("back", -10_000_000, true),
+        ("ahead", 25 * 3600 * 1_000_000, true),
+        // Under the thresholds (1 s back, 24 h ahead): no gap.
+        ("jitter", -500_000, false),
+        ("quiet-hour", 3600 * 1_000_000, false),
+    ];
+    for (name, shift_us, gap) in cases {
+        let path = faulty(&format!("jump-{name}.pcap"), &recs, &o, |p| {
+            let mid = p.len() / 2;
+            for pk in &mut p[mid..] {
+                pk.at = Timestamp::from_micros(pk.at.micros() + shift_us);
+            }
+        });
+        let (got, problems, _) = read(&path, &InputOptions::default());
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+        assert_eq!(frames_of(&got), total, "{name}: every frame is still read");
+        let gaps: Vec<&str> = got
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RecKind::Gap { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            })
+            .collect();
+        if gap {
+            assert!(!gaps.is_empty(), "{name}: a gap");
+            let dir = if shift_us < 0 {
+                "jumps back"
+            } else {
+                "jumps ahead"
+            };
+            assert!(gaps.iter().all(|g| g.contains(dir)), "{name}: {gaps:?}");
+        } else {
+            assert!(gaps.is_empty(), "{name}: {gaps:?}");
+        }
+    }
+}
+
+/// An Ethernet/IPv4 packet cut into IP fragments of at most `size` payload bytes (a
+/// multiple of 8), identified by `id`, last first when `reverse`.
+fn ip_fragments(packet: &[u8], id: u16, size: usize, reverse: bool) -> Vec<Vec<u8>> {
+    let (eth, ip) = packet.split_at(14);
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let payload = &ip[ihl..];
+    let mut out: Vec<Vec<u8>> = payload
+        .chunks(size)
+        .enumerate()
+        .map(|(i, part)| {
+            let mut head = ip[..ihl].to_vec();
+            head[4..6].copy_from_slice(&id.to_be_bytes());
+            let more = (i + 1) * size < payload.len();
+            let word = u16::try_from(i * size / 8).unwrap() | if more { 0x2000 } else { 0 };
+            head[6..8].copy_from_slice(&word.to_be_bytes());
+            head[2..4].copy_from_slice(&u16::try_from(ihl + part.len()).unwrap().to_be_bytes());
+            [eth, &head, part].concat()
+        })
+        .collect();
+    if reverse {
+        out.reverse();
+    }
+    out
+}
+
+/// A pcap (Ethernet, microseconds) of raw packets, all stamped `at`.
+fn raw_pcap(packets: &[(i64, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for w in [
+        0xa1b2_c3d4u32.to_le_bytes().to_vec(),
+        vec![2, 0, 4, 0],
+        vec![0; 8],
+    ] {
+        out.extend(w);
+    }
+    out.extend(65_535u32.to_le_bytes());
+    out.extend(1u32.to_le_bytes());
+    for (at, p) in packets {
+        let len = u32::try_from(p.len()).unwrap();
+        out.extend(u32::try_from(at / 1_000_000).unwrap().to_le_bytes());
+        out.extend(u32::try_from(at % 1_000_000).unwrap().to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+#[test]
+fn ip_fragments_are_put_back_together_and_a_missing_one_is_a_gap() {
+    let recs = records(recording());
+    let o = Options::default();
+    let want = frames_of(&recs);
+    let packets = synth::packets(&recs, &o);
+    let mut whole = Vec::new();
+    let mut lossy = Vec::new();
+    let mut cut = 0;
+    for (i, p) in packets.iter().enumerate() {
+        let bytes = synth::encode_packet(p, link::ETHERNET);
+        let at = p.at.micros();
+        if p.payload.len() > 64 {
+            let id = u16::try_from(i % 65_536).unwrap();
+            let parts = ip_fragments(&bytes, id, 48, i % 2 == 0);
+            whole.extend(parts.iter().map(|f| (at, f.clone())));
+            // The lossy copy loses one fragment of one datagram (after the handshakes).
+            if cut == 0 && i > packets.len() / 2 && parts.len() > 2 {
+                cut += 1;
+                lossy.extend(parts.into_iter().skip(1).map(|f| (at, f)));
+            } else {
+                lossy.extend(parts.into_iter().map(|f| (at, f)));
+            }
+        } else {
+            whole.push((at, bytes.clone()));
+            lossy.push((at, bytes));
+        }
+    }
+    assert_eq!(cut, 1, "some packet was long enough to cut");
+    let (got, problems, _) = read(
+        &write("ipfrag.pcap", &raw_pcap(&whole)),
+        &InputOptions::default(),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(frames_of(&got), want, "every frame, from the fragments");
+    let direct = read(
+        &write("ipfrag-plain.pcap", &synth::capture(&recs, &o)),
+        &InputOptions::default(),
+    )
+    .0;
+    assert_eq!(got, direct, "the same records as the unfragmented capture");
+
+    let (got, problems, notes) = read(
+        &write("ipfrag-lost.pcap", &raw_pcap(&lossy)),
+        &InputOptions::default(),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("1 fragmented IPv4 packet(s) could not be put back together")),
+        "{notes:?}"
+    );
+    assert!(
+        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
+        "a gap"
+    );
+    assert!(
+        frames_of(&got) < want && frames_of(&got) + 2 >= want,
+        "the rest is read"
+    );
 }
 
 #[test]

@@ -226,11 +226,16 @@ pub struct ProxyArgs {
     /// load balancer to the other proxies gradually; 0: all at once
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub drain_seconds: u64,
+    /// Message bytes in flight (read from a peer, not yet forwarded) across all connections,
+    /// at most; beyond it a peer's reads pause, and one that waits --write-timeout is closed
+    /// with 1013 (a gap record notes its lost message). At least --max-message + 16 KiB
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub in_flight_budget: usize,
 }
 
 /// The ids of every [`ProxyArgs`] flag, for commands that allow them only together with
 /// another flag (`testcase run` with `--live`).
-pub const PROXY_ARG_IDS: [&str; 17] = [
+pub const PROXY_ARG_IDS: [&str; 18] = [
     "listen",
     "upstream",
     "tls_cert",
@@ -248,6 +253,7 @@ pub const PROXY_ARG_IDS: [&str; 17] = [
     "forward_client_cert",
     "proxy_protocol",
     "drain_seconds",
+    "in_flight_budget",
 ];
 
 impl ProxyArgs {
@@ -289,6 +295,15 @@ impl ProxyArgs {
             bail!("--upstream-ca/--upstream-cert apply to a wss:// upstream only");
         }
         c.max_message = self.max_message;
+        let least = self
+            .max_message
+            .saturating_add(crate::source::proxy::io::FREE_PER_MESSAGE);
+        if self.in_flight_budget < least {
+            bail!(
+                "--in-flight-budget must be at least --max-message + 16 KiB ({least} bytes), or a largest message could never be relayed"
+            );
+        }
+        c.in_flight_budget = self.in_flight_budget;
         c.connect_timeout = Duration::from_secs(self.connect_timeout);
         if self.write_timeout == 0 {
             bail!("--write-timeout must be at least 1 second");

@@ -72,6 +72,10 @@ struct Out<'a> {
     peer: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     instance: Option<&'a str>,
+    /// On a frame: it came as several WebSocket frames (continuation frames); the text is
+    /// the whole message, as forwarded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    fragmented: bool,
 }
 
 /// What a record may say beyond the engine event.
@@ -83,6 +87,8 @@ pub struct Extra<'a> {
     pub fault: Option<(crate::ocpp::Side, &'a str)>,
     /// On an open: the charger's address.
     pub peer: Option<&'a str>,
+    /// A frame that arrived in WebSocket fragments (written on frame records only).
+    pub fragmented: bool,
 }
 
 /// A gap record: frames missing from the trace at this point (see the trace format).
@@ -138,8 +144,7 @@ impl<W: Write> Recorder<W> {
             event,
             Extra {
                 injected,
-                fault: None,
-                peer: None,
+                ..Extra::default()
             },
         )
     }
@@ -179,6 +184,7 @@ impl<W: Write> Recorder<W> {
             fault: extra.fault.map(|(_, what)| what),
             peer: None,
             instance: None,
+            fragmented: false,
         };
         match event.kind {
             EventKind::Open(security) => {
@@ -195,6 +201,7 @@ impl<W: Write> Recorder<W> {
             EventKind::Frame { from, text, .. } => {
                 rec.from = Some(from.as_str());
                 rec.text = Some(text);
+                rec.fragmented = extra.fragmented;
             }
             EventKind::Binary { from, len } => {
                 rec.from = Some(from.as_str());
@@ -591,9 +598,8 @@ mod tests {
         rec.record_extra(
             &close,
             Extra {
-                injected: false,
                 fault: Some((Side::Charger, "invalid UTF-8 in a text message")),
-                peer: None,
+                ..Extra::default()
             },
         )
         .unwrap();

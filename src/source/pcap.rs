@@ -7,7 +7,15 @@
 //! Encrypted `wss://` traffic cannot be read here (there are no keys): see the README.
 //! A corrupt or cut block ends the reading with a problem naming the packet and byte
 //! offset; what came before is kept. It judges nothing.
+//!
+//! A jump of the capture's clock is a gap on every open WebSocket: a packet stamped more
+//! than [`BACKWARD_JUMP_SECS`] before the one before it (a clock stepped back, files joined
+//! out of order), or more than [`FORWARD_JUMP_SECS`] after it (nothing at all on the wire
+//! for a day, not even a heartbeat or a keepalive: a paused capture or a clock stepped
+//! forward). Frames there may be missing, so what follows is judged like a trace that starts
+//! mid-life.
 
+pub mod ipfrag;
 pub mod link;
 pub mod synth;
 pub mod tcp;
@@ -29,6 +37,12 @@ use ws::{Conn, Emit};
 const MAX_BLOCK: usize = 64 << 20;
 
 type Endpoint = (IpAddr, u16);
+
+/// A packet stamped this much before the previous one is a time jump (a gap).
+pub const BACKWARD_JUMP_SECS: i64 = 1;
+/// A packet stamped this much after the previous one is a time jump (a gap): longer than any
+/// heartbeat interval in use, so a live connection is never this silent.
+pub const FORWARD_JUMP_SECS: i64 = 24 * 3600;
 
 /// One pcapng interface: its link type and time base.
 struct Interface {
@@ -64,6 +78,8 @@ struct State {
     last_at: Timestamp,
     /// Connections that carried no WebSocket (plain HTTP, TLS, other protocols).
     not_websocket: u64,
+    /// IPv4 datagrams that came in fragments.
+    fragments: ipfrag::Reassembly,
 }
 
 impl<R: Read + Send + 'static> PcapImporter<R> {
@@ -84,6 +100,7 @@ impl<R: Read + Send + 'static> PcapImporter<R> {
                 bad_packets: 0,
                 last_at: Timestamp::default(),
                 not_websocket: 0,
+                fragments: ipfrag::Reassembly::default(),
             },
             done: false,
         }
@@ -272,6 +289,30 @@ impl State {
         wire: usize,
         out: &mut VecDeque<Produced>,
     ) {
+        let step = at.micros().saturating_sub(self.last_at.micros());
+        if self.packet > 1
+            && !(-BACKWARD_JUMP_SECS * 1_000_000..=FORWARD_JUMP_SECS * 1_000_000).contains(&step)
+        {
+            let reason = format!(
+                "the capture's clock jumps {} {:.0} s at packet {}",
+                if step < 0 { "back" } else { "ahead" },
+                step.unsigned_abs() as f64 / 1e6,
+                self.packet
+            );
+            let mut keys: Vec<_> = self.conns.keys().copied().collect();
+            keys.sort();
+            let mut emit = Emit {
+                out,
+                pos: self.packet,
+                at,
+                conn_flag: self.conn_flag.as_deref(),
+            };
+            for k in keys {
+                if let Some(c) = self.conns.get_mut(&k) {
+                    c.time_jump(&mut emit, &reason);
+                }
+            }
+        }
         self.last_at = at;
         if !link::supported(linktype) {
             if !self.unsupported_said.contains(&linktype) {
@@ -279,6 +320,14 @@ impl State {
                 out.push_back(Produced::Note(format!(
                     "packets of link type {linktype} are not read (Ethernet, Linux cooked v1/v2, loopback and raw IP are)"
                 )));
+            }
+            return;
+        }
+        if let Some(f) = link::ipv4_fragment(linktype, data) {
+            // Read once whole (as raw IP); until then nothing of it is.
+            if let Some(datagram) = self.fragments.add(&f) {
+                let len = datagram.len();
+                self.packet_data(link::RAW, at, &datagram, len, out);
             }
             return;
         }
@@ -370,6 +419,13 @@ impl State {
             if conn.quietly_ignored {
                 self.not_websocket += 1;
             }
+        }
+        let lost = self.fragments.dropped + self.fragments.incomplete() as u64;
+        if lost > 0 {
+            out.push_back(Produced::Note(format!(
+                "{lost} fragmented IPv4 packet(s) could not be put back together (fragments missing from the capture); their bytes are a gap ({} reassembled)",
+                self.fragments.reassembled
+            )));
         }
         if self.not_websocket > 0 {
             out.push_back(Produced::Note(format!(

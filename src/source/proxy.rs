@@ -146,6 +146,10 @@ pub struct ProxyConfig {
     /// On shutdown, connections are closed (1001) spread over this long instead of at once,
     /// so chargers reconnect elsewhere gradually (zero: at once).
     pub drain: Duration,
+    /// Message bytes in flight (read from a peer, not yet forwarded) across every
+    /// connection, at most; see [`io::Budget`]. A read beyond it waits up to the write
+    /// timeout, then its connection is closed with 1013.
+    pub in_flight_budget: usize,
 }
 
 impl ProxyConfig {
@@ -168,6 +172,7 @@ impl ProxyConfig {
             metrics: None,
             proxy_protocol: false,
             drain: Duration::ZERO,
+            in_flight_budget: 256 << 20,
         }
     }
 }
@@ -244,6 +249,7 @@ impl Proxy {
             listener,
             addr,
             shared: Arc::new(listener::Shared {
+                budget: io::Budget::new(config.in_flight_budget, config.write_timeout),
                 upstream,
                 acceptor,
                 config,

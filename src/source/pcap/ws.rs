@@ -273,6 +273,14 @@ impl Conn {
         }
     }
 
+    /// The capture's clock jumped (see [`crate::source::pcap`]): frames of this open
+    /// WebSocket may be missing, so a gap record says so.
+    pub fn time_jump(&mut self, emit: &mut Emit<'_>, reason: &str) {
+        if self.phase == Phase::Ws {
+            self.say_gap(0, emit, reason.to_owned());
+        }
+    }
+
     /// A gap record for this connection (frames of half `h` are missing).
     fn say_gap(&mut self, _h: usize, emit: &mut Emit<'_>, reason: String) {
         if self.closed || self.mid_life_unconfirmed {

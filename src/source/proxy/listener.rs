@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub registry: Arc<Registry>,
     /// Rate limit of the notices about connections that never became relays.
     pub noise: Noise,
+    /// Message bytes in flight across every connection.
+    pub budget: Arc<super::io::Budget>,
 }
 
 /// Connection-noise lines shown per second at most; the rest are counted and summed up once
@@ -375,6 +377,10 @@ pub(crate) async fn handle(
     let ws = ws_config(cfg);
     let rest = buf[head_len..].to_vec();
     drop(buf);
+    let (io, up_io) = (
+        io.metered(&shared.budget, &rest),
+        up_io.metered(&shared.budget, &up_rest),
+    );
     let charger = WebSocketStream::from_partially_read(io, rest, Role::Server, Some(ws)).await;
     let upstream =
         WebSocketStream::from_partially_read(up_io, up_rest, Role::Client, Some(ws)).await;

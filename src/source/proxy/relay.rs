@@ -13,6 +13,11 @@
 //! Every write has a time limit (`write_timeout`) and the connection one for silence
 //! (`idle_timeout`): a peer that stops reading, or a connection nobody uses, frees the relay,
 //! and a blocked direction cannot keep the other side's close from being read for longer.
+//!
+//! A message's payload beyond its first 16 KiB counts against the proxy's global in-flight
+//! budget ([`super::io::Budget`]) from its frame header until it is forwarded; a peer whose
+//! message waited `write_timeout` for room gets both sides closed with 1013 (try again
+//! later), and the recording a gap record for the message nobody received.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +34,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio::sync::mpsc;
 
 use super::inject::{Injection, Outstanding};
-use super::io::Io;
+use super::io::{Done, Io, Meter};
 use super::tap::{NoticeKind, Tap, TapEvent, TapKind};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
@@ -49,6 +54,9 @@ enum Ending {
     Fault(Side, u16, &'static str),
     /// `side` took no data for `write_timeout`: it stopped reading.
     Stuck(Side),
+    /// `side`'s message waited for the in-flight budget longer than the wait limit; it had
+    /// sent this many bytes of it.
+    Starved(Side, u64),
     /// Nothing in either direction for `idle_timeout`.
     Idle,
     /// The proxy is shutting down.
@@ -134,6 +142,23 @@ impl Relay<'_> {
         });
     }
 
+    /// Taps a text frame, noting whether it came in fragments.
+    fn emit_frame(&self, from: Side, text: &Utf8Bytes, done: Option<Done>) {
+        let ev = TapEvent {
+            at: Timestamp::now(),
+            conn: self.conn.clone(),
+            kind: TapKind::Frame {
+                from,
+                text: text.clone(),
+            },
+        };
+        if done.is_some_and(|d| d.fragmented) {
+            self.tap.send_fragmented(ev);
+        } else {
+            self.tap.send(ev);
+        }
+    }
+
     /// Relays until either side ends or `shutdown` turns true, then closes both sides.
     /// CALLs arriving on `injections` go to the charger in order with the CSMS's frames;
     /// their answers are taken out of the charger's stream (see [`super::inject`]).
@@ -144,6 +169,8 @@ impl Relay<'_> {
         mut injections: mpsc::Receiver<Injection>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        let c_meter = charger.get_ref().meter().cloned();
+        let u_meter = upstream.get_ref().meter().cloned();
         let (mut c_tx, mut c_rx) = charger.split();
         let (mut u_tx, mut u_rx) = upstream.split();
         let outstanding = Outstanding::default();
@@ -151,7 +178,7 @@ impl Relay<'_> {
         let ending = {
             let up = self.pump(
                 Side::Charger,
-                &mut c_rx,
+                (&mut c_rx, c_meter.as_deref()),
                 &mut u_tx,
                 None,
                 &outstanding,
@@ -159,7 +186,7 @@ impl Relay<'_> {
             );
             let down = self.pump(
                 Side::Csms,
-                &mut u_rx,
+                (&mut u_rx, u_meter.as_deref()),
                 &mut c_tx,
                 Some(&mut injections),
                 &outstanding,
@@ -194,8 +221,16 @@ impl Relay<'_> {
             }
             Ending::Dropped(side, _) => (None, Some(*side), None),
             Ending::Fault(side, code, what) => (Some(*code), None, Some((*side, *what))),
+            Ending::Starved(..) => (Some(1013), None, None),
             Ending::Stuck(_) | Ending::Idle | Ending::Shutdown => (Some(1001), None, None),
         };
+        if let Ending::Starved(..) = ending {
+            // The message given up was sent by the peer and reached no one: a gap.
+            self.emit(TapKind::Gap {
+                frames: Some(1),
+                reason: "in-flight budget full",
+            });
+        }
         self.tap.send_noted(
             TapEvent {
                 at: Timestamp::now(),
@@ -290,6 +325,28 @@ impl Relay<'_> {
                 })
                 .await;
             }
+            Ending::Starved(side, held) => {
+                let budget = c_meter.as_ref().map_or(0, |m| m.budget().max());
+                self.tap.notice(
+                    self.conn,
+                    NoticeKind::Conn,
+                    format!(
+                        "a message from the {side} ({held} bytes read so far) waited {} s for room in the in-flight budget ({budget} bytes, held by other connections' messages); it was not forwarded (a gap record), and both sides are closed with 1013 (try again later)",
+                        self.write_timeout.as_secs_f64()
+                    ),
+                );
+                let _ = bounded(deadline, async {
+                    tokio::join!(
+                        c_tx.send(close(1013, "proxy busy, try again later")),
+                        u_tx.send(close(1013, "proxy busy, try again later"))
+                    )
+                })
+                .await;
+                let _ = bounded(deadline, async {
+                    tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
+                })
+                .await;
+            }
             Ending::Idle => {
                 self.tap.notice(
                     self.conn,
@@ -357,7 +414,7 @@ impl Relay<'_> {
     async fn pump(
         &self,
         from: Side,
-        rx: &mut Rx,
+        (rx, meter): (&mut Rx, Option<&Meter>),
         tx: &mut Tx,
         mut injections: Option<&mut mpsc::Receiver<Injection>>,
         outstanding: &Outstanding,
@@ -365,7 +422,12 @@ impl Relay<'_> {
     ) -> Ending {
         let to = from.other();
         let touch = || activity.touch();
+        // The message in hand: forwarded or dropped by the time the next is read.
+        let mut in_hand = None;
         loop {
+            if let (Some(m), Some(d)) = (meter, in_hand.take()) {
+                m.finish(d);
+            }
             let next = match injections.as_deref_mut() {
                 Some(inj) => tokio::select! {
                     m = rx.next() => Ok(m),
@@ -398,6 +460,9 @@ impl Relay<'_> {
             };
             let msg = match next {
                 Some(Ok(m)) => m,
+                Some(Err(_)) if meter.is_some_and(Meter::starved) => {
+                    return Ending::Starved(from, meter.map_or(0, Meter::reading));
+                }
                 Some(Err(e)) => {
                     return match protocol_fault(&e) {
                         Some((code, what)) => Ending::Fault(from, code, what),
@@ -407,6 +472,7 @@ impl Relay<'_> {
                 None => return Ending::Dropped(from, "connection closed".into()),
             };
             touch();
+            in_hand = meter.and_then(Meter::take);
             match &msg {
                 Message::Text(t) if from == Side::Charger => {
                     if let Some(answer) = outstanding.take_answer(t) {
@@ -418,15 +484,9 @@ impl Relay<'_> {
                         answer.deliver();
                         continue;
                     }
-                    self.emit(TapKind::Frame {
-                        from,
-                        text: t.clone(),
-                    });
+                    self.emit_frame(from, t, in_hand);
                 }
-                Message::Text(t) => self.emit(TapKind::Frame {
-                    from,
-                    text: t.clone(),
-                }),
+                Message::Text(t) => self.emit_frame(from, t, in_hand),
                 Message::Binary(b) => self.emit(TapKind::Binary { from, len: b.len() }),
                 Message::Close(frame) => return Ending::Closed(from, frame.clone()),
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}

@@ -43,6 +43,13 @@ pub enum TapKind {
     Binary { from: Side, len: usize },
     /// The connection ended; `by: None` when the proxy closed it (shutdown, oversized frame).
     Close { code: Option<u16>, by: Option<Side> },
+    /// Frames are missing here: `frames` a peer sent that neither the other peer nor the
+    /// recording got (a message the proxy gave up reading when its in-flight budget stayed
+    /// full).
+    Gap {
+        frames: Option<u64>,
+        reason: &'static str,
+    },
     /// Not an engine event: something for the operator (refused handshake, upstream down).
     Notice(Notice),
 }
@@ -160,6 +167,10 @@ impl TapEvent {
                 code: *code,
                 by: *by,
             },
+            TapKind::Gap { frames, reason } => EventKind::Gap {
+                frames: *frames,
+                reason: Some(reason),
+            },
             TapKind::Notice(_) => return None,
         };
         Some(Event {
@@ -216,6 +227,15 @@ impl Tap {
     /// [`Tap::send`] for a close the proxy made because `fault.0` broke RFC 6455 by
     /// `fault.1`: the recording notes it on the close record.
     pub fn send_noted(&self, ev: TapEvent, fault: Option<(Side, &str)>) -> bool {
+        self.send_extra(ev, fault, false)
+    }
+
+    /// [`Tap::send`] for a frame that arrived in WebSocket fragments: the recording says so.
+    pub fn send_fragmented(&self, ev: TapEvent) -> bool {
+        self.send_extra(ev, None, true)
+    }
+
+    fn send_extra(&self, ev: TapEvent, fault: Option<(Side, &str)>, fragmented: bool) -> bool {
         let Some(recorder) = &self.recorder else {
             return self.hand_on(0, ev);
         };
@@ -229,6 +249,7 @@ impl Tap {
                 TapKind::Open(o) if !o.peer.is_empty() => Some(o.peer.as_str()),
                 _ => None,
             },
+            fragmented,
         };
         // Under the recorder's lock: inspection gets events in the file's order.
         let Some(mut held) = recorder.hold() else {
