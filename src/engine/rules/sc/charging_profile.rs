@@ -21,9 +21,10 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::dm::device_model::{Cfg, TxId};
+use crate::engine::rules::dm::device_model::TxId;
 use crate::engine::rules::support::{arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
+use crate::engine::station::Cfg;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -294,10 +295,11 @@ fn check_profile(
             );
         } else {
             let max = if v2 {
-                st.dm
-                    .var2("SmartChargingCtrlr", None, "ProfileStackLevel", None)
+                st.station
+                    .config
+                    .var("SmartChargingCtrlr", None, "ProfileStackLevel", None)
                     .map(|v| ("SmartChargingCtrlr.ProfileStackLevel", v))
-            } else if let Cfg::Value(v) = st.dm.cfg16("ChargeProfileMaxStackLevel") {
+            } else if let Cfg::Value(v) = st.station.config.key("ChargeProfileMaxStackLevel") {
                 Some(("ChargeProfileMaxStackLevel", v))
             } else {
                 None
@@ -491,10 +493,15 @@ fn set_profile_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) 
 
     // The units the charger supports, when known.
     let allowed: Option<(&str, &str)> = if v2 {
-        st.dm
-            .var2("SmartChargingCtrlr", None, "RateUnit", None)
+        st.station
+            .config
+            .var("SmartChargingCtrlr", None, "RateUnit", None)
             .map(|v| ("SmartChargingCtrlr.RateUnit", v))
-    } else if let Cfg::Value(v) = st.dm.cfg16("ChargingScheduleAllowedChargingRateUnit") {
+    } else if let Cfg::Value(v) = st
+        .station
+        .config
+        .key("ChargingScheduleAllowedChargingRateUnit")
+    {
         Some(("ChargingScheduleAllowedChargingRateUnit", v))
     } else {
         None

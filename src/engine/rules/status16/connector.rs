@@ -163,7 +163,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
         );
         return;
     }
-    if let Some(n) = st.tx16.number_of_connectors()
+    if let Some(n) = st.station.config.key_int("NumberOfConnectors")
         && id > n
     {
         ctx.report(
