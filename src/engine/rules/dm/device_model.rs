@@ -30,7 +30,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{ALL, Rule};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Cfg, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -267,6 +267,44 @@ pub(crate) struct Dm;
 
 impl Family for Dm {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&[
+        "BootNotification",
+        "StopTransaction",
+        "MeterValues",
+        "TransactionEvent",
+        "Reset",
+        "SetVariables",
+        "GetVariables",
+        "GetReport",
+        "SetVariableMonitoring",
+        "ClearVariableMonitoring",
+        "GetConfiguration",
+        "GetBaseReport",
+        "GetMonitoringReport",
+        "GetChargingProfiles",
+        "CustomerInformation",
+        "GetDisplayMessages",
+        "NotifyReport",
+        "NotifyMonitoringReport",
+        "ReportChargingProfiles",
+        "NotifyCustomerInformation",
+        "NotifyDisplayMessages",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "StartTransaction",
+        "GetVariables",
+        "SetVariables",
+        "SetVariableMonitoring",
+        "GetBaseReport",
+        "GetReport",
+        "GetMonitoringReport",
+        "GetChargingProfiles",
+        "CustomerInformation",
+        "GetDisplayMessages",
+        "GetConfiguration",
+        "ChangeConfiguration",
+        "Reset",
+    ]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let window = ctx.config().tol.followup_window_us;

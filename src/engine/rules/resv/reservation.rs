@@ -24,7 +24,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Cfg;
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
@@ -117,6 +117,16 @@ pub(crate) struct Resv;
 
 impl Family for Resv {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&[
+        "ReserveNow",
+        "StatusNotification",
+        "NotifyEvent",
+        "ReservationStatusUpdate",
+        "StartTransaction",
+        "TransactionEvent",
+        "Authorize",
+    ]);
+    const REPLIES: Listen = Listen::Only(&["ReserveNow", "CancelReservation"]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let v16 = st.is_v16();

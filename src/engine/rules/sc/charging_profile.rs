@@ -23,7 +23,7 @@ use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::dm::device_model::TxId;
 use crate::engine::rules::support::{arr_of, int_of, push_capped, status_of, str_of};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Cfg;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -60,6 +60,22 @@ pub(crate) struct Sc;
 
 impl Family for Sc {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&[
+        "SetChargingProfile",
+        "RemoteStartTransaction",
+        "RequestStartTransaction",
+        "ReportChargingProfiles",
+        "NotifyChargingLimit",
+        "NotifyEVChargingSchedule",
+        "NotifyEVChargingNeeds",
+        "TransactionEvent",
+        "BootNotification",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "GetCompositeSchedule",
+        "SetChargingProfile",
+        "ClearChargingProfile",
+    ]);
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let p = call.payload;

@@ -38,7 +38,7 @@ use crate::engine::rules::V16;
 use crate::engine::rules::support::{
     CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
 };
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -326,6 +326,29 @@ pub(crate) struct Tx16;
 
 impl Family for Tx16 {
     const VERSIONS: &'static [Version] = V16;
+    const CALLS: Listen = Listen::Only(&[
+        "StartTransaction",
+        "MeterValues",
+        "StopTransaction",
+        "StatusNotification",
+        "Authorize",
+        "BootNotification",
+        "RemoteStartTransaction",
+        "Reset",
+        "UnlockConnector",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "StartTransaction",
+        "StopTransaction",
+        "MeterValues",
+        "Authorize",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "CancelReservation",
+        "Reset",
+        "UnlockConnector",
+    ]);
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // Unanswered StartTransactions get no answer any more (the charger will resend).
