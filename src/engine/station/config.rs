@@ -168,16 +168,7 @@ impl Config {
             "GetVariables" => {
                 let Some(result) = reply.result() else { return };
                 for r in arr_of(result, "getVariableResult") {
-                    if str_of(r, "attributeStatus") == Some("Accepted")
-                        && attr_type(r) == "Actual"
-                        && let (Some(c), Some(v), Some(val)) = (
-                            r.get("component"),
-                            r.get("variable"),
-                            str_of(r, "attributeValue"),
-                        )
-                    {
-                        self.learn_var(c, v, val);
-                    }
+                    self.learn_accepted(r, r);
                 }
             }
             "SetVariables" => {
@@ -188,20 +179,25 @@ impl Config {
                     return;
                 }
                 for (q, r) in pair(requests, results).exact {
-                    let (req, res) = (&requests[q], &results[r]);
-                    if str_of(res, "attributeStatus") == Some("Accepted")
-                        && attr_type(req) == "Actual"
-                        && let (Some(c), Some(v), Some(val)) = (
-                            req.get("component"),
-                            req.get("variable"),
-                            str_of(req, "attributeValue"),
-                        )
-                    {
-                        self.learn_var(c, v, val);
-                    }
+                    self.learn_accepted(&requests[q], &results[r]);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Learns the Actual value a GetVariables / SetVariables `entry` names, when its
+    /// `result` accepted it.
+    fn learn_accepted(&mut self, entry: &Value, result: &Value) {
+        if str_of(result, "attributeStatus") == Some("Accepted")
+            && attr_type(entry) == "Actual"
+            && let (Some(c), Some(v), Some(val)) = (
+                entry.get("component"),
+                entry.get("variable"),
+                str_of(entry, "attributeValue"),
+            )
+        {
+            self.learn_var(c, v, val);
         }
     }
 
