@@ -226,6 +226,9 @@ struct Dispatch {
     /// Every action name of every version, sorted, with the families listening to its CALLs
     /// and to its answers.
     actions: Vec<(&'static str, u32, u32)>,
+    /// The same masks keyed by the address of the catalogue's name of the action (a CALL's
+    /// action is always that `&'static str`): a lookup compares integers, not strings.
+    by_address: Vec<(usize, u32, u32)>,
     /// The families listening to every action (for a name no version has).
     all: (u32, u32),
 }
@@ -263,12 +266,29 @@ static DISPATCH: LazyLock<Dispatch> = LazyLock::new(|| {
         a.1 |= all.0;
         a.2 |= all.1;
     }
-    Dispatch { actions, all }
+    let mut by_address: Vec<(usize, u32, u32)> = [Version::V16, Version::V201, Version::V21]
+        .into_iter()
+        .flat_map(|v| crate::ocpp::action::catalogue(v).iter())
+        .filter_map(|a| {
+            let k = actions.binary_search_by_key(&a.name, |x| x.0).ok()?;
+            Some((a.name.as_ptr() as usize, actions[k].1, actions[k].2))
+        })
+        .collect();
+    by_address.sort_unstable_by_key(|a| a.0);
+    Dispatch {
+        actions,
+        by_address,
+        all,
+    }
 });
 
 impl Dispatch {
     /// The families listening to the CALLs and to the answers of `action`.
     fn masks(&self, action: &str) -> (u32, u32) {
+        let address = action.as_ptr() as usize;
+        if let Ok(k) = self.by_address.binary_search_by_key(&address, |a| a.0) {
+            return (self.by_address[k].1, self.by_address[k].2);
+        }
         self.actions
             .binary_search_by(|a| a.0.cmp(action))
             .map_or(self.all, |k| (self.actions[k].1, self.actions[k].2))
@@ -398,6 +418,12 @@ mod tests {
         assert_ne!(calls & 1, 0);
         assert_ne!(replies & 1, 0);
         assert_eq!(DISPATCH.masks("NoSuchAction"), DISPATCH.all);
+        // The catalogue's own name (found by address) and a copy of it (found by name)
+        // give the same masks.
+        let name = crate::ocpp::action::lookup(Version::V16, "MeterValues")
+            .map(|(_, a)| a.name)
+            .unwrap();
+        assert_eq!(DISPATCH.masks(name), DISPATCH.masks(&String::from(name)));
     }
 
     #[test]
