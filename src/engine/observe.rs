@@ -14,24 +14,14 @@
 use serde_json::Value;
 
 use super::rules::ProtoState;
-use super::station::Registration as Reg;
 use crate::ocpp::{Side, Version};
 use crate::source::event::{Handshake, Origin};
 use crate::time::Timestamp;
 use crate::wire::frame::{Frame, MessageType};
 
-/// Where a station stands with its CSMS, as its BootNotifications were answered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Registration {
-    /// Nothing seen yet (or the last answer did not say).
-    #[default]
-    Unknown,
-    /// A BootNotification is sent and not answered yet.
-    Booting,
-    Pending,
-    Rejected,
-    Accepted,
-}
+/// Where a station stands with its CSMS, as its BootNotifications were answered: the
+/// station model's own type, so the front ends read the very state the rules judge by.
+pub use super::station::Registration;
 
 /// The engine's summary of a station after an event.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,13 +36,7 @@ pub struct StationSummary {
 impl ProtoState {
     /// The one place a [`StationSummary`] is read from the engine's station state.
     pub(crate) fn summary(&self) -> StationSummary {
-        let registration = match self.station.registration {
-            Reg::Unknown => Registration::Unknown,
-            Reg::Booting => Registration::Booting,
-            Reg::Pending => Registration::Pending,
-            Reg::Rejected => Registration::Rejected,
-            Reg::Accepted => Registration::Accepted,
-        };
+        let registration = self.station.registration;
         let open = match self.station.version {
             Some(Version::V16) => self.tx16.open_transactions(),
             Some(_) => self.tx2.open_transactions(),

@@ -148,13 +148,28 @@ pub(crate) struct ProtoState {
     pub sec: sec::security::State,
 }
 
+/// The actions one hook of a family acts on. The dispatcher calls the hook for those only,
+/// so a family that judges MeterValues costs nothing on a Heartbeat.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listen {
+    /// Every action (the hook looks at every message, or at every message of one side).
+    All,
+    /// These actions only (of any version; a name no version has is a test failure).
+    Only(&'static [&'static str]),
+}
+
 /// The hooks of one protocol-state family. Every hook has a no-op default, so a family
 /// writes only those it uses; the dispatcher calls a family only on connections of its
-/// [`VERSIONS`](Family::VERSIONS).
+/// [`VERSIONS`](Family::VERSIONS), and its `on_call` / `on_reply` only for the actions of
+/// [`CALLS`](Family::CALLS) / [`REPLIES`](Family::REPLIES).
 pub(crate) trait Family {
     /// The versions this family judges. A family of every version also runs while the
     /// version is unknown (open, close and time still reach it).
     const VERSIONS: &'static [Version];
+    /// The actions whose CALLs `on_call` acts on.
+    const CALLS: Listen = Listen::All;
+    /// The actions whose answers `on_reply` acts on.
+    const REPLIES: Listen = Listen::All;
 
     fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
     fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
@@ -170,25 +185,114 @@ fn judges(versions: &[Version], version: Option<Version>) -> bool {
     versions == ALL || version.is_some_and(|v| versions.contains(&v))
 }
 
-/// Calls one hook of every family that judges this connection's version, in this order
-/// (the one place the families are listed).
-macro_rules! each_family {
-    ($st:ident . $hook:ident ( $($arg:ident),* )) => {
-        each_family!(@ $st, $hook, ($st, $($arg),*);
+/// Hands the list of the families, in the order their hooks run (the one place they are
+/// listed), to another macro.
+macro_rules! families {
+    ($then:ident ! ($($pre:tt)*)) => {
+        $then!($($pre)*;
             seq::boot::Boot, seq::liveness::Liveness, status16::connector::Status16,
             tx16::transaction::Tx16, tx2::transaction::Tx2, status2::connector::Status2,
             dm::device_model::Dm, trig::trigger::Trig, sc::charging_profile::Sc,
             fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec,
             value::formats::ValueFormats)
     };
-    (@ $st:ident, $hook:ident, $args:tt; $($family:ty),*) => {{
+}
+
+/// Calls one hook of every family that judges this connection's version and whose bit is
+/// set in `mask` (bit `i` is the `i`th family of [`families!`]).
+macro_rules! call_each {
+    ($st:ident, $hook:ident, $mask:expr, $args:tt; $($family:ty),*) => {{
         let version = $st.station.version;
+        let mask: u32 = $mask;
+        let mut bit = 1u32;
         $(
-            if judges(<$family as Family>::VERSIONS, version) {
+            if mask & bit != 0 && judges(<$family as Family>::VERSIONS, version) {
                 <$family as Family>::$hook $args;
             }
+            bit <<= 1;
         )*
+        let _ = bit;
     }};
+}
+
+macro_rules! listens {
+    (; $($family:ty),*) => {
+        [$((<$family as Family>::CALLS, <$family as Family>::REPLIES)),*]
+    };
+}
+
+/// Which families listen to which action: built once from their [`Listen`] declarations.
+struct Dispatch {
+    /// Every action name of every version, sorted, with the families listening to its CALLs
+    /// and to its answers.
+    actions: Vec<(&'static str, u32, u32)>,
+    /// The same masks keyed by the address of the catalogue's name of the action (a CALL's
+    /// action is always that `&'static str`): a lookup compares integers, not strings.
+    by_address: Vec<(usize, u32, u32)>,
+    /// The families listening to every action (for a name no version has).
+    all: (u32, u32),
+}
+
+static DISPATCH: LazyLock<Dispatch> = LazyLock::new(|| {
+    let mut actions: Vec<(&'static str, u32, u32)> = [Version::V16, Version::V201, Version::V21]
+        .into_iter()
+        .flat_map(|v| {
+            crate::ocpp::action::catalogue(v)
+                .iter()
+                .map(|a| (a.name, 0, 0))
+        })
+        .collect();
+    actions.sort_unstable_by_key(|a| a.0);
+    actions.dedup_by_key(|a| a.0);
+    let mut all = (0u32, 0u32);
+    for (i, (calls, replies)) in families!(listens!()).into_iter().enumerate() {
+        let bit = 1u32 << i;
+        for (listen, all_mask, pick) in [(calls, &mut all.0, 0usize), (replies, &mut all.1, 1usize)]
+        {
+            match listen {
+                Listen::All => *all_mask |= bit,
+                Listen::Only(names) => {
+                    for name in names {
+                        if let Ok(k) = actions.binary_search_by_key(name, |a| a.0) {
+                            let a = &mut actions[k];
+                            *(if pick == 0 { &mut a.1 } else { &mut a.2 }) |= bit;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for a in &mut actions {
+        a.1 |= all.0;
+        a.2 |= all.1;
+    }
+    let mut by_address: Vec<(usize, u32, u32)> = [Version::V16, Version::V201, Version::V21]
+        .into_iter()
+        .flat_map(|v| crate::ocpp::action::catalogue(v).iter())
+        .filter_map(|a| {
+            let k = actions.binary_search_by_key(&a.name, |x| x.0).ok()?;
+            Some((a.name.as_ptr() as usize, actions[k].1, actions[k].2))
+        })
+        .collect();
+    by_address.sort_unstable_by_key(|a| a.0);
+    Dispatch {
+        actions,
+        by_address,
+        all,
+    }
+});
+
+impl Dispatch {
+    /// The families listening to the CALLs and to the answers of `action`.
+    fn masks(&self, action: &str) -> (u32, u32) {
+        let address = action.as_ptr() as usize;
+        if let Ok(k) = self.by_address.binary_search_by_key(&address, |a| a.0) {
+            return (self.by_address[k].1, self.by_address[k].2);
+        }
+        self.actions
+            .binary_search_by(|a| a.0.cmp(action))
+            .map_or(self.all, |k| (self.actions[k].1, self.actions[k].2))
+    }
 }
 
 impl ProtoState {
@@ -204,27 +308,29 @@ impl ProtoState {
 
     pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
         self.station.observe_open();
-        each_family!(self.on_open(ctx, open));
+        families!(call_each!(self, on_open, u32::MAX, (self, ctx, open)));
     }
 
     pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
-        each_family!(self.on_close(ctx, by));
+        families!(call_each!(self, on_close, u32::MAX, (self, ctx, by)));
     }
 
     /// Time has advanced to `now` (an event of this connection, or with `end` the end of
     /// the observation).
     pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        each_family!(self.on_time(ctx, now, end));
+        families!(call_each!(self, on_time, u32::MAX, (self, ctx, now, end)));
     }
 
     pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         self.station.observe_call(call, ctx.now());
-        each_family!(self.on_call(ctx, call));
+        let mask = DISPATCH.masks(call.action).0;
+        families!(call_each!(self, on_call, mask, (self, ctx, call)));
     }
 
     pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         self.station.observe_reply(reply);
-        each_family!(self.on_reply(ctx, reply));
+        let mask = DISPATCH.masks(reply.action).1;
+        families!(call_each!(self, on_reply, mask, (self, ctx, reply)));
     }
 }
 
@@ -279,6 +385,45 @@ mod tests {
             assert!(r.doc.len() > 80, "{}: doc too short", r.id);
             assert!(!r.versions.is_empty(), "{}: versions", r.id);
         }
+    }
+
+    #[test]
+    fn every_action_a_family_listens_to_exists_and_the_families_fit_the_mask() {
+        let listens = families!(listens!());
+        assert!(listens.len() <= 32, "the dispatch masks hold 32 families");
+        let known = |name: &str| {
+            [Version::V16, Version::V201, Version::V21]
+                .into_iter()
+                .any(|v| crate::ocpp::action::lookup(v, name).is_some())
+        };
+        for (calls, replies) in listens {
+            for listen in [calls, replies] {
+                if let Listen::Only(names) = listen {
+                    for name in names {
+                        assert!(known(name), "no version has the action {name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_family_is_dispatched_only_the_actions_it_listens_to() {
+        let (calls, replies) = DISPATCH.masks("Heartbeat");
+        let (mv_calls, _) = DISPATCH.masks("MeterValues");
+        // status16 (the third family) judges MeterValues but not Heartbeat.
+        assert_eq!(calls & 0b100, 0);
+        assert_ne!(mv_calls & 0b100, 0);
+        // seq::boot (the first) listens to every CALL and every answer.
+        assert_ne!(calls & 1, 0);
+        assert_ne!(replies & 1, 0);
+        assert_eq!(DISPATCH.masks("NoSuchAction"), DISPATCH.all);
+        // The catalogue's own name (found by address) and a copy of it (found by name)
+        // give the same masks.
+        let name = crate::ocpp::action::lookup(Version::V16, "MeterValues")
+            .map(|(_, a)| a.name)
+            .unwrap();
+        assert_eq!(DISPATCH.masks(name), DISPATCH.masks(&String::from(name)));
     }
 
     #[test]

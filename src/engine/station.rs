@@ -1,15 +1,17 @@
 //! What is known about one station identity, kept once: its version, its connections, its
-//! registration and boots. [`Station::observe_call`] and [`Station::observe_reply`] update
+//! registration and boots, its configuration. [`Station::observe_call`] and [`Station::observe_reply`] update
 //! it for each message BEFORE the rule families run, so every family reads the same facts
 //! instead of keeping a private copy; a family keeps only what is truly its own.
 //!
 //! Facts only: nothing here reports a finding or reads the configuration.
 
+mod config;
 mod deadline;
 mod registration;
 
+pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use deadline::Deadlines;
-pub(crate) use registration::Registration;
+pub use registration::Registration;
 
 use crate::engine::protocol::{Call, Reply};
 use crate::ocpp::{Side, Version};
@@ -36,6 +38,8 @@ pub(crate) struct Station {
     /// When the charger last sent a BootNotification (valid or not), and how many it sent.
     pub(crate) last_boot_at: Option<Timestamp>,
     pub(crate) boots: u32,
+    /// The configuration keys and device-model variables learnt from the traffic.
+    pub(crate) config: Config,
 }
 
 impl Station {
@@ -81,6 +85,7 @@ impl Station {
             self.last_boot_at = Some(now);
             self.boots = self.boots.wrapping_add(1);
         }
+        self.config.observe_call(call);
     }
 
     /// A CALL was answered.
@@ -89,5 +94,6 @@ impl Station {
         if reply.caller == Side::Charger && reply.action == "BootNotification" {
             self.registration = Registration::answered(&reply.outcome);
         }
+        self.config.observe_reply(reply);
     }
 }

@@ -35,13 +35,65 @@ pub(crate) fn status_of<'a>(reply: &Reply<'a>) -> Option<&'a str> {
     reply.result().and_then(|r| str_of(r, "status"))
 }
 
+/// A message id kept for later: stored inline up to the 36 characters OCPP allows, so
+/// remembering the CALL of every frame costs no allocation; a longer (faulty) id goes to
+/// the heap.
+#[derive(Clone)]
+pub(crate) enum MsgId {
+    Inline { len: u8, bytes: [u8; MsgId::INLINE] },
+    Heap(Box<str>),
+}
+
+impl MsgId {
+    const INLINE: usize = 36;
+}
+
+impl From<&str> for MsgId {
+    fn from(id: &str) -> MsgId {
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= MsgId::INLINE => {
+                let mut bytes = [0; MsgId::INLINE];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                MsgId::Inline { len, bytes }
+            }
+            _ => MsgId::Heap(Box::from(id)),
+        }
+    }
+}
+
+impl std::ops::Deref for MsgId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            MsgId::Inline { len, bytes } => {
+                // Only ever filled from a `&str` cut at its own length.
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            MsgId::Heap(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Debug for MsgId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for MsgId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// A remembered CALL, for findings reported later about it.
 #[derive(Debug, Clone)]
 pub(crate) struct CallRef {
     pub(crate) line: u64,
     pub(crate) at: Timestamp,
     pub(crate) from: Side,
-    pub(crate) id: Box<str>,
+    pub(crate) id: MsgId,
     pub(crate) action: &'static str,
 }
 
@@ -51,7 +103,7 @@ impl CallRef {
             line: ctx.line(),
             at: ctx.now(),
             from: call.from,
-            id: Box::from(call.id),
+            id: MsgId::from(call.id),
             action: call.action,
         }
     }
@@ -61,7 +113,7 @@ impl CallRef {
             line: reply.call_line,
             at: reply.call_at,
             from: reply.caller,
-            id: Box::from(reply.id),
+            id: MsgId::from(reply.id),
             action: reply.action,
         }
     }
@@ -96,4 +148,24 @@ pub(crate) fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
         list.remove(0);
     }
     list.push(item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MsgId;
+
+    #[test]
+    fn a_message_id_reads_back_as_written_short_or_long() {
+        for id in [
+            "",
+            "a",
+            "0123456789abcdef0123456789abcdef0123",
+            &"x".repeat(37),
+            "ü-1",
+        ] {
+            let kept = MsgId::from(id);
+            assert_eq!(&*kept, id);
+            assert_eq!(matches!(kept, MsgId::Inline { .. }), id.len() <= 36, "{id}");
+        }
+    }
 }

@@ -88,3 +88,20 @@ pub(crate) fn answer(id: &str, status: &str, interval: i64, t: u32) -> String {
         t % 60
     )
 }
+
+/// The CSMS's answer `id` carrying the current time at second `t` of the trace (a Heartbeat
+/// answer).
+pub(crate) fn time_answer(id: &str, t: u32) -> String {
+    format!(
+        r#"[3,"{id}",{{"currentTime":"2026-11-22T10:{:02}:{:02}.000Z"}}]"#,
+        t / 60,
+        t % 60
+    )
+}
+
+/// A 1.6 StatusNotification `id`: connector 0 is Available.
+pub(crate) fn status0(id: &str) -> String {
+    format!(
+        r#"[2,"{id}","StatusNotification",{{"connectorId":0,"errorCode":"NoError","status":"Available"}}]"#
+    )
+}

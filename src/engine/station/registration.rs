@@ -16,7 +16,7 @@ use crate::engine::protocol::Outcome;
 
 /// The registration state of a station.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Registration {
+pub enum Registration {
     /// Nothing seen yet (the trace may have started mid-life): rules that need the
     /// registration state stay silent or report `info` only.
     #[default]

@@ -5,13 +5,10 @@
 //! The station-wide reset rules of `avail.*` live here too: they need the same knowledge of
 //! device-model variables (`AllowReset`) and of running transactions.
 //!
-//! This file also keeps two small trackers other families read:
-//! - [`Activity`]: whether a boot of the station was seen (so the history since that boot is
-//!   known) and the transactions seen running; used by `sc`, `resv`, `sec` and the reset rules.
-//! - the configuration and device-model values learnt from the traffic ([`State::cfg16`],
-//!   [`State::var2`]): `ChargeProfileMaxStackLevel`, `ReserveConnectorZeroSupported`,
-//!   `SmartChargingCtrlr.RateUnit`, `SecurityCtrlr.SecurityProfile`, ... Only a fixed list of
-//!   variables is kept, so the state stays small whatever the reports hold.
+//! This file also keeps a small tracker other families read: [`Activity`], the transactions
+//! seen running; used by `sc`, `resv`, `sec` and the reset rules. The configuration and
+//! device-model values it judges against are the station's
+//! ([`Config`](crate::engine::station::Config)).
 
 use super::{
     BYTES_PER_MESSAGE_EXCEEDED, GET_CONFIGURATION_KEY_UNACCOUNTED, GET_CONFIGURATION_MAX_KEYS,
@@ -33,7 +30,8 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{ALL, Rule};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::{Cfg, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -45,17 +43,10 @@ use configuration::*;
 use report::*;
 use variables::*;
 
-/// How many entries of a request/response pair are compared at most (larger payloads are
-/// skipped so a hostile frame cannot cost quadratic time).
-const MAX_PAIRED: usize = 512;
 /// Report requests remembered.
 const MAX_REPORTS: usize = 32;
 /// Transactions remembered.
 const MAX_TX: usize = 64;
-/// Keys remembered as read-only or unknown (1.6).
-const MAX_KEYS: usize = 256;
-/// Device-model values remembered (2.x).
-const MAX_VARS: usize = 64;
 
 // ---------------------------------------------------------------------------------------
 // Activity: boots and running transactions.
@@ -167,50 +158,6 @@ impl Activity {
 }
 
 // ---------------------------------------------------------------------------------------
-// Learnt configuration.
-
-/// What is known of a 1.6 configuration key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cfg<'a> {
-    /// Never seen.
-    Unknown,
-    /// A full GetConfiguration listing did not contain it (the charger does not have it).
-    Absent,
-    Value(&'a str),
-}
-
-/// The 1.6 keys whose values are kept.
-const KEPT_KEYS: &[&str] = &[
-    "GetConfigurationMaxKeys",
-    "ChargeProfileMaxStackLevel",
-    "ChargingScheduleAllowedChargingRateUnit",
-    "ReserveConnectorZeroSupported",
-    "SecurityProfile",
-];
-
-/// The 2.x component/variable pairs whose Actual values are kept.
-const KEPT_VARS: &[(&str, &str)] = &[
-    ("DeviceDataCtrlr", "ItemsPerMessage"),
-    ("DeviceDataCtrlr", "BytesPerMessage"),
-    ("MonitoringCtrlr", "ItemsPerMessage"),
-    ("MonitoringCtrlr", "BytesPerMessage"),
-    ("EVSE", "AllowReset"),
-    ("SmartChargingCtrlr", "ProfileStackLevel"),
-    ("SmartChargingCtrlr", "RateUnit"),
-    ("SecurityCtrlr", "SecurityProfile"),
-    ("SecurityCtrlr", "AllowSecurityProfileDowngrade"),
-];
-
-#[derive(Debug)]
-struct Var {
-    comp: &'static str,
-    var: &'static str,
-    evse: Option<i64>,
-    inst: Option<Box<str>>,
-    value: Box<str>,
-}
-
-// ---------------------------------------------------------------------------------------
 // Report requests.
 
 /// Which report message answers a request.
@@ -307,11 +254,6 @@ struct ResetWatch {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) activity: Activity,
-    /// 1.6: values of [`KEPT_KEYS`] (`None` = absent from a full listing).
-    cfg16: Vec<(&'static str, Option<Box<str>>)>,
-    readonly16: Vec<Box<str>>,
-    unknown16: Vec<Box<str>>,
-    vars2: Vec<Var>,
     reports: Vec<ReportReq>,
     reset: Option<ResetWatch>,
     /// Reset requests of the CSMS not answered yet, with whether a transaction ran on their
@@ -320,88 +262,49 @@ pub(crate) struct State {
     resets_in_flight: Vec<(Box<str>, bool)>,
 }
 
-impl State {
-    /// What is known of the 1.6 configuration key `key` (one of [`KEPT_KEYS`]).
-    pub(crate) fn cfg16(&self, key: &str) -> Cfg<'_> {
-        match self.cfg16.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            None => Cfg::Unknown,
-            Some((_, None)) => Cfg::Absent,
-            Some((_, Some(v))) => Cfg::Value(v),
-        }
-    }
-
-    /// The Actual value of a 2.x variable kept from the traffic ([`KEPT_VARS`]).
-    pub(crate) fn var2(
-        &self,
-        comp: &str,
-        evse: Option<i64>,
-        var: &str,
-        inst: Option<&str>,
-    ) -> Option<&str> {
-        self.vars2
-            .iter()
-            .find(|v| v.comp == comp && v.var == var && v.evse == evse && v.inst.as_deref() == inst)
-            .map(|v| &*v.value)
-    }
-
-    fn learn16(&mut self, key: &str, value: Option<&str>) {
-        let Some(kept) = KEPT_KEYS.iter().find(|k| k.eq_ignore_ascii_case(key)) else {
-            return;
-        };
-        let value = value.map(Box::from);
-        match self.cfg16.iter_mut().find(|(k, _)| k == kept) {
-            Some(slot) => slot.1 = value,
-            None => self.cfg16.push((kept, value)),
-        }
-    }
-
-    fn learn_var(&mut self, component: &Value, variable: &Value, value: &str) {
-        let (Some(comp), Some(name)) = (str_of(component, "name"), str_of(variable, "name")) else {
-            return;
-        };
-        let mut inst = str_of(variable, "instance");
-        let mut var = name;
-        // Early 2.0 drafts spell `ItemsPerMessage[GetVariables]` as `ItemsPerMessageGetVariables`.
-        for base in ["ItemsPerMessage", "BytesPerMessage"] {
-            if let Some(rest) = name.strip_prefix(base)
-                && !rest.is_empty()
-                && inst.is_none()
-            {
-                var = base;
-                inst = Some(rest);
-            }
-        }
-        let Some(&(kc, kv)) = KEPT_VARS.iter().find(|(c, v)| *c == comp && *v == var) else {
-            return;
-        };
-        let evse = component.get("evse").and_then(|e| int_of(e, "id"));
-        if let Some(v) = self
-            .vars2
-            .iter_mut()
-            .find(|v| v.comp == kc && v.var == kv && v.evse == evse && v.inst.as_deref() == inst)
-        {
-            v.value = Box::from(value);
-            return;
-        }
-        push_capped(
-            &mut self.vars2,
-            Var {
-                comp: kc,
-                var: kv,
-                evse,
-                inst: inst.map(Box::from),
-                value: Box::from(value),
-            },
-            MAX_VARS,
-        );
-    }
-}
-
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Dm;
 
 impl Family for Dm {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&[
+        "BootNotification",
+        "StopTransaction",
+        "MeterValues",
+        "TransactionEvent",
+        "Reset",
+        "SetVariables",
+        "GetVariables",
+        "GetReport",
+        "SetVariableMonitoring",
+        "ClearVariableMonitoring",
+        "GetConfiguration",
+        "GetBaseReport",
+        "GetMonitoringReport",
+        "GetChargingProfiles",
+        "CustomerInformation",
+        "GetDisplayMessages",
+        "NotifyReport",
+        "NotifyMonitoringReport",
+        "ReportChargingProfiles",
+        "NotifyCustomerInformation",
+        "NotifyDisplayMessages",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "StartTransaction",
+        "GetVariables",
+        "SetVariables",
+        "SetVariableMonitoring",
+        "GetBaseReport",
+        "GetReport",
+        "GetMonitoringReport",
+        "GetChargingProfiles",
+        "CustomerInformation",
+        "GetDisplayMessages",
+        "GetConfiguration",
+        "ChangeConfiguration",
+        "Reset",
+    ]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let window = ctx.config().tol.followup_window_us;
@@ -545,7 +448,7 @@ impl Family for Dm {
             }
             ("GetConfiguration", Side::Csms) => {
                 let n = arr_of(p, "key").len();
-                if let Cfg::Value(v) = st.dm.cfg16("GetConfigurationMaxKeys")
+                if let Cfg::Value(v) = st.station.config.key("GetConfigurationMaxKeys")
                     && let Ok(max) = v.trim().parse::<usize>()
                     && n > max
                 {
@@ -588,8 +491,8 @@ impl Family for Dm {
                     );
                 }
             }
-            "GetVariables" => get_variables_reply(st, ctx, reply),
-            "SetVariables" => set_variables_reply(st, ctx, reply),
+            "GetVariables" => get_variables_reply(ctx, reply),
+            "SetVariables" => set_variables_reply(ctx, reply),
             "SetVariableMonitoring" => {
                 let Some(result) = reply.result() else { return };
                 let asked = arr_of(reply.request, "setMonitoringData").len();
@@ -610,7 +513,7 @@ impl Family for Dm {
             | "GetChargingProfiles"
             | "CustomerInformation"
             | "GetDisplayMessages" => report_answered(st, ctx, reply),
-            "GetConfiguration" => get_configuration_reply(st, ctx, reply),
+            "GetConfiguration" => get_configuration_reply(ctx, reply),
             "ChangeConfiguration" => change_configuration_reply(st, ctx, reply),
             "Reset" => reset_reply(st, ctx, reply),
             _ => {}

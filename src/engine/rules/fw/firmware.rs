@@ -33,7 +33,7 @@ use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::trig::{TRIGGERED_FIRMWARE_STATUS_NOT_LAST, TRIGGERED_LOG_STATUS_WRONG};
 use crate::engine::rules::{ALL, Rule};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -137,6 +137,14 @@ pub(crate) struct Fw;
 
 impl Family for Fw {
     const VERSIONS: &'static [Version] = ALL;
+    const REPLIES: Listen = Listen::Only(&[
+        "TriggerMessage",
+        "ExtendedTriggerMessage",
+        "UpdateFirmware",
+        "SignedUpdateFirmware",
+        "GetDiagnostics",
+        "GetLog",
+    ]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let fw = &mut st.fw;

@@ -23,9 +23,9 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::dm::device_model::Cfg;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::Cfg;
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -117,6 +117,16 @@ pub(crate) struct Resv;
 
 impl Family for Resv {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&[
+        "ReserveNow",
+        "StatusNotification",
+        "NotifyEvent",
+        "ReservationStatusUpdate",
+        "StartTransaction",
+        "TransactionEvent",
+        "Authorize",
+    ]);
+    const REPLIES: Listen = Listen::Only(&["ReserveNow", "CancelReservation"]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let v16 = st.is_v16();
@@ -500,7 +510,7 @@ fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     }
     let target = int_of(reply.request, if v16 { "connectorId" } else { "evseId" });
     if v16 && target == Some(0) {
-        let zero = st.dm.cfg16("ReserveConnectorZeroSupported");
+        let zero = st.station.config.key("ReserveConnectorZeroSupported");
         let unsupported = match zero {
             Cfg::Absent => Some("is absent from the charger's configuration"),
             Cfg::Value(v) if v.trim().eq_ignore_ascii_case("false") => Some("is false"),

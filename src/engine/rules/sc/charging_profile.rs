@@ -21,9 +21,10 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::dm::device_model::{Cfg, TxId};
+use crate::engine::rules::dm::device_model::TxId;
 use crate::engine::rules::support::{arr_of, int_of, push_capped, status_of, str_of};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::Cfg;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -59,6 +60,22 @@ pub(crate) struct Sc;
 
 impl Family for Sc {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&[
+        "SetChargingProfile",
+        "RemoteStartTransaction",
+        "RequestStartTransaction",
+        "ReportChargingProfiles",
+        "NotifyChargingLimit",
+        "NotifyEVChargingSchedule",
+        "NotifyEVChargingNeeds",
+        "TransactionEvent",
+        "BootNotification",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "GetCompositeSchedule",
+        "SetChargingProfile",
+        "ClearChargingProfile",
+    ]);
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let p = call.payload;
@@ -294,10 +311,11 @@ fn check_profile(
             );
         } else {
             let max = if v2 {
-                st.dm
-                    .var2("SmartChargingCtrlr", None, "ProfileStackLevel", None)
+                st.station
+                    .config
+                    .var("SmartChargingCtrlr", None, "ProfileStackLevel", None)
                     .map(|v| ("SmartChargingCtrlr.ProfileStackLevel", v))
-            } else if let Cfg::Value(v) = st.dm.cfg16("ChargeProfileMaxStackLevel") {
+            } else if let Cfg::Value(v) = st.station.config.key("ChargeProfileMaxStackLevel") {
                 Some(("ChargeProfileMaxStackLevel", v))
             } else {
                 None
@@ -491,10 +509,15 @@ fn set_profile_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) 
 
     // The units the charger supports, when known.
     let allowed: Option<(&str, &str)> = if v2 {
-        st.dm
-            .var2("SmartChargingCtrlr", None, "RateUnit", None)
+        st.station
+            .config
+            .var("SmartChargingCtrlr", None, "RateUnit", None)
             .map(|v| ("SmartChargingCtrlr.RateUnit", v))
-    } else if let Cfg::Value(v) = st.dm.cfg16("ChargingScheduleAllowedChargingRateUnit") {
+    } else if let Cfg::Value(v) = st
+        .station
+        .config
+        .key("ChargingScheduleAllowedChargingRateUnit")
+    {
         Some(("ChargingScheduleAllowedChargingRateUnit", v))
     } else {
         None

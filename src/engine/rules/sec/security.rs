@@ -20,9 +20,9 @@ use crate::engine::rules::auth::{
     AUTHORIZATION_KEY_FORMAT, BASIC_OVER_PLAIN_WS, CSMS_ACCEPTED_BAD_CREDENTIALS,
     DOWNGRADE_ACCEPTED, PROFILE_CHANGED, PROFILE3_NO_CLIENT_CERT, TLS_TOO_OLD, USERNAME_MISMATCH,
 };
-use crate::engine::rules::dm::device_model::Cfg;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
+use crate::engine::station::Cfg;
 use crate::finding::Severity;
 use crate::ocpp::security_event::{EVENTS_16, FAILURES, is_standard};
 use crate::ocpp::{Side, Version};
@@ -142,12 +142,14 @@ fn percent_decode(s: &str) -> Option<String> {
 /// The configured security profile, as far as the traffic told it.
 fn configured_profile(st: &ProtoState) -> Option<u8> {
     let v = if st.is_v16() {
-        match st.dm.cfg16("SecurityProfile") {
+        match st.station.config.key("SecurityProfile") {
             Cfg::Value(v) => Some(v),
             _ => None,
         }
     } else {
-        st.dm.var2("SecurityCtrlr", None, "SecurityProfile", None)
+        st.station
+            .config
+            .var("SecurityCtrlr", None, "SecurityProfile", None)
     };
     v.and_then(|v| v.trim().parse().ok())
 }
@@ -427,8 +429,9 @@ impl Family for Sec {
                 {
                     let current = configured_profile(st).or(st.sec.conn_profile);
                     let allow = st
-                        .dm
-                        .var2("SecurityCtrlr", None, "AllowSecurityProfileDowngrade", None)
+                        .station
+                        .config
+                        .var("SecurityCtrlr", None, "AllowSecurityProfileDowngrade", None)
                         .map(|v| v.trim().eq_ignore_ascii_case("true"));
                     st.sec.profile_change = Some(ProfileChange {
                         call_id: Box::from(call.id),

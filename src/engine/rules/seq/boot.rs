@@ -438,20 +438,21 @@ fn on_csms_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
 }
 
+/// How an answer that is not CALLERROR SecurityError is described (`None` when it is one).
+fn other_than_security_error(outcome: &Outcome<'_>) -> Option<String> {
+    match outcome {
+        Outcome::Error {
+            code: "SecurityError",
+        } => None,
+        Outcome::Result { .. } => Some("a CALLRESULT".to_owned()),
+        Outcome::Error { code } => Some(format!("CALLERROR {code}")),
+    }
+}
+
 fn on_charger_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     if let Some(i) = st.boot.flagged.iter().position(|id| **id == *reply.id) {
         st.boot.flagged.remove(i);
-        let ok = matches!(
-            reply.outcome,
-            Outcome::Error {
-                code: "SecurityError"
-            }
-        );
-        if !ok {
-            let got = match reply.outcome {
-                Outcome::Result { .. } => "a CALLRESULT".to_owned(),
-                Outcome::Error { code } => format!("CALLERROR {code}"),
-            };
+        if let Some(got) = other_than_security_error(&reply.outcome) {
             ctx.report(
                 &NOT_ACCEPTED_CALL_ANSWERED,
                 format!(
@@ -536,17 +537,7 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
             }
         }
         Registration::Rejected if !boot_trigger => {
-            let ok = matches!(
-                reply.outcome,
-                Outcome::Error {
-                    code: "SecurityError"
-                }
-            );
-            if !ok {
-                let got = match reply.outcome {
-                    Outcome::Result { .. } => "a CALLRESULT".to_owned(),
-                    Outcome::Error { code } => format!("CALLERROR {code}"),
-                };
+            if let Some(got) = other_than_security_error(&reply.outcome) {
                 ctx.report(
                     &REJECTED_REQUEST_NOT_SECURITY_ERROR,
                     format!(

@@ -17,7 +17,7 @@ use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::rules::trig::trigger;
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::{About, Ctx};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -52,6 +52,12 @@ pub(crate) struct Liveness;
 
 impl Family for Liveness {
     const VERSIONS: &'static [Version] = ALL;
+    const REPLIES: Listen = Listen::Only(&[
+        "BootNotification",
+        "Heartbeat",
+        "ChangeConfiguration",
+        "SetVariables",
+    ]);
 
     fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
         let l = &mut st.liveness;

@@ -23,7 +23,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
 use crate::engine::rules::support::{CallRef, credible_stamp, int_of, push_capped, str_of};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::charge_point_status::ChargePointStatus as Status;
@@ -94,6 +94,13 @@ pub(crate) struct Status16;
 
 impl Family for Status16 {
     const VERSIONS: &'static [Version] = V16;
+    const CALLS: Listen = Listen::Only(&[
+        "StatusNotification",
+        "StartTransaction",
+        "MeterValues",
+        "BootNotification",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[]);
 
     fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
         // After an offline period the charger reports its current status, not its history.
@@ -163,7 +170,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
         );
         return;
     }
-    if let Some(n) = st.tx16.number_of_connectors()
+    if let Some(n) = st.station.config.key_int("NumberOfConnectors")
         && id > n
     {
         ctx.report(

@@ -20,7 +20,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
 use crate::engine::rules::support::{arr_of, credible_stamp, int_of, push_capped, str_of};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -155,6 +155,13 @@ pub(crate) struct Status2;
 
 impl Family for Status2 {
     const VERSIONS: &'static [Version] = V2X;
+    const CALLS: Listen = Listen::Only(&[
+        "StatusNotification",
+        "NotifyEvent",
+        "NotifyReport",
+        "BootNotification",
+    ]);
+    const REPLIES: Listen = Listen::Only(&["GetBaseReport"]);
 
     fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
         // After a reconnect the station reports its current statuses, not its history.

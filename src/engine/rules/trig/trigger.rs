@@ -30,7 +30,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{ALL, Rule};
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -128,6 +128,7 @@ pub(crate) struct Trig;
 
 impl Family for Trig {
     const VERSIONS: &'static [Version] = ALL;
+    const REPLIES: Listen = Listen::Only(&["TriggerMessage", "ExtendedTriggerMessage"]);
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // An unanswered trigger will never be answered on this connection.

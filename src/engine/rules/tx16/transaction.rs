@@ -38,7 +38,7 @@ use crate::engine::rules::V16;
 use crate::engine::rules::support::{
     CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
 };
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -218,41 +218,6 @@ struct ResetWatch {
     until: Option<Timestamp>,
 }
 
-/// The 1.6 configuration keys these rules need, as the charger reported them.
-#[derive(Debug, Default, Clone, Copy)]
-struct Keys {
-    number_of_connectors: Option<i64>,
-    stop_on_invalid_id: Option<bool>,
-    max_energy_on_invalid_id: Option<i64>,
-    meter_value_sample_interval: Option<i64>,
-    connection_timeout: Option<i64>,
-}
-
-impl Keys {
-    fn learn(&mut self, key: &str, value: &str) {
-        let value = value.trim();
-        let int = value.parse::<i64>().ok();
-        let key = key.trim();
-        if key.eq_ignore_ascii_case("NumberOfConnectors") {
-            self.number_of_connectors = int;
-        } else if key.eq_ignore_ascii_case("StopTransactionOnInvalidId") {
-            self.stop_on_invalid_id = if value.eq_ignore_ascii_case("true") {
-                Some(true)
-            } else if value.eq_ignore_ascii_case("false") {
-                Some(false)
-            } else {
-                None
-            };
-        } else if key.eq_ignore_ascii_case("MaxEnergyOnInvalidId") {
-            self.max_energy_on_invalid_id = int;
-        } else if key.eq_ignore_ascii_case("MeterValueSampleInterval") {
-            self.meter_value_sample_interval = int;
-        } else if key.eq_ignore_ascii_case("ConnectionTimeOut") {
-            self.connection_timeout = int;
-        }
-    }
-}
-
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -275,7 +240,6 @@ pub(crate) struct State {
     reset: Option<ResetWatch>,
     /// UnlockConnector requests: (connector, when).
     unlocks: Vec<(i64, Timestamp)>,
-    keys: Keys,
 }
 
 impl State {
@@ -313,11 +277,6 @@ impl State {
                 .txs
                 .iter()
                 .any(|t| t.is_open() && t.connector == Some(connector))
-    }
-
-    /// The `NumberOfConnectors` the charger reported, if seen.
-    pub(crate) fn number_of_connectors(&self) -> Option<i64> {
-        self.keys.number_of_connectors
     }
 
     fn tx(&mut self, id: i64) -> Option<&mut Tx> {
@@ -367,6 +326,29 @@ pub(crate) struct Tx16;
 
 impl Family for Tx16 {
     const VERSIONS: &'static [Version] = V16;
+    const CALLS: Listen = Listen::Only(&[
+        "StartTransaction",
+        "MeterValues",
+        "StopTransaction",
+        "StatusNotification",
+        "Authorize",
+        "BootNotification",
+        "RemoteStartTransaction",
+        "Reset",
+        "UnlockConnector",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "StartTransaction",
+        "StopTransaction",
+        "MeterValues",
+        "Authorize",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "CancelReservation",
+        "Reset",
+        "UnlockConnector",
+    ]);
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // Unanswered StartTransactions get no answer any more (the charger will resend).
@@ -545,9 +527,9 @@ impl Family for Tx16 {
                 }
                 let tol = ctx.config().tol;
                 let wait = st
-                    .tx16
-                    .keys
-                    .connection_timeout
+                    .station
+                    .config
+                    .key_int("ConnectionTimeOut")
                     .filter(|t| *t > 0)
                     .map_or(0, |t| t.saturating_mul(1_000_000));
                 st.tx16.remote_starts.arm(
@@ -604,22 +586,6 @@ impl Family for Tx16 {
                     st.tx16
                         .unlocks
                         .retain(|(x, at)| !(*x == c && *at == reply.call_at));
-                }
-            }
-            ("GetConfiguration", Side::Csms) => {
-                if let Some(r) = reply.result() {
-                    for k in arr_of(r, "configurationKey") {
-                        if let (Some(key), Some(value)) = (str_of(k, "key"), str_of(k, "value")) {
-                            st.tx16.keys.learn(key, value);
-                        }
-                    }
-                }
-            }
-            ("ChangeConfiguration", Side::Csms) if status_of(reply) == Some("Accepted") => {
-                if let (Some(key), Some(value)) =
-                    (str_of(reply.request, "key"), str_of(reply.request, "value"))
-                {
-                    st.tx16.keys.learn(key, value);
                 }
             }
             _ => {}

@@ -46,7 +46,7 @@ use crate::engine::rules::status2::connector::availability_event;
 use crate::engine::rules::support::{
     CallRef, arr_of, int_of, push_capped, status_of, str_of, ts_of,
 };
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -310,6 +310,18 @@ pub(crate) struct Tx2;
 
 impl Family for Tx2 {
     const VERSIONS: &'static [Version] = V2X;
+    const CALLS: Listen = Listen::Only(&[
+        "RequestStartTransaction",
+        "RequestStopTransaction",
+        "TransactionEvent",
+        "StatusNotification",
+        "NotifyEvent",
+    ]);
+    const REPLIES: Listen = Listen::Only(&[
+        "TransactionEvent",
+        "RequestStartTransaction",
+        "RequestStopTransaction",
+    ]);
 
     fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
         let now = ctx.now();

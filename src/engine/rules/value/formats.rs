@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::{Family, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::ocpp::config_keys16::{self, KeyType, PHASE_ROTATIONS_16};
 use crate::ocpp::variables::{self, DataType, StdVariable, Values};
 use crate::ocpp::{Side, Version};
@@ -27,6 +27,13 @@ pub(crate) struct ValueFormats;
 
 impl Family for ValueFormats {
     const VERSIONS: &'static [Version] = ALL;
+    const CALLS: Listen = Listen::Only(&["ChangeConfiguration", "SetVariables", "NotifyReport"]);
+    const REPLIES: Listen = Listen::Only(&[
+        "GetConfiguration",
+        "ChangeConfiguration",
+        "GetVariables",
+        "SetVariables",
+    ]);
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let Some(version) = st.station.version else {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn get_configuration_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+pub(super) fn get_configuration_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let Some(result) = reply.result() else { return };
     let asked = arr_of(reply.request, "key");
     let known = arr_of(result, "configurationKey");
@@ -39,48 +39,14 @@ pub(super) fn get_configuration_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, re
             );
         }
     }
-    let dm = &mut st.dm;
     for k in known {
-        let Some(key) = str_of(k, "key") else {
-            continue;
-        };
-        let value = str_of(k, "value");
-        if key.eq_ignore_ascii_case("AuthorizationKey") && value.is_some_and(|v| !v.is_empty()) {
+        if str_of(k, "key").is_some_and(|key| key.eq_ignore_ascii_case("AuthorizationKey"))
+            && str_of(k, "value").is_some_and(|v| !v.is_empty())
+        {
             ctx.report(
                 &SECRET_READBACK,
                 "GetConfiguration returns a value for the write-only AuthorizationKey (the Basic-auth password)",
             );
-        }
-        dm.learn16(key, value.or(Some("")));
-        let readonly = k.get("readonly").and_then(Value::as_bool) == Some(true);
-        let pos = dm
-            .readonly16
-            .iter()
-            .position(|r| r.eq_ignore_ascii_case(key));
-        match (readonly, pos) {
-            (true, None) => push_capped(&mut dm.readonly16, Box::from(key), MAX_KEYS),
-            (false, Some(i)) => {
-                dm.readonly16.remove(i);
-            }
-            _ => {}
-        }
-        dm.unknown16.retain(|u| !u.eq_ignore_ascii_case(key));
-    }
-    for u in unknown.iter().filter_map(Value::as_str) {
-        if !dm.unknown16.iter().any(|x| x.eq_ignore_ascii_case(u)) {
-            push_capped(&mut dm.unknown16, Box::from(u), MAX_KEYS);
-        }
-        dm.learn16(u, None);
-    }
-    if asked.is_empty() && !known.is_empty() {
-        // A full listing: the kept keys it lacks are absent.
-        for key in KEPT_KEYS {
-            if !known
-                .iter()
-                .any(|k| str_of(k, "key").is_some_and(|k| k.eq_ignore_ascii_case(key)))
-            {
-                dm.learn16(key, None);
-            }
         }
     }
 }
@@ -93,9 +59,9 @@ pub(super) fn change_configuration_reply(
     let (Some(key), Some(status)) = (str_of(reply.request, "key"), status_of(reply)) else {
         return;
     };
-    let dm = &mut st.dm;
+    let config = &st.station.config;
     let accepted = matches!(status, "Accepted" | "RebootRequired");
-    if accepted && dm.readonly16.iter().any(|r| r.eq_ignore_ascii_case(key)) {
+    if accepted && config.is_readonly(key) {
         ctx.report(
             &READONLY_CHANGE_ACCEPTED,
             format!(
@@ -103,16 +69,13 @@ pub(super) fn change_configuration_reply(
             ),
         );
     }
-    if status != "NotSupported" && dm.unknown16.iter().any(|u| u.eq_ignore_ascii_case(key)) {
+    if status != "NotSupported" && config.is_unknown(key) {
         ctx.report(
             &UNKNOWN_KEY_CHANGE_NOT_NOTSUPPORTED,
             format!(
                 "ChangeConfiguration of `{key}` answered {status}; the charger reported `{key}` as an unknown key, so NotSupported is expected"
             ),
         );
-    }
-    if accepted && let Some(value) = str_of(reply.request, "value") {
-        dm.learn16(key, Some(value));
     }
 }
 
@@ -159,8 +122,10 @@ pub(super) fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<
         }
         if let Some(e) = evse.filter(|&e| e > 0)
             && matches!(status, "Accepted" | "Scheduled")
-            && dm
-                .var2("EVSE", Some(e), "AllowReset", None)
+            && st
+                .station
+                .config
+                .var("EVSE", Some(e), "AllowReset", None)
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
         {
             ctx.report(

@@ -35,13 +35,13 @@ pub(super) fn check_limits(
     instance: &str,
     list_key: &str,
 ) {
-    let dm = &st.dm;
-    if dm.vars2.is_empty() {
+    let config = &st.station.config;
+    if config.no_vars() {
         return;
     }
     let n = arr_of(call.payload, list_key).len();
-    if let Some(max) = dm
-        .var2(component, None, "ItemsPerMessage", Some(instance))
+    if let Some(max) = config
+        .var(component, None, "ItemsPerMessage", Some(instance))
         .and_then(|v| v.trim().parse::<usize>().ok())
         && n > max
     {
@@ -53,8 +53,8 @@ pub(super) fn check_limits(
                 ),
             );
     }
-    if let Some(max) = dm
-        .var2(component, None, "BytesPerMessage", Some(instance))
+    if let Some(max) = config
+        .var(component, None, "BytesPerMessage", Some(instance))
         .and_then(|v| v.trim().parse::<usize>().ok())
     {
         let len = serde_json::to_string(call.payload).map_or(0, |s| s.len());
@@ -136,14 +136,6 @@ pub(super) fn report_part(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_
                     &SECRET_READBACK,
                     "NotifyReport gives a value for the write-only SecurityCtrlr.BasicAuthPassword",
                 );
-            }
-            for a in attrs {
-                if str_of(a, "type").unwrap_or("Actual") == "Actual"
-                    && let (Some(c), Some(v), Some(val)) =
-                        (d.get("component"), d.get("variable"), str_of(a, "value"))
-                {
-                    st.dm.learn_var(c, v, val);
-                }
             }
         }
     }

@@ -1,36 +1,7 @@
-//! GetVariables / SetVariables: pairing each result with its request, and what the answers say
-//! about the variables.
+//! GetVariables / SetVariables: each result paired with its request ([`pair`]), and what the
+//! answers say about the variables.
 
 use super::*;
-
-/// The component/variable a device-model entry names.
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-pub(super) struct CvKey<'a> {
-    comp: Option<&'a str>,
-    comp_inst: Option<&'a str>,
-    evse: Option<i64>,
-    connector: Option<i64>,
-    var: Option<&'a str>,
-    var_inst: Option<&'a str>,
-}
-
-pub(super) fn cv_key(entry: &Value) -> CvKey<'_> {
-    let c = entry.get("component").unwrap_or(&Value::Null);
-    let v = entry.get("variable").unwrap_or(&Value::Null);
-    let e = c.get("evse").unwrap_or(&Value::Null);
-    CvKey {
-        comp: str_of(c, "name"),
-        comp_inst: str_of(c, "instance"),
-        evse: int_of(e, "id"),
-        connector: int_of(e, "connectorId"),
-        var: str_of(v, "name"),
-        var_inst: str_of(v, "instance"),
-    }
-}
-
-pub(super) fn attr_type(entry: &Value) -> &str {
-    str_of(entry, "attributeType").unwrap_or("Actual")
-}
 
 pub(super) fn describe(entry: &Value) -> String {
     let k = cv_key(entry);
@@ -63,50 +34,6 @@ pub(super) fn list(items: &[String]) -> String {
         s.push_str(&format!(" and {} more", items.len() - 3));
     }
     s
-}
-
-/// How the results of a GetVariables/SetVariables pair with its request entries.
-#[derive(Debug, Default)]
-pub(super) struct Pairing {
-    /// (request index, result index), same component/variable and attributeType.
-    pub(super) exact: Vec<(usize, usize)>,
-    /// Same component/variable, other attributeType.
-    pub(super) other_type: Vec<(usize, usize)>,
-    pub(super) unmatched_results: Vec<usize>,
-    pub(super) unanswered_requests: Vec<usize>,
-}
-
-pub(super) fn pair(requests: &[Value], results: &[Value]) -> Pairing {
-    let mut p = Pairing::default();
-    let mut req_used = vec![false; requests.len()];
-    let mut res_used = vec![false; results.len()];
-    for (ri, res) in results.iter().enumerate() {
-        let (k, t) = (cv_key(res), attr_type(res));
-        if let Some(qi) = (0..requests.len()).find(|&qi| {
-            !req_used[qi] && cv_key(&requests[qi]) == k && attr_type(&requests[qi]) == t
-        }) {
-            req_used[qi] = true;
-            res_used[ri] = true;
-            p.exact.push((qi, ri));
-        }
-    }
-    for (ri, res) in results.iter().enumerate() {
-        if res_used[ri] {
-            continue;
-        }
-        let k = cv_key(res);
-        if let Some(qi) =
-            (0..requests.len()).find(|&qi| !req_used[qi] && cv_key(&requests[qi]) == k)
-        {
-            req_used[qi] = true;
-            res_used[ri] = true;
-            p.other_type.push((qi, ri));
-        } else {
-            p.unmatched_results.push(ri);
-        }
-    }
-    p.unanswered_requests = (0..requests.len()).filter(|&qi| !req_used[qi]).collect();
-    p
 }
 
 /// The count, pairing and attributeType checks shared by GetVariables and SetVariables.
@@ -188,7 +115,7 @@ pub(super) fn is_basic_auth_password(entry: &Value) -> bool {
     k.comp == Some("SecurityCtrlr") && k.var == Some("BasicAuthPassword")
 }
 
-pub(super) fn get_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+pub(super) fn get_variables_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let Some(result) = reply.result() else { return };
     let requests = arr_of(reply.request, "getVariableData");
     let results = arr_of(result, "getVariableResult");
@@ -224,12 +151,6 @@ pub(super) fn get_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply:
                 ),
             );
         }
-        if status == "Accepted"
-            && attr_type(r) == "Actual"
-            && let (Some(c), Some(v), Some(val)) = (r.get("component"), r.get("variable"), value)
-        {
-            st.dm.learn_var(c, v, val);
-        }
     }
     if !on_failure.is_empty() {
         ctx.report(
@@ -251,11 +172,11 @@ pub(super) fn get_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply:
     }
 }
 
-pub(super) fn set_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
+pub(super) fn set_variables_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let Some(result) = reply.result() else { return };
     let requests = arr_of(reply.request, "setVariableData");
     let results = arr_of(result, "setVariableResult");
-    let Some(p) = check_pairing(
+    check_pairing(
         ctx,
         "SetVariables",
         requests,
@@ -265,20 +186,5 @@ pub(super) fn set_variables_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply:
             &SET_VARIABLES_UNMATCHED_RESULT,
             &SET_VARIABLES_ATTRIBUTE_TYPE,
         ],
-    ) else {
-        return;
-    };
-    for &(q, r) in &p.exact {
-        let (req, res) = (&requests[q], &results[r]);
-        if str_of(res, "attributeStatus") == Some("Accepted")
-            && attr_type(req) == "Actual"
-            && let (Some(c), Some(v), Some(val)) = (
-                req.get("component"),
-                req.get("variable"),
-                str_of(req, "attributeValue"),
-            )
-        {
-            st.dm.learn_var(c, v, val);
-        }
-    }
+    );
 }

@@ -1,7 +1,7 @@
 //! Unit tests of `seq/boot.rs`: traces fed through the whole checker, asserting which rules fire
 //! on which lines.
 
-use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script};
+use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script, status0, time_answer};
 use crate::finding::Severity;
 
 #[test]
@@ -13,11 +13,7 @@ fn a_trace_that_starts_mid_life_is_not_judged() {
         &[
             (0, "open", ""),
             (1, "charger", r#"[2,"c1","Heartbeat",{}]"#),
-            (
-                1,
-                "csms",
-                r#"[3,"c1",{"currentTime":"2026-11-22T10:00:01.000Z"}]"#,
-            ),
+            (1, "csms", &time_answer("c1", 1)),
             (
                 2,
                 "csms",
@@ -33,11 +29,7 @@ fn a_trace_that_starts_mid_life_is_not_judged() {
             ),
             (11, "csms", r#"[3,"c2",{}]"#),
             (900, "charger", r#"[2,"c3","Heartbeat",{}]"#),
-            (
-                900,
-                "csms",
-                r#"[3,"c3",{"currentTime":"2026-11-22T10:15:00.000Z"}]"#,
-            ),
+            (900, "csms", &time_answer("c3", 900)),
         ],
     );
     assert_eq!(mine(&t), vec![]);
@@ -52,20 +44,12 @@ fn an_accepted_station_may_reconnect_without_booting() {
             (0, "open", ""),
             (1, "charger", BOOT16),
             (1, "csms", &a),
-            (
-                2,
-                "charger",
-                r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
-            ),
+            (2, "charger", &status0("c1")),
             (2, "csms", r#"[3,"c1",{}]"#),
             (3, "close", ""),
             (10, "open", ""),
             (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
-            (
-                11,
-                "csms",
-                r#"[3,"c2",{"currentTime":"2026-11-22T10:00:11.000Z"}]"#,
-            ),
+            (11, "csms", &time_answer("c2", 11)),
         ],
     );
     assert_eq!(mine(&t), vec![]);
@@ -80,22 +64,14 @@ fn reconnect_after_an_accepted_reset_without_boot_is_info() {
             (0, "open", ""),
             (1, "charger", BOOT16),
             (1, "csms", &a),
-            (
-                2,
-                "charger",
-                r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
-            ),
+            (2, "charger", &status0("c1")),
             (2, "csms", r#"[3,"c1",{}]"#),
             (3, "csms", r#"[2,"s1","Reset",{"type":"Hard"}]"#),
             (3, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
             (4, "close", ""),
             (10, "open", ""),
             (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
-            (
-                11,
-                "csms",
-                r#"[3,"c2",{"currentTime":"2026-11-22T10:00:11.000Z"}]"#,
-            ),
+            (11, "csms", &time_answer("c2", 11)),
         ],
     );
     assert_eq!(mine(&t), vec![("seq.boot-first", Severity::Info, 10)]);
@@ -117,11 +93,7 @@ fn a_triggered_message_is_allowed_while_pending_and_others_are_not() {
             ),
             (2, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
             (3, "charger", r#"[2,"c1","Heartbeat",{}]"#),
-            (
-                3,
-                "csms",
-                r#"[3,"c1",{"currentTime":"2026-11-22T10:00:03.000Z"}]"#,
-            ),
+            (3, "csms", &time_answer("c1", 3)),
             // The trigger is used up: a second Heartbeat is unsolicited.
             (4, "charger", r#"[2,"c2","Heartbeat",{}]"#),
             (4, "csms", r#"[4,"c2","SecurityError","not accepted",{}]"#),
@@ -214,11 +186,7 @@ fn a_callerror_to_the_boot_leaves_the_registration_unknown() {
             (1, "charger", BOOT2),
             (1, "csms", r#"[4,"b1","InternalError","db down",{}]"#),
             (2, "charger", r#"[2,"c1","Heartbeat",{}]"#),
-            (
-                2,
-                "csms",
-                r#"[3,"c1",{"currentTime":"2026-11-22T10:00:02.000Z"}]"#,
-            ),
+            (2, "csms", &time_answer("c1", 2)),
         ],
     );
     assert_eq!(mine(&t), vec![]);

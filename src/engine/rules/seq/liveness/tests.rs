@@ -1,7 +1,7 @@
 //! Unit tests of `seq/liveness.rs`: traces fed through the whole checker, asserting which rules fire
 //! on which lines.
 
-use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script};
+use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script, status0};
 use crate::finding::Severity;
 
 const HB: &str = r#"[2,"h","Heartbeat",{}]"#;
@@ -26,15 +26,12 @@ fn change_configuration_sets_the_interval_on_16() {
         .enumerate()
         .map(|(i, t)| (*t, hb(&format!("h{i}")), hb_answer(&format!("h{i}"), *t)))
         .collect();
+    let status = status0("c1");
     let mut ev: Vec<(u32, &str, &str)> = vec![
         (0, "open", ""),
         (1, "charger", BOOT16),
         (1, "csms", &a),
-        (
-            2,
-            "charger",
-            r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
-        ),
+        (2, "charger", &status),
         (2, "csms", r#"[3,"c1",{}]"#),
         (
             3,
@@ -156,11 +153,7 @@ fn clock_drift_is_reported_once_until_the_clocks_agree() {
             (0, "open", ""),
             (1, "charger", BOOT16),
             (1, "csms", &a),
-            (
-                2,
-                "charger",
-                r#"[2,"c1","StatusNotification",{"connectorId":0,"errorCode":"NoError","status":"Available"}]"#,
-            ),
+            (2, "charger", &status0("c1")),
             (2, "csms", r#"[3,"c1",{}]"#),
             (100, "charger", &h1),
             (100, "csms", &late),

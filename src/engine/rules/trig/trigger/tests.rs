@@ -1,7 +1,7 @@
 //! Unit tests of `trig/trigger.rs`: traces fed through the whole checker, asserting which rules fire
 //! on which lines.
 
-use crate::engine::rules::testing::{BOOT2, answer, mine, script};
+use crate::engine::rules::testing::{BOOT2, answer, mine, script, time_answer};
 use crate::finding::Severity;
 
 const STATUS2: &str = r#"[2,"c1","StatusNotification",{"timestamp":"2026-11-22T10:00:02.000Z","connectorStatus":"Occupied","evseId":1,"connectorId":1}]"#;
@@ -42,11 +42,7 @@ fn a_periodic_event_crossing_the_trigger_is_not_blamed_when_the_triggered_one_fo
         (12, "charger", TRIGGERED),
         (12, "csms", r#"[3,"t3",{}]"#),
         (200, "charger", r#"[2,"h1","Heartbeat",{}]"#),
-        (
-            200,
-            "csms",
-            r#"[3,"h1",{"currentTime":"2026-11-22T10:03:20.000Z"}]"#,
-        ),
+        (200, "csms", &time_answer("h1", 200)),
     ]);
     assert_eq!(mine(&t), vec![]);
 }
@@ -57,11 +53,7 @@ fn only_a_non_trigger_event_in_the_window_is_reported_at_it() {
         (11, "charger", PERIODIC),
         (11, "csms", r#"[3,"t2",{}]"#),
         (200, "charger", r#"[2,"h1","Heartbeat",{}]"#),
-        (
-            200,
-            "csms",
-            r#"[3,"h1",{"currentTime":"2026-11-22T10:03:20.000Z"}]"#,
-        ),
+        (200, "csms", &time_answer("h1", 200)),
     ]);
     assert_eq!(
         mine(&t),
@@ -73,11 +65,7 @@ fn only_a_non_trigger_event_in_the_window_is_reported_at_it() {
 fn nothing_in_the_window_is_accepted_not_sent_but_a_short_trace_is_not_judged() {
     let long = with_trigger(&[
         (200, "charger", r#"[2,"h1","Heartbeat",{}]"#),
-        (
-            200,
-            "csms",
-            r#"[3,"h1",{"currentTime":"2026-11-22T10:03:20.000Z"}]"#,
-        ),
+        (200, "csms", &time_answer("h1", 200)),
     ]);
     assert_eq!(
         mine(&long),
@@ -109,11 +97,7 @@ fn accepted_not_sent_is_a_warning_on_16_and_ignores_other_connectors() {
             ),
             (3, "csms", r#"[3,"c1",{}]"#),
             (100, "charger", r#"[2,"h1","Heartbeat",{}]"#),
-            (
-                100,
-                "csms",
-                r#"[3,"h1",{"currentTime":"2026-11-22T10:01:40.000Z"}]"#,
-            ),
+            (100, "csms", &time_answer("h1", 100)),
         ],
     );
     assert_eq!(

@@ -268,7 +268,7 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
     }
     let since_boot = |ts| st.station.since_boot(ts, ctx.config().tol.clock_skew_us);
     let s = &mut st.tx16;
-    let interval = s.keys.meter_value_sample_interval;
+    let interval = st.station.config.key_int("MeterValueSampleInterval");
     let tx = if s.tx(id).is_some() {
         s.tx(id)
     } else {

@@ -178,7 +178,9 @@ pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Rep
         s.learn_parent(tag, parent);
     }
     let deauth = status.filter(|st| *st != "Accepted");
-    let keys = s.keys;
+    let config = &st.station.config;
+    let stop_on_invalid_id = config.key_bool("StopTransactionOnInvalidId");
+    let max_energy_on_invalid_id = config.key_int("MaxEnergyOnInvalidId");
     let tx = s.add_tx(Tx::new(id));
     tx.connector = Some(start.connector);
     tx.id_tag = tag.map(Box::from);
@@ -187,8 +189,8 @@ pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Rep
     tx.start_ts = start_ts;
     tx.last_ts = start_ts;
     tx.start = Some(start.call.clone());
-    if let (Some(status), Some(true)) = (deauth, keys.stop_on_invalid_id) {
-        let may_go_on = keys.max_energy_on_invalid_id.is_some_and(|e| e > 0);
+    if let (Some(status), Some(true)) = (deauth, stop_on_invalid_id) {
+        let may_go_on = max_energy_on_invalid_id.is_some_and(|e| e > 0);
         let due =
             (!may_go_on).then(|| Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us));
         push_capped(

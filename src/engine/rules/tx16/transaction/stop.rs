@@ -27,7 +27,7 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     let stop_ts = ts_of(p, "timestamp");
     let reason = str_of(p, "reason");
     let meter_stop = int_of(p, "meterStop");
-    let interval = s.keys.meter_value_sample_interval;
+    let interval = st.station.config.key_int("MeterValueSampleInterval");
     let since_boot = st.station.since_boot(stop_ts, tol.clock_skew_us);
     let stop = Stop {
         sent_at: now,

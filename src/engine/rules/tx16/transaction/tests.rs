@@ -32,6 +32,29 @@ const BOOT: &str =
 const BOOT_OK: &str =
     r#"[3,"b1",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#;
 const START: &str = r#"[2,"s1","StartTransaction",{"connectorId":1,"idTag":"TAG-1","meterStart":1000,"timestamp":"2026-11-22T10:00:03Z"}]"#;
+const START_OK: &str = r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#;
+
+/// A 1.6 trace of a booted charger (seconds 1-2), then `rest`.
+fn booted(rest: &[(u32, &str, &str)]) -> String {
+    let mut frames = vec![(1, "charger", BOOT), (2, "csms", BOOT_OK)];
+    frames.extend_from_slice(rest);
+    trace(&frames)
+}
+
+/// A 1.6 trace of a booted charger running transaction 7 on connector 1 (seconds 1-4),
+/// then `rest`.
+fn running(rest: &[(u32, &str, &str)]) -> String {
+    let mut frames = vec![(3, "charger", START), (4, "csms", START_OK)];
+    frames.extend_from_slice(rest);
+    booted(&frames)
+}
+
+/// Asserts that none of the rules `ids` fired.
+fn none(found: &[(&'static str, Severity, u64)], ids: &[&str]) {
+    for id in ids {
+        assert!(count(found, id).is_empty(), "{id}: {found:?}");
+    }
+}
 
 fn count(found: &[(&'static str, Severity, u64)], id: &str) -> Vec<Severity> {
     found.iter().filter(|f| f.0 == id).map(|f| f.1).collect()
@@ -39,9 +62,7 @@ fn count(found: &[(&'static str, Severity, u64)], id: &str) -> Vec<Severity> {
 
 #[test]
 fn an_identical_resend_answered_with_the_same_id_is_not_reuse() {
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
+    let t = booted(&[
         (3, "charger", START),
         (40, "charger", &START.replace("\"s1\"", "\"s2\"")),
         (
@@ -62,13 +83,9 @@ fn an_identical_resend_answered_with_the_same_id_is_not_reuse() {
         ),
     ]);
     let found = run(&t);
-    assert!(
-        count(&found, "tx16.transaction-id-reused").is_empty(),
-        "{found:?}"
-    );
-    assert!(
-        count(&found, "tx16.start-on-busy-connector").is_empty(),
-        "{found:?}"
+    none(
+        &found,
+        &["tx16.transaction-id-reused", "tx16.start-on-busy-connector"],
     );
 }
 
@@ -94,15 +111,7 @@ fn unknown_transaction_is_reported_once_and_leniently_before_a_boot() {
 fn a_late_acknowledgement_makes_a_second_stop_a_warning() {
     let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
     let stop2 = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
-        (3, "charger", START),
-        (
-            4,
-            "csms",
-            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
-        ),
+    let t = running(&[
         (60, "charger", stop),
         (100, "csms", r#"[3,"x1",{}]"#),
         (101, "charger", stop2),
@@ -120,41 +129,21 @@ fn a_late_acknowledgement_makes_a_second_stop_a_warning() {
 fn a_retry_after_callerror_is_not_a_second_stop() {
     let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
     let stop2 = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
-        (3, "charger", START),
-        (
-            4,
-            "csms",
-            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
-        ),
+    let t = running(&[
         (60, "charger", stop),
         (61, "csms", r#"[4,"x1","InternalError","",{}]"#),
         (70, "charger", stop2),
         (71, "csms", r#"[3,"x2",{}]"#),
     ]);
     let found = run(&t);
-    assert!(count(&found, "tx16.stop-twice").is_empty(), "{found:?}");
-    assert!(
-        count(&found, "tx16.stop-unknown-tx").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["tx16.stop-twice", "tx16.stop-unknown-tx"]);
 }
 
 #[test]
 fn connector_is_busy_until_the_stop_is_sent() {
     let start2 = r#"[2,"s2","StartTransaction",{"connectorId":1,"idTag":"TAG-2","meterStart":2000,"timestamp":"2026-11-22T10:02:00Z"}]"#;
     let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
-        (3, "charger", START),
-        (
-            4,
-            "csms",
-            r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#,
-        ),
+    let t = running(&[
         (60, "charger", stop),
         (61, "csms", r#"[3,"x1",{}]"#),
         (120, "charger", start2),
@@ -165,14 +154,9 @@ fn connector_is_busy_until_the_stop_is_sent() {
         ),
     ]);
     let found = run(&t);
-    assert!(
-        count(&found, "tx16.start-on-busy-connector").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["tx16.start-on-busy-connector"]);
     assert!(found.iter().all(|f| !f.0.starts_with("tx16.")), "{found:?}");
 }
-
-const START_OK: &str = r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#;
 
 #[test]
 fn remote_stop_of_an_unseen_transaction_is_judged_only_after_a_boot() {
@@ -187,23 +171,17 @@ fn remote_stop_of_an_unseen_transaction_is_judged_only_after_a_boot() {
         (4, "csms", r#"[3,"x1",{}]"#),
     ]);
     let found = run(&t);
-    assert!(
-        count(&found, "remote.stop-unknown-tx-accepted").is_empty(),
-        "{found:?}"
-    );
-    assert!(
-        count(&found, "remote.stop-not-followed").is_empty(),
-        "{found:?}"
-    );
-    assert!(
-        count(&found, "tx16.stop-reason-not-remote").is_empty(),
-        "{found:?}"
+    none(
+        &found,
+        &[
+            "remote.stop-unknown-tx-accepted",
+            "remote.stop-not-followed",
+            "tx16.stop-reason-not-remote",
+        ],
     );
     assert_eq!(count(&found, "tx16.stop-unknown-tx"), vec![Severity::Info]);
     // After a boot, an id never seen is suspicious (warning), and not also "not followed".
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
+    let t = booted(&[
         (3, "csms", rs),
         (4, "charger", ok),
         (200, "charger", r#"[2,"h1","Heartbeat",{}]"#),
@@ -219,10 +197,7 @@ fn remote_stop_of_an_unseen_transaction_is_judged_only_after_a_boot() {
         vec![Severity::Warning],
         "{found:?}"
     );
-    assert!(
-        count(&found, "remote.stop-not-followed").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["remote.stop-not-followed"]);
 }
 
 #[test]
@@ -230,21 +205,14 @@ fn a_stop_that_happened_before_the_remote_stop_keeps_its_reason() {
     let rs = r#"[2,"r1","RemoteStopTransaction",{"transactionId":7}]"#;
     // Stopped locally at 10:00:05, the remote stop crossed it at 10:05:00.
     let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:00:05Z","reason":"Local"}]"#;
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
-        (3, "charger", START),
-        (4, "csms", START_OK),
+    let t = running(&[
         (300, "csms", rs),
         (301, "charger", r#"[3,"r1",{"status":"Accepted"}]"#),
         (302, "charger", stop),
         (303, "csms", r#"[3,"x1",{}]"#),
     ]);
     let found = run(&t);
-    assert!(
-        count(&found, "tx16.stop-reason-not-remote").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["tx16.stop-reason-not-remote"]);
 }
 
 #[test]
@@ -252,9 +220,7 @@ fn refused_id_without_a_stop_is_reported_at_the_start() {
     let getconf = r#"[2,"g1","GetConfiguration",{"key":["StopTransactionOnInvalidId"]}]"#;
     let conf = r#"[3,"g1",{"configurationKey":[{"key":"StopTransactionOnInvalidId","readonly":false,"value":"true"}]}]"#;
     let blocked = r#"[3,"s1",{"idTagInfo":{"status":"Blocked"},"transactionId":7}]"#;
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
+    let t = booted(&[
         (3, "csms", getconf),
         (4, "charger", conf),
         (5, "charger", START),
@@ -275,9 +241,7 @@ fn refused_id_without_a_stop_is_reported_at_the_start() {
     // A transaction completed offline (stopped before the answer came) is not judged.
     let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T09:30:00Z","reason":"Local"}]"#;
     let start = START.replace("10:00:03", "09:20:00");
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
+    let t = booted(&[
         (3, "csms", getconf),
         (4, "charger", conf),
         (5, "charger", &start),
@@ -286,17 +250,12 @@ fn refused_id_without_a_stop_is_reported_at_the_start() {
         (8, "csms", r#"[3,"x1",{}]"#),
     ]);
     let found = run(&t);
-    assert!(
-        count(&found, "tx16.stop-reason-not-deauthorized").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["tx16.stop-reason-not-deauthorized"]);
 }
 
 #[test]
 fn unanswered_start_is_reported_at_its_line_unless_the_connection_closed_first() {
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
+    let t = booted(&[
         (3, "charger", START),
         (60, "charger", r#"[2,"h1","Heartbeat",{}]"#),
         (
@@ -311,18 +270,11 @@ fn unanswered_start_is_reported_at_its_line_unless_the_connection_closed_first()
         .collect();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].2, 4);
-    let mut t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
-        (3, "charger", START),
-    ]);
+    let mut t = booted(&[(3, "charger", START)]);
     t.push_str("{\"ts\":\"2026-11-22T10:00:05.000Z\",\"conn\":\"CS-1\",\"event\":\"close\",\"code\":1006,\"by\":\"charger\"}\n");
     t.push_str(&frame(90, "charger", r#"[2,"h1","Heartbeat",{}]"#));
     let found = run(&t);
-    assert!(
-        count(&found, "tx16.start-not-answered").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["tx16.start-not-answered"]);
 }
 
 #[test]
@@ -330,9 +282,7 @@ fn a_reset_explains_only_transactions_it_interrupted() {
     let reset = r#"[2,"r1","Reset",{"type":"Hard"}]"#;
     let start2 = r#"[2,"s2","StartTransaction",{"connectorId":2,"idTag":"TAG-2","meterStart":0,"timestamp":"2026-11-22T10:00:12Z"}]"#;
     let stop = r#"[2,"x1","StopTransaction",{"transactionId":8,"meterStop":10,"timestamp":"2026-11-22T10:00:14Z"}]"#;
-    let t = trace(&[
-        (1, "charger", BOOT),
-        (2, "csms", BOOT_OK),
+    let t = booted(&[
         (3, "csms", reset),
         (4, "charger", r#"[3,"r1",{"status":"Accepted"}]"#),
         (10, "charger", BOOT),
@@ -347,8 +297,5 @@ fn a_reset_explains_only_transactions_it_interrupted() {
         (15, "csms", r#"[3,"x1",{}]"#),
     ]);
     let found = run(&t);
-    assert!(
-        count(&found, "tx16.stop-reason-missing").is_empty(),
-        "{found:?}"
-    );
+    none(&found, &["tx16.stop-reason-missing"]);
 }
