@@ -229,6 +229,11 @@ impl Session {
             for p in &mut self.pending[side.index()] {
                 if !p.timed_out && now.micros().saturating_sub(p.at.micros()) > timeout {
                     p.timed_out = true;
+                    // The caller has given up on it: its payload is not kept for an answer
+                    // that may never come (a late one is judged without it, as for a request
+                    // that was not valid), so unanswered calls cost no more than their ids.
+                    p.payload = Value::Null;
+                    p.valid = false;
                     let action = p
                         .action
                         .zip(self.version)
@@ -753,4 +758,71 @@ fn is_boot_call(text: &str) -> bool {
     parts
         .next()
         .is_some_and(|r| r.starts_with("BootNotification\""))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use std::sync::Arc;
+
+    use crate::engine::schema::ErrataSelection;
+    use crate::engine::{Config, Engine, SchemaSet};
+    use crate::ocpp::{Side, Version};
+    use crate::source::event::{Event, EventKind, Origin};
+    use crate::time::Timestamp;
+
+    fn frame<'a>(engine: &mut Engine, secs: u32, from: Side, text: &'a str) -> Vec<&'static str> {
+        let ts = format!("2026-11-22T10:{:02}:{:02}.000Z", secs / 60, secs % 60);
+        let event = Event {
+            at: Timestamp::parse_rfc3339(&ts).unwrap(),
+            conn: "CS-1",
+            line: u64::from(secs),
+            kind: EventKind::Frame {
+                from,
+                text,
+                origin: Origin::Peer,
+            },
+        };
+        let mut out = Vec::new();
+        engine.feed(&event, &mut out).unwrap();
+        out.iter().map(|f| f.rule.id).collect()
+    }
+
+    #[test]
+    fn a_timed_out_call_keeps_its_id_not_its_payload_and_a_late_answer_is_still_judged() {
+        let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
+        let mut engine = Engine::new(schemas, Arc::new(Config::default()), Some(Version::V16));
+        let big = format!(
+            r#"[2,"dt-1","DataTransfer",{{"vendorId":"X","data":"{}"}}]"#,
+            "a".repeat(4096)
+        );
+        frame(&mut engine, 1, Side::Csms, &big);
+        let pending = |e: &Engine| {
+            let p = &e.sessions["CS-1"].pending[Side::Csms.index()];
+            (p.len(), p.first().map(|p| p.payload.is_null()))
+        };
+        assert_eq!(
+            pending(&engine),
+            (1, Some(false)),
+            "kept while it may be answered"
+        );
+        // 40 s later (the call timeout is 30 s) the charger's heartbeat moves time on.
+        let found = frame(
+            &mut engine,
+            41,
+            Side::Charger,
+            r#"[2,"hb-1","Heartbeat",{}]"#,
+        );
+        assert!(found.contains(&"rpc.no-response"), "{found:?}");
+        assert_eq!(pending(&engine), (1, Some(true)), "the payload is dropped");
+        let found = frame(
+            &mut engine,
+            42,
+            Side::Charger,
+            r#"[3,"dt-1",{"status":"Accepted"}]"#,
+        );
+        assert!(found.contains(&"rpc.response-after-timeout"), "{found:?}");
+        assert!(!found.contains(&"rpc.response-unknown-id"), "{found:?}");
+    }
 }
