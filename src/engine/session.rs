@@ -772,7 +772,7 @@ mod tests {
     use crate::source::event::{Event, EventKind, Origin};
     use crate::time::Timestamp;
 
-    fn frame<'a>(engine: &mut Engine, secs: u32, from: Side, text: &'a str) -> Vec<&'static str> {
+    fn frame(engine: &mut Engine, secs: u32, from: Side, text: &str) -> Vec<&'static str> {
         let ts = format!("2026-11-22T10:{:02}:{:02}.000Z", secs / 60, secs % 60);
         let event = Event {
             at: Timestamp::parse_rfc3339(&ts).unwrap(),
