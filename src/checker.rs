@@ -25,7 +25,7 @@ pub use spill::Findings;
 
 use crate::engine::{Config, Engine, EventKind, SchemaSet, Stats};
 use crate::finding::Finding;
-use crate::ocpp::{Side, Version};
+use crate::ocpp::Version;
 use crate::source::input::{self, InputOptions, Item, JsonlSource, Source};
 use crate::source::trace_reader::quick_conn;
 use crate::time::Timestamp;
@@ -88,6 +88,7 @@ pub struct StationInfo {
     pub version: Option<Version>,
     pub vendor: Option<String>,
     pub model: Option<String>,
+    pub serial: Option<String>,
     pub firmware: Option<String>,
 }
 
@@ -652,15 +653,7 @@ impl<'a> Worker<'a> {
                     .or(default_version);
                 self.station(event.conn).version = version;
             }
-            EventKind::Frame { from, text, .. } => {
-                let s = self.station(event.conn);
-                if from == Side::Charger
-                    && memchr::memmem::find(text.as_bytes(), b"BootNotification").is_some()
-                {
-                    boot_identity(text, s);
-                }
-            }
-            EventKind::Binary { .. } | EventKind::Close { .. } => {
+            EventKind::Frame { .. } | EventKind::Binary { .. } | EventKind::Close { .. } => {
                 self.station(event.conn);
             }
             // A gap names missing frames, not a station (it may concern every connection).
@@ -701,6 +694,15 @@ impl<'a> Worker<'a> {
         }
         let mut findings = std::mem::take(&mut self.findings);
         self.runs.keep(&mut findings);
+        // What each station said about itself: the engine's station model knows it.
+        for (conn, info) in &mut self.stations {
+            if let Some(id) = self.engine.identity(conn) {
+                info.vendor.clone_from(&id.vendor);
+                info.model.clone_from(&id.model);
+                info.serial.clone_from(&id.serial);
+                info.firmware.clone_from(&id.firmware);
+            }
+        }
         Part {
             stats: self.engine.stats(),
             findings: self.runs,
@@ -710,64 +712,45 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// Reads vendor, model and firmware from a BootNotification CALL (1.6:
-/// `chargePointVendor`/`chargePointModel`/`firmwareVersion`; 2.x: `chargingStation.vendorName`
-/// /`model`/`firmwareVersion`). Anything else is left as it was.
-fn boot_identity(text: &str, s: &mut StationInfo) {
-    let Ok(serde_json::Value::Array(msg)) = serde_json::from_str::<serde_json::Value>(text) else {
-        return;
-    };
-    if msg.len() != 4 || msg[0] != 2 || msg[2] != "BootNotification" {
-        return;
-    }
-    let p = &msg[3];
-    let station = p.get("chargingStation").unwrap_or(p);
-    let field = |a: &str, b: &str| {
-        station
-            .get(a)
-            .or_else(|| station.get(b))
-            .and_then(|v| v.as_str())
-            .map(|v| crate::finding::shorten(v, 100))
-    };
-    s.vendor = field("vendorName", "chargePointVendor");
-    s.model = field("model", "chargePointModel");
-    s.firmware = field("firmwareVersion", "firmwareVersion");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn boot_identity_reads_both_generations() {
-        let mut s = StationInfo::default();
-        boot_identity(
-            r#"[2,"1","BootNotification",{"chargePointVendor":"ACME","chargePointModel":"X1","firmwareVersion":"1.2"}]"#,
-            &mut s,
-        );
-        assert_eq!(
+    fn each_station_is_named_by_its_last_boot_notification_in_either_generation() {
+        let trace = [
+            r#"{"ts":"2026-11-22T10:00:00Z","conn":"A","event":"open","subprotocol":"ocpp1.6"}"#,
+            r#"{"ts":"2026-11-22T10:00:01Z","conn":"A","from":"charger","text":"[2,\"1\",\"BootNotification\",{\"chargePointVendor\":\"ACME\",\"chargePointModel\":\"X1\",\"chargePointSerialNumber\":\"S-9\",\"firmwareVersion\":\"1.2\"}]"}"#,
+            r#"{"ts":"2026-11-22T10:00:02Z","conn":"A","from":"csms","text":"[3,\"1\",{\"status\":\"Accepted\",\"currentTime\":\"2026-11-22T10:00:02Z\",\"interval\":300}]"}"#,
+            r#"{"ts":"2026-11-22T10:00:00Z","conn":"B","event":"open","subprotocol":"ocpp2.0.1"}"#,
+            r#"{"ts":"2026-11-22T10:00:01Z","conn":"B","from":"charger","text":"[2,\"1\",\"BootNotification\",{\"reason\":\"PowerUp\",\"chargingStation\":{\"vendorName\":\"V\",\"model\":\"M\"}}]"}"#,
+            r#"{"ts":"2026-11-22T10:00:03Z","conn":"B","from":"charger","text":"[2,\"2\",\"BootNotification\",{\"reason\":\"PowerUp\",\"chargingStation\":{\"vendorName\":\"V2\",\"model\":\"M2\",\"serialNumber\":\"SN\",\"firmwareVersion\":\"9\"}}]"}"#,
+        ]
+        .join("\n");
+        let opts = CheckOptions {
+            schemas: Arc::new(
+                crate::engine::SchemaSet::builtin(&crate::engine::schema::ErrataSelection::all())
+                    .unwrap_or_else(|e| panic!("schemas: {e}")),
+            ),
+            config: Arc::new(crate::engine::Config::default()),
+            default_version: None,
+            jobs: 1,
+        };
+        let r = check_reader_streaming(trace.as_bytes(), &opts, &StreamOptions::default(), 1);
+        let id = |conn: &str| {
+            let s = &r.stations[conn];
             (
                 s.vendor.as_deref(),
                 s.model.as_deref(),
-                s.firmware.as_deref()
-            ),
-            (Some("ACME"), Some("X1"), Some("1.2"))
-        );
-        let mut s = StationInfo::default();
-        boot_identity(
-            r#"[2,"1","BootNotification",{"reason":"PowerUp","chargingStation":{"vendorName":"V","model":"M"}}]"#,
-            &mut s,
-        );
+                s.serial.as_deref(),
+                s.firmware.as_deref(),
+            )
+        };
         assert_eq!(
-            (
-                s.vendor.as_deref(),
-                s.model.as_deref(),
-                s.firmware.as_deref()
-            ),
-            (Some("V"), Some("M"), None)
+            id("A"),
+            (Some("ACME"), Some("X1"), Some("S-9"), Some("1.2"))
         );
-        // A response or another action changes nothing.
-        boot_identity(r#"[3,"1",{"status":"Accepted"}]"#, &mut s);
-        assert_eq!(s.vendor.as_deref(), Some("V"));
+        // The last BootNotification names the station.
+        assert_eq!(id("B"), (Some("V2"), Some("M2"), Some("SN"), Some("9")));
     }
 }

@@ -36,6 +36,7 @@ pub use config::Config;
 pub use observe::{Observation, Observed, Observer, StationSummary};
 pub use schema::SchemaSet;
 use session::Session;
+pub use station::Identity;
 
 /// The engine could not judge an event for a reason that is the user's to fix (not a
 /// finding about the traffic).
@@ -84,6 +85,12 @@ impl Engine {
 
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// What station `conn` said about itself in its last BootNotification, if the engine
+    /// knows the station (it may have been forgotten, see [`Engine::forget_gone`]).
+    pub fn identity(&self, conn: &str) -> Option<&Identity> {
+        self.sessions.get(conn).map(|s| &s.proto.station.identity)
     }
 
     /// Whether `conn` is judged as observed mid-life now (its trace started mid-life, or

@@ -40,6 +40,40 @@ pub(crate) struct Station {
     pub(crate) boots: u32,
     /// The configuration keys and device-model variables learnt from the traffic.
     pub(crate) config: Config,
+    /// What the station said about itself in its last BootNotification.
+    pub(crate) identity: Identity,
+}
+
+/// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
+/// `chargePointModel`, `chargePointSerialNumber`, `firmwareVersion`; 2.x: the same inside
+/// `chargingStation` as `vendorName`, `model`, `serialNumber`, `firmwareVersion`), each cut to
+/// 100 characters. Read from every BootNotification CALL, valid or not; a member that is
+/// missing or not a string is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+}
+
+impl Identity {
+    fn of_boot(payload: &serde_json::Value) -> Identity {
+        let station = payload.get("chargingStation").unwrap_or(payload);
+        let field = |v2: &str, v16: &str| {
+            station
+                .get(v2)
+                .or_else(|| station.get(v16))
+                .and_then(serde_json::Value::as_str)
+                .map(|v| crate::finding::shorten(v, 100))
+        };
+        Identity {
+            vendor: field("vendorName", "chargePointVendor"),
+            model: field("model", "chargePointModel"),
+            serial: field("serialNumber", "chargePointSerialNumber"),
+            firmware: field("firmwareVersion", "firmwareVersion"),
+        }
+    }
 }
 
 impl Station {
@@ -84,6 +118,7 @@ impl Station {
             self.registration = Registration::Booting;
             self.last_boot_at = Some(now);
             self.boots = self.boots.wrapping_add(1);
+            self.identity = Identity::of_boot(call.payload);
         }
         self.config.observe_call(call);
     }
