@@ -5,6 +5,8 @@
 //! - a naive parse only: the trace record and the frame inside it, each into a
 //!   `serde_json::Value` (what any checker pays before it judges anything),
 //! - `check` on one core (one engine, everything in this thread),
+//! - `check --schema-only` on one core (framing and schemas, no protocol rule): with the
+//!   naive parse above, it separates what parsing, schemas and rules cost,
 //! - `check` on every core (the file split by connection across workers),
 //!
 //! - side by side, when Node.js is installed: `ocpp-rpc`'s strict-mode validators (ajv,
@@ -157,6 +159,19 @@ fn main() {
     println!(
         "check, 1 core (one engine):                      {ours:>9.0} frames/s ({errors} errors)"
     );
+    let schema_opts = CheckOptions {
+        config: Arc::new({
+            let mut c = Config::default();
+            c.schema_only = true;
+            c
+        }),
+        ..opts.clone()
+    };
+    let (t, n) = best_of(3, || check_path(&trace, &schema_opts, 1).stats.frames);
+    let schema_only = n as f64 / t;
+    println!(
+        "check --schema-only, 1 core (framing, schemas; no protocol rules): {schema_only:>9.0} frames/s"
+    );
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let (t, n) = best_of(3, || check_path(&trace, &opts, cores).stats.frames);
     println!(
@@ -165,7 +180,7 @@ fn main() {
     );
 
     if std::env::var("BENCH_NODE").as_deref() != Ok("0") {
-        side_by_side(&trace, ours);
+        side_by_side(&trace, ours, schema_only);
     }
 
     let exe = std::env::current_exe().expect("own path");
@@ -179,7 +194,7 @@ fn main() {
 }
 
 /// `ocpp-rpc`'s validators on the same trace (Node.js, one core), next to `check -j 1`.
-fn side_by_side(trace: &std::path::Path, ours: f64) {
+fn side_by_side(trace: &std::path::Path, ours: f64, schema_only: f64) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/node");
     let has = |cmd: &str| {
         std::process::Command::new(cmd)
@@ -247,6 +262,10 @@ fn side_by_side(trace: &std::path::Path, ours: f64) {
         println!(
             "ratio check -j 1 (framing, schemas, all rules) / ocpp-rpc schema-only: {:.2}",
             ours / steady_rate
+        );
+        println!(
+            "ratio check --schema-only -j 1 / ocpp-rpc schema-only: {:.2}",
+            schema_only / steady_rate
         );
     }
 }

@@ -305,3 +305,63 @@ fn the_late_close_of_a_superseded_connection_ends_nothing() {
     assert!(fired.contains(&"rpc.response-unknown-id"), "{fired:?}");
     assert!(fired.contains(&"rpc.frame-after-close"), "{fired:?}");
 }
+
+#[test]
+fn schema_only_keeps_framing_and_schemas_and_runs_no_protocol_rule() {
+    let trace = [
+        r#"{"ts":"2026-11-22T10:00:00Z","conn":"CP-1","event":"open","subprotocol":"ocpp1.6"}"#,
+        // Before any BootNotification, and with a member its schema does not allow.
+        r#"{"ts":"2026-11-22T10:00:01Z","conn":"CP-1","from":"charger","text":"[2,\"1\",\"StatusNotification\",{\"connectorId\":1,\"errorCode\":\"NoError\",\"status\":\"Charging\"}]"}"#,
+        r#"{"ts":"2026-11-22T10:00:02Z","conn":"CP-1","from":"csms","text":"[3,\"1\",{}]"}"#,
+        r#"{"ts":"2026-11-22T10:00:03Z","conn":"CP-1","from":"charger","text":"[2,\"2\",\"Heartbeat\",{\"extra\":1}]"}"#,
+        r#"{"ts":"2026-11-22T10:00:04Z","conn":"CP-1","from":"csms","text":"[3,\"2\",{\"currentTime\":\"2026-11-22T10:00:04Z\"}]"}"#,
+        r#"{"ts":"2026-11-22T10:00:05Z","conn":"CP-1","from":"charger","text":"[2,\"3\",\"StopTransaction\",{\"transactionId\":77,\"meterStop\":10,\"timestamp\":\"2026-11-22T10:00:05Z\"}]"}"#,
+        r#"{"ts":"2026-11-22T10:00:06Z","conn":"CP-1","from":"csms","text":"[3,\"3\",{}]"}"#,
+    ]
+    .join("\n");
+    let ids = |schema_only: bool| {
+        let opts = CheckOptions {
+            schemas: Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap()),
+            config: Arc::new({
+                let mut c = Config::default();
+                c.schema_only = schema_only;
+                c
+            }),
+            default_version: None,
+            jobs: 1,
+        };
+        let r = check_reader(trace.as_bytes(), &opts, 1);
+        r.findings.iter().map(|f| f.rule.id).collect::<Vec<_>>()
+    };
+    let (all, only) = (ids(false), ids(true));
+    let framing = |id: &&str| {
+        ["rpc.", "schema.", "ws.", "dir."]
+            .iter()
+            .any(|p| id.starts_with(p))
+    };
+    assert!(only.contains(&"schema.request-invalid"), "{only:?}");
+    assert!(only.iter().all(framing), "{only:?}");
+    assert!(
+        only.iter().all(|id| all.contains(id)),
+        "{only:?} vs {all:?}"
+    );
+    assert!(
+        all.iter().any(|id| !framing(id)),
+        "the trace has protocol findings when rules run: {all:?}"
+    );
+    // The flag reaches the engine from the command line.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jsonl");
+    std::fs::write(&path, &trace).unwrap();
+    let p = path.to_str().unwrap();
+    let cli = run(&["check", p, "--schema-only", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&cli.stdout).expect("one JSON document");
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.iter().all(framing), "{rules:?}");
+    assert!(rules.contains(&"schema.request-invalid"), "{rules:?}");
+}

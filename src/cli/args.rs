@@ -51,6 +51,11 @@ pub struct EngineArgs {
     /// configuration file's `call_timeout`)
     #[arg(long, value_name = "SECONDS")]
     pub call_timeout: Option<f64>,
+
+    /// Framing, message ids and pairing, and the JSON schemas only: no protocol rule (state,
+    /// sequencing, values) is run
+    #[arg(long)]
+    pub schema_only: bool,
 }
 
 impl EngineArgs {
@@ -94,6 +99,7 @@ pub fn build_config(args: &EngineArgs) -> Result<Config> {
             .disable(id)
             .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
     }
+    config.schema_only = args.schema_only;
     if let Some(t) = args.call_timeout {
         if !(t.is_finite() && t > 0.0 && t < 1e9) {
             bail!("--call-timeout must be a positive number of seconds, got {t}");

@@ -504,6 +504,12 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
     if let Some(t) = args.engine.call_timeout {
         settings.push(("--call-timeout".into(), format!("{t} s")));
     }
+    if args.engine.schema_only {
+        settings.push((
+            "--schema-only".into(),
+            "protocol rules off: only framing and schemas judged".into(),
+        ));
+    }
     if let Some(k) = &args.known_failures {
         settings.push(("--known-failures".into(), k.display().to_string()));
     }

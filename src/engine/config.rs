@@ -71,6 +71,10 @@ impl Default for Tolerances {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub tol: Tolerances,
+    /// Framing, message ids, pairing and schemas only: the protocol rule families (state,
+    /// sequencing, values) are not run (`check --schema-only`; the benchmark's mode that
+    /// separates what parsing, schemas and rules cost).
+    pub schema_only: bool,
     /// Per rule id: `None` = disabled, `Some(s)` = severity `s`.
     overrides: HashMap<&'static str, Option<Severity>>,
 }

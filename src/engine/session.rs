@@ -203,7 +203,9 @@ impl Session {
         }
         ctx.version = self.version;
         self.proto.station.version = self.version;
-        self.proto.on_open(ctx, &open_info(handshake));
+        if !ctx.config.schema_only {
+            self.proto.on_open(ctx, &open_info(handshake));
+        }
     }
 
     pub(crate) fn on_close(&mut self, by: Option<Side>, ctx: &mut Ctx<'_>) {
@@ -218,7 +220,9 @@ impl Session {
             self.closed_by[side.index()] = true;
         }
         self.pending = Default::default();
-        self.proto.on_close(ctx, by);
+        if !ctx.config.schema_only {
+            self.proto.on_close(ctx, by);
+        }
     }
 
     /// Time has advanced (an event of this connection is about to be judged, or the
@@ -269,7 +273,9 @@ impl Session {
                 }
             }
         }
-        self.proto.on_time(ctx, now, end);
+        if !ctx.config.schema_only {
+            self.proto.on_time(ctx, now, end);
+        }
     }
 
     pub(crate) fn on_frame(
@@ -533,7 +539,9 @@ impl Session {
                 valid,
                 send,
             };
-            self.proto.on_call(ctx, &call);
+            if !ctx.config.schema_only {
+                self.proto.on_call(ctx, &call);
+            }
         }
         added
     }
@@ -588,7 +596,9 @@ impl Session {
                 call_line: call.line,
                 outcome,
             };
-            self.proto.on_reply(ctx, &reply);
+            if !ctx.config.schema_only {
+                self.proto.on_reply(ctx, &reply);
+            }
         }
     }
 
