@@ -33,6 +33,11 @@ use crate::wire::frame::{self, Frame, FrameError, MessageType};
 const MAX_PENDING: usize = 32;
 /// Recently answered calls remembered per side (duplicate responses, CALLRESULTERROR).
 const MAX_RECENT: usize = 16;
+/// A CALL whose frame is longer than this gives up its payload when it times out: a late
+/// answer to it is then judged as an answer to a request that was not valid. Smaller ones
+/// keep it (a late acknowledgement is still judged against its request); memory for
+/// unanswered calls stays within [`MAX_PENDING`] times this per side.
+const KEEP_TIMED_OUT: usize = 4096;
 
 /// A CALL waiting for its answer.
 #[derive(Debug)]
@@ -53,6 +58,8 @@ pub(crate) struct Pending {
     pub(crate) injected: bool,
     /// A gap in the observation came after it: its answer may be among the missing frames.
     pub(crate) gap: bool,
+    /// Its frame was longer than [`KEEP_TIMED_OUT`].
+    pub(crate) large: bool,
 }
 
 /// A CALL that was answered.
@@ -233,11 +240,12 @@ impl Session {
             for p in &mut self.pending[side.index()] {
                 if !p.timed_out && now.micros().saturating_sub(p.at.micros()) > timeout {
                     p.timed_out = true;
-                    // The caller has given up on it: its payload is not kept for an answer
-                    // that may never come (a late one is judged without it, as for a request
-                    // that was not valid), so unanswered calls cost no more than their ids.
-                    p.payload = Value::Null;
-                    p.valid = false;
+                    if p.large {
+                        // The caller has given up on it: a large payload is not kept for an
+                        // answer that may never come (see [`KEEP_TIMED_OUT`]).
+                        p.payload = Value::Null;
+                        p.valid = false;
+                    }
                     let action = p
                         .action
                         .zip(self.version)
@@ -357,6 +365,7 @@ impl Session {
             && items.len() == 4
         {
             p.payload = items.swap_remove(3);
+            p.large = text.len() > KEEP_TIMED_OUT;
         }
     }
 
@@ -524,6 +533,7 @@ impl Session {
                     timed_out: false,
                     injected,
                     gap: false,
+                    large: false,
                 });
                 added = true;
             }
@@ -800,7 +810,7 @@ mod tests {
     }
 
     #[test]
-    fn a_timed_out_call_keeps_its_id_not_its_payload_and_a_late_answer_is_still_judged() {
+    fn a_timed_out_large_call_keeps_its_id_not_its_payload_and_a_late_answer_is_still_judged() {
         let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
         let mut engine = Engine::new(schemas, Arc::new(Config::default()), Some(Version::V16));
         let big = format!(
@@ -834,5 +844,23 @@ mod tests {
         );
         assert!(found.contains(&"rpc.response-after-timeout"), "{found:?}");
         assert!(!found.contains(&"rpc.response-unknown-id"), "{found:?}");
+        // A small one keeps its payload: its late answer is judged against the request.
+        frame(
+            &mut engine,
+            50,
+            Side::Csms,
+            r#"[2,"dt-2","DataTransfer",{"vendorId":"X"}]"#,
+        );
+        frame(
+            &mut engine,
+            90,
+            Side::Charger,
+            r#"[2,"hb-2","Heartbeat",{}]"#,
+        );
+        assert_eq!(
+            pending(&engine),
+            (1, Some(false)),
+            "a small payload is kept"
+        );
     }
 }
