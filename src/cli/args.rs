@@ -364,6 +364,7 @@ mod tests {
                     "config",
                     "disable",
                     "call_timeout",
+                    "schema_only",
                 ]
                 .contains(&a.get_id().as_str())
             })
