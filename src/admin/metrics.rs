@@ -75,6 +75,8 @@ pub struct Metrics {
     pub upstream_connect: Histogram,
     pub inspection_lag: Gauge<f64, AtomicU64>,
     pub inspection_dropped: Counter,
+    pub gaps: Counter,
+    pub gap_frames: Counter,
     pub tap_bytes: Gauge,
     pub tap_bytes_limit: Gauge,
     pub draining: Gauge,
@@ -109,6 +111,8 @@ impl Metrics {
             upstream_connect: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             inspection_lag: Gauge::default(),
             inspection_dropped: Counter::default(),
+            gaps: Counter::default(),
+            gap_frames: Counter::default(),
             tap_bytes: Gauge::default(),
             tap_bytes_limit: Gauge::default(),
             draining: Gauge::default(),
@@ -167,6 +171,16 @@ impl Metrics {
             "inspection_dropped_events",
             "Events dropped from inspection because it lagged (the traffic was forwarded)",
             m.inspection_dropped.clone(),
+        );
+        r.register(
+            "recording_gaps",
+            "Gap records: places where frames are missing from the recording (a message lost to the in-flight budget, a write that failed)",
+            m.gaps.clone(),
+        );
+        r.register(
+            "recording_gap_frames",
+            "Frames the gap records say are missing, where they say how many",
+            m.gap_frames.clone(),
         );
         r.register(
             "tap_bytes_in_flight",
@@ -290,7 +304,12 @@ impl LiveSink for MetricsSink {
                     }
                 }
             }
-            Observed::Gap { .. } => {}
+            Observed::Gap { frames, .. } => {
+                self.metrics.gaps.inc();
+                if let Some(n) = frames {
+                    self.metrics.gap_frames.inc_by(*n);
+                }
+            }
         }
         // The lag is read against the clock here (a sink may; the engine does not).
         let lag = Timestamp::now().micros().saturating_sub(o.at.micros());
@@ -334,5 +353,34 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn gap_observations_count_gaps_and_the_frames_they_name() {
+        use crate::source::event::Origin;
+        let m = Arc::new(Metrics::new());
+        let mut sink = MetricsSink::new(m.clone());
+        for frames in [Some(3), None] {
+            sink.observe(&Observation {
+                conn: "CP-1",
+                line: 1,
+                at: Timestamp::default(),
+                origin: Origin::Peer,
+                what: Observed::Gap {
+                    frames,
+                    reason: Some("in-flight budget full"),
+                },
+                station: crate::engine::StationSummary::default(),
+            });
+        }
+        let text = m.encode();
+        assert!(
+            text.contains("ocpp_inspector_recording_gaps_total 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ocpp_inspector_recording_gap_frames_total 3"),
+            "{text}"
+        );
     }
 }
