@@ -1150,7 +1150,7 @@ impl Harness {
                         tls_version: tls_version.as_deref(),
                         client_cert_subject: client_cert_subject.as_deref(),
                         basic_auth_user: basic_auth_user.as_deref(),
-                        offered_subprotocols: None,
+                        ..Handshake::default()
                     }),
                 );
             }

@@ -56,6 +56,11 @@ pub struct EngineArgs {
     /// sequencing, values) is run
     #[arg(long)]
     pub schema_only: bool,
+
+    /// Where a profile-3 client certificate must name the station: cn (its subject's common
+    /// name, as OCPP asks), san (a DNS or URI subject alternative name) or either
+    #[arg(long, value_name = "WHERE", default_value = "cn")]
+    pub cert_identity: crate::engine::config::CertIdentity,
 }
 
 impl EngineArgs {
@@ -100,6 +105,7 @@ pub fn build_config(args: &EngineArgs) -> Result<Config> {
             .map_err(|e| anyhow::anyhow!("--disable: {e}"))?;
     }
     config.schema_only = args.schema_only;
+    config.cert_identity = args.cert_identity;
     if let Some(t) = args.call_timeout {
         if !(t.is_finite() && t > 0.0 && t < 1e9) {
             bail!("--call-timeout must be a positive number of seconds, got {t}");
@@ -365,6 +371,7 @@ mod tests {
                     "disable",
                     "call_timeout",
                     "schema_only",
+                    "cert_identity",
                 ]
                 .contains(&a.get_id().as_str())
             })

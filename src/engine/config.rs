@@ -67,6 +67,29 @@ impl Default for Tolerances {
     }
 }
 
+/// Where a client certificate names its station: the subject's common name (what OCPP's
+/// security profile 3 asks for), one of the subject alternative names (DNS names and URIs),
+/// or either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CertIdentity {
+    #[default]
+    Cn,
+    San,
+    Either,
+}
+
+impl std::str::FromStr for CertIdentity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cn" => Ok(CertIdentity::Cn),
+            "san" => Ok(CertIdentity::San),
+            "either" => Ok(CertIdentity::Either),
+            _ => Err(format!("`{s}`: cn, san or either")),
+        }
+    }
+}
+
 /// Engine configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -75,6 +98,9 @@ pub struct Config {
     /// sequencing, values) are not run (`check --schema-only`; the benchmark's mode that
     /// separates what parsing, schemas and rules cost).
     pub schema_only: bool,
+    /// What of a profile-3 client certificate must name the station
+    /// (`auth.client-cert-identity-mismatch`).
+    pub cert_identity: CertIdentity,
     /// Per rule id: `None` = disabled, `Some(s)` = severity `s`.
     overrides: HashMap<&'static str, Option<Severity>>,
 }

@@ -46,6 +46,8 @@ struct Out<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     client_cert_subject: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    client_cert_san: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     basic_auth_user: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     offered_subprotocols: Option<&'a str>,
@@ -173,6 +175,7 @@ impl<W: Write> Recorder<W> {
             scheme: None,
             tls_version: None,
             client_cert_subject: None,
+            client_cert_san: None,
             basic_auth_user: None,
             offered_subprotocols: None,
             code: None,
@@ -193,6 +196,7 @@ impl<W: Write> Recorder<W> {
                 rec.scheme = security.scheme;
                 rec.tls_version = security.tls_version;
                 rec.client_cert_subject = security.client_cert_subject;
+                rec.client_cert_san = security.client_cert_san;
                 rec.basic_auth_user = security.basic_auth_user;
                 rec.offered_subprotocols = security.offered_subprotocols;
                 rec.peer = extra.peer;
@@ -469,6 +473,7 @@ mod tests {
                 scheme: Some("wss"),
                 tls_version: Some("1.3"),
                 client_cert_subject: Some("CN=CP-1"),
+                client_cert_san: Some("cp-1.example.com, CP-1"),
                 basic_auth_user: Some("CP-1"),
                 offered_subprotocols: Some("ocpp2.0.1, ocpp1.6"),
             })),

@@ -84,6 +84,9 @@ pub struct Handshake<'a> {
     pub tls_version: Option<&'a str>,
     /// The subject of the charger's TLS client certificate (security profile 3).
     pub client_cert_subject: Option<&'a str>,
+    /// The DNS names and URIs among that certificate's subject alternative names,
+    /// comma-separated.
+    pub client_cert_san: Option<&'a str>,
     /// The user name of the charger's HTTP Basic authentication (never the password).
     pub basic_auth_user: Option<&'a str>,
 }

@@ -58,6 +58,8 @@ struct RawRecord<'a> {
     #[serde(borrow, default)]
     client_cert_subject: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
+    client_cert_san: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     basic_auth_user: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     offered_subprotocols: Option<Cow<'a, str>>,
@@ -91,6 +93,7 @@ pub enum RecordKind<'a> {
         scheme: Option<Cow<'a, str>>,
         tls_version: Option<Cow<'a, str>>,
         client_cert_subject: Option<Cow<'a, str>>,
+        client_cert_san: Option<Cow<'a, str>>,
         basic_auth_user: Option<Cow<'a, str>>,
         offered_subprotocols: Option<Cow<'a, str>>,
     },
@@ -124,6 +127,7 @@ impl<'a> Record<'a> {
                 scheme,
                 tls_version,
                 client_cert_subject,
+                client_cert_san,
                 basic_auth_user,
                 offered_subprotocols,
             } => EventKind::Open(Handshake {
@@ -131,6 +135,7 @@ impl<'a> Record<'a> {
                 scheme: scheme.as_deref(),
                 tls_version: tls_version.as_deref(),
                 client_cert_subject: client_cert_subject.as_deref(),
+                client_cert_san: client_cert_san.as_deref(),
                 basic_auth_user: basic_auth_user.as_deref(),
                 offered_subprotocols: offered_subprotocols.as_deref(),
             }),
@@ -202,6 +207,7 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
             scheme: raw.scheme,
             tls_version: raw.tls_version,
             client_cert_subject: raw.client_cert_subject,
+            client_cert_san: raw.client_cert_san,
             basic_auth_user: raw.basic_auth_user,
             offered_subprotocols: raw.offered_subprotocols,
         },

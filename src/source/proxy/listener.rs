@@ -410,6 +410,7 @@ pub(crate) async fn handle(
             },
             tls_version: peer_tls.version,
             client_cert_subject: peer_tls.client_cert_subject,
+            client_cert_san: peer_tls.client_cert_san,
             basic_auth_user: req.basic_auth_user,
             peer: peer.to_string(),
         })),

@@ -65,6 +65,7 @@ pub struct OpenInfo {
     pub scheme: &'static str,
     pub tls_version: Option<&'static str>,
     pub client_cert_subject: Option<String>,
+    pub client_cert_san: Option<String>,
     pub basic_auth_user: Option<String>,
     /// The charger's address.
     pub peer: String,
@@ -79,6 +80,7 @@ impl OpenInfo {
             scheme: Some(self.scheme),
             tls_version: self.tls_version,
             client_cert_subject: self.client_cert_subject.as_deref(),
+            client_cert_san: self.client_cert_san.as_deref(),
             basic_auth_user: self.basic_auth_user.as_deref(),
         }
     }

@@ -41,6 +41,9 @@ pub struct UpstreamTls {
     pub key: Option<PathBuf>,
 }
 
+/// Subject alternative names kept of a client certificate (the rest are not compared).
+pub const MAX_SAN: usize = 16;
+
 /// What a finished server-side handshake says about the charger.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PeerTls {
@@ -50,6 +53,9 @@ pub struct PeerTls {
     pub client_cert_subject: Option<String>,
     /// The common name of that subject (OCPP puts the station identity there).
     pub client_cert_cn: Option<String>,
+    /// The DNS names and URIs of its subject alternative names, comma-separated (at most
+    /// [`MAX_SAN`] of them, each cut to 128 characters).
+    pub client_cert_san: Option<String>,
     /// The client certificate itself (DER), verified against `--client-ca`.
     pub client_cert_der: Option<Vec<u8>>,
 }
@@ -298,6 +304,40 @@ pub fn accept_failure_reason(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// Fills in what a client certificate (DER) names: its subject, common name and DNS/URI
+/// subject alternative names. A certificate that does not parse fills in nothing.
+fn read_client_cert(der: &[u8], out: &mut PeerTls) {
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(der) else {
+        return;
+    };
+    out.client_cert_der = Some(der.to_vec());
+    let subject = parsed.subject();
+    out.client_cert_subject = Some(subject.to_string());
+    out.client_cert_cn = subject
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned);
+    if let Ok(Some(san)) = parsed.subject_alternative_name() {
+        let names: Vec<String> = san
+            .value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                x509_parser::extensions::GeneralName::DNSName(d)
+                | x509_parser::extensions::GeneralName::URI(d) => {
+                    Some(crate::finding::shorten(d, 128))
+                }
+                _ => None,
+            })
+            .take(MAX_SAN)
+            .collect();
+        if !names.is_empty() {
+            out.client_cert_san = Some(names.join(", "));
+        }
+    }
+}
+
 /// What the handshake of `conn` says about the charger.
 pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
     let version = match conn.protocol_version() {
@@ -309,17 +349,8 @@ pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
         version,
         ..PeerTls::default()
     };
-    if let Some(cert) = conn.peer_certificates().and_then(|c| c.first())
-        && let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref())
-    {
-        out.client_cert_der = Some(cert.as_ref().to_vec());
-        let subject = parsed.subject();
-        out.client_cert_subject = Some(subject.to_string());
-        out.client_cert_cn = subject
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .map(str::to_owned);
+    if let Some(cert) = conn.peer_certificates().and_then(|c| c.first()) {
+        read_client_cert(cert.as_ref(), &mut out);
     }
     out
 }
@@ -327,6 +358,33 @@ pub fn peer_tls(conn: &rustls::ServerConnection) -> PeerTls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_certificate_gives_its_subject_common_name_and_dns_sans() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["cp-1.example.com".to_owned(), "CP-1".to_owned()])
+                .unwrap_or_else(|e| panic!("{e}"));
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "CP-9");
+        let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+        let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = PeerTls::default();
+        read_client_cert(cert.der(), &mut out);
+        assert_eq!(out.client_cert_cn.as_deref(), Some("CP-9"));
+        assert_eq!(
+            out.client_cert_san.as_deref(),
+            Some("cp-1.example.com, CP-1")
+        );
+        assert!(
+            out.client_cert_subject
+                .is_some_and(|s| s.contains("CN=CP-9"))
+        );
+        // Not a certificate: nothing is filled in.
+        let mut out = PeerTls::default();
+        read_client_cert(b"not DER", &mut out);
+        assert_eq!(out, PeerTls::default());
+    }
 
     #[test]
     fn missing_files_are_named() {
