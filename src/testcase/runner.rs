@@ -9,7 +9,9 @@
 //! a session is normal). The current step, and after it every optional step or repeatable
 //! step already matched once, may take a frame. A CALLRESULT/CALLERROR step answers the
 //! CALL matched by an earlier step of the same action (same message id); when that answer
-//! fails the matchers the case fails there, because no second answer will come. `match`
+//! fails the matchers the case fails there, because no second answer will come (an
+//! optional answer step passes over the other kind of answer when a later step takes it:
+//! "either a result or an error"). `match`
 //! selects a frame, `expect` judges the selected frame: a selected frame that fails `expect`
 //! fails the step (even a trigger step: the frame was the case's).
 //! `within_s` (at most) and `after_s` (at least) count from the frame matched by the
@@ -309,7 +311,11 @@ impl Run {
                 && msg.kind == StepKind::Call
                 && inject.marked_only()
                 && !msg.injected;
-            if step.from == msg.from && step.action == msg.action && !own_frame {
+            if step.from == msg.from
+                && step.action == msg.action
+                && !own_frame
+                && !self.other_answer_taken_later(case, i, msg)
+            {
                 match self.try_step(step, msg) {
                     Try::Match => {
                         if let Some(why) = self.too_early(step, msg) {
@@ -342,6 +348,30 @@ impl Run {
             }
         }
         Outcome::Done
+    }
+
+    /// Either a result or an error: an optional answer step passes over the other kind of
+    /// answer (a CALLERROR for a `result` step, a CALLRESULT for an `error` step) when a later
+    /// step it may be skipped for answers the same action with that kind.
+    fn other_answer_taken_later(&self, case: &Case, i: usize, msg: &Msg<'_>) -> bool {
+        let step = &case.steps[i];
+        if !step.optional
+            || step.kind == StepKind::Call
+            || msg.kind == StepKind::Call
+            || msg.kind == step.kind
+        {
+            return false;
+        }
+        for j in i + 1..case.steps.len() {
+            let later = &case.steps[j];
+            if later.from == msg.from && later.action == msg.action && later.kind == msg.kind {
+                return true;
+            }
+            if !self.skippable(&case.steps, j) {
+                break;
+            }
+        }
+        false
     }
 
     /// `after_s`: a frame that matches sooner than that after the previous matched step's

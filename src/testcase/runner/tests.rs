@@ -534,3 +534,75 @@ call = "StatusNotification"
     assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
     assert_eq!(res.steps[0].evidence[0].line, 3);
 }
+
+const EITHER: &str = r#"
+id = "1.6/localauth/x99"
+title = "Either a result or an error"
+versions = ["1.6"]
+dut = "charger"
+[[steps]]
+from = "csms"
+call = "GetLocalListVersion"
+[[steps]]
+name = "answered"
+from = "charger"
+result = "GetLocalListVersion"
+optional = true
+expect = { listVersion = -1 }
+[[steps]]
+name = "refused"
+from = "charger"
+error = "GetLocalListVersion"
+unless = "answered"
+expect = { errorCode = "NotSupported" }
+"#;
+
+fn either(answer: &str) -> CaseResult {
+    let c = parse_case(EITHER, "t.toml").unwrap();
+    let mut r = Runner::new(Arc::new(vec![c]), None);
+    feed_all(
+        &mut r,
+        &[
+            (1, "csms", r#"[2,"g","GetLocalListVersion",{}]"#),
+            (2, "charger", answer),
+        ],
+    );
+    r.results().remove(0)
+}
+
+#[test]
+fn an_optional_result_step_leaves_a_callerror_to_the_error_step() {
+    let res = either(r#"[3,"g",{"listVersion":-1}]"#);
+    assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+    assert_eq!(res.steps[2].status, StepStatus::Skipped);
+    let res = either(r#"[4,"g","NotSupported","",{}]"#);
+    assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+    assert_eq!(res.steps[1].status, StepStatus::Skipped);
+    assert_eq!(res.steps[2].evidence.len(), 1);
+    // Each branch still judges its answer.
+    let res = either(r#"[3,"g",{"listVersion":0}]"#);
+    assert_eq!(res.verdict, Verdict::Failed);
+    assert_eq!(res.failed_step, Some(1), "{}", res.reason);
+    let res = either(r#"[4,"g","InternalError","",{}]"#);
+    assert_eq!(res.verdict, Verdict::Failed);
+    assert_eq!(res.failed_step, Some(2), "{}", res.reason);
+    assert!(res.reason.contains("errorCode"), "{}", res.reason);
+    // Without a later error step, a CALLERROR still fails the optional result step.
+    let only_result = EITHER
+        .split("[[steps]]\nname = \"refused\"")
+        .next()
+        .unwrap();
+    let then_status = "[[steps]]\nfrom = \"charger\"\ncall = \"StatusNotification\"\n";
+    let c = parse_case(&format!("{only_result}{then_status}"), "t.toml").unwrap();
+    let mut r = Runner::new(Arc::new(vec![c]), None);
+    feed_all(
+        &mut r,
+        &[
+            (1, "csms", r#"[2,"g","GetLocalListVersion",{}]"#),
+            (2, "charger", r#"[4,"g","NotSupported","",{}]"#),
+        ],
+    );
+    let res = r.results().remove(0);
+    assert_eq!(res.verdict, Verdict::Failed);
+    assert_eq!(res.failed_step, Some(1), "{}", res.reason);
+}
