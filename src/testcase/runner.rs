@@ -16,7 +16,8 @@
 //! fails the step (even a trigger step: the frame was the case's).
 //! `within_s` (at most) and `after_s` (at least) count from the frame matched by the
 //! previous step; a frame that matches before `after_s` has passed fails its step. Until the
-//! `trigger` steps have matched, a failure re-arms the case instead (it has not started).
+//! `trigger` steps have matched, a failure re-arms the case instead (it has not started),
+//! and so does a frame fitting one of the case's `rearm_on` rules once a step has matched.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::matcher::{Vars, check_all};
 pub use super::policy::{InjectPolicy, Policy};
-use super::scenario::{Case, Step, StepKind};
+use super::scenario::{Case, Forbid, Step, StepKind};
 use super::verdict::{CaseResult, EVIDENCE_BYTES, Evidence, StepResult, StepStatus, Verdict};
 use crate::engine::{Observation, Observed};
 use crate::ocpp::{Side, Version};
@@ -275,20 +276,28 @@ impl Run {
             return Outcome::Done;
         }
         let here = (msg.line, msg.at);
+        if self.state == State::Waiting && self.hits.iter().any(|h| !h.is_empty()) {
+            // `rearm_on`: this attempt is another scenario; start afresh.
+            if let Some(f) = case.rearm_on.iter().find(|f| self.fits(f, msg)) {
+                let i = self.next_required(&case.steps).unwrap_or(self.pos);
+                let reason = format!(
+                    "step {} ({}): started afresh on {} {} {} ({})",
+                    i + 1,
+                    case.steps[i].name,
+                    msg.from,
+                    msg.kind.name(),
+                    msg.action,
+                    f.reason
+                );
+                return self.fail(case, station, i, reason, here, out);
+            }
+        }
         if self.state == State::Running {
             for f in &case.forbid {
                 if f.until.is_some_and(|k| self.matched(k)) {
                     continue;
                 }
-                let action_hit = match &f.action {
-                    Some(a) => a == msg.action,
-                    None => !f.except.iter().any(|e| e == msg.action),
-                };
-                if f.from == msg.from
-                    && f.kind == msg.kind
-                    && action_hit
-                    && check_all(&f.matchers, msg.payload, &self.vars).is_ok()
-                {
+                if self.fits(f, msg) {
                     let i = self.pos.min(case.steps.len().saturating_sub(1));
                     self.push_evidence(i, msg);
                     let reason = format!(
@@ -348,6 +357,18 @@ impl Run {
             }
         }
         Outcome::Done
+    }
+
+    /// The frame fits a `forbid` or `rearm_on` rule.
+    fn fits(&self, f: &Forbid, msg: &Msg<'_>) -> bool {
+        let action_hit = match &f.action {
+            Some(a) => a == msg.action,
+            None => !f.except.iter().any(|e| e == msg.action),
+        };
+        f.from == msg.from
+            && f.kind == msg.kind
+            && action_hit
+            && check_all(&f.matchers, msg.payload, &self.vars).is_ok()
     }
 
     /// Either a result or an error: an optional answer step passes over the other kind of
