@@ -24,6 +24,7 @@ pub mod report;
 pub mod report_html;
 pub mod runner;
 pub mod scenario;
+pub mod sim_claims;
 pub mod verdict;
 
 use std::io::{BufReader, Read};

@@ -9,12 +9,15 @@
 //! a session is normal). The current step, and after it every optional step or repeatable
 //! step already matched once, may take a frame. A CALLRESULT/CALLERROR step answers the
 //! CALL matched by an earlier step of the same action (same message id); when that answer
-//! fails the matchers the case fails there, because no second answer will come. `match`
+//! fails the matchers the case fails there, because no second answer will come (an
+//! optional answer step passes over the other kind of answer when a later step takes it:
+//! "either a result or an error"). `match`
 //! selects a frame, `expect` judges the selected frame: a selected frame that fails `expect`
 //! fails the step (even a trigger step: the frame was the case's).
 //! `within_s` (at most) and `after_s` (at least) count from the frame matched by the
 //! previous step; a frame that matches before `after_s` has passed fails its step. Until the
-//! `trigger` steps have matched, a failure re-arms the case instead (it has not started).
+//! `trigger` steps have matched, a failure re-arms the case instead (it has not started),
+//! and so does a frame fitting one of the case's `rearm_on` rules once a step has matched.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::matcher::{Vars, check_all};
 pub use super::policy::{InjectPolicy, Policy};
-use super::scenario::{Case, Step, StepKind};
+use super::scenario::{Case, Forbid, Step, StepKind};
 use super::verdict::{CaseResult, EVIDENCE_BYTES, Evidence, StepResult, StepStatus, Verdict};
 use crate::engine::{Observation, Observed};
 use crate::ocpp::{Side, Version};
@@ -273,20 +276,28 @@ impl Run {
             return Outcome::Done;
         }
         let here = (msg.line, msg.at);
+        if self.state == State::Waiting && self.hits.iter().any(|h| !h.is_empty()) {
+            // `rearm_on`: this attempt is another scenario; start afresh.
+            if let Some(f) = case.rearm_on.iter().find(|f| self.fits(f, msg)) {
+                let i = self.next_required(&case.steps).unwrap_or(self.pos);
+                let reason = format!(
+                    "step {} ({}): started afresh on {} {} {} ({})",
+                    i + 1,
+                    case.steps[i].name,
+                    msg.from,
+                    msg.kind.name(),
+                    msg.action,
+                    f.reason
+                );
+                return self.fail(case, station, i, reason, here, out);
+            }
+        }
         if self.state == State::Running {
             for f in &case.forbid {
                 if f.until.is_some_and(|k| self.matched(k)) {
                     continue;
                 }
-                let action_hit = match &f.action {
-                    Some(a) => a == msg.action,
-                    None => !f.except.iter().any(|e| e == msg.action),
-                };
-                if f.from == msg.from
-                    && f.kind == msg.kind
-                    && action_hit
-                    && check_all(&f.matchers, msg.payload, &self.vars).is_ok()
-                {
+                if self.fits(f, msg) {
                     let i = self.pos.min(case.steps.len().saturating_sub(1));
                     self.push_evidence(i, msg);
                     let reason = format!(
@@ -309,7 +320,11 @@ impl Run {
                 && msg.kind == StepKind::Call
                 && inject.marked_only()
                 && !msg.injected;
-            if step.from == msg.from && step.action == msg.action && !own_frame {
+            if step.from == msg.from
+                && step.action == msg.action
+                && !own_frame
+                && !self.other_answer_taken_later(case, i, msg)
+            {
                 match self.try_step(step, msg) {
                     Try::Match => {
                         if let Some(why) = self.too_early(step, msg) {
@@ -342,6 +357,42 @@ impl Run {
             }
         }
         Outcome::Done
+    }
+
+    /// The frame fits a `forbid` or `rearm_on` rule.
+    fn fits(&self, f: &Forbid, msg: &Msg<'_>) -> bool {
+        let action_hit = match &f.action {
+            Some(a) => a == msg.action,
+            None => !f.except.iter().any(|e| e == msg.action),
+        };
+        f.from == msg.from
+            && f.kind == msg.kind
+            && action_hit
+            && check_all(&f.matchers, msg.payload, &self.vars).is_ok()
+    }
+
+    /// Either a result or an error: an optional answer step passes over the other kind of
+    /// answer (a CALLERROR for a `result` step, a CALLRESULT for an `error` step) when a later
+    /// step it may be skipped for answers the same action with that kind.
+    fn other_answer_taken_later(&self, case: &Case, i: usize, msg: &Msg<'_>) -> bool {
+        let step = &case.steps[i];
+        if !step.optional
+            || step.kind == StepKind::Call
+            || msg.kind == StepKind::Call
+            || msg.kind == step.kind
+        {
+            return false;
+        }
+        for j in i + 1..case.steps.len() {
+            let later = &case.steps[j];
+            if later.from == msg.from && later.action == msg.action && later.kind == msg.kind {
+                return true;
+            }
+            if !self.skippable(&case.steps, j) {
+                break;
+            }
+        }
+        false
     }
 
     /// `after_s`: a frame that matches sooner than that after the previous matched step's

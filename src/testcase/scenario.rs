@@ -212,6 +212,9 @@ pub struct Case {
     pub trigger: usize,
     pub steps: Vec<Step>,
     pub forbid: Vec<Forbid>,
+    /// `[[rearm_on]]`: frames that start the case afresh while its trigger is incomplete
+    /// (the same shape as `forbid`, without `until`; `reason` says why).
+    pub rearm_on: Vec<Forbid>,
     /// `case_findings`: this case's own rule for findings on the device's frames (else the
     /// run's `--case-findings`).
     pub case_findings: Option<CaseFindings>,
@@ -277,6 +280,8 @@ struct RawCase {
     steps: Vec<RawStep>,
     #[serde(default)]
     forbid: Vec<RawForbid>,
+    #[serde(default)]
+    rearm_on: Vec<RawForbid>,
     #[serde(default)]
     case_findings: Option<String>,
 }
@@ -656,8 +661,30 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         });
     }
     let mut forbid = Vec::new();
-    for (i, f) in raw.forbid.into_iter().enumerate() {
-        let key = format!("forbid[{i}]");
+    let mut rearm_on = Vec::new();
+    let forbids = raw
+        .forbid
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (false, i, f));
+    let rearms = raw
+        .rearm_on
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (true, i, f));
+    for (rearm, i, f) in forbids.chain(rearms) {
+        let key = if rearm {
+            format!("rearm_on[{i}]")
+        } else {
+            format!("forbid[{i}]")
+        };
+        if rearm && f.until.is_some() {
+            return Err(err(
+                &format!("{key}.until"),
+                "`until` is for `forbid`: `rearm_on` holds only while the trigger is incomplete"
+                    .into(),
+            ));
+        }
         let from: Side = f
             .from
             .parse()
@@ -697,7 +724,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                 )
             })?),
         };
-        forbid.push(Forbid {
+        let rule = Forbid {
             from,
             kind,
             action,
@@ -705,7 +732,12 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             matchers,
             reason: f.reason,
             until,
-        });
+        };
+        if rearm {
+            rearm_on.push(rule);
+        } else {
+            forbid.push(rule);
+        }
     }
     // Reports and known-failure entries read the OCA id among the references.
     let mut refs = raw.refs;
@@ -745,6 +777,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         trigger,
         steps,
         forbid,
+        rearm_on,
         source: file.to_owned(),
     })
 }
@@ -1039,6 +1072,21 @@ capture = { hb = "interval" }
             "{}",
             e[0]
         );
+    }
+
+    #[test]
+    fn rearm_on_is_parsed_like_forbid_without_until() {
+        let rearm =
+            "[[rearm_on]]\nfrom = \"charger\"\ncall = \"TransactionEvent\"\nreason = \"ended\"\n";
+        let c = parse_case(&format!("{GOOD}{rearm}"), "x.toml").unwrap();
+        assert_eq!(c.rearm_on.len(), 1);
+        assert!(c.forbid.is_empty());
+        assert_eq!(c.rearm_on[0].action.as_deref(), Some("TransactionEvent"));
+        let e = parse_case(&format!("{GOOD}{rearm}until = \"x\"\n"), "x.toml").unwrap_err();
+        assert_eq!(e.key, "rearm_on[0].until", "{e}");
+        let wrong = rearm.replace("\"charger\"", "\"csms\"");
+        let e = parse_case(&format!("{GOOD}{wrong}"), "x.toml").unwrap_err();
+        assert_eq!(e.key, "rearm_on[0]", "{e}");
     }
 
     #[test]

@@ -534,3 +534,148 @@ call = "StatusNotification"
     assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
     assert_eq!(res.steps[0].evidence[0].line, 3);
 }
+
+const EITHER: &str = r#"
+id = "1.6/localauth/x99"
+title = "Either a result or an error"
+versions = ["1.6"]
+dut = "charger"
+[[steps]]
+from = "csms"
+call = "GetLocalListVersion"
+[[steps]]
+name = "answered"
+from = "charger"
+result = "GetLocalListVersion"
+optional = true
+expect = { listVersion = -1 }
+[[steps]]
+name = "refused"
+from = "charger"
+error = "GetLocalListVersion"
+unless = "answered"
+expect = { errorCode = "NotSupported" }
+"#;
+
+fn either(answer: &str) -> CaseResult {
+    let c = parse_case(EITHER, "t.toml").unwrap();
+    let mut r = Runner::new(Arc::new(vec![c]), None);
+    feed_all(
+        &mut r,
+        &[
+            (1, "csms", r#"[2,"g","GetLocalListVersion",{}]"#),
+            (2, "charger", answer),
+        ],
+    );
+    r.results().remove(0)
+}
+
+#[test]
+fn an_optional_result_step_leaves_a_callerror_to_the_error_step() {
+    let res = either(r#"[3,"g",{"listVersion":-1}]"#);
+    assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+    assert_eq!(res.steps[2].status, StepStatus::Skipped);
+    let res = either(r#"[4,"g","NotSupported","",{}]"#);
+    assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+    assert_eq!(res.steps[1].status, StepStatus::Skipped);
+    assert_eq!(res.steps[2].evidence.len(), 1);
+    // Each branch still judges its answer.
+    let res = either(r#"[3,"g",{"listVersion":0}]"#);
+    assert_eq!(res.verdict, Verdict::Failed);
+    assert_eq!(res.failed_step, Some(1), "{}", res.reason);
+    let res = either(r#"[4,"g","InternalError","",{}]"#);
+    assert_eq!(res.verdict, Verdict::Failed);
+    assert_eq!(res.failed_step, Some(2), "{}", res.reason);
+    assert!(res.reason.contains("errorCode"), "{}", res.reason);
+    // Without a later error step, a CALLERROR still fails the optional result step.
+    let only_result = EITHER
+        .split("[[steps]]\nname = \"refused\"")
+        .next()
+        .unwrap();
+    let then_status = "[[steps]]\nfrom = \"charger\"\ncall = \"StatusNotification\"\n";
+    let c = parse_case(&format!("{only_result}{then_status}"), "t.toml").unwrap();
+    let mut r = Runner::new(Arc::new(vec![c]), None);
+    feed_all(
+        &mut r,
+        &[
+            (1, "csms", r#"[2,"g","GetLocalListVersion",{}]"#),
+            (2, "charger", r#"[4,"g","NotSupported","",{}]"#),
+        ],
+    );
+    let res = r.results().remove(0);
+    assert_eq!(res.verdict, Verdict::Failed);
+    assert_eq!(res.failed_step, Some(1), "{}", res.reason);
+}
+
+const REARM: &str = r#"
+id = "1.6/core/x98"
+title = "Reset during a transaction"
+versions = ["1.6"]
+dut = "charger"
+trigger = 3
+[[steps]]
+from = "charger"
+call = "StartTransaction"
+[[steps]]
+from = "csms"
+result = "StartTransaction"
+capture = { tx = "transactionId" }
+[[steps]]
+from = "csms"
+call = "Reset"
+[[steps]]
+from = "charger"
+result = "Reset"
+expect = { status = "Accepted" }
+[[rearm_on]]
+from = "charger"
+call = "StopTransaction"
+match = { transactionId = { var = "tx" } }
+reason = "the transaction ended"
+"#;
+
+#[test]
+fn rearm_on_starts_afresh_before_the_trigger_completes_only() {
+    let c = parse_case(REARM, "t.toml").unwrap();
+    let cases = Arc::new(vec![c]);
+    let reset = r#"[2,"r","Reset",{"type":"Hard"}]"#;
+    let reset_ok = r#"[3,"r",{"status":"Accepted"}]"#;
+    // The transaction ends before the Reset: not run, naming why the attempt broke.
+    let mut r = Runner::new(cases.clone(), None);
+    feed_all(
+        &mut r,
+        &[
+            (1, "charger", START),
+            (1, "csms", START_OK),
+            (5, "charger", STOP),
+        ],
+    );
+    let res = r.results().remove(0);
+    assert_eq!(res.verdict, Verdict::NotRun);
+    assert!(
+        res.reason
+            .contains("started afresh on charger CALL StopTransaction")
+            && res.reason.contains("the transaction ended"),
+        "{}",
+        res.reason
+    );
+    // A second transaction then runs the case; a StopTransaction after the trigger
+    // completed is no re-arm (and no step).
+    let mut r = Runner::new(cases, None);
+    feed_all(
+        &mut r,
+        &[
+            (1, "charger", START),
+            (1, "csms", START_OK),
+            (5, "charger", STOP),
+            (6, "charger", START),
+            (6, "csms", START_OK),
+            (7, "csms", reset),
+            (8, "charger", STOP),
+            (9, "charger", reset_ok),
+        ],
+    );
+    let res = r.results().remove(0);
+    assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
+    assert_eq!(res.steps[0].evidence[0].line, 5);
+}
