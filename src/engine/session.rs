@@ -416,7 +416,10 @@ impl Session {
             return Parsed::default();
         }
         ctx.set_frame_ids(Some(id), None);
-        rpc::check_message_id(ctx, id);
+        // The caller chooses the id; an answer must repeat it, whatever it is.
+        if let Frame::Call { .. } = frame {
+            rpc::check_message_id(ctx, id);
+        }
         match frame {
             Frame::Call {
                 id,

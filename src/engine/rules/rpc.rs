@@ -100,8 +100,9 @@ pub static MESSAGE_ID_TOO_LONG: Rule = Rule {
     by: Party::Any,
     summary: "Message id longer than 36 characters",
     spec: "OCPP-J 1.6 §4.1.4 table 3; 2.0.1 Part 4 §4.1.4; 2.1 Part 4 §4.1.4",
-    doc: "What it checks: the message id has more than 36 characters (Unicode scalar values). The \
-limit is sized for a UUID.\n\n\
+    doc: "What it checks: the message id of a CALL (or SEND) has more than 36 characters (Unicode \
+scalar values). The limit is sized for a UUID. An answer repeats its call's id and is not \
+judged for it.\n\n\
 Why it matters: receivers store ids in fixed 36-character fields and may truncate or reject.",
 };
 
@@ -113,7 +114,7 @@ pub static MESSAGE_ID_EMPTY: Rule = Rule {
     by: Party::Any,
     summary: "Message id is an empty string",
     spec: "OCPP-J 1.6 §4.1.4",
-    doc: "What it checks: the message id is `\"\"`.\n\n\
+    doc: "What it checks: the message id of a CALL (or SEND) is `\"\"` (an answer repeats its call's id).\n\n\
 Why it matters: the id must identify the request; an empty id is legal JSON but useless for \
 correlation and logging.",
 };
