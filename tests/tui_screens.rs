@@ -36,7 +36,7 @@ fn sample() -> App {
 
 fn select_line(app: &mut App, line: u64) {
     app.apply(Action::Bottom);
-    for _ in 0..app.frames.len() {
+    for _ in 0..app.frames_len() {
         if app.selected_frame().unwrap().line == line {
             return;
         }
@@ -136,7 +136,7 @@ fn snapshots_of_every_pane_at_three_sizes() {
 fn counters_agree_and_use_plurals() {
     let app = sample();
     let text = rows(&render(&app, 160, 45)).join("\n");
-    let n = app.frames.len();
+    let n = app.frames_len();
     assert!(text.contains(&format!("Frames {n} rows")), "{text}");
     assert!(
         text.contains(&format!("{n} rows ({} frames)", app.totals.frames)),
@@ -185,7 +185,7 @@ fn filter_expressions_narrow_the_frames_say_what_is_wrong_and_are_remembered() {
     let lines: Vec<u64> = app
         .visible_frames()
         .iter()
-        .map(|&i| app.frames[i].line)
+        .map(|&i| app.frame(i).unwrap().line)
         .collect();
     // The two StatusNotifications and the StartTransaction with connectorId 1 (MeterValues
     // excluded by `!~a Meter`).

@@ -11,22 +11,23 @@
 
 mod apply;
 mod cases;
+mod rows;
 mod text;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::feed::{CaseStep, FeedItem, SHORT_PAYLOAD, Seen, SeenKind};
 use super::store::TraceFile;
 use crate::engine::observe;
 use crate::finding::{Finding, Severity, shorten};
-use crate::ocpp::{Side, Version};
-use crate::time::Timestamp;
-use crate::wire::frame::MessageType;
+use crate::ocpp::Version;
 
 pub use cases::{CaseCounts, CaseInfo, CaseRow, CaseState, Cases};
+pub use rows::{Body, FrameRow, MAX_ACTIONS, ROW_BYTES, TOO_MANY_ACTIONS};
+use rows::{NewBody, NewRow, Rows};
 
 /// Filters kept in the history.
 pub const HISTORY: usize = 50;
@@ -196,42 +197,6 @@ pub enum RowKind {
     Frame,
 }
 
-/// One row of the frames pane.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FrameRow {
-    /// Position in arrival order, from 0; never reused.
-    pub seq: u64,
-    pub at: Timestamp,
-    pub line: u64,
-    pub conn: Arc<str>,
-    pub kind: RowKind,
-    pub from: Option<Side>,
-    /// `None` for an event, or a frame that is no valid OCPP-J message.
-    pub message_type: Option<MessageType>,
-    /// The action, for a reply the action of the CALL it answers (one copy per action
-    /// name, shared by the rows).
-    pub action: Option<Arc<str>>,
-    /// What the row shows besides its summary: see [`App::shown`].
-    pub body: Body,
-    /// The worst finding on this row.
-    pub worst: Option<Severity>,
-    pub findings: u32,
-    /// The request or reply this row pairs with.
-    pub partner: Option<u64>,
-}
-
-/// Where a row's text is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Body {
-    /// An event (open, close, gap, binary frame): its description.
-    Event(Box<str>),
-    /// A frame whose text the row keeps (live, or an input with no offsets).
-    Kept(Box<Kept>),
-    /// A frame of the trace file being viewed: the byte offset of its record, read again
-    /// when shown (see [`super::store`]).
-    InTrace(u64),
-}
-
 /// A frame's text, kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kept {
@@ -279,12 +244,12 @@ impl Filter {
         *self == Filter::default()
     }
 
-    fn frame(&self, f: &FrameRow, app: &App) -> bool {
-        self.conn.as_ref().is_none_or(|c| *c == f.conn)
+    fn frame(&self, f: &FrameRow<'_>, app: &App) -> bool {
+        self.conn.as_ref().is_none_or(|c| c == f.conn)
             && self
                 .action
                 .as_ref()
-                .is_none_or(|a| f.action.as_deref() == Some(&**a))
+                .is_none_or(|a| f.action.map(|x| &**x) == Some(&**a))
             && self
                 .min_severity
                 .is_none_or(|s| f.worst.is_some_and(|w| w >= s))
@@ -360,8 +325,8 @@ pub struct App {
     pub title: String,
     pub conns: Vec<ConnRow>,
     conn_index: HashMap<Arc<str>, usize>,
-    pub frames: VecDeque<FrameRow>,
-    next_seq: u64,
+    /// The rows of the frames pane (read with [`App::frame`]).
+    rows: Rows,
     pub findings: VecDeque<FindingRow>,
     next_finding: u64,
     pub totals: Totals,
@@ -406,8 +371,6 @@ pub struct App {
     pub live: bool,
     /// Draw without colours (`NO_COLOR` is set).
     pub no_color: bool,
-    /// One copy of each action name.
-    actions: HashSet<Arc<str>>,
     /// The parsed filter expression, when the search is one.
     pub(crate) expr: Option<super::filter::Expr>,
     /// Searches and filter expressions applied, oldest first (at most [`HISTORY`]).
@@ -429,8 +392,7 @@ impl App {
             title: title.into(),
             conns: Vec::new(),
             conn_index: HashMap::new(),
-            frames: VecDeque::new(),
-            next_seq: 0,
+            rows: Rows::default(),
             findings: VecDeque::new(),
             next_finding: 0,
             totals: Totals::default(),
@@ -456,7 +418,6 @@ impl App {
             loading: None,
             live: false,
             no_color: false,
-            actions: HashSet::new(),
             expr: None,
             history: Vec::new(),
             history_at: None,
@@ -470,13 +431,28 @@ impl App {
         self.store = Some(file);
     }
 
-    fn intern_action(&mut self, a: &str) -> Arc<str> {
-        if let Some(k) = self.actions.get(a) {
-            return k.clone();
-        }
-        let k: Arc<str> = Arc::from(a);
-        self.actions.insert(k.clone());
-        k
+    /// Rows kept in the frames pane.
+    pub fn frames_len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row at position `pos` of the frames pane (0: the oldest kept).
+    pub fn frame(&self, pos: usize) -> Option<FrameRow<'_>> {
+        let conn = &self
+            .conns
+            .get(self.rows.conn_at_checked(pos)? as usize)?
+            .name;
+        self.rows.get(pos, conn)
+    }
+
+    /// The rows kept in the frames pane, oldest first.
+    pub fn frames(&self) -> impl DoubleEndedIterator<Item = FrameRow<'_>> + '_ {
+        (0..self.rows.len()).filter_map(|i| self.frame(i))
+    }
+
+    /// The seq of the row at position `pos`.
+    fn seq_at(&self, pos: usize) -> u64 {
+        self.rows.seq_at(pos)
     }
 
     /// Gives the app the test cases whose progress will come through the feed; the Cases
@@ -584,15 +560,20 @@ impl App {
     }
 
     fn conn_mut(&mut self, name: &Arc<str>) -> &mut ConnRow {
-        let i = match self.conn_index.get(name) {
+        let i = self.conn_no(name);
+        &mut self.conns[i]
+    }
+
+    /// The index of a connection in `conns` (added if new).
+    fn conn_no(&mut self, name: &Arc<str>) -> usize {
+        match self.conn_index.get(name) {
             Some(&i) => i,
             None => {
                 self.conns.push(ConnRow::new(name.clone()));
                 self.conn_index.insert(name.clone(), self.conns.len() - 1);
                 self.conns.len() - 1
             }
-        };
-        &mut self.conns[i]
+        }
     }
 
     /// Takes one event as the engine read it (before the findings about it): a row for the
@@ -606,20 +587,17 @@ impl App {
     /// file set with [`App::set_store`]: the row keeps the offset instead of the text.
     pub fn on_seen_at(&mut self, e: &Seen, offset: Option<u64>) {
         self.totals.events += 1;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let mut row = FrameRow {
-            seq,
+        let seq = self.rows.next_seq();
+        let conn = u32::try_from(self.conn_no(&e.conn)).unwrap_or(u32::MAX);
+        let mut row = NewRow {
             at: e.at,
             line: e.line,
-            conn: e.conn.clone(),
+            conn,
             kind: RowKind::Frame,
             from: None,
             message_type: None,
-            action: None,
-            body: Body::Event(Box::from("")),
-            worst: None,
-            findings: 0,
+            action: 0,
+            body: NewBody::Event(Box::from("")),
             partner: None,
         };
         let mut call_line = None;
@@ -635,7 +613,7 @@ impl App {
                     }
                     None => "-".to_owned(),
                 };
-                row.body = Body::Event(
+                row.body = NewBody::Event(
                     format!(
                         "open {} {}",
                         subprotocol.as_deref().unwrap_or("(no subprotocol)"),
@@ -651,7 +629,7 @@ impl App {
             SeenKind::Close { code, by } => {
                 row.kind = RowKind::Close;
                 row.from = *by;
-                row.body = Body::Event(
+                row.body = NewBody::Event(
                     format!(
                         "close code {} by {}",
                         code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
@@ -663,7 +641,7 @@ impl App {
             }
             SeenKind::Gap { frames } => {
                 row.kind = RowKind::Close;
-                row.body = Body::Event(
+                row.body = NewBody::Event(
                     match frames {
                         Some(n) => format!("gap: {n} frames missing from the observation"),
                         None => "gap: frames missing from the observation".to_owned(),
@@ -674,15 +652,15 @@ impl App {
             SeenKind::Binary { from, len } => {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);
-                row.body = Body::Event(format!("binary frame, {len} bytes").into());
+                row.body = NewBody::Event(format!("binary frame, {len} bytes").into());
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
             SeenKind::Unreadable { from, text } => {
                 row.from = Some(*from);
                 row.body = match (offset, &self.store) {
-                    (Some(o), Some(_)) => Body::InTrace(o),
-                    _ => Body::Kept(Box::new(Kept {
+                    (Some(o), Some(_)) => NewBody::InTrace(o),
+                    _ => NewBody::Kept(Box::new(Kept {
                         id: None,
                         short: shorten(text.trim(), SHORT_PAYLOAD).into(),
                         text: text.clone(),
@@ -702,10 +680,10 @@ impl App {
             } => {
                 row.from = Some(*from);
                 row.message_type = Some(*message_type);
-                row.action = action.as_deref().map(|a| self.intern_action(a));
+                row.action = action.as_deref().map_or(0, |a| self.rows.intern_action(a));
                 row.body = match (offset, &self.store) {
-                    (Some(o), Some(_)) => Body::InTrace(o),
-                    _ => Body::Kept(Box::new(Kept {
+                    (Some(o), Some(_)) => NewBody::InTrace(o),
+                    _ => NewBody::Kept(Box::new(Kept {
                         id: Some(id.clone()),
                         short: short.clone(),
                         text: text.clone(),
@@ -721,8 +699,8 @@ impl App {
             && let Some(call) = self.row_of_line(&e.conn, line)
         {
             row.partner = Some(call);
-            if let Some(req) = self.row_mut(call) {
-                req.partner = Some(seq);
+            if let Some(pos) = self.rows.position(call) {
+                self.rows.set_partner(pos, seq);
             }
         }
         let c = self.conn_mut(&e.conn);
@@ -743,27 +721,21 @@ impl App {
         self.push_row(row);
     }
 
-    fn push_row(&mut self, row: FrameRow) {
-        self.frames.push_back(row);
-        while self.frames.len() > self.limits.max_frames {
-            self.frames.pop_front();
+    fn push_row(&mut self, row: NewRow) {
+        self.rows.push(row);
+        while self.rows.len() > self.limits.max_frames {
+            self.rows.pop_front();
             self.totals.frames_out_of_view += 1;
         }
     }
 
     fn first_seq(&self) -> u64 {
-        self.frames.front().map_or(self.next_seq, |f| f.seq)
+        self.rows.first_seq()
     }
 
     /// The kept row with this seq.
-    pub fn row(&self, seq: u64) -> Option<&FrameRow> {
-        let i = usize::try_from(seq.checked_sub(self.first_seq())?).ok()?;
-        self.frames.get(i)
-    }
-
-    fn row_mut(&mut self, seq: u64) -> Option<&mut FrameRow> {
-        let i = usize::try_from(seq.checked_sub(self.first_seq())?).ok()?;
-        self.frames.get_mut(i)
+    pub fn row(&self, seq: u64) -> Option<FrameRow<'_>> {
+        self.frame(self.rows.position(seq)?)
     }
 
     /// The kept row of trace line `line` on `conn` (lines rise with arrival).
@@ -771,12 +743,11 @@ impl App {
         if line == 0 {
             return None;
         }
-        let i = self.frames.partition_point(|f| f.line < line);
-        self.frames
-            .range(i..)
-            .take_while(|f| f.line == line)
-            .find(|f| &*f.conn == conn)
-            .map(|f| f.seq)
+        let conn = u32::try_from(*self.conn_index.get(conn)?).ok()?;
+        (self.rows.first_at_line(line)..self.rows.len())
+            .take_while(|&i| self.rows.line_at(i) == line)
+            .find(|&i| self.rows.conn_at_checked(i) == Some(conn))
+            .map(|i| self.seq_at(i))
     }
 
     /// Takes one finding (after the event it is about).
@@ -795,10 +766,9 @@ impl App {
         }
         let frame = self.row_of_line(&f.conn, f.line);
         if let Some(seq) = frame
-            && let Some(row) = self.row_mut(seq)
+            && let Some(pos) = self.rows.position(seq)
         {
-            row.findings += 1;
-            row.worst = row.worst.max(Some(f.severity));
+            self.rows.mark(pos, f.severity);
             self.marks += 1;
         }
         let no = self.next_finding;
@@ -832,22 +802,18 @@ impl App {
                 rows: Arc::new(Vec::new()),
             };
         }
-        if c.upto < self.next_seq {
+        if c.upto < self.rows.next_seq() {
             let from = usize::try_from(c.upto - first).unwrap_or(usize::MAX);
             let rows = Arc::make_mut(&mut c.rows);
             if self.filter.is_empty() {
-                rows.extend(from..self.frames.len());
+                rows.extend(from..self.rows.len());
             } else {
                 rows.extend(
-                    self.frames
-                        .iter()
-                        .enumerate()
-                        .skip(from)
-                        .filter(|(_, f)| self.filter.frame(f, self))
-                        .map(|(i, _)| i),
+                    (from..self.rows.len())
+                        .filter(|&i| self.frame(i).is_some_and(|f| self.filter.frame(&f, self))),
                 );
             }
-            c.upto = self.next_seq;
+            c.upto = self.rows.next_seq();
         }
         c.rows.clone()
     }
@@ -881,17 +847,17 @@ impl App {
         match (self.follow, self.frame_sel) {
             (true, _) | (false, None) => Some(last),
             (false, Some(seq)) => {
-                let i = visible.partition_point(|&p| self.frames[p].seq < seq);
+                let i = visible.partition_point(|&p| self.seq_at(p) < seq);
                 Some(i.min(last))
             }
         }
     }
 
     /// The selected frame row.
-    pub fn selected_frame(&self) -> Option<&FrameRow> {
+    pub fn selected_frame(&self) -> Option<FrameRow<'_>> {
         let v = self.visible_frames();
         let i = self.selected_frame_index(&v)?;
-        self.frames.get(v[i])
+        self.frame(v[i])
     }
 
     /// The index into `visible` of the selected finding.
@@ -920,7 +886,7 @@ impl App {
     }
 
     /// The round trip of the selected frame's pair, in milliseconds.
-    pub fn round_trip_ms(&self, row: &FrameRow) -> Option<f64> {
+    pub fn round_trip_ms(&self, row: &FrameRow<'_>) -> Option<f64> {
         let other = self.row(row.partner?)?;
         let (a, b) = if other.seq < row.seq {
             (other.at, row.at)

@@ -336,7 +336,7 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn type_label(row: &FrameRow) -> &'static str {
+fn type_label(row: &FrameRow<'_>) -> &'static str {
     match (row.kind, row.message_type) {
         (RowKind::Open, _) => "OPEN",
         (RowKind::Close, _) => "CLOSE",
@@ -350,7 +350,7 @@ fn type_label(row: &FrameRow) -> &'static str {
     }
 }
 
-fn arrow(row: &FrameRow) -> &'static str {
+fn arrow(row: &FrameRow<'_>) -> &'static str {
     match (row.kind, row.from) {
         (RowKind::Open, _) => "+",
         (RowKind::Close, _) => "×",
@@ -456,9 +456,9 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus == Focus::Frames;
     let visible = app.visible_frames();
     let sel = app.selected_frame_index(&visible);
-    let selected = sel.and_then(|i| app.frames.get(visible[i]));
-    let partner = selected.and_then(|r| r.partner);
-    let rows = app.frames.len() as u64;
+    let selected = sel.and_then(|i| app.frame(visible[i]));
+    let partner = selected.as_ref().and_then(|r| r.partner);
+    let rows = app.frames_len() as u64;
     let mut title = if visible.len() as u64 == rows {
         format!(" Frames {} ", plural(rows, "row"))
     } else {
@@ -474,7 +474,7 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             "· paused (End: follow) "
         });
     }
-    if let Some(r) = selected
+    if let Some(r) = &selected
         && let Some(ms) = app.round_trip_ms(r)
     {
         let shown = app.shown(r);
@@ -499,14 +499,15 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             .clamp(sel.saturating_sub(inner_h.saturating_sub(1)), sel),
         _ => offset(sel, inner_h),
     };
-    let on_screen: Vec<(usize, &FrameRow, Shown<'_>)> = visible
+    let on_screen: Vec<(usize, FrameRow<'_>, Shown<'_>)> = visible
         .iter()
         .enumerate()
         .skip(first)
         .take(inner_h)
-        .map(|(i, &p)| {
-            let r = &app.frames[p];
-            (i, r, app.shown(r))
+        .filter_map(|(i, &p)| {
+            let r = app.frame(p)?;
+            let shown = app.shown(&r);
+            Some((i, r, shown))
         })
         .collect();
     let longest = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
@@ -517,7 +518,7 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         longest(
             &mut on_screen
                 .iter()
-                .map(|(_, r, _)| r.action.as_deref().map_or(0, |a| a.chars().count())),
+                .map(|(_, r, _)| r.action.map_or(0, |a| a.chars().count())),
         ),
         longest(
             &mut on_screen
@@ -551,14 +552,14 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         let mut spans = vec![
             Span::raw(mark),
             Span::styled(severity_mark(r.worst), severity_style(r.worst)),
-            Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
-            Span::styled(format!("{:<6} ", type_label(r)), severity_style(r.worst)),
+            Span::raw(format!(" {} {} ", clock(r.at), arrow(&r))),
+            Span::styled(format!("{:<6} ", type_label(&r)), severity_style(r.worst)),
         ];
         if cols.conn > 0 {
-            spans.push(Span::raw(pad(&r.conn, cols.conn)));
+            spans.push(Span::raw(pad(r.conn, cols.conn)));
         }
         spans.push(Span::styled(
-            pad(r.action.as_deref().unwrap_or(""), cols.action),
+            pad(r.action.map_or("", |a| &**a), cols.action),
             Style::new().add_modifier(Modifier::BOLD),
         ));
         if cols.id > 0 {
@@ -677,7 +678,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     let mut text = format!(
         " {} · {} ({})",
         plural(app.conns.len() as u64, "conn"),
-        plural(app.frames.len() as u64, "row"),
+        plural(app.frames_len() as u64, "row"),
         plural(t.frames, "frame")
     );
     if let Some(p) = app.loading {
@@ -803,7 +804,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 
     let findings: Vec<_> = app.findings_of(row.seq).collect();
     let highlight = findings.iter().find_map(|r| r.finding.pointer.as_deref());
-    let mut lines = frame_lines(app, row, highlight, app.detail_exact);
+    let mut lines = frame_lines(app, &row, highlight, app.detail_exact);
     lines.push(Line::raw(""));
     if findings.is_empty() {
         lines.push(Line::styled(
@@ -834,9 +835,9 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let title = format!(
         " {} {} {} · {} · line {} · {} ",
-        type_label(row),
-        row.action.as_deref().unwrap_or(""),
-        app.shown(row).id.as_deref().unwrap_or(""),
+        type_label(&row),
+        row.action.map_or("", |a| &**a),
+        app.shown(&row).id.as_deref().unwrap_or(""),
         row.conn,
         row.line,
         clock(row.at)
@@ -854,11 +855,11 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
     if let (Some(side), Some(p)) = (side, partner) {
         let rtt = app
-            .round_trip_ms(row)
+            .round_trip_ms(&row)
             .map_or(String::new(), |ms| format!(" · round trip {ms:.1} ms"));
         let what = if p.seq < row.seq { "request" } else { "reply" };
-        let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(p), p.line);
-        let lines = frame_lines(app, p, None, app.detail_exact);
+        let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(&p), p.line);
+        let lines = frame_lines(app, &p, None, app.detail_exact);
         f.render_widget(
             Paragraph::new(lines)
                 .block(Block::bordered().title(title))
@@ -872,7 +873,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 /// text as sent), with the value at `pointer` (into the payload) marked.
 fn frame_lines(
     app: &App,
-    row: &FrameRow,
+    row: &FrameRow<'_>,
     pointer: Option<&str>,
     exact: bool,
 ) -> Vec<Line<'static>> {

@@ -17,7 +17,7 @@ impl App {
     /// Selects the first row and stays there while rows come in (a trace opened with
     /// `view` shows from its start).
     pub fn start_at_top(&mut self) {
-        self.frame_sel = Some(self.frames.front().map_or(0, |f| f.seq));
+        self.frame_sel = Some(self.first_seq());
         self.follow = false;
         self.frames_top = 0;
     }
@@ -45,7 +45,7 @@ impl App {
             return;
         };
         let j = i.saturating_add_signed(delta).min(v.len() - 1);
-        self.select_frame(self.frames[v[j]].seq);
+        self.select_frame(self.seq_at(v[j]));
     }
 
     fn move_findings(&mut self, delta: isize) {
@@ -130,7 +130,7 @@ impl App {
                 }
                 (_, Focus::Frames) => {
                     if let Some(&p) = self.visible_frames().first() {
-                        self.select_frame(self.frames[p].seq);
+                        self.select_frame(self.seq_at(p));
                     }
                 }
                 (_, Focus::Findings) => self.finding_sel = None,
@@ -244,7 +244,7 @@ impl App {
                         Focus::Findings => self
                             .selected_finding()
                             .and_then(|f| f.finding.action.as_deref().map(Arc::from)),
-                        _ => self.selected_frame().and_then(|f| f.action.clone()),
+                        _ => self.selected_frame().and_then(|f| f.action.cloned()),
                     };
                     self.filter.action = action;
                 }
@@ -267,11 +267,7 @@ impl App {
                         self.select_frame(p);
                         self.detail_scroll = 0;
                         // The partner may be filtered out: show it anyway.
-                        if !self
-                            .visible_frames()
-                            .iter()
-                            .any(|&i| self.frames[i].seq == p)
-                        {
+                        if !self.visible_frames().iter().any(|&i| self.seq_at(i) == p) {
                             self.filter = Filter::default();
                         }
                     }
@@ -285,16 +281,18 @@ impl App {
                 let v = self.visible_frames();
                 if let Some(i) = self.selected_frame_index(&v) {
                     let found = if action == Action::NextProblem {
-                        v[i + 1..].iter().find(|&&p| self.frames[p].worst.is_some())
+                        v[i + 1..]
+                            .iter()
+                            .find(|&&p| self.rows.worst_at(p).is_some())
                     } else {
                         v[..i]
                             .iter()
                             .rev()
-                            .find(|&&p| self.frames[p].worst.is_some())
+                            .find(|&&p| self.rows.worst_at(p).is_some())
                     };
                     match found {
                         Some(&p) => {
-                            self.select_frame(self.frames[p].seq);
+                            self.select_frame(self.seq_at(p));
                             self.detail_scroll = 0;
                         }
                         None => self.message = Some("no further frame with a finding".into()),
@@ -334,11 +332,7 @@ impl App {
                     Some(seq) if self.row(seq).is_some() => {
                         self.select_frame(seq);
                         self.focus = Focus::Frames;
-                        if !self
-                            .visible_frames()
-                            .iter()
-                            .any(|&i| self.frames[i].seq == seq)
-                        {
+                        if !self.visible_frames().iter().any(|&i| self.seq_at(i) == seq) {
                             self.filter.text.clear();
                             self.filter.action = None;
                             self.filter.min_severity = None;

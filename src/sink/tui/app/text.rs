@@ -11,20 +11,20 @@ use super::{App, Body, FrameRow, Shown, contains_smart};
 impl App {
     /// The exact text of a frame row (empty for an event); an error says why it could not
     /// be read back.
-    pub fn text_of<'a>(&self, row: &'a FrameRow) -> Result<Cow<'a, str>, String> {
-        match &row.body {
+    pub fn text_of<'a>(&self, row: &FrameRow<'a>) -> Result<Cow<'a, str>, String> {
+        match row.body {
             Body::Event(_) => Ok(Cow::Borrowed("")),
-            Body::Kept(k) => Ok(Cow::Borrowed(&k.text)),
+            Body::Kept(k) => Ok(Cow::Borrowed(&*k.text)),
             Body::InTrace(offset) => match &self.store {
-                Some(f) => f.frame_text(*offset, row.line).map(Cow::Owned),
+                Some(f) => f.frame_text(offset, row.line).map(Cow::Owned),
                 None => Err(format!("line {}: no trace file to read it from", row.line)),
             },
         }
     }
 
     /// What a row shows: its id, its one-line form, its exact text.
-    pub fn shown<'a>(&self, row: &'a FrameRow) -> Shown<'a> {
-        match &row.body {
+    pub fn shown<'a>(&self, row: &FrameRow<'a>) -> Shown<'a> {
+        match row.body {
             Body::Event(d) => Shown {
                 id: None,
                 short: Cow::Borrowed(d),
@@ -32,8 +32,8 @@ impl App {
             },
             Body::Kept(k) => Shown {
                 id: k.id.as_deref().map(Cow::Borrowed),
-                short: Cow::Borrowed(&k.short),
-                text: Cow::Borrowed(&k.text),
+                short: Cow::Borrowed(&*k.short),
+                text: Cow::Borrowed(&*k.text),
             },
             Body::InTrace(_) => match self.text_of(row) {
                 Ok(text) => {
@@ -54,14 +54,14 @@ impl App {
     }
 
     /// The row's connection, action or text contains `needle` (smart case).
-    pub(super) fn row_matches(&self, row: &FrameRow, needle: &str) -> bool {
+    pub(super) fn row_matches(&self, row: &FrameRow<'_>, needle: &str) -> bool {
         if let Some(e) = &self.expr
             && looks_like_expr(needle)
         {
             let shown = self.shown(row);
             return e.matches(&Facts {
-                conn: &row.conn,
-                action: row.action.as_deref(),
+                conn: row.conn,
+                action: row.action.map(|a| &**a),
                 message_type: row.message_type,
                 from: row.from,
                 worst: row.worst,
@@ -69,15 +69,11 @@ impl App {
                 short: &shown.short,
             });
         }
-        if contains_smart(&row.conn, needle)
-            || row
-                .action
-                .as_deref()
-                .is_some_and(|a| contains_smart(a, needle))
+        if contains_smart(row.conn, needle) || row.action.is_some_and(|a| contains_smart(a, needle))
         {
             return true;
         }
-        match &row.body {
+        match row.body {
             // The short form is cut from the text; events have only the short form. The
             // unique id is in the text.
             Body::Event(d) => contains_smart(d, needle),
