@@ -237,3 +237,94 @@ fn search_matches_are_highlighted_in_the_rows() {
     assert_eq!(buf[(col + 7, y16)].bg, Color::Yellow);
     assert_ne!(buf[(col + 8, y16)].bg, Color::Yellow, "only the match");
 }
+
+#[test]
+fn rule_and_time_filters_narrow_the_frames_and_the_findings() {
+    let mut app = sample();
+    // `~r` by family: the frames with an rpc.* finding, and only those findings.
+    type_in(&mut app, "~r rpc");
+    assert_eq!(app.message, None, "{:?}", app.message);
+    let frames: Vec<u64> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().line)
+        .collect();
+    let findings: Vec<(&str, u64)> = app
+        .visible_findings()
+        .iter()
+        .map(|&i| {
+            let f = &app.findings[i].finding;
+            (f.rule.id, f.line)
+        })
+        .collect();
+    assert!(!frames.is_empty());
+    assert!(
+        findings.iter().all(|(r, _)| r.starts_with("rpc.")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().all(|(_, l)| frames.contains(l)),
+        "{findings:?} {frames:?}"
+    );
+    assert!(frames.contains(&24) && frames.contains(&23), "{frames:?}");
+    let text = rows(&render(&app, 80, 24)).join("\n");
+    assert!(
+        text.contains(&format!("Findings {} of 6", findings.len())),
+        "{text}"
+    );
+    assert!(!text.contains("schema.request-invalid"), "{text}");
+
+    // `~r` by rule id: the one frame.
+    type_in(&mut app, "~r schema.request-invalid");
+    let frames: Vec<u64> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().line)
+        .collect();
+    assert_eq!(frames, vec![21]);
+    assert_eq!(app.visible_findings().len(), 1);
+
+    // `~time`: relative to the first frame, and as a time of day; both ends kept.
+    let first = app.frame(0).unwrap().at;
+    let all = app.frames_len();
+    type_in(&mut app, "~time +2s..+5s");
+    assert_eq!(app.message, None, "{:?}", app.message);
+    let ats: Vec<_> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().at)
+        .collect();
+    assert!(!ats.is_empty() && ats.len() < all, "{} of {all}", ats.len());
+    assert!(
+        ats.iter()
+            .all(|&t| t >= first.after(2_000_000) && t <= first.after(5_000_000)),
+        "{ats:?}"
+    );
+    let clock = |t: ocpp_inspector::time::Timestamp| t.to_string()[11..19].to_owned();
+    type_in(
+        &mut app,
+        &format!(
+            "~time {}..{}",
+            clock(first.after(2_000_000)),
+            clock(first.after(5_000_000))
+        ),
+    );
+    let same: Vec<_> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().at)
+        .collect();
+    assert_eq!(
+        same, ats,
+        "a time of day names the same range (whole seconds here)"
+    );
+    // A bad range keeps the prompt open and says what was expected.
+    type_in(&mut app, "~time 10:15");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("expected `FROM..TO`")),
+        "{:?}",
+        app.message
+    );
+}

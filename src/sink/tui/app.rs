@@ -24,6 +24,7 @@ use super::store::TraceFile;
 use crate::engine::observe;
 use crate::finding::{Finding, Severity, shorten};
 use crate::ocpp::Version;
+use crate::time::Timestamp;
 
 pub use cases::{CaseCounts, CaseInfo, CaseRow, CaseState, Cases};
 pub use rows::{Body, FrameRow, MAX_ACTIONS, ROW_BYTES, TOO_MANY_ACTIONS};
@@ -256,7 +257,7 @@ impl Filter {
             && (self.text.is_empty() || app.row_matches(f, &self.text))
     }
 
-    fn finding(&self, r: &FindingRow) -> bool {
+    fn finding(&self, r: &FindingRow, app: &App) -> bool {
         let f = &r.finding;
         self.conn.as_ref().is_none_or(|c| *c == f.conn)
             && self
@@ -264,12 +265,12 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|a| f.action.as_deref() == Some(&**a))
             && self.min_severity.is_none_or(|s| f.severity >= s)
-            // A filter expression narrows the frames only.
             && (self.text.is_empty()
-                || super::filter::looks_like_expr(&self.text)
-                || contains_smart(&f.message, &self.text)
-                || contains_smart(f.rule.id, &self.text)
-                || contains_smart(&f.conn, &self.text))
+                || app.finding_matches_expr(r, &self.text).unwrap_or_else(|| {
+                    contains_smart(&f.message, &self.text)
+                        || contains_smart(f.rule.id, &self.text)
+                        || contains_smart(&f.conn, &self.text)
+                }))
     }
 }
 
@@ -379,6 +380,10 @@ pub struct App {
     pub(crate) history_at: Option<usize>,
     /// Findings that marked a row so far.
     marks: u64,
+    /// When the first event was (what `~time` counts relative times from).
+    pub origin: Option<Timestamp>,
+    /// The rules of the findings on each row, for `~r` (see `app/text.rs`).
+    rule_index: RefCell<text::RuleIndex>,
     visible: RefCell<VisibleCache>,
 }
 
@@ -422,6 +427,8 @@ impl App {
             history: Vec::new(),
             history_at: None,
             marks: 0,
+            origin: None,
+            rule_index: RefCell::default(),
             visible: RefCell::new(VisibleCache::default()),
         }
     }
@@ -587,6 +594,7 @@ impl App {
     /// file set with [`App::set_store`]: the row keeps the offset instead of the text.
     pub fn on_seen_at(&mut self, e: &Seen, offset: Option<u64>) {
         self.totals.events += 1;
+        self.origin.get_or_insert(e.at);
         let seq = self.rows.next_seq();
         let conn = u32::try_from(self.conn_no(&e.conn)).unwrap_or(u32::MAX);
         let mut row = NewRow {
@@ -825,7 +833,7 @@ impl App {
             .findings
             .iter()
             .enumerate()
-            .filter(|(_, r)| self.filter.finding(r))
+            .filter(|(_, r)| self.filter.finding(r, self))
             .map(|(i, _)| i)
             .collect();
         v.sort_by(|&a, &b| {

@@ -1,12 +1,34 @@
 //! Where a row's text comes from ([`Body`]: kept, or read back from the trace file) and
-//! what is matched against it (a search, a filter expression). Reads the trace file through
+//! what is matched against it (a search, a filter expression, over the frames and over the
+//! findings). Reads the trace file through
 //! [`super::super::store`] only; changes no state.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use super::super::feed::id_and_short;
 use super::super::filter::{Facts, looks_like_expr};
-use super::{App, Body, FrameRow, Shown, contains_smart};
+use super::{App, Body, FindingRow, FrameRow, Shown, contains_smart};
+use crate::finding::Rule;
+
+/// The rules of the findings on each kept row, worked out again when findings came.
+#[derive(Debug, Default)]
+pub(super) struct RuleIndex {
+    /// [`App::next_finding`] when worked out.
+    upto: u64,
+    by_seq: HashMap<u64, Vec<&'static Rule>>,
+}
+
+impl Shown<'_> {
+    /// Nothing shown (for a match that does not look at the text).
+    fn none() -> Self {
+        Shown {
+            id: None,
+            short: Cow::Borrowed(""),
+            text: Cow::Borrowed(""),
+        }
+    }
+}
 
 impl App {
     /// The exact text of a frame row (empty for an event); an error says why it could not
@@ -58,7 +80,22 @@ impl App {
         if let Some(e) = &self.expr
             && looks_like_expr(needle)
         {
-            let shown = self.shown(row);
+            // Only what the expression looks at is read back from the file.
+            let shown = if e.needs_text() {
+                self.shown(row)
+            } else {
+                Shown::none()
+            };
+            let mut index = self.rule_index.borrow_mut();
+            if e.needs_rules() && index.upto != self.next_finding {
+                index.by_seq.clear();
+                for r in &self.findings {
+                    if let Some(seq) = r.frame {
+                        index.by_seq.entry(seq).or_default().push(r.finding.rule);
+                    }
+                }
+                index.upto = self.next_finding;
+            }
             return e.matches(&Facts {
                 conn: row.conn,
                 action: row.action.map(|a| &**a),
@@ -67,6 +104,9 @@ impl App {
                 worst: row.worst,
                 text: &shown.text,
                 short: &shown.short,
+                rules: index.by_seq.get(&row.seq).map_or(&[], Vec::as_slice),
+                at: row.at,
+                origin: self.origin.unwrap_or(row.at),
             });
         }
         if contains_smart(row.conn, needle) || row.action.is_some_and(|a| contains_smart(a, needle))
@@ -80,5 +120,46 @@ impl App {
             Body::Kept(k) => contains_smart(&k.text, needle),
             Body::InTrace(_) => self.text_of(row).is_ok_and(|t| contains_smart(&t, needle)),
         }
+    }
+
+    /// Whether a finding passes the filter expression `needle` (`None`: `needle` is no
+    /// expression). A finding about a kept frame is judged as that frame with this finding
+    /// only; any other with what the finding itself says (its message as the text).
+    pub(super) fn finding_matches_expr(&self, r: &FindingRow, needle: &str) -> Option<bool> {
+        let e = self.expr.as_ref().filter(|_| looks_like_expr(needle))?;
+        let f = &r.finding;
+        let rules = [f.rule];
+        let origin = self.origin.unwrap_or(f.at);
+        if let Some(row) = r.frame.and_then(|seq| self.row(seq)) {
+            let shown = if e.needs_text() {
+                self.shown(&row)
+            } else {
+                Shown::none()
+            };
+            return Some(e.matches(&Facts {
+                conn: row.conn,
+                action: row.action.map(|a| &**a),
+                message_type: row.message_type,
+                from: row.from,
+                worst: Some(f.severity),
+                text: &shown.text,
+                short: &shown.short,
+                rules: &rules,
+                at: row.at,
+                origin,
+            }));
+        }
+        Some(e.matches(&Facts {
+            conn: &f.conn,
+            action: f.action.as_deref(),
+            message_type: None,
+            from: f.from,
+            worst: Some(f.severity),
+            text: "",
+            short: &f.message,
+            rules: &rules,
+            at: f.at,
+            origin,
+        }))
     }
 }
