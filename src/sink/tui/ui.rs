@@ -668,7 +668,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             )),
             None => spans.push(Span::raw(
-                "  Enter: apply  Esc: cancel  ↑↓: history  ~a ~c ~t ~d ~s ~p ~re & | !",
+                "  Enter: apply  Esc: cancel  ↑↓: history  ~a ~c ~t ~d ~s ~p ~re ~r ~time & | !",
             )),
         }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
