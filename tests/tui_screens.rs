@@ -328,3 +328,71 @@ fn rule_and_time_filters_narrow_the_frames_and_the_findings() {
         app.message
     );
 }
+
+#[test]
+fn the_statistics_pane_counts_what_the_engine_paired_and_sorts_by_a_key() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ocpp_inspector::sink::tui::app::Mode;
+    use ocpp_inspector::sink::tui::input::action_for;
+    use ocpp_inspector::sink::tui::stats::SortBy;
+
+    let mut app = sample();
+    let key = |c: char, mode| {
+        action_for(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT), mode).unwrap()
+    };
+    let a = key('S', app.mode);
+    app.apply(a);
+    assert_eq!(app.mode, Mode::Stats);
+
+    // The counts agree with the frames pane and the findings, and a round trip is the
+    // time from the CALL the engine paired the answer with.
+    let s = &app.stats;
+    let frames: u64 = s.stations.values().map(|c| c.frames).sum();
+    assert_eq!(frames, app.totals.frames);
+    let findings: u64 = s.rules.values().map(|r| r.count).sum();
+    assert_eq!(findings, app.findings.len() as u64);
+    let stop = s
+        .actions
+        .iter()
+        .find(|(n, _)| &***n == "StopTransaction")
+        .map(|(_, c)| c)
+        .unwrap();
+    assert_eq!(stop.rtt.min, Some(20_000), "line 21 → 22: 20 ms");
+    let calls: u64 = s.stations.values().map(|c| c.calls).sum();
+    let answered: u64 = s.stations.values().map(|c| c.answered).sum();
+    let unanswered: u64 = s.stations.values().map(|c| c.unanswered()).sum();
+    assert!(
+        calls >= answered && unanswered == calls - answered,
+        "{calls} {answered} {unanswered}"
+    );
+
+    for (w, h) in [(160, 45), (80, 24), (40, 12)] {
+        insta::assert_snapshot!(format!("tui_stats_{w}x{h}"), render(&app, w, h).backend());
+    }
+    let text = rows(&render(&app, 160, 45)).join("\n");
+    assert!(text.contains("sorted by count"), "{text}");
+    assert!(text.contains("StopTransaction"), "{text}");
+    assert!(text.contains("schema.request-invalid"), "{text}");
+
+    // `o` sorts by the next column: unanswered, then the median round trip.
+    let a = key('o', app.mode);
+    app.apply(a);
+    assert_eq!(app.stats.sort, SortBy::Unanswered);
+    let order: Vec<u64> = app
+        .stats
+        .sorted(&app.stats.actions)
+        .iter()
+        .map(|(_, c)| c.unanswered())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] >= w[1]), "{order:?}");
+    app.apply(key('o', app.mode));
+    let text = rows(&render(&app, 160, 45)).join("\n");
+    assert!(
+        text.contains("sorted by median") && text.contains("▼median"),
+        "{text}"
+    );
+
+    // S again (or Esc) closes it.
+    app.apply(key('S', app.mode));
+    assert_eq!(app.mode, Mode::Normal);
+}

@@ -35,6 +35,7 @@ pub mod feed;
 pub mod filter;
 pub mod input;
 pub mod pretty;
+pub mod stats;
 pub mod store;
 pub mod terminal;
 pub mod ui;

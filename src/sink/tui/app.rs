@@ -75,6 +75,8 @@ pub enum Mode {
     Help,
     /// One frame in full.
     Detail,
+    /// The Statistics pane.
+    Stats,
 }
 
 /// Something the user asked for.
@@ -119,6 +121,10 @@ pub enum Action {
     ToggleCases,
     /// Detail: the text exactly as sent, or laid out in its order.
     ToggleExact,
+    /// Show or close the Statistics pane.
+    ToggleStats,
+    /// Statistics: sort by the next column.
+    CycleSort,
 }
 
 /// What the loop around the app must do after an action.
@@ -348,7 +354,7 @@ pub struct App {
     frames_rows: usize,
     /// The selected finding (by number); `None` = the first row.
     finding_sel: Option<u64>,
-    /// Lines scrolled in the detail view.
+    /// Lines scrolled in the detail view (and in the Statistics pane).
     pub detail_scroll: u16,
     /// The detail view shows the frame's text exactly as sent (not laid out).
     pub detail_exact: bool,
@@ -380,6 +386,8 @@ pub struct App {
     pub(crate) history_at: Option<usize>,
     /// Findings that marked a row so far.
     marks: u64,
+    /// Counts and round trips over everything seen, for the Statistics pane.
+    pub stats: super::stats::Stats,
     /// When the first event was (what `~time` counts relative times from).
     pub origin: Option<Timestamp>,
     /// The rules of the findings on each row, for `~r` (see `app/text.rs`).
@@ -427,6 +435,7 @@ impl App {
             history: Vec::new(),
             history_at: None,
             marks: 0,
+            stats: super::stats::Stats::default(),
             origin: None,
             rule_index: RefCell::default(),
             visible: RefCell::new(VisibleCache::default()),
@@ -661,11 +670,13 @@ impl App {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);
                 row.body = NewBody::Event(format!("binary frame, {len} bytes").into());
+                self.stats.frame(&e.conn, None, None, None);
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
             SeenKind::Unreadable { from, text } => {
                 row.from = Some(*from);
+                self.stats.frame(&e.conn, None, None, None);
                 row.body = match (offset, &self.store) {
                     (Some(o), Some(_)) => NewBody::InTrace(o),
                     _ => NewBody::Kept(Box::new(Kept {
@@ -682,7 +693,7 @@ impl App {
                 message_type,
                 id,
                 action,
-                call_line: call,
+                call,
                 short,
                 text,
             } => {
@@ -697,7 +708,14 @@ impl App {
                         text: text.clone(),
                     })),
                 };
-                call_line = *call;
+                call_line = call.map(|c| c.line);
+                let rtt = call.map(|c| e.at.micros() - c.at.micros());
+                self.stats.frame(
+                    &e.conn,
+                    self.rows.action_name(row.action),
+                    Some(*message_type),
+                    rtt,
+                );
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
@@ -760,6 +778,9 @@ impl App {
 
     /// Takes one finding (after the event it is about).
     pub fn on_finding(&mut self, f: Finding) {
+        let action = f.action.as_deref().map(|a| self.rows.intern_action(a));
+        self.stats
+            .finding(&f, action.and_then(|a| self.rows.action_name(a)));
         match f.severity {
             Severity::Error => self.totals.errors += 1,
             Severity::Warning => self.totals.warnings += 1,

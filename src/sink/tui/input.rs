@@ -18,14 +18,19 @@ pub enum Scope {
     Panes,
     /// The detail view of one frame.
     Detail,
+    /// The Statistics pane.
+    Stats,
 }
 
 impl Scope {
     fn covers(self, mode: Mode) -> bool {
         match self {
-            Scope::Everywhere => matches!(mode, Mode::Normal | Mode::Detail | Mode::Help),
+            Scope::Everywhere => {
+                matches!(mode, Mode::Normal | Mode::Detail | Mode::Help | Mode::Stats)
+            }
             Scope::Panes => matches!(mode, Mode::Normal | Mode::Help),
             Scope::Detail => mode == Mode::Detail,
+            Scope::Stats => mode == Mode::Stats,
         }
     }
 
@@ -34,6 +39,7 @@ impl Scope {
             Scope::Everywhere => "everywhere",
             Scope::Panes => "panes",
             Scope::Detail => "frame detail",
+            Scope::Stats => "statistics",
         }
     }
 }
@@ -211,6 +217,24 @@ pub const BINDINGS: &[Binding] = &[
         "clear every filter",
     ),
     b(
+        &[k('S')],
+        Scope::Panes,
+        Action::ToggleStats,
+        "statistics: stations, actions, round trips, unanswered calls, rules",
+    ),
+    b(
+        &[k('S'), code(KeyCode::Enter)],
+        Scope::Stats,
+        Action::ToggleStats,
+        "close the statistics",
+    ),
+    b(
+        &[k('o')],
+        Scope::Stats,
+        Action::CycleSort,
+        "sort by name, count, unanswered, median or p99 round trip",
+    ),
+    b(
         &[k('w')],
         Scope::Everywhere,
         Action::WriteReport,
@@ -256,8 +280,8 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
     let found = BINDINGS
         .iter()
         .filter(|b| b.scope.covers(mode))
-        // The detail's own meaning of a key wins over the general one.
-        .find(|b| b.scope == Scope::Detail && b.keys.contains(&pressed))
+        // The detail's (or the statistics') own meaning of a key wins over the general one.
+        .find(|b| matches!(b.scope, Scope::Detail | Scope::Stats) && b.keys.contains(&pressed))
         .or_else(|| {
             BINDINGS
                 .iter()

@@ -11,6 +11,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind, Shown};
 use super::input::{Scope, help_rows};
 use super::pretty;
+
+mod stats_pane;
 use crate::finding::{Severity, shorten};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
@@ -22,6 +24,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(f.area());
     if app.mode == Mode::Detail {
         draw_detail(f, app, body);
+    } else if app.mode == Mode::Stats {
+        stats_pane::draw_stats(f, app, body);
     } else {
         draw_panes(f, app, body);
     }
@@ -759,7 +763,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 fn draw_help(f: &mut Frame<'_>, area: Rect) {
     let rows = help_rows();
     let mut lines = Vec::new();
-    for scope in [Scope::Everywhere, Scope::Panes, Scope::Detail] {
+    for scope in [Scope::Everywhere, Scope::Panes, Scope::Detail, Scope::Stats] {
         lines.push(Line::styled(
             scope.title(),
             Style::new().add_modifier(Modifier::BOLD),

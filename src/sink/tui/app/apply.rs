@@ -58,7 +58,7 @@ impl App {
     }
 
     fn move_sel(&mut self, delta: isize) {
-        if self.mode == Mode::Detail {
+        if matches!(self.mode, Mode::Detail | Mode::Stats) {
             self.detail_scroll = if delta < 0 {
                 self.detail_scroll
                     .saturating_sub(u16::try_from(delta.unsigned_abs()).unwrap_or(u16::MAX))
@@ -120,7 +120,7 @@ impl App {
             Action::PageUp => self.move_sel(-(PAGE as isize)),
             Action::PageDown => self.move_sel(PAGE as isize),
             Action::Top => match (self.mode, self.focus) {
-                (Mode::Detail, _) => self.detail_scroll = 0,
+                (Mode::Detail | Mode::Stats, _) => self.detail_scroll = 0,
                 (_, Focus::Conns) => self.conn_sel = 0,
                 (_, Focus::Cases) => {
                     if let (Some(&p), Some(c)) = (self.visible_cases().first(), self.cases.as_mut())
@@ -136,7 +136,7 @@ impl App {
                 (_, Focus::Findings) => self.finding_sel = None,
             },
             Action::Bottom => match (self.mode, self.focus) {
-                (Mode::Detail, _) => {}
+                (Mode::Detail | Mode::Stats, _) => {}
                 (_, Focus::Conns) => self.conn_sel = self.conns.len().saturating_sub(1),
                 (_, Focus::Cases) => {
                     if let (Some(&p), Some(c)) = (self.visible_cases().last(), self.cases.as_mut())
@@ -159,6 +159,15 @@ impl App {
                 self.mode = Mode::Normal;
                 self.message = None;
             }
+            Action::ToggleStats => {
+                self.mode = if self.mode == Mode::Stats {
+                    Mode::Normal
+                } else {
+                    Mode::Stats
+                };
+                self.detail_scroll = 0;
+            }
+            Action::CycleSort => self.stats.sort = self.stats.sort.next(),
             Action::ToggleHelp => {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal
@@ -305,7 +314,7 @@ impl App {
 
     fn enter(&mut self) {
         match (self.mode, self.focus) {
-            (Mode::Detail, _) | (Mode::Help, _) => self.mode = Mode::Normal,
+            (Mode::Detail | Mode::Help | Mode::Stats, _) => self.mode = Mode::Normal,
             (Mode::Search, _) => {}
             (Mode::Normal, Focus::Conns) => {
                 let name = self.conns.get(self.conn_sel).map(|c| c.name.clone());
