@@ -77,6 +77,8 @@ pub enum Mode {
     Detail,
     /// The Statistics pane.
     Stats,
+    /// Typing the file to export to after `e`.
+    Export,
 }
 
 /// Something the user asked for.
@@ -125,6 +127,11 @@ pub enum Action {
     ToggleStats,
     /// Statistics: sort by the next column.
     CycleSort,
+    /// Ask for a file to export to: the filtered set (from the panes) or the frame (from
+    /// the detail).
+    StartExport,
+    /// Copy the selected frame's exact text to the clipboard (OSC 52).
+    CopyFrame,
 }
 
 /// What the loop around the app must do after an action.
@@ -132,6 +139,13 @@ pub enum Action {
 pub enum Effect {
     Quit,
     WriteReport,
+    /// Write to the file in [`App::export_input`]: the selected frame's exact text
+    /// (`frame_only`) or the filtered set as JSON Lines.
+    Export {
+        frame_only: bool,
+    },
+    /// Put the selected frame on the clipboard.
+    Copy,
 }
 
 /// Where a connection stands, as the engine reads its registration.
@@ -386,6 +400,10 @@ pub struct App {
     pub(crate) history_at: Option<usize>,
     /// Findings that marked a row so far.
     marks: u64,
+    /// The file name typed after `e`.
+    pub export_input: String,
+    /// The mode `e` was pressed in (where the prompt returns to).
+    export_from: Mode,
     /// Counts and round trips over everything seen, for the Statistics pane.
     pub stats: super::stats::Stats,
     /// When the first event was (what `~time` counts relative times from).
@@ -435,6 +453,8 @@ impl App {
             history: Vec::new(),
             history_at: None,
             marks: 0,
+            export_input: String::new(),
+            export_from: Mode::Normal,
             stats: super::stats::Stats::default(),
             origin: None,
             rule_index: RefCell::default(),
@@ -445,6 +465,11 @@ impl App {
     /// Rows with [`Body::InTrace`] read their text from `file`.
     pub fn set_store(&mut self, file: Arc<TraceFile>) {
         self.store = Some(file);
+    }
+
+    /// The trace file rows are read back from, if any.
+    pub fn store(&self) -> Option<&Arc<TraceFile>> {
+        self.store.as_ref()
     }
 
     /// Rows kept in the frames pane.

@@ -217,6 +217,18 @@ pub const BINDINGS: &[Binding] = &[
         "clear every filter",
     ),
     b(
+        &[k('e')],
+        Scope::Everywhere,
+        Action::StartExport,
+        "export: filtered set as JSON Lines (detail: the frame, exact)",
+    ),
+    b(
+        &[k('y')],
+        Scope::Everywhere,
+        Action::CopyFrame,
+        "copy the frame's exact text to the clipboard (OSC 52)",
+    ),
+    b(
         &[k('S')],
         Scope::Panes,
         Action::ToggleStats,
@@ -247,7 +259,7 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    if mode == Mode::Search {
+    if matches!(mode, Mode::Search | Mode::Export) {
         return match key.code {
             KeyCode::Enter => Some(Action::SearchSubmit),
             KeyCode::Esc => Some(Action::SearchCancel),
@@ -298,11 +310,13 @@ pub const WHEEL_ROWS: usize = 3;
 pub fn actions_for(event: &Event, mode: Mode) -> Vec<Action> {
     match event {
         Event::Key(key) => action_for(*key, mode).into_iter().collect(),
-        Event::Mouse(MouseEvent { kind, .. }) if mode != Mode::Search => match kind {
-            MouseEventKind::ScrollUp => vec![Action::Up; WHEEL_ROWS],
-            MouseEventKind::ScrollDown => vec![Action::Down; WHEEL_ROWS],
-            _ => Vec::new(),
-        },
+        Event::Mouse(MouseEvent { kind, .. }) if !matches!(mode, Mode::Search | Mode::Export) => {
+            match kind {
+                MouseEventKind::ScrollUp => vec![Action::Up; WHEEL_ROWS],
+                MouseEventKind::ScrollDown => vec![Action::Down; WHEEL_ROWS],
+                _ => Vec::new(),
+            }
+        }
         _ => Vec::new(),
     }
 }

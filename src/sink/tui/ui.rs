@@ -661,6 +661,18 @@ fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
 
 fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     let mut spans = Vec::new();
+    if app.mode == Mode::Export {
+        spans.push(Span::styled(
+            format!("export to: {}▏", app.export_input),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(match &app.message {
+            Some(m) => format!("  {m}"),
+            None => "  Enter: write  Esc: cancel".to_owned(),
+        }));
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     if app.mode == Mode::Search {
         spans.push(Span::styled(
             format!("/{}▏", app.search_input),

@@ -85,7 +85,20 @@ impl App {
 
     /// Changes the state as the user asked; says what the loop must do, if anything.
     pub fn apply(&mut self, action: Action) -> Option<Effect> {
+        if self.mode == Mode::Export {
+            return self.apply_export(action);
+        }
         match action {
+            Action::StartExport => {
+                self.export_from = if self.mode == Mode::Detail {
+                    Mode::Detail
+                } else {
+                    Mode::Normal
+                };
+                self.mode = Mode::Export;
+                self.message = None;
+            }
+            Action::CopyFrame => return Some(Effect::Copy),
             Action::Quit => return Some(Effect::Quit),
             Action::WriteReport => return Some(Effect::WriteReport),
             Action::FocusNext | Action::FocusPrev => {
@@ -312,10 +325,34 @@ impl App {
         None
     }
 
+    /// The export prompt: typing, then Enter (export) or Esc (back where it was).
+    fn apply_export(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => return Some(Effect::Quit),
+            Action::SearchChar(c) => self.export_input.push(c),
+            Action::SearchBackspace => {
+                self.export_input.pop();
+            }
+            Action::SearchCancel => self.mode = self.export_from,
+            Action::SearchSubmit => {
+                if self.export_input.trim().is_empty() {
+                    self.message = Some("type a file name".into());
+                    return None;
+                }
+                self.mode = self.export_from;
+                return Some(Effect::Export {
+                    frame_only: self.export_from == Mode::Detail,
+                });
+            }
+            _ => {}
+        }
+        None
+    }
+
     fn enter(&mut self) {
         match (self.mode, self.focus) {
             (Mode::Detail | Mode::Help | Mode::Stats, _) => self.mode = Mode::Normal,
-            (Mode::Search, _) => {}
+            (Mode::Search | Mode::Export, _) => {}
             (Mode::Normal, Focus::Conns) => {
                 let name = self.conns.get(self.conn_sel).map(|c| c.name.clone());
                 self.filter.conn = if self.filter.conn == name { None } else { name };
