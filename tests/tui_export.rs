@@ -167,6 +167,14 @@ fn the_frame_is_written_exactly_and_y_says_when_it_cannot_copy() {
         app.message
     );
     let seq = export::osc52(&want);
+    // A second `e` starts from an empty name, not the last one.
+    let again = dir.path().join("again.json");
+    let mut ev = keys("e");
+    ev.extend(keys(again.to_str().unwrap()));
+    ev.push(code(KeyCode::Enter));
+    ev.extend(keys("q"));
+    run(&mut app, dir.path(), ev);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), want);
     assert!(seq.starts_with(b"\x1b]52;c;") && seq.ends_with(b"\x07"));
 }
 

@@ -96,6 +96,7 @@ impl App {
                     Mode::Normal
                 };
                 self.mode = Mode::Export;
+                self.export_input.clear();
                 self.message = None;
             }
             Action::CopyFrame => return Some(Effect::Copy),

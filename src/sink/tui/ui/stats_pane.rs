@@ -158,7 +158,7 @@ pub(super) fn draw_stats(f: &mut Frame<'_>, app: &App, area: Rect) {
         lines.push(Line::from(vec![
             Span::raw(format!(" {:>8} ", r.count)),
             Span::styled(
-                format!("{:<8} ", r.severity),
+                format!("{:<8} ", r.severity.as_str()),
                 severity_style(Some(r.severity)),
             ),
             Span::raw(r.rule),
