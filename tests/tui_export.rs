@@ -21,7 +21,7 @@ use ocpp_inspector::engine::Config;
 use ocpp_inspector::engine::schema::{ErrataSelection, SchemaSet};
 use ocpp_inspector::finding::Severity;
 use ocpp_inspector::sink::report::RunInfo;
-use ocpp_inspector::sink::tui::app::{Action, App, Limits, Mode};
+use ocpp_inspector::sink::tui::app::{Action, App, Limits, Mode, RowKind};
 use ocpp_inspector::sink::tui::export;
 use ocpp_inspector::sink::tui::{InputSource, LoopOptions, ReportTarget, run_loop, ui};
 use ratatui::Terminal;
@@ -97,24 +97,40 @@ fn the_filtered_set_is_written_as_the_traces_own_records() {
     ev.push(code(KeyCode::Enter));
     ev.extend(keys("q"));
     run(&mut app, dir.path(), ev);
+    // The four BootNotification frames (CALLs and replies), each connection's open before
+    // its first one.
     assert!(
         app.message
             .as_deref()
             .unwrap()
-            .starts_with("4 records written"),
+            .starts_with("6 records written"),
         "{:?}",
         app.message
     );
-    // Exactly the input's lines of the rows shown, in order.
+    // Exactly the input's lines, in order: the rows shown and the opens.
     let input = std::fs::read_to_string(sample_path()).unwrap();
     let lines: Vec<&str> = input.lines().collect();
-    let want: String = app
-        .visible_frames()
-        .iter()
-        .map(|&p| format!("{}\n", lines[app.frame(p).unwrap().line as usize - 1]))
-        .collect();
+    let mut want = String::new();
+    let mut opened: Vec<String> = Vec::new();
+    for &p in app.visible_frames().iter() {
+        let row = app.frame(p).unwrap();
+        if !opened.contains(&row.conn.to_string()) {
+            opened.push(row.conn.to_string());
+            let open = app
+                .frames()
+                .find(|r| r.conn == row.conn && r.kind == RowKind::Open)
+                .unwrap();
+            want.push_str(lines[open.line as usize - 1]);
+            want.push('\n');
+        }
+        want.push_str(lines[row.line as usize - 1]);
+        want.push('\n');
+    }
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
-    assert!(want.contains("BootNotification"));
+    // Two CALLs (the replies name no action) and their two replies.
+    assert_eq!(want.matches("BootNotification").count(), 2, "{want}");
+    assert_eq!(want.lines().count(), 6, "{want}");
+    assert_eq!(want.matches(r#""event":"open""#).count(), 2, "{want}");
 }
 
 #[test]

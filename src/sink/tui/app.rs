@@ -400,6 +400,10 @@ pub struct App {
     pub(crate) history_at: Option<usize>,
     /// Findings that marked a row so far.
     marks: u64,
+    /// The record offsets of event rows (opens, closes, gaps, binary frames) of a trace
+    /// file, by seq:
+    /// export copies them (one per event, not per frame).
+    event_offsets: std::collections::BTreeMap<u64, (u32, bool, u64)>,
     /// The file name typed after `e`.
     pub export_input: String,
     /// The mode `e` was pressed in (where the prompt returns to).
@@ -453,6 +457,7 @@ impl App {
             history: Vec::new(),
             history_at: None,
             marks: 0,
+            event_offsets: std::collections::BTreeMap::new(),
             export_input: String::new(),
             export_from: Mode::Normal,
             stats: super::stats::Stats::default(),
@@ -470,6 +475,21 @@ impl App {
     /// The trace file rows are read back from, if any.
     pub fn store(&self) -> Option<&Arc<TraceFile>> {
         self.store.as_ref()
+    }
+
+    /// The record offset of the event row `seq` (an open, close or gap of the trace file).
+    pub fn event_offset(&self, seq: u64) -> Option<u64> {
+        self.event_offsets.get(&seq).map(|&(_, _, o)| o)
+    }
+
+    /// The seq and record offset of the latest open of `row`'s connection before it.
+    pub fn open_before(&self, row: &FrameRow<'_>) -> Option<(u64, u64)> {
+        let conn = u32::try_from(*self.conn_index.get(row.conn)?).ok()?;
+        self.event_offsets
+            .range(..row.seq)
+            .rev()
+            .find(|(_, (c, open, _))| *c == conn && *open)
+            .map(|(&seq, &(_, _, o))| (seq, o))
     }
 
     /// Rows kept in the frames pane.
@@ -768,6 +788,12 @@ impl App {
             && let Some(v) = e.station.version
         {
             c.version = v.as_str().to_owned();
+        }
+        if let (Some(o), Some(_), RowKind::Open | RowKind::Close | RowKind::Binary) =
+            (offset, &self.store, row.kind)
+        {
+            self.event_offsets
+                .insert(seq, (conn, row.kind == RowKind::Open, o));
         }
         self.push_row(row);
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::app::{App, Body};
+use super::app::{App, Body, RowKind};
 
 /// The escape sequence that asks the terminal to put `text` on the clipboard (OSC 52,
 /// `c` selection, base64, ended by BEL). Terminals that do not support it ignore it.
@@ -54,8 +54,10 @@ pub fn write_frame(app: &App, path: &Path) -> Result<String, String> {
 }
 
 /// Writes the trace records of the rows the filter lets through to `path`, one a line and
-/// exactly as in the trace; rows with no record of their own to copy (opens, closes and
-/// gaps, and frames the UI was fed live) are left out and counted in the answer.
+/// exactly as in the trace. Before a connection's first frame goes its latest `open` (so
+/// the file is judged with the right version), unless the filter let it through already.
+/// Rows with no record to copy (those the UI was fed live) are left out and counted in the
+/// answer.
 pub fn write_filtered(app: &App, path: &Path) -> Result<String, String> {
     let Some(store) = app.store() else {
         return Err(
@@ -65,25 +67,42 @@ pub fn write_filtered(app: &App, path: &Path) -> Result<String, String> {
     };
     let mut w = create(path)?;
     let (mut written, mut left_out) = (0_u64, 0_u64);
+    let mut copied = std::collections::HashSet::new();
+    let mut copy = |offset: u64, line: u64| -> Result<(), String> {
+        let record = store
+            .line_at(offset)
+            .map_err(|e| format!("{}: line {line}: {e}", store.path().display()))?;
+        w.write_all(&record)
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(|e: io::Error| format!("{}: {e}", path.display()))
+    };
     for &pos in app.visible_frames().iter() {
         let Some(row) = app.frame(pos) else { continue };
-        let Body::InTrace(offset) = row.body else {
+        let offset = match row.body {
+            Body::InTrace(o) => Some(o),
+            _ => app.event_offset(row.seq),
+        };
+        let Some(offset) = offset else {
             left_out += 1;
             continue;
         };
-        let line = store
-            .line_at(offset)
-            .map_err(|e| format!("{}: line {}: {e}", store.path().display(), row.line))?;
-        w.write_all(&line)
-            .and_then(|()| w.write_all(b"\n"))
-            .map_err(|e: io::Error| format!("{}: {e}", path.display()))?;
-        written += 1;
+        if row.kind == RowKind::Frame
+            && let Some((seq, open)) = app.open_before(&row)
+            && copied.insert(seq)
+        {
+            copy(open, 0)?;
+            written += 1;
+        }
+        if copied.insert(row.seq) {
+            copy(offset, row.line)?;
+            written += 1;
+        }
     }
     w.flush().map_err(|e| format!("{}: {e}", path.display()))?;
     let mut msg = format!("{written} records written to {}", path.display());
     if left_out > 0 {
         msg.push_str(&format!(
-            " ({left_out} rows with no record to copy left out: opens, closes, live frames)"
+            " ({left_out} rows with no record to copy left out: fed live)"
         ));
     }
     Ok(msg)
