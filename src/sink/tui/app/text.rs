@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::super::feed::id_and_short;
 use super::super::filter::{Facts, looks_like_expr};
-use super::{App, Body, FindingRow, FrameRow, Shown, contains_smart};
+use super::{App, Body, FindingRow, FrameRow, Shown};
 use crate::finding::Rule;
 
 /// The rules of the findings on each kept row, worked out again when findings came.
@@ -161,5 +161,55 @@ impl App {
             at: f.at,
             origin,
         }))
+    }
+}
+
+/// Smart case: a needle with a capital letter matches exactly, otherwise ignoring ASCII case.
+pub fn contains_smart(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    if needle.chars().any(char::is_uppercase) {
+        return memchr::memmem::find(h, n).is_some();
+    }
+    // Candidates start where the first byte matches in either case (memchr is fast), and
+    // only there is the rest compared.
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while let Some(i) = memchr::memchr2(lo, up, &h[from..]) {
+        let at = from + i;
+        if h.len() - at < n.len() {
+            return false;
+        }
+        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smart_case_search() {
+        assert!(contains_smart("BootNotification", "notif"));
+        assert!(contains_smart(
+            "BootNotification",
+            "BOOTN".to_lowercase().as_str()
+        ));
+        assert!(contains_smart("xHeartBeat", "heartbeat"));
+        assert!(
+            !contains_smart("xHeartBeat", "Heartbeat"),
+            "a capital makes it exact"
+        );
+        assert!(contains_smart("xHeartBeat", "HeartBeat"));
+        assert!(!contains_smart("abc", "abcd"));
+        assert!(!contains_smart("ab", "b2"));
+        assert!(contains_smart("anything", ""));
+        assert!(contains_smart("Ünïcode ok", "ok"));
     }
 }
