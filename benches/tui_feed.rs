@@ -108,7 +108,7 @@ fn main() {
     println!(
         "ingest: {n} frames in {secs:.3} s = {:.0} frames/s (view keeps {})",
         n as f64 / secs,
-        app.frames.len()
+        app.frames_len()
     );
 
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
@@ -119,7 +119,7 @@ fn main() {
     }
     println!(
         "redraw 120x40, {} frames kept, no filter: {:.2} ms",
-        app.frames.len(),
+        app.frames_len(),
         start.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds)
     );
 
@@ -134,7 +134,7 @@ fn main() {
     }
     println!(
         "redraw 120x40, {} frames kept, text filter: {:.2} ms",
-        app.frames.len(),
+        app.frames_len(),
         start.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds)
     );
 }

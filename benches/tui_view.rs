@@ -152,7 +152,7 @@ fn main() {
     println!(
         "time to first screen: {:.1} ms ({} rows shown so far)",
         start.elapsed().as_secs_f64() * 1e3,
-        app.frames.len()
+        app.frames_len()
     );
     while !rx.is_closed() {
         items.clear();
@@ -168,7 +168,7 @@ fn main() {
     let indexed = start.elapsed();
     println!(
         "indexed: {} rows, {} findings, in {:.1} s ({:.0} frames/s)",
-        app.frames.len(),
+        app.frames_len(),
         app.totals.errors + app.totals.warnings + app.totals.infos,
         indexed.as_secs_f64(),
         app.totals.frames as f64 / indexed.as_secs_f64()
@@ -187,6 +187,6 @@ fn main() {
         peak_rss_mib().unwrap_or(0.0),
         before.unwrap_or(0.0),
         size as f64 / 1e6,
-        std::mem::size_of::<ocpp_inspector::sink::tui::app::FrameRow>()
+        ocpp_inspector::sink::tui::app::ROW_BYTES
     );
 }

@@ -36,7 +36,7 @@ fn sample() -> App {
 
 fn select_line(app: &mut App, line: u64) {
     app.apply(Action::Bottom);
-    for _ in 0..app.frames.len() {
+    for _ in 0..app.frames_len() {
         if app.selected_frame().unwrap().line == line {
             return;
         }
@@ -136,7 +136,7 @@ fn snapshots_of_every_pane_at_three_sizes() {
 fn counters_agree_and_use_plurals() {
     let app = sample();
     let text = rows(&render(&app, 160, 45)).join("\n");
-    let n = app.frames.len();
+    let n = app.frames_len();
     assert!(text.contains(&format!("Frames {n} rows")), "{text}");
     assert!(
         text.contains(&format!("{n} rows ({} frames)", app.totals.frames)),
@@ -185,7 +185,7 @@ fn filter_expressions_narrow_the_frames_say_what_is_wrong_and_are_remembered() {
     let lines: Vec<u64> = app
         .visible_frames()
         .iter()
-        .map(|&i| app.frames[i].line)
+        .map(|&i| app.frame(i).unwrap().line)
         .collect();
     // The two StatusNotifications and the StartTransaction with connectorId 1 (MeterValues
     // excluded by `!~a Meter`).
@@ -236,4 +236,163 @@ fn search_matches_are_highlighted_in_the_rows() {
     assert_eq!(buf[(col, y16)].bg, Color::Yellow, "the match is marked");
     assert_eq!(buf[(col + 7, y16)].bg, Color::Yellow);
     assert_ne!(buf[(col + 8, y16)].bg, Color::Yellow, "only the match");
+}
+
+#[test]
+fn rule_and_time_filters_narrow_the_frames_and_the_findings() {
+    let mut app = sample();
+    // `~r` by family: the frames with an rpc.* finding, and only those findings.
+    type_in(&mut app, "~r rpc");
+    assert_eq!(app.message, None, "{:?}", app.message);
+    let frames: Vec<u64> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().line)
+        .collect();
+    let findings: Vec<(&str, u64)> = app
+        .visible_findings()
+        .iter()
+        .map(|&i| {
+            let f = &app.findings[i].finding;
+            (f.rule.id, f.line)
+        })
+        .collect();
+    assert!(!frames.is_empty());
+    assert!(
+        findings.iter().all(|(r, _)| r.starts_with("rpc.")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().all(|(_, l)| frames.contains(l)),
+        "{findings:?} {frames:?}"
+    );
+    assert!(frames.contains(&24) && frames.contains(&23), "{frames:?}");
+    let text = rows(&render(&app, 80, 24)).join("\n");
+    assert!(
+        text.contains(&format!("Findings {} of 6", findings.len())),
+        "{text}"
+    );
+    assert!(!text.contains("schema.request-invalid"), "{text}");
+
+    // `~r` by rule id: the one frame.
+    type_in(&mut app, "~r schema.request-invalid");
+    let frames: Vec<u64> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().line)
+        .collect();
+    assert_eq!(frames, vec![21]);
+    assert_eq!(app.visible_findings().len(), 1);
+
+    // `~time`: relative to the first frame, and as a time of day; both ends kept.
+    let first = app.frame(0).unwrap().at;
+    let all = app.frames_len();
+    type_in(&mut app, "~time +2s..+5s");
+    assert_eq!(app.message, None, "{:?}", app.message);
+    let ats: Vec<_> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().at)
+        .collect();
+    assert!(!ats.is_empty() && ats.len() < all, "{} of {all}", ats.len());
+    assert!(
+        ats.iter()
+            .all(|&t| t >= first.after(2_000_000) && t <= first.after(5_000_000)),
+        "{ats:?}"
+    );
+    let clock = |t: ocpp_inspector::time::Timestamp| t.to_string()[11..19].to_owned();
+    type_in(
+        &mut app,
+        &format!(
+            "~time {}..{}",
+            clock(first.after(2_000_000)),
+            clock(first.after(5_000_000))
+        ),
+    );
+    let same: Vec<_> = app
+        .visible_frames()
+        .iter()
+        .map(|&i| app.frame(i).unwrap().at)
+        .collect();
+    assert_eq!(
+        same, ats,
+        "a time of day names the same range (whole seconds here)"
+    );
+    // A bad range keeps the prompt open and says what was expected.
+    type_in(&mut app, "~time 10:15");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("expected `FROM..TO`")),
+        "{:?}",
+        app.message
+    );
+}
+
+#[test]
+fn the_statistics_pane_counts_what_the_engine_paired_and_sorts_by_a_key() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ocpp_inspector::sink::tui::app::Mode;
+    use ocpp_inspector::sink::tui::input::action_for;
+    use ocpp_inspector::sink::tui::stats::SortBy;
+
+    let mut app = sample();
+    let key = |c: char, mode| {
+        action_for(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT), mode).unwrap()
+    };
+    let a = key('S', app.mode);
+    app.apply(a);
+    assert_eq!(app.mode, Mode::Stats);
+
+    // The counts agree with the frames pane and the findings, and a round trip is the
+    // time from the CALL the engine paired the answer with.
+    let s = &app.stats;
+    let frames: u64 = s.stations.values().map(|c| c.frames).sum();
+    assert_eq!(frames, app.totals.frames);
+    let findings: u64 = s.rules.values().map(|r| r.count).sum();
+    assert_eq!(findings, app.findings.len() as u64);
+    let stop = s
+        .actions
+        .iter()
+        .find(|(n, _)| &***n == "StopTransaction")
+        .map(|(_, c)| c)
+        .unwrap();
+    assert_eq!(stop.rtt.min, Some(20_000), "line 21 → 22: 20 ms");
+    let calls: u64 = s.stations.values().map(|c| c.calls).sum();
+    let answered: u64 = s.stations.values().map(|c| c.answered).sum();
+    let unanswered: u64 = s.stations.values().map(|c| c.unanswered()).sum();
+    assert!(
+        calls >= answered && unanswered == calls - answered,
+        "{calls} {answered} {unanswered}"
+    );
+
+    for (w, h) in [(160, 45), (80, 24), (40, 12)] {
+        insta::assert_snapshot!(format!("tui_stats_{w}x{h}"), render(&app, w, h).backend());
+    }
+    let text = rows(&render(&app, 160, 45)).join("\n");
+    assert!(text.contains("sorted by count"), "{text}");
+    assert!(text.contains("StopTransaction"), "{text}");
+    assert!(text.contains("schema.request-invalid"), "{text}");
+
+    // `o` sorts by the next column: unanswered, then the median round trip.
+    let a = key('o', app.mode);
+    app.apply(a);
+    assert_eq!(app.stats.sort, SortBy::Unanswered);
+    let order: Vec<u64> = app
+        .stats
+        .sorted(&app.stats.actions)
+        .iter()
+        .map(|(_, c)| c.unanswered())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] >= w[1]), "{order:?}");
+    app.apply(key('o', app.mode));
+    let text = rows(&render(&app, 160, 45)).join("\n");
+    assert!(
+        text.contains("sorted by median") && text.contains("▼median"),
+        "{text}"
+    );
+
+    // S again (or Esc) closes it.
+    app.apply(key('S', app.mode));
+    assert_eq!(app.mode, Mode::Normal);
 }

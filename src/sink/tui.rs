@@ -31,15 +31,17 @@
 //!   it with a `TestBackend` and scripted keys.
 
 pub mod app;
+pub mod export;
 pub mod feed;
 pub mod filter;
 pub mod input;
 pub mod pretty;
+pub mod stats;
 pub mod store;
 pub mod terminal;
 pub mod ui;
 
-use std::io;
+use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,6 +95,9 @@ pub struct LoopOptions {
     pub report: ReportTarget,
     /// End the loop when the feed closes (the live run stopped).
     pub quit_when_feed_closes: bool,
+    /// `y` writes the OSC 52 sequence to standard output (the real terminal; off for a
+    /// test backend).
+    pub clipboard: bool,
 }
 
 impl LoopOptions {
@@ -102,6 +107,7 @@ impl LoopOptions {
             drain_max: 20_000,
             report,
             quit_when_feed_closes: false,
+            clipboard: false,
         }
     }
 }
@@ -180,6 +186,30 @@ pub fn run_loop<B: Backend>(
         for action in input::actions_for(&event, app.mode) {
             match app.apply(action) {
                 Some(Effect::Quit) => return Ok(()),
+                Some(Effect::Export { frame_only }) => {
+                    let path = std::path::Path::new(app.export_input.trim()).to_owned();
+                    let done = if frame_only {
+                        export::write_frame(app, &path)
+                    } else {
+                        export::write_filtered(app, &path)
+                    };
+                    app.message = Some(done.unwrap_or_else(|e| format!("not exported: {e}")));
+                }
+                Some(Effect::Copy) => {
+                    app.message = Some(match export::selected_text(app) {
+                        Ok(text) if opts.clipboard => {
+                            match copy_to_clipboard(&export::osc52(&text)) {
+                                Ok(()) => format!(
+                                    "{} bytes copied (OSC 52: if the clipboard stays empty, the terminal does not allow it)",
+                                    text.len()
+                                ),
+                                Err(e) => format!("not copied: {e}"),
+                            }
+                        }
+                        Ok(_) => "not copied: no terminal to copy through".to_owned(),
+                        Err(e) => format!("not copied: {e}"),
+                    });
+                }
                 Some(Effect::WriteReport) => {
                     app.message = Some(match write_report(app, &opts.report) {
                         Ok(()) => format!("report written to {}", opts.report.path.display()),
@@ -190,6 +220,13 @@ pub fn run_loop<B: Backend>(
             }
         }
     }
+}
+
+/// Writes an OSC 52 sequence to the terminal (standard output, where the UI draws).
+fn copy_to_clipboard(seq: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(seq)?;
+    out.flush()
 }
 
 /// Writes the findings the UI holds as the JSON report of `check`.
@@ -246,7 +283,8 @@ pub fn run_view(
 ) -> io::Result<()> {
     app.no_color = no_color();
     let mut screen = terminal::enter()?;
-    let opts = LoopOptions::new(report);
+    let mut opts = LoopOptions::new(report);
+    opts.clipboard = true;
     let result = run_loop(
         &mut screen.terminal,
         &mut app,
@@ -272,6 +310,7 @@ pub fn run_live(
     let mut screen = terminal::enter()?;
     let mut opts = LoopOptions::new(report);
     opts.quit_when_feed_closes = true;
+    opts.clipboard = true;
     let result = run_loop(
         &mut screen.terminal,
         &mut app,

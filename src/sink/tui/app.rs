@@ -11,22 +11,25 @@
 
 mod apply;
 mod cases;
+mod rows;
 mod text;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::feed::{CaseStep, FeedItem, SHORT_PAYLOAD, Seen, SeenKind};
 use super::store::TraceFile;
 use crate::engine::observe;
 use crate::finding::{Finding, Severity, shorten};
-use crate::ocpp::{Side, Version};
+use crate::ocpp::Version;
 use crate::time::Timestamp;
-use crate::wire::frame::MessageType;
 
 pub use cases::{CaseCounts, CaseInfo, CaseRow, CaseState, Cases};
+pub use rows::{Body, FrameRow, MAX_ACTIONS, ROW_BYTES, TOO_MANY_ACTIONS};
+use rows::{NewBody, NewRow, Rows};
+pub use text::contains_smart;
 
 /// Filters kept in the history.
 pub const HISTORY: usize = 50;
@@ -73,6 +76,10 @@ pub enum Mode {
     Help,
     /// One frame in full.
     Detail,
+    /// The Statistics pane.
+    Stats,
+    /// Typing the file to export to after `e`.
+    Export,
 }
 
 /// Something the user asked for.
@@ -117,6 +124,15 @@ pub enum Action {
     ToggleCases,
     /// Detail: the text exactly as sent, or laid out in its order.
     ToggleExact,
+    /// Show or close the Statistics pane.
+    ToggleStats,
+    /// Statistics: sort by the next column.
+    CycleSort,
+    /// Ask for a file to export to: the filtered set (from the panes) or the frame (from
+    /// the detail).
+    StartExport,
+    /// Copy the selected frame's exact text to the clipboard (OSC 52).
+    CopyFrame,
 }
 
 /// What the loop around the app must do after an action.
@@ -124,6 +140,13 @@ pub enum Action {
 pub enum Effect {
     Quit,
     WriteReport,
+    /// Write to the file in [`App::export_input`]: the selected frame's exact text
+    /// (`frame_only`) or the filtered set as JSON Lines.
+    Export {
+        frame_only: bool,
+    },
+    /// Put the selected frame on the clipboard.
+    Copy,
 }
 
 /// Where a connection stands, as the engine reads its registration.
@@ -196,42 +219,6 @@ pub enum RowKind {
     Frame,
 }
 
-/// One row of the frames pane.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FrameRow {
-    /// Position in arrival order, from 0; never reused.
-    pub seq: u64,
-    pub at: Timestamp,
-    pub line: u64,
-    pub conn: Arc<str>,
-    pub kind: RowKind,
-    pub from: Option<Side>,
-    /// `None` for an event, or a frame that is no valid OCPP-J message.
-    pub message_type: Option<MessageType>,
-    /// The action, for a reply the action of the CALL it answers (one copy per action
-    /// name, shared by the rows).
-    pub action: Option<Arc<str>>,
-    /// What the row shows besides its summary: see [`App::shown`].
-    pub body: Body,
-    /// The worst finding on this row.
-    pub worst: Option<Severity>,
-    pub findings: u32,
-    /// The request or reply this row pairs with.
-    pub partner: Option<u64>,
-}
-
-/// Where a row's text is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Body {
-    /// An event (open, close, gap, binary frame): its description.
-    Event(Box<str>),
-    /// A frame whose text the row keeps (live, or an input with no offsets).
-    Kept(Box<Kept>),
-    /// A frame of the trace file being viewed: the byte offset of its record, read again
-    /// when shown (see [`super::store`]).
-    InTrace(u64),
-}
-
 /// A frame's text, kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kept {
@@ -279,19 +266,19 @@ impl Filter {
         *self == Filter::default()
     }
 
-    fn frame(&self, f: &FrameRow, app: &App) -> bool {
-        self.conn.as_ref().is_none_or(|c| *c == f.conn)
+    fn frame(&self, f: &FrameRow<'_>, app: &App) -> bool {
+        self.conn.as_ref().is_none_or(|c| c == f.conn)
             && self
                 .action
                 .as_ref()
-                .is_none_or(|a| f.action.as_deref() == Some(&**a))
+                .is_none_or(|a| f.action.map(|x| &**x) == Some(&**a))
             && self
                 .min_severity
                 .is_none_or(|s| f.worst.is_some_and(|w| w >= s))
             && (self.text.is_empty() || app.row_matches(f, &self.text))
     }
 
-    fn finding(&self, r: &FindingRow) -> bool {
+    fn finding(&self, r: &FindingRow, app: &App) -> bool {
         let f = &r.finding;
         self.conn.as_ref().is_none_or(|c| *c == f.conn)
             && self
@@ -299,12 +286,12 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|a| f.action.as_deref() == Some(&**a))
             && self.min_severity.is_none_or(|s| f.severity >= s)
-            // A filter expression narrows the frames only.
             && (self.text.is_empty()
-                || super::filter::looks_like_expr(&self.text)
-                || contains_smart(&f.message, &self.text)
-                || contains_smart(f.rule.id, &self.text)
-                || contains_smart(&f.conn, &self.text))
+                || app.finding_matches_expr(r, &self.text).unwrap_or_else(|| {
+                    contains_smart(&f.message, &self.text)
+                        || contains_smart(f.rule.id, &self.text)
+                        || contains_smart(&f.conn, &self.text)
+                }))
     }
 }
 
@@ -360,8 +347,8 @@ pub struct App {
     pub title: String,
     pub conns: Vec<ConnRow>,
     conn_index: HashMap<Arc<str>, usize>,
-    pub frames: VecDeque<FrameRow>,
-    next_seq: u64,
+    /// The rows of the frames pane (read with [`App::frame`]).
+    rows: Rows,
     pub findings: VecDeque<FindingRow>,
     next_finding: u64,
     pub totals: Totals,
@@ -382,7 +369,7 @@ pub struct App {
     frames_rows: usize,
     /// The selected finding (by number); `None` = the first row.
     finding_sel: Option<u64>,
-    /// Lines scrolled in the detail view.
+    /// Lines scrolled in the detail view (and in the Statistics pane).
     pub detail_scroll: u16,
     /// The detail view shows the frame's text exactly as sent (not laid out).
     pub detail_exact: bool,
@@ -406,8 +393,6 @@ pub struct App {
     pub live: bool,
     /// Draw without colours (`NO_COLOR` is set).
     pub no_color: bool,
-    /// One copy of each action name.
-    actions: HashSet<Arc<str>>,
     /// The parsed filter expression, when the search is one.
     pub(crate) expr: Option<super::filter::Expr>,
     /// Searches and filter expressions applied, oldest first (at most [`HISTORY`]).
@@ -416,6 +401,20 @@ pub struct App {
     pub(crate) history_at: Option<usize>,
     /// Findings that marked a row so far.
     marks: u64,
+    /// The record offsets of event rows (opens, closes, gaps, binary frames) of a trace
+    /// file, by seq:
+    /// export copies them (one per event, not per frame).
+    event_offsets: std::collections::BTreeMap<u64, (u32, bool, u64)>,
+    /// The file name typed after `e`.
+    pub export_input: String,
+    /// The mode `e` was pressed in (where the prompt returns to).
+    export_from: Mode,
+    /// Counts and round trips over everything seen, for the Statistics pane.
+    pub stats: super::stats::Stats,
+    /// When the first event was (what `~time` counts relative times from).
+    pub origin: Option<Timestamp>,
+    /// The rules of the findings on each row, for `~r` (see `app/text.rs`).
+    rule_index: RefCell<text::RuleIndex>,
     visible: RefCell<VisibleCache>,
 }
 
@@ -429,8 +428,7 @@ impl App {
             title: title.into(),
             conns: Vec::new(),
             conn_index: HashMap::new(),
-            frames: VecDeque::new(),
-            next_seq: 0,
+            rows: Rows::default(),
             findings: VecDeque::new(),
             next_finding: 0,
             totals: Totals::default(),
@@ -456,11 +454,16 @@ impl App {
             loading: None,
             live: false,
             no_color: false,
-            actions: HashSet::new(),
             expr: None,
             history: Vec::new(),
             history_at: None,
             marks: 0,
+            event_offsets: std::collections::BTreeMap::new(),
+            export_input: String::new(),
+            export_from: Mode::Normal,
+            stats: super::stats::Stats::default(),
+            origin: None,
+            rule_index: RefCell::default(),
             visible: RefCell::new(VisibleCache::default()),
         }
     }
@@ -470,13 +473,48 @@ impl App {
         self.store = Some(file);
     }
 
-    fn intern_action(&mut self, a: &str) -> Arc<str> {
-        if let Some(k) = self.actions.get(a) {
-            return k.clone();
-        }
-        let k: Arc<str> = Arc::from(a);
-        self.actions.insert(k.clone());
-        k
+    /// The trace file rows are read back from, if any.
+    pub fn store(&self) -> Option<&Arc<TraceFile>> {
+        self.store.as_ref()
+    }
+
+    /// The record offset of the event row `seq` (an open, close or gap of the trace file).
+    pub fn event_offset(&self, seq: u64) -> Option<u64> {
+        self.event_offsets.get(&seq).map(|&(_, _, o)| o)
+    }
+
+    /// The seq and record offset of the latest open of `row`'s connection before it.
+    pub fn open_before(&self, row: &FrameRow<'_>) -> Option<(u64, u64)> {
+        let conn = u32::try_from(*self.conn_index.get(row.conn)?).ok()?;
+        self.event_offsets
+            .range(..row.seq)
+            .rev()
+            .find(|(_, (c, open, _))| *c == conn && *open)
+            .map(|(&seq, &(_, _, o))| (seq, o))
+    }
+
+    /// Rows kept in the frames pane.
+    pub fn frames_len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row at position `pos` of the frames pane (0: the oldest kept).
+    pub fn frame(&self, pos: usize) -> Option<FrameRow<'_>> {
+        let conn = &self
+            .conns
+            .get(self.rows.conn_at_checked(pos)? as usize)?
+            .name;
+        self.rows.get(pos, conn)
+    }
+
+    /// The rows kept in the frames pane, oldest first.
+    pub fn frames(&self) -> impl DoubleEndedIterator<Item = FrameRow<'_>> + '_ {
+        (0..self.rows.len()).filter_map(|i| self.frame(i))
+    }
+
+    /// The seq of the row at position `pos`.
+    fn seq_at(&self, pos: usize) -> u64 {
+        self.rows.seq_at(pos)
     }
 
     /// Gives the app the test cases whose progress will come through the feed; the Cases
@@ -584,15 +622,20 @@ impl App {
     }
 
     fn conn_mut(&mut self, name: &Arc<str>) -> &mut ConnRow {
-        let i = match self.conn_index.get(name) {
+        let i = self.conn_no(name);
+        &mut self.conns[i]
+    }
+
+    /// The index of a connection in `conns` (added if new).
+    fn conn_no(&mut self, name: &Arc<str>) -> usize {
+        match self.conn_index.get(name) {
             Some(&i) => i,
             None => {
                 self.conns.push(ConnRow::new(name.clone()));
                 self.conn_index.insert(name.clone(), self.conns.len() - 1);
                 self.conns.len() - 1
             }
-        };
-        &mut self.conns[i]
+        }
     }
 
     /// Takes one event as the engine read it (before the findings about it): a row for the
@@ -606,20 +649,18 @@ impl App {
     /// file set with [`App::set_store`]: the row keeps the offset instead of the text.
     pub fn on_seen_at(&mut self, e: &Seen, offset: Option<u64>) {
         self.totals.events += 1;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let mut row = FrameRow {
-            seq,
+        self.origin.get_or_insert(e.at);
+        let seq = self.rows.next_seq();
+        let conn = u32::try_from(self.conn_no(&e.conn)).unwrap_or(u32::MAX);
+        let mut row = NewRow {
             at: e.at,
             line: e.line,
-            conn: e.conn.clone(),
+            conn,
             kind: RowKind::Frame,
             from: None,
             message_type: None,
-            action: None,
-            body: Body::Event(Box::from("")),
-            worst: None,
-            findings: 0,
+            action: 0,
+            body: NewBody::Event(Box::from("")),
             partner: None,
         };
         let mut call_line = None;
@@ -635,7 +676,7 @@ impl App {
                     }
                     None => "-".to_owned(),
                 };
-                row.body = Body::Event(
+                row.body = NewBody::Event(
                     format!(
                         "open {} {}",
                         subprotocol.as_deref().unwrap_or("(no subprotocol)"),
@@ -651,7 +692,7 @@ impl App {
             SeenKind::Close { code, by } => {
                 row.kind = RowKind::Close;
                 row.from = *by;
-                row.body = Body::Event(
+                row.body = NewBody::Event(
                     format!(
                         "close code {} by {}",
                         code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
@@ -663,7 +704,7 @@ impl App {
             }
             SeenKind::Gap { frames } => {
                 row.kind = RowKind::Close;
-                row.body = Body::Event(
+                row.body = NewBody::Event(
                     match frames {
                         Some(n) => format!("gap: {n} frames missing from the observation"),
                         None => "gap: frames missing from the observation".to_owned(),
@@ -674,15 +715,17 @@ impl App {
             SeenKind::Binary { from, len } => {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);
-                row.body = Body::Event(format!("binary frame, {len} bytes").into());
+                row.body = NewBody::Event(format!("binary frame, {len} bytes").into());
+                self.stats.frame(&e.conn, None, None, None);
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
             SeenKind::Unreadable { from, text } => {
                 row.from = Some(*from);
+                self.stats.frame(&e.conn, None, None, None);
                 row.body = match (offset, &self.store) {
-                    (Some(o), Some(_)) => Body::InTrace(o),
-                    _ => Body::Kept(Box::new(Kept {
+                    (Some(o), Some(_)) => NewBody::InTrace(o),
+                    _ => NewBody::Kept(Box::new(Kept {
                         id: None,
                         short: shorten(text.trim(), SHORT_PAYLOAD).into(),
                         text: text.clone(),
@@ -696,22 +739,29 @@ impl App {
                 message_type,
                 id,
                 action,
-                call_line: call,
+                call,
                 short,
                 text,
             } => {
                 row.from = Some(*from);
                 row.message_type = Some(*message_type);
-                row.action = action.as_deref().map(|a| self.intern_action(a));
+                row.action = action.as_deref().map_or(0, |a| self.rows.intern_action(a));
                 row.body = match (offset, &self.store) {
-                    (Some(o), Some(_)) => Body::InTrace(o),
-                    _ => Body::Kept(Box::new(Kept {
+                    (Some(o), Some(_)) => NewBody::InTrace(o),
+                    _ => NewBody::Kept(Box::new(Kept {
                         id: Some(id.clone()),
                         short: short.clone(),
                         text: text.clone(),
                     })),
                 };
-                call_line = *call;
+                call_line = call.map(|c| c.line);
+                let rtt = call.map(|c| e.at.micros() - c.at.micros());
+                self.stats.frame(
+                    &e.conn,
+                    self.rows.action_name(row.action),
+                    Some(*message_type),
+                    rtt,
+                );
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
@@ -721,8 +771,8 @@ impl App {
             && let Some(call) = self.row_of_line(&e.conn, line)
         {
             row.partner = Some(call);
-            if let Some(req) = self.row_mut(call) {
-                req.partner = Some(seq);
+            if let Some(pos) = self.rows.position(call) {
+                self.rows.set_partner(pos, seq);
             }
         }
         let c = self.conn_mut(&e.conn);
@@ -740,30 +790,30 @@ impl App {
         {
             c.version = v.as_str().to_owned();
         }
+        if let (Some(o), Some(_), RowKind::Open | RowKind::Close | RowKind::Binary) =
+            (offset, &self.store, row.kind)
+        {
+            self.event_offsets
+                .insert(seq, (conn, row.kind == RowKind::Open, o));
+        }
         self.push_row(row);
     }
 
-    fn push_row(&mut self, row: FrameRow) {
-        self.frames.push_back(row);
-        while self.frames.len() > self.limits.max_frames {
-            self.frames.pop_front();
+    fn push_row(&mut self, row: NewRow) {
+        self.rows.push(row);
+        while self.rows.len() > self.limits.max_frames {
+            self.rows.pop_front();
             self.totals.frames_out_of_view += 1;
         }
     }
 
     fn first_seq(&self) -> u64 {
-        self.frames.front().map_or(self.next_seq, |f| f.seq)
+        self.rows.first_seq()
     }
 
     /// The kept row with this seq.
-    pub fn row(&self, seq: u64) -> Option<&FrameRow> {
-        let i = usize::try_from(seq.checked_sub(self.first_seq())?).ok()?;
-        self.frames.get(i)
-    }
-
-    fn row_mut(&mut self, seq: u64) -> Option<&mut FrameRow> {
-        let i = usize::try_from(seq.checked_sub(self.first_seq())?).ok()?;
-        self.frames.get_mut(i)
+    pub fn row(&self, seq: u64) -> Option<FrameRow<'_>> {
+        self.frame(self.rows.position(seq)?)
     }
 
     /// The kept row of trace line `line` on `conn` (lines rise with arrival).
@@ -771,16 +821,18 @@ impl App {
         if line == 0 {
             return None;
         }
-        let i = self.frames.partition_point(|f| f.line < line);
-        self.frames
-            .range(i..)
-            .take_while(|f| f.line == line)
-            .find(|f| &*f.conn == conn)
-            .map(|f| f.seq)
+        let conn = u32::try_from(*self.conn_index.get(conn)?).ok()?;
+        (self.rows.first_at_line(line)..self.rows.len())
+            .take_while(|&i| self.rows.line_at(i) == line)
+            .find(|&i| self.rows.conn_at_checked(i) == Some(conn))
+            .map(|i| self.seq_at(i))
     }
 
     /// Takes one finding (after the event it is about).
     pub fn on_finding(&mut self, f: Finding) {
+        let action = f.action.as_deref().map(|a| self.rows.intern_action(a));
+        self.stats
+            .finding(&f, action.and_then(|a| self.rows.action_name(a)));
         match f.severity {
             Severity::Error => self.totals.errors += 1,
             Severity::Warning => self.totals.warnings += 1,
@@ -795,10 +847,9 @@ impl App {
         }
         let frame = self.row_of_line(&f.conn, f.line);
         if let Some(seq) = frame
-            && let Some(row) = self.row_mut(seq)
+            && let Some(pos) = self.rows.position(seq)
         {
-            row.findings += 1;
-            row.worst = row.worst.max(Some(f.severity));
+            self.rows.mark(pos, f.severity);
             self.marks += 1;
         }
         let no = self.next_finding;
@@ -832,22 +883,18 @@ impl App {
                 rows: Arc::new(Vec::new()),
             };
         }
-        if c.upto < self.next_seq {
+        if c.upto < self.rows.next_seq() {
             let from = usize::try_from(c.upto - first).unwrap_or(usize::MAX);
             let rows = Arc::make_mut(&mut c.rows);
             if self.filter.is_empty() {
-                rows.extend(from..self.frames.len());
+                rows.extend(from..self.rows.len());
             } else {
                 rows.extend(
-                    self.frames
-                        .iter()
-                        .enumerate()
-                        .skip(from)
-                        .filter(|(_, f)| self.filter.frame(f, self))
-                        .map(|(i, _)| i),
+                    (from..self.rows.len())
+                        .filter(|&i| self.frame(i).is_some_and(|f| self.filter.frame(&f, self))),
                 );
             }
-            c.upto = self.next_seq;
+            c.upto = self.rows.next_seq();
         }
         c.rows.clone()
     }
@@ -859,7 +906,7 @@ impl App {
             .findings
             .iter()
             .enumerate()
-            .filter(|(_, r)| self.filter.finding(r))
+            .filter(|(_, r)| self.filter.finding(r, self))
             .map(|(i, _)| i)
             .collect();
         v.sort_by(|&a, &b| {
@@ -881,17 +928,17 @@ impl App {
         match (self.follow, self.frame_sel) {
             (true, _) | (false, None) => Some(last),
             (false, Some(seq)) => {
-                let i = visible.partition_point(|&p| self.frames[p].seq < seq);
+                let i = visible.partition_point(|&p| self.seq_at(p) < seq);
                 Some(i.min(last))
             }
         }
     }
 
     /// The selected frame row.
-    pub fn selected_frame(&self) -> Option<&FrameRow> {
+    pub fn selected_frame(&self) -> Option<FrameRow<'_>> {
         let v = self.visible_frames();
         let i = self.selected_frame_index(&v)?;
-        self.frames.get(v[i])
+        self.frame(v[i])
     }
 
     /// The index into `visible` of the selected finding.
@@ -920,7 +967,7 @@ impl App {
     }
 
     /// The round trip of the selected frame's pair, in milliseconds.
-    pub fn round_trip_ms(&self, row: &FrameRow) -> Option<f64> {
+    pub fn round_trip_ms(&self, row: &FrameRow<'_>) -> Option<f64> {
         let other = self.row(row.partner?)?;
         let (a, b) = if other.seq < row.seq {
             (other.at, row.at)
@@ -928,55 +975,5 @@ impl App {
             (row.at, other.at)
         };
         Some(b.secs_since(a) * 1000.0)
-    }
-}
-
-/// Smart case: a needle with a capital letter matches exactly, otherwise ignoring ASCII case.
-pub fn contains_smart(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let Some(&first) = n.first() else {
-        return true;
-    };
-    if needle.chars().any(char::is_uppercase) {
-        return memchr::memmem::find(h, n).is_some();
-    }
-    // Candidates start where the first byte matches in either case (memchr is fast), and
-    // only there is the rest compared.
-    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
-    let mut from = 0;
-    while let Some(i) = memchr::memchr2(lo, up, &h[from..]) {
-        let at = from + i;
-        if h.len() - at < n.len() {
-            return false;
-        }
-        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smart_case_search() {
-        assert!(contains_smart("BootNotification", "notif"));
-        assert!(contains_smart(
-            "BootNotification",
-            "BOOTN".to_lowercase().as_str()
-        ));
-        assert!(contains_smart("xHeartBeat", "heartbeat"));
-        assert!(
-            !contains_smart("xHeartBeat", "Heartbeat"),
-            "a capital makes it exact"
-        );
-        assert!(contains_smart("xHeartBeat", "HeartBeat"));
-        assert!(!contains_smart("abc", "abcd"));
-        assert!(!contains_smart("ab", "b2"));
-        assert!(contains_smart("anything", ""));
-        assert!(contains_smart("Ünïcode ok", "ok"));
     }
 }

@@ -52,8 +52,8 @@ pub enum SeenKind {
         id: Box<str>,
         /// A CALL's action, or for an answer the action of the CALL it answers.
         action: Option<Box<str>>,
-        /// For an answer: the line of the CALL it answers.
-        call_line: Option<u64>,
+        /// For an answer: the CALL the engine paired it with (its line and time).
+        call: Option<crate::engine::observe::CallSeen>,
         /// The payload on one line, shortened (a CALLERROR: its code and description).
         short: Box<str>,
         text: Box<str>,
@@ -93,7 +93,7 @@ impl Seen {
                 message_type: m.message_type(),
                 id: Box::from(m.id()),
                 action: m.action.map(Box::from),
-                call_line: m.call.map(|c| c.line),
+                call: m.call,
                 short: short_of(&m),
                 text: Box::from(m.text),
             },
@@ -515,7 +515,7 @@ mod tests {
             message_type,
             id,
             action,
-            call_line,
+            call,
             short,
             text: kept,
         } = seen.what
@@ -524,7 +524,7 @@ mod tests {
         };
         assert_eq!((from, message_type), (Side::Csms, MessageType::CallResult));
         assert_eq!(
-            (&*id, action.as_deref(), call_line),
+            (&*id, action.as_deref(), call.map(|c| c.line)),
             ("1", Some("DataTransfer"), Some(7))
         );
         assert_eq!(

@@ -2,8 +2,11 @@
 //! (connection), `~a Boot` (action), `~t call|result|error|callresulterror|send`
 //! (message type), `~d charger|csms` (who sent it), `~s warning` (lowest severity of the
 //! frame's findings), `~p /connectorId == 2` (the payload's value at a JSON pointer; `==`,
-//! `!=`, `<`, `>`, `~=` contains), `~re REGEX` (over the exact text), and bare words (text,
-//! smart case), combined with `&` (or nothing), `|`, `!` and parentheses.
+//! `!=`, `<`, `>`, `~=` contains), `~re REGEX` (over the exact text), `~r RULE|FAMILY` (a
+//! finding of that rule, or of a rule of that family), `~time FROM..TO` (relative to the
+//! first frame, `+90s`, `2m`, `500ms`; a time of day, `10:15:02`; or RFC 3339; either end may
+//! be left out), and bare words (text, smart case), combined with `&` (or nothing), `|`, `!`
+//! and parentheses.
 //!
 //! A hand-written parser: an error names the position and what was expected. It judges no
 //! frame: it matches what a row shows ([`Facts`]).
@@ -12,8 +15,9 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::app::contains_smart;
-use crate::finding::Severity;
+use crate::finding::{Rule, Severity};
 use crate::ocpp::Side;
+use crate::time::Timestamp;
 use crate::wire::frame::MessageType;
 
 /// A parsed filter expression.
@@ -34,6 +38,75 @@ pub enum Expr {
     },
     Regex(Regex),
     Text(String),
+    /// A finding of this rule id or family (ASCII case ignored).
+    Rule(String),
+    /// At or after `from`, at or before `to`.
+    Time {
+        from: Option<TimeBound>,
+        to: Option<TimeBound>,
+    },
+}
+
+/// One end of a `~time` range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeBound {
+    /// Microseconds after the first frame.
+    After(i64),
+    /// Microseconds after midnight (UTC, as the clock column shows) of the first frame's day.
+    OfDay(i64),
+    At(Timestamp),
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+impl TimeBound {
+    fn resolve(self, origin: Timestamp) -> Timestamp {
+        match self {
+            TimeBound::After(us) => origin.after(us),
+            TimeBound::OfDay(us) => Timestamp(origin.0 - origin.0.rem_euclid(MICROS_PER_DAY) + us),
+            TimeBound::At(t) => t,
+        }
+    }
+
+    /// `+90s`, `2m`, `1.5h`, `500ms` (after the first frame); `10:15`, `10:15:02.250` (time
+    /// of day); or an RFC 3339 timestamp.
+    fn parse(s: &str) -> Option<TimeBound> {
+        if s.contains('T') {
+            return Timestamp::parse_rfc3339(s).ok().map(TimeBound::At);
+        }
+        if s.contains(':') {
+            let mut parts = s.split(':');
+            let h: i64 = parts.next()?.parse().ok()?;
+            let m: i64 = parts.next()?.parse().ok()?;
+            let sec: f64 = match parts.next() {
+                Some(x) => x.parse().ok()?,
+                None => 0.0,
+            };
+            if parts.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&m) {
+                return None;
+            }
+            if !(0.0..60.0).contains(&sec) {
+                return None;
+            }
+            let us = (h * 3600 + m * 60) * 1_000_000 + (sec * 1e6).round() as i64;
+            return Some(TimeBound::OfDay(us));
+        }
+        let n = s.strip_prefix('+').unwrap_or(s);
+        let (num, unit) = match n.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(i) => n.split_at(i),
+            None if s.starts_with('+') => (n, "s"),
+            None => return None,
+        };
+        let per = match unit {
+            "ms" => 1e3,
+            "s" => 1e6,
+            "m" | "min" => 60e6,
+            "h" => 3600e6,
+            _ => return None,
+        };
+        let v: f64 = num.parse().ok()?;
+        (v.is_finite() && v >= 0.0).then(|| TimeBound::After((v * per).round() as i64))
+    }
 }
 
 /// A comparison of `~p`.
@@ -70,6 +143,11 @@ pub struct Facts<'a> {
     /// The exact text (empty for events; then `short` is searched).
     pub text: &'a str,
     pub short: &'a str,
+    /// The rules of its findings.
+    pub rules: &'a [&'static Rule],
+    pub at: Timestamp,
+    /// When the first frame was (what relative times count from).
+    pub origin: Timestamp,
 }
 
 /// Whether `s` is written as an expression (starts with `~`, `!` or `(`) rather than a
@@ -179,7 +257,7 @@ impl Parser {
         match self.peek() {
             None => {
                 Err(self
-                    .err("expected a filter (`~c`, `~a`, `~t`, `~d`, `~s`, `~p`, `~re` or text)"))
+                    .err("expected a filter (`~c`, `~a`, `~t`, `~d`, `~s`, `~p`, `~re`, `~r`, `~time` or text)"))
             }
             Some('(') => {
                 self.pos += 1;
@@ -286,10 +364,35 @@ impl Parser {
                             message: format!("not a regular expression: {e}"),
                         })
                     }
+                    "r" => Ok(Expr::Rule(self.word("a rule id or family")?)),
+                    "time" => {
+                        let here = self.pos;
+                        let w = self.word("a time range (`FROM..TO`)")?;
+                        let bad = |what: &str| ParseError {
+                            at: here + 1,
+                            message: format!(
+                                "expected {what} (`+90s`, `2m`, `500ms`, `10:15:02` or RFC 3339), got `{w}`"
+                            ),
+                        };
+                        let Some((a, b)) = w.split_once("..") else {
+                            return Err(bad("`FROM..TO`"));
+                        };
+                        let bound = |x: &str| {
+                            if x.is_empty() {
+                                Ok(None)
+                            } else {
+                                TimeBound::parse(x).map(Some).ok_or_else(|| bad("a time"))
+                            }
+                        };
+                        Ok(Expr::Time {
+                            from: bound(a)?,
+                            to: bound(b)?,
+                        })
+                    }
                     _ => Err(ParseError {
                         at,
                         message: format!(
-                            "unknown filter `~{name}`: expected ~c, ~a, ~t, ~d, ~s, ~p or ~re"
+                            "unknown filter `~{name}`: expected ~c, ~a, ~t, ~d, ~s, ~p, ~re, ~r or ~time"
                         ),
                     }),
                 }
@@ -318,6 +421,34 @@ impl Expr {
                     || contains_smart(if f.text.is_empty() { f.short } else { f.text }, t)
             }
             Expr::Pointer { pointer, op, value } => pointer_matches(f.text, pointer, *op, value),
+            Expr::Rule(r) => f
+                .rules
+                .iter()
+                .any(|x| x.id.eq_ignore_ascii_case(r) || x.family().eq_ignore_ascii_case(r)),
+            Expr::Time { from, to } => {
+                from.is_none_or(|b| f.at >= b.resolve(f.origin))
+                    && to.is_none_or(|b| f.at <= b.resolve(f.origin))
+            }
+        }
+    }
+
+    /// Whether matching needs the frame's text (read back from the file for `view`).
+    pub fn needs_text(&self) -> bool {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => a.needs_text() || b.needs_text(),
+            Expr::Not(a) => a.needs_text(),
+            Expr::Regex(_) | Expr::Text(_) | Expr::Pointer { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether matching needs the rules of the frame's findings.
+    pub fn needs_rules(&self) -> bool {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => a.needs_rules() || b.needs_rules(),
+            Expr::Not(a) => a.needs_rules(),
+            Expr::Rule(_) => true,
+            _ => false,
         }
     }
 }
@@ -363,6 +494,9 @@ mod tests {
             worst: Some(Severity::Warning),
             text,
             short: "",
+            rules: &[],
+            at: Timestamp(0),
+            origin: Timestamp(0),
         }
     }
 
@@ -401,6 +535,72 @@ mod tests {
     }
 
     #[test]
+    fn rules_and_families_match_the_frames_findings() {
+        let rules = [&crate::engine::rules::status16::CONNECTOR_ID_RANGE];
+        let mut f = facts("[2]", "StatusNotification", MessageType::Call);
+        f.rules = &rules;
+        for e in [
+            "~r status16.connector-id-range",
+            "~r STATUS16",
+            "~r status16 & ~a Status",
+        ] {
+            assert!(parse(e).unwrap().matches(&f), "{e}");
+        }
+        for e in ["~r status16.connector", "~r schema", "!~r status16"] {
+            assert!(!parse(e).unwrap().matches(&f), "{e}");
+        }
+        f.rules = &[];
+        assert!(!parse("~r status16").unwrap().matches(&f));
+        assert!(parse("~r status16").unwrap().needs_rules());
+        assert!(!parse("~r status16").unwrap().needs_text());
+        assert!(parse("~a x | !~re y").unwrap().needs_text());
+    }
+
+    #[test]
+    fn time_ranges_relative_of_day_and_absolute() {
+        let origin = Timestamp::parse_rfc3339("2024-05-01T10:15:00Z").unwrap();
+        let mut f = facts("[2]", "Heartbeat", MessageType::Call);
+        f.origin = origin;
+        f.at = origin.after(90_000_000); // 10:16:30
+        let yes = [
+            "~time +90s..",
+            "~time 1m..2m",
+            "~time ..1.5m",
+            "~time 89500ms..90500ms",
+            "~time 10:16..10:17",
+            "~time 10:16:30..10:16:30",
+            "~time 10:16:29.999..",
+            "~time 2024-05-01T10:16:00Z..2024-05-01T10:17:00Z",
+            "~time .. & ~a Heart",
+        ];
+        for e in yes {
+            assert!(parse(e).unwrap().matches(&f), "{e}");
+        }
+        let no = [
+            "~time +91s..",
+            "~time ..1m",
+            "~time 10:17..",
+            "~time ..10:16:29.999",
+            "~time 2024-05-02T00:00:00Z..",
+            "!~time 1m..2m",
+        ];
+        for e in no {
+            assert!(!parse(e).unwrap().matches(&f), "{e}");
+        }
+        for (src, msg) in [
+            ("~time 1m", "expected `FROM..TO`"),
+            ("~time 1x..2m", "expected a time"),
+            ("~time 25:00..", "expected a time"),
+            ("~time ..10:61", "expected a time"),
+            ("~time 5..", "expected a time"),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert!(e.message.contains(msg), "{src}: {e}");
+            assert_eq!(e.at, 6, "{src}: {e}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_position_and_what_was_expected() {
         let cases = [
             ("~x foo", 0, "unknown filter `~x`"),
@@ -421,7 +621,7 @@ mod tests {
         }
         assert_eq!(
             parse("~x").unwrap_err().to_string(),
-            "at 1: unknown filter `~x`: expected ~c, ~a, ~t, ~d, ~s, ~p or ~re"
+            "at 1: unknown filter `~x`: expected ~c, ~a, ~t, ~d, ~s, ~p, ~re, ~r or ~time"
         );
         assert!(looks_like_expr(" ~a Boot") && looks_like_expr("!x") && !looks_like_expr("Boot"));
     }

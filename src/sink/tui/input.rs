@@ -18,14 +18,19 @@ pub enum Scope {
     Panes,
     /// The detail view of one frame.
     Detail,
+    /// The Statistics pane.
+    Stats,
 }
 
 impl Scope {
     fn covers(self, mode: Mode) -> bool {
         match self {
-            Scope::Everywhere => matches!(mode, Mode::Normal | Mode::Detail | Mode::Help),
+            Scope::Everywhere => {
+                matches!(mode, Mode::Normal | Mode::Detail | Mode::Help | Mode::Stats)
+            }
             Scope::Panes => matches!(mode, Mode::Normal | Mode::Help),
             Scope::Detail => mode == Mode::Detail,
+            Scope::Stats => mode == Mode::Stats,
         }
     }
 
@@ -34,6 +39,7 @@ impl Scope {
             Scope::Everywhere => "everywhere",
             Scope::Panes => "panes",
             Scope::Detail => "frame detail",
+            Scope::Stats => "statistics",
         }
     }
 }
@@ -211,6 +217,36 @@ pub const BINDINGS: &[Binding] = &[
         "clear every filter",
     ),
     b(
+        &[k('e')],
+        Scope::Everywhere,
+        Action::StartExport,
+        "export: filtered set as JSON Lines (detail: the frame, exact)",
+    ),
+    b(
+        &[k('y')],
+        Scope::Everywhere,
+        Action::CopyFrame,
+        "copy the frame's exact text to the clipboard (OSC 52)",
+    ),
+    b(
+        &[k('S')],
+        Scope::Panes,
+        Action::ToggleStats,
+        "statistics: stations, actions, round trips, unanswered calls, rules",
+    ),
+    b(
+        &[k('S'), code(KeyCode::Enter)],
+        Scope::Stats,
+        Action::ToggleStats,
+        "close the statistics",
+    ),
+    b(
+        &[k('o')],
+        Scope::Stats,
+        Action::CycleSort,
+        "sort by name, count, unanswered, median or p99 round trip",
+    ),
+    b(
         &[k('w')],
         Scope::Everywhere,
         Action::WriteReport,
@@ -223,7 +259,7 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    if mode == Mode::Search {
+    if matches!(mode, Mode::Search | Mode::Export) {
         return match key.code {
             KeyCode::Enter => Some(Action::SearchSubmit),
             KeyCode::Esc => Some(Action::SearchCancel),
@@ -256,8 +292,8 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
     let found = BINDINGS
         .iter()
         .filter(|b| b.scope.covers(mode))
-        // The detail's own meaning of a key wins over the general one.
-        .find(|b| b.scope == Scope::Detail && b.keys.contains(&pressed))
+        // The detail's (or the statistics') own meaning of a key wins over the general one.
+        .find(|b| matches!(b.scope, Scope::Detail | Scope::Stats) && b.keys.contains(&pressed))
         .or_else(|| {
             BINDINGS
                 .iter()
@@ -274,11 +310,13 @@ pub const WHEEL_ROWS: usize = 3;
 pub fn actions_for(event: &Event, mode: Mode) -> Vec<Action> {
     match event {
         Event::Key(key) => action_for(*key, mode).into_iter().collect(),
-        Event::Mouse(MouseEvent { kind, .. }) if mode != Mode::Search => match kind {
-            MouseEventKind::ScrollUp => vec![Action::Up; WHEEL_ROWS],
-            MouseEventKind::ScrollDown => vec![Action::Down; WHEEL_ROWS],
-            _ => Vec::new(),
-        },
+        Event::Mouse(MouseEvent { kind, .. }) if !matches!(mode, Mode::Search | Mode::Export) => {
+            match kind {
+                MouseEventKind::ScrollUp => vec![Action::Up; WHEEL_ROWS],
+                MouseEventKind::ScrollDown => vec![Action::Down; WHEEL_ROWS],
+                _ => Vec::new(),
+            }
+        }
         _ => Vec::new(),
     }
 }

@@ -11,6 +11,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind, Shown};
 use super::input::{Scope, help_rows};
 use super::pretty;
+
+mod stats_pane;
 use crate::finding::{Severity, shorten};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
@@ -22,6 +24,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(f.area());
     if app.mode == Mode::Detail {
         draw_detail(f, app, body);
+    } else if app.mode == Mode::Stats {
+        stats_pane::draw_stats(f, app, body);
     } else {
         draw_panes(f, app, body);
     }
@@ -336,7 +340,7 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn type_label(row: &FrameRow) -> &'static str {
+fn type_label(row: &FrameRow<'_>) -> &'static str {
     match (row.kind, row.message_type) {
         (RowKind::Open, _) => "OPEN",
         (RowKind::Close, _) => "CLOSE",
@@ -350,7 +354,7 @@ fn type_label(row: &FrameRow) -> &'static str {
     }
 }
 
-fn arrow(row: &FrameRow) -> &'static str {
+fn arrow(row: &FrameRow<'_>) -> &'static str {
     match (row.kind, row.from) {
         (RowKind::Open, _) => "+",
         (RowKind::Close, _) => "×",
@@ -456,9 +460,9 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus == Focus::Frames;
     let visible = app.visible_frames();
     let sel = app.selected_frame_index(&visible);
-    let selected = sel.and_then(|i| app.frames.get(visible[i]));
-    let partner = selected.and_then(|r| r.partner);
-    let rows = app.frames.len() as u64;
+    let selected = sel.and_then(|i| app.frame(visible[i]));
+    let partner = selected.as_ref().and_then(|r| r.partner);
+    let rows = app.frames_len() as u64;
     let mut title = if visible.len() as u64 == rows {
         format!(" Frames {} ", plural(rows, "row"))
     } else {
@@ -474,7 +478,7 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             "· paused (End: follow) "
         });
     }
-    if let Some(r) = selected
+    if let Some(r) = &selected
         && let Some(ms) = app.round_trip_ms(r)
     {
         let shown = app.shown(r);
@@ -499,14 +503,15 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
             .clamp(sel.saturating_sub(inner_h.saturating_sub(1)), sel),
         _ => offset(sel, inner_h),
     };
-    let on_screen: Vec<(usize, &FrameRow, Shown<'_>)> = visible
+    let on_screen: Vec<(usize, FrameRow<'_>, Shown<'_>)> = visible
         .iter()
         .enumerate()
         .skip(first)
         .take(inner_h)
-        .map(|(i, &p)| {
-            let r = &app.frames[p];
-            (i, r, app.shown(r))
+        .filter_map(|(i, &p)| {
+            let r = app.frame(p)?;
+            let shown = app.shown(&r);
+            Some((i, r, shown))
         })
         .collect();
     let longest = |it: &mut dyn Iterator<Item = usize>| it.max().unwrap_or(0);
@@ -517,7 +522,7 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         longest(
             &mut on_screen
                 .iter()
-                .map(|(_, r, _)| r.action.as_deref().map_or(0, |a| a.chars().count())),
+                .map(|(_, r, _)| r.action.map_or(0, |a| a.chars().count())),
         ),
         longest(
             &mut on_screen
@@ -551,14 +556,14 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
         let mut spans = vec![
             Span::raw(mark),
             Span::styled(severity_mark(r.worst), severity_style(r.worst)),
-            Span::raw(format!(" {} {} ", clock(r.at), arrow(r))),
-            Span::styled(format!("{:<6} ", type_label(r)), severity_style(r.worst)),
+            Span::raw(format!(" {} {} ", clock(r.at), arrow(&r))),
+            Span::styled(format!("{:<6} ", type_label(&r)), severity_style(r.worst)),
         ];
         if cols.conn > 0 {
-            spans.push(Span::raw(pad(&r.conn, cols.conn)));
+            spans.push(Span::raw(pad(r.conn, cols.conn)));
         }
         spans.push(Span::styled(
-            pad(r.action.as_deref().unwrap_or(""), cols.action),
+            pad(r.action.map_or("", |a| &**a), cols.action),
             Style::new().add_modifier(Modifier::BOLD),
         ));
         if cols.id > 0 {
@@ -656,6 +661,18 @@ fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
 
 fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     let mut spans = Vec::new();
+    if app.mode == Mode::Export {
+        spans.push(Span::styled(
+            format!("export to: {}▏", app.export_input),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(match &app.message {
+            Some(m) => format!("  {m}"),
+            None => "  Enter: write  Esc: cancel".to_owned(),
+        }));
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     if app.mode == Mode::Search {
         spans.push(Span::styled(
             format!("/{}▏", app.search_input),
@@ -667,7 +684,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
                 Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
             )),
             None => spans.push(Span::raw(
-                "  Enter: apply  Esc: cancel  ↑↓: history  ~a ~c ~t ~d ~s ~p ~re & | !",
+                "  Enter: apply  Esc: cancel  ↑↓: history  ~a ~c ~t ~d ~s ~p ~re ~r ~time & | !",
             )),
         }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -677,7 +694,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     let mut text = format!(
         " {} · {} ({})",
         plural(app.conns.len() as u64, "conn"),
-        plural(app.frames.len() as u64, "row"),
+        plural(app.frames_len() as u64, "row"),
         plural(t.frames, "frame")
     );
     if let Some(p) = app.loading {
@@ -758,7 +775,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 fn draw_help(f: &mut Frame<'_>, area: Rect) {
     let rows = help_rows();
     let mut lines = Vec::new();
-    for scope in [Scope::Everywhere, Scope::Panes, Scope::Detail] {
+    for scope in [Scope::Everywhere, Scope::Panes, Scope::Detail, Scope::Stats] {
         lines.push(Line::styled(
             scope.title(),
             Style::new().add_modifier(Modifier::BOLD),
@@ -803,7 +820,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 
     let findings: Vec<_> = app.findings_of(row.seq).collect();
     let highlight = findings.iter().find_map(|r| r.finding.pointer.as_deref());
-    let mut lines = frame_lines(app, row, highlight, app.detail_exact);
+    let mut lines = frame_lines(app, &row, highlight, app.detail_exact);
     lines.push(Line::raw(""));
     if findings.is_empty() {
         lines.push(Line::styled(
@@ -834,9 +851,9 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let title = format!(
         " {} {} {} · {} · line {} · {} ",
-        type_label(row),
-        row.action.as_deref().unwrap_or(""),
-        app.shown(row).id.as_deref().unwrap_or(""),
+        type_label(&row),
+        row.action.map_or("", |a| &**a),
+        app.shown(&row).id.as_deref().unwrap_or(""),
         row.conn,
         row.line,
         clock(row.at)
@@ -854,11 +871,11 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
     if let (Some(side), Some(p)) = (side, partner) {
         let rtt = app
-            .round_trip_ms(row)
+            .round_trip_ms(&row)
             .map_or(String::new(), |ms| format!(" · round trip {ms:.1} ms"));
         let what = if p.seq < row.seq { "request" } else { "reply" };
-        let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(p), p.line);
-        let lines = frame_lines(app, p, None, app.detail_exact);
+        let title = format!(" {what} {} · line {}{rtt} (p) ", type_label(&p), p.line);
+        let lines = frame_lines(app, &p, None, app.detail_exact);
         f.render_widget(
             Paragraph::new(lines)
                 .block(Block::bordered().title(title))
@@ -872,7 +889,7 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
 /// text as sent), with the value at `pointer` (into the payload) marked.
 fn frame_lines(
     app: &App,
-    row: &FrameRow,
+    row: &FrameRow<'_>,
     pointer: Option<&str>,
     exact: bool,
 ) -> Vec<Line<'static>> {

@@ -17,7 +17,7 @@ impl App {
     /// Selects the first row and stays there while rows come in (a trace opened with
     /// `view` shows from its start).
     pub fn start_at_top(&mut self) {
-        self.frame_sel = Some(self.frames.front().map_or(0, |f| f.seq));
+        self.frame_sel = Some(self.first_seq());
         self.follow = false;
         self.frames_top = 0;
     }
@@ -45,7 +45,7 @@ impl App {
             return;
         };
         let j = i.saturating_add_signed(delta).min(v.len() - 1);
-        self.select_frame(self.frames[v[j]].seq);
+        self.select_frame(self.seq_at(v[j]));
     }
 
     fn move_findings(&mut self, delta: isize) {
@@ -58,7 +58,7 @@ impl App {
     }
 
     fn move_sel(&mut self, delta: isize) {
-        if self.mode == Mode::Detail {
+        if matches!(self.mode, Mode::Detail | Mode::Stats) {
             self.detail_scroll = if delta < 0 {
                 self.detail_scroll
                     .saturating_sub(u16::try_from(delta.unsigned_abs()).unwrap_or(u16::MAX))
@@ -85,7 +85,21 @@ impl App {
 
     /// Changes the state as the user asked; says what the loop must do, if anything.
     pub fn apply(&mut self, action: Action) -> Option<Effect> {
+        if self.mode == Mode::Export {
+            return self.apply_export(action);
+        }
         match action {
+            Action::StartExport => {
+                self.export_from = if self.mode == Mode::Detail {
+                    Mode::Detail
+                } else {
+                    Mode::Normal
+                };
+                self.mode = Mode::Export;
+                self.export_input.clear();
+                self.message = None;
+            }
+            Action::CopyFrame => return Some(Effect::Copy),
             Action::Quit => return Some(Effect::Quit),
             Action::WriteReport => return Some(Effect::WriteReport),
             Action::FocusNext | Action::FocusPrev => {
@@ -120,7 +134,7 @@ impl App {
             Action::PageUp => self.move_sel(-(PAGE as isize)),
             Action::PageDown => self.move_sel(PAGE as isize),
             Action::Top => match (self.mode, self.focus) {
-                (Mode::Detail, _) => self.detail_scroll = 0,
+                (Mode::Detail | Mode::Stats, _) => self.detail_scroll = 0,
                 (_, Focus::Conns) => self.conn_sel = 0,
                 (_, Focus::Cases) => {
                     if let (Some(&p), Some(c)) = (self.visible_cases().first(), self.cases.as_mut())
@@ -130,13 +144,13 @@ impl App {
                 }
                 (_, Focus::Frames) => {
                     if let Some(&p) = self.visible_frames().first() {
-                        self.select_frame(self.frames[p].seq);
+                        self.select_frame(self.seq_at(p));
                     }
                 }
                 (_, Focus::Findings) => self.finding_sel = None,
             },
             Action::Bottom => match (self.mode, self.focus) {
-                (Mode::Detail, _) => {}
+                (Mode::Detail | Mode::Stats, _) => {}
                 (_, Focus::Conns) => self.conn_sel = self.conns.len().saturating_sub(1),
                 (_, Focus::Cases) => {
                     if let (Some(&p), Some(c)) = (self.visible_cases().last(), self.cases.as_mut())
@@ -159,6 +173,15 @@ impl App {
                 self.mode = Mode::Normal;
                 self.message = None;
             }
+            Action::ToggleStats => {
+                self.mode = if self.mode == Mode::Stats {
+                    Mode::Normal
+                } else {
+                    Mode::Stats
+                };
+                self.detail_scroll = 0;
+            }
+            Action::CycleSort => self.stats.sort = self.stats.sort.next(),
             Action::ToggleHelp => {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal
@@ -244,7 +267,7 @@ impl App {
                         Focus::Findings => self
                             .selected_finding()
                             .and_then(|f| f.finding.action.as_deref().map(Arc::from)),
-                        _ => self.selected_frame().and_then(|f| f.action.clone()),
+                        _ => self.selected_frame().and_then(|f| f.action.cloned()),
                     };
                     self.filter.action = action;
                 }
@@ -267,11 +290,7 @@ impl App {
                         self.select_frame(p);
                         self.detail_scroll = 0;
                         // The partner may be filtered out: show it anyway.
-                        if !self
-                            .visible_frames()
-                            .iter()
-                            .any(|&i| self.frames[i].seq == p)
-                        {
+                        if !self.visible_frames().iter().any(|&i| self.seq_at(i) == p) {
                             self.filter = Filter::default();
                         }
                     }
@@ -285,16 +304,18 @@ impl App {
                 let v = self.visible_frames();
                 if let Some(i) = self.selected_frame_index(&v) {
                     let found = if action == Action::NextProblem {
-                        v[i + 1..].iter().find(|&&p| self.frames[p].worst.is_some())
+                        v[i + 1..]
+                            .iter()
+                            .find(|&&p| self.rows.worst_at(p).is_some())
                     } else {
                         v[..i]
                             .iter()
                             .rev()
-                            .find(|&&p| self.frames[p].worst.is_some())
+                            .find(|&&p| self.rows.worst_at(p).is_some())
                     };
                     match found {
                         Some(&p) => {
-                            self.select_frame(self.frames[p].seq);
+                            self.select_frame(self.seq_at(p));
                             self.detail_scroll = 0;
                         }
                         None => self.message = Some("no further frame with a finding".into()),
@@ -305,10 +326,34 @@ impl App {
         None
     }
 
+    /// The export prompt: typing, then Enter (export) or Esc (back where it was).
+    fn apply_export(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => return Some(Effect::Quit),
+            Action::SearchChar(c) => self.export_input.push(c),
+            Action::SearchBackspace => {
+                self.export_input.pop();
+            }
+            Action::SearchCancel => self.mode = self.export_from,
+            Action::SearchSubmit => {
+                if self.export_input.trim().is_empty() {
+                    self.message = Some("type a file name".into());
+                    return None;
+                }
+                self.mode = self.export_from;
+                return Some(Effect::Export {
+                    frame_only: self.export_from == Mode::Detail,
+                });
+            }
+            _ => {}
+        }
+        None
+    }
+
     fn enter(&mut self) {
         match (self.mode, self.focus) {
-            (Mode::Detail, _) | (Mode::Help, _) => self.mode = Mode::Normal,
-            (Mode::Search, _) => {}
+            (Mode::Detail | Mode::Help | Mode::Stats, _) => self.mode = Mode::Normal,
+            (Mode::Search | Mode::Export, _) => {}
             (Mode::Normal, Focus::Conns) => {
                 let name = self.conns.get(self.conn_sel).map(|c| c.name.clone());
                 self.filter.conn = if self.filter.conn == name { None } else { name };
@@ -334,11 +379,7 @@ impl App {
                     Some(seq) if self.row(seq).is_some() => {
                         self.select_frame(seq);
                         self.focus = Focus::Frames;
-                        if !self
-                            .visible_frames()
-                            .iter()
-                            .any(|&i| self.frames[i].seq == seq)
-                        {
+                        if !self.visible_frames().iter().any(|&i| self.seq_at(i) == seq) {
                             self.filter.text.clear();
                             self.filter.action = None;
                             self.filter.min_severity = None;
