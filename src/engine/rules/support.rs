@@ -35,29 +35,15 @@ pub(crate) fn status_of<'a>(reply: &Reply<'a>) -> Option<&'a str> {
     reply.result().and_then(|r| str_of(r, "status"))
 }
 
-/// A message id kept for later: stored inline up to the 36 characters OCPP allows, so
-/// remembering the CALL of every frame costs no allocation; a longer (faulty) id goes to
-/// the heap.
+/// A message id kept for later. On the heap, sized to the id: an inline 36-byte buffer
+/// (tried) saved no measurable time and made every remembered call 22 bytes bigger, about
+/// 1.7 KiB per station with the rules' remembered calls (50,000 stations: +86 MiB).
 #[derive(Clone)]
-pub(crate) enum MsgId {
-    Inline { len: u8, bytes: [u8; MsgId::INLINE] },
-    Heap(Box<str>),
-}
-
-impl MsgId {
-    const INLINE: usize = 36;
-}
+pub(crate) struct MsgId(Box<str>);
 
 impl From<&str> for MsgId {
     fn from(id: &str) -> MsgId {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= MsgId::INLINE => {
-                let mut bytes = [0; MsgId::INLINE];
-                bytes[..id.len()].copy_from_slice(id.as_bytes());
-                MsgId::Inline { len, bytes }
-            }
-            _ => MsgId::Heap(Box::from(id)),
-        }
+        MsgId(Box::from(id))
     }
 }
 
@@ -65,13 +51,7 @@ impl std::ops::Deref for MsgId {
     type Target = str;
 
     fn deref(&self) -> &str {
-        match self {
-            MsgId::Inline { len, bytes } => {
-                // Only ever filled from a `&str` cut at its own length.
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            MsgId::Heap(s) => s,
-        }
+        &self.0
     }
 }
 
@@ -165,7 +145,6 @@ mod tests {
         ] {
             let kept = MsgId::from(id);
             assert_eq!(&*kept, id);
-            assert_eq!(matches!(kept, MsgId::Inline { .. }), id.len() <= 36, "{id}");
         }
     }
 }
