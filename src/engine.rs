@@ -226,6 +226,7 @@ impl Engine {
                 origin: Origin::Peer,
                 what: observed,
                 station: session.proto.summary(),
+                device: &session.proto.station.identity,
             });
         }
         Ok(())

@@ -371,6 +371,7 @@ mod tests {
                     reason: Some("in-flight budget full"),
                 },
                 station: crate::engine::StationSummary::default(),
+                device: &crate::engine::Identity::UNKNOWN,
             });
         }
         let text = m.encode();

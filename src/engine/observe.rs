@@ -23,6 +23,8 @@ use crate::wire::frame::{Frame, MessageType};
 /// station model's own type, so the front ends read the very state the rules judge by.
 pub use super::station::Registration;
 
+pub use super::station::Identity;
+
 /// The engine's summary of a station after an event.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StationSummary {
@@ -133,6 +135,9 @@ pub struct Observation<'a> {
     pub origin: Origin,
     pub what: Observed<'a>,
     pub station: StationSummary,
+    /// What the station said about itself in its last BootNotification, as the engine read
+    /// it ([`Identity::UNKNOWN`] before one).
+    pub device: &'a Identity,
 }
 
 /// Takes the engine's observations (called during `feed`, before the event's findings are

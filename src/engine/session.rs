@@ -379,6 +379,7 @@ impl Session {
                 origin: sight.origin,
                 what,
                 station: self.proto.summary(),
+                device: &self.proto.station.identity,
             });
         }
     }

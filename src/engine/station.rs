@@ -45,9 +45,9 @@ pub(crate) struct Station {
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
-/// `chargePointModel`, `chargePointSerialNumber`, `firmwareVersion`; 2.x: the same inside
-/// `chargingStation` as `vendorName`, `model`, `serialNumber`, `firmwareVersion`), each cut to
-/// 100 characters. Read from every BootNotification CALL, valid or not; a member that is
+/// `chargePointModel`, `chargePointSerialNumber` or else the deprecated `chargeBoxSerialNumber`,
+/// `firmwareVersion`; 2.x: the same inside `chargingStation` as `vendorName`, `model`,
+/// `serialNumber`, `firmwareVersion`), each cut to 100 characters. Read from every BootNotification CALL, valid or not; a member that is
 /// missing or not a string is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -58,20 +58,32 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// Nothing known (no BootNotification seen).
+    pub const UNKNOWN: Identity = Identity {
+        vendor: None,
+        model: None,
+        serial: None,
+        firmware: None,
+    };
+
     fn of_boot(payload: &serde_json::Value) -> Identity {
         let station = payload.get("chargingStation").unwrap_or(payload);
-        let field = |v2: &str, v16: &str| {
-            station
-                .get(v2)
-                .or_else(|| station.get(v16))
-                .and_then(serde_json::Value::as_str)
+        // The first of `names` that is present and a string.
+        let field = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| station.get(*n).and_then(serde_json::Value::as_str))
                 .map(|v| crate::finding::shorten(v, 100))
         };
         Identity {
-            vendor: field("vendorName", "chargePointVendor"),
-            model: field("model", "chargePointModel"),
-            serial: field("serialNumber", "chargePointSerialNumber"),
-            firmware: field("firmwareVersion", "firmwareVersion"),
+            vendor: field(&["vendorName", "chargePointVendor"]),
+            model: field(&["model", "chargePointModel"]),
+            serial: field(&[
+                "serialNumber",
+                "chargePointSerialNumber",
+                "chargeBoxSerialNumber",
+            ]),
+            firmware: field(&["firmwareVersion"]),
         }
     }
 }

@@ -807,7 +807,11 @@ impl Runner {
                 action, payload, ..
             } => {
                 if action == "BootNotification" && m.from == Side::Charger {
-                    note_identity(&mut st.info, version, payload);
+                    // What the engine read from it (the station model), not a second reading.
+                    st.info.vendor.clone_from(&o.device.vendor);
+                    st.info.model.clone_from(&o.device.model);
+                    st.info.serial.clone_from(&o.device.serial);
+                    st.info.firmware.clone_from(&o.device.firmware);
                 }
                 (StepKind::Call, payload)
             }
@@ -1051,21 +1055,6 @@ fn not_applicable(case: &Case, station: Option<&StationInfo>, reason: String) ->
     r.station = station.map(|s| s.identity.clone());
     r.reason = reason;
     r
-}
-
-fn note_identity(info: &mut StationInfo, version: Version, p: &Value) {
-    let get = |ptr: &str| p.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
-    if version.is_2x() {
-        info.vendor = get("/chargingStation/vendorName");
-        info.model = get("/chargingStation/model");
-        info.serial = get("/chargingStation/serialNumber");
-        info.firmware = get("/chargingStation/firmwareVersion");
-    } else {
-        info.vendor = get("/chargePointVendor");
-        info.model = get("/chargePointModel");
-        info.serial = get("/chargePointSerialNumber").or_else(|| get("/chargeBoxSerialNumber"));
-        info.firmware = get("/firmwareVersion");
-    }
 }
 
 #[cfg(test)]

@@ -451,6 +451,7 @@ mod tests {
             origin: Origin::Peer,
             what,
             station: StationSummary::default(),
+            device: &crate::engine::Identity::UNKNOWN,
         }
     }
 

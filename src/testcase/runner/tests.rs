@@ -679,3 +679,27 @@ fn rearm_on_starts_afresh_before_the_trigger_completes_only() {
     assert_eq!(res.verdict, Verdict::Passed, "{}", res.reason);
     assert_eq!(res.steps[0].evidence[0].line, 5);
 }
+
+#[test]
+fn the_station_identity_is_the_engines_reading_of_its_boot() {
+    let mut r = runner();
+    let boot = r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M","chargeBoxSerialNumber":"BOX-1","firmwareVersion":"1.2"}]"#;
+    feed_all(&mut r, &[(1, "charger", boot)]);
+    let st = r.inner.stations();
+    let cp = st.iter().find(|s| s.identity == "CP").unwrap();
+    // The deprecated chargeBoxSerialNumber stands in for a missing chargePointSerialNumber,
+    // as the engine's station model reads it (the same identity `check` reports).
+    assert_eq!(
+        (
+            cp.vendor.as_deref(),
+            cp.model.as_deref(),
+            cp.serial.as_deref(),
+            cp.firmware.as_deref()
+        ),
+        (Some("V"), Some("M"), Some("BOX-1"), Some("1.2"))
+    );
+    assert_eq!(
+        r.engine.identity("CP").and_then(|i| i.serial.as_deref()),
+        Some("BOX-1")
+    );
+}
