@@ -172,7 +172,7 @@ impl Engine {
                     handshake.offered_subprotocols,
                     &mut ctx,
                 );
-                rules::auth_cert::check_open(&handshake, &mut ctx);
+                rules::auth::client_cert::check_open(&handshake, &mut ctx);
                 Observed::Open {
                     handshake,
                     version: session.version,

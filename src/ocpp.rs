@@ -1,7 +1,7 @@
 //! Protocol facts: OCPP versions, the two sides of a connection, the action catalogue of
 //! each version (with the side that may send each CALL), the RPC error codes, and the value
 //! lists the rules judge against (1.6 connector statuses and their transitions, sampled-value
-//! phases/locations/contexts, security event types).
+//! phases/locations/contexts, security event types), and the station identity's URL form.
 //!
 //! This module holds data only. It knows nothing of frames, traces or findings.
 
@@ -9,6 +9,7 @@ pub mod action;
 pub mod charge_point_status;
 pub mod config_keys16;
 pub mod error_code;
+pub mod identity;
 pub mod meter;
 pub mod security_event;
 pub mod variables;

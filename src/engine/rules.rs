@@ -6,7 +6,6 @@
 //! [`ALIASES`]. The checks themselves live beside the metadata, one file per family.
 
 pub mod auth;
-pub mod auth_cert;
 pub mod avail;
 pub mod dir;
 pub mod dm;
@@ -65,7 +64,7 @@ pub static REGISTRY: LazyLock<Vec<&'static Rule>> = LazyLock::new(|| {
         resv::RULES,
         sec::RULES,
         value::RULES,
-        auth_cert::RULES,
+        auth::client_cert::RULES,
     ] {
         all.extend_from_slice(prefix);
     }

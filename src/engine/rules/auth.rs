@@ -1,7 +1,11 @@
 //! `auth.*`: authorization and credentials (security profiles, Basic auth, secrets).
 //!
 //! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
-//! and [`RULES`] in registry order. The checks are in `dm/device_model.rs`, `sec/security.rs`.
+//! and [`RULES`] in registry order. The checks are in `dm/device_model.rs`, `sec/security.rs`;
+//! the client certificate's identity (a check on the `open` event alone) is in
+//! [`client_cert`], with its own catalogue entry.
+
+pub mod client_cert;
 
 use crate::engine::rules::{ALL, Party, Rule, V16};
 use crate::finding::Severity;

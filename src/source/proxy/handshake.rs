@@ -13,6 +13,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use crate::ocpp::identity::{percent_decode, percent_encode};
+
 /// The largest handshake head (request line and headers) accepted.
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Header lines at most, per head.
@@ -289,39 +291,6 @@ fn valid_key(key: &str) -> bool {
             .is_ok_and(|b| b.len() == 16)
 }
 
-/// The canonical encoding of a decoded identity: RFC 3986 unreserved characters as they are,
-/// every other byte as `%XX`.
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `%41` → `A`; `None` for a bad escape or a result that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// The value of a `--forward-client-cert` header: `Cert="<URL-encoded PEM>";Subject="…"`
 /// (the shape of Envoy's X-Forwarded-Client-Cert). The subject is a quoted string: `"` and
 /// `\\` escaped, anything but visible ASCII and space percent-encoded.
@@ -518,6 +487,8 @@ mod tests {
     fn bad_handshakes_are_refused_with_a_fitting_status() {
         assert_eq!(req("", "/ocpp/").err().map(|r| r.status), Some(404));
         assert_eq!(req("", "/ocpp/%zz").err().map(|r| r.status), Some(400));
+        // A sign is no hex digit: `%+1` must not decode to a control character.
+        assert_eq!(req("", "/ocpp/CP%+1").err().map(|r| r.status), Some(400));
         assert_eq!(
             parse_request(b"POST /a HTTP/1.1\r\n\r\n")
                 .err()

@@ -24,6 +24,7 @@ use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Cfg;
 use crate::finding::Severity;
+use crate::ocpp::identity::{self, percent_decode};
 use crate::ocpp::security_event::{EVENTS_16, FAILURES, is_standard};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -118,27 +119,6 @@ fn tls_version(s: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().unwrap_or(0)))
 }
 
-/// `%XX` escapes decoded; `None` when there are none (or they are malformed).
-fn percent_decode(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return None;
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// The configured security profile, as far as the traffic told it.
 fn configured_profile(st: &ProtoState) -> Option<u8> {
     let v = if st.is_v16() {
@@ -190,8 +170,8 @@ impl Family for Sec {
         }
         if let Some(user) = open.basic_auth_user {
             let conn = ctx.conn();
-            let decoded = percent_decode(conn);
-            if user != conn && decoded.as_deref() != Some(user) {
+            if !identity::names(conn, user) {
+                let decoded = percent_decode(conn);
                 sec.bad_user = true;
                 ctx.report(
                     &USERNAME_MISMATCH,

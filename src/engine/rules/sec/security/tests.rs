@@ -15,10 +15,11 @@ fn tls_versions_parse() {
 }
 
 #[test]
-fn percent_decoding() {
-    assert_eq!(percent_decode("CP-001"), None);
+fn the_basic_auth_user_may_name_the_identity_as_sent_or_decoded() {
+    assert!(identity::names("CP-001", "CP-001"));
+    assert!(identity::names("CP%20001", "CP 001"));
+    assert!(!identity::names("CP%2", "CP"));
     assert_eq!(percent_decode("CP%20001").as_deref(), Some("CP 001"));
-    assert_eq!(percent_decode("CP%2"), None);
 }
 
 #[test]

@@ -4,10 +4,11 @@
 //! this compares the common name, a SAN or either (`--cert-identity`) with the connection's
 //! identity. It reads only the `open` event and keeps no state.
 
-use super::{ALL, Party, Rule};
 use crate::engine::config::CertIdentity;
+use crate::engine::rules::{ALL, Party, Rule};
 use crate::engine::{Ctx, Handshake};
 use crate::finding::Severity;
+use crate::ocpp::identity::{self, percent_decode};
 
 /// The rules of this file, in registry order.
 pub static RULES: &[&Rule] = &[&CLIENT_CERT_IDENTITY_MISMATCH];
@@ -39,24 +40,6 @@ fn common_name(subject: &str) -> Option<&str> {
         .find_map(|rdn| rdn.strip_prefix("CN=").or_else(|| rdn.strip_prefix("cn=")))
 }
 
-/// `%XX` decoded once; `None` for a malformed escape or a result that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Judges the client certificate of an `open` event against the connection's identity: its
 /// common name, a subject alternative name, or either, as [`CertIdentity`] says.
 pub(crate) fn check_open(security: &Handshake<'_>, ctx: &mut Ctx<'_>) {
@@ -64,9 +47,8 @@ pub(crate) fn check_open(security: &Handshake<'_>, ctx: &mut Ctx<'_>) {
         return;
     };
     let conn = ctx.conn().to_owned();
-    let decoded = percent_decode(&conn);
-    let shown = decoded.as_deref().unwrap_or(&conn).to_owned();
-    let names = |n: &str| n == conn || decoded.as_deref() == Some(n);
+    let shown = percent_decode(&conn).unwrap_or_else(|| conn.clone());
+    let names = |n: &str| identity::names(&conn, n);
     let cn = common_name(subject);
     let sans = security.client_cert_san.unwrap_or("");
     let cn_ok = cn.is_some_and(names);
