@@ -34,6 +34,7 @@ use crate::engine::rules::support::{CallRef, int_of, push_capped, status_of, str
 use crate::engine::rules::trig::{TRIGGERED_FIRMWARE_STATUS_NOT_LAST, TRIGGERED_LOG_STATUS_WRONG};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -94,7 +95,6 @@ struct Expect {
     about: CallRef,
     /// The status (or request) that requires it.
     what: &'static str,
-    due: Timestamp,
 }
 
 /// A trigger for one of the status notifications.
@@ -117,7 +117,8 @@ pub(crate) struct State {
     /// When the security events FirmwareUpdated, InvalidFirmwareSignature and
     /// InvalidFirmwareSigningCertificate were last seen.
     events: [Option<Timestamp>; 3],
-    expects: Vec<Expect>,
+    /// The security events a status or answer requires, until the follow-up window closes.
+    expects: Deadlines<Expect, MAX_EXPECTS>,
 }
 
 const EVENTS: [&str; 3] = [
@@ -181,21 +182,15 @@ impl Family for Fw {
                 ),
             );
         }
-        let mut k = 0;
-        while k < fw.expects.len() {
-            if fw.expects[k].due < now {
-                let e = fw.expects.remove(k);
-                ctx.report_about(
-                    e.rule,
-                    e.about.about(),
-                    format!(
-                        "{} and no SecurityEventNotification {} followed within {window:.0} s",
-                        e.what, e.event
-                    ),
-                );
-            } else {
-                k += 1;
-            }
+        for (_, e) in fw.expects.expired(now) {
+            ctx.report_about(
+                e.rule,
+                e.about.about(),
+                format!(
+                    "{} and no SecurityEventNotification {} followed within {window:.0} s",
+                    e.what, e.event
+                ),
+            );
         }
     }
 
@@ -224,7 +219,7 @@ impl Family for Fw {
             ("SecurityEventNotification", Side::Charger) => {
                 if let Some(i) = str_of(p, "type").and_then(event_index) {
                     st.fw.events[i] = Some(ctx.now());
-                    st.fw.expects.retain(|e| e.event != EVENTS[i]);
+                    st.fw.expects.clear(|e| e.event == EVENTS[i]);
                 }
             }
             (action, Side::Charger) => {
@@ -258,8 +253,8 @@ impl Family for Fw {
                     let since = reply.call_at;
                     if st.fw.events[2].is_none_or(|t| t < since) {
                         let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-                        push_capped(
-                            &mut st.fw.expects,
+                        st.fw.expects.arm(
+                            due,
                             Expect {
                                 event: EVENTS[2],
                                 rule: &INVALID_CERTIFICATE_WITHOUT_EVENT,
@@ -269,9 +264,7 @@ impl Family for Fw {
                                 } else {
                                     "the firmware signing certificate was answered InvalidCertificate"
                                 },
-                                due,
                             },
-                            MAX_EXPECTS,
                         );
                     }
                 }
@@ -617,16 +610,14 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
             if fw.events[e].is_none_or(|t| t < since)
                 && !fw.expects.iter().any(|x| x.event == EVENTS[e])
             {
-                push_capped(
-                    &mut fw.expects,
+                fw.expects.arm(
+                    Timestamp::after(now, ctx.config().tol.followup_window_us),
                     Expect {
                         event: EVENTS[e],
                         rule,
                         about: CallRef::of_call(ctx, call),
                         what,
-                        due: Timestamp::after(now, ctx.config().tol.followup_window_us),
                     },
-                    MAX_EXPECTS,
                 );
             }
         }

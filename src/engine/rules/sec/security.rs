@@ -22,7 +22,7 @@ use crate::engine::rules::auth::{
 };
 use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
-use crate::engine::station::Cfg;
+use crate::engine::station::{Cfg, Deadlines};
 use crate::finding::Severity;
 use crate::ocpp::identity::{self, percent_decode};
 use crate::ocpp::security_event::{EVENTS_16, FAILURES, is_standard};
@@ -72,7 +72,7 @@ struct CertExpect {
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pending: Vec<Pending>,
+    pending: Deadlines<Pending, MAX_PENDING>,
     /// The reason of the last BootNotification was Triggered (2.x).
     boot_triggered: bool,
     last_startup_event: Option<Timestamp>,
@@ -226,7 +226,7 @@ impl Family for Sec {
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // Unanswered events are resent on the next connection; the CALLs died with this one.
-        st.sec.pending.clear();
+        st.sec.pending.clear_all();
         st.sec.bad_user = false;
     }
 
@@ -234,11 +234,7 @@ impl Family for Sec {
         let sec = &mut st.sec;
         let timeout = ctx.config().tol.call_timeout_us;
         let window = ctx.config().tol.followup_window_us as f64 / 1e6;
-        while let Some(p) = sec.pending.first() {
-            if now.micros().saturating_sub(p.at.micros()) <= timeout {
-                break;
-            }
-            let p = sec.pending.remove(0);
+        for (_, p) in sec.pending.expired(now) {
             ctx.report_about(
                 &EVENT_NOT_ACKNOWLEDGED,
                 crate::engine::About {
@@ -436,7 +432,7 @@ impl Family for Sec {
         let window = ctx.config().tol.followup_window_us;
         match reply.action {
             "SecurityEventNotification" => {
-                st.sec.pending.retain(|p| &*p.id != reply.id);
+                st.sec.pending.clear(|p| &*p.id == reply.id);
                 if let Outcome::Error { code } = reply.outcome {
                     ctx.report(
                         &EVENT_NOT_ACKNOWLEDGED,
@@ -501,14 +497,13 @@ impl Family for Sec {
 fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let p = call.payload;
     let sec = &mut st.sec;
-    push_capped(
-        &mut sec.pending,
+    sec.pending.arm(
+        Timestamp::after(ctx.now(), ctx.config().tol.call_timeout_us),
         Pending {
             id: Box::from(call.id),
             at: ctx.now(),
             line: ctx.line(),
         },
-        MAX_PENDING,
     );
     let Some(ty) = str_of(p, "type") else { return };
     if let Some(v) = st.station.version
