@@ -16,6 +16,8 @@
 //! goes on with the next line. `text` may hold anything, invalid JSON included: judging it
 //! is the engine's job.
 
+mod fast;
+
 use std::borrow::Cow;
 use std::io::{self, BufRead};
 
@@ -184,6 +186,28 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
             e.valid_up_to()
         ))
     })?;
+    // The usual frame record, read in one pass; anything else (or anything wrong with it)
+    // is read below, which also words the error.
+    if let Some(f) = fast::frame_record(text)
+        && !f.conn.is_empty()
+        && let (Ok(at), Ok(from)) = (Timestamp::parse_rfc3339(f.ts), f.from.parse::<Side>())
+    {
+        return Ok(Record {
+            at,
+            conn: f.conn,
+            kind: RecordKind::Frame { from, text: f.text },
+            injected: f.injected,
+        });
+    }
+    parse_general(text, line_no)
+}
+
+/// Reads any record the general way (serde): every member, every error worded.
+fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
+    let err = |message: String| RecordError {
+        line: line_no,
+        message,
+    };
     let raw: RawRecord<'_> =
         serde_json::from_str(text).map_err(|e| err(format!("not a trace record: {e}")))?;
     let ts = raw
@@ -458,5 +482,138 @@ mod tests {
             got.push((n, String::from_utf8(l.to_vec()).unwrap()));
         }
         assert_eq!(got, vec![(1, "a".into()), (4, "b".into()), (5, "c".into())]);
+    }
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What a record reads as, for comparing two readings.
+    fn shape(r: &Record<'_>) -> String {
+        let kind = match &r.kind {
+            RecordKind::Frame { from, text } => format!("frame {from:?} {text:?}"),
+            _ => "other".into(),
+        };
+        format!("{:?} {:?} {} {kind}", r.at, r.conn, r.injected)
+    }
+
+    /// The fast reading agrees with the general one, whenever it reads the line at all.
+    fn agrees(line: &str) -> bool {
+        let general = parse_general(line, 1);
+        match fast::frame_record(line) {
+            None => false,
+            Some(_) => {
+                let both = parse_record(line.as_bytes(), 1);
+                match (both, general) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(shape(&a), shape(&b), "{line}");
+                        true
+                    }
+                    (a, b) => {
+                        assert_eq!(a.err(), b.err(), "{line}");
+                        true
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_usual_records_take_the_fast_way_and_read_as_before() {
+        for line in [
+            r#"{"ts":"2026-11-22T10:15:03.125Z","conn":"CP-001","from":"charger","text":"[2,\"1\",\"Heartbeat\",{}]"}"#,
+            r#"{"conn":"CP-001","ts":"2026-11-22T10:15:03Z","text":"[3,\"1\",{}]","from":"csms","injected":true}"#,
+            r#" { "ts" : "2026-11-22T10:15:03Z" , "conn":"C\u00e9","from":"csms","text":"a\\b\/c\n\t\"\ud83d\ude00\u0041" } "#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"é€","from":"charger","text":"","injected":false}"#,
+        ] {
+            assert!(agrees(line), "not read the fast way: {line}");
+        }
+    }
+
+    #[test]
+    fn anything_unusual_goes_the_general_way_with_its_error() {
+        for line in [
+            // another member, a duplicate, an escaped name, an event record
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"x","extra":1}"#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"x","text":"y"}"#,
+            r#"{"t\u0073":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"x"}"#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","event":"open"}"#,
+            // bad strings: a lone surrogate, a raw control character, a bad escape
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"\ud800"}"#,
+            "{\"ts\":\"2026-11-22T10:15:03Z\",\"conn\":\"a\",\"from\":\"csms\",\"text\":\"\u{1}\"}",
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"\x"}"#,
+            // trailing bytes, a missing member, a non-string
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"x"} x"#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms"}"#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":null}"#,
+        ] {
+            assert!(fast::frame_record(line).is_none(), "{line}");
+        }
+        // Read by the fast scanner but refused on meaning: the general way words it.
+        for (line, want) in [
+            (
+                r#"{"ts":"yesterday","conn":"a","from":"charger","text":""}"#,
+                "RFC 3339",
+            ),
+            (
+                r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"server","text":""}"#,
+                "\"charger\" or \"csms\"",
+            ),
+            (
+                r#"{"ts":"2026-11-22T10:15:03Z","conn":"","from":"csms","text":""}"#,
+                "`conn` is empty",
+            ),
+        ] {
+            let e = parse_record(line.as_bytes(), 3).err().unwrap();
+            assert!(e.message.contains(want), "{line}: {e}");
+        }
+    }
+
+    fn json_string() -> impl Strategy<Value = String> {
+        // Text with quotes, backslashes, controls, non-ASCII and astral characters.
+        proptest::collection::vec(
+            prop_oneof![
+                Just('"'),
+                Just('\\'),
+                Just('\n'),
+                Just('\u{1}'),
+                Just('é'),
+                Just('😀'),
+                proptest::char::range(' ', '~'),
+            ],
+            0..24,
+        )
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn any_frame_record_reads_the_same_both_ways(
+            conn in json_string(),
+            text in json_string(),
+            from in prop_oneof![Just("charger"), Just("csms"), Just("server")],
+            injected in proptest::option::of(any::<bool>()),
+            order in 0usize..6,
+            spaced in any::<bool>(),
+        ) {
+            let sep = if spaced { " , " } else { "," };
+            let mut members = vec![
+                format!("\"ts\":\"2026-11-22T10:15:03.5Z\""),
+                format!("\"conn\":{}", serde_json::to_string(&conn).unwrap()),
+                format!("\"from\":\"{from}\""),
+                format!("\"text\":{}", serde_json::to_string(&text).unwrap()),
+            ];
+            if let Some(i) = injected {
+                members.push(format!("\"injected\":{i}"));
+            }
+            let n = members.len();
+            members.rotate_left(order % n);
+            let line = format!("{{{}}}", members.join(sep));
+            // Every such line is plain enough for the fast way.
+            prop_assert!(agrees(&line), "{}", line);
+        }
     }
 }
