@@ -143,8 +143,7 @@ const PASSING: &[(&str, &str, &str)] = &[
     ("1.6/reservation/046_2_CS", "lab-1.6.jsonl", "LAB16-1"),
     ("1.6/smartcharging/056_CS", "lab-1.6.jsonl", "LAB16-1"),
     // The later 1.6 cases (octt/cases_16.py): the simulators' recordings where they do what
-    // the case needs, otherwise the case's conformant OCTT fixture (the not-yet-compared ones:
-    // a passing trace under octt/1.6-not-compared/).
+    // the case needs, otherwise the case's conformant OCTT fixture.
     (
         "1.6/core/003_CS",
         "octt/1.6-core-003_CS/conformant.jsonl",
@@ -158,7 +157,7 @@ const PASSING: &[(&str, &str, &str)] = &[
     ),
     (
         "1.6/core/014_CS",
-        "octt/1.6-not-compared/core-014_CS.jsonl",
+        "octt/1.6-core-014_CS/conformant.jsonl",
         "OCTT-DUT",
     ),
     (
@@ -183,7 +182,7 @@ const PASSING: &[(&str, &str, &str)] = &[
     ),
     (
         "1.6/firmware/044_1_CS",
-        "octt/1.6-not-compared/firmware-044_1_CS.jsonl",
+        "octt/1.6-firmware-044_1_CS/conformant.jsonl",
         "OCTT-DUT",
     ),
     (
@@ -258,7 +257,7 @@ const PASSING: &[(&str, &str, &str)] = &[
     ),
     (
         "1.6/remote/054_CS",
-        "octt/1.6-not-compared/remote-054_CS.jsonl",
+        "octt/1.6-remote-054_CS/conformant.jsonl",
         "OCTT-DUT",
     ),
     (

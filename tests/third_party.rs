@@ -1,7 +1,11 @@
 //! Third-party peers through the proxy: the `ocpp` library from PyPI (mobilityhouse) and
 //! `ocpp-rpc` from npm in strict mode, one as the charger and the other as the CSMS, talk a
 //! short conformant session through `ocpp-inspector proxy --record` on 127.0.0.1; `check` on
-//! the recording must then raise no error or warning.
+//! the recording must then raise no error or warning, and the built-in test cases
+//! (`testcase run` through the library's runner) must fail none: passed, not run, not
+//! applicable and inconclusive are fine, a failed case is named with its reason. A case that
+//! fails a conformant peer is a case bug (its OCA twin would pass the session), fixed in the
+//! case, never by loosening this test.
 //!
 //! - 1.6: `ocpp-rpc` charge point, `ocpp` CSMS.
 //! - 2.0.1: `ocpp` charging station, `ocpp-rpc` CSMS.
@@ -36,6 +40,7 @@ use ocpp_inspector::engine::schema::ErrataSelection;
 use ocpp_inspector::engine::{Config, SchemaSet};
 use ocpp_inspector::finding::Severity;
 use ocpp_inspector::ocpp::Version;
+use ocpp_inspector::testcase::{Verdict, builtin, run_trace};
 use serde_json::Value;
 
 /// Findings of legal crossings that today's engine still raises: (version, rule, why).
@@ -314,6 +319,46 @@ fn judge(record: &Path, version: Version) -> (Vec<String>, Vec<String>) {
     (pending, failing)
 }
 
+/// Every built-in test case run on the recording (each station, both sides): the cases that
+/// failed, with their reason, and how many passed.
+fn failed_cases(record: &Path) -> (Vec<String>, usize) {
+    let cases = Arc::new(builtin::load().expect("built-in cases load"));
+    let outcome = run_trace(
+        File::open(record).expect("the recording"),
+        cases,
+        Arc::new(SchemaSet::builtin(&ErrataSelection::all()).expect("schemas load")),
+        Arc::new(Config::default()),
+        None,
+    );
+    assert!(
+        outcome.input_errors.is_empty(),
+        "the recording does not read back as a trace: {:?}",
+        outcome.input_errors
+    );
+    let failed = outcome
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Failed)
+        .map(|r| {
+            format!(
+                "case {} ({}) on {}: {}",
+                r.id,
+                r.dut,
+                r.station.as_deref().unwrap_or("-"),
+                r.reason
+            )
+        })
+        .collect();
+    let passed: Vec<&str> = outcome
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Passed)
+        .map(|r| r.id.as_str())
+        .collect();
+    eprintln!("test cases passed on the session: {}", passed.join(", "));
+    (failed, passed.len())
+}
+
 /// Runs one session and returns what `check` said about it.
 fn session(
     version: Version,
@@ -347,7 +392,12 @@ fn session(
 
     let frames = frames(&record);
     assert_session(&frames, actions, remote);
-    let (pending, failing) = judge(&record, version);
+    let (pending, mut failing) = judge(&record, version);
+    let (failed, passed) = failed_cases(&record);
+    // The session is long enough for cases to run on it: a recording no case starts on would
+    // make "no case failed" say nothing.
+    assert!(passed > 0, "{version}: no test case passed on the session");
+    failing.extend(failed);
     for p in &pending {
         eprintln!("{version}: {p}");
     }
@@ -360,7 +410,7 @@ fn session(
 }
 
 #[test]
-fn third_party_peers_draw_no_error_or_warning() {
+fn third_party_peers_draw_no_error_or_warning_and_fail_no_case() {
     if let Some(why) = missing_peers() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -409,7 +459,7 @@ fn third_party_peers_draw_no_error_or_warning() {
     );
     assert!(
         failures.is_empty(),
-        "check found errors or warnings on conformant third-party traffic:\n{}",
+        "check found errors or warnings, or a test case failed, on conformant third-party traffic:\n{}",
         failures.join("\n")
     );
 }
