@@ -256,7 +256,7 @@ pub const BINDINGS: &[Binding] = &[
         &[k('i')],
         Scope::Panes,
         Action::StartAct,
-        "send a CALL to a live station (proxy, testcase run --live; needs --allow-inject)",
+        "send a CALL to a live station (needs --allow-inject)",
     ),
 ];
 
