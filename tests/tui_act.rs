@@ -555,3 +555,51 @@ fn the_recording_screen_goes_back_with_esc() {
     );
     assert_eq!(live.window_first_line(), Some(3));
 }
+
+/// `proxy --allow-inject` is in `--help`, and without a screen (standard output is no
+/// terminal here) it says that nothing will be sent.
+#[test]
+fn the_proxy_flag_is_documented_and_says_when_it_has_no_screen() {
+    let help = common::run(&["proxy", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("--allow-inject"), "{}", help.stdout);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocpp-inspector"))
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "ws://127.0.0.1:9/ocpp",
+            "--allow-inject",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut said = None;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("--allow-inject") => {
+                said = Some(line);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = said.expect("a note about --allow-inject within 30 s");
+    assert!(said.contains("nothing will be sent"), "{said}");
+}
