@@ -8,6 +8,10 @@
 //!  or .start().await → Running … Running::finish().await  (async, for the demo)
 //! ```
 //!
+//! The screen's `i` sends through a port made here ([`Bound::inject_port`]: the proxy's
+//! injection, its outcome back through the screen's feed), only when the screen was given
+//! the catalog of `--allow-inject`.
+//!
 //! Shutdown order is decided here once: the stop (a signal, a timer, the screen's `q`) ends
 //! the relay; the consumer then drains the tap, finishes the engine, the recording and the
 //! sinks, in that order. It knows no test cases and handles no signals: callers pass sinks

@@ -26,7 +26,11 @@
 //! the keys.
 //!
 //! - [`app`]: the state and its changes (no I/O), [`input`]: keys → actions from one table,
-//!   [`ui`]: drawing, [`terminal`]: raw mode and restoring, [`feed`]: the bounded channel.
+//!   [`ui`]: drawing, [`terminal`]: raw mode and restoring, [`feed`]: the bounded channel,
+//!   [`act`]: the form of `i` (a CALL sent to a live station through an [`act::InjectPort`]
+//!   the live pipeline provides; this module never sees the proxy).
+//! - A live screen with a recording reaches the frames older than its window by opening the
+//!   recording as `view` does ([`HistoryHook`], shown by the loop until Esc).
 //! - [`run_loop`] is generic over the ratatui backend and the input source, so tests drive
 //!   it with a `TestBackend` and scripted keys.
 
