@@ -19,4 +19,4 @@ pub mod live_run;
 
 pub use crate::sink::{LiveOutcome, LiveSink};
 pub use consumer::{Consumer, Inspector, spawn};
-pub use live_run::{Bound, LiveEnd, LiveRun, Running, Screen};
+pub use live_run::{Bound, LiveEnd, LiveRun, Running, Screen, ScreenParts};

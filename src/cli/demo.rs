@@ -156,8 +156,10 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
             report,
             cases: None,
             notice: None,
+            acting: None,
+            history: None,
         };
-        let result = live_run::show(screen, rx);
+        let result = live_run::show(screen, rx, None);
         let _ = stop_tx.send(true);
         if let Err(e) = result {
             ui_error = Some(e);

@@ -50,6 +50,11 @@ pub struct ProxyCommandArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_frames)]
     pub max_frames: usize,
 
+    /// Let the live screen's `i` send CALLs to the connected stations (the proxy injects
+    /// them; the recording marks them and their answers `"injected":true`); off by default
+    #[arg(long)]
+    pub allow_inject: bool,
+
     /// Lowest severity that makes the exit code 1 at shutdown
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
@@ -101,11 +106,21 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
         schemas: schemas.origin.clone(),
         fail_on,
     };
-    let engine = Engine::new(
-        Arc::new(schemas),
-        Arc::new(build_config(&args.engine)?),
-        args.engine.ocpp,
-    );
+    let schemas = Arc::new(schemas);
+    let acting = args
+        .allow_inject
+        .then(|| Arc::new(crate::sink::tui::act::ActCatalog::new(schemas.clone())));
+    let engine_config = Arc::new(build_config(&args.engine)?);
+    // With a recording, the screen reaches the frames older than its window through it.
+    let history = args.record.clone().map(|rec| {
+        super::view::history_hook(
+            rec,
+            schemas.clone(),
+            engine_config.clone(),
+            args.engine.ocpp,
+        )
+    });
+    let engine = Engine::new(schemas, engine_config, args.engine.ocpp);
     let mut config = args.proxy.proxy_config()?;
     // The admin port is bound now: a taken port is a start-up error.
     let admin = match &args.admin {
@@ -130,6 +145,11 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
     let (_, upstream) = args.proxy.endpoints()?;
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
+    if args.allow_inject && !tui {
+        eprintln!(
+            "ocpp-inspector: note: --allow-inject lets the live screen send CALLs; there is no screen (--no-tui or no terminal), so nothing will be sent"
+        );
+    }
     let instance = args
         .instance
         .clone()
@@ -257,6 +277,8 @@ pub fn run(args: &ProxyCommandArgs) -> Result<u8> {
             report,
             cases: None,
             notice: None,
+            acting,
+            history,
         })
     } else {
         run.lines()

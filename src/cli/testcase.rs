@@ -97,7 +97,8 @@ pub struct RunArgs {
     pub dut: Option<String>,
     /// With --live: let the proxy send the inject steps of the cases named on the command
     /// line (or by --profile); without it, or for a case not named, nothing is sent and such
-    /// a case is not run ("injection not allowed")
+    /// a case is not run ("injection not allowed"); the live screen's `i` may then send
+    /// CALLs to the stations too
     #[arg(long)]
     pub allow_inject: bool,
     /// Which findings on the device under test's own frames inside a case fail it:
@@ -305,7 +306,17 @@ fn run_live(
         generated: Timestamp::now().to_string(),
         ..ReportInfo::default()
     };
-    let engine = Engine::new(Arc::new(schemas), Arc::new(config), args.engine.ocpp);
+    let schemas = Arc::new(schemas);
+    // `--allow-inject` also lets the screen's `i` send CALLs to the stations.
+    let acting = args
+        .allow_inject
+        .then(|| Arc::new(crate::sink::tui::act::ActCatalog::new(schemas.clone())));
+    let config = Arc::new(config);
+    // With a recording, the screen reaches the frames older than its window through it.
+    let history = args.record.clone().map(|rec| {
+        super::view::history_hook(rec, schemas.clone(), config.clone(), args.engine.ocpp)
+    });
+    let engine = Engine::new(schemas, config, args.engine.ocpp);
     // The live screen when standard output is a terminal and it was not declined.
     let tui = !args.no_tui && io::stdout().is_terminal();
     let catalog: Vec<CaseInfo> = cases.iter().map(CaseInfo::of).collect();
@@ -370,6 +381,8 @@ fn run_live(
             cases: Some(catalog),
             // Where to point the chargers, on the status line until a notice replaces it.
             notice: Some(listening(b)),
+            acting,
+            history,
         })
     } else {
         run.lines()

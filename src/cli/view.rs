@@ -104,6 +104,77 @@ pub fn run(args: &ViewArgs) -> Result<u8> {
     Ok(exit::CLEAN)
 }
 
+/// How a live screen opens its recording for the frames before its window: read and
+/// judged like `view` reads a trace, in a thread of its own, up to (not including) the line
+/// of the window's first frame; the rows keep byte offsets, the texts are read back when
+/// shown. The reader stops when the screen goes back to live (its feed is dropped).
+pub fn history_hook(
+    recording: PathBuf,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    version: Option<Version>,
+) -> tui::HistoryHook {
+    Arc::new(move |until: Option<u64>| {
+        open_behind(&recording, schemas.clone(), config.clone(), version, until)
+            .map_err(|e| io::Error::other(format!("{e:#}")))
+    })
+}
+
+fn open_behind(
+    recording: &Path,
+    schemas: Arc<SchemaSet>,
+    config: Arc<Config>,
+    version: Option<Version>,
+    until: Option<u64>,
+) -> Result<(App, feed::FeedReceiver)> {
+    let (mut app, indexer) = Indexer::open(
+        &[recording.to_owned()],
+        &InputOptions::default(),
+        schemas,
+        config,
+        version,
+        Limits {
+            max_frames: usize::MAX,
+            ..Limits::default()
+        },
+    )?;
+    let name = recording.file_name().map_or_else(
+        || recording.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    app.title = match until {
+        Some(line) => format!("{name} before line {line}"),
+        None => name,
+    };
+    app.loading = Some(Progress {
+        done: 0,
+        total: indexer.total,
+    });
+    let (tx, rx) = feed::channel(INDEX_CHANNEL);
+    std::thread::Builder::new()
+        .name("recording-index".into())
+        .spawn(move || {
+            let mut reached = false;
+            indexer.run(&mut |item| {
+                if let (Some(until), FeedItem::Indexed { seen, .. } | FeedItem::Seen(seen)) =
+                    (until, &item)
+                    && seen.line >= until
+                {
+                    reached = true;
+                    return false;
+                }
+                tx.send_wait(item)
+            });
+            if reached {
+                let _ = tx.send_wait(FeedItem::Loaded {
+                    notice: Some("read up to the live window".into()),
+                });
+            }
+        })
+        .context("starting the recording reader")?;
+    Ok((app, rx))
+}
+
 /// Items in flight from the trace reader to the screen.
 const INDEX_CHANNEL: usize = 8192;
 

@@ -8,6 +8,10 @@
 //!  or .start().await → Running … Running::finish().await  (async, for the demo)
 //! ```
 //!
+//! The screen's `i` sends through a port made here ([`Bound::inject_port`]: the proxy's
+//! injection, its outcome back through the screen's feed), only when the screen was given
+//! the catalog of `--allow-inject`.
+//!
 //! Shutdown order is decided here once: the stop (a signal, a timer, the screen's `q`) ends
 //! the relay; the consumer then drains the tap, finishes the engine, the recording and the
 //! sinks, in that order. It knows no test cases and handles no signals: callers pass sinks
@@ -33,12 +37,14 @@ use crate::sink::json_report::JsonReport;
 use crate::sink::recorder::SharedRecorder;
 use crate::sink::report::RunInfo;
 use crate::sink::stderr_lines::StderrLines;
+use crate::sink::tui::act::{ActCatalog, InjectPort};
 use crate::sink::tui::app::{App, CaseInfo, Limits};
+use crate::sink::tui::feed::FeedItem;
 use crate::sink::tui::feed::{self, FeedReceiver, FeedSender, TuiSink};
-use crate::sink::tui::{self, ReportTarget};
+use crate::sink::tui::{self, HistoryHook, ReportTarget};
 use crate::sink::{LiveOutcome, LiveSink};
 use crate::source::proxy::tap::TapLimits;
-use crate::source::proxy::{Proxy, ProxyConfig, ProxyHandle, ProxyStats};
+use crate::source::proxy::{InjectedReply, Proxy, ProxyConfig, ProxyHandle, ProxyStats};
 
 /// The live screen of a run.
 pub struct Screen {
@@ -50,6 +56,75 @@ pub struct Screen {
     pub cases: Option<Vec<CaseInfo>>,
     /// On the status line until a notice replaces it.
     pub notice: Option<String>,
+    /// `i` sends CALLs to the stations through the proxy, with the templates of this
+    /// catalog (`--allow-inject`); `None`: acting on a station is off.
+    pub acting: Option<Arc<ActCatalog>>,
+    /// Opens the recording for the frames before the window (when the run is recorded).
+    pub history: Option<HistoryHook>,
+}
+
+/// A live screen taken apart, to run the UI loop elsewhere (tests drive it on a
+/// `TestBackend`).
+pub struct ScreenParts {
+    pub app: App,
+    pub feed: FeedReceiver,
+    /// Where `i`'s CALLs go (with `--allow-inject`).
+    pub inject: Option<Arc<dyn InjectPort>>,
+    pub history: Option<HistoryHook>,
+}
+
+/// How long a CALL sent from the screen waits for the charger's answer.
+pub const SCREEN_INJECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The screen's way to send a CALL: the proxy's injection (the path test cases use, so the
+/// frames are recorded marked injected and judged), run on the runtime; the outcome goes to
+/// the screen's feed.
+struct ProxyPort {
+    proxy: ProxyHandle,
+    runtime: tokio::runtime::Handle,
+    feed: FeedSender,
+}
+
+impl InjectPort for ProxyPort {
+    fn inject(&self, station: &str, action: &str, payload: serde_json::Value) {
+        let (proxy, feed) = (self.proxy.clone(), self.feed.clone());
+        let (station, action) = (Arc::<str>::from(station), action.to_owned());
+        self.runtime.spawn(async move {
+            let sent = proxy
+                .inject(&station, &action, payload, SCREEN_INJECT_TIMEOUT)
+                .await;
+            let (id, outcome) = match sent {
+                Ok(InjectedReply::Result { id, payload }) => (Some(id), Ok(payload.to_string())),
+                Ok(InjectedReply::Error {
+                    id,
+                    code,
+                    description,
+                    ..
+                }) => (Some(id), Ok(format!("CALLERROR {code} {description}"))),
+                Err(e) => (None, Err(e.to_string())),
+            };
+            let item = FeedItem::Injected {
+                station,
+                action: action.into(),
+                id: id.map(Box::from),
+                outcome: outcome.map(|s| crate::finding::shorten(&s, 200).into()),
+            };
+            // The outcome must not be dropped like a lagging frame: wait for room, off the
+            // runtime's workers.
+            let _ = tokio::task::spawn_blocking(move || feed.send_wait(item)).await;
+        });
+    }
+}
+
+impl Bound {
+    /// The port `i` sends through (`None` without a screen).
+    pub fn inject_port(&self) -> Option<Arc<dyn InjectPort>> {
+        Some(Arc::new(ProxyPort {
+            proxy: self.proxy.clone(),
+            runtime: self.runtime.clone(),
+            feed: self.feed.clone()?,
+        }))
+    }
 }
 
 /// The bound proxy, for what is wired once it listens (injection, the screen's title).
@@ -257,6 +332,7 @@ impl LiveRun {
             relay,
             consumer,
             recorder,
+            report: None,
         })
     }
 
@@ -291,16 +367,58 @@ pub struct Running {
     relay: JoinHandle<ProxyStats>,
     consumer: Consumer,
     recorder: Option<Arc<SharedRecorder>>,
+    /// Where the screen's `w` writes (kept when the screen is taken).
+    report: Option<ReportTarget>,
 }
 
 impl Running {
     /// Shows the live screen on this thread until the user quits or the feed closes (a
     /// no-op without a screen).
     pub fn show(&mut self) -> io::Result<()> {
-        let Some((screen, rx)) = self.screen.take() else {
+        let Some(parts) = self.take_screen() else {
             return Ok(());
         };
-        show(screen, rx)
+        tui::run_live(
+            parts.app,
+            parts.feed,
+            self.report_target(),
+            Arc::new(AtomicBool::new(false)),
+            parts.inject,
+            parts.history,
+        )
+        .map(|_| ())
+    }
+
+    /// The screen's app, feed, injection port and recording opener, to run the UI loop
+    /// elsewhere; `None` without a screen or once taken.
+    pub fn take_screen(&mut self) -> Option<ScreenParts> {
+        let (mut screen, feed) = self.screen.take()?;
+        let inject = screen
+            .acting
+            .is_some()
+            .then(|| self.bound.inject_port())
+            .flatten();
+        self.report = Some(screen.report.clone());
+        let history = screen.history.take();
+        let mut app = app_of(screen);
+        app.recording_behind = history.is_some();
+        Some(ScreenParts {
+            app,
+            feed,
+            inject,
+            history,
+        })
+    }
+
+    fn report_target(&self) -> ReportTarget {
+        self.report.clone().unwrap_or_else(|| ReportTarget {
+            path: PathBuf::from("ocpp-inspector-report.json"),
+            trace: PathBuf::from("proxy"),
+            info: RunInfo {
+                schemas: String::new(),
+                fail_on: Severity::Error,
+            },
+        })
     }
 
     /// Asks the relay to stop (every connection is closed with 1001).
@@ -334,12 +452,33 @@ impl Running {
     }
 }
 
-/// Shows a live feed on the real terminal until the user quits or the feed closes.
-pub fn show(screen: Screen, rx: FeedReceiver) -> io::Result<()> {
+/// The app of a live screen, before anything was fed to it.
+pub fn app_of(screen: Screen) -> App {
     let mut app = App::new(screen.title, screen.limits);
     if let Some(cases) = screen.cases {
         app.set_cases(cases);
     }
+    if let Some(catalog) = screen.acting {
+        app.allow_acting(catalog);
+    }
     app.notice = screen.notice;
-    tui::run_live(app, rx, screen.report, Arc::new(AtomicBool::new(false))).map(|_| ())
+    app.live = true;
+    app.recording_behind = screen.history.is_some();
+    app
+}
+
+/// Shows a live feed on the real terminal until the user quits or the feed closes
+/// (`port`: where `i`'s CALLs go, when the screen allows them).
+pub fn show(screen: Screen, rx: FeedReceiver, port: Option<Arc<dyn InjectPort>>) -> io::Result<()> {
+    let report = screen.report.clone();
+    let history = screen.history.clone();
+    tui::run_live(
+        app_of(screen),
+        rx,
+        report,
+        Arc::new(AtomicBool::new(false)),
+        port,
+        history,
+    )
+    .map(|_| ())
 }

@@ -26,10 +26,15 @@
 //! the keys.
 //!
 //! - [`app`]: the state and its changes (no I/O), [`input`]: keys → actions from one table,
-//!   [`ui`]: drawing, [`terminal`]: raw mode and restoring, [`feed`]: the bounded channel.
+//!   [`ui`]: drawing, [`terminal`]: raw mode and restoring, [`feed`]: the bounded channel,
+//!   [`act`]: the form of `i` (a CALL sent to a live station through an [`act::InjectPort`]
+//!   the live pipeline provides; this module never sees the proxy).
+//! - A live screen with a recording reaches the frames older than its window by opening the
+//!   recording as `view` does ([`HistoryHook`], shown by the loop until Esc).
 //! - [`run_loop`] is generic over the ratatui backend and the input source, so tests drive
 //!   it with a `TestBackend` and scripted keys.
 
+pub mod act;
 pub mod app;
 pub mod export;
 pub mod feed;
@@ -85,8 +90,16 @@ pub struct ReportTarget {
     pub info: RunInfo,
 }
 
+/// Runs an editor on a file and returns when it is closed (suspending the real terminal
+/// around it); tests pass one that edits the file themselves.
+pub type EditHook = Arc<dyn Fn(&std::path::Path) -> io::Result<()> + Send + Sync>;
+
+/// Opens the recording of a live run as `view` opens a trace (its reader already running),
+/// read up to (not including) the given line: the frames before the live window.
+pub type HistoryHook = Arc<dyn Fn(Option<u64>) -> io::Result<(App, FeedReceiver)> + Send + Sync>;
+
 /// How the loop runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoopOptions {
     /// At most one redraw per interval, however fast items arrive.
     pub redraw_every: Duration,
@@ -98,6 +111,30 @@ pub struct LoopOptions {
     /// `y` writes the OSC 52 sequence to standard output (the real terminal; off for a
     /// test backend).
     pub clipboard: bool,
+    /// Where `i`'s CALLs go (the live pipeline's injection; `None`: nowhere, the key says
+    /// why).
+    pub inject: Option<Arc<dyn act::InjectPort>>,
+    /// How Ctrl-E in the form of `i` edits the payload (`None`: it says there is no
+    /// editor).
+    pub editor: Option<EditHook>,
+    /// Opens the recording behind a live screen's window, read up to (not including) the
+    /// given line (`None`: no recording; moving past the window says so).
+    pub history: Option<HistoryHook>,
+}
+
+impl std::fmt::Debug for LoopOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopOptions")
+            .field("redraw_every", &self.redraw_every)
+            .field("drain_max", &self.drain_max)
+            .field("report", &self.report)
+            .field("quit_when_feed_closes", &self.quit_when_feed_closes)
+            .field("clipboard", &self.clipboard)
+            .field("inject", &self.inject.is_some())
+            .field("editor", &self.editor.is_some())
+            .field("history", &self.history.is_some())
+            .finish()
+    }
 }
 
 impl LoopOptions {
@@ -108,10 +145,12 @@ impl LoopOptions {
             report,
             quit_when_feed_closes: false,
             clipboard: false,
+            inject: None,
+            editor: None,
+            history: None,
         }
     }
 }
-
 /// Runs the UI until the user quits, `stop` is set, or (if asked) the feed closes.
 /// Redraws only when something changed, and at most once per `redraw_every`.
 pub fn run_loop<B: Backend>(
@@ -127,6 +166,8 @@ pub fn run_loop<B: Backend>(
     let mut rate_since = Instant::now();
     let mut rate_frames = app.totals.frames;
     let mut items = Vec::new();
+    // The recording behind a live screen's window, while it is shown (see `app/behind.rs`).
+    let mut behind: Option<(App, FeedReceiver)> = None;
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(());
@@ -161,10 +202,21 @@ pub fn run_loop<B: Backend>(
                 return Ok(());
             }
         }
+        if let Some((past, rx)) = behind.as_mut() {
+            items.clear();
+            rx.drain(opts.drain_max, &mut items);
+            if !items.is_empty() {
+                dirty = true;
+            }
+            for item in items.drain(..) {
+                past.on_item(item);
+            }
+        }
         let due = last_draw.is_none_or(|t| t.elapsed() >= opts.redraw_every);
         if dirty && due {
+            let shown: &App = behind.as_ref().map_or(&*app, |(past, _)| past);
             terminal
-                .draw(|f| ui::draw(f, app))
+                .draw(|f| ui::draw(f, shown))
                 .map_err(|e| io::Error::other(e.to_string()))?;
             dirty = false;
             last_draw = Some(Instant::now());
@@ -177,49 +229,158 @@ pub fn run_loop<B: Backend>(
             continue;
         };
         dirty = true;
+        let target: &mut App = match behind.as_mut() {
+            Some((past, _)) => past,
+            None => app,
+        };
         if let Ok(size) = terminal.size() {
-            app.set_frames_rows(ui::frames_rows(
-                app,
+            target.set_frames_rows(ui::frames_rows(
+                target,
                 ratatui::layout::Rect::new(0, 0, size.width, size.height),
             ));
         }
-        for action in input::actions_for(&event, app.mode) {
-            match app.apply(action) {
-                Some(Effect::Quit) => return Ok(()),
-                Some(Effect::Export { frame_only }) => {
-                    let path = std::path::Path::new(app.export_input.trim()).to_owned();
-                    let done = if frame_only {
-                        export::write_frame(app, &path)
-                    } else {
-                        export::write_filtered(app, &path)
-                    };
-                    app.message = Some(done.unwrap_or_else(|e| format!("not exported: {e}")));
-                }
-                Some(Effect::Copy) => {
-                    app.message = Some(match export::selected_text(app) {
-                        Ok(text) if opts.clipboard => {
-                            match copy_to_clipboard(&export::osc52(&text)) {
-                                Ok(()) => format!(
-                                    "{} bytes copied (OSC 52: if the clipboard stays empty, the terminal does not allow it)",
-                                    text.len()
-                                ),
-                                Err(e) => format!("not copied: {e}"),
-                            }
+        let mut effects = Vec::new();
+        for action in input::actions_for(&event, target.mode) {
+            if let Some(e) = target.apply(action) {
+                effects.push(e);
+            }
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::History { from_top } => match &opts.history {
+                    Some(open) => match open(app.window_first_line()) {
+                        Ok((mut past, rx)) => {
+                            past.show_as_behind(from_top);
+                            past.no_color = app.no_color;
+                            behind = Some((past, rx));
                         }
-                        Ok(_) => "not copied: no terminal to copy through".to_owned(),
-                        Err(e) => format!("not copied: {e}"),
-                    });
+                        Err(e) => app.message = Some(format!("cannot read the recording: {e}")),
+                    },
+                    None => app.message = Some("no recording to read older frames from".into()),
+                },
+                // Dropping the feed stops its reader.
+                Effect::CloseHistory => behind = None,
+                other => {
+                    let target: &mut App = match behind.as_mut() {
+                        Some((past, _)) => past,
+                        None => app,
+                    };
+                    perform(other, target, terminal, opts)?;
                 }
-                Some(Effect::WriteReport) => {
-                    app.message = Some(match write_report(app, &opts.report) {
-                        Ok(()) => format!("report written to {}", opts.report.path.display()),
-                        Err(e) => format!("report not written: {e}"),
-                    });
-                }
-                None => {}
             }
         }
     }
+}
+
+/// Carries out what the app asked for (the effects that stay on one screen).
+fn perform<B: Backend>(
+    effect: Effect,
+    app: &mut App,
+    terminal: &mut Terminal<B>,
+    opts: &LoopOptions,
+) -> io::Result<()> {
+    match effect {
+        Effect::Quit | Effect::History { .. } | Effect::CloseHistory => {}
+        Effect::Export { frame_only } => {
+            let path = std::path::Path::new(app.export_input.trim()).to_owned();
+            let done = if frame_only {
+                export::write_frame(app, &path)
+            } else {
+                export::write_filtered(app, &path)
+            };
+            app.message = Some(done.unwrap_or_else(|e| format!("not exported: {e}")));
+        }
+        Effect::Copy => {
+            app.message = Some(match export::selected_text(app) {
+                Ok(text) if opts.clipboard => match copy_to_clipboard(&export::osc52(&text)) {
+                    Ok(()) => format!(
+                        "{} bytes copied (OSC 52: if the clipboard stays empty, the terminal does not allow it)",
+                        text.len()
+                    ),
+                    Err(e) => format!("not copied: {e}"),
+                },
+                Ok(_) => "not copied: no terminal to copy through".to_owned(),
+                Err(e) => format!("not copied: {e}"),
+            });
+        }
+        Effect::Edit => {
+            let edited = match (&opts.editor, app.act_payload_for_editor()) {
+                (Some(edit), Some(text)) => edit_text(edit, &text),
+                (None, _) => Err("no editor here (set $EDITOR)".to_owned()),
+                (_, None) => Ok(String::new()),
+            };
+            app.act_edited(edited);
+            // The editor had the screen: draw it all again.
+            terminal
+                .clear()
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        Effect::Inject => {
+            if let Some((station, action, payload)) = app.take_act_request() {
+                match &opts.inject {
+                    Some(port) => port.inject(&station, action, payload),
+                    None => app.on_item(feed::FeedItem::Injected {
+                        station,
+                        action: action.into(),
+                        id: None,
+                        outcome: Err("this screen has no way to send (--allow-inject)".to_owned()),
+                    }),
+                }
+            }
+        }
+        Effect::WriteReport => {
+            app.message = Some(match write_report(app, &opts.report) {
+                Ok(()) => format!("report written to {}", opts.report.path.display()),
+                Err(e) => format!("report not written: {e}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Puts `text` in a temporary file, lets `edit` change it, and reads it back.
+fn edit_text(edit: &EditHook, text: &str) -> Result<String, String> {
+    let mut file = tempfile::Builder::new()
+        .prefix("ocpp-inspector-payload-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
+    edit(file.path()).map_err(|e| e.to_string())?;
+    std::fs::read_to_string(file.path())
+        .map_err(|e| format!("cannot read {} back: {e}", file.path().display()))
+}
+
+/// The editor of `$VISUAL` or `$EDITOR` (else `vi`), run on the real terminal: the screen
+/// is given back while it runs and taken again after.
+pub fn terminal_editor() -> EditHook {
+    Arc::new(|path: &std::path::Path| {
+        let cmd = std::env::var("VISUAL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| {
+                std::env::var("EDITOR")
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+            })
+            .unwrap_or_else(|| "vi".to_owned());
+        let mut words = cmd.split_whitespace();
+        let program = words.next().unwrap_or("vi").to_owned();
+        terminal::suspend();
+        let status = std::process::Command::new(&program)
+            .args(words)
+            .arg(path)
+            .status();
+        terminal::resume()?;
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(io::Error::other(format!("`{cmd}` ended with {s}"))),
+            Err(e) => Err(io::Error::new(e.kind(), format!("cannot run `{cmd}`: {e}"))),
+        }
+    })
 }
 
 /// Writes an OSC 52 sequence to the terminal (standard output, where the UI draws).
@@ -299,18 +460,26 @@ pub fn run_view(
 
 /// Shows a live feed on the real terminal until the user quits, `stop` is set (the proxy
 /// was told to stop from outside) or the feed closes.
+/// `inject`: where the CALLs of `i` go (`None`: acting on a station is off); `history`:
+/// how to open the recording for the frames before the window (`None`: no recording).
 pub fn run_live(
     mut app: App,
     mut feed: FeedReceiver,
     report: ReportTarget,
     stop: Arc<AtomicBool>,
+    inject: Option<Arc<dyn act::InjectPort>>,
+    history: Option<HistoryHook>,
 ) -> io::Result<App> {
+    app.recording_behind = history.is_some();
     app.live = true;
     app.no_color = no_color();
     let mut screen = terminal::enter()?;
     let mut opts = LoopOptions::new(report);
     opts.quit_when_feed_closes = true;
     opts.clipboard = true;
+    opts.inject = inject;
+    opts.editor = Some(terminal_editor());
+    opts.history = history;
     let result = run_loop(
         &mut screen.terminal,
         &mut app,

@@ -9,7 +9,9 @@
 //! No I/O, no clock, no terminal: drawing is [`super::ui`]'s job, writing a report is the
 //! loop's (asked for with an [`Effect`]). So every state change is tested on its own.
 
+mod acting;
 mod apply;
+mod behind;
 mod cases;
 mod rows;
 mod text;
@@ -26,6 +28,7 @@ use crate::finding::{Finding, Severity, shorten};
 use crate::ocpp::Version;
 use crate::time::Timestamp;
 
+pub use acting::{Injection, OFF_LIVE, OFF_VIEW};
 pub use cases::{CaseCounts, CaseInfo, CaseRow, CaseState, Cases};
 pub use rows::{Body, FrameRow, MAX_ACTIONS, ROW_BYTES, TOO_MANY_ACTIONS};
 use rows::{NewBody, NewRow, Rows};
@@ -80,6 +83,8 @@ pub enum Mode {
     Stats,
     /// Typing the file to export to after `e`.
     Export,
+    /// The form of `i`: a CALL to send to a live station.
+    Act,
 }
 
 /// Something the user asked for.
@@ -133,6 +138,21 @@ pub enum Action {
     StartExport,
     /// Copy the selected frame's exact text to the clipboard (OSC 52).
     CopyFrame,
+    /// Open the form that sends a CALL to a live station.
+    StartAct,
+    /// In the form: the next (+1) or previous (-1) field.
+    ActField(i8),
+    /// In the form: another station or action, or the cursor in the payload.
+    ActMove(i8),
+    /// In the form: a typed character.
+    ActChar(char),
+    ActBackspace,
+    /// In the form: edit the payload in `$EDITOR`.
+    ActEdit,
+    /// In the form: ask to confirm; when confirming: send.
+    ActSubmit,
+    /// In the form: back from the confirmation, or close the form.
+    ActCancel,
 }
 
 /// What the loop around the app must do after an action.
@@ -147,6 +167,17 @@ pub enum Effect {
     },
     /// Put the selected frame on the clipboard.
     Copy,
+    /// Edit the form's payload in `$EDITOR` ([`App::act_payload_for_editor`], then
+    /// [`App::act_edited`]).
+    Edit,
+    /// Send the CALL of [`App::take_act_request`] through the live pipeline.
+    Inject,
+    /// Show the recording behind a live screen's window, at its end (or its start).
+    History {
+        from_top: bool,
+    },
+    /// Back from the recording to the live screen.
+    CloseHistory,
 }
 
 /// Where a connection stands, as the engine reads its registration.
@@ -416,6 +447,21 @@ pub struct App {
     /// The rules of the findings on each row, for `~r` (see `app/text.rs`).
     rule_index: RefCell<text::RuleIndex>,
     visible: RefCell<VisibleCache>,
+    /// The actions and templates of `i` (`None`: acting on a station is off).
+    act_catalog: Option<Arc<super::act::ActCatalog>>,
+    /// The form of `i`, while it is open.
+    pub act: Option<super::act::ActForm>,
+    /// The CALL last sent from the screen, and what became of it.
+    pub injection: Option<Injection>,
+    /// The CALL the loop is to send.
+    act_request: Option<(Arc<str>, &'static str, serde_json::Value)>,
+    /// A live screen whose run is recorded: the frames before its window can be read
+    /// from the recording.
+    pub recording_behind: bool,
+    /// This app shows the recording behind a live screen (Esc goes back to it).
+    pub behind_live: bool,
+    /// Select the last row once the trace is read.
+    select_last_when_loaded: bool,
 }
 
 impl App {
@@ -465,6 +511,13 @@ impl App {
             origin: None,
             rule_index: RefCell::default(),
             visible: RefCell::new(VisibleCache::default()),
+            act_catalog: None,
+            act: None,
+            injection: None,
+            act_request: None,
+            recording_behind: false,
+            behind_live: false,
+            select_last_when_loaded: false,
         }
     }
 
@@ -604,10 +657,17 @@ impl App {
             }
             FeedItem::Loaded { notice } => {
                 self.loading = None;
+                self.on_loaded_behind();
                 if notice.is_some() {
                     self.notice = notice;
                 }
             }
+            FeedItem::Injected {
+                station,
+                action,
+                id,
+                outcome,
+            } => self.on_injected(station, action, id, outcome),
             FeedItem::CaseStation { station, version } => {
                 if let Some(c) = self.cases.as_mut() {
                     c.station(&station, version);
@@ -797,6 +857,7 @@ impl App {
                 .insert(seq, (conn, row.kind == RowKind::Open, o));
         }
         self.push_row(row);
+        self.watch_answer(e, seq);
     }
 
     fn push_row(&mut self, row: NewRow) {

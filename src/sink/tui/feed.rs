@@ -250,6 +250,15 @@ pub enum FeedItem {
         station: Arc<str>,
         version: Version,
     },
+    /// What became of a CALL the user sent from the screen ([`super::act`]): the
+    /// charger's answer on one line (`Ok`), or why there is none (`Err`). `id` is the
+    /// injected message id, when one was given out.
+    Injected {
+        station: Arc<str>,
+        action: Box<str>,
+        id: Option<Box<str>>,
+        outcome: Result<Box<str>, String>,
+    },
     /// A test case moved on a station (`case` indexes the cases the UI was given).
     Case {
         station: Arc<str>,

@@ -252,12 +252,43 @@ pub const BINDINGS: &[Binding] = &[
         Action::WriteReport,
         "write the session's report (JSON)",
     ),
+    b(
+        &[k('i')],
+        Scope::Panes,
+        Action::StartAct,
+        "send a CALL to a live station (needs --allow-inject)",
+    ),
 ];
+
+/// The keys of the form of `i` (acting on a live station), for its own key line.
+pub const ACT_KEYS: &str =
+    "Tab/↑↓: field  ←→: choose  Ctrl-E: $EDITOR  Enter: confirm  Esc: cancel";
+
+/// The form of `i`: fields, choices, the payload's text.
+fn act_action(key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Char('c') if ctrl => Some(Action::Quit),
+        KeyCode::Char('e') if ctrl => Some(Action::ActEdit),
+        KeyCode::Char(c) if !ctrl => Some(Action::ActChar(c)),
+        KeyCode::Enter => Some(Action::ActSubmit),
+        KeyCode::Esc => Some(Action::ActCancel),
+        KeyCode::Backspace => Some(Action::ActBackspace),
+        KeyCode::Tab | KeyCode::Down => Some(Action::ActField(1)),
+        KeyCode::BackTab | KeyCode::Up => Some(Action::ActField(-1)),
+        KeyCode::Left => Some(Action::ActMove(-1)),
+        KeyCode::Right => Some(Action::ActMove(1)),
+        _ => None,
+    }
+}
 
 /// The action for a key in `mode`, if any.
 pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
+    }
+    if mode == Mode::Act {
+        return act_action(key);
     }
     if matches!(mode, Mode::Search | Mode::Export) {
         return match key.code {
@@ -310,7 +341,9 @@ pub const WHEEL_ROWS: usize = 3;
 pub fn actions_for(event: &Event, mode: Mode) -> Vec<Action> {
     match event {
         Event::Key(key) => action_for(*key, mode).into_iter().collect(),
-        Event::Mouse(MouseEvent { kind, .. }) if !matches!(mode, Mode::Search | Mode::Export) => {
+        Event::Mouse(MouseEvent { kind, .. })
+            if !matches!(mode, Mode::Search | Mode::Export | Mode::Act) =>
+        {
             match kind {
                 MouseEventKind::ScrollUp => vec![Action::Up; WHEEL_ROWS],
                 MouseEventKind::ScrollDown => vec![Action::Down; WHEEL_ROWS],

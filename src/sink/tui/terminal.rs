@@ -57,6 +57,17 @@ pub fn restore() {
     );
 }
 
+/// Gives the terminal back for a while (an editor runs in it); [`resume`] takes it again.
+pub fn suspend() {
+    restore();
+}
+
+/// Takes the terminal again after [`suspend`] (the caller draws the whole screen again).
+pub fn resume() -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+}
+
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

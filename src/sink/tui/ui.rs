@@ -33,6 +33,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     if app.mode == Mode::Help {
         draw_help(f, body);
     }
+    if app.mode == Mode::Act {
+        draw_act(f, app, body);
+    }
     if app.no_color {
         strip_colour(f);
     }
@@ -471,6 +474,9 @@ fn draw_frames(f: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some(p) = app.loading {
         title.push_str(indexing(p).trim_start());
         title.push(' ');
+    }
+    if app.behind_live {
+        title.push_str(&format!("· {} · Esc: back to live ", app.title));
     } else if app.live {
         title.push_str(if app.follow {
             "· following "
@@ -742,9 +748,11 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     if dropped > 0 {
         spans.push(Span::raw(format!(" · {dropped} out of view")));
     }
+    let injection = app.injection_status();
     if let Some(m) = app
         .message
         .as_ref()
+        .or(injection.as_ref())
         .or(app.finished.as_ref())
         .or(app.notice.as_ref())
     {
@@ -758,6 +766,114 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
         Style::new().add_modifier(Modifier::DIM),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The form of `i`: station, action, payload (scrolled to its cursor), what the schema
+/// says, and the keys; or the confirmation.
+fn draw_act(f: &mut Frame<'_>, app: &App, area: Rect) {
+    use super::act::Field;
+    let Some(form) = &app.act else {
+        return;
+    };
+    let popup = centered(area, 78, 10);
+    let inner = usize::from(popup.width.saturating_sub(2));
+    let label = |name: &str, field: Field| {
+        let style = if form.field == field && !form.confirm {
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        Span::styled(format!(" {name:<8}"), style)
+    };
+    let station = form.station_name().map_or_else(String::new, |s| {
+        format!(
+            "◀ {s} ({}) ▶  {}/{}",
+            form.version().map_or("-", |v| v.as_str()),
+            form.station + 1,
+            form.stations.len()
+        )
+    });
+    let action = form.action_name().map_or_else(
+        || "(no action for this version)".to_owned(),
+        |a| format!("◀ {a} ▶  {}/{}", form.action + 1, form.actions.len()),
+    );
+    // The payload on one line, scrolled so the cursor shows.
+    let room = inner.saturating_sub(10).max(1);
+    let chars: Vec<char> = form.payload.chars().collect();
+    let start = form.cursor.saturating_sub(room.saturating_sub(1));
+    let shown: String = chars.iter().skip(start).take(room).collect();
+    let cursor_at = form.cursor - start;
+    let (before, after): (String, String) = (
+        shown.chars().take(cursor_at).collect(),
+        shown.chars().skip(cursor_at).collect(),
+    );
+    let mut payload = vec![label("payload", Field::Payload), Span::raw(" ")];
+    payload.push(Span::raw(before));
+    if form.field == Field::Payload && !form.confirm {
+        payload.push(Span::styled("▏", Style::new().fg(Color::Cyan)));
+    }
+    payload.push(Span::raw(after));
+    let verdict = match (form.problems.first(), form.version(), form.action_name()) {
+        (None, Some(v), Some(a)) => Line::styled(
+            shorten(
+                &format!("          ✓ valid: {v} {a} request schema"),
+                inner.saturating_sub(1),
+            ),
+            Style::new().fg(Color::Green),
+        ),
+        (Some(p), _, _) => Line::styled(
+            shorten(&format!("          ✗ {p}"), inner.saturating_sub(1)),
+            Style::new().fg(Color::Red),
+        ),
+        _ => Line::raw(""),
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            label("station", Field::Station),
+            Span::raw(format!(" {station}")),
+        ]),
+        Line::from(vec![
+            label("action", Field::Action),
+            Span::raw(format!(" {action}")),
+        ]),
+        Line::from(payload),
+        verdict,
+        Line::raw(""),
+    ];
+    if form.confirm {
+        lines.push(Line::styled(
+            shorten(
+                &format!(
+                    " Send {} to {}{}?",
+                    form.action_name().unwrap_or("?"),
+                    form.station_name().map_or("?", |s| &**s),
+                    if form.problems.is_empty() {
+                        ""
+                    } else {
+                        " although the schema says no"
+                    }
+                ),
+                inner,
+            ),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        lines.push(Line::styled(
+            " Enter: send  Esc: back to the form",
+            Style::new().add_modifier(Modifier::DIM),
+        ));
+    } else {
+        lines.push(Line::styled(
+            format!(" {}", super::input::ACT_KEYS),
+            Style::new().add_modifier(Modifier::DIM),
+        ));
+    }
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" Send a CALL to a station (--allow-inject) ")),
+        popup,
+    );
 }
 
 /// A rectangle of at most `w`×`h` in the middle of `area`.

@@ -23,7 +23,7 @@ impl App {
     }
 
     /// Selects the frame row `seq` (and stops following), scrolling just enough to show it.
-    fn select_frame(&mut self, seq: u64) {
+    pub(super) fn select_frame(&mut self, seq: u64) {
         let v = self.visible_frames();
         if self.follow {
             // Start from where following left the window: the newest rows at the bottom.
@@ -88,7 +88,26 @@ impl App {
         if self.mode == Mode::Export {
             return self.apply_export(action);
         }
+        if self.mode == Mode::Act {
+            return self.apply_act(action);
+        }
+        if let Some(e) = self.past_the_window(action) {
+            return Some(e);
+        }
+        if action == Action::Back && self.mode == Mode::Normal && self.behind_live {
+            return Some(Effect::CloseHistory);
+        }
+        let moved_up = matches!(action, Action::Up | Action::PageUp | Action::Top);
+        let effect = self.apply_panes(action);
+        if moved_up {
+            self.note_window_top();
+        }
+        effect
+    }
+
+    fn apply_panes(&mut self, action: Action) -> Option<Effect> {
         match action {
+            Action::StartAct => return self.start_act(),
             Action::StartExport => {
                 self.export_from = if self.mode == Mode::Detail {
                     Mode::Detail
@@ -240,6 +259,14 @@ impl App {
                     self.search_input = at.map_or(String::new(), |i| self.history[i].clone());
                 }
             }
+            // The form's keys come only while it is open (see `apply_act`).
+            Action::ActField(_)
+            | Action::ActMove(_)
+            | Action::ActChar(_)
+            | Action::ActBackspace
+            | Action::ActEdit
+            | Action::ActSubmit
+            | Action::ActCancel => {}
             Action::SearchCancel => {
                 self.search_input.clear();
                 self.history_at = None;
@@ -353,7 +380,7 @@ impl App {
     fn enter(&mut self) {
         match (self.mode, self.focus) {
             (Mode::Detail | Mode::Help | Mode::Stats, _) => self.mode = Mode::Normal,
-            (Mode::Search | Mode::Export, _) => {}
+            (Mode::Search | Mode::Export | Mode::Act, _) => {}
             (Mode::Normal, Focus::Conns) => {
                 let name = self.conns.get(self.conn_sel).map(|c| c.name.clone());
                 self.filter.conn = if self.filter.conn == name { None } else { name };
