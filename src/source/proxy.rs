@@ -86,6 +86,17 @@ pub(crate) fn keepalive(tcp: &tokio::net::TcpStream, idle: Duration) {
     }
 }
 
+/// Gives the allocator its chance to hand freed memory back to the system. mimalloc returns
+/// the pages of freed blocks lazily (a purge delay after the free), and does so only when a
+/// later block is freed; a proxy gone quiet after a burst of large messages frees nothing
+/// more, and its RSS would stay at the burst's level. Called once a second: a block larger
+/// than mimalloc's largest size class, allocated and freed at once (never written, so none
+/// of it becomes resident), is such a free.
+pub(crate) fn release_freed_memory() {
+    let block: Vec<u8> = Vec::with_capacity(1 << 20);
+    drop(std::hint::black_box(block));
+}
+
 /// Raises the soft limit on open files to the hard limit (each charger costs the proxy two
 /// descriptors). Returns the limit now in force, when known.
 pub fn raise_fd_limit() -> Option<u64> {
@@ -259,6 +270,12 @@ impl Proxy {
         })
     }
 
+    /// The in-flight budget every connection (and the inspection of large frames) takes
+    /// from: what is taken now, the peak, the limit.
+    pub fn in_flight_budget(&self) -> Arc<io::Budget> {
+        self.shared.budget.clone()
+    }
+
     /// The address it listens on (the real port when port 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -287,6 +304,8 @@ impl Proxy {
     /// consumer can finish.
     pub async fn run(self, tap: Tap, mut shutdown: watch::Receiver<bool>) -> ProxyStats {
         let mut stats = ProxyStats::default();
+        // Large frames take their inspection from the in-flight budget too.
+        let tap = tap.with_budget(self.shared.budget.clone());
         let mut tasks = JoinSet::new();
         let mut backoff = false;
         let conn_shutdown = shutdown.clone();
@@ -296,6 +315,7 @@ impl Proxy {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => break,
                 _ = summary.tick() => {
+                    release_freed_memory();
                     if let Some(m) = &self.shared.config.metrics {
                         m.tap_state(tap.dropped(), tap.bytes_in_flight(), tap.bytes_limit());
                     }

@@ -79,7 +79,8 @@ impl Budget {
         self.peak.load(Ordering::Relaxed)
     }
 
-    fn try_take(&self, n: usize) -> bool {
+    /// Takes `n` bytes if there is room now (never waits).
+    pub(crate) fn try_take(&self, n: usize) -> bool {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let Some(next) = cur.checked_add(n).filter(|&x| x <= self.max) else {
@@ -114,7 +115,8 @@ impl Budget {
         false
     }
 
-    fn give_back(&self, n: usize) {
+    /// Gives back `n` bytes taken and wakes the reads waiting for room.
+    pub(crate) fn give_back(&self, n: usize) {
         if n == 0 {
             return;
         }
