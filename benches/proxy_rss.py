@@ -42,15 +42,20 @@ def free_port():
     return port
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS:"):
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         return 0
     return 0
+
+
+def anon(pid):
+    """The anonymous part of the RSS (the heap; the rest is the binary's pages)."""
+    return f"anon {rss_kib(pid, 'RssAnon:') / 1024:.1f} MiB"
 
 
 class Sampler(threading.Thread):
@@ -190,7 +195,7 @@ def back_to(proc, base, limit, label):
     for sec in range(1, limit + 1):
         time.sleep(1)
         now = rss_kib(proc.pid)
-        print(f"  {sec:3d} s after {label}: RSS {now / 1024:.1f} MiB")
+        print(f"  {sec:3d} s after {label}: RSS {now / 1024:.1f} MiB ({anon(proc.pid)})")
         if now <= base * 1.10 + 1024:
             return sec
     return None
@@ -229,7 +234,7 @@ def stuck():
         s.close()  # FIN while the proxy is blocked writing to the CSMS
     left = time.time()
     print(f"stuck CSMS: {n} chargers in {left - t0:.1f} s, write timeout {wt} s")
-    print(f"  RSS before {base / 1024:.1f} MiB; idle timeout {4 * wt} s")
+    print(f"  RSS before {base / 1024:.1f} MiB ({anon(proc.pid)}); idle timeout {4 * wt} s")
     back = back_to(proc, base, 4 * wt + 10, "the last charger left")
     sampler.running = False
     print(f"  relays ended: {relays_ended(proc)}")
@@ -252,6 +257,7 @@ def huge():
     proc, port = start_proxy(cs.port, extra)
     time.sleep(1)
     base = rss_kib(proc.pid)
+    base_anon = anon(proc.pid)
     sampler = Sampler(proc.pid)
     sampler.start()
     msg = client_frame(data_transfer(size, "h"))
@@ -280,10 +286,10 @@ def huge():
     delivered = rss_kib(proc.pid)
     print(f"huge messages: {n} chargers x {size / MIB:.0f} MiB at once, "
           f"in-flight budget {(int(budget) if budget else 256 * MIB) / MIB:.0f} MiB")
-    print(f"  RSS before {base / 1024:.1f} MiB, peak {sampler.peak / 1024:.1f} MiB; "
+    print(f"  RSS before {base / 1024:.1f} MiB ({base_anon}), peak {sampler.peak / 1024:.1f} MiB; "
           f"the CSMS got {cs.received / MIB:.0f} of {want / MIB:.0f} MiB in {took:.1f} s; "
           f"{len(errors)} charger send errors")
-    print(f"  RSS 2 s after the CSMS got it all (chargers still connected) {delivered / 1024:.1f} MiB; "
+    print(f"  RSS 2 s after the CSMS got it all (chargers still connected) {delivered / 1024:.1f} MiB ({anon(proc.pid)}); "
           f"frames not inspected (budget full) {stderr_count(proc, 'not inspected')}; "
           f"connections closed with 1013 {stderr_count(proc, 'closed with 1013')}")
     for s in socks:

@@ -319,13 +319,21 @@ async fn a_frame_the_budget_cannot_inspect_is_forwarded_and_recorded_whole_and_i
         .await
         .unwrap();
     assert_eq!(csms_gets(&mut up).await, Ok(hb.len()));
-    within("the close", a.write_all(&frame(0x88, &1000u16.to_be_bytes(), true)))
-        .await
-        .unwrap();
+    within(
+        "the close",
+        a.write_all(&frame(0x88, &1000u16.to_be_bytes(), true)),
+    )
+    .await
+    .unwrap();
     let _ = csms_gets(&mut up).await;
     let done = px.stop().await;
     assert_eq!(budget.in_use(), 0, "every byte taken is given back");
-    assert!(budget.peak() <= budget.max(), "{} > {}", budget.peak(), budget.max());
+    assert!(
+        budget.peak() <= budget.max(),
+        "{} > {}",
+        budget.peak(),
+        budget.max()
+    );
 
     // The recording holds the frame whole, and no gap: only inspection missed it.
     let lines: Vec<&str> = done
@@ -333,19 +341,33 @@ async fn a_frame_the_budget_cannot_inspect_is_forwarded_and_recorded_whole_and_i
         .lines()
         .filter(|l| l.contains("\"conn\":\"CP-SKIP\""))
         .collect();
-    let big: Vec<&&str> = lines.iter().filter(|l| l.contains("[2,\\\"big\\\"")).collect();
-    assert_eq!(big.len(), 1, "{:?}", lines.iter().map(|l| &l[..l.len().min(120)]).collect::<Vec<_>>());
+    let big: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("[2,\\\"big\\\""))
+        .collect();
+    assert_eq!(
+        big.len(),
+        1,
+        "{:?}",
+        lines
+            .iter()
+            .map(|l| &l[..l.len().min(120)])
+            .collect::<Vec<_>>()
+    );
     assert!(big[0].len() > 600_000);
     assert!(!lines.iter().any(|l| l.contains("\"event\":\"gap\"")));
     // The operator is told; inspection judged the heartbeat, not the large frame.
     assert!(
-        done.notices
-            .iter()
-            .any(|(conn, n)| conn == "CP-SKIP" && n.text.contains("600000 bytes") && n.text.contains("not inspected")),
+        done.notices.iter().any(|(conn, n)| conn == "CP-SKIP"
+            && n.text.contains("600000 bytes")
+            && n.text.contains("not inspected")),
         "{:?}",
         done.notices
     );
-    assert_eq!(done.outcome.stats.frames, 1, "only the heartbeat was inspected");
+    assert_eq!(
+        done.outcome.stats.frames, 1,
+        "only the heartbeat was inspected"
+    );
 }
 
 /// The next text message the CSMS gets on `up`, or its close code as `Err`.

@@ -370,6 +370,33 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_not_inspected_is_counted_as_skipped_not_as_a_recording_gap() {
+        use crate::source::event::Origin;
+        let m = Arc::new(Metrics::new());
+        let mut sink = MetricsSink::new(m.clone());
+        sink.observe(&Observation {
+            conn: "CP-1",
+            line: 1,
+            at: Timestamp::default(),
+            origin: Origin::Peer,
+            what: Observed::Gap {
+                frames: Some(1),
+                reason: Some(crate::source::proxy::tap::NOT_INSPECTED),
+            },
+            station: crate::engine::StationSummary::default(),
+        });
+        let text = m.encode();
+        assert!(
+            text.contains("ocpp_inspector_inspection_skipped_frames_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ocpp_inspector_recording_gaps_total 0"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn gap_observations_count_gaps_and_the_frames_they_name() {
         use crate::source::event::Origin;
         let m = Arc::new(Metrics::new());

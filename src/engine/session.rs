@@ -892,7 +892,12 @@ mod tests {
                 .map(|p| (p.id.to_string(), !p.payload.is_null(), p.valid))
                 .collect::<Vec<_>>()
         };
-        frame(&mut engine, 1, Side::Charger, &call("big", KEEP_AT_MOST));
+        frame(
+            &mut engine,
+            1,
+            Side::Charger,
+            &call("big", super::KEEP_AT_MOST),
+        );
         frame(&mut engine, 2, Side::Charger, &call("small", 100));
         assert_eq!(
             kept(&engine),

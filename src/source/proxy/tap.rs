@@ -607,7 +607,10 @@ mod tests {
         // Other messages hold most of the budget now.
         assert!(budget.try_take(900_000));
         let len = 200_000;
-        assert!(!tap.send(frame(len)), "inspection did not get the frame itself");
+        assert!(
+            !tap.send(frame(len)),
+            "inspection did not get the frame itself"
+        );
         assert_eq!(tap.skipped(), 1);
         assert_eq!(tap.dropped(), 0, "not a lag drop");
         assert_eq!(budget.in_use(), 900_000, "nothing taken for it");
@@ -636,7 +639,8 @@ mod tests {
         // The recording has the frame whole.
         let recorded = std::fs::read_to_string(&path).unwrap();
         let _ = std::fs::remove_file(&path);
-        let rec: serde_json::Value = serde_json::from_str(recorded.lines().next().unwrap()).unwrap();
+        let rec: serde_json::Value =
+            serde_json::from_str(recorded.lines().next().unwrap()).unwrap();
         assert_eq!(rec["text"].as_str().map(str::len), Some(len));
         // Once the budget has room again, the next one is inspected.
         budget.give_back(900_000);
