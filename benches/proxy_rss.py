@@ -6,10 +6,15 @@ it needs are written by hand).
 
   stuck  A CSMS that accepts and then stops reading; 30 chargers, one after the other, each
          sends 256 KiB messages until its sends block, then leaves (FIN). Prints the proxy's
-         RSS before, its peak, and every second after the last charger left, until it is back
-         within 10 % of the baseline (the relays end by the write timeout) or a limit passes.
+         RSS before, its peak, and every second after the last charger left, until its
+         anonymous part (the heap; the rest is the binary's pages, read in as code runs) is
+         back within 10 % of the baseline (the relays end by the write timeout) or a limit
+         passes.
   huge   100 chargers at once each send one 16 MiB message to a CSMS that reads everything.
-         Prints the peak RSS next to --in-flight-budget.
+         Prints the peak RSS next to --in-flight-budget, the RSS once the CSMS has every byte
+         (the chargers still connected), then every second after the chargers left until it
+         is back within 10 % of the baseline or a limit passes, and how many frames the proxy
+         forwarded but did not inspect (its `not inspected` notices).
 
 Usage: benches/proxy_rss.py [stuck|huge|both]
 Environment: RSS_STDERR (a file for the proxy's stderr), BIN (default target/release/ocpp-inspector), RSS_WRITE_TIMEOUT (5 s),
@@ -39,15 +44,20 @@ def free_port():
     return port
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS:"):
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         return 0
     return 0
+
+
+def anon(pid):
+    """The anonymous part of the RSS (the heap; the rest is the binary's pages)."""
+    return f"anon {rss_kib(pid, 'RssAnon:') / 1024:.1f} MiB"
 
 
 class Sampler(threading.Thread):
@@ -160,8 +170,10 @@ def start_proxy(upstream_port, extra):
     port = free_port()
     args = [BIN, "proxy", "--no-tui", "--listen", f"127.0.0.1:{port}",
             "--upstream", f"ws://127.0.0.1:{upstream_port}/csms", *extra]
-    err = open(os.environ["RSS_STDERR"], "w") if "RSS_STDERR" in os.environ else subprocess.DEVNULL
+    path = os.environ.get("RSS_STDERR") or f"/tmp/proxy_rss.{os.getpid()}.stderr"
+    err = open(path, "w")
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+    proc.stderr_path = path
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -170,6 +182,27 @@ def start_proxy(upstream_port, extra):
             time.sleep(0.1)
     proc.kill()
     sys.exit("the proxy did not start")
+
+
+def stderr_count(proc, what):
+    try:
+        with open(proc.stderr_path, errors="replace") as f:
+            return sum(1 for line in f if what in line)
+    except OSError:
+        return 0
+
+
+def back_to(proc, base_anon, limit, label):
+    """Prints the RSS every second until its anonymous part (the heap: the rest is the
+    binary's own pages, read in as code runs) is within 10 % (+1 MiB) of `base_anon`; the
+    seconds it took."""
+    for sec in range(1, limit + 1):
+        time.sleep(1)
+        now = rss_kib(proc.pid, "RssAnon:")
+        print(f"  {sec:3d} s after {label}: RSS {rss_kib(proc.pid) / 1024:.1f} MiB ({anon(proc.pid)})")
+        if now <= base_anon * 1.10 + 1024:
+            return sec
+    return None
 
 
 def relays_ended(proc):
@@ -188,6 +221,7 @@ def stuck():
     proc, port = start_proxy(cs.port, ["--write-timeout", str(wt), "--idle-timeout", str(4 * wt)])
     time.sleep(1)
     base = rss_kib(proc.pid)
+    base_anon = rss_kib(proc.pid, "RssAnon:")
     sampler = Sampler(proc.pid)
     sampler.start()
     t0 = time.time()
@@ -205,19 +239,12 @@ def stuck():
         s.close()  # FIN while the proxy is blocked writing to the CSMS
     left = time.time()
     print(f"stuck CSMS: {n} chargers in {left - t0:.1f} s, write timeout {wt} s")
-    print(f"  RSS before {base / 1024:.1f} MiB")
-    back = None
-    for sec in range(1, 4 * wt + 10):
-        time.sleep(1)
-        now = rss_kib(proc.pid)
-        print(f"  {sec:3d} s after the last charger left: RSS {now / 1024:.1f} MiB")
-        if now <= base * 1.10 + 1024:
-            back = sec
-            break
+    print(f"  RSS before {base / 1024:.1f} MiB (anon {base_anon / 1024:.1f} MiB); idle timeout {4 * wt} s")
+    back = back_to(proc, base_anon, 4 * wt + 10, "the last charger left")
     sampler.running = False
     print(f"  relays ended: {relays_ended(proc)}")
     print(f"  peak RSS {sampler.peak / 1024:.1f} MiB; "
-          + (f"back within 10 % (+1 MiB) of the baseline {back} s after the last charger left"
+          + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the last charger left"
              if back else "not back to the baseline within the limit"))
     proc.terminate()
     proc.wait(timeout=30)
@@ -235,6 +262,7 @@ def huge():
     proc, port = start_proxy(cs.port, extra)
     time.sleep(1)
     base = rss_kib(proc.pid)
+    base_anon = rss_kib(proc.pid, "RssAnon:")
     sampler = Sampler(proc.pid)
     sampler.start()
     msg = client_frame(data_transfer(size, "h"))
@@ -259,15 +287,23 @@ def huge():
     while cs.received < want * 0.999 and time.time() < deadline:
         time.sleep(0.2)
     took = time.time() - t0
-    sampler.running = False
-    time.sleep(0.1)
+    time.sleep(2)
+    delivered = rss_kib(proc.pid)
     print(f"huge messages: {n} chargers x {size / MIB:.0f} MiB at once, "
           f"in-flight budget {(int(budget) if budget else 256 * MIB) / MIB:.0f} MiB")
-    print(f"  RSS before {base / 1024:.1f} MiB, peak {sampler.peak / 1024:.1f} MiB; "
+    print(f"  RSS before {base / 1024:.1f} MiB (anon {base_anon / 1024:.1f} MiB), peak {sampler.peak / 1024:.1f} MiB; "
           f"the CSMS got {cs.received / MIB:.0f} of {want / MIB:.0f} MiB in {took:.1f} s; "
           f"{len(errors)} charger send errors")
+    print(f"  RSS 2 s after the CSMS got it all (chargers still connected) {delivered / 1024:.1f} MiB ({anon(proc.pid)}); "
+          f"frames not inspected (budget full) {stderr_count(proc, 'not inspected')}; "
+          f"connections closed with 1013 {stderr_count(proc, 'closed with 1013')}")
     for s in socks:
         s.close()
+    back = back_to(proc, base_anon, 30, "the chargers left")
+    sampler.running = False
+    print(f"  peak RSS {sampler.peak / 1024:.1f} MiB; "
+          + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the chargers left"
+             if back else "not back to the baseline within 30 s"))
     proc.terminate()
     proc.wait(timeout=30)
 

@@ -296,6 +296,80 @@ fn big_call(id: &str, len: usize) -> Vec<u8> {
     frame(0x81, format!("{head}{pad}{tail}").as_bytes(), true)
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_the_budget_cannot_inspect_is_forwarded_and_recorded_whole_and_inspected_as_a_gap()
+{
+    let mut cs = csms(Pick::First, None).await;
+    let mut c = config(cs.addr);
+    c.max_message = 1 << 20;
+    // The least budget allowed: a 600 KB frame is relayed within it, but its inspection
+    // (twice its size, beside the relay's share) does not fit.
+    c.in_flight_budget = (1 << 20) + (16 << 10);
+    let px = start(c).await;
+    let budget = px.budget.clone();
+    let mut a = raw_ws(px.addr, "/ocpp/CP-SKIP").await;
+    let mut up = cs.accept().await;
+    within("the large frame", a.write_all(&big_call("big", 600_000)))
+        .await
+        .unwrap();
+    assert_eq!(csms_gets(&mut up).await, Ok(600_000), "forwarded whole");
+    // A small frame after it is inspected as ever.
+    let hb = br#"[2,"hb-1","Heartbeat",{}]"#;
+    within("a small frame", a.write_all(&frame(0x81, hb, true)))
+        .await
+        .unwrap();
+    assert_eq!(csms_gets(&mut up).await, Ok(hb.len()));
+    within(
+        "the close",
+        a.write_all(&frame(0x88, &1000u16.to_be_bytes(), true)),
+    )
+    .await
+    .unwrap();
+    let _ = csms_gets(&mut up).await;
+    let done = px.stop().await;
+    assert_eq!(budget.in_use(), 0, "every byte taken is given back");
+    assert!(
+        budget.peak() <= budget.max(),
+        "{} > {}",
+        budget.peak(),
+        budget.max()
+    );
+
+    // The recording holds the frame whole, and no gap: only inspection missed it.
+    let lines: Vec<&str> = done
+        .recording
+        .lines()
+        .filter(|l| l.contains("\"conn\":\"CP-SKIP\""))
+        .collect();
+    let big: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("[2,\\\"big\\\""))
+        .collect();
+    assert_eq!(
+        big.len(),
+        1,
+        "{:?}",
+        lines
+            .iter()
+            .map(|l| &l[..l.len().min(120)])
+            .collect::<Vec<_>>()
+    );
+    assert!(big[0].len() > 600_000);
+    assert!(!lines.iter().any(|l| l.contains("\"event\":\"gap\"")));
+    // The operator is told; inspection judged the heartbeat, not the large frame.
+    assert!(
+        done.notices.iter().any(|(conn, n)| conn == "CP-SKIP"
+            && n.text.contains("600000 bytes")
+            && n.text.contains("not inspected")),
+        "{:?}",
+        done.notices
+    );
+    assert_eq!(
+        done.outcome.stats.frames, 1,
+        "only the heartbeat was inspected"
+    );
+}
+
 /// The next text message the CSMS gets on `up`, or its close code as `Err`.
 async fn csms_gets(up: &mut peers::CsmsConn) -> Result<usize, Option<u16>> {
     within("the CSMS's next message", async {

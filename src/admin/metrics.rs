@@ -75,6 +75,7 @@ pub struct Metrics {
     pub upstream_connect: Histogram,
     pub inspection_lag: Gauge<f64, AtomicU64>,
     pub inspection_dropped: Counter,
+    pub inspection_skipped: Counter,
     pub gaps: Counter,
     pub gap_frames: Counter,
     pub tap_bytes: Gauge,
@@ -111,6 +112,7 @@ impl Metrics {
             upstream_connect: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             inspection_lag: Gauge::default(),
             inspection_dropped: Counter::default(),
+            inspection_skipped: Counter::default(),
             gaps: Counter::default(),
             gap_frames: Counter::default(),
             tap_bytes: Gauge::default(),
@@ -171,6 +173,11 @@ impl Metrics {
             "inspection_dropped_events",
             "Events dropped from inspection because it lagged (the traffic was forwarded)",
             m.inspection_dropped.clone(),
+        );
+        r.register(
+            "inspection_skipped_frames",
+            "Large frames forwarded and recorded but not inspected: the in-flight budget had no room to inspect them (inspection took each as a gap)",
+            m.inspection_skipped.clone(),
         );
         r.register(
             "recording_gaps",
@@ -304,6 +311,13 @@ impl LiveSink for MetricsSink {
                     }
                 }
             }
+            Observed::Gap {
+                reason: Some(crate::source::proxy::tap::NOT_INSPECTED),
+                ..
+            } => {
+                // In the recording whole; only inspection took it as a gap.
+                self.metrics.inspection_skipped.inc();
+            }
             Observed::Gap { frames, .. } => {
                 self.metrics.gaps.inc();
                 if let Some(n) = frames {
@@ -353,6 +367,33 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn a_frame_not_inspected_is_counted_as_skipped_not_as_a_recording_gap() {
+        use crate::source::event::Origin;
+        let m = Arc::new(Metrics::new());
+        let mut sink = MetricsSink::new(m.clone());
+        sink.observe(&Observation {
+            conn: "CP-1",
+            line: 1,
+            at: Timestamp::default(),
+            origin: Origin::Peer,
+            what: Observed::Gap {
+                frames: Some(1),
+                reason: Some(crate::source::proxy::tap::NOT_INSPECTED),
+            },
+            station: crate::engine::StationSummary::default(),
+        });
+        let text = m.encode();
+        assert!(
+            text.contains("ocpp_inspector_inspection_skipped_frames_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ocpp_inspector_recording_gaps_total 0"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -240,7 +240,9 @@ pub struct ProxyArgs {
     pub drain_seconds: u64,
     /// Message bytes in flight (read from a peer, not yet forwarded) across all connections,
     /// at most; beyond it a peer's reads pause, and one that waits --write-timeout is closed
-    /// with 1013 (a gap record notes its lost message). At least --max-message + 16 KiB
+    /// with 1013 (a gap record notes its lost message). Inspecting a frame over 16 KiB takes
+    /// twice its size from it too, without waiting: without room, the frame is forwarded and
+    /// recorded but not inspected (a notice says so). At least --max-message + 16 KiB
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
     pub in_flight_budget: usize,
 }

@@ -38,6 +38,11 @@ const MAX_RECENT: usize = 16;
 /// keep it (a late acknowledgement is still judged against its request); memory for
 /// unanswered calls stays within [`MAX_PENDING`] times this per side.
 const KEEP_TIMED_OUT: usize = 4096;
+/// A CALL whose frame is longer than this does not keep its payload at all: its answer is
+/// judged as an answer to a request that was not valid (as a timed-out large one's is).
+/// Unanswered calls then hold at most [`MAX_PENDING`] times this per side, however large
+/// the frames a peer sends, and the parse of a huge frame is freed as soon as it is judged.
+const KEEP_AT_MOST: usize = 64 << 10;
 
 /// A CALL waiting for its answer.
 #[derive(Debug)]
@@ -358,14 +363,18 @@ impl Session {
             self.observe(sight, Observed::Message(message));
         }
         // A new pending CALL keeps its payload (moved out of the parsed frame, not copied)
-        // for the rules that judge its answer.
+        // for the rules that judge its answer, unless it is too large to keep.
         if parsed.kept
-            && let (Value::Array(mut items), Some(p)) =
-                (value, self.pending[from.index()].last_mut())
-            && items.len() == 4
+            && let Some(p) = self.pending[from.index()].last_mut()
         {
-            p.payload = items.swap_remove(3);
-            p.large = text.len() > KEEP_TIMED_OUT;
+            if text.len() > KEEP_AT_MOST {
+                p.valid = false;
+            } else if let Value::Array(mut items) = value
+                && items.len() == 4
+            {
+                p.payload = items.swap_remove(3);
+                p.large = text.len() > KEEP_TIMED_OUT;
+            }
         }
     }
 
@@ -866,5 +875,43 @@ mod tests {
             (1, Some(false)),
             "a small payload is kept"
         );
+    }
+
+    #[test]
+    fn a_call_over_64_kib_keeps_its_id_not_its_payload_and_its_answer_still_correlates() {
+        let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
+        let mut engine = Engine::new(schemas, Arc::new(Config::default()), Some(Version::V16));
+        let call = |id: &str, n: usize| {
+            format!(
+                r#"[2,"{id}","DataTransfer",{{"vendorId":"X","data":"{}"}}]"#,
+                "a".repeat(n)
+            )
+        };
+        let kept = |e: &Engine| {
+            e.sessions["CS-1"].pending[Side::Charger.index()]
+                .iter()
+                .map(|p| (p.id.to_string(), !p.payload.is_null(), p.valid))
+                .collect::<Vec<_>>()
+        };
+        frame(
+            &mut engine,
+            1,
+            Side::Charger,
+            &call("big", super::KEEP_AT_MOST),
+        );
+        frame(&mut engine, 2, Side::Charger, &call("small", 100));
+        assert_eq!(
+            kept(&engine),
+            [("big".into(), false, false), ("small".into(), true, true)],
+            "over the limit: remembered as outstanding, its payload not kept"
+        );
+        let found = frame(
+            &mut engine,
+            3,
+            Side::Csms,
+            r#"[3,"big",{"status":"Accepted"}]"#,
+        );
+        assert!(!found.contains(&"rpc.response-unknown-id"), "{found:?}");
+        assert_eq!(kept(&engine), [("small".into(), true, true)]);
     }
 }

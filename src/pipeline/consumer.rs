@@ -81,7 +81,8 @@ impl Inspector {
         let mut nap = tap_nap();
         let observed = self.sinks.iter().any(|s| s.wants_observations());
         while rx.recv_batch_numbered(&mut batch, BATCH, &mut nap) {
-            for (recorded_as, ev) in batch.drain(..) {
+            // `_held` keeps the event's share of the memory bounds until it is inspected.
+            for (recorded_as, ev, _held) in batch.drain(..) {
                 if let TapKind::Notice(n) = &ev.kind {
                     for s in &mut self.sinks {
                         s.notice(&ev.conn, n);
@@ -149,6 +150,16 @@ impl Inspector {
                 format!(
                     "{} events were not inspected nor recorded: inspection lagged behind the traffic (the traffic itself was forwarded)",
                     outcome.dropped
+                ),
+            );
+        }
+        let skipped = rx.skipped();
+        if skipped > 0 {
+            self.notice_all(
+                "-",
+                NoticeKind::Conn,
+                format!(
+                    "{skipped} large frames were forwarded and recorded but not inspected: the in-flight budget had no room to inspect them"
                 ),
             );
         }

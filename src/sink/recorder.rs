@@ -154,10 +154,20 @@ impl<W: Write> Recorder<W> {
     /// Records one event with what the record says beyond it.
     pub fn record_extra(&mut self, event: &Event<'_>, extra: Extra<'_>) -> io::Result<()> {
         self.serialize(event, extra)?;
-        self.out.write_all(&self.line)?;
+        let written = self.out.write_all(&self.line);
+        self.release_large_line();
+        written?;
         self.out.flush()?;
         self.records += 1;
         Ok(())
+    }
+
+    /// Lets go of the line buffer once it has held a large record (a frame of megabytes),
+    /// so the recorder does not keep the largest record's size for the rest of the run.
+    fn release_large_line(&mut self) {
+        if self.line.capacity() > 64 << 10 {
+            self.line = Vec::with_capacity(512);
+        }
     }
 
     /// Puts the record of `event` as one line (with its newline) into `self.line`.
@@ -385,10 +395,13 @@ impl<F: RecordFile> Lane<F> {
 
     /// Writes `self.rec.line` whole or cuts the file back to the last whole record.
     fn put(&mut self) -> io::Result<()> {
+        let written = self.rec.out.write_all(&self.rec.line);
+        let len = self.rec.line.len() as u64;
+        self.rec.release_large_line();
         let out = &mut self.rec.out;
-        match out.write_all(&self.rec.line) {
+        match written {
             Ok(()) => {
-                self.good += self.rec.line.len() as u64;
+                self.good += len;
                 self.rec.records += 1;
                 Ok(())
             }

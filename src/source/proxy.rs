@@ -86,6 +86,21 @@ pub(crate) fn keepalive(tcp: &tokio::net::TcpStream, idle: Duration) {
     }
 }
 
+/// Seconds [`release_freed_memory`] is called after large messages or a connection's end.
+const PURGE_TICKS: u8 = 3;
+
+/// Gives the allocator its chance to hand freed memory back to the system. mimalloc returns
+/// the pages of freed blocks lazily (a purge delay after the free), and does so only when a
+/// later block is freed; a proxy gone quiet after a burst of large messages frees nothing
+/// more, and its RSS would stay at the burst's level. A block larger than mimalloc's largest
+/// size class, allocated and freed at once (never written, so none of it becomes resident),
+/// is such a free. Called once a second for [`PURGE_TICKS`] seconds after large messages went
+/// through or a connection ended; ordinary traffic frees little, and then nothing is done.
+pub(crate) fn release_freed_memory() {
+    let block: Vec<u8> = Vec::with_capacity(1 << 20);
+    drop(std::hint::black_box(block));
+}
+
 /// Raises the soft limit on open files to the hard limit (each charger costs the proxy two
 /// descriptors). Returns the limit now in force, when known.
 pub fn raise_fd_limit() -> Option<u64> {
@@ -259,6 +274,12 @@ impl Proxy {
         })
     }
 
+    /// The in-flight budget every connection (and the inspection of large frames) takes
+    /// from: what is taken now, the peak, the limit.
+    pub fn in_flight_budget(&self) -> Arc<io::Budget> {
+        self.shared.budget.clone()
+    }
+
     /// The address it listens on (the real port when port 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -287,15 +308,27 @@ impl Proxy {
     /// consumer can finish.
     pub async fn run(self, tap: Tap, mut shutdown: watch::Receiver<bool>) -> ProxyStats {
         let mut stats = ProxyStats::default();
+        // Large frames take their inspection from the in-flight budget too.
+        let tap = tap.with_budget(self.shared.budget.clone());
         let mut tasks = JoinSet::new();
         let mut backoff = false;
         let conn_shutdown = shutdown.clone();
         let mut summary = tokio::time::interval(Duration::from_secs(1));
+        // Ticks left to give the allocator its chance (see [`release_freed_memory`]): after
+        // large messages or a connection's end, for a few seconds (past the purge delay).
+        let mut purge_ticks = 0u8;
         summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => break,
                 _ = summary.tick() => {
+                    if self.shared.budget.take_touched() {
+                        purge_ticks = PURGE_TICKS;
+                    }
+                    if purge_ticks > 0 {
+                        purge_ticks -= 1;
+                        release_freed_memory();
+                    }
                     if let Some(m) = &self.shared.config.metrics {
                         m.tap_state(tap.dropped(), tap.bytes_in_flight(), tap.bytes_limit());
                     }
@@ -307,7 +340,7 @@ impl Proxy {
                         ));
                     }
                 }
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => purge_ticks = PURGE_TICKS,
                 _ = tokio::time::sleep(Duration::from_millis(50)), if backoff => backoff = false,
                 r = self.listener.accept(), if !backoff => match r {
                     Ok((tcp, peer)) => {

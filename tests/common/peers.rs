@@ -360,6 +360,8 @@ pub fn engine() -> Engine {
 /// A proxy running in process: findings and notices on a channel, recording in a temp file.
 pub struct Harness {
     pub addr: SocketAddr,
+    /// The proxy's in-flight budget (what is taken now, the peak).
+    pub budget: std::sync::Arc<ocpp_inspector::source::proxy::io::Budget>,
     pub items: mpsc::Receiver<LiveItem>,
     pub record: PathBuf,
     stop: watch::Sender<bool>,
@@ -373,6 +375,7 @@ pub async fn start(config: ProxyConfig) -> Harness {
     let record = dir.path().join("live.jsonl");
     let proxy = Proxy::bind(config).await.expect("the proxy binds");
     let addr = proxy.local_addr();
+    let budget = proxy.in_flight_budget();
     let (sink, items) = ChannelSink::new(4096);
     let inspector = Inspector::new(engine(), Severity::Error).sink(sink);
     let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
@@ -385,6 +388,7 @@ pub async fn start(config: ProxyConfig) -> Harness {
     let run = tokio::spawn(proxy.run(tap, stopped));
     Harness {
         addr,
+        budget,
         items,
         record,
         stop,

@@ -49,6 +49,8 @@ pub struct Budget {
     wait_limit: Duration,
     used: AtomicUsize,
     peak: AtomicUsize,
+    /// Some was taken since [`Budget::take_touched`] last looked.
+    touched: AtomicBool,
     /// Reads waiting for room; all are woken when some is given back.
     waiters: Mutex<Vec<Waker>>,
 }
@@ -60,6 +62,7 @@ impl Budget {
             wait_limit,
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            touched: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
         })
     }
@@ -79,7 +82,13 @@ impl Budget {
         self.peak.load(Ordering::Relaxed)
     }
 
-    fn try_take(&self, n: usize) -> bool {
+    /// Whether some was taken since the last call (large messages went through).
+    pub(crate) fn take_touched(&self) -> bool {
+        self.touched.swap(false, Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes if there is room now (never waits).
+    pub(crate) fn try_take(&self, n: usize) -> bool {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let Some(next) = cur.checked_add(n).filter(|&x| x <= self.max) else {
@@ -91,6 +100,9 @@ impl Budget {
             {
                 Ok(_) => {
                     self.peak.fetch_max(next, Ordering::Relaxed);
+                    if n > 0 {
+                        self.touched.store(true, Ordering::Relaxed);
+                    }
                     return true;
                 }
                 Err(now) => cur = now,
@@ -114,7 +126,8 @@ impl Budget {
         false
     }
 
-    fn give_back(&self, n: usize) {
+    /// Gives back `n` bytes taken and wakes the reads waiting for room.
+    pub(crate) fn give_back(&self, n: usize) {
         if n == 0 {
             return;
         }
@@ -481,7 +494,10 @@ mod tests {
     #[test]
     fn the_budget_never_goes_over_and_gives_back_what_was_taken() {
         let b = Budget::new(100, Duration::from_secs(1));
+        assert!(!b.take_touched(), "nothing taken yet");
         assert!(b.try_take(60));
+        assert!(b.take_touched(), "taken since the last look");
+        assert!(!b.take_touched(), "and only once");
         assert!(!b.try_take(41), "over the budget");
         assert!(b.try_take(40));
         assert_eq!((b.in_use(), b.peak()), (100, 100));

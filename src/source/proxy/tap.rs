@@ -7,6 +7,14 @@
 //! With a recorder ([`Tap::recording`]), every event is first written to the recording
 //! (synchronously, whole, before the relay forwards the frame: the evidence path, which is
 //! lossless), then handed to inspection with its record number; only inspection may lag.
+//!
+//! What an event holds is given back when inspection is done with it (its [`Held`] is
+//! dropped), not when it leaves the channel. In the proxy ([`Tap::with_budget`]) a frame over
+//! [`FREE_PER_MESSAGE`] also takes [`INSPECTION_COST`] times its length from the proxy's
+//! in-flight budget (its text kept alive and the engine's parse of it), without waiting; when
+//! the budget has no room, inspection gets a gap in its place ([`NOT_INSPECTED`]), the
+//! operator a notice, and the frame is counted as not inspected. The recording and the
+//! forwarded traffic are the same either way.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,6 +22,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::io::{Budget, FREE_PER_MESSAGE};
 use crate::engine::{Event, EventKind, Origin};
 use crate::ocpp::Side;
 use crate::sink::recorder::{Extra, SharedRecorder};
@@ -110,6 +119,44 @@ struct Shared {
     bytes: AtomicUsize,
     max_bytes: usize,
     dropped: AtomicU64,
+    /// Frames inspection got as a gap: the in-flight budget had no room to inspect them.
+    skipped: AtomicU64,
+}
+
+/// How many times its length a large frame costs while it waits for inspection and is
+/// inspected: the text itself (the relay has given its share back once it is forwarded) and
+/// the engine's parsed copy of it.
+pub const INSPECTION_COST: usize = 2;
+
+/// The reason of the gap inspection gets in place of a frame the in-flight budget had no
+/// room to inspect (the frame was forwarded and recorded).
+pub const NOT_INSPECTED: &str = "frame not inspected (in-flight budget full)";
+
+/// What an event in the tap holds of the memory bounds: its weight in the tap's bytes and,
+/// for a large frame, its share of the in-flight budget. Given back when dropped, so keep it
+/// until the event has been inspected.
+pub struct Held {
+    shared: Arc<Shared>,
+    weight: usize,
+    charge: Option<(Arc<Budget>, usize)>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.shared.bytes.fetch_sub(self.weight, Ordering::Relaxed);
+        if let Some((budget, n)) = self.charge.take() {
+            budget.give_back(n);
+        }
+    }
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("weight", &self.weight)
+            .field("charge", &self.charge.as_ref().map(|c| c.1))
+            .finish()
+    }
 }
 
 /// How [`TapReceiver::recv_batch`] waits: naps of `period` while events keep coming, parked
@@ -135,14 +182,16 @@ impl Nap {
 #[derive(Clone)]
 pub struct Tap {
     /// Each event with its record number in the recording (0: not recorded).
-    tx: mpsc::Sender<(u64, TapEvent)>,
+    tx: mpsc::Sender<(u64, TapEvent, Held)>,
     shared: Arc<Shared>,
     recorder: Option<Arc<SharedRecorder>>,
+    /// The proxy's in-flight budget, which large frames take their inspection from.
+    budget: Option<Arc<Budget>>,
 }
 
 /// The receiving end, owned by the inspection consumer.
 pub struct TapReceiver {
-    rx: mpsc::Receiver<(u64, TapEvent)>,
+    rx: mpsc::Receiver<(u64, TapEvent, Held)>,
     shared: Arc<Shared>,
 }
 
@@ -191,12 +240,14 @@ pub fn tap(limits: TapLimits) -> (Tap, TapReceiver) {
         bytes: AtomicUsize::new(0),
         max_bytes: limits.bytes,
         dropped: AtomicU64::new(0),
+        skipped: AtomicU64::new(0),
     });
     (
         Tap {
             tx,
             shared: shared.clone(),
             recorder: None,
+            budget: None,
         },
         TapReceiver { rx, shared },
     )
@@ -263,20 +314,65 @@ impl Tap {
         handed
     }
 
-    fn hand_on(&self, line: u64, ev: TapEvent) -> bool {
+    /// This tap, and its clones from now on, takes the inspection of each large frame from
+    /// `budget` (see the module's doc).
+    pub(crate) fn with_budget(mut self, budget: Arc<Budget>) -> Tap {
+        self.budget = Some(budget);
+        self
+    }
+
+    fn hand_on(&self, line: u64, mut ev: TapEvent) -> bool {
+        let mut charge = None;
+        let mut skipped = None;
+        if let (Some(budget), TapKind::Frame { from, text }) = (&self.budget, &ev.kind)
+            && text.len() > FREE_PER_MESSAGE
+        {
+            let cost = text.len().saturating_mul(INSPECTION_COST);
+            if budget.try_take(cost) {
+                charge = Some((budget.clone(), cost));
+            } else {
+                skipped = Some((*from, text.len(), budget.max()));
+                ev.kind = TapKind::Gap {
+                    frames: Some(1),
+                    reason: NOT_INSPECTED,
+                };
+            }
+        }
         let w = weight(&ev);
         let before = self.shared.bytes.fetch_add(w, Ordering::Relaxed);
-        if before + w > self.shared.max_bytes {
-            self.shared.bytes.fetch_sub(w, Ordering::Relaxed);
+        let held = Held {
+            shared: self.shared.clone(),
+            weight: w,
+            charge,
+        };
+        let handed = if before + w > self.shared.max_bytes {
+            drop(held);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        if self.tx.try_send((line, ev)).is_err() {
-            self.shared.bytes.fetch_sub(w, Ordering::Relaxed);
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        true
+            false
+        } else {
+            let conn = ev.conn.clone();
+            match self.tx.try_send((line, ev, held)) {
+                Ok(()) => {
+                    if let Some((from, len, max)) = skipped {
+                        self.shared.skipped.fetch_add(1, Ordering::Relaxed);
+                        self.notice(
+                            &conn,
+                            NoticeKind::Conn,
+                            format!(
+                                "a frame of {len} bytes from the {from} was forwarded and recorded but not inspected: inspecting it takes {INSPECTION_COST} times its size from the in-flight budget ({max} bytes), which other messages hold now; inspection takes it as a gap"
+                            ),
+                        );
+                    }
+                    true
+                }
+                Err(_) => {
+                    // The event and what it held are given back here.
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+            }
+        };
+        handed && skipped.is_none()
     }
 
     /// A notice for the operator.
@@ -291,6 +387,11 @@ impl Tap {
     /// Events dropped so far because inspection lagged.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Frames inspection got as a gap ([`NOT_INSPECTED`]) so far.
+    pub fn skipped(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
     }
 
     /// Payload bytes waiting for inspection now (the byte budget in use).
@@ -313,9 +414,12 @@ impl TapReceiver {
 
     /// The next event and its record number in the recording (0: not recorded).
     pub fn blocking_recv_numbered(&mut self) -> Option<(u64, TapEvent)> {
-        let (line, ev) = self.rx.blocking_recv()?;
-        self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
-        Some((line, ev))
+        self.blocking_recv_held().map(|(line, ev, _)| (line, ev))
+    }
+
+    /// [`TapReceiver::blocking_recv_numbered`] with what the event holds (see [`Held`]).
+    pub fn blocking_recv_held(&mut self) -> Option<(u64, TapEvent, Held)> {
+        self.rx.blocking_recv()
     }
 
     /// Moves the events waiting into `buf` (at most `limit`), waiting for at least one the
@@ -329,14 +433,15 @@ impl TapReceiver {
     pub fn recv_batch(&mut self, buf: &mut Vec<TapEvent>, limit: usize, nap: &mut Nap) -> bool {
         let mut numbered = Vec::with_capacity(buf.capacity().min(limit));
         let more = self.recv_batch_numbered(&mut numbered, limit, nap);
-        buf.extend(numbered.into_iter().map(|(_, ev)| ev));
+        buf.extend(numbered.into_iter().map(|(_, ev, _)| ev));
         more
     }
 
-    /// [`TapReceiver::recv_batch`], each event with its record number (0: not recorded).
+    /// [`TapReceiver::recv_batch`], each event with its record number (0: not recorded) and
+    /// what it holds of the memory bounds (given back when dropped: after inspecting it).
     pub fn recv_batch_numbered(
         &mut self,
-        buf: &mut Vec<(u64, TapEvent)>,
+        buf: &mut Vec<(u64, TapEvent, Held)>,
         limit: usize,
         nap: &mut Nap,
     ) -> bool {
@@ -345,9 +450,8 @@ impl TapReceiver {
         loop {
             loop {
                 match self.rx.try_recv() {
-                    Ok((line, ev)) => {
-                        self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
-                        buf.push((line, ev));
+                    Ok(item) => {
+                        buf.push(item);
                         if buf.len() >= limit {
                             return true;
                         }
@@ -361,7 +465,7 @@ impl TapReceiver {
                 return true;
             }
             if nap.period.is_zero() || nap.empty >= nap.idle_naps {
-                let Some(ev) = self.blocking_recv_numbered() else {
+                let Some(ev) = self.blocking_recv_held() else {
                     return false;
                 };
                 buf.push(ev);
@@ -375,14 +479,18 @@ impl TapReceiver {
 
     /// The next event (async).
     pub async fn recv(&mut self) -> Option<TapEvent> {
-        let (_, ev) = self.rx.recv().await?;
-        self.shared.bytes.fetch_sub(weight(&ev), Ordering::Relaxed);
+        let (_, ev, _) = self.rx.recv().await?;
         Some(ev)
     }
 
     /// Events dropped so far because inspection lagged.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Frames inspection got as a gap (see [`Tap::skipped`]).
+    pub fn skipped(&self) -> u64 {
+        self.shared.skipped.load(Ordering::Relaxed)
     }
 }
 
@@ -460,5 +568,86 @@ mod tests {
         buf.clear();
         assert!(!rx.recv_batch(&mut buf, 8, &mut nap));
         sender.join().unwrap();
+    }
+
+    #[test]
+    fn a_large_frame_takes_its_inspection_from_the_budget_until_it_is_inspected() {
+        let budget = Budget::new(1 << 20, std::time::Duration::from_secs(1));
+        let (tap, mut rx) = tap(TapLimits::default());
+        let tap = tap.with_budget(budget.clone());
+        // Small frames never touch the budget.
+        assert!(tap.send(frame(100)));
+        assert_eq!(budget.in_use(), 0);
+        assert!(tap.send(frame(100_000)));
+        assert_eq!(budget.in_use(), 100_000 * INSPECTION_COST);
+        let (_, small, held_small) = rx.blocking_recv_held().unwrap();
+        assert!(matches!(small.kind, TapKind::Frame { .. }));
+        drop(held_small);
+        let (_, ev, held) = rx.blocking_recv_held().unwrap();
+        assert!(matches!(&ev.kind, TapKind::Frame { text, .. } if text.len() == 100_000));
+        // Taken off the channel, not yet inspected: still held.
+        assert_eq!(budget.in_use(), 100_000 * INSPECTION_COST);
+        assert!(tap.bytes_in_flight() >= 100_000);
+        drop(held);
+        assert_eq!(budget.in_use(), 0, "given back once inspected");
+        assert_eq!(tap.bytes_in_flight(), 0);
+        assert_eq!(tap.skipped(), 0);
+    }
+
+    #[test]
+    fn a_frame_the_budget_has_no_room_to_inspect_is_recorded_whole_and_inspected_as_a_gap() {
+        let budget = Budget::new(1 << 20, std::time::Duration::from_secs(1));
+        let path = std::env::temp_dir().join(format!(
+            "ocpp-inspector-tap-skip-{}.jsonl",
+            std::process::id()
+        ));
+        let recorder = Arc::new(SharedRecorder::new(std::fs::File::create(&path).unwrap()));
+        let (tap, mut rx) = tap(TapLimits::default());
+        let tap = tap.recording(recorder).with_budget(budget.clone());
+        // Other messages hold most of the budget now.
+        assert!(budget.try_take(900_000));
+        let len = 200_000;
+        assert!(
+            !tap.send(frame(len)),
+            "inspection did not get the frame itself"
+        );
+        assert_eq!(tap.skipped(), 1);
+        assert_eq!(tap.dropped(), 0, "not a lag drop");
+        assert_eq!(budget.in_use(), 900_000, "nothing taken for it");
+        let (line, ev, _held) = rx.blocking_recv_held().unwrap();
+        assert_eq!(line, 1, "its record number");
+        assert!(
+            matches!(
+                ev.kind,
+                TapKind::Gap {
+                    frames: Some(1),
+                    reason: NOT_INSPECTED
+                }
+            ),
+            "{:?}",
+            ev.kind
+        );
+        let (_, notice, _) = rx.blocking_recv_held().unwrap();
+        let TapKind::Notice(n) = notice.kind else {
+            panic!("a notice for the operator: {:?}", notice.kind)
+        };
+        assert!(
+            n.text.contains("200000 bytes") && n.text.contains("not inspected"),
+            "{}",
+            n.text
+        );
+        // The recording has the frame whole.
+        let recorded = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let rec: serde_json::Value =
+            serde_json::from_str(recorded.lines().next().unwrap()).unwrap();
+        assert_eq!(rec["text"].as_str().map(str::len), Some(len));
+        // Once the budget has room again, the next one is inspected.
+        budget.give_back(900_000);
+        assert!(tap.send(frame(len)));
+        let (_, ev, held) = rx.blocking_recv_held().unwrap();
+        assert!(matches!(ev.kind, TapKind::Frame { .. }));
+        drop(held);
+        assert_eq!(budget.in_use(), 0);
     }
 }
