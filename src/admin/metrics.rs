@@ -384,6 +384,7 @@ mod tests {
                 reason: Some(crate::source::proxy::tap::NOT_INSPECTED),
             },
             station: crate::engine::StationSummary::default(),
+            device: &crate::engine::Identity::UNKNOWN,
         });
         let text = m.encode();
         assert!(
