@@ -565,7 +565,11 @@ fn ipv6_fragments_are_put_back_together_and_a_missing_or_bogus_one_is_a_gap() {
             bogus.push((at, bytes));
         }
     }
-    assert_eq!((cut, spoilt), (1, 1), "some packets were long enough to cut");
+    assert_eq!(
+        (cut, spoilt),
+        (1, 1),
+        "some packets were long enough to cut"
+    );
     let path = write("ip6frag.pcap", &raw_pcap(&whole));
     let (got, problems, notes) = read(&path, &InputOptions::default());
     assert!(problems.is_empty(), "{problems:?}");
@@ -579,7 +583,11 @@ fn ipv6_fragments_are_put_back_together_and_a_missing_or_bogus_one_is_a_gap() {
     assert_eq!(got, direct, "the same records as the unfragmented capture");
     let r = check(&path, &InputOptions::default());
     assert!(r.input_errors.is_empty(), "{:?}", r.input_errors);
-    assert_eq!(keys(&r), want_findings, "the JSON Lines recording's findings");
+    assert_eq!(
+        keys(&r),
+        want_findings,
+        "the JSON Lines recording's findings"
+    );
 
     let (got, problems, notes) = read(
         &write("ip6frag-lost.pcap", &raw_pcap(&lossy)),
@@ -608,17 +616,22 @@ fn ipv6_fragments_are_put_back_together_and_a_missing_or_bogus_one_is_a_gap() {
     assert!(problems.is_empty(), "{problems:?}");
     assert!(
         notes.iter().any(|n| n.starts_with("packet ")
-            && n.contains("IPv6 fragment dropped with its datagram (fragments overlap with different bytes")),
+            && n.contains(
+                "IPv6 fragment dropped with its datagram (fragments overlap with different bytes"
+            )),
         "{notes:?}"
     );
     assert!(
-        notes.iter().any(|n| n.contains(
-            "1 fragmented IPv6 packet(s) had fragments that contradict each other"
-        )),
+        notes
+            .iter()
+            .any(|n| n
+                .contains("1 fragmented IPv6 packet(s) had fragments that contradict each other")),
         "{notes:?}"
     );
     assert!(
-        !notes.iter().any(|n| n.contains("could not be put back together")),
+        !notes
+            .iter()
+            .any(|n| n.contains("could not be put back together")),
         "the rest of the dropped datagram is not left waiting: {notes:?}"
     );
     assert!(
