@@ -104,6 +104,10 @@ pub struct Conn {
     /// Read from the middle (no handshake): not yet shown to carry OCPP-J (its first text
     /// message decides; the note is said then).
     mid_life_unconfirmed: bool,
+    /// Read from the middle (no handshake seen), and whether the note that its compressed
+    /// messages may refer to bytes from before the capture was said.
+    from_middle: bool,
+    history_note_said: bool,
     /// Set when the connection turned out not to be OCPP over WebSocket without a note
     /// of its own (plain HTTP, TLS, other protocols): counted by the importer.
     pub quietly_ignored: bool,
@@ -126,6 +130,8 @@ impl Conn {
             attempts: 0,
             gap_said: [false; 2],
             mid_life_unconfirmed: false,
+            from_middle: false,
+            history_note_said: false,
             quietly_ignored: false,
         }
     }
@@ -311,6 +317,7 @@ impl Conn {
         self.charger = Some(if masked { h } else { 1 - h });
         self.phase = Phase::Ws;
         self.mid_life_unconfirmed = true;
+        self.from_middle = true;
         let f = &mut self.frames[h];
         f.synced = true;
         f.buf = bytes;
@@ -556,6 +563,25 @@ impl Conn {
             let f = &mut self.frames[h];
             match inflate(&mut f.inflate, &mut f.deflated, data, fresh, plain) {
                 Ok(()) => &plain[..],
+                Err(why) if self.from_middle => {
+                    // The window the sender compresses against began before the capture:
+                    // not an error in the input, only bytes it does not hold.
+                    self.frames[h].inflate = None;
+                    if !self.history_note_said {
+                        self.history_note_said = true;
+                        emit.note(format!(
+                            "{} ({}): read from the middle, its compressed messages may refer to bytes sent before the capture started; those cannot be inflated ({why}) and are skipped",
+                            self.conn_name(emit.conn_flag),
+                            self.describe()
+                        ));
+                    }
+                    self.say_gap(
+                        h,
+                        emit,
+                        "compressed message refers to bytes before the capture".into(),
+                    );
+                    return;
+                }
                 Err(why) => {
                     let name = self.conn_name(emit.conn_flag);
                     emit.problem(format!(
