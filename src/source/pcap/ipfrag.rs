@@ -92,7 +92,7 @@ impl Reassembly {
                 format!("a fragment reaches byte {end}, past the largest datagram"),
             );
         }
-        if f.more && f.payload.len() % 8 != 0 {
+        if f.more && !f.payload.len().is_multiple_of(8) {
             return self.refuse(
                 f.key,
                 format!(
