@@ -8,6 +8,9 @@
 //! - import only (reading the input into trace records, no judging),
 //! - `check` on one core.
 //!
+//! `BENCH_KEEP=DIR` writes the three inputs to DIR and keeps them (`trace.jsonl`,
+//! `trace.pcap`, `trace-deflate.pcapng`), e.g. to profile `check` on one of them.
+//!
 //! A benchmark, not a test: it asserts nothing and prints figures.
 
 #![allow(
@@ -60,7 +63,15 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
-    let dir = tempfile_dir();
+    // `BENCH_KEEP=DIR`: the inputs are written there and kept (to profile one of them).
+    let keep = std::env::var_os("BENCH_KEEP").map(std::path::PathBuf::from);
+    let dir = match &keep {
+        Some(d) => {
+            std::fs::create_dir_all(d).expect("BENCH_KEEP dir");
+            d.clone()
+        }
+        None => tempfile_dir(),
+    };
     let jsonl = dir.join("trace.jsonl");
     {
         let file = std::fs::File::create(&jsonl).expect("create trace");
@@ -133,7 +144,9 @@ fn main() {
             frames as f64 / t
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

@@ -473,6 +473,177 @@ fn ip_fragments_are_put_back_together_and_a_missing_one_is_a_gap() {
     );
 }
 
+/// An Ethernet/IPv6 packet cut into fragments of at most `size` fragmentable bytes (a
+/// multiple of 8) identified by `id`, last first when `reverse`. With `hop_by_hop`, a
+/// hop-by-hop options header comes before the Fragment header; with `dest_opts`, a
+/// destination options header opens the fragmentable part (before TCP).
+fn ipv6_fragments(
+    packet: &[u8],
+    id: u32,
+    size: usize,
+    reverse: bool,
+    hop_by_hop: bool,
+    dest_opts: bool,
+) -> Vec<Vec<u8>> {
+    let (eth, ip) = packet.split_at(14);
+    let (head, tcp) = ip.split_at(40);
+    // An options header of 8 bytes: next header, length 0, PadN of 4.
+    let opts = |next: u8| vec![next, 0, 1, 4, 0, 0, 0, 0];
+    let fragmentable = if dest_opts {
+        [opts(6), tcp.to_vec()].concat()
+    } else {
+        tcp.to_vec()
+    };
+    let after_frag = if dest_opts { 60 } else { 6 };
+    let mut out: Vec<Vec<u8>> = fragmentable
+        .chunks(size)
+        .enumerate()
+        .map(|(i, part)| {
+            let more = (i + 1) * size < fragmentable.len();
+            let word = u16::try_from(i * size).unwrap() | u16::from(more);
+            let mut frag = vec![after_frag, 0];
+            frag.extend(word.to_be_bytes());
+            frag.extend(id.to_be_bytes());
+            let mut h = head.to_vec();
+            let unfrag = if hop_by_hop { opts(44) } else { Vec::new() };
+            h[6] = if hop_by_hop { 0 } else { 44 };
+            let len = u16::try_from(unfrag.len() + 8 + part.len()).unwrap();
+            h[4..6].copy_from_slice(&len.to_be_bytes());
+            [eth, &h, &unfrag, &frag, part].concat()
+        })
+        .collect();
+    if reverse {
+        out.reverse();
+    }
+    out
+}
+
+#[test]
+fn ipv6_fragments_are_put_back_together_and_a_missing_or_bogus_one_is_a_gap() {
+    let trace = recording();
+    let recs = records(trace);
+    let want = frames_of(&recs);
+    let want_findings = keys(&check(trace, &InputOptions::default()));
+    let o = Options {
+        ipv6: true,
+        ..Options::default()
+    };
+    let packets = synth::packets(&recs, &o);
+    let (mut whole, mut lossy, mut bogus) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cut, mut spoilt) = (0, 0);
+    for (i, p) in packets.iter().enumerate() {
+        let bytes = synth::encode_packet(p, link::ETHERNET);
+        let at = p.at.micros();
+        if p.payload.len() > 64 {
+            let id = u32::try_from(i).unwrap() | 0x8000_0000;
+            let parts = ipv6_fragments(&bytes, id, 48, i % 2 == 0, i % 3 == 0, i % 5 == 0);
+            whole.extend(parts.iter().map(|f| (at, f.clone())));
+            // The lossy copy loses one fragment of one datagram (after the handshakes).
+            if cut == 0 && i > packets.len() / 2 && parts.len() > 2 {
+                cut += 1;
+                lossy.extend(parts.iter().skip(1).map(|f| (at, f.clone())));
+            } else {
+                lossy.extend(parts.iter().map(|f| (at, f.clone())));
+            }
+            // The bogus copy has, in one datagram, a second copy of a fragment with another
+            // last byte (an overlap that contradicts the first copy).
+            if spoilt == 0 && i > packets.len() / 3 && parts.len() > 2 {
+                spoilt += 1;
+                let mut evil = parts[parts.len() - 1].clone();
+                let n = evil.len();
+                evil[n - 1] ^= 0xff;
+                let (first, rest) = parts.split_last().unwrap();
+                bogus.push((at, first.clone()));
+                bogus.push((at, evil));
+                bogus.extend(rest.iter().map(|f| (at, f.clone())));
+            } else {
+                bogus.extend(parts.iter().map(|f| (at, f.clone())));
+            }
+        } else {
+            whole.push((at, bytes.clone()));
+            lossy.push((at, bytes.clone()));
+            bogus.push((at, bytes));
+        }
+    }
+    assert_eq!(
+        (cut, spoilt),
+        (1, 1),
+        "some packets were long enough to cut"
+    );
+    let path = write("ip6frag.pcap", &raw_pcap(&whole));
+    let (got, problems, notes) = read(&path, &InputOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(!notes.iter().any(|n| n.contains("fragment")), "{notes:?}");
+    assert_eq!(frames_of(&got), want, "every frame, from the fragments");
+    let direct = read(
+        &write("ip6frag-plain.pcap", &synth::capture(&recs, &o)),
+        &InputOptions::default(),
+    )
+    .0;
+    assert_eq!(got, direct, "the same records as the unfragmented capture");
+    let r = check(&path, &InputOptions::default());
+    assert!(r.input_errors.is_empty(), "{:?}", r.input_errors);
+    assert_eq!(
+        keys(&r),
+        want_findings,
+        "the JSON Lines recording's findings"
+    );
+
+    let (got, problems, notes) = read(
+        &write("ip6frag-lost.pcap", &raw_pcap(&lossy)),
+        &InputOptions::default(),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("1 fragmented IPv6 packet(s) could not be put back together")),
+        "{notes:?}"
+    );
+    assert!(
+        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
+        "a gap"
+    );
+    assert!(
+        frames_of(&got) < want && frames_of(&got) + 2 >= want,
+        "the rest is read"
+    );
+
+    let (got, problems, notes) = read(
+        &write("ip6frag-bogus.pcap", &raw_pcap(&bogus)),
+        &InputOptions::default(),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        notes.iter().any(|n| n.starts_with("packet ")
+            && n.contains(
+                "IPv6 fragment dropped with its datagram (fragments overlap with different bytes"
+            )),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n
+                .contains("1 fragmented IPv6 packet(s) had fragments that contradict each other")),
+        "{notes:?}"
+    );
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.contains("could not be put back together")),
+        "the rest of the dropped datagram is not left waiting: {notes:?}"
+    );
+    assert!(
+        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
+        "a gap"
+    );
+    assert!(
+        frames_of(&got) < want && frames_of(&got) + 2 >= want,
+        "the rest is read"
+    );
+}
+
 #[test]
 fn a_capture_that_starts_mid_connection_is_read_from_the_first_frame() {
     let recs = records(recording());

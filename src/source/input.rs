@@ -347,6 +347,7 @@ pub struct ImportSource<I> {
     queue: VecDeque<Produced>,
     more: bool,
     line: Vec<u8>,
+    encoder: records::Encoder,
     format: InputFormat,
 }
 
@@ -357,6 +358,7 @@ impl<I: Importer> ImportSource<I> {
             queue: VecDeque::new(),
             more: true,
             line: Vec::with_capacity(1024),
+            encoder: records::Encoder::default(),
             format,
         }
     }
@@ -368,7 +370,7 @@ impl<I: Importer> Source for ImportSource<I> {
             match self.queue.pop_front() {
                 Some(Produced::Record { pos, rec }) => {
                     self.line.clear();
-                    if let Err(e) = rec.encode(&mut self.line) {
+                    if let Err(e) = self.encoder.encode(&rec, &mut self.line) {
                         return Some(Item::Problem(Problem {
                             pos,
                             message: format!("cannot encode the record: {e}"),

@@ -1,7 +1,7 @@
 //! pcap and pcapng captures of OCPP over plain WebSocket (`ws://`), on any TCP port.
 //!
 //! Blocks come from `pcap-parser`; [`link`] reads the link layer, IP and TCP headers;
-//! [`tcp`] reassembles each direction; [`ws`] reads the HTTP upgrade and the WebSocket
+//! [`ipfrag`] puts IPv4 and IPv6 fragments back together; [`tcp`] reassembles each direction; [`ws`] reads the HTTP upgrade and the WebSocket
 //! frames. Out come trace records timed by the capture, each positioned at the packet
 //! (Wireshark's number, from 1) that completed it; lost bytes become gap records.
 //! Encrypted `wss://` traffic cannot be read here (there are no keys): see the README.
@@ -32,6 +32,9 @@ use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 use crate::source::input::{Importer, InputOptions, Problem, Produced};
 use crate::time::Timestamp;
 use ws::{Conn, Emit};
+
+/// Notes for fragments that contradict their datagram, at most (then a count at the end).
+const MAX_FRAGMENT_NOTES: u64 = 20;
 
 /// The largest block read (the reader's buffer grows to this).
 const MAX_BLOCK: usize = 64 << 20;
@@ -78,8 +81,10 @@ struct State {
     last_at: Timestamp,
     /// Connections that carried no WebSocket (plain HTTP, TLS, other protocols).
     not_websocket: u64,
-    /// IPv4 datagrams that came in fragments.
+    /// IPv4 and IPv6 datagrams that came in fragments.
     fragments: ipfrag::Reassembly,
+    /// Fragments dropped as contradicting their datagram (a note each up to a bound).
+    bogus_fragments: u64,
 }
 
 impl<R: Read + Send + 'static> PcapImporter<R> {
@@ -101,6 +106,7 @@ impl<R: Read + Send + 'static> PcapImporter<R> {
                 last_at: Timestamp::default(),
                 not_websocket: 0,
                 fragments: ipfrag::Reassembly::default(),
+                bogus_fragments: 0,
             },
             done: false,
         }
@@ -323,13 +329,33 @@ impl State {
             }
             return;
         }
-        if let Some(f) = link::ipv4_fragment(linktype, data) {
-            // Read once whole (as raw IP); until then nothing of it is.
-            if let Some(datagram) = self.fragments.add(&f) {
-                let len = datagram.len();
-                self.packet_data(link::RAW, at, &datagram, len, out);
+        match link::ip_fragment(linktype, data) {
+            Ok(Some(f)) => {
+                // Read once whole (as raw IP); until then nothing of it is.
+                match self.fragments.add(&f) {
+                    ipfrag::Added::Waiting => {}
+                    ipfrag::Added::Whole(datagram) => {
+                        let len = datagram.len();
+                        self.packet_data(link::RAW, at, &datagram, len, out);
+                    }
+                    ipfrag::Added::Bogus(why) => {
+                        self.bogus_fragments += 1;
+                        if self.bogus_fragments <= MAX_FRAGMENT_NOTES {
+                            out.push_back(Produced::Note(format!(
+                                "packet {}: {} fragment dropped with its datagram ({why}); its bytes are a gap",
+                                self.packet,
+                                f.family()
+                            )));
+                        }
+                    }
+                }
+                return;
             }
-            return;
+            Ok(None) => {}
+            Err(e) => {
+                self.problem_here(out, e.to_string());
+                return;
+            }
         }
         let seg = match link::tcp_segment(linktype, data) {
             Ok(Some(s)) => s,
@@ -420,12 +446,21 @@ impl State {
                 self.not_websocket += 1;
             }
         }
-        let lost = self.fragments.dropped + self.fragments.incomplete() as u64;
-        if lost > 0 {
-            out.push_back(Produced::Note(format!(
-                "{lost} fragmented IPv4 packet(s) could not be put back together (fragments missing from the capture); their bytes are a gap ({} reassembled)",
-                self.fragments.reassembled
-            )));
+        for (fam, name) in ["IPv4", "IPv6"].into_iter().enumerate() {
+            let c = self.fragments.counts[fam];
+            let lost = c.evicted + self.fragments.incomplete(fam) as u64;
+            if lost > 0 {
+                out.push_back(Produced::Note(format!(
+                    "{lost} fragmented {name} packet(s) could not be put back together (fragments missing from the capture); their bytes are a gap ({} reassembled)",
+                    c.reassembled
+                )));
+            }
+            if c.bogus > 0 {
+                out.push_back(Produced::Note(format!(
+                    "{} fragmented {name} packet(s) had fragments that contradict each other and were dropped; their bytes are a gap ({} reassembled)",
+                    c.bogus, c.reassembled
+                )));
+            }
         }
         if self.not_websocket > 0 {
             out.push_back(Produced::Note(format!(

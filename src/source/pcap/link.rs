@@ -61,25 +61,61 @@ pub fn tcp_segment(linktype: u32, data: &[u8]) -> Result<Option<Segment<'_>>, He
     }
 }
 
-/// A fragment of an IPv4 datagram carrying TCP: what reassembly needs.
+/// The datagram a fragment belongs to (source, destination and identification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FragKey {
+    V4 {
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        id: u16,
+    },
+    V6 {
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        id: u32,
+    },
+}
+
+/// A fragment of an IPv4 or IPv6 datagram: what reassembly ([`super::ipfrag`]) needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv4Fragment<'a> {
-    /// Source, destination and identification: the datagram it belongs to.
-    pub key: (Ipv4Addr, Ipv4Addr, u16),
-    /// Where its payload goes in the datagram's payload, in bytes.
+pub struct Fragment<'a> {
+    pub key: FragKey,
+    /// Where its payload goes in the datagram's fragmentable part, in bytes.
     pub offset: usize,
     /// More fragments follow (the last one has this clear).
     pub more: bool,
-    /// The IP header (of the first fragment, the one reassembly keeps).
+    /// What every fragment repeats: the IPv4 header, or the IPv6 header with the extension
+    /// headers before the Fragment header (the first fragment's is the one kept).
     pub header: &'a [u8],
+    /// IPv6: where in `header` the byte naming the Fragment header is, and the header that
+    /// follows the Fragment header (what that byte names once reassembled). `None` for IPv4.
+    pub next: Option<(usize, u8)>,
     pub payload: &'a [u8],
 }
 
-/// The IPv4 fragment in a packet of `linktype`, if it is one (of a TCP datagram).
-pub fn ipv4_fragment(linktype: u32, data: &[u8]) -> Option<Ipv4Fragment<'_>> {
-    let Ok(Some((0x0800, d))) = network(linktype, data) else {
-        return None;
-    };
+impl Fragment<'_> {
+    /// "IPv4" or "IPv6".
+    pub fn family(&self) -> &'static str {
+        match self.key {
+            FragKey::V4 { .. } => "IPv4",
+            FragKey::V6 { .. } => "IPv6",
+        }
+    }
+}
+
+/// The IP fragment in a packet of `linktype`, if it is one: `Ok(None)` for an unfragmented
+/// packet or a fragment of something other than TCP; an error when the headers that say it
+/// is a fragment are cut short.
+pub fn ip_fragment(linktype: u32, data: &[u8]) -> Result<Option<Fragment<'_>>, HeaderError> {
+    match network(linktype, data) {
+        Ok(Some((0x0800, d))) => Ok(ipv4_fragment(d)),
+        Ok(Some((0x86dd, d))) => ipv6_fragment(d),
+        // The packet's own reading says what is wrong with it.
+        _ => Ok(None),
+    }
+}
+
+fn ipv4_fragment(d: &[u8]) -> Option<Fragment<'_>> {
     if d.len() < 20 || d[9] != 6 {
         return None;
     }
@@ -95,17 +131,70 @@ pub fn ipv4_fragment(linktype: u32, data: &[u8]) -> Option<Ipv4Fragment<'_>> {
     } else {
         total.min(d.len())
     };
-    Some(Ipv4Fragment {
-        key: (
-            Ipv4Addr::new(d[12], d[13], d[14], d[15]),
-            Ipv4Addr::new(d[16], d[17], d[18], d[19]),
-            u16::from_be_bytes([d[4], d[5]]),
-        ),
+    Some(Fragment {
+        key: FragKey::V4 {
+            src: Ipv4Addr::new(d[12], d[13], d[14], d[15]),
+            dst: Ipv4Addr::new(d[16], d[17], d[18], d[19]),
+            id: u16::from_be_bytes([d[4], d[5]]),
+        },
         offset,
         more,
         header: &d[..ihl],
+        next: None,
         payload: &d[ihl..end],
     })
+}
+
+/// The Fragment header (RFC 8200 4.5), after any hop-by-hop, routing and destination
+/// options headers. An atomic fragment (offset 0, no more) is no fragment: [`ipv6`] reads it.
+fn ipv6_fragment(d: &[u8]) -> Result<Option<Fragment<'_>>, HeaderError> {
+    if d.len() < 40 {
+        return Ok(None);
+    }
+    let payload_len = usize::from(u16::from_be_bytes([d[4], d[5]]));
+    // A jumbogram (length 0) is never fragmented; trust what was captured then.
+    let end = if payload_len == 0 {
+        d.len()
+    } else {
+        (40 + payload_len).min(d.len())
+    };
+    let (mut next, mut next_at, mut off) = (d[6], 6usize, 40usize);
+    loop {
+        match next {
+            0 | 43 | 60 => {
+                if end < off + 8 {
+                    return Ok(None);
+                }
+                next = d[off];
+                next_at = off;
+                off += (usize::from(d[off + 1]) + 1) * 8;
+            }
+            44 => break,
+            _ => return Ok(None),
+        }
+    }
+    if end < off + 8 {
+        return Err(short("IPv6 fragment"));
+    }
+    let h = &d[off..off + 8];
+    let word = u16::from_be_bytes([h[2], h[3]]);
+    let (offset, more) = (usize::from(word >> 3) * 8, word & 1 != 0);
+    // Only what may carry TCP: TCP itself, or options or routing before it.
+    if (offset == 0 && !more) || !matches!(h[0], 6 | 43 | 60) {
+        return Ok(None);
+    }
+    Ok(Some(Fragment {
+        key: FragKey::V6 {
+            src: Ipv6Addr::from(<[u8; 16]>::try_from(&d[8..24]).unwrap_or_default()),
+            dst: Ipv6Addr::from(<[u8; 16]>::try_from(&d[24..40]).unwrap_or_default()),
+            id: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+        },
+        offset,
+        more,
+        header: &d[..off],
+        next: Some((next_at, h[0])),
+        payload: &d[off + 8..end],
+    }))
 }
 
 /// The network-layer packet in a packet of `linktype`: its ethertype and bytes.
@@ -180,7 +269,7 @@ fn ipv4(d: &[u8]) -> Result<Option<Segment<'_>>, HeaderError> {
     let total = usize::from(u16::from_be_bytes([d[2], d[3]]));
     let frag = u16::from_be_bytes([d[6], d[7]]);
     if frag & 0x1fff != 0 || frag & 0x2000 != 0 {
-        // Reassembled by the importer first ([`ipv4_fragment`]); one that gets here lost
+        // Reassembled by the importer first ([`ip_fragment`]); one that gets here lost
         // a part.
         return Err(HeaderError(
             "a fragment of an IPv4 packet whose other fragments were not captured".into(),
@@ -208,7 +297,7 @@ fn ipv6(d: &[u8]) -> Result<Option<Segment<'_>>, HeaderError> {
     let end = (40 + payload_len).min(d.len());
     let mut off = 40;
     let mut wire = payload_len;
-    // Extension headers: hop-by-hop, routing, destination options; a fragment is not read.
+    // Extension headers: hop-by-hop, routing, destination options, an atomic fragment.
     loop {
         match next {
             6 => break,
@@ -225,9 +314,22 @@ fn ipv6(d: &[u8]) -> Result<Option<Segment<'_>>, HeaderError> {
                 }
             }
             44 => {
-                return Err(HeaderError(
-                    "a fragmented IPv6 packet (not reassembled here)".into(),
-                ));
+                if end < off + 8 {
+                    return Err(short("IPv6 fragment"));
+                }
+                let word = u16::from_be_bytes([d[off + 2], d[off + 3]]);
+                if word & 0xfff9 != 0 {
+                    // Reassembled by the importer first ([`ip_fragment`]); one that gets
+                    // here lost a part.
+                    return Err(HeaderError(
+                        "a fragment of an IPv6 packet whose other fragments were not captured"
+                            .into(),
+                    ));
+                }
+                // An atomic fragment (offset 0, no more): the packet is whole.
+                next = d[off];
+                off += 8;
+                wire = wire.saturating_sub(8);
             }
             _ => return Ok(None),
         }

@@ -77,6 +77,10 @@ struct Frames {
     msg_op: Option<u8>,
     msg_compressed: bool,
     inflate: Option<Decompress>,
+    /// The inflated message, and the compressed one with its tail put back (both reused
+    /// from message to message).
+    plain: Vec<u8>,
+    deflated: Vec<u8>,
 }
 
 /// A TCP connection between two endpoints; half 0 goes from `ends[0]` to `ends[1]`.
@@ -100,6 +104,10 @@ pub struct Conn {
     /// Read from the middle (no handshake): not yet shown to carry OCPP-J (its first text
     /// message decides; the note is said then).
     mid_life_unconfirmed: bool,
+    /// Read from the middle (no handshake seen), and whether the note that its compressed
+    /// messages may refer to bytes from before the capture was said.
+    from_middle: bool,
+    history_note_said: bool,
     /// Set when the connection turned out not to be OCPP over WebSocket without a note
     /// of its own (plain HTTP, TLS, other protocols): counted by the importer.
     pub quietly_ignored: bool,
@@ -122,6 +130,8 @@ impl Conn {
             attempts: 0,
             gap_said: [false; 2],
             mid_life_unconfirmed: false,
+            from_middle: false,
+            history_note_said: false,
             quietly_ignored: false,
         }
     }
@@ -245,7 +255,12 @@ impl Conn {
                         }
                     }
                     self.gap_said[h] = false;
-                    self.frames[h].buf.extend_from_slice(&bytes);
+                    let buf = &mut self.frames[h].buf;
+                    if buf.is_empty() && buf.capacity() < bytes.len() {
+                        *buf = bytes;
+                    } else {
+                        buf.extend_from_slice(&bytes);
+                    }
                     self.read_frames(h, emit);
                 }
                 Chunk::Lost(n) => self.lost(h, n, emit, "capture loss"),
@@ -302,6 +317,7 @@ impl Conn {
         self.charger = Some(if masked { h } else { 1 - h });
         self.phase = Phase::Ws;
         self.mid_life_unconfirmed = true;
+        self.from_middle = true;
         let f = &mut self.frames[h];
         f.synced = true;
         f.buf = bytes;
@@ -415,10 +431,11 @@ impl Conn {
     }
 
     fn read_frames(&mut self, h: usize, emit: &mut Emit<'_>) {
+        // Taken out while its frames are read (unmasked in place, handed on as slices).
+        let mut buf = std::mem::take(&mut self.frames[h].buf);
         let mut at = 0;
         loop {
-            let buf = &self.frames[h].buf[at..];
-            let head = match frame_head(buf) {
+            let head = match frame_head(&buf[at..]) {
                 Ok(Some(head)) => head,
                 Ok(None) => break,
                 Err(why) => {
@@ -426,41 +443,42 @@ impl Conn {
                         "{}: {why}; reading resumes at the next frame start",
                         self.conn_name(emit.conn_flag)
                     ));
+                    buf.clear();
+                    self.frames[h].buf = buf;
                     self.lost(h, 0, emit, "unreadable WebSocket frame");
                     return;
                 }
             };
-            let total = head.header_len + head.len;
             if head.len > MAX_MESSAGE {
                 emit.problem(format!(
                     "{}: a WebSocket frame of {} bytes (over {MAX_MESSAGE}); skipped",
                     self.conn_name(emit.conn_flag),
                     head.len
                 ));
+                buf.clear();
+                self.frames[h].buf = buf;
                 self.lost(h, 0, emit, "oversized WebSocket frame");
                 return;
             }
-            if buf.len() < total {
+            let total = head.header_len + head.len;
+            if buf.len() - at < total {
                 break;
             }
-            let mut payload = buf[head.header_len..total].to_vec();
+            let payload = &mut buf[at + head.header_len..at + total];
             if let Some(key) = head.mask {
-                for (i, b) in payload.iter_mut().enumerate() {
-                    *b ^= key[i % 4];
-                }
+                unmask(payload, key);
             }
-            at += total;
             self.frame(h, head, payload, emit);
+            at += total;
         }
-        self.frames[h].buf.drain(..at);
+        buf.drain(..at);
+        self.frames[h].buf = buf;
     }
 
-    fn frame(&mut self, h: usize, head: Head, payload: Vec<u8>, emit: &mut Emit<'_>) {
+    fn frame(&mut self, h: usize, head: Head, payload: &[u8], emit: &mut Emit<'_>) {
         if self.phase == Phase::Ignored {
             return;
         }
-        let side = self.side_of(h);
-        let name = self.conn_name(emit.conn_flag);
         match head.opcode {
             0x8 => {
                 if self.mid_life_unconfirmed {
@@ -469,13 +487,9 @@ impl Conn {
                     self.closed = true;
                     let code =
                         (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-                    emit.rec(
-                        &name,
-                        RecKind::Close {
-                            code,
-                            by: Some(side),
-                        },
-                    );
+                    let name = self.conn_name(emit.conn_flag);
+                    let by = Some(self.side_of(h));
+                    emit.rec(&name, RecKind::Close { code, by });
                 }
             }
             0x9 | 0xA => {}
@@ -486,10 +500,13 @@ impl Conn {
                 let f = &mut self.frames[h];
                 if head.opcode != 0 {
                     if f.msg_op.is_some() {
+                        let name = self.conn_name(emit.conn_flag);
+                        let side = self.side_of(h);
                         emit.problem(format!(
                             "{name}: the {side} started a new message before finishing a fragmented one; the unfinished one is dropped"
                         ));
                     }
+                    let f = &mut self.frames[h];
                     f.msg.clear();
                     f.msg_op = Some(head.opcode);
                     f.msg_compressed = head.rsv1;
@@ -497,81 +514,150 @@ impl Conn {
                     // A continuation of a message begun before the capture or a loss.
                     return;
                 }
-                if f.msg.len() + payload.len() > MAX_MESSAGE {
-                    emit.problem(format!(
-                        "{name}: a message over {MAX_MESSAGE} bytes; skipped"
-                    ));
-                    f.msg.clear();
-                    f.msg_op = None;
-                    return;
-                }
-                f.msg.extend_from_slice(&payload);
-                if head.fin {
-                    let op = f.msg_op.take().unwrap_or(1);
-                    let mut data = std::mem::take(&mut f.msg);
-                    if f.msg_compressed {
-                        let fresh = self.deflate.is_none_or(|d| d[h]);
-                        match inflate(&mut f.inflate, &data, fresh) {
-                            Ok(plain) => data = plain,
-                            Err(why) => {
-                                emit.problem(format!(
-                                    "{name}: a compressed message from the {side} cannot be inflated ({why}); skipped"
-                                ));
-                                self.frames[h].inflate = None;
-                                self.say_gap(h, emit, "compressed message unreadable".into());
-                                return;
-                            }
-                        }
-                    }
-                    if op == 0x1 && self.mid_life_unconfirmed {
-                        if data.trim_ascii_start().starts_with(b"[") {
-                            self.mid_life_unconfirmed = false;
-                            let from = if emit.conn_flag.is_some() {
-                                "--conn"
-                            } else {
-                                "the charger's address"
-                            };
-                            emit.note(format!(
-                                "{name}: the capture starts inside this connection ({}): no handshake seen, so the identity is {from}, the charger is the side that masks its frames, and no subprotocol is known (pass --ocpp)",
-                                self.describe()
-                            ));
-                        } else {
-                            self.phase = Phase::Ignored;
-                            emit.note(format!(
-                                "{}: a WebSocket already open when the capture started whose messages are not OCPP-J arrays; not read",
-                                self.describe()
-                            ));
-                            return;
-                        }
-                    }
-                    if self.mid_life_unconfirmed {
-                        // Binary before any OCPP-J text: not known to be OCPP yet.
+                let f = &mut self.frames[h];
+                // A message in one frame is read where it lies; fragments are gathered.
+                let single = head.fin && f.msg.is_empty();
+                if !single {
+                    if f.msg.len() + payload.len() > MAX_MESSAGE {
+                        let name = self.conn_name(emit.conn_flag);
+                        emit.problem(format!(
+                            "{name}: a message over {MAX_MESSAGE} bytes; skipped"
+                        ));
+                        let f = &mut self.frames[h];
+                        f.msg.clear();
+                        f.msg_op = None;
                         return;
                     }
-                    if op == 0x1 {
-                        let text = match String::from_utf8(data) {
-                            Ok(t) => t,
-                            Err(e) => {
-                                emit.problem(format!(
-                                    "{name}: a text message from the {side} is not UTF-8; read with replacement characters"
-                                ));
-                                String::from_utf8_lossy(e.as_bytes()).into_owned()
-                            }
-                        };
-                        emit.rec(&name, RecKind::Frame { from: side, text });
-                    } else {
-                        emit.rec(
-                            &name,
-                            RecKind::Binary {
-                                from: side,
-                                len: data.len(),
-                            },
-                        );
-                    }
+                    f.msg.extend_from_slice(payload);
+                }
+                if head.fin {
+                    let op = f.msg_op.take().unwrap_or(1);
+                    let compressed = f.msg_compressed;
+                    let mut msg = std::mem::take(&mut f.msg);
+                    let mut plain = std::mem::take(&mut f.plain);
+                    let data = if single { payload } else { &msg[..] };
+                    self.message(h, op, compressed, data, &mut plain, emit);
+                    msg.clear();
+                    let f = &mut self.frames[h];
+                    f.msg = msg;
+                    f.plain = plain;
                 }
             }
             _ => {}
         }
+    }
+
+    /// A whole message (`op` text or binary) from half `h`; `plain` is room for it inflated.
+    fn message(
+        &mut self,
+        h: usize,
+        op: u8,
+        compressed: bool,
+        data: &[u8],
+        plain: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) {
+        let side = self.side_of(h);
+        let data = if compressed {
+            let fresh = self.deflate.is_none_or(|d| d[h]);
+            let f = &mut self.frames[h];
+            match inflate(&mut f.inflate, &mut f.deflated, data, fresh, plain) {
+                Ok(()) => &plain[..],
+                Err(why) if self.from_middle => {
+                    // The window the sender compresses against began before the capture:
+                    // not an error in the input, only bytes it does not hold.
+                    self.frames[h].inflate = None;
+                    if !self.history_note_said {
+                        self.history_note_said = true;
+                        emit.note(format!(
+                            "{} ({}): read from the middle, its compressed messages may refer to bytes sent before the capture started; those cannot be inflated ({why}) and are skipped",
+                            self.conn_name(emit.conn_flag),
+                            self.describe()
+                        ));
+                    }
+                    self.say_gap(
+                        h,
+                        emit,
+                        "compressed message refers to bytes before the capture".into(),
+                    );
+                    return;
+                }
+                Err(why) => {
+                    let name = self.conn_name(emit.conn_flag);
+                    emit.problem(format!(
+                        "{name}: a compressed message from the {side} cannot be inflated ({why}); skipped"
+                    ));
+                    self.frames[h].inflate = None;
+                    self.say_gap(h, emit, "compressed message unreadable".into());
+                    return;
+                }
+            }
+        } else {
+            data
+        };
+        if op == 0x1 && self.mid_life_unconfirmed {
+            if data.trim_ascii_start().starts_with(b"[") {
+                self.mid_life_unconfirmed = false;
+                let from = if emit.conn_flag.is_some() {
+                    "--conn"
+                } else {
+                    "the charger's address"
+                };
+                emit.note(format!(
+                    "{}: the capture starts inside this connection ({}): no handshake seen, so the identity is {from}, the charger is the side that masks its frames, and no subprotocol is known (pass --ocpp)",
+                    self.conn_name(emit.conn_flag),
+                    self.describe()
+                ));
+            } else {
+                self.phase = Phase::Ignored;
+                emit.note(format!(
+                    "{}: a WebSocket already open when the capture started whose messages are not OCPP-J arrays; not read",
+                    self.describe()
+                ));
+                return;
+            }
+        }
+        if self.mid_life_unconfirmed {
+            // Binary before any OCPP-J text: not known to be OCPP yet.
+            return;
+        }
+        let name = self.conn_name(emit.conn_flag);
+        if op == 0x1 {
+            let text = match std::str::from_utf8(data) {
+                Ok(t) => t.to_owned(),
+                Err(_) => {
+                    emit.problem(format!(
+                        "{name}: a text message from the {side} is not UTF-8; read with replacement characters"
+                    ));
+                    String::from_utf8_lossy(data).into_owned()
+                }
+            };
+            emit.rec(&name, RecKind::Frame { from: side, text });
+        } else {
+            emit.rec(
+                &name,
+                RecKind::Binary {
+                    from: side,
+                    len: data.len(),
+                },
+            );
+        }
+    }
+}
+
+/// Unmasks a frame's payload in place (RFC 6455 5.3), eight bytes at a time.
+fn unmask(data: &mut [u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut words = data.chunks_exact_mut(8);
+    for w in &mut words {
+        let v = u64::from_ne_bytes(<[u8; 8]>::try_from(&*w).unwrap_or_default()) ^ wide;
+        w.copy_from_slice(&v.to_ne_bytes());
+    }
+    // The rest starts at a multiple of 8, so the key starts over.
+    for (b, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
+        *b ^= k;
     }
 }
 
@@ -694,46 +780,56 @@ fn deflate_params(v: &str) -> Option<(bool, bool)> {
     None
 }
 
-/// Inflates one permessage-deflate message (RFC 7692 §7.2.2: the tail 00 00 FF FF is
-/// added back); `fresh`: no context takeover, so a new window for each message.
-fn inflate(state: &mut Option<Decompress>, data: &[u8], fresh: bool) -> Result<Vec<u8>, String> {
-    if fresh {
-        *state = None;
-    }
-    let d = state.get_or_insert_with(|| Decompress::new(false));
-    let mut input = Vec::with_capacity(data.len() + 4);
-    input.extend_from_slice(data);
-    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
-    let mut out = Vec::with_capacity(data.len() * 4 + 64);
-    let start_in = d.total_in();
+/// Inflates one permessage-deflate message into `out` (RFC 7692 §7.2.2: the tail
+/// 00 00 FF FF is put back, in `scratch`); `fresh`: no context takeover, so a new window for
+/// each message (the inflater is reset, not made anew).
+fn inflate(
+    state: &mut Option<Decompress>,
+    scratch: &mut Vec<u8>,
+    data: &[u8],
+    fresh: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    scratch.clear();
+    scratch.extend_from_slice(data);
+    scratch.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let input = &scratch[..];
+    out.clear();
+    out.reserve(data.len() * 4 + 64);
+    let d = match state {
+        Some(d) => {
+            if fresh {
+                d.reset(false);
+            }
+            d
+        }
+        None => state.insert(Decompress::new(false)),
+    };
+    let mut done = 0usize;
     loop {
-        let consumed = usize::try_from(d.total_in() - start_in).unwrap_or(usize::MAX);
         if out.len() == out.capacity() {
             if out.len() >= MAX_MESSAGE {
                 return Err(format!("inflates to over {MAX_MESSAGE} bytes"));
             }
             out.reserve(out.len().max(1024));
         }
-        let before_out = out.len();
+        let (in_before, out_before) = (d.total_in(), out.len());
         let status = d
-            .decompress_vec(
-                &input[consumed.min(input.len())..],
-                &mut out,
-                FlushDecompress::Sync,
-            )
+            .decompress_vec(&input[done..], out, FlushDecompress::Sync)
             .map_err(|e| e.to_string())?;
-        let consumed_now = usize::try_from(d.total_in() - start_in).unwrap_or(usize::MAX);
-        if consumed_now >= input.len() && out.len() < out.capacity() {
-            break;
-        }
+        let used = usize::try_from(d.total_in() - in_before).unwrap_or(usize::MAX);
+        done = done.saturating_add(used).min(input.len());
         if matches!(status, Status::StreamEnd) {
-            break;
+            // A final block: nothing after it belongs to the message.
+            return Ok(());
         }
-        if consumed_now == consumed && out.len() == before_out && out.len() < out.capacity() {
+        if done >= input.len() && out.len() < out.capacity() {
+            return Ok(());
+        }
+        if used == 0 && out.len() == out_before && out.len() < out.capacity() {
             return Err("the compressed data is cut short".into());
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -782,11 +878,18 @@ mod tests {
             msgs.push((text, out));
         }
         let mut state = None;
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
         for (text, data) in &msgs {
-            assert_eq!(inflate(&mut state, data, false).unwrap(), text.as_bytes());
+            inflate(&mut state, &mut scratch, data, false, &mut out).unwrap();
+            assert_eq!(out, text.as_bytes());
         }
-        // The second message refers to the first: a fresh window cannot read it.
-        let mut fresh = None;
-        assert!(inflate(&mut fresh, &msgs[1].1, true).map_or(true, |t| t != msgs[1].0.as_bytes()));
+        // The second message refers to the first: a fresh window cannot read it, whether
+        // the inflater is new or reset.
+        for mut st in [None, state] {
+            assert!(
+                inflate(&mut st, &mut scratch, &msgs[1].1, true, &mut out)
+                    .map_or(true, |()| out != msgs[1].0.as_bytes())
+            );
+        }
     }
 }
