@@ -188,11 +188,15 @@ fn sum_of(m: &BTreeMap<String, f64>, prefix: &str) -> f64 {
 
 /// The forward-latency histogram of one sender: (upper bound in seconds, cumulative count).
 fn forward_buckets(m: &BTreeMap<String, f64>, from: &str) -> Vec<(f64, f64)> {
-    let prefix = format!("ocpp_inspector_forward_latency_seconds_bucket{{from=\"{from}\",le=\"");
+    let sender = format!("from=\"{from}\"");
     let mut b: Vec<(f64, f64)> = m
         .iter()
         .filter_map(|(k, v)| {
-            let le = k.strip_prefix(&prefix)?.split('"').next()?;
+            let labels = k.strip_prefix("ocpp_inspector_forward_latency_seconds_bucket{")?;
+            if !labels.contains(&sender) {
+                return None;
+            }
+            let le = labels.split("le=\"").nth(1)?.split('"').next()?;
             let le = if le == "+Inf" {
                 f64::INFINITY
             } else {
@@ -401,7 +405,10 @@ async fn run() {
     let behind_haproxy = std::env::var("SOAK_HAPROXY").is_ok_and(|v| v == "1");
     let every = env_u64("SOAK_SAMPLE_SECONDS", if seconds > 600 { 60 } else { 10 }).max(1);
     let dir = tempfile::tempdir().unwrap();
-    let (csms_trace, fleet_trace) = (dir.path().join("csms.jsonl"), dir.path().join("fleet.jsonl"));
+    let (csms_trace, fleet_trace) = (
+        dir.path().join("csms.jsonl"),
+        dir.path().join("fleet.jsonl"),
+    );
 
     let mut cfg = CsmsConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
     cfg.heartbeat_interval = 30;
@@ -607,9 +614,13 @@ async fn run() {
     );
     println!(
         "soak: metrics {} the recordings (frames_total = frames recorded, forwarded ≤ recorded, per proxy)",
-        if consistent { "agree with" } else { "DISAGREE with" }
+        if consistent {
+            "agree with"
+        } else {
+            "DISAGREE with"
+        }
     );
-    let mut report_rss = |name: &str, samples: &[u64]| {
+    let report_rss = |name: &str, samples: &[u64]| {
         if let (Some(first), Some(max)) = (samples.get(samples.len() / 3), samples.iter().max()) {
             println!(
                 "soak: {name} RSS after the ramp-up (a third in) {:.1} MiB, highest {:.1} MiB, last {:.1} MiB",

@@ -16,7 +16,30 @@ use std::collections::BTreeMap;
 
 /// The exposed series names and what each is, from the `# TYPE` lines of a real scrape.
 fn exposed() -> BTreeMap<String, &'static str> {
-    let text = ocpp_inspector::admin::Metrics::new().encode();
+    use ocpp_inspector::admin::metrics::{ConnLabels, FindingLabels, FrameLabels};
+    // A family shows in the scrape once it has a series: one of each.
+    let m = ocpp_inspector::admin::Metrics::new();
+    let conn = ConnLabels {
+        version: "1.6",
+        profile: "0",
+    };
+    m.connections.get_or_create(&conn).inc();
+    m.connections_open.get_or_create(&conn).inc();
+    let frame = FrameLabels {
+        from: "charger",
+        message_type: "CALL",
+    };
+    m.frames.get_or_create(&frame).inc();
+    m.bytes.get_or_create(&frame).inc();
+    m.findings
+        .get_or_create(&FindingLabels {
+            rule: "rpc.not-json",
+            severity: "error",
+        })
+        .inc();
+    m.refused(404);
+    m.tls_failed("timeout");
+    let text = m.encode();
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("# TYPE ") else {
@@ -25,7 +48,11 @@ fn exposed() -> BTreeMap<String, &'static str> {
         let (name, kind) = rest.split_once(' ').unwrap();
         let suffixes: &[(&str, &'static str)] = match kind {
             "counter" => &[("_total", "counter")],
-            "histogram" => &[("_bucket", "bucket"), ("_count", "counter"), ("_sum", "counter")],
+            "histogram" => &[
+                ("_bucket", "bucket"),
+                ("_count", "counter"),
+                ("_sum", "counter"),
+            ],
             "gauge" => &[("", "gauge")],
             other => panic!("{name}: type {other} not expected"),
         };
@@ -33,7 +60,7 @@ fn exposed() -> BTreeMap<String, &'static str> {
             out.insert(format!("{name}{s}"), *what);
         }
     }
-    assert!(out.len() > 20, "{text}");
+    assert!(out.len() > 20, "{out:?}\n{text}");
     out
 }
 
