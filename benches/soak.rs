@@ -483,14 +483,27 @@ async fn run() {
     );
     let start = Instant::now();
     let mut last_lines = vec![0u64; proxies.len()];
+    // How far each recording was read, and its lines up to there: each tick reads only what
+    // was added (a 30-minute recording is over a GiB).
+    let mut read_to = vec![(0u64, 0u64); proxies.len()];
     let mut haproxy_rss = Vec::new();
     while start.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(every)).await;
         let mut line = format!("  t={:>5} s ", start.elapsed().as_secs());
-        for (p, last) in proxies.iter_mut().zip(&mut last_lines) {
-            let lines = std::fs::read(&p.record)
-                .map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64)
-                .unwrap_or(0);
+        for ((p, last), (offset, lines)) in
+            proxies.iter_mut().zip(&mut last_lines).zip(&mut read_to)
+        {
+            if let Ok(mut f) = std::fs::File::open(&p.record) {
+                use std::io::{Read, Seek};
+                let mut added = Vec::new();
+                if f.seek(std::io::SeekFrom::Start(*offset)).is_ok()
+                    && f.read_to_end(&mut added).is_ok()
+                {
+                    *offset += added.len() as u64;
+                    *lines += added.iter().filter(|&&c| c == b'\n').count() as u64;
+                }
+            }
+            let lines = *lines;
             let rss = rss_kib(p.pid);
             p.rss.push(rss);
             line += &format!(
