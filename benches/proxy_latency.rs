@@ -13,7 +13,9 @@
 //! `PROXY_BENCH_LEVELS=paced,burst` runs only the named rows (one, hundred, paced, burst);
 //! `PROXY_BENCH_REPEAT=N` runs each row N times and prints min/median/max of the added p99;
 //! `PROXY_BENCH_RELAY=tcp` measures a bare TCP relay in the proxy's place, the floor;
-//! `PROXY_BENCH_RECORD=1` makes the proxy record every frame to a temporary file).
+//! `PROXY_BENCH_RECORD=1` makes the proxy record every frame to a temporary file;
+//! `PROXY_BENCH_ADMIN=1` gives it `--admin` (metrics, forward-latency histogram);
+//! `PROXY_BENCH_BIN=PATH` runs another build of the proxy, e.g. the one before a change).
 //! Each row also shows the proxy's context switches and CPU time per round trip, read from
 //! /proc: figures that move less with the machine's other load than latency does.
 //! Each proxied connection costs 2 file descriptors in each process: 5,000 need
@@ -280,6 +282,8 @@ async fn run() {
     let tcp_relay = std::env::var("PROXY_BENCH_RELAY").is_ok_and(|v| v == "tcp");
     let program = if tcp_relay {
         std::env::current_exe().expect("the benchmark's own path")
+    } else if let Some(bin) = std::env::var_os("PROXY_BENCH_BIN") {
+        std::path::PathBuf::from(bin)
     } else {
         std::path::PathBuf::from(env!("CARGO_BIN_EXE_ocpp-inspector"))
     };
@@ -319,6 +323,11 @@ async fn run() {
         if std::env::var_os("PROXY_BENCH_RECORD").is_some() {
             command.arg("--record").arg(&record_path);
         }
+        // `PROXY_BENCH_ADMIN=1`: the admin endpoint too, so every frame also updates the
+        // metrics (what --admin costs per round trip).
+        if std::env::var_os("PROXY_BENCH_ADMIN").is_some() {
+            command.args(["--admin", "127.0.0.1:0"]);
+        }
     }
     let mut child = command
         .stdout(Stdio::null())
@@ -335,9 +344,15 @@ async fn run() {
             }
         }
     });
-    let listening = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the proxy starts");
+    // The listening line (an `admin` line may come first).
+    let listening = loop {
+        let l = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the proxy starts");
+        if l.contains("ws://") || tcp_relay {
+            break l;
+        }
+    };
     let proxy = listening
         .split("ws://")
         .nth(1)

@@ -1,6 +1,7 @@
 //! `proxy --admin`: after a scripted session through the proxy, `/metrics` says what the
-//! recording says (connections, frames and bytes by sender and message type, findings by
-//! rule as the JSON report has them, refusals by status), `/healthz` and `/readyz` answer,
+//! recording says (connections, frames and bytes by sender and message type, forward latencies
+//! timed for every frame forwarded each way, findings by rule as the JSON report has them,
+//! refusals by status), `/healthz` and `/readyz` answer,
 //! `POST /drain` stops the proxy with every record kept (gradually with `--drain-seconds`,
 //! `/readyz` 503 meanwhile); `--findings-jsonl` has the
 //! report's findings line by line with the instance and the charger's address, and the
@@ -237,10 +238,15 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
     assert!(refused.starts_with("HTTP/1.1 404"), "{refused}");
     within("close A", a.close(None)).await.unwrap();
     // Every frame and both closes inspected, A's connection no longer open.
+    // Each forwarded frame is timed once its write is done, which may be just after the peer
+    // read it: wait for the counts (A sent 3 frames and B 1; the CSMS 2).
     let m = scrape_until(&admin, "A's close counted", |s| {
         s.get(r#"ocpp_inspector_connections_open{version="1.6",profile="1"}"#) == Some(&0.0)
             && s.get(r#"ocpp_inspector_frames_total{from="csms",message_type="CALLRESULT"}"#)
                 == Some(&2.0)
+            && s.get(r#"ocpp_inspector_forward_latency_seconds_count{from="charger"}"#)
+                >= Some(&4.0)
+            && s.get(r#"ocpp_inspector_forward_latency_seconds_count{from="csms"}"#) >= Some(&2.0)
     });
 
     // What the recording says, counted here from its lines.
@@ -287,6 +293,37 @@ async fn metrics_after_a_scripted_session_equal_the_recording_and_the_report() {
             Some(bytes),
             "{labels}"
         );
+    }
+    // Every frame recorded was forwarded (the CSMS and the chargers read them all above) and
+    // timed once, by sender; the buckets are cumulative up to `+Inf` = the count, and the
+    // sum is a plausible total time (positive, under the 20 s the script may take).
+    for from in ["charger", "csms"] {
+        let recorded: f64 = frames
+            .iter()
+            .filter(|((f, _), _)| f == from)
+            .map(|(_, (n, _))| n)
+            .sum();
+        let labels = format!(r#"{{from="{from}"}}"#);
+        let count = m[&format!("ocpp_inspector_forward_latency_seconds_count{labels}")];
+        assert_eq!(count, recorded, "forwarded from the {from}: {m:?}");
+        let bucket = |k: &str| {
+            k.strip_prefix("ocpp_inspector_forward_latency_seconds_bucket{")
+                .is_some_and(|l| l.contains(&format!(r#"from="{from}""#)))
+        };
+        let inf = m
+            .iter()
+            .find(|(k, _)| bucket(k) && k.contains(r#"le="+Inf""#))
+            .map(|(_, v)| *v);
+        assert_eq!(inf, Some(count), "{m:?}");
+        let buckets: Vec<f64> = m
+            .iter()
+            .filter(|(k, _)| bucket(k))
+            .map(|(_, v)| *v)
+            .collect();
+        assert!(buckets.len() > 10, "{buckets:?}");
+        assert!(buckets.iter().all(|&b| b <= count), "{buckets:?}");
+        let sum = m[&format!("ocpp_inspector_forward_latency_seconds_sum{labels}")];
+        assert!(sum > 0.0 && sum < 20.0, "{sum}");
     }
     let frame_series = m
         .keys()

@@ -31,6 +31,7 @@ mkdir -p "$OUT"
 export FRONT_PORT=$((BASE + 1)) CSMS_PORT=$((BASE + 2))
 export P1_PORT=$((BASE + 11)) P2_PORT=$((BASE + 12)) P3_PORT=$((BASE + 13))
 export A1_PORT=$((BASE + 21)) A2_PORT=$((BASE + 22)) A3_PORT=$((BASE + 23))
+export MAXCONN=$((CHARGERS + 1000))
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

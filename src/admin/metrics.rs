@@ -4,20 +4,23 @@
 //! live sink on the consumer thread, counts connections, frames, bytes and findings from the
 //! engine's observations and findings (it parses nothing itself); the listener counts
 //! handshake refusals, TLS failures and upstream connect latency where they happen, and the
-//! proxy's loop sets the tap's state once a second. Every label has a bounded set of values
+//! proxy's loop sets the tap's state once a second; the relay observes each forwarded frame's
+//! forward latency in [`ForwardLatency`] (a histogram of plain atomics: no lock, no
+//! allocation, so measuring never delays the traffic). Every label has a bounded set of values
 //! (versions, profiles, sides, message types, rule ids, HTTP statuses, a fixed list of TLS
 //! reasons): never a station identity or an address. It must not block: all atomics.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::engine::{Observation, Observed};
@@ -42,6 +45,100 @@ pub struct FrameLabels {
     pub from: &'static str,
     /// `CALL`, `CALLRESULT`, `CALLERROR`, `SEND`, `CALLRESULTERROR`, `unreadable`, `binary`.
     pub message_type: &'static str,
+}
+
+/// The sender of the frames a forward-latency histogram times.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FromLabels {
+    /// `charger` or `csms`.
+    pub from: &'static str,
+}
+
+/// Upper bounds of the forward-latency buckets, in nanoseconds: 10 µs to 10 s (a write that
+/// waits for a slow reader takes up to `--write-timeout`).
+const FORWARD_BOUNDS_NS: [u64; 19] = [
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+];
+
+/// A histogram of forward latencies made of plain atomics, so that the relay can observe a
+/// frame without a lock or an allocation (`prometheus-client`'s own histogram takes a mutex).
+/// Buckets hold their own counts (made cumulative when encoded); the count is their sum, so
+/// the `+Inf` bucket always equals `_count`. Clones share the counts.
+#[derive(Clone, Debug, Default)]
+pub struct ForwardLatency(Arc<ForwardCounts>);
+
+#[derive(Debug, Default)]
+struct ForwardCounts {
+    /// One per bound, then the `+Inf` bucket.
+    buckets: [AtomicU64; FORWARD_BOUNDS_NS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl ForwardLatency {
+    /// One frame took `took` to forward: three relaxed atomic operations at most.
+    pub fn observe(&self, took: Duration) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let i = FORWARD_BOUNDS_NS
+            .iter()
+            .position(|&b| ns <= b)
+            .unwrap_or(FORWARD_BOUNDS_NS.len());
+        self.0.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.0.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// Frames observed so far.
+    pub fn count(&self) -> u64 {
+        self.0
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+impl TypedMetric for ForwardLatency {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for ForwardLatency {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        #[expect(clippy::cast_precision_loss, reason = "seconds for the exposition")]
+        let secs = |ns: u64| ns as f64 / 1e9;
+        let mut buckets = [(0.0, 0); FORWARD_BOUNDS_NS.len() + 1];
+        for (i, (slot, count)) in buckets.iter_mut().zip(&self.0.buckets).enumerate() {
+            let bound = FORWARD_BOUNDS_NS.get(i).map_or(f64::INFINITY, |&b| secs(b));
+            *slot = (bound, count.load(Ordering::Relaxed));
+        }
+        let count = buckets.iter().map(|b| b.1).sum();
+        encoder.encode_histogram::<NoLabelSet>(
+            secs(self.0.sum_ns.load(Ordering::Relaxed)),
+            count,
+            &buckets,
+            None,
+        )
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -73,6 +170,10 @@ pub struct Metrics {
     pub tls_failures: Family<ReasonLabels, Counter>,
     pub accepted: Counter,
     pub upstream_connect: Histogram,
+    /// The forward latency of the frames the charger sent (to the CSMS).
+    pub forward_from_charger: ForwardLatency,
+    /// The forward latency of the frames the CSMS sent (to the charger).
+    pub forward_from_csms: ForwardLatency,
     pub inspection_lag: Gauge<f64, AtomicU64>,
     pub inspection_dropped: Counter,
     pub inspection_skipped: Counter,
@@ -98,6 +199,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("ocpp_inspector");
+        // Both directions' series exist from the start (count 0); the relay holds clones of
+        // the two histograms themselves (shared counts), never the family's lock.
+        let forward: Family<FromLabels, ForwardLatency> = Family::default();
         let m = Metrics {
             registry: Registry::default(),
             connections_open: Family::default(),
@@ -110,6 +214,8 @@ impl Metrics {
             accepted: Counter::default(),
             // 1 ms .. about 16 s.
             upstream_connect: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            forward_from_charger: forward.get_or_create_owned(&FromLabels { from: "charger" }),
+            forward_from_csms: forward.get_or_create_owned(&FromLabels { from: "csms" }),
             inspection_lag: Gauge::default(),
             inspection_dropped: Counter::default(),
             inspection_skipped: Counter::default(),
@@ -163,6 +269,11 @@ impl Metrics {
             "upstream_connect_seconds",
             "Time to reach the CSMS and complete its WebSocket handshake",
             m.upstream_connect.clone(),
+        );
+        r.register(
+            "forward_latency_seconds",
+            "Time the proxy takes to forward a text or binary frame, by sender: from the whole message read from the sender (after its last fragment) to its write to the other peer completed (flushed to the socket), tapping for inspection included",
+            forward,
         );
         r.register(
             "inspection_lag_seconds",
@@ -230,6 +341,14 @@ impl Metrics {
     /// The CSMS answered its handshake after `took`.
     pub fn upstream_connected(&self, took: Duration) {
         self.upstream_connect.observe(took.as_secs_f64());
+    }
+
+    /// The forward-latency histogram of frames `from` sends.
+    pub fn forward_latency(&self, from: Side) -> &ForwardLatency {
+        match from {
+            Side::Charger => &self.forward_from_charger,
+            Side::Csms => &self.forward_from_csms,
+        }
     }
 
     /// The tap's state, as the proxy's loop reads it.

@@ -422,6 +422,7 @@ pub(crate) async fn handle(
         grace: cfg.close_grace,
         write_timeout: cfg.write_timeout,
         idle_timeout: cfg.idle_timeout,
+        metrics: cfg.metrics.as_deref(),
     }
     .run(charger, upstream, injections, shutdown)
     .await;

@@ -18,6 +18,11 @@
 //! budget ([`super::io::Budget`]) from its frame header until it is forwarded; a peer whose
 //! message waited `write_timeout` for room gets both sides closed with 1013 (try again
 //! later), and the recording a gap record for the message nobody received.
+//!
+//! With `--admin`, each text or binary frame forwarded is timed for the forward-latency
+//! histogram: from the whole message read (`rx.next()` returned it) to its write to the other
+//! peer completed (sent and flushed), by sender. One clock read at each end and an atomic
+//! observe, after the write: the measurement never holds a frame back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,6 +129,8 @@ pub(crate) struct Relay<'a> {
     pub write_timeout: Duration,
     /// How long the connection may carry nothing either way (zero: no limit).
     pub idle_timeout: Duration,
+    /// The admin endpoint's metrics (`--admin`): forwarded frames are timed into them.
+    pub metrics: Option<&'a crate::admin::Metrics>,
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -422,6 +429,7 @@ impl Relay<'_> {
     ) -> Ending {
         let to = from.other();
         let touch = || activity.touch();
+        let forward = self.metrics.map(|m| m.forward_latency(from));
         // The message in hand: forwarded or dropped by the time the next is read.
         let mut in_hand = None;
         loop {
@@ -472,6 +480,13 @@ impl Relay<'_> {
                 None => return Ending::Dropped(from, "connection closed".into()),
             };
             touch();
+            // The forward latency's start: the whole message is read.
+            let read_at = match &msg {
+                Message::Text(_) | Message::Binary(_) => {
+                    forward.map(|h| (h, std::time::Instant::now()))
+                }
+                _ => None,
+            };
             in_hand = meter.and_then(Meter::take);
             match &msg {
                 Message::Text(t) if from == Side::Charger => {
@@ -493,6 +508,10 @@ impl Relay<'_> {
             }
             if let Err(ending) = self.send(tx, msg, to).await {
                 return ending;
+            }
+            // Observed once the write is done, so the frame was never held for it.
+            if let Some((h, at)) = read_at {
+                h.observe(at.elapsed());
             }
         }
     }
