@@ -49,8 +49,12 @@ pub struct LiveOutcome {
     pub stats: Stats,
     /// Engine events seen (= trace records written, when recording).
     pub events: u64,
-    /// Events the tap dropped because inspection lagged (not recorded, not judged).
+    /// Events the tap dropped because inspection lagged (not judged; forwarded all the same).
     pub dropped: u64,
+    /// Whether the dropped events are missing from the recording too: only when the
+    /// inspection thread writes it (the proxy's relays record before forwarding, so what they
+    /// recorded is kept whatever inspection does).
+    pub dropped_unrecorded: bool,
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,
@@ -58,4 +62,42 @@ pub struct LiveOutcome {
     pub failing: u64,
     /// Problems of the tool's own (recording stopped, report not written).
     pub problems: Vec<String>,
+}
+
+impl LiveOutcome {
+    /// What the run's dropped events mean, in one sentence for the notices and the reports.
+    pub fn dropped_text(&self) -> String {
+        if self.dropped_unrecorded {
+            format!(
+                "{} events were not inspected nor recorded: inspection lagged behind the traffic (the traffic itself was forwarded)",
+                self.dropped
+            )
+        } else {
+            format!(
+                "{} events were not inspected: inspection lagged behind the traffic (they were forwarded, and recorded when the proxy records)",
+                self.dropped
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LiveOutcome;
+
+    #[test]
+    fn dropped_events_are_said_recorded_or_not_as_the_run_recorded() {
+        let mut o = LiveOutcome {
+            dropped: 3,
+            ..LiveOutcome::default()
+        };
+        let relays = o.dropped_text();
+        assert!(
+            relays.starts_with("3 events were not inspected:"),
+            "{relays}"
+        );
+        assert!(!relays.contains("nor recorded"), "{relays}");
+        o.dropped_unrecorded = true;
+        assert!(o.dropped_text().contains("not inspected nor recorded"));
+    }
 }

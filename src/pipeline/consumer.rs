@@ -143,15 +143,10 @@ impl Inspector {
         self.deliver(&out, &mut outcome);
         outcome.stats = self.engine.stats();
         outcome.dropped = rx.dropped();
+        outcome.dropped_unrecorded = self.recorder.is_some();
         if outcome.dropped > 0 {
-            self.notice_all(
-                "-",
-                NoticeKind::Conn,
-                format!(
-                    "{} events were not inspected nor recorded: inspection lagged behind the traffic (the traffic itself was forwarded)",
-                    outcome.dropped
-                ),
-            );
+            let text = outcome.dropped_text();
+            self.notice_all("-", NoticeKind::Conn, text);
         }
         let skipped = rx.skipped();
         if skipped > 0 {
@@ -412,6 +407,10 @@ mod tests {
         assert_eq!(find("close"), "close    CP-001  code 1000 by charger");
         assert!(find("conn     -  1 events were not inspected").contains("forwarded"));
         assert!(find("summary").contains("1 events not inspected"));
+        // Recorded by the inspection thread here: what it dropped is not recorded either.
+        assert!(outcome.dropped_unrecorded);
+        assert!(find("summary").contains("not recorded either"));
+        assert!(find("conn     -  1 events were not inspected nor recorded").contains("forwarded"));
         // The open event's security facts reach the engine: basic auth over plain ws.
         assert!(find("warning  CP-001  auth.basic-over-plain-ws  Basic-auth").contains("ws://"));
 

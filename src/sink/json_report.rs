@@ -48,10 +48,7 @@ impl LiveSink for JsonReport {
         if o.dropped > 0 {
             input_errors.push(InputError {
                 line: 0,
-                message: format!(
-                    "{} events were not inspected nor recorded: inspection lagged behind the traffic",
-                    o.dropped
-                ),
+                message: o.dropped_text(),
             });
         }
         if self.left_out > 0 {

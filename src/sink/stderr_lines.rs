@@ -108,7 +108,15 @@ impl<W: Write + Send> LiveSink for StderrLines<W> {
             o.warnings,
             o.infos,
             if o.dropped > 0 {
-                format!(", {} events not inspected (inspection lagged)", o.dropped)
+                format!(
+                    ", {} events not inspected (inspection lagged{})",
+                    o.dropped,
+                    if o.dropped_unrecorded {
+                        "; not recorded either"
+                    } else {
+                        ""
+                    }
+                )
             } else {
                 String::new()
             }
