@@ -387,6 +387,23 @@ fn ip_fragments(packet: &[u8], id: u16, size: usize, reverse: bool) -> Vec<Vec<u
     out
 }
 
+/// A capture that lost one fragment of one `family` datagram: no input error, a note that
+/// names it, a gap in its place, and every other frame read.
+fn assert_one_datagram_lost(name: &str, lossy: &[(i64, Vec<u8>)], family: &str, want: usize) {
+    let (got, problems, notes) = read(&write(name, &raw_pcap(lossy)), &InputOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let said = format!("1 fragmented {family} packet(s) could not be put back together");
+    assert!(notes.iter().any(|n| n.contains(&said)), "{notes:?}");
+    assert!(
+        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
+        "a gap"
+    );
+    assert!(
+        frames_of(&got) < want && frames_of(&got) + 2 >= want,
+        "the rest is read"
+    );
+}
+
 /// A pcap (Ethernet, microseconds) of raw packets, all stamped `at`.
 fn raw_pcap(packets: &[(i64, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -452,25 +469,7 @@ fn ip_fragments_are_put_back_together_and_a_missing_one_is_a_gap() {
     .0;
     assert_eq!(got, direct, "the same records as the unfragmented capture");
 
-    let (got, problems, notes) = read(
-        &write("ipfrag-lost.pcap", &raw_pcap(&lossy)),
-        &InputOptions::default(),
-    );
-    assert!(problems.is_empty(), "{problems:?}");
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("1 fragmented IPv4 packet(s) could not be put back together")),
-        "{notes:?}"
-    );
-    assert!(
-        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
-        "a gap"
-    );
-    assert!(
-        frames_of(&got) < want && frames_of(&got) + 2 >= want,
-        "the rest is read"
-    );
+    assert_one_datagram_lost("ipfrag-lost.pcap", &lossy, "IPv4", want);
 }
 
 /// An Ethernet/IPv6 packet cut into fragments of at most `size` fragmentable bytes (a
@@ -589,25 +588,7 @@ fn ipv6_fragments_are_put_back_together_and_a_missing_or_bogus_one_is_a_gap() {
         "the JSON Lines recording's findings"
     );
 
-    let (got, problems, notes) = read(
-        &write("ip6frag-lost.pcap", &raw_pcap(&lossy)),
-        &InputOptions::default(),
-    );
-    assert!(problems.is_empty(), "{problems:?}");
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("1 fragmented IPv6 packet(s) could not be put back together")),
-        "{notes:?}"
-    );
-    assert!(
-        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
-        "a gap"
-    );
-    assert!(
-        frames_of(&got) < want && frames_of(&got) + 2 >= want,
-        "the rest is read"
-    );
+    assert_one_datagram_lost("ip6frag-lost.pcap", &lossy, "IPv6", want);
 
     let (got, problems, notes) = read(
         &write("ip6frag-bogus.pcap", &raw_pcap(&bogus)),
