@@ -30,6 +30,9 @@
     reason = "benchmark harness: a failure is a failed run"
 )]
 
+#[path = "../tests/common/scrape.rs"]
+mod scrape;
+
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader};
@@ -159,24 +162,7 @@ async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     let Ok(Some(out)) = tokio::time::timeout(Duration::from_secs(10), ask).await else {
         return (0, String::new());
     };
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, body.to_owned())
-}
-
-/// `name{labels} value` lines of a scrape.
-fn samples(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (k, v) = l.rsplit_once(' ')?;
-            Some((k.to_owned(), v.parse().ok()?))
-        })
-        .collect()
+    scrape::status_and_body(&out)
 }
 
 fn sum_of(m: &BTreeMap<String, f64>, prefix: &str) -> f64 {
@@ -317,7 +303,7 @@ impl Proxy {
     async fn metrics(&self) -> BTreeMap<String, f64> {
         let (status, body) = http(self.admin, "GET", "/metrics").await;
         assert_eq!(status, 200, "{}: /metrics", self.name);
-        samples(&body)
+        scrape::samples(&body)
     }
 
     /// The metrics once every connection is closed and inspection has caught up (frames

@@ -16,6 +16,8 @@
 
 #[path = "common/peers.rs"]
 mod peers;
+#[path = "common/scrape.rs"]
+mod scrape;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -38,24 +40,7 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, body.to_owned())
-}
-
-/// `name{labels} value` lines of a scrape, as a map.
-fn samples(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (k, v) = l.rsplit_once(' ')?;
-            Some((k.to_owned(), v.parse().ok()?))
-        })
-        .collect()
+    scrape::status_and_body(&out)
 }
 
 struct Proxy {
@@ -127,7 +112,7 @@ fn scrape_until(
     loop {
         let (status, body) = http(admin, "GET", "/metrics");
         assert_eq!(status, 200);
-        let s = samples(&body);
+        let s = scrape::samples(&body);
         if cond(&s) {
             return s;
         }

@@ -387,6 +387,19 @@ fn ip_fragments(packet: &[u8], id: u16, size: usize, reverse: bool) -> Vec<Vec<u
     out
 }
 
+/// Frames were lost (a datagram that could not be rebuilt): a gap in their place, and every
+/// other frame read.
+fn assert_gap_and_the_rest_read(got: &[Rec], want: usize) {
+    assert!(
+        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
+        "a gap"
+    );
+    assert!(
+        frames_of(got) < want && frames_of(got) + 2 >= want,
+        "the rest is read"
+    );
+}
+
 /// A capture that lost one fragment of one `family` datagram: no input error, a note that
 /// names it, a gap in its place, and every other frame read.
 fn assert_one_datagram_lost(name: &str, lossy: &[(i64, Vec<u8>)], family: &str, want: usize) {
@@ -394,14 +407,7 @@ fn assert_one_datagram_lost(name: &str, lossy: &[(i64, Vec<u8>)], family: &str, 
     assert!(problems.is_empty(), "{problems:?}");
     let said = format!("1 fragmented {family} packet(s) could not be put back together");
     assert!(notes.iter().any(|n| n.contains(&said)), "{notes:?}");
-    assert!(
-        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
-        "a gap"
-    );
-    assert!(
-        frames_of(&got) < want && frames_of(&got) + 2 >= want,
-        "the rest is read"
-    );
+    assert_gap_and_the_rest_read(&got, want);
 }
 
 /// A pcap (Ethernet, microseconds) of raw packets, all stamped `at`.
@@ -615,14 +621,7 @@ fn ipv6_fragments_are_put_back_together_and_a_missing_or_bogus_one_is_a_gap() {
             .any(|n| n.contains("could not be put back together")),
         "the rest of the dropped datagram is not left waiting: {notes:?}"
     );
-    assert!(
-        got.iter().any(|r| matches!(r.kind, RecKind::Gap { .. })),
-        "a gap"
-    );
-    assert!(
-        frames_of(&got) < want && frames_of(&got) + 2 >= want,
-        "the rest is read"
-    );
+    assert_gap_and_the_rest_read(&got, want);
 }
 
 #[test]

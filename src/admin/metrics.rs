@@ -488,23 +488,27 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
-    #[test]
-    fn a_frame_not_inspected_is_counted_as_skipped_not_as_a_recording_gap() {
-        use crate::source::event::Origin;
-        let m = Arc::new(Metrics::new());
-        let mut sink = MetricsSink::new(m.clone());
-        sink.observe(&Observation {
+    /// A gap observation of CP-1, as the engine hands it over.
+    fn gap(frames: Option<u64>, reason: &'static str) -> Observation<'static> {
+        Observation {
             conn: "CP-1",
             line: 1,
             at: Timestamp::default(),
-            origin: Origin::Peer,
+            origin: crate::source::event::Origin::Peer,
             what: Observed::Gap {
-                frames: Some(1),
-                reason: Some(crate::source::proxy::tap::NOT_INSPECTED),
+                frames,
+                reason: Some(reason),
             },
             station: crate::engine::StationSummary::default(),
             device: &crate::engine::Identity::UNKNOWN,
-        });
+        }
+    }
+
+    #[test]
+    fn a_frame_not_inspected_is_counted_as_skipped_not_as_a_recording_gap() {
+        let m = Arc::new(Metrics::new());
+        let mut sink = MetricsSink::new(m.clone());
+        sink.observe(&gap(Some(1), crate::source::proxy::tap::NOT_INSPECTED));
         let text = m.encode();
         assert!(
             text.contains("ocpp_inspector_inspection_skipped_frames_total 1"),
@@ -518,22 +522,10 @@ mod tests {
 
     #[test]
     fn gap_observations_count_gaps_and_the_frames_they_name() {
-        use crate::source::event::Origin;
         let m = Arc::new(Metrics::new());
         let mut sink = MetricsSink::new(m.clone());
         for frames in [Some(3), None] {
-            sink.observe(&Observation {
-                conn: "CP-1",
-                line: 1,
-                at: Timestamp::default(),
-                origin: Origin::Peer,
-                what: Observed::Gap {
-                    frames,
-                    reason: Some("in-flight budget full"),
-                },
-                station: crate::engine::StationSummary::default(),
-                device: &crate::engine::Identity::UNKNOWN,
-            });
+            sink.observe(&gap(frames, "in-flight budget full"));
         }
         let text = m.encode();
         assert!(
