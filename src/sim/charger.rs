@@ -32,7 +32,8 @@ use station::Station;
 pub struct Pace {
     /// Time between meter values of a session.
     pub meter_interval: Duration,
-    /// Meter values per session (the session length is `samples × meter_interval`).
+    /// Meter values per session (the session length is `samples × meter_interval`; a session
+    /// the CSMS started runs until the CSMS stops it, at most ten times that).
     pub samples: u32,
     /// Idle time before each locally started session.
     pub idle: Duration,

@@ -89,8 +89,9 @@ impl CsmsConfig {
 pub enum Command {
     /// RemoteStartTransaction (1.6) / RequestStartTransaction (2.x) on a connector or EVSE.
     RemoteStart { connector: u32, id_tag: String },
-    /// RemoteStopTransaction / RequestStopTransaction of the station's running transaction
-    /// (skipped when none runs).
+    /// RemoteStopTransaction / RequestStopTransaction of a running transaction this CSMS
+    /// started remotely (skipped when none runs: a session the station started itself ends
+    /// when the station decides, and a stop of ours could cross its own).
     RemoteStop,
     /// Reset: Hard/Soft (1.6), Immediate/OnIdle (2.x).
     Reset { hard: bool },
@@ -103,9 +104,13 @@ pub enum Command {
     Configure { key: String, value: String },
 }
 
-/// The rotation of calls made when `command_every` is set.
+/// The rotation of calls made when `command_every` is set. A remote start comes twice in a
+/// row: the second finds the connector charging the first's session (or a session of the
+/// station's own) and is rejected, as a lab asks for; the remote stop that follows stops a
+/// session this CSMS started, which the simulated charger keeps running until stopped, so
+/// the stop never crosses a stop of the charger's own.
 fn rotation(i: usize, hb: u32) -> Command {
-    match i % 6 {
+    match i % 7 {
         0 => Command::Trigger("Heartbeat".into()),
         1 => Command::GetConfig { keys: Vec::new() },
         2 => Command::Configure {
@@ -113,13 +118,16 @@ fn rotation(i: usize, hb: u32) -> Command {
             value: hb.to_string(),
         },
         3 => Command::Trigger("StatusNotification".into()),
-        4 => Command::RemoteStart {
+        4 | 5 => Command::RemoteStart {
             connector: 1,
-            id_tag: "SIM-REMOTE".into(),
+            id_tag: REMOTE_TAG.into(),
         },
         _ => Command::RemoteStop,
     }
 }
+
+/// The idTag of the rotation's remote starts.
+const REMOTE_TAG: &str = "SIM-REMOTE";
 
 /// What the CSMS knows of one station, for callers of the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -475,6 +483,7 @@ async fn serve(
         txs16: Vec::new(),
         txs2: Vec::new(),
         remote_start_id: 0,
+        remote_tags: VecDeque::new(),
     };
     let mut ticker = cfg.command_every.map(|every| {
         let every = every.max(Duration::from_millis(10));
@@ -529,11 +538,13 @@ struct Conn<S> {
     queue: VecDeque<Command>,
     booted: bool,
     next_id: u64,
-    /// 1.6 running transactions: (connector, transactionId).
-    txs16: Vec<(i64, i64)>,
-    /// 2.x running transactions: transactionId.
-    txs2: Vec<String>,
+    /// 1.6 running transactions: (transactionId, started by our remote start).
+    txs16: Vec<(i64, bool)>,
+    /// 2.x running transactions: (transactionId, started by our remote start).
+    txs2: Vec<(String, bool)>,
     remote_start_id: i64,
+    /// 1.6: the idTags of our remote starts not yet seen in a StartTransaction (the last 8).
+    remote_tags: VecDeque<String>,
 }
 
 type SendResult = Result<(), super::link::LinkError>;
@@ -609,15 +620,23 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
             "Authorize" => accepted,
             "StartTransaction" => {
                 let tx = self.shared.next_tx.fetch_add(1, Ordering::Relaxed);
-                let connector = p.get("connectorId").and_then(Value::as_i64).unwrap_or(0);
-                self.txs16.push((connector, tx));
+                // 1.6 names no remote start in StartTransaction: its idTag is the one we sent.
+                let tag = p.get("idTag").and_then(Value::as_str);
+                let remote = self
+                    .remote_tags
+                    .iter()
+                    .position(|t| Some(t.as_str()) == tag);
+                if let Some(i) = remote {
+                    self.remote_tags.remove(i);
+                }
+                self.txs16.push((tx, remote.is_some()));
                 self.shared
                     .update(&self.identity, |s| s.transactions_started += 1);
                 json!({"transactionId": tx, "idTagInfo": {"status": "Accepted"}})
             }
             "StopTransaction" => {
                 let tx = p.get("transactionId").and_then(Value::as_i64);
-                if let Some(pos) = self.txs16.iter().position(|t| Some(t.1) == tx) {
+                if let Some(pos) = self.txs16.iter().position(|t| Some(t.0) == tx) {
                     self.txs16.remove(pos);
                     self.shared
                         .update(&self.identity, |s| s.transactions_ended += 1);
@@ -636,12 +655,15 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
                     .to_owned();
                 match p.get("eventType").and_then(Value::as_str) {
                     Some("Started") => {
-                        self.txs2.push(tx);
+                        let remote = p.pointer("/transactionInfo/remoteStartId").is_some()
+                            || p.get("triggerReason").and_then(Value::as_str)
+                                == Some("RemoteStart");
+                        self.txs2.push((tx, remote));
                         self.shared
                             .update(&self.identity, |s| s.transactions_started += 1);
                     }
                     Some("Ended") => {
-                        if let Some(pos) = self.txs2.iter().position(|t| *t == tx) {
+                        if let Some(pos) = self.txs2.iter().position(|t| t.0 == tx) {
                             self.txs2.remove(pos);
                             self.shared
                                 .update(&self.identity, |s| s.transactions_ended += 1);
@@ -672,6 +694,10 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
                         json!({"idToken": id_token(id_tag), "remoteStartId": self.remote_start_id, "evseId": connector}),
                     )
                 } else {
+                    if self.remote_tags.len() == 8 {
+                        self.remote_tags.pop_front();
+                    }
+                    self.remote_tags.push_back(id_tag.clone());
                     (
                         "RemoteStartTransaction",
                         json!({"connectorId": connector, "idTag": id_tag}),
@@ -680,10 +706,10 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Conn<S> {
             }
             Command::RemoteStop => {
                 if v2 {
-                    let tx = self.txs2.first()?;
+                    let tx = &self.txs2.iter().find(|t| t.1)?.0;
                     ("RequestStopTransaction", json!({ "transactionId": tx }))
                 } else {
-                    let tx = self.txs16.first()?.1;
+                    let tx = self.txs16.iter().find(|t| t.1)?.0;
                     ("RemoteStopTransaction", json!({ "transactionId": tx }))
                 }
             }

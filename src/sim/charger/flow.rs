@@ -13,6 +13,9 @@ use crate::sim::misbehave::Misbehave;
 use crate::sim::msg::{self, ConnStatus, TxEvent};
 use crate::sim::now;
 
+/// How many times a session's length a remotely started session waits for the CSMS's stop.
+const REMOTE_SESSION_FACTOR: u32 = 10;
+
 impl Station {
     pub(super) async fn boot(&mut self, link: &mut WsLink) -> Result<(), Stop> {
         for _ in 0..5 {
@@ -144,7 +147,15 @@ impl Station {
             self.call(link, "TransactionEvent", p).await?;
         }
         let mut reason = "Local";
-        for _ in 0..self.cfg.pace.samples {
+        // A session the CSMS started lasts until the CSMS stops it (at most
+        // REMOTE_SESSION_FACTOR times a session's length): as a station under test in a lab,
+        // it does not end on its own what the tester means to stop.
+        let samples = if is_remote {
+            self.cfg.pace.samples.saturating_mul(REMOTE_SESSION_FACTOR)
+        } else {
+            self.cfg.pace.samples
+        };
+        for _ in 0..samples {
             self.wait(link, self.cfg.pace.meter_interval).await?;
             if let Some(r) = self.interrupting() {
                 reason = r;
