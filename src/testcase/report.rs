@@ -409,7 +409,7 @@ fn write_text_part(out: &mut impl Write, rs: &[&CaseResult]) -> io::Result<()> {
     Ok(())
 }
 
-pub use crate::sink::report::junit::xml_escape;
+pub use crate::sink::report::markup::xml_escape;
 
 /// `--format junit`: one `<testsuite>` per side under test with the run's metadata as
 /// `<properties>`, one `<testcase>` per case and station (classname the station); failed →
