@@ -87,6 +87,22 @@ struct Job {
     replaced_running: bool,
 }
 
+impl Job {
+    /// A job inferred from its first status (its request predates the trace).
+    fn from_status(kind: Kind, request_id: Option<i64>, status: &str, now: Timestamp) -> Job {
+        Job {
+            call: None,
+            request_id,
+            since: now,
+            due: None,
+            last: Some(Box::from(status)),
+            statuses: 1,
+            ended: ended(kind, status),
+            replaced_running: false,
+        }
+    }
+}
+
 /// A security event a status requires.
 #[derive(Debug)]
 struct Expect {
@@ -477,16 +493,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
                 ),
             );
         }
-        fw.jobs[i] = Some(Job {
-            call: None,
-            request_id,
-            since: now,
-            due: None,
-            last: Some(Box::from(status)),
-            statuses: 1,
-            ended: ended(kind, status),
-            replaced_running: false,
-        });
+        fw.jobs[i] = Some(Job::from_status(kind, request_id, status, now));
         return;
     };
     if let (Some(got), Some(want)) = (request_id, job.request_id)
@@ -507,16 +514,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
             );
         } else {
             // Statuses of another update that also predates the trace.
-            *job = Job {
-                call: None,
-                request_id: Some(got),
-                since: now,
-                due: None,
-                last: Some(Box::from(status)),
-                statuses: 1,
-                ended: ended(kind, status),
-                replaced_running: false,
-            };
+            *job = Job::from_status(kind, Some(got), status, now);
         }
         return;
     }
