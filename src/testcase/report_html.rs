@@ -81,14 +81,10 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
     let parts = parts(o);
     writeln!(
         out,
-        "<div class=\"banner b-{}\">Overall verdict: {} <span style=\"font-weight:400;font-size:14px\">· {} passed, {} failed, {} inconclusive, {} not run, {} not applicable</span></div>",
+        "<div class=\"banner b-{}\">Overall verdict: {} <span style=\"font-weight:400;font-size:14px\">· {}</span></div>",
         t.overall(),
         t.overall().replace('_', " ").to_uppercase(),
-        t.passed,
-        t.failed,
-        t.inconclusive,
-        t.not_run,
-        t.not_applicable
+        t.counts()
     )?;
     write_run(out, o, info)?;
 
