@@ -279,16 +279,22 @@ pub enum CaseStep {
     /// The trigger steps all matched: the case runs.
     Started,
     /// The proxy sends the CALL of step `step` to the station.
-    Injecting {
-        step: usize,
-        action: Box<str>,
-    },
+    Injecting { step: usize, action: Box<str> },
+    /// The case ended (a `NotRun` at the end of the run is the final word: the case never
+    /// started).
+    Ended(CaseEnd),
+}
+
+/// How a test case ended on a station, as the UI shows it (and keeps it in the Cases pane).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseEnd {
     Passed,
     Failed {
         step: usize,
         reason: String,
     },
-    /// The final word at the end of the run: the case never started.
+    /// No verdict on the device (inconclusive and not-applicable verdicts arrive named in
+    /// their reason).
     NotRun {
         reason: String,
     },

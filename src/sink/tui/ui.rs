@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind, Shown};
+use super::feed::CaseEnd;
 use super::input::{Scope, help_rows};
 use super::pretty;
 
@@ -152,10 +153,12 @@ fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
 
 fn case_style(state: &CaseState) -> Style {
     match state {
-        CaseState::Waiting | CaseState::NotRun { .. } => Style::new().fg(Color::DarkGray),
+        CaseState::Waiting | CaseState::Ended(CaseEnd::NotRun { .. }) => {
+            Style::new().fg(Color::DarkGray)
+        }
         CaseState::Running { .. } | CaseState::Injecting { .. } => Style::new().fg(Color::Yellow),
-        CaseState::Passed => Style::new().fg(Color::Green),
-        CaseState::Failed { .. } => Style::new().fg(Color::Red),
+        CaseState::Ended(CaseEnd::Passed) => Style::new().fg(Color::Green),
+        CaseState::Ended(CaseEnd::Failed { .. }) => Style::new().fg(Color::Red),
     }
 }
 
@@ -163,9 +166,9 @@ fn case_mark(state: &CaseState) -> &'static str {
     match state {
         CaseState::Waiting => "·",
         CaseState::Running { .. } | CaseState::Injecting { .. } => "…",
-        CaseState::Passed => "✓",
-        CaseState::Failed { .. } => "✗",
-        CaseState::NotRun { .. } => "-",
+        CaseState::Ended(CaseEnd::Passed) => "✓",
+        CaseState::Ended(CaseEnd::Failed { .. }) => "✗",
+        CaseState::Ended(CaseEnd::NotRun { .. }) => "-",
     }
 }
 
