@@ -395,6 +395,18 @@ impl<'a> Ctx<'a> {
         self.emit_about(rule, Some(severity), about, message.into());
     }
 
+    /// The severity a finding of `rule` gets: the configured one when the configuration
+    /// overrides the rule, else the check's own when it gives one, else the rule's default
+    /// for the version; `None` when the rule is off.
+    fn severity(&self, rule: &'static rules::Rule, check: Option<Severity>) -> Option<Severity> {
+        let default = self.config.severity_of(rule, self.version)?;
+        Some(if self.config.is_overridden(rule) {
+            default
+        } else {
+            check.unwrap_or(default)
+        })
+    }
+
     /// Reports about an earlier frame, with the check's own severity when it gives one.
     pub(crate) fn emit_about(
         &mut self,
@@ -403,13 +415,8 @@ impl<'a> Ctx<'a> {
         about: About<'_>,
         message: String,
     ) {
-        let Some(default) = self.config.severity_of(rule, self.version) else {
+        let Some(severity) = self.severity(rule, severity) else {
             return;
-        };
-        let severity = if self.config.is_overridden(rule) {
-            default
-        } else {
-            severity.unwrap_or(default)
         };
         let same = about.line == self.line;
         self.out.push(Finding {
@@ -469,13 +476,8 @@ impl<'a> Ctx<'a> {
         pointer: Option<String>,
         message: String,
     ) {
-        let Some(default) = self.config.severity_of(rule, self.version) else {
+        let Some(severity) = self.severity(rule, severity) else {
             return;
-        };
-        let severity = if self.config.is_overridden(rule) {
-            default
-        } else {
-            severity.unwrap_or(default)
         };
         self.out.push(Finding {
             rule,

@@ -86,14 +86,14 @@ pub fn run_trace_with<R: Read>(
     policy: Policy,
 ) -> TraceOutcome {
     let mut src = JsonlSource::new(BufReader::new(reader));
-    run_sources_with(
-        &mut [&mut src as &mut dyn Source],
+    let setup = RunSetup {
         cases,
         schemas,
         config,
         default_version,
         policy,
-    )
+    };
+    run_sources_with(&mut [&mut src as &mut dyn Source], setup)
 }
 
 /// Judges several inputs of any format (see [`crate::source::input`]) as one trace, in
@@ -105,25 +105,35 @@ pub fn run_sources(
     config: Arc<Config>,
     default_version: Option<Version>,
 ) -> TraceOutcome {
-    run_sources_with(
-        sources,
+    let setup = RunSetup {
         cases,
         schemas,
         config,
         default_version,
-        Policy::default(),
-    )
+        policy: Policy::default(),
+    };
+    run_sources_with(sources, setup)
+}
+
+/// What judges a run: the cases and their policy, and the engine's schemas, configuration
+/// and default version.
+pub struct RunSetup {
+    pub cases: Arc<Vec<Case>>,
+    pub schemas: Arc<SchemaSet>,
+    pub config: Arc<Config>,
+    pub default_version: Option<Version>,
+    pub policy: Policy,
 }
 
 /// [`run_sources`] judged by `policy` (`--dut`, `--case-findings`, marked injections).
-pub fn run_sources_with(
-    sources: &mut [&mut dyn Source],
-    cases: Arc<Vec<Case>>,
-    schemas: Arc<SchemaSet>,
-    config: Arc<Config>,
-    default_version: Option<Version>,
-    policy: Policy,
-) -> TraceOutcome {
+pub fn run_sources_with(sources: &mut [&mut dyn Source], setup: RunSetup) -> TraceOutcome {
+    let RunSetup {
+        cases,
+        schemas,
+        config,
+        default_version,
+        policy,
+    } = setup;
     let mut engine = Engine::new(schemas, config, default_version);
     let mut runner = Runner::with_policy(cases, policy);
     let mut findings = Vec::new();

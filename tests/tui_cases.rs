@@ -25,7 +25,7 @@ use ocpp_inspector::ocpp::Side;
 use ocpp_inspector::pipeline::{Inspector, spawn};
 use ocpp_inspector::sink::report::RunInfo;
 use ocpp_inspector::sink::tui::app::{App, CaseInfo, CaseState, Focus, Limits};
-use ocpp_inspector::sink::tui::feed::{self, CaseStep, FeedItem, FeedReceiver, TuiSink};
+use ocpp_inspector::sink::tui::feed::{self, CaseEnd, CaseStep, FeedItem, FeedReceiver, TuiSink};
 use ocpp_inspector::sink::tui::{InputSource, LoopOptions, ReportTarget, run_loop, ui};
 use ocpp_inspector::source::proxy::tap::{OpenInfo, TapEvent, TapKind, TapLimits};
 use ocpp_inspector::testcase::live::{LiveCases, OutcomeSlot};
@@ -208,7 +208,7 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
         .collect();
     let fail_reason = match items.iter().find_map(|i| match i {
         FeedItem::Case {
-            step: CaseStep::Failed { reason, .. },
+            step: CaseStep::Ended(CaseEnd::Failed { reason, .. }),
             ..
         } => Some(reason.clone()),
         _ => None,
@@ -217,7 +217,7 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
         None => panic!("no failure sent: {got:?}"),
     };
     assert!(fail_reason.contains("step 2"), "{fail_reason}");
-    let failed = format!("Failed {{ step: 1, reason: {fail_reason:?} }}");
+    let failed = format!("Ended(Failed {{ step: 1, reason: {fail_reason:?} }})");
     let expected: Vec<String> = [
         "CP-1 1.6".to_owned(),
         "CP-1 0 Matched(0)".into(),
@@ -225,19 +225,19 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
         "CP-1 1 Matched(0)".into(),
         "CP-1 1 Started".into(),
         "CP-1 0 Matched(1)".into(),
-        "CP-1 0 Passed".into(),
+        "CP-1 0 Ended(Passed)".into(),
         format!("CP-1 1 {failed}"),
         // The verdicts at the end.
-        "CP-1 0 Passed".into(),
+        "CP-1 0 Ended(Passed)".into(),
         format!("CP-1 1 {failed}"),
     ]
     .into_iter()
     .chain(items.iter().filter_map(|i| match i {
         FeedItem::Case {
             case: 2,
-            step: CaseStep::NotRun { reason },
+            step: CaseStep::Ended(CaseEnd::NotRun { reason }),
             ..
-        } => Some(format!("CP-1 2 NotRun {{ reason: {reason:?} }}")),
+        } => Some(format!("CP-1 2 Ended(NotRun {{ reason: {reason:?} }})")),
         _ => None,
     }))
     .collect();
@@ -252,7 +252,7 @@ fn live_cases_with_a_ui_send_each_step_in_order_and_no_lines() {
         matches!(
             i,
             FeedItem::Case {
-                step: CaseStep::Passed,
+                step: CaseStep::Ended(CaseEnd::Passed),
                 ..
             }
         )
@@ -360,9 +360,15 @@ fn the_cases_pane_shows_passed_failed_and_not_run() {
         3,
         "the 2.0.1 case is not listed for a 1.6 station"
     );
-    assert_eq!(states[0], &CaseState::Passed);
-    assert!(matches!(states[1], CaseState::Failed { step: 1, .. }));
-    assert!(matches!(states[2], CaseState::NotRun { .. }));
+    assert_eq!(states[0], &CaseState::Ended(CaseEnd::Passed));
+    assert!(matches!(
+        states[1],
+        CaseState::Ended(CaseEnd::Failed { step: 1, .. })
+    ));
+    assert!(matches!(
+        states[2],
+        CaseState::Ended(CaseEnd::NotRun { .. })
+    ));
 
     let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
     term.draw(|f| ui::draw(f, &app)).unwrap();

@@ -155,6 +155,36 @@ fn parse_tz(s: &str) -> Result<Tz, String> {
     s.parse()
 }
 
+/// Serving wss:// to chargers: `proxy` (and `testcase run --live`) and `sim csms`.
+#[derive(Debug, Clone, Args)]
+pub struct ListenTlsArgs {
+    /// Serve wss:// to chargers with this certificate chain (PEM; security profiles 2 and 3)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require a charger certificate signed by this CA (PEM; security profile 3)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+}
+
+impl ListenTlsArgs {
+    /// The listener's TLS: `None` (plain ws://) without --tls-cert and --tls-key.
+    pub fn config(&self) -> Option<ListenTls> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(ListenTls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.client_ca.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The proxy's flags: where chargers connect, the CSMS, TLS both ways and the relay's limits.
 /// `--listen` and `--upstream` are optional here; `proxy` makes them required, `testcase run`
 /// requires them with `--live`.
@@ -168,17 +198,8 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
 
-    /// Terminate wss:// from chargers with this certificate chain (PEM; profiles 2 and 3)
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The private key of --tls-cert (PEM)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Require a charger certificate signed by this CA (PEM; security profile 3)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub client_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub listen_tls: ListenTlsArgs,
 
     /// CA certificates for a wss:// upstream (default: SSL_CERT_FILE or the system bundle)
     #[arg(long, value_name = "FILE")]
@@ -290,14 +311,7 @@ impl ProxyArgs {
             bail!("--connect-timeout must be at least 1 second");
         }
         let mut c = ProxyConfig::new(listen, upstream);
-        c.listen_tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(ListenTls {
-                cert: cert.clone(),
-                key: key.clone(),
-                client_ca: self.client_ca.clone(),
-            }),
-            _ => None,
-        };
+        c.listen_tls = self.listen_tls.config();
         c.upstream_tls = UpstreamTls {
             ca: self.upstream_ca.clone(),
             cert: self.upstream_cert.clone(),

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
 
+use super::args::ListenTlsArgs;
 use super::exit;
 use super::parse_version;
 use crate::ocpp::Version;
@@ -20,7 +21,7 @@ use crate::sim::charger::{FleetConfig, Pace, Target, run_fleet};
 use crate::sim::csms::{Csms, CsmsConfig};
 use crate::sim::misbehave::{Misbehave, table_text};
 use crate::sim::{Tap, tap};
-use crate::source::proxy::tls::{ListenTls, start_warnings};
+use crate::source::proxy::tls::start_warnings;
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -57,15 +58,8 @@ pub struct CsmsArgs {
     /// Record all traffic to this trace file (JSON Lines)
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Serve wss:// with this certificate chain (PEM; security profiles 2 and 3)
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert (PEM)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Require a charger certificate signed by this CA (PEM; security profile 3)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub client_ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub listen_tls: ListenTlsArgs,
     /// Require HTTP Basic authentication with these credentials (profiles 1 and 2);
     /// repeatable. The user must be the station identity; an empty user (`:PASS`) accepts
     /// every station with that password. Others are answered 401
@@ -197,14 +191,7 @@ fn run_csms(a: &CsmsArgs) -> Result<u8> {
         .command_every
         .map(|s| secs(s, "--command-every"))
         .transpose()?;
-    cfg.tls = match (&a.tls_cert, &a.tls_key) {
-        (Some(cert), Some(key)) => Some(ListenTls {
-            cert: cert.clone(),
-            key: key.clone(),
-            client_ca: a.client_ca.clone(),
-        }),
-        _ => None,
-    };
+    cfg.tls = a.listen_tls.config();
     if let Some(tls) = &cfg.tls {
         for w in start_warnings(tls) {
             eprintln!("ocpp-inspector sim csms: warning: {w}");
@@ -230,7 +217,7 @@ fn run_csms(a: &CsmsArgs) -> Result<u8> {
     };
     cfg.basic_auth = (!creds.is_empty()).then_some(creds);
     let scheme = if cfg.tls.is_some() { "wss" } else { "ws" };
-    let cert_note = if a.client_ca.is_some() {
+    let cert_note = if a.listen_tls.client_ca.is_some() {
         ", client certificate required"
     } else {
         ""

@@ -29,7 +29,8 @@ use crate::testcase::report::{ReportInfo, write_json, write_junit, write_text};
 use crate::testcase::scenario::{Dut, PROFILES};
 use crate::testcase::verdict::{KnownFailures, Tally};
 use crate::testcase::{
-    Case, CaseFindings, InjectPolicy, Policy, builtin, report_html, run_sources_with, scenario,
+    Case, CaseFindings, InjectPolicy, Policy, RunSetup, builtin, report_html, run_sources_with,
+    scenario,
 };
 use crate::time::Timestamp;
 
@@ -584,14 +585,14 @@ fn run_cases(args: &RunArgs) -> Result<u8> {
                 .iter_mut()
                 .map(|s| &mut **s as &mut dyn Source)
                 .collect();
-            let outcome = run_sources_with(
-                &mut refs,
-                Arc::new(cases),
-                Arc::new(schemas),
-                Arc::new(config),
-                args.engine.ocpp,
+            let setup = RunSetup {
+                cases: Arc::new(cases),
+                schemas: Arc::new(schemas),
+                config: Arc::new(config),
+                default_version: args.engine.ocpp,
                 policy,
-            );
+            };
+            let outcome = run_sources_with(&mut refs, setup);
             let shown = if args.trace.len() == 1 {
                 trace.display().to_string()
             } else {

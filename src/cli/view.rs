@@ -191,27 +191,9 @@ pub fn load_trace(
     version: Option<Version>,
     limits: Limits,
 ) -> Result<App> {
-    load_traces(
-        &[path.to_owned()],
-        &InputOptions::default(),
-        schemas,
-        config,
-        version,
-        limits,
-    )
-}
-
-/// [`load_trace`] for several inputs of any format, read one after the other (here, not
-/// behind the screen: what `view` does in a thread).
-pub fn load_traces(
-    paths: &[PathBuf],
-    input: &InputOptions,
-    schemas: Arc<SchemaSet>,
-    config: Arc<Config>,
-    version: Option<Version>,
-    limits: Limits,
-) -> Result<App> {
-    let (mut app, indexer) = Indexer::open(paths, input, schemas, config, version, limits)?;
+    let paths = [path.to_owned()];
+    let input = InputOptions::default();
+    let (mut app, indexer) = Indexer::open(&paths, &input, schemas, config, version, limits)?;
     indexer.run(&mut |item| {
         app.on_item(item);
         true

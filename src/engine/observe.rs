@@ -166,7 +166,18 @@ mod tests {
         Engine::new(Arc::new(schemas), Arc::new(Config::default()), None)
     }
 
-    fn events() -> Vec<(i64, EventKind<'static>)> {
+    /// The events of the trace: the n-th at line n, at its given second.
+    fn events() -> Vec<Event<'static>> {
+        let event = |(n, (t, kind))| Event {
+            at: Timestamp::from_secs(t),
+            conn: "CP",
+            line: n as u64 + 1,
+            kind,
+        };
+        kinds().into_iter().enumerate().map(event).collect()
+    }
+
+    fn kinds() -> Vec<(i64, EventKind<'static>)> {
         let frame = |from, text| EventKind::Frame {
             from,
             text,
@@ -242,13 +253,7 @@ mod tests {
         let mut e = engine();
         let mut seen = Vec::new();
         let mut out = Vec::new();
-        for (n, (t, kind)) in events().into_iter().enumerate() {
-            let ev = Event {
-                at: Timestamp::from_secs(t),
-                conn: "CP",
-                line: n as u64 + 1,
-                kind,
-            };
+        for ev in events() {
             e.feed_observed(&ev, &mut out, &mut |o: &Observation<'_>| {
                 seen.push(describe(o));
             })
@@ -277,13 +282,7 @@ mod tests {
             let mut e = engine();
             let mut out: Vec<Finding> = Vec::new();
             let mut count = 0;
-            for (n, (t, kind)) in events().into_iter().enumerate() {
-                let ev = Event {
-                    at: Timestamp::from_secs(t),
-                    conn: "CP",
-                    line: n as u64 + 1,
-                    kind,
-                };
+            for ev in events() {
                 if observe {
                     e.feed_observed(&ev, &mut out, &mut |_: &Observation<'_>| count += 1)
                         .unwrap();

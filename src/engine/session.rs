@@ -576,6 +576,27 @@ impl Session {
         Some(list.remove(pos))
     }
 
+    /// Pairs an answer (`with_result`: a CALLRESULT) with its CALL: the frame's id and action
+    /// for findings, a late answer reported, the answer remembered. `None`: no CALL of
+    /// `caller` waits for `id`.
+    #[inline]
+    fn take_answered<'f>(
+        &mut self,
+        caller: Side,
+        id: &'f str,
+        with_result: bool,
+        ctx: &mut Ctx<'f>,
+    ) -> Option<Pending> {
+        ctx.set_frame_ids(Some(id), None);
+        let call = self.take_pending(caller, id)?;
+        if let (Some(version), Some(idx)) = (self.version, call.action) {
+            ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
+        }
+        self.late_answer(&call, ctx);
+        self.remember_answer(caller, &call, with_result);
+        Some(call)
+    }
+
     fn late_answer(&self, call: &Pending, ctx: &mut Ctx<'_>) {
         if call.timed_out {
             ctx.report(
@@ -634,14 +655,8 @@ impl Session {
         ctx: &mut Ctx<'f>,
     ) -> Parsed {
         let caller = from.other();
-        ctx.set_frame_ids(Some(id), None);
-        match self.take_pending(caller, id) {
+        match self.take_answered(caller, id, true, ctx) {
             Some(call) => {
-                if let (Some(version), Some(idx)) = (self.version, call.action) {
-                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
-                }
-                self.late_answer(&call, ctx);
-                self.remember_answer(caller, &call, true);
                 let mut valid = false;
                 if let (Some(version), Some(idx)) = (self.version, call.action) {
                     valid = schema::check_payload(
@@ -666,14 +681,8 @@ impl Session {
 
     fn on_error<'f>(&mut self, from: Side, id: &'f str, code: &str, ctx: &mut Ctx<'f>) -> Parsed {
         let caller = from.other();
-        ctx.set_frame_ids(Some(id), None);
-        match self.take_pending(caller, id) {
+        match self.take_answered(caller, id, false, ctx) {
             Some(call) => {
-                if let (Some(version), Some(idx)) = (self.version, call.action) {
-                    ctx.set_frame_ids(None, Some(catalogue(version)[idx].name));
-                }
-                self.late_answer(&call, ctx);
-                self.remember_answer(caller, &call, false);
                 self.deliver_reply(caller, &call, Outcome::Error { code }, ctx);
                 Parsed::answer(call, self.version)
             }

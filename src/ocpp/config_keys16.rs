@@ -27,32 +27,6 @@ pub struct ConfigKey {
     pub core_required: bool,
 }
 
-/// The measurands of OCPP 1.6 (§7.31 Measurand), for the `*Data` lists.
-pub const MEASURANDS_16: &[&str] = &[
-    "Current.Export",
-    "Current.Import",
-    "Current.Offered",
-    "Energy.Active.Export.Register",
-    "Energy.Active.Import.Register",
-    "Energy.Reactive.Export.Register",
-    "Energy.Reactive.Import.Register",
-    "Energy.Active.Export.Interval",
-    "Energy.Active.Import.Interval",
-    "Energy.Reactive.Export.Interval",
-    "Energy.Reactive.Import.Interval",
-    "Frequency",
-    "Power.Active.Export",
-    "Power.Active.Import",
-    "Power.Factor",
-    "Power.Offered",
-    "Power.Reactive.Export",
-    "Power.Reactive.Import",
-    "RPM",
-    "SoC",
-    "Temperature",
-    "Voltage",
-];
-
 /// The feature profiles of OCPP 1.6 (§3.2), for `SupportedFeatureProfiles`.
 pub const FEATURE_PROFILES_16: &[&str] = &[
     "Core",
@@ -95,6 +69,7 @@ const fn core(name: &'static str, ty: KeyType) -> ConfigKey {
     }
 }
 
+use super::meter::MEASURANDS_16;
 use KeyType::{Boolean, Csl, Integer, PhaseRotationCsl, String};
 
 /// The standard keys: §9.1 Core, §9.2 Local Auth List Management, §9.3 Reservation, §9.4

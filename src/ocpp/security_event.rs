@@ -3,80 +3,102 @@
 
 use super::Version;
 
-/// The standard security events of the 1.6 security white paper (§8).
-pub const EVENTS_16: &[&str] = &[
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
+/// The versions whose list names an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum In {
+    /// 1.6, 2.0.1 and 2.1, spelled the same.
+    All,
+    /// The 1.6 security white paper only (its spelling of a 2.x event).
+    V16,
+    /// The 2.0.1 appendix (v1.4), and so 2.1.
+    V2,
+    /// The 2.1 appendix (v2.0) only.
+    V21,
+}
+
+/// Whether an event reports a failure or an attack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Failure,
+    Other,
+}
+
+use In::{All, V2, V16, V21};
+use Kind::{Failure, Other};
+
+/// Every standard security event once: its name, the versions that list it, and whether it
+/// reports a failure or an attack.
+const EVENTS: &[(&str, In, Kind)] = &[
+    ("FirmwareUpdated", All, Other),
+    ("FailedToAuthenticateAtCentralSystem", V16, Failure),
+    ("CentralSystemFailedToAuthenticate", V16, Failure),
+    ("FailedToAuthenticateAtCsms", V2, Failure),
+    ("CsmsFailedToAuthenticate", V2, Failure),
+    ("SettingSystemTime", All, Other),
+    ("StartupOfTheDevice", All, Other),
+    ("ResetOrReboot", All, Other),
+    ("SecurityLogWasCleared", All, Other),
+    ("ReconfigurationOfSecurityParameters", All, Other),
+    ("MemoryExhaustion", All, Failure),
+    ("InvalidMessages", All, Failure),
+    ("AttemptedReplayAttacks", All, Failure),
+    ("TamperDetectionActivated", All, Failure),
+    ("InvalidFirmwareSignature", All, Failure),
+    ("InvalidFirmwareSigningCertificate", All, Failure),
+    ("InvalidCentralSystemCertificate", V16, Failure),
+    ("InvalidChargePointCertificate", V16, Failure),
+    ("InvalidCsmsCertificate", V2, Failure),
+    ("InvalidChargingStationCertificate", V2, Failure),
+    ("InvalidTLSVersion", All, Failure),
+    ("InvalidTLSCipherSuite", All, Failure),
+    ("MaintenanceLoginAccepted", V2, Other),
+    ("MaintenanceLoginFailed", V2, Failure),
+    ("DiscardedRenewedClientCertificate", V21, Failure),
 ];
 
-/// The standard security events of the 2.0.1 appendix (v1.4).
-pub const EVENTS_201: &[&str] = &[
-    "FirmwareUpdated",
-    "FailedToAuthenticateAtCsms",
-    "CsmsFailedToAuthenticate",
-    "SettingSystemTime",
-    "StartupOfTheDevice",
-    "ResetOrReboot",
-    "SecurityLogWasCleared",
-    "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCsmsCertificate",
-    "InvalidChargingStationCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginAccepted",
-    "MaintenanceLoginFailed",
-];
-
-/// Failure and attack events, in the spellings of all versions.
-pub const FAILURES: &[&str] = &[
-    "FailedToAuthenticateAtCentralSystem",
-    "CentralSystemFailedToAuthenticate",
-    "FailedToAuthenticateAtCsms",
-    "CsmsFailedToAuthenticate",
-    "MemoryExhaustion",
-    "InvalidMessages",
-    "AttemptedReplayAttacks",
-    "TamperDetectionActivated",
-    "InvalidFirmwareSignature",
-    "InvalidFirmwareSigningCertificate",
-    "InvalidCentralSystemCertificate",
-    "InvalidCsmsCertificate",
-    "InvalidChargePointCertificate",
-    "InvalidChargingStationCertificate",
-    "DiscardedRenewedClientCertificate",
-    "InvalidTLSVersion",
-    "InvalidTLSCipherSuite",
-    "MaintenanceLoginFailed",
-];
+fn find(event: &str) -> Option<(In, Kind)> {
+    EVENTS
+        .iter()
+        .find(|(name, ..)| *name == event)
+        .map(|&(_, versions, kind)| (versions, kind))
+}
 
 /// Whether `event` is a standard security event of `version`.
 pub fn is_standard(version: Version, event: &str) -> bool {
-    match version {
-        Version::V16 => EVENTS_16.contains(&event),
-        Version::V201 => EVENTS_201.contains(&event),
-        // 2.1 adds DiscardedRenewedClientCertificate (2.1 appendix v2.0).
-        Version::V21 => EVENTS_201.contains(&event) || event == "DiscardedRenewedClientCertificate",
+    find(event).is_some_and(|(versions, _)| match versions {
+        All => true,
+        V16 => version == Version::V16,
+        V2 => version != Version::V16,
+        V21 => version == Version::V21,
+    })
+}
+
+/// Whether `event` (in the spelling of any version) reports a failure or an attack.
+pub fn is_failure(event: &str) -> bool {
+    find(event).is_some_and(|(_, kind)| kind == Failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_version_lists_its_own_spelling() {
+        assert!(is_standard(Version::V16, "InvalidChargePointCertificate"));
+        assert!(!is_standard(Version::V201, "InvalidChargePointCertificate"));
+        assert!(is_standard(Version::V201, "MaintenanceLoginFailed"));
+        assert!(!is_standard(Version::V16, "MaintenanceLoginFailed"));
+        assert!(!is_standard(
+            Version::V201,
+            "DiscardedRenewedClientCertificate"
+        ));
+        assert!(is_standard(
+            Version::V21,
+            "DiscardedRenewedClientCertificate"
+        ));
+        assert!(is_standard(Version::V21, "ResetOrReboot"));
+        assert!(!is_standard(Version::V16, "NoSuchEvent"));
+        assert!(is_failure("CsmsFailedToAuthenticate"));
+        assert!(!is_failure("MaintenanceLoginAccepted"));
     }
 }

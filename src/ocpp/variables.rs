@@ -9,6 +9,7 @@
 //! here is not judged.
 
 use super::Version;
+use super::meter::MEASURANDS_201;
 
 /// `DataEnumType` of 2.0.1/2.1: how a variable's value (always sent as a string) is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,35 +97,6 @@ const fn count(component: &'static str, variable: &'static str) -> StdVariable {
 const fn boolean(component: &'static str, variable: &'static str) -> StdVariable {
     var(component, variable, Boolean, Values::Any)
 }
-
-/// The measurands of 2.0.1 (`MeasurandEnumType`).
-pub const MEASURANDS_201: &[&str] = &[
-    "Current.Export",
-    "Current.Import",
-    "Current.Offered",
-    "Energy.Active.Export.Register",
-    "Energy.Active.Import.Register",
-    "Energy.Reactive.Export.Register",
-    "Energy.Reactive.Import.Register",
-    "Energy.Active.Export.Interval",
-    "Energy.Active.Import.Interval",
-    "Energy.Active.Net",
-    "Energy.Reactive.Export.Interval",
-    "Energy.Reactive.Import.Interval",
-    "Energy.Reactive.Net",
-    "Energy.Apparent.Net",
-    "Energy.Apparent.Import",
-    "Energy.Apparent.Export",
-    "Frequency",
-    "Power.Active.Export",
-    "Power.Active.Import",
-    "Power.Factor",
-    "Power.Offered",
-    "Power.Reactive.Export",
-    "Power.Reactive.Import",
-    "SoC",
-    "Voltage",
-];
 
 /// The measurands of 2.1 (`MeasurandEnumType`).
 pub const MEASURANDS_21: &[&str] = &[

@@ -12,6 +12,7 @@ pub mod gitlab;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markup;
 pub mod sarif;
 pub mod text;
 pub mod waiver;

@@ -21,6 +21,7 @@ use std::str::FromStr;
 pub use records::{Rec, RecKind};
 
 use crate::source::trace_reader::{LineReader, parse_record, quick_conn};
+use crate::time::Timestamp;
 
 /// Bytes read ahead to tell the format.
 const SNIFF: usize = 64 * 1024;
@@ -332,6 +333,16 @@ pub enum Produced {
     Record { pos: u64, rec: Rec },
     Problem(Problem),
     Note(String),
+}
+
+impl Produced {
+    /// A record of `conn` at `at`, read at input position `pos`.
+    pub fn record(pos: u64, at: Timestamp, conn: String, kind: RecKind) -> Produced {
+        Produced::Record {
+            pos,
+            rec: Rec { at, conn, kind },
+        }
+    }
 }
 
 /// An importer: reads its input on demand and produces records, problems and notes.

@@ -19,7 +19,7 @@ use regex::Regex;
 
 use crate::ocpp::action::{Dir, lookup};
 use crate::ocpp::{Side, Version};
-use crate::source::input::{Importer, InputOptions, Problem, Produced, Rec, RecKind, Tz};
+use crate::source::input::{Importer, InputOptions, Problem, Produced, RecKind, Tz};
 use crate::time::Timestamp;
 pub use presets::{Preset, preset, preset_names};
 
@@ -395,29 +395,12 @@ impl<R: BufRead> LogImporter<R> {
                         "from the BootNotification's fields"
                     }
                 )));
-                out.push_back(Produced::Record {
-                    pos: n,
-                    rec: Rec {
-                        at,
-                        conn: conn.clone(),
-                        kind: RecKind::Open {
-                            subprotocol: Some(sub),
-                            offered: None,
-                            basic_auth_user: None,
-                            scheme: None,
-                        },
-                    },
-                });
+                let open = RecKind::assumed_open(Some(sub));
+                out.push_back(Produced::record(n, at, conn.clone(), open));
             }
         }
-        out.push_back(Produced::Record {
-            pos: n,
-            rec: Rec {
-                at,
-                conn,
-                kind: RecKind::Frame { from: side, text },
-            },
-        });
+        let frame = RecKind::Frame { from: side, text };
+        out.push_back(Produced::record(n, at, conn, frame));
     }
 }
 
@@ -545,17 +528,11 @@ impl<R: BufRead> Importer for LogImporter<R> {
                         let conn = presets::generic_identity(&line)
                             .or_else(|| self.preset.and_then(|p| p.identity(&line)))
                             .unwrap_or_default();
-                        out.push_back(Produced::Record {
-                            pos: n,
-                            rec: Rec {
-                                at,
-                                conn,
-                                kind: RecKind::Gap {
-                                    reason: "log lines skipped".into(),
-                                    frames,
-                                },
-                            },
-                        });
+                        let gap = RecKind::Gap {
+                            reason: "log lines skipped".into(),
+                            frames,
+                        };
+                        out.push_back(Produced::record(n, at, conn, gap));
                     }
                 }
             }
@@ -567,6 +544,7 @@ impl<R: BufRead> Importer for LogImporter<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::input::Rec;
 
     fn read(
         log: &str,

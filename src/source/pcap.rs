@@ -391,7 +391,7 @@ impl State {
             for h in &mut old.halves {
                 h.end();
             }
-            self.drain_conn(&mut old, at, out);
+            drain_conn(&mut old, self.packet, self.conn_flag.as_deref(), at, out);
             if old.quietly_ignored {
                 self.not_websocket += 1;
             }
@@ -408,29 +408,13 @@ impl State {
         if seg.rst {
             conn.halves[half].finished = true;
         }
-        let mut emit = Emit {
-            out,
-            pos: self.packet,
-            at,
-            conn_flag: self.conn_flag.as_deref(),
-        };
-        conn.drain(&mut emit);
+        drain_conn(conn, self.packet, self.conn_flag.as_deref(), at, out);
         if conn.halves[0].finished && conn.halves[1].finished {
             if conn.quietly_ignored {
                 self.not_websocket += 1;
             }
             self.conns.remove(&key);
         }
-    }
-
-    fn drain_conn(&self, conn: &mut Conn, at: Timestamp, out: &mut VecDeque<Produced>) {
-        let mut emit = Emit {
-            out,
-            pos: self.packet,
-            at,
-            conn_flag: self.conn_flag.as_deref(),
-        };
-        conn.drain(&mut emit);
     }
 
     /// The capture ended: held segments are delivered after their holes.
@@ -441,7 +425,13 @@ impl State {
             for h in &mut conn.halves {
                 h.end();
             }
-            self.drain_conn(&mut conn, self.last_at, out);
+            drain_conn(
+                &mut conn,
+                self.packet,
+                self.conn_flag.as_deref(),
+                self.last_at,
+                out,
+            );
             if conn.quietly_ignored {
                 self.not_websocket += 1;
             }
@@ -478,4 +468,21 @@ impl State {
             }));
         }
     }
+}
+
+/// Delivers what `conn` holds ready, as read at packet `packet` and time `at`.
+fn drain_conn(
+    conn: &mut Conn,
+    packet: u64,
+    conn_flag: Option<&str>,
+    at: Timestamp,
+    out: &mut VecDeque<Produced>,
+) {
+    let mut emit = Emit {
+        out,
+        pos: packet,
+        at,
+        conn_flag,
+    };
+    conn.drain(&mut emit);
 }

@@ -26,7 +26,7 @@ use super::{Case, TraceOutcome, settle};
 use crate::engine::Observation;
 use crate::finding::Finding;
 use crate::sink::tui::app::CaseInfo;
-use crate::sink::tui::feed::{CaseStep, FeedItem, FeedSender};
+use crate::sink::tui::feed::{CaseEnd, CaseStep, FeedItem, FeedSender};
 use crate::sink::{LiveOutcome, LiveSink};
 use crate::source::proxy::ProxyHandle;
 use crate::time::Timestamp;
@@ -214,19 +214,20 @@ impl<W: Write + Send> LiveCases<W> {
             };
             // Known failures are applied after the run, by the caller; mapped here to what
             // the device did, should an outcome carry them.
-            let step = match r.verdict {
-                Verdict::Passed | Verdict::Fixed => CaseStep::Passed,
-                Verdict::Failed | Verdict::KnownFailure => CaseStep::Failed {
+            let end = match r.verdict {
+                Verdict::Passed | Verdict::Fixed => CaseEnd::Passed,
+                Verdict::Failed | Verdict::KnownFailure => CaseEnd::Failed {
                     step: r.failed_step.unwrap_or(0),
                     reason: r.reason.clone(),
                 },
-                Verdict::NotRun => CaseStep::NotRun {
+                Verdict::NotRun => CaseEnd::NotRun {
                     reason: r.reason.clone(),
                 },
-                Verdict::Inconclusive | Verdict::NotApplicable => CaseStep::NotRun {
+                Verdict::Inconclusive | Verdict::NotApplicable => CaseEnd::NotRun {
                     reason: format!("{}: {}", r.verdict.as_str().replace('_', " "), r.reason),
                 },
             };
+            let step = CaseStep::Ended(end);
             ui.tx.send(FeedItem::Case {
                 station: Arc::from(station.as_str()),
                 case,
@@ -302,14 +303,14 @@ fn case_step(kind: &ProgressKind) -> CaseStep {
     match kind {
         ProgressKind::Started => CaseStep::Started,
         ProgressKind::StepMatched(i) => CaseStep::Matched(*i),
-        ProgressKind::Passed => CaseStep::Passed,
-        ProgressKind::Failed { step, reason } => CaseStep::Failed {
+        ProgressKind::Passed => CaseStep::Ended(CaseEnd::Passed),
+        ProgressKind::Failed { step, reason } => CaseStep::Ended(CaseEnd::Failed {
             step: *step,
             reason: reason.clone(),
-        },
-        ProgressKind::NotRun { reason } => CaseStep::NotRun {
+        }),
+        ProgressKind::NotRun { reason } => CaseStep::Ended(CaseEnd::NotRun {
             reason: reason.clone(),
-        },
+        }),
         ProgressKind::Inject { step, action, .. } => CaseStep::Injecting {
             step: *step,
             action: action.as_str().into(),

@@ -307,13 +307,9 @@ pub fn write_text(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
             let t = tally(rs);
             writeln!(
                 out,
-                "{role} under test: {}: {} passed, {} failed, {} inconclusive, {} not run, {} not applicable\n",
+                "{role} under test: {}: {}\n",
                 t.overall().to_uppercase(),
-                t.passed,
-                t.failed,
-                t.inconclusive,
-                t.not_run,
-                t.not_applicable
+                t.counts()
             )?;
         }
     }
@@ -333,13 +329,9 @@ pub fn write_text(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> 
     }
     writeln!(
         out,
-        "\n{}: {} passed, {} failed, {} inconclusive, {} not run, {} not applicable{known} ({} cases × stations) in {}; {} rule findings",
+        "\n{}: {}{known} ({} cases × stations) in {}; {} rule findings",
         if t.failed > 0 { "FAIL" } else { "OK" },
-        t.passed,
-        t.failed,
-        t.inconclusive,
-        t.not_run,
-        t.not_applicable,
+        t.counts(),
         o.results.len(),
         info.trace,
         o.findings.len()
@@ -409,7 +401,7 @@ fn write_text_part(out: &mut impl Write, rs: &[&CaseResult]) -> io::Result<()> {
     Ok(())
 }
 
-pub use crate::sink::report::junit::xml_escape;
+pub use crate::sink::report::markup::xml_escape;
 
 /// `--format junit`: one `<testsuite>` per side under test with the run's metadata as
 /// `<properties>`, one `<testcase>` per case and station (classname the station); failed →

@@ -12,22 +12,7 @@ use super::TraceOutcome;
 use super::report::{ReportInfo, judged_stations, octt_cases, parts, profiles, tally};
 use super::verdict::{CaseResult, StepStatus, Tally, Verdict};
 use crate::finding::Finding;
-
-/// Escapes text for HTML content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::sink::report::markup::html_escape;
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2433;background:#f4f6f9}
@@ -96,14 +81,10 @@ pub fn write(out: &mut impl Write, o: &TraceOutcome, info: &ReportInfo) -> io::R
     let parts = parts(o);
     writeln!(
         out,
-        "<div class=\"banner b-{}\">Overall verdict: {} <span style=\"font-weight:400;font-size:14px\">· {} passed, {} failed, {} inconclusive, {} not run, {} not applicable</span></div>",
+        "<div class=\"banner b-{}\">Overall verdict: {} <span style=\"font-weight:400;font-size:14px\">· {}</span></div>",
         t.overall(),
         t.overall().replace('_', " ").to_uppercase(),
-        t.passed,
-        t.failed,
-        t.inconclusive,
-        t.not_run,
-        t.not_applicable
+        t.counts()
     )?;
     write_run(out, o, info)?;
 

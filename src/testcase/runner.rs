@@ -89,6 +89,20 @@ pub enum ProgressKind {
     },
 }
 
+/// Why step `i` fails on a frame a `rearm_on` or `forbid` entry names: `why`, the frame and
+/// the entry's reason.
+fn listed_reason(case: &Case, i: usize, why: &str, msg: &Msg<'_>, f: &Forbid) -> String {
+    format!(
+        "step {} ({}): {why} {} {} {} ({})",
+        i + 1,
+        case.steps[i].name,
+        msg.from,
+        msg.kind.name(),
+        msg.action,
+        f.reason
+    )
+}
+
 /// A frame as the runner sees it.
 struct Msg<'a> {
     from: Side,
@@ -280,15 +294,7 @@ impl Run {
             // `rearm_on`: this attempt is another scenario; start afresh.
             if let Some(f) = case.rearm_on.iter().find(|f| self.fits(f, msg)) {
                 let i = self.next_required(&case.steps).unwrap_or(self.pos);
-                let reason = format!(
-                    "step {} ({}): started afresh on {} {} {} ({})",
-                    i + 1,
-                    case.steps[i].name,
-                    msg.from,
-                    msg.kind.name(),
-                    msg.action,
-                    f.reason
-                );
+                let reason = listed_reason(case, i, "started afresh on", msg, f);
                 return self.fail(case, station, i, reason, here, out);
             }
         }
@@ -300,15 +306,7 @@ impl Run {
                 if self.fits(f, msg) {
                     let i = self.pos.min(case.steps.len().saturating_sub(1));
                     self.push_evidence(i, msg);
-                    let reason = format!(
-                        "step {} ({}): forbidden while the case runs: {} {} {} ({})",
-                        i + 1,
-                        case.steps[i].name,
-                        msg.from,
-                        msg.kind.name(),
-                        msg.action,
-                        f.reason
-                    );
+                    let reason = listed_reason(case, i, "forbidden while the case runs:", msg, f);
                     return self.fail(case, station, i, reason, here, out);
                 }
             }

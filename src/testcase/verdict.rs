@@ -186,6 +186,15 @@ impl Tally {
         t
     }
 
+    /// `3 passed, 1 failed, 0 inconclusive, 0 not run, 2 not applicable`: the counts every
+    /// report's summary gives.
+    pub fn counts(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} inconclusive, {} not run, {} not applicable",
+            self.passed, self.failed, self.inconclusive, self.not_run, self.not_applicable
+        )
+    }
+
     /// The overall verdict of a set of results, for the banner: failed when any failed;
     /// else inconclusive when any was; else passed when any passed; else no verdict.
     pub fn overall(&self) -> &'static str {

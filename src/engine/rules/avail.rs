@@ -1,10 +1,13 @@
 //! `avail.*`: availability and resets (ChangeAvailability, Reset).
 //!
 //! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
-//! and [`RULES`] in registry order. The checks are in `dm/device_model.rs`.
+//! and [`RULES`] in registry order. The checks are in `avail/reset.rs` (called by the `dm`
+//! family, which follows the transactions and the reset in force).
 
 use crate::engine::rules::{ALL, Party, Rule, V2X};
 use crate::finding::Severity;
+
+pub(crate) mod reset;
 
 /// The rules of this prefix, in registry order.
 pub static RULES: &[&Rule] = &[

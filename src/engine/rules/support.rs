@@ -130,6 +130,24 @@ pub(crate) fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
     list.push(item);
 }
 
+/// The entry of a list bounded at `cap` entries that `is` picks, pushing `new()` (and dropping
+/// the oldest when full) when there is none.
+pub(crate) fn find_or_push_capped<T>(
+    list: &mut Vec<T>,
+    is: impl FnMut(&T) -> bool,
+    new: impl FnOnce() -> T,
+    cap: usize,
+) -> &mut T {
+    let pos = match list.iter().position(is) {
+        Some(pos) => pos,
+        None => {
+            push_capped(list, new(), cap);
+            list.len() - 1
+        }
+    };
+    &mut list[pos]
+}
+
 #[cfg(test)]
 mod tests {
     use super::MsgId;

@@ -1,11 +1,13 @@
 //! `trig.*`: TriggerMessage and the messages it asks for.
 //!
 //! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
-//! and [`RULES`] in registry order. The checks are in `trig/trigger.rs`, `fw/firmware.rs`.
+//! and [`RULES`] in registry order. The checks are in `trig/trigger.rs` and `trig/status.rs`
+//! (a triggered firmware or log status, called by the `fw` family, which keeps the jobs).
 
 use crate::engine::rules::{ALL, Party, Rule, V2X, V16};
 use crate::finding::Severity;
 
+pub(crate) mod status;
 pub(crate) mod trigger;
 
 /// The rules of this prefix, in registry order.

@@ -6,8 +6,8 @@
 
 use std::io::{self, Write};
 
+use super::markup::html_escape as e;
 use super::{Counts, FileEnd, Gate, Item, ReportWriter, Status, Totals};
-use crate::testcase::report_html::html_escape as e;
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2433;background:#f4f6f9}

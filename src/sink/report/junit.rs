@@ -9,30 +9,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use super::markup::xml_escape;
 use super::{FileEnd, Gate, Item, ReportWriter, RunInfo, Status, Totals};
 use crate::checker::FileResult;
 use crate::engine::rules::{REGISTRY, Rule};
 use crate::finding::Finding;
-
-/// Escapes text for XML content and attribute values (control characters XML 1.0 forbids
-/// become `?`).
-pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('?'),
-            '\u{fffe}' | '\u{ffff}' => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 fn describe(file: &str, f: &Finding) -> String {
     format!(

@@ -39,6 +39,21 @@ pub struct Seen {
     pub station: StationSummary,
 }
 
+/// A message as the UI keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenMessage {
+    pub from: Side,
+    pub message_type: MessageType,
+    pub id: Box<str>,
+    /// A CALL's action, or for an answer the action of the CALL it answers.
+    pub action: Option<Box<str>>,
+    /// For an answer: the CALL the engine paired it with (its line and time).
+    pub call: Option<crate::engine::observe::CallSeen>,
+    /// The payload on one line, shortened (a CALLERROR: its code and description).
+    pub short: Box<str>,
+    pub text: Box<str>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SeenKind {
     Open {
@@ -46,18 +61,7 @@ pub enum SeenKind {
         /// `wss 1.3 SP3`, …; `-` when the transport is unknown.
         security: String,
     },
-    Message {
-        from: Side,
-        message_type: MessageType,
-        id: Box<str>,
-        /// A CALL's action, or for an answer the action of the CALL it answers.
-        action: Option<Box<str>>,
-        /// For an answer: the CALL the engine paired it with (its line and time).
-        call: Option<crate::engine::observe::CallSeen>,
-        /// The payload on one line, shortened (a CALLERROR: its code and description).
-        short: Box<str>,
-        text: Box<str>,
-    },
+    Message(SeenMessage),
     /// A text frame that is no OCPP-J message.
     Unreadable {
         from: Side,
@@ -88,7 +92,7 @@ impl Seen {
                 subprotocol: handshake.subprotocol.map(Box::from),
                 security: handshake.security_label(),
             },
-            Observed::Message(m) => SeenKind::Message {
+            Observed::Message(m) => SeenKind::Message(SeenMessage {
                 from: m.from,
                 message_type: m.message_type(),
                 id: Box::from(m.id()),
@@ -96,7 +100,7 @@ impl Seen {
                 call: m.call,
                 short: short_of(&m),
                 text: Box::from(m.text),
-            },
+            }),
             Observed::Unreadable { from, text } => SeenKind::Unreadable {
                 from,
                 text: Box::from(text),
@@ -275,16 +279,22 @@ pub enum CaseStep {
     /// The trigger steps all matched: the case runs.
     Started,
     /// The proxy sends the CALL of step `step` to the station.
-    Injecting {
-        step: usize,
-        action: Box<str>,
-    },
+    Injecting { step: usize, action: Box<str> },
+    /// The case ended (a `NotRun` at the end of the run is the final word: the case never
+    /// started).
+    Ended(CaseEnd),
+}
+
+/// How a test case ended on a station, as the UI shows it (and keeps it in the Cases pane).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseEnd {
     Passed,
     Failed {
         step: usize,
         reason: String,
     },
-    /// The final word at the end of the run: the case never started.
+    /// No verdict on the device (inconclusive and not-applicable verdicts arrive named in
+    /// their reason).
     NotRun {
         reason: String,
     },
@@ -520,33 +530,27 @@ mod tests {
             text: &text,
         }));
         let seen = Seen::of(&o);
-        let SeenKind::Message {
-            from,
-            message_type,
-            id,
-            action,
-            call,
-            short,
-            text: kept,
-        } = seen.what
-        else {
+        let SeenKind::Message(m) = seen.what else {
             panic!("a message: {seen:?}");
         };
-        assert_eq!((from, message_type), (Side::Csms, MessageType::CallResult));
         assert_eq!(
-            (&*id, action.as_deref(), call.map(|c| c.line)),
+            (m.from, m.message_type),
+            (Side::Csms, MessageType::CallResult)
+        );
+        assert_eq!(
+            (&*m.id, m.action.as_deref(), m.call.map(|c| c.line)),
             ("1", Some("DataTransfer"), Some(7))
         );
         assert_eq!(
-            short.chars().count(),
+            m.short.chars().count(),
             SHORT_PAYLOAD + 1,
             "cut, with an ellipsis"
         );
-        assert!(short.starts_with("{\"data\":\"xxx"));
+        assert!(m.short.starts_with("{\"data\":\"xxx"));
         // The one-line form keeps the members in the order sent, and their bytes.
         let (id, short) = id_and_short(r#"[2, "7", "StopTransaction", {"z": 1.50, "a": "x y"} ]"#);
         assert_eq!(id.as_deref(), Some("7"));
         assert_eq!(&*short, r#"{"z":1.50,"a":"x y"}"#);
-        assert_eq!(&*kept, text);
+        assert_eq!(&*m.text, text);
     }
 }

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::{App, CaseState, Focus, FrameRow, Mode, RowKind, Shown};
+use super::feed::CaseEnd;
 use super::input::{Scope, help_rows};
 use super::pretty;
 
@@ -152,10 +153,12 @@ fn draw_panes(f: &mut Frame<'_>, app: &App, area: Rect) {
 
 fn case_style(state: &CaseState) -> Style {
     match state {
-        CaseState::Waiting | CaseState::NotRun { .. } => Style::new().fg(Color::DarkGray),
+        CaseState::Waiting | CaseState::Ended(CaseEnd::NotRun { .. }) => {
+            Style::new().fg(Color::DarkGray)
+        }
         CaseState::Running { .. } | CaseState::Injecting { .. } => Style::new().fg(Color::Yellow),
-        CaseState::Passed => Style::new().fg(Color::Green),
-        CaseState::Failed { .. } => Style::new().fg(Color::Red),
+        CaseState::Ended(CaseEnd::Passed) => Style::new().fg(Color::Green),
+        CaseState::Ended(CaseEnd::Failed { .. }) => Style::new().fg(Color::Red),
     }
 }
 
@@ -163,9 +166,9 @@ fn case_mark(state: &CaseState) -> &'static str {
     match state {
         CaseState::Waiting => "·",
         CaseState::Running { .. } | CaseState::Injecting { .. } => "…",
-        CaseState::Passed => "✓",
-        CaseState::Failed { .. } => "✗",
-        CaseState::NotRun { .. } => "-",
+        CaseState::Ended(CaseEnd::Passed) => "✓",
+        CaseState::Ended(CaseEnd::Failed { .. }) => "✗",
+        CaseState::Ended(CaseEnd::NotRun { .. }) => "-",
     }
 }
 
@@ -187,10 +190,8 @@ fn draw_cases(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
     if n.not_run > 0 {
         title.push_str(&format!("{} not run ", n.not_run));
     }
-    let inner_h = usize::from(area.height.saturating_sub(2));
     let width = usize::from(area.width.saturating_sub(2));
     let sel = app.selected_case_index(visible);
-    let first = offset(sel, inner_h);
     let id_w = visible
         .iter()
         .filter_map(|&p| cases.catalog.get(cases.rows[p].case))
@@ -205,47 +206,66 @@ fn draw_cases(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
     } else {
         0
     };
-    let lines: Vec<Line<'_>> = visible
+    draw_list(f, area, title, focused, visible, sel, |&p, here| {
+        let r = &cases.rows[p];
+        let info = cases.catalog.get(r.case);
+        let style = case_style(&r.state);
+        let mut spans = vec![
+            Span::raw(if here { "▶" } else { " " }),
+            Span::styled(format!("{} ", case_mark(&r.state)), style),
+            Span::styled(
+                format!("{:<12.12} ", r.station),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!(
+                "{:<id_w$.id_w$} ",
+                info.map_or("?", |c| c.id.as_str())
+            )),
+        ];
+        if title_w > 0 {
+            let t = shorten(info.map_or("", |c| c.title.as_str()), title_w - 1);
+            spans.push(Span::styled(
+                format!("{t:<title_w$} "),
+                Style::new().fg(Color::DarkGray),
+            ));
+        }
+        let state = r
+            .state
+            .text(info.map_or(0, |c| c.steps))
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>();
+        spans.push(Span::styled(state, style));
+        Line::from(spans)
+    });
+}
+
+/// Draws a list pane: the items that fit its height, from one that keeps the selected item
+/// (`sel`) in view, each drawn by `line` (told whether it is the selected one while the pane
+/// has the focus; that one is shown reversed).
+fn draw_list<'a, T>(
+    f: &mut Frame<'_>,
+    area: Rect,
+    title: String,
+    focused: bool,
+    items: &'a [T],
+    sel: Option<usize>,
+    mut line: impl FnMut(&'a T, bool) -> Line<'a>,
+) {
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let lines: Vec<Line<'a>> = items
         .iter()
         .enumerate()
-        .skip(first)
+        .skip(offset(sel, inner_h))
         .take(inner_h)
-        .map(|(i, &p)| {
-            let r = &cases.rows[p];
-            let info = cases.catalog.get(r.case);
+        .map(|(i, item)| {
             let here = focused && Some(i) == sel;
-            let style = case_style(&r.state);
-            let mut spans = vec![
-                Span::raw(if here { "▶" } else { " " }),
-                Span::styled(format!("{} ", case_mark(&r.state)), style),
-                Span::styled(
-                    format!("{:<12.12} ", r.station),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(format!(
-                    "{:<id_w$.id_w$} ",
-                    info.map_or("?", |c| c.id.as_str())
-                )),
-            ];
-            if title_w > 0 {
-                let t = shorten(info.map_or("", |c| c.title.as_str()), title_w - 1);
-                spans.push(Span::styled(
-                    format!("{t:<title_w$} "),
-                    Style::new().fg(Color::DarkGray),
-                ));
-            }
-            let state = r
-                .state
-                .text(info.map_or(0, |c| c.steps))
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect::<String>();
-            spans.push(Span::styled(state, style));
-            let mut line = Line::from(spans);
+            let l = line(item, here);
             if here {
-                line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+                l.style(Style::new().add_modifier(Modifier::REVERSED))
+            } else {
+                l
             }
-            line
         })
         .collect();
     f.render_widget(
@@ -262,10 +282,8 @@ fn offset(sel: Option<usize>, height: usize) -> usize {
 fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus == Focus::Conns && app.mode != Mode::Detail;
     let title = format!(" Connections {} ", app.conns.len());
-    let inner_h = usize::from(area.height.saturating_sub(2));
     let sel =
         (!app.conns.is_empty()).then_some(app.conn_sel.min(app.conns.len().saturating_sub(1)));
-    let first = offset(sel, inner_h);
     let width = usize::from(area.width.saturating_sub(2));
     let wide = width >= 70;
     // Names in full up to 24 characters (elided in the middle beyond); the security
@@ -278,72 +296,56 @@ fn draw_conns(f: &mut Frame<'_>, app: &App, area: Rect) {
         .unwrap_or(0)
         .clamp(8, 24);
     let with_security = width >= name_w + 90;
-    let lines: Vec<Line<'_>> = app
-        .conns
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(inner_h)
-        .map(|(i, c)| {
-            let worst = if c.errors > 0 {
-                Some(Severity::Error)
-            } else if c.warnings > 0 {
-                Some(Severity::Warning)
-            } else {
-                None
-            };
-            let filtered = app.filter.conn.as_deref() == Some(&*c.name);
-            let here = focused && Some(i) == sel;
-            let mark = match (here, filtered) {
-                (true, _) => "▶",
-                (false, true) => "*",
-                (false, false) => " ",
-            };
-            let bold = Style::new().add_modifier(Modifier::BOLD);
-            let mut line = if wide {
-                let mut spans = vec![
-                    Span::raw(mark),
-                    Span::styled(format!("{:<name_w$} ", elide_middle(&c.name, name_w)), bold),
-                    Span::raw(format!("{:<6} ", c.version)),
-                ];
-                if with_security {
-                    spans.push(Span::raw(format!("{:<13} ", c.security)));
-                }
-                spans.push(Span::raw(format!(
-                    "{:<15}{:>8} ",
-                    c.state(),
-                    plural(c.frames, "frame")
-                )));
-                spans.push(Span::styled(
-                    format!(
-                        "{:>10} {:>12}",
-                        plural(c.errors, "error"),
-                        plural(c.warnings, "warning")
-                    ),
-                    severity_style(worst),
-                ));
-                Line::from(spans)
-            } else {
-                Line::from(vec![
-                    Span::raw(mark),
-                    Span::styled(format!("{:<9.9} ", c.name), bold),
-                    Span::raw(format!("{:<5} {:<9.9} ", c.version, c.state())),
-                    Span::styled(
-                        format!("{}E {}W", c.errors, c.warnings),
-                        severity_style(worst),
-                    ),
-                ])
-            };
-            if here {
-                line = line.style(Style::new().add_modifier(Modifier::REVERSED));
+    draw_list(f, area, title, focused, &app.conns, sel, |c, here| {
+        let worst = if c.errors > 0 {
+            Some(Severity::Error)
+        } else if c.warnings > 0 {
+            Some(Severity::Warning)
+        } else {
+            None
+        };
+        let filtered = app.filter.conn.as_deref() == Some(&*c.name);
+        let mark = match (here, filtered) {
+            (true, _) => "▶",
+            (false, true) => "*",
+            (false, false) => " ",
+        };
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        if wide {
+            let mut spans = vec![
+                Span::raw(mark),
+                Span::styled(format!("{:<name_w$} ", elide_middle(&c.name, name_w)), bold),
+                Span::raw(format!("{:<6} ", c.version)),
+            ];
+            if with_security {
+                spans.push(Span::raw(format!("{:<13} ", c.security)));
             }
-            line
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(lines).block(pane_block(title, focused)),
-        area,
-    );
+            spans.push(Span::raw(format!(
+                "{:<15}{:>8} ",
+                c.state(),
+                plural(c.frames, "frame")
+            )));
+            spans.push(Span::styled(
+                format!(
+                    "{:>10} {:>12}",
+                    plural(c.errors, "error"),
+                    plural(c.warnings, "warning")
+                ),
+                severity_style(worst),
+            ));
+            Line::from(spans)
+        } else {
+            Line::from(vec![
+                Span::raw(mark),
+                Span::styled(format!("{:<9.9} ", c.name), bold),
+                Span::raw(format!("{:<5} {:<9.9} ", c.version, c.state())),
+                Span::styled(
+                    format!("{}E {}W", c.errors, c.warnings),
+                    severity_style(worst),
+                ),
+            ])
+        }
+    });
 }
 
 fn type_label(row: &FrameRow<'_>) -> &'static str {
@@ -618,54 +620,36 @@ fn draw_findings(f: &mut Frame<'_>, app: &App, area: Rect, visible: &[usize]) {
         plural(count(Severity::Warning), "warning"),
         plural(count(Severity::Info), "info")
     ));
-    let inner_h = usize::from(area.height.saturating_sub(2));
     let sel = app.selected_finding_index(visible);
-    let first = offset(sel, inner_h);
-    let lines: Vec<Line<'_>> = visible
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(inner_h)
-        .map(|(i, &p)| {
-            let r = &app.findings[p];
-            let fnd = &r.finding;
-            let here = focused && Some(i) == sel;
-            let mut line = Line::from(vec![
-                Span::raw(if here { "▶" } else { " " }),
-                Span::styled(
-                    format!(
-                        "{} {:<7} ",
-                        severity_mark(Some(fnd.severity)),
-                        fnd.severity.as_str()
-                    ),
-                    severity_style(Some(fnd.severity)),
+    draw_list(f, area, title, focused, visible, sel, |&p, here| {
+        let fnd = &app.findings[p].finding;
+        Line::from(vec![
+            Span::raw(if here { "▶" } else { " " }),
+            Span::styled(
+                format!(
+                    "{} {:<7} ",
+                    severity_mark(Some(fnd.severity)),
+                    fnd.severity.as_str()
                 ),
-                Span::styled(
-                    format!("{} ", fnd.rule.id),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(format!(
-                    "{} {}{} ",
-                    fnd.conn,
-                    if fnd.line > 0 { "line " } else { "" },
-                    if fnd.line > 0 {
-                        fnd.line.to_string()
-                    } else {
-                        String::new()
-                    }
-                )),
-                Span::raw(fnd.message.clone()),
-            ]);
-            if here {
-                line = line.style(Style::new().add_modifier(Modifier::REVERSED));
-            }
-            line
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(lines).block(pane_block(title, focused)),
-        area,
-    );
+                severity_style(Some(fnd.severity)),
+            ),
+            Span::styled(
+                format!("{} ", fnd.rule.id),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!(
+                "{} {}{} ",
+                fnd.conn,
+                if fnd.line > 0 { "line " } else { "" },
+                if fnd.line > 0 {
+                    fnd.line.to_string()
+                } else {
+                    String::new()
+                }
+            )),
+            Span::raw(fnd.message.clone()),
+        ])
+    });
 }
 
 fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {

@@ -43,6 +43,19 @@ pub enum RecKind {
     },
 }
 
+impl RecKind {
+    /// The open an importer assumes before a connection's first frame when its input has
+    /// no connection events: nothing of the handshake but the subprotocol, when known.
+    pub fn assumed_open(subprotocol: Option<String>) -> RecKind {
+        RecKind::Open {
+            subprotocol,
+            offered: None,
+            basic_auth_user: None,
+            scheme: None,
+        }
+    }
+}
+
 impl Rec {
     /// The owned form of a parsed trace record (`None` for kinds this reader skips).
     pub fn from_record(r: &crate::source::trace_reader::Record<'_>) -> Option<Rec> {

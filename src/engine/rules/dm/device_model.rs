@@ -20,10 +20,7 @@ use super::{
     UNKNOWN_KEY_CHANGE_NOT_NOTSUPPORTED,
 };
 use crate::engine::rules::auth::SECRET_READBACK;
-use crate::engine::rules::avail::{
-    EVSE_RESET_UNSUPPORTED_ACCEPTED, IMMEDIATE_RESET_NOT_ACCEPTED, ONIDLE_RESET_NOT_SCHEDULED,
-    RESET_TX_NOT_STOPPED,
-};
+use crate::engine::rules::avail;
 use serde_json::Value;
 
 use crate::engine::Ctx;
@@ -345,14 +342,7 @@ impl Family for Dm {
                     && !w.txs.is_empty()
                 {
                     let ids: Vec<String> = w.txs.iter().take(5).map(ToString::to_string).collect();
-                    ctx.report(
-                            &RESET_TX_NOT_STOPPED,
-                            format!(
-                                "the charger boots after the Reset of line {} without having stopped transaction(s) {} that ran when the reset was accepted",
-                                w.call.line,
-                                ids.join(", ")
-                            ),
-                        );
+                    avail::reset::boot_with_transactions(ctx, w.call.line, &ids);
                 }
             }
             ("StopTransaction", Side::Charger) => {

@@ -31,7 +31,8 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::support::{CallRef, int_of, push_capped, status_of, str_of};
-use crate::engine::rules::trig::{TRIGGERED_FIRMWARE_STATUS_NOT_LAST, TRIGGERED_LOG_STATUS_WRONG};
+use crate::engine::rules::trig;
+use crate::engine::rules::trig::status::InProgress;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
@@ -85,6 +86,22 @@ struct Job {
     ended: bool,
     /// It replaced a job that had not ended (that one may still report a failure).
     replaced_running: bool,
+}
+
+impl Job {
+    /// A job inferred from its first status (its request predates the trace).
+    fn from_status(kind: Kind, request_id: Option<i64>, status: &str, now: Timestamp) -> Job {
+        Job {
+            call: None,
+            request_id,
+            since: now,
+            due: None,
+            last: Some(Box::from(status)),
+            statuses: 1,
+            ended: ended(kind, status),
+            replaced_running: false,
+        }
+    }
 }
 
 /// A security event a status requires.
@@ -404,42 +421,19 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
         }
         None => false,
     };
-    if triggered && v2 && kind == Kind::Log {
-        let uploading = fw.jobs[i].as_ref().filter(|j| !j.ended);
-        let wrong = match uploading {
-            Some(job) if status == "Idle" && job.call.is_some() => Some(format!(
-                "the triggered LogStatusNotification says Idle, but the upload of {} (requestId {}) has not ended; expected Uploading",
-                job.call.as_ref().map_or("GetLog", |c| c.action),
-                job.request_id.map_or("?".to_owned(), |r| r.to_string())
-            )),
-            None if status != "Idle" && seen_open => Some(format!(
-                "the triggered LogStatusNotification says {status}, but no log upload is in progress; expected Idle"
-            )),
-            _ => None,
-        };
-        if let Some(msg) = wrong {
-            ctx.report(&TRIGGERED_LOG_STATUS_WRONG, msg);
-        }
-    }
-    if triggered && v2 && kind == Kind::Firmware {
-        let running = fw.jobs[i].as_ref().filter(|j| !j.ended);
-        let wrong = match running {
-            Some(job) if job.call.is_some() => job
-                .last
-                .as_deref()
-                .filter(|last| *last != status)
-                .map(|last| {
-                    format!(
-                        "the triggered FirmwareStatusNotification says {status}, but the last status of the update in progress was {last}; a triggered status repeats the last one"
-                    )
-                }),
-            None if status != "Idle" && seen_open => Some(format!(
-                "the triggered FirmwareStatusNotification says {status}, but no firmware update is in progress; expected Idle"
-            )),
-            _ => None,
-        };
-        if let Some(msg) = wrong {
-            ctx.report(&TRIGGERED_FIRMWARE_STATUS_NOT_LAST, msg);
+    if triggered && v2 {
+        let running = fw.jobs[i]
+            .as_ref()
+            .filter(|j| !j.ended)
+            .map(|job| InProgress {
+                action: job.call.as_ref().map(|c| c.action),
+                request_id: job.request_id,
+                last: job.last.as_deref(),
+            });
+        match kind {
+            Kind::Log => trig::status::log_status(ctx, running, status, seen_open),
+            Kind::Firmware => trig::status::firmware_status(ctx, running, status, seen_open),
+            Kind::Diagnostics => {}
         }
     }
     if status == "Idle" {
@@ -477,16 +471,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
                 ),
             );
         }
-        fw.jobs[i] = Some(Job {
-            call: None,
-            request_id,
-            since: now,
-            due: None,
-            last: Some(Box::from(status)),
-            statuses: 1,
-            ended: ended(kind, status),
-            replaced_running: false,
-        });
+        fw.jobs[i] = Some(Job::from_status(kind, request_id, status, now));
         return;
     };
     if let (Some(got), Some(want)) = (request_id, job.request_id)
@@ -507,16 +492,7 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
             );
         } else {
             // Statuses of another update that also predates the trace.
-            *job = Job {
-                call: None,
-                request_id: Some(got),
-                since: now,
-                due: None,
-                last: Some(Box::from(status)),
-                statuses: 1,
-                ended: ended(kind, status),
-                replaced_running: false,
-            };
+            *job = Job::from_status(kind, Some(got), status, now);
         }
         return;
     }

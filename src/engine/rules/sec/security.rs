@@ -25,7 +25,7 @@ use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::{Cfg, Deadlines};
 use crate::finding::Severity;
 use crate::ocpp::identity::{self, percent_decode};
-use crate::ocpp::security_event::{EVENTS_16, FAILURES, is_standard};
+use crate::ocpp::security_event::{is_failure, is_standard};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -512,7 +512,7 @@ fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let other = if v == Version::V16 {
             is_standard(Version::V21, ty).then_some("the 2.x spelling")
         } else {
-            EVENTS_16.contains(&ty).then_some("the 1.6 spelling")
+            is_standard(Version::V16, ty).then_some("the 1.6 spelling")
         };
         ctx.report(
             &EVENT_TYPE_NONSTANDARD,
@@ -522,7 +522,7 @@ fn security_event(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             ),
         );
     }
-    if FAILURES.contains(&ty) {
+    if is_failure(ty) {
         let info = str_of(p, "techInfo")
             .map(|t| format!(": {}", crate::finding::shorten(t, 80)))
             .unwrap_or_default();

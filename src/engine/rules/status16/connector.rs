@@ -22,7 +22,7 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
-use crate::engine::rules::support::{CallRef, credible_stamp, int_of, push_capped, str_of};
+use crate::engine::rules::support::{CallRef, credible_stamp, find_or_push_capped, int_of, str_of};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::finding::Severity;
@@ -62,22 +62,12 @@ pub(crate) struct State {
 
 impl State {
     fn connector(&mut self, id: i64) -> &mut Connector {
-        let pos = match self.connectors.iter().position(|c| c.id == id) {
-            Some(pos) => pos,
-            None => {
-                push_capped(
-                    &mut self.connectors,
-                    Connector {
-                        id,
-                        status: None,
-                        stamp: None,
-                    },
-                    MAX_CONNECTORS,
-                );
-                self.connectors.len() - 1
-            }
+        let new = || Connector {
+            id,
+            status: None,
+            stamp: None,
         };
-        &mut self.connectors[pos]
+        find_or_push_capped(&mut self.connectors, |c| c.id == id, new, MAX_CONNECTORS)
     }
 
     /// Forgets the previous statuses: the next report of each connector is its current

@@ -19,7 +19,9 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
-use crate::engine::rules::support::{arr_of, credible_stamp, int_of, push_capped, str_of};
+use crate::engine::rules::support::{
+    arr_of, credible_stamp, find_or_push_capped, int_of, push_capped, str_of,
+};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -73,27 +75,14 @@ pub(crate) struct State {
 
 impl State {
     fn connector(&mut self, evse: i64, id: i64) -> &mut Connector {
-        let pos = match self
-            .connectors
-            .iter()
-            .position(|c| c.evse == evse && c.id == id)
-        {
-            Some(pos) => pos,
-            None => {
-                push_capped(
-                    &mut self.connectors,
-                    Connector {
-                        evse,
-                        id,
-                        status: None,
-                        stamp: None,
-                    },
-                    MAX_CONNECTORS,
-                );
-                self.connectors.len() - 1
-            }
+        let new = || Connector {
+            evse,
+            id,
+            status: None,
+            stamp: None,
         };
-        &mut self.connectors[pos]
+        let is = |c: &Connector| c.evse == evse && c.id == id;
+        find_or_push_capped(&mut self.connectors, is, new, MAX_CONNECTORS)
     }
 
     fn forget_statuses(&mut self) {

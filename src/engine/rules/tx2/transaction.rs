@@ -146,6 +146,15 @@ struct Tx {
 }
 
 impl Tx {
+    /// The record of `ev` as sent and not acknowledged yet (there is at most one: a
+    /// retransmission finds it instead of adding another).
+    fn unacked(&mut self, ev: &Event<'_>) -> Option<&mut Sent> {
+        self.sent
+            .iter_mut()
+            .rev()
+            .find(|e| e.seq == ev.seq && e.kind == ev.kind && e.delivery != Delivery::Acked)
+    }
+
     fn ended_acked(&self) -> bool {
         self.ended.is_some_and(|e| {
             self.sent
@@ -602,12 +611,7 @@ fn event_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let s = &mut st.tx2;
     if let Some(pos) = s.tx_pos(ev.id) {
         let tx = &mut s.txs[pos];
-        if let Some(e) = tx
-            .sent
-            .iter_mut()
-            .rev()
-            .find(|e| e.seq == ev.seq && e.kind == ev.kind && e.delivery != Delivery::Acked)
-        {
+        if let Some(e) = tx.unacked(&ev) {
             e.delivery = delivery;
         }
         if tx.ended_acked() {

@@ -216,16 +216,10 @@ impl App {
         if inj.answer.is_some() || *inj.station != *e.conn {
             return;
         }
-        let (
-            Some(want),
-            SeenKind::Message {
-                id, message_type, ..
-            },
-        ) = (&inj.id, &e.what)
-        else {
+        let (Some(want), SeenKind::Message(m)) = (&inj.id, &e.what) else {
             return;
         };
-        if *message_type != MessageType::Call && id == want {
+        if m.message_type != MessageType::Call && m.id == *want {
             inj.answer = Some(seq);
             self.show_answer(seq);
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::ocpp::Version;
-use crate::sink::tui::feed::CaseStep;
+use crate::sink::tui::feed::{CaseEnd, CaseStep};
 
 /// What the Cases pane needs of a test case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,23 +30,13 @@ pub enum CaseState {
         step: usize,
         action: Box<str>,
     },
-    Passed,
-    Failed {
-        step: usize,
-        reason: String,
-    },
-    NotRun {
-        reason: String,
-    },
+    Ended(CaseEnd),
 }
 
 impl CaseState {
     /// Passed, failed or not run: later steps do not change it.
     pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            CaseState::Passed | CaseState::Failed { .. } | CaseState::NotRun { .. }
-        )
+        matches!(self, CaseState::Ended(_))
     }
 
     /// One line for a case of `steps` steps: `waiting for trigger`, `at step 2 of 5`,
@@ -60,16 +50,16 @@ impl CaseState {
             CaseState::Injecting { step, action } => {
                 format!("at step {} of {steps}: injecting {action}", step + 1)
             }
-            CaseState::Passed => "passed".into(),
-            CaseState::Failed { reason, .. } => format!("failed: {reason}"),
+            CaseState::Ended(CaseEnd::Passed) => "passed".into(),
+            CaseState::Ended(CaseEnd::Failed { reason, .. }) => format!("failed: {reason}"),
             // Inconclusive and not-applicable verdicts arrive named in their reason.
-            CaseState::NotRun { reason }
+            CaseState::Ended(CaseEnd::NotRun { reason })
                 if reason.starts_with("inconclusive: ")
                     || reason.starts_with("not applicable: ") =>
             {
                 reason.clone()
             }
-            CaseState::NotRun { reason } => format!("not run: {reason}"),
+            CaseState::Ended(CaseEnd::NotRun { reason }) => format!("not run: {reason}"),
         }
     }
 }
@@ -189,7 +179,7 @@ impl Cases {
         let last = steps.saturating_sub(1);
         match step {
             // The final word at the end of the run replaces whatever was shown.
-            CaseStep::NotRun { reason } => row.state = CaseState::NotRun { reason },
+            CaseStep::Ended(end @ CaseEnd::NotRun { .. }) => row.state = CaseState::Ended(end),
             _ if row.state.is_final() => {}
             CaseStep::Matched(i) => {
                 row.matched = Some(i);
@@ -208,8 +198,7 @@ impl Cases {
             CaseStep::Injecting { step, action } => {
                 row.state = CaseState::Injecting { step, action };
             }
-            CaseStep::Passed => row.state = CaseState::Passed,
-            CaseStep::Failed { step, reason } => row.state = CaseState::Failed { step, reason },
+            CaseStep::Ended(end) => row.state = CaseState::Ended(end),
         }
     }
 
@@ -219,9 +208,9 @@ impl Cases {
             match r.state {
                 CaseState::Waiting => c.waiting += 1,
                 CaseState::Running { .. } | CaseState::Injecting { .. } => c.running += 1,
-                CaseState::Passed => c.passed += 1,
-                CaseState::Failed { .. } => c.failed += 1,
-                CaseState::NotRun { .. } => c.not_run += 1,
+                CaseState::Ended(CaseEnd::Passed) => c.passed += 1,
+                CaseState::Ended(CaseEnd::Failed { .. }) => c.failed += 1,
+                CaseState::Ended(CaseEnd::NotRun { .. }) => c.not_run += 1,
             }
         }
         c
@@ -331,7 +320,7 @@ mod tests {
         );
         case(&mut app, "EVSE-1", 0, CaseStep::Matched(3));
         assert_eq!(states(&app)[0].2, "at step 4 of 4");
-        case(&mut app, "EVSE-1", 0, CaseStep::Passed);
+        case(&mut app, "EVSE-1", 0, CaseStep::Ended(CaseEnd::Passed));
         assert_eq!(states(&app)[0].2, "passed");
         // A passed case stays passed whatever comes after.
         case(&mut app, "EVSE-1", 0, CaseStep::Matched(1));
@@ -339,10 +328,10 @@ mod tests {
             &mut app,
             "EVSE-1",
             0,
-            CaseStep::Failed {
+            CaseStep::Ended(CaseEnd::Failed {
                 step: 1,
                 reason: "late".into(),
-            },
+            }),
         );
         assert_eq!(states(&app)[0].2, "passed");
         // The other case fails with its reason; a trigger of one step starts at step 2.
@@ -353,10 +342,10 @@ mod tests {
             &mut app,
             "EVSE-1",
             2,
-            CaseStep::Failed {
+            CaseStep::Ended(CaseEnd::Failed {
                 step: 1,
                 reason: "step 2 (answer): status is Rejected".into(),
-            },
+            }),
         );
         assert_eq!(
             states(&app)[1].2,
@@ -383,7 +372,7 @@ mod tests {
         station(&mut app, "CP-9", Version::V16);
         assert_eq!(app.cases.as_ref().unwrap().rows.len(), 2);
         // A case the catalog does not have is counted, not shown.
-        case(&mut app, "CP-9", 7, CaseStep::Passed);
+        case(&mut app, "CP-9", 7, CaseStep::Ended(CaseEnd::Passed));
         assert_eq!(app.cases.as_ref().unwrap().unknown, 1);
         assert_eq!(app.cases.as_ref().unwrap().rows.len(), 2);
         // The final word: never triggered, not run.
@@ -391,14 +380,14 @@ mod tests {
             &mut app,
             "CP-9",
             1,
-            CaseStep::NotRun {
+            CaseStep::Ended(CaseEnd::NotRun {
                 reason: "the trigger never came".into(),
-            },
+            }),
         );
         assert_eq!(states(&app)[0].2, "not run: the trigger never came");
         // Without cases, progress is ignored.
         let mut plain = App::new("t", Limits::default());
-        case(&mut plain, "CP-9", 0, CaseStep::Passed);
+        case(&mut plain, "CP-9", 0, CaseStep::Ended(CaseEnd::Passed));
         assert!(plain.cases.is_none());
         assert_eq!(plain.focus_order().len(), 3);
     }

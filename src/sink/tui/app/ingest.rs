@@ -155,32 +155,27 @@ impl App {
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
-            SeenKind::Message {
-                from,
-                message_type,
-                id,
-                action,
-                call,
-                short,
-                text,
-            } => {
-                row.from = Some(*from);
-                row.message_type = Some(*message_type);
-                row.action = action.as_deref().map_or(0, |a| self.rows.intern_action(a));
+            SeenKind::Message(m) => {
+                row.from = Some(m.from);
+                row.message_type = Some(m.message_type);
+                row.action = m
+                    .action
+                    .as_deref()
+                    .map_or(0, |a| self.rows.intern_action(a));
                 row.body = match (offset, &self.store) {
                     (Some(o), Some(_)) => NewBody::InTrace(o),
                     _ => NewBody::Kept(Box::new(Kept {
-                        id: Some(id.clone()),
-                        short: short.clone(),
-                        text: text.clone(),
+                        id: Some(m.id.clone()),
+                        short: m.short.clone(),
+                        text: m.text.clone(),
                     })),
                 };
-                call_line = call.map(|c| c.line);
-                let rtt = call.map(|c| e.at.micros() - c.at.micros());
+                call_line = m.call.map(|c| c.line);
+                let rtt = m.call.map(|c| e.at.micros() - c.at.micros());
                 self.stats.frame(
                     &e.conn,
                     self.rows.action_name(row.action),
-                    Some(*message_type),
+                    Some(m.message_type),
                     rtt,
                 );
                 self.totals.frames += 1;

@@ -1,4 +1,5 @@
-//! 1.6 GetConfiguration / ChangeConfiguration answers and Reset answers.
+//! 1.6 GetConfiguration / ChangeConfiguration answers and Reset answers (the `avail.*`
+//! checks of a Reset are in `avail/reset.rs`; this keeps the reset in force).
 
 use super::*;
 
@@ -106,35 +107,13 @@ pub(super) fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<
             .position(|(id, _)| **id == *reply.id)
             .map(|i| dm.resets_in_flight.remove(i).1);
         let running = at_request.unwrap_or_else(|| running_for_reset(dm, evse));
-        if running && kind == "OnIdle" && status == "Accepted" {
-            ctx.report(
-                &ONIDLE_RESET_NOT_SCHEDULED,
-                "Reset OnIdle answered Accepted while a transaction runs; the reset must wait for it (Scheduled)",
-            );
-        }
-        if running && kind != "OnIdle" && status != "Accepted" {
-            ctx.report(
-                &IMMEDIATE_RESET_NOT_ACCEPTED,
-                format!(
-                    "Reset {kind} answered {status} while a transaction runs; an immediate reset is answered Accepted"
-                ),
-            );
-        }
-        if let Some(e) = evse.filter(|&e| e > 0)
-            && matches!(status, "Accepted" | "Scheduled")
-            && st
-                .station
+        let disallowed = evse.is_some_and(|e| {
+            st.station
                 .config
                 .var("EVSE", Some(e), "AllowReset", None)
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
-        {
-            ctx.report(
-                    &EVSE_RESET_UNSUPPORTED_ACCEPTED,
-                    format!(
-                        "Reset of EVSE {e} answered {status}, although the charger reported EVSE {e} AllowReset = false"
-                    ),
-                );
-        }
+        });
+        avail::reset::answered(ctx, kind, status, running, evse, disallowed);
     }
     let station_wide = evse.is_none_or(|e| e == 0);
     let watched = if v2 {

@@ -18,11 +18,7 @@ pub(super) fn transaction_event(
     // A retransmission of an event that was not acknowledged is the same event again.
     if let Some(pos) = s.tx_pos(ev.id) {
         let tx = &mut s.txs[pos];
-        if let Some(e) = tx
-            .sent
-            .iter_mut()
-            .find(|e| e.seq == ev.seq && e.kind == ev.kind && e.delivery != Delivery::Acked)
-        {
+        if let Some(e) = tx.unacked(ev) {
             e.delivery = Delivery::Pending;
             tx.last_at = now;
             return;

@@ -15,13 +15,7 @@ pub(super) fn follow(
     let tx = &s.txs[pos];
     if tx.ended_acked() {
         if ev.kind == EventType::Started {
-            ctx.report(
-                &TRANSACTION_ID_REUSED,
-                format!(
-                    "Started for transaction {}, an id this station already used for a transaction that ended",
-                    ev.id
-                ),
-            );
+            report_reused(ctx, ev);
             let id = tx.id.clone();
             s.txs.remove(pos);
             s.remember_ended(&id);
@@ -135,6 +129,37 @@ pub(super) fn follow(
     Some(pos)
 }
 
+fn report_reused(ctx: &mut Ctx<'_>, ev: &Event<'_>) {
+    ctx.report(
+        &TRANSACTION_ID_REUSED,
+        format!(
+            "Started for transaction {}, an id this station already used for a transaction that ended",
+            ev.id
+        ),
+    );
+}
+
+impl Tx {
+    /// A transaction followed from `ev`, its first event seen (`started`: it is its Started).
+    fn first_seen(ev: &Event<'_>, started: bool, now: Timestamp) -> Tx {
+        Tx {
+            id: Box::from(ev.id),
+            evse: ev.evse,
+            connector: ev.connector,
+            started: started.then_some(ev.seq),
+            last_seq: Some(ev.seq),
+            last_ts: ev.ts,
+            last_at: now,
+            seen: 1,
+            gap_reported: false,
+            ended: None,
+            sent: Vec::new(),
+            charged: false,
+            phases_reported: false,
+        }
+    }
+}
+
 /// The first event of a transaction the trace has not followed yet.
 pub(super) fn adopt(
     s: &mut State,
@@ -146,13 +171,7 @@ pub(super) fn adopt(
 ) -> Option<usize> {
     if s.ended_before(ev.id) {
         if ev.kind == EventType::Started {
-            ctx.report(
-                &TRANSACTION_ID_REUSED,
-                format!(
-                    "Started for transaction {}, an id this station already used for a transaction that ended",
-                    ev.id
-                ),
-            );
+            report_reused(ctx, ev);
         } else {
             ctx.report(
                 &EVENT_AFTER_ENDED,
@@ -196,21 +215,7 @@ pub(super) fn adopt(
     if let Some(evse) = ev.evse {
         check_evse_free(s, ctx, ev.id, evse, boot_at);
     }
-    Some(s.add_tx(Tx {
-        id: Box::from(ev.id),
-        evse: ev.evse,
-        connector: ev.connector,
-        started: None,
-        last_seq: Some(ev.seq),
-        last_ts: ev.ts,
-        last_at: now,
-        seen: 1,
-        gap_reported: false,
-        ended: None,
-        sent: Vec::new(),
-        charged: false,
-        phases_reported: false,
-    }))
+    Some(s.add_tx(Tx::first_seen(ev, false, now)))
 }
 
 /// Starts following a transaction at its Started; returns where it is kept.
@@ -233,21 +238,7 @@ pub(super) fn adopt_started(
     if let Some(evse) = ev.evse {
         check_evse_free(s, ctx, ev.id, evse, boot_at);
     }
-    s.add_tx(Tx {
-        id: Box::from(ev.id),
-        evse: ev.evse,
-        connector: ev.connector,
-        started: Some(ev.seq),
-        last_seq: Some(ev.seq),
-        last_ts: ev.ts,
-        last_at: ctx.now(),
-        seen: 1,
-        gap_reported: false,
-        ended: None,
-        sent: Vec::new(),
-        charged: false,
-        phases_reported: false,
-    })
+    s.add_tx(Tx::first_seen(ev, true, ctx.now()))
 }
 
 /// Reports another transaction still open on `evse`.
