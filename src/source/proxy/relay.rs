@@ -1,11 +1,14 @@
-//! Forwarding between a charger and the CSMS once both handshakes are done. Each direction
-//! reads one message and sends it on before reading the next, so a slow reader slows its
-//! writer (backpressure) and nothing is buffered without bound. Every message is tapped for
-//! inspection with `try_send` before it is sent on; inspection never holds it back.
+//! Forwarding between a charger and the CSMS once both handshakes are done, over the proxy's
+//! own framing ([`super::codec`]). Each direction reads one message and sends it on before
+//! reading the next, so a slow reader slows its writer (backpressure) and nothing is buffered
+//! without bound. Every message is tapped for inspection with `try_send` before it is sent
+//! on; inspection never holds it back.
 //!
 //! Text goes on as the same bytes; binary, ping and pong frames go on as they came; a close
-//! is passed on with its code. (tungstenite answers a ping itself at once, so a ping's sender
-//! also gets the peer's own pong: an extra, unsolicited pong, which RFC 6455 §5.5.3 allows.)
+//! is passed on with its code, and echoed to its sender (the closing handshake). The proxy
+//! answers no ping itself: the far peer's pong is passed back, so a ping measures the whole
+//! path and no pong is added (a peer that answers no pings is seen as such through the proxy
+//! too).
 //!
 //! A peer that breaks RFC 6455 fails its connection as §7.1.7 says: it gets a close with 1002
 //! (protocol error), 1007 (invalid UTF-8) or 1009 (too big), the other side gets a close with
@@ -14,10 +17,11 @@
 //! (`idle_timeout`): a peer that stops reading, or a connection nobody uses, frees the relay,
 //! and a blocked direction cannot keep the other side's close from being read for longer.
 //!
-//! A message's payload beyond its first 16 KiB counts against the proxy's global in-flight
-//! budget ([`super::io::Budget`]) from its frame header until it is forwarded; a peer whose
-//! message waited `write_timeout` for room gets both sides closed with 1013 (try again
-//! later), and the recording a gap record for the message nobody received.
+//! A message's payload beyond its first 16 KiB is paid from the proxy's global in-flight
+//! budget ([`super::io::Budget`]) before it is read, and given back once it is forwarded
+//! (the message dropped); a peer whose frame waited `write_timeout` for room gets both sides
+//! closed with 1013 (try again later), and the recording a gap record for the message nobody
+//! received.
 //!
 //! With `--admin`, each text or binary frame forwarded is timed for the forward-latency
 //! histogram: from the whole message read (`rx.next()` returned it) to its write to the other
