@@ -1209,6 +1209,51 @@ mod tests {
         });
     }
 
+    #[test]
+    fn bytes_read_with_the_handshake_come_first() {
+        rt().block_on(async {
+            let first = frame(0x81, b"[2,\"a\",\"Heartbeat\",{}]", K);
+            let second = frame(0x81, b"[2,\"b\",\"Heartbeat\",{}]", K);
+            // The handshake's read took the first frame and half of the second.
+            let cut = second.len() / 2;
+            let ahead = [first, second[..cut].to_vec()].concat();
+            let (mut a, s) = tokio::io::duplex(1024);
+            a.write_all(&second[cut..]).await.unwrap();
+            let mut r = Reader::new(s, Role::Server, &ahead, 16, 1 << 20, &budget());
+            for id in ["a", "b"] {
+                let m = r.next().await.unwrap_or_else(|e| panic!("{e}"));
+                let want = format!("[2,\"{id}\",\"Heartbeat\",{{}}]");
+                assert_eq!(m.msg, Msg::Text(want.into()));
+            }
+        });
+    }
+
+    #[test]
+    fn a_write_cut_off_is_finished_before_the_next_frame() {
+        rt().block_on(async {
+            let (o, mut i) = tokio::io::duplex(1000);
+            let mut w = Writer::new(o, Role::Server);
+            let big = Msg::Binary(Bytes::from(vec![7u8; 50_000]));
+            // The peer reads nothing: the write stops partway and is given up.
+            let cut = tokio::time::timeout(Duration::from_millis(50), w.send(&big)).await;
+            assert!(cut.is_err(), "the write could not finish");
+            let reader = tokio::spawn(async move {
+                let mut r = Reader::new(&mut i, Role::Client, &[], 4096, 1 << 20, &budget());
+                let mut got = Vec::new();
+                while let Ok(m) = r.next().await {
+                    got.push(m.msg);
+                }
+                got
+            });
+            w.send(&Msg::Close(None))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            drop(w);
+            let got = reader.await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(got, vec![big, Msg::Close(None)]);
+        });
+    }
+
     fn arb_msg() -> impl Strategy<Value = Msg> {
         prop_oneof![
             ".{0,300}".prop_map(|s| Msg::Text(s.into())),
