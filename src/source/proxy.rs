@@ -39,6 +39,7 @@
 //! # let _ = outcome; Ok(()) }
 //! ```
 
+pub(crate) mod codec;
 pub(crate) mod handshake;
 pub mod inject;
 pub mod io;
@@ -139,7 +140,8 @@ pub struct ProxyConfig {
     pub handshake_timeout: Duration,
     /// A closing handshake, at most, before the sockets are dropped.
     pub close_grace: Duration,
-    /// tungstenite's read buffer per socket: small keeps idle connections small.
+    /// The relay's fixed read buffer per socket (headers and small payloads; a larger
+    /// payload is read into its own allocation): small keeps idle connections small.
     pub read_buffer: usize,
     /// One message written to a peer, at most: a peer that stops reading frees the relay.
     pub write_timeout: Duration,

@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+use super::codec::{Msg, Reader, Role, Writer};
 use super::handshake::{self, HeadError, Refusal, UpstreamAnswer};
 use super::inject::Registry;
 use super::io::Io;
@@ -68,16 +67,6 @@ impl Noise {
     pub fn take_held(&self) -> u64 {
         self.held.swap(0, Ordering::Relaxed)
     }
-}
-
-fn ws_config(c: &ProxyConfig) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(c.read_buffer)
-        // Write each message at once (no batching), and allow one whole message queued.
-        .write_buffer_size(0)
-        .max_write_buffer_size(c.max_message.saturating_add(64 << 10))
-        .max_message_size(Some(c.max_message))
-        .max_frame_size(Some(c.max_message))
 }
 
 /// The charger's address: from the PROXY protocol header with `--proxy-protocol` (the TCP
@@ -363,27 +352,36 @@ pub(crate) async fn handle(
             "the charger went away during the handshake; closing the CSMS side".into(),
         );
         // Closing the CSMS side cleanly: it has already accepted.
-        let mut up = WebSocketStream::from_partially_read(
-            up_io,
-            up_rest,
-            Role::Client,
-            Some(ws_config(cfg)),
-        )
+        let mut up = Writer::new(up_io, Role::Client);
+        let _ = tokio::time::timeout(cfg.close_grace, async {
+            if up.send(&Msg::Close(None)).await.is_ok() {
+                let _ = up.shutdown().await;
+            }
+        })
         .await;
-        let _ = tokio::time::timeout(cfg.close_grace, up.close(None)).await;
         return;
     }
 
-    let ws = ws_config(cfg);
-    let rest = buf[head_len..].to_vec();
+    // The relay's own framing from here on (see [`super::codec`]): each side's reader keeps
+    // one fixed buffer and pays large messages from the in-flight budget.
+    let socket = |io: Io, role: Role, read_ahead: &[u8]| {
+        let (r, w) = tokio::io::split(io);
+        (
+            Reader::new(
+                r,
+                role,
+                read_ahead,
+                cfg.read_buffer,
+                cfg.max_message,
+                &shared.budget,
+            ),
+            Writer::new(w, role),
+        )
+    };
+    let charger = socket(io, Role::Server, &buf[head_len..]);
     drop(buf);
-    let (io, up_io) = (
-        io.metered(&shared.budget, &rest),
-        up_io.metered(&shared.budget, &up_rest),
-    );
-    let charger = WebSocketStream::from_partially_read(io, rest, Role::Server, Some(ws)).await;
-    let upstream =
-        WebSocketStream::from_partially_read(up_io, up_rest, Role::Client, Some(ws)).await;
+    let upstream = socket(up_io, Role::Client, &up_rest);
+    drop(up_rest);
     let peer_tls = peer_tls.unwrap_or_default();
     let (_registration, injections, previous) = shared.registry.register(&conn, &peer.to_string());
     if let Some(old) = previous {

@@ -1,11 +1,14 @@
-//! Forwarding between a charger and the CSMS once both handshakes are done. Each direction
-//! reads one message and sends it on before reading the next, so a slow reader slows its
-//! writer (backpressure) and nothing is buffered without bound. Every message is tapped for
-//! inspection with `try_send` before it is sent on; inspection never holds it back.
+//! Forwarding between a charger and the CSMS once both handshakes are done, over the proxy's
+//! own framing ([`super::codec`]). Each direction reads one message and sends it on before
+//! reading the next, so a slow reader slows its writer (backpressure) and nothing is buffered
+//! without bound. Every message is tapped for inspection with `try_send` before it is sent
+//! on; inspection never holds it back.
 //!
 //! Text goes on as the same bytes; binary, ping and pong frames go on as they came; a close
-//! is passed on with its code. (tungstenite answers a ping itself at once, so a ping's sender
-//! also gets the peer's own pong: an extra, unsolicited pong, which RFC 6455 §5.5.3 allows.)
+//! is passed on with its code, and echoed to its sender (the closing handshake). The proxy
+//! answers no ping itself: the far peer's pong is passed back, so a ping measures the whole
+//! path and no pong is added (a peer that answers no pings is seen as such through the proxy
+//! too).
 //!
 //! A peer that breaks RFC 6455 fails its connection as §7.1.7 says: it gets a close with 1002
 //! (protocol error), 1007 (invalid UTF-8) or 1009 (too big), the other side gets a close with
@@ -14,10 +17,11 @@
 //! (`idle_timeout`): a peer that stops reading, or a connection nobody uses, frees the relay,
 //! and a blocked direction cannot keep the other side's close from being read for longer.
 //!
-//! A message's payload beyond its first 16 KiB counts against the proxy's global in-flight
-//! budget ([`super::io::Budget`]) from its frame header until it is forwarded; a peer whose
-//! message waited `write_timeout` for room gets both sides closed with 1013 (try again
-//! later), and the recording a gap record for the message nobody received.
+//! A message's payload beyond its first 16 KiB is paid from the proxy's global in-flight
+//! budget ([`super::io::Budget`]) before it is read, and given back once it is forwarded
+//! (the message dropped); a peer whose frame waited `write_timeout` for room gets both sides
+//! closed with 1013 (try again later), and the recording a gap record for the message nobody
+//! received.
 //!
 //! With `--admin`, each text or binary frame forwarded is timed for the forward-latency
 //! histogram: from the whole message read (`rx.next()` returned it) to its write to the other
@@ -28,25 +32,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::watch;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use tokio::sync::mpsc;
 
+use super::codec::{CloseFrame, Msg, ReadError, Reader, Received, Writer};
 use super::inject::{Injection, Outstanding};
-use super::io::{Done, Io, Meter};
+use super::io::Io;
 use super::tap::{NoticeKind, Tap, TapEvent, TapKind};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 
-type Ws = WebSocketStream<Io>;
-type Rx = SplitStream<Ws>;
-type Tx = SplitSink<Ws, Message>;
+pub(crate) type Rx = Reader<ReadHalf<Io>>;
+pub(crate) type Tx = Writer<WriteHalf<Io>>;
 
 /// Why forwarding stopped.
 #[derive(Debug)]
@@ -67,36 +67,6 @@ enum Ending {
     /// The proxy is shutting down.
     Shutdown,
 }
-
-/// The close code and description of a read error that is `side`'s protocol error (RFC 6455
-/// §7.4.1); `None` for an error that only ends the connection (reset, I/O).
-fn protocol_fault(e: &WsError) -> Option<(u16, &'static str)> {
-    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
-    Some(match e {
-        WsError::Utf8(_) => (1007, "invalid UTF-8 in a text message or close reason"),
-        WsError::Capacity(_) => (1009, "a message over the size limit"),
-        WsError::Protocol(p) => match p {
-            P::NonZeroReservedBits => (1002, "RSV bits set with no extension negotiated"),
-            P::UnmaskedFrameFromClient => (1002, "an unmasked frame from the client"),
-            P::MaskedFrameFromServer => (1002, "a masked frame from the server"),
-            P::FragmentedControlFrame => (1002, "a fragmented control frame"),
-            P::ControlFrameTooBig => (1002, "a control frame over 125 bytes"),
-            P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_) | P::InvalidOpcode(_) => {
-                (1002, "a reserved opcode")
-            }
-            P::UnexpectedContinueFrame | P::ExpectedFragment(_) => {
-                (1002, "a continuation frame out of place")
-            }
-            P::InvalidCloseSequence => (1002, "a close frame with a 1-byte payload"),
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
-/// tungstenite replaces a close code a peer may not send (999, 1005, 1006, 1015, 5000, ...)
-/// by 1002 with this reason before the relay sees it (and answers the peer with 1002 itself).
-const REPLACED_CLOSE_REASON: &str = "Protocol violation";
 
 /// When the connection last carried a message (either way), for the idle timeout.
 struct Activity {
@@ -133,11 +103,8 @@ pub(crate) struct Relay<'a> {
     pub metrics: Option<&'a crate::admin::Metrics>,
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code: CloseCode::from(code),
-        reason: reason.into(),
-    }))
+fn close(code: u16, reason: &'static str) -> Msg {
+    Msg::Close(Some(CloseFrame::new(code, reason)))
 }
 
 impl Relay<'_> {
@@ -150,7 +117,7 @@ impl Relay<'_> {
     }
 
     /// Taps a text frame, noting whether it came in fragments.
-    fn emit_frame(&self, from: Side, text: &Utf8Bytes, done: Option<Done>) {
+    fn emit_frame(&self, from: Side, text: &Utf8Bytes, fragmented: bool) {
         let ev = TapEvent {
             at: Timestamp::now(),
             conn: self.conn.clone(),
@@ -159,7 +126,7 @@ impl Relay<'_> {
                 text: text.clone(),
             },
         };
-        if done.is_some_and(|d| d.fragmented) {
+        if fragmented {
             self.tap.send_fragmented(ev);
         } else {
             self.tap.send(ev);
@@ -171,21 +138,17 @@ impl Relay<'_> {
     /// their answers are taken out of the charger's stream (see [`super::inject`]).
     pub async fn run(
         self,
-        charger: Ws,
-        upstream: Ws,
+        (mut c_rx, mut c_tx): (Rx, Tx),
+        (mut u_rx, mut u_tx): (Rx, Tx),
         mut injections: mpsc::Receiver<Injection>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let c_meter = charger.get_ref().meter().cloned();
-        let u_meter = upstream.get_ref().meter().cloned();
-        let (mut c_tx, mut c_rx) = charger.split();
-        let (mut u_tx, mut u_rx) = upstream.split();
         let outstanding = Outstanding::default();
         let activity = Activity::new();
         let ending = {
             let up = self.pump(
                 Side::Charger,
-                (&mut c_rx, c_meter.as_deref()),
+                &mut c_rx,
                 &mut u_tx,
                 None,
                 &outstanding,
@@ -193,7 +156,7 @@ impl Relay<'_> {
             );
             let down = self.pump(
                 Side::Csms,
-                (&mut u_rx, u_meter.as_deref()),
+                &mut u_rx,
                 &mut c_tx,
                 Some(&mut injections),
                 &outstanding,
@@ -207,25 +170,9 @@ impl Relay<'_> {
                 _ = shutdown.wait_for(|s| *s) => Ending::Shutdown,
             }
         };
-        // A close code the sender may not use, as tungstenite passes it on: the sender's
-        // protocol error (it has been answered with 1002 already).
-        let ending = match ending {
-            Ending::Closed(side, Some(f))
-                if u16::from(f.code) == 1002 && f.reason.as_str() == REPLACED_CLOSE_REASON =>
-            {
-                Ending::Fault(
-                    side,
-                    1002,
-                    "a close code that may not be sent (RFC 6455 §7.4)",
-                )
-            }
-            other => other,
-        };
         // The close event, then the closing handshake on whichever side is still there.
         let (code, by, fault) = match &ending {
-            Ending::Closed(side, frame) => {
-                (frame.as_ref().map(|f| u16::from(f.code)), Some(*side), None)
-            }
+            Ending::Closed(side, frame) => (frame.as_ref().map(|f| f.code), Some(*side), None),
             Ending::Dropped(side, _) => (None, Some(*side), None),
             Ending::Fault(side, code, what) => (Some(*code), None, Some((*side, *what))),
             Ending::Starved(..) => (Some(1013), None, None),
@@ -250,27 +197,29 @@ impl Relay<'_> {
         use tokio::time::timeout_at as bounded;
         match ending {
             Ending::Closed(Side::Charger, frame) => {
-                // tungstenite has queued the charger's close reply; flush it while the
-                // CSMS is told.
+                // The charger's close is echoed back to it (its closing handshake) while
+                // the CSMS is told.
+                let echo = Msg::Close(frame.clone());
                 let _ = bounded(deadline, async {
-                    tokio::join!(c_tx.close(), async {
-                        let _ = u_tx.send(Message::Close(frame)).await;
+                    tokio::join!(close_with(&mut c_tx, &echo), async {
+                        let _ = u_tx.send(&Msg::Close(frame)).await;
                         drain(&mut u_rx).await;
                     })
                 })
                 .await;
             }
             Ending::Closed(Side::Csms, frame) => {
+                let echo = Msg::Close(frame.clone());
                 let _ = bounded(deadline, async {
-                    tokio::join!(u_tx.close(), async {
-                        let _ = c_tx.send(Message::Close(frame)).await;
+                    tokio::join!(close_with(&mut u_tx, &echo), async {
+                        let _ = c_tx.send(&Msg::Close(frame)).await;
                         drain(&mut c_rx).await;
                     })
                 })
                 .await;
             }
             Ending::Dropped(Side::Charger, _) => {
-                let _ = bounded(deadline, u_tx.send(close(1001, "charger connection lost"))).await;
+                let _ = bounded(deadline, u_tx.send(&close(1001, "charger connection lost"))).await;
                 let _ = bounded(deadline, drain(&mut u_rx)).await;
             }
             Ending::Dropped(Side::Csms, why) => {
@@ -279,7 +228,11 @@ impl Relay<'_> {
                     NoticeKind::Upstream,
                     format!("the CSMS connection ended without a close frame ({why}); closing the charger with 1011"),
                 );
-                let _ = bounded(deadline, c_tx.send(close(1011, "upstream connection lost"))).await;
+                let _ = bounded(
+                    deadline,
+                    c_tx.send(&close(1011, "upstream connection lost")),
+                )
+                .await;
                 let _ = bounded(deadline, drain(&mut c_rx)).await;
             }
             Ending::Fault(side, code, what) => {
@@ -298,16 +251,16 @@ impl Relay<'_> {
                         },
                     ),
                 );
-                // A replaced close code was answered by tungstenite already: its send fails.
-                let (a, b) = match side {
-                    Side::Charger => (c_tx.send(to_sender), u_tx.send(to_other)),
-                    Side::Csms => (u_tx.send(to_sender), c_tx.send(to_other)),
+                let (to_charger, to_csms) = match side {
+                    Side::Charger => (to_sender, to_other),
+                    Side::Csms => (to_other, to_sender),
                 };
-                let _ = bounded(deadline, async { tokio::join!(a, b) }).await;
+                // The faulty side's reader reads nothing more; the other's closing handshake
+                // is read out.
                 let _ = bounded(deadline, async {
                     tokio::join!(
-                        c_tx.close(),
-                        u_tx.close(),
+                        close_with(&mut c_tx, &to_charger),
+                        close_with(&mut u_tx, &to_csms),
                         drain(&mut c_rx),
                         drain(&mut u_rx)
                     )
@@ -324,16 +277,14 @@ impl Relay<'_> {
                     ),
                 );
                 // The stuck side gets its close only if it reads again within the grace.
-                let _ = bounded(deadline, async {
-                    tokio::join!(
-                        c_tx.send(close(1001, "peer not reading")),
-                        u_tx.send(close(1001, "peer not reading"))
-                    )
-                })
+                let _ = bounded(
+                    deadline,
+                    send_both(&mut c_tx, &mut u_tx, &close(1001, "peer not reading")),
+                )
                 .await;
             }
             Ending::Starved(side, held) => {
-                let budget = c_meter.as_ref().map_or(0, |m| m.budget().max());
+                let budget = c_rx.budget().max();
                 self.tap.notice(
                     self.conn,
                     NoticeKind::Conn,
@@ -342,12 +293,14 @@ impl Relay<'_> {
                         self.write_timeout.as_secs_f64()
                     ),
                 );
-                let _ = bounded(deadline, async {
-                    tokio::join!(
-                        c_tx.send(close(1013, "proxy busy, try again later")),
-                        u_tx.send(close(1013, "proxy busy, try again later"))
-                    )
-                })
+                let _ = bounded(
+                    deadline,
+                    send_both(
+                        &mut c_tx,
+                        &mut u_tx,
+                        &close(1013, "proxy busy, try again later"),
+                    ),
+                )
                 .await;
                 let _ = bounded(deadline, async {
                     tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
@@ -363,12 +316,10 @@ impl Relay<'_> {
                         self.idle_timeout.as_secs_f64()
                     ),
                 );
-                let _ = bounded(deadline, async {
-                    tokio::join!(
-                        c_tx.send(close(1001, "idle timeout")),
-                        u_tx.send(close(1001, "idle timeout"))
-                    )
-                })
+                let _ = bounded(
+                    deadline,
+                    send_both(&mut c_tx, &mut u_tx, &close(1001, "idle timeout")),
+                )
                 .await;
                 let _ = bounded(deadline, async {
                     tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
@@ -376,12 +327,10 @@ impl Relay<'_> {
                 .await;
             }
             Ending::Shutdown => {
-                let _ = bounded(deadline, async {
-                    tokio::join!(
-                        c_tx.send(close(1001, "proxy shutting down")),
-                        u_tx.send(close(1001, "proxy shutting down"))
-                    )
-                })
+                let _ = bounded(
+                    deadline,
+                    send_both(&mut c_tx, &mut u_tx, &close(1001, "proxy shutting down")),
+                )
                 .await;
                 let _ = bounded(deadline, async {
                     tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
@@ -410,7 +359,7 @@ impl Relay<'_> {
     }
 
     /// Sends `msg` within the write timeout.
-    async fn send(&self, tx: &mut Tx, msg: Message, to: Side) -> Result<(), Ending> {
+    async fn send(&self, tx: &mut Tx, msg: &Msg, to: Side) -> Result<(), Ending> {
         match tokio::time::timeout(self.write_timeout, tx.send(msg)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Ending::Dropped(to, e.to_string())),
@@ -421,7 +370,7 @@ impl Relay<'_> {
     async fn pump(
         &self,
         from: Side,
-        (rx, meter): (&mut Rx, Option<&Meter>),
+        rx: &mut Rx,
         tx: &mut Tx,
         mut injections: Option<&mut mpsc::Receiver<Injection>>,
         outstanding: &Outstanding,
@@ -430,12 +379,7 @@ impl Relay<'_> {
         let to = from.other();
         let touch = || activity.touch();
         let forward = self.metrics.map(|m| m.forward_latency(from));
-        // The message in hand: forwarded or dropped by the time the next is read.
-        let mut in_hand = None;
         loop {
-            if let (Some(m), Some(d)) = (meter, in_hand.take()) {
-                m.finish(d);
-            }
             let next = match injections.as_deref_mut() {
                 Some(inj) => tokio::select! {
                     m = rx.next() => Ok(m),
@@ -455,7 +399,7 @@ impl Relay<'_> {
                         from,
                         text: text.clone(),
                     });
-                    if let Err(ending) = self.send(tx, Message::Text(text), to).await {
+                    if let Err(ending) = self.send(tx, &Msg::Text(text), to).await {
                         return ending;
                     }
                     continue;
@@ -466,30 +410,23 @@ impl Relay<'_> {
                     continue;
                 }
             };
-            let msg = match next {
-                Some(Ok(m)) => m,
-                Some(Err(_)) if meter.is_some_and(Meter::starved) => {
-                    return Ending::Starved(from, meter.map_or(0, Meter::reading));
-                }
-                Some(Err(e)) => {
-                    return match protocol_fault(&e) {
-                        Some((code, what)) => Ending::Fault(from, code, what),
-                        None => Ending::Dropped(from, e.to_string()),
-                    };
-                }
-                None => return Ending::Dropped(from, "connection closed".into()),
+            // What the message holds of the in-flight budget goes back when `received` is
+            // dropped: once it is forwarded (or dropped), before the next is read.
+            let received: Received = match next {
+                Ok(r) => r,
+                Err(ReadError::Starved(read)) => return Ending::Starved(from, read),
+                Err(ReadError::Fault(f)) => return Ending::Fault(from, f.code, f.what),
+                Err(e) => return Ending::Dropped(from, e.to_string()),
             };
+            let msg = &received.msg;
             touch();
             // The forward latency's start: the whole message is read.
-            let read_at = match &msg {
-                Message::Text(_) | Message::Binary(_) => {
-                    forward.map(|h| (h, std::time::Instant::now()))
-                }
+            let read_at = match msg {
+                Msg::Text(_) | Msg::Binary(_) => forward.map(|h| (h, std::time::Instant::now())),
                 _ => None,
             };
-            in_hand = meter.and_then(Meter::take);
-            match &msg {
-                Message::Text(t) if from == Side::Charger => {
+            match msg {
+                Msg::Text(t) if from == Side::Charger => {
                     if let Some(answer) = outstanding.take_answer(t) {
                         // Tapped as injected, answered, and not forwarded to the CSMS.
                         self.emit(TapKind::Injected {
@@ -499,16 +436,19 @@ impl Relay<'_> {
                         answer.deliver();
                         continue;
                     }
-                    self.emit_frame(from, t, in_hand);
+                    self.emit_frame(from, t, received.fragmented);
                 }
-                Message::Text(t) => self.emit_frame(from, t, in_hand),
-                Message::Binary(b) => self.emit(TapKind::Binary { from, len: b.len() }),
-                Message::Close(frame) => return Ending::Closed(from, frame.clone()),
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                Msg::Text(t) => self.emit_frame(from, t, received.fragmented),
+                Msg::Binary(b) => self.emit(TapKind::Binary { from, len: b.len() }),
+                Msg::Close(frame) => return Ending::Closed(from, frame.clone()),
+                // Forwarded as they came: the far peer answers (the proxy answers nothing
+                // itself).
+                Msg::Ping(_) | Msg::Pong(_) => {}
             }
             if let Err(ending) = self.send(tx, msg, to).await {
                 return ending;
             }
+            drop(received);
             // Observed once the write is done, so the frame was never held for it.
             if let Some((h, at)) = read_at {
                 h.observe(at.elapsed());
@@ -517,9 +457,26 @@ impl Relay<'_> {
     }
 }
 
-/// Reads until the peer's side of the closing handshake is done.
+/// Sends `msg` to both sides at once.
+async fn send_both(c_tx: &mut Tx, u_tx: &mut Tx, msg: &Msg) {
+    let _ = tokio::join!(c_tx.send(msg), u_tx.send(msg));
+}
+
+/// Sends `close` and shuts the socket's writing down.
+async fn close_with(tx: &mut Tx, close: &Msg) {
+    if tx.send(close).await.is_ok() {
+        let _ = tx.shutdown().await;
+    }
+}
+
+/// Reads until the peer's side of the closing handshake is done (its close, an error or the
+/// end of its stream).
 async fn drain(rx: &mut Rx) {
     // Bounded by the caller's deadline; each message is dropped unforwarded (the other side
     // is already closed).
-    while let Some(Ok(_)) = rx.next().await {}
+    while let Ok(r) = rx.next().await {
+        if matches!(r.msg, Msg::Close(_)) {
+            break;
+        }
+    }
 }

@@ -1,0 +1,1300 @@
+//! The relay's own RFC 6455 framing, used once both handshakes are done (the proxy reads and
+//! writes the handshakes itself, see [`super::handshake`]). It exists so that a connection's
+//! memory goes back to a small fixed size after every message, whatever its size: the
+//! [`Reader`] keeps one fixed read buffer (`read_buffer` bytes) for headers and small
+//! payloads, and reads a data message's payload into an allocation of exactly its size, paid
+//! from the proxy's in-flight [`Budget`] before a byte of it is read and given back when the
+//! relay drops the message ([`Charge`]); the [`Writer`] writes the header and payload through
+//! a scratch buffer of at most [`SCRATCH`] bytes (masking there toward the CSMS), with no
+//! second copy of the payload.
+//!
+//! The reader enforces RFC 6455 and reports a peer's fault with the close code the RFC asks
+//! for ([`Fault`]): RSV bits (no extension is ever negotiated), reserved opcodes, a frame
+//! masked the wrong way for the side it came from (§5.1: a client masks, a server does not),
+//! a fragmented or over-125-byte control frame, a continuation with no message to continue
+//! or a new data frame inside a fragmented message, a 64-bit length with its top bit set, a
+//! 1-byte close payload, a close code that may not be sent (§7.4) and invalid UTF-8 in a
+//! close reason (1002 / 1007); invalid UTF-8 in a text message (1007); a message over
+//! `max_message` (1009, judged from the headers, before any payload is read). Control frames
+//! between the fragments of a data message are returned on their own, in order.
+//!
+//! It never answers anything itself (no automatic pong or close reply): what goes out is what
+//! the relay sends. Text is returned as the very bytes that arrived (validated, not
+//! re-encoded). Both halves are cancel-safe: every bit of progress is kept in the struct
+//! between awaits, so a `select!` that drops a pending [`Reader::next`] loses no bytes, and a
+//! write cut off by its timeout is finished before anything else is written.
+
+use std::io;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::io::{Budget, FREE_PER_MESSAGE};
+
+/// Frame opcodes (RFC 6455 §5.2).
+pub(crate) mod op {
+    pub const CONTINUATION: u8 = 0x0;
+    pub const TEXT: u8 = 0x1;
+    pub const BINARY: u8 = 0x2;
+    pub const CLOSE: u8 = 0x8;
+    pub const PING: u8 = 0x9;
+    pub const PONG: u8 = 0xA;
+}
+
+/// The largest payload of a control frame (§5.5).
+pub(crate) const MAX_CONTROL: u64 = 125;
+
+/// The writer's scratch buffer, at most: a frame's header and (masked) payload go out through
+/// it in pieces of this size.
+pub(crate) const SCRATCH: usize = 16 << 10;
+
+/// The proxy's role on one socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Toward the charger: its frames must be masked, ours are not.
+    Server,
+    /// Toward the CSMS: its frames must not be masked, ours are.
+    Client,
+}
+
+/// One frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub fin: bool,
+    /// RSV1-3 (bits 6-4 of the first byte, shifted down).
+    pub rsv: u8,
+    pub opcode: u8,
+    pub mask: Option<[u8; 4]>,
+    pub len: u64,
+}
+
+/// Parses the header at the front of `b`: the header and its length in bytes, or `None` when
+/// `b` does not hold all of it yet. Judges nothing (see [`check`]).
+pub(crate) fn parse_header(b: &[u8]) -> Option<(Header, usize)> {
+    let (&b0, &b1) = (b.first()?, b.get(1)?);
+    let (ext, len7) = match b1 & 0x7f {
+        126 => (2, None),
+        127 => (8, None),
+        n => (0, Some(u64::from(n))),
+    };
+    let masked = b1 & 0x80 != 0;
+    let need = 2 + ext + if masked { 4 } else { 0 };
+    if b.len() < need {
+        return None;
+    }
+    let len = match len7 {
+        Some(n) => n,
+        None if ext == 2 => u64::from(u16::from_be_bytes([b[2], b[3]])),
+        None => {
+            let mut l = [0u8; 8];
+            l.copy_from_slice(&b[2..10]);
+            u64::from_be_bytes(l)
+        }
+    };
+    let mask = masked.then(|| {
+        let at = 2 + ext;
+        [b[at], b[at + 1], b[at + 2], b[at + 3]]
+    });
+    Some((
+        Header {
+            fin: b0 & 0x80 != 0,
+            rsv: (b0 >> 4) & 0x07,
+            opcode: b0 & 0x0f,
+            mask,
+            len,
+        },
+        need,
+    ))
+}
+
+/// Writes `h` into `out` in its shortest form; its length in bytes (2 to 14).
+pub(crate) fn encode_header(h: &Header, out: &mut [u8; 14]) -> usize {
+    out[0] = (u8::from(h.fin) << 7) | ((h.rsv & 0x07) << 4) | (h.opcode & 0x0f);
+    let m = if h.mask.is_some() { 0x80 } else { 0 };
+    let mut n = 2;
+    if h.len < 126 {
+        out[1] = m | h.len as u8;
+    } else if let Ok(l) = u16::try_from(h.len) {
+        out[1] = m | 126;
+        out[2..4].copy_from_slice(&l.to_be_bytes());
+        n = 4;
+    } else {
+        out[1] = m | 127;
+        out[2..10].copy_from_slice(&h.len.to_be_bytes());
+        n = 10;
+    }
+    if let Some(k) = h.mask {
+        out[n..n + 4].copy_from_slice(&k);
+        n += 4;
+    }
+    n
+}
+
+/// XORs `data` with `key`, `data[0]` being byte `offset` of the frame's payload (§5.3).
+pub(crate) fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
+    let k: [u8; 4] = std::array::from_fn(|i| key[(offset + i) % 4]);
+    let wide = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(w) ^ wide).to_ne_bytes());
+    }
+    // The remainder starts at a multiple of 8 (so of 4) from `data[0]`.
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= k[i % 4];
+    }
+}
+
+/// A peer's breach of RFC 6455: the close code to fail the connection with and what it was
+/// (the wording goes into the recording's `fault`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub code: u16,
+    pub what: &'static str,
+}
+
+const fn fault(code: u16, what: &'static str) -> Fault {
+    Fault { code, what }
+}
+
+pub(crate) const INVALID_UTF8: Fault =
+    fault(1007, "invalid UTF-8 in a text message or close reason");
+pub(crate) const TOO_BIG: Fault = fault(1009, "a message over the size limit");
+pub(crate) const RSV: Fault = fault(1002, "RSV bits set with no extension negotiated");
+pub(crate) const UNMASKED: Fault = fault(1002, "an unmasked frame from the client");
+pub(crate) const MASKED: Fault = fault(1002, "a masked frame from the server");
+pub(crate) const FRAGMENTED_CONTROL: Fault = fault(1002, "a fragmented control frame");
+pub(crate) const CONTROL_TOO_BIG: Fault = fault(1002, "a control frame over 125 bytes");
+pub(crate) const RESERVED_OPCODE: Fault = fault(1002, "a reserved opcode");
+pub(crate) const BAD_CONTINUATION: Fault = fault(1002, "a continuation frame out of place");
+pub(crate) const LENGTH_TOP_BIT: Fault =
+    fault(1002, "a 64-bit payload length with its top bit set");
+pub(crate) const CLOSE_ONE_BYTE: Fault = fault(1002, "a close frame with a 1-byte payload");
+pub(crate) const BAD_CLOSE_CODE: Fault =
+    fault(1002, "a close code that may not be sent (RFC 6455 §7.4)");
+
+/// Whether a peer may send close code `code` (§7.4.1 and the IANA registry; 1004, 1005,
+/// 1006, 1015 and anything below 1000 or from 5000 on may not be sent, nor the unassigned
+/// 1014 and 1016-2999).
+pub(crate) fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
+}
+
+/// Judges a header: `role` is the proxy's on this socket, `in_message` whether a fragmented
+/// data message is being read and `so_far` its payload bytes, `max` the largest message.
+pub(crate) fn check(
+    h: &Header,
+    role: Role,
+    in_message: bool,
+    so_far: u64,
+    max: usize,
+) -> Result<(), Fault> {
+    if h.rsv != 0 {
+        return Err(RSV);
+    }
+    match (role, h.mask.is_some()) {
+        (Role::Server, false) => return Err(UNMASKED),
+        (Role::Client, true) => return Err(MASKED),
+        _ => {}
+    }
+    if h.len >> 63 != 0 {
+        return Err(LENGTH_TOP_BIT);
+    }
+    match h.opcode {
+        op::CLOSE | op::PING | op::PONG => {
+            if !h.fin {
+                return Err(FRAGMENTED_CONTROL);
+            }
+            if h.len > MAX_CONTROL {
+                return Err(CONTROL_TOO_BIG);
+            }
+            if h.opcode == op::CLOSE && h.len == 1 {
+                return Err(CLOSE_ONE_BYTE);
+            }
+            Ok(())
+        }
+        op::CONTINUATION | op::TEXT | op::BINARY => {
+            if (h.opcode == op::CONTINUATION) != in_message {
+                return Err(BAD_CONTINUATION);
+            }
+            let max = u64::try_from(max).unwrap_or(u64::MAX);
+            if so_far.saturating_add(h.len) > max {
+                return Err(TOO_BIG);
+            }
+            Ok(())
+        }
+        _ => Err(RESERVED_OPCODE),
+    }
+}
+
+/// A close frame's code and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CloseFrame {
+    pub code: u16,
+    pub reason: Utf8Bytes,
+}
+
+impl CloseFrame {
+    pub fn new(code: u16, reason: &'static str) -> Self {
+        CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }
+    }
+
+    /// Reads a close payload (already length-checked: 0 or at least 2 bytes).
+    fn parse(payload: &[u8]) -> Result<Option<CloseFrame>, Fault> {
+        let [a, b, reason @ ..] = payload else {
+            return Ok(None);
+        };
+        let code = u16::from_be_bytes([*a, *b]);
+        if !close_code_allowed(code) {
+            return Err(BAD_CLOSE_CODE);
+        }
+        let reason =
+            Utf8Bytes::try_from(Bytes::copy_from_slice(reason)).map_err(|_| INVALID_UTF8)?;
+        Ok(Some(CloseFrame { code, reason }))
+    }
+}
+
+/// A whole message (or control frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Msg {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+    Ping(Bytes),
+    Pong(Bytes),
+    Close(Option<CloseFrame>),
+}
+
+impl Msg {
+    /// Its opcode and payload as one frame carries it.
+    fn frame(&self) -> (u8, Bytes) {
+        match self {
+            Msg::Text(t) => (op::TEXT, Bytes::from(t.clone())),
+            Msg::Binary(b) => (op::BINARY, b.clone()),
+            Msg::Ping(b) => (op::PING, b.clone()),
+            Msg::Pong(b) => (op::PONG, b.clone()),
+            Msg::Close(None) => (op::CLOSE, Bytes::new()),
+            Msg::Close(Some(f)) => {
+                let mut p = Vec::with_capacity(2 + f.reason.len());
+                p.extend_from_slice(&f.code.to_be_bytes());
+                p.extend_from_slice(f.reason.as_bytes());
+                (op::CLOSE, Bytes::from(p))
+            }
+        }
+    }
+}
+
+/// In-flight budget held by a message: given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Charge {
+    budget: Arc<Budget>,
+    n: usize,
+}
+
+impl Charge {
+    fn new(budget: &Arc<Budget>) -> Self {
+        Charge {
+            budget: budget.clone(),
+            n: 0,
+        }
+    }
+
+    /// The budget bytes it holds.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.n
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.budget.give_back(self.n);
+    }
+}
+
+/// A message read, with what it holds of the budget (keep it until the message is
+/// forwarded).
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub msg: Msg,
+    /// A data message that came in more than one frame.
+    pub fragmented: bool,
+    /// Held for its `Drop`: the budget goes back with the message.
+    #[cfg_attr(not(test), allow(dead_code, reason = "held for its Drop"))]
+    pub charge: Charge,
+}
+
+/// Why [`Reader::next`] returned no message.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The peer broke RFC 6455.
+    Fault(Fault),
+    /// A frame's payload waited the budget's wait limit for room; the message's payload bytes
+    /// read so far.
+    Starved(u64),
+    /// The connection ended (cleanly between frames, or not) or failed.
+    Io(io::Error),
+    /// A close was read or a fault found already: nothing more is read.
+    Ended,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Fault(x) => write!(f, "{} ({})", x.what, x.code),
+            ReadError::Starved(n) => write!(f, "in-flight budget full after {n} bytes"),
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::Ended => f.write_str("the connection was closed"),
+        }
+    }
+}
+
+/// The data message being read (possibly over several frames).
+struct Partial {
+    opcode: u8,
+    data: Vec<u8>,
+    frames: u32,
+    charge: Charge,
+}
+
+/// The frame whose payload is being read.
+struct Frame {
+    h: Header,
+    /// Payload bytes of this frame read so far.
+    read: u64,
+    /// Budget still to take before its payload is read (data frames).
+    owed: usize,
+    /// A control frame's payload (at most 125 bytes).
+    control: Vec<u8>,
+}
+
+/// Reads messages from one socket (see the module's doc).
+pub(crate) struct Reader<R> {
+    io: R,
+    role: Role,
+    max_message: usize,
+    budget: Arc<Budget>,
+    /// Bytes read and not parsed yet are `buf[start..end]`.
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    frame: Option<Frame>,
+    message: Option<Partial>,
+    /// Since a budget wait began: the wait limit is counted from it across cancellations.
+    wait_until: Option<tokio::time::Instant>,
+    ended: bool,
+}
+
+impl<R: AsyncRead + Unpin> Reader<R> {
+    /// A reader of `io`, whose first bytes (`read_ahead`, read with the handshake) are parsed
+    /// first. Its buffer is `read_buffer` bytes (at least 14, the largest header, and as
+    /// large as `read_ahead`).
+    pub fn new(
+        io: R,
+        role: Role,
+        read_ahead: &[u8],
+        read_buffer: usize,
+        max_message: usize,
+        budget: &Arc<Budget>,
+    ) -> Self {
+        let size = read_buffer.max(read_ahead.len()).max(14);
+        let mut buf = vec![0u8; size].into_boxed_slice();
+        buf[..read_ahead.len()].copy_from_slice(read_ahead);
+        Reader {
+            io,
+            role,
+            max_message,
+            budget: budget.clone(),
+            buf,
+            start: 0,
+            end: read_ahead.len(),
+            frame: None,
+            message: None,
+            wait_until: None,
+            ended: false,
+        }
+    }
+
+    /// The budget its messages are paid from.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
+    #[cfg(test)]
+    /// Bytes this reader keeps between messages: its fixed buffer, and what the message
+    /// being read holds (its payload allocation).
+    pub fn retained(&self) -> usize {
+        self.buf.len()
+            + self.message.as_ref().map_or(0, |m| m.data.capacity())
+            + self.frame.as_ref().map_or(0, |f| f.control.capacity())
+    }
+
+    /// The next message, control frame or fault. Cancel-safe.
+    pub async fn next(&mut self) -> Result<Received, ReadError> {
+        if self.ended {
+            return Err(ReadError::Ended);
+        }
+        let r = self.read_message().await;
+        if matches!(
+            r,
+            Err(ReadError::Fault(_))
+                | Ok(Received {
+                    msg: Msg::Close(_),
+                    ..
+                })
+        ) {
+            self.ended = true;
+        }
+        r
+    }
+
+    async fn read_message(&mut self) -> Result<Received, ReadError> {
+        loop {
+            if self.frame.is_none() {
+                match parse_header(&self.buf[self.start..self.end]) {
+                    Some((h, n)) => {
+                        self.start += n;
+                        self.begin(h).map_err(ReadError::Fault)?;
+                    }
+                    None => {
+                        self.fill().await?;
+                        continue;
+                    }
+                }
+            }
+            let Some(frame) = &mut self.frame else {
+                continue;
+            };
+            if frame.owed > 0 {
+                self.pay().await?;
+                continue;
+            }
+            if frame.read < frame.h.len {
+                self.read_payload().await?;
+                continue;
+            }
+            if let Some(r) = self.end_frame()? {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// Starts the frame of header `h`.
+    fn begin(&mut self, h: Header) -> Result<(), Fault> {
+        let so_far = self.message.as_ref().map_or(0, |m| m.data.len() as u64);
+        check(
+            &h,
+            self.role,
+            self.message.is_some(),
+            so_far,
+            self.max_message,
+        )?;
+        let mut owed = 0;
+        if h.opcode < 8 {
+            let m = self.message.get_or_insert_with(|| Partial {
+                opcode: h.opcode,
+                data: Vec::new(),
+                frames: 0,
+                charge: Charge::new(&self.budget),
+            });
+            m.frames += 1;
+            let free_left = (FREE_PER_MESSAGE as u64).saturating_sub(so_far);
+            owed = usize::try_from(h.len.saturating_sub(free_left)).unwrap_or(usize::MAX);
+        }
+        let control = if h.opcode >= 8 {
+            Vec::with_capacity(h.len as usize)
+        } else {
+            Vec::new()
+        };
+        self.frame = Some(Frame {
+            h,
+            read: 0,
+            owed,
+            control,
+        });
+        Ok(())
+    }
+
+    /// Takes the frame's budget, waiting up to the budget's wait limit for room.
+    async fn pay(&mut self) -> Result<(), ReadError> {
+        let Some(frame) = &mut self.frame else {
+            return Ok(());
+        };
+        let n = frame.owed;
+        let budget = self.budget.clone();
+        let deadline = *self
+            .wait_until
+            .get_or_insert_with(|| tokio::time::Instant::now() + budget.wait_limit());
+        let mut sleep = std::pin::pin!(tokio::time::sleep_until(deadline));
+        let got = std::future::poll_fn(|cx| {
+            if budget.take_or_wait(n, cx) {
+                std::task::Poll::Ready(true)
+            } else if sleep.as_mut().poll(cx).is_ready() {
+                std::task::Poll::Ready(false)
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        self.wait_until = None;
+        let so_far = self.message.as_ref().map_or(0, |m| m.data.len() as u64);
+        if !got {
+            self.ended = true;
+            return Err(ReadError::Starved(so_far));
+        }
+        frame.owed = 0;
+        match &mut self.message {
+            Some(m) => m.charge.n += n,
+            None => budget.give_back(n),
+        }
+        Ok(())
+    }
+
+    /// Reads more of the frame's payload: from the buffer, else from the socket (straight
+    /// into the message's allocation when the rest is at least a buffer long).
+    async fn read_payload(&mut self) -> Result<(), ReadError> {
+        let Some(frame) = &mut self.frame else {
+            return Ok(());
+        };
+        let left = frame.h.len - frame.read;
+        let data = if frame.h.opcode >= 8 {
+            &mut frame.control
+        } else {
+            match &mut self.message {
+                Some(m) => &mut m.data,
+                None => return Err(ReadError::Ended),
+            }
+        };
+        if frame.read == 0 {
+            // Exactly this frame's payload more (the budget has been paid for it).
+            data.reserve_exact(usize::try_from(left).unwrap_or(usize::MAX));
+        }
+        let before = data.len();
+        if self.start < self.end {
+            let n = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(self.end - self.start);
+            data.extend_from_slice(&self.buf[self.start..self.start + n]);
+            self.start += n;
+        } else if left >= self.buf.len() as u64 {
+            let mut limited = (&mut *data).limit(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = self
+                .io
+                .read_buf(&mut limited)
+                .await
+                .map_err(ReadError::Io)?;
+            if n == 0 {
+                return Err(eof("in a frame's payload"));
+            }
+        } else {
+            self.fill().await?;
+            return Ok(());
+        }
+        if let Some(key) = frame.h.mask {
+            let offset = usize::try_from(frame.read % 4).unwrap_or(0);
+            apply_mask(&mut data[before..], key, offset);
+        }
+        frame.read += (data.len() - before) as u64;
+        Ok(())
+    }
+
+    /// The frame is read whole: a message if it completes one.
+    fn end_frame(&mut self) -> Result<Option<Received>, ReadError> {
+        let Some(frame) = self.frame.take() else {
+            return Ok(None);
+        };
+        let h = frame.h;
+        let msg = match h.opcode {
+            op::CLOSE => Msg::Close(CloseFrame::parse(&frame.control).map_err(ReadError::Fault)?),
+            op::PING => Msg::Ping(Bytes::from(frame.control)),
+            op::PONG => Msg::Pong(Bytes::from(frame.control)),
+            _ => {
+                if !h.fin {
+                    return Ok(None);
+                }
+                let Some(m) = self.message.take() else {
+                    return Ok(None);
+                };
+                let data = Bytes::from(m.data);
+                let msg = if m.opcode == op::TEXT {
+                    Msg::Text(
+                        Utf8Bytes::try_from(data).map_err(|_| ReadError::Fault(INVALID_UTF8))?,
+                    )
+                } else {
+                    Msg::Binary(data)
+                };
+                return Ok(Some(Received {
+                    msg,
+                    fragmented: m.frames > 1,
+                    charge: m.charge,
+                }));
+            }
+        };
+        Ok(Some(Received {
+            msg,
+            fragmented: false,
+            charge: Charge::new(&self.budget),
+        }))
+    }
+
+    /// Reads more bytes into the buffer (moving what is left to its front first).
+    async fn fill(&mut self) -> Result<(), ReadError> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = self
+            .io
+            .read(&mut self.buf[self.end..])
+            .await
+            .map_err(ReadError::Io)?;
+        if n == 0 {
+            return Err(
+                if self.end == 0 && self.frame.is_none() && self.message.is_none() {
+                    ReadError::Io(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed",
+                    ))
+                } else {
+                    eof("in a frame")
+                },
+            );
+        }
+        self.end += n;
+        Ok(())
+    }
+}
+
+fn eof(where_: &str) -> ReadError {
+    ReadError::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("connection closed {where_}"),
+    ))
+}
+
+/// A frame being written: its header, its payload and how far it got.
+struct Out {
+    head: [u8; 14],
+    head_len: usize,
+    payload: Bytes,
+    mask: Option<[u8; 4]>,
+    /// Bytes of header and payload written.
+    pos: usize,
+}
+
+/// Writes messages to one socket (see the module's doc).
+pub(crate) struct Writer<W> {
+    io: W,
+    role: Role,
+    scratch: Vec<u8>,
+    /// The frame being written (left by a write cut off by a timeout).
+    pending: Option<Out>,
+}
+
+impl<W: AsyncWrite + Unpin> Writer<W> {
+    pub fn new(io: W, role: Role) -> Self {
+        Writer {
+            io,
+            role,
+            scratch: Vec::new(),
+            pending: None,
+        }
+    }
+
+    #[cfg(test)]
+    /// Bytes this writer keeps between messages.
+    pub fn retained(&self) -> usize {
+        self.scratch.capacity()
+    }
+
+    /// Writes `msg` as one frame and flushes it. Cancel-safe: a frame cut off is finished
+    /// before the next one (`msg` itself may then not have been started).
+    pub async fn send(&mut self, msg: &Msg) -> io::Result<()> {
+        self.finish().await?;
+        let (opcode, payload) = msg.frame();
+        let mask = match self.role {
+            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Server => None,
+        };
+        let h = Header {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask,
+            len: payload.len() as u64,
+        };
+        let mut head = [0u8; 14];
+        let head_len = encode_header(&h, &mut head);
+        self.pending = Some(Out {
+            head,
+            head_len,
+            payload,
+            mask,
+            pos: 0,
+        });
+        self.finish().await
+    }
+
+    /// Writes out the pending frame, if any, and flushes.
+    async fn finish(&mut self) -> io::Result<()> {
+        let Writer {
+            io,
+            scratch,
+            pending,
+            ..
+        } = self;
+        let Some(out) = pending else {
+            return Ok(());
+        };
+        let total = out.head_len + out.payload.len();
+        while out.pos < total {
+            let n = if out.mask.is_none() && out.pos >= out.head_len {
+                // Unmasked: straight from the payload.
+                io.write(&out.payload[out.pos - out.head_len..]).await?
+            } else {
+                // The header's rest and the next piece of payload, masked, in the scratch.
+                scratch.clear();
+                if scratch.capacity() < SCRATCH.min(total) {
+                    scratch.reserve_exact(SCRATCH.min(total));
+                }
+                if out.pos < out.head_len {
+                    scratch.extend_from_slice(&out.head[out.pos..out.head_len]);
+                }
+                let from = out.pos.saturating_sub(out.head_len);
+                let take = (SCRATCH.saturating_sub(scratch.len())).min(out.payload.len() - from);
+                let at = scratch.len();
+                scratch.extend_from_slice(&out.payload[from..from + take]);
+                if let Some(key) = out.mask {
+                    apply_mask(&mut scratch[at..], key, from);
+                }
+                io.write(scratch).await?
+            };
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            out.pos += n;
+        }
+        io.flush().await?;
+        *pending = None;
+        Ok(())
+    }
+
+    /// Finishes a pending frame and shuts the socket's writing down (FIN, or TLS close_notify
+    /// and FIN).
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        self.finish().await?;
+        self.io.shutdown().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    fn budget() -> Arc<Budget> {
+        Budget::new(1 << 30, Duration::from_millis(200))
+    }
+
+    /// A frame as `role`'s peer sends it.
+    fn frame(first: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+        let h = Header {
+            fin: first & 0x80 != 0,
+            rsv: (first >> 4) & 7,
+            opcode: first & 0x0f,
+            mask,
+            len: payload.len() as u64,
+        };
+        let mut head = [0u8; 14];
+        let n = encode_header(&h, &mut head);
+        let mut out = head[..n].to_vec();
+        let at = out.len();
+        out.extend_from_slice(payload);
+        if let Some(k) = mask {
+            apply_mask(&mut out[at..], k, 0);
+        }
+        out
+    }
+
+    const K: Option<[u8; 4]> = Some([0x12, 0x34, 0x56, 0x78]);
+
+    /// Everything `bytes` yields read as the proxy's `role`, in reads of `chunk` bytes.
+    async fn read_all(
+        bytes: Vec<u8>,
+        role: Role,
+        chunk: usize,
+        max: usize,
+    ) -> (Vec<Result<(Msg, bool), String>>, usize) {
+        let (mut a, b) = tokio::io::duplex(chunk.max(1));
+        let writer = tokio::spawn(async move {
+            for c in bytes.chunks(chunk.max(1)) {
+                if a.write_all(c).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut r = Reader::new(b, role, &[], 64, max, &budget());
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            match tokio::time::timeout(Duration::from_secs(5), r.next()).await {
+                Ok(Ok(m)) => got.push(Ok((m.msg, m.fragmented))),
+                Ok(Err(ReadError::Fault(f))) => {
+                    got.push(Err(format!("{} {}", f.code, f.what)));
+                    break;
+                }
+                Ok(Err(_)) => break,
+                Err(_) => panic!("the reader hung"),
+            }
+        }
+        let retained = r.retained();
+        drop(r); // the writer's blocked writes fail
+        let _ = writer.await;
+        (got, retained)
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    }
+
+    #[test]
+    fn headers_of_every_length_form_round_trip() {
+        for len in [
+            0u64,
+            1,
+            125,
+            126,
+            127,
+            65_535,
+            65_536,
+            1 << 32,
+            (1 << 63) - 1,
+        ] {
+            for mask in [None, K] {
+                let h = Header {
+                    fin: len % 2 == 0,
+                    rsv: 0,
+                    opcode: op::BINARY,
+                    mask,
+                    len,
+                };
+                let mut out = [0u8; 14];
+                let n = encode_header(&h, &mut out);
+                let want = match len {
+                    0..=125 => 2,
+                    126..=65_535 => 4,
+                    _ => 10,
+                } + if mask.is_some() { 4 } else { 0 };
+                assert_eq!(n, want, "{len}");
+                assert_eq!(parse_header(&out[..n]), Some((h, n)));
+                // Cut anywhere: incomplete.
+                for cut in 0..n {
+                    assert_eq!(parse_header(&out[..cut]), None, "{len} cut at {cut}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_mask_is_applied_at_any_offset_and_undone_by_itself() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let key = [1, 2, 3, 4];
+        let mut whole = data.clone();
+        apply_mask(&mut whole, key, 0);
+        for (i, (m, d)) in whole.iter().zip(&data).enumerate() {
+            assert_eq!(*m, d ^ key[i % 4]);
+        }
+        // In pieces of odd sizes, each at its offset: the same bytes.
+        let mut pieces = data.clone();
+        let mut at = 0;
+        for size in [1usize, 3, 7, 13, 100, 876] {
+            apply_mask(&mut pieces[at..at + size], key, at);
+            at += size;
+        }
+        assert_eq!(pieces, whole);
+        apply_mask(&mut whole, key, 0);
+        assert_eq!(whole, data);
+    }
+
+    #[test]
+    fn messages_fragments_and_interleaved_control_frames_are_read_in_any_cut() {
+        let mut bytes = frame(0x81, b"[2,\"1\",\"Heartbeat\",{}]", K);
+        bytes.extend(frame(0x01, b"[2,\"2\",", K)); // text, FIN clear
+        bytes.extend(frame(0x89, b"ping", K)); // between the fragments
+        bytes.extend(frame(0x00, b"\"Heart", K));
+        bytes.extend(frame(0x80, b"beat\",{}]", K));
+        bytes.extend(frame(0x82, &[0, 1, 2, 255], K));
+        bytes.extend(frame(0x8A, b"", K));
+        bytes.extend(frame(0x88, b"\x03\xe8bye", K));
+        bytes.extend(frame(0x81, b"after the close", K)); // never read
+        for chunk in [1, 2, 5, 7, 64, 4096] {
+            let (got, _) = rt().block_on(read_all(bytes.clone(), Role::Server, chunk, 1 << 20));
+            assert_eq!(
+                got,
+                vec![
+                    Ok((Msg::Text("[2,\"1\",\"Heartbeat\",{}]".into()), false)),
+                    Ok((Msg::Ping(Bytes::from_static(b"ping")), false)),
+                    Ok((Msg::Text("[2,\"2\",\"Heartbeat\",{}]".into()), true)),
+                    Ok((Msg::Binary(Bytes::from_static(&[0, 1, 2, 255])), false)),
+                    Ok((Msg::Pong(Bytes::new()), false)),
+                    Ok((Msg::Close(Some(CloseFrame::new(1000, "bye"))), false)),
+                ],
+                "reads of {chunk} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn every_fault_is_found_with_its_close_code() {
+        let long_close = [0x03, 0xe8]
+            .iter()
+            .chain(&[b'a'; 124])
+            .copied()
+            .collect::<Vec<_>>();
+        let cases: Vec<(&str, Role, Vec<u8>, Fault)> = vec![
+            (
+                "unmasked from the charger",
+                Role::Server,
+                frame(0x81, b"[]", None),
+                UNMASKED,
+            ),
+            (
+                "masked from the CSMS",
+                Role::Client,
+                frame(0x81, b"[]", K),
+                MASKED,
+            ),
+            ("rsv1", Role::Server, frame(0xC1, b"[]", K), RSV),
+            ("rsv3", Role::Client, frame(0x91, b"[]", None), RSV),
+            (
+                "opcode 3",
+                Role::Server,
+                frame(0x83, b"[]", K),
+                RESERVED_OPCODE,
+            ),
+            (
+                "opcode 0xB",
+                Role::Client,
+                frame(0x8B, b"", None),
+                RESERVED_OPCODE,
+            ),
+            (
+                "lone continuation",
+                Role::Server,
+                frame(0x80, b"[]", K),
+                BAD_CONTINUATION,
+            ),
+            (
+                "text inside a fragmented text",
+                Role::Server,
+                [frame(0x01, b"[", K), frame(0x81, b"]", K)].concat(),
+                BAD_CONTINUATION,
+            ),
+            (
+                "fragmented ping",
+                Role::Server,
+                frame(0x09, b"", K),
+                FRAGMENTED_CONTROL,
+            ),
+            (
+                "126-byte ping",
+                Role::Client,
+                frame(0x89, &[0; 126], None),
+                CONTROL_TOO_BIG,
+            ),
+            (
+                "126-byte close",
+                Role::Server,
+                frame(0x88, &long_close, K),
+                CONTROL_TOO_BIG,
+            ),
+            (
+                "1-byte close",
+                Role::Server,
+                frame(0x88, b"\x03", K),
+                CLOSE_ONE_BYTE,
+            ),
+            (
+                "close 999",
+                Role::Server,
+                frame(0x88, &[0x03, 0xE7], K),
+                BAD_CLOSE_CODE,
+            ),
+            (
+                "close 1005",
+                Role::Client,
+                frame(0x88, &[0x03, 0xED], None),
+                BAD_CLOSE_CODE,
+            ),
+            (
+                "close 1015",
+                Role::Client,
+                frame(0x88, &[0x03, 0xF7], None),
+                BAD_CLOSE_CODE,
+            ),
+            (
+                "close 5000",
+                Role::Server,
+                frame(0x88, &[0x13, 0x88], K),
+                BAD_CLOSE_CODE,
+            ),
+            (
+                "close reason not UTF-8",
+                Role::Server,
+                frame(0x88, &[0x03, 0xE8, 0xff], K),
+                INVALID_UTF8,
+            ),
+            (
+                "text not UTF-8",
+                Role::Server,
+                frame(0x81, b"[\"\xff\xfe\"]", K),
+                INVALID_UTF8,
+            ),
+            (
+                "UTF-8 cut between fragments is fine, invalid at the end is not",
+                Role::Client,
+                [
+                    frame(0x01, &"é".as_bytes()[..1], None),
+                    frame(0x80, b"", None),
+                ]
+                .concat(),
+                INVALID_UTF8,
+            ),
+            (
+                "over the size limit",
+                Role::Server,
+                frame(0x81, &[b'a'; 1001], K),
+                TOO_BIG,
+            ),
+            (
+                "over the size limit in fragments",
+                Role::Client,
+                [frame(0x02, &[1; 600], None), frame(0x80, &[1; 401], None)].concat(),
+                TOO_BIG,
+            ),
+        ];
+        for (name, role, bytes, want) in cases {
+            let (got, _) = rt().block_on(read_all(bytes, role, 3, 1000));
+            assert_eq!(
+                got.last(),
+                Some(&Err(format!("{} {}", want.code, want.what))),
+                "{name}: {got:?}"
+            );
+        }
+        // The top bit of a 64-bit length, from its header alone.
+        let mut head = vec![0x82, 0x80 | 127];
+        head.extend_from_slice(&(1u64 << 63).to_be_bytes());
+        head.extend_from_slice(&[0; 4]);
+        let (h, _) = parse_header(&head).unwrap_or_else(|| panic!("a header"));
+        assert_eq!(
+            check(&h, Role::Server, false, 0, usize::MAX),
+            Err(LENGTH_TOP_BIT)
+        );
+        // A valid fragmented UTF-8 character split between frames is accepted.
+        let e = "é".as_bytes();
+        let ok = [frame(0x01, &e[..1], None), frame(0x80, &e[1..], None)].concat();
+        let (got, _) = rt().block_on(read_all(ok, Role::Client, 1, 1000));
+        assert_eq!(got, vec![Ok((Msg::Text("é".into()), true))]);
+    }
+
+    #[test]
+    fn codes_that_may_be_sent() {
+        for ok in [1000, 1001, 1002, 1003, 1007, 1011, 1012, 1013, 3000, 4999] {
+            assert!(close_code_allowed(ok), "{ok}");
+        }
+        for bad in [
+            0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000, 65535,
+        ] {
+            assert!(!close_code_allowed(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_large_message_leaves_only_the_fixed_buffer_behind() {
+        rt().block_on(async {
+            let b = budget();
+            // Over a real socket on 127.0.0.1.
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut a = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (s, _) = l.accept().await.unwrap();
+            let big = vec![b'x'; 4 << 20];
+            let bytes = [frame(0x81, &big, K), frame(0x81, b"[]", K)].concat();
+            let w = tokio::spawn(async move { a.write_all(&bytes).await.map(|()| a) });
+            let mut r = Reader::new(s, Role::Server, &[], 4096, 8 << 20, &b);
+            let m = r.next().await.unwrap_or_else(|e| panic!("{e}"));
+            // The message held budget for its payload beyond the free part while in hand.
+            assert_eq!(m.charge.bytes(), (4 << 20) - FREE_PER_MESSAGE);
+            assert_eq!(b.in_use(), (4 << 20) - FREE_PER_MESSAGE);
+            match &m.msg {
+                Msg::Text(t) => {
+                    assert_eq!(t.len(), 4 << 20);
+                    assert!(t.as_bytes().iter().all(|&c| c == b'x'));
+                }
+                other => panic!("{other:?}"),
+            }
+            drop(m);
+            assert_eq!(b.in_use(), 0, "given back when the message is dropped");
+            assert_eq!(r.retained(), 4096, "only the fixed read buffer is kept");
+            let small = r.next().await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(small.msg, Msg::Text("[]".into()));
+            drop(small);
+            assert_eq!(r.retained(), 4096);
+
+            // The writer: through the scratch, masked, and nothing large kept afterwards.
+            let (o, mut i) = tokio::io::duplex(64 << 10);
+            let mut wr = Writer::new(o, Role::Client);
+            let msg = Msg::Binary(Bytes::from(big.clone()));
+            let reader = tokio::spawn(async move {
+                // A client's frames are masked: read them as the CSMS would (a server).
+                let mut r = Reader::new(&mut i, Role::Server, &[], 4096, 8 << 20, &budget());
+                r.next().await.map(|m| m.msg).map_err(|e| e.to_string())
+            });
+            wr.send(&msg).await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(wr.retained() <= SCRATCH, "{}", wr.retained());
+            let back = reader.await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back, Ok(msg));
+            let _ = w.await;
+        });
+    }
+
+    #[test]
+    fn a_frame_waits_for_budget_then_fails_as_starved() {
+        rt().block_on(async {
+            let b = Budget::new(FREE_PER_MESSAGE * 2, Duration::from_millis(100));
+            assert!(
+                b.try_take(FREE_PER_MESSAGE * 2),
+                "someone else holds it all"
+            );
+            let (mut a, s) = tokio::io::duplex(1 << 16);
+            let bytes = frame(0x82, &vec![0u8; FREE_PER_MESSAGE + 10], K);
+            let w = tokio::spawn(async move { a.write_all(&bytes).await.map(|()| a) });
+            let mut r = Reader::new(s, Role::Server, &[], 4096, 1 << 20, &b);
+            match r.next().await {
+                Err(ReadError::Starved(0)) => {}
+                other => panic!("{other:?}"),
+            }
+            assert!(matches!(r.next().await, Err(ReadError::Ended)));
+            drop(w);
+        });
+    }
+
+    #[test]
+    fn a_read_cancelled_mid_frame_loses_nothing() {
+        rt().block_on(async {
+            let (mut a, s) = tokio::io::duplex(1 << 16);
+            let mut r = Reader::new(s, Role::Server, &[], 16, 1 << 20, &budget());
+            let bytes = frame(0x81, &[b'y'; 300], K);
+            for piece in bytes.chunks(37) {
+                a.write_all(piece).await.unwrap_or_else(|e| panic!("{e}"));
+                // Polled until it waits for more, then dropped (as a `select!` would).
+                let cut = tokio::time::timeout(Duration::from_millis(5), r.next()).await;
+                if let Ok(m) = cut {
+                    let m = m.unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(m.msg, Msg::Text("y".repeat(300).into()));
+                    return;
+                }
+            }
+            panic!("never completed");
+        });
+    }
+
+    #[test]
+    fn bytes_read_with_the_handshake_come_first() {
+        rt().block_on(async {
+            let first = frame(0x81, b"[2,\"a\",\"Heartbeat\",{}]", K);
+            let second = frame(0x81, b"[2,\"b\",\"Heartbeat\",{}]", K);
+            // The handshake's read took the first frame and half of the second.
+            let cut = second.len() / 2;
+            let ahead = [first, second[..cut].to_vec()].concat();
+            let (mut a, s) = tokio::io::duplex(1024);
+            a.write_all(&second[cut..]).await.unwrap();
+            let mut r = Reader::new(s, Role::Server, &ahead, 16, 1 << 20, &budget());
+            for id in ["a", "b"] {
+                let m = r.next().await.unwrap_or_else(|e| panic!("{e}"));
+                let want = format!("[2,\"{id}\",\"Heartbeat\",{{}}]");
+                assert_eq!(m.msg, Msg::Text(want.into()));
+            }
+        });
+    }
+
+    #[test]
+    fn a_write_cut_off_is_finished_before_the_next_frame() {
+        rt().block_on(async {
+            let (o, mut i) = tokio::io::duplex(1000);
+            let mut w = Writer::new(o, Role::Server);
+            let big = Msg::Binary(Bytes::from(vec![7u8; 50_000]));
+            // The peer reads nothing: the write stops partway and is given up.
+            let cut = tokio::time::timeout(Duration::from_millis(50), w.send(&big)).await;
+            assert!(cut.is_err(), "the write could not finish");
+            let reader = tokio::spawn(async move {
+                let mut r = Reader::new(&mut i, Role::Client, &[], 4096, 1 << 20, &budget());
+                let mut got = Vec::new();
+                while let Ok(m) = r.next().await {
+                    got.push(m.msg);
+                }
+                got
+            });
+            w.send(&Msg::Close(None))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            drop(w);
+            let got = reader.await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(got, vec![big, Msg::Close(None)]);
+        });
+    }
+
+    fn arb_msg() -> impl Strategy<Value = Msg> {
+        prop_oneof![
+            ".{0,300}".prop_map(|s| Msg::Text(s.into())),
+            proptest::collection::vec(any::<u8>(), 0..70_000)
+                .prop_map(|v| Msg::Binary(Bytes::from(v))),
+            proptest::collection::vec(any::<u8>(), 0..=125).prop_map(|v| Msg::Ping(Bytes::from(v))),
+            proptest::collection::vec(any::<u8>(), 0..=125).prop_map(|v| Msg::Pong(Bytes::from(v))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn what_the_writer_encodes_the_reader_decodes(
+            msgs in proptest::collection::vec(arb_msg(), 1..6),
+            client in any::<bool>(),
+            chunk in 1usize..5000,
+        ) {
+            // The writer's role, and the reader's (the other end's) opposite.
+            let (w_role, r_role) = if client { (Role::Client, Role::Server) } else { (Role::Server, Role::Client) };
+            let got = rt().block_on(async {
+                let (o, i) = tokio::io::duplex(chunk);
+                let mut w = Writer::new(o, w_role);
+                let sent = msgs.clone();
+                let writer = tokio::spawn(async move {
+                    for m in &sent {
+                        w.send(m).await?;
+                    }
+                    w.send(&Msg::Close(Some(CloseFrame::new(4000, "done")))).await
+                });
+                let mut r = Reader::new(i, r_role, &[], 100, 1 << 20, &budget());
+                let mut got = Vec::new();
+                while let Ok(m) = r.next().await {
+                    got.push(m.msg);
+                }
+                let _ = writer.await;
+                got
+            });
+            let mut want = msgs;
+            want.push(Msg::Close(Some(CloseFrame::new(4000, "done"))));
+            prop_assert_eq!(got, want);
+        }
+    }
+}
