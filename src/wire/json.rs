@@ -413,6 +413,53 @@ mod tests {
         }
     }
 
+    /// Every frame text (and every record) of the repository's traces: the fixtures of the
+    /// rules, sessions, test cases and real-world captures, and the fuzz corpus.
+    #[test]
+    fn every_trace_in_the_repository_reads_as_serde_json_reads_it() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "jsonl") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        walk(&root.join("tests/fixtures"), &mut files);
+        walk(&root.join("fuzz/corpus"), &mut files);
+        assert!(
+            files.len() > 100,
+            "fixtures not found under {}",
+            root.display()
+        );
+        let (mut texts, mut ours) = (0, 0);
+        for file in &files {
+            let Ok(content) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            for line in content.lines() {
+                assert!(agrees(line), "{}: record {line}", file.display());
+                let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                if let Some(Value::String(text)) = record.get("text") {
+                    texts += 1;
+                    ours += usize::from(parse(text).is_some());
+                    assert!(agrees(text), "{}: frame {text}", file.display());
+                }
+            }
+        }
+        // Most frames are plain JSON, which this reader takes itself.
+        assert!(texts > 1000 && ours * 10 > texts * 9, "{ours} of {texts}");
+    }
+
     fn arb_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
