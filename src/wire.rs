@@ -5,5 +5,6 @@
 //! input: every malformed payload comes back as a [`FrameError`].
 
 pub mod frame;
+pub mod json;
 
 pub use frame::{Frame, FrameError, MessageType, parse};

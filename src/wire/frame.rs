@@ -144,6 +144,9 @@ pub fn parse_json(text: &str) -> Result<Value, FrameError> {
     if text.trim().is_empty() {
         return Err(FrameError::Empty);
     }
+    if let Some(value) = super::json::parse(text) {
+        return Ok(value);
+    }
     serde_json::from_str(text).map_err(|e| FrameError::NotJson(e.to_string()))
 }
 

@@ -67,17 +67,33 @@ pub(super) struct Sample<'a> {
 pub(super) type RegisterKey = (u8, u8, u8, u8);
 
 pub(super) fn sample(v: &Value) -> Option<Sample<'_>> {
-    let value = str_of(v, "value")?;
-    let format = str_of(v, "format");
-    let measurand = str_of(v, "measurand").unwrap_or("Energy.Active.Import.Register");
-    let unit = str_of(v, "unit").unwrap_or("Wh");
-    let context = str_of(v, "context").unwrap_or("Sample.Periodic");
+    // One pass over the members instead of a lookup per member: a sampled value has up to
+    // seven, and MeterValues carry many sampled values (each read by two checks).
+    let (mut value, mut format, mut measurand, mut unit, mut context, mut phase, mut location) =
+        (None, None, None, None, None, None, None);
+    for (key, member) in v.as_object()? {
+        let slot = match key.as_str() {
+            "value" => &mut value,
+            "format" => &mut format,
+            "measurand" => &mut measurand,
+            "unit" => &mut unit,
+            "context" => &mut context,
+            "phase" => &mut phase,
+            "location" => &mut location,
+            _ => continue,
+        };
+        *slot = member.as_str();
+    }
+    let value = value?;
+    let measurand = measurand.unwrap_or("Energy.Active.Import.Register");
+    let unit = unit.unwrap_or("Wh");
+    let context = context.unwrap_or("Sample.Periodic");
     let register_key =
         (measurand == "Energy.Active.Import.Register" && matches!(unit, "Wh" | "kWh")).then(|| {
             (
                 index_of(CONTEXTS, Some(context)),
-                index_of(PHASES, str_of(v, "phase")),
-                index_of(LOCATIONS, str_of(v, "location")),
+                index_of(PHASES, phase),
+                index_of(LOCATIONS, location),
                 index_of(UNITS, Some(unit)),
             )
         });

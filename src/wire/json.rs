@@ -1,0 +1,519 @@
+//! A JSON reader for the hot path: one frame's text straight into a [`serde_json::Value`],
+//! without serde's visitor machinery (a generic deserializer, a visitor per value, a
+//! `String` grown byte by byte for every key).
+//!
+//! It reads a strict subset of what `serde_json::from_str` reads and gives the same value
+//! for it: numbers as serde_json stores them (`u64`, else `i64`, else `f64`, `-0` a float),
+//! a repeated member's last value, strings unescaped the same way. Anything it does not
+//! handle itself (an invalid document, a lone surrogate, an integer beyond 64 bits, a
+//! float out of range, nesting deeper than serde_json allows) is `None`, and the caller
+//! parses the text with serde_json, which also words the error. It never panics.
+
+use serde_json::{Map, Number, Value};
+
+/// serde_json refuses documents nested deeper than 128; anything near that goes its way.
+const MAX_DEPTH: u32 = 100;
+
+/// Parses `text` as one JSON document, or `None` when serde_json must decide.
+pub fn parse(text: &str) -> Option<Value> {
+    let mut p = Parser {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+    };
+    p.skip_ws();
+    let value = p.value(0)?;
+    p.skip_ws();
+    (p.i == p.b.len()).then_some(value)
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    b: &'t [u8],
+    i: usize,
+}
+
+/// The high bit of each byte of `x` (eight bytes, little-endian) that is a quote, a backslash
+/// or below 0x20; exact for the lowest such byte, which is all that is used (a borrow only
+/// runs upwards from a byte that matched).
+pub(crate) fn special_bytes(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let slash = x ^ (ONES * u64::from(b'\\'));
+    (quote.wrapping_sub(ONES) & !quote
+        | slash.wrapping_sub(ONES) & !slash
+        | x.wrapping_sub(ONES * 0x20) & !x)
+        & HIGH
+}
+
+/// The index of the first byte at or after `j` that ends a plain run (or the end).
+fn plain_end(b: &[u8], mut j: usize) -> usize {
+    while let Some(chunk) = b.get(j..j + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let hit = special_bytes(u64::from_le_bytes(word));
+        if hit != 0 {
+            return j + (hit.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while j < b.len() && !STOP[usize::from(b[j])] {
+        j += 1;
+    }
+    j
+}
+
+/// Bytes that end the plain run of a string: `"`, `\` and control characters.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+impl<'t> Parser<'t> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], value: Value) -> Option<Value> {
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(value)
+        } else {
+            None
+        }
+    }
+
+    fn value(&mut self, depth: u32) -> Option<Value> {
+        match self.peek()? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(Value::String),
+            b't' => self.literal(b"true", Value::Bool(true)),
+            b'f' => self.literal(b"false", Value::Bool(false)),
+            b'n' => self.literal(b"null", Value::Null),
+            b'-' | b'0'..=b'9' => self.number().map(Value::Number),
+            _ => None,
+        }
+    }
+
+    fn object(&mut self, depth: u32) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        let mut map = Map::new();
+        self.skip_ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(Value::Object(map));
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.i += 1;
+            self.skip_ws();
+            let value = self.value(depth)?;
+            map.insert(key, value);
+            self.skip_ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.skip_ws();
+                }
+                b'}' => {
+                    self.i += 1;
+                    return Some(Value::Object(map));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, depth: u32) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(Value::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            self.skip_ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.skip_ws();
+                }
+                b']' => {
+                    self.i += 1;
+                    return Some(Value::Array(items));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string at `self.i` (its opening quote), unescaped.
+    fn string(&mut self) -> Option<String> {
+        let start = self.i + 1;
+        let end = plain_end(self.b, start);
+        if *self.b.get(end)? == b'"' {
+            self.i = end + 1;
+            // Both ends sit on ASCII bytes, so the slice is whole characters.
+            return Some(self.text.get(start..end)?.to_owned());
+        }
+        let mut out = String::with_capacity(end - start + 16);
+        out.push_str(self.text.get(start..end)?);
+        let mut i = end;
+        loop {
+            match *self.b.get(i)? {
+                b'"' => {
+                    self.i = i + 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    let esc = *self.b.get(i + 1)?;
+                    i += 2;
+                    let c = match esc {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4(i)?;
+                            i += 4;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                // A high surrogate must be followed by an escaped low one.
+                                if self.b.get(i..i + 2)? != b"\\u" {
+                                    return None;
+                                }
+                                let lo = self.hex4(i + 2)?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return None;
+                                }
+                                i += 6;
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(code)?
+                        }
+                        _ => return None,
+                    };
+                    out.push(c);
+                }
+                c if c < 0x20 => return None,
+                _ => {
+                    let run_end = plain_end(self.b, i);
+                    out.push_str(self.text.get(i..run_end)?);
+                    i = run_end;
+                }
+            }
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.b.get(at..at + 4)?;
+        let mut v = 0;
+        for &d in digits {
+            v = v * 16 + char::from(d).to_digit(16)?;
+        }
+        Some(v)
+    }
+
+    fn number(&mut self) -> Option<Number> {
+        let start = self.i;
+        let negative = self.b[start] == b'-';
+        let mut i = start + usize::from(negative);
+        let int_start = i;
+        match *self.b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                while let Some(b'0'..=b'9') = self.b.get(i) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        let int_end = i;
+        let mut float = false;
+        if self.b.get(i) == Some(&b'.') {
+            i += 1;
+            let digits = i;
+            while let Some(b'0'..=b'9') = self.b.get(i) {
+                i += 1;
+            }
+            if i == digits {
+                return None;
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = self.b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = self.b.get(i) {
+                i += 1;
+            }
+            let digits = i;
+            while let Some(b'0'..=b'9') = self.b.get(i) {
+                i += 1;
+            }
+            if i == digits {
+                return None;
+            }
+            float = true;
+        }
+        // serde_json refuses a digit right after a lone leading zero ("01").
+        if let Some(b'0'..=b'9') = self.b.get(i) {
+            return None;
+        }
+        self.i = i;
+        if float {
+            let f: f64 = self.text.get(start..i)?.parse().ok()?;
+            return Number::from_f64(f);
+        }
+        let mut v: u64 = 0;
+        for &d in &self.b[int_start..int_end] {
+            // Beyond 64 bits serde_json reads a float by its own rules: it decides.
+            v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        }
+        if !negative {
+            return Some(Number::from(v));
+        }
+        // As serde_json: `-0`, and a magnitude beyond i64, are the float of the negation.
+        match i64::try_from(v) {
+            Ok(m) if m > 0 => Some(Number::from(-m)),
+            _ if v == 1 << 63 => Some(Number::from(i64::MIN)),
+            #[expect(clippy::cast_precision_loss, reason = "serde_json's own conversion")]
+            _ => Number::from_f64(-(v as f64)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Same value as serde_json, or declined; never a different value.
+    fn agrees(text: &str) -> bool {
+        let ours = parse(text);
+        let theirs: Result<Value, _> = serde_json::from_str(text);
+        match (ours, theirs) {
+            (Some(a), Ok(b)) => same(&a, &b),
+            (None, _) => true,
+            (Some(_), Err(_)) => false,
+        }
+    }
+
+    /// Equal including the number's stored kind (`1` vs `1.0`), which draft-04 schemas see.
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                x.as_u64() == y.as_u64()
+                    && x.as_i64() == y.as_i64()
+                    && x.is_f64() == y.is_f64()
+                    && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|((ka, a), (kb, b))| ka == kb && same(a, b))
+            }
+            _ => a == b,
+        }
+    }
+
+    proptest! {
+        /// The word-at-a-time scan stops where a byte-by-byte one does.
+        #[test]
+        fn plain_end_stops_at_the_first_special_byte(
+            bytes in proptest::collection::vec(
+                prop_oneof![1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20, 20 => 0x20u8..=0xff],
+                0..80,
+            ),
+            from in 0usize..8,
+        ) {
+            let from = from.min(bytes.len());
+            let slow = (from..bytes.len()).find(|&k| STOP[usize::from(bytes[k])]).unwrap_or(bytes.len());
+            prop_assert_eq!(plain_end(&bytes, from), slow);
+        }
+    }
+
+    #[test]
+    fn reads_the_usual_frames_itself() {
+        for text in [
+            r#"[2,"19223201","BootNotification",{"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"}]"#,
+            r#"[3,"a",{"currentTime":"2026-11-22T10:15:03Z","interval":300,"status":"Accepted"}]"#,
+            r#"[2,"m",{"connectorId":1,"meterValue":[{"sampledValue":[{"value":"12.5","unit":"kWh"}],"timestamp":"2026-01-01T00:00:00Z"}],"x":[1.5,-2,0,-0,1e3,2.5E-3,true,false,null]}]"#,
+            "  [4 , \"x\" , \"GenericError\" , \"\\u00e9\\n\\\"q\\\" \\ud83d\\ude00\" , { } ] \n",
+            r#"{"a":1,"a":2}"#,
+            "[18446744073709551615,-9223372036854775808,-9223372036854775809,-18446744073709551615]",
+            r#""caf\u00e9 ünïcödé""#,
+        ] {
+            assert!(parse(text).is_some(), "declined {text}");
+            assert!(agrees(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn declines_what_serde_json_must_word_or_decide() {
+        for text in [
+            "",
+            "[2,",
+            "[01]",
+            "[1.]",
+            "[-]",
+            "[1e]",
+            r#"["\ud800"]"#,
+            r#"["\udc00x"]"#,
+            "[\"a\u{1}b\"]",
+            r#"["\x"]"#,
+            "[18446744073709551616]",
+            "[1e400]",
+            "[1] x",
+            "{\"a\" 1}",
+            "[1,]",
+            "tru",
+            &"[".repeat(200),
+        ] {
+            assert!(parse(text).is_none(), "accepted {text:?}");
+            assert!(agrees(text), "{text:?}");
+        }
+    }
+
+    /// Every frame text (and every record) of the repository's traces: the fixtures of the
+    /// rules, sessions, test cases and real-world captures, and the fuzz corpus.
+    #[test]
+    fn every_trace_in_the_repository_reads_as_serde_json_reads_it() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "jsonl") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        walk(&root.join("tests/fixtures"), &mut files);
+        walk(&root.join("fuzz/corpus"), &mut files);
+        assert!(
+            files.len() > 100,
+            "fixtures not found under {}",
+            root.display()
+        );
+        let (mut texts, mut ours) = (0, 0);
+        for file in &files {
+            let Ok(content) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            for line in content.lines() {
+                assert!(agrees(line), "{}: record {line}", file.display());
+                let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                if let Some(Value::String(text)) = record.get("text") {
+                    texts += 1;
+                    ours += usize::from(parse(text).is_some());
+                    assert!(agrees(text), "{}: frame {text}", file.display());
+                }
+            }
+        }
+        // Most frames are plain JSON, which this reader takes itself.
+        assert!(texts > 1000 && ours * 10 > texts * 9, "{ours} of {texts}");
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[a-zA-Z0-9 \"\\\\/\\n\\t\u{1}\u{7f}é€😀]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(("[a-z\"\\\\é]{0,6}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_document_reads_as_serde_json_reads_it(v in arb_json(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+            let ours = parse(&text);
+            prop_assert!(ours.is_some(), "declined {}", text);
+            prop_assert!(agrees(&text), "{}", text);
+        }
+
+        #[test]
+        fn any_text_reads_the_same_or_is_declined(text in "[\\[\\]{}\",:0-9.eE+\\-a-z\\\\ ]{0,40}") {
+            prop_assert!(agrees(&text), "{}", text);
+        }
+
+        #[test]
+        fn any_number_literal_reads_as_serde_json_reads_it(
+            neg in any::<bool>(),
+            int in "(0|[1-9][0-9]{0,22})",
+            frac in proptest::option::of("[0-9]{1,20}"),
+            exp in proptest::option::of("[eE][+-]?[0-9]{1,3}"),
+        ) {
+            let text = format!(
+                "{}{}{}{}",
+                if neg { "-" } else { "" },
+                int,
+                frac.map(|f| format!(".{f}")).unwrap_or_default(),
+                exp.unwrap_or_default()
+            );
+            prop_assert!(agrees(&text), "{}", text);
+        }
+    }
+}
