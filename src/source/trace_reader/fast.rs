@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use crate::wire::json::special_bytes;
+use crate::wire::json::{plain_end as skip_plain, special_bytes};
 
 /// The members of a frame record, as written.
 pub(super) struct FastFrame<'a> {
@@ -129,26 +129,6 @@ static CLASS: [u8; 256] = {
     t[b'\\' as usize] = 2;
     t
 };
-
-/// The index of the first byte at or after `j` that is a quote, a backslash or a control
-/// character (or the end): eight bytes at a time while they are all plain, then one by one.
-/// Frame texts are a few hundred bytes with an escape every few, runs too short for a vector
-/// search to pay its set-up.
-fn skip_plain(b: &[u8], mut j: usize) -> usize {
-    while let Some(chunk) = b.get(j..j + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let hit = special_bytes(u64::from_le_bytes(word));
-        if hit != 0 {
-            return j + (hit.trailing_zeros() / 8) as usize;
-        }
-        j += 8;
-    }
-    while j < b.len() && CLASS[usize::from(b[j])] == 0 {
-        j += 1;
-    }
-    j
-}
 
 /// The JSON string starting with the quote at `i`, unescaped (borrowed when it holds no
 /// escape), and the index after its closing quote.
