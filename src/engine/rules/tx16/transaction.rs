@@ -197,8 +197,11 @@ struct Deauth {
     status: Box<str>,
     /// When the refusing StartTransaction.conf came.
     answered_at: Timestamp,
-    due: Option<Timestamp>,
 }
+
+/// The due time of a deauthorized transaction the charger may let go on
+/// (MaxEnergyOnInvalidId): never, only its stop reason is judged.
+const NEVER: Timestamp = Timestamp(i64::MAX);
 
 #[derive(Debug)]
 struct Reservation {
@@ -233,7 +236,7 @@ pub(crate) struct State {
     /// before its answer went out, a legal crossing) needs no follow-up.
     recent_starts: Vec<(Box<str>, i64, Timestamp)>,
     remote_stops: Vec<RemoteStop>,
-    deauths: Vec<Deauth>,
+    deauths: Deadlines<Deauth, MAX_WATCHES>,
     reservations: Vec<Reservation>,
     /// idTag → parentIdTag, from Authorize and StartTransaction answers.
     parents: Vec<(Box<str>, Box<str>)>,
@@ -411,21 +414,15 @@ impl Family for Tx16 {
                 );
             }
         }
-        let mut i = 0;
-        while i < s.deauths.len() {
-            if s.deauths[i].due.is_some_and(|d| now > d) {
-                let d = s.deauths.remove(i);
-                ctx.report_about(
-                    &STOP_REASON_NOT_DEAUTHORIZED,
-                    d.start.about(),
-                    format!(
-                        "transaction {} was answered with idTagInfo status {} while StopTransactionOnInvalidId is true, and no StopTransaction followed within {secs:.0} s",
-                        d.tx, d.status
-                    ),
-                );
-            } else {
-                i += 1;
-            }
+        for (_, d) in s.deauths.expired(now) {
+            ctx.report_about(
+                &STOP_REASON_NOT_DEAUTHORIZED,
+                d.start.about(),
+                format!(
+                    "transaction {} was answered with idTagInfo status {} while StopTransactionOnInvalidId is true, and no StopTransaction followed within {secs:.0} s",
+                    d.tx, d.status
+                ),
+            );
         }
     }
 

@@ -191,18 +191,19 @@ pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Rep
     tx.start = Some(start.call.clone());
     if let (Some(status), Some(true)) = (deauth, stop_on_invalid_id) {
         let may_go_on = max_energy_on_invalid_id.is_some_and(|e| e > 0);
-        let due =
-            (!may_go_on).then(|| Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us));
-        push_capped(
-            &mut s.deauths,
+        let due = if may_go_on {
+            NEVER
+        } else {
+            Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us)
+        };
+        s.deauths.arm(
+            due,
             Deauth {
                 tx: id,
                 start: start.call,
                 status: Box::from(status),
                 answered_at: ctx.now(),
-                due,
             },
-            MAX_WATCHES,
         );
     }
 }

@@ -155,8 +155,7 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     }
 
     // Invalid id with StopTransactionOnInvalidId.
-    if let Some(pos) = s.deauths.iter().position(|d| d.tx == id) {
-        let d = s.deauths.remove(pos);
+    if let Some(d) = s.deauths.take(|d| d.tx == id) {
         // A transaction that ended before the charger learnt the answer (queued offline)
         // could not be stopped for it.
         let ended_first =
