@@ -20,7 +20,7 @@ it needs are written by hand).
          forwarded but did not inspect (its `not inspected` notices).
 
 Usage: benches/proxy_rss.py [stuck|huge|both]
-Environment: RSS_STDERR (a file for the proxy's stderr), BIN (default target/release/ocpp-inspector), RSS_WRITE_TIMEOUT (5 s),
+Environment: RSS_STDERR (a file for the proxy's stderr, kept; without it a temporary file, removed at the end), BIN (default target/release/ocpp-inspector), RSS_WRITE_TIMEOUT (5 s),
 RSS_CHARGERS (30 / 100), RSS_ROUNDS (stuck only, 1), RSS_BUDGET (the proxy's default, 256 MiB), RSS_MESSAGE (16 MiB).
 """
 
@@ -187,6 +187,17 @@ def start_proxy(upstream_port, extra):
     sys.exit("the proxy did not start")
 
 
+def stop(proc):
+    """Ends the proxy; its stderr file goes too unless RSS_STDERR named it."""
+    proc.terminate()
+    proc.wait(timeout=30)
+    if not os.environ.get("RSS_STDERR"):
+        try:
+            os.unlink(proc.stderr_path)
+        except OSError:
+            pass
+
+
 def stderr_count(proc, what):
     try:
         with open(proc.stderr_path, errors="replace") as f:
@@ -249,7 +260,7 @@ def stuck():
         back = back_to(proc, base_anon, 4 * wt + 10, label)
         levels.append((rss_kib(proc.pid), rss_kib(proc.pid, "RssAnon:")))
         print(f"  relays ended: {relays_ended(proc)}")
-        print(f"  peak RSS so far {sampler.peak / 1024:.1f} MiB; "
+        print(f"  peak RSS{' so far' if rounds > 1 else ''} {sampler.peak / 1024:.1f} MiB; "
               + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the last charger left"
                  if back else "not back to the baseline within the limit"))
     sampler.running = False
@@ -257,8 +268,7 @@ def stuck():
         print(f"  after each round (baseline RSS {base / 1024:.1f} MiB, anon {base_anon / 1024:.1f} MiB): "
               + "; ".join(f"round {i + 1} RSS {rss / 1024:.1f} MiB (anon {an / 1024:.1f} MiB)"
                           for i, (rss, an) in enumerate(levels)))
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 def huge():
@@ -315,8 +325,7 @@ def huge():
     print(f"  peak RSS {sampler.peak / 1024:.1f} MiB; "
           + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the chargers left"
              if back else "not back to the baseline within 30 s"))
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 if __name__ == "__main__":
