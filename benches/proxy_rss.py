@@ -9,7 +9,10 @@ it needs are written by hand).
          RSS before, its peak, and every second after the last charger left, until its
          anonymous part (the heap; the rest is the binary's pages, read in as code runs) is
          back within 10 % of the baseline (the relays end by the write timeout) or a limit
-         passes.
+         passes. With RSS_ROUNDS=N the 30 chargers come N times to the same proxy process
+         (the same identities), and the RSS after each round's last charger left (once the
+         relays ended, or the limit) is printed: a level that stays put from round to round
+         is a bounded warm-up (allocator pages kept for reuse), one that climbs is a leak.
   huge   100 chargers at once each send one 16 MiB message to a CSMS that reads everything.
          Prints the peak RSS next to --in-flight-budget, the RSS once the CSMS has every byte
          (the chargers still connected), then every second after the chargers left until it
@@ -17,8 +20,8 @@ it needs are written by hand).
          forwarded but did not inspect (its `not inspected` notices).
 
 Usage: benches/proxy_rss.py [stuck|huge|both]
-Environment: RSS_STDERR (a file for the proxy's stderr), BIN (default target/release/ocpp-inspector), RSS_WRITE_TIMEOUT (5 s),
-RSS_CHARGERS (30 / 100), RSS_BUDGET (the proxy's default, 256 MiB), RSS_MESSAGE (16 MiB).
+Environment: RSS_STDERR (a file for the proxy's stderr, kept; without it a temporary file, removed at the end), BIN (default target/release/ocpp-inspector), RSS_WRITE_TIMEOUT (5 s),
+RSS_CHARGERS (30 / 100), RSS_ROUNDS (stuck only, 1), RSS_BUDGET (the proxy's default, 256 MiB), RSS_MESSAGE (16 MiB).
 """
 
 import base64
@@ -184,6 +187,17 @@ def start_proxy(upstream_port, extra):
     sys.exit("the proxy did not start")
 
 
+def stop(proc):
+    """Ends the proxy; its stderr file goes too unless RSS_STDERR named it."""
+    proc.terminate()
+    proc.wait(timeout=30)
+    if not os.environ.get("RSS_STDERR"):
+        try:
+            os.unlink(proc.stderr_path)
+        except OSError:
+            pass
+
+
 def stderr_count(proc, what):
     try:
         with open(proc.stderr_path, errors="replace") as f:
@@ -216,6 +230,7 @@ def relays_ended(proc):
 def stuck():
     wt = int(os.environ.get("RSS_WRITE_TIMEOUT", "5"))
     n = int(os.environ.get("RSS_CHARGERS", "30"))
+    rounds = max(1, int(os.environ.get("RSS_ROUNDS", "1")))
     cs = Csms(drain=False)
     cs.start()
     proc, port = start_proxy(cs.port, ["--write-timeout", str(wt), "--idle-timeout", str(4 * wt)])
@@ -224,30 +239,36 @@ def stuck():
     base_anon = rss_kib(proc.pid, "RssAnon:")
     sampler = Sampler(proc.pid)
     sampler.start()
-    t0 = time.time()
-    for i in range(n):
-        s = charger(port, f"CP-STUCK-{i}")
-        s.settimeout(0.5)
-        sent = 0
-        try:
-            for k in range(400):
-                # Fresh ids: no duplicate-id finding per message.
-                s.sendall(client_frame(data_transfer(256 << 10, f"s{i}-{k}")))
-                sent += 1
-        except (socket.timeout, OSError):
-            pass
-        s.close()  # FIN while the proxy is blocked writing to the CSMS
-    left = time.time()
-    print(f"stuck CSMS: {n} chargers in {left - t0:.1f} s, write timeout {wt} s")
-    print(f"  RSS before {base / 1024:.1f} MiB (anon {base_anon / 1024:.1f} MiB); idle timeout {4 * wt} s")
-    back = back_to(proc, base_anon, 4 * wt + 10, "the last charger left")
+    levels = []
+    for r in range(1, rounds + 1):
+        t0 = time.time()
+        for i in range(n):
+            s = charger(port, f"CP-STUCK-{i}")
+            s.settimeout(0.5)
+            try:
+                for k in range(400):
+                    # Fresh ids: no duplicate-id finding per message.
+                    s.sendall(client_frame(data_transfer(256 << 10, f"s{i}-{k}-{r}")))
+            except (socket.timeout, OSError):
+                pass
+            s.close()  # FIN while the proxy is blocked writing to the CSMS
+        left = time.time()
+        label = "the last charger left" + (f" (round {r} of {rounds})" if rounds > 1 else "")
+        print(f"stuck CSMS: {n} chargers in {left - t0:.1f} s, write timeout {wt} s"
+              + (f", round {r} of {rounds}" if rounds > 1 else ""))
+        print(f"  RSS before {base / 1024:.1f} MiB (anon {base_anon / 1024:.1f} MiB); idle timeout {4 * wt} s")
+        back = back_to(proc, base_anon, 4 * wt + 10, label)
+        levels.append((rss_kib(proc.pid), rss_kib(proc.pid, "RssAnon:")))
+        print(f"  relays ended: {relays_ended(proc)}")
+        print(f"  peak RSS{' so far' if rounds > 1 else ''} {sampler.peak / 1024:.1f} MiB; "
+              + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the last charger left"
+                 if back else "not back to the baseline within the limit"))
     sampler.running = False
-    print(f"  relays ended: {relays_ended(proc)}")
-    print(f"  peak RSS {sampler.peak / 1024:.1f} MiB; "
-          + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the last charger left"
-             if back else "not back to the baseline within the limit"))
-    proc.terminate()
-    proc.wait(timeout=30)
+    if rounds > 1:
+        print(f"  after each round (baseline RSS {base / 1024:.1f} MiB, anon {base_anon / 1024:.1f} MiB): "
+              + "; ".join(f"round {i + 1} RSS {rss / 1024:.1f} MiB (anon {an / 1024:.1f} MiB)"
+                          for i, (rss, an) in enumerate(levels)))
+    stop(proc)
 
 
 def huge():
@@ -304,8 +325,7 @@ def huge():
     print(f"  peak RSS {sampler.peak / 1024:.1f} MiB; "
           + (f"heap (anon) back within 10 % (+1 MiB) of the baseline {back} s after the chargers left"
              if back else "not back to the baseline within 30 s"))
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 if __name__ == "__main__":
