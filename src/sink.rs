@@ -55,6 +55,8 @@ pub struct LiveOutcome {
     /// inspection thread writes it (the proxy's relays record before forwarding, so what they
     /// recorded is kept whatever inspection does).
     pub dropped_unrecorded: bool,
+    /// Stations forgotten after `--forget-after` without a connection.
+    pub forgotten: u64,
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,

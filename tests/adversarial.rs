@@ -510,6 +510,25 @@ fn the_engine_forgets_a_station_gone_longer_than_the_horizon() {
     assert_eq!(engine.stations(), 1);
 }
 
+#[tokio::test]
+async fn an_idle_proxy_forgets_a_station_gone_longer_than_forget_after() {
+    let mut cs = csms(Pick::First, None).await;
+    let px = peers::start_with(config(cs.addr), Some(Duration::from_millis(200))).await;
+    let (mut cp, _) = within(
+        "handshake",
+        charger(&px.url("/ocpp/CP-GONE"), &peers::ocpp16()),
+    )
+    .await
+    .unwrap();
+    let _up = cs.accept().await;
+    within("the charger's close", cp.close(None)).await.unwrap();
+    // Then no traffic at all: only the proxy's clock, once a second, tells inspection that
+    // time passed. Before it did, the station stayed until the next frame of anyone.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let done = px.stop().await;
+    assert_eq!(done.outcome.forgotten, 1, "{:?}", done.notices);
+}
+
 // ------------------------------------------------------------------ 6. the evidence
 
 #[test]

@@ -41,7 +41,8 @@ impl Inspector {
     }
 
     /// Makes the engine forget a station gone (closed, not reconnected) for `after`, judged
-    /// by event time after each batch of events (see [`Engine::forget_gone`]).
+    /// by event time after each batch of events, the proxy's clock ticks included, so an idle
+    /// proxy forgets too (see [`Engine::forget_gone`]).
     pub fn forget_after(mut self, after: std::time::Duration) -> Self {
         self.forget_after_us = Some(i64::try_from(after.as_micros()).unwrap_or(i64::MAX));
         self
@@ -83,6 +84,10 @@ impl Inspector {
         while rx.recv_batch_numbered(&mut batch, BATCH, &mut nap) {
             // `_held` keeps the event's share of the memory bounds until it is inspected.
             for (recorded_as, ev, _held) in batch.drain(..) {
+                if let TapKind::Clock = ev.kind {
+                    end = end.max(ev.at);
+                    continue;
+                }
                 if let TapKind::Notice(n) = &ev.kind {
                     for s in &mut self.sinks {
                         s.notice(&ev.conn, n);
@@ -134,7 +139,7 @@ impl Inspector {
             }
             if let Some(after) = self.forget_after_us {
                 out.clear();
-                self.engine.forget_gone(end, after, &mut out);
+                outcome.forgotten += self.engine.forget_gone(end, after, &mut out) as u64;
                 self.deliver(&out, &mut outcome);
             }
         }

@@ -306,8 +306,9 @@ impl Proxy {
 
     /// Accepts and relays until `shutdown` turns true (or its sender is dropped); then stops
     /// accepting, closes every connection with 1001 both ways (bounded by the close grace)
-    /// and returns. Every event goes to `tap`, which is released when this returns, so the
-    /// consumer can finish.
+    /// and returns. Every event goes to `tap`, and once a second the time ([`Tap::clock`]),
+    /// so inspection sees time pass on an idle proxy; `tap` is released when this returns, so
+    /// the consumer can finish.
     pub async fn run(self, tap: Tap, mut shutdown: watch::Receiver<bool>) -> ProxyStats {
         let mut stats = ProxyStats::default();
         // Large frames take their inspection from the in-flight budget too.
@@ -324,6 +325,7 @@ impl Proxy {
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => break,
                 _ = summary.tick() => {
+                    tap.clock(crate::time::Timestamp::now());
                     if self.shared.budget.take_touched() {
                         purge_ticks = PURGE_TICKS;
                     }

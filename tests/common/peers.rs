@@ -371,13 +371,21 @@ pub struct Harness {
 }
 
 pub async fn start(config: ProxyConfig) -> Harness {
+    start_with(config, None).await
+}
+
+/// [`start`] with the inspection forgetting stations gone longer than `forget_after`.
+pub async fn start_with(config: ProxyConfig, forget_after: Option<Duration>) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let record = dir.path().join("live.jsonl");
     let proxy = Proxy::bind(config).await.expect("the proxy binds");
     let addr = proxy.local_addr();
     let budget = proxy.in_flight_budget();
     let (sink, items) = ChannelSink::new(4096);
-    let inspector = Inspector::new(engine(), Severity::Error).sink(sink);
+    let mut inspector = Inspector::new(engine(), Severity::Error).sink(sink);
+    if let Some(after) = forget_after {
+        inspector = inspector.forget_after(after);
+    }
     let (tap, consumer) = ocpp_inspector::pipeline::spawn(inspector, TapLimits::default());
     // Recorded as `proxy --record` does: by the relays, before each frame is forwarded.
     let recorder = std::sync::Arc::new(ocpp_inspector::sink::recorder::SharedRecorder::new(

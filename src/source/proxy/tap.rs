@@ -61,6 +61,10 @@ pub enum TapKind {
     },
     /// Not an engine event: something for the operator (refused handshake, upstream down).
     Notice(Notice),
+    /// Not an engine event: the time now, sent once a second by the proxy, so that what is
+    /// judged by time passing with no traffic at all (a station gone longer than
+    /// `--forget-after` is forgotten) does not wait for the next frame. Not recorded.
+    Clock,
 }
 
 /// What the handshakes said.
@@ -222,7 +226,7 @@ impl TapEvent {
                 frames: *frames,
                 reason: Some(reason),
             },
-            TapKind::Notice(_) => return None,
+            TapKind::Notice(_) | TapKind::Clock => return None,
         };
         Some(Event {
             at: self.at,
@@ -382,6 +386,22 @@ impl Tap {
             conn: conn.clone(),
             kind: TapKind::Notice(Notice { kind, text }),
         });
+    }
+
+    /// The time now for inspection ([`TapKind::Clock`]). Costs nothing in the byte budget
+    /// and is not counted as dropped when inspection lags: the next one says the same.
+    pub fn clock(&self, at: Timestamp) {
+        let held = Held {
+            shared: self.shared.clone(),
+            weight: 0,
+            charge: None,
+        };
+        let ev = TapEvent {
+            at,
+            conn: Arc::from("-"),
+            kind: TapKind::Clock,
+        };
+        let _ = self.tx.try_send((0, ev, held));
     }
 
     /// Events dropped so far because inspection lagged.
