@@ -121,10 +121,8 @@ pub fn build_config(args: &EngineArgs) -> Result<Config> {
 /// How trace inputs are read, the same in `check`, `view`, `testcase run` and `convert`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct InputArgs {
-    /// Input format, instead of telling it by content: jsonl (our traces), pcap (pcap or
-    /// pcapng of plain ws://), oot (Open OCPP Trace), log (a text log, generic extractor),
-    /// log:PRESET with PRESET one of steve, homeassistant, ocpp-py, evcc, everest
-    #[arg(long, value_name = "FORMAT", value_parser = parse_input_format)]
+    // Its help names the presets from their table (`input_format_help`).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_input_format, help = input_format_help())]
     pub input_format: Option<InputFormat>,
 
     /// The zone of log times written without one: UTC or a fixed offset (+02:00, -0500)
@@ -145,6 +143,17 @@ impl InputArgs {
             conn: self.conn.clone(),
         }
     }
+}
+
+/// The help of `--input-format`: the formats, and the log presets as the preset table lists
+/// them (a preset added there is named here without another edit).
+fn input_format_help() -> String {
+    format!(
+        "Input format, instead of telling it by content: jsonl (our traces), pcap (pcap or \
+         pcapng of plain ws://), oot (Open OCPP Trace), log (a text log, generic extractor), \
+         log:PRESET with PRESET one of {}",
+        crate::source::log::preset_names().join(", ")
+    )
 }
 
 fn parse_input_format(s: &str) -> Result<InputFormat, String> {
