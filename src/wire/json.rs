@@ -200,39 +200,9 @@ impl<'t> Parser<'t> {
                     return Some(out);
                 }
                 b'\\' => {
-                    let esc = *self.b.get(i + 1)?;
-                    i += 2;
-                    let c = match esc {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hi = self.hex4(i)?;
-                            i += 4;
-                            let code = if (0xD800..0xDC00).contains(&hi) {
-                                // A high surrogate must be followed by an escaped low one.
-                                if self.b.get(i..i + 2)? != b"\\u" {
-                                    return None;
-                                }
-                                let lo = self.hex4(i + 2)?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return None;
-                                }
-                                i += 6;
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else {
-                                hi
-                            };
-                            char::from_u32(code)?
-                        }
-                        _ => return None,
-                    };
+                    let (c, next) = escape(self.b, i)?;
                     out.push(c);
+                    i = next;
                 }
                 c if c < 0x20 => return None,
                 _ => {
@@ -242,15 +212,6 @@ impl<'t> Parser<'t> {
                 }
             }
         }
-    }
-
-    fn hex4(&self, at: usize) -> Option<u32> {
-        let digits = self.b.get(at..at + 4)?;
-        let mut v = 0;
-        for &d in digits {
-            v = v * 16 + char::from(d).to_digit(16)?;
-        }
-        Some(v)
     }
 
     fn number(&mut self) -> Option<Number> {
@@ -319,6 +280,51 @@ impl<'t> Parser<'t> {
             _ => Number::from_f64(-(v as f64)),
         }
     }
+}
+
+/// The escape starting with the backslash at `i` of `b`: the character and the index after
+/// it; `None` for what JSON does not allow (an unknown escape, a lone or unpaired surrogate).
+/// The trace record reader unescapes its strings with it too.
+#[inline]
+pub(crate) fn escape(b: &[u8], i: usize) -> Option<(char, usize)> {
+    let c = match *b.get(i + 1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(b, i + 2)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                // A leading surrogate must be followed by an escaped trailing one.
+                if b.get(i + 6..i + 8) != Some(b"\\u") {
+                    return None;
+                }
+                let lo = hex4(b, i + 8)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return None;
+                }
+                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Some((char::from_u32(code)?, i + 12));
+            }
+            return Some((char::from_u32(hi)?, i + 6));
+        }
+        _ => return None,
+    };
+    Some((c, i + 2))
+}
+
+/// Four hexadecimal digits at `i`.
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let digits = b.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &d in digits {
+        v = v << 4 | char::from(d).to_digit(16)?;
+    }
+    Some(v)
 }
 
 #[cfg(test)]

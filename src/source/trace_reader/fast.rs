@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use crate::wire::json::{plain_end as skip_plain, special_bytes};
+use crate::wire::json::{escape, plain_end as skip_plain, special_bytes};
 
 /// The members of a frame record, as written.
 pub(super) struct FastFrame<'a> {
@@ -197,54 +197,6 @@ fn copy_plain(b: &[u8], mut j: usize, out: &mut Vec<u8>) -> usize {
         j += 1;
     }
     j
-}
-
-/// The escape starting with the backslash at `i`: the character and the index after it.
-fn escape(b: &[u8], i: usize) -> Option<(char, usize)> {
-    let c = match *b.get(i + 1)? {
-        b'"' => '"',
-        b'\\' => '\\',
-        b'/' => '/',
-        b'b' => '\u{8}',
-        b'f' => '\u{c}',
-        b'n' => '\n',
-        b'r' => '\r',
-        b't' => '\t',
-        b'u' => {
-            let hi = hex4(b, i + 2)?;
-            if (0xD800..0xDC00).contains(&hi) {
-                // A leading surrogate must be followed by a trailing one.
-                if b.get(i + 6..i + 8) != Some(b"\\u") {
-                    return None;
-                }
-                let lo = hex4(b, i + 8)?;
-                if !(0xDC00..0xE000).contains(&lo) {
-                    return None;
-                }
-                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                return Some((char::from_u32(code)?, i + 12));
-            }
-            return Some((char::from_u32(hi)?, i + 6));
-        }
-        _ => return None,
-    };
-    Some((c, i + 2))
-}
-
-/// Four hexadecimal digits at `i`.
-fn hex4(b: &[u8], i: usize) -> Option<u32> {
-    let digits = b.get(i..i + 4)?;
-    let mut v = 0u32;
-    for &d in digits {
-        let n = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            b'A'..=b'F' => d - b'A' + 10,
-            _ => return None,
-        };
-        v = v << 4 | u32::from(n);
-    }
-    Some(v)
 }
 
 #[cfg(test)]
