@@ -7,6 +7,8 @@
 //!                                      schemas, session state)
 //! ```
 //!
+//! - [`alloc_trim`]: idle threads hand their allocator heap's free pages back (the crate's
+//!   only `unsafe`, one FFI call).
 //! - [`ocpp`]: protocol facts (versions, sides, action catalogue, error codes).
 //! - [`wire`]: a text payload → an OCPP-J frame.
 //! - [`engine`]: the sans-io inspection engine: schemas, rules, per-connection state.
@@ -19,6 +21,7 @@
 //! - [`cli`]: the command line.
 
 pub mod admin;
+pub mod alloc_trim;
 pub mod certs;
 pub mod checker;
 pub mod cli;

@@ -965,6 +965,100 @@ async fn protocol_errors_close_with_the_rfc_code_both_ways_and_are_findings() {
 }
 
 #[tokio::test]
+async fn registered_close_codes_1012_to_1014_pass_through_both_ways_with_no_finding() {
+    let mut cs = csms(Pick::First, None).await;
+    let px = start(config(cs.addr)).await;
+    for code in [1012u16, 1013, 1014] {
+        let close = |mask| {
+            let mut p = code.to_be_bytes().to_vec();
+            p.extend_from_slice(b"bad gateway");
+            frame(0x88, &p, mask)
+        };
+        // From the charger: the CSMS gets the same code.
+        let mut s = raw_ws(px.addr, &format!("/ocpp/CP-C{code}")).await;
+        let mut up = cs.accept().await;
+        within("write the close", s.write_all(&close(true)))
+            .await
+            .unwrap();
+        let mut raw = up.ws.into_inner();
+        // The CSMS's raw socket (it has sent nothing, so tungstenite holds nothing).
+        let csms_side = close_code_of(&mut raw).await;
+        assert_eq!(csms_side, Some(code), "the CSMS gets the charger's {code}");
+        assert_eq!(close_code(&mut s).await, Some(code), "echoed to the charger");
+        // From the CSMS (unmasked, as a server sends): the charger gets the same code.
+        let mut s = raw_ws(px.addr, &format!("/ocpp/CP-S{code}")).await;
+        let up = cs.accept().await;
+        let mut raw = up.ws.into_inner();
+        within("write the close", raw.write_all(&close(false)))
+            .await
+            .unwrap();
+        assert_eq!(
+            close_code(&mut s).await,
+            Some(code),
+            "the charger gets the CSMS's {code}"
+        );
+    }
+    let done = px.stop().await;
+    for code in [1012u16, 1013, 1014] {
+        for (conn, by) in [
+            (format!("CP-C{code}"), "charger"),
+            (format!("CP-S{code}"), "csms"),
+        ] {
+            let close = done
+                .recording
+                .lines()
+                .find(|l| {
+                    l.contains(&format!("\"conn\":\"{conn}\"")) && l.contains("\"event\":\"close\"")
+                })
+                .unwrap_or_else(|| panic!("{conn}: no close record"));
+            assert!(
+                close.contains(&format!("\"code\":{code}"))
+                    && close.contains(&format!("\"by\":\"{by}\""))
+                    && !close.contains("fault"),
+                "{close}"
+            );
+            assert!(
+                !done
+                    .findings
+                    .iter()
+                    .any(|f| f.rule.id.starts_with("ws.") && *f.conn == *conn),
+                "{conn}: a ws.* finding for a registered close code"
+            );
+        }
+    }
+}
+
+/// The close code of the first close frame a client sends on `s` (masked frames).
+async fn close_code_of<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<u16> {
+    within("the close frame", async {
+        loop {
+            let mut h = [0u8; 2];
+            s.read_exact(&mut h).await.ok()?;
+            let len = match h[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    s.read_exact(&mut l).await.ok()?;
+                    usize::from(u16::from_be_bytes(l))
+                }
+                127 => return None,
+                n => usize::from(n),
+            };
+            let mut key = [0u8; 4];
+            if h[1] & 0x80 != 0 {
+                s.read_exact(&mut key).await.ok()?;
+            }
+            let mut p = vec![0u8; len];
+            s.read_exact(&mut p).await.ok()?;
+            p.iter_mut().enumerate().for_each(|(i, b)| *b ^= key[i % 4]);
+            if h[0] & 0x0f == 0x8 {
+                return (p.len() >= 2).then(|| u16::from_be_bytes([p[0], p[1]]));
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
 async fn a_fragmented_message_is_forwarded_whole_and_recorded_as_fragmented() {
     let mut cs = csms(Pick::First, None).await;
     let px = start(config(cs.addr)).await;

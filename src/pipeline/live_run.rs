@@ -341,6 +341,9 @@ impl LiveRun {
     pub fn run(self, started: impl FnOnce(&Bound)) -> Result<LiveEnd> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            // A worker going idle hands back what its allocator heap keeps, once per trim
+            // epoch (the proxy starts one after large messages or a connection's end).
+            .on_thread_park(crate::alloc_trim::idle)
             .build()
             .context("starting the async runtime")?;
         let mut running = runtime.block_on(self.start())?;

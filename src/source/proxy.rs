@@ -102,6 +102,21 @@ pub(crate) fn release_freed_memory() {
     drop(std::hint::black_box(block));
 }
 
+/// Wakes parked workers of the runtime so that they park again, which is when a worker
+/// hands back its allocator heap's free pages ([`crate::alloc_trim::idle`], the runtime's
+/// park hook): a worker that went to sleep holding pages other threads freed since would
+/// otherwise keep them until traffic wakes it. A task spawned here goes to this worker's
+/// next-task slot without waking anyone; each further one moves the previous into the queue
+/// and wakes a parked worker to steal it (whether it gets it or finds nothing, it parks
+/// again). One task per worker, trivial, a few times after a burst: nothing on the path of
+/// traffic.
+fn wake_idle_workers() {
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    for _ in 0..=workers {
+        tokio::spawn(async {});
+    }
+}
+
 /// Raises the soft limit on open files to the hard limit (each charger costs the proxy two
 /// descriptors). Returns the limit now in force, when known.
 pub fn raise_fd_limit() -> Option<u64> {
@@ -332,6 +347,10 @@ impl Proxy {
                     if purge_ticks > 0 {
                         purge_ticks -= 1;
                         release_freed_memory();
+                        // Each thread going idle from now on hands back its allocator
+                        // heap's free pages (see [`wake_idle_workers`]).
+                        crate::alloc_trim::new_epoch();
+                        wake_idle_workers();
                     }
                     if let Some(m) = &self.shared.config.metrics {
                         m.tap_state(tap.dropped(), tap.bytes_in_flight(), tap.bytes_limit());

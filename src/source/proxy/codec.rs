@@ -4,7 +4,12 @@
 //! [`Reader`] keeps one fixed read buffer (`read_buffer` bytes) for headers and small
 //! payloads, and reads a data message's payload into an allocation of exactly its size, paid
 //! from the proxy's in-flight [`Budget`] before a byte of it is read and given back when the
-//! relay drops the message ([`Charge`]); the [`Writer`] writes the header and payload through
+//! relay drops the message ([`Charge`]). A fragmented message's allocation grows as its
+//! frames come, by at least half at a time ([`grow_to`]), and the budget pays for what is
+//! really held: its capacity, and while the allocator moves it to a larger block, the old
+//! block too (taken before the move, the old block's share given back after it), so the
+//! memory of messages in flight stays within `--in-flight-budget` whatever the fragmentation.
+//! The [`Writer`] writes the header and payload through
 //! a scratch buffer of at most [`SCRATCH`] bytes (masking there toward the CSMS), with no
 //! second copy of the payload.
 //!
@@ -176,11 +181,13 @@ pub(crate) const CLOSE_ONE_BYTE: Fault = fault(1002, "a close frame with a 1-byt
 pub(crate) const BAD_CLOSE_CODE: Fault =
     fault(1002, "a close code that may not be sent (RFC 6455 §7.4)");
 
-/// Whether a peer may send close code `code` (§7.4.1 and the IANA registry; 1004, 1005,
-/// 1006, 1015 and anything below 1000 or from 5000 on may not be sent, nor the unassigned
-/// 1014 and 1016-2999).
+/// Whether a peer may send close code `code`: §7.4.1's codes and those the IANA "WebSocket
+/// Close Code Number" registry added since (1012 Service Restart, 1013 Try Again Later, 1014
+/// Bad Gateway), and 3000-4999 (§7.4.2: registered and private use). 1004 (reserved), 1005,
+/// 1006 and 1015 (never sent, §7.4.1), anything below 1000 or from 5000 on, the unassigned
+/// 1016-1999 and 2000-2999 (for extensions, none negotiated) may not be sent.
 pub(crate) fn close_code_allowed(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1013 | 3000..=4999)
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// Judges a header: `role` is the proxy's on this socket, `in_message` whether a fragmented
@@ -354,7 +361,31 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-/// The data message being read (possibly over several frames).
+/// A data message's allocation growing to `to` bytes for its next frame. While the allocator
+/// moves it, the old block and the new one are both held, so `owed` pays for both (less the
+/// free part), and what is not `keep` is given back once it has moved.
+#[derive(Debug, Clone, Copy)]
+struct Grow {
+    to: usize,
+    /// Budget the message holds once grown (its capacity less the free part).
+    keep: usize,
+}
+
+/// The capacity a message's allocation grows to when `need` bytes do not fit in `cap`: the
+/// first frame's size exactly (an unfragmented message is one exact allocation), then by at
+/// least half again, so a message in many small fragments is moved only a few times (each
+/// move is paid as two blocks); never past `max` (the largest message, which `need` is
+/// within).
+fn grow_to(cap: usize, need: usize, max: usize) -> usize {
+    if cap == 0 {
+        need
+    } else {
+        need.max(cap.saturating_add(cap / 2).min(max))
+    }
+}
+
+/// The data message being read (possibly over several frames). Its allocation's capacity,
+/// less [`FREE_PER_MESSAGE`], is what `charge` holds of the budget.
 struct Partial {
     opcode: u8,
     data: Vec<u8>,
@@ -362,13 +393,29 @@ struct Partial {
     charge: Charge,
 }
 
+impl Partial {
+    /// Grows the allocation as `g` says, with `paid` bytes just taken from the budget (for
+    /// the old and the new block while it moves): the message then holds `g.keep`, and
+    /// the rest goes back.
+    fn grow(&mut self, g: Grow, paid: usize) {
+        let held = self.charge.n + paid;
+        self.data
+            .reserve_exact(g.to.saturating_sub(self.data.len()));
+        self.charge.n = g.keep.min(held);
+        self.charge.budget.give_back(held - self.charge.n);
+    }
+}
+
 /// The frame whose payload is being read.
 struct Frame {
     h: Header,
     /// Payload bytes of this frame read so far.
     read: u64,
-    /// Budget still to take before its payload is read (data frames).
+    /// Budget still to take before its payload is read (data frames): what the message's
+    /// allocation grows by, and the old allocation while it is moved ([`Grow`]).
     owed: usize,
+    /// How the message's allocation grows for this frame, once `owed` is paid.
+    grow: Option<Grow>,
     /// A control frame's payload (at most 125 bytes).
     control: Vec<u8>,
 }
@@ -495,6 +542,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             self.max_message,
         )?;
         let mut owed = 0;
+        let mut grow = None;
         if h.opcode < 8 {
             let m = self.message.get_or_insert_with(|| Partial {
                 opcode: h.opcode,
@@ -503,8 +551,21 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 charge: Charge::new(&self.budget),
             });
             m.frames += 1;
-            let free_left = (FREE_PER_MESSAGE as u64).saturating_sub(so_far);
-            owed = usize::try_from(h.len.saturating_sub(free_left)).unwrap_or(usize::MAX);
+            // Within `max_message` (checked), so within usize.
+            let need = usize::try_from(so_far.saturating_add(h.len)).unwrap_or(usize::MAX);
+            let cap = m.data.capacity();
+            if need > cap {
+                let to = grow_to(cap, need, self.max_message);
+                let keep = to.saturating_sub(FREE_PER_MESSAGE);
+                // The old block and the new one while it moves; never more than the whole
+                // budget (which holds at least one largest message), or a message over half
+                // of it could never be read.
+                let during = (cap + to)
+                    .saturating_sub(FREE_PER_MESSAGE)
+                    .min(self.budget.max().max(keep));
+                owed = during.saturating_sub(m.charge.n);
+                grow = Some(Grow { to, keep });
+            }
         }
         let control = if h.opcode >= 8 {
             Vec::with_capacity(h.len as usize)
@@ -515,8 +576,17 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             h,
             read: 0,
             owed,
+            grow: None,
             control,
         });
+        if owed == 0 {
+            // All of it within the free part: grown now.
+            if let (Some(m), Some(g)) = (&mut self.message, grow) {
+                m.grow(g, 0);
+            }
+        } else if let Some(f) = &mut self.frame {
+            f.grow = grow;
+        }
         Ok(())
     }
 
@@ -548,9 +618,11 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             return Err(ReadError::Starved(so_far));
         }
         frame.owed = 0;
-        match &mut self.message {
-            Some(m) => m.charge.n += n,
-            None => budget.give_back(n),
+        // Grown at once, in this same poll: the budget taken is never left unaccounted.
+        match (&mut self.message, frame.grow.take()) {
+            (Some(m), Some(g)) => m.grow(g, n),
+            (Some(m), None) => m.charge.n += n,
+            (None, _) => budget.give_back(n),
         }
         Ok(())
     }
@@ -570,10 +642,8 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 None => return Err(ReadError::Ended),
             }
         };
-        if frame.read == 0 {
-            // Exactly this frame's payload more (the budget has been paid for it).
-            data.reserve_exact(usize::try_from(left).unwrap_or(usize::MAX));
-        }
+        // The room for all of it was made (and paid for) when the frame began: a data
+        // message's allocation in `Partial::grow`, a control frame's with its capacity.
         let before = data.len();
         if self.start < self.end {
             let n = usize::try_from(left)

@@ -485,6 +485,9 @@ impl TapReceiver {
                 return true;
             }
             if nap.period.is_zero() || nap.empty >= nap.idle_naps {
+                // About to block: the inspection thread hands back what its allocator heap
+                // keeps of the frames it inspected (once per trim epoch).
+                crate::alloc_trim::idle();
                 let Some(ev) = self.blocking_recv_held() else {
                     return false;
                 };

@@ -314,11 +314,13 @@ fn every_fault_is_found_with_its_close_code() {
 
 #[test]
 fn codes_that_may_be_sent() {
-    for ok in [1000, 1001, 1002, 1003, 1007, 1011, 1012, 1013, 3000, 4999] {
+    for ok in [
+        1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999,
+    ] {
         assert!(close_code_allowed(ok), "{ok}");
     }
     for bad in [
-        0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000, 65535,
+        0, 999, 1004, 1005, 1006, 1015, 1016, 1999, 2000, 2999, 5000, 65535,
     ] {
         assert!(!close_code_allowed(bad), "{bad}");
     }
@@ -371,6 +373,99 @@ fn a_large_message_leaves_only_the_fixed_buffer_behind() {
         let back = reader.await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, Ok(msg));
         let _ = w.await;
+    });
+}
+
+/// Reads what has arrived so far (the reader waits for more), as a `select!` would.
+fn read_what_came(r: &mut Reader<tokio::io::DuplexStream>) -> Option<Received> {
+    use futures_util::FutureExt;
+    r.next().now_or_never().map(|m| m.unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn a_fragmented_message_holds_no_more_memory_than_it_paid_for() {
+    rt().block_on(async {
+        let b = budget();
+        let max = 8 << 20;
+        let (mut a, s) = tokio::io::duplex(4 << 20);
+        let mut r = Reader::new(s, Role::Server, &[], 4096, max, &b);
+        // Fragments of many sizes: tiny ones (the allocation must not move for each), some
+        // larger than everything so far, a zero-length one.
+        let mut sizes = vec![1usize, 100, 0, 5000, 20_000];
+        sizes.extend(std::iter::repeat_n(700, 300));
+        sizes.extend([300_000, 3, 1 << 20, 64 << 10]);
+        sizes.extend(std::iter::repeat_n(9_999, 40));
+        let (mut total, mut moves, mut cap_before) = (0usize, 0, 0usize);
+        let mut worst_move = 0;
+        for (i, &n) in sizes.iter().enumerate() {
+            let op = if i == 0 { 0x02 } else { 0x00 }; // binary, then continuations; FIN clear
+            let byte = u8::try_from(i % 251).unwrap();
+            a.write_all(&frame(op, &vec![byte; n], K)).await.unwrap();
+            assert!(read_what_came(&mut r).is_none(), "not finished yet");
+            total += n;
+            let m = r.message.as_ref().expect("a message being read");
+            let (cap, paid) = (m.data.capacity(), m.charge.bytes());
+            assert_eq!(m.data.len(), total);
+            // The memory really held is paid for (beyond the free part), and no more is
+            // held of the budget than that.
+            assert_eq!(paid, cap.saturating_sub(FREE_PER_MESSAGE), "frame {i}: {cap} vs {paid}");
+            assert_eq!(b.in_use(), paid, "frame {i}: the move's share was given back");
+            assert!(cap <= max);
+            if cap != cap_before {
+                moves += 1;
+                if cap_before > 0 {
+                    worst_move = worst_move.max((cap_before + cap).saturating_sub(FREE_PER_MESSAGE));
+                }
+                cap_before = cap;
+            }
+        }
+        // While the allocation moved, the old block and the new one were both paid for.
+        assert!(worst_move > 0 && b.peak() >= worst_move, "{} < {worst_move}", b.peak());
+        // Growing by half at least: a few moves, not one per fragment (~350 of them).
+        assert!(moves <= 24, "{moves} moves for {} fragments", sizes.len());
+        // The last, empty fragment completes it with the same allocation, paid as before.
+        a.write_all(&frame(0x80, &[], K)).await.unwrap();
+        let got = read_what_came(&mut r).expect("the whole message");
+        assert!(got.fragmented);
+        assert_eq!(got.charge.bytes(), cap_before - FREE_PER_MESSAGE);
+        assert_eq!(b.in_use(), got.charge.bytes());
+        let Msg::Binary(data) = &got.msg else {
+            panic!("{:?}", got.msg)
+        };
+        let want: Vec<u8> = sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &n)| std::iter::repeat_n(u8::try_from(i % 251).unwrap(), n))
+            .collect();
+        assert!(data[..] == want[..], "the payload is exact");
+        drop(got);
+        assert_eq!(b.in_use(), 0, "all of it given back with the message");
+        assert_eq!(r.retained(), 4096);
+    });
+}
+
+#[test]
+fn a_largest_fragmented_message_fits_the_smallest_budget_allowed() {
+    // `--in-flight-budget` may be as small as the largest message plus the free part: the
+    // move of a message over half of it is paid up to the whole budget, not refused.
+    rt().block_on(async {
+        let max = 1 << 20;
+        let b = Budget::new(max + FREE_PER_MESSAGE, Duration::from_millis(200));
+        let (mut a, s) = tokio::io::duplex(2 << 20);
+        let half = vec![b'h'; max / 2];
+        let bytes = [frame(0x02, &half, K), frame(0x80, &half, K)].concat();
+        let w = tokio::spawn(async move { a.write_all(&bytes).await.map(|()| a) });
+        let mut r = Reader::new(s, Role::Server, &[], 4096, max, &b);
+        let m = tokio::time::timeout(Duration::from_secs(5), r.next())
+            .await
+            .expect("not hung")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.msg, Msg::Binary(Bytes::from(vec![b'h'; max])));
+        assert_eq!(m.charge.bytes(), max - FREE_PER_MESSAGE);
+        assert!(b.peak() <= b.max());
+        drop(m);
+        assert_eq!(b.in_use(), 0);
+        drop(w);
     });
 }
 
