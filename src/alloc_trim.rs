@@ -13,7 +13,10 @@
 //! with no pointer argument. Nothing else may call into the allocator this way; everything
 //! else in the crate stays safe Rust. Nothing here allocates, blocks or reads a clock: the
 //! hot path of [`idle`] is an atomic load and a thread-local compare.
-#![allow(unsafe_code, reason = "the one FFI call into mimalloc, see the module's doc")]
+#![allow(
+    unsafe_code,
+    reason = "the one FFI call into mimalloc, see the module's doc"
+)]
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};

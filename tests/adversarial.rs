@@ -976,7 +976,7 @@ async fn registered_close_codes_1012_to_1014_pass_through_both_ways_with_no_find
         };
         // From the charger: the CSMS gets the same code.
         let mut s = raw_ws(px.addr, &format!("/ocpp/CP-C{code}")).await;
-        let mut up = cs.accept().await;
+        let up = cs.accept().await;
         within("write the close", s.write_all(&close(true)))
             .await
             .unwrap();
@@ -984,7 +984,11 @@ async fn registered_close_codes_1012_to_1014_pass_through_both_ways_with_no_find
         // The CSMS's raw socket (it has sent nothing, so tungstenite holds nothing).
         let csms_side = close_code_of(&mut raw).await;
         assert_eq!(csms_side, Some(code), "the CSMS gets the charger's {code}");
-        assert_eq!(close_code(&mut s).await, Some(code), "echoed to the charger");
+        assert_eq!(
+            close_code(&mut s).await,
+            Some(code),
+            "echoed to the charger"
+        );
         // From the CSMS (unmasked, as a server sends): the charger gets the same code.
         let mut s = raw_ws(px.addr, &format!("/ocpp/CP-S{code}")).await;
         let up = cs.accept().await;

@@ -376,10 +376,14 @@ fn a_large_message_leaves_only_the_fixed_buffer_behind() {
     });
 }
 
-/// Reads what has arrived so far (the reader waits for more), as a `select!` would.
+/// Reads all that has arrived so far (polled once, until the reader waits for more; out of
+/// tokio's cooperative budget, which would cut a poll short), then dropped as a `select!`
+/// would.
 fn read_what_came(r: &mut Reader<tokio::io::DuplexStream>) -> Option<Received> {
     use futures_util::FutureExt;
-    r.next().now_or_never().map(|m| m.unwrap_or_else(|e| panic!("{e}")))
+    tokio::task::unconstrained(r.next())
+        .now_or_never()
+        .map(|m| m.unwrap_or_else(|e| panic!("{e}")))
 }
 
 #[test]
@@ -408,19 +412,32 @@ fn a_fragmented_message_holds_no_more_memory_than_it_paid_for() {
             assert_eq!(m.data.len(), total);
             // The memory really held is paid for (beyond the free part), and no more is
             // held of the budget than that.
-            assert_eq!(paid, cap.saturating_sub(FREE_PER_MESSAGE), "frame {i}: {cap} vs {paid}");
-            assert_eq!(b.in_use(), paid, "frame {i}: the move's share was given back");
+            assert_eq!(
+                paid,
+                cap.saturating_sub(FREE_PER_MESSAGE),
+                "frame {i}: {cap} vs {paid}"
+            );
+            assert_eq!(
+                b.in_use(),
+                paid,
+                "frame {i}: the move's share was given back"
+            );
             assert!(cap <= max);
             if cap != cap_before {
                 moves += 1;
                 if cap_before > 0 {
-                    worst_move = worst_move.max((cap_before + cap).saturating_sub(FREE_PER_MESSAGE));
+                    worst_move =
+                        worst_move.max((cap_before + cap).saturating_sub(FREE_PER_MESSAGE));
                 }
                 cap_before = cap;
             }
         }
         // While the allocation moved, the old block and the new one were both paid for.
-        assert!(worst_move > 0 && b.peak() >= worst_move, "{} < {worst_move}", b.peak());
+        assert!(
+            worst_move > 0 && b.peak() >= worst_move,
+            "{} < {worst_move}",
+            b.peak()
+        );
         // Growing by half at least: a few moves, not one per fragment (~350 of them).
         assert!(moves <= 24, "{moves} moves for {} fragments", sizes.len());
         // The last, empty fragment completes it with the same allocation, paid as before.
