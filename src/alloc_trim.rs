@@ -53,7 +53,7 @@ fn due(now: u32, seen: &Cell<u32>) -> bool {
 /// The calling thread's mimalloc heap: blocks other threads freed are taken back, pages left
 /// with nothing in use (retired ones included) go back to the arena, and the arena's free
 /// pages are returned to the system. When mimalloc is not the global allocator (the library's
-/// tests), its heap on this thread was never set up and this does nothing.
+/// tests), its heap on this thread was never set up and there is nothing to collect.
 fn collect() {
     // SAFETY: `mi_collect` takes no pointer and touches only the calling thread's own heap
     // and mimalloc's internally synchronized arenas; it is documented as callable at any
