@@ -214,7 +214,7 @@ impl<W: Write> Recorder<W> {
             }
             EventKind::Frame { from, text, .. } => {
                 rec.from = Some(from.as_str());
-                rec.text = Some(text);
+                rec.text = Some(text.get());
                 rec.fragmented = extra.fragmented;
             }
             EventKind::Binary { from, len } => {

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use crate::engine::{Event, EventKind, Handshake, Origin};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
+use crate::wire::TextCell;
 
 /// Why a line is not a trace record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +80,8 @@ struct RawRecord<'a> {
 }
 
 /// A parsed record: the event's string fields borrow from the line when they hold no
-/// escapes, so the usual frame costs one allocation (its unescaped `text`).
+/// escapes; the usual frame's `text` stays escaped in the line until something needs it
+/// plain (the engine parses it as it stands), so it costs no allocation.
 pub struct Record<'a> {
     pub at: Timestamp,
     pub conn: Cow<'a, str>,
@@ -101,7 +103,7 @@ pub enum RecordKind<'a> {
     },
     Frame {
         from: Side,
-        text: Cow<'a, str>,
+        text: TextCell<'a>,
     },
     Binary {
         from: Side,
@@ -143,7 +145,7 @@ impl<'a> Record<'a> {
             }),
             RecordKind::Frame { from, text } => EventKind::Frame {
                 from: *from,
-                text,
+                text: text.text(),
                 origin: Origin::of_injected(self.injected),
             },
             RecordKind::Binary { from, len } => EventKind::Binary {
@@ -195,7 +197,10 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
         return Ok(Record {
             at,
             conn: f.conn,
-            kind: RecordKind::Frame { from, text: f.text },
+            kind: RecordKind::Frame {
+                from,
+                text: TextCell::escaped(f.text),
+            },
             injected: f.injected,
         });
     }
@@ -252,7 +257,10 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
         (None, Some(from)) => {
             let from = side(&from, "from").map_err(err)?;
             match (raw.text, raw.binary_len) {
-                (Some(text), _) => RecordKind::Frame { from, text },
+                (Some(text), _) => RecordKind::Frame {
+                    from,
+                    text: TextCell::plain(text),
+                },
                 (None, Some(len)) => RecordKind::Binary { from, len },
                 (None, None) => {
                     return Err(err(

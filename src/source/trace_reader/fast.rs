@@ -2,7 +2,9 @@
 //! `conn`, `from`, `text` and `injected`, in any order, as our proxy and importers write
 //! them. Most of `check`'s time per frame used to go to the generic deserializer (a visitor
 //! per member, a name lookup among twenty, the frame text unescaped into a scratch buffer
-//! and copied again); this reads the same line in one pass and unescapes `text` once.
+//! and copied again); this reads the same line in one pass. It checks `text` but leaves it
+//! escaped: the engine parses the frame from the record as it stands, and the plain text is
+//! built only when something needs it (see [`crate::wire::text`]).
 //!
 //! It accepts a strict subset of what [`super::parse_record`] accepts and gives the same
 //! record for it: anything else (another member, a duplicate, an escape in a member name, a
@@ -18,7 +20,8 @@ pub(super) struct FastFrame<'a> {
     pub ts: &'a str,
     pub conn: Cow<'a, str>,
     pub from: &'a str,
-    pub text: Cow<'a, str>,
+    /// The contents of the `text` string, still escaped (checked: valid JSON escapes).
+    pub text: &'a str,
     pub injected: bool,
 }
 
@@ -65,13 +68,19 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
                 }
                 i = next;
             }
-            b"ts" | b"conn" | b"from" | b"text" => {
+            b"text" => {
+                let next = contents(b, i)?;
+                if text.replace(line.get(i + 1..next - 1)?).is_some() {
+                    return None;
+                }
+                i = next;
+            }
+            b"ts" | b"conn" | b"from" => {
                 let (value, next) = string(line, i)?;
                 let slot = match key {
                     b"ts" => &mut ts,
                     b"conn" => &mut conn,
-                    b"from" => &mut from,
-                    _ => &mut text,
+                    _ => &mut from,
                 };
                 if slot.replace(value).is_some() {
                     return None;
@@ -175,6 +184,27 @@ fn string(line: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
     // always holds UTF-8, and the check is one fast pass over ASCII.
     let text = String::from_utf8(out).ok()?;
     Some((Cow::Owned(text), j + 1))
+}
+
+/// Checks the JSON string starting with the quote at `i` as [`string`] reads it, without
+/// unescaping it: the index after its closing quote, or `None` where [`string`] gives `None`
+/// (an unknown escape, a lone surrogate, a raw control character, no closing quote).
+fn contents(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    loop {
+        j = skip_plain(b, j);
+        match *b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => match b.get(j + 1) {
+                Some(b'"' | b'\\' | b'/') => j += 2,
+                _ => j = escape(b, j)?.1,
+            },
+            _ => return None,
+        }
+    }
 }
 
 /// Appends the plain bytes from `j` on to `out` and returns the index of the first special
