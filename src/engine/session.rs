@@ -841,7 +841,7 @@ mod tests {
             line: u64::from(secs),
             kind: EventKind::Frame {
                 from,
-                text,
+                text: text.into(),
                 origin: Origin::Peer,
             },
         };
