@@ -315,7 +315,10 @@ impl Session {
         }
         // A text still escaped in its trace record is parsed as it stands; what that reader
         // declines (and any plain text) goes the usual way, which also words the errors.
-        let value = match text.escaped().and_then(json::parse_escaped) {
+        let parsed = text
+            .take_parsed()
+            .or_else(|| text.escaped().and_then(json::parse_escaped));
+        let value = match parsed {
             Some(v) => v,
             None => match Self::parse_plain(text.get(), ctx) {
                 Some(v) => v,

@@ -7,9 +7,11 @@
 //! holds; [`FrameText`] is the cheap handle events carry. No parsing of the frame here.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::ops::Deref;
+
+use serde_json::Value;
 
 /// A frame's text, owned the way its record reader found it.
 #[derive(Default)]
@@ -18,6 +20,11 @@ pub struct TextCell<'a> {
     raw: Cow<'a, str>,
     escaped: bool,
     plain: OnceCell<String>,
+    /// The frame as its record reader already parsed it from the escaped contents, for
+    /// the engine to take; with `tried`, that reader declined and the escaped contents are
+    /// not offered again.
+    parsed: Cell<Option<Value>>,
+    tried: bool,
 }
 
 impl<'a> TextCell<'a> {
@@ -25,8 +32,7 @@ impl<'a> TextCell<'a> {
     pub fn plain(text: Cow<'a, str>) -> Self {
         TextCell {
             raw: text,
-            escaped: false,
-            plain: OnceCell::new(),
+            ..TextCell::default()
         }
     }
 
@@ -37,7 +43,17 @@ impl<'a> TextCell<'a> {
             raw: Cow::Borrowed(contents),
             // Without a backslash the contents are the text.
             escaped: contents.as_bytes().contains(&b'\\'),
-            plain: OnceCell::new(),
+            ..TextCell::default()
+        }
+    }
+
+    /// [`TextCell::escaped`] whose document the caller has read from the contents
+    /// already ([`super::json::parse_escaped`]), or tried to (`None`: it declined).
+    pub fn escaped_parsed(contents: &'a str, parsed: Option<Value>) -> Self {
+        TextCell {
+            tried: parsed.is_none(),
+            parsed: Cell::new(parsed),
+            ..TextCell::escaped(contents)
         }
     }
 
@@ -46,6 +62,8 @@ impl<'a> TextCell<'a> {
         FrameText {
             raw: &self.raw,
             plain: self.escaped.then_some(&self.plain),
+            parsed: Some(&self.parsed),
+            tried: self.tried,
         }
     }
 
@@ -86,6 +104,8 @@ pub struct FrameText<'a> {
     raw: &'a str,
     /// Where the unescaped text goes, when `raw` is escaped.
     plain: Option<&'a OnceCell<String>>,
+    parsed: Option<&'a Cell<Option<Value>>>,
+    tried: bool,
 }
 
 impl<'a> FrameText<'a> {
@@ -98,12 +118,19 @@ impl<'a> FrameText<'a> {
     }
 
     /// The escaped contents of the record's JSON string, while the plain text has not been
-    /// built (a reader that can parse them as they are need not build it).
+    /// built (a reader that can parse them as they are need not build it) and the record
+    /// reader has not already tried that.
     pub fn escaped(self) -> Option<&'a str> {
         match self.plain {
-            Some(cell) if cell.get().is_none() => Some(self.raw),
+            Some(cell) if cell.get().is_none() && !self.tried => Some(self.raw),
             _ => None,
         }
+    }
+
+    /// The document the record reader parsed from the escaped text, taken out (the first
+    /// caller gets it; the next parse it again).
+    pub fn take_parsed(self) -> Option<Value> {
+        self.parsed.and_then(Cell::take)
     }
 
     /// A bound on the plain text's length in bytes, without building it: escapes are
@@ -118,6 +145,8 @@ impl<'a> From<&'a str> for FrameText<'a> {
         FrameText {
             raw: text,
             plain: None,
+            parsed: None,
+            tried: false,
         }
     }
 }
