@@ -546,11 +546,7 @@ mod fast_tests {
                             assert_eq!(Some(value), crate::wire::json::parse(text), "{line}");
                         }
                     }
-                    (a, f) => assert_eq!(
-                        a.as_ref().err(),
-                        f.as_ref().err(),
-                        "{line}"
-                    ),
+                    (a, f) => assert_eq!(a.as_ref().err(), f.as_ref().err(), "{line}"),
                 }
                 match (both, general) {
                     (Ok(a), Ok(b)) => {

@@ -115,7 +115,9 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
                 Some(b' ') => self.i += 1,
                 Some(b'\n' | b'\r' | b'\t') if !ESC => self.i += 1,
                 // Escaped, a line feed, return or tab is `\n`, `\r`, `\t`.
-                Some(b'\\') if ESC && matches!(self.b.get(self.i + 1), Some(b'n' | b'r' | b't')) => {
+                Some(b'\\')
+                    if ESC && matches!(self.b.get(self.i + 1), Some(b'n' | b'r' | b't')) =>
+                {
                     self.i += 2;
                 }
                 _ => return,

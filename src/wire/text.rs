@@ -151,6 +151,12 @@ impl<'a> From<&'a str> for FrameText<'a> {
     }
 }
 
+impl<'a> From<&'a String> for FrameText<'a> {
+    fn from(text: &'a String) -> Self {
+        FrameText::from(text.as_str())
+    }
+}
+
 impl Deref for FrameText<'_> {
     type Target = str;
     fn deref(&self) -> &str {
@@ -195,6 +201,8 @@ fn unescape(contents: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
     use proptest::prelude::*;
 
     use super::*;
