@@ -84,7 +84,7 @@ fn frames(n: usize) -> Vec<Seen> {
                     line,
                     kind: EventKind::Frame {
                         from,
-                        text,
+                        text: text.into(),
                         origin: Origin::Peer,
                     },
                 },

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use crate::finding::{Finding, Severity, bound_message, shorten};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
+use crate::wire::FrameText;
 
 pub use crate::source::event::{Event, EventKind, Handshake, Origin};
 pub use config::Config;
@@ -310,7 +311,8 @@ pub(crate) struct Ctx<'a> {
     line: u64,
     pub(crate) at: Timestamp,
     from: Option<Side>,
-    text: Option<&'a str>,
+    /// The current frame's text: quoted as evidence, unescaped only then.
+    text: Option<FrameText<'a>>,
     unique_id: Option<&'a str>,
     action: Option<&'a str>,
     out: &'a mut Vec<Finding>,
@@ -432,7 +434,7 @@ impl<'a> Ctx<'a> {
             pointer: None,
             evidence: if same {
                 self.text
-                    .map(|t| shorten(t, EVIDENCE_CHARS).into_boxed_str())
+                    .map(|t| shorten(t.get(), EVIDENCE_CHARS).into_boxed_str())
             } else {
                 None
             },
@@ -492,7 +494,7 @@ impl<'a> Ctx<'a> {
             pointer: pointer.map(bound_message),
             evidence: self
                 .text
-                .map(|t| shorten(t, EVIDENCE_CHARS).into_boxed_str()),
+                .map(|t| shorten(t.get(), EVIDENCE_CHARS).into_boxed_str()),
         });
     }
 }

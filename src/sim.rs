@@ -90,7 +90,7 @@ pub(crate) fn record(tap: Option<&Tap>, conn: &str, rec: Rec<'_>) -> std::io::Re
         }),
         Rec::Text(from, text) => EventKind::Frame {
             from,
-            text,
+            text: text.into(),
             origin: Origin::Peer,
         },
         Rec::Binary(from, len) => EventKind::Binary { from, len },

@@ -6,5 +6,7 @@
 
 pub mod frame;
 pub mod json;
+pub mod text;
 
 pub use frame::{Frame, FrameError, MessageType, parse};
+pub use text::{FrameText, TextCell};

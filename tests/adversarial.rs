@@ -264,7 +264,7 @@ fn engine_with_huge_value() -> Vec<ocpp_inspector::finding::Finding> {
         line: 2,
         kind: EventKind::Frame {
             from: Side::Charger,
-            text: &text,
+            text: text.as_str().into(),
             origin: Origin::Peer,
         },
     };

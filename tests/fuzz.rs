@@ -1119,7 +1119,7 @@ impl Harness {
             conn,
             EventKind::Frame {
                 from,
-                text,
+                text: text.into(),
                 origin: Origin::Peer,
             },
         )

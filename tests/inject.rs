@@ -151,7 +151,7 @@ fn injected_records(recording: &str) -> Vec<(u64, Side, String)> {
             let EventKind::Frame { from, text, .. } = e.kind else {
                 panic!("line {n}: only frames are injected");
             };
-            v.push((n, from, text.to_owned()));
+            v.push((n, from, text.get().to_owned()));
         }
     }
     v
@@ -305,7 +305,11 @@ fn marked<'a>(ms: i64, line: u64, from: Side, text: &'a str, origin: Origin) -> 
         at: Timestamp::from_micros(ms * 1000),
         conn: "CP",
         line,
-        kind: EventKind::Frame { from, text, origin },
+        kind: EventKind::Frame {
+            from,
+            text: text.into(),
+            origin,
+        },
     }
 }
 

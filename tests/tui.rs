@@ -84,7 +84,7 @@ fn frame(at_ms: i64, conn: &str, line: u64, from: Side, text: &str) -> Event<'st
         line,
         kind: EventKind::Frame {
             from,
-            text: leak(text),
+            text: leak(text).into(),
             origin: Origin::Peer,
         },
     }
@@ -721,7 +721,7 @@ fn the_loop_takes_the_feed_draws_writes_the_report_and_quits() {
             line: row.line,
             kind: EventKind::Frame {
                 from: row.from.unwrap(),
-                text: &text,
+                text: (&*text).into(),
                 origin: Origin::Peer,
             },
         };

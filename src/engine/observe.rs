@@ -178,9 +178,9 @@ mod tests {
     }
 
     fn kinds() -> Vec<(i64, EventKind<'static>)> {
-        let frame = |from, text| EventKind::Frame {
+        let frame = |from, text: &'static str| EventKind::Frame {
             from,
-            text,
+            text: text.into(),
             origin: Origin::Peer,
         };
         vec![

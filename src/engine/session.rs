@@ -28,6 +28,7 @@ use crate::ocpp::{Side, Version};
 use crate::source::event::{Event, Handshake, Origin};
 use crate::time::Timestamp;
 use crate::wire::frame::{self, Frame, FrameError, MessageType};
+use crate::wire::{FrameText, json};
 
 /// Outstanding calls remembered per side; beyond this the oldest are forgotten.
 const MAX_PENDING: usize = 32;
@@ -294,7 +295,7 @@ impl Session {
     pub(crate) fn on_frame(
         &mut self,
         from: Side,
-        text: &str,
+        text: FrameText<'_>,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'_>,
         sight: Sight<'_, '_, '_>,
@@ -304,7 +305,7 @@ impl Session {
             // No `open` before the first frame: the trace shows this connection's start
             // only if that frame is the charger's BootNotification.
             self.started = true;
-            self.proto.station.seen_from_start = from == Side::Charger && is_boot_call(text);
+            self.proto.station.seen_from_start = from == Side::Charger && is_boot_call(&text);
         }
         if self.closed_by[from.index()] {
             ctx.report(
@@ -312,25 +313,20 @@ impl Session {
                 format!("{from} sent a data frame after it had closed the WebSocket"),
             );
         }
-        let mut body = text;
-        if let Some(rest) = text.strip_prefix('\u{feff}') {
-            ctx.report(
-                &ws::UTF8_BOM,
-                "the payload starts with a byte order mark (U+FEFF); strict JSON parsers reject it",
-            );
-            body = rest;
-        }
-        let value = match frame::parse_json(body) {
-            Ok(v) => v,
-            Err(e) => {
-                if let FrameError::Empty = e {
-                    ctx.report(&ws::EMPTY_MESSAGE, "empty or whitespace-only text frame");
-                } else {
-                    rpc::report_frame_error(ctx, &e);
+        // A text still escaped in its trace record is parsed as it stands; what that reader
+        // declines (and any plain text) goes the usual way, which also words the errors.
+        let parsed = text
+            .take_parsed()
+            .or_else(|| text.escaped().and_then(json::parse_escaped));
+        let value = match parsed {
+            Some(v) => v,
+            None => match Self::parse_plain(text.get(), ctx) {
+                Some(v) => v,
+                None => {
+                    self.observe(sight, Observed::Unreadable { from, text: &text });
+                    return;
                 }
-                self.observe(sight, Observed::Unreadable { from, text });
-                return;
-            }
+            },
         };
         let frame = match frame::classify(&value) {
             Ok(f) => f,
@@ -339,7 +335,7 @@ impl Session {
                 if let Some(id) = e.malformed_call_id() {
                     push_bounded(&mut self.malformed[from.index()], Box::from(id), MAX_RECENT);
                 }
-                self.observe(sight, Observed::Unreadable { from, text });
+                self.observe(sight, Observed::Unreadable { from, text: &text });
                 return;
             }
         };
@@ -358,7 +354,7 @@ impl Session {
                 frame,
                 action,
                 call: parsed.call,
-                text,
+                text: &text,
             };
             self.observe(sight, Observed::Message(message));
         }
@@ -367,13 +363,39 @@ impl Session {
         if parsed.kept
             && let Some(p) = self.pending[from.index()].last_mut()
         {
-            if text.len() > KEEP_AT_MOST {
+            // The escaped length bounds the plain one: the text is built only for a long frame.
+            let len = |bound: usize| text.len_at_most() > bound && text.get().len() > bound;
+            if len(KEEP_AT_MOST) {
                 p.valid = false;
             } else if let Value::Array(mut items) = value
                 && items.len() == 4
             {
                 p.payload = items.swap_remove(3);
-                p.large = text.len() > KEEP_TIMED_OUT;
+                p.large = len(KEEP_TIMED_OUT);
+            }
+        }
+    }
+
+    /// Today's reading of a plain text: a leading byte order mark reported and skipped,
+    /// then the JSON; `None` (reported) when it is empty or not JSON.
+    fn parse_plain(text: &str, ctx: &mut Ctx<'_>) -> Option<Value> {
+        let mut body = text;
+        if let Some(rest) = text.strip_prefix('\u{feff}') {
+            ctx.report(
+                &ws::UTF8_BOM,
+                "the payload starts with a byte order mark (U+FEFF); strict JSON parsers reject it",
+            );
+            body = rest;
+        }
+        match frame::parse_json(body) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                if let FrameError::Empty = e {
+                    ctx.report(&ws::EMPTY_MESSAGE, "empty or whitespace-only text frame");
+                } else {
+                    rpc::report_frame_error(ctx, &e);
+                }
+                None
             }
         }
     }
@@ -822,7 +844,7 @@ mod tests {
             line: u64::from(secs),
             kind: EventKind::Frame {
                 from,
-                text,
+                text: text.into(),
                 origin: Origin::Peer,
             },
         };

@@ -214,7 +214,7 @@ impl<W: Write> Recorder<W> {
             }
             EventKind::Frame { from, text, .. } => {
                 rec.from = Some(from.as_str());
-                rec.text = Some(text);
+                rec.text = Some(text.get());
                 rec.fragmented = extra.fragmented;
             }
             EventKind::Binary { from, len } => {
@@ -492,7 +492,7 @@ mod tests {
             })),
             ev(EventKind::Frame {
                 from: Side::Csms,
-                text,
+                text: text.into(),
                 origin: Origin::Peer,
             }),
             ev(EventKind::Binary {
@@ -527,7 +527,7 @@ mod tests {
         let mut rec = Recorder::new(Vec::new());
         let e = ev(EventKind::Frame {
             from: Side::Csms,
-            text: "[2,\"9\",\"Reset\",{}]",
+            text: "[2,\"9\",\"Reset\",{}]".into(),
             origin: Origin::Peer,
         });
         rec.record(&e).expect("write");
@@ -580,7 +580,7 @@ mod tests {
             line: 0,
             kind: EventKind::Frame {
                 from: Side::Charger,
-                text: "[2,\"1\",\"Heartbeat\",{}]",
+                text: "[2,\"1\",\"Heartbeat\",{}]".into(),
                 origin: Origin::Peer,
             },
         };

@@ -7,6 +7,7 @@
 
 use crate::ocpp::Side;
 use crate::time::Timestamp;
+use crate::wire::FrameText;
 
 /// Something that happened on one connection.
 #[derive(Debug, Clone, Copy)]
@@ -23,10 +24,11 @@ pub struct Event<'a> {
 pub enum EventKind<'a> {
     /// The WebSocket opened.
     Open(Handshake<'a>),
-    /// A text frame, exactly as sent.
+    /// A text frame, exactly as sent (`text.get()`; a trace record's may still be escaped
+    /// until something asks for it, see [`FrameText`]).
     Frame {
         from: Side,
-        text: &'a str,
+        text: FrameText<'a>,
         origin: Origin,
     },
     /// A binary frame (OCPP-J uses text frames only); its length.

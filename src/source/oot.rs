@@ -234,7 +234,7 @@ impl<W: Write> OotWriter<W> {
                 return Ok(());
             }
         };
-        let Ok(Value::Array(arr)) = serde_json::from_str::<Value>(text) else {
+        let Ok(Value::Array(arr)) = serde_json::from_str::<Value>(text.get()) else {
             self.skipped += 1;
             return Ok(());
         };
@@ -293,7 +293,7 @@ impl<W: Write> OotWriter<W> {
             message_id: id,
             action: action.as_deref(),
             payload,
-            raw: text,
+            raw: text.get(),
             error,
         };
         serde_json::to_writer(&mut self.out, &rec).map_err(io::Error::other)?;

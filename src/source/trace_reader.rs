@@ -26,6 +26,7 @@ use serde::Deserialize;
 use crate::engine::{Event, EventKind, Handshake, Origin};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
+use crate::wire::TextCell;
 
 /// Why a line is not a trace record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +80,8 @@ struct RawRecord<'a> {
 }
 
 /// A parsed record: the event's string fields borrow from the line when they hold no
-/// escapes, so the usual frame costs one allocation (its unescaped `text`).
+/// escapes; the usual frame's `text` stays escaped in the line until something needs it
+/// plain (the engine parses it as it stands), so it costs no allocation.
 pub struct Record<'a> {
     pub at: Timestamp,
     pub conn: Cow<'a, str>,
@@ -101,7 +103,7 @@ pub enum RecordKind<'a> {
     },
     Frame {
         from: Side,
-        text: Cow<'a, str>,
+        text: TextCell<'a>,
     },
     Binary {
         from: Side,
@@ -143,7 +145,7 @@ impl<'a> Record<'a> {
             }),
             RecordKind::Frame { from, text } => EventKind::Frame {
                 from: *from,
-                text,
+                text: text.text(),
                 origin: Origin::of_injected(self.injected),
             },
             RecordKind::Binary { from, len } => EventKind::Binary {
@@ -176,6 +178,21 @@ fn side(s: &str, field: &str) -> Result<Side, String> {
 
 /// Parses one line (without its line terminator) as a trace record.
 pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
+    parse_record_with(line, line_no, false)
+}
+
+/// [`parse_record`] for a reader that feeds the engine: the usual frame record's frame is
+/// parsed too, from its escaped text in the same pass that checks it (the engine takes
+/// it, see [`crate::wire::FrameText::take_parsed`]). The same record or error.
+pub fn parse_record_and_frame(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
+    parse_record_with(line, line_no, true)
+}
+
+fn parse_record_with(
+    line: &[u8],
+    line_no: u64,
+    parse_frame: bool,
+) -> Result<Record<'_>, RecordError> {
     let err = |message: String| RecordError {
         line: line_no,
         message,
@@ -188,14 +205,21 @@ pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError
     })?;
     // The usual frame record, read in one pass; anything else (or anything wrong with it)
     // is read below, which also words the error.
-    if let Some(f) = fast::frame_record(text)
+    if let Some(f) = fast::frame_record(text, parse_frame)
         && !f.conn.is_empty()
         && let (Ok(at), Ok(from)) = (Timestamp::parse_rfc3339(f.ts), f.from.parse::<Side>())
     {
         return Ok(Record {
             at,
             conn: f.conn,
-            kind: RecordKind::Frame { from, text: f.text },
+            kind: RecordKind::Frame {
+                from,
+                text: if parse_frame {
+                    TextCell::escaped_parsed(f.text, f.parsed)
+                } else {
+                    TextCell::escaped(f.text)
+                },
+            },
             injected: f.injected,
         });
     }
@@ -252,7 +276,10 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
         (None, Some(from)) => {
             let from = side(&from, "from").map_err(err)?;
             match (raw.text, raw.binary_len) {
-                (Some(text), _) => RecordKind::Frame { from, text },
+                (Some(text), _) => RecordKind::Frame {
+                    from,
+                    text: TextCell::plain(text),
+                },
                 (None, Some(len)) => RecordKind::Binary { from, len },
                 (None, None) => {
                     return Err(err(
@@ -503,10 +530,24 @@ mod fast_tests {
     /// The fast reading agrees with the general one, whenever it reads the line at all.
     fn agrees(line: &str) -> bool {
         let general = parse_general(line, 1);
-        match fast::frame_record(line) {
+        match fast::frame_record(line, false) {
             None => false,
             Some(_) => {
                 let both = parse_record(line.as_bytes(), 1);
+                // Parsing the frame as well reads the same record, and the frame as the
+                // frame reader reads the plain text.
+                let framed = parse_record_and_frame(line.as_bytes(), 1);
+                match (&both, &framed) {
+                    (Ok(a), Ok(f)) => {
+                        assert_eq!(shape(a), shape(f), "{line}");
+                        if let RecordKind::Frame { text, .. } = &f.kind
+                            && let Some(value) = text.text().take_parsed()
+                        {
+                            assert_eq!(Some(value), crate::wire::json::parse(text), "{line}");
+                        }
+                    }
+                    (a, f) => assert_eq!(a.as_ref().err(), f.as_ref().err(), "{line}"),
+                }
                 match (both, general) {
                     (Ok(a), Ok(b)) => {
                         assert_eq!(shape(&a), shape(&b), "{line}");
@@ -528,6 +569,12 @@ mod fast_tests {
             r#"{"conn":"CP-001","ts":"2026-11-22T10:15:03Z","text":"[3,\"1\",{}]","from":"csms","injected":true}"#,
             r#" { "ts" : "2026-11-22T10:15:03Z" , "conn":"C\u00e9","from":"csms","text":"a\\b\/c\n\t\"\ud83d\ude00\u0041" } "#,
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"é€","from":"charger","text":"","injected":false}"#,
+            // the frame read from the record as it stands (text last), or declined: a frame
+            // that is no JSON, a record escape no frame needs, a string ended early
+            "{\"ts\":\"2026-11-22T10:15:03Z\",\"conn\":\"a\",\"from\":\"csms\",\"text\":\"[2,\\\"1\\\",\\\"H\\\\\\\"b\\\",{\\\"a\\\":\\\"\\\\u00e9\\\"}] \"} \t",
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"[2,\"1\""}"#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"[2,\u0022\"]"}"#,
+            r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":"[\"a\"]","injected":false}"#,
         ] {
             assert!(agrees(line), "not read the fast way: {line}");
         }
@@ -550,7 +597,8 @@ mod fast_tests {
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms"}"#,
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":null}"#,
         ] {
-            assert!(fast::frame_record(line).is_none(), "{line}");
+            assert!(fast::frame_record(line, false).is_none(), "{line}");
+            assert!(fast::frame_record(line, true).is_none(), "{line}");
         }
         // Read by the fast scanner but refused on meaning: the general way words it.
         for (line, want) in [
@@ -593,7 +641,10 @@ mod fast_tests {
         #[test]
         fn any_frame_record_reads_the_same_both_ways(
             conn in json_string(),
-            text in json_string(),
+            text in prop_oneof![
+                json_string(),
+                json_string().prop_map(|s| serde_json::json!([2, s, "Heartbeat", {"k": s, "n": [1, -2.5]}]).to_string()),
+            ],
             from in prop_oneof![Just("charger"), Just("csms"), Just("server")],
             injected in proptest::option::of(any::<bool>()),
             order in 0usize..6,

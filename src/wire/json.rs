@@ -8,6 +8,13 @@
 //! handle itself (an invalid document, a lone surrogate, an integer beyond 64 bits, a
 //! float out of range, nesting deeper than serde_json allows) is `None`, and the caller
 //! parses the text with serde_json, which also words the error. It never panics.
+//!
+//! [`parse_escaped`] reads the same document while it is still escaped inside a trace
+//! record's JSON string (`[2,\"1\",...]`: a quote is `\"`, a backslash `\\`), so the
+//! frame text is never copied out of its record just to be parsed. It gives the value
+//! [`parse`] gives for the unescaped text, or `None`: it also declines the record escapes a
+//! frame never needs (`\u`, `\b`, `\f`, a `\n` inside a frame string), and the caller then
+//! unescapes and parses the usual way.
 
 use serde_json::{Map, Number, Value};
 
@@ -16,18 +23,19 @@ const MAX_DEPTH: u32 = 100;
 
 /// Parses `text` as one JSON document, or `None` when serde_json must decide.
 pub fn parse(text: &str) -> Option<Value> {
-    let mut p = Parser {
-        text,
-        b: text.as_bytes(),
-        i: 0,
-    };
-    p.skip_ws();
-    let value = p.value(0)?;
-    p.skip_ws();
-    (p.i == p.b.len()).then_some(value)
+    Parser::<false>::new(text).document()
 }
 
-struct Parser<'t> {
+/// Parses the contents of a JSON string literal (the text between its quotes, escapes and
+/// all) as the JSON document it holds once unescaped: the same value as
+/// `parse(&unescaped)`, or `None` when that would be `None` or this reader declines.
+pub fn parse_escaped(contents: &str) -> Option<Value> {
+    Parser::<true>::new(contents).document()
+}
+
+/// The reader; with `ESC` the text is the escaped contents of a JSON string, in which every
+/// quote of the document is `\"` and every backslash `\\`.
+struct Parser<'t, const ESC: bool> {
     text: &'t str,
     b: &'t [u8],
     i: usize,
@@ -81,14 +89,48 @@ static STOP: [bool; 256] = {
     t
 };
 
-impl<'t> Parser<'t> {
+impl<'t, const ESC: bool> Parser<'t, ESC> {
+    fn new(text: &'t str) -> Self {
+        Parser {
+            text,
+            b: text.as_bytes(),
+            i: 0,
+        }
+    }
+
+    fn document(mut self) -> Option<Value> {
+        self.skip_ws();
+        let value = self.value(0)?;
+        self.skip_ws();
+        (self.i == self.b.len()).then_some(value)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
-            self.i += 1;
+        loop {
+            match self.peek() {
+                Some(b' ') => self.i += 1,
+                Some(b'\n' | b'\r' | b'\t') if !ESC => self.i += 1,
+                // Escaped, a line feed, return or tab is `\n`, `\r`, `\t`.
+                Some(b'\\')
+                    if ESC && matches!(self.b.get(self.i + 1), Some(b'n' | b'r' | b't')) =>
+                {
+                    self.i += 2;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Whether a quote of the document starts at `self.i` (`"`, or escaped `\"`).
+    fn at_quote(&self) -> bool {
+        if ESC {
+            self.peek() == Some(b'\\') && self.b.get(self.i + 1) == Some(&b'"')
+        } else {
+            self.peek() == Some(b'"')
         }
     }
 
@@ -105,7 +147,8 @@ impl<'t> Parser<'t> {
         match self.peek()? {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
-            b'"' => self.string().map(Value::String),
+            b'"' if !ESC => self.string().map(Value::String),
+            b'\\' if ESC && self.at_quote() => self.string().map(Value::String),
             b't' => self.literal(b"true", Value::Bool(true)),
             b'f' => self.literal(b"false", Value::Bool(false)),
             b'n' => self.literal(b"null", Value::Null),
@@ -126,7 +169,7 @@ impl<'t> Parser<'t> {
             return Some(Value::Object(map));
         }
         loop {
-            if self.peek()? != b'"' {
+            if !self.at_quote() {
                 return None;
             }
             let key = self.string()?;
@@ -183,6 +226,9 @@ impl<'t> Parser<'t> {
 
     /// A string at `self.i` (its opening quote), unescaped.
     fn string(&mut self) -> Option<String> {
+        if ESC {
+            return self.escaped_string();
+        }
         let start = self.i + 1;
         let end = plain_end(self.b, start);
         if *self.b.get(end)? == b'"' {
@@ -207,6 +253,50 @@ impl<'t> Parser<'t> {
                 c if c < 0x20 => return None,
                 _ => {
                     let run_end = plain_end(self.b, i);
+                    out.push_str(self.text.get(i..run_end)?);
+                    i = run_end;
+                }
+            }
+        }
+    }
+
+    /// [`Parser::string`] over escaped text: the string at `self.i` (its opening `\"`).
+    /// Inside it a record escape is the closing quote (`\"`), a slash (`\/`) or the start
+    /// of the document's own escape (`\\`); any other (a control character, which a
+    /// document's string may not hold raw, or a `\u`) declines.
+    fn escaped_string(&mut self) -> Option<String> {
+        let b = self.b;
+        let start = self.i + 2;
+        let end = plain_end(b, start);
+        if b.get(end..end + 2)? == b"\\\"" {
+            self.i = end + 2;
+            return Some(self.text.get(start..end)?.to_owned());
+        }
+        let mut out = String::with_capacity(end - start + 16);
+        out.push_str(self.text.get(start..end)?);
+        let mut i = end;
+        loop {
+            match *b.get(i)? {
+                b'\\' => match *b.get(i + 1)? {
+                    b'"' => {
+                        self.i = i + 2;
+                        return Some(out);
+                    }
+                    b'/' => {
+                        out.push('/');
+                        i += 2;
+                    }
+                    b'\\' => {
+                        let (c, next) = escaped_escape(b, i + 2)?;
+                        out.push(c);
+                        i = next;
+                    }
+                    _ => return None,
+                },
+                // A raw quote or control character: not the contents of a JSON string.
+                c if c == b'"' || c < 0x20 => return None,
+                _ => {
+                    let run_end = plain_end(b, i);
                     out.push_str(self.text.get(i..run_end)?);
                     i = run_end;
                 }
@@ -315,6 +405,49 @@ pub(crate) fn escape(b: &[u8], i: usize) -> Option<(char, usize)> {
         _ => return None,
     };
     Some((c, i + 2))
+}
+
+/// A document escape whose backslash was escaped (`\\`) in escaped text: `j` is the index
+/// after that `\\`, where the escape's letter is, itself escaped when it is a quote or a
+/// backslash (`\\\"` is the document's `\"`). The character and the index after it, as
+/// [`escape`] gives them for the unescaped text; `None` also for the record escapes a
+/// frame never needs inside (a `\u` digit written as an escape).
+fn escaped_escape(b: &[u8], j: usize) -> Option<(char, usize)> {
+    let c = match *b.get(j)? {
+        b'\\' => {
+            let c = match *b.get(j + 1)? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                _ => return None,
+            };
+            return Some((c, j + 2));
+        }
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(b, j + 1)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                // The trailing surrogate's escape: an escaped backslash, then `u`.
+                if b.get(j + 5..j + 8) != Some(b"\\\\u") {
+                    return None;
+                }
+                let lo = hex4(b, j + 8)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return None;
+                }
+                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Some((char::from_u32(code)?, j + 12));
+            }
+            return Some((char::from_u32(hi)?, j + 5));
+        }
+        _ => return None,
+    };
+    Some((c, j + 1))
 }
 
 /// Four hexadecimal digits at `i`.
@@ -489,6 +622,101 @@ mod tests {
                     .prop_map(|kv| Value::Object(kv.into_iter().collect())),
             ]
         })
+    }
+
+    /// `text` as the contents of a JSON string literal (what a trace record holds).
+    fn escaped(text: &str) -> String {
+        let quoted = serde_json::to_string(text).unwrap();
+        quoted[1..quoted.len() - 1].to_owned()
+    }
+
+    /// The escaped reading of `contents` gives the plain reading of what they unescape to,
+    /// or declines; never a value for contents that are not a JSON string's.
+    fn escaped_agrees(contents: &str) -> bool {
+        let Some(ours) = parse_escaped(contents) else {
+            return true;
+        };
+        let Ok(text) = serde_json::from_str::<String>(&format!("\"{contents}\"")) else {
+            return false;
+        };
+        parse(&text).is_some_and(|plain| same(&ours, &plain))
+    }
+
+    #[test]
+    fn reads_the_usual_frames_escaped() {
+        for text in [
+            r#"[2,"19223201","BootNotification",{"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"}]"#,
+            r#"[2,"m",{"connectorId":1,"meterValue":[{"sampledValue":[{"value":"12.5","unit":"kWh"}],"timestamp":"2026-01-01T00:00:00Z"}],"x":[1.5,-2,0,-0,1e3,2.5E-3,true,false,null]}]"#,
+            "  [4 , \"x\" , \"GenericError\" , \"\\u00e9\\n\\\"q\\\" \\/ \\\\ \\ud83d\\ude00\" , { } ] \n",
+            "{\n\t\"a\": [1,\r\n2]}",
+            r#"{"a":1,"a":2}"#,
+            r#""caf\u00e9 ünïcödé""#,
+        ] {
+            let contents = escaped(text);
+            let ours = parse_escaped(&contents);
+            assert!(ours.is_some(), "declined {contents}");
+            assert!(same(&ours.unwrap(), &parse(text).unwrap()), "{contents}");
+        }
+        // A writer that escapes slashes: `\/` is a slash, in a string and in an escape.
+        let v = parse_escaped(r#"[\"a\/b\", \"\\\/\"]"#).unwrap();
+        assert_eq!(v, serde_json::json!(["a/b", "/"]));
+    }
+
+    #[test]
+    fn declines_escaped_what_the_plain_reader_declines_or_never_sees() {
+        for contents in [
+            "",
+            r#"[\"a\"\"]"#,
+            r#"[\"\\ud800\"]"#,
+            r#"[\"\\ud800\\u0041\"]"#,
+            r#"[\"\\udc00\"]"#,
+            r#"[\"a\u0001b\"]"#,
+            r#"[\"a\nb\"]"#,
+            r#"[\"\\x\"]"#,
+            r#"[\u0031]"#,
+            r#"[0\u0031]"#,
+            r#"["a"]"#,
+            "[\"a\u{1}\"]",
+            r#"[\"a\"] \"#,
+            r#"[1,]"#,
+            &"[".repeat(200),
+        ] {
+            assert!(parse_escaped(contents).is_none(), "accepted {contents:?}");
+        }
+    }
+
+    proptest! {
+        /// Any document, written compact or pretty and escaped into a record's string, reads
+        /// as serde_json reads the document.
+        #[test]
+        fn any_document_escaped_reads_as_serde_json_reads_it(v in arb_json(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+            let contents = escaped(&text);
+            let ours = parse_escaped(&contents);
+            prop_assert!(ours.is_some(), "declined {}", contents);
+            let theirs: Value = serde_json::from_str(&text).unwrap();
+            prop_assert!(same(&ours.unwrap(), &theirs), "{}", contents);
+        }
+
+        /// Any text, escaped: the same reading as the plain reader's or declined.
+        #[test]
+        fn any_text_escaped_reads_the_same_or_is_declined(text in "[\\[\\]{}\",:0-9.eE+\\-a-z\\\\ \n\u{1}é]{0,40}") {
+            let contents = escaped(&text);
+            match parse_escaped(&contents) {
+                Some(ours) => prop_assert!(parse(&text).is_some_and(|p| same(&ours, &p)), "{}", contents),
+                None => prop_assert!(parse(&text).is_none() || contents.contains("\\u") || contents.contains("\\n"), "declined {}", contents),
+            }
+        }
+
+        /// Any contents at all, valid escapes or not: a value only for what unescapes to it.
+        #[test]
+        fn any_escaped_contents_read_the_same_or_are_declined(contents in "[\\[\\]{}\",:0-9a-z\\\\/ ]{0,40}") {
+            prop_assert!(escaped_agrees(&contents), "{}", contents);
+        }
     }
 
     proptest! {

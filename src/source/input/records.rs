@@ -115,7 +115,7 @@ impl Rec {
             }),
             RecKind::Frame { from, text } => EventKind::Frame {
                 from: *from,
-                text,
+                text: text.as_str().into(),
                 origin: Origin::Peer,
             },
             RecKind::Binary { from, len } => EventKind::Binary {

@@ -206,12 +206,12 @@ impl TapEvent {
             TapKind::Open(o) => EventKind::Open(o.handshake()),
             TapKind::Frame { from, text } => EventKind::Frame {
                 from: *from,
-                text: text.as_str(),
+                text: text.as_str().into(),
                 origin: Origin::Peer,
             },
             TapKind::Injected { from, text } => EventKind::Frame {
                 from: *from,
-                text: text.as_str(),
+                text: text.as_str().into(),
                 origin: Origin::Inspector,
             },
             TapKind::Binary { from, len } => EventKind::Binary {

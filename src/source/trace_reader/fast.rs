@@ -2,7 +2,9 @@
 //! `conn`, `from`, `text` and `injected`, in any order, as our proxy and importers write
 //! them. Most of `check`'s time per frame used to go to the generic deserializer (a visitor
 //! per member, a name lookup among twenty, the frame text unescaped into a scratch buffer
-//! and copied again); this reads the same line in one pass and unescapes `text` once.
+//! and copied again); this reads the same line in one pass. It checks `text` but leaves it
+//! escaped: the engine parses the frame from the record as it stands, and the plain text is
+//! built only when something needs it (see [`crate::wire::text`]).
 //!
 //! It accepts a strict subset of what [`super::parse_record`] accepts and gives the same
 //! record for it: anything else (another member, a duplicate, an escape in a member name, a
@@ -11,19 +13,25 @@
 
 use std::borrow::Cow;
 
-use crate::wire::json::{escape, plain_end as skip_plain, special_bytes};
+use serde_json::Value;
+
+use crate::wire::json::{escape, parse_escaped, plain_end as skip_plain, special_bytes};
 
 /// The members of a frame record, as written.
 pub(super) struct FastFrame<'a> {
     pub ts: &'a str,
     pub conn: Cow<'a, str>,
     pub from: &'a str,
-    pub text: Cow<'a, str>,
+    /// The contents of the `text` string, still escaped (checked: valid JSON escapes).
+    pub text: &'a str,
+    /// With `parse_frame`: the frame read from `text` as it stands, when that reader took it.
+    pub parsed: Option<Value>,
     pub injected: bool,
 }
 
-/// Reads `line` as a plain frame record, or `None` when it is anything else.
-pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
+/// Reads `line` as a plain frame record, or `None` when it is anything else. With
+/// `parse_frame` it also parses the frame from the escaped `text` (see [`text_last`]).
+pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_>> {
     let b = line.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -31,6 +39,7 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
     }
     i += 1;
     let (mut ts, mut conn, mut from, mut text, mut injected) = (None, None, None, None, None);
+    let mut parsed = None;
     loop {
         i = ws(b, i);
         // A member name: plain text between quotes (an escape sends the line the long way).
@@ -65,13 +74,25 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
                 }
                 i = next;
             }
-            b"ts" | b"conn" | b"from" | b"text" => {
+            b"text" => {
+                let next = match text_last(line, i).filter(|_| parse_frame && text.is_none()) {
+                    Some((next, value)) => {
+                        parsed = Some(value);
+                        next
+                    }
+                    None => contents(b, i)?,
+                };
+                if text.replace(line.get(i + 1..next - 1)?).is_some() {
+                    return None;
+                }
+                i = next;
+            }
+            b"ts" | b"conn" | b"from" => {
                 let (value, next) = string(line, i)?;
                 let slot = match key {
                     b"ts" => &mut ts,
                     b"conn" => &mut conn,
-                    b"from" => &mut from,
-                    _ => &mut text,
+                    _ => &mut from,
                 };
                 if slot.replace(value).is_some() {
                     return None;
@@ -104,8 +125,39 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
         conn,
         from,
         text,
+        parsed,
         injected: injected.unwrap_or(false),
     })
+}
+
+/// The usual record ends with its `text`: `…,"text":"[2,\"1\",…]"}`. Then the string
+/// starting with the quote at `i` runs to the last quote of the line, and the frame is
+/// parsed from its escaped contents in the same pass that checks them: a document
+/// [`parse_escaped`] takes holds valid escapes only and no unescaped quote (which would
+/// have ended the string sooner), so the string is exactly that. The index after its
+/// closing quote and the frame; `None` (read the string the usual way) otherwise.
+fn text_last(line: &str, i: usize) -> Option<(usize, Value)> {
+    let b = line.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        end -= 1;
+    }
+    if end < 2 || b[end - 1] != b'}' {
+        return None;
+    }
+    end -= 1;
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        end -= 1;
+    }
+    let close = end.checked_sub(1)?;
+    if close <= i || b[close] != b'"' {
+        return None;
+    }
+    let value = parse_escaped(line.get(i + 1..close)?)?;
+    Some((close + 1, value))
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.
@@ -175,6 +227,27 @@ fn string(line: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
     // always holds UTF-8, and the check is one fast pass over ASCII.
     let text = String::from_utf8(out).ok()?;
     Some((Cow::Owned(text), j + 1))
+}
+
+/// Checks the JSON string starting with the quote at `i` as [`string`] reads it, without
+/// unescaping it: the index after its closing quote, or `None` where [`string`] gives `None`
+/// (an unknown escape, a lone surrogate, a raw control character, no closing quote).
+fn contents(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    loop {
+        j = skip_plain(b, j);
+        match *b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => match b.get(j + 1) {
+                Some(b'"' | b'\\' | b'/') => j += 2,
+                _ => j = escape(b, j)?.1,
+            },
+            _ => return None,
+        }
+    }
 }
 
 /// Appends the plain bytes from `j` on to `out` and returns the index of the first special

@@ -102,7 +102,7 @@ fn feed_all(runner: &mut Runner, frames: &[(i64, &str, &str)]) -> Vec<Progress> 
             line: n as u64 + 2,
             kind: EventKind::Frame {
                 from: from.parse().unwrap(),
-                text,
+                text: (*text).into(),
                 origin: Origin::Peer,
             },
         };
@@ -295,7 +295,7 @@ expect = { status = "Available" }
             line: t as u64,
             kind: EventKind::Frame {
                 from: from.parse().unwrap(),
-                text,
+                text: text.into(),
                 origin: Origin::Peer,
             },
         };
