@@ -39,10 +39,7 @@ impl ProtoState {
     /// The one place a [`StationSummary`] is read from the engine's station state.
     pub(crate) fn summary(&self) -> StationSummary {
         let registration = self.station.registration;
-        let open = self
-            .station
-            .transactions
-            .open_count(self.station.version);
+        let open = self.station.transactions.open_count(self.station.version);
         StationSummary {
             registration,
             open_transactions: u32::try_from(open).unwrap_or(u32::MAX),

@@ -17,8 +17,9 @@
 //! others. What this family keeps is its own: per transaction the register readings, the
 //! periodic spacing and the order of its messages ([`PerTx`]), the reservations, idTag
 //! groups, Reset and UnlockConnector in force that a start or a stop is judged against. The
-//! remote start and stop are judged by `remote/` (it tells this family whether a stop was
-//! asked for, for `tx16.stop-reason-missing`).
+//! remote start and stop are judged by `remote/`, which tells this family the
+//! RemoteStopTransaction accepted for a transaction (what `tx16.stop-reason-not-remote` and
+//! `tx16.stop-reason-missing` judge the stop's reason against).
 
 use super::{
     CONTEXT_MISMATCH, IDTAG_MISSING_ON_STOP, METER_STOP_BELOW_START, METER_VALUES_AFTER_STOP,

@@ -37,9 +37,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
 use crate::engine::rules::status2::connector::availability_event;
-use crate::engine::rules::support::{
-    CallRef, arr_of, int_of, push_capped, str_of,
-};
+use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, str_of};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::engine::station::v2::{self, Event, EventType};

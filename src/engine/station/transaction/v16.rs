@@ -235,7 +235,8 @@ impl Txs {
                     id: MsgId::from(call.id),
                     action: call.action,
                 };
-                self.starts.retain(|x| !(x.dead && x.connector == connector));
+                self.starts
+                    .retain(|x| !(x.dead && x.connector == connector));
                 if let Some(x) = self.starts.iter_mut().find(|x| *x.call.id == *call.id) {
                     x.call = call;
                     x.connector = connector;
@@ -385,4 +386,116 @@ impl Txs {
 /// Whether two idTags are the same: IdToken is case-insensitive (OCPP 1.6 §7.28).
 pub(crate) fn same_tag(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocpp::Side;
+    use serde_json::{Value, json};
+
+    fn call<'a>(id: &'a str, action: &'static str, payload: &'a Value) -> Call<'a> {
+        Call {
+            id,
+            action,
+            from: Side::Charger,
+            payload,
+            valid: true,
+            send: false,
+        }
+    }
+
+    fn answer<'a>(
+        id: &'a str,
+        action: &'static str,
+        request: &'a Value,
+        at: Timestamp,
+        result: &'a Value,
+    ) -> Reply<'a> {
+        Reply {
+            id,
+            action,
+            caller: Side::Charger,
+            request,
+            request_valid: true,
+            call_at: at,
+            call_line: 1,
+            outcome: Outcome::Result {
+                payload: result,
+                valid: true,
+            },
+        }
+    }
+
+    #[test]
+    fn a_start_holds_its_connector_until_answered_and_the_answer_opens_the_transaction() {
+        let t = Timestamp::from_secs;
+        let mut txs = Txs::default();
+        let start = json!({"connectorId": 1, "idTag": "T", "meterStart": 5,
+            "timestamp": "2026-11-22T10:00:00Z"});
+        txs.observe_call(&call("s1", "StartTransaction", &start), t(1), 1);
+        assert!(txs.open_on_connector(1));
+        assert_eq!(txs.open_count(), 1);
+        // A resend under another message id still counts once.
+        txs.observe_call(&call("s2", "StartTransaction", &start), t(2), 2);
+        assert_eq!(txs.open_count(), 1);
+        let ok = json!({"idTagInfo": {"status": "Accepted"}, "transactionId": 7});
+        txs.observe_reply(&answer("s1", "StartTransaction", &start, t(1), &ok), t(3));
+        assert_eq!(
+            txs.change,
+            Change::Opened {
+                id: 7,
+                reused: None
+            }
+        );
+        assert_eq!(txs.get(7).and_then(|x| x.meter_start), Some(5));
+        // The same id for the identical resend opens nothing new.
+        txs.observe_reply(&answer("s2", "StartTransaction", &start, t(2), &ok), t(4));
+        assert_eq!(txs.change, Change::StartResent { id: 7 });
+        assert_eq!(txs.open_count(), 1);
+
+        let stop = json!({"transactionId": 7, "meterStop": 9,
+            "timestamp": "2026-11-22T10:01:00Z"});
+        txs.observe_call(&call("x1", "StopTransaction", &stop), t(60), 5);
+        assert_eq!(txs.change, Change::Stopped { id: 7 });
+        assert!(!txs.open_on_connector(1));
+        txs.observe_call(&call("x2", "StopTransaction", &stop), t(61), 6);
+        assert_eq!(txs.change, Change::StopRepeated { id: 7 });
+        // A later start answered with the same id reuses it.
+        txs.observe_call(&call("s3", "StartTransaction", &start), t(70), 7);
+        txs.observe_reply(&answer("s3", "StartTransaction", &start, t(70), &ok), t(71));
+        assert_eq!(
+            txs.change,
+            Change::Opened {
+                id: 7,
+                reused: Some(false)
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_transaction_is_adopted_once_and_a_close_kills_the_unanswered_starts() {
+        let t = Timestamp::from_secs;
+        let mut txs = Txs::default();
+        let mv = json!({"connectorId": 2, "transactionId": 40, "meterValue": []});
+        txs.observe_call(&call("m1", "MeterValues", &mv), t(1), 1);
+        assert_eq!(
+            txs.change,
+            Change::Adopted {
+                id: 40,
+                issued: false
+            }
+        );
+        assert!(txs.open_on_connector(2));
+        txs.change = Change::None;
+        txs.observe_call(&call("m2", "MeterValues", &mv), t(2), 2);
+        assert_eq!(txs.change, Change::None);
+
+        let start = json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
+            "timestamp": "2026-11-22T10:00:00Z"});
+        txs.observe_call(&call("s1", "StartTransaction", &start), t(3), 3);
+        txs.observe_close();
+        assert!(txs.starts().iter().all(|s| s.dead));
+        assert_eq!(txs.open_count(), 1, "only transaction 40 runs");
+    }
 }

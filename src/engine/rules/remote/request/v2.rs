@@ -54,11 +54,23 @@ pub(super) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
         }
         ("TransactionEvent", Side::Charger) => {
-            if st.station.transactions.v2.seen.followed()
+            if !st.station.transactions.v2.seen.followed() {
+                return;
+            }
+            let Some(info) = call.payload.get("transactionInfo") else {
+                return;
+            };
+            let rsid = int_of(info, "remoteStartId");
+            if let Some(r) = rsid
+                && !s.start_ids_seen.iter().any(|(x, _)| *x == r)
+            {
+                push_capped(&mut s.start_ids_seen, (r, ctx.now()), MAX_WATCHES);
+            }
+            if (!s.starts2.is_empty() || !s.stops2.is_empty())
                 && let Some(ev) = Event::of(call.payload)
             {
                 let skew = ctx.config().tol.clock_skew_us;
-                followups(s, ctx, &ev, skew);
+                followups(s, ctx, &ev, rsid, skew);
             }
         }
         _ => {}
@@ -207,15 +219,9 @@ fn stop_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     );
 }
 
-/// Matches a followed TransactionEvent with the accepted RequestStartTransaction /
-/// RequestStopTransaction.
-fn followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
-    let rsid = int_of(ev.info, "remoteStartId");
-    if let Some(r) = rsid
-        && !s.start_ids_seen.iter().any(|(x, _)| *x == r)
-    {
-        push_capped(&mut s.start_ids_seen, (r, ctx.now()), MAX_WATCHES);
-    }
+/// Matches a followed TransactionEvent (with remoteStartId `rsid`) with the accepted
+/// RequestStartTransaction / RequestStopTransaction.
+fn followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, rsid: Option<i64>, skew: i64) {
     if !s.starts2.is_empty() {
         if let Some(r) = rsid {
             s.starts2.clear(|x| x.remote_start_id == r);

@@ -289,7 +289,11 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
             "MeterValues for transactionId {id}, which no StartTransaction answer in the trace issued"
         );
         let earliest = values.iter().filter_map(|mv| ts_of(mv, "timestamp")).min();
-        if st.station.since_boot(earliest, ctx.config().tol.clock_skew_us) && !issued {
+        if st
+            .station
+            .since_boot(earliest, ctx.config().tol.clock_skew_us)
+            && !issued
+        {
             ctx.report(&METER_VALUES_UNKNOWN_TX, message);
         } else {
             ctx.report_as(

@@ -75,7 +75,6 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
             }
         }
     }
-
 }
 
 pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
@@ -135,7 +134,9 @@ pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Rep
             .get(id)
             .and_then(|t| t.start.clone())
     {
-        let may_go_on = config.key_int("MaxEnergyOnInvalidId").is_some_and(|e| e > 0);
+        let may_go_on = config
+            .key_int("MaxEnergyOnInvalidId")
+            .is_some_and(|e| e > 0);
         let due = if may_go_on {
             NEVER
         } else {
