@@ -462,8 +462,10 @@ mod tests {
         txs.observe_call(&call("x2", "StopTransaction", &stop), t(61), 6);
         assert_eq!(txs.change, Change::StopRepeated { id: 7 });
         // A later start answered with the same id reuses it.
-        txs.observe_call(&call("s3", "StartTransaction", &start), t(70), 7);
-        txs.observe_reply(&answer("s3", "StartTransaction", &start, t(70), &ok), t(71));
+        let later = json!({"connectorId": 1, "idTag": "T", "meterStart": 9,
+            "timestamp": "2026-11-22T10:02:00Z"});
+        txs.observe_call(&call("s3", "StartTransaction", &later), t(70), 7);
+        txs.observe_reply(&answer("s3", "StartTransaction", &later, t(70), &ok), t(71));
         assert_eq!(
             txs.change,
             Change::Opened {
