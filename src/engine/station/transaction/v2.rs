@@ -17,7 +17,7 @@
 use serde_json::Value;
 
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::support::{int_of, push_capped, str_of, ts_of};
+use crate::engine::rules::support::{push_capped, str_of};
 use crate::time::Timestamp;
 
 /// Transactions followed (open ones, and recently ended ones with their details).
@@ -79,21 +79,63 @@ pub(crate) struct Event<'a> {
 
 impl<'a> Event<'a> {
     /// The event of a TransactionEvent payload (`None` without a type, id or seqNo).
+    ///
+    /// One pass over the members instead of a lookup per member: the model, `tx2` and
+    /// `remote` each read the event, and a lookup in a JSON object compares keys.
     pub(crate) fn of(p: &'a Value) -> Option<Event<'a>> {
-        let info = p.get("transactionInfo")?;
-        let evse = p.get("evse");
+        let (mut kind, mut info, mut seq, mut ts, mut trigger, mut offline, mut evse) =
+            (None, None, None, None, None, false, None);
+        for (key, member) in p.as_object()? {
+            match key.as_str() {
+                "eventType" => kind = member.as_str(),
+                "transactionInfo" => info = Some(member),
+                "seqNo" => seq = member.as_i64(),
+                "timestamp" => ts = member.as_str(),
+                "triggerReason" => trigger = member.as_str(),
+                "offline" => offline = member.as_bool() == Some(true),
+                "evse" => evse = Some(member),
+                _ => {}
+            }
+        }
+        let info = info?;
+        let (mut evse_id, mut connector) = (None, None);
+        if let Some(members) = evse.and_then(Value::as_object) {
+            for (key, member) in members {
+                match key.as_str() {
+                    "id" => evse_id = member.as_i64(),
+                    "connectorId" => connector = member.as_i64(),
+                    _ => {}
+                }
+            }
+        }
         Some(Event {
-            kind: EventType::parse(str_of(p, "eventType")?)?,
+            kind: EventType::parse(kind?)?,
             id: str_of(info, "transactionId")?,
-            seq: int_of(p, "seqNo")?,
-            ts: ts_of(p, "timestamp"),
-            trigger: str_of(p, "triggerReason").unwrap_or(""),
+            seq: seq?,
+            ts: ts.and_then(|t| Timestamp::parse_rfc3339(t).ok()),
+            trigger: trigger.unwrap_or(""),
             info,
-            offline: p.get("offline").and_then(Value::as_bool) == Some(true),
-            evse: evse.and_then(|e| int_of(e, "id")),
-            connector: evse.and_then(|e| int_of(e, "connectorId")),
+            offline,
+            evse: evse_id,
+            connector,
         })
     }
+}
+
+/// The transaction id, seqNo and type of a TransactionEvent payload (what pairs an answer
+/// with the event it answers), read as [`Event::of`] reads them.
+fn key_of(p: &Value) -> Option<(&str, i64, EventType)> {
+    let (mut kind, mut info, mut seq) = (None, None, None);
+    for (key, member) in p.as_object()? {
+        match key.as_str() {
+            "eventType" => kind = member.as_str(),
+            "transactionInfo" => info = Some(member),
+            "seqNo" => seq = member.as_i64(),
+            _ => {}
+        }
+    }
+    let kind = EventType::parse(kind?)?;
+    Some((str_of(info?, "transactionId")?, seq?, kind))
 }
 
 /// One transaction of the station.
@@ -144,11 +186,11 @@ impl Tx {
 
     /// The record of `ev` as sent and not acknowledged yet (there is at most one: a
     /// retransmission finds it instead of adding another).
-    fn unacked(&mut self, ev: &Event<'_>) -> Option<&mut Sent> {
+    fn unacked(&mut self, seq: i64, kind: EventType) -> Option<&mut Sent> {
         self.sent
             .iter_mut()
             .rev()
-            .find(|e| e.seq == ev.seq && e.kind == ev.kind && e.delivery != Delivery::Acked)
+            .find(|e| e.seq == seq && e.kind == kind && e.delivery != Delivery::Acked)
     }
 
     /// Its Ended was sent and acknowledged.
@@ -326,7 +368,7 @@ impl Txs {
             return Seen::First { started, reused };
         };
         let tx = &mut self.txs[pos];
-        if let Some(e) = tx.unacked(ev) {
+        if let Some(e) = tx.unacked(ev.seq, ev.kind) {
             e.delivery = Delivery::Pending;
             tx.last_at = now;
             return Seen::Retransmitted;
@@ -378,16 +420,16 @@ impl Txs {
         if reply.action != "TransactionEvent" {
             return;
         }
-        let Some(ev) = Event::of(reply.request) else {
+        let Some((id, seq, kind)) = key_of(reply.request) else {
             return;
         };
         let delivery = match reply.outcome {
             Outcome::Result { .. } => Delivery::Acked,
             Outcome::Error { .. } => Delivery::Failed,
         };
-        if let Some(pos) = self.pos(ev.id) {
+        if let Some(pos) = self.pos(id) {
             let tx = &mut self.txs[pos];
-            if let Some(e) = tx.unacked(&ev) {
+            if let Some(e) = tx.unacked(seq, kind) {
                 e.delivery = delivery;
             }
             if tx.ended_acked() {
