@@ -39,11 +39,7 @@ impl ProtoState {
     /// The one place a [`StationSummary`] is read from the engine's station state.
     pub(crate) fn summary(&self) -> StationSummary {
         let registration = self.station.registration;
-        let open = match self.station.version {
-            Some(Version::V16) => self.tx16.open_transactions(),
-            Some(_) => self.tx2.open_transactions(),
-            None => 0,
-        };
+        let open = self.station.transactions.open_count(self.station.version);
         StationSummary {
             registration,
             open_transactions: u32::try_from(open).unwrap_or(u32::MAX),

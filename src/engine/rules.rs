@@ -138,6 +138,7 @@ pub(crate) struct ProtoState {
     pub status16: status16::connector::State,
     pub tx16: tx16::transaction::State,
     pub tx2: tx2::transaction::State,
+    pub remote: remote::request::State,
     pub status2: status2::connector::State,
     pub dm: dm::device_model::State,
     pub trig: trig::trigger::State,
@@ -190,7 +191,8 @@ macro_rules! families {
     ($then:ident ! ($($pre:tt)*)) => {
         $then!($($pre)*;
             seq::boot::Boot, seq::liveness::Liveness, status16::connector::Status16,
-            tx16::transaction::Tx16, tx2::transaction::Tx2, status2::connector::Status2,
+            tx16::transaction::Tx16, tx2::transaction::Tx2, remote::request::Remote,
+            status2::connector::Status2,
             dm::device_model::Dm, trig::trigger::Trig, sc::charging_profile::Sc,
             fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec,
             value::formats::ValueFormats)
@@ -311,6 +313,7 @@ impl ProtoState {
     }
 
     pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
+        self.station.observe_close();
         families!(call_each!(self, on_close, u32::MAX, (self, ctx, by)));
     }
 
@@ -321,13 +324,13 @@ impl ProtoState {
     }
 
     pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-        self.station.observe_call(call, ctx.now());
+        self.station.observe_call(call, ctx.now(), ctx.line());
         let mask = DISPATCH.masks(call.action).0;
         families!(call_each!(self, on_call, mask, (self, ctx, call)));
     }
 
     pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        self.station.observe_reply(reply);
+        self.station.observe_reply(reply, ctx.now());
         let mask = DISPATCH.masks(reply.action).1;
         families!(call_each!(self, on_reply, mask, (self, ctx, reply)));
     }

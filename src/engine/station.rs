@@ -1,17 +1,21 @@
 //! What is known about one station identity, kept once: its version, its connections, its
-//! registration and boots, its configuration. [`Station::observe_call`] and [`Station::observe_reply`] update
-//! it for each message BEFORE the rule families run, so every family reads the same facts
-//! instead of keeping a private copy; a family keeps only what is truly its own.
+//! registration and boots, its configuration, its transactions. [`Station::observe_call`]
+//! and [`Station::observe_reply`] update it for each message BEFORE the rule families run
+//! ([`Station::observe_open`] / [`Station::observe_close`] for the connection), so every
+//! family reads the same facts instead of keeping a private copy; a family keeps only what
+//! is truly its own.
 //!
 //! Facts only: nothing here reports a finding or reads the configuration.
 
 mod config;
 mod deadline;
 mod registration;
+mod transaction;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use deadline::Deadlines;
 pub use registration::Registration;
+pub(crate) use transaction::{Transactions, v2, v16};
 
 use crate::engine::protocol::{Call, Reply};
 use crate::ocpp::{Side, Version};
@@ -42,6 +46,8 @@ pub(crate) struct Station {
     pub(crate) config: Config,
     /// What the station said about itself in its last BootNotification.
     pub(crate) identity: Identity,
+    /// Its transactions (1.6 and 2.x), as the traffic showed them.
+    pub(crate) transactions: Transactions,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -123,8 +129,13 @@ impl Station {
         self.connections_seen += 1;
     }
 
-    /// A CALL was sent at `now`.
-    pub(crate) fn observe_call(&mut self, call: &Call<'_>, now: Timestamp) {
+    /// The connection closed.
+    pub(crate) fn observe_close(&mut self) {
+        self.transactions.observe_close(self.version);
+    }
+
+    /// A CALL was sent at `now` (on line `line`).
+    pub(crate) fn observe_call(&mut self, call: &Call<'_>, now: Timestamp, line: u64) {
         self.registration_before = self.registration;
         if call.from == Side::Charger && call.action == "BootNotification" {
             self.registration = Registration::Booting;
@@ -133,14 +144,17 @@ impl Station {
             self.identity = Identity::of_boot(call.payload);
         }
         self.config.observe_call(call);
+        self.transactions
+            .observe_call(self.version, call, now, line);
     }
 
-    /// A CALL was answered.
-    pub(crate) fn observe_reply(&mut self, reply: &Reply<'_>) {
+    /// A CALL was answered at `now`.
+    pub(crate) fn observe_reply(&mut self, reply: &Reply<'_>, now: Timestamp) {
         self.registration_before = self.registration;
         if reply.caller == Side::Charger && reply.action == "BootNotification" {
             self.registration = Registration::answered(&reply.outcome);
         }
         self.config.observe_reply(reply);
+        self.transactions.observe_reply(self.version, reply, now);
     }
 }

@@ -1,10 +1,13 @@
 //! `remote.*`: remote start and stop of transactions.
 //!
 //! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
-//! and [`RULES`] in registry order. The checks are in `tx16/transaction.rs`, `tx2/transaction.rs`.
+//! and [`RULES`] in registry order. The checks are in `remote/request.rs` (with `request/v16.rs`
+//! and `request/v2.rs`), reading the station's transactions.
 
 use crate::engine::rules::{ALL, Party, Rule, V2X, V16};
 use crate::finding::Severity;
+
+pub(crate) mod request;
 
 /// The rules of this prefix, in registry order.
 pub static RULES: &[&Rule] = &[

@@ -1,21 +1,25 @@
-//! `tx16.*` and the 1.6 part of `remote.*`: OCPP 1.6 transactions, meter values and the
-//! remote start / stop that lead to them.
+//! `tx16.*`: OCPP 1.6 transactions and their meter values, judged against the station's
+//! model of its transactions ([`station::v16`](crate::engine::station::v16)), which follows
+//! each StartTransaction, its answer, the MeterValues and the StopTransaction before this
+//! family runs.
 //!
 //! ```text
 //! StartTransaction ──CALLRESULT {transactionId}──► open ──StopTransaction──► stop sent
 //!     │  (no answer: start-not-answered)             │  MeterValues             │ CALLRESULT
 //!     └─ connector busy? reservation used?           │  (connector, order,      ▼
 //!                                                    │   registers, samples)   stop acknowledged
-//!                                                    └─ RemoteStopTransaction Accepted:
-//!                                                       StopTransaction reason Remote expected
-//! RemoteStartTransaction Accepted ──► StartTransaction with the idTag (or Preparing, or a
-//!                                     refused Authorize) within followup_window
+//!                                                    └─ refused idTag with StopTransactionOnInvalidId:
+//!                                                       StopTransaction reason DeAuthorized expected
 //! ```
 //!
-//! The CSMS assigns the transaction id in its StartTransaction answer, so a transaction is
-//! open from that answer on. A transaction the trace never saw start (it started before the
-//! trace, or its StartTransaction was never answered) is adopted at its first MeterValues or
-//! StopTransaction: reported once, at most as a warning, then followed like the others.
+//! A transaction the trace never saw start is adopted by the model at its first MeterValues
+//! or StopTransaction: reported here once, at most as a warning, then followed like the
+//! others. What this family keeps is its own: per transaction the register readings, the
+//! periodic spacing and the order of its messages ([`PerTx`]), the reservations, idTag
+//! groups, Reset and UnlockConnector in force that a start or a stop is judged against. The
+//! remote start and stop are judged by `remote/`, which tells this family the
+//! RemoteStopTransaction accepted for a transaction (what `tx16.stop-reason-not-remote` and
+//! `tx16.stop-reason-missing` judge the stop's reason against).
 
 use super::{
     CONTEXT_MISMATCH, IDTAG_MISSING_ON_STOP, METER_STOP_BELOW_START, METER_VALUES_AFTER_STOP,
@@ -26,10 +30,6 @@ use super::{
     STOP_REASON_NOT_REMOTE, STOP_TWICE, STOP_UNKNOWN_TX, TRANSACTION_ID_NONPOSITIVE,
     TRANSACTION_ID_REUSED, TX_MESSAGES_OUT_OF_ORDER,
 };
-use crate::engine::rules::remote::{
-    REMOTE_PROFILE_HAS_TRANSACTION_ID, REMOTE_PROFILE_NOT_TXPROFILE, REMOTE_START_CONNECTOR_ZERO,
-    REMOTE_START_NOT_FOLLOWED, REMOTE_STOP_NOT_FOLLOWED, REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
-};
 use serde_json::Value;
 
 use crate::engine::Ctx;
@@ -39,33 +39,10 @@ use crate::engine::rules::support::{
     CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
 };
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Deadlines;
+use crate::engine::station::{Deadlines, v16};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
-
-// ---------------------------------------------------------------------------------------
-// Rules: starting a transaction.
-
-// ---------------------------------------------------------------------------------------
-// Rules: meter values.
-
-// ---------------------------------------------------------------------------------------
-// Rules: stopping a transaction.
-
-// ---------------------------------------------------------------------------------------
-// Rules: sampled values.
-
-// ---------------------------------------------------------------------------------------
-// Rules: remote start and stop, 1.6. The catalogue gives profile-not-txprofile,
-// profile-has-transaction-id, start-not-followed, stop-unknown-tx-accepted and
-// stop-not-followed to all versions; only the 1.6 checks are here, so they are registered
-// for 1.6. A 2.x check of the same fault should reuse these statics (and widen `versions`)
-// rather than register the id a second time: start-not-followed and stop-not-followed are
-// widened so (as is stop-unknown-tx-accepted), their 2.x checks live in tx2.rs.
-
-// ---------------------------------------------------------------------------------------
-// State.
 
 mod meter;
 mod start;
@@ -74,28 +51,16 @@ use meter::*;
 use start::*;
 use stop::*;
 
-const MAX_TXS: usize = 64;
-const MAX_USED_IDS: usize = 4096;
-const MAX_STARTS: usize = 16;
 const MAX_WATCHES: usize = 16;
 const MAX_RESERVATIONS: usize = 16;
 const MAX_PARENTS: usize = 64;
 const MAX_REGISTERS: usize = 8;
 const MAX_UNLOCKS: usize = 8;
+/// Starts reported by tx16.start-not-answered that are remembered (the model keeps 16).
+const MAX_REPORTED_STARTS: usize = 64;
 
 /// How many followup windows a Reset stays in force when no BootNotification follows.
 const RESET_WINDOWS: i64 = 10;
-
-/// The StopTransaction of a transaction.
-#[derive(Debug, Clone, Copy)]
-struct Stop {
-    /// When it was sent (observer time).
-    sent_at: Timestamp,
-    /// Its `timestamp`.
-    ts: Option<Timestamp>,
-    /// A CALLRESULT came; `in_time` when within the call timeout.
-    acked: Option<bool>,
-}
 
 /// The last Energy.Active.Import.Register reading of one (phase, location, unit).
 #[derive(Debug, Clone, Copy)]
@@ -105,20 +70,12 @@ struct Register {
     value: f64,
 }
 
-/// A transaction of this charger.
+/// What this family keeps of one transaction of the model (by its serial).
 #[derive(Debug)]
-struct Tx {
-    id: i64,
-    connector: Option<i64>,
-    id_tag: Option<Box<str>>,
-    parent: Option<Box<str>>,
-    meter_start: Option<i64>,
-    start_ts: Option<Timestamp>,
-    /// The StartTransaction CALL, when the trace saw it.
-    start: Option<CallRef>,
+struct PerTx {
+    serial: u64,
     /// The latest timestamp of the transaction's delivered messages.
     last_ts: Option<Timestamp>,
-    stop: Option<Stop>,
     /// The idTag (or one of its group) was presented in an Authorize at this time.
     reauth_at: Option<Timestamp>,
     registers: Vec<Register>,
@@ -131,63 +88,12 @@ struct Tx {
     end_sample: Option<Timestamp>,
 }
 
-impl Tx {
-    fn new(id: i64) -> Tx {
-        Tx {
-            id,
-            connector: None,
-            id_tag: None,
-            parent: None,
-            meter_start: None,
-            start_ts: None,
-            start: None,
-            last_ts: None,
-            stop: None,
-            reauth_at: None,
-            registers: Vec::new(),
-            register_flagged: false,
-            last_periodic: None,
-            interval_flagged: false,
-            begin_flagged: false,
-            end_sample: None,
-        }
-    }
-
-    fn is_open(&self) -> bool {
-        self.stop.is_none()
-    }
-
+impl PerTx {
     fn see(&mut self, ts: Timestamp) {
         if self.last_ts.is_none_or(|l| ts > l) {
             self.last_ts = Some(ts);
         }
     }
-}
-
-/// A StartTransaction CALL without a transaction id (yet).
-#[derive(Debug)]
-struct Start {
-    call: CallRef,
-    connector: i64,
-    /// No answer with an id will come any more (CALLERROR, connection closed).
-    dead: bool,
-    /// Already reported by tx16.start-not-answered.
-    reported: bool,
-}
-
-#[derive(Debug)]
-struct RemoteStart {
-    call: CallRef,
-    id_tag: Box<str>,
-    connector: Option<i64>,
-}
-
-#[derive(Debug)]
-struct RemoteStop {
-    call: CallRef,
-    tx: i64,
-    /// `None` once tx16.remote-stop-not-followed was reported.
-    due: Option<Timestamp>,
 }
 
 #[derive(Debug)]
@@ -224,18 +130,10 @@ struct ResetWatch {
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// When the last BootNotification of this station was seen: its transactions since
-    /// are known.
-    txs: Vec<Tx>,
-    /// Transaction ids the CSMS issued, oldest first.
-    used_ids: Vec<i64>,
-    starts: Vec<Start>,
-    remote_starts: Deadlines<RemoteStart, MAX_WATCHES>,
-    /// Recent StartTransactions (idTag, connector, when sent): a RemoteStartTransaction
-    /// answered Accepted after the transaction it asked for had started (the charger acted
-    /// before its answer went out, a legal crossing) needs no follow-up.
-    recent_starts: Vec<(Box<str>, i64, Timestamp)>,
-    remote_stops: Vec<RemoteStop>,
+    /// Per transaction of the model, created when first needed.
+    per_tx: Vec<PerTx>,
+    /// The starts (by serial) tx16.start-not-answered reported.
+    reported_starts: Vec<u64>,
     deauths: Deadlines<Deauth, MAX_WATCHES>,
     reservations: Vec<Reservation>,
     /// idTag → parentIdTag, from Authorize and StartTransaction answers.
@@ -245,58 +143,36 @@ pub(crate) struct State {
     unlocks: Vec<(i64, Timestamp)>,
 }
 
+/// What this family keeps of transaction `tx` of the model `txs`: created (its order
+/// starting at the transaction's start time) when first needed; what belongs to
+/// transactions the model forgot goes when the list is full.
+fn per_tx<'a>(per: &'a mut Vec<PerTx>, txs: &v16::Txs, tx: &v16::Tx) -> &'a mut PerTx {
+    if let Some(pos) = per.iter().position(|p| p.serial == tx.serial) {
+        return &mut per[pos];
+    }
+    if per.len() >= v16::MAX_TXS {
+        per.retain(|p| txs.has_serial(p.serial));
+    }
+    push_capped(
+        per,
+        PerTx {
+            serial: tx.serial,
+            last_ts: tx.start_ts,
+            reauth_at: None,
+            registers: Vec::new(),
+            register_flagged: false,
+            last_periodic: None,
+            interval_flagged: false,
+            begin_flagged: false,
+            end_sample: None,
+        },
+        v16::MAX_TXS,
+    );
+    let last = per.len() - 1;
+    &mut per[last]
+}
+
 impl State {
-    /// Transactions running: connectors with an open transaction or a StartTransaction
-    /// sent for them and not refused, plus open transactions of no known connector. A
-    /// resent StartTransaction counts once (one connector runs one transaction).
-    pub(crate) fn open_transactions(&self) -> usize {
-        let mut connectors: Vec<i64> = self
-            .starts
-            .iter()
-            .filter(|s| !s.dead)
-            .map(|s| s.connector)
-            .chain(
-                self.txs
-                    .iter()
-                    .filter(|t| t.is_open())
-                    .filter_map(|t| t.connector),
-            )
-            .collect();
-        connectors.sort_unstable();
-        connectors.dedup();
-        connectors.len()
-            + self
-                .txs
-                .iter()
-                .filter(|t| t.is_open() && t.connector.is_none())
-                .count()
-    }
-
-    /// Whether a transaction runs on this connector: a StartTransaction for it was sent
-    /// (answered or not) or a transaction was seen on it, and no StopTransaction followed.
-    pub(crate) fn open_on_connector(&self, connector: i64) -> bool {
-        self.starts.iter().any(|s| s.connector == connector)
-            || self
-                .txs
-                .iter()
-                .any(|t| t.is_open() && t.connector == Some(connector))
-    }
-
-    fn tx(&mut self, id: i64) -> Option<&mut Tx> {
-        self.txs.iter_mut().rev().find(|t| t.id == id)
-    }
-
-    fn add_tx(&mut self, tx: Tx) -> &mut Tx {
-        if self.txs.len() >= MAX_TXS {
-            // Drop the oldest closed transaction, or the oldest one.
-            let pos = self.txs.iter().position(|t| !t.is_open()).unwrap_or(0);
-            self.txs.remove(pos);
-        }
-        self.txs.push(tx);
-        let last = self.txs.len() - 1;
-        &mut self.txs[last]
-    }
-
     fn parent_of(&self, id_tag: &str) -> Option<&str> {
         self.parents
             .iter()
@@ -316,13 +192,7 @@ impl State {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Small helpers.
-
-fn same_tag(a: &str, b: &str) -> bool {
-    // IdToken is case-insensitive (OCPP 1.6 §7.28).
-    a.eq_ignore_ascii_case(b)
-}
+use v16::same_tag;
 
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Tx16;
@@ -336,7 +206,6 @@ impl Family for Tx16 {
         "StatusNotification",
         "Authorize",
         "BootNotification",
-        "RemoteStartTransaction",
         "Reset",
         "UnlockConnector",
     ]);
@@ -345,38 +214,25 @@ impl Family for Tx16 {
         "StopTransaction",
         "MeterValues",
         "Authorize",
-        "RemoteStartTransaction",
-        "RemoteStopTransaction",
         "ReserveNow",
         "CancelReservation",
         "Reset",
         "UnlockConnector",
     ]);
 
-    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-        // Unanswered StartTransactions get no answer any more (the charger will resend).
-        for s in &mut st.tx16.starts {
-            s.dead = true;
-        }
-    }
-
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
+        let starts = st.station.transactions.v16.starts();
         let s = &mut st.tx16;
-        if s.starts.is_empty()
-            && s.remote_starts.is_empty()
-            && s.remote_stops.is_empty()
-            && s.deauths.is_empty()
-        {
+        if starts.is_empty() && s.deauths.is_empty() {
             return;
         }
         let tol = ctx.config().tol;
-        let secs = tol.followup_window_us as f64 / 1e6;
-        for start in &mut s.starts {
+        for start in starts {
             if !start.dead
-                && !start.reported
                 && now.micros().saturating_sub(start.call.at.micros()) > tol.call_timeout_us
+                && !s.reported_starts.contains(&start.serial)
             {
-                start.reported = true;
+                push_capped(&mut s.reported_starts, start.serial, MAX_REPORTED_STARTS);
                 ctx.report_about(
                     &START_NOT_ANSWERED,
                     start.call.about(),
@@ -388,32 +244,7 @@ impl Family for Tx16 {
                 );
             }
         }
-        for (due, r) in s.remote_starts.expired(now) {
-            let total = due.secs_since(r.call.at);
-            ctx.report_about(
-                &REMOTE_START_NOT_FOLLOWED,
-                r.call.about(),
-                format!(
-                    "RemoteStartTransaction for idTag {}{} was accepted, but within {total:.0} s no StartTransaction for it came, no connector went Preparing and no Authorize of it was refused",
-                    r.id_tag,
-                    r.connector
-                        .map_or(String::new(), |c| format!(" on connector {c}"))
-                ),
-            );
-        }
-        for r in &mut s.remote_stops {
-            if r.due.is_some_and(|d| now > d) {
-                r.due = None;
-                ctx.report_about(
-                    &REMOTE_STOP_NOT_FOLLOWED,
-                    r.call.about(),
-                    format!(
-                        "RemoteStopTransaction for transaction {} was accepted, but no StopTransaction for it followed within {secs:.0} s",
-                        r.tx
-                    ),
-                );
-            }
-        }
+        let secs = tol.followup_window_us as f64 / 1e6;
         for (_, d) in s.deauths.expired(now) {
             ctx.report_about(
                 &STOP_REASON_NOT_DEAUTHORIZED,
@@ -431,28 +262,33 @@ impl Family for Tx16 {
             ("StartTransaction", Side::Charger) => start_transaction(st, ctx, call),
             ("MeterValues", Side::Charger) => meter_values(st, ctx, call),
             ("StopTransaction", Side::Charger) => stop_transaction(st, ctx, call),
-            ("StatusNotification", Side::Charger) => status_notification(st, call.payload),
+            ("StatusNotification", Side::Charger) => {
+                let p = call.payload;
+                if let (Some(connector), Some("Faulted" | "Unavailable")) =
+                    (int_of(p, "connectorId"), str_of(p, "status"))
+                {
+                    st.tx16.reservations.retain(|r| r.connector != connector);
+                }
+            }
             ("Authorize", Side::Charger) => {
                 if let Some(tag) = str_of(call.payload, "idTag") {
                     let now = ctx.now();
-                    for t in &mut st.tx16.txs {
+                    let txs = &st.station.transactions.v16;
+                    for t in txs.iter() {
                         if t.is_open() && t.id_tag.as_deref().is_some_and(|x| same_tag(x, tag)) {
-                            t.reauth_at = Some(now);
+                            per_tx(&mut st.tx16.per_tx, txs, t).reauth_at = Some(now);
                         }
                     }
                 }
             }
             ("BootNotification", Side::Charger) => {
-                let s = &mut st.tx16;
-                s.starts.retain(|x| !x.dead);
                 let window = ctx.config().tol.followup_window_us;
-                if let Some(r) = &mut s.reset
+                if let Some(r) = &mut st.tx16.reset
                     && r.until.is_none()
                 {
                     r.until = Some(Timestamp::after(ctx.now(), window));
                 }
             }
-            ("RemoteStartTransaction", Side::Csms) => remote_start_request(ctx, call.payload),
             ("Reset", Side::Csms) => {
                 let reason = match str_of(call.payload, "type") {
                     Some("Hard") => "HardReset",
@@ -477,68 +313,17 @@ impl Family for Tx16 {
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         match (reply.action, reply.caller) {
             ("StartTransaction", Side::Charger) => start_answered(st, ctx, reply),
-            ("StopTransaction", Side::Charger) => {
-                let Some(id) = int_of(reply.request, "transactionId") else {
-                    return;
-                };
-                match reply.outcome {
-                    Outcome::Error { code } if id == -1 => ctx.report(
-                        &MINUS_ONE_REJECTED,
-                        format!("StopTransaction with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
-                    ),
-                    Outcome::Error { .. } => {}
-                    Outcome::Result { .. } => {
-                        let in_time = ctx.now().micros().saturating_sub(reply.call_at.micros())
-                            <= ctx.config().tol.call_timeout_us;
-                        if let Some(stop) = st.tx16.tx(id).and_then(|t| t.stop.as_mut())
-                            && stop.acked.is_none() {
-                                stop.acked = Some(in_time);
-                            }
-                    }
-                }
-            }
-            ("MeterValues", Side::Charger) => {
+            ("StopTransaction" | "MeterValues", Side::Charger) => {
                 if let Outcome::Error { code } = reply.outcome
                     && int_of(reply.request, "transactionId") == Some(-1)
                 {
                     ctx.report(
-                            &MINUS_ONE_REJECTED,
-                            format!("MeterValues with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it"),
-                        );
+                        &MINUS_ONE_REJECTED,
+                        format!("{} with transactionId -1 answered with CALLERROR {code}; errata 3.18 requires the CSMS to accept it", reply.action),
+                    );
                 }
             }
             ("Authorize", Side::Charger) => authorize_answered(st, reply),
-            ("RemoteStartTransaction", Side::Csms) => {
-                if status_of(reply) != Some("Accepted") {
-                    return;
-                }
-                let p = reply.request;
-                let Some(tag) = str_of(p, "idTag") else {
-                    return;
-                };
-                let connector = int_of(p, "connectorId");
-                if st.tx16.recent_starts.iter().any(|(t, c, at)| {
-                    same_tag(t, tag) && connector.is_none_or(|x| x == *c) && *at >= reply.call_at
-                }) {
-                    return; // started before the answer went out: already followed
-                }
-                let tol = ctx.config().tol;
-                let wait = st
-                    .station
-                    .config
-                    .key_int("ConnectionTimeOut")
-                    .filter(|t| *t > 0)
-                    .map_or(0, |t| t.saturating_mul(1_000_000));
-                st.tx16.remote_starts.arm(
-                    ctx.now().after(tol.followup_window_us.saturating_add(wait)),
-                    RemoteStart {
-                        call: CallRef::of_reply(reply),
-                        id_tag: Box::from(tag),
-                        connector,
-                    },
-                );
-            }
-            ("RemoteStopTransaction", Side::Csms) => remote_stop_answered(st, ctx, reply),
             ("ReserveNow", Side::Csms) => {
                 let p = reply.request;
                 if status_of(reply) != Some("Accepted") {
@@ -587,23 +372,6 @@ impl Family for Tx16 {
             }
             _ => {}
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// StartTransaction.
-
-fn status_notification(st: &mut ProtoState, p: &Value) {
-    let (Some(connector), Some(status)) = (int_of(p, "connectorId"), str_of(p, "status")) else {
-        return;
-    };
-    let s = &mut st.tx16;
-    match status {
-        "Preparing" => s
-            .remote_starts
-            .clear(|r| r.connector.is_none_or(|c| c == connector)),
-        "Faulted" | "Unavailable" => s.reservations.retain(|r| r.connector != connector),
-        _ => {}
     }
 }
 

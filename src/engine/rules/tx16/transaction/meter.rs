@@ -143,7 +143,9 @@ pub(super) fn check_numeric(ctx: &mut Ctx<'_>, values: &[Value], member: &str) {
 /// / End contexts, periodic spacing. Returns the earliest and latest timestamp of the
 /// periodic and clock-aligned samples.
 pub(super) fn follow_samples(
-    tx: &mut Tx,
+    tx: &mut PerTx,
+    id: i64,
+    start_ts: Option<Timestamp>,
     ctx: &mut Ctx<'_>,
     values: &[Value],
     interval: Option<i64>,
@@ -166,7 +168,7 @@ pub(super) fn follow_samples(
                     }
                 }
                 "Transaction.Begin" => {
-                    if let (Some(ts), Some(start)) = (ts, tx.start_ts)
+                    if let (Some(ts), Some(start)) = (ts, start_ts)
                         && !tx.begin_flagged
                         && ts > Timestamp::after(start, window)
                     {
@@ -174,8 +176,7 @@ pub(super) fn follow_samples(
                         ctx.report(
                                 &CONTEXT_MISMATCH,
                                 format!(
-                                    "sample of transaction {} labelled Transaction.Begin is timestamped {ts}, {:.0} s after the transaction started ({start})",
-                                    tx.id,
+                                    "sample of transaction {id} labelled Transaction.Begin is timestamped {ts}, {:.0} s after the transaction started ({start})",
                                     ts.secs_since(start)
                                 ),
                             );
@@ -193,7 +194,7 @@ pub(super) fn follow_samples(
             if let (Some(key), true) = (s.register_key, s.raw)
                 && let Ok(value) = s.value.parse::<f64>()
             {
-                follow_register(tx, ctx, key, ts, value);
+                follow_register(tx, id, ctx, key, ts, value);
             }
         }
         if let (true, Some(ts), Some(interval)) = (periodic, ts, interval.filter(|i| *i > 0)) {
@@ -206,8 +207,7 @@ pub(super) fn follow_samples(
                         ctx.report(
                             &SAMPLE_INTERVAL_MISMATCH,
                             format!(
-                                "periodic samples of transaction {} are {:.0} s apart (at {prev} and {ts}); MeterValueSampleInterval is {interval} s",
-                                tx.id,
+                                "periodic samples of transaction {id} are {:.0} s apart (at {prev} and {ts}); MeterValueSampleInterval is {interval} s",
                                 ts.secs_since(prev)
                             ),
                         );
@@ -223,7 +223,8 @@ pub(super) fn follow_samples(
 }
 
 pub(super) fn follow_register(
-    tx: &mut Tx,
+    tx: &mut PerTx,
+    id: i64,
     ctx: &mut Ctx<'_>,
     key: RegisterKey,
     ts: Option<Timestamp>,
@@ -241,8 +242,8 @@ pub(super) fn follow_register(
                 ctx.report(
                     &REGISTER_DECREASING,
                     format!(
-                        "Energy.Active.Import.Register of transaction {} fell from {} to {value}; a register only counts up",
-                        tx.id, r.value
+                        "Energy.Active.Import.Register of transaction {id} fell from {} to {value}; a register only counts up",
+                        r.value
                     ),
                 );
             }
@@ -282,17 +283,17 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
         );
         return;
     }
-    let since_boot = |ts| st.station.since_boot(ts, ctx.config().tol.clock_skew_us);
-    let s = &mut st.tx16;
-    let interval = st.station.config.key_int("MeterValueSampleInterval");
-    let tx = if s.tx(id).is_some() {
-        s.tx(id)
-    } else {
+    let txs = &st.station.transactions.v16;
+    if let v16::Change::Adopted { issued, .. } = txs.change {
         let message = format!(
             "MeterValues for transactionId {id}, which no StartTransaction answer in the trace issued"
         );
         let earliest = values.iter().filter_map(|mv| ts_of(mv, "timestamp")).min();
-        if since_boot(earliest) && !s.used_ids.contains(&id) {
+        if st
+            .station
+            .since_boot(earliest, ctx.config().tol.clock_skew_us)
+            && !issued
+        {
             ctx.report(&METER_VALUES_UNKNOWN_TX, message);
         } else {
             ctx.report_as(
@@ -301,31 +302,29 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
                 format!("{message} (it may have started before the trace or the last boot)"),
             );
         }
-        let tx = s.add_tx(Tx::new(id));
-        tx.connector = (connector > 0).then_some(connector);
-        Some(tx)
-    };
-    let Some(tx) = tx else { return };
-    if connector > 0 {
-        match tx.connector {
-            Some(c) if c != connector => ctx.report(
-                &METER_VALUES_WRONG_CONNECTOR,
-                format!("MeterValues for connector {connector} names transaction {id}, which runs on connector {c}"),
-            ),
-            None => tx.connector = Some(connector),
-            Some(_) => {}
-        }
     }
-    let span = follow_samples(tx, ctx, values, interval);
+    let Some(tx) = txs.get(id) else { return };
+    if connector > 0
+        && let Some(c) = tx.connector
+        && c != connector
+    {
+        ctx.report(
+            &METER_VALUES_WRONG_CONNECTOR,
+            format!("MeterValues for connector {connector} names transaction {id}, which runs on connector {c}"),
+        );
+    }
+    let interval = st.station.config.key_int("MeterValueSampleInterval");
+    let own = per_tx(&mut st.tx16.per_tx, txs, tx);
+    let span = follow_samples(own, id, tx.start_ts, ctx, values, interval);
     if let Some((lo, hi)) = span {
-        let stop = tx.stop.filter(|x| x.acked.is_some());
+        let stop = tx.stop.filter(|x| x.acked_after_us.is_some());
         match (stop, stop.and_then(|x| x.ts)) {
             (Some(_), Some(stop_ts)) if hi > stop_ts => ctx.report(
                 &METER_VALUES_AFTER_STOP,
                 format!("MeterValues for transaction {id}, sampled at {hi}, after its StopTransaction ({stop_ts}) was acknowledged"),
             ),
             _ => {
-                if let Some(last) = tx.last_ts
+                if let Some(last) = own.last_ts
                     && lo < last {
                         ctx.report(
                             &TX_MESSAGES_OUT_OF_ORDER,
@@ -335,10 +334,7 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
             }
         }
         if credible_stamp(ctx, hi) {
-            tx.see(hi);
+            own.see(hi);
         }
     }
 }
-
-// ---------------------------------------------------------------------------------------
-// StopTransaction.

@@ -1,5 +1,5 @@
-//! StopTransaction, and the RemoteStartTransaction / RemoteStopTransaction requests and answers
-//! that lead to a start or a stop.
+//! StopTransaction: its meter, timestamps and samples, and the reason it gives against what
+//! was in force (a refused idTag, a Reset, an UnlockConnector, a remote stop).
 
 use super::*;
 
@@ -10,15 +10,11 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     let Some(id) = int_of(p, "transactionId") else {
         return;
     };
-    let s = &mut st.tx16;
     if id == -1 {
         ctx.report(
             &MINUS_ONE_TRANSACTION_ID,
             "StopTransaction with transactionId -1: a transaction whose StartTransaction was never acknowledged",
         );
-        if let Some(pos) = s.starts.iter().position(|x| x.dead) {
-            s.starts.remove(pos);
-        }
         return;
     }
     let now = ctx.now();
@@ -28,52 +24,46 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     let reason = str_of(p, "reason");
     let meter_stop = int_of(p, "meterStop");
     let interval = st.station.config.key_int("MeterValueSampleInterval");
-    let since_boot = st.station.since_boot(stop_ts, tol.clock_skew_us);
-    let stop = Stop {
-        sent_at: now,
-        ts: stop_ts,
-        acked: None,
-    };
-
-    if s.tx(id).is_none() {
-        let known_before = s.used_ids.contains(&id);
-        if !known_before {
-            let message = format!(
-                "StopTransaction for transactionId {id}, which no StartTransaction answer in the trace issued"
-            );
-            let after_reboot = matches!(
-                reason,
-                Some("PowerLoss" | "Reboot" | "HardReset" | "SoftReset")
-            );
-            if since_boot && !after_reboot {
-                ctx.report(&STOP_UNKNOWN_TX, message);
-            } else {
-                ctx.report_as(
-                    &STOP_UNKNOWN_TX,
-                    Severity::Info,
-                    format!("{message} (it may have started before the trace or the last boot)"),
+    let txs = &st.station.transactions.v16;
+    let s = &mut st.tx16;
+    match txs.change {
+        v16::Change::Adopted { issued, .. } => {
+            if !issued {
+                let message = format!(
+                    "StopTransaction for transactionId {id}, which no StartTransaction answer in the trace issued"
                 );
+                let after_reboot = matches!(
+                    reason,
+                    Some("PowerLoss" | "Reboot" | "HardReset" | "SoftReset")
+                );
+                if st.station.since_boot(stop_ts, tol.clock_skew_us) && !after_reboot {
+                    ctx.report(&STOP_UNKNOWN_TX, message);
+                } else {
+                    ctx.report_as(
+                        &STOP_UNKNOWN_TX,
+                        Severity::Info,
+                        format!(
+                            "{message} (it may have started before the trace or the last boot)"
+                        ),
+                    );
+                }
             }
+            remote_stop_reason(st.remote.stop_asked_16(id), ctx, id, reason, stop_ts);
+            return;
         }
-        let tx = s.add_tx(Tx::new(id));
-        tx.stop = Some(stop);
-        if let Some(pos) = s.starts.iter().position(|x| x.dead) {
-            s.starts.remove(pos);
-        }
-        remote_stop_judged(s, ctx, id, reason, stop_ts);
-        return;
-    }
-
-    let Some(tx) = s.tx(id) else { return };
-    match tx.stop {
-        Some(Stop {
-            acked: Some(in_time),
-            ..
-        }) => {
+        v16::Change::StopRepeated { .. } => {
+            // A retry of an unacknowledged stop is judged the first time.
+            let Some(rtt) = txs
+                .get(id)
+                .and_then(|t| t.stop)
+                .and_then(|x| x.acked_after_us)
+            else {
+                return;
+            };
             let message = format!(
                 "StopTransaction for transaction {id}, whose earlier StopTransaction was already acknowledged"
             );
-            if in_time {
+            if rtt <= tol.call_timeout_us {
                 ctx.report(&STOP_TWICE, message);
             } else {
                 ctx.report_as(
@@ -84,13 +74,13 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
             }
             return;
         }
-        // A retry of an unacknowledged stop: judged the first time.
-        Some(_) => return,
-        None => {}
+        v16::Change::Stopped { .. } => {}
+        _ => return,
     }
-    tx.stop = Some(stop);
+    let Some(tx) = txs.get(id) else { return };
     let connector = tx.connector;
     let started_at = tx.start.as_ref().map(|c| c.at);
+    let own = per_tx(&mut s.per_tx, txs, tx);
 
     if let (Some(stop_m), Some(start_m)) = (meter_stop, tx.meter_start)
         && stop_m < start_m
@@ -101,7 +91,7 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
             );
     }
     if let Some(ts) = stop_ts {
-        match (tx.start_ts, tx.last_ts) {
+        match (tx.start_ts, own.last_ts) {
             (Some(start), _) if ts < start => ctx.report(
                 &STOP_BEFORE_START,
                 format!("transaction {id} stopped at {ts}, before it started ({start})"),
@@ -115,9 +105,9 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     }
 
     // The samples sent with the stop.
-    follow_samples(tx, ctx, data, interval);
+    follow_samples(own, id, tx.start_ts, ctx, data, interval);
     if let Some(ts) = stop_ts {
-        let mut end = tx.end_sample;
+        let mut end = own.end_sample;
         for mv in data {
             let is_end = arr_of(mv, "sampledValue")
                 .iter()
@@ -137,14 +127,14 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
                     ),
                 );
         }
-        tx.see(ts);
+        own.see(ts);
     }
 
     // The idTag that stopped it, if it was just presented.
     let local = reason.is_none_or(|r| r == "Local");
     if local
         && str_of(p, "idTag").is_none()
-        && tx
+        && own
             .reauth_at
             .is_some_and(|at| now.micros().saturating_sub(at.micros()) <= window)
     {
@@ -172,7 +162,7 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
         }
     }
 
-    let remote = remote_stop_judged(s, ctx, id, reason, stop_ts);
+    let remote = remote_stop_reason(st.remote.stop_asked_16(id), ctx, id, reason, stop_ts);
 
     // A Reset or an UnlockConnector in force makes a missing reason suspicious.
     if reason.is_none() && !remote {
@@ -208,105 +198,29 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     }
 }
 
-/// Settles the remote stop of transaction `id` (if one was accepted) now that its
-/// StopTransaction came. Returns whether there was one.
-pub(super) fn remote_stop_judged(
-    s: &mut State,
+/// Judges the reason of the stop of transaction `id` against the RemoteStopTransaction
+/// accepted for it (`remote/` keeps those). Returns whether there was one.
+fn remote_stop_reason(
+    asked: Option<&CallRef>,
     ctx: &mut Ctx<'_>,
     id: i64,
     reason: Option<&str>,
     stop_ts: Option<Timestamp>,
 ) -> bool {
-    let Some(pos) = s.remote_stops.iter().position(|r| r.tx == id) else {
+    let Some(call) = asked else {
         return false;
     };
-    let r = s.remote_stops.remove(pos);
     let skew = ctx.config().tol.clock_skew_us;
-    let ended_first = stop_ts.is_some_and(|t| Timestamp::after(t, skew) < r.call.at);
+    let ended_first = stop_ts.is_some_and(|t| Timestamp::after(t, skew) < call.at);
     if !ended_first && reason != Some("Remote") {
         ctx.report(
             &STOP_REASON_NOT_REMOTE,
             format!(
                 "transaction {id} was stopped after its RemoteStopTransaction (line {}) was accepted, with reason {} instead of Remote",
-                r.call.line,
+                call.line,
                 reason.unwrap_or("Local (none given)")
             ),
         );
     }
     true
-}
-
-// ---------------------------------------------------------------------------------------
-// Remote start / stop.
-
-pub(super) fn remote_start_request(ctx: &mut Ctx<'_>, p: &Value) {
-    if let Some(c) = int_of(p, "connectorId")
-        && c <= 0
-    {
-        ctx.report(
-                &REMOTE_START_CONNECTOR_ZERO,
-                format!("RemoteStartTransaction for connectorId {c}; name a connector from 1 up, or leave connectorId out to let the charger choose"),
-            );
-    }
-    let Some(profile) = p.get("chargingProfile") else {
-        return;
-    };
-    if let Some(purpose) = str_of(profile, "chargingProfilePurpose")
-        && purpose != "TxProfile"
-    {
-        ctx.report_at(
-                &REMOTE_PROFILE_NOT_TXPROFILE,
-                "/chargingProfile/chargingProfilePurpose".to_owned(),
-                format!("RemoteStartTransaction carries a charging profile with purpose {purpose}; only a TxProfile applies to the transaction it starts"),
-            );
-    }
-    if let Some(t) = profile.get("transactionId") {
-        ctx.report_at(
-            &REMOTE_PROFILE_HAS_TRANSACTION_ID,
-            "/chargingProfile/transactionId".to_owned(),
-            format!("the charging profile of RemoteStartTransaction carries transactionId {t}, but the transaction does not exist yet (errata 3.41)"),
-        );
-    }
-}
-
-pub(super) fn remote_stop_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    if status_of(reply) != Some("Accepted") {
-        return;
-    }
-    let Some(id) = int_of(reply.request, "transactionId") else {
-        return;
-    };
-    let s = &mut st.tx16;
-    let ended = match s.tx(id) {
-        Some(t) => t.stop.is_some_and(|x| x.sent_at <= reply.call_at),
-        None => s.used_ids.contains(&id),
-    };
-    if ended {
-        ctx.report(
-            &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
-            format!("RemoteStopTransaction for transaction {id} answered Accepted, but the charger had already stopped that transaction; the answer must be Rejected"),
-        );
-        return;
-    }
-    if s.tx(id).is_none() && st.station.booted() {
-        ctx.report_as(
-            &REMOTE_STOP_UNKNOWN_TX_ACCEPTED,
-            Severity::Warning,
-            format!("RemoteStopTransaction for transaction {id} answered Accepted, but no transaction {id} was seen since the station booted; the answer should be Rejected"),
-        );
-        return;
-    }
-    s.remote_stops.retain(|r| r.tx != id);
-    push_capped(
-        &mut s.remote_stops,
-        RemoteStop {
-            call: CallRef::of_reply(reply),
-            tx: id,
-            due: Some(Timestamp::after(
-                ctx.now(),
-                ctx.config().tol.followup_window_us,
-            )),
-        },
-        MAX_WATCHES,
-    );
 }

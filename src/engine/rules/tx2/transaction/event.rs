@@ -1,6 +1,6 @@
-//! One TransactionEvent: retransmissions, its content (Started/Ended members, meter contexts,
-//! trigger reasons), the offline flag against the connection, and the remote start/stop it
-//! answers.
+//! One TransactionEvent: its content (Started/Ended members, meter contexts, trigger
+//! reasons), the offline flag against the connection, and its place in its transaction (as
+//! the station's model followed it).
 
 use super::*;
 
@@ -13,45 +13,44 @@ pub(super) fn transaction_event(
     let now = ctx.now();
     let tol = ctx.config().tol;
     let boot_at = st.station.last_boot_at;
-    let s = &mut st.tx2;
-
+    let txs = &st.station.transactions.v2;
+    let seen = txs.seen;
     // A retransmission of an event that was not acknowledged is the same event again.
-    if let Some(pos) = s.tx_pos(ev.id) {
-        let tx = &mut s.txs[pos];
-        if let Some(e) = tx.unacked(ev) {
-            e.delivery = Delivery::Pending;
-            tx.last_at = now;
-            return;
-        }
+    if matches!(seen, v2::Seen::None | v2::Seen::Retransmitted) {
+        return;
     }
-
+    let s = &mut st.tx2;
     check_content(ctx, ev, call.payload);
     check_offline(s, ctx, ev, tol.clock_skew_us);
 
-    let pos = match s.tx_pos(ev.id) {
-        Some(pos) => follow(s, ctx, pos, ev, boot_at),
-        None => adopt(s, ctx, ev, now, tol.clock_skew_us, boot_at),
-    };
-    let Some(pos) = pos else {
+    match seen {
+        v2::Seen::Known { before } => follow(txs, s, ctx, before, ev, boot_at),
+        v2::Seen::First { started, reused } => {
+            adopt(txs, ctx, ev, started, reused, tol.clock_skew_us, boot_at);
+        }
+        v2::Seen::AfterEnded { ended } => {
+            ctx.report(
+                &EVENT_AFTER_ENDED,
+                match ended {
+                    Some(e) => format!(
+                        "{:?} event (seqNo {}) for transaction {}, whose Ended (seqNo {e}) was already acknowledged",
+                        ev.kind, ev.seq, ev.id
+                    ),
+                    None => format!(
+                        "{:?} event (seqNo {}) for transaction {}, which already ended",
+                        ev.kind, ev.seq, ev.id
+                    ),
+                },
+            );
+            return;
+        }
+        v2::Seen::None | v2::Seen::Retransmitted => return,
+    }
+    let Some(tx) = txs.get(ev.id) else {
         return;
     };
-    let s = &mut st.tx2;
-    let tx = &mut s.txs[pos];
-    tx.last_at = now;
-    tx.charged |= str_of(ev.info, "chargingState") == Some("Charging");
-    tx.phases_reported |= call.payload.get("numberOfPhasesUsed").is_some();
-    push_capped(
-        &mut tx.sent,
-        Sent {
-            seq: ev.seq,
-            kind: ev.kind,
-            delivery: Delivery::Pending,
-        },
-        MAX_SENT,
-    );
 
     if ev.kind == EventType::Ended {
-        tx.ended = Some(ev.seq);
         if tx.started.is_some() && tx.charged && !tx.phases_reported {
             ctx.report(
                 &NUMBER_OF_PHASES_MISSING,
@@ -72,7 +71,7 @@ pub(super) fn transaction_event(
                 );
             }
             let span = ev.seq.saturating_sub(start).saturating_add(1);
-            if span > i64::from(tx.seen) && !tx.gap_reported {
+            if span > i64::from(tx.seen) && !s.gap_reported.contains(&tx.serial) {
                 ctx.report(
                     &INCOMPLETE_SEQUENCE,
                     format!(
@@ -96,7 +95,7 @@ pub(super) fn transaction_event(
         && let Some(evse) = ev.evse
         && st.status2.is_available(evse, ev.connector)
     {
-        st.tx2.watches.arm(
+        s.watches.arm(
             Timestamp::after(now, tol.followup_window_us),
             PlugWatch {
                 call: CallRef::of_call(ctx, call),
@@ -107,30 +106,12 @@ pub(super) fn transaction_event(
     }
 
     // Connections seen: the observation did not start mid-life, past a request it missed.
-    if st.station.connections_seen > 0 {
-        unasked_remote_trigger(&st.tx2, ctx, ev);
-    }
-    remote_followups(&mut st.tx2, ctx, ev, tol.clock_skew_us);
-}
-
-/// RemoteStart / RemoteStop as the trigger of an event no request of the CSMS explains.
-pub(super) fn unasked_remote_trigger(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>) {
-    if ev.offline {
-        return;
-    }
-    let unasked = match ev.trigger {
-        "RemoteStart" => !s.remote_start_asked && s.starts_in_flight.is_empty(),
-        "RemoteStop" => {
-            let h = id_hash(ev.id);
-            !s.remote_stop_asked.contains(&h) && !s.stops_in_flight.contains(&h)
-        }
-        _ => false,
-    };
-    if unasked {
+    // RemoteStart / RemoteStop as the trigger of an event no request of the CSMS explains.
+    if st.station.connections_seen > 0 && !ev.offline && !st.remote.asked(ev.trigger, ev.id) {
         let request = if ev.trigger == "RemoteStart" {
-            "no RequestStartTransaction was accepted".to_owned()
+            "no RequestStartTransaction was accepted"
         } else {
-            "no RequestStopTransaction for it was accepted".to_owned()
+            "no RequestStopTransaction for it was accepted"
         };
         ctx.report(
             &TRIGGER_REASON_UNKNOWN_CONTEXT,
@@ -244,74 +225,6 @@ pub(super) fn check_offline(s: &State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: 
             format!(
                 "TransactionEvent {} of transaction {} is timestamped {ts}, while the station was disconnected ({closed} to {open}), but has no offline: true",
                 ev.seq, ev.id
-            ),
-        );
-    }
-}
-
-/// Matches the event with accepted RequestStartTransaction / RequestStopTransaction.
-pub(super) fn remote_followups(s: &mut State, ctx: &mut Ctx<'_>, ev: &Event<'_>, skew: i64) {
-    let rsid = int_of(ev.info, "remoteStartId");
-    if let Some(r) = rsid
-        && !s.remote_start_ids_seen.iter().any(|(x, _)| *x == r)
-    {
-        push_capped(&mut s.remote_start_ids_seen, (r, ctx.now()), MAX_REMOTE);
-    }
-    if !s.remote_starts.is_empty() {
-        if let Some(r) = rsid {
-            s.remote_starts.clear(|x| x.remote_start_id == r);
-        }
-        // The transaction the answer named must carry the remoteStartId in its next event.
-        if let Some(r) = s.remote_starts.take(|x| x.tx.as_deref() == Some(ev.id)) {
-            ctx.report(
-                &REMOTE_START_ID_MISSING,
-                format!(
-                    "RequestStartTransaction of line {} (remoteStartId {}) was answered with transaction {}, whose next event carries {}",
-                    r.call.line,
-                    r.remote_start_id,
-                    ev.id,
-                    rsid.map_or("no remoteStartId".to_owned(), |x| format!("remoteStartId {x}"))
-                ),
-            );
-        } else if ev.trigger == "RemoteStart"
-            && rsid.is_none()
-            && let Some(r) = s.remote_starts.take(|_| true)
-        {
-            ctx.report(
-                &REMOTE_START_ID_MISSING,
-                format!(
-                    "TransactionEvent of transaction {} has triggerReason RemoteStart but no remoteStartId (the RequestStartTransaction of line {} had remoteStartId {})",
-                    ev.id, r.call.line, r.remote_start_id
-                ),
-            );
-        }
-    }
-    if !s.remote_stops.iter().any(|r| &*r.tx == ev.id) {
-        return;
-    }
-    let remote = ev.trigger == "RemoteStop";
-    if ev.kind != EventType::Ended {
-        if remote {
-            s.remote_stops.take(|r| &*r.tx == ev.id);
-        }
-        return;
-    }
-    let Some(r) = s.remote_stops.take(|r| &*r.tx == ev.id) else {
-        return;
-    };
-    let before = ev
-        .ts
-        .is_some_and(|t| t < Timestamp::before(r.call.at, skew));
-    let reason = str_of(ev.info, "stoppedReason");
-    if !before && (!remote || reason != Some("Remote")) {
-        ctx.report(
-            &REMOTE_STOP_WRONG_REASON,
-            format!(
-                "transaction {} ended after its RequestStopTransaction (line {}) was accepted, with triggerReason {} and stoppedReason {}; expected RemoteStop and Remote",
-                ev.id,
-                r.call.line,
-                ev.trigger,
-                reason.unwrap_or("absent (Local)")
             ),
         );
     }

@@ -1,55 +1,34 @@
-//! A TransactionEvent of a transaction already known (seqNo, timestamps, EVSE, Ended) and one
-//! seen for the first time (adopted, or reported as reused or not started).
+//! A TransactionEvent of a transaction already followed (seqNo, timestamps, EVSE) and one
+//! seen for the first time (adopted, or reported as reused or not started), against the
+//! transaction as the station's model had it before the event.
 
 use super::*;
 
-/// A further event of a known transaction. Returns where the transaction is now kept, or
-/// `None` when the event is not followed.
+/// Transactions remembered as reported by tx2.seqno-gap (those the model forgot go first).
+const MAX_GAPS: usize = 64;
+
+/// A further event of a followed transaction, which was `before` it.
 pub(super) fn follow(
+    txs: &v2::Txs,
     s: &mut State,
     ctx: &mut Ctx<'_>,
-    pos: usize,
+    before: v2::Before,
     ev: &Event<'_>,
     boot_at: Option<Timestamp>,
-) -> Option<usize> {
-    let tx = &s.txs[pos];
-    if tx.ended_acked() {
-        if ev.kind == EventType::Started {
-            report_reused(ctx, ev);
-            let id = tx.id.clone();
-            s.txs.remove(pos);
-            s.remember_ended(&id);
-            // Follow the new transaction from here.
-            return Some(adopt_started(s, ctx, ev, boot_at));
-        }
-        ctx.report(
-            &EVENT_AFTER_ENDED,
-            format!(
-                "{:?} event (seqNo {}) for transaction {}, whose Ended (seqNo {}) was already acknowledged",
-                ev.kind,
-                ev.seq,
-                ev.id,
-                tx.ended.unwrap_or_default()
-            ),
-        );
-        return None;
-    }
-    if ev.kind == EventType::Started && tx.started.is_some() {
+) {
+    if ev.kind == EventType::Started
+        && let Some(started) = before.started
+    {
         ctx.report(
             &DUPLICATE_STARTED,
             format!(
-                "second Started for transaction {} (seqNo {}; its Started had seqNo {})",
-                ev.id,
-                ev.seq,
-                tx.started.unwrap_or_default()
+                "second Started for transaction {} (seqNo {}; its Started had seqNo {started})",
+                ev.id, ev.seq
             ),
         );
     }
-    let tx = &mut s.txs[pos];
-    let mut new_seq = true;
-    if let Some(last) = tx.last_seq {
+    if let Some(last) = before.last_seq {
         if ev.seq <= last {
-            new_seq = false;
             ctx.report_at(
                 &SEQNO_NOT_INCREASING,
                 "/seqNo".to_owned(),
@@ -60,7 +39,14 @@ pub(super) fn follow(
             );
         } else {
             if ev.seq > last.saturating_add(1) && !ev.offline {
-                tx.gap_reported = true;
+                if let Some(tx) = txs.get(ev.id)
+                    && !s.gap_reported.contains(&tx.serial)
+                {
+                    if s.gap_reported.len() >= MAX_GAPS {
+                        s.gap_reported.retain(|g| txs.has_serial(*g));
+                    }
+                    push_capped(&mut s.gap_reported, tx.serial, MAX_GAPS);
+                }
                 ctx.report_at(
                     &SEQNO_GAP,
                     "/seqNo".to_owned(),
@@ -72,7 +58,7 @@ pub(super) fn follow(
                     ),
                 );
             }
-            if let (Some(ts), Some(prev)) = (ev.ts, tx.last_ts)
+            if let (Some(ts), Some(prev)) = (ev.ts, before.last_ts)
                 && ts < prev
             {
                 ctx.report(
@@ -85,48 +71,36 @@ pub(super) fn follow(
             }
         }
     }
-    if new_seq {
-        tx.last_seq = Some(ev.seq);
-        tx.seen = tx.seen.saturating_add(1);
-        if ev.ts.is_some() {
-            tx.last_ts = ev.ts;
-        }
-    }
-    if ev.kind == EventType::Started && tx.started.is_none() {
-        tx.started = Some(ev.seq);
-    }
-    if let Some(evse) = ev.evse {
-        match tx.evse {
-            Some(old) if old != evse => {
-                ctx.report(
-                    &EVSE_CHANGED,
-                    format!(
-                        "TransactionEvent {} of transaction {} names EVSE {evse}; earlier events named EVSE {old}",
-                        ev.seq, ev.id
-                    ),
-                );
-            }
-            Some(_) => {}
-            None => {
-                check_evse_free(s, ctx, ev.id, evse, boot_at);
-                s.txs[pos].evse = Some(evse);
-            }
-        }
-        let tx = &mut s.txs[pos];
-        if let Some(c) = ev.connector {
-            match tx.connector {
-                Some(old) if old != c && tx.evse == Some(evse) => ctx.report(
-                    &EVSE_CHANGED,
-                    format!(
-                        "TransactionEvent {} of transaction {} names connector {c} of EVSE {evse}; earlier events named connector {old}",
-                        ev.seq, ev.id
-                    ),
+    let Some(evse) = ev.evse else {
+        return;
+    };
+    match before.evse {
+        Some(old) if old != evse => {
+            ctx.report(
+                &EVSE_CHANGED,
+                format!(
+                    "TransactionEvent {} of transaction {} names EVSE {evse}; earlier events named EVSE {old}",
+                    ev.seq, ev.id
                 ),
-                _ => tx.connector = Some(c),
-            }
+            );
         }
+        Some(_) => {}
+        None => check_evse_free(txs, ctx, ev.id, evse, boot_at),
     }
-    Some(pos)
+    // The EVSE the transaction runs on now (the first one named).
+    let runs_on = before.evse.unwrap_or(evse);
+    if let (Some(c), Some(old)) = (ev.connector, before.connector)
+        && old != c
+        && runs_on == evse
+    {
+        ctx.report(
+            &EVSE_CHANGED,
+            format!(
+                "TransactionEvent {} of transaction {} names connector {c} of EVSE {evse}; earlier events named connector {old}",
+                ev.seq, ev.id
+            ),
+        );
+    }
 }
 
 fn report_reused(ctx: &mut Ctx<'_>, ev: &Event<'_>) {
@@ -139,52 +113,35 @@ fn report_reused(ctx: &mut Ctx<'_>, ev: &Event<'_>) {
     );
 }
 
-impl Tx {
-    /// A transaction followed from `ev`, its first event seen (`started`: it is its Started).
-    fn first_seen(ev: &Event<'_>, started: bool, now: Timestamp) -> Tx {
-        Tx {
-            id: Box::from(ev.id),
-            evse: ev.evse,
-            connector: ev.connector,
-            started: started.then_some(ev.seq),
-            last_seq: Some(ev.seq),
-            last_ts: ev.ts,
-            last_at: now,
-            seen: 1,
-            gap_reported: false,
-            ended: None,
-            sent: Vec::new(),
-            charged: false,
-            phases_reported: false,
-        }
-    }
-}
-
-/// The first event of a transaction the trace has not followed yet.
+/// The first event of a transaction the trace had not followed: its Started (`started`;
+/// `reused` when its id was that of a transaction that ended), or a later one.
 pub(super) fn adopt(
-    s: &mut State,
+    txs: &v2::Txs,
     ctx: &mut Ctx<'_>,
     ev: &Event<'_>,
-    now: Timestamp,
+    started: bool,
+    reused: bool,
     skew: i64,
     boot_at: Option<Timestamp>,
-) -> Option<usize> {
-    if s.ended_before(ev.id) {
-        if ev.kind == EventType::Started {
+) {
+    if started {
+        if reused {
             report_reused(ctx, ev);
-        } else {
-            ctx.report(
-                &EVENT_AFTER_ENDED,
+        }
+        if ev.seq != 0 {
+            ctx.report_at(
+                &SEQNO_NOT_RESET,
+                "/seqNo".to_owned(),
                 format!(
-                    "{:?} event (seqNo {}) for transaction {}, which already ended",
-                    ev.kind, ev.seq, ev.id
+                    "Started of transaction {} has seqNo {}; starting each transaction at 0 is recommended",
+                    ev.id, ev.seq
                 ),
             );
-            return None;
         }
-    }
-    if ev.kind == EventType::Started {
-        return Some(adopt_started(s, ctx, ev, boot_at));
+        if let Some(evse) = ev.evse {
+            check_evse_free(txs, ctx, ev.id, evse, boot_at);
+        }
+        return;
     }
     // Not Started: was it ever seen starting, or may it predate the trace?
     let interrupted = ev.kind == EventType::Ended
@@ -213,44 +170,19 @@ pub(super) fn adopt(
         ),
     );
     if let Some(evse) = ev.evse {
-        check_evse_free(s, ctx, ev.id, evse, boot_at);
+        check_evse_free(txs, ctx, ev.id, evse, boot_at);
     }
-    Some(s.add_tx(Tx::first_seen(ev, false, now)))
-}
-
-/// Starts following a transaction at its Started; returns where it is kept.
-pub(super) fn adopt_started(
-    s: &mut State,
-    ctx: &mut Ctx<'_>,
-    ev: &Event<'_>,
-    boot_at: Option<Timestamp>,
-) -> usize {
-    if ev.seq != 0 {
-        ctx.report_at(
-            &SEQNO_NOT_RESET,
-            "/seqNo".to_owned(),
-            format!(
-                "Started of transaction {} has seqNo {}; starting each transaction at 0 is recommended",
-                ev.id, ev.seq
-            ),
-        );
-    }
-    if let Some(evse) = ev.evse {
-        check_evse_free(s, ctx, ev.id, evse, boot_at);
-    }
-    s.add_tx(Tx::first_seen(ev, true, ctx.now()))
 }
 
 /// Reports another transaction still open on `evse`.
 pub(super) fn check_evse_free(
-    s: &State,
+    txs: &v2::Txs,
     ctx: &mut Ctx<'_>,
     id: &str,
     evse: i64,
     boot_at: Option<Timestamp>,
 ) {
-    let Some(other) = s
-        .txs
+    let Some(other) = txs
         .iter()
         .rev()
         .find(|t| &*t.id != id && t.is_open() && t.evse == Some(evse))

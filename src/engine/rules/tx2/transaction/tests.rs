@@ -341,35 +341,3 @@ fn a_plug_in_is_satisfied_by_a_notify_event_and_offline_events_are_not_watched()
         .replace(r#""evse""#, r#""offline":true,"evse""#);
     assert!(run(&trace(offline, None)).is_empty());
 }
-
-#[test]
-fn ended_transactions_are_kept_within_bounds() {
-    let mut s = State::default();
-    for i in 0..(MAX_TXS * 3) {
-        let id: Box<str> = Box::from(format!("T{i}").as_str());
-        s.add_tx(Tx {
-            id,
-            evse: Some(1),
-            connector: None,
-            started: Some(0),
-            last_seq: Some(1),
-            last_ts: None,
-            last_at: Timestamp::from_secs(0),
-            seen: 2,
-            gap_reported: false,
-            ended: Some(1),
-            sent: Vec::new(),
-            charged: false,
-            phases_reported: false,
-        });
-    }
-    assert_eq!(s.txs.len(), MAX_TXS);
-    // The forgotten ones are still known as ended, for the reuse rules.
-    assert_eq!(s.ended_ids.len(), MAX_TXS * 2);
-    assert!(s.ended_before("T0"));
-    assert!(!s.ended_before("T-unknown"));
-    for i in 0..MAX_ENDED_IDS * 2 {
-        s.remember_ended(&format!("X{i}"));
-    }
-    assert_eq!(s.ended_ids.len(), MAX_ENDED_IDS);
-}
