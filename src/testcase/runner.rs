@@ -28,7 +28,7 @@ use super::matcher::{Vars, check_all};
 pub use super::policy::{InjectPolicy, Policy};
 use super::scenario::{Case, Forbid, Step, StepKind};
 use super::verdict::{CaseResult, EVIDENCE_BYTES, Evidence, StepResult, StepStatus, Verdict};
-use crate::engine::{Observation, Observed};
+use crate::engine::{EventKind, Observation, Observed};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 use crate::wire::frame::Frame;
@@ -665,7 +665,10 @@ impl Runner {
         st.info.last_at = Some(st.info.last_at.map_or(o.at, |t| t.max(o.at)));
         st.last_line = o.line;
         let here = (o.line, o.at);
-        if matches!(o.what, Observed::Message(_) | Observed::Unreadable { .. }) {
+        if matches!(
+            o.what,
+            Observed::Message(_) | Observed::Event(EventKind::Frame { .. })
+        ) {
             st.info.frames += 1;
         }
         // The version the station's cases run for: the first the engine judged it as.
