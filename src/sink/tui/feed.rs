@@ -252,7 +252,9 @@ pub enum CaseStep {
     Ended(CaseEnd),
 }
 
-/// How a test case ended on a station, as the UI shows it (and keeps it in the Cases pane).
+/// How a test case ended on a station: the case runner's word for it
+/// ([`crate::testcase::runner::ProgressKind::Ended`]) and what the UI shows (and keeps in the
+/// Cases pane). Plain data, so the UI needs nothing of the runner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseEnd {
     Passed,
