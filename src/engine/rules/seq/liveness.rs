@@ -36,7 +36,7 @@ pub(crate) struct State {
     /// reported about it.
     last_call: Option<CallRef>,
     /// The next CALL is due (the interval in force, with its slack) after `last_call`.
-    overdue: Deadlines<CallRef, 1>,
+    overdue: Deadlines<(), 1>,
     /// Consecutive heartbeats with no other charger CALL between them.
     run: Vec<Timestamp>,
     drift_reported: bool,
@@ -61,7 +61,7 @@ fn arm_overdue(l: &mut State, ctx: &Ctx<'_>) {
         // Whole microseconds: past the due time is past the (fractional) limit.
         #[expect(clippy::cast_possible_truncation, reason = "a limit in microseconds")]
         let limit = slack_us(ctx, interval, 1.0) as i64;
-        l.overdue.arm(last.at.after(limit), last.clone());
+        l.overdue.arm(last.at.after(limit), ());
     }
 }
 
@@ -122,8 +122,10 @@ impl Family for Liveness {
             return;
         };
         let limit = slack_us(ctx, interval, 1.0);
-        for (_, last) in l.overdue.expired(now) {
-            l.last_call = None;
+        for _ in l.overdue.expired(now) {
+            let Some(last) = l.last_call.take() else {
+                continue;
+            };
             let silent = now.micros().saturating_sub(last.at.micros()) as f64;
             ctx.report_about(
                 &HEARTBEAT_OVERDUE,
