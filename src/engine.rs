@@ -164,7 +164,7 @@ impl Engine {
             out,
         };
         session.on_time(&mut ctx, event.at, false);
-        let observed = match event.kind {
+        match event.kind {
             EventKind::Open(handshake) => {
                 self.gone_since.remove(&conn);
                 session.on_open(&handshake, self.default_version, &mut ctx);
@@ -174,28 +174,19 @@ impl Engine {
                     &mut ctx,
                 );
                 rules::auth::client_cert::check_open(&handshake, &mut ctx);
-                Observed::Open {
-                    handshake,
-                    version: session.version,
-                }
             }
             EventKind::Close { code, by } => {
                 self.gone_since.insert(conn.clone(), event.at);
                 rules::ws::check_failed_close(code, by, &mut ctx);
                 session.on_close(by, &mut ctx);
-                Observed::Close { code, by }
             }
-            EventKind::Gap { frames, reason } => {
-                session.on_gap();
-                Observed::Gap { frames, reason }
-            }
+            EventKind::Gap { .. } => session.on_gap(),
             EventKind::Binary { from, len } => {
                 ctx.from = Some(from);
                 ctx.report(
                     &rules::ws::BINARY_FRAME,
                     format!("{from} sent a binary frame of {len} bytes; OCPP-J messages are UTF-8 JSON text"),
                 );
-                Observed::Binary { from, len }
             }
             EventKind::Frame { from, text, origin } => {
                 self.stats.frames += 1;
@@ -225,7 +216,7 @@ impl Engine {
                 line: event.line,
                 at: event.at,
                 origin: Origin::Peer,
-                what: observed,
+                what: Observed::Event(event.kind),
                 station: session.proto.summary(),
                 device: &session.proto.station.identity,
             });

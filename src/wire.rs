@@ -9,4 +9,4 @@ pub mod json;
 pub mod text;
 
 pub use frame::{Frame, FrameError, MessageType, parse};
-pub use text::{FrameText, TextCell};
+pub use text::{AsFrameText, FrameText, TextCell};

@@ -1828,7 +1828,7 @@ proptest! {
             Ok(record) => {
                 prop_assert!(std::str::from_utf8(&line).is_ok());
                 // Only a gap record may leave out `conn` (every connection).
-                let gap = matches!(record.kind, RecordKind::Gap { .. });
+                let gap = matches!(record.kind, Some(RecordKind::Gap { .. }));
                 prop_assert!(!record.conn.is_empty() || gap, "an empty conn outside a gap");
                 if let Some(event) = record.event(n) {
                     prop_assert_eq!(event.line, n);
@@ -1849,12 +1849,12 @@ proptest! {
         let got = parse_record(&line, 3);
         let kind = match &got {
             Ok(r) => match r.kind {
-                RecordKind::Open { .. } => Expect::Open,
-                RecordKind::Close { .. } => Expect::Close,
-                RecordKind::Frame { .. } => Expect::Frame,
-                RecordKind::Binary { .. } => Expect::Binary,
-                RecordKind::Gap { .. } => Expect::Gap,
-                RecordKind::Other => Expect::Other,
+                Some(RecordKind::Open { .. }) => Expect::Open,
+                Some(RecordKind::Close { .. }) => Expect::Close,
+                Some(RecordKind::Frame { .. }) => Expect::Frame,
+                Some(RecordKind::Binary { .. }) => Expect::Binary,
+                Some(RecordKind::Gap { .. }) => Expect::Gap,
+                None => Expect::Other,
             },
             Err(e) => {
                 prop_assert_eq!(e.line, 3);

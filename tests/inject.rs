@@ -146,11 +146,13 @@ fn injected_records(recording: &str) -> Vec<(u64, Side, String)> {
     for (i, line) in recording.lines().enumerate() {
         let n = i as u64 + 1;
         let r = parse_record(line.as_bytes(), n).expect("a trace record");
-        if r.injected {
-            let e = r.event(n).expect("an event");
-            let EventKind::Frame { from, text, .. } = e.kind else {
-                panic!("line {n}: only frames are injected");
-            };
+        let e = r.event(n).expect("an event");
+        if let EventKind::Frame {
+            from,
+            text,
+            origin: Origin::Inspector,
+        } = e.kind
+        {
             v.push((n, from, text.get().to_owned()));
         }
     }

@@ -36,6 +36,7 @@ use ocpp_inspector::sink::tui::act::ActCatalog;
 use ocpp_inspector::sink::tui::app::{Action, App, Effect, Limits, Mode, OFF_LIVE, OFF_VIEW};
 use ocpp_inspector::sink::tui::feed::{FeedItem, Seen, SeenKind};
 use ocpp_inspector::sink::tui::{EditHook, InputSource, LoopOptions, ReportTarget, run_loop, ui};
+use ocpp_inspector::source::event::{EventKindOf, HandshakeOf};
 use ocpp_inspector::source::proxy::ProxyConfig;
 use ocpp_inspector::time::Timestamp;
 use ocpp_inspector::wire::frame::MessageType;
@@ -434,10 +435,11 @@ fn open(conn: &str, line: u64, subprotocol: &str) -> FeedItem {
         conn: Arc::from(conn),
         line,
         origin: Origin::Peer,
-        what: SeenKind::Open {
+        what: SeenKind::Event(EventKindOf::Open(HandshakeOf {
             subprotocol: Some(subprotocol.into()),
-            security: "ws".into(),
-        },
+            scheme: Some("ws".into()),
+            ..HandshakeOf::default()
+        })),
         station: StationSummary::default(),
     })
 }

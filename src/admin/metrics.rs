@@ -23,7 +23,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
-use crate::engine::{Observation, Observed};
+use crate::engine::{EventKind, Observation, Observed};
 use crate::finding::Finding;
 use crate::ocpp::Side;
 use crate::sink::LiveSink;
@@ -408,9 +408,9 @@ impl LiveSink for MetricsSink {
 
     fn observe(&mut self, o: &Observation<'_>) {
         match &o.what {
-            Observed::Open { handshake, version } => {
+            Observed::Event(EventKind::Open(handshake)) => {
                 let l = ConnLabels {
-                    version: version.map_or("none", |v| v.as_str()),
+                    version: o.station.version.map_or("none", |v| v.as_str()),
                     profile: profile_label(handshake.security_profile()),
                 };
                 self.metrics.connections.get_or_create(&l).inc();
@@ -418,9 +418,11 @@ impl LiveSink for MetricsSink {
                 self.open.entry(o.conn.into()).or_default().push(l);
             }
             Observed::Message(m) => self.frame(m.from, m.message_type().name(), m.text.len()),
-            Observed::Unreadable { from, text } => self.frame(*from, "unreadable", text.len()),
-            Observed::Binary { from, len } => self.frame(*from, "binary", *len),
-            Observed::Close { .. } => {
+            Observed::Event(EventKind::Frame { from, text, .. }) => {
+                self.frame(*from, "unreadable", text.len());
+            }
+            Observed::Event(EventKind::Binary { from, len }) => self.frame(*from, "binary", *len),
+            Observed::Event(EventKind::Close { .. }) => {
                 if let Some(list) = self.open.get_mut(o.conn) {
                     if let Some(l) = list.pop() {
                         self.metrics.connections_open.get_or_create(&l).dec();
@@ -430,14 +432,14 @@ impl LiveSink for MetricsSink {
                     }
                 }
             }
-            Observed::Gap {
+            Observed::Event(EventKind::Gap {
                 reason: Some(crate::source::proxy::tap::NOT_INSPECTED),
                 ..
-            } => {
+            }) => {
                 // In the recording whole; only inspection took it as a gap.
                 self.metrics.inspection_skipped.inc();
             }
-            Observed::Gap { frames, .. } => {
+            Observed::Event(EventKind::Gap { frames, .. }) => {
                 self.metrics.gaps.inc();
                 if let Some(n) = frames {
                     self.metrics.gap_frames.inc_by(*n);
@@ -495,10 +497,10 @@ mod tests {
             line: 1,
             at: Timestamp::default(),
             origin: crate::source::event::Origin::Peer,
-            what: Observed::Gap {
+            what: Observed::Event(EventKind::Gap {
                 frames,
                 reason: Some(reason),
-            },
+            }),
             station: crate::engine::StationSummary::default(),
             device: &crate::engine::Identity::UNKNOWN,
         }

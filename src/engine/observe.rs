@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use super::rules::ProtoState;
 use crate::ocpp::{Side, Version};
-use crate::source::event::{Handshake, Origin};
+use crate::source::event::{EventKindOf, Origin};
 use crate::time::Timestamp;
+use crate::wire::FrameText;
 use crate::wire::frame::{Frame, MessageType};
 
 /// Where a station stands with its CSMS, as its BootNotifications were answered: the
@@ -90,36 +91,19 @@ impl Message<'_> {
     }
 }
 
-/// What an event was, as the engine read it.
-#[derive(Debug, Clone, Copy)]
-pub enum Observed<'a> {
-    Open {
-        handshake: Handshake<'a>,
-        /// The version the connection is judged as (`None`: no rules for what was
-        /// negotiated, or nothing negotiated and no default).
-        version: Option<Version>,
-    },
-    Message(Message<'a>),
-    /// A text frame that is no OCPP-J message (not JSON, not a message array, a type this
-    /// version does not have); its text.
-    Unreadable {
-        from: Side,
-        text: &'a str,
-    },
-    Binary {
-        from: Side,
-        len: usize,
-    },
-    Close {
-        code: Option<u16>,
-        by: Option<Side>,
-    },
-    /// Frames are missing from the observation here; calls outstanding before it pair with
-    /// nothing after it.
-    Gap {
-        frames: Option<u64>,
-        reason: Option<&'a str>,
-    },
+/// What an event was, as the engine read it, its strings borrowed.
+pub type Observed<'a> = ObservedOf<&'a str, Message<'a>, FrameText<'a>>;
+
+/// What an event was, as the engine read it: a text frame that is an OCPP-J message (`M`:
+/// [`Message`] here, the terminal UI keeps its own copy), or any other event as it came
+/// ([`EventKindOf`], the one event model, with strings held as `S`, a frame's text as `T`): an open (the version
+/// it is judged as is the station's, [`StationSummary::version`]), a text frame that is no
+/// OCPP-J message (not JSON, not a message array, a type this version does not have), a
+/// binary frame, a close, a gap (calls outstanding before it pair with nothing after it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ObservedOf<S, M, T = S> {
+    Message(M),
+    Event(EventKindOf<S, T>),
 }
 
 /// One event as the engine read it, with the station's state after it.
@@ -154,7 +138,7 @@ mod tests {
 
     use super::*;
     use crate::engine::schema::ErrataSelection;
-    use crate::engine::{Config, Engine, Event, EventKind, SchemaSet};
+    use crate::engine::{Config, Engine, Event, EventKind, Handshake, SchemaSet};
     use crate::finding::Finding;
 
     fn engine() -> Engine {
@@ -225,7 +209,7 @@ mod tests {
     /// What each observation says, in one line.
     fn describe(o: &Observation<'_>) -> String {
         let what = match o.what {
-            Observed::Open { version, .. } => format!("open {version:?}"),
+            Observed::Event(EventKind::Open(_)) => format!("open {:?}", o.station.version),
             Observed::Message(m) => format!(
                 "{} {} {:?} call {:?}",
                 m.message_type().name(),
@@ -233,10 +217,10 @@ mod tests {
                 m.action,
                 m.call.map(|c| c.line)
             ),
-            Observed::Unreadable { text, .. } => format!("unreadable {text}"),
-            Observed::Binary { len, .. } => format!("binary {len}"),
-            Observed::Close { code, .. } => format!("close {code:?}"),
-            Observed::Gap { frames, .. } => format!("gap {frames:?}"),
+            Observed::Event(EventKind::Frame { text, .. }) => format!("unreadable {text}"),
+            Observed::Event(EventKind::Binary { len, .. }) => format!("binary {len}"),
+            Observed::Event(EventKind::Close { code, .. }) => format!("close {code:?}"),
+            Observed::Event(EventKind::Gap { frames, .. }) => format!("gap {frames:?}"),
         };
         format!(
             "{} {what} | {:?} {} tx",

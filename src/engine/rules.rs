@@ -146,6 +146,7 @@ pub(crate) struct ProtoState {
     pub fw: fw::firmware::State,
     pub resv: resv::reservation::State,
     pub sec: sec::security::State,
+    pub auth: auth::profile::State,
 }
 
 /// The actions one hook of a family acts on. The dispatcher calls the hook for those only,
@@ -194,7 +195,7 @@ macro_rules! families {
             tx16::transaction::Tx16, tx2::transaction::Tx2, remote::request::Remote,
             status2::connector::Status2,
             dm::device_model::Dm, trig::trigger::Trig, sc::charging_profile::Sc,
-            fw::firmware::Fw, resv::reservation::Resv, sec::security::Sec,
+            fw::firmware::Fw, resv::reservation::Resv, auth::profile::Auth, sec::security::Sec,
             value::formats::ValueFormats)
     };
 }

@@ -60,8 +60,8 @@ pub(crate) struct Pending {
     pub(crate) valid: bool,
     /// Already reported by `rpc.no-response`.
     pub(crate) timed_out: bool,
-    /// Sent by the inspector (injected), not by the peer itself.
-    pub(crate) injected: bool,
+    /// Who sent it: the peer itself or the inspector (injected).
+    pub(crate) origin: Origin,
     /// A gap in the observation came after it: its answer may be among the missing frames.
     pub(crate) gap: bool,
     /// Its frame was longer than [`KEEP_TIMED_OUT`].
@@ -99,8 +99,8 @@ pub(crate) struct Session {
     links: u32,
     /// The protocol-state families.
     pub(crate) proto: ProtoState,
-    /// The frame being judged was injected by the inspector.
-    injected: bool,
+    /// Who put the frame being judged on the wire (the inspector when it injected it).
+    origin: Origin,
     /// Whether any event of the current connection has been judged yet.
     started: bool,
     /// Ids of malformed CALLs (readable id, unusable frame) per sender: a CALLERROR
@@ -160,7 +160,7 @@ impl Session {
             negotiated_unsupported: false,
             pending: Default::default(),
             links: 0,
-            injected: false,
+            origin: Origin::Peer,
             answered: Default::default(),
             sends: Default::default(),
             closed_by: [false; 2],
@@ -300,7 +300,7 @@ impl Session {
         ctx: &mut Ctx<'_>,
         sight: Sight<'_, '_, '_>,
     ) {
-        self.injected = sight.origin.injected();
+        self.origin = sight.origin;
         if !self.started {
             // No `open` before the first frame: the trace shows this connection's start
             // only if that frame is the charger's BootNotification.
@@ -323,7 +323,8 @@ impl Session {
             None => match Self::parse_plain(text.get(), ctx) {
                 Some(v) => v,
                 None => {
-                    self.observe(sight, Observed::Unreadable { from, text: &text });
+                    let kind = sight.event.kind;
+                    self.observe(sight, Observed::Event(kind));
                     return;
                 }
             },
@@ -335,7 +336,8 @@ impl Session {
                 if let Some(id) = e.malformed_call_id() {
                     push_bounded(&mut self.malformed[from.index()], Box::from(id), MAX_RECENT);
                 }
-                self.observe(sight, Observed::Unreadable { from, text: &text });
+                let kind = sight.event.kind;
+                self.observe(sight, Observed::Event(kind));
                 return;
             }
         };
@@ -536,9 +538,9 @@ impl Session {
             } else {
                 // The inspector and the CSMS call independently: only calls of the same
                 // caller are concurrent.
-                let injected = self.injected;
+                let origin = self.origin;
                 if let Some(open) = mine.iter().rev().find(|p| {
-                    p.injected == injected && now.micros().saturating_sub(p.at.micros()) < timeout
+                    p.origin == origin && now.micros().saturating_sub(p.at.micros()) < timeout
                 }) {
                     let prev = open
                         .action
@@ -566,7 +568,7 @@ impl Session {
                     payload: Value::Null,
                     valid,
                     timed_out: false,
-                    injected,
+                    origin,
                     gap: false,
                     large: false,
                 });

@@ -83,7 +83,8 @@ struct Out<'a> {
 /// What a record may say beyond the engine event.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Extra<'a> {
-    /// A frame the inspector sent itself.
+    /// A frame the inspector sent itself (also marked when the event's origin is
+    /// [`Origin::Inspector`]).
     pub injected: bool,
     /// A protocol error that made the proxy fail the connection: the peer and what it did.
     pub fault: Option<(crate::ocpp::Side, &'a str)>,
@@ -130,25 +131,7 @@ impl<W: Write> Recorder<W> {
 
     /// Records one event (a frame of [`Origin::Inspector`] as injected).
     pub fn record(&mut self, event: &Event<'_>) -> io::Result<()> {
-        let injected = matches!(
-            event.kind,
-            EventKind::Frame {
-                origin: Origin::Inspector,
-                ..
-            }
-        );
-        self.record_marked(event, injected)
-    }
-
-    /// Records one event; `injected` marks a frame the inspector sent itself.
-    pub fn record_marked(&mut self, event: &Event<'_>, injected: bool) -> io::Result<()> {
-        self.record_extra(
-            event,
-            Extra {
-                injected,
-                ..Extra::default()
-            },
-        )
+        self.record_extra(event, Extra::default())
     }
 
     /// Records one event with what the record says beyond it.
@@ -172,7 +155,14 @@ impl<W: Write> Recorder<W> {
 
     /// Puts the record of `event` as one line (with its newline) into `self.line`.
     fn serialize(&mut self, event: &Event<'_>, extra: Extra<'_>) -> io::Result<()> {
-        let injected = extra.injected;
+        let injected = extra.injected
+            || matches!(
+                event.kind,
+                EventKind::Frame {
+                    origin: Origin::Inspector,
+                    ..
+                }
+            );
         let ts = event.at.to_rfc3339_micros();
         let mut rec = Out {
             ts: &ts,
@@ -519,7 +509,10 @@ mod tests {
             let got = got.event(1).expect("an engine event");
             assert_eq!(format!("{:?}", got.kind), format!("{:?}", want.kind));
         }
-        assert!(matches!(read_back(lines[1]).kind, RecordKind::Frame { .. }));
+        assert!(matches!(
+            read_back(lines[1]).kind,
+            Some(RecordKind::Frame { .. })
+        ));
     }
 
     #[test]
@@ -531,7 +524,12 @@ mod tests {
             origin: Origin::Peer,
         });
         rec.record(&e).expect("write");
-        rec.record_marked(&e, true).expect("write");
+        let injected = ev(EventKind::Frame {
+            from: Side::Csms,
+            text: "[2,\"9\",\"Reset\",{}]".into(),
+            origin: Origin::Inspector,
+        });
+        rec.record(&injected).expect("write");
         let out = String::from_utf8(rec.into_inner().expect("flush")).expect("utf-8");
         let lines: Vec<&str> = out.lines().collect();
         assert!(!lines[0].contains("injected"));

@@ -18,7 +18,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::str::FromStr;
 
-pub use records::{Rec, RecKind};
+pub use records::{Rec, RecKind, assumed_open, frame};
 
 use crate::source::trace_reader::{LineReader, parse_record, quick_conn};
 use crate::time::Timestamp;
@@ -304,7 +304,7 @@ impl<R: BufRead> Source for JsonlSource<R> {
                     at: crate::time::Timestamp::parse_rfc3339(&ts).unwrap_or_default(),
                     conn: conn.unwrap_or_default().to_owned(),
                     kind: RecKind::Gap {
-                        reason: "torn last line".into(),
+                        reason: Some("torn last line".into()),
                         frames: Some(1),
                     },
                 };

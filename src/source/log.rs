@@ -19,7 +19,7 @@ use regex::Regex;
 
 use crate::ocpp::action::{Dir, lookup};
 use crate::ocpp::{Side, Version};
-use crate::source::input::{Importer, InputOptions, Problem, Produced, RecKind, Tz};
+use crate::source::input::{self, Importer, InputOptions, Problem, Produced, RecKind, Tz};
 use crate::time::Timestamp;
 pub use presets::{Preset, preset, preset_names};
 
@@ -395,11 +395,11 @@ impl<R: BufRead> LogImporter<R> {
                         "from the BootNotification's fields"
                     }
                 )));
-                let open = RecKind::assumed_open(Some(sub));
+                let open = input::assumed_open(Some(sub));
                 out.push_back(Produced::record(n, at, conn.clone(), open));
             }
         }
-        let frame = RecKind::Frame { from: side, text };
+        let frame = input::frame(side, text);
         out.push_back(Produced::record(n, at, conn, frame));
     }
 }
@@ -529,7 +529,7 @@ impl<R: BufRead> Importer for LogImporter<R> {
                             .or_else(|| self.preset.and_then(|p| p.identity(&line)))
                             .unwrap_or_default();
                         let gap = RecKind::Gap {
-                            reason: "log lines skipped".into(),
+                            reason: Some("log lines skipped".into()),
                             frames,
                         };
                         out.push_back(Produced::record(n, at, conn, gap));
@@ -580,7 +580,7 @@ mod tests {
         let (recs, problems, notes) = read(log, None, &opts);
         assert_eq!(recs.len(), 5, "{recs:?}");
         assert!(
-            matches!(&recs[0].kind, RecKind::Open { subprotocol: Some(s), .. } if s == "ocpp1.6")
+            matches!(&recs[0].kind, RecKind::Open(h) if h.subprotocol.as_deref() == Some("ocpp1.6"))
         );
         assert_eq!(recs[1].at.to_rfc3339_millis(), "2024-03-01T09:00:00.250Z");
         assert!(matches!(
@@ -590,7 +590,7 @@ mod tests {
                 ..
             }
         ));
-        let RecKind::Frame { from, text } = &recs[2].kind else {
+        let RecKind::Frame { from, text, .. } = &recs[2].kind else {
             panic!()
         };
         assert_eq!(*from, Side::Csms);

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::engine::{Event, EventKind};
 use crate::ocpp::Side;
-use crate::source::input::{Importer, InputOptions, Problem, Produced, RecKind};
+use crate::source::input::{self, Importer, InputOptions, Problem, Produced};
 use crate::source::trace_reader::LineReader;
 use crate::time::Timestamp;
 
@@ -105,10 +105,10 @@ impl<R: BufRead> Importer for OotImporter<R> {
                         "{conn}: Open OCPP Trace has no connection events; an open{} is assumed before its first record",
                         sub.as_deref().map(|s| format!(" with subprotocol {s} (from ocppVersion)")).unwrap_or_default()
                     )));
-                    let open = RecKind::assumed_open(sub);
+                    let open = input::assumed_open(sub);
                     out.push_back(Produced::record(n, at, conn.clone(), open));
                 }
-                let frame = RecKind::Frame { from, text };
+                let frame = input::frame(from, text);
                 out.push_back(Produced::record(n, at, conn, frame));
             }
             Err(msg) => out.push_back(problem(n, msg)),

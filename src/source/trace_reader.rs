@@ -8,8 +8,8 @@
 //!   frames are missing here (`frames` when known; no `conn`: every connection of the file);
 //!   what follows is judged like a trace that starts mid-life.
 //!
-//! - `"injected":true` on a frame: the inspector sent it (or it answers such a call); kept
-//!   on the [`Record`].
+//! - `"injected":true` on a frame: the inspector sent it (or it answers such a call); the
+//!   frame's [`Origin::Inspector`].
 //!
 //! Unknown members are ignored (the format grows by adding members); unknown `event` kinds
 //! are skipped. A line that is not a record is a [`RecordError`] naming the line; the reader
@@ -23,8 +23,9 @@ use std::io::{self, BufRead};
 
 use serde::Deserialize;
 
-use crate::engine::{Event, EventKind, Handshake, Origin};
+use crate::engine::{Event, Origin};
 use crate::ocpp::Side;
+use crate::source::event::{EventKindOf, HandshakeOf};
 use crate::time::Timestamp;
 use crate::wire::TextCell;
 
@@ -85,88 +86,23 @@ struct RawRecord<'a> {
 pub struct Record<'a> {
     pub at: Timestamp,
     pub conn: Cow<'a, str>,
-    pub kind: RecordKind<'a>,
-    /// `"injected":true`: a frame of a call the inspector injected (see
-    /// [`crate::source::proxy::inject`]); judged like any frame, marked in reports.
-    pub injected: bool,
+    /// The event; `None` for an `event` kind this reader does not know (written by a newer
+    /// version), which is skipped. A frame's `"injected":true` is its [`Origin::Inspector`]
+    /// (see [`crate::source::proxy::inject`]): judged like any frame, marked in reports.
+    pub kind: Option<RecordKind<'a>>,
 }
 
-pub enum RecordKind<'a> {
-    Open {
-        subprotocol: Option<Cow<'a, str>>,
-        scheme: Option<Cow<'a, str>>,
-        tls_version: Option<Cow<'a, str>>,
-        client_cert_subject: Option<Cow<'a, str>>,
-        client_cert_san: Option<Cow<'a, str>>,
-        basic_auth_user: Option<Cow<'a, str>>,
-        offered_subprotocols: Option<Cow<'a, str>>,
-    },
-    Frame {
-        from: Side,
-        text: TextCell<'a>,
-    },
-    Binary {
-        from: Side,
-        len: usize,
-    },
-    Close {
-        code: Option<u16>,
-        by: Option<Side>,
-    },
-    /// Frames are missing from the trace here (`"event":"gap"`).
-    Gap {
-        frames: Option<u64>,
-        reason: Option<Cow<'a, str>>,
-    },
-    /// An `event` kind this reader does not know (written by a newer version); skipped.
-    Other,
-}
+/// The event of a record, its strings borrowed from the line where they can be.
+pub type RecordKind<'a> = EventKindOf<Cow<'a, str>, TextCell<'a>>;
 
 impl<'a> Record<'a> {
     /// The engine event for this record.
     pub fn event(&self, line: u64) -> Option<Event<'_>> {
-        let kind = match &self.kind {
-            RecordKind::Open {
-                subprotocol,
-                scheme,
-                tls_version,
-                client_cert_subject,
-                client_cert_san,
-                basic_auth_user,
-                offered_subprotocols,
-            } => EventKind::Open(Handshake {
-                subprotocol: subprotocol.as_deref(),
-                scheme: scheme.as_deref(),
-                tls_version: tls_version.as_deref(),
-                client_cert_subject: client_cert_subject.as_deref(),
-                client_cert_san: client_cert_san.as_deref(),
-                basic_auth_user: basic_auth_user.as_deref(),
-                offered_subprotocols: offered_subprotocols.as_deref(),
-            }),
-            RecordKind::Frame { from, text } => EventKind::Frame {
-                from: *from,
-                text: text.text(),
-                origin: Origin::of_injected(self.injected),
-            },
-            RecordKind::Binary { from, len } => EventKind::Binary {
-                from: *from,
-                len: *len,
-            },
-            RecordKind::Close { code, by } => EventKind::Close {
-                code: *code,
-                by: *by,
-            },
-            RecordKind::Gap { frames, reason } => EventKind::Gap {
-                frames: *frames,
-                reason: reason.as_deref(),
-            },
-            RecordKind::Other => return None,
-        };
         Some(Event {
             at: self.at,
             conn: &self.conn,
             line,
-            kind,
+            kind: self.kind.as_ref()?.borrowed(),
         })
     }
 }
@@ -212,15 +148,15 @@ fn parse_record_with(
         return Ok(Record {
             at,
             conn: f.conn,
-            kind: RecordKind::Frame {
+            kind: Some(RecordKind::Frame {
                 from,
                 text: if parse_frame {
                     TextCell::escaped_parsed(f.text, f.parsed)
                 } else {
                     TextCell::escaped(f.text)
                 },
-            },
-            injected: f.injected,
+                origin: Origin::of_injected(f.injected),
+            }),
         });
     }
     parse_general(text, line_no)
@@ -250,7 +186,7 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
         return Err(err("`conn` is empty".into()));
     }
     let kind = match (raw.event.as_deref(), raw.from) {
-        (Some("open"), _) => RecordKind::Open {
+        (Some("open"), _) => Some(RecordKind::Open(HandshakeOf {
             subprotocol: raw.subprotocol,
             scheme: raw.scheme,
             tls_version: raw.tls_version,
@@ -258,8 +194,8 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
             client_cert_san: raw.client_cert_san,
             basic_auth_user: raw.basic_auth_user,
             offered_subprotocols: raw.offered_subprotocols,
-        },
-        (Some("close"), _) => RecordKind::Close {
+        })),
+        (Some("close"), _) => Some(RecordKind::Close {
             code: raw.code,
             by: raw
                 .by
@@ -267,20 +203,21 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
                 .map(|b| side(b, "by"))
                 .transpose()
                 .map_err(err)?,
-        },
-        (Some("gap"), _) => RecordKind::Gap {
+        }),
+        (Some("gap"), _) => Some(RecordKind::Gap {
             frames: raw.frames,
             reason: raw.reason,
-        },
-        (Some(_), _) => RecordKind::Other,
+        }),
+        (Some(_), _) => None,
         (None, Some(from)) => {
             let from = side(&from, "from").map_err(err)?;
             match (raw.text, raw.binary_len) {
-                (Some(text), _) => RecordKind::Frame {
+                (Some(text), _) => Some(RecordKind::Frame {
                     from,
                     text: TextCell::plain(text),
-                },
-                (None, Some(len)) => RecordKind::Binary { from, len },
+                    origin: Origin::of_injected(raw.injected),
+                }),
+                (None, Some(len)) => Some(RecordKind::Binary { from, len }),
                 (None, None) => {
                     return Err(err(
                         "a frame record needs `text` (the WebSocket payload)".into()
@@ -294,12 +231,7 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
             ));
         }
     };
-    Ok(Record {
-        at,
-        conn,
-        kind,
-        injected: raw.injected,
-    })
+    Ok(Record { at, conn, kind })
 }
 
 /// Finds the `conn` of a record cheaply, without parsing the whole line: the bytes between
@@ -381,29 +313,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&*r.conn, "CP-001");
-        let RecordKind::Frame { from, text } = &r.kind else {
+        let Some(RecordKind::Frame { from, text, .. }) = &r.kind else {
             panic!()
         };
         assert_eq!(*from, Side::Charger);
         assert_eq!(&**text, r#"[2,"1","Heartbeat",{}]"#);
         let r = parse_record(br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"open","subprotocol":"ocpp1.6","tls":{"v":"1.3"}}"#, 2).unwrap();
         assert!(
-            matches!(r.kind, RecordKind::Open { subprotocol: Some(ref s), .. } if s == "ocpp1.6")
+            matches!(r.kind, Some(RecordKind::Open(HandshakeOf { subprotocol: Some(ref s), .. })) if s == "ocpp1.6")
         );
         let r = parse_record(br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"close","code":1000,"by":"csms"}"#, 3).unwrap();
         assert!(matches!(
             r.kind,
-            RecordKind::Close {
+            Some(RecordKind::Close {
                 code: Some(1000),
                 by: Some(Side::Csms)
-            }
+            })
         ));
         let r = parse_record(
             br#"{"ts":"2026-11-22T10:15:03Z","conn":"CP-001","event":"ping"}"#,
             4,
         )
         .unwrap();
-        assert!(matches!(r.kind, RecordKind::Other));
+        assert!(r.kind.is_none());
     }
 
     #[test]
@@ -464,7 +396,7 @@ mod tests {
         .unwrap();
         assert_eq!(&*r.conn, "CP-1");
         assert!(
-            matches!(r.kind, RecordKind::Gap { reason: Some(ref reason), frames: Some(3) } if reason == "capture loss")
+            matches!(r.kind, Some(RecordKind::Gap { reason: Some(ref reason), frames: Some(3) }) if reason == "capture loss")
         );
         let r = parse_record(
             br#"{"ts":"2026-11-22T10:15:03Z","event":"gap","reason":"disk full"}"#,
@@ -473,7 +405,10 @@ mod tests {
         .unwrap();
         assert_eq!(&*r.conn, "");
         let e = r.event(2).unwrap();
-        assert!(matches!(e.kind, EventKind::Gap { frames: None, .. }));
+        assert!(matches!(
+            e.kind,
+            crate::engine::EventKind::Gap { frames: None, .. }
+        ));
         // Only a gap may leave out `conn`.
         assert!(parse_record(br#"{"ts":"2026-11-22T10:15:03Z","event":"close"}"#, 3).is_err());
     }
@@ -521,10 +456,12 @@ mod fast_tests {
     /// What a record reads as, for comparing two readings.
     fn shape(r: &Record<'_>) -> String {
         let kind = match &r.kind {
-            RecordKind::Frame { from, text } => format!("frame {from:?} {text:?}"),
+            Some(RecordKind::Frame { from, text, origin }) => {
+                format!("frame {from:?} {text:?} {origin:?}")
+            }
             _ => "other".into(),
         };
-        format!("{:?} {:?} {} {kind}", r.at, r.conn, r.injected)
+        format!("{:?} {:?} {kind}", r.at, r.conn)
     }
 
     /// The fast reading agrees with the general one, whenever it reads the line at all.
@@ -540,7 +477,7 @@ mod fast_tests {
                 match (&both, &framed) {
                     (Ok(a), Ok(f)) => {
                         assert_eq!(shape(a), shape(f), "{line}");
-                        if let RecordKind::Frame { text, .. } = &f.kind
+                        if let Some(RecordKind::Frame { text, .. }) = &f.kind
                             && let Some(value) = text.text().take_parsed()
                         {
                             assert_eq!(Some(value), crate::wire::json::parse(text), "{line}");

@@ -303,14 +303,7 @@ fn case_step(kind: &ProgressKind) -> CaseStep {
     match kind {
         ProgressKind::Started => CaseStep::Started,
         ProgressKind::StepMatched(i) => CaseStep::Matched(*i),
-        ProgressKind::Passed => CaseStep::Ended(CaseEnd::Passed),
-        ProgressKind::Failed { step, reason } => CaseStep::Ended(CaseEnd::Failed {
-            step: *step,
-            reason: reason.clone(),
-        }),
-        ProgressKind::NotRun { reason } => CaseStep::Ended(CaseEnd::NotRun {
-            reason: reason.clone(),
-        }),
+        ProgressKind::Ended(end) => CaseStep::Ended(end.clone()),
         ProgressKind::Inject { step, action, .. } => CaseStep::Injecting {
             step: *step,
             action: action.as_str().into(),
@@ -330,12 +323,12 @@ pub fn progress_line(cases: &[Case], p: &Progress) -> String {
                 .map_or("", |s| s.name.as_str());
             format!("step {} matched: {name}", i + 1)
         }
-        ProgressKind::Passed => "PASSED".to_owned(),
+        ProgressKind::Ended(CaseEnd::Passed) => "PASSED".to_owned(),
         ProgressKind::Inject { step, action, .. } => {
             format!("step {}: injecting {action}", step + 1)
         }
-        ProgressKind::Failed { reason, .. } => format!("FAILED: {reason}"),
-        ProgressKind::NotRun { reason } => format!("NOT RUN: {reason}"),
+        ProgressKind::Ended(CaseEnd::Failed { reason, .. }) => format!("FAILED: {reason}"),
+        ProgressKind::Ended(CaseEnd::NotRun { reason }) => format!("NOT RUN: {reason}"),
     };
     // One line whatever the reason holds.
     let line = format!("case     {}  {id}  {what}", p.station);

@@ -28,8 +28,9 @@ use super::matcher::{Vars, check_all};
 pub use super::policy::{InjectPolicy, Policy};
 use super::scenario::{Case, Forbid, Step, StepKind};
 use super::verdict::{CaseResult, EVIDENCE_BYTES, Evidence, StepResult, StepStatus, Verdict};
-use crate::engine::{Observation, Observed};
+use crate::engine::{EventKind, Observation, Observed};
 use crate::ocpp::{Side, Version};
+pub use crate::sink::tui::feed::CaseEnd;
 use crate::time::Timestamp;
 use crate::wire::frame::Frame;
 
@@ -71,15 +72,10 @@ pub enum ProgressKind {
     Started,
     /// A step matched a frame.
     StepMatched(usize),
-    Passed,
-    Failed {
-        step: usize,
-        reason: String,
-    },
-    /// The case stops without a verdict on the device (an inject step not allowed).
-    NotRun {
-        reason: String,
-    },
+    /// The case ended: passed, failed at a step, or stopped without a verdict on the device
+    /// (an inject step not allowed). The UI's own word for it, so the live runner hands it
+    /// on as it is.
+    Ended(CaseEnd),
     /// The case waits for its inject step `step`: the live runner has the proxy send this
     /// CALL to the station (offline nothing is sent; the recording holds the frame).
     Inject {
@@ -245,7 +241,7 @@ impl Run {
         out.push(Progress {
             station: station.to_owned(),
             case: self.case,
-            kind: ProgressKind::Failed { step: i, reason },
+            kind: ProgressKind::Ended(CaseEnd::Failed { step: i, reason }),
         });
         Outcome::Done
     }
@@ -549,7 +545,7 @@ impl Run {
             out.push(Progress {
                 station: station.to_owned(),
                 case: self.case,
-                kind: ProgressKind::Passed,
+                kind: ProgressKind::Ended(CaseEnd::Passed),
             });
         }
         if !self.terminal()
@@ -572,7 +568,7 @@ impl Run {
                 out.push(Progress {
                     station: station.to_owned(),
                     case: self.case,
-                    kind: ProgressKind::NotRun { reason },
+                    kind: ProgressKind::Ended(CaseEnd::NotRun { reason }),
                 });
                 return Ok(());
             }
@@ -665,7 +661,10 @@ impl Runner {
         st.info.last_at = Some(st.info.last_at.map_or(o.at, |t| t.max(o.at)));
         st.last_line = o.line;
         let here = (o.line, o.at);
-        if matches!(o.what, Observed::Message(_) | Observed::Unreadable { .. }) {
+        if matches!(
+            o.what,
+            Observed::Message(_) | Observed::Event(EventKind::Frame { .. })
+        ) {
             st.info.frames += 1;
         }
         // The version the station's cases run for: the first the engine judged it as.

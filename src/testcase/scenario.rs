@@ -591,18 +591,8 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                 return Err(err(&key, "not with `after_s` or on an inject step".into()));
             }
         }
-        let mut matchers = Vec::new();
-        for (path, value) in &s.matchers {
-            let m = compile_field(path, value, &captured)
-                .map_err(|m| err(&format!("{key}.match.{path}"), m))?;
-            matchers.push(m);
-        }
-        let mut expect = Vec::new();
-        for (path, value) in &s.expect {
-            let m = compile_field(path, value, &captured)
-                .map_err(|m| err(&format!("{key}.expect.{path}"), m))?;
-            expect.push(m);
-        }
+        let matchers = compile_fields(&s.matchers, &captured, &format!("{key}.match"), &err)?;
+        let expect = compile_fields(&s.expect, &captured, &format!("{key}.expect"), &err)?;
         let mut capture = Vec::new();
         for (var, path) in s.capture {
             if !valid_var(&var) {
@@ -707,13 +697,7 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
             check_action(&versions, &a, k, from).map_err(|m| err(&key, m))?;
             (k, Some(a))
         };
-        let mut matchers = Vec::new();
-        for (path, value) in &f.matchers {
-            matchers.push(
-                compile_field(path, value, &captured)
-                    .map_err(|m| err(&format!("{key}.match.{path}"), m))?,
-            );
-        }
+        let matchers = compile_fields(&f.matchers, &captured, &format!("{key}.match"), &err)?;
         let until = match &f.until {
             None => None,
             Some(name) => Some(steps.iter().position(|p| &p.name == name).ok_or_else(|| {
@@ -779,6 +763,22 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
         rearm_on,
         source: file.to_owned(),
     })
+}
+
+/// Compiles a `match` or `expect` table (path → expected value); an error names the
+/// table's key and the path (`steps[2].match.idTag`).
+fn compile_fields(
+    table: &BTreeMap<String, toml::Value>,
+    captured: &BTreeSet<String>,
+    key: &str,
+    err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<Vec<FieldMatcher>, ScenarioError> {
+    table
+        .iter()
+        .map(|(path, value)| {
+            compile_field(path, value, captured).map_err(|m| err(&format!("{key}.{path}"), m))
+        })
+        .collect()
 }
 
 fn kind_and_action(

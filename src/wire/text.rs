@@ -170,6 +170,69 @@ impl fmt::Debug for FrameText<'_> {
     }
 }
 
+impl fmt::Display for FrameText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl PartialEq for FrameText<'_> {
+    /// The same plain text (however each is held).
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for FrameText<'_> {}
+
+/// What can hand out a [`FrameText`]: a frame's text however a source holds it (plain in
+/// any string type, or a record's [`TextCell`]).
+pub trait AsFrameText {
+    fn frame_text(&self) -> FrameText<'_>;
+}
+
+impl AsFrameText for TextCell<'_> {
+    fn frame_text(&self) -> FrameText<'_> {
+        self.text()
+    }
+}
+
+impl AsFrameText for FrameText<'_> {
+    fn frame_text(&self) -> FrameText<'_> {
+        *self
+    }
+}
+
+impl AsFrameText for str {
+    fn frame_text(&self) -> FrameText<'_> {
+        FrameText::from(self)
+    }
+}
+
+impl<X: AsFrameText + ?Sized> AsFrameText for &X {
+    fn frame_text(&self) -> FrameText<'_> {
+        (**self).frame_text()
+    }
+}
+
+impl AsFrameText for String {
+    fn frame_text(&self) -> FrameText<'_> {
+        FrameText::from(self.as_str())
+    }
+}
+
+impl AsFrameText for Box<str> {
+    fn frame_text(&self) -> FrameText<'_> {
+        FrameText::from(&**self)
+    }
+}
+
+impl AsFrameText for std::borrow::Cow<'_, str> {
+    fn frame_text(&self) -> FrameText<'_> {
+        FrameText::from(&**self)
+    }
+}
+
 /// Unescapes the contents of a JSON string that [`TextCell::escaped`] was promised are
 /// valid. Should they not be after all, serde_json's lossless reading is not possible and
 /// the text is taken as it stands (never a panic).

@@ -1,11 +1,15 @@
 //! `auth.*`: authorization and credentials (security profiles, Basic auth, secrets).
 //!
 //! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
-//! and [`RULES`] in registry order. The checks are in `dm/device_model.rs`, `sec/security.rs`;
-//! the client certificate's identity (a check on the `open` event alone) is in
-//! [`client_cert`], with its own catalogue entry.
+//! and [`RULES`] in registry order. The checks are in this folder: [`profile`] (the family
+//! of the security profile and the credentials: what the handshake shows, profile changes,
+//! the AuthorizationKey), [`secrets`] (the write-only password read back, called by
+//! `dm/device_model` for each entry it walks) and [`client_cert`] (the client
+//! certificate's identity, a check on the `open` event alone, with its own catalogue entry).
 
 pub mod client_cert;
+pub mod profile;
+pub mod secrets;
 
 use crate::engine::rules::{ALL, Party, Rule, V16};
 use crate::finding::Severity;

@@ -16,7 +16,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 
 use serde_json::Value;
 
-use crate::engine::observe::Message;
+use crate::engine::observe::{Message, ObservedOf};
 use crate::engine::{Observation, Observed, Origin, StationSummary};
 use crate::finding::{Finding, shorten};
 use crate::ocpp::{Side, Version};
@@ -54,32 +54,9 @@ pub struct SeenMessage {
     pub text: Box<str>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum SeenKind {
-    Open {
-        subprotocol: Option<Box<str>>,
-        /// `wss 1.3 SP3`, …; `-` when the transport is unknown.
-        security: String,
-    },
-    Message(SeenMessage),
-    /// A text frame that is no OCPP-J message.
-    Unreadable {
-        from: Side,
-        text: Box<str>,
-    },
-    Binary {
-        from: Side,
-        len: usize,
-    },
-    Close {
-        code: Option<u16>,
-        by: Option<Side>,
-    },
-    /// Frames are missing from the observation here.
-    Gap {
-        frames: Option<u64>,
-    },
-}
+/// What the UI keeps of an event: the engine's reading ([`ObservedOf`]) with owned strings
+/// and its own copy of a message.
+pub type SeenKind = ObservedOf<Box<str>, SeenMessage>;
 
 /// Characters of payload kept per frame for the one-line view.
 pub const SHORT_PAYLOAD: usize = 160;
@@ -87,27 +64,17 @@ pub const SHORT_PAYLOAD: usize = 160;
 impl Seen {
     /// Copies what the UI shows out of an observation.
     pub fn of(o: &Observation<'_>) -> Seen {
-        let what = match o.what {
-            Observed::Open { handshake, .. } => SeenKind::Open {
-                subprotocol: handshake.subprotocol.map(Box::from),
-                security: handshake.security_label(),
-            },
+        let what = match &o.what {
             Observed::Message(m) => SeenKind::Message(SeenMessage {
                 from: m.from,
                 message_type: m.message_type(),
                 id: Box::from(m.id()),
                 action: m.action.map(Box::from),
                 call: m.call,
-                short: short_of(&m),
+                short: short_of(m),
                 text: Box::from(m.text),
             }),
-            Observed::Unreadable { from, text } => SeenKind::Unreadable {
-                from,
-                text: Box::from(text),
-            },
-            Observed::Binary { from, len } => SeenKind::Binary { from, len },
-            Observed::Close { code, by } => SeenKind::Close { code, by },
-            Observed::Gap { frames, .. } => SeenKind::Gap { frames },
+            Observed::Event(e) => SeenKind::Event(e.to_owned_as()),
         };
         Seen {
             at: o.at,
@@ -285,7 +252,9 @@ pub enum CaseStep {
     Ended(CaseEnd),
 }
 
-/// How a test case ended on a station, as the UI shows it (and keeps it in the Cases pane).
+/// How a test case ended on a station: the case runner's word for it
+/// ([`crate::testcase::runner::ProgressKind::Ended`]) and what the UI shows (and keeps in the
+/// Cases pane). Plain data, so the UI needs nothing of the runner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseEnd {
     Passed,
@@ -480,10 +449,11 @@ mod tests {
         let (tx, mut rx) = channel(4);
         let mut sink = TuiSink::new(tx.clone());
         assert!(sink.wants_observations());
-        let o = observation(Observed::Unreadable {
+        let o = observation(Observed::Event(crate::engine::EventKind::Frame {
             from: Side::Charger,
-            text: "not json",
-        });
+            text: "not json".into(),
+            origin: Origin::Peer,
+        }));
         sink.observe(&o);
         sink.notice(
             "CP-1",

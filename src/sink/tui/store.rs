@@ -68,7 +68,7 @@ impl TraceFile {
             )
         })?;
         match record.kind {
-            RecordKind::Frame { text, .. } => Ok(text.into_owned()),
+            Some(RecordKind::Frame { text, .. }) => Ok(text.into_owned()),
             _ => Err(format!(
                 "{}: line {line} is no longer a frame record (the file changed)",
                 self.path.display()

@@ -3,9 +3,10 @@
 
 use std::io;
 
-use crate::engine::{Event, EventKind, Handshake, Origin};
+use crate::engine::{Event, Origin};
 use crate::ocpp::Side;
 use crate::sink::recorder::Recorder;
+use crate::source::event::{EventKindOf, HandshakeOf};
 use crate::time::Timestamp;
 
 /// One trace record, owned.
@@ -17,125 +18,45 @@ pub struct Rec {
     pub kind: RecKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecKind {
-    Open {
-        subprotocol: Option<String>,
-        offered: Option<String>,
-        basic_auth_user: Option<String>,
-        scheme: Option<String>,
-    },
-    Frame {
-        from: Side,
-        text: String,
-    },
-    Binary {
-        from: Side,
-        len: usize,
-    },
-    Close {
-        code: Option<u16>,
-        by: Option<Side>,
-    },
-    Gap {
-        reason: String,
-        frames: Option<u64>,
-    },
+/// The event of an owned record: the one event model ([`EventKindOf`]) with owned strings.
+pub type RecKind = EventKindOf<String>;
+
+/// The open an importer assumes before a connection's first frame when its input has no
+/// connection events: nothing of the handshake but the subprotocol, when known.
+pub fn assumed_open(subprotocol: Option<String>) -> RecKind {
+    RecKind::Open(HandshakeOf {
+        subprotocol,
+        ..HandshakeOf::default()
+    })
 }
 
-impl RecKind {
-    /// The open an importer assumes before a connection's first frame when its input has
-    /// no connection events: nothing of the handshake but the subprotocol, when known.
-    pub fn assumed_open(subprotocol: Option<String>) -> RecKind {
-        RecKind::Open {
-            subprotocol,
-            offered: None,
-            basic_auth_user: None,
-            scheme: None,
-        }
+/// A frame as an importer read it (from the peer itself: a capture or a log knows of no
+/// injecting).
+pub fn frame(from: Side, text: String) -> RecKind {
+    RecKind::Frame {
+        from,
+        text,
+        origin: Origin::Peer,
     }
 }
 
 impl Rec {
     /// The owned form of a parsed trace record (`None` for kinds this reader skips).
     pub fn from_record(r: &crate::source::trace_reader::Record<'_>) -> Option<Rec> {
-        use crate::source::trace_reader::RecordKind as K;
-        let kind = match &r.kind {
-            K::Open {
-                subprotocol,
-                scheme,
-                basic_auth_user,
-                offered_subprotocols,
-                ..
-            } => RecKind::Open {
-                subprotocol: subprotocol.as_deref().map(str::to_owned),
-                offered: offered_subprotocols.as_deref().map(str::to_owned),
-                basic_auth_user: basic_auth_user.as_deref().map(str::to_owned),
-                scheme: scheme.as_deref().map(str::to_owned),
-            },
-            K::Frame { from, text } => RecKind::Frame {
-                from: *from,
-                text: text.to_string(),
-            },
-            K::Binary { from, len } => RecKind::Binary {
-                from: *from,
-                len: *len,
-            },
-            K::Close { code, by } => RecKind::Close {
-                code: *code,
-                by: *by,
-            },
-            K::Gap { reason, frames } => RecKind::Gap {
-                reason: reason.as_deref().unwrap_or("frames missing").to_owned(),
-                frames: *frames,
-            },
-            K::Other => return None,
-        };
         Some(Rec {
             at: r.at,
             conn: r.conn.to_string(),
-            kind,
+            kind: r.kind.as_ref()?.to_owned_as(),
         })
     }
 
     /// The engine event this record is.
     pub fn event(&self, line: u64) -> Event<'_> {
-        let kind = match &self.kind {
-            RecKind::Open {
-                subprotocol,
-                offered,
-                basic_auth_user,
-                scheme,
-            } => EventKind::Open(Handshake {
-                subprotocol: subprotocol.as_deref(),
-                scheme: scheme.as_deref(),
-                basic_auth_user: basic_auth_user.as_deref(),
-                offered_subprotocols: offered.as_deref(),
-                ..Handshake::default()
-            }),
-            RecKind::Frame { from, text } => EventKind::Frame {
-                from: *from,
-                text: text.as_str().into(),
-                origin: Origin::Peer,
-            },
-            RecKind::Binary { from, len } => EventKind::Binary {
-                from: *from,
-                len: *len,
-            },
-            RecKind::Close { code, by } => EventKind::Close {
-                code: *code,
-                by: *by,
-            },
-            RecKind::Gap { reason, frames } => EventKind::Gap {
-                reason: Some(reason),
-                frames: *frames,
-            },
-        };
         Event {
             at: self.at,
             conn: &self.conn,
             line,
-            kind,
+            kind: self.kind.borrowed(),
         }
     }
 
@@ -157,7 +78,11 @@ pub struct Encoder {
 impl Encoder {
     /// Appends `rec` as one JSON Lines record, without the line terminator.
     pub fn encode(&mut self, rec: &Rec, out: &mut Vec<u8>) -> io::Result<()> {
-        if let RecKind::Frame { from, text } = &rec.kind
+        if let RecKind::Frame {
+            from,
+            text,
+            origin: Origin::Peer,
+        } = &rec.kind
             && !rec.conn.is_empty()
         {
             // Member for member what the recorder writes for a frame (`tests` compares them).
@@ -242,10 +167,7 @@ mod tests {
             let rec = Rec {
                 at: Timestamp::from_micros(at),
                 conn: "CP".into(),
-                kind: RecKind::Frame {
-                    from: Side::Charger,
-                    text: "[]".into(),
-                },
+                kind: frame(Side::Charger, "[]".into()),
             };
             let mut got = Vec::new();
             enc.encode(&rec, &mut got).unwrap();
@@ -271,10 +193,7 @@ mod tests {
                     let rec = Rec {
                         at: Timestamp::from_micros(1_700_000_000_123_456 - 7 * i as i64),
                         conn: conn.into(),
-                        kind: RecKind::Frame {
-                            from,
-                            text: text.into(),
-                        },
+                        kind: frame(from, text.into()),
                     };
                     let mut got = b"kept ".to_vec();
                     rec.encode(&mut got).unwrap();

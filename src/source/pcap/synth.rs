@@ -121,15 +121,10 @@ pub fn packets(records: &[Rec], opts: &Options) -> Vec<Packet> {
                 c.seq[1] = c.seq[1].wrapping_add(1);
                 c.push(&mut out, rec.at, Side::Charger, ACK, Vec::new());
                 let (sub, offered, user) = match &rec.kind {
-                    RecKind::Open {
-                        subprotocol,
-                        offered,
-                        basic_auth_user,
-                        ..
-                    } => (
-                        subprotocol.clone(),
-                        offered.clone(),
-                        basic_auth_user.clone(),
+                    RecKind::Open(h) => (
+                        h.subprotocol.clone(),
+                        h.offered_subprotocols.clone(),
+                        h.basic_auth_user.clone(),
                     ),
                     _ => (Some("ocpp1.6".into()), Some("ocpp1.6".into()), None),
                 };
@@ -172,7 +167,7 @@ pub fn packets(records: &[Rec], opts: &Options) -> Vec<Packet> {
         };
         match &rec.kind {
             RecKind::Open { .. } | RecKind::Gap { .. } => {}
-            RecKind::Frame { from, text } => {
+            RecKind::Frame { from, text, .. } => {
                 let bytes = c.message(*from, 0x1, text.as_bytes(), opts);
                 c.send(&mut out, rec.at, *from, bytes, opts.mss);
             }

@@ -13,7 +13,8 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use super::tcp::{Chunk, HalfStream};
 use crate::ocpp::Side;
-use crate::source::input::{Problem, Produced, Rec, RecKind};
+use crate::source::event::HandshakeOf;
+use crate::source::input::{self, Problem, Produced, Rec, RecKind};
 use crate::source::proxy::handshake::parse_request;
 use crate::time::Timestamp;
 
@@ -305,7 +306,7 @@ impl Conn {
         emit.rec(
             &name,
             RecKind::Gap {
-                reason,
+                reason: Some(reason),
                 frames: None,
             },
         );
@@ -411,12 +412,13 @@ impl Conn {
         });
         emit.rec(
             &name,
-            RecKind::Open {
+            RecKind::Open(HandshakeOf {
                 subprotocol: chosen,
-                offered: self.offered.clone(),
+                offered_subprotocols: self.offered.clone(),
                 basic_auth_user: self.user.clone(),
                 scheme: Some("ws".into()),
-            },
+                ..HandshakeOf::default()
+            }),
         );
         self.phase = Phase::Ws;
         // Bytes after the heads are the first frames.
@@ -632,7 +634,7 @@ impl Conn {
                     String::from_utf8_lossy(data).into_owned()
                 }
             };
-            emit.rec(&name, RecKind::Frame { from: side, text });
+            emit.rec(&name, input::frame(side, text));
         } else {
             emit.rec(
                 &name,

@@ -147,7 +147,10 @@ fn passes_with_repeats_and_noise() {
         case: 0,
         kind: ProgressKind::Started
     }));
-    assert_eq!(p.last().map(|p| &p.kind), Some(&ProgressKind::Passed));
+    assert_eq!(
+        p.last().map(|p| &p.kind),
+        Some(&ProgressKind::Ended(CaseEnd::Passed))
+    );
 }
 
 #[test]
@@ -350,7 +353,7 @@ expect = { status = "Available" }
     );
     assert!(
         out.iter()
-            .any(|p| matches!(p.kind, ProgressKind::Failed { step: 2, .. }))
+            .any(|p| matches!(p.kind, ProgressKind::Ended(CaseEnd::Failed { step: 2, .. })))
     );
 }
 
@@ -405,7 +408,10 @@ fn an_inject_step_asks_once_with_captured_values_and_matches_like_a_csms_call() 
             payload: json!({"transactionId": 5}),
         }]
     );
-    assert_eq!(p.last().map(|p| &p.kind), Some(&ProgressKind::Passed));
+    assert_eq!(
+        p.last().map(|p| &p.kind),
+        Some(&ProgressKind::Ended(CaseEnd::Passed))
+    );
     let res = r.results();
     assert_eq!(res[0].verdict, Verdict::Passed);
 }
@@ -418,12 +424,12 @@ fn a_failed_injection_fails_the_case_at_its_step() {
     r.inject_failed("CP", 0, 2, "no", &mut p);
     assert!(
         !p.iter()
-            .any(|p| matches!(p.kind, ProgressKind::Failed { .. }))
+            .any(|p| matches!(p.kind, ProgressKind::Ended(CaseEnd::Failed { .. })))
     );
     r.inject_failed("CP", 0, 1, "not connected", &mut p);
     assert!(matches!(
         &p.last().map(|p| &p.kind),
-        Some(ProgressKind::Failed { step: 1, reason }) if reason.contains("could not inject it: not connected")
+        Some(ProgressKind::Ended(CaseEnd::Failed { step: 1, reason })) if reason.contains("could not inject it: not connected")
     ));
     assert_eq!(r.results()[0].verdict, Verdict::Failed);
 }
@@ -466,7 +472,7 @@ fn a_frame_before_after_s_fails_its_step() {
     );
     assert!(
         p.iter()
-            .any(|p| matches!(p.kind, ProgressKind::Failed { step: 3, .. }))
+            .any(|p| matches!(p.kind, ProgressKind::Ended(CaseEnd::Failed { step: 3, .. })))
     );
 }
 

@@ -19,7 +19,7 @@ use super::{
     SET_VARIABLES_COUNT_MISMATCH, SET_VARIABLES_DUPLICATE_ENTRY, SET_VARIABLES_UNMATCHED_RESULT,
     UNKNOWN_KEY_CHANGE_NOT_NOTSUPPORTED,
 };
-use crate::engine::rules::auth::SECRET_READBACK;
+use crate::engine::rules::auth;
 use crate::engine::rules::avail;
 use serde_json::Value;
 

@@ -3,6 +3,9 @@
 //! HeartbeatInterval) and judges the charger's silence and heartbeat spacing against it,
 //! and the peers' clocks against the event timestamps (the observer's clock).
 //!
+//! The two waits (the next charger CALL within the interval, a Heartbeat within a day of
+//! the open) are [`Deadlines`], fired by event time.
+//!
 //! It judges only stations known to be accepted (`Station::is_accepted`), so a trace that
 //! starts mid-life is not judged for heartbeats. It does not judge response timeouts
 //! (`rpc.no-response` does) nor the registration itself (`seq/boot.rs`).
@@ -18,6 +21,7 @@ use crate::engine::rules::ALL;
 use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::engine::{About, Ctx};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -28,16 +32,18 @@ pub(crate) struct State {
     /// The heartbeat interval in force, in seconds (> 0).
     interval: Option<i64>,
     open: bool,
-    /// The charger's last CALL on the open connection.
+    /// The charger's last CALL on the open connection, until `seq.heartbeat-overdue` is
+    /// reported about it.
     last_call: Option<CallRef>,
-    overdue_reported: bool,
+    /// The next CALL is due (the interval in force, with its slack) after `last_call`.
+    overdue: Deadlines<(), 1>,
     /// Consecutive heartbeats with no other charger CALL between them.
     run: Vec<Timestamp>,
     drift_reported: bool,
     future_reported: bool,
-    /// The open event of the current connection (line, time), while no Heartbeat came on it
-    /// and `seq.no-daily-heartbeat` was not reported.
-    no_heartbeat_since: Option<(u64, Timestamp)>,
+    /// The open event of the current connection (line, time), due a day later, while no
+    /// Heartbeat came on it and `seq.no-daily-heartbeat` was not reported.
+    no_heartbeat: Deadlines<(u64, Timestamp), 1>,
 }
 
 /// A day, in microseconds.
@@ -45,6 +51,18 @@ const DAY_US: i64 = 24 * 3600 * 1_000_000;
 
 fn slack_us(ctx: &Ctx<'_>, interval: i64, sign: f64) -> f64 {
     interval as f64 * 1e6 * (1.0 + sign * ctx.config().tol.heartbeat_slack_ratio)
+}
+
+/// Waits for the charger's next CALL after `last_call` (on an open connection, with an
+/// interval in force): due once the interval and its slack have passed.
+fn arm_overdue(l: &mut State, ctx: &Ctx<'_>) {
+    l.overdue.clear_all();
+    if let (true, Some(interval), Some(last)) = (l.open, l.interval, &l.last_call) {
+        // Whole microseconds: past the due time is past the (fractional) limit.
+        #[expect(clippy::cast_possible_truncation, reason = "a limit in microseconds")]
+        let limit = slack_us(ctx, interval, 1.0) as i64;
+        l.overdue.arm(last.at.after(limit), ());
+    }
 }
 
 /// The hooks of this family (see [`Family`]).
@@ -61,10 +79,12 @@ impl Family for Liveness {
 
     fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
         let l = &mut st.liveness;
-        l.no_heartbeat_since = Some((ctx.line(), ctx.now()));
+        l.no_heartbeat.clear_all();
+        l.no_heartbeat
+            .arm(ctx.now().after(DAY_US), (ctx.line(), ctx.now()));
         l.open = true;
         l.last_call = None;
-        l.overdue_reported = false;
+        l.overdue.clear_all();
         l.run.clear();
     }
 
@@ -72,17 +92,15 @@ impl Family for Liveness {
         let l = &mut st.liveness;
         l.open = false;
         l.last_call = None;
+        l.overdue.clear_all();
         l.run.clear();
-        l.no_heartbeat_since = None;
+        l.no_heartbeat.clear_all();
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let accepted = st.station.is_accepted();
         let l = &mut st.liveness;
-        if let Some((line, at)) = l.no_heartbeat_since
-            && now.micros().saturating_sub(at.micros()) > DAY_US
-        {
-            l.no_heartbeat_since = None;
+        for (_, (line, at)) in l.no_heartbeat.expired(now) {
             ctx.report_about(
                 &NO_DAILY_HEARTBEAT,
                 About {
@@ -98,16 +116,17 @@ impl Family for Liveness {
                 ),
             );
         }
-        let (Some(interval), Some(last)) = (l.interval, &l.last_call) else {
+        // Judged only while the station is accepted: an earlier event past the due time
+        // leaves the wait armed.
+        let Some(interval) = l.interval.filter(|_| accepted) else {
             return;
         };
-        if !l.open || !accepted || l.overdue_reported {
-            return;
-        }
         let limit = slack_us(ctx, interval, 1.0);
-        let silent = now.micros().saturating_sub(last.at.micros()) as f64;
-        if silent > limit {
-            l.overdue_reported = true;
+        for _ in l.overdue.expired(now) {
+            let Some(last) = l.last_call.take() else {
+                continue;
+            };
+            let silent = now.micros().saturating_sub(last.at.micros()) as f64;
             ctx.report_about(
                 &HEARTBEAT_OVERDUE,
                 last.about(),
@@ -133,10 +152,10 @@ impl Family for Liveness {
         let accepted = st.station.is_accepted();
         let l = &mut st.liveness;
         if call.action == "Heartbeat" {
-            l.no_heartbeat_since = None;
+            l.no_heartbeat.clear_all();
         }
         l.last_call = Some(CallRef::of_call(ctx, call));
-        l.overdue_reported = false;
+        arm_overdue(l, ctx);
         if call.action != "Heartbeat" || triggered || !accepted {
             l.run.clear();
             return;
@@ -183,7 +202,7 @@ impl Family for Liveness {
                     && str_of(result, "status") == Some("Accepted")
                     && let Some(i) = int_of(result, "interval").filter(|i| *i > 0)
                 {
-                    set_interval(st, i);
+                    set_interval(st, ctx, i);
                 }
             }
             "ChangeConfiguration" if reply.caller == Side::Csms => {
@@ -192,7 +211,7 @@ impl Family for Liveness {
                         .is_some_and(|k| k.eq_ignore_ascii_case("HeartbeatInterval"))
                     && let Some(i) = str_of(reply.request, "value").and_then(parse_secs)
                 {
-                    set_interval(st, i);
+                    set_interval(st, ctx, i);
                 }
             }
             "SetVariables" if reply.caller == Side::Csms => {
@@ -200,7 +219,7 @@ impl Family for Liveness {
                     return;
                 };
                 if let Some(i) = heartbeat_set(reply.request, result) {
-                    set_interval(st, i);
+                    set_interval(st, ctx, i);
                 }
             }
             _ => {}
@@ -258,12 +277,14 @@ fn parse_secs(s: &str) -> Option<i64> {
     s.trim().parse::<i64>().ok().filter(|i| *i > 0)
 }
 
-fn set_interval(st: &mut ProtoState, interval: i64) {
+fn set_interval(st: &mut ProtoState, ctx: &Ctx<'_>, interval: i64) {
     let l = &mut st.liveness;
     if l.interval != Some(interval) {
         l.run.clear();
     }
     l.interval = Some(interval);
+    // The wait for the next CALL counts with the interval now in force.
+    arm_overdue(l, ctx);
 }
 
 /// The HeartbeatInterval a SetVariables request set and its answer accepted, if any.

@@ -28,9 +28,10 @@ use serde_json::Value;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
+use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::Deadlines;
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -65,6 +66,7 @@ struct Trigger {
     /// The message came before the answer.
     early: bool,
     candidate: Option<Candidate>,
+    /// When it was sent: unanswered, it is forgotten some time later.
     sent_at: Timestamp,
     /// The trigger may be answered by several messages (one per connector, EVSE or
     /// transaction): once answered it stays open until its window ends, so the later ones
@@ -74,10 +76,31 @@ struct Trigger {
     satisfied: bool,
 }
 
+impl Trigger {
+    /// When its phase ends: an answer is no longer awaited (`stale` after it was sent),
+    /// the message was due, the refusal window is over.
+    fn due(&self, stale: i64) -> Timestamp {
+        match self.phase {
+            Phase::Sent => self.sent_at.after(stale),
+            Phase::Accepted(due) | Phase::Refused(due) => due,
+        }
+    }
+}
+
+/// How long an unanswered trigger is remembered: twice the call timeout and the window.
+fn stale_us(ctx: &Ctx<'_>) -> i64 {
+    let tol = &ctx.config().tol;
+    tol.call_timeout_us
+        .saturating_add(tol.followup_window_us)
+        .saturating_mul(2)
+}
+
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    triggers: Vec<Trigger>,
+    /// The triggers in their phases, each due when its phase ends ([`Trigger::due`]);
+    /// a trigger that changes phase is taken out and armed again with its new due time.
+    triggers: Deadlines<Trigger, MAX_TRIGGERS>,
     /// When a trigger for BootNotification was last accepted.
     boot_accepted_at: Option<Timestamp>,
 }
@@ -132,46 +155,20 @@ impl Family for Trig {
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // An unanswered trigger will never be answered on this connection.
-        st.trig.triggers.retain(|t| t.phase != Phase::Sent);
+        st.trig.triggers.clear(|t| t.phase == Phase::Sent);
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        let window = ctx.config().tol.followup_window_us;
-        let stale = ctx
-            .config()
-            .tol
-            .call_timeout_us
-            .saturating_add(window)
-            .saturating_mul(2);
-        let mut k = 0;
-        while k < st.trig.triggers.len() {
-            let t = &st.trig.triggers[k];
-            let settle = match t.phase {
-                Phase::Accepted(due) => now > due || (end && t.candidate.is_some() && !t.satisfied),
-                Phase::Refused(until) => now > until,
-                Phase::Sent => now.micros().saturating_sub(t.sent_at.micros()) > stale,
-            };
-            if !settle {
-                k += 1;
-                continue;
-            }
-            let t = st.trig.triggers.remove(k);
-            if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
-                continue;
-            }
-            match t.candidate {
-                Some(c) => ctx.report_about(c.rule, c.call.about(), c.message),
-                None => ctx.report_about(
-                    &ACCEPTED_NOT_SENT,
-                    t.call.about(),
-                    format!(
-                        "{} for {} was accepted but no {} followed within {:.0} s",
-                        t.call.action,
-                        t.requested,
-                        t.expects.join(" or "),
-                        window as f64 / 1e6
-                    ),
-                ),
+        for (_, t) in st.trig.triggers.expired(now) {
+            settle(ctx, t);
+        }
+        if end {
+            // The observation ends: an accepted trigger answered only by flawed messages
+            // is judged by what came.
+            while let Some(t) = st.trig.triggers.take(|t| {
+                matches!(t.phase, Phase::Accepted(_)) && t.candidate.is_some() && !t.satisfied
+            }) {
+                settle(ctx, t);
             }
         }
     }
@@ -210,30 +207,51 @@ impl Family for Trig {
                 ),
             );
         }
-        let Some(i) = st
+        let Some(mut t) = st
             .trig
             .triggers
-            .iter()
-            .position(|t| *t.call.id == *reply.id && t.phase == Phase::Sent)
+            .take(|t| *t.call.id == *reply.id && t.phase == Phase::Sent)
         else {
             return;
         };
-        let t = &mut st.trig.triggers[i];
         match (reply.outcome, status) {
-            (Outcome::Result { .. }, Some("Accepted")) => {
-                if t.early && !t.multi {
-                    st.trig.triggers.remove(i);
-                } else {
-                    t.phase = Phase::Accepted(Timestamp::after(now, window));
-                    t.satisfied = t.early;
-                }
+            (Outcome::Result { .. }, Some("Accepted")) if !t.early || t.multi => {
+                t.phase = Phase::Accepted(Timestamp::after(now, window));
+                t.satisfied = t.early;
             }
             (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
                 t.phase = Phase::Refused(Timestamp::after(now, window));
             }
-            _ => {
-                st.trig.triggers.remove(i);
-            }
+            // Accepted after its message came, refused with an error, answered otherwise:
+            // nothing more to wait for.
+            _ => return,
+        }
+        let stale = stale_us(ctx);
+        st.trig.triggers.arm(t.due(stale), t);
+    }
+}
+
+/// A trigger whose phase ended: an accepted one that no proper message answered is
+/// reported (with the flawed message that came, if one did).
+fn settle(ctx: &mut Ctx<'_>, t: Trigger) {
+    if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
+        return;
+    }
+    match t.candidate {
+        Some(c) => ctx.report_about(c.rule, c.call.about(), c.message),
+        None => {
+            let window = ctx.config().tol.followup_window_us;
+            ctx.report_about(
+                &ACCEPTED_NOT_SENT,
+                t.call.about(),
+                format!(
+                    "{} for {} was accepted but no {} followed within {:.0} s",
+                    t.call.action,
+                    t.requested,
+                    t.expects.join(" or "),
+                    window as f64 / 1e6
+                ),
+            );
         }
     }
 }
@@ -280,25 +298,22 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if expects.is_empty() {
         return;
     }
-    push_capped(
-        &mut st.trig.triggers,
-        Trigger {
-            call: CallRef::of_call(ctx, call),
-            requested: Box::from(requested),
-            expects,
-            target,
-            phase: Phase::Sent,
-            early: false,
-            candidate: None,
-            sent_at: ctx.now(),
-            multi: matches!(
-                requested,
-                "StatusNotification" | "MeterValues" | "TransactionEvent"
-            ),
-            satisfied: false,
-        },
-        MAX_TRIGGERS,
-    );
+    let t = Trigger {
+        call: CallRef::of_call(ctx, call),
+        requested: Box::from(requested),
+        expects,
+        target,
+        phase: Phase::Sent,
+        early: false,
+        candidate: None,
+        sent_at: ctx.now(),
+        multi: matches!(
+            requested,
+            "StatusNotification" | "MeterValues" | "TransactionEvent"
+        ),
+        satisfied: false,
+    };
+    st.trig.triggers.arm(t.due(stale_us(ctx)), t);
 }
 
 /// The connector (1.6) or EVSE (2.x) a charger message is about, if it says.
@@ -359,15 +374,13 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
     };
     // A trigger still waiting for its message first, then one already answered.
-    let triggers = &st.trig.triggers;
-    let Some(i) = triggers
-        .iter()
-        .position(|t| matches(t) && !t.satisfied)
-        .or_else(|| triggers.iter().position(matches))
+    let triggers = &mut st.trig.triggers;
+    let Some(mut t) = triggers
+        .take(|t| matches(t) && !t.satisfied)
+        .or_else(|| triggers.take(matches))
     else {
         return;
     };
-    let t = &mut st.trig.triggers[i];
     match t.phase {
         Phase::Sent => {
             t.early = true;
@@ -387,7 +400,8 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                     call.action, t.call.action, t.call.id
                 ),
             );
-            st.trig.triggers.remove(i);
+            // Reported: nothing more to wait for.
+            return;
         }
         Phase::Accepted(_) if t.satisfied => {}
         Phase::Accepted(_) => {
@@ -419,12 +433,13 @@ fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                     t.satisfied = true;
                     t.candidate = None;
                 }
-                _ => {
-                    st.trig.triggers.remove(i);
-                }
+                // Answered properly: nothing more to wait for.
+                _ => return,
             }
         }
     }
+    let stale = stale_us(ctx);
+    st.trig.triggers.arm(t.due(stale), t);
 }
 
 #[cfg(test)]

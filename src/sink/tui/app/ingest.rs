@@ -3,6 +3,7 @@
 //! its frame. Derives nothing the engine did not say.
 
 use super::*;
+use crate::source::event::EventKindOf;
 
 impl App {
     /// Takes one item of the feed.
@@ -86,10 +87,9 @@ impl App {
         };
         let mut call_line = None;
         match &e.what {
-            SeenKind::Open {
-                subprotocol,
-                security,
-            } => {
+            SeenKind::Event(EventKindOf::Open(handshake)) => {
+                let subprotocol = &handshake.subprotocol;
+                let security = handshake.security_label();
                 row.kind = RowKind::Open;
                 let version = match subprotocol.as_deref() {
                     Some(p) => {
@@ -107,10 +107,10 @@ impl App {
                 );
                 let c = self.conn_mut(&e.conn);
                 c.version = version;
-                c.security = security.clone();
+                c.security = security;
                 c.closed = false;
             }
-            SeenKind::Close { code, by } => {
+            SeenKind::Event(EventKindOf::Close { code, by }) => {
                 row.kind = RowKind::Close;
                 row.from = *by;
                 row.body = NewBody::Event(
@@ -123,7 +123,7 @@ impl App {
                 );
                 self.conn_mut(&e.conn).closed = true;
             }
-            SeenKind::Gap { frames } => {
+            SeenKind::Event(EventKindOf::Gap { frames, .. }) => {
                 row.kind = RowKind::Close;
                 row.body = NewBody::Event(
                     match frames {
@@ -133,7 +133,7 @@ impl App {
                     .into(),
                 );
             }
-            SeenKind::Binary { from, len } => {
+            SeenKind::Event(EventKindOf::Binary { from, len }) => {
                 row.kind = RowKind::Binary;
                 row.from = Some(*from);
                 row.body = NewBody::Event(format!("binary frame, {len} bytes").into());
@@ -141,7 +141,7 @@ impl App {
                 self.totals.frames += 1;
                 self.conn_mut(&e.conn).frames += 1;
             }
-            SeenKind::Unreadable { from, text } => {
+            SeenKind::Event(EventKindOf::Frame { from, text, .. }) => {
                 row.from = Some(*from);
                 self.stats.frame(&e.conn, None, None, None);
                 row.body = match (offset, &self.store) {

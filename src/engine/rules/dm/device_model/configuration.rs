@@ -41,14 +41,7 @@ pub(super) fn get_configuration_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         }
     }
     for k in known {
-        if str_of(k, "key").is_some_and(|key| key.eq_ignore_ascii_case("AuthorizationKey"))
-            && str_of(k, "value").is_some_and(|v| !v.is_empty())
-        {
-            ctx.report(
-                &SECRET_READBACK,
-                "GetConfiguration returns a value for the write-only AuthorizationKey (the Basic-auth password)",
-            );
-        }
+        auth::secrets::check_configuration_key(ctx, k);
     }
 }
 

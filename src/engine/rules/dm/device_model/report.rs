@@ -130,13 +130,7 @@ pub(super) fn report_part(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_
     };
     if kind == ReportKind::Report {
         for d in arr_of(p, "reportData") {
-            let attrs = arr_of(d, "variableAttribute");
-            if is_basic_auth_password(d) && attrs.iter().any(|a| a.get("value").is_some()) {
-                ctx.report(
-                    &SECRET_READBACK,
-                    "NotifyReport gives a value for the write-only SecurityCtrlr.BasicAuthPassword",
-                );
-            }
+            auth::secrets::check_report_datum(ctx, d);
         }
     }
     let Some(request_id) = int_of(p, "requestId") else {

@@ -110,11 +110,6 @@ pub(super) fn check_pairing(
     Some(p)
 }
 
-pub(super) fn is_basic_auth_password(entry: &Value) -> bool {
-    let k = cv_key(entry);
-    k.comp == Some("SecurityCtrlr") && k.var == Some("BasicAuthPassword")
-}
-
 pub(super) fn get_variables_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let Some(result) = reply.result() else { return };
     let requests = arr_of(reply.request, "getVariableData");
@@ -142,15 +137,7 @@ pub(super) fn get_variables_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
             ("Accepted", None) => missing.push(describe(r)),
             _ => {}
         }
-        if is_basic_auth_password(r) && (status != "Rejected" || value.is_some()) {
-            ctx.report(
-                &SECRET_READBACK,
-                format!(
-                    "GetVariables of SecurityCtrlr.BasicAuthPassword answered with status {status}{}; the password is write-only and must be answered Rejected",
-                    if value.is_some() { " and a value" } else { "" }
-                ),
-            );
-        }
+        auth::secrets::check_variable_result(ctx, r);
     }
     if !on_failure.is_empty() {
         ctx.report(

@@ -1,5 +1,5 @@
-//! Unit tests of `sec/security.rs`: traces fed through the whole checker, asserting which rules fire
-//! on which lines.
+//! Unit tests of `auth/profile.rs`: the profile and TLS readings, and traces fed through
+//! the whole checker, asserting which rules fire on which lines.
 
 use super::*;
 use crate::engine::rules::testing::run;
