@@ -27,6 +27,11 @@ impl<T, const CAP: usize> Deadlines<T, CAP> {
         if self.items.len() >= CAP {
             self.items.remove(0);
         }
+        if self.items.capacity() == 0 {
+            // A first push would make room for four; a single watch (a list of one, kept
+            // for every station) needs room for one.
+            self.items.reserve_exact(CAP.min(4));
+        }
         self.items.push((due, item));
     }
 
@@ -88,5 +93,18 @@ mod tests {
             d.arm(Timestamp::from_secs(s), x);
         }
         assert_eq!(d.iter().copied().collect::<Vec<_>>(), ["b", "c"]);
+    }
+
+    #[test]
+    fn a_single_watch_holds_room_for_one() {
+        let mut d = Deadlines::<_, 1>::default();
+        d.arm(Timestamp::from_secs(1), 7u64);
+        d.arm(Timestamp::from_secs(2), 8u64);
+        assert_eq!(
+            d.items.capacity(),
+            1,
+            "kept for every station: no spare room"
+        );
+        assert_eq!(d.iter().copied().collect::<Vec<_>>(), [8]);
     }
 }
