@@ -377,34 +377,10 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
 /// The trace record reader unescapes its strings with it too.
 #[inline]
 pub(crate) fn escape(b: &[u8], i: usize) -> Option<(char, usize)> {
-    let c = match *b.get(i + 1)? {
-        b'"' => '"',
-        b'\\' => '\\',
-        b'/' => '/',
-        b'b' => '\u{8}',
-        b'f' => '\u{c}',
-        b'n' => '\n',
-        b'r' => '\r',
-        b't' => '\t',
-        b'u' => {
-            let hi = hex4(b, i + 2)?;
-            if (0xD800..0xDC00).contains(&hi) {
-                // A leading surrogate must be followed by an escaped trailing one.
-                if b.get(i + 6..i + 8) != Some(b"\\u") {
-                    return None;
-                }
-                let lo = hex4(b, i + 8)?;
-                if !(0xDC00..0xE000).contains(&lo) {
-                    return None;
-                }
-                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                return Some((char::from_u32(code)?, i + 12));
-            }
-            return Some((char::from_u32(hi)?, i + 6));
-        }
-        _ => return None,
-    };
-    Some((c, i + 2))
+    match *b.get(i + 1)? {
+        b'u' => unicode_escape(b, i + 2, b"\\u"),
+        letter => Some((short_escape(letter)?, i + 2)),
+    }
 }
 
 /// A document escape whose backslash was escaped (`\\`) in escaped text: `j` is the index
@@ -413,41 +389,55 @@ pub(crate) fn escape(b: &[u8], i: usize) -> Option<(char, usize)> {
 /// [`escape`] gives them for the unescaped text; `None` also for the record escapes a
 /// frame never needs inside (a `\u` digit written as an escape).
 fn escaped_escape(b: &[u8], j: usize) -> Option<(char, usize)> {
-    let c = match *b.get(j)? {
-        b'\\' => {
-            let c = match *b.get(j + 1)? {
-                b'"' => '"',
-                b'\\' => '\\',
-                b'/' => '/',
-                _ => return None,
-            };
-            return Some((c, j + 2));
-        }
+    match *b.get(j)? {
+        // An escaped quote, backslash or slash.
+        b'\\' => match *b.get(j + 1)? {
+            letter @ (b'"' | b'\\' | b'/') => Some((short_escape(letter)?, j + 2)),
+            _ => None,
+        },
+        // A bare quote ends the record's string: no escape of the document.
+        b'"' => None,
+        // The trailing surrogate's escape: an escaped backslash, then `u`.
+        b'u' => unicode_escape(b, j + 1, b"\\\\u"),
+        letter => Some((short_escape(letter)?, j + 1)),
+    }
+}
+
+/// The character of a one-letter JSON escape (`\n` is `n`'s).
+#[inline]
+fn short_escape(letter: u8) -> Option<char> {
+    Some(match letter {
+        b'"' => '"',
+        b'\\' => '\\',
         b'/' => '/',
         b'b' => '\u{8}',
         b'f' => '\u{c}',
         b'n' => '\n',
         b'r' => '\r',
         b't' => '\t',
-        b'u' => {
-            let hi = hex4(b, j + 1)?;
-            if (0xD800..0xDC00).contains(&hi) {
-                // The trailing surrogate's escape: an escaped backslash, then `u`.
-                if b.get(j + 5..j + 8) != Some(b"\\\\u") {
-                    return None;
-                }
-                let lo = hex4(b, j + 8)?;
-                if !(0xDC00..0xE000).contains(&lo) {
-                    return None;
-                }
-                let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                return Some((char::from_u32(code)?, j + 12));
-            }
-            return Some((char::from_u32(hi)?, j + 5));
-        }
         _ => return None,
-    };
-    Some((c, j + 1))
+    })
+}
+
+/// A `\uXXXX` escape whose four digits start at `d`: the character and the index after it. A
+/// leading surrogate must be followed by `trail` (how the next escape's backslash and `u` are
+/// written: `\u`, or `\\u` in escaped text) and a trailing surrogate's four digits.
+#[inline]
+fn unicode_escape(b: &[u8], d: usize, trail: &[u8]) -> Option<(char, usize)> {
+    let hi = hex4(b, d)?;
+    if !(0xD800..0xDC00).contains(&hi) {
+        return Some((char::from_u32(hi)?, d + 4));
+    }
+    let lo_at = d + 4 + trail.len();
+    if b.get(d + 4..lo_at) != Some(trail) {
+        return None;
+    }
+    let lo = hex4(b, lo_at)?;
+    if !(0xDC00..0xE000).contains(&lo) {
+        return None;
+    }
+    let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    Some((char::from_u32(code)?, lo_at + 4))
 }
 
 /// Four hexadecimal digits at `i`.
