@@ -176,17 +176,8 @@ impl fmt::Display for FrameText<'_> {
     }
 }
 
-impl PartialEq for FrameText<'_> {
-    /// The same plain text (however each is held).
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
-}
-
-impl Eq for FrameText<'_> {}
-
-/// What can hand out a [`FrameText`]: a frame's text however a source holds it (plain in
-/// any string type, or a record's [`TextCell`]).
+/// What can hand out a [`FrameText`]: a frame's text however a source holds it (plain, as
+/// `&str` or `String`, or a record's [`TextCell`]).
 pub trait AsFrameText {
     fn frame_text(&self) -> FrameText<'_>;
 }
@@ -218,18 +209,6 @@ impl<X: AsFrameText + ?Sized> AsFrameText for &X {
 impl AsFrameText for String {
     fn frame_text(&self) -> FrameText<'_> {
         FrameText::from(self.as_str())
-    }
-}
-
-impl AsFrameText for Box<str> {
-    fn frame_text(&self) -> FrameText<'_> {
-        FrameText::from(&**self)
-    }
-}
-
-impl AsFrameText for std::borrow::Cow<'_, str> {
-    fn frame_text(&self) -> FrameText<'_> {
-        FrameText::from(&**self)
     }
 }
 
