@@ -23,6 +23,7 @@ pub mod rules;
 pub mod schema;
 pub mod session;
 pub(crate) mod station;
+pub(crate) mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -19,7 +19,6 @@ pub mod sec;
 pub mod seq;
 pub mod status16;
 pub mod status2;
-pub(crate) mod support;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod trig;

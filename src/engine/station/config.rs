@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::engine::protocol::{Call, Reply};
-use crate::engine::rules::support::{arr_of, int_of, push_capped, status_of, str_of};
+use crate::engine::support::{arr_of, int_of, push_capped, status_of, str_of};
 use crate::ocpp::Side;
 
 /// Keys remembered as read-only or unknown (1.6).

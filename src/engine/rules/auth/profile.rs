@@ -19,9 +19,9 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::support::{arr_of, int_of, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Cfg;
+use crate::engine::support::{arr_of, int_of, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::identity::{self, percent_decode};
 use crate::ocpp::{Side, Version};

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::SECRET_READBACK;
 use crate::engine::Ctx;
-use crate::engine::rules::support::{arr_of, str_of};
 use crate::engine::station::cv_key;
+use crate::engine::support::{arr_of, str_of};
 
 /// Whether a device-model entry (a GetVariables result, a NotifyReport datum) is
 /// SecurityCtrlr.BasicAuthPassword.

@@ -30,12 +30,12 @@ use super::{
 };
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::trig;
 use crate::engine::rules::trig::status::InProgress;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 

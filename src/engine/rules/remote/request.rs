@@ -21,11 +21,11 @@
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
 use crate::engine::station::v2::{Event, id_hash};
 use crate::engine::station::v16::same_tag;
+use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

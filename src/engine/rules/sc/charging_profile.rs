@@ -22,9 +22,9 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::dm::device_model::TxId;
-use crate::engine::rules::support::{arr_of, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Cfg;
+use crate::engine::support::{arr_of, int_of, push_capped, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 

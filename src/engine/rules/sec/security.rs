@@ -12,9 +12,9 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::support::{CallRef, push_capped, status_of, str_of};
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::support::{CallRef, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::security_event::{is_failure, is_standard};
 use crate::ocpp::{Side, Version};

@@ -17,10 +17,10 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Outcome, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Registration;
+use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

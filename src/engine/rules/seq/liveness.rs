@@ -18,10 +18,10 @@ use serde_json::Value;
 
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::{About, Ctx};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

@@ -22,9 +22,9 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
-use crate::engine::rules::support::{CallRef, credible_stamp, find_or_push_capped, int_of, str_of};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::support::{CallRef, credible_stamp, find_or_push_capped, int_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::charge_point_status::ChargePointStatus as Status;
 use crate::ocpp::{Side, Version};

@@ -19,10 +19,10 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
-use crate::engine::rules::support::{
+use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::support::{
     arr_of, credible_stamp, find_or_push_capped, int_of, push_capped, str_of,
 };
-use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 

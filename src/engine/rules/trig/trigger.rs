@@ -28,10 +28,10 @@ use serde_json::Value;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

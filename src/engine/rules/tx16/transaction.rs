@@ -35,11 +35,11 @@ use serde_json::Value;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::V16;
-use crate::engine::rules::support::{
-    CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
-};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, v16};
+use crate::engine::support::{
+    CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
+};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

@@ -12,7 +12,7 @@
 //! ```
 
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::support::{CallRef, MsgId, int_of, push_capped, str_of, ts_of};
+use crate::engine::support::{CallRef, MsgId, int_of, push_capped, str_of, ts_of};
 use crate::time::Timestamp;
 
 /// Transactions followed (open ones, and recently stopped ones with their details).

@@ -17,7 +17,7 @@
 use serde_json::Value;
 
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::support::{push_capped, str_of};
+use crate::engine::support::{push_capped, str_of};
 use crate::time::Timestamp;
 
 /// Transactions followed (open ones, and recently ended ones with their details).

@@ -1,5 +1,6 @@
-//! Helpers every rule family needs: reading members of a JSON payload, remembering a CALL
-//! to report about it later, and bounded lists. No rule lives here and nothing here judges.
+//! Helpers the station model and every rule family need: reading members of a JSON payload,
+//! remembering a CALL to report about it later, and bounded lists. Nothing here judges, and
+//! nothing here imports a rule.
 
 use serde_json::Value;
 
