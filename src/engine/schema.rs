@@ -10,6 +10,7 @@
 //! reads frames or keeps state per connection.
 
 pub mod errata;
+pub mod fast;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 use crate::ocpp::Version;
 use crate::ocpp::action::catalogue;
+use crate::wire::view::JsonView;
 
 pub use errata::{ERRATA, ErrataError, ErrataSelection, Erratum};
 
@@ -73,11 +75,32 @@ pub struct Violation {
     pub enum_options: Option<Vec<String>>,
 }
 
+/// One schema, compiled twice: jsonschema's validator (the reference, and the wording of
+/// every violation) and, where every keyword is known to it, the fast program.
+struct Compiled {
+    validator: Validator,
+    fast: Result<fast::Program, fast::Unsupported>,
+}
+
 #[derive(Default)]
 struct VersionSchemas {
     /// Indexed like the version's action catalogue.
-    request: Vec<Option<Validator>>,
-    response: Vec<Option<Validator>>,
+    request: Vec<Option<Compiled>>,
+    response: Vec<Option<Compiled>>,
+}
+
+/// The fast verdict on a payload ([`SchemaSet::verdict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The schema's fast program judged the payload valid; nothing more to do.
+    Valid,
+    /// The fast program judged it not valid: build the `Value` and ask
+    /// [`SchemaSet::violations`] (jsonschema) what is wrong.
+    Invalid,
+    /// The schema has no fast program: build the `Value` and ask [`SchemaSet::is_valid`].
+    NoProgram,
+    /// No schema for this action and direction.
+    NoSchema,
 }
 
 /// Compiled validators for every version.
@@ -105,14 +128,18 @@ pub fn builtin_documents() -> impl Iterator<Item = (Version, &'static str, &'sta
     })
 }
 
-fn compile(schema: &Value, path: &Path) -> Result<Validator, SchemaError> {
-    jsonschema::options()
+fn compile(schema: &Value, path: &Path) -> Result<Compiled, SchemaError> {
+    let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(schema)
         .map_err(|e| SchemaError::Compile {
             path: path.to_owned(),
             message: e.to_string(),
-        })
+        })?;
+    Ok(Compiled {
+        validator,
+        fast: fast::Program::compile(schema),
+    })
 }
 
 impl SchemaSet {
@@ -252,7 +279,7 @@ impl SchemaSet {
         Ok(())
     }
 
-    fn insert(&mut self, version: Version, action: &str, dir: Direction, v: Validator) {
+    fn insert(&mut self, version: Version, action: &str, dir: Direction, v: Compiled) {
         if let Some((i, _)) = crate::ocpp::action::lookup(version, action) {
             let slots = &mut self.versions[version.index()];
             match dir {
@@ -267,7 +294,7 @@ impl SchemaSet {
         self.validator(version, action, dir).is_some()
     }
 
-    fn validator(&self, version: Version, action: usize, dir: Direction) -> Option<&Validator> {
+    fn compiled(&self, version: Version, action: usize, dir: Direction) -> Option<&Compiled> {
         let slots = &self.versions[version.index()];
         match dir {
             Direction::Request => slots.request.get(action)?.as_ref(),
@@ -275,8 +302,59 @@ impl SchemaSet {
         }
     }
 
-    /// Fast verdict: `Some(true)` valid, `Some(false)` invalid, `None` no schema.
+    fn validator(&self, version: Version, action: usize, dir: Direction) -> Option<&Validator> {
+        self.compiled(version, action, dir).map(|c| &c.validator)
+    }
+
+    /// The fast program of a schema, or why it has none (`None`: no schema).
+    pub fn program(
+        &self,
+        version: Version,
+        action: usize,
+        dir: Direction,
+    ) -> Option<Result<&fast::Program, &fast::Unsupported>> {
+        self.compiled(version, action, dir).map(|c| c.fast.as_ref())
+    }
+
+    /// The fast verdict on a payload held in any JSON representation ([`fast`]): no
+    /// `serde_json::Value` is needed unless the answer is [`Verdict::Invalid`] or
+    /// [`Verdict::NoProgram`].
+    pub fn verdict<'a, V: JsonView<'a>>(
+        &self,
+        version: Version,
+        action: usize,
+        dir: Direction,
+        payload: V,
+    ) -> Verdict {
+        match self.compiled(version, action, dir) {
+            None => Verdict::NoSchema,
+            Some(Compiled { fast: Err(_), .. }) => Verdict::NoProgram,
+            Some(Compiled { fast: Ok(p), .. }) if p.is_valid(payload) => Verdict::Valid,
+            Some(_) => Verdict::Invalid,
+        }
+    }
+
+    /// Whether the payload is valid: `Some(true)` valid, `Some(false)` invalid, `None` no
+    /// schema. The fast program answers "valid"; jsonschema confirms every other answer (so
+    /// "invalid" here always means jsonschema finds a violation).
     pub fn is_valid(
+        &self,
+        version: Version,
+        action: usize,
+        dir: Direction,
+        payload: &Value,
+    ) -> Option<bool> {
+        let compiled = self.compiled(version, action, dir)?;
+        if let Ok(program) = &compiled.fast
+            && program.is_valid(payload)
+        {
+            return Some(true);
+        }
+        Some(compiled.validator.is_valid(payload))
+    }
+
+    /// jsonschema's own verdict, without the fast program (for comparisons and benches).
+    pub fn is_valid_reference(
         &self,
         version: Version,
         action: usize,
