@@ -8,6 +8,12 @@
 //!
 //! Validators never insert `default`s and assert `format` (date-time, uri). Nothing here
 //! reads frames or keeps state per connection.
+//!
+//! Each schema is compiled twice: by jsonschema (the reference: its violations and their
+//! wording are what reports show) and, where it knows every keyword, into a [`fast`] program
+//! that only answers valid / not valid, over any [`JsonView`]. [`SchemaSet::verdict`] is the
+//! seam for a caller holding a payload in another representation; [`SchemaSet::is_valid`]
+//! takes a `Value` and lets jsonschema confirm any answer but "valid".
 
 pub mod errata;
 pub mod fast;
@@ -536,6 +542,62 @@ mod tests {
         assert!(!check("2026-11-22 10:15:03Z"));
         assert!(!check("2026-02-30T10:15:03Z"));
         assert!(!check("22.11.2026 10:15"));
+    }
+
+    #[test]
+    fn the_verdict_seam_answers_from_the_fast_program() {
+        let s = set();
+        let i = idx(Version::V16, "BootNotification");
+        let ok = json!({"status":"Accepted","currentTime":"2026-11-22T10:15:03Z","interval":300});
+        let bad = json!({"status":"Acepted","currentTime":"2026-11-22T10:15:03Z","interval":300});
+        assert!(matches!(
+            s.program(Version::V16, i, Direction::Response),
+            Some(Ok(_))
+        ));
+        assert_eq!(
+            s.verdict(Version::V16, i, Direction::Response, &ok),
+            Verdict::Valid
+        );
+        assert_eq!(
+            s.verdict(Version::V16, i, Direction::Response, &bad),
+            Verdict::Invalid
+        );
+        assert_eq!(
+            s.is_valid(Version::V16, i, Direction::Response, &bad),
+            Some(false)
+        );
+        let send = idx(Version::V21, "NotifyPeriodicEventStream");
+        assert_eq!(
+            s.verdict(Version::V21, send, Direction::Response, &ok),
+            Verdict::NoSchema
+        );
+    }
+
+    #[test]
+    fn a_schema_with_an_unknown_keyword_is_judged_by_jsonschema_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("BootNotification.json"),
+            r#"{"$schema":"http://json-schema.org/draft-04/schema#","type":"object",
+            "properties":{"chargePointVendor":{"type":"string","pattern":"^V"}},
+            "required":["chargePointVendor"]}"#,
+        )
+        .unwrap();
+        let s = SchemaSet::from_dir(dir.path()).unwrap();
+        let i = idx(Version::V16, "BootNotification");
+        let why = s
+            .program(Version::V16, i, Direction::Request)
+            .unwrap()
+            .unwrap_err();
+        assert!(why.what.contains("pattern"), "{why}");
+        let good = json!({"chargePointVendor": "VendorX"});
+        let bad = json!({"chargePointVendor": "XVendor"});
+        assert_eq!(
+            s.verdict(Version::V16, i, Direction::Request, &bad),
+            Verdict::NoProgram
+        );
+        assert_eq!(s.is_valid(Version::V16, i, Direction::Request, &good), Some(true));
+        assert_eq!(s.is_valid(Version::V16, i, Direction::Request, &bad), Some(false));
     }
 
     #[test]
