@@ -140,7 +140,12 @@ mod tests {
         assert_eq!(items[3].as_i64(), None);
         assert_eq!(items[5].as_bool(), Some(true));
         assert_eq!(items[6].as_str(), Some("x"));
-        assert_eq!(view.get("b").and_then(|b| b.get("c")).and_then(JsonView::as_str), Some("é"));
+        assert_eq!(
+            view.get("b")
+                .and_then(|b| b.get("c"))
+                .and_then(JsonView::as_str),
+            Some("é")
+        );
         assert!(view.get("z").is_none());
         assert!(items[6].get("a").is_none());
         assert_eq!(items[6].items().count(), 0);

@@ -2,10 +2,14 @@
 //! "valid" or "not valid", over any [`JsonView`] (a `serde_json::Value` or another document).
 //!
 //! `check` judges nearly every payload valid. jsonschema's own `is_valid` needs a
-//! `serde_json::Value` and spends a few thousand instructions per frame; a program here walks
-//! the payload once with everything precomputed: the `type` as a bit set, `enum` members as a
-//! table, `properties` as a table sorted by (length, bytes) searched by halving, `required` as a
-//! bit mask over that table, limits as numbers. The verdict must equal jsonschema's
+//! `serde_json::Value` (about 2.7k instructions per frame of the bench trace); a program here
+//! needs only a [`JsonView`], so a caller holding another document builds no `Value` for a
+//! valid payload. Over a `Value` the two cost the same (2.6k against 2.7k instructions per
+//! frame, README "Speed"), so `SchemaSet::is_valid` keeps asking jsonschema. A program walks
+//! the payload once with everything precomputed: the `type` as a bit set, `enum` members and
+//! `properties` names as tables with a perfect hash (a word of each name's length and end
+//! bytes, times a multiplier found at compile time), `required` as a bit mask over the
+//! properties, limits as numbers. The verdict must equal jsonschema's
 //! `Validator::is_valid` (built with `should_validate_formats(true)`) for every payload; the
 //! differential tests (`tests/schema_fast.rs`) hold it to that.
 //!
@@ -143,7 +147,10 @@ fn int_cmp_float(a: i128, f: f64) -> Option<Ordering> {
     }
     let floor = f.floor();
     // |floor| <= 2^64: the conversion is exact.
-    #[allow(clippy::cast_possible_truncation, reason = "whole and in range, see above")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "whole and in range, see above"
+    )]
     let whole = floor as i128;
     match a.cmp(&whole) {
         Ordering::Equal if floor < f => Some(Ordering::Less),
@@ -177,7 +184,7 @@ struct Node {
     /// `type` as a bit set; 0 when absent.
     types: u8,
     /// `enum` (strings only).
-    one_of: Option<Box<[Box<str>]>>,
+    one_of: Option<Table>,
     min_len: u64,
     max_len: u64,
     format: Format,
@@ -185,8 +192,10 @@ struct Node {
     maximum: Option<Num>,
     /// `multipleOf`, decided by a jsonschema validator of that one keyword.
     multiple_of: Option<Box<Validator>>,
-    /// `properties`, sorted by (length, bytes).
-    props: Box<[Prop]>,
+    /// `properties`, in the order of `names`.
+    props: Box<[Id]>,
+    /// The names of `props`.
+    names: Table,
     /// `required` as bits over `props`.
     required: u64,
     additional: Additional,
@@ -207,6 +216,7 @@ impl Default for Node {
             maximum: None,
             multiple_of: None,
             props: Box::new([]),
+            names: Table::new(Vec::new()),
             required: 0,
             additional: Additional::Any,
             items: None,
@@ -216,15 +226,157 @@ impl Default for Node {
     }
 }
 
-fn key_order(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+/// A string's length, first eight and last eight bytes (zero-padded when shorter): equal for
+/// equal strings, and the string itself up to 16 bytes. Longer strings whose keys agree are
+/// compared eight bytes at a time in between ([`rest_eq`]); no call to `memcmp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    len: usize,
+    head: u64,
+    tail: u64,
 }
 
-impl Node {
-    fn find(&self, key: &str) -> Option<usize> {
-        self.props
-            .binary_search_by(|p| key_order(&p.name, key))
-            .ok()
+/// Up to seven bytes in one word, all of them (with the length beside it, no two strings
+/// share it): two overlapping four-byte loads, or the first, middle and last byte.
+fn short(b: &[u8]) -> u64 {
+    let n = b.len();
+    match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        (Some(h), Some(t)) => {
+            u64::from(u32::from_le_bytes(*h)) | (u64::from(u32::from_le_bytes(*t)) << 32)
+        }
+        _ => match (b.first(), b.get(n / 2), b.last()) {
+            (Some(&f), Some(&m), Some(&l)) => {
+                u64::from(f) | (u64::from(m) << 8) | (u64::from(l) << 16)
+            }
+            _ => 0,
+        },
+    }
+}
+
+fn key(b: &[u8]) -> Key {
+    let n = b.len();
+    match (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        (Some(head), Some(tail)) => Key {
+            len: n,
+            head: u64::from_le_bytes(*head),
+            tail: u64::from_le_bytes(*tail),
+        },
+        _ => Key {
+            len: n,
+            head: short(b),
+            tail: 0,
+        },
+    }
+}
+
+/// The hash the perfect hash multiplies: the [`Key`] and, past 16 bytes, every eight bytes
+/// after the head (names such as `Energy.Active.Import.Register` and
+/// `Energy.Active.Export.Register` share length, head and tail).
+fn hash(k: Key, b: &[u8]) -> u64 {
+    let mut h = k.head ^ k.tail.rotate_left(29) ^ (k.len as u64);
+    if k.len > 16 {
+        for c in b.get(8..).unwrap_or_default().chunks_exact(8) {
+            if let Some(w) = c.first_chunk::<8>() {
+                h = (h ^ u64::from_le_bytes(*w))
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .rotate_left(23);
+            }
+        }
+    }
+    h
+}
+
+/// Whether two strings with equal [`Key`]s are equal: every eight bytes after the head (the
+/// tail covers the bytes of a last short chunk).
+fn rest_eq(k: Key, a: &[u8], b: &[u8]) -> bool {
+    if k.len <= 16 {
+        return true;
+    }
+    let (Some(a), Some(b)) = (a.get(8..), b.get(8..)) else {
+        return false;
+    };
+    a.chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .all(|(x, y)| x.first_chunk::<8>() == y.first_chunk::<8>())
+}
+
+/// A set of strings with a perfect hash of their [`Key`]s: a lookup is one multiplication,
+/// one slot and one comparison of words. (Measured on the bench trace: a halving search of
+/// the names sorted by length and bytes, and a linear scan of one-word signatures confirmed
+/// by `memcmp`, each cost more than jsonschema's own lookup.)
+#[derive(Debug)]
+struct Table {
+    names: Box<[Box<str>]>,
+    keys: Box<[Key]>,
+    /// Slot `(hash * seed) >> shift` holds the index of the name plus one, or 0. Empty when
+    /// no seed separates the hashes (then the keys are scanned).
+    slots: Box<[u8]>,
+    seed: u64,
+    shift: u32,
+}
+
+impl Table {
+    fn new(names: Vec<Box<str>>) -> Table {
+        let keys: Box<[Key]> = names.iter().map(|n| key(n.as_bytes())).collect();
+        let mut table = Table {
+            names: names.into_boxed_slice(),
+            keys,
+            slots: Box::new([]),
+            seed: 0,
+            shift: 63,
+        };
+        let n = table.keys.len();
+        if n == 0 || n > 255 {
+            return table;
+        }
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let least = usize::BITS - (n - 1).leading_zeros();
+        for bits in least + 1..=least + 3 {
+            let shift = 64 - bits;
+            let mut slots = vec![0u8; 1 << bits];
+            for _ in 0..2000 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407)
+                    | 1;
+                slots.iter_mut().for_each(|s| *s = 0);
+                let mut clash = false;
+                for (i, (k, name)) in table.keys.iter().zip(table.names.iter()).enumerate() {
+                    let slot = &mut slots
+                        [(hash(*k, name.as_bytes()).wrapping_mul(seed) >> shift) as usize];
+                    if *slot != 0 {
+                        clash = true;
+                        break;
+                    }
+                    // n <= 255: the index plus one fits.
+                    *slot = u8::try_from(i + 1).unwrap_or(0);
+                }
+                if !clash {
+                    table.slots = slots.into_boxed_slice();
+                    table.seed = seed;
+                    table.shift = shift;
+                    return table;
+                }
+            }
+        }
+        table
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        let b = name.as_bytes();
+        let k = key(b);
+        if self.slots.is_empty() {
+            return self
+                .keys
+                .iter()
+                .zip(self.names.iter())
+                .position(|(nk, n)| *nk == k && rest_eq(k, b, n.as_bytes()));
+        }
+        let slot = *self
+            .slots
+            .get((hash(k, b).wrapping_mul(self.seed) >> self.shift) as usize)?;
+        let i = usize::from(slot).checked_sub(1)?;
+        (*self.keys.get(i)? == k && rest_eq(k, b, self.names.get(i)?.as_bytes())).then_some(i)
     }
 }
 
@@ -252,10 +404,12 @@ impl Program {
     pub fn compile(doc: &Value) -> Result<Program, Unsupported> {
         let draft = match doc.get("$schema").and_then(Value::as_str) {
             Some(
-                "http://json-schema.org/draft-04/schema#" | "http://json-schema.org/draft-04/schema",
+                "http://json-schema.org/draft-04/schema#"
+                | "http://json-schema.org/draft-04/schema",
             ) => Draft::D4,
             Some(
-                "http://json-schema.org/draft-06/schema#" | "http://json-schema.org/draft-06/schema",
+                "http://json-schema.org/draft-06/schema#"
+                | "http://json-schema.org/draft-06/schema",
             ) => Draft::D6,
             other => {
                 return Err(Unsupported {
@@ -302,11 +456,10 @@ impl Program {
         if n.types != 0 && !self.type_ok(n.types, kind, v) {
             return false;
         }
-        if let Some(options) = &n.one_of {
-            match v.as_str() {
-                Some(s) if options.iter().any(|o| **o == *s) => {}
-                _ => return false,
-            }
+        if let Some(options) = &n.one_of
+            && v.as_str().and_then(|s| options.find(s)).is_none()
+        {
+            return false;
         }
         match kind {
             JsonKind::String => {
@@ -366,7 +519,7 @@ impl Program {
     fn object_ok<'a, V: JsonView<'a>>(&self, n: &Node, v: V, depth: u32) -> bool {
         let mut seen = 0u64;
         for (key, member) in v.members() {
-            match n.find(key) {
+            match n.names.find(key) {
                 Some(i) => {
                     let bit = 1u64 << i;
                     // A repeated key: a `Value` keeps one, so let jsonschema judge that one.
@@ -374,7 +527,7 @@ impl Program {
                         return false;
                     }
                     seen |= bit;
-                    if !self.check(n.props[i].node, member, depth) {
+                    if !self.check(n.props[i], member, depth) {
                         return false;
                     }
                 }
@@ -500,9 +653,8 @@ fn time_ok(t: &[u8]) -> bool {
         }
         rest = &after_dot[n..];
     }
-    let leap_second_at_utc = |utc_hour: i16, utc_minute: i16| {
-        second != 60 || (utc_hour == 23 && utc_minute == 59)
-    };
+    let leap_second_at_utc =
+        |utc_hour: i16, utc_minute: i16| second != 60 || (utc_hour == 23 && utc_minute == 59);
     match rest {
         [b'Z' | b'z'] => leap_second_at_utc(hour, minute),
         [sign @ (b'+' | b'-'), oh1, oh2, b':', om1, om2] => {
@@ -608,7 +760,10 @@ impl<'d> Compiler<'d> {
                 .and_then(|d| d.get(name))
                 .ok_or_else(|| unsupported(pointer, format!("$ref {reference} not found")))?;
             let Value::Object(map) = target else {
-                return Err(unsupported(pointer, format!("$ref {reference}: not an object")));
+                return Err(unsupported(
+                    pointer,
+                    format!("$ref {reference}: not an object"),
+                ));
             };
             if let Some(next) = map.get("$ref") {
                 reference = next;
@@ -647,7 +802,7 @@ impl<'d> Compiler<'d> {
                                 .collect::<Option<Vec<_>>>()
                         })
                         .ok_or_else(|| unsupported(&at, "an enum with members not strings"))?;
-                    node.one_of = Some(options.into_boxed_slice());
+                    node.one_of = Some(Table::new(options));
                 }
                 "maxLength" => node.max_len = count(value, &at, key)?,
                 "minLength" => node.min_len = count(value, &at, key)?,
@@ -704,8 +859,8 @@ impl<'d> Compiler<'d> {
         if props.len() > 64 {
             return Err(unsupported(pointer, "more than 64 properties"));
         }
-        props.sort_by(|a, b| key_order(&a.name, &b.name));
-        node.props = props.into_boxed_slice();
+        node.props = props.iter().map(|p| p.node).collect();
+        node.names = Table::new(props.into_iter().map(|p| p.name).collect());
         if let Some(required) = map.get("required") {
             let at = format!("{pointer}/required");
             let names = required
@@ -714,7 +869,7 @@ impl<'d> Compiler<'d> {
             for name in names {
                 let i = name
                     .as_str()
-                    .and_then(|n| node.find(n))
+                    .and_then(|n| node.names.find(n))
                     .ok_or_else(|| unsupported(&at, format!("{name} not among the properties")))?;
                 node.required |= 1u64 << i;
             }
@@ -811,9 +966,67 @@ mod tests {
     }
 
     #[test]
+    fn tables_find_exactly_their_names() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcdefg",
+            "abcdefgh",
+            "Energy.Active.Import.Register",
+            "Energy.Reactive.Import.Register",
+            "Energy.Active.Export.Register",
+            "Energy.Active.Import.Interval",
+            "0123456789abcdef",
+            "0123456789abcdefX",
+        ];
+        let t = Table::new(names.iter().map(|n| Box::<str>::from(*n)).collect());
+        assert!(!t.slots.is_empty(), "a perfect hash was found");
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.find(n), Some(i), "{n:?}");
+        }
+        // Same length, head and tail as a name, another middle; near misses of every length.
+        for miss in [
+            "Energy.Active.ImporX.Register",
+            "Energy.Active.Export.Interval",
+            "b",
+            "ba",
+            "abd",
+            "abce",
+            "abcdefh",
+            "abcdefgi",
+            "0123456789abcdeF",
+            "0123456789abcdefY",
+            "é",
+            "Energy.Active.Import.Register ",
+        ] {
+            assert_eq!(t.find(miss), None, "{miss:?}");
+        }
+    }
+
+    #[test]
+    fn a_table_without_a_perfect_hash_is_scanned() {
+        let names: Vec<String> = (0..300)
+            .map(|i| format!("Energy.Active.{i:03}.Register"))
+            .collect();
+        let t = Table::new(names.iter().map(|n| Box::<str>::from(n.as_str())).collect());
+        assert!(t.slots.is_empty(), "more than 255 names: no slots");
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.find(n), Some(i), "{n:?}");
+        }
+        assert_eq!(t.find("Energy.Active.300.Register"), None);
+        assert_eq!(t.find("Energy.Active.0O0.Register"), None);
+    }
+
+    #[test]
     fn numbers_compare_exactly() {
         let ord = |a: Num, b: Num| a.cmp_exact(b);
-        assert_eq!(ord(Num::U(u64::MAX), Num::F(18_446_744_073_709_551_616.0)), Some(Ordering::Less));
+        assert_eq!(
+            ord(Num::U(u64::MAX), Num::F(18_446_744_073_709_551_616.0)),
+            Some(Ordering::Less)
+        );
         assert_eq!(ord(Num::U(1), Num::F(1.0)), Some(Ordering::Equal));
         assert_eq!(ord(Num::I(-1), Num::F(-0.5)), Some(Ordering::Less));
         assert_eq!(ord(Num::F(-0.5), Num::I(-1)), Some(Ordering::Greater));
