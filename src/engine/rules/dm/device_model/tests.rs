@@ -75,19 +75,3 @@ fn unknown_request_id_is_info_without_a_boot() {
         vec![("dm.report-request-id-mismatch", Severity::Info, 2)]
     );
 }
-
-#[test]
-fn transactions_are_tracked_across_versions() {
-    let mut a = Activity::default();
-    a.start(TxRef::Int(5), Some(1), Some("TAG"));
-    a.start(TxRef::Int(5), None, None);
-    assert!(a.is_running(TxRef::Int(5)));
-    assert!(!a.is_running(TxRef::Str("5")));
-    assert!(a.running_on(1, false));
-    assert!(!a.running_on(2, false));
-    a.stop(TxRef::Int(5));
-    assert!(a.txs.is_empty());
-    a.start(TxRef::Str("t"), None, None);
-    assert!(a.running_on(3, true));
-    assert!(!a.running_on(3, false));
-}
