@@ -214,7 +214,12 @@ mod tests {
             "timestamp": "2026-11-22T10:00:00Z"});
         let ok = json!({"idTagInfo": {"status": "Accepted"}, "transactionId": 7});
         let t = Timestamp::from_secs(1);
-        txs.observe_call(v, &call("s", "StartTransaction", Side::Charger, &start), t, 1);
+        txs.observe_call(
+            v,
+            &call("s", "StartTransaction", Side::Charger, &start),
+            t,
+            1,
+        );
         txs.observe_reply(
             v,
             &Reply {
@@ -236,7 +241,11 @@ mod tests {
         r.observe_call(&call("r", "Reset", Side::Csms, &reset), &txs, t(2));
         assert!(r.asked().is_some_and(|a| !a.hard && a.booted_at.is_none()));
         let accepted = json!({"status": "Accepted"});
-        r.observe_reply(&answer("r", "Reset", Side::Csms, &reset, &accepted), &txs, false);
+        r.observe_reply(
+            &answer("r", "Reset", Side::Csms, &reset, &accepted),
+            &txs,
+            false,
+        );
         assert_eq!(r.answered_running(), Some(true));
         assert!(r.completed().is_none(), "not before the boot");
         let boot = json!({});
@@ -266,17 +275,33 @@ mod tests {
         let one = json!({"type": "Immediate", "evseId": 1});
         let accepted = json!({"status": "Accepted"});
         r.observe_call(&call("r", "Reset", Side::Csms, &one), &txs, t(2));
-        r.observe_reply(&answer("r", "Reset", Side::Csms, &one, &accepted), &txs, true);
+        r.observe_reply(
+            &answer("r", "Reset", Side::Csms, &one, &accepted),
+            &txs,
+            true,
+        );
         assert_eq!(r.answered_running(), Some(false));
         let all = json!({"type": "Immediate"});
         let rejected = json!({"status": "Rejected"});
-        r.observe_reply(&answer("x", "Reset", Side::Csms, &all, &rejected), &txs, true);
+        r.observe_reply(
+            &answer("x", "Reset", Side::Csms, &all, &rejected),
+            &txs,
+            true,
+        );
         let soft = json!({"type": "Soft"});
         r.observe_call(&call("s", "Reset", Side::Csms, &soft), &txs, t(3));
         assert!(r.asked().is_some());
-        r.observe_reply(&answer("x", "Reset", Side::Csms, &all, &rejected), &txs, true);
+        r.observe_reply(
+            &answer("x", "Reset", Side::Csms, &all, &rejected),
+            &txs,
+            true,
+        );
         assert!(r.asked().is_none(), "a refusal ends the reset asked");
-        r.observe_call(&call("b", "BootNotification", Side::Charger, &hb), &txs, t(4));
+        r.observe_call(
+            &call("b", "BootNotification", Side::Charger, &hb),
+            &txs,
+            t(4),
+        );
         assert!(r.completed().is_none());
     }
 }

@@ -189,7 +189,9 @@ impl Transactions {
                     txs.observe_call(call, now, line);
                 } else if match call.action {
                     "StartTransaction" | "StopTransaction" => true,
-                    "MeterValues" => int_of(call.payload, "transactionId").is_some_and(|id| id != -1),
+                    "MeterValues" => {
+                        int_of(call.payload, "transactionId").is_some_and(|id| id != -1)
+                    }
                     _ => false,
                 } {
                     self.v16
@@ -197,10 +199,13 @@ impl Transactions {
                         .observe_call(call, now, line);
                 }
             }
-            Some(v) if v.is_2x() && call.from == Side::Charger && call.valid => {
-                if call.action == "TransactionEvent" {
-                    self.v2.get_or_insert_default().observe_call(call, now);
-                }
+            Some(v)
+                if v.is_2x()
+                    && call.from == Side::Charger
+                    && call.valid
+                    && call.action == "TransactionEvent" =>
+            {
+                self.v2.get_or_insert_default().observe_call(call, now);
             }
             _ => {}
         }
