@@ -7,6 +7,7 @@
 pub mod frame;
 pub mod json;
 pub mod text;
+pub mod view;
 
 pub use frame::{Frame, FrameError, MessageType, parse};
 pub use text::{AsFrameText, FrameText, TextCell};
