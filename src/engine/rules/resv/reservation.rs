@@ -57,7 +57,11 @@ struct CancelWatch {
 #[derive(Debug, Default)]
 pub(crate) struct State {
     /// Per reservation of the model, created when first needed.
-    watches: Vec<Watch>,
+    #[expect(
+        clippy::box_collection,
+        reason = "most stations never reserve: 8 bytes against 24 for an empty Vec"
+    )]
+    watches: Option<Box<Vec<Watch>>>,
     /// 1.6: (connector, last status).
     status16: Vec<(i64, &'static str)>,
     /// 2.x: (evse, connector, last status).
@@ -67,29 +71,29 @@ pub(crate) struct State {
 
 impl State {
     fn watch(&self, serial: u64) -> Option<&Watch> {
-        self.watches.iter().find(|w| w.serial == serial)
+        self.watches.as_ref()?.iter().find(|w| w.serial == serial)
     }
 
     /// What this family keeps of reservation `serial`, created when first needed; what
     /// belongs to reservations the model forgot goes when the list is full.
     fn watch_mut(&mut self, model: &Reservations, serial: u64) -> &mut Watch {
-        if let Some(i) = self.watches.iter().position(|w| w.serial == serial) {
-            return &mut self.watches[i];
+        let watches = self.watches.get_or_insert_default();
+        if let Some(i) = watches.iter().position(|w| w.serial == serial) {
+            return &mut watches[i];
         }
-        if self.watches.len() >= MAX_WATCHES {
-            self.watches
-                .retain(|w| model.iter().any(|r| r.serial == w.serial));
+        if watches.len() >= MAX_WATCHES {
+            watches.retain(|w| model.iter().any(|r| r.serial == w.serial));
         }
         push_capped(
-            &mut self.watches,
+            watches,
             Watch {
                 serial,
                 ..Watch::default()
             },
             MAX_WATCHES,
         );
-        let last = self.watches.len() - 1;
-        &mut self.watches[last]
+        let last = watches.len() - 1;
+        &mut watches[last]
     }
 
     /// The state of reservation `r`: the end this family decided, else the model's.

@@ -42,7 +42,7 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
         let parent = s.parent_of(tag);
         let live = |r: &&Reservation| {
             (r.state == RState::Active || consumed == Some(r.serial))
-                && !s.used.contains(&r.serial)
+                && !s.used.as_ref().is_some_and(|u| u.contains(&r.serial))
                 && (r.target == Some(connector) || r.target == Some(0))
                 && r.expiry
                     .is_none_or(|e| now <= e && start_ts.is_none_or(|t| t <= e))
@@ -56,7 +56,7 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
         });
         if let Some(r) = exact {
             let (id, target, serial) = (r.id, r.target.unwrap_or(0), r.serial);
-            push_capped(&mut s.used, serial, MAX_USED);
+            push_capped(s.used.get_or_insert_default(), serial, MAX_USED);
             ctx.report(
                 &RESERVATION_ID_MISSING,
                 format!(
@@ -65,7 +65,7 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
             );
         } else if let Some(Some(r)) = by_parent {
             let (id, target, serial) = (r.id, r.target.unwrap_or(0), r.serial);
-            push_capped(&mut s.used, serial, MAX_USED);
+            push_capped(s.used.get_or_insert_default(), serial, MAX_USED);
             ctx.report_as(
                 &RESERVATION_ID_MISSING,
                 Severity::Warning,
