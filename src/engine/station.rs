@@ -1,5 +1,6 @@
 //! What is known about one station identity, kept once: its version, its connections, its
-//! registration and boots, its configuration, its transactions, the resets asked of it.
+//! registration and boots, its configuration, its transactions, the resets asked of it, its
+//! reservations.
 //! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
 //! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
 //! the connection), so every family reads the same facts instead of keeping a private
@@ -10,12 +11,14 @@
 mod config;
 mod deadline;
 mod registration;
+mod reservation;
 mod reset;
 mod transaction;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use deadline::{Deadline, Deadlines};
 pub use registration::Registration;
+pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
 pub(crate) use reset::Resets;
 pub(crate) use transaction::{Transactions, TxId, v2, v16};
 
@@ -52,6 +55,8 @@ pub(crate) struct Station {
     pub(crate) transactions: Transactions,
     /// The Resets asked of it: unanswered, and accepted until the next boot.
     pub(crate) resets: Resets,
+    /// Its reservations (ReserveNow), as the messages told them.
+    pub(crate) reservations: Reservations,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -151,6 +156,10 @@ impl Station {
         self.transactions
             .observe_call(self.version, call, now, line);
         self.resets.observe_call(call, &self.transactions, now);
+        if self.version.is_some() {
+            self.reservations
+                .observe_call(call, self.is_v16(), now, line);
+        }
     }
 
     /// A CALL was answered at `now`.
@@ -163,5 +172,8 @@ impl Station {
         self.transactions.observe_reply(self.version, reply, now);
         self.resets
             .observe_reply(reply, &self.transactions, self.is_2x());
+        if self.version.is_some() {
+            self.reservations.observe_reply(reply, self.is_v16(), now);
+        }
     }
 }

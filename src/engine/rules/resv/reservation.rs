@@ -1,17 +1,17 @@
-//! `resv.*`: reservations. Each ReserveNow is followed from its answer to its end:
+//! `resv.*`: reservations, judged against the station's model of them
+//! ([`station::Reservations`](crate::engine::station::Reservations)), which follows each
+//! ReserveNow from its request to its end as the messages tell it before this family runs.
 //!
-//! ```text
-//! ReserveNow ──Accepted──► Active ──StartTransaction / TransactionEvent with it──► Consumed
-//!     │                      ├──CancelReservation Accepted──────────────────────► Cancelled
-//!     └─other answer: gone   ├──expiry (1.6: connector leaves Reserved;
-//!                            │          2.x: ReservationStatusUpdate Expired)──► Expired
-//!                            └──connector/EVSE Faulted or Unavailable
-//!                                       (2.x: ReservationStatusUpdate Removed)─► Removed
-//! ```
-//!
-//! The last status of every connector (1.6) and EVSE connector (2.x) is kept here too, from
-//! StatusNotification and 2.x NotifyEvent `AvailabilityState`, to judge whether the target
-//! of a reservation could be reserved at all.
+//! What this family keeps is its own: per reservation (by serial) the due times it waits
+//! for (a Reserved status, a ReservationStatusUpdate Removed), an Occupied it reported, and
+//! the ends it decides from settings: expired (the expiry plus `followup_window` passed, or
+//! 1.6 its connector left Reserved within `clock_skew` of the expiry), removed (2.x: no
+//! ReservationStatusUpdate Removed in time), cancelled (an accepted cancel within
+//! `clock_skew` after the expiry). The effective state of a reservation is that end, if
+//! any, else the model's. The last status of every connector (1.6) and EVSE connector (2.x)
+//! is kept here too, from StatusNotification and 2.x NotifyEvent `AvailabilityState`, to
+//! judge whether the target of a reservation could be reserved at all. It must not keep a
+//! reservation list of its own.
 
 use super::{
     BUSY_TARGET_ACCEPTED, CANCEL_KNOWN_REJECTED, CANCEL_STATUS_MISSING, CANCEL_UNKNOWN_ACCEPTED,
@@ -24,66 +24,27 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Cfg;
-use crate::engine::station::Deadlines;
+use crate::engine::station::{Cfg, Deadlines, End, RState, Reservation, Reservations};
 use crate::engine::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
-const MAX_RESERVATIONS: usize = 32;
 const MAX_STATUSES: usize = 64;
 const MAX_CANCELS: usize = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    Consumed,
-    Cancelled,
-    Expired,
-    Removed,
-}
-
-impl End {
-    fn as_str(self) -> &'static str {
-        match self {
-            End::Consumed => "used by a transaction",
-            End::Cancelled => "cancelled",
-            End::Expired => "expired",
-            End::Removed => "removed (connector faulted or unavailable)",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RState {
-    /// ReserveNow sent, not answered yet.
-    Requested,
-    Active,
-    Ended(End),
-}
-
-#[derive(Debug)]
-struct Reservation {
-    id: i64,
-    /// 1.6 connector (0 = any); 2.x EVSE (`None` = any).
-    target: Option<i64>,
-    token: Box<str>,
-    group: Option<Box<str>>,
-    expiry: Option<Timestamp>,
-    call: CallRef,
-    state: RState,
-    reserved_seen: bool,
-    token_presented: bool,
+/// What this family keeps of one reservation of the model (by its serial).
+#[derive(Debug, Default)]
+struct Watch {
+    serial: u64,
+    /// The end this family decided (from a setting), over the model's state.
+    end: Option<End>,
     /// A Reserved status is expected by then.
     status_due: Option<Timestamp>,
     /// 2.x: a ReservationStatusUpdate Removed is expected by then.
     removal_due: Option<Timestamp>,
-}
-
-impl Reservation {
-    fn is_active(&self) -> bool {
-        self.state == RState::Active
-    }
+    /// `resv.occupied-without-token` was reported for it.
+    occupied_reported: bool,
 }
 
 #[derive(Debug)]
@@ -95,7 +56,12 @@ struct CancelWatch {
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    reservations: Vec<Reservation>,
+    /// Per reservation of the model, created when first needed.
+    #[expect(
+        clippy::box_collection,
+        reason = "most stations never reserve: 8 bytes against 24 for an empty Vec"
+    )]
+    watches: Option<Box<Vec<Watch>>>,
     /// 1.6: (connector, last status).
     status16: Vec<(i64, &'static str)>,
     /// 2.x: (evse, connector, last status).
@@ -104,43 +70,76 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn find(&mut self, id: i64) -> Option<&mut Reservation> {
-        self.reservations
-            .iter_mut()
-            .rev()
-            .find(|r| r.id == id && r.state != RState::Requested)
+    fn watch(&self, serial: u64) -> Option<&Watch> {
+        self.watches.as_ref()?.iter().find(|w| w.serial == serial)
+    }
+
+    /// What this family keeps of reservation `serial`, created when first needed; what
+    /// belongs to reservations the model forgot goes when the list is full.
+    fn watch_mut(&mut self, model: &Reservations, serial: u64) -> &mut Watch {
+        let watches = self.watches.get_or_insert_default();
+        if let Some(i) = watches.iter().position(|w| w.serial == serial) {
+            return &mut watches[i];
+        }
+        if watches.len() >= MAX_WATCHES {
+            watches.retain(|w| model.iter().any(|r| r.serial == w.serial));
+        }
+        push_capped(
+            watches,
+            Watch {
+                serial,
+                ..Watch::default()
+            },
+            MAX_WATCHES,
+        );
+        let last = watches.len() - 1;
+        &mut watches[last]
+    }
+
+    /// The state of reservation `r`: the end this family decided, else the model's.
+    fn state(&self, r: &Reservation) -> RState {
+        self.state_of(r.serial, r.state)
+    }
+
+    fn state_of(&self, serial: u64, model: RState) -> RState {
+        match self.watch(serial).and_then(|w| w.end) {
+            Some(end) => RState::Ended(end),
+            None => model,
+        }
+    }
+
+    fn is_active(&self, r: &Reservation) -> bool {
+        self.state(r) == RState::Active
     }
 }
+
+const MAX_WATCHES: usize = crate::engine::station::MAX_RESERVATIONS;
 
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Resv;
 
 impl Family for Resv {
     const VERSIONS: &'static [Version] = ALL;
-    const CALLS: Listen = Listen::Only(&[
-        "ReserveNow",
-        "StatusNotification",
-        "NotifyEvent",
-        "ReservationStatusUpdate",
-        "StartTransaction",
-        "TransactionEvent",
-        "Authorize",
-    ]);
+    const CALLS: Listen = Listen::Only(&["StatusNotification", "NotifyEvent"]);
     const REPLIES: Listen = Listen::Only(&["ReserveNow", "CancelReservation"]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let v16 = st.is_v16();
         let window = ctx.config().tol.followup_window_us;
         let secs = window as f64 / 1e6;
+        let model = &st.station.reservations;
         let rs = &mut st.resv;
-        for r in &mut rs.reservations {
-            if !r.is_active() {
+        for r in model.iter() {
+            if !rs.is_active(r) {
                 continue;
             }
-            if let Some(due) = r.status_due
+            let (status_due, removal_due) = rs
+                .watch(r.serial)
+                .map_or((None, None), |w| (w.status_due, w.removal_due));
+            if let Some(due) = status_due
                 && now > due
             {
-                r.status_due = None;
+                rs.watch_mut(model, r.serial).status_due = None;
                 if !r.reserved_seen {
                     ctx.report_about(
                             &STATUS_NOT_RESERVED,
@@ -154,10 +153,10 @@ impl Family for Resv {
                         );
                 }
             }
-            if let Some(due) = r.removal_due
+            if let Some(due) = removal_due
                 && now > due
             {
-                r.state = RState::Ended(End::Removed);
+                rs.watch_mut(model, r.serial).end = Some(End::Removed);
                 ctx.report_about(
                         &REMOVED_NOT_REPORTED,
                         r.call.about(),
@@ -172,7 +171,7 @@ impl Family for Resv {
             if let Some(expiry) = r.expiry
                 && now > Timestamp::after(expiry, window)
             {
-                r.state = RState::Ended(End::Expired);
+                rs.watch_mut(model, r.serial).end = Some(End::Expired);
                 // 1.6: only a connector that went Reserved has a status to leave.
                 let judged = !v16 || (r.reserved_seen && r.target.is_some_and(|t| t > 0));
                 if judged {
@@ -206,52 +205,9 @@ impl Family for Resv {
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let p = call.payload;
-        let v16 = st.is_v16();
         match (call.action, call.from) {
-            ("ReserveNow", Side::Csms) => {
-                let (id, target, token, group, expiry) = if v16 {
-                    (
-                        int_of(p, "reservationId"),
-                        int_of(p, "connectorId"),
-                        str_of(p, "idTag"),
-                        str_of(p, "parentIdTag"),
-                        str_of(p, "expiryDate"),
-                    )
-                } else {
-                    (
-                        int_of(p, "id"),
-                        int_of(p, "evseId"),
-                        p.get("idToken").and_then(|t| str_of(t, "idToken")),
-                        p.get("groupIdToken").and_then(|t| str_of(t, "idToken")),
-                        str_of(p, "expiryDateTime"),
-                    )
-                };
-                let (Some(id), Some(token)) = (id, token) else {
-                    return;
-                };
-                let rs = &mut st.resv;
-                rs.reservations
-                    .retain(|r| !(r.id == id && r.state == RState::Requested));
-                push_capped(
-                    &mut rs.reservations,
-                    Reservation {
-                        id,
-                        target,
-                        token: Box::from(token),
-                        group: group.map(Box::from),
-                        expiry: expiry.and_then(|e| Timestamp::parse_rfc3339(e).ok()),
-                        call: CallRef::of_call(ctx, call),
-                        state: RState::Requested,
-                        reserved_seen: false,
-                        token_presented: false,
-                        status_due: None,
-                        removal_due: None,
-                    },
-                    MAX_RESERVATIONS,
-                );
-            }
             ("StatusNotification", Side::Charger) => {
-                if v16 {
+                if st.is_v16() {
                     if let (Some(c), Some(s)) = (int_of(p, "connectorId"), str_of(p, "status")) {
                         status16(st, ctx, c, s);
                     }
@@ -282,48 +238,6 @@ impl Family for Resv {
                     status2(st, ctx, e, c, s);
                 }
             }
-            ("ReservationStatusUpdate", Side::Charger) => {
-                if let (Some(id), Some(s)) = (
-                    int_of(p, "reservationId"),
-                    str_of(p, "reservationUpdateStatus"),
-                ) && let Some(r) = st.resv.find(id)
-                    && r.is_active()
-                {
-                    r.state = RState::Ended(if s == "Removed" {
-                        End::Removed
-                    } else {
-                        End::Expired
-                    });
-                }
-            }
-            ("StartTransaction", Side::Charger) => {
-                let connector = int_of(p, "connectorId");
-                let tag = str_of(p, "idTag");
-                let by_id = int_of(p, "reservationId");
-                consume(st, by_id, connector, tag);
-            }
-            ("TransactionEvent", Side::Charger) => {
-                let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
-                if let Some(t) = token {
-                    presented(st, t);
-                }
-                let by_id = p.get("reservationId").and_then(Value::as_i64);
-                let started = str_of(p, "eventType") == Some("Started");
-                let evse = p.get("evse").and_then(|e| int_of(e, "id"));
-                if by_id.is_some() || started {
-                    consume(st, by_id, evse, if started { token } else { None });
-                }
-            }
-            ("Authorize", Side::Charger) => {
-                let token = if v16 {
-                    str_of(p, "idTag")
-                } else {
-                    p.get("idToken").and_then(|t| str_of(t, "idToken"))
-                };
-                if let Some(t) = token {
-                    presented(st, t);
-                }
-            }
             _ => {}
         }
     }
@@ -333,31 +247,6 @@ impl Family for Resv {
             "ReserveNow" => reserve_reply(st, ctx, reply),
             "CancelReservation" => cancel_reply(st, ctx, reply),
             _ => {}
-        }
-    }
-}
-
-/// The reserved token (or its group) was presented.
-fn presented(st: &mut ProtoState, token: &str) {
-    for r in st.resv.reservations.iter_mut().filter(|r| r.is_active()) {
-        if &*r.token == token || r.group.as_deref() == Some(token) {
-            r.token_presented = true;
-        }
-    }
-}
-
-/// A transaction started: with the reservation's id, or with its token on its target.
-fn consume(st: &mut ProtoState, by_id: Option<i64>, target: Option<i64>, token: Option<&str>) {
-    for r in st.resv.reservations.iter_mut().filter(|r| r.is_active()) {
-        let same_target = match (r.target, target) {
-            (None | Some(0), _) => true,
-            (Some(a), Some(b)) => a == b,
-            (Some(_), None) => false,
-        };
-        let by_token = token.is_some_and(|t| &*r.token == t || r.group.as_deref() == Some(t));
-        if by_id == Some(r.id) || (by_token && same_target) {
-            r.state = RState::Ended(End::Consumed);
-            return;
         }
     }
 }
@@ -391,27 +280,22 @@ fn set_status16(list: &mut Vec<(i64, &'static str)>, c: i64, s: &str) {
 fn status16(st: &mut ProtoState, ctx: &Ctx<'_>, connector: i64, status: &str) {
     let skew = ctx.config().tol.clock_skew_us;
     let now = ctx.now();
+    let model = &st.station.reservations;
     let rs = &mut st.resv;
     set_status16(&mut rs.status16, connector, status);
-    for r in rs
-        .reservations
-        .iter_mut()
-        .filter(|r| r.state != RState::Requested || status == "Reserved")
-    {
-        if r.target != Some(connector) || matches!(r.state, RState::Ended(_)) {
-            continue;
-        }
-        match status {
-            "Reserved" => r.reserved_seen = true,
-            "Faulted" | "Unavailable" if r.is_active() => r.state = RState::Ended(End::Removed),
-            _ if r.is_active()
-                && r.reserved_seen
-                && r.expiry
-                    .is_some_and(|e| now.micros() >= e.micros().saturating_sub(skew)) =>
-            {
-                r.state = RState::Ended(End::Expired);
-            }
-            _ => {}
+    // Reserved, Faulted and Unavailable the model followed; leaving Reserved near the
+    // expiry (within the clock skew) ends the reservation as expired.
+    if matches!(status, "Reserved" | "Faulted" | "Unavailable") {
+        return;
+    }
+    for r in model.iter() {
+        if r.target == Some(connector)
+            && rs.is_active(r)
+            && r.reserved_seen
+            && r.expiry
+                .is_some_and(|e| now.micros() >= e.micros().saturating_sub(skew))
+        {
+            rs.watch_mut(model, r.serial).end = Some(End::Expired);
         }
     }
 }
@@ -425,6 +309,7 @@ fn status2(
 ) {
     let window = ctx.config().tol.followup_window_us;
     let now = ctx.now();
+    let model = &st.station.reservations;
     let rs = &mut st.resv;
     if let (Some(c), Some(s)) = (connector, intern(status)) {
         match rs
@@ -439,16 +324,19 @@ fn status2(
     if status == "Available" {
         rs.cancels.clear(|c| c.evse == evse);
     }
-    for r in rs.reservations.iter_mut() {
-        if r.target != Some(evse) || matches!(r.state, RState::Ended(_)) {
+    if !matches!(status, "Faulted" | "Unavailable" | "Occupied") {
+        return;
+    }
+    for r in model.iter() {
+        if r.target != Some(evse) || !rs.is_active(r) {
             continue;
         }
+        let w = rs.watch_mut(model, r.serial);
         match status {
-            "Reserved" => r.reserved_seen = true,
-            "Faulted" | "Unavailable" if r.is_active() && r.removal_due.is_none() => {
-                r.removal_due = Some(Timestamp::after(now, window));
+            "Faulted" | "Unavailable" if w.removal_due.is_none() => {
+                w.removal_due = Some(Timestamp::after(now, window));
             }
-            "Occupied" if r.is_active() && !r.token_presented => {
+            "Occupied" if !r.token_presented && !w.occupied_reported => {
                 ctx.report(
                     &OCCUPIED_WITHOUT_TOKEN,
                     format!(
@@ -456,7 +344,7 @@ fn status2(
                         r.id
                     ),
                 );
-                r.token_presented = true;
+                w.occupied_reported = true;
             }
             _ => {}
         }
@@ -464,16 +352,10 @@ fn status2(
 }
 
 /// Why the target of a reservation could not be reserved, from its last statuses.
-fn busy_reason(st: &ProtoState, id: i64, target: i64) -> Option<String> {
+fn busy_reason(st: &ProtoState, target: i64) -> Option<String> {
     // Reserved by this very reservation: the one it replaces, or itself when the charger
     // reported Reserved before its answer.
-    let other_reservation = |t: i64| {
-        !st.resv.reservations.iter().any(|r| {
-            r.id == id
-                && r.target == Some(t)
-                && (r.is_active() || (r.state == RState::Requested && r.reserved_seen))
-        })
-    };
+    let other_reservation = |_: i64| !st.station.reservations.held_by_itself();
     if st.is_v16() {
         let (_, s) = st.resv.status16.iter().find(|(c, _)| *c == target)?;
         let busy = match *s {
@@ -501,11 +383,7 @@ fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let v16 = st.is_v16();
     let id = int_of(reply.request, if v16 { "reservationId" } else { "id" });
     let Some(id) = id else { return };
-    let status = status_of(reply);
-    if status != Some("Accepted") {
-        st.resv
-            .reservations
-            .retain(|r| !(r.id == id && r.state == RState::Requested));
+    if status_of(reply) != Some("Accepted") {
         return;
     }
     let target = int_of(reply.request, if v16 { "connectorId" } else { "evseId" });
@@ -526,7 +404,7 @@ fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         }
     }
     if let Some(t) = target
-        && let Some(why) = busy_reason(st, id, t)
+        && let Some(why) = busy_reason(st, t)
     {
         ctx.report(
             &BUSY_TARGET_ACCEPTED,
@@ -534,30 +412,21 @@ fn reserve_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         );
     }
     let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
-    let rs = &mut st.resv;
-    // A reservation with the same id is replaced.
-    let replaced_reserved = rs
-        .reservations
-        .iter()
-        .any(|r| r.id == id && r.is_active() && r.reserved_seen && r.target == target);
-    rs.reservations
-        .retain(|r| !(r.id == id && r.state != RState::Requested));
-    if let Some(r) = rs
-        .reservations
-        .iter_mut()
-        .rev()
-        .find(|r| r.id == id && r.state == RState::Requested)
-    {
-        r.state = RState::Active;
-        r.reserved_seen |= replaced_reserved;
-        let specific = if v16 {
-            target.is_some_and(|t| t > 0)
-        } else {
-            target.is_some()
-        };
-        if specific && !r.reserved_seen {
-            r.status_due = Some(due);
-        }
+    let model = &st.station.reservations;
+    // The reservation the model just activated (the latest of this id).
+    let Some(r) = model.iter().filter(|r| r.id == id).last() else {
+        return;
+    };
+    if r.state != RState::Active {
+        return;
+    }
+    let specific = if v16 {
+        target.is_some_and(|t| t > 0)
+    } else {
+        target.is_some()
+    };
+    if specific && !r.reserved_seen {
+        st.resv.watch_mut(model, r.serial).status_due = Some(due);
     }
 }
 
@@ -571,10 +440,16 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let skew = ctx.config().tol.clock_skew_us;
     let due = Timestamp::after(now, ctx.config().tol.followup_window_us);
     let boot_seen = st.station.booted();
-    let found = st.resv.find(id);
-    let (state, expired, target) = match &found {
-        Some(r) => (
-            Some(r.state),
+    let model = &st.station.reservations;
+    let rs = &mut st.resv;
+    // What the model found for the id, before this answer.
+    let found = model
+        .cancel_found()
+        .flatten()
+        .and_then(|(serial, before)| Some((model.iter().find(|r| r.serial == serial)?, before)));
+    let (state, expired, target) = match found {
+        Some((r, before)) => (
+            Some(rs.state_of(r.serial, before)),
             r.expiry
                 .is_some_and(|e| now.micros() > e.micros().saturating_add(skew)),
             // Only a connector that went Reserved has to be reported Available again.
@@ -586,11 +461,13 @@ fn cancel_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         "Accepted" => {
             match state {
                 Some(RState::Active) if !expired => {
-                    if let Some(r) = found {
-                        r.state = RState::Ended(End::Cancelled);
+                    if let Some((r, _)) = found {
+                        // The model does not cancel after the expiry; within the skew, this
+                        // family does.
+                        rs.watch_mut(model, r.serial).end = Some(End::Cancelled);
                     }
                     if let (true, Some(evse)) = (v2, target) {
-                        st.resv.cancels.arm(
+                        rs.cancels.arm(
                             due,
                             CancelWatch {
                                 evse,

@@ -31,48 +31,48 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
             );
         }
     }
-    let s = &mut st.tx16;
-
-    // Reservations: the one named is used; an unnamed one that fits is an omission.
-    match int_of(p, "reservationId") {
-        Some(rid) => s.reservations.retain(|r| r.id != rid),
-        None => {
-            let now = ctx.now();
-            let parent = s.parent_of(tag);
-            let live = |r: &Reservation| {
-                (r.connector == connector || r.connector == 0)
-                    && r.expiry
-                        .is_none_or(|e| now <= e && start_ts.is_none_or(|t| t <= e))
-            };
-            let exact = s
-                .reservations
+    // Reservations (the station model's, accepted): the one named is used; an unnamed one
+    // that fits is an omission. The model consumed one this start names, or whose token it
+    // carries on its target, before this family runs: that one is judged too.
+    if int_of(p, "reservationId").is_none() {
+        let now = ctx.now();
+        let model = &st.station.reservations;
+        let consumed = model.consumed_now();
+        let s = &mut st.tx16;
+        let parent = s.parent_of(tag);
+        let live = |r: &&Reservation| {
+            (r.state == RState::Active || consumed == Some(r.serial))
+                && !s.used.as_ref().is_some_and(|u| u.contains(&r.serial))
+                && (r.target == Some(connector) || r.target == Some(0))
+                && r.expiry
+                    .is_none_or(|e| now <= e && start_ts.is_none_or(|t| t <= e))
+        };
+        let exact = model.iter().filter(live).find(|r| same_tag(&r.token, tag));
+        let by_parent = exact.is_none().then(|| {
+            model
                 .iter()
-                .position(|r| live(r) && same_tag(&r.id_tag, tag));
-            let by_parent = exact.is_none().then(|| {
-                s.reservations.iter().position(|r| {
-                    live(r) && matches!((&r.parent, parent), (Some(a), Some(b)) if same_tag(a, b))
-                })
-            });
-            if let Some(pos) = exact {
-                let r = s.reservations.remove(pos);
-                ctx.report(
-                    &RESERVATION_ID_MISSING,
-                    format!(
-                        "StartTransaction for idTag {tag} on connector {connector} uses reservation {} (connector {}, same idTag) but carries no reservationId",
-                        r.id, r.connector
-                    ),
-                );
-            } else if let Some(Some(pos)) = by_parent {
-                let r = s.reservations.remove(pos);
-                ctx.report_as(
-                    &RESERVATION_ID_MISSING,
-                    Severity::Warning,
-                    format!(
-                        "StartTransaction for idTag {tag} on connector {connector} may use reservation {} (connector {}, same parent idTag) but carries no reservationId",
-                        r.id, r.connector
-                    ),
-                );
-            }
+                .filter(live)
+                .find(|r| matches!((&r.group, parent), (Some(a), Some(b)) if same_tag(a, b)))
+        });
+        if let Some(r) = exact {
+            let (id, target, serial) = (r.id, r.target.unwrap_or(0), r.serial);
+            push_capped(s.used.get_or_insert_default(), serial, MAX_USED);
+            ctx.report(
+                &RESERVATION_ID_MISSING,
+                format!(
+                    "StartTransaction for idTag {tag} on connector {connector} uses reservation {id} (connector {target}, same idTag) but carries no reservationId"
+                ),
+            );
+        } else if let Some(Some(r)) = by_parent {
+            let (id, target, serial) = (r.id, r.target.unwrap_or(0), r.serial);
+            push_capped(s.used.get_or_insert_default(), serial, MAX_USED);
+            ctx.report_as(
+                &RESERVATION_ID_MISSING,
+                Severity::Warning,
+                format!(
+                    "StartTransaction for idTag {tag} on connector {connector} may use reservation {id} (connector {target}, same parent idTag) but carries no reservationId"
+                ),
+            );
         }
     }
 }
