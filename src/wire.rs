@@ -4,6 +4,7 @@
 //! versions, actions or schemas; judging the frame is the engine's work. It never panics on
 //! input: every malformed payload comes back as a [`FrameError`].
 
+pub mod doc;
 pub mod frame;
 pub mod json;
 pub mod text;

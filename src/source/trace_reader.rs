@@ -113,22 +113,9 @@ fn side(s: &str, field: &str) -> Result<Side, String> {
 }
 
 /// Parses one line (without its line terminator) as a trace record.
+/// A frame record's text is left escaped as the record holds it: the engine parses the
+/// frame from it as it stands, into its reused document.
 pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
-    parse_record_with(line, line_no, false)
-}
-
-/// [`parse_record`] for a reader that feeds the engine: the usual frame record's frame is
-/// parsed too, from its escaped text in the same pass that checks it (the engine takes
-/// it, see [`crate::wire::FrameText::take_parsed`]). The same record or error.
-pub fn parse_record_and_frame(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
-    parse_record_with(line, line_no, true)
-}
-
-fn parse_record_with(
-    line: &[u8],
-    line_no: u64,
-    parse_frame: bool,
-) -> Result<Record<'_>, RecordError> {
     let err = |message: String| RecordError {
         line: line_no,
         message,
@@ -141,7 +128,7 @@ fn parse_record_with(
     })?;
     // The usual frame record, read in one pass; anything else (or anything wrong with it)
     // is read below, which also words the error.
-    if let Some(f) = fast::frame_record(text, parse_frame)
+    if let Some(f) = fast::frame_record(text)
         && !f.conn.is_empty()
         && let (Ok(at), Ok(from)) = (Timestamp::parse_rfc3339(f.ts), f.from.parse::<Side>())
     {
@@ -150,11 +137,7 @@ fn parse_record_with(
             conn: f.conn,
             kind: Some(RecordKind::Frame {
                 from,
-                text: if parse_frame {
-                    TextCell::escaped_parsed(f.text, f.parsed)
-                } else {
-                    TextCell::escaped(f.text)
-                },
+                text: TextCell::escaped(f.text),
                 origin: Origin::of_injected(f.injected),
             }),
         });
@@ -467,24 +450,10 @@ mod fast_tests {
     /// The fast reading agrees with the general one, whenever it reads the line at all.
     fn agrees(line: &str) -> bool {
         let general = parse_general(line, 1);
-        match fast::frame_record(line, false) {
+        match fast::frame_record(line) {
             None => false,
             Some(_) => {
                 let both = parse_record(line.as_bytes(), 1);
-                // Parsing the frame as well reads the same record, and the frame as the
-                // frame reader reads the plain text.
-                let framed = parse_record_and_frame(line.as_bytes(), 1);
-                match (&both, &framed) {
-                    (Ok(a), Ok(f)) => {
-                        assert_eq!(shape(a), shape(f), "{line}");
-                        if let Some(RecordKind::Frame { text, .. }) = &f.kind
-                            && let Some(value) = text.text().take_parsed()
-                        {
-                            assert_eq!(Some(value), crate::wire::json::parse(text), "{line}");
-                        }
-                    }
-                    (a, f) => assert_eq!(a.as_ref().err(), f.as_ref().err(), "{line}"),
-                }
                 match (both, general) {
                     (Ok(a), Ok(b)) => {
                         assert_eq!(shape(&a), shape(&b), "{line}");
@@ -534,8 +503,7 @@ mod fast_tests {
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms"}"#,
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":null}"#,
         ] {
-            assert!(fast::frame_record(line, false).is_none(), "{line}");
-            assert!(fast::frame_record(line, true).is_none(), "{line}");
+            assert!(fast::frame_record(line).is_none(), "{line}");
         }
         // Read by the fast scanner but refused on meaning: the general way words it.
         for (line, want) in [

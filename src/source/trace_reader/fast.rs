@@ -13,9 +13,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
-use crate::wire::json::{escape, parse_escaped, plain_end as skip_plain, special_bytes};
+use crate::wire::json::{escape, plain_end as skip_plain, special_bytes};
 
 /// The members of a frame record, as written.
 pub(super) struct FastFrame<'a> {
@@ -24,14 +22,11 @@ pub(super) struct FastFrame<'a> {
     pub from: &'a str,
     /// The contents of the `text` string, still escaped (checked: valid JSON escapes).
     pub text: &'a str,
-    /// With `parse_frame`: the frame read from `text` as it stands, when that reader took it.
-    pub parsed: Option<Value>,
     pub injected: bool,
 }
 
-/// Reads `line` as a plain frame record, or `None` when it is anything else. With
-/// `parse_frame` it also parses the frame from the escaped `text` (see [`text_last`]).
-pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_>> {
+/// Reads `line` as a plain frame record, or `None` when it is anything else.
+pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
     let b = line.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -39,7 +34,6 @@ pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_
     }
     i += 1;
     let (mut ts, mut conn, mut from, mut text, mut injected) = (None, None, None, None, None);
-    let mut parsed = None;
     loop {
         i = ws(b, i);
         // A member name: plain text between quotes (an escape sends the line the long way).
@@ -75,13 +69,7 @@ pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_
                 i = next;
             }
             b"text" => {
-                let next = match text_last(line, i).filter(|_| parse_frame && text.is_none()) {
-                    Some((next, value)) => {
-                        parsed = Some(value);
-                        next
-                    }
-                    None => contents(b, i)?,
-                };
+                let next = contents(b, i)?;
                 if text.replace(line.get(i + 1..next - 1)?).is_some() {
                     return None;
                 }
@@ -125,39 +113,8 @@ pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_
         conn,
         from,
         text,
-        parsed,
         injected: injected.unwrap_or(false),
     })
-}
-
-/// The usual record ends with its `text`: `…,"text":"[2,\"1\",…]"}`. Then the string
-/// starting with the quote at `i` runs to the last quote of the line, and the frame is
-/// parsed from its escaped contents in the same pass that checks them: a document
-/// [`parse_escaped`] takes holds valid escapes only and no unescaped quote (which would
-/// have ended the string sooner), so the string is exactly that. The index after its
-/// closing quote and the frame; `None` (read the string the usual way) otherwise.
-fn text_last(line: &str, i: usize) -> Option<(usize, Value)> {
-    let b = line.as_bytes();
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let mut end = b.len();
-    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
-        end -= 1;
-    }
-    if end < 2 || b[end - 1] != b'}' {
-        return None;
-    }
-    end -= 1;
-    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
-        end -= 1;
-    }
-    let close = end.checked_sub(1)?;
-    if close <= i || b[close] != b'"' {
-        return None;
-    }
-    let value = parse_escaped(line.get(i + 1..close)?)?;
-    Some((close + 1, value))
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.

@@ -18,7 +18,7 @@ use super::{
     CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED, EXPIRY_NOT_REPORTED, OCCUPIED_WITHOUT_TOKEN,
     REMOVED_NOT_REPORTED, STATUS_NOT_RESERVED,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
@@ -265,8 +265,8 @@ impl Family for Resv {
             }
             ("NotifyEvent", Side::Charger) => {
                 for d in arr_of(p, "eventData") {
-                    let comp = d.get("component").unwrap_or(&Value::Null);
-                    let var = d.get("variable").unwrap_or(&Value::Null);
+                    let comp = d.get("component").unwrap_or(Json::null());
+                    let var = d.get("variable").unwrap_or(Json::null());
                     if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
                         || str_of(var, "name") != Some("AvailabilityState")
                     {
@@ -307,7 +307,7 @@ impl Family for Resv {
                 if let Some(t) = token {
                     presented(st, t);
                 }
-                let by_id = p.get("reservationId").and_then(Value::as_i64);
+                let by_id = p.get("reservationId").and_then(Json::as_i64);
                 let started = str_of(p, "eventType") == Some("Started");
                 let evse = p.get("evse").and_then(|e| int_of(e, "id"));
                 if by_id.is_some() || started {
