@@ -222,7 +222,7 @@ fn a_trace_that_changed_under_the_viewer_says_so_instead_of_showing_wrong_text()
     let app = index_like_view(&path);
     std::fs::write(&path, "{}\n").unwrap();
     let row = app.frames().find(|r| r.line == 3).unwrap();
-    let e = app.text_of(&row).unwrap_err();
+    let e = app.text_of(&row).unwrap_err().to_string();
     assert!(e.contains("line 3"), "{e}");
     assert!(app.shown(&row).short.contains("line 3"));
 }

@@ -307,7 +307,7 @@ fn perform<B: Backend>(
         Effect::Edit => {
             let edited = match (&opts.editor, app.act_payload_for_editor()) {
                 (Some(edit), Some(text)) => edit_text(edit, &text),
-                (None, _) => Err("no editor here (set $EDITOR)".to_owned()),
+                (None, _) => Err(EditError::NoEditor),
                 (_, None) => Ok(String::new()),
             };
             app.act_edited(edited);
@@ -339,19 +339,39 @@ fn perform<B: Backend>(
     Ok(())
 }
 
+/// Why the payload could not go through `$EDITOR` (the status line shows it).
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("no editor here (set $EDITOR)")]
+    NoEditor,
+    #[error("cannot create a temporary file: {0}")]
+    TempFile(io::Error),
+    #[error("cannot write {}: {source}", .path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{0}")]
+    Editor(io::Error),
+    #[error("cannot read {} back: {source}", .path.display())]
+    ReadBack { path: PathBuf, source: io::Error },
+}
+
 /// Puts `text` in a temporary file, lets `edit` change it, and reads it back.
-fn edit_text(edit: &EditHook, text: &str) -> Result<String, String> {
+fn edit_text(edit: &EditHook, text: &str) -> Result<String, EditError> {
     let mut file = tempfile::Builder::new()
         .prefix("ocpp-inspector-payload-")
         .suffix(".json")
         .tempfile()
-        .map_err(|e| format!("cannot create a temporary file: {e}"))?;
+        .map_err(EditError::TempFile)?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.flush())
-        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
-    edit(file.path()).map_err(|e| e.to_string())?;
-    std::fs::read_to_string(file.path())
-        .map_err(|e| format!("cannot read {} back: {e}", file.path().display()))
+        .map_err(|source| EditError::Write {
+            path: file.path().to_owned(),
+            source,
+        })?;
+    edit(file.path()).map_err(EditError::Editor)?;
+    std::fs::read_to_string(file.path()).map_err(|source| EditError::ReadBack {
+        path: file.path().to_owned(),
+        source,
+    })
 }
 
 /// The editor of `$VISUAL` or `$EDITOR` (else `vi`), run on the real terminal: the screen

@@ -25,6 +25,15 @@ pub use presets::{Preset, preset, preset_names};
 
 /// Lines a pretty-printed frame may span.
 const MAX_FRAME_LINES: usize = 2000;
+
+/// A frame whose brackets never balance.
+#[derive(Debug, thiserror::Error)]
+enum UnendedFrame {
+    #[error("line {start_line}: a frame that does not end within {MAX_FRAME_LINES} lines")]
+    TooLong { start_line: u64 },
+    #[error("line {start_line}: a frame cut short by the end of the log")]
+    CutShort { start_line: u64 },
+}
 /// Bytes a frame may have.
 const MAX_FRAME_BYTES: usize = 4 << 20;
 /// Calls remembered per connection to tell an answer's direction.
@@ -238,7 +247,7 @@ impl<R: BufRead> LogImporter<R> {
     }
 
     /// Reads on from a frame's start until its brackets balance.
-    fn collect_frame(&mut self, first: &str, start_line: u64) -> Result<String, String> {
+    fn collect_frame(&mut self, first: &str, start_line: u64) -> Result<String, UnendedFrame> {
         let mut text = first.to_owned();
         let mut lines = 1;
         loop {
@@ -249,9 +258,7 @@ impl<R: BufRead> LogImporter<R> {
                 }
                 None => {
                     if lines >= MAX_FRAME_LINES || text.len() > MAX_FRAME_BYTES {
-                        return Err(format!(
-                            "line {start_line}: a frame that does not end within {MAX_FRAME_LINES} lines"
-                        ));
+                        return Err(UnendedFrame::TooLong { start_line });
                     }
                     match self.next_line() {
                         Some(Ok((_, l))) => {
@@ -260,9 +267,7 @@ impl<R: BufRead> LogImporter<R> {
                             lines += 1;
                         }
                         _ => {
-                            return Err(format!(
-                                "line {start_line}: a frame cut short by the end of the log"
-                            ));
+                            return Err(UnendedFrame::CutShort { start_line });
                         }
                     }
                 }
@@ -495,9 +500,9 @@ impl<R: BufRead> Importer for LogImporter<R> {
                         let prefix = line[..s].to_owned();
                         match self.collect_frame(&joined[s..], n) {
                             Ok(text) => self.frame(n, &prefix, text, out),
-                            Err(msg) => out.push_back(Produced::Problem(Problem {
+                            Err(e) => out.push_back(Produced::Problem(Problem {
                                 pos: n,
-                                message: msg,
+                                message: e.to_string(),
                             })),
                         }
                         return true;
@@ -514,9 +519,9 @@ impl<R: BufRead> Importer for LogImporter<R> {
                 let prefix = line[..s].to_owned();
                 match self.collect_frame(&line[s..], n) {
                     Ok(text) => self.frame(n, &prefix, text, out),
-                    Err(msg) => out.push_back(Produced::Problem(Problem {
+                    Err(e) => out.push_back(Produced::Problem(Problem {
                         pos: n,
-                        message: msg,
+                        message: e.to_string(),
                     })),
                 }
             }

@@ -111,7 +111,7 @@ impl<R: BufRead> Importer for OotImporter<R> {
                 let frame = input::frame(from, text);
                 out.push_back(Produced::record(n, at, conn, frame));
             }
-            Err(msg) => out.push_back(problem(n, msg)),
+            Err(e) => out.push_back(problem(n, e.to_string())),
         }
         true
     }
@@ -119,38 +119,64 @@ impl<R: BufRead> Importer for OotImporter<R> {
 
 type Converted = (String, Timestamp, Option<String>, Side, String);
 
-fn convert_in(r: OotIn, conn_flag: Option<&str>) -> Result<Converted, String> {
-    let ts = r.timestamp.ok_or("missing `timestamp`")?;
-    let at = Timestamp::parse_rfc3339(&ts)
-        .map_err(|e| format!("`timestamp` \"{ts}\" is not an RFC 3339 date-time: {e}"))?;
-    if r.transport.as_deref() == Some("soap") {
-        return Err("a SOAP record (OCPP-S); only OCPP-J (transport json) is read".into());
-    }
-    let from = match r.direction.as_deref() {
-        Some("cp-to-csms") => Side::Charger,
-        Some("csms-to-cp") => Side::Csms,
-        Some(other) => {
-            return Err(format!(
-                "`direction` must be cp-to-csms or csms-to-cp, got \"{other}\""
-            ));
+/// Why an Open OCPP Trace record cannot be read as a frame (reported with its line).
+#[derive(Debug, thiserror::Error)]
+enum OotRecordError {
+    #[error("missing `timestamp`")]
+    NoTimestamp,
+    #[error("`timestamp` \"{ts}\" is not an RFC 3339 date-time: {reason}")]
+    Timestamp { ts: String, reason: String },
+    #[error("a SOAP record (OCPP-S); only OCPP-J (transport json) is read")]
+    Soap,
+    #[error("`direction` must be cp-to-csms or csms-to-cp, got \"{0}\"")]
+    Direction(String),
+    #[error("missing `direction`")]
+    NoDirection,
+    #[error("no `chargePointId` (pass --conn to name the station)")]
+    NoStation,
+    #[error("no `raw` and no `messageId`")]
+    NoMessageId,
+    #[error("a CALL without `action`")]
+    NoAction,
+    #[error("unknown `messageType` \"{0}\"")]
+    MessageType(String),
+    #[error("no `raw` and no `messageType`")]
+    NoMessageType,
+}
+
+fn convert_in(r: OotIn, conn_flag: Option<&str>) -> Result<Converted, OotRecordError> {
+    let ts = r.timestamp.ok_or(OotRecordError::NoTimestamp)?;
+    let at = match Timestamp::parse_rfc3339(&ts) {
+        Ok(at) => at,
+        Err(e) => {
+            let reason = e.to_string();
+            return Err(OotRecordError::Timestamp { ts, reason });
         }
-        None => return Err("missing `direction`".into()),
+    };
+    if r.transport.as_deref() == Some("soap") {
+        return Err(OotRecordError::Soap);
+    }
+    let from = match r.direction {
+        Some(d) if d == "cp-to-csms" => Side::Charger,
+        Some(d) if d == "csms-to-cp" => Side::Csms,
+        Some(other) => return Err(OotRecordError::Direction(other)),
+        None => return Err(OotRecordError::NoDirection),
     };
     let conn = r
         .charge_point_id
         .filter(|c| !c.is_empty())
         .or_else(|| conn_flag.map(str::to_owned))
-        .ok_or("no `chargePointId` (pass --conn to name the station)")?;
+        .ok_or(OotRecordError::NoStation)?;
     let text = match r.raw {
         Some(raw) => raw,
         None => {
-            let id = Value::String(r.message_id.ok_or("no `raw` and no `messageId`")?);
+            let id = Value::String(r.message_id.ok_or(OotRecordError::NoMessageId)?);
             let payload = r
                 .payload
                 .unwrap_or_else(|| Value::Object(Default::default()));
             let arr = match r.message_type.as_deref() {
                 Some("CALL") => {
-                    let action = r.action.ok_or("a CALL without `action`")?;
+                    let action = r.action.ok_or(OotRecordError::NoAction)?;
                     vec![Value::from(2), id, Value::String(action), payload]
                 }
                 Some("CALLRESULT") => vec![Value::from(3), id, payload],
@@ -165,8 +191,8 @@ fn convert_in(r: OotIn, conn_flag: Option<&str>) -> Result<Converted, String> {
                             .unwrap_or_else(|| Value::Object(Default::default())),
                     ]
                 }
-                Some(other) => return Err(format!("unknown `messageType` \"{other}\"")),
-                None => return Err("no `raw` and no `messageType`".into()),
+                Some(other) => return Err(OotRecordError::MessageType(other.to_owned())),
+                None => return Err(OotRecordError::NoMessageType),
             };
             Value::Array(arr).to_string()
         }

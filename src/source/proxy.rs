@@ -221,8 +221,8 @@ pub enum ProxyError {
     // cause printed it twice).
     #[error(transparent)]
     Tls(#[from] TlsError),
-    #[error("{0}")]
-    Upstream(String),
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamUrlError),
 }
 
 /// Counters over a run.
@@ -254,8 +254,7 @@ impl Proxy {
         } else {
             None
         };
-        let mut upstream =
-            Upstream::parse(&config.upstream, client_tls).map_err(ProxyError::Upstream)?;
+        let mut upstream = Upstream::parse(&config.upstream, client_tls)?;
         upstream.keepalive = config.keepalive;
         let bind_err = |source| ProxyError::Bind {
             addr: config.listen.clone(),

@@ -107,9 +107,19 @@ impl<'a> Record<'a> {
     }
 }
 
-fn side(s: &str, field: &str) -> Result<Side, String> {
-    s.parse()
-        .map_err(|_| format!("`{field}` must be \"charger\" or \"csms\", got \"{s}\""))
+/// A `from` or `by` that names neither side.
+#[derive(Debug, thiserror::Error)]
+#[error("`{field}` must be \"charger\" or \"csms\", got \"{got}\"")]
+struct BadSide {
+    field: &'static str,
+    got: String,
+}
+
+fn side(s: &str, field: &'static str) -> Result<Side, BadSide> {
+    s.parse().map_err(|_| BadSide {
+        field,
+        got: s.to_owned(),
+    })
 }
 
 /// Parses one line (without its line terminator) as a trace record.
@@ -185,7 +195,7 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
                 .as_deref()
                 .map(|b| side(b, "by"))
                 .transpose()
-                .map_err(err)?,
+                .map_err(|e| err(e.to_string()))?,
         }),
         (Some("gap"), _) => Some(RecordKind::Gap {
             frames: raw.frames,
@@ -193,7 +203,7 @@ fn parse_general(text: &str, line_no: u64) -> Result<Record<'_>, RecordError> {
         }),
         (Some(_), _) => None,
         (None, Some(from)) => {
-            let from = side(&from, "from").map_err(err)?;
+            let from = side(&from, "from").map_err(|e| err(e.to_string()))?;
             match (raw.text, raw.binary_len) {
                 (Some(text), _) => Some(RecordKind::Frame {
                     from,

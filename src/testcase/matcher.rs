@@ -20,6 +20,33 @@ enum Seg {
     Any,
 }
 
+/// What is wrong with a field matcher in a case file (the case loader adds where).
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherError {
+    #[error("the path is empty")]
+    EmptyPath,
+    #[error("`{0}` has an empty segment")]
+    EmptySegment(String),
+    #[error("an empty operator table matches nothing; say `exists = true`")]
+    EmptyTable,
+    #[error("`default` alone judges nothing; add an operator (`equals`, `one_of`, ...)")]
+    DefaultAlone,
+    #[error("`default` and `exists` contradict each other")]
+    DefaultAndExists,
+    #[error("variable `{0}` is not captured by an earlier step")]
+    UnknownVar(String),
+    #[error("`{op}` takes {what}")]
+    Argument { op: String, what: &'static str },
+    #[error("bad regex: {0}")]
+    Regex(regex::Error),
+    #[error(
+        "unknown operator `{0}` (equals, not_equals, one_of, exists, regex, gt, ge, lt, le, var, default)"
+    )]
+    UnknownOperator(String),
+    #[error("cannot use this value: {0}")]
+    Value(serde_json::Error),
+}
+
 /// A dotted path into a payload: `idTagInfo.status`, `meterValue.*.sampledValue.0.value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Path {
@@ -28,14 +55,14 @@ pub struct Path {
 }
 
 impl Path {
-    pub fn parse(text: &str) -> Result<Path, String> {
+    pub fn parse(text: &str) -> Result<Path, MatcherError> {
         if text.is_empty() {
-            return Err("the path is empty".into());
+            return Err(MatcherError::EmptyPath);
         }
         let mut segs = Vec::new();
         for part in text.split('.') {
             if part.is_empty() {
-                return Err(format!("`{text}` has an empty segment"));
+                return Err(MatcherError::EmptySegment(text.to_owned()));
             }
             segs.push(if part == "*" {
                 Seg::Any
@@ -140,14 +167,14 @@ pub fn compile_field(
     path: &str,
     value: &toml::Value,
     known_vars: &BTreeSet<String>,
-) -> Result<FieldMatcher, String> {
+) -> Result<FieldMatcher, MatcherError> {
     let path = Path::parse(path)?;
     let mut ops = Vec::new();
     let mut default = None;
     match value {
         toml::Value::Table(t) => {
             if t.is_empty() {
-                return Err("an empty operator table matches nothing; say `exists = true`".into());
+                return Err(MatcherError::EmptyTable);
             }
             for (op, arg) in t {
                 if op == "default" {
@@ -157,13 +184,10 @@ pub fn compile_field(
                 ops.push(compile_op(op, arg, known_vars)?);
             }
             if ops.is_empty() {
-                return Err(
-                    "`default` alone judges nothing; add an operator (`equals`, `one_of`, ...)"
-                        .into(),
-                );
+                return Err(MatcherError::DefaultAlone);
             }
             if default.is_some() && ops.iter().any(|o| matches!(o, Op::Exists(_))) {
-                return Err("`default` and `exists` contradict each other".into());
+                return Err(MatcherError::DefaultAndExists);
             }
         }
         other => ops.push(Op::Equals(to_json(other)?)),
@@ -171,15 +195,17 @@ pub fn compile_field(
     Ok(FieldMatcher { path, ops, default })
 }
 
-fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<Op, String> {
-    let var_ref = |name: &str| -> Result<String, String> {
+fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<Op, MatcherError> {
+    let var_ref = |name: &str| -> Result<String, MatcherError> {
         if known.contains(name) {
             Ok(name.to_owned())
         } else {
-            Err(format!(
-                "variable `{name}` is not captured by an earlier step"
-            ))
+            Err(MatcherError::UnknownVar(name.to_owned()))
         }
+    };
+    let takes = |what: &'static str| MatcherError::Argument {
+        op: op.to_owned(),
+        what,
     };
     Ok(match op {
         "equals" => Op::Equals(to_json(arg)?),
@@ -188,17 +214,15 @@ fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<O
             toml::Value::Array(a) if !a.is_empty() => {
                 Op::OneOf(a.iter().map(to_json).collect::<Result<_, _>>()?)
             }
-            _ => return Err("`one_of` takes a non-empty array".into()),
+            _ => return Err(takes("a non-empty array")),
         },
         "exists" => match arg {
             toml::Value::Boolean(b) => Op::Exists(*b),
-            _ => return Err("`exists` takes true or false".into()),
+            _ => return Err(takes("true or false")),
         },
         "regex" => match arg {
-            toml::Value::String(s) => {
-                Op::Regex(Regex::new(s).map_err(|e| format!("bad regex: {e}"))?)
-            }
-            _ => return Err("`regex` takes a string".into()),
+            toml::Value::String(s) => Op::Regex(Regex::new(s).map_err(MatcherError::Regex)?),
+            _ => return Err(takes("a string")),
         },
         "gt" | "ge" | "lt" | "le" => {
             let cmp = match op {
@@ -211,28 +235,20 @@ fn compile_op(op: &str, arg: &toml::Value, known: &BTreeSet<String>) -> Result<O
                 toml::Value::Integer(i) => Operand::Num(*i as f64),
                 toml::Value::Float(f) if f.is_finite() => Operand::Num(*f),
                 toml::Value::String(s) if s.starts_with('$') => Operand::Var(var_ref(&s[1..])?),
-                _ => {
-                    return Err(format!(
-                        "`{op}` takes a number or a captured variable (`\"$name\"`)"
-                    ));
-                }
+                _ => return Err(takes("a number or a captured variable (`\"$name\"`)")),
             };
             Op::Cmp(cmp, operand)
         }
         "var" => match arg {
             toml::Value::String(s) => Op::Var(var_ref(s)?),
-            _ => return Err("`var` takes the name of a captured variable".into()),
+            _ => return Err(takes("the name of a captured variable")),
         },
-        other => {
-            return Err(format!(
-                "unknown operator `{other}` (equals, not_equals, one_of, exists, regex, gt, ge, lt, le, var, default)"
-            ));
-        }
+        other => return Err(MatcherError::UnknownOperator(other.to_owned())),
     })
 }
 
-pub(crate) fn to_json(v: &toml::Value) -> Result<Value, String> {
-    serde_json::to_value(v).map_err(|e| format!("cannot use this value: {e}"))
+pub(crate) fn to_json(v: &toml::Value) -> Result<Value, MatcherError> {
+    serde_json::to_value(v).map_err(MatcherError::Value)
 }
 
 /// A JSON number, or a string holding one (OCPP 1.6 meter values are strings).
@@ -433,7 +449,9 @@ mod tests {
                 .unwrap()
                 .remove("x")
                 .unwrap();
-            compile_field("reason", &v, &BTreeSet::new()).unwrap_err()
+            compile_field("reason", &v, &BTreeSet::new())
+                .unwrap_err()
+                .to_string()
         };
         assert!(bad("{ default = \"Local\" }").contains("judges nothing"));
         assert!(bad("{ default = 1, exists = true }").contains("contradict"));
@@ -546,11 +564,13 @@ mod tests {
         assert!(
             compile_field("a", &t("{ var = \"tx\" }"), &none)
                 .unwrap_err()
+                .to_string()
                 .contains("`tx`")
         );
         assert!(
             compile_field("a", &t("{ bigger = 1 }"), &none)
                 .unwrap_err()
+                .to_string()
                 .contains("bigger")
         );
         assert!(compile_field("a..b", &t("1"), &none).is_err());

@@ -518,9 +518,9 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                 let payload = crate::testcase::matcher::to_json(&toml::Value::Table(
                     inj.payload.unwrap_or_default(),
                 ))
-                .map_err(|m| err(&format!("{key}.inject.payload"), m))?;
+                .map_err(|m| err(&format!("{key}.inject.payload"), m.to_string()))?;
                 check_template(&payload, &captured)
-                    .map_err(|m| err(&format!("{key}.inject.payload"), m))?;
+                    .map_err(|m| err(&format!("{key}.inject.payload"), m.to_string()))?;
                 (Side::Csms, StepKind::Call, inj.action, Some(payload))
             }
             None => {
@@ -530,12 +530,12 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                     .ok_or_else(|| err(&key, "needs `from` (or `inject`)".into()))?
                     .parse()
                     .map_err(|e: String| err(&format!("{key}.from"), e))?;
-                let (kind, action) =
-                    kind_and_action(s.call, s.result, s.error).map_err(|m| err(&key, m))?;
+                let (kind, action) = kind_and_action(s.call, s.result, s.error)
+                    .map_err(|m| err(&key, m.to_string()))?;
                 (from, kind, action, None)
             }
         };
-        check_action(&versions, &action, kind, from).map_err(|m| err(&key, m))?;
+        check_action(&versions, &action, kind, from).map_err(|m| err(&key, m.to_string()))?;
         if let Some(w) = s.within_s
             && !(w.is_finite() && w > 0.0)
         {
@@ -601,7 +601,8 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                     "a variable name is letters, digits and `_`".into(),
                 ));
             }
-            let p = FieldPath::parse(&path).map_err(|m| err(&format!("{key}.capture.{var}"), m))?;
+            let p = FieldPath::parse(&path)
+                .map_err(|m| err(&format!("{key}.capture.{var}"), m.to_string()))?;
             captured.insert(var.clone());
             capture.push((var, p));
         }
@@ -693,8 +694,9 @@ pub fn parse_case(text: &str, file: &str) -> Result<Case, ScenarioError> {
                     "only makes sense with `any_call = true`".into(),
                 ));
             }
-            let (k, a) = kind_and_action(f.call, f.result, f.error).map_err(|m| err(&key, m))?;
-            check_action(&versions, &a, k, from).map_err(|m| err(&key, m))?;
+            let (k, a) =
+                kind_and_action(f.call, f.result, f.error).map_err(|m| err(&key, m.to_string()))?;
+            check_action(&versions, &a, k, from).map_err(|m| err(&key, m.to_string()))?;
             (k, Some(a))
         };
         let matchers = compile_fields(&f.matchers, &captured, &format!("{key}.match"), &err)?;
@@ -776,22 +778,43 @@ fn compile_fields(
     table
         .iter()
         .map(|(path, value)| {
-            compile_field(path, value, captured).map_err(|m| err(&format!("{key}.{path}"), m))
+            compile_field(path, value, captured)
+                .map_err(|m| err(&format!("{key}.{path}"), m.to_string()))
         })
         .collect()
+}
+
+/// What is wrong with a step of a case file (the case loader adds where).
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("needs one of `call`, `result` or `error` (the action)")]
+    NoAction,
+    #[error("has more than one of `call`, `result` and `error`")]
+    SeveralActions,
+    #[error("`{action}` is not an OCPP {version} action")]
+    UnknownAction { action: String, version: Version },
+    #[error("in OCPP {version} the {caller} does not send `{action}` CALLs ({allowed})")]
+    WrongSender {
+        action: String,
+        version: Version,
+        caller: Side,
+        allowed: &'static str,
+    },
+    #[error("`${0}`: no earlier step captures `{0}`")]
+    NotCaptured(String),
 }
 
 fn kind_and_action(
     call: Option<String>,
     result: Option<String>,
     error: Option<String>,
-) -> Result<(StepKind, String), String> {
+) -> Result<(StepKind, String), StepError> {
     match (call, result, error) {
         (Some(a), None, None) => Ok((StepKind::Call, a)),
         (None, Some(a), None) => Ok((StepKind::Result, a)),
         (None, None, Some(a)) => Ok((StepKind::Error, a)),
-        (None, None, None) => Err("needs one of `call`, `result` or `error` (the action)".into()),
-        _ => Err("has more than one of `call`, `result` and `error`".into()),
+        (None, None, None) => Err(StepError::NoAction),
+        _ => Err(StepError::SeveralActions),
     }
 }
 
@@ -802,32 +825,35 @@ fn check_action(
     action: &str,
     kind: StepKind,
     from: Side,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     for &v in versions {
         let Some((_, info)) = lookup(v, action) else {
-            return Err(format!("`{action}` is not an OCPP {v} action"));
+            return Err(StepError::UnknownAction {
+                action: action.to_owned(),
+                version: v,
+            });
         };
         let caller = match kind {
             StepKind::Call => from,
             StepKind::Result | StepKind::Error => from.other(),
         };
         if !info.dir.allows(caller) {
-            return Err(format!(
-                "in OCPP {v} the {caller} does not send `{action}` CALLs ({})",
-                info.dir.describe()
-            ));
+            return Err(StepError::WrongSender {
+                action: action.to_owned(),
+                version: v,
+                caller,
+                allowed: info.dir.describe(),
+            });
         }
     }
     Ok(())
 }
 
 /// Every `"$name"` string in an inject payload names a variable an earlier step captures.
-fn check_template(v: &serde_json::Value, known: &BTreeSet<String>) -> Result<(), String> {
+fn check_template(v: &serde_json::Value, known: &BTreeSet<String>) -> Result<(), StepError> {
     match v {
         serde_json::Value::String(t) => match t.strip_prefix('$') {
-            Some(name) if !known.contains(name) => {
-                Err(format!("`${name}`: no earlier step captures `{name}`"))
-            }
+            Some(name) if !known.contains(name) => Err(StepError::NotCaptured(name.to_owned())),
             _ => Ok(()),
         },
         serde_json::Value::Array(a) => a.iter().try_for_each(|x| check_template(x, known)),

@@ -231,6 +231,15 @@ pub enum Field {
     Payload,
 }
 
+/// Why the typed payload cannot be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("the payload must be a JSON object")]
+    NotObject,
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+}
+
 /// The form of `i`: a station, an action, a payload, and whether it waits for the
 /// confirmation.
 #[derive(Debug, Clone)]
@@ -316,7 +325,7 @@ impl ActForm {
     /// Works out [`ActForm::problems`] again.
     pub fn recheck(&mut self, catalog: &ActCatalog) {
         self.problems = match self.parsed() {
-            Err(e) => vec![e],
+            Err(e) => vec![e.to_string()],
             Ok(v) => match (self.version(), self.action_name()) {
                 (Some(ver), Some(a)) => catalog.check(ver, a, &v),
                 _ => vec!["no action to send".to_owned()],
@@ -325,11 +334,11 @@ impl ActForm {
     }
 
     /// The payload as JSON, or what is wrong with it.
-    pub fn parsed(&self) -> Result<Value, String> {
+    pub fn parsed(&self) -> Result<Value, PayloadError> {
         match serde_json::from_str::<Value>(&self.payload) {
             Ok(v) if v.is_object() => Ok(v),
-            Ok(_) => Err("the payload must be a JSON object".to_owned()),
-            Err(e) => Err(format!("not JSON: {e}")),
+            Ok(_) => Err(PayloadError::NotObject),
+            Err(e) => Err(PayloadError::NotJson(e)),
         }
     }
 

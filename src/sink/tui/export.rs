@@ -4,11 +4,40 @@
 //! app holds and the trace file; judges nothing, changes no state.
 
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
 use super::app::{App, Body, RowKind};
+use super::store::ReadBackError;
+
+/// Why nothing (or not everything) was exported; the status line shows it.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("no frame selected")]
+    NoSelection,
+    #[error("line {0}: an event, no frame text")]
+    NotAFrame(u64),
+    #[error(transparent)]
+    ReadBack(#[from] ReadBackError),
+    #[error("no trace file to copy records from (export of the filtered set works in `view`)")]
+    NoTraceFile,
+    #[error("{}: line {line}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        line: u64,
+        source: io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+fn write_error(path: &Path) -> impl FnOnce(io::Error) -> ExportError + '_ {
+    move |source| ExportError::Write {
+        path: path.to_owned(),
+        source,
+    }
+}
 
 /// The escape sequence that asks the terminal to put `text` on the clipboard (OSC 52,
 /// `c` selection, base64, ended by BEL). Terminals that do not support it ignore it.
@@ -24,28 +53,28 @@ pub fn osc52(text: &str) -> Vec<u8> {
 }
 
 /// The selected frame's exact text.
-pub fn selected_text(app: &App) -> Result<String, String> {
-    let row = app.selected_frame().ok_or("no frame selected")?;
+pub fn selected_text(app: &App) -> Result<String, ExportError> {
+    let row = app.selected_frame().ok_or(ExportError::NoSelection)?;
     let text = app.text_of(&row)?;
     if text.is_empty() {
-        return Err(format!("line {}: an event, no frame text", row.line));
+        return Err(ExportError::NotAFrame(row.line));
     }
     Ok(text.into_owned())
 }
 
-fn create(path: &Path) -> Result<BufWriter<std::fs::File>, String> {
+fn create(path: &Path) -> Result<BufWriter<std::fs::File>, ExportError> {
     std::fs::File::create(path)
         .map(BufWriter::new)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(write_error(path))
 }
 
 /// Writes the selected frame's exact text to `path`; says what was written.
-pub fn write_frame(app: &App, path: &Path) -> Result<String, String> {
+pub fn write_frame(app: &App, path: &Path) -> Result<String, ExportError> {
     let text = selected_text(app)?;
     let mut w = create(path)?;
     w.write_all(text.as_bytes())
         .and_then(|()| w.flush())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(write_error(path))?;
     Ok(format!(
         "frame ({} bytes, exact) written to {}",
         text.len(),
@@ -58,23 +87,22 @@ pub fn write_frame(app: &App, path: &Path) -> Result<String, String> {
 /// the file is judged with the right version), unless the filter let it through already.
 /// Rows with no record to copy (those the UI was fed live) are left out and counted in the
 /// answer.
-pub fn write_filtered(app: &App, path: &Path) -> Result<String, String> {
+pub fn write_filtered(app: &App, path: &Path) -> Result<String, ExportError> {
     let Some(store) = app.store() else {
-        return Err(
-            "no trace file to copy records from (export of the filtered set works in `view`)"
-                .into(),
-        );
+        return Err(ExportError::NoTraceFile);
     };
     let mut w = create(path)?;
     let (mut written, mut left_out) = (0_u64, 0_u64);
     let mut copied = std::collections::HashSet::new();
-    let mut copy = |offset: u64, line: u64| -> Result<(), String> {
-        let record = store
-            .line_at(offset)
-            .map_err(|e| format!("{}: line {line}: {e}", store.path().display()))?;
+    let mut copy = |offset: u64, line: u64| -> Result<(), ExportError> {
+        let record = store.line_at(offset).map_err(|source| ExportError::Read {
+            path: store.path().to_owned(),
+            line,
+            source,
+        })?;
         w.write_all(&record)
             .and_then(|()| w.write_all(b"\n"))
-            .map_err(|e: io::Error| format!("{}: {e}", path.display()))
+            .map_err(write_error(path))
     };
     for &pos in app.visible_frames().iter() {
         let Some(row) = app.frame(pos) else { continue };
@@ -98,7 +126,7 @@ pub fn write_filtered(app: &App, path: &Path) -> Result<String, String> {
             written += 1;
         }
     }
-    w.flush().map_err(|e| format!("{}: {e}", path.display()))?;
+    w.flush().map_err(write_error(path))?;
     let mut msg = format!("{written} records written to {}", path.display());
     if left_out > 0 {
         msg.push_str(&format!(

@@ -13,6 +13,28 @@ use std::sync::Mutex;
 
 use crate::source::trace_reader::{RecordKind, parse_record};
 
+/// Why a row's text could not be read back from the trace file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBackError {
+    #[error("{}: reading line {line} again (offset {offset}): {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        line: u64,
+        offset: u64,
+        source: io::Error,
+    },
+    #[error("{}: line {line} changed since it was indexed: {message}", .path.display())]
+    Changed {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{}: line {line} is no longer a frame record (the file changed)", .path.display())]
+    NotAFrame { path: PathBuf, line: u64 },
+    #[error("line {line}: no trace file to read it from")]
+    NoTraceFile { line: u64 },
+}
+
 /// The longest record read back (a longer line is cut; the engine's own limits are far
 /// below this).
 const MAX_RECORD: u64 = 64 * 1024 * 1024;
@@ -53,26 +75,22 @@ impl TraceFile {
 
     /// The exact text of the frame whose record starts at `offset` (`line` names it in
     /// messages); an error says what went wrong and where.
-    pub fn frame_text(&self, offset: u64, line: u64) -> Result<String, String> {
-        let raw = self.line_at(offset).map_err(|e| {
-            format!(
-                "{}: reading line {line} again (offset {offset}): {e}",
-                self.path.display()
-            )
+    pub fn frame_text(&self, offset: u64, line: u64) -> Result<String, ReadBackError> {
+        let path = || self.path.clone();
+        let raw = self.line_at(offset).map_err(|source| ReadBackError::Io {
+            path: path(),
+            line,
+            offset,
+            source,
         })?;
-        let record = parse_record(&raw, line).map_err(|e| {
-            format!(
-                "{}: line {line} changed since it was indexed: {}",
-                self.path.display(),
-                e.message
-            )
+        let record = parse_record(&raw, line).map_err(|e| ReadBackError::Changed {
+            path: path(),
+            line,
+            message: e.message,
         })?;
         match record.kind {
             Some(RecordKind::Frame { text, .. }) => Ok(text.into_owned()),
-            _ => Err(format!(
-                "{}: line {line} is no longer a frame record (the file changed)",
-                self.path.display()
-            )),
+            _ => Err(ReadBackError::NotAFrame { path: path(), line }),
         }
     }
 }
@@ -173,7 +191,7 @@ mod tests {
         // Twice, and out of order: the reader seeks.
         assert_eq!(f.line_at(0).unwrap(), l1.as_bytes());
         assert_eq!(f.frame_text(off, 2).unwrap(), r#"[2,"1","Heartbeat",{ }]"#);
-        let e = f.frame_text(0, 1).unwrap_err();
+        let e = f.frame_text(0, 1).unwrap_err().to_string();
         assert!(
             e.contains("line 1") && e.contains("no longer a frame"),
             "{e}"

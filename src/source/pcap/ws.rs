@@ -782,6 +782,17 @@ fn deflate_params(v: &str) -> Option<(bool, bool)> {
     None
 }
 
+/// Why a permessage-deflate message could not be inflated.
+#[derive(Debug, thiserror::Error)]
+enum InflateError {
+    #[error("inflates to over {MAX_MESSAGE} bytes")]
+    TooLarge,
+    #[error("{0}")]
+    Corrupt(#[from] flate2::DecompressError),
+    #[error("the compressed data is cut short")]
+    CutShort,
+}
+
 /// Inflates one permessage-deflate message into `out` (RFC 7692 §7.2.2: the tail
 /// 00 00 FF FF is put back, in `scratch`); `fresh`: no context takeover, so a new window for
 /// each message (the inflater is reset, not made anew).
@@ -791,7 +802,7 @@ fn inflate(
     data: &[u8],
     fresh: bool,
     out: &mut Vec<u8>,
-) -> Result<(), String> {
+) -> Result<(), InflateError> {
     scratch.clear();
     scratch.extend_from_slice(data);
     scratch.extend_from_slice(&[0, 0, 0xff, 0xff]);
@@ -811,14 +822,12 @@ fn inflate(
     loop {
         if out.len() == out.capacity() {
             if out.len() >= MAX_MESSAGE {
-                return Err(format!("inflates to over {MAX_MESSAGE} bytes"));
+                return Err(InflateError::TooLarge);
             }
             out.reserve(out.len().max(1024));
         }
         let (in_before, out_before) = (d.total_in(), out.len());
-        let status = d
-            .decompress_vec(&input[done..], out, FlushDecompress::Sync)
-            .map_err(|e| e.to_string())?;
+        let status = d.decompress_vec(&input[done..], out, FlushDecompress::Sync)?;
         let used = usize::try_from(d.total_in() - in_before).unwrap_or(usize::MAX);
         done = done.saturating_add(used).min(input.len());
         if matches!(status, Status::StreamEnd) {
@@ -829,7 +838,7 @@ fn inflate(
             return Ok(());
         }
         if used == 0 && out.len() == out_before && out.len() < out.capacity() {
-            return Err("the compressed data is cut short".into());
+            return Err(InflateError::CutShort);
         }
     }
 }

@@ -347,15 +347,29 @@ pub enum UpstreamAnswer {
     Refused(Refusal),
 }
 
+/// Why the CSMS's answer to the handshake is not usable (the charger then gets a 502).
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("incomplete HTTP response")]
+    Incomplete,
+    #[error("malformed HTTP response: {0}")]
+    Malformed(httparse::Error),
+    #[error("101 without the right Sec-WebSocket-Accept")]
+    WrongAccept,
+    /// Its head could not be read whole.
+    #[error("{0}")]
+    Head(HeadError),
+}
+
 /// Parses the CSMS's answer to `key`. `Err` for an answer that is not a usable HTTP
 /// response (the charger then gets a 502).
-pub fn parse_response(head: &[u8], key: &str) -> Result<UpstreamAnswer, String> {
+pub fn parse_response(head: &[u8], key: &str) -> Result<UpstreamAnswer, AnswerError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     match resp.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err("incomplete HTTP response".into()),
-        Err(e) => return Err(format!("malformed HTTP response: {e}")),
+        Ok(httparse::Status::Partial) => return Err(AnswerError::Incomplete),
+        Err(e) => return Err(AnswerError::Malformed(e)),
     }
     let status = resp.code.unwrap_or(0);
     let reason = resp.reason.unwrap_or("").to_owned();
@@ -380,7 +394,7 @@ pub fn parse_response(head: &[u8], key: &str) -> Result<UpstreamAnswer, String> 
         }));
     }
     if accept.as_deref() != Some(derive_accept_key(key.as_bytes()).as_str()) {
-        return Err("101 without the right Sec-WebSocket-Accept".into());
+        return Err(AnswerError::WrongAccept);
     }
     Ok(UpstreamAnswer::Accepted {
         subprotocol,

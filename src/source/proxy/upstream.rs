@@ -11,8 +11,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::http::Uri;
+use tokio_tungstenite::tungstenite::http::uri::InvalidUri;
 
-use super::handshake::{self, ChargerRequest, HeadError, UpstreamAnswer};
+use super::handshake::{self, AnswerError, ChargerRequest, HeadError, UpstreamAnswer};
 use super::io::Io;
 
 /// Where chargers are relayed to.
@@ -49,8 +50,36 @@ pub enum UpstreamError {
     Tls { url: String, source: std::io::Error },
     #[error("{url} did not complete the handshake within {secs} s")]
     Timeout { url: String, secs: u64 },
-    #[error("{url} answered the handshake with something unusable: {message}")]
-    BadAnswer { url: String, message: String },
+    #[error("{url} answered the handshake with something unusable: {reason}")]
+    BadAnswer { url: String, reason: AnswerError },
+}
+
+/// Why `--upstream` is not a usable CSMS URL (found before anything is opened). No variant
+/// holds the URL as given when it carries credentials: only with them blanked out.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamUrlError {
+    #[error(
+        "--upstream `{shown}` carries credentials (user:password@); they would travel in the Host header and show in messages. Give the CSMS URL without them: the charger's own Authorization header is passed through to the CSMS"
+    )]
+    Credentials { shown: String },
+    #[error("--upstream `{url}` is not a URL: {reason}")]
+    NotUrl { url: String, reason: String },
+    #[error("--upstream `{url}` must start with ws:// or wss://")]
+    Scheme { url: String },
+    #[error("--upstream `{url}` has no host")]
+    NoHost { url: String },
+    #[error(
+        "--upstream `{url}` has a query; the charger's path is appended to it, so give the base URL only"
+    )]
+    Query { url: String },
+    #[error("--upstream `{url}` is wss:// but no TLS client configuration was given")]
+    NoTlsConfig { url: String },
+    #[error("--upstream `{url}`: `{name}` is not a TLS server name: {reason}")]
+    ServerName {
+        url: String,
+        name: String,
+        reason: String,
+    },
 }
 
 /// `url` with any `user:password@` before the host replaced by `***@` (for messages).
@@ -75,36 +104,35 @@ pub fn redact_userinfo(url: &str) -> String {
 
 impl Upstream {
     /// Parses `ws://HOST:PORT/BASE` or `wss://…`; `tls` is required for `wss://`.
-    pub fn parse(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Self, String> {
+    pub fn parse(
+        url: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, UpstreamUrlError> {
         // Credentials in the URL are refused before anything else reads it, and no message
         // below quotes the URL as given: only with its user information blanked out.
         let shown = redact_userinfo(url);
         if shown != url {
-            return Err(format!(
-                "--upstream `{shown}` carries credentials (user:password@); they would travel in the Host header and show in messages. Give the CSMS URL without them: the charger's own Authorization header is passed through to the CSMS"
-            ));
+            return Err(UpstreamUrlError::Credentials { shown });
         }
+        let owned = || url.to_owned();
         let uri: Uri = url
             .parse()
-            .map_err(|e| format!("--upstream `{url}` is not a URL: {e}"))?;
+            .map_err(|e: InvalidUri| UpstreamUrlError::NotUrl {
+                url: owned(),
+                reason: e.to_string(),
+            })?;
         let secure = match uri.scheme_str() {
             Some("ws") => false,
             Some("wss") => true,
-            _ => {
-                return Err(format!(
-                    "--upstream `{url}` must start with ws:// or wss://"
-                ));
-            }
+            _ => return Err(UpstreamUrlError::Scheme { url: owned() }),
         };
         let host = uri
             .host()
-            .ok_or_else(|| format!("--upstream `{url}` has no host"))?
+            .ok_or_else(|| UpstreamUrlError::NoHost { url: owned() })?
             .to_owned();
         let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
         if uri.query().is_some() {
-            return Err(format!(
-                "--upstream `{url}` has a query; the charger's path is appended to it, so give the base URL only"
-            ));
+            return Err(UpstreamUrlError::Query { url: owned() });
         }
         let host_header = uri
             .authority()
@@ -115,13 +143,14 @@ impl Upstream {
             .to_owned();
         let tls = if secure {
             let Some(config) = tls else {
-                return Err(format!(
-                    "--upstream `{url}` is wss:// but no TLS client configuration was given"
-                ));
+                return Err(UpstreamUrlError::NoTlsConfig { url: owned() });
             };
-            let name = ServerName::try_from(bare.clone()).map_err(|e| {
-                format!("--upstream `{url}`: `{bare}` is not a TLS server name: {e}")
-            })?;
+            let name =
+                ServerName::try_from(bare.clone()).map_err(|e| UpstreamUrlError::ServerName {
+                    url: owned(),
+                    name: bare.clone(),
+                    reason: e.to_string(),
+                })?;
             Some((TlsConnector::from(config), name))
         } else {
             None
@@ -192,15 +221,11 @@ impl Upstream {
             HeadError::Io(source) => UpstreamError::Connect { url: url(), source },
             other => UpstreamError::BadAnswer {
                 url: url(),
-                message: other.to_string(),
+                reason: AnswerError::Head(other),
             },
         })?;
-        let answer = handshake::parse_response(&buf[..head_len], &req.key).map_err(|message| {
-            UpstreamError::BadAnswer {
-                url: url(),
-                message,
-            }
-        })?;
+        let answer = handshake::parse_response(&buf[..head_len], &req.key)
+            .map_err(|reason| UpstreamError::BadAnswer { url: url(), reason })?;
         let rest = buf.split_off(head_len);
         Ok((io, rest, answer))
     }
@@ -213,10 +238,13 @@ mod tests {
     #[test]
     fn credentials_in_the_upstream_url_are_refused_without_being_quoted() {
         let e = Upstream::parse("ws://admin:s3cret@127.0.0.1:9/ocpp", None)
-            .expect_err("credentials are refused");
+            .expect_err("credentials are refused")
+            .to_string();
         assert!(!e.contains("s3cret") && !e.contains("admin"), "{e}");
         assert!(e.contains("ws://***@127.0.0.1:9/ocpp"), "{e}");
-        let e = Upstream::parse("ws://token@127.0.0.1:9/ocpp", None).expect_err("a user alone");
+        let e = Upstream::parse("ws://token@127.0.0.1:9/ocpp", None)
+            .expect_err("a user alone")
+            .to_string();
         assert!(!e.contains("token"), "{e}");
         assert!(
             Upstream::parse("ws://127.0.0.1:9/o@p", None).is_ok(),

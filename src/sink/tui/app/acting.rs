@@ -118,7 +118,7 @@ impl App {
             Action::ActEdit => return Some(Effect::Edit),
             Action::ActSubmit => match form.parsed() {
                 Ok(_) => form.confirm = true,
-                Err(e) => self.message = Some(e),
+                Err(e) => self.message = Some(e.to_string()),
             },
             _ => {}
         }
@@ -159,7 +159,7 @@ impl App {
     }
 
     /// What `$EDITOR` left (or why it could not run).
-    pub fn act_edited(&mut self, text: Result<String, String>) {
+    pub fn act_edited(&mut self, text: Result<String, crate::sink::tui::EditError>) {
         let Some(catalog) = self.act_catalog.clone() else {
             return;
         };

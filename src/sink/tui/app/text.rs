@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use super::super::feed::id_and_short;
 use super::super::filter::{Facts, looks_like_expr};
+use super::super::store::ReadBackError;
 use super::{App, Body, FindingRow, FrameRow, Shown};
 use crate::finding::Rule;
 
@@ -33,13 +34,13 @@ impl Shown<'_> {
 impl App {
     /// The exact text of a frame row (empty for an event); an error says why it could not
     /// be read back.
-    pub fn text_of<'a>(&self, row: &FrameRow<'a>) -> Result<Cow<'a, str>, String> {
+    pub fn text_of<'a>(&self, row: &FrameRow<'a>) -> Result<Cow<'a, str>, ReadBackError> {
         match row.body {
             Body::Event(_) => Ok(Cow::Borrowed("")),
             Body::Kept(k) => Ok(Cow::Borrowed(&*k.text)),
             Body::InTrace(offset) => match &self.store {
                 Some(f) => f.frame_text(offset, row.line).map(Cow::Owned),
-                None => Err(format!("line {}: no trace file to read it from", row.line)),
+                None => Err(ReadBackError::NoTraceFile { line: row.line }),
             },
         }
     }
@@ -68,7 +69,7 @@ impl App {
                 }
                 Err(e) => Shown {
                     id: None,
-                    short: Cow::Owned(e),
+                    short: Cow::Owned(e.to_string()),
                     text: Cow::Borrowed(""),
                 },
             },
