@@ -28,6 +28,17 @@ pub(super) struct Span {
     len: u32,
 }
 
+impl Span {
+    /// The bytes `start..end` of the text a document was read from (which heads its string
+    /// buffer; both within [`MAX_TEXT`]).
+    pub(super) fn of(start: usize, end: usize) -> Span {
+        Span {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(end - start).unwrap_or(0),
+        }
+    }
+}
+
 /// One value, or an object member's name (followed by the member's value).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Node {
@@ -56,7 +67,9 @@ pub(super) enum Node {
 /// The root of an empty document: `null`.
 static NULL: [Node; 1] = [Node::Null];
 
-/// A JSON document, refilled for each frame. Its root is node 0 (`null` while empty).
+/// A JSON document, refilled for each frame. Its root is node 0 (`null` while empty). The
+/// string buffer starts with the text the document was read from: a string without escapes
+/// is a span of it; one with escapes is unescaped after it.
 #[derive(Debug, Default)]
 pub struct Doc {
     pub(super) nodes: Vec<Node>,
@@ -206,15 +219,20 @@ impl Doc {
             keys.push(u32::try_from(i).unwrap_or(u32::MAX));
             i = next(&self.nodes, i + 1);
         }
-        let text = |k: u32| match self.nodes[k as usize] {
-            Node::Key(s) | Node::Shadowed(s) => span_text(&self.strs, s),
-            _ => "",
+        let span = |k: u32| match self.nodes[k as usize] {
+            Node::Key(s) | Node::Shadowed(s) => s,
+            _ => Span { start: 0, len: 0 },
         };
+        let text = |k: u32| span_text(&self.strs, span(k));
         let mut shadowed = Vec::new();
         if len <= 16 {
+            // Names rarely share a length: compare the text only when they do.
             for (a, &ka) in keys.iter().enumerate() {
-                let ta = text(ka);
-                if keys[a + 1..].iter().any(|&kb| text(kb) == ta) {
+                let la = span(ka).len;
+                if keys[a + 1..]
+                    .iter()
+                    .any(|&kb| span(kb).len == la && text(kb) == text(ka))
+                {
                     shadowed.push(ka);
                 }
             }
@@ -432,7 +450,23 @@ impl<'d> Json<'d> {
 
     /// The member `key` of an object (the last, when the name repeats).
     pub fn get(self, key: &str) -> Option<Json<'d>> {
-        self.members().find(|(k, _)| *k == key).map(|(_, v)| v)
+        let Node::Object { end, .. } = self.node() else {
+            return None;
+        };
+        let (nodes, want) = (self.nodes, key.as_bytes());
+        let strs = self.strs.as_bytes();
+        let mut i = self.at + 1;
+        while i < end as usize {
+            // A name (live or shadowed), then its value.
+            if let Node::Key(s) = nodes[i]
+                && s.len as usize == want.len()
+                && strs.get(s.start as usize..s.start as usize + want.len()) == Some(want)
+            {
+                return Some(self.with(i + 1));
+            }
+            i = next(nodes, i + 1);
+        }
+        None
     }
 
     /// Item `index` of an array.
@@ -497,31 +531,30 @@ impl<'d> Json<'d> {
         }
     }
 
-    /// This value copied out of its document.
+    /// This value copied out of its document: its nodes, and only its own strings' text.
     pub fn to_owned_doc(self) -> OwnedDoc {
         let end = next(self.nodes, self.at);
         let nodes = &self.nodes[self.at..end];
-        // Strings are appended in document order: the subtree's text is one run.
-        let mut first = None;
-        let mut last = 0;
-        for n in nodes {
-            if let Node::Str(s) | Node::Key(s) | Node::Shadowed(s) = n {
-                first.get_or_insert(s.start);
-                last = s.start + s.len;
-            }
-        }
-        let first = first.unwrap_or(0);
+        let size = nodes
+            .iter()
+            .map(|n| match n {
+                Node::Str(s) | Node::Key(s) | Node::Shadowed(s) => s.len as usize,
+                _ => 0,
+            })
+            .sum();
+        let mut strs = String::with_capacity(size);
         let base = u32::try_from(self.at).unwrap_or(0);
-        let rebase = |s: Span| Span {
-            start: s.start - first,
-            len: s.len,
+        let mut copy = |s: Span| {
+            let start = strs.len();
+            strs.push_str(span_text(self.strs, s));
+            Span::of(start, strs.len())
         };
         let nodes = nodes
             .iter()
             .map(|&n| match n {
-                Node::Str(s) => Node::Str(rebase(s)),
-                Node::Key(s) => Node::Key(rebase(s)),
-                Node::Shadowed(s) => Node::Shadowed(rebase(s)),
+                Node::Str(s) => Node::Str(copy(s)),
+                Node::Key(s) => Node::Key(copy(s)),
+                Node::Shadowed(s) => Node::Shadowed(copy(s)),
                 Node::Array { len, end } => Node::Array {
                     len,
                     end: end - base,
@@ -533,13 +566,9 @@ impl<'d> Json<'d> {
                 n => n,
             })
             .collect();
-        let strs = self
-            .strs
-            .get(first as usize..last.max(first) as usize)
-            .unwrap_or_default();
         OwnedDoc {
             nodes,
-            strs: Box::from(strs),
+            strs: strs.into_boxed_str(),
         }
     }
 }

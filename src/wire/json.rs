@@ -109,6 +109,11 @@ static STOP: [bool; 256] = {
 impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
     fn new(text: &'t str, out: &'o mut Doc) -> Self {
         out.clear();
+        // The text itself heads the string buffer: a string without escapes is a span of
+        // it, not a copy of its own.
+        if text.len() <= MAX_TEXT {
+            out.strs.push_str(text);
+        }
         Parser {
             text,
             b: text.as_bytes(),
@@ -270,9 +275,13 @@ impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
         if ESC {
             return self.escaped_string();
         }
-        let from = self.out.strs.len();
         let start = self.i + 1;
         let end = plain_end(self.b, start);
+        if *self.b.get(end)? == b'"' {
+            self.i = end + 1;
+            return Some(Span::of(start, end));
+        }
+        let from = self.out.strs.len();
         // Both ends sit on ASCII bytes, so the slice is whole characters.
         self.out.strs.push_str(self.text.get(start..end)?);
         let mut i = end;
@@ -303,9 +312,13 @@ impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
     /// document's string may not hold raw, or a `\u`) declines.
     fn escaped_string(&mut self) -> Option<Span> {
         let b = self.b;
-        let from = self.out.strs.len();
         let start = self.i + 2;
         let end = plain_end(b, start);
+        if b.get(end..end + 2)? == b"\\\"" {
+            self.i = end + 2;
+            return Some(Span::of(start, end));
+        }
+        let from = self.out.strs.len();
         self.out.strs.push_str(self.text.get(start..end)?);
         let mut i = end;
         loop {
