@@ -107,6 +107,13 @@ impl Engine {
             .is_some_and(|s| !s.proto.station.seen_from_start)
     }
 
+    /// The document the engine reads each frame into: a record reader may read the next
+    /// frame into it in its own pass ([`crate::source::trace_reader::parse_record_into`]);
+    /// the engine uses that reading only while the document still holds it.
+    pub fn frame_doc(&mut self) -> &mut Doc {
+        &mut self.doc
+    }
+
     pub fn schemas(&self) -> &SchemaSet {
         &self.schemas
     }

@@ -317,7 +317,11 @@ impl Session {
         // A text still escaped in its trace record is parsed as it stands, into the engine's
         // reused document; what that reader declines (and any plain text) goes the usual
         // way, which also words the errors.
-        let parsed = text.escaped().is_some_and(|esc| doc.parse_escaped(esc));
+        // The record reader may have read it into this document already (the same reading
+        // still there: its stamp).
+        let stamp = text.parsed_stamp();
+        let parsed = (stamp != 0 && doc.stamp() == stamp)
+            || text.escaped().is_some_and(|esc| doc.parse_escaped(esc));
         if !parsed && !Self::parse_plain(text.get(), doc, ctx) {
             let kind = sight.event.kind;
             self.observe(sight, Observed::Event(kind));
@@ -930,6 +934,35 @@ mod tests {
             (1, Some(false)),
             "a small payload is kept"
         );
+    }
+
+    /// A record read into the engine's document in the reader's pass is judged from that
+    /// reading only while the document still holds it: read out of turn, the engine reads
+    /// the frame again.
+    #[test]
+    fn a_frame_read_ahead_into_the_engine_document_is_used_only_while_it_is_there() {
+        use crate::source::trace_reader::parse_record_into;
+        let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
+        let mut engine = Engine::new(schemas, Arc::new(Config::default()), Some(Version::V16));
+        let line = |id: &str| {
+            format!(
+                r#"{{"ts":"2026-11-22T10:00:01Z","conn":"CS-1","from":"charger","text":"[2,\"{id}\",\"Heartbeat\",{{}}]"}}"#
+            )
+        };
+        let (a, b) = (line("a-1"), line("b-1"));
+        let ra = parse_record_into(a.as_bytes(), 1, engine.frame_doc()).unwrap();
+        let rb = parse_record_into(b.as_bytes(), 2, engine.frame_doc()).unwrap();
+        let (ea, eb) = (ra.event(1).unwrap(), rb.event(2).unwrap());
+        let mut out = Vec::new();
+        // The document holds b's reading: a is read again, then b's reading is gone too.
+        for event in [&ea, &eb] {
+            engine.feed(event, &mut out).unwrap();
+        }
+        let ids: Vec<String> = engine.sessions["CS-1"].pending[Side::Charger.index()]
+            .iter()
+            .map(|p| p.id.to_string())
+            .collect();
+        assert_eq!(ids, ["a-1", "b-1"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! parses nothing itself and never panics.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Number, Value};
 
@@ -76,7 +77,13 @@ pub struct Doc {
     pub(super) strs: String,
     /// Scratch for the duplicate-member check of a large object.
     scratch: Vec<u32>,
+    /// Which reading the document holds (see [`Doc::stamp`]).
+    stamp: u64,
 }
+
+/// The stamps of all documents' readings: one process-wide count, so no two readings (of
+/// any document) share one.
+static READINGS: AtomicU64 = AtomicU64::new(1);
 
 /// The largest text the document takes (its indexes are `u32`); beyond it the reader
 /// declines and the caller goes the serde_json way.
@@ -91,18 +98,37 @@ impl Doc {
     pub fn clear(&mut self) {
         self.nodes.clear();
         self.strs.clear();
+        self.stamp = 0;
     }
 
     /// Reads `text` as one JSON document; `false` (the document then holds nothing
     /// meaningful) when [`super::json`]'s reader declines it and serde_json must decide.
     pub fn parse(&mut self, text: &str) -> bool {
-        super::json::parse_into(text, self)
+        let ok = super::json::parse_into(text, self);
+        self.stamped(ok)
     }
 
     /// Reads the contents of a JSON string literal (escapes and all) as the document it
     /// holds once unescaped; `false` when the reader declines.
     pub fn parse_escaped(&mut self, contents: &str) -> bool {
-        super::json::parse_escaped_into(contents, self)
+        let ok = super::json::parse_escaped_into(contents, self);
+        self.stamped(ok)
+    }
+
+    fn stamped(&mut self, ok: bool) -> bool {
+        self.stamp = if ok {
+            READINGS.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        ok
+    }
+
+    /// The stamp of the reading the document holds, unique in the process (0: none, or a
+    /// value set by [`Doc::set_value`]): whoever read a text into it can say which reading
+    /// is the text's, and the engine checks it is still there before it uses it.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
     }
 
     /// A document holding `value`.

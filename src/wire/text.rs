@@ -18,6 +18,9 @@ pub struct TextCell<'a> {
     raw: Cow<'a, str>,
     escaped: bool,
     plain: OnceCell<String>,
+    /// The stamp of a document's reading of the escaped contents ([`crate::wire::doc::Doc::stamp`]),
+    /// 0 when none was read.
+    parsed: u64,
 }
 
 impl<'a> TextCell<'a> {
@@ -40,11 +43,21 @@ impl<'a> TextCell<'a> {
         }
     }
 
+    /// [`TextCell::escaped`] whose document the caller has read from the contents into a
+    /// document already: the stamp of that reading (0: none).
+    pub fn escaped_parsed(contents: &'a str, parsed: u64) -> Self {
+        TextCell {
+            parsed,
+            ..TextCell::escaped(contents)
+        }
+    }
+
     /// The handle an event carries.
     pub fn text(&self) -> FrameText<'_> {
         FrameText {
             raw: &self.raw,
             plain: self.escaped.then_some(&self.plain),
+            parsed: self.parsed,
         }
     }
 
@@ -85,6 +98,7 @@ pub struct FrameText<'a> {
     raw: &'a str,
     /// Where the unescaped text goes, when `raw` is escaped.
     plain: Option<&'a OnceCell<String>>,
+    parsed: u64,
 }
 
 impl<'a> FrameText<'a> {
@@ -105,6 +119,12 @@ impl<'a> FrameText<'a> {
         }
     }
 
+    /// The stamp of the document reading of this text its record reader made (0: none):
+    /// the engine uses the reading when its document still holds it.
+    pub fn parsed_stamp(self) -> u64 {
+        self.parsed
+    }
+
     /// A bound on the plain text's length in bytes, without building it: escapes are
     /// longer than what they stand for, so the escaped length is at least the plain one.
     pub fn len_at_most(self) -> usize {
@@ -117,6 +137,7 @@ impl<'a> From<&'a str> for FrameText<'a> {
         FrameText {
             raw: text,
             plain: None,
+            parsed: 0,
         }
     }
 }

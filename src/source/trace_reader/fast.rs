@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 
+use crate::wire::doc::Doc;
 use crate::wire::json::{escape, plain_end as skip_plain, special_bytes};
 
 /// The members of a frame record, as written.
@@ -22,11 +23,15 @@ pub(super) struct FastFrame<'a> {
     pub from: &'a str,
     /// The contents of the `text` string, still escaped (checked: valid JSON escapes).
     pub text: &'a str,
+    /// With a document to read into: the stamp of its reading of the frame from `text`
+    /// ([`Doc::stamp`]), when that reader took it; 0 otherwise.
+    pub parsed: u64,
     pub injected: bool,
 }
 
-/// Reads `line` as a plain frame record, or `None` when it is anything else.
-pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
+/// Reads `line` as a plain frame record, or `None` when it is anything else. With `doc` it
+/// also reads the frame from the escaped `text` into it (see [`text_last`]).
+pub(super) fn frame_record<'a>(line: &'a str, mut doc: Option<&mut Doc>) -> Option<FastFrame<'a>> {
     let b = line.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -34,6 +39,7 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
     }
     i += 1;
     let (mut ts, mut conn, mut from, mut text, mut injected) = (None, None, None, None, None);
+    let mut parsed = 0;
     loop {
         i = ws(b, i);
         // A member name: plain text between quotes (an escape sends the line the long way).
@@ -69,7 +75,19 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
                 i = next;
             }
             b"text" => {
-                let next = contents(b, i)?;
+                let read = match doc.as_deref_mut() {
+                    Some(doc) if text.is_none() => {
+                        text_last(line, i, doc).map(|n| (n, doc.stamp()))
+                    }
+                    _ => None,
+                };
+                let next = match read {
+                    Some((next, stamp)) => {
+                        parsed = stamp;
+                        next
+                    }
+                    None => contents(b, i)?,
+                };
                 if text.replace(line.get(i + 1..next - 1)?).is_some() {
                     return None;
                 }
@@ -113,8 +131,39 @@ pub(super) fn frame_record(line: &str) -> Option<FastFrame<'_>> {
         conn,
         from,
         text,
+        parsed,
         injected: injected.unwrap_or(false),
     })
+}
+
+/// The usual record ends with its `text`: `…,"text":"[2,\"1\",…]"}`. Then the string
+/// starting with the quote at `i` runs to the last quote of the line, and the frame is
+/// parsed into `doc` from its escaped contents in the same pass that checks them: a document
+/// [`Doc::parse_escaped`] takes holds valid escapes only and no unescaped quote (which would
+/// have ended the string sooner), so the string is exactly that. The index after its
+/// closing quote; `None` (read the string the usual way) otherwise.
+fn text_last(line: &str, i: usize, doc: &mut Doc) -> Option<usize> {
+    let b = line.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        end -= 1;
+    }
+    if end < 2 || b[end - 1] != b'}' {
+        return None;
+    }
+    end -= 1;
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        end -= 1;
+    }
+    let close = end.checked_sub(1)?;
+    if close <= i || b[close] != b'"' {
+        return None;
+    }
+    doc.parse_escaped(line.get(i + 1..close)?)
+        .then_some(close + 1)
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.
