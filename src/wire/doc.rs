@@ -225,11 +225,22 @@ impl Doc {
         self.close_object_unique(at, live);
     }
 
-    fn close_object_unique(&mut self, at: usize, live: usize) {
+    /// An object none of whose member names repeats (the reader's check).
+    pub(super) fn close_object_unique(&mut self, at: usize, live: usize) {
         self.nodes[at] = Node::Object {
             len: u32::try_from(live).unwrap_or(u32::MAX),
             end: self.end(),
         };
+    }
+
+    /// A hash of a member name (for the reader's check for repeated names).
+    #[inline]
+    pub(super) fn name_hash(&self, name: Span) -> u32 {
+        let mut h = name.len.wrapping_mul(0x9E37_79B9);
+        for &c in span_text(&self.strs, name).as_bytes() {
+            h = (h ^ u32::from(c)).wrapping_mul(0x0100_0193);
+        }
+        h ^ (h >> 15)
     }
 
     fn end(&self) -> u32 {

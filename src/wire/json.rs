@@ -202,6 +202,9 @@ impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
         self.i += 1;
         let at = self.out.open();
         let mut len = 0;
+        // A set of the names' hashes: only an object where two collide is searched for a
+        // repeated name (which a later member replaces).
+        let (mut seen, mut maybe_repeat) = (0u128, false);
         self.skip_ws();
         if self.peek()? == b'}' {
             self.i += 1;
@@ -214,6 +217,9 @@ impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
             }
             let key = self.string()?;
             self.out.nodes.push(Node::Key(key));
+            let bit = 1u128 << (self.out.name_hash(key) & 127);
+            maybe_repeat |= seen & bit != 0;
+            seen |= bit;
             self.skip_ws();
             if self.peek()? != b':' {
                 return None;
@@ -230,7 +236,11 @@ impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
                 }
                 b'}' => {
                     self.i += 1;
-                    self.out.close_object(at, len);
+                    if maybe_repeat {
+                        self.out.close_object(at, len);
+                    } else {
+                        self.out.close_object_unique(at, len);
+                    }
                     return Some(());
                 }
                 _ => return None,
