@@ -79,7 +79,7 @@ impl Identity {
         let field = |names: &[&str]| {
             names
                 .iter()
-                .find_map(|n| station.get(*n).and_then(Json::as_str))
+                .find_map(|n| station.get(n).and_then(Json::as_str))
                 .map(|v| crate::finding::shorten(v, 100))
         };
         Identity {

@@ -568,44 +568,32 @@ impl<'d> Json<'d> {
         }
     }
 
-    /// This value copied out of its document: its nodes, and only its own strings' text.
+    /// This value copied out of its document: its nodes, and the run of the string buffer
+    /// its strings lie in (one copy: the value's own text, where its strings have no
+    /// escapes, with the unescaped ones after it; at most about twice the frame's text).
     pub fn to_owned_doc(self) -> OwnedDoc {
         let end = next(self.nodes, self.at);
-        let nodes = &self.nodes[self.at..end];
-        let size = nodes
-            .iter()
-            .map(|n| match n {
-                Node::Str(s) | Node::Key(s) | Node::Shadowed(s) => s.len as usize,
-                _ => 0,
-            })
-            .sum();
-        let mut strs = String::with_capacity(size);
+        let mut nodes = self.nodes[self.at..end].to_vec();
+        let (mut lo, mut hi) = (u32::MAX, 0);
+        for n in &nodes {
+            if let Node::Str(s) | Node::Key(s) | Node::Shadowed(s) = n {
+                lo = lo.min(s.start);
+                hi = hi.max(s.start + s.len);
+            }
+        }
+        let lo = lo.min(hi);
         let base = u32::try_from(self.at).unwrap_or(0);
-        let mut copy = |s: Span| {
-            let start = strs.len();
-            strs.push_str(span_text(self.strs, s));
-            Span::of(start, strs.len())
-        };
-        let nodes = nodes
-            .iter()
-            .map(|&n| match n {
-                Node::Str(s) => Node::Str(copy(s)),
-                Node::Key(s) => Node::Key(copy(s)),
-                Node::Shadowed(s) => Node::Shadowed(copy(s)),
-                Node::Array { len, end } => Node::Array {
-                    len,
-                    end: end - base,
-                },
-                Node::Object { len, end } => Node::Object {
-                    len,
-                    end: end - base,
-                },
-                n => n,
-            })
-            .collect();
+        for n in &mut nodes {
+            match n {
+                Node::Str(s) | Node::Key(s) | Node::Shadowed(s) => s.start -= lo,
+                Node::Array { end, .. } | Node::Object { end, .. } => *end -= base,
+                _ => {}
+            }
+        }
+        let strs = self.strs.get(lo as usize..hi as usize).unwrap_or_default();
         OwnedDoc {
-            nodes,
-            strs: strs.into_boxed_str(),
+            nodes: nodes.into_boxed_slice(),
+            strs: Box::from(strs),
         }
     }
 }
