@@ -1,21 +1,23 @@
 //! What is known about one station identity, kept once: its version, its connections, its
-//! registration and boots, its configuration, its transactions. [`Station::observe_call`]
-//! and [`Station::observe_reply`] update it for each message BEFORE the rule families run
-//! ([`Station::observe_open`] / [`Station::observe_close`] for the connection), so every
-//! family reads the same facts instead of keeping a private copy; a family keeps only what
-//! is truly its own.
+//! registration and boots, its configuration, its transactions, the resets asked of it.
+//! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
+//! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
+//! the connection), so every family reads the same facts instead of keeping a private
+//! copy; a family keeps only what is truly its own.
 //!
 //! Facts only: nothing here reports a finding or reads the configuration.
 
 mod config;
 mod deadline;
 mod registration;
+mod reset;
 mod transaction;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
-pub(crate) use deadline::Deadlines;
+pub(crate) use deadline::{Deadline, Deadlines};
 pub use registration::Registration;
-pub(crate) use transaction::{Transactions, v2, v16};
+pub(crate) use reset::Resets;
+pub(crate) use transaction::{Transactions, TxId, v2, v16};
 
 use crate::engine::protocol::{Call, Reply};
 use crate::ocpp::{Side, Version};
@@ -49,6 +51,8 @@ pub(crate) struct Station {
     pub(crate) identity: Identity,
     /// Its transactions (1.6 and 2.x), as the traffic showed them.
     pub(crate) transactions: Transactions,
+    /// The Resets asked of it: unanswered, and accepted until the next boot.
+    pub(crate) resets: Resets,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -147,6 +151,7 @@ impl Station {
         self.config.observe_call(call);
         self.transactions
             .observe_call(self.version, call, now, line);
+        self.resets.observe_call(call, &self.transactions, now);
     }
 
     /// A CALL was answered at `now`.
@@ -157,5 +162,7 @@ impl Station {
         }
         self.config.observe_reply(reply);
         self.transactions.observe_reply(self.version, reply, now);
+        self.resets
+            .observe_reply(reply, &self.transactions, self.is_2x());
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The catalogue of the prefix: every rule's id, severity, versions, summary, spec and doc,
 //! and [`RULES`] in registry order. The checks are in `avail/reset.rs` (called by the `dm`
-//! family, which follows the transactions and the reset in force).
+//! family with the transactions and the reset in force, which are the station's facts).
 
 use crate::engine::rules::{ALL, Party, Rule, V2X};
 use crate::finding::Severity;

@@ -2,68 +2,114 @@
 //! starts waiting, cleared by the message that satisfies it, and taken out by [`expired`]
 //! once an event (or the end of the observation) is past its due time. Bounded: the oldest
 //! goes when the list is full. One mechanism for every "X must follow within the window"
-//! rule instead of a hand-written remove-while-iterating loop in each.
+//! rule instead of a hand-written remove-while-iterating loop in each. [`Deadline`] is the
+//! same for a single wait (kept inline: a wait every station holds costs no allocation).
+//!
+//! Kept for every station, so small: a list nothing was ever armed in is one empty pointer.
+//! Nothing here reports a finding or reads a clock: the rules pass event time in.
 //!
 //! [`expired`]: Deadlines::expired
 
 use crate::time::Timestamp;
 
 /// Waiting follow-ups of one kind, each with what the rule needs to report it.
-/// At most `CAP` are kept.
+/// At most `CAP` are kept. The list is allocated at the first [`arm`](Deadlines::arm).
 #[derive(Debug)]
 pub(crate) struct Deadlines<T, const CAP: usize> {
-    items: Vec<(Timestamp, T)>,
+    #[expect(
+        clippy::box_collection,
+        reason = "a dozen lists per station, most never armed: 8 bytes each against 24 for an empty Vec"
+    )]
+    items: Option<Box<Vec<(Timestamp, T)>>>,
 }
 
 impl<T, const CAP: usize> Default for Deadlines<T, CAP> {
     fn default() -> Self {
-        Deadlines { items: Vec::new() }
+        Deadlines { items: None }
     }
 }
 
 impl<T, const CAP: usize> Deadlines<T, CAP> {
     /// Starts waiting for `item` until `due`.
     pub(crate) fn arm(&mut self, due: Timestamp, item: T) {
-        if self.items.len() >= CAP {
-            self.items.remove(0);
+        let items = self
+            .items
+            .get_or_insert_with(|| Box::new(Vec::with_capacity(CAP.min(4))));
+        if items.len() >= CAP {
+            items.remove(0);
         }
-        if self.items.capacity() == 0 {
-            // A first push would make room for four; a single watch (a list of one, kept
-            // for every station) needs room for one.
-            self.items.reserve_exact(CAP.min(4));
-        }
-        self.items.push((due, item));
+        items.push((due, item));
     }
 
     /// Stops waiting for the items `satisfied` says the current message satisfies.
     pub(crate) fn clear(&mut self, mut satisfied: impl FnMut(&T) -> bool) {
-        self.items.retain(|(_, item)| !satisfied(item));
+        if let Some(items) = &mut self.items {
+            items.retain(|(_, item)| !satisfied(item));
+        }
     }
 
     /// Takes out the first armed item `satisfied` says the current message satisfies.
     pub(crate) fn take(&mut self, mut satisfied: impl FnMut(&T) -> bool) -> Option<T> {
-        let i = self.items.iter().position(|(_, item)| satisfied(item))?;
-        Some(self.items.remove(i).1)
+        let items = self.items.as_mut()?;
+        let i = items.iter().position(|(_, item)| satisfied(item))?;
+        Some(items.remove(i).1)
     }
 
     /// Stops waiting for anything (a reconnect, or the end of the observation before the
     /// windows closed: nothing can be concluded).
     pub(crate) fn clear_all(&mut self) {
-        self.items.clear();
+        if let Some(items) = &mut self.items {
+            items.clear();
+        }
     }
 
     /// Takes out the items whose due time `now` has passed, with their due times, oldest
     /// armed first.
     pub(crate) fn expired(&mut self, now: Timestamp) -> impl Iterator<Item = (Timestamp, T)> + '_ {
-        self.items.extract_if(.., move |(due, _)| now > *due)
+        self.items
+            .as_deref_mut()
+            .into_iter()
+            .flat_map(move |items| items.extract_if(.., move |(due, _)| now > *due))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.as_ref().is_none_or(|items| items.is_empty())
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.items.iter().map(|(_, item)| item)
+        self.items
+            .as_deref()
+            .into_iter()
+            .flat_map(|items| items.iter().map(|(_, item)| item))
+    }
+}
+
+/// One waiting follow-up (a wait a station has at most one of), kept inline.
+#[derive(Debug)]
+pub(crate) struct Deadline<T> {
+    item: Option<(Timestamp, T)>,
+}
+
+impl<T> Default for Deadline<T> {
+    fn default() -> Self {
+        Deadline { item: None }
+    }
+}
+
+impl<T> Deadline<T> {
+    /// Starts waiting for `item` until `due`, instead of what was awaited.
+    pub(crate) fn arm(&mut self, due: Timestamp, item: T) {
+        self.item = Some((due, item));
+    }
+
+    /// Stops waiting.
+    pub(crate) fn clear_all(&mut self) {
+        self.item = None;
+    }
+
+    /// Takes out the item if `now` has passed its due time, with its due time.
+    pub(crate) fn expired(&mut self, now: Timestamp) -> Option<(Timestamp, T)> {
+        self.item.take_if(|(due, _)| now > *due)
     }
 }
 
@@ -96,15 +142,26 @@ mod tests {
     }
 
     #[test]
-    fn a_single_watch_holds_room_for_one() {
-        let mut d = Deadlines::<_, 1>::default();
-        d.arm(Timestamp::from_secs(1), 7u64);
-        d.arm(Timestamp::from_secs(2), 8u64);
-        assert_eq!(
-            d.items.capacity(),
-            1,
-            "kept for every station: no spare room"
-        );
-        assert_eq!(d.iter().copied().collect::<Vec<_>>(), [8]);
+    fn a_single_wait_is_replaced_by_the_next_and_expires_once() {
+        let t = Timestamp::from_secs;
+        let mut d = Deadline::default();
+        d.arm(t(1), 7u64);
+        d.arm(t(5), 8u64);
+        assert_eq!(d.expired(t(5)), None, "due at 5 is not past at 5");
+        assert_eq!(d.expired(t(6)), Some((t(5), 8)));
+        assert_eq!(d.expired(t(100)), None);
+        d.arm(t(1), 9);
+        d.clear_all();
+        assert_eq!(d.expired(t(100)), None);
+    }
+
+    #[test]
+    fn a_list_never_armed_holds_no_allocation() {
+        let mut d = Deadlines::<u64, 8>::default();
+        assert!(d.items.is_none() && d.is_empty());
+        d.clear(|_| true);
+        assert_eq!(d.expired(Timestamp::from_secs(1)).count(), 0);
+        assert!(d.take(|_| true).is_none());
+        assert!(d.items.is_none(), "reading does not allocate");
     }
 }

@@ -1,6 +1,7 @@
 //! The `avail.*` checks of a Reset: its answer against the transactions that run, and a boot
-//! after an accepted reset that did not stop them. The `dm` family follows the transactions
-//! and the reset in force, and calls these; they keep no state.
+//! after an accepted reset that did not stop them. The `dm` family calls these with what the
+//! station model knows (its transactions, [`Resets`](crate::engine::station::Resets));
+//! they keep no state.
 
 use crate::engine::Ctx;
 use crate::engine::rules::avail::{

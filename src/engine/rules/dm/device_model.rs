@@ -5,10 +5,10 @@
 //! The station-wide reset rules of `avail.*` live here too: they need the same knowledge of
 //! device-model variables (`AllowReset`) and of running transactions.
 //!
-//! This file also keeps a small tracker other families read: [`Activity`], the transactions
-//! seen running; used by `sc`, `resv`, `sec` and the reset rules. The configuration and
-//! device-model values it judges against are the station's
-//! ([`Config`](crate::engine::station::Config)).
+//! It judges against the station's facts: its configuration and device-model values
+//! ([`Config`](crate::engine::station::Config)), its running transactions and the resets
+//! asked of it ([`Transactions`](crate::engine::station::Transactions),
+//! [`Resets`](crate::engine::station::Resets)); it keeps only its report requests.
 
 use super::{
     BYTES_PER_MESSAGE_EXCEEDED, GET_CONFIGURATION_KEY_UNACCOUNTED, GET_CONFIGURATION_MAX_KEYS,
@@ -42,117 +42,6 @@ use variables::*;
 
 /// Report requests remembered.
 const MAX_REPORTS: usize = 32;
-/// Transactions remembered.
-const MAX_TX: usize = 64;
-
-// ---------------------------------------------------------------------------------------
-// Activity: boots and running transactions.
-
-/// A transaction id: an integer on 1.6, a string on 2.x.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TxId {
-    Int(i64),
-    Str(Box<str>),
-}
-
-/// A transaction id borrowed from a frame (no allocation on the common path).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TxRef<'a> {
-    Int(i64),
-    Str(&'a str),
-}
-
-impl TxId {
-    pub(crate) fn is(&self, r: TxRef<'_>) -> bool {
-        match (self, r) {
-            (TxId::Int(a), TxRef::Int(b)) => *a == b,
-            (TxId::Str(a), TxRef::Str(b)) => **a == *b,
-            _ => false,
-        }
-    }
-
-    fn of(r: TxRef<'_>) -> TxId {
-        match r {
-            TxRef::Int(i) => TxId::Int(i),
-            TxRef::Str(s) => TxId::Str(Box::from(s)),
-        }
-    }
-
-    pub(crate) fn borrowed(&self) -> TxRef<'_> {
-        match self {
-            TxId::Int(i) => TxRef::Int(*i),
-            TxId::Str(s) => TxRef::Str(s),
-        }
-    }
-}
-
-impl std::fmt::Display for TxId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TxId::Int(i) => write!(f, "{i}"),
-            TxId::Str(s) => f.write_str(s),
-        }
-    }
-}
-
-/// A transaction seen running.
-#[derive(Debug)]
-pub(crate) struct RunningTx {
-    pub(crate) id: TxId,
-    /// The 1.6 connector or 2.x EVSE, when known.
-    pub(crate) target: Option<i64>,
-    /// The id tag / idToken that started it, when known.
-    pub(crate) token: Option<Box<str>>,
-}
-
-/// The running transactions seen. The transaction families keep richer state; this is the
-/// little the rules of this group need (whether the station booted is a station fact).
-#[derive(Debug, Default)]
-pub(crate) struct Activity {
-    /// Transactions seen running (started or updated, not yet stopped).
-    pub(crate) txs: Vec<RunningTx>,
-}
-
-impl Activity {
-    pub(crate) fn is_running(&self, id: TxRef<'_>) -> bool {
-        self.txs.iter().any(|t| t.id.is(id))
-    }
-
-    /// A transaction runs on this connector / EVSE (one with an unknown target counts when
-    /// `unknown_counts`).
-    pub(crate) fn running_on(&self, target: i64, unknown_counts: bool) -> bool {
-        self.txs
-            .iter()
-            .any(|t| t.target.map_or(unknown_counts, |x| x == target))
-    }
-
-    fn start(&mut self, id: TxRef<'_>, target: Option<i64>, token: Option<&str>) {
-        if let Some(t) = self.txs.iter_mut().find(|t| t.id.is(id)) {
-            if target.is_some() {
-                t.target = target;
-            }
-            if let Some(tok) = token
-                && t.token.is_none()
-            {
-                t.token = Some(Box::from(tok));
-            }
-            return;
-        }
-        push_capped(
-            &mut self.txs,
-            RunningTx {
-                id: TxId::of(id),
-                target,
-                token: token.map(Box::from),
-            },
-            MAX_TX,
-        );
-    }
-
-    fn stop(&mut self, id: TxRef<'_>) {
-        self.txs.retain(|t| !t.id.is(id));
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Report requests.
@@ -237,26 +126,10 @@ struct ReportReq {
     flagged: bool,
 }
 
-// ---------------------------------------------------------------------------------------
-// Resets.
-
-#[derive(Debug)]
-struct ResetWatch {
-    call: CallRef,
-    /// Transactions that ran when the reset was accepted and were not stopped yet.
-    txs: Vec<TxId>,
-}
-
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) activity: Activity,
     reports: Vec<ReportReq>,
-    reset: Option<ResetWatch>,
-    /// Reset requests of the CSMS not answered yet, with whether a transaction ran on their
-    /// target when each was sent: the answer is judged by that, not by what the charger did
-    /// between (it may end or start a transaction before its answer goes out).
-    resets_in_flight: Vec<(Box<str>, bool)>,
 }
 
 /// The hooks of this family (see [`Family`]).
@@ -266,10 +139,6 @@ impl Family for Dm {
     const VERSIONS: &'static [Version] = ALL;
     const CALLS: Listen = Listen::Only(&[
         "BootNotification",
-        "StopTransaction",
-        "MeterValues",
-        "TransactionEvent",
-        "Reset",
         "SetVariables",
         "GetVariables",
         "GetReport",
@@ -288,7 +157,6 @@ impl Family for Dm {
         "NotifyDisplayMessages",
     ]);
     const REPLIES: Listen = Listen::Only(&[
-        "StartTransaction",
         "GetVariables",
         "SetVariables",
         "SetVariableMonitoring",
@@ -338,51 +206,21 @@ impl Family for Dm {
         let p = call.payload;
         match (call.action, call.from) {
             ("BootNotification", Side::Charger) => {
-                if let Some(w) = st.dm.reset.take()
-                    && !w.txs.is_empty()
+                let station = &st.station;
+                if let Some(reset) = station.resets.completed()
+                    && !reset.hard16
                 {
-                    let ids: Vec<String> = w.txs.iter().take(5).map(ToString::to_string).collect();
-                    avail::reset::boot_with_transactions(ctx, w.call.line, &ids);
-                }
-            }
-            ("StopTransaction", Side::Charger) => {
-                if let Some(id) = int_of(p, "transactionId") {
-                    stopped(st, TxRef::Int(id));
-                }
-            }
-            ("MeterValues", Side::Charger) if st.is_v16() => {
-                if let Some(id) = int_of(p, "transactionId") {
-                    let id = TxRef::Int(id);
-                    if !st.dm.activity.is_running(id) {
-                        st.dm.activity.start(id, int_of(p, "connectorId"), None);
+                    let ids: Vec<String> = reset
+                        .txs
+                        .iter()
+                        .filter(|t| station.transactions.still_running(t))
+                        .take(5)
+                        .map(|t| t.id.to_string())
+                        .collect();
+                    if !ids.is_empty() {
+                        avail::reset::boot_with_transactions(ctx, reset.line, &ids);
                     }
                 }
-            }
-            ("TransactionEvent", Side::Charger) => {
-                let Some(id) = p
-                    .get("transactionInfo")
-                    .and_then(|t| str_of(t, "transactionId"))
-                else {
-                    return;
-                };
-                let id = TxRef::Str(id);
-                match str_of(p, "eventType") {
-                    Some("Ended") => stopped(st, id),
-                    Some(_) => {
-                        let evse = p.get("evse").and_then(|e| int_of(e, "id"));
-                        let token = p.get("idToken").and_then(|t| str_of(t, "idToken"));
-                        st.dm.activity.start(id, evse, token);
-                    }
-                    None => {}
-                }
-            }
-            ("Reset", Side::Csms) if st.is_2x() => {
-                let running = running_for_reset(&st.dm, int_of(p, "evseId"));
-                push_capped(
-                    &mut st.dm.resets_in_flight,
-                    (Box::from(call.id), running),
-                    MAX_RESETS_IN_FLIGHT,
-                );
             }
             ("SetVariables", Side::Csms) => {
                 check_duplicate_entries(ctx, p);
@@ -472,15 +310,6 @@ impl Family for Dm {
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         match reply.action {
-            "StartTransaction" => {
-                if let Some(id) = reply.result().and_then(|r| int_of(r, "transactionId")) {
-                    st.dm.activity.start(
-                        TxRef::Int(id),
-                        int_of(reply.request, "connectorId"),
-                        str_of(reply.request, "idTag"),
-                    );
-                }
-            }
             "GetVariables" => get_variables_reply(ctx, reply),
             "SetVariables" => set_variables_reply(ctx, reply),
             "SetVariableMonitoring" => {
@@ -508,14 +337,6 @@ impl Family for Dm {
             "Reset" => reset_reply(st, ctx, reply),
             _ => {}
         }
-    }
-}
-
-/// A transaction ended: forget it, and tick it off a pending reset.
-fn stopped(st: &mut ProtoState, id: TxRef<'_>) {
-    st.dm.activity.stop(id);
-    if let Some(w) = &mut st.dm.reset {
-        w.txs.retain(|t| !t.is(id));
     }
 }
 

@@ -21,9 +21,8 @@ use crate::wire::doc::Json;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::dm::device_model::TxId;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Cfg;
+use crate::engine::station::{Cfg, TxId};
 use crate::engine::support::{arr_of, int_of, push_capped, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -550,9 +549,9 @@ fn set_profile_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) 
     if purpose == "TxProfile" && st.station.booted() {
         let tx = tx_of(profile);
         let running = match (&tx, target) {
-            (Some(id), _) => st.dm.activity.is_running(id.borrowed()),
-            (None, Some(t)) => st.dm.activity.running_on(t, true),
-            (None, None) => !st.dm.activity.txs.is_empty(),
+            (Some(id), _) => st.station.transactions.is_running(id.borrowed()),
+            (None, Some(t)) => st.station.transactions.running_on(t, true),
+            (None, None) => st.station.transactions.any_running(),
         };
         if !running {
             ctx.report(

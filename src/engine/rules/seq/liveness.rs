@@ -4,7 +4,7 @@
 //! and the peers' clocks against the event timestamps (the observer's clock).
 //!
 //! The two waits (the next charger CALL within the interval, a Heartbeat within a day of
-//! the open) are [`Deadlines`], fired by event time.
+//! the open) are [`Deadline`]s, fired by event time.
 //!
 //! It judges only stations known to be accepted (`Station::is_accepted`), so a trace that
 //! starts mid-life is not judged for heartbeats. It does not judge response timeouts
@@ -20,7 +20,7 @@ use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Deadlines;
+use crate::engine::station::Deadline;
 use crate::engine::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::{About, Ctx};
 use crate::ocpp::{Side, Version};
@@ -36,14 +36,14 @@ pub(crate) struct State {
     /// reported about it.
     last_call: Option<CallRef>,
     /// The next CALL is due (the interval in force, with its slack) after `last_call`.
-    overdue: Deadlines<(), 1>,
+    overdue: Deadline<()>,
     /// Consecutive heartbeats with no other charger CALL between them.
     run: Vec<Timestamp>,
     drift_reported: bool,
     future_reported: bool,
     /// The open event of the current connection (line, time), due a day later, while no
     /// Heartbeat came on it and `seq.no-daily-heartbeat` was not reported.
-    no_heartbeat: Deadlines<(u64, Timestamp), 1>,
+    no_heartbeat: Deadline<(u64, Timestamp)>,
 }
 
 /// A day, in microseconds.
@@ -100,7 +100,7 @@ impl Family for Liveness {
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let accepted = st.station.is_accepted();
         let l = &mut st.liveness;
-        for (_, (line, at)) in l.no_heartbeat.expired(now) {
+        if let Some((_, (line, at))) = l.no_heartbeat.expired(now) {
             ctx.report_about(
                 &NO_DAILY_HEARTBEAT,
                 About {
@@ -122,10 +122,9 @@ impl Family for Liveness {
             return;
         };
         let limit = slack_us(ctx, interval, 1.0);
-        for _ in l.overdue.expired(now) {
-            let Some(last) = l.last_call.take() else {
-                continue;
-            };
+        if l.overdue.expired(now).is_some()
+            && let Some(last) = l.last_call.take()
+        {
             let silent = now.micros().saturating_sub(last.at.micros()) as f64;
             ctx.report_about(
                 &HEARTBEAT_OVERDUE,

@@ -247,7 +247,7 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     if id > 0
         && status.is_energy()
         && st.station.booted()
-        && !st.station.transactions.v16.open_on_connector(id)
+        && !st.station.transactions.v16().open_on_connector(id)
         && !st.status16.watches.iter().any(|w| w.connector == id)
     {
         let due = ctx.now().after(ctx.config().tol.followup_window_us);

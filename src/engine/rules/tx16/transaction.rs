@@ -56,8 +56,8 @@ const MAX_RESERVATIONS: usize = 16;
 const MAX_PARENTS: usize = 64;
 const MAX_REGISTERS: usize = 8;
 const MAX_UNLOCKS: usize = 8;
-/// Starts reported by tx16.start-not-answered that are remembered (the model keeps 16).
-const MAX_REPORTED_STARTS: usize = 64;
+/// StartTransactions waiting for their answer (the model keeps 16).
+const MAX_STARTS: usize = 16;
 
 /// How many followup windows a Reset stays in force when no BootNotification follows.
 const RESET_WINDOWS: i64 = 10;
@@ -118,27 +118,21 @@ struct Reservation {
     expiry: Option<Timestamp>,
 }
 
-/// A Reset in force: stops are expected with its reason.
-#[derive(Debug, Clone, Copy)]
-struct ResetWatch {
-    reason: &'static str,
-    at: Timestamp,
-    /// Set by the first BootNotification after the Reset.
-    until: Option<Timestamp>,
-}
-
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     /// Per transaction of the model, created when first needed.
     per_tx: Vec<PerTx>,
-    /// The starts (by serial) tx16.start-not-answered reported.
-    reported_starts: Vec<u64>,
+    /// The starts of the model (by serial) waiting for their answer, due once the call
+    /// timeout passed; taken out when `tx16.start-not-answered` is reported about them.
+    unanswered: Deadlines<u64, MAX_STARTS>,
+    /// The latest start serial armed in `unanswered` (a resend of a start already
+    /// reported is not waited for again).
+    last_start: u64,
     deauths: Deadlines<Deauth, MAX_WATCHES>,
     reservations: Vec<Reservation>,
     /// idTag → parentIdTag, from Authorize and StartTransaction answers.
     parents: Vec<(Box<str>, Box<str>)>,
-    reset: Option<ResetWatch>,
     /// UnlockConnector requests: (connector, when).
     unlocks: Vec<(i64, Timestamp)>,
 }
@@ -205,8 +199,6 @@ impl Family for Tx16 {
         "StopTransaction",
         "StatusNotification",
         "Authorize",
-        "BootNotification",
-        "Reset",
         "UnlockConnector",
     ]);
     const REPLIES: Listen = Listen::Only(&[
@@ -216,23 +208,18 @@ impl Family for Tx16 {
         "Authorize",
         "ReserveNow",
         "CancelReservation",
-        "Reset",
         "UnlockConnector",
     ]);
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
-        let starts = st.station.transactions.v16.starts();
         let s = &mut st.tx16;
-        if starts.is_empty() && s.deauths.is_empty() {
+        if s.unanswered.is_empty() && s.deauths.is_empty() {
             return;
         }
         let tol = ctx.config().tol;
-        for start in starts {
-            if !start.dead
-                && now.micros().saturating_sub(start.call.at.micros()) > tol.call_timeout_us
-                && !s.reported_starts.contains(&start.serial)
-            {
-                push_capped(&mut s.reported_starts, start.serial, MAX_REPORTED_STARTS);
+        let starts = st.station.transactions.v16().starts();
+        for (_, serial) in s.unanswered.expired(now) {
+            if let Some(start) = starts.iter().find(|x| x.serial == serial && !x.dead) {
                 ctx.report_about(
                     &START_NOT_ANSWERED,
                     start.call.about(),
@@ -259,7 +246,10 @@ impl Family for Tx16 {
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         match (call.action, call.from) {
-            ("StartTransaction", Side::Charger) => start_transaction(st, ctx, call),
+            ("StartTransaction", Side::Charger) => {
+                wait_for_answer(st, ctx);
+                start_transaction(st, ctx, call);
+            }
             ("MeterValues", Side::Charger) => meter_values(st, ctx, call),
             ("StopTransaction", Side::Charger) => stop_transaction(st, ctx, call),
             ("StatusNotification", Side::Charger) => {
@@ -273,33 +263,13 @@ impl Family for Tx16 {
             ("Authorize", Side::Charger) => {
                 if let Some(tag) = str_of(call.payload, "idTag") {
                     let now = ctx.now();
-                    let txs = &st.station.transactions.v16;
+                    let txs = &st.station.transactions.v16();
                     for t in txs.iter() {
                         if t.is_open() && t.id_tag.as_deref().is_some_and(|x| same_tag(x, tag)) {
                             per_tx(&mut st.tx16.per_tx, txs, t).reauth_at = Some(now);
                         }
                     }
                 }
-            }
-            ("BootNotification", Side::Charger) => {
-                let window = ctx.config().tol.followup_window_us;
-                if let Some(r) = &mut st.tx16.reset
-                    && r.until.is_none()
-                {
-                    r.until = Some(Timestamp::after(ctx.now(), window));
-                }
-            }
-            ("Reset", Side::Csms) => {
-                let reason = match str_of(call.payload, "type") {
-                    Some("Hard") => "HardReset",
-                    Some("Soft") => "SoftReset",
-                    _ => return,
-                };
-                st.tx16.reset = Some(ResetWatch {
-                    reason,
-                    at: ctx.now(),
-                    until: None,
-                });
             }
             ("UnlockConnector", Side::Csms) => {
                 if let Some(c) = int_of(call.payload, "connectorId") {
@@ -354,12 +324,6 @@ impl Family for Tx16 {
                 if let Some(id) = int_of(reply.request, "reservationId") {
                     st.tx16.reservations.retain(|r| r.id != id);
                 }
-            }
-            ("Reset", Side::Csms)
-                if matches!(reply.outcome, Outcome::Error { .. })
-                    || status_of(reply).is_some_and(|s| s != "Accepted") =>
-            {
-                st.tx16.reset = None;
             }
             ("UnlockConnector", Side::Csms) => {
                 let refused = matches!(reply.outcome, Outcome::Error { .. })

@@ -106,6 +106,15 @@ pub(crate) enum Change {
     StopRepeated { id: i64 },
 }
 
+/// No transaction at all: what a station that never sent a transaction message has.
+pub(crate) static EMPTY: Txs = Txs {
+    txs: Vec::new(),
+    used_ids: Vec::new(),
+    starts: Vec::new(),
+    next_serial: 0,
+    change: Change::None,
+};
+
 /// The 1.6 transactions of one station.
 #[derive(Debug, Default)]
 pub(crate) struct Txs {

@@ -242,6 +242,14 @@ impl Seen {
     }
 }
 
+/// No transaction at all: what a station that never sent a TransactionEvent has.
+pub(crate) static EMPTY: Txs = Txs {
+    txs: Vec::new(),
+    ended_ids: Vec::new(),
+    next_serial: 0,
+    seen: Seen::None,
+};
+
 /// The 2.x transactions of one station.
 #[derive(Debug, Default)]
 pub(crate) struct Txs {

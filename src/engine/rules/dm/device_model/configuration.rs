@@ -1,5 +1,6 @@
 //! 1.6 GetConfiguration / ChangeConfiguration answers and Reset answers (the `avail.*`
-//! checks of a Reset are in `avail/reset.rs`; this keeps the reset in force).
+//! checks of a Reset are in `avail/reset.rs`; the reset in force is the station's,
+//! [`Resets`](crate::engine::station::Resets)).
 
 use super::*;
 
@@ -76,48 +77,20 @@ pub(super) fn change_configuration_reply(
 // ---------------------------------------------------------------------------------------
 // Resets.
 
-pub(super) const MAX_RESETS_IN_FLIGHT: usize = 4;
-
-/// Whether a transaction runs on the target of a 2.x Reset (an EVSE, or the station).
-pub(super) fn running_for_reset(dm: &State, evse: Option<i64>) -> bool {
-    match evse {
-        Some(e) if e > 0 => dm.activity.running_on(e, false),
-        _ => !dm.activity.txs.is_empty(),
-    }
-}
-
 pub(super) fn reset_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let (Some(kind), Some(status)) = (str_of(reply.request, "type"), status_of(reply)) else {
         return;
     };
+    if !st.is_2x() {
+        return;
+    }
     let evse = int_of(reply.request, "evseId");
-    let v2 = st.is_2x();
-    let dm = &mut st.dm;
-    if v2 {
-        let at_request = dm
-            .resets_in_flight
-            .iter()
-            .position(|(id, _)| **id == *reply.id)
-            .map(|i| dm.resets_in_flight.remove(i).1);
-        let running = at_request.unwrap_or_else(|| running_for_reset(dm, evse));
-        let disallowed = evse.is_some_and(|e| {
-            st.station
-                .config
-                .var("EVSE", Some(e), "AllowReset", None)
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
-        });
-        avail::reset::answered(ctx, kind, status, running, evse, disallowed);
-    }
-    let station_wide = evse.is_none_or(|e| e == 0);
-    let watched = if v2 {
-        matches!(status, "Accepted" | "Scheduled")
-    } else {
-        status == "Accepted" && kind == "Soft"
-    };
-    if station_wide && watched && !dm.activity.txs.is_empty() {
-        dm.reset = Some(ResetWatch {
-            call: CallRef::of_reply(reply),
-            txs: dm.activity.txs.iter().map(|t| t.id.clone()).collect(),
-        });
-    }
+    let running = st.station.resets.answered_running().unwrap_or(false);
+    let disallowed = evse.is_some_and(|e| {
+        st.station
+            .config
+            .var("EVSE", Some(e), "AllowReset", None)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+    });
+    avail::reset::answered(ctx, kind, status, running, evse, disallowed);
 }

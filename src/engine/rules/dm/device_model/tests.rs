@@ -79,18 +79,47 @@ fn unknown_request_id_is_info_without_a_boot() {
     );
 }
 
+/// The running transactions are the station model's: a 1.6 MeterValues with transactionId
+/// -1 (errata 3.18: "no id was ever acknowledged") is no transaction, so a TxProfile for its
+/// connector still has none; a transaction the answer opened is one.
 #[test]
-fn transactions_are_tracked_across_versions() {
-    let mut a = Activity::default();
-    a.start(TxRef::Int(5), Some(1), Some("TAG"));
-    a.start(TxRef::Int(5), None, None);
-    assert!(a.is_running(TxRef::Int(5)));
-    assert!(!a.is_running(TxRef::Str("5")));
-    assert!(a.running_on(1, false));
-    assert!(!a.running_on(2, false));
-    a.stop(TxRef::Int(5));
-    assert!(a.txs.is_empty());
-    a.start(TxRef::Str("t"), None, None);
-    assert!(a.running_on(3, true));
-    assert!(!a.running_on(3, false));
+fn a_minus_one_transaction_does_not_run_but_an_opened_one_does() {
+    let boot = r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#;
+    let boot_ok =
+        r#"[3,"b",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#;
+    let mv = r#"[2,"m","MeterValues",{"connectorId":1,"transactionId":-1,"meterValue":[{"timestamp":"2026-11-22T10:00:02Z","sampledValue":[{"value":"5"}]}]}]"#;
+    let profile = r#"[2,"p","SetChargingProfile",{"connectorId":1,"csChargingProfiles":{"chargingProfileId":1,"stackLevel":0,"chargingProfilePurpose":"TxProfile","chargingProfileKind":"Relative","chargingSchedule":{"chargingRateUnit":"A","chargingSchedulePeriod":[{"startPeriod":0,"limit":16}]}}}]"#;
+    let fires = |found: &[(&str, Severity, u64)]| {
+        found
+            .iter()
+            .any(|f| f.0 == "sc.txprofile-without-transaction")
+    };
+    let found = run(&trace(
+        "ocpp1.6",
+        &[
+            ("charger", boot),
+            ("csms", boot_ok),
+            ("charger", mv),
+            ("csms", r#"[3,"m",{}]"#),
+            ("csms", profile),
+            ("charger", r#"[3,"p",{"status":"Accepted"}]"#),
+        ],
+    ));
+    assert!(fires(&found), "{found:?}");
+    let start = r#"[2,"s","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":0,"timestamp":"2026-11-22T10:00:02Z"}]"#;
+    let found = run(&trace(
+        "ocpp1.6",
+        &[
+            ("charger", boot),
+            ("csms", boot_ok),
+            ("charger", start),
+            (
+                "csms",
+                r#"[3,"s",{"idTagInfo":{"status":"Accepted"},"transactionId":5}]"#,
+            ),
+            ("csms", profile),
+            ("charger", r#"[3,"p",{"status":"Accepted"}]"#),
+        ],
+    ));
+    assert!(!fires(&found), "{found:?}");
 }

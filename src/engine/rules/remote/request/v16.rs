@@ -73,7 +73,7 @@ pub(super) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 return;
             };
             if matches!(
-                st.station.transactions.v16.change,
+                st.station.transactions.v16().change,
                 Change::Stopped { .. } | Change::Adopted { .. }
             ) {
                 st.remote.stops16.clear(|r| r.tx == id);
@@ -173,7 +173,7 @@ fn stop_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let Some(id) = int_of(reply.request, "transactionId") else {
         return;
     };
-    let txs = &st.station.transactions.v16;
+    let txs = &st.station.transactions.v16();
     let tx = txs.get(id);
     let ended = match tx {
         Some(t) => t.stop.is_some_and(|x| x.sent_at <= reply.call_at),

@@ -54,7 +54,7 @@ pub(super) fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             }
         }
         ("TransactionEvent", Side::Charger) => {
-            if !st.station.transactions.v2.seen.followed() {
+            if !st.station.transactions.v2().seen.followed() {
                 return;
             }
             let Some(info) = call.payload.get("transactionInfo") else {
@@ -112,7 +112,7 @@ fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         .and_then(|r| str_of(r, "transactionId"))
         .map(Box::from);
     if let Some(id) = tx.as_deref() {
-        let txs = &st.station.transactions.v2;
+        let txs = &st.station.transactions.v2();
         let why = match txs.get(id) {
             Some(t) if t.ended_acked() => Some("has ended"),
             Some(_) => None,
@@ -156,7 +156,7 @@ fn stop_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         return;
     };
     let boot_at = st.station.last_boot_at;
-    let txs = &st.station.transactions.v2;
+    let txs = &st.station.transactions.v2();
     let s = &mut st.remote;
     if let Some(i) = s.stops_in_flight.iter().position(|h| *h == id_hash(id)) {
         s.stops_in_flight.remove(i);

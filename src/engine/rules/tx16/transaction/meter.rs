@@ -284,7 +284,7 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
         );
         return;
     }
-    let txs = &st.station.transactions.v16;
+    let txs = &st.station.transactions.v16();
     if let v16::Change::Adopted { issued, .. } = txs.change {
         let message = format!(
             "MeterValues for transactionId {id}, which no StartTransaction answer in the trace issued"

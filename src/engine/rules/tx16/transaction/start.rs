@@ -16,7 +16,7 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
     }
     let start_ts = ts_of(p, "timestamp");
     let meter_start = int_of(p, "meterStart");
-    if let Some(open) = st.station.transactions.v16.open_on(connector) {
+    if let Some(open) = st.station.transactions.v16().open_on(connector) {
         let resend = open.start_ts.is_some()
             && open.start_ts == start_ts
             && open.meter_start == meter_start
@@ -77,14 +77,43 @@ pub(super) fn start_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &C
     }
 }
 
+/// Waits for the answer of the StartTransaction the model just followed (the current
+/// message): due once the call timeout passed. A resend under the same message id waits
+/// anew, unless its start was reported already.
+pub(super) fn wait_for_answer(st: &mut ProtoState, ctx: &Ctx<'_>) {
+    let now = ctx.now();
+    let Some(start) = st
+        .station
+        .transactions
+        .v16()
+        .starts()
+        .iter()
+        .rev()
+        .find(|x| x.call.at == now && x.call.line == ctx.line())
+    else {
+        return;
+    };
+    let s = &mut st.tx16;
+    let waiting = s.unanswered.take(|x| *x == start.serial).is_some();
+    if waiting || start.serial > s.last_start {
+        s.last_start = s.last_start.max(start.serial);
+        let due = now.after(ctx.config().tol.call_timeout_us);
+        s.unanswered.arm(due, start.serial);
+    }
+}
+
 pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     let s = &mut st.tx16;
-    let (id, reused) = match st.station.transactions.v16.change {
+    let starts = st.station.transactions.v16().starts();
+    s.unanswered
+        .clear(|serial| !starts.iter().any(|x| x.serial == *serial));
+    let (id, reused) = match st.station.transactions.v16().change {
         v16::Change::StartRefused { start } => {
+            // Still waited for: not reported yet (a late CALLERROR after the timeout is not
+            // reported twice).
             if let Outcome::Error { code } = reply.outcome
-                && !s.reported_starts.contains(&start)
+                && s.unanswered.take(|x| *x == start).is_some()
             {
-                push_capped(&mut s.reported_starts, start, MAX_REPORTED_STARTS);
                 ctx.report(
                     &START_NOT_ANSWERED,
                     format!("StartTransaction answered with CALLERROR {code} instead of a StartTransaction.conf; the charger cannot learn its transaction id"),
@@ -130,7 +159,7 @@ pub(super) fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Rep
         && let Some(start) = st
             .station
             .transactions
-            .v16
+            .v16()
             .get(id)
             .and_then(|t| t.start.clone())
     {
@@ -165,7 +194,7 @@ pub(super) fn authorize_answered(st: &mut ProtoState, reply: &Reply<'_>) {
     let s = &mut st.tx16;
     if let Some(parent) = parent {
         s.learn_parent(tag, parent);
-        let txs = &st.station.transactions.v16;
+        let txs = &st.station.transactions.v16();
         for t in txs.iter() {
             if t.is_open() && t.parent.as_deref().is_some_and(|x| same_tag(x, parent)) {
                 per_tx(&mut s.per_tx, txs, t).reauth_at = Some(reply.call_at);

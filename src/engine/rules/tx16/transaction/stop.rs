@@ -24,7 +24,7 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
     let reason = str_of(p, "reason");
     let meter_stop = int_of(p, "meterStop");
     let interval = st.station.config.key_int("MeterValueSampleInterval");
-    let txs = &st.station.transactions.v16;
+    let txs = &st.station.transactions.v16();
     let s = &mut st.tx16;
     match txs.change {
         v16::Change::Adopted { issued, .. } => {
@@ -166,9 +166,11 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
 
     // A Reset or an UnlockConnector in force makes a missing reason suspicious.
     if reason.is_none() && !remote {
-        let reset = s.reset.filter(|r| {
-            let in_force = match r.until {
-                Some(until) => now <= until,
+        // The Reset asked (the station's fact) is in force until a window after the boot
+        // that follows it, or for RESET_WINDOWS windows while no boot came.
+        let reset = st.station.resets.asked().filter(|r| {
+            let in_force = match r.booted_at {
+                Some(boot) => now <= boot.after(window),
                 None => now.micros().saturating_sub(r.at.micros()) <= window * RESET_WINDOWS,
             };
             in_force && started_at.is_none_or(|at| at < r.at)
@@ -182,7 +184,7 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
             Some("UnlockCommand (an UnlockConnector for its connector was just sent)")
         } else {
             reset.map(|r| {
-                if r.reason == "HardReset" {
+                if r.hard {
                     "HardReset (a hard Reset is in progress)"
                 } else {
                     "SoftReset (a soft Reset is in progress)"

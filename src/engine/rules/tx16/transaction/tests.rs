@@ -278,6 +278,37 @@ fn unanswered_start_is_reported_at_its_line_unless_the_connection_closed_first()
 }
 
 #[test]
+fn an_unanswered_start_is_reported_once_whatever_follows_and_a_refusal_in_time_once() {
+    // Timed out; then resent under the same message id and refused late: still one finding.
+    let refused = r#"[4,"s1","InternalError","",{}]"#;
+    let t = booted(&[
+        (3, "charger", START),
+        (60, "charger", START),
+        (120, "charger", r#"[2,"h1","Heartbeat",{}]"#),
+        (121, "csms", refused),
+    ]);
+    let found: Vec<_> = run(&t)
+        .into_iter()
+        .filter(|f| f.0 == "tx16.start-not-answered")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].2, 4, "about the first StartTransaction");
+    // Refused within the timeout: reported at the refusal, and not again when the timeout
+    // of the refused start passes.
+    let t = booted(&[
+        (3, "charger", START),
+        (4, "csms", refused),
+        (90, "charger", r#"[2,"h1","Heartbeat",{}]"#),
+    ]);
+    let found: Vec<_> = run(&t)
+        .into_iter()
+        .filter(|f| f.0 == "tx16.start-not-answered")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].2, 5, "at the CALLERROR");
+}
+
+#[test]
 fn a_reset_explains_only_transactions_it_interrupted() {
     let reset = r#"[2,"r1","Reset",{"type":"Hard"}]"#;
     let start2 = r#"[2,"s2","StartTransaction",{"connectorId":2,"idTag":"TAG-2","meterStart":0,"timestamp":"2026-11-22T10:00:12Z"}]"#;

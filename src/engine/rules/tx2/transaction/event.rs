@@ -13,7 +13,7 @@ pub(super) fn transaction_event(
     let now = ctx.now();
     let tol = ctx.config().tol;
     let boot_at = st.station.last_boot_at;
-    let txs = &st.station.transactions.v2;
+    let txs = &st.station.transactions.v2();
     let seen = txs.seen;
     // A retransmission of an event that was not acknowledged is the same event again.
     if matches!(seen, v2::Seen::None | v2::Seen::Retransmitted) {
