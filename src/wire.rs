@@ -9,6 +9,7 @@ pub mod doc;
 pub mod frame;
 pub mod json;
 pub mod text;
+pub mod view;
 
 pub use frame::{Frame, FrameError, MessageType, parse};
 pub use text::{AsFrameText, FrameText, TextCell};

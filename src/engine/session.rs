@@ -18,7 +18,7 @@ use super::observe::{CallSeen, Message, Observation, Observed, Observer};
 use super::protocol::{Call, OpenInfo, Outcome, Reply};
 use super::rules::ProtoState;
 use super::rules::{dir, rpc, schema, ws};
-use super::schema::{Direction, SchemaSet};
+use super::schema::{Direction, SchemaSet, Verdict};
 use super::{About, Ctx};
 use crate::finding::Severity;
 use crate::ocpp::action::catalogue;
@@ -799,7 +799,9 @@ impl Session {
 
 /// Checks a payload against its schema, reporting every violation (see
 /// [`schema::check_payload`]); whether it is valid. The one seam between the engine's
-/// document and the schema validator, which reads a `serde_json::Value` for now.
+/// document and the schema validator: the fast verdict reads the document itself; only a
+/// payload it does not judge valid (or one without a fast program) is built as a
+/// `serde_json::Value` for jsonschema, which decides and words the findings.
 #[inline]
 fn validate_payload(
     ctx: &mut Ctx<'_>,
@@ -810,6 +812,14 @@ fn validate_payload(
     payload: Json<'_>,
     rule: &'static crate::engine::rules::Rule,
 ) -> bool {
+    if payload.is_object()
+        && matches!(
+            schemas.verdict(version, action, direction, payload),
+            Verdict::Valid | Verdict::NoSchema
+        )
+    {
+        return true;
+    }
     schema::check_payload(
         ctx,
         schemas,

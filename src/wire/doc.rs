@@ -636,6 +636,48 @@ impl PartialEq for Json<'_> {
     }
 }
 
+/// The fast schema verdict's view ([`crate::wire::view`]): the inherent methods of the same names.
+impl<'d> super::view::JsonView<'d> for Json<'d> {
+    fn kind(self) -> super::view::JsonKind {
+        use super::view::JsonKind as K;
+        match Json::kind(self) {
+            Kind::Null => K::Null,
+            Kind::Bool => K::Bool,
+            Kind::Number => K::Number,
+            Kind::String => K::String,
+            Kind::Array => K::Array,
+            Kind::Object => K::Object,
+        }
+    }
+    fn as_bool(self) -> Option<bool> {
+        Json::as_bool(self)
+    }
+    fn as_str(self) -> Option<&'d str> {
+        Json::as_str(self)
+    }
+    fn as_i64(self) -> Option<i64> {
+        Json::as_i64(self)
+    }
+    fn as_u64(self) -> Option<u64> {
+        Json::as_u64(self)
+    }
+    fn as_f64(self) -> Option<f64> {
+        Json::as_f64(self)
+    }
+    fn len(self) -> usize {
+        Json::len(self)
+    }
+    fn items(self) -> impl Iterator<Item = Self> {
+        Json::items(self)
+    }
+    fn members(self) -> impl Iterator<Item = (&'d str, Self)> {
+        Json::members(self)
+    }
+    fn get(self, key: &str) -> Option<Self> {
+        Json::get(self, key)
+    }
+}
+
 /// Written as `serde_json` writes the same value (members in its order).
 impl serde::Serialize for Json<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
