@@ -605,7 +605,7 @@ impl<'a> Worker<'a> {
     }
 
     fn line(&mut self, n: u64, line: &[u8]) {
-        match crate::source::trace_reader::parse_record_and_frame(line, n) {
+        match crate::source::trace_reader::parse_record_into(line, n, self.engine.frame_doc()) {
             Ok(record) => {
                 self.max_at = Some(self.max_at.map_or(record.at, |m| m.max(record.at)));
                 if let Some(event) = record.event(n) {

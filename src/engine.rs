@@ -32,6 +32,7 @@ use crate::finding::{Finding, Severity, bound_message, shorten};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 use crate::wire::FrameText;
+use crate::wire::doc::Doc;
 
 pub use crate::source::event::{Event, EventKind, Handshake, Origin};
 pub use config::Config;
@@ -67,6 +68,8 @@ pub struct Engine {
     /// When each closed station's last connection closed (none open since).
     gone_since: HashMap<Arc<str>, Timestamp>,
     stats: Stats,
+    /// The document each frame is read into, reused frame after frame.
+    doc: Doc,
 }
 
 impl Engine {
@@ -82,6 +85,7 @@ impl Engine {
             sessions: HashMap::new(),
             gone_since: HashMap::new(),
             stats: Stats::default(),
+            doc: Doc::new(),
         }
     }
 
@@ -101,6 +105,13 @@ impl Engine {
         self.sessions
             .get(conn)
             .is_some_and(|s| !s.proto.station.seen_from_start)
+    }
+
+    /// The document the engine reads each frame into: a record reader may read the next
+    /// frame into it in its own pass ([`crate::source::trace_reader::parse_record_into`]);
+    /// the engine uses that reading only while the document still holds it.
+    pub fn frame_doc(&mut self) -> &mut Doc {
+        &mut self.doc
     }
 
     pub fn schemas(&self) -> &SchemaSet {
@@ -202,7 +213,7 @@ impl Engine {
                     origin,
                     observer: observer.take(),
                 };
-                session.on_frame(from, text, &self.schemas, &mut ctx, sight);
+                session.on_frame(from, text, &self.schemas, &mut self.doc, &mut ctx, sight);
                 if missing && !session.negotiated_unsupported {
                     return Err(FeedError::NoVersion {
                         conn: event.conn.to_owned(),

@@ -12,10 +12,9 @@
 //! it was sent is late whether the engine learns it from the next event or at the end of a
 //! trace, so live and offline verdicts agree.
 
-use serde_json::Value;
-
 use crate::ocpp::Side;
 use crate::time::Timestamp;
+use crate::wire::doc::Json;
 
 /// A CALL (or SEND) of a known action.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +22,7 @@ pub(crate) struct Call<'a> {
     pub id: &'a str,
     pub action: &'static str,
     pub from: Side,
-    pub payload: &'a Value,
+    pub payload: Json<'a>,
     /// The payload passed its request schema.
     pub valid: bool,
     /// A 2.1 SEND (no reply will come).
@@ -34,7 +33,7 @@ pub(crate) struct Call<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Outcome<'a> {
     /// A CALLRESULT; `valid` when it passed the response schema.
-    Result { payload: &'a Value, valid: bool },
+    Result { payload: Json<'a>, valid: bool },
     /// A CALLERROR with this code (empty if the code was not a string).
     Error { code: &'a str },
 }
@@ -47,7 +46,7 @@ pub(crate) struct Reply<'a> {
     /// The side that sent the CALL.
     pub caller: Side,
     /// The CALL's payload (`Null` if it was not an object).
-    pub request: &'a Value,
+    pub request: Json<'a>,
     pub request_valid: bool,
     pub call_at: Timestamp,
     pub call_line: u64,
@@ -56,7 +55,7 @@ pub(crate) struct Reply<'a> {
 
 impl<'a> Reply<'a> {
     /// The CALLRESULT payload, if the answer was a schema-valid CALLRESULT.
-    pub fn result(&self) -> Option<&'a Value> {
+    pub fn result(&self) -> Option<Json<'a>> {
         match self.outcome {
             Outcome::Result {
                 payload,

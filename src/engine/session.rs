@@ -14,21 +14,20 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::observe::{CallSeen, Message, Observation, Observed, Observer};
 use super::protocol::{Call, OpenInfo, Outcome, Reply};
 use super::rules::ProtoState;
 use super::rules::{dir, rpc, schema, ws};
-use super::schema::{Direction, SchemaSet};
+use super::schema::{Direction, SchemaSet, Verdict};
 use super::{About, Ctx};
 use crate::finding::Severity;
 use crate::ocpp::action::catalogue;
 use crate::ocpp::{Side, Version};
 use crate::source::event::{Event, Handshake, Origin};
 use crate::time::Timestamp;
+use crate::wire::FrameText;
+use crate::wire::doc::{Doc, Json, OwnedDoc};
 use crate::wire::frame::{self, Frame, FrameError, MessageType};
-use crate::wire::{FrameText, json};
 
 /// Outstanding calls remembered per side; beyond this the oldest are forgotten.
 const MAX_PENDING: usize = 32;
@@ -55,8 +54,9 @@ pub(crate) struct Pending {
     pub(crate) unknown_action: Option<Box<str>>,
     pub(crate) at: Timestamp,
     pub(crate) line: u64,
-    /// The CALL's payload, kept for the rules that judge the answer against the request.
-    pub(crate) payload: Value,
+    /// The CALL's payload, kept for the rules that judge the answer against the request
+    /// (`null` when not kept).
+    pub(crate) payload: OwnedDoc,
     pub(crate) valid: bool,
     /// Already reported by `rpc.no-response`.
     pub(crate) timed_out: bool,
@@ -249,7 +249,7 @@ impl Session {
                     if p.large {
                         // The caller has given up on it: a large payload is not kept for an
                         // answer that may never come (see [`KEEP_TIMED_OUT`]).
-                        p.payload = Value::Null;
+                        p.payload = OwnedDoc::default();
                         p.valid = false;
                     }
                     let action = p
@@ -297,6 +297,7 @@ impl Session {
         from: Side,
         text: FrameText<'_>,
         schemas: &SchemaSet,
+        doc: &mut Doc,
         ctx: &mut Ctx<'_>,
         sight: Sight<'_, '_, '_>,
     ) {
@@ -313,23 +314,21 @@ impl Session {
                 format!("{from} sent a data frame after it had closed the WebSocket"),
             );
         }
-        // A text still escaped in its trace record is parsed as it stands; what that reader
-        // declines (and any plain text) goes the usual way, which also words the errors.
-        let parsed = text
-            .take_parsed()
-            .or_else(|| text.escaped().and_then(json::parse_escaped));
-        let value = match parsed {
-            Some(v) => v,
-            None => match Self::parse_plain(text.get(), ctx) {
-                Some(v) => v,
-                None => {
-                    let kind = sight.event.kind;
-                    self.observe(sight, Observed::Event(kind));
-                    return;
-                }
-            },
-        };
-        let frame = match frame::classify(&value) {
+        // A text still escaped in its trace record is parsed as it stands, into the engine's
+        // reused document; what that reader declines (and any plain text) goes the usual
+        // way, which also words the errors.
+        // The record reader may have read it into this document already (the same reading
+        // still there: its stamp).
+        let stamp = text.parsed_stamp();
+        let parsed = (stamp != 0 && doc.stamp() == stamp)
+            || text.escaped().is_some_and(|esc| doc.parse_escaped(esc));
+        if !parsed && !Self::parse_plain(text.get(), doc, ctx) {
+            let kind = sight.event.kind;
+            self.observe(sight, Observed::Event(kind));
+            return;
+        }
+        let doc = &*doc;
+        let frame = match frame::classify_doc(doc.root()) {
             Ok(f) => f,
             Err(e) => {
                 rpc::report_frame_error(ctx, &e);
@@ -346,41 +345,44 @@ impl Session {
             let mut ctx = ctx.reborrow();
             self.on_parsed(from, frame, schemas, &mut ctx)
         };
+        // Observers get the frame as a `serde_json::Value` (built only for them).
         if sight.observer.is_some() {
-            let action = match frame {
-                Frame::Call { action, .. } => Some(action),
-                _ => parsed.action.as_deref(),
-            };
-            let message = Message {
-                from,
-                frame,
-                action,
-                call: parsed.call,
-                text: &text,
-            };
-            self.observe(sight, Observed::Message(message));
+            let value = doc.root().to_value();
+            if let Ok(vframe) = frame::classify(&value) {
+                let action = match vframe {
+                    Frame::Call { action, .. } => Some(action),
+                    _ => parsed.action.as_deref(),
+                };
+                let message = Message {
+                    from,
+                    frame: vframe,
+                    action,
+                    call: parsed.call,
+                    text: &text,
+                };
+                self.observe(sight, Observed::Message(message));
+            }
         }
-        // A new pending CALL keeps its payload (moved out of the parsed frame, not copied)
+        // A new pending CALL keeps its payload (copied out of the reused document, compact)
         // for the rules that judge its answer, unless it is too large to keep.
         if parsed.kept
             && let Some(p) = self.pending[from.index()].last_mut()
+            && let Frame::Call { payload, .. } = frame
         {
             // The escaped length bounds the plain one: the text is built only for a long frame.
             let len = |bound: usize| text.len_at_most() > bound && text.get().len() > bound;
             if len(KEEP_AT_MOST) {
                 p.valid = false;
-            } else if let Value::Array(mut items) = value
-                && items.len() == 4
-            {
-                p.payload = items.swap_remove(3);
+            } else {
+                p.payload = payload.to_owned_doc();
                 p.large = len(KEEP_TIMED_OUT);
             }
         }
     }
 
-    /// Today's reading of a plain text: a leading byte order mark reported and skipped,
-    /// then the JSON; `None` (reported) when it is empty or not JSON.
-    fn parse_plain(text: &str, ctx: &mut Ctx<'_>) -> Option<Value> {
+    /// Today's reading of a plain text into `doc`: a leading byte order mark reported and
+    /// skipped, then the JSON; `false` (reported) when it is empty or not JSON.
+    fn parse_plain(text: &str, doc: &mut Doc, ctx: &mut Ctx<'_>) -> bool {
         let mut body = text;
         if let Some(rest) = text.strip_prefix('\u{feff}') {
             ctx.report(
@@ -389,15 +391,15 @@ impl Session {
             );
             body = rest;
         }
-        match frame::parse_json(body) {
-            Ok(v) => Some(v),
+        match frame::parse_doc(body, doc) {
+            Ok(()) => true,
             Err(e) => {
                 if let FrameError::Empty = e {
                     ctx.report(&ws::EMPTY_MESSAGE, "empty or whitespace-only text frame");
                 } else {
                     rpc::report_frame_error(ctx, &e);
                 }
-                None
+                false
             }
         }
     }
@@ -422,7 +424,7 @@ impl Session {
     fn on_parsed<'f>(
         &mut self,
         from: Side,
-        frame: Frame<'f>,
+        frame: Frame<'f, Json<'f>>,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
     ) -> Parsed {
@@ -490,7 +492,7 @@ impl Session {
         from: Side,
         id: &'f str,
         action: &'f str,
-        payload: &Value,
+        payload: Json<'f>,
         send: bool,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
@@ -507,7 +509,7 @@ impl Session {
                 } else {
                     &schema::REQUEST_INVALID
                 };
-                schema::check_payload(
+                validate_payload(
                     ctx,
                     schemas,
                     version,
@@ -565,7 +567,7 @@ impl Session {
                     unknown_action: action_idx.is_none().then(|| Box::from(action)),
                     at: now,
                     line: ctx.line,
-                    payload: Value::Null,
+                    payload: OwnedDoc::default(),
                     valid,
                     timed_out: false,
                     origin,
@@ -658,7 +660,7 @@ impl Session {
                 id: &call.id,
                 action: catalogue(version)[idx].name,
                 caller,
-                request: &call.payload,
+                request: call.payload.root(),
                 request_valid: call.valid,
                 call_at: call.at,
                 call_line: call.line,
@@ -674,7 +676,7 @@ impl Session {
         &mut self,
         from: Side,
         id: &'f str,
-        payload: &Value,
+        payload: Json<'_>,
         schemas: &SchemaSet,
         ctx: &mut Ctx<'f>,
     ) -> Parsed {
@@ -683,7 +685,7 @@ impl Session {
             Some(call) => {
                 let mut valid = false;
                 if let (Some(version), Some(idx)) = (self.version, call.action) {
-                    valid = schema::check_payload(
+                    valid = validate_payload(
                         ctx,
                         schemas,
                         version,
@@ -795,6 +797,40 @@ impl Session {
     }
 }
 
+/// Checks a payload against its schema, reporting every violation (see
+/// [`schema::check_payload`]); whether it is valid. The one seam between the engine's
+/// document and the schema validator: the fast verdict reads the document itself; only a
+/// payload it does not judge valid (or one without a fast program) is built as a
+/// `serde_json::Value` for jsonschema, which decides and words the findings.
+#[inline]
+fn validate_payload(
+    ctx: &mut Ctx<'_>,
+    schemas: &SchemaSet,
+    version: Version,
+    action: usize,
+    direction: Direction,
+    payload: Json<'_>,
+    rule: &'static crate::engine::rules::Rule,
+) -> bool {
+    if payload.is_object()
+        && matches!(
+            schemas.verdict(version, action, direction, payload),
+            Verdict::Valid | Verdict::NoSchema
+        )
+    {
+        return true;
+    }
+    schema::check_payload(
+        ctx,
+        schemas,
+        version,
+        action,
+        direction,
+        &payload.to_value(),
+        rule,
+    )
+}
+
 /// The families' view of a handshake (their own type, kept as it is).
 fn open_info<'a>(h: &Handshake<'a>) -> OpenInfo<'a> {
     OpenInfo {
@@ -866,7 +902,7 @@ mod tests {
         frame(&mut engine, 1, Side::Csms, &big);
         let pending = |e: &Engine| {
             let p = &e.sessions["CS-1"].pending[Side::Csms.index()];
-            (p.len(), p.first().map(|p| p.payload.is_null()))
+            (p.len(), p.first().map(|p| p.payload.root().is_null()))
         };
         assert_eq!(
             pending(&engine),
@@ -910,6 +946,35 @@ mod tests {
         );
     }
 
+    /// A record read into the engine's document in the reader's pass is judged from that
+    /// reading only while the document still holds it: read out of turn, the engine reads
+    /// the frame again.
+    #[test]
+    fn a_frame_read_ahead_into_the_engine_document_is_used_only_while_it_is_there() {
+        use crate::source::trace_reader::parse_record_into;
+        let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
+        let mut engine = Engine::new(schemas, Arc::new(Config::default()), Some(Version::V16));
+        let line = |id: &str| {
+            format!(
+                r#"{{"ts":"2026-11-22T10:00:01Z","conn":"CS-1","from":"charger","text":"[2,\"{id}\",\"Heartbeat\",{{}}]"}}"#
+            )
+        };
+        let (a, b) = (line("a-1"), line("b-1"));
+        let ra = parse_record_into(a.as_bytes(), 1, engine.frame_doc()).unwrap();
+        let rb = parse_record_into(b.as_bytes(), 2, engine.frame_doc()).unwrap();
+        let (ea, eb) = (ra.event(1).unwrap(), rb.event(2).unwrap());
+        let mut out = Vec::new();
+        // The document holds b's reading: a is read again, then b's reading is gone too.
+        for event in [&ea, &eb] {
+            engine.feed(event, &mut out).unwrap();
+        }
+        let ids: Vec<String> = engine.sessions["CS-1"].pending[Side::Charger.index()]
+            .iter()
+            .map(|p| p.id.to_string())
+            .collect();
+        assert_eq!(ids, ["a-1", "b-1"]);
+    }
+
     #[test]
     fn a_call_over_64_kib_keeps_its_id_not_its_payload_and_its_answer_still_correlates() {
         let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
@@ -923,7 +988,7 @@ mod tests {
         let kept = |e: &Engine| {
             e.sessions["CS-1"].pending[Side::Charger.index()]
                 .iter()
-                .map(|p| (p.id.to_string(), !p.payload.is_null(), p.valid))
+                .map(|p| (p.id.to_string(), !p.payload.root().is_null(), p.valid))
                 .collect::<Vec<_>>()
         };
         frame(

@@ -25,6 +25,7 @@ pub(crate) use transaction::{Transactions, TxId, v2, v16};
 use crate::engine::protocol::{Call, Reply};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
+use crate::wire::doc::Json;
 
 /// The facts of one station identity. It survives reconnects (a station that only lost its
 /// WebSocket need not boot again).
@@ -81,13 +82,13 @@ impl Identity {
         firmware: None,
     };
 
-    fn of_boot(payload: &serde_json::Value) -> Identity {
+    fn of_boot(payload: Json<'_>) -> Identity {
         let station = payload.get("chargingStation").unwrap_or(payload);
         // The first of `names` that is present and a string.
         let field = |names: &[&str]| {
             names
                 .iter()
-                .find_map(|n| station.get(*n).and_then(serde_json::Value::as_str))
+                .find_map(|n| station.get(n).and_then(Json::as_str))
                 .map(|v| crate::finding::shorten(v, 100))
         };
         Identity {

@@ -2,33 +2,32 @@
 //! remembering a CALL to report about it later, and bounded lists. Nothing here judges, and
 //! nothing here imports a rule.
 
-use serde_json::Value;
-
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::{About, Ctx};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
+use crate::wire::doc::{Array, Json};
 
 /// The string member `key` of an object.
-pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(crate) fn str_of<'a>(v: Json<'a>, key: &str) -> Option<&'a str> {
     v.get(key)?.as_str()
 }
 
 /// The integer member `key` of an object.
-pub(crate) fn int_of(v: &Value, key: &str) -> Option<i64> {
+pub(crate) fn int_of(v: Json<'_>, key: &str) -> Option<i64> {
     v.get(key)?.as_i64()
 }
 
 /// The date-time member `key` of an object, when it parses (RFC 3339).
-pub(crate) fn ts_of(v: &Value, key: &str) -> Option<Timestamp> {
+pub(crate) fn ts_of(v: Json<'_>, key: &str) -> Option<Timestamp> {
     str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
 }
 
 /// The array member `key` of an object (empty when absent or not an array).
-pub(crate) fn arr_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+pub(crate) fn arr_of<'a>(v: Json<'a>, key: &str) -> Array<'a> {
     v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+        .and_then(|a| a.as_array())
+        .unwrap_or(Array::empty())
 }
 
 /// The `status` of a schema-valid CALLRESULT.

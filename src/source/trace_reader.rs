@@ -28,6 +28,7 @@ use crate::ocpp::Side;
 use crate::source::event::{EventKindOf, HandshakeOf};
 use crate::time::Timestamp;
 use crate::wire::TextCell;
+use crate::wire::doc::Doc;
 
 /// Why a line is not a trace record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,22 +124,29 @@ fn side(s: &str, field: &'static str) -> Result<Side, BadSide> {
 }
 
 /// Parses one line (without its line terminator) as a trace record.
+/// A frame record's text is left escaped as the record holds it: the engine parses the
+/// frame from it as it stands, into its reused document.
 pub fn parse_record(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
-    parse_record_with(line, line_no, false)
+    parse_record_with(line, line_no, None)
 }
 
-/// [`parse_record`] for a reader that feeds the engine: the usual frame record's frame is
-/// parsed too, from its escaped text in the same pass that checks it (the engine takes
-/// it, see [`crate::wire::FrameText::take_parsed`]). The same record or error.
-pub fn parse_record_and_frame(line: &[u8], line_no: u64) -> Result<Record<'_>, RecordError> {
-    parse_record_with(line, line_no, true)
-}
-
-fn parse_record_with(
-    line: &[u8],
+/// [`parse_record`] for a reader that feeds an engine: the usual frame record's frame is
+/// read into the engine's document ([`crate::engine::Engine::frame_doc`]) in the same pass
+/// that checks its text, and the record's text carries the stamp of that reading (the
+/// engine then does not read it again). The same record or error.
+pub fn parse_record_into<'a>(
+    line: &'a [u8],
     line_no: u64,
-    parse_frame: bool,
-) -> Result<Record<'_>, RecordError> {
+    doc: &mut Doc,
+) -> Result<Record<'a>, RecordError> {
+    parse_record_with(line, line_no, Some(doc))
+}
+
+fn parse_record_with<'a>(
+    line: &'a [u8],
+    line_no: u64,
+    doc: Option<&mut Doc>,
+) -> Result<Record<'a>, RecordError> {
     let err = |message: String| RecordError {
         line: line_no,
         message,
@@ -151,7 +159,7 @@ fn parse_record_with(
     })?;
     // The usual frame record, read in one pass; anything else (or anything wrong with it)
     // is read below, which also words the error.
-    if let Some(f) = fast::frame_record(text, parse_frame)
+    if let Some(f) = fast::frame_record(text, doc)
         && !f.conn.is_empty()
         && let (Ok(at), Ok(from)) = (Timestamp::parse_rfc3339(f.ts), f.from.parse::<Side>())
     {
@@ -160,11 +168,7 @@ fn parse_record_with(
             conn: f.conn,
             kind: Some(RecordKind::Frame {
                 from,
-                text: if parse_frame {
-                    TextCell::escaped_parsed(f.text, f.parsed)
-                } else {
-                    TextCell::escaped(f.text)
-                },
+                text: TextCell::escaped_parsed(f.text, f.parsed),
                 origin: Origin::of_injected(f.injected),
             }),
         });
@@ -477,20 +481,26 @@ mod fast_tests {
     /// The fast reading agrees with the general one, whenever it reads the line at all.
     fn agrees(line: &str) -> bool {
         let general = parse_general(line, 1);
-        match fast::frame_record(line, false) {
+        match fast::frame_record(line, None) {
             None => false,
             Some(_) => {
                 let both = parse_record(line.as_bytes(), 1);
-                // Parsing the frame as well reads the same record, and the frame as the
-                // frame reader reads the plain text.
-                let framed = parse_record_and_frame(line.as_bytes(), 1);
+                // Reading the frame into a document as well reads the same record, and the
+                // frame as the frame reader reads the plain text.
+                let mut doc = Doc::new();
+                let framed = parse_record_into(line.as_bytes(), 1, &mut doc);
                 match (&both, &framed) {
                     (Ok(a), Ok(f)) => {
                         assert_eq!(shape(a), shape(f), "{line}");
                         if let Some(RecordKind::Frame { text, .. }) = &f.kind
-                            && let Some(value) = text.text().take_parsed()
+                            && text.text().parsed_stamp() != 0
                         {
-                            assert_eq!(Some(value), crate::wire::json::parse(text), "{line}");
+                            assert_eq!(text.text().parsed_stamp(), doc.stamp(), "{line}");
+                            assert_eq!(
+                                Some(doc.root().to_value()),
+                                crate::wire::json::parse(text),
+                                "{line}"
+                            );
                         }
                     }
                     (a, f) => assert_eq!(a.as_ref().err(), f.as_ref().err(), "{line}"),
@@ -544,8 +554,7 @@ mod fast_tests {
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms"}"#,
             r#"{"ts":"2026-11-22T10:15:03Z","conn":"a","from":"csms","text":null}"#,
         ] {
-            assert!(fast::frame_record(line, false).is_none(), "{line}");
-            assert!(fast::frame_record(line, true).is_none(), "{line}");
+            assert!(fast::frame_record(line, None).is_none(), "{line}");
         }
         // Read by the fast scanner but refused on meaning: the general way words it.
         for (line, want) in [

@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use super::doc::{Doc, Json};
+
 /// The message type id, element 0 of every frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageType {
@@ -46,32 +48,33 @@ impl MessageType {
     }
 }
 
-/// A structurally sound frame, borrowing from the parsed JSON value.
+/// A structurally sound frame, borrowing from the parsed JSON: a `serde_json::Value`, or
+/// with `J` = [`Json`] the engine's arena document.
 #[derive(Debug, Clone, Copy)]
-pub enum Frame<'v> {
+pub enum Frame<'v, J = &'v Value> {
     /// `[2,id,action,payload]` or, with `send`, `[6,id,action,payload]`.
     Call {
         id: &'v str,
         action: &'v str,
-        payload: &'v Value,
+        payload: J,
         send: bool,
     },
     CallResult {
         id: &'v str,
-        payload: &'v Value,
+        payload: J,
     },
     /// `[4,...]`, or with `result_error` the 2.1 `[5,...]`. The three trailing elements are
     /// left for the rules to judge (they may have the wrong types).
     CallError {
         id: &'v str,
-        code: &'v Value,
-        description: &'v Value,
-        details: &'v Value,
+        code: J,
+        description: J,
+        details: J,
         result_error: bool,
     },
 }
 
-impl<'v> Frame<'v> {
+impl<'v, J: Copy> Frame<'v, J> {
     pub fn id(&self) -> &'v str {
         match *self {
             Frame::Call { id, .. } | Frame::CallResult { id, .. } | Frame::CallError { id, .. } => {
@@ -150,59 +153,131 @@ pub fn parse_json(text: &str) -> Result<Value, FrameError> {
     serde_json::from_str(text).map_err(|e| FrameError::NotJson(e.to_string()))
 }
 
+/// [`parse_json`] into the engine's reused document: what the fast reader declines is read
+/// by serde_json (which words the error) and copied in.
+pub fn parse_doc(text: &str, doc: &mut Doc) -> Result<(), FrameError> {
+    if text.trim().is_empty() {
+        return Err(FrameError::Empty);
+    }
+    if doc.parse(text) {
+        return Ok(());
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| FrameError::NotJson(e.to_string()))?;
+    doc.set_value(&value);
+    Ok(())
+}
+
+/// An element of a frame array, as classification reads it.
+pub trait Element<'v>: Copy {
+    fn integer(self) -> Option<i64>;
+    fn string(self) -> Option<&'v str>;
+}
+
+impl<'v> Element<'v> for &'v Value {
+    fn integer(self) -> Option<i64> {
+        self.as_i64()
+    }
+    fn string(self) -> Option<&'v str> {
+        self.as_str()
+    }
+}
+
+impl<'v> Element<'v> for Json<'v> {
+    fn integer(self) -> Option<i64> {
+        self.as_i64()
+    }
+    fn string(self) -> Option<&'v str> {
+        self.as_str()
+    }
+}
+
 /// Classifies a parsed JSON value as an OCPP-J frame.
 pub fn classify(value: &Value) -> Result<Frame<'_>, FrameError> {
     let Value::Array(items) = value else {
         return Err(FrameError::NotArray);
     };
-    let type_id = items
-        .first()
-        .and_then(Value::as_i64)
+    classify_items(items.len(), items.iter().take(5))
+}
+
+/// [`classify`] over the engine's arena document.
+pub fn classify_doc(value: Json<'_>) -> Result<Frame<'_, Json<'_>>, FrameError> {
+    let Some(items) = value.as_array() else {
+        return Err(FrameError::NotArray);
+    };
+    classify_items(items.len(), items.iter().take(5))
+}
+
+/// Classifies an array of `len` elements, given its first (up to five) elements.
+fn classify_items<'v, J: Element<'v>>(
+    len: usize,
+    first: impl Iterator<Item = J>,
+) -> Result<Frame<'v, J>, FrameError> {
+    let mut items: [Option<J>; 5] = [None; 5];
+    for (slot, item) in items.iter_mut().zip(first) {
+        *slot = Some(item);
+    }
+    let type_id = items[0]
+        .and_then(Element::integer)
         .ok_or(FrameError::TypeNotInteger)?;
     let Some(message_type) = MessageType::from_id(type_id) else {
         return Err(FrameError::UnknownType(type_id));
     };
-    let id = match items.get(1) {
-        Some(Value::String(s)) => s.as_str(),
-        _ if items.len() != message_type.element_count() => {
+    let id = match items[1].and_then(Element::string) {
+        Some(s) => s,
+        None if len != message_type.element_count() => {
             return Err(FrameError::WrongCount {
                 message_type,
-                got: items.len(),
+                got: len,
                 id: None,
             });
         }
-        _ => return Err(FrameError::IdNotString { message_type }),
+        None => return Err(FrameError::IdNotString { message_type }),
     };
-    if items.len() != message_type.element_count() {
+    if len != message_type.element_count() {
         return Err(FrameError::WrongCount {
             message_type,
-            got: items.len(),
+            got: len,
             id: Some(id.to_owned()),
         });
     }
+    // The count is the type's: the elements it needs are there.
+    let [_, _, Some(e2), e3, e4] = items else {
+        return Err(FrameError::WrongCount {
+            message_type,
+            got: len,
+            id: Some(id.to_owned()),
+        });
+    };
     Ok(match message_type {
         MessageType::Call | MessageType::Send => {
-            let Value::String(action) = &items[2] else {
+            let (Some(action), Some(payload)) = (e2.string(), e3) else {
                 return Err(FrameError::ActionNotString { id: id.to_owned() });
             };
             Frame::Call {
                 id,
                 action,
-                payload: &items[3],
+                payload,
                 send: message_type == MessageType::Send,
             }
         }
-        MessageType::CallResult => Frame::CallResult {
-            id,
-            payload: &items[2],
-        },
-        MessageType::CallError | MessageType::CallResultError => Frame::CallError {
-            id,
-            code: &items[2],
-            description: &items[3],
-            details: &items[4],
-            result_error: message_type == MessageType::CallResultError,
-        },
+        MessageType::CallResult => Frame::CallResult { id, payload: e2 },
+        MessageType::CallError | MessageType::CallResultError => {
+            let (Some(description), Some(details)) = (e3, e4) else {
+                return Err(FrameError::WrongCount {
+                    message_type,
+                    got: len,
+                    id: Some(id.to_owned()),
+                });
+            };
+            Frame::CallError {
+                id,
+                code: e2,
+                description,
+                details,
+                result_error: message_type == MessageType::CallResultError,
+            }
+        }
     })
 }
 

@@ -1,6 +1,8 @@
-//! A JSON reader for the hot path: one frame's text straight into a [`serde_json::Value`],
-//! without serde's visitor machinery (a generic deserializer, a visitor per value, a
-//! `String` grown byte by byte for every key).
+//! A JSON reader for the hot path: one frame's text straight into an arena document
+//! ([`super::doc::Doc`], reused frame after frame), without serde's visitor machinery (a
+//! generic deserializer, a visitor per value, a `String` grown byte by byte for every key)
+//! and without a `serde_json::Value` ([`parse`] builds one from the document for the
+//! callers that want it).
 //!
 //! It reads a strict subset of what `serde_json::from_str` reads and gives the same value
 //! for it: numbers as serde_json stores them (`u64`, else `i64`, else `f64`, `-0` a float),
@@ -16,29 +18,44 @@
 //! frame never needs (`\u`, `\b`, `\f`, a `\n` inside a frame string), and the caller then
 //! unescapes and parses the usual way.
 
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
+
+use super::doc::{Doc, MAX_TEXT, Node, Span};
 
 /// serde_json refuses documents nested deeper than 128; anything near that goes its way.
 const MAX_DEPTH: u32 = 100;
 
 /// Parses `text` as one JSON document, or `None` when serde_json must decide.
 pub fn parse(text: &str) -> Option<Value> {
-    Parser::<false>::new(text).document()
+    let mut doc = Doc::new();
+    parse_into(text, &mut doc).then(|| doc.root().to_value())
 }
 
 /// Parses the contents of a JSON string literal (the text between its quotes, escapes and
 /// all) as the JSON document it holds once unescaped: the same value as
 /// `parse(&unescaped)`, or `None` when that would be `None` or this reader declines.
 pub fn parse_escaped(contents: &str) -> Option<Value> {
-    Parser::<true>::new(contents).document()
+    let mut doc = Doc::new();
+    parse_escaped_into(contents, &mut doc).then(|| doc.root().to_value())
+}
+
+/// [`parse`] into `doc` (cleared first); `false` when declined.
+pub(super) fn parse_into(text: &str, doc: &mut Doc) -> bool {
+    Parser::<false>::new(text, doc).document().is_some()
+}
+
+/// [`parse_escaped`] into `doc` (cleared first); `false` when declined.
+pub(super) fn parse_escaped_into(contents: &str, doc: &mut Doc) -> bool {
+    Parser::<true>::new(contents, doc).document().is_some()
 }
 
 /// The reader; with `ESC` the text is the escaped contents of a JSON string, in which every
-/// quote of the document is `\"` and every backslash `\\`.
-struct Parser<'t, const ESC: bool> {
+/// quote of the document is `\"` and every backslash `\\`. It writes the document into `out`.
+struct Parser<'t, 'o, const ESC: bool> {
     text: &'t str,
     b: &'t [u8],
     i: usize,
+    out: &'o mut Doc,
 }
 
 /// The high bit of each byte of `x` (eight bytes, little-endian) that is a quote, a backslash
@@ -89,20 +106,30 @@ static STOP: [bool; 256] = {
     t
 };
 
-impl<'t, const ESC: bool> Parser<'t, ESC> {
-    fn new(text: &'t str) -> Self {
+impl<'t, 'o, const ESC: bool> Parser<'t, 'o, ESC> {
+    fn new(text: &'t str, out: &'o mut Doc) -> Self {
+        out.clear();
+        // The text itself heads the string buffer: a string without escapes is a span of
+        // it, not a copy of its own.
+        if text.len() <= MAX_TEXT {
+            out.strs.push_str(text);
+        }
         Parser {
             text,
             b: text.as_bytes(),
             i: 0,
+            out,
         }
     }
 
-    fn document(mut self) -> Option<Value> {
+    fn document(mut self) -> Option<()> {
+        if self.b.len() > MAX_TEXT {
+            return None;
+        }
         self.skip_ws();
-        let value = self.value(0)?;
+        self.value(0)?;
         self.skip_ws();
-        (self.i == self.b.len()).then_some(value)
+        (self.i == self.b.len()).then_some(())
     }
 
     fn peek(&self) -> Option<u8> {
@@ -134,53 +161,73 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
         }
     }
 
-    fn literal(&mut self, word: &[u8], value: Value) -> Option<Value> {
+    fn literal(&mut self, word: &[u8], node: Node) -> Option<()> {
         if self.b.get(self.i..self.i + word.len())? == word {
             self.i += word.len();
-            Some(value)
+            self.out.nodes.push(node);
+            Some(())
         } else {
             None
         }
     }
 
-    fn value(&mut self, depth: u32) -> Option<Value> {
+    fn value(&mut self, depth: u32) -> Option<()> {
         match self.peek()? {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
-            b'"' if !ESC => self.string().map(Value::String),
-            b'\\' if ESC && self.at_quote() => self.string().map(Value::String),
-            b't' => self.literal(b"true", Value::Bool(true)),
-            b'f' => self.literal(b"false", Value::Bool(false)),
-            b'n' => self.literal(b"null", Value::Null),
-            b'-' | b'0'..=b'9' => self.number().map(Value::Number),
+            b'"' if !ESC => self.string_node(),
+            b'\\' if ESC && self.at_quote() => self.string_node(),
+            b't' => self.literal(b"true", Node::Bool(true)),
+            b'f' => self.literal(b"false", Node::Bool(false)),
+            b'n' => self.literal(b"null", Node::Null),
+            b'-' | b'0'..=b'9' => {
+                let n = self.number()?;
+                self.out.nodes.push(n);
+                Some(())
+            }
             _ => None,
         }
     }
 
-    fn object(&mut self, depth: u32) -> Option<Value> {
+    fn string_node(&mut self) -> Option<()> {
+        let span = self.string()?;
+        self.out.nodes.push(Node::Str(span));
+        Some(())
+    }
+
+    fn object(&mut self, depth: u32) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.i += 1;
-        let mut map = Map::new();
+        let at = self.out.open();
+        let mut len = 0;
+        // A set of the names' hashes: only an object where two collide is searched for a
+        // repeated name (which a later member replaces).
+        let (mut seen, mut maybe_repeat) = (0u128, false);
         self.skip_ws();
         if self.peek()? == b'}' {
             self.i += 1;
-            return Some(Value::Object(map));
+            self.out.close_object(at, 0);
+            return Some(());
         }
         loop {
             if !self.at_quote() {
                 return None;
             }
             let key = self.string()?;
+            self.out.nodes.push(Node::Key(key));
+            let bit = 1u128 << (self.out.name_hash(key) & 127);
+            maybe_repeat |= seen & bit != 0;
+            seen |= bit;
             self.skip_ws();
             if self.peek()? != b':' {
                 return None;
             }
             self.i += 1;
             self.skip_ws();
-            let value = self.value(depth)?;
-            map.insert(key, value);
+            self.value(depth)?;
+            len += 1;
             self.skip_ws();
             match self.peek()? {
                 b',' => {
@@ -189,26 +236,34 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
                 }
                 b'}' => {
                     self.i += 1;
-                    return Some(Value::Object(map));
+                    if maybe_repeat {
+                        self.out.close_object(at, len);
+                    } else {
+                        self.out.close_object_unique(at, len);
+                    }
+                    return Some(());
                 }
                 _ => return None,
             }
         }
     }
 
-    fn array(&mut self, depth: u32) -> Option<Value> {
+    fn array(&mut self, depth: u32) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.i += 1;
-        let mut items = Vec::new();
+        let at = self.out.open();
+        let mut len = 0;
         self.skip_ws();
         if self.peek()? == b']' {
             self.i += 1;
-            return Some(Value::Array(items));
+            self.out.close_array(at, 0);
+            return Some(());
         }
         loop {
-            items.push(self.value(depth)?);
+            self.value(depth)?;
+            len += 1;
             self.skip_ws();
             match self.peek()? {
                 b',' => {
@@ -217,15 +272,16 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
                 }
                 b']' => {
                     self.i += 1;
-                    return Some(Value::Array(items));
+                    self.out.close_array(at, len);
+                    return Some(());
                 }
                 _ => return None,
             }
         }
     }
 
-    /// A string at `self.i` (its opening quote), unescaped.
-    fn string(&mut self) -> Option<String> {
+    /// A string at `self.i` (its opening quote), unescaped onto the document's text.
+    fn string(&mut self) -> Option<Span> {
         if ESC {
             return self.escaped_string();
         }
@@ -233,27 +289,27 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
         let end = plain_end(self.b, start);
         if *self.b.get(end)? == b'"' {
             self.i = end + 1;
-            // Both ends sit on ASCII bytes, so the slice is whole characters.
-            return Some(self.text.get(start..end)?.to_owned());
+            return Some(Span::of(start, end));
         }
-        let mut out = String::with_capacity(end - start + 16);
-        out.push_str(self.text.get(start..end)?);
+        let from = self.out.strs.len();
+        // Both ends sit on ASCII bytes, so the slice is whole characters.
+        self.out.strs.push_str(self.text.get(start..end)?);
         let mut i = end;
         loop {
             match *self.b.get(i)? {
                 b'"' => {
                     self.i = i + 1;
-                    return Some(out);
+                    return Some(self.out.span_from(from));
                 }
                 b'\\' => {
                     let (c, next) = escape(self.b, i)?;
-                    out.push(c);
+                    self.out.strs.push(c);
                     i = next;
                 }
                 c if c < 0x20 => return None,
                 _ => {
                     let run_end = plain_end(self.b, i);
-                    out.push_str(self.text.get(i..run_end)?);
+                    self.out.strs.push_str(self.text.get(i..run_end)?);
                     i = run_end;
                 }
             }
@@ -264,31 +320,31 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
     /// Inside it a record escape is the closing quote (`\"`), a slash (`\/`) or the start
     /// of the document's own escape (`\\`); any other (a control character, which a
     /// document's string may not hold raw, or a `\u`) declines.
-    fn escaped_string(&mut self) -> Option<String> {
+    fn escaped_string(&mut self) -> Option<Span> {
         let b = self.b;
         let start = self.i + 2;
         let end = plain_end(b, start);
         if b.get(end..end + 2)? == b"\\\"" {
             self.i = end + 2;
-            return Some(self.text.get(start..end)?.to_owned());
+            return Some(Span::of(start, end));
         }
-        let mut out = String::with_capacity(end - start + 16);
-        out.push_str(self.text.get(start..end)?);
+        let from = self.out.strs.len();
+        self.out.strs.push_str(self.text.get(start..end)?);
         let mut i = end;
         loop {
             match *b.get(i)? {
                 b'\\' => match *b.get(i + 1)? {
                     b'"' => {
                         self.i = i + 2;
-                        return Some(out);
+                        return Some(self.out.span_from(from));
                     }
                     b'/' => {
-                        out.push('/');
+                        self.out.strs.push('/');
                         i += 2;
                     }
                     b'\\' => {
                         let (c, next) = escaped_escape(b, i + 2)?;
-                        out.push(c);
+                        self.out.strs.push(c);
                         i = next;
                     }
                     _ => return None,
@@ -297,14 +353,15 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
                 c if c == b'"' || c < 0x20 => return None,
                 _ => {
                     let run_end = plain_end(b, i);
-                    out.push_str(self.text.get(i..run_end)?);
+                    self.out.strs.push_str(self.text.get(i..run_end)?);
                     i = run_end;
                 }
             }
         }
     }
 
-    fn number(&mut self) -> Option<Number> {
+    /// A number as serde_json stores it.
+    fn number(&mut self) -> Option<Node> {
         let start = self.i;
         let negative = self.b[start] == b'-';
         let mut i = start + usize::from(negative);
@@ -352,7 +409,8 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
         self.i = i;
         if float {
             let f: f64 = self.text.get(start..i)?.parse().ok()?;
-            return Number::from_f64(f);
+            // serde_json refuses what overflows to infinity.
+            return f.is_finite().then_some(Node::F64(f));
         }
         let mut v: u64 = 0;
         for &d in &self.b[int_start..int_end] {
@@ -360,14 +418,14 @@ impl<'t, const ESC: bool> Parser<'t, ESC> {
             v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
         }
         if !negative {
-            return Some(Number::from(v));
+            return Some(Node::U64(v));
         }
         // As serde_json: `-0`, and a magnitude beyond i64, are the float of the negation.
         match i64::try_from(v) {
-            Ok(m) if m > 0 => Some(Number::from(-m)),
-            _ if v == 1 << 63 => Some(Number::from(i64::MIN)),
+            Ok(m) if m > 0 => Some(Node::I64(-m)),
+            _ if v == 1 << 63 => Some(Node::I64(i64::MIN)),
             #[expect(clippy::cast_precision_loss, reason = "serde_json's own conversion")]
-            _ => Number::from_f64(-(v as f64)),
+            _ => Some(Node::F64(-(v as f64))),
         }
     }
 }

@@ -1,17 +1,15 @@
 //! A frame's text as a source holds it: plain, or still escaped inside the JSON string of
 //! its trace record, unescaped only when something asks for the text itself.
 //!
-//! The engine parses an escaped text straight from its record ([`super::json::parse_escaped`]);
+//! The engine parses an escaped text straight from its record ([`super::doc::Doc::parse_escaped`]);
 //! the plain text is built (once, then kept) only for what needs it: a finding quoting it as
 //! evidence, an observer, a frame the escaped reader declines. [`TextCell`] owns what a record
 //! holds; [`FrameText`] is the cheap handle events carry. No parsing of the frame here.
 
 use std::borrow::Cow;
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Deref;
-
-use serde_json::Value;
 
 /// A frame's text, owned the way its record reader found it.
 #[derive(Default)]
@@ -20,11 +18,9 @@ pub struct TextCell<'a> {
     raw: Cow<'a, str>,
     escaped: bool,
     plain: OnceCell<String>,
-    /// The frame as its record reader already parsed it from the escaped contents, for
-    /// the engine to take; with `tried`, that reader declined and the escaped contents are
-    /// not offered again.
-    parsed: Cell<Option<Value>>,
-    tried: bool,
+    /// The stamp of a document's reading of the escaped contents ([`crate::wire::doc::Doc::stamp`]),
+    /// 0 when none was read.
+    parsed: u64,
 }
 
 impl<'a> TextCell<'a> {
@@ -47,12 +43,11 @@ impl<'a> TextCell<'a> {
         }
     }
 
-    /// [`TextCell::escaped`] whose document the caller has read from the contents
-    /// already ([`super::json::parse_escaped`]), or tried to (`None`: it declined).
-    pub fn escaped_parsed(contents: &'a str, parsed: Option<Value>) -> Self {
+    /// [`TextCell::escaped`] whose document the caller has read from the contents into a
+    /// document already: the stamp of that reading (0: none).
+    pub fn escaped_parsed(contents: &'a str, parsed: u64) -> Self {
         TextCell {
-            tried: parsed.is_none(),
-            parsed: Cell::new(parsed),
+            parsed,
             ..TextCell::escaped(contents)
         }
     }
@@ -62,8 +57,7 @@ impl<'a> TextCell<'a> {
         FrameText {
             raw: &self.raw,
             plain: self.escaped.then_some(&self.plain),
-            parsed: Some(&self.parsed),
-            tried: self.tried,
+            parsed: self.parsed,
         }
     }
 
@@ -104,8 +98,7 @@ pub struct FrameText<'a> {
     raw: &'a str,
     /// Where the unescaped text goes, when `raw` is escaped.
     plain: Option<&'a OnceCell<String>>,
-    parsed: Option<&'a Cell<Option<Value>>>,
-    tried: bool,
+    parsed: u64,
 }
 
 impl<'a> FrameText<'a> {
@@ -118,19 +111,18 @@ impl<'a> FrameText<'a> {
     }
 
     /// The escaped contents of the record's JSON string, while the plain text has not been
-    /// built (a reader that can parse them as they are need not build it) and the record
-    /// reader has not already tried that.
+    /// built (a reader that can parse them as they are need not build it).
     pub fn escaped(self) -> Option<&'a str> {
         match self.plain {
-            Some(cell) if cell.get().is_none() && !self.tried => Some(self.raw),
+            Some(cell) if cell.get().is_none() => Some(self.raw),
             _ => None,
         }
     }
 
-    /// The document the record reader parsed from the escaped text, taken out (the first
-    /// caller gets it; the next parse it again).
-    pub fn take_parsed(self) -> Option<Value> {
-        self.parsed.and_then(Cell::take)
+    /// The stamp of the document reading of this text its record reader made (0: none):
+    /// the engine uses the reading when its document still holds it.
+    pub fn parsed_stamp(self) -> u64 {
+        self.parsed
     }
 
     /// A bound on the plain text's length in bytes, without building it: escapes are
@@ -145,8 +137,7 @@ impl<'a> From<&'a str> for FrameText<'a> {
         FrameText {
             raw: text,
             plain: None,
-            parsed: None,
-            tried: false,
+            parsed: 0,
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::wire::doc::{Json, Kind};
+
 use super::{ALL, Party, Rule, V2X, V21};
 use crate::engine::Ctx;
 use crate::finding::Severity;
@@ -474,12 +476,12 @@ pub(crate) fn check_message_id(ctx: &mut Ctx<'_>, id: &str) {
 /// Checks code, description and details of a CALLERROR or CALLRESULTERROR.
 pub(crate) fn check_error_fields(
     ctx: &mut Ctx<'_>,
-    code: &Value,
-    description: &Value,
-    details: &Value,
+    code: Json<'_>,
+    description: Json<'_>,
+    details: Json<'_>,
 ) {
-    match code {
-        Value::String(c) => {
+    match code.as_str() {
+        Some(c) => {
             if let Some(version) = ctx.version {
                 match error_code::fit(version, c) {
                     CodeFit::Valid => {}
@@ -497,13 +499,13 @@ pub(crate) fn check_error_fields(
                 }
             }
         }
-        other => ctx.report(
+        None => ctx.report(
             &ERROR_CODE_UNKNOWN,
-            format!("the error code must be a string, got {}", json_kind(other)),
+            format!("the error code must be a string, got {}", kind_of(code)),
         ),
     }
-    match description {
-        Value::String(d) => {
+    match description.as_str() {
+        Some(d) => {
             if ctx.version.is_some_and(Version::is_2x) && d.chars().count() > 255 {
                 ctx.report(
                     &ERROR_DESCRIPTION_TOO_LONG,
@@ -514,11 +516,11 @@ pub(crate) fn check_error_fields(
                 );
             }
         }
-        other => ctx.report(
+        None => ctx.report(
             &ERROR_DESCRIPTION_NOT_STRING,
             format!(
                 "errorDescription must be a string (\"\" when empty), got {}",
-                json_kind(other)
+                kind_of(description)
             ),
         ),
     }
@@ -527,9 +529,21 @@ pub(crate) fn check_error_fields(
             &ERROR_DETAILS_NOT_OBJECT,
             format!(
                 "errorDetails must be an object ({{}} when empty), got {}",
-                json_kind(details)
+                kind_of(details)
             ),
         );
+    }
+}
+
+/// [`json_kind`] of a document value.
+pub(crate) fn kind_of(v: Json<'_>) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool => "a boolean",
+        Kind::Number => "a number",
+        Kind::String => "a string",
+        Kind::Array => "an array",
+        Kind::Object => "an object",
     }
 }
 

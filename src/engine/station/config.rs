@@ -6,7 +6,7 @@
 //! Only a fixed list of keys and variables is kept ([`KEPT_KEYS`], [`KEPT_VARS`]), so the
 //! store stays small whatever the reports hold. Facts only: nothing here reports a finding.
 
-use serde_json::Value;
+use crate::wire::doc::{Array, Json};
 
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::support::{arr_of, int_of, push_capped, status_of, str_of};
@@ -179,7 +179,9 @@ impl Config {
                     return;
                 }
                 for (q, r) in pair(requests, results).exact {
-                    self.learn_accepted(&requests[q], &results[r]);
+                    if let (Some(q), Some(r)) = (requests.get(q), results.get(r)) {
+                        self.learn_accepted(q, r);
+                    }
                 }
             }
             _ => {}
@@ -188,7 +190,7 @@ impl Config {
 
     /// Learns the Actual value a GetVariables / SetVariables `entry` names, when its
     /// `result` accepted it.
-    fn learn_accepted(&mut self, entry: &Value, result: &Value) {
+    fn learn_accepted(&mut self, entry: Json<'_>, result: Json<'_>) {
         if str_of(result, "attributeStatus") == Some("Accepted")
             && attr_type(entry) == "Actual"
             && let (Some(c), Some(v), Some(val)) = (
@@ -209,7 +211,7 @@ impl Config {
                 continue;
             };
             self.learn_key(key, str_of(k, "value").or(Some("")));
-            let readonly = k.get("readonly").and_then(Value::as_bool) == Some(true);
+            let readonly = k.get("readonly").and_then(Json::as_bool) == Some(true);
             let pos = self
                 .readonly
                 .iter()
@@ -223,10 +225,7 @@ impl Config {
             }
             self.unknown.retain(|u| !u.eq_ignore_ascii_case(key));
         }
-        for u in arr_of(result, "unknownKey")
-            .iter()
-            .filter_map(Value::as_str)
-        {
+        for u in arr_of(result, "unknownKey").iter().filter_map(Json::as_str) {
             if !self.is_unknown(u) {
                 push_capped(&mut self.unknown, Box::from(u), MAX_KEYS);
             }
@@ -256,7 +255,7 @@ impl Config {
         }
     }
 
-    fn learn_var(&mut self, component: &Value, variable: &Value, value: &str) {
+    fn learn_var(&mut self, component: Json<'_>, variable: Json<'_>, value: &str) {
         let (Some(comp), Some(name)) = (str_of(component, "name"), str_of(variable, "name")) else {
             return;
         };
@@ -309,10 +308,10 @@ pub(crate) struct CvKey<'a> {
     pub(crate) var_inst: Option<&'a str>,
 }
 
-pub(crate) fn cv_key(entry: &Value) -> CvKey<'_> {
-    let c = entry.get("component").unwrap_or(&Value::Null);
-    let v = entry.get("variable").unwrap_or(&Value::Null);
-    let e = c.get("evse").unwrap_or(&Value::Null);
+pub(crate) fn cv_key(entry: Json<'_>) -> CvKey<'_> {
+    let c = entry.get("component").unwrap_or(Json::null());
+    let v = entry.get("variable").unwrap_or(Json::null());
+    let e = c.get("evse").unwrap_or(Json::null());
     CvKey {
         comp: str_of(c, "name"),
         comp_inst: str_of(c, "instance"),
@@ -324,7 +323,7 @@ pub(crate) fn cv_key(entry: &Value) -> CvKey<'_> {
 }
 
 /// The attributeType of a device-model entry (`Actual` when absent).
-pub(crate) fn attr_type(entry: &Value) -> &str {
+pub(crate) fn attr_type(entry: Json<'_>) -> &str {
     str_of(entry, "attributeType").unwrap_or("Actual")
 }
 
@@ -340,15 +339,17 @@ pub(crate) struct Pairing {
 }
 
 /// Pairs each result with the request entry it answers.
-pub(crate) fn pair(requests: &[Value], results: &[Value]) -> Pairing {
+pub(crate) fn pair(requests: Array<'_>, results: Array<'_>) -> Pairing {
+    // Read by index below: the items once, in order.
+    let requests: Vec<Json<'_>> = requests.iter().collect();
     let mut p = Pairing::default();
     let mut req_used = vec![false; requests.len()];
     let mut res_used = vec![false; results.len()];
     for (ri, res) in results.iter().enumerate() {
         let (k, t) = (cv_key(res), attr_type(res));
-        if let Some(qi) = (0..requests.len()).find(|&qi| {
-            !req_used[qi] && cv_key(&requests[qi]) == k && attr_type(&requests[qi]) == t
-        }) {
+        if let Some(qi) = (0..requests.len())
+            .find(|&qi| !req_used[qi] && cv_key(requests[qi]) == k && attr_type(requests[qi]) == t)
+        {
             req_used[qi] = true;
             res_used[ri] = true;
             p.exact.push((qi, ri));
@@ -359,8 +360,7 @@ pub(crate) fn pair(requests: &[Value], results: &[Value]) -> Pairing {
             continue;
         }
         let k = cv_key(res);
-        if let Some(qi) =
-            (0..requests.len()).find(|&qi| !req_used[qi] && cv_key(&requests[qi]) == k)
+        if let Some(qi) = (0..requests.len()).find(|&qi| !req_used[qi] && cv_key(requests[qi]) == k)
         {
             req_used[qi] = true;
             res_used[ri] = true;

@@ -10,7 +10,7 @@
 //! what the station makes of it is not specified. The `seq` rules judge the traffic against
 //! this state; only [`Station`](super::Station) changes it.
 
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::protocol::Outcome;
 
@@ -36,7 +36,7 @@ impl Registration {
         let Outcome::Result { payload, .. } = outcome else {
             return Registration::Unknown;
         };
-        match payload.get("status").and_then(Value::as_str) {
+        match payload.get("status").and_then(Json::as_str) {
             Some("Accepted") => Registration::Accepted,
             Some("Pending") => Registration::Pending,
             Some("Rejected") => Registration::Rejected,

@@ -23,7 +23,7 @@ use crate::engine::protocol::{Call, Reply};
 use crate::engine::support::{CallRef, MsgId, arr_of, int_of, push_capped, status_of, str_of};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 /// Reservations kept (requested, active or ended); the oldest goes first.
 pub(crate) const MAX_RESERVATIONS: usize = 32;
@@ -207,8 +207,8 @@ impl Reservations {
             }
             "NotifyEvent" if !v16 => {
                 for d in arr_of(p, "eventData") {
-                    let comp = d.get("component").unwrap_or(&Value::Null);
-                    let var = d.get("variable").unwrap_or(&Value::Null);
+                    let comp = d.get("component").unwrap_or(Json::null());
+                    let var = d.get("variable").unwrap_or(Json::null());
                     if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
                         || str_of(var, "name") != Some("AvailabilityState")
                     {
@@ -245,7 +245,7 @@ impl Reservations {
                 if let Some(t) = token {
                     inner.presented(t);
                 }
-                let by_id = p.get("reservationId").and_then(Value::as_i64);
+                let by_id = p.get("reservationId").and_then(Json::as_i64);
                 let started = str_of(p, "eventType") == Some("Started");
                 let evse = p.get("evse").and_then(|e| int_of(e, "id"));
                 if by_id.is_some() || started {
@@ -382,9 +382,10 @@ impl Inner {
 mod tests {
     use super::*;
     use crate::engine::protocol::Outcome;
-    use serde_json::{Value, json};
+    use crate::wire::doc::Doc;
+    use serde_json::json;
 
-    fn call<'a>(id: &'a str, action: &'static str, from: Side, payload: &'a Value) -> Call<'a> {
+    fn call<'a>(id: &'a str, action: &'static str, from: Side, payload: Json<'a>) -> Call<'a> {
         Call {
             id,
             action,
@@ -398,8 +399,8 @@ mod tests {
     fn answer<'a>(
         id: &'a str,
         action: &'static str,
-        request: &'a Value,
-        result: &'a Value,
+        request: Json<'a>,
+        result: Json<'a>,
     ) -> Reply<'a> {
         Reply {
             id,
@@ -420,13 +421,20 @@ mod tests {
     fn a_reservation_follows_its_messages_and_a_quiet_station_allocates_nothing() {
         let t = Timestamp::from_secs;
         let mut r = Reservations::default();
-        let hb = json!({});
-        r.observe_call(&call("h", "Heartbeat", Side::Charger, &hb), true, t(1), 1);
-        assert!(r.0.is_none(), "nothing allocated before a ReserveNow");
-        let reserve = json!({"connectorId": 1, "expiryDate": "2026-11-22T11:00:00Z",
-            "idTag": "T", "parentIdTag": "G", "reservationId": 5});
+        let hb = Doc::from_value(&json!({}));
         r.observe_call(
-            &call("r", "ReserveNow", Side::Csms, &reserve),
+            &call("h", "Heartbeat", Side::Charger, hb.root()),
+            true,
+            t(1),
+            1,
+        );
+        assert!(r.0.is_none(), "nothing allocated before a ReserveNow");
+        let reserve = Doc::from_value(
+            &json!({"connectorId": 1, "expiryDate": "2026-11-22T11:00:00Z",
+            "idTag": "T", "parentIdTag": "G", "reservationId": 5}),
+        );
+        r.observe_call(
+            &call("r", "ReserveNow", Side::Csms, reserve.root()),
             true,
             t(2),
             3,
@@ -437,34 +445,45 @@ mod tests {
             (5, Some(1), RState::Requested)
         );
         assert_eq!(first.call.line, 3);
-        let ok = json!({"status": "Accepted"});
-        r.observe_reply(&answer("r", "ReserveNow", &reserve, &ok), true, t(3));
+        let ok = Doc::from_value(&json!({"status": "Accepted"}));
+        r.observe_reply(
+            &answer("r", "ReserveNow", reserve.root(), ok.root()),
+            true,
+            t(3),
+        );
         assert!(!r.held_by_itself());
-        let reserved = json!({"connectorId": 1, "errorCode": "NoError", "status": "Reserved"});
+        let reserved = Doc::from_value(
+            &json!({"connectorId": 1, "errorCode": "NoError", "status": "Reserved"}),
+        );
         r.observe_call(
-            &call("s", "StatusNotification", Side::Charger, &reserved),
+            &call("s", "StatusNotification", Side::Charger, reserved.root()),
             true,
             t(4),
             5,
         );
-        let auth = json!({"idTag": "G"});
-        r.observe_call(&call("a", "Authorize", Side::Charger, &auth), true, t(5), 6);
+        let auth = Doc::from_value(&json!({"idTag": "G"}));
+        r.observe_call(
+            &call("a", "Authorize", Side::Charger, auth.root()),
+            true,
+            t(5),
+            6,
+        );
         let res = r.iter().next().expect("kept");
         assert!(res.is_active() && res.reserved_seen && res.token_presented);
         // A start on another connector with its token does not use it; on its own, it does.
-        let elsewhere = json!({"connectorId": 2, "idTag": "T", "meterStart": 0,
-            "timestamp": "2026-11-22T10:00:07Z"});
+        let elsewhere = Doc::from_value(&json!({"connectorId": 2, "idTag": "T", "meterStart": 0,
+            "timestamp": "2026-11-22T10:00:07Z"}));
         r.observe_call(
-            &call("x", "StartTransaction", Side::Charger, &elsewhere),
+            &call("x", "StartTransaction", Side::Charger, elsewhere.root()),
             true,
             t(6),
             7,
         );
         assert_eq!(r.consumed_now(), None);
-        let here = json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
-            "timestamp": "2026-11-22T10:00:08Z"});
+        let here = Doc::from_value(&json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
+            "timestamp": "2026-11-22T10:00:08Z"}));
         r.observe_call(
-            &call("y", "StartTransaction", Side::Charger, &here),
+            &call("y", "StartTransaction", Side::Charger, here.root()),
             true,
             t(7),
             8,
@@ -475,13 +494,22 @@ mod tests {
             Some(RState::Ended(End::Consumed))
         );
         // A cancel afterwards finds it ended, and changes nothing.
-        let cancel = json!({"reservationId": 5});
-        r.observe_reply(&answer("c", "CancelReservation", &cancel, &ok), true, t(8));
+        let cancel = Doc::from_value(&json!({"reservationId": 5}));
+        r.observe_reply(
+            &answer("c", "CancelReservation", cancel.root(), ok.root()),
+            true,
+            t(8),
+        );
         assert_eq!(
             r.cancel_found(),
             Some(Some((res_serial(&r), RState::Ended(End::Consumed))))
         );
-        r.observe_call(&call("h", "Heartbeat", Side::Charger, &hb), true, t(9), 10);
+        r.observe_call(
+            &call("h", "Heartbeat", Side::Charger, hb.root()),
+            true,
+            t(9),
+            10,
+        );
         assert_eq!((r.consumed_now(), r.cancel_found()), (None, None));
     }
 
@@ -493,47 +521,61 @@ mod tests {
     fn a_refused_reservation_goes_and_a_cancel_after_the_expiry_is_not_the_models_to_decide() {
         let t = Timestamp::from_secs;
         let mut r = Reservations::default();
-        let reserve = json!({"id": 7, "evseId": 1, "expiryDateTime": "1970-01-01T00:00:10Z",
-            "idToken": {"idToken": "T", "type": "ISO14443"}});
+        let reserve = Doc::from_value(
+            &json!({"id": 7, "evseId": 1, "expiryDateTime": "1970-01-01T00:00:10Z",
+            "idToken": {"idToken": "T", "type": "ISO14443"}}),
+        );
         r.observe_call(
-            &call("r", "ReserveNow", Side::Csms, &reserve),
+            &call("r", "ReserveNow", Side::Csms, reserve.root()),
             false,
             t(1),
             1,
         );
-        let rejected = json!({"status": "Rejected"});
-        r.observe_reply(&answer("r", "ReserveNow", &reserve, &rejected), false, t(2));
+        let rejected = Doc::from_value(&json!({"status": "Rejected"}));
+        r.observe_reply(
+            &answer("r", "ReserveNow", reserve.root(), rejected.root()),
+            false,
+            t(2),
+        );
         assert_eq!(r.iter().count(), 0, "a refused request is gone");
         r.observe_call(
-            &call("r2", "ReserveNow", Side::Csms, &reserve),
+            &call("r2", "ReserveNow", Side::Csms, reserve.root()),
             false,
             t(3),
             3,
         );
-        let reserved = json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Reserved",
-            "timestamp": "1970-01-01T00:00:03Z"});
+        let reserved = Doc::from_value(
+            &json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Reserved",
+            "timestamp": "1970-01-01T00:00:03Z"}),
+        );
         r.observe_call(
-            &call("s", "StatusNotification", Side::Charger, &reserved),
+            &call("s", "StatusNotification", Side::Charger, reserved.root()),
             false,
             t(4),
             4,
         );
-        let ok = json!({"status": "Accepted"});
-        r.observe_reply(&answer("r2", "ReserveNow", &reserve, &ok), false, t(5));
+        let ok = Doc::from_value(&json!({"status": "Accepted"}));
+        r.observe_reply(
+            &answer("r2", "ReserveNow", reserve.root(), ok.root()),
+            false,
+            t(5),
+        );
         assert!(r.held_by_itself(), "the Reserved status was its own");
         // 2.x: Faulted does not end it (a ReservationStatusUpdate Removed does).
-        let faulted = json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Faulted",
-            "timestamp": "1970-01-01T00:00:06Z"});
+        let faulted = Doc::from_value(
+            &json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Faulted",
+            "timestamp": "1970-01-01T00:00:06Z"}),
+        );
         r.observe_call(
-            &call("f", "StatusNotification", Side::Charger, &faulted),
+            &call("f", "StatusNotification", Side::Charger, faulted.root()),
             false,
             t(6),
             6,
         );
         assert!(r.iter().all(Reservation::is_active));
-        let cancel = json!({"reservationId": 7});
+        let cancel = Doc::from_value(&json!({"reservationId": 7}));
         r.observe_reply(
-            &answer("c", "CancelReservation", &cancel, &ok),
+            &answer("c", "CancelReservation", cancel.root(), ok.root()),
             false,
             t(11),
         );
@@ -541,9 +583,10 @@ mod tests {
             r.iter().all(Reservation::is_active),
             "past its expiry: not cancelled"
         );
-        let update = json!({"reservationId": 7, "reservationUpdateStatus": "Removed"});
+        let update =
+            Doc::from_value(&json!({"reservationId": 7, "reservationUpdateStatus": "Removed"}));
         r.observe_call(
-            &call("u", "ReservationStatusUpdate", Side::Charger, &update),
+            &call("u", "ReservationStatusUpdate", Side::Charger, update.root()),
             false,
             t(12),
             8,

@@ -171,9 +171,10 @@ mod tests {
     use super::*;
     use crate::engine::station::transaction::TxRef;
     use crate::ocpp::Version;
-    use serde_json::{Value, json};
+    use crate::wire::doc::{Doc, Json};
+    use serde_json::json;
 
-    fn call<'a>(id: &'a str, action: &'static str, from: Side, payload: &'a Value) -> Call<'a> {
+    fn call<'a>(id: &'a str, action: &'static str, from: Side, payload: Json<'a>) -> Call<'a> {
         Call {
             id,
             action,
@@ -188,8 +189,8 @@ mod tests {
         id: &'a str,
         action: &'static str,
         caller: Side,
-        request: &'a Value,
-        result: &'a Value,
+        request: Json<'a>,
+        result: Json<'a>,
     ) -> Reply<'a> {
         Reply {
             id,
@@ -210,13 +211,13 @@ mod tests {
     fn running_16() -> Transactions {
         let v = Some(Version::V16);
         let mut txs = Transactions::default();
-        let start = json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
-            "timestamp": "2026-11-22T10:00:00Z"});
-        let ok = json!({"idTagInfo": {"status": "Accepted"}, "transactionId": 7});
+        let start = Doc::from_value(&json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
+            "timestamp": "2026-11-22T10:00:00Z"}));
+        let ok = Doc::from_value(&json!({"idTagInfo": {"status": "Accepted"}, "transactionId": 7}));
         let t = Timestamp::from_secs(1);
         txs.observe_call(
             v,
-            &call("s", "StartTransaction", Side::Charger, &start),
+            &call("s", "StartTransaction", Side::Charger, start.root()),
             t,
             1,
         );
@@ -224,7 +225,13 @@ mod tests {
             v,
             &Reply {
                 call_at: t,
-                ..answer("s", "StartTransaction", Side::Charger, &start, &ok)
+                ..answer(
+                    "s",
+                    "StartTransaction",
+                    Side::Charger,
+                    start.root(),
+                    ok.root(),
+                )
             },
             t,
         );
@@ -237,20 +244,20 @@ mod tests {
         let txs = running_16();
         assert!(txs.is_running(TxRef::Int(7)) && txs.running_on(1, false));
         let mut r = Resets::default();
-        let reset = json!({"type": "Soft"});
-        r.observe_call(&call("r", "Reset", Side::Csms, &reset), &txs, t(2));
+        let reset = Doc::from_value(&json!({"type": "Soft"}));
+        r.observe_call(&call("r", "Reset", Side::Csms, reset.root()), &txs, t(2));
         assert!(r.asked().is_some_and(|a| !a.hard && a.booted_at.is_none()));
-        let accepted = json!({"status": "Accepted"});
+        let accepted = Doc::from_value(&json!({"status": "Accepted"}));
         r.observe_reply(
-            &answer("r", "Reset", Side::Csms, &reset, &accepted),
+            &answer("r", "Reset", Side::Csms, reset.root(), accepted.root()),
             &txs,
             false,
         );
         assert_eq!(r.answered_running(), Some(true));
         assert!(r.completed().is_none(), "not before the boot");
-        let boot = json!({});
+        let boot = Doc::from_value(&json!({}));
         r.observe_call(
-            &call("b", "BootNotification", Side::Charger, &boot),
+            &call("b", "BootNotification", Side::Charger, boot.root()),
             &txs,
             t(9),
         );
@@ -260,7 +267,11 @@ mod tests {
         assert_eq!(done.txs.len(), 1);
         assert!(txs.still_running(&done.txs[0]));
         // The next message sees no completed reset any more.
-        r.observe_call(&call("h", "Heartbeat", Side::Charger, &boot), &txs, t(10));
+        r.observe_call(
+            &call("h", "Heartbeat", Side::Charger, boot.root()),
+            &txs,
+            t(10),
+        );
         assert!(r.completed().is_none() && r.answered_running().is_none());
     }
 
@@ -269,36 +280,40 @@ mod tests {
         let t = Timestamp::from_secs;
         let txs = Transactions::default();
         let mut r = Resets::default();
-        let hb = json!({});
-        r.observe_call(&call("h", "Heartbeat", Side::Charger, &hb), &txs, t(1));
+        let hb = Doc::from_value(&json!({}));
+        r.observe_call(
+            &call("h", "Heartbeat", Side::Charger, hb.root()),
+            &txs,
+            t(1),
+        );
         assert!(r.0.is_none(), "nothing allocated for a station never reset");
-        let one = json!({"type": "Immediate", "evseId": 1});
-        let accepted = json!({"status": "Accepted"});
-        r.observe_call(&call("r", "Reset", Side::Csms, &one), &txs, t(2));
+        let one = Doc::from_value(&json!({"type": "Immediate", "evseId": 1}));
+        let accepted = Doc::from_value(&json!({"status": "Accepted"}));
+        r.observe_call(&call("r", "Reset", Side::Csms, one.root()), &txs, t(2));
         r.observe_reply(
-            &answer("r", "Reset", Side::Csms, &one, &accepted),
+            &answer("r", "Reset", Side::Csms, one.root(), accepted.root()),
             &txs,
             true,
         );
         assert_eq!(r.answered_running(), Some(false));
-        let all = json!({"type": "Immediate"});
-        let rejected = json!({"status": "Rejected"});
+        let all = Doc::from_value(&json!({"type": "Immediate"}));
+        let rejected = Doc::from_value(&json!({"status": "Rejected"}));
         r.observe_reply(
-            &answer("x", "Reset", Side::Csms, &all, &rejected),
+            &answer("x", "Reset", Side::Csms, all.root(), rejected.root()),
             &txs,
             true,
         );
-        let soft = json!({"type": "Soft"});
-        r.observe_call(&call("s", "Reset", Side::Csms, &soft), &txs, t(3));
+        let soft = Doc::from_value(&json!({"type": "Soft"}));
+        r.observe_call(&call("s", "Reset", Side::Csms, soft.root()), &txs, t(3));
         assert!(r.asked().is_some());
         r.observe_reply(
-            &answer("x", "Reset", Side::Csms, &all, &rejected),
+            &answer("x", "Reset", Side::Csms, all.root(), rejected.root()),
             &txs,
             true,
         );
         assert!(r.asked().is_none(), "a refusal ends the reset asked");
         r.observe_call(
-            &call("b", "BootNotification", Side::Charger, &hb),
+            &call("b", "BootNotification", Side::Charger, hb.root()),
             &txs,
             t(4),
         );

@@ -13,9 +13,8 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
-use crate::wire::json::{escape, parse_escaped, plain_end as skip_plain, special_bytes};
+use crate::wire::doc::Doc;
+use crate::wire::json::{escape, plain_end as skip_plain, special_bytes};
 
 /// The members of a frame record, as written.
 pub(super) struct FastFrame<'a> {
@@ -24,14 +23,15 @@ pub(super) struct FastFrame<'a> {
     pub from: &'a str,
     /// The contents of the `text` string, still escaped (checked: valid JSON escapes).
     pub text: &'a str,
-    /// With `parse_frame`: the frame read from `text` as it stands, when that reader took it.
-    pub parsed: Option<Value>,
+    /// With a document to read into: the stamp of its reading of the frame from `text`
+    /// ([`Doc::stamp`]), when that reader took it; 0 otherwise.
+    pub parsed: u64,
     pub injected: bool,
 }
 
-/// Reads `line` as a plain frame record, or `None` when it is anything else. With
-/// `parse_frame` it also parses the frame from the escaped `text` (see [`text_last`]).
-pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_>> {
+/// Reads `line` as a plain frame record, or `None` when it is anything else. With `doc` it
+/// also reads the frame from the escaped `text` into it (see [`text_last`]).
+pub(super) fn frame_record<'a>(line: &'a str, mut doc: Option<&mut Doc>) -> Option<FastFrame<'a>> {
     let b = line.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -39,7 +39,7 @@ pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_
     }
     i += 1;
     let (mut ts, mut conn, mut from, mut text, mut injected) = (None, None, None, None, None);
-    let mut parsed = None;
+    let mut parsed = 0;
     loop {
         i = ws(b, i);
         // A member name: plain text between quotes (an escape sends the line the long way).
@@ -75,9 +75,15 @@ pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_
                 i = next;
             }
             b"text" => {
-                let next = match text_last(line, i).filter(|_| parse_frame && text.is_none()) {
-                    Some((next, value)) => {
-                        parsed = Some(value);
+                let read = match doc.as_deref_mut() {
+                    Some(doc) if text.is_none() => {
+                        text_last(line, i, doc).map(|n| (n, doc.stamp()))
+                    }
+                    _ => None,
+                };
+                let next = match read {
+                    Some((next, stamp)) => {
+                        parsed = stamp;
                         next
                     }
                     None => contents(b, i)?,
@@ -132,11 +138,11 @@ pub(super) fn frame_record(line: &str, parse_frame: bool) -> Option<FastFrame<'_
 
 /// The usual record ends with its `text`: `…,"text":"[2,\"1\",…]"}`. Then the string
 /// starting with the quote at `i` runs to the last quote of the line, and the frame is
-/// parsed from its escaped contents in the same pass that checks them: a document
-/// [`parse_escaped`] takes holds valid escapes only and no unescaped quote (which would
+/// parsed into `doc` from its escaped contents in the same pass that checks them: a document
+/// [`Doc::parse_escaped`] takes holds valid escapes only and no unescaped quote (which would
 /// have ended the string sooner), so the string is exactly that. The index after its
-/// closing quote and the frame; `None` (read the string the usual way) otherwise.
-fn text_last(line: &str, i: usize) -> Option<(usize, Value)> {
+/// closing quote; `None` (read the string the usual way) otherwise.
+fn text_last(line: &str, i: usize, doc: &mut Doc) -> Option<usize> {
     let b = line.as_bytes();
     if b.get(i) != Some(&b'"') {
         return None;
@@ -156,8 +162,8 @@ fn text_last(line: &str, i: usize) -> Option<(usize, Value)> {
     if close <= i || b[close] != b'"' {
         return None;
     }
-    let value = parse_escaped(line.get(i + 1..close)?)?;
-    Some((close + 1, value))
+    doc.parse_escaped(line.get(i + 1..close)?)
+        .then_some(close + 1)
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.

@@ -3,7 +3,7 @@
 //! result or a NotifyReport). `dm/device_model` walks those messages entry by entry and
 //! calls these for each; they keep no state.
 
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use super::SECRET_READBACK;
 use crate::engine::Ctx;
@@ -12,13 +12,13 @@ use crate::engine::support::{arr_of, str_of};
 
 /// Whether a device-model entry (a GetVariables result, a NotifyReport datum) is
 /// SecurityCtrlr.BasicAuthPassword.
-fn is_basic_auth_password(entry: &Value) -> bool {
+fn is_basic_auth_password(entry: Json<'_>) -> bool {
     let k = cv_key(entry);
     k.comp == Some("SecurityCtrlr") && k.var == Some("BasicAuthPassword")
 }
 
 /// A 1.6 GetConfiguration `configurationKey` entry: AuthorizationKey with a value.
-pub(crate) fn check_configuration_key(ctx: &mut Ctx<'_>, key: &Value) {
+pub(crate) fn check_configuration_key(ctx: &mut Ctx<'_>, key: Json<'_>) {
     if str_of(key, "key").is_some_and(|k| k.eq_ignore_ascii_case("AuthorizationKey"))
         && str_of(key, "value").is_some_and(|v| !v.is_empty())
     {
@@ -30,7 +30,7 @@ pub(crate) fn check_configuration_key(ctx: &mut Ctx<'_>, key: &Value) {
 }
 
 /// A GetVariables result: BasicAuthPassword answered other than Rejected, or with a value.
-pub(crate) fn check_variable_result(ctx: &mut Ctx<'_>, result: &Value) {
+pub(crate) fn check_variable_result(ctx: &mut Ctx<'_>, result: Json<'_>) {
     let status = str_of(result, "attributeStatus").unwrap_or("");
     let value = str_of(result, "attributeValue");
     if is_basic_auth_password(result) && (status != "Rejected" || value.is_some()) {
@@ -45,7 +45,7 @@ pub(crate) fn check_variable_result(ctx: &mut Ctx<'_>, result: &Value) {
 }
 
 /// A NotifyReport `reportData` entry: BasicAuthPassword with a value.
-pub(crate) fn check_report_datum(ctx: &mut Ctx<'_>, datum: &Value) {
+pub(crate) fn check_report_datum(ctx: &mut Ctx<'_>, datum: Json<'_>) {
     let attrs = arr_of(datum, "variableAttribute");
     if is_basic_auth_password(datum) && attrs.iter().any(|a| a.get("value").is_some()) {
         ctx.report(

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::engine::rules::auth;
 use crate::engine::rules::avail;
-use serde_json::Value;
+use crate::wire::doc::{Array, Json};
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};

@@ -18,7 +18,7 @@ use super::{
     CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED, EXPIRY_NOT_REPORTED, OCCUPIED_WITHOUT_TOKEN,
     REMOVED_NOT_REPORTED, STATUS_NOT_RESERVED,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
@@ -221,8 +221,8 @@ impl Family for Resv {
             }
             ("NotifyEvent", Side::Charger) => {
                 for d in arr_of(p, "eventData") {
-                    let comp = d.get("component").unwrap_or(&Value::Null);
-                    let var = d.get("variable").unwrap_or(&Value::Null);
+                    let comp = d.get("component").unwrap_or(Json::null());
+                    let var = d.get("variable").unwrap_or(Json::null());
                     if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
                         || str_of(var, "name") != Some("AvailabilityState")
                     {

@@ -16,7 +16,7 @@ use super::{
     TXPROFILE_ON_CONNECTOR_ZERO, TXPROFILE_WITHOUT_TRANSACTION, TXPROFILE_WITHOUT_TRANSACTION_ID,
     VALID_WINDOW_INVERTED,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
@@ -156,28 +156,28 @@ impl Family for Sc {
 }
 
 /// The schedules of a profile: one object on 1.6, an array on 2.x.
-fn schedules(profile: &Value) -> impl Iterator<Item = &Value> {
+fn schedules(profile: Json<'_>) -> impl Iterator<Item = Json<'_>> {
     let s = profile.get("chargingSchedule");
     let (one, many) = match s {
-        Some(Value::Array(a)) => (None, a.as_slice()),
-        Some(o @ Value::Object(_)) => (Some(o), &[][..]),
-        _ => (None, &[][..]),
+        Some(a) if a.is_array() => (None, a.items()),
+        Some(o) if o.is_object() => (Some(o), Json::null().items()),
+        _ => (None, Json::null().items()),
     };
-    one.into_iter().chain(many.iter())
+    one.into_iter().chain(many)
 }
 
-fn timestamp(v: &Value, key: &str) -> Option<Timestamp> {
+fn timestamp(v: Json<'_>, key: &str) -> Option<Timestamp> {
     str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
 }
 
 /// The checks of a schedule's periods, for any sender.
-fn check_periods(ctx: &mut Ctx<'_>, schedule: &Value, label: &str) {
+fn check_periods(ctx: &mut Ctx<'_>, schedule: Json<'_>, label: &str) {
     let periods = arr_of(schedule, "chargingSchedulePeriod");
     if periods.is_empty() || periods.len() > MAX_PERIODS {
         return;
     }
-    let start = |p: &Value| int_of(p, "startPeriod");
-    if let Some(first) = start(&periods[0])
+    let start = |p: Json<'_>| int_of(p, "startPeriod");
+    if let Some(first) = periods.first().and_then(start)
         && first != 0
     {
         ctx.report(
@@ -218,7 +218,7 @@ fn check_periods(ctx: &mut Ctx<'_>, schedule: &Value, label: &str) {
 }
 
 /// The checks of the limits of a profile the CSMS sends.
-fn check_limits(ctx: &mut Ctx<'_>, version: Option<Version>, schedule: &Value, label: &str) {
+fn check_limits(ctx: &mut Ctx<'_>, version: Option<Version>, schedule: Json<'_>, label: &str) {
     let periods = arr_of(schedule, "chargingSchedulePeriod");
     if periods.len() > MAX_PERIODS {
         return;
@@ -226,7 +226,7 @@ fn check_limits(ctx: &mut Ctx<'_>, version: Option<Version>, schedule: &Value, l
     let v2 = version.is_some_and(Version::is_2x);
     let (mut negative, mut precision, mut phases, mut to_use) = (false, false, false, false);
     for (i, p) in periods.iter().enumerate() {
-        let limit = p.get("limit").and_then(Value::as_f64);
+        let limit = p.get("limit").and_then(Json::as_f64);
         if let Some(l) = limit {
             if l < 0.0 && !negative {
                 negative = true;
@@ -286,7 +286,7 @@ fn check_limits(ctx: &mut Ctx<'_>, version: Option<Version>, schedule: &Value, l
 fn check_profile(
     st: &mut ProtoState,
     ctx: &mut Ctx<'_>,
-    profile: &Value,
+    profile: Json<'_>,
     target: Option<i64>,
     set: bool,
 ) {
@@ -456,10 +456,11 @@ fn check_profile(
     }
 }
 
-fn tx_of(profile: &Value) -> Option<TxId> {
-    match profile.get("transactionId")? {
-        Value::String(s) => Some(TxId::Str(Box::from(s.as_str()))),
-        v => v.as_i64().map(TxId::Int),
+fn tx_of(profile: Json<'_>) -> Option<TxId> {
+    let v = profile.get("transactionId")?;
+    match v.as_str() {
+        Some(s) => Some(TxId::Str(Box::from(s))),
+        None => v.as_i64().map(TxId::Int),
     }
 }
 
@@ -597,14 +598,14 @@ fn set_profile_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) 
     );
 }
 
-fn clear_profiles(st: &mut ProtoState, request: &Value) {
+fn clear_profiles(st: &mut ProtoState, request: Json<'_>) {
     let v2 = st.is_2x();
     let (id, criteria) = if v2 {
         (
             int_of(request, "chargingProfileId"),
             request
                 .get("chargingProfileCriteria")
-                .unwrap_or(&Value::Null),
+                .unwrap_or(Json::null()),
         )
     } else {
         (int_of(request, "id"), request)

@@ -14,7 +14,7 @@ use super::{
     CS_TIMESTAMP_FUTURE, CSMS_CLOCK_DRIFT, HEARTBEAT_INTERVAL_IGNORED, HEARTBEAT_OVERDUE,
     NO_DAILY_HEARTBEAT,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
@@ -228,7 +228,7 @@ impl Family for Liveness {
 
 /// The timestamps a charger payload carries: top-level `timestamp` / `generatedAt` and
 /// those of its meter value entries.
-fn timestamps(p: &Value) -> impl Iterator<Item = &str> {
+fn timestamps(p: Json<'_>) -> impl Iterator<Item = &str> {
     let top = ["timestamp", "generatedAt"]
         .into_iter()
         .filter_map(move |k| str_of(p, k));
@@ -239,7 +239,7 @@ fn timestamps(p: &Value) -> impl Iterator<Item = &str> {
     top.chain(nested)
 }
 
-fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
+fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: Json<'_>) {
     let now = ctx.now();
     let skew = ctx.config().tol.clock_skew_us;
     let mut worst: Option<(&str, i64)> = None;
@@ -287,15 +287,15 @@ fn set_interval(st: &mut ProtoState, ctx: &Ctx<'_>, interval: i64) {
 }
 
 /// The HeartbeatInterval a SetVariables request set and its answer accepted, if any.
-fn heartbeat_set(request: &Value, result: &Value) -> Option<i64> {
-    let is_hb = |d: &Value| {
+fn heartbeat_set(request: Json<'_>, result: Json<'_>) -> Option<i64> {
+    let is_hb = |d: Json<'_>| {
         d.get("component").and_then(|c| str_of(c, "name")) == Some("OCPPCommCtrlr")
             && d.get("variable").and_then(|v| str_of(v, "name")) == Some("HeartbeatInterval")
             && str_of(d, "attributeType").is_none_or(|a| a == "Actual")
     };
     let asked = arr_of(request, "setVariableData")
         .iter()
-        .find(|d| is_hb(d))?;
+        .find(|&d| is_hb(d))?;
     let accepted = arr_of(result, "setVariableResult")
         .iter()
         .any(|r| is_hb(r) && str_of(r, "attributeStatus") == Some("Accepted"));
@@ -305,7 +305,7 @@ fn heartbeat_set(request: &Value, result: &Value) -> Option<i64> {
     str_of(asked, "attributeValue").and_then(parse_secs)
 }
 
-fn check_drift(st: &mut ProtoState, ctx: &mut Ctx<'_>, result: &Value) {
+fn check_drift(st: &mut ProtoState, ctx: &mut Ctx<'_>, result: Json<'_>) {
     let Some(t) = str_of(result, "currentTime").and_then(|s| Timestamp::parse_rfc3339(s).ok())
     else {
         return;

@@ -14,7 +14,7 @@
 //! ```
 
 use super::{CONNECTOR_ZERO, ID_RANGE, TIMESTAMP_OUT_OF_ORDER, UNEXPECTED_TRANSITION};
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
@@ -199,7 +199,7 @@ impl Family for Status2 {
 
 /// A NotifyEvent entry reporting `Connector.AvailabilityState` (the 2.x alternative to
 /// StatusNotification): (evse, connector, status).
-pub(crate) fn availability_event(e: &Value) -> Option<(i64, i64, &'static str)> {
+pub(crate) fn availability_event(e: Json<'_>) -> Option<(i64, i64, &'static str)> {
     let component = e.get("component")?;
     if str_of(component, "name")? != "Connector"
         || str_of(e.get("variable")?, "name")? != "AvailabilityState"
@@ -211,7 +211,7 @@ pub(crate) fn availability_event(e: &Value) -> Option<(i64, i64, &'static str)> 
     Some((int_of(evse, "id")?, int_of(evse, "connectorId")?, status))
 }
 
-fn notify_report(s: &mut State, p: &Value) {
+fn notify_report(s: &mut State, p: Json<'_>) {
     let Some(request) = int_of(p, "requestId") else {
         return;
     };
@@ -248,7 +248,7 @@ fn notify_report(s: &mut State, p: &Value) {
             _ => {}
         }
     }
-    if p.get("tbc").and_then(Value::as_bool) != Some(true)
+    if p.get("tbc").and_then(Json::as_bool) != Some(true)
         && let Some((_, inv)) = s.building.take()
     {
         s.inventory_requests.retain(|r| *r != request);
@@ -258,7 +258,7 @@ fn notify_report(s: &mut State, p: &Value) {
     }
 }
 
-fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: &Value) {
+fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: Json<'_>) {
     let (Some(evse), Some(id), Some(status)) = (
         int_of(p, "evseId"),
         int_of(p, "connectorId"),

@@ -24,7 +24,7 @@ use super::{
     NOT_IMPLEMENTED_FOR_STANDARD, REJECTED_BUT_SENT, STATUS_WITHOUT_CONNECTOR,
     TRANSACTION_EVENT_WRONG_REASON,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
@@ -317,7 +317,7 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
 }
 
 /// The connector (1.6) or EVSE (2.x) a charger message is about, if it says.
-fn target_of(action: &str, p: &Value, v16: bool) -> Option<i64> {
+fn target_of(action: &str, p: Json<'_>, v16: bool) -> Option<i64> {
     if v16 {
         return int_of(p, "connectorId");
     }
@@ -329,7 +329,7 @@ fn target_of(action: &str, p: &Value, v16: bool) -> Option<i64> {
 
 /// Why a message of the requested kind does not answer an accepted trigger properly (the
 /// rule and what to say), or `None` when it does.
-fn flaw(action: &str, p: &Value) -> Option<(&'static Rule, String)> {
+fn flaw(action: &str, p: Json<'_>) -> Option<(&'static Rule, String)> {
     match action {
         "TransactionEvent" => {
             let reason = str_of(p, "triggerReason").unwrap_or("(none)");

@@ -32,7 +32,7 @@ use super::{
     STOP_REASON_NOT_REMOTE, STOP_TWICE, STOP_UNKNOWN_TX, TRANSACTION_ID_NONPOSITIVE,
     TRANSACTION_ID_REUSED, TX_MESSAGES_OUT_OF_ORDER,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};

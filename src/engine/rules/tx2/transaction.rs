@@ -31,7 +31,7 @@ use super::{
     STARTED_WITHOUT_CHARGING_STATE, STATUS_NOT_OCCUPIED_ON_PLUG, STOPPED_REASON_MISSING,
     TIMESTAMP_DECREASING, TRANSACTION_ID_REUSED, TRIGGER_REASON_UNKNOWN_CONTEXT,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
@@ -183,7 +183,7 @@ fn occupied(s: &mut State, evse: i64, connector: i64) {
 
 fn event_answered(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     if let Some(result) = reply.result()
-        && reply.request.get("idToken").is_some_and(Value::is_object)
+        && reply.request.get("idToken").is_some_and(Json::is_object)
         && result.get("idTokenInfo").is_none()
         && let Some(ev) = Event::of(reply.request)
     {

@@ -12,7 +12,7 @@ use super::{
     OUTSIDE_DECLARED_CHARACTERISTICS, REQUIRED_KEY_UNKNOWN, SET_VARIABLE_FORMAT,
     SET_VARIABLE_MALFORMED_ACCEPTED, VARIABLE_DATATYPE, VARIABLE_FORMAT,
 };
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
@@ -149,15 +149,15 @@ impl Family for ValueFormats {
 }
 
 /// A SetVariables answer: which accepted entries set a malformed value.
-fn set_variables_reply(version: Version, ctx: &mut Ctx<'_>, reply: &Reply<'_>, result: &Value) {
-    let requested: Vec<&Value> = entries(reply.request, "setVariableData").collect();
+fn set_variables_reply(version: Version, ctx: &mut Ctx<'_>, reply: &Reply<'_>, result: Json<'_>) {
+    let requested: Vec<Json<'_>> = entries(reply.request, "setVariableData").collect();
     for (i, r) in entries(result, "setVariableResult").enumerate() {
         let status = str_at(r, "attributeStatus").unwrap_or("");
         if !matches!(status, "Accepted" | "RebootRequired") {
             continue;
         }
         // The request entry this result answers: same component, variable and attributeType.
-        let Some(req) = requested.iter().find(|q| same_target(q, r)) else {
+        let Some(req) = requested.iter().copied().find(|&q| same_target(q, r)) else {
             continue;
         };
         if let Some((name, problem)) = entry_problem(version, req, "attributeValue") {
@@ -173,7 +173,7 @@ fn set_variables_reply(version: Version, ctx: &mut Ctx<'_>, reply: &Reply<'_>, r
     }
 }
 
-fn notify_report(version: Version, ctx: &mut Ctx<'_>, p: &Value) {
+fn notify_report(version: Version, ctx: &mut Ctx<'_>, p: Json<'_>) {
     for (i, e) in entries(p, "reportData").enumerate() {
         declared_characteristics(ctx, i, e);
         let Some((std, name)) = standard(version, e) else {
@@ -209,13 +209,13 @@ fn notify_report(version: Version, ctx: &mut Ctx<'_>, p: &Value) {
 }
 
 /// The values of one reportData entry against the characteristics the same entry declares.
-fn declared_characteristics(ctx: &mut Ctx<'_>, i: usize, e: &Value) {
+fn declared_characteristics(ctx: &mut Ctx<'_>, i: usize, e: Json<'_>) {
     let Some(ch) = e.get("variableCharacteristics") else {
         return;
     };
     let data_type = str_at(ch, "dataType").unwrap_or("");
-    let min = ch.get("minLimit").and_then(Value::as_f64);
-    let max = ch.get("maxLimit").and_then(Value::as_f64);
+    let min = ch.get("minLimit").and_then(Json::as_f64);
+    let max = ch.get("maxLimit").and_then(Json::as_f64);
     let list: Option<Vec<&str>> = str_at(ch, "valuesList")
         .filter(|l| !l.is_empty())
         .map(|l| l.split(',').map(str::trim).collect());
@@ -289,21 +289,21 @@ fn list_outside(data_type: &str, value: &str, list: Option<&[&str]>) -> Option<S
 }
 
 /// The items of the array member `key` of an object (none when absent or not an array).
-fn entries<'v>(v: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+fn entries<'v>(v: Json<'v>, key: &str) -> impl Iterator<Item = Json<'v>> {
     v.get(key)
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .into_iter()
         .flat_map(|a| a.iter())
 }
 
-fn str_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-    v.get(key).and_then(Value::as_str)
+fn str_at<'v>(v: Json<'v>, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Json::as_str)
 }
 
 /// Whether a SetVariables result names the same component, variable and attributeType as a
 /// request entry (absent attributeType means Actual).
-fn same_target(req: &Value, res: &Value) -> bool {
-    let attr = |v: &Value| str_at(v, "attributeType").unwrap_or("Actual").to_owned();
+fn same_target(req: Json<'_>, res: Json<'_>) -> bool {
+    let attr = |v: Json<'_>| str_at(v, "attributeType").unwrap_or("Actual").to_owned();
     req.get("component") == res.get("component")
         && req.get("variable") == res.get("variable")
         && attr(req) == attr(res)
@@ -311,7 +311,7 @@ fn same_target(req: &Value, res: &Value) -> bool {
 
 /// The standardized variable an entry (with `component` and `variable` objects) names, and
 /// its printable name.
-fn standard(version: Version, e: &Value) -> Option<(&'static StdVariable, String)> {
+fn standard(version: Version, e: Json<'_>) -> Option<(&'static StdVariable, String)> {
     let comp = e.get("component").and_then(|c| str_at(c, "name"))?;
     let var = e.get("variable").and_then(|c| str_at(c, "name"))?;
     let std = variables::lookup(version, comp, var)?;
@@ -325,7 +325,7 @@ fn standard(version: Version, e: &Value) -> Option<(&'static StdVariable, String
 
 /// What is wrong with the value member `field` of a device-model entry, if it names a
 /// standardized variable and carries a value.
-fn entry_problem(version: Version, e: &Value, field: &str) -> Option<(String, String)> {
+fn entry_problem(version: Version, e: Json<'_>, field: &str) -> Option<(String, String)> {
     let (std, name) = standard(version, e)?;
     let value = str_at(e, field)?;
     let problem = variable_value_problem(std, value)?;
@@ -333,7 +333,7 @@ fn entry_problem(version: Version, e: &Value, field: &str) -> Option<(String, St
 }
 
 /// What is wrong with the value of a ChangeConfiguration request, if it sets a standard key.
-fn change_config_problem(p: &Value) -> Option<(String, String)> {
+fn change_config_problem(p: Json<'_>) -> Option<(String, String)> {
     let key = str_at(p, "key")?;
     let value = str_at(p, "value")?;
     let problem = config_value_problem(key, value)?;

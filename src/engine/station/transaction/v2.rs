@@ -14,7 +14,7 @@
 //!
 //! Ended transactions keep only their id (as a hash, capped) once forgotten.
 
-use serde_json::Value;
+use crate::wire::doc::Json;
 
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::support::{push_capped, str_of};
@@ -71,7 +71,7 @@ pub(crate) struct Event<'a> {
     pub(crate) seq: i64,
     pub(crate) ts: Option<Timestamp>,
     pub(crate) trigger: &'a str,
-    pub(crate) info: &'a Value,
+    pub(crate) info: Json<'a>,
     pub(crate) offline: bool,
     pub(crate) evse: Option<i64>,
     pub(crate) connector: Option<i64>,
@@ -82,11 +82,11 @@ impl<'a> Event<'a> {
     ///
     /// One pass over the members instead of a lookup per member: the model, `tx2` and
     /// `remote` each read the event, and a lookup in a JSON object compares keys.
-    pub(crate) fn of(p: &'a Value) -> Option<Event<'a>> {
+    pub(crate) fn of(p: Json<'a>) -> Option<Event<'a>> {
         let (mut kind, mut info, mut seq, mut ts, mut trigger, mut offline, mut evse) =
             (None, None, None, None, None, false, None);
         for (key, member) in p.as_object()? {
-            match key.as_str() {
+            match key {
                 "eventType" => kind = member.as_str(),
                 "transactionInfo" => info = Some(member),
                 "seqNo" => seq = member.as_i64(),
@@ -99,9 +99,9 @@ impl<'a> Event<'a> {
         }
         let info = info?;
         let (mut evse_id, mut connector) = (None, None);
-        if let Some(members) = evse.and_then(Value::as_object) {
+        if let Some(members) = evse.and_then(Json::as_object) {
             for (key, member) in members {
-                match key.as_str() {
+                match key {
                     "id" => evse_id = member.as_i64(),
                     "connectorId" => connector = member.as_i64(),
                     _ => {}
@@ -124,10 +124,10 @@ impl<'a> Event<'a> {
 
 /// The transaction id, seqNo and type of a TransactionEvent payload (what pairs an answer
 /// with the event it answers), read as [`Event::of`] reads them.
-fn key_of(p: &Value) -> Option<(&str, i64, EventType)> {
+fn key_of(p: Json<'_>) -> Option<(&str, i64, EventType)> {
     let (mut kind, mut info, mut seq) = (None, None, None);
     for (key, member) in p.as_object()? {
-        match key.as_str() {
+        match key {
             "eventType" => kind = member.as_str(),
             "transactionInfo" => info = Some(member),
             "seqNo" => seq = member.as_i64(),
@@ -462,7 +462,8 @@ mod tests {
                 "transactionInfo": {"transactionId": format!("T{i}")},
                 "evse": {"id": 1}
             });
-            let ev = Event::of(&p).unwrap();
+            let p = crate::wire::doc::Doc::from_value(&p);
+            let ev = Event::of(p.root()).unwrap();
             let pos = s.add(&ev, true, Timestamp::from_secs(0));
             s.txs[pos].ended = Some(1);
         }

@@ -27,7 +27,7 @@ pub(super) fn get_configuration_reply(ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     } else {
         let missing: Vec<String> = asked
             .iter()
-            .filter_map(Value::as_str)
+            .filter_map(Json::as_str)
             .filter(|k| !listed(k))
             .map(|k| format!("`{k}`"))
             .collect();

@@ -3,15 +3,16 @@
 
 use super::*;
 
-pub(super) fn check_duplicate_entries(ctx: &mut Ctx<'_>, payload: &Value) {
+pub(super) fn check_duplicate_entries(ctx: &mut Ctx<'_>, payload: Json<'_>) {
     let entries = arr_of(payload, "setVariableData");
     if entries.len() > MAX_PAIRED {
         return;
     }
     for (i, a) in entries.iter().enumerate() {
         let (ka, ta) = (cv_key(a), attr_type(a));
-        if entries[..i]
+        if entries
             .iter()
+            .take(i)
             .any(|b| cv_key(b) == ka && attr_type(b) == ta)
         {
             ctx.report(
@@ -57,7 +58,7 @@ pub(super) fn check_limits(
         .var(component, None, "BytesPerMessage", Some(instance))
         .and_then(|v| v.trim().parse::<usize>().ok())
     {
-        let len = serde_json::to_string(call.payload).map_or(0, |s| s.len());
+        let len = serde_json::to_string(&call.payload).map_or(0, |s| s.len());
         if len > max {
             ctx.report(
                 &BYTES_PER_MESSAGE_EXCEEDED,
@@ -187,7 +188,7 @@ pub(super) fn report_part(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_
         return;
     }
     r.parts += 1;
-    let tbc = p.get("tbc").and_then(Value::as_bool).unwrap_or(false);
+    let tbc = p.get("tbc").and_then(Json::as_bool).unwrap_or(false);
     if r.finished {
         ctx.report(
             &REPORT_SEQNO,

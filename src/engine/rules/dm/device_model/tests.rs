@@ -6,19 +6,22 @@ use crate::engine::rules::testing::{run, trace};
 
 #[test]
 fn pairing_separates_type_mismatches_from_unmatched() {
-    let req: Vec<Value> = serde_json::from_str(
+    let mut req = crate::wire::doc::Doc::new();
+    let mut res = crate::wire::doc::Doc::new();
+    assert!(req.parse(
         r#"[{"component":{"name":"A"},"variable":{"name":"x"}},
             {"component":{"name":"A"},"variable":{"name":"x"},"attributeType":"Target"},
             {"component":{"name":"B"},"variable":{"name":"y"}}]"#,
-    )
-    .unwrap();
-    let res: Vec<Value> = serde_json::from_str(
+    ));
+    assert!(res.parse(
         r#"[{"component":{"name":"A"},"variable":{"name":"x"},"attributeType":"Target"},
             {"component":{"name":"A"},"variable":{"name":"x"},"attributeType":"MaxSet"},
             {"component":{"name":"C"},"variable":{"name":"y"}}]"#,
-    )
-    .unwrap();
-    let p = pair(&req, &res);
+    ));
+    let p = pair(
+        req.root().as_array().unwrap(),
+        res.root().as_array().unwrap(),
+    );
     assert_eq!(p.exact, vec![(1, 0)]);
     assert_eq!(p.other_type, vec![(0, 1)]);
     assert_eq!(p.unmatched_results, vec![2]);

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn describe(entry: &Value) -> String {
+pub(super) fn describe(entry: Json<'_>) -> String {
     let k = cv_key(entry);
     let mut s = String::new();
     s.push_str(k.comp.unwrap_or("?"));
@@ -40,8 +40,8 @@ pub(super) fn list(items: &[String]) -> String {
 pub(super) fn check_pairing(
     ctx: &mut Ctx<'_>,
     action: &str,
-    requests: &[Value],
-    results: &[Value],
+    requests: Array<'_>,
+    results: Array<'_>,
     rules: [&'static Rule; 3],
 ) -> Option<Pairing> {
     let [count_rule, unmatched_rule, type_rule] = rules;
@@ -64,12 +64,12 @@ pub(super) fn check_pairing(
         let extra: Vec<String> = p
             .unmatched_results
             .iter()
-            .map(|&i| describe(&results[i]))
+            .map(|&i| results.get(i).map(describe).unwrap_or_default())
             .collect();
         let missing: Vec<String> = p
             .unanswered_requests
             .iter()
-            .map(|&i| describe(&requests[i]))
+            .map(|&i| requests.get(i).map(describe).unwrap_or_default())
             .collect();
         let mut msg = String::new();
         if !extra.is_empty() {
@@ -93,9 +93,9 @@ pub(super) fn check_pairing(
             .map(|&(q, r)| {
                 format!(
                     "{} (requested {}, answered {})",
-                    describe(&requests[q]),
-                    attr_type(&requests[q]),
-                    attr_type(&results[r])
+                    describe(requests.get(q).unwrap_or(Json::null())),
+                    attr_type(requests.get(q).unwrap_or(Json::null())),
+                    attr_type(results.get(r).unwrap_or(Json::null()))
                 )
             })
             .collect();

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::engine::station::v16::Change;
+use crate::wire::doc::Json;
 
 pub(super) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp) {
     let s = &mut st.remote;
@@ -104,7 +105,7 @@ pub(super) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
     }
 }
 
-fn start_request(ctx: &mut Ctx<'_>, p: &serde_json::Value) {
+fn start_request(ctx: &mut Ctx<'_>, p: Json<'_>) {
     if let Some(c) = int_of(p, "connectorId")
         && c <= 0
     {

@@ -2,6 +2,7 @@
 //! on which lines.
 
 use super::*;
+use crate::wire::doc::Doc;
 
 #[test]
 fn validity_windows_overlap_when_open_ended() {
@@ -17,9 +18,9 @@ fn validity_windows_overlap_when_open_ended() {
 
 #[test]
 fn schedules_of_both_versions() {
-    let p16: Value = serde_json::json!({"chargingSchedule": {"chargingRateUnit": "A"}});
-    let p2: Value = serde_json::json!({"chargingSchedule": [{"id": 1}, {"id": 2}]});
-    assert_eq!(schedules(&p16).count(), 1);
-    assert_eq!(schedules(&p2).count(), 2);
-    assert_eq!(schedules(&Value::Null).count(), 0);
+    let p16 = Doc::from_value(&serde_json::json!({"chargingSchedule": {"chargingRateUnit": "A"}}));
+    let p2 = Doc::from_value(&serde_json::json!({"chargingSchedule": [{"id": 1}, {"id": 2}]}));
+    assert_eq!(schedules(p16.root()).count(), 1);
+    assert_eq!(schedules(p2.root()).count(), 2);
+    assert_eq!(schedules(Json::null()).count(), 0);
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ocpp::meter::{LOCATIONS, PHASES, READING_CONTEXTS as CONTEXTS};
+use crate::wire::doc::Array;
 
 /// A decimal number as OCPP 1.6 raw sampled values carry them: an optional sign, digits
 /// with an optional fraction, an optional exponent.
@@ -66,13 +67,13 @@ pub(super) struct Sample<'a> {
 /// readings of one register.
 pub(super) type RegisterKey = (u8, u8, u8, u8);
 
-pub(super) fn sample(v: &Value) -> Option<Sample<'_>> {
+pub(super) fn sample(v: Json<'_>) -> Option<Sample<'_>> {
     // One pass over the members instead of a lookup per member: a sampled value has up to
     // seven, and MeterValues carry many sampled values (each read by two checks).
     let (mut value, mut format, mut measurand, mut unit, mut context, mut phase, mut location) =
         (None, None, None, None, None, None, None);
     for (key, member) in v.as_object()? {
-        let slot = match key.as_str() {
+        let slot = match key {
             "value" => &mut value,
             "format" => &mut format,
             "measurand" => &mut measurand,
@@ -107,7 +108,7 @@ pub(super) fn sample(v: &Value) -> Option<Sample<'_>> {
 
 /// Reports the first raw sampled value of `values` (the `meterValue` or `transactionData`
 /// array named `member`) that is not a number.
-pub(super) fn check_numeric(ctx: &mut Ctx<'_>, values: &[Value], member: &str) {
+pub(super) fn check_numeric(ctx: &mut Ctx<'_>, values: Array<'_>, member: &str) {
     let mut bad = 0usize;
     let mut first = None;
     for (i, mv) in values.iter().enumerate() {
@@ -147,7 +148,7 @@ pub(super) fn follow_samples(
     id: i64,
     start_ts: Option<Timestamp>,
     ctx: &mut Ctx<'_>,
-    values: &[Value],
+    values: Array<'_>,
     interval: Option<i64>,
 ) -> Option<(Timestamp, Timestamp)> {
     let window = ctx.config().tol.followup_window_us;

@@ -124,7 +124,7 @@ pub(super) fn transaction_event(
 }
 
 /// Checks of the event on its own.
-pub(super) fn check_content(ctx: &mut Ctx<'_>, ev: &Event<'_>, p: &Value) {
+pub(super) fn check_content(ctx: &mut Ctx<'_>, ev: &Event<'_>, p: Json<'_>) {
     let state = str_of(ev.info, "chargingState");
     if ev.trigger == "ChargingStateChanged" && state.is_none() {
         ctx.report_at(
