@@ -30,6 +30,28 @@ pub(crate) fn arr_of<'a>(v: Json<'a>, key: &str) -> Array<'a> {
         .unwrap_or(Array::empty())
 }
 
+/// The `AvailabilityState` values a 2.x NotifyEvent reports for a Connector or EVSE
+/// component: (EVSE id, connector id if given, the state), in message order.
+pub(crate) fn availability_states<'a>(
+    notify_event: Json<'a>,
+) -> impl Iterator<Item = (i64, Option<i64>, &'a str)> + 'a {
+    arr_of(notify_event, "eventData").iter().filter_map(|d| {
+        let comp = d.get("component")?;
+        let var = d.get("variable")?;
+        if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
+            || str_of(var, "name") != Some("AvailabilityState")
+        {
+            return None;
+        }
+        let evse = comp.get("evse")?;
+        Some((
+            int_of(evse, "id")?,
+            int_of(evse, "connectorId"),
+            str_of(d, "actualValue")?,
+        ))
+    })
+}
+
 /// The `status` of a schema-valid CALLRESULT.
 pub(crate) fn status_of<'a>(reply: &Reply<'a>) -> Option<&'a str> {
     reply.result().and_then(|r| str_of(r, "status"))

@@ -790,6 +790,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::wire::json::tests::{arb_json, escaped};
 
     /// Equal including the number's stored kind (`1` vs `1.0`), which draft-04 schemas see.
     fn same(a: &Value, b: &Value) -> bool {
@@ -855,32 +856,6 @@ mod tests {
             }
             _ => true,
         }
-    }
-
-    fn arb_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            "\\PC{0,12}".prop_map(Value::String),
-            "[a-zA-Z0-9 \"\\\\/\\n\\t\u{1}\u{7f}é€😀]{0,12}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec(("[a-z\"\\\\é]{0,6}", inner), 0..6)
-                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-            ]
-        })
-    }
-
-    fn escaped(text: &str) -> String {
-        let quoted = serde_json::to_string(text).unwrap();
-        quoted[1..quoted.len() - 1].to_owned()
     }
 
     proptest! {

@@ -509,7 +509,7 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -651,7 +651,7 @@ mod tests {
         assert!(texts > 1000 && ours * 10 > texts * 9, "{ours} of {texts}");
     }
 
-    fn arb_json() -> impl Strategy<Value = Value> {
+    pub(crate) fn arb_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
@@ -673,7 +673,7 @@ mod tests {
     }
 
     /// `text` as the contents of a JSON string literal (what a trace record holds).
-    fn escaped(text: &str) -> String {
+    pub(crate) fn escaped(text: &str) -> String {
         let quoted = serde_json::to_string(text).unwrap();
         quoted[1..quoted.len() - 1].to_owned()
     }

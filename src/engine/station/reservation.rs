@@ -20,7 +20,9 @@
 //! allocated: a station never sent a ReserveNow holds one empty pointer.
 
 use crate::engine::protocol::{Call, Reply};
-use crate::engine::support::{CallRef, MsgId, arr_of, int_of, push_capped, status_of, str_of};
+use crate::engine::support::{
+    CallRef, MsgId, availability_states, int_of, push_capped, status_of, str_of,
+};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 use crate::wire::doc::Json;
@@ -206,20 +208,8 @@ impl Reservations {
                 }
             }
             "NotifyEvent" if !v16 => {
-                for d in arr_of(p, "eventData") {
-                    let comp = d.get("component").unwrap_or(Json::null());
-                    let var = d.get("variable").unwrap_or(Json::null());
-                    if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
-                        || str_of(var, "name") != Some("AvailabilityState")
-                    {
-                        continue;
-                    }
-                    if let (Some(e), Some(s)) = (
-                        comp.get("evse").and_then(|e| int_of(e, "id")),
-                        str_of(d, "actualValue"),
-                    ) {
-                        inner.status(e, s, v16);
-                    }
+                for (e, _, state) in availability_states(p) {
+                    inner.status(e, state, v16);
                 }
             }
             "ReservationStatusUpdate" => {

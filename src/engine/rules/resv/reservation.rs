@@ -18,14 +18,15 @@ use super::{
     CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED, EXPIRY_NOT_REPORTED, OCCUPIED_WITHOUT_TOKEN,
     REMOVED_NOT_REPORTED, STATUS_NOT_RESERVED,
 };
-use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Cfg, Deadlines, End, RState, Reservation, Reservations};
-use crate::engine::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
+use crate::engine::support::{
+    CallRef, availability_states, int_of, push_capped, status_of, str_of,
+};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -220,22 +221,8 @@ impl Family for Resv {
                 }
             }
             ("NotifyEvent", Side::Charger) => {
-                for d in arr_of(p, "eventData") {
-                    let comp = d.get("component").unwrap_or(Json::null());
-                    let var = d.get("variable").unwrap_or(Json::null());
-                    if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
-                        || str_of(var, "name") != Some("AvailabilityState")
-                    {
-                        continue;
-                    }
-                    let evse = comp.get("evse");
-                    let (Some(e), Some(s)) =
-                        (evse.and_then(|e| int_of(e, "id")), str_of(d, "actualValue"))
-                    else {
-                        continue;
-                    };
-                    let c = evse.and_then(|e| int_of(e, "connectorId"));
-                    status2(st, ctx, e, c, s);
+                for (e, c, state) in availability_states(p) {
+                    status2(st, ctx, e, c, state);
                 }
             }
             _ => {}
