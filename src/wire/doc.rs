@@ -790,29 +790,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::wire::json::tests::{arb_json, escaped};
-
-    /// Equal including the number's stored kind (`1` vs `1.0`), which draft-04 schemas see.
-    fn same(a: &Value, b: &Value) -> bool {
-        match (a, b) {
-            (Value::Number(x), Value::Number(y)) => {
-                x.as_u64() == y.as_u64()
-                    && x.as_i64() == y.as_i64()
-                    && x.is_f64() == y.is_f64()
-                    && x.as_f64().map(f64::to_bits) == y.as_f64().map(f64::to_bits)
-            }
-            (Value::Array(x), Value::Array(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-            }
-            (Value::Object(x), Value::Object(y)) => {
-                x.len() == y.len()
-                    && x.iter()
-                        .zip(y)
-                        .all(|((ka, a), (kb, b))| ka == kb && same(a, b))
-            }
-            _ => a == b,
-        }
-    }
+    use crate::wire::json::tests::{arb_json, escaped, same};
 
     /// Every reading method of `j` agrees with `v`'s, all the way down.
     fn reads_like(j: Json<'_>, v: &Value) -> bool {

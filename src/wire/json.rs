@@ -525,7 +525,7 @@ pub(crate) mod tests {
     }
 
     /// Equal including the number's stored kind (`1` vs `1.0`), which draft-04 schemas see.
-    fn same(a: &Value, b: &Value) -> bool {
+    pub(crate) fn same(a: &Value, b: &Value) -> bool {
         match (a, b) {
             (Value::Number(x), Value::Number(y)) => {
                 x.as_u64() == y.as_u64()
