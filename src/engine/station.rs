@@ -13,6 +13,8 @@ mod deadline;
 mod registration;
 mod reservation;
 mod reset;
+#[cfg(test)]
+mod testing;
 mod transaction;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};

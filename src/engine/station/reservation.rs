@@ -371,41 +371,9 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::protocol::Outcome;
+    use crate::engine::station::testing::{answer, call};
     use crate::wire::doc::Doc;
     use serde_json::json;
-
-    fn call<'a>(id: &'a str, action: &'static str, from: Side, payload: Json<'a>) -> Call<'a> {
-        Call {
-            id,
-            action,
-            from,
-            payload,
-            valid: true,
-            send: false,
-        }
-    }
-
-    fn answer<'a>(
-        id: &'a str,
-        action: &'static str,
-        request: Json<'a>,
-        result: Json<'a>,
-    ) -> Reply<'a> {
-        Reply {
-            id,
-            action,
-            caller: Side::Csms,
-            request,
-            request_valid: true,
-            call_at: Timestamp::from_secs(1),
-            call_line: 3,
-            outcome: Outcome::Result {
-                payload: result,
-                valid: true,
-            },
-        }
-    }
 
     #[test]
     fn a_reservation_follows_its_messages_and_a_quiet_station_allocates_nothing() {
@@ -437,7 +405,14 @@ mod tests {
         assert_eq!(first.call.line, 3);
         let ok = Doc::from_value(&json!({"status": "Accepted"}));
         r.observe_reply(
-            &answer("r", "ReserveNow", reserve.root(), ok.root()),
+            &answer(
+                "r",
+                "ReserveNow",
+                Side::Csms,
+                reserve.root(),
+                Timestamp::from_secs(1),
+                ok.root(),
+            ),
             true,
             t(3),
         );
@@ -486,7 +461,14 @@ mod tests {
         // A cancel afterwards finds it ended, and changes nothing.
         let cancel = Doc::from_value(&json!({"reservationId": 5}));
         r.observe_reply(
-            &answer("c", "CancelReservation", cancel.root(), ok.root()),
+            &answer(
+                "c",
+                "CancelReservation",
+                Side::Csms,
+                cancel.root(),
+                Timestamp::from_secs(1),
+                ok.root(),
+            ),
             true,
             t(8),
         );
@@ -523,7 +505,14 @@ mod tests {
         );
         let rejected = Doc::from_value(&json!({"status": "Rejected"}));
         r.observe_reply(
-            &answer("r", "ReserveNow", reserve.root(), rejected.root()),
+            &answer(
+                "r",
+                "ReserveNow",
+                Side::Csms,
+                reserve.root(),
+                Timestamp::from_secs(1),
+                rejected.root(),
+            ),
             false,
             t(2),
         );
@@ -546,7 +535,14 @@ mod tests {
         );
         let ok = Doc::from_value(&json!({"status": "Accepted"}));
         r.observe_reply(
-            &answer("r2", "ReserveNow", reserve.root(), ok.root()),
+            &answer(
+                "r2",
+                "ReserveNow",
+                Side::Csms,
+                reserve.root(),
+                Timestamp::from_secs(1),
+                ok.root(),
+            ),
             false,
             t(5),
         );
@@ -565,7 +561,14 @@ mod tests {
         assert!(r.iter().all(Reservation::is_active));
         let cancel = Doc::from_value(&json!({"reservationId": 7}));
         r.observe_reply(
-            &answer("c", "CancelReservation", cancel.root(), ok.root()),
+            &answer(
+                "c",
+                "CancelReservation",
+                Side::Csms,
+                cancel.root(),
+                Timestamp::from_secs(1),
+                ok.root(),
+            ),
             false,
             t(11),
         );

@@ -169,43 +169,11 @@ impl Resets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::station::testing::{answer, call};
     use crate::engine::station::transaction::TxRef;
     use crate::ocpp::Version;
-    use crate::wire::doc::{Doc, Json};
+    use crate::wire::doc::Doc;
     use serde_json::json;
-
-    fn call<'a>(id: &'a str, action: &'static str, from: Side, payload: Json<'a>) -> Call<'a> {
-        Call {
-            id,
-            action,
-            from,
-            payload,
-            valid: true,
-            send: false,
-        }
-    }
-
-    fn answer<'a>(
-        id: &'a str,
-        action: &'static str,
-        caller: Side,
-        request: Json<'a>,
-        result: Json<'a>,
-    ) -> Reply<'a> {
-        Reply {
-            id,
-            action,
-            caller,
-            request,
-            request_valid: true,
-            call_at: Timestamp::from_secs(1),
-            call_line: 4,
-            outcome: Outcome::Result {
-                payload: result,
-                valid: true,
-            },
-        }
-    }
 
     /// A 1.6 station running transaction 7 on connector 1.
     fn running_16() -> Transactions {
@@ -223,16 +191,14 @@ mod tests {
         );
         txs.observe_reply(
             v,
-            &Reply {
-                call_at: t,
-                ..answer(
-                    "s",
-                    "StartTransaction",
-                    Side::Charger,
-                    start.root(),
-                    ok.root(),
-                )
-            },
+            &answer(
+                "s",
+                "StartTransaction",
+                Side::Charger,
+                start.root(),
+                t,
+                ok.root(),
+            ),
             t,
         );
         txs
@@ -249,7 +215,14 @@ mod tests {
         assert!(r.asked().is_some_and(|a| !a.hard && a.booted_at.is_none()));
         let accepted = Doc::from_value(&json!({"status": "Accepted"}));
         r.observe_reply(
-            &answer("r", "Reset", Side::Csms, reset.root(), accepted.root()),
+            &answer(
+                "r",
+                "Reset",
+                Side::Csms,
+                reset.root(),
+                Timestamp::from_secs(1),
+                accepted.root(),
+            ),
             &txs,
             false,
         );
@@ -263,7 +236,7 @@ mod tests {
         );
         assert_eq!(r.asked().and_then(|a| a.booted_at), Some(t(9)));
         let done = r.completed().expect("the boot completes the reset");
-        assert_eq!((done.line, done.hard16), (4, false));
+        assert_eq!((done.line, done.hard16), (1, false));
         assert_eq!(done.txs.len(), 1);
         assert!(txs.still_running(&done.txs[0]));
         // The next message sees no completed reset any more.
@@ -291,7 +264,14 @@ mod tests {
         let accepted = Doc::from_value(&json!({"status": "Accepted"}));
         r.observe_call(&call("r", "Reset", Side::Csms, one.root()), &txs, t(2));
         r.observe_reply(
-            &answer("r", "Reset", Side::Csms, one.root(), accepted.root()),
+            &answer(
+                "r",
+                "Reset",
+                Side::Csms,
+                one.root(),
+                Timestamp::from_secs(1),
+                accepted.root(),
+            ),
             &txs,
             true,
         );
@@ -299,7 +279,14 @@ mod tests {
         let all = Doc::from_value(&json!({"type": "Immediate"}));
         let rejected = Doc::from_value(&json!({"status": "Rejected"}));
         r.observe_reply(
-            &answer("x", "Reset", Side::Csms, all.root(), rejected.root()),
+            &answer(
+                "x",
+                "Reset",
+                Side::Csms,
+                all.root(),
+                Timestamp::from_secs(1),
+                rejected.root(),
+            ),
             &txs,
             true,
         );
@@ -307,7 +294,14 @@ mod tests {
         r.observe_call(&call("s", "Reset", Side::Csms, soft.root()), &txs, t(3));
         assert!(r.asked().is_some());
         r.observe_reply(
-            &answer("x", "Reset", Side::Csms, all.root(), rejected.root()),
+            &answer(
+                "x",
+                "Reset",
+                Side::Csms,
+                all.root(),
+                Timestamp::from_secs(1),
+                rejected.root(),
+            ),
             &txs,
             true,
         );

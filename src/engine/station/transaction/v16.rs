@@ -400,42 +400,10 @@ pub(crate) fn same_tag(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::station::testing::{answer, call};
     use crate::ocpp::Side;
-    use crate::wire::doc::{Doc, Json};
+    use crate::wire::doc::Doc;
     use serde_json::json;
-
-    fn call<'a>(id: &'a str, action: &'static str, payload: Json<'a>) -> Call<'a> {
-        Call {
-            id,
-            action,
-            from: Side::Charger,
-            payload,
-            valid: true,
-            send: false,
-        }
-    }
-
-    fn answer<'a>(
-        id: &'a str,
-        action: &'static str,
-        request: Json<'a>,
-        at: Timestamp,
-        result: Json<'a>,
-    ) -> Reply<'a> {
-        Reply {
-            id,
-            action,
-            caller: Side::Charger,
-            request,
-            request_valid: true,
-            call_at: at,
-            call_line: 1,
-            outcome: Outcome::Result {
-                payload: result,
-                valid: true,
-            },
-        }
-    }
 
     #[test]
     fn a_start_holds_its_connector_until_answered_and_the_answer_opens_the_transaction() {
@@ -443,15 +411,30 @@ mod tests {
         let mut txs = Txs::default();
         let start = Doc::from_value(&json!({"connectorId": 1, "idTag": "T", "meterStart": 5,
             "timestamp": "2026-11-22T10:00:00Z"}));
-        txs.observe_call(&call("s1", "StartTransaction", start.root()), t(1), 1);
+        txs.observe_call(
+            &call("s1", "StartTransaction", Side::Charger, start.root()),
+            t(1),
+            1,
+        );
         assert!(txs.open_on_connector(1));
         assert_eq!(txs.open_count(), 1);
         // A resend under another message id still counts once.
-        txs.observe_call(&call("s2", "StartTransaction", start.root()), t(2), 2);
+        txs.observe_call(
+            &call("s2", "StartTransaction", Side::Charger, start.root()),
+            t(2),
+            2,
+        );
         assert_eq!(txs.open_count(), 1);
         let ok = Doc::from_value(&json!({"idTagInfo": {"status": "Accepted"}, "transactionId": 7}));
         txs.observe_reply(
-            &answer("s1", "StartTransaction", start.root(), t(1), ok.root()),
+            &answer(
+                "s1",
+                "StartTransaction",
+                Side::Charger,
+                start.root(),
+                t(1),
+                ok.root(),
+            ),
             t(3),
         );
         assert_eq!(
@@ -464,7 +447,14 @@ mod tests {
         assert_eq!(txs.get(7).and_then(|x| x.meter_start), Some(5));
         // The same id for the identical resend opens nothing new.
         txs.observe_reply(
-            &answer("s2", "StartTransaction", start.root(), t(2), ok.root()),
+            &answer(
+                "s2",
+                "StartTransaction",
+                Side::Charger,
+                start.root(),
+                t(2),
+                ok.root(),
+            ),
             t(4),
         );
         assert_eq!(txs.change, Change::StartResent { id: 7 });
@@ -472,17 +462,36 @@ mod tests {
 
         let stop = Doc::from_value(&json!({"transactionId": 7, "meterStop": 9,
             "timestamp": "2026-11-22T10:01:00Z"}));
-        txs.observe_call(&call("x1", "StopTransaction", stop.root()), t(60), 5);
+        txs.observe_call(
+            &call("x1", "StopTransaction", Side::Charger, stop.root()),
+            t(60),
+            5,
+        );
         assert_eq!(txs.change, Change::Stopped { id: 7 });
         assert!(!txs.open_on_connector(1));
-        txs.observe_call(&call("x2", "StopTransaction", stop.root()), t(61), 6);
+        txs.observe_call(
+            &call("x2", "StopTransaction", Side::Charger, stop.root()),
+            t(61),
+            6,
+        );
         assert_eq!(txs.change, Change::StopRepeated { id: 7 });
         // A later start answered with the same id reuses it.
         let later = Doc::from_value(&json!({"connectorId": 1, "idTag": "T", "meterStart": 9,
             "timestamp": "2026-11-22T10:02:00Z"}));
-        txs.observe_call(&call("s3", "StartTransaction", later.root()), t(70), 7);
+        txs.observe_call(
+            &call("s3", "StartTransaction", Side::Charger, later.root()),
+            t(70),
+            7,
+        );
         txs.observe_reply(
-            &answer("s3", "StartTransaction", later.root(), t(70), ok.root()),
+            &answer(
+                "s3",
+                "StartTransaction",
+                Side::Charger,
+                later.root(),
+                t(70),
+                ok.root(),
+            ),
             t(71),
         );
         assert_eq!(
@@ -499,7 +508,11 @@ mod tests {
         let t = Timestamp::from_secs;
         let mut txs = Txs::default();
         let mv = Doc::from_value(&json!({"connectorId": 2, "transactionId": 40, "meterValue": []}));
-        txs.observe_call(&call("m1", "MeterValues", mv.root()), t(1), 1);
+        txs.observe_call(
+            &call("m1", "MeterValues", Side::Charger, mv.root()),
+            t(1),
+            1,
+        );
         assert_eq!(
             txs.change,
             Change::Adopted {
@@ -509,12 +522,20 @@ mod tests {
         );
         assert!(txs.open_on_connector(2));
         txs.change = Change::None;
-        txs.observe_call(&call("m2", "MeterValues", mv.root()), t(2), 2);
+        txs.observe_call(
+            &call("m2", "MeterValues", Side::Charger, mv.root()),
+            t(2),
+            2,
+        );
         assert_eq!(txs.change, Change::None);
 
         let start = Doc::from_value(&json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
             "timestamp": "2026-11-22T10:00:00Z"}));
-        txs.observe_call(&call("s1", "StartTransaction", start.root()), t(3), 3);
+        txs.observe_call(
+            &call("s1", "StartTransaction", Side::Charger, start.root()),
+            t(3),
+            3,
+        );
         txs.observe_close();
         assert!(txs.starts().iter().all(|s| s.dead));
         assert_eq!(txs.open_count(), 1, "only transaction 40 runs");
