@@ -18,7 +18,7 @@ use super::observe::{CallSeen, Message, Observation, Observed, Observer};
 use super::protocol::{Call, OpenInfo, Outcome, Reply};
 use super::rules::ProtoState;
 use super::rules::{dir, rpc, schema, ws};
-use super::schema::{Direction, SchemaSet, Verdict};
+use super::schema::{Direction, SchemaSet};
 use super::{About, Ctx};
 use crate::finding::Severity;
 use crate::ocpp::action::catalogue;
@@ -509,7 +509,7 @@ impl Session {
                 } else {
                     &schema::REQUEST_INVALID
                 };
-                validate_payload(
+                schema::check_payload(
                     ctx,
                     schemas,
                     version,
@@ -685,7 +685,7 @@ impl Session {
             Some(call) => {
                 let mut valid = false;
                 if let (Some(version), Some(idx)) = (self.version, call.action) {
-                    valid = validate_payload(
+                    valid = schema::check_payload(
                         ctx,
                         schemas,
                         version,
@@ -795,40 +795,6 @@ impl Session {
             );
         }
     }
-}
-
-/// Checks a payload against its schema, reporting every violation (see
-/// [`schema::check_payload`]); whether it is valid. The one seam between the engine's
-/// document and the schema validator: the fast verdict reads the document itself; only a
-/// payload it does not judge valid (or one without a fast program) is built as a
-/// `serde_json::Value` for jsonschema, which decides and words the findings.
-#[inline]
-fn validate_payload(
-    ctx: &mut Ctx<'_>,
-    schemas: &SchemaSet,
-    version: Version,
-    action: usize,
-    direction: Direction,
-    payload: Json<'_>,
-    rule: &'static crate::engine::rules::Rule,
-) -> bool {
-    if payload.is_object()
-        && matches!(
-            schemas.verdict(version, action, direction, payload),
-            Verdict::Valid | Verdict::NoSchema
-        )
-    {
-        return true;
-    }
-    schema::check_payload(
-        ctx,
-        schemas,
-        version,
-        action,
-        direction,
-        &payload.to_value(),
-        rule,
-    )
 }
 
 /// The families' view of a handshake (their own type, kept as it is).

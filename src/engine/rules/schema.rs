@@ -6,10 +6,11 @@ use super::Party;
 use super::rpc::{PAYLOAD_NOT_OBJECT, json_kind};
 use super::{ALL, Rule, V16, V21};
 use crate::engine::Ctx;
-use crate::engine::schema::{Direction, SchemaSet};
+use crate::engine::schema::{Direction, SchemaSet, Verdict};
 use crate::finding::Severity;
 use crate::ocpp::Version;
 use crate::ocpp::action::catalogue;
+use crate::wire::doc::Json;
 
 /// At most this many schema violations are reported per frame.
 const MAX_VIOLATIONS: usize = 8;
@@ -124,9 +125,20 @@ pub(crate) fn check_payload(
     version: Version,
     action: usize,
     direction: Direction,
-    payload: &Value,
+    payload: Json<'_>,
     rule: &'static Rule,
 ) -> bool {
+    // Fast path: the compiled verdict over the document; a `Value` and jsonschema only for
+    // a payload it does not call valid (jsonschema decides and words the violations).
+    if payload.is_object()
+        && matches!(
+            schemas.verdict(version, action, direction, payload),
+            Verdict::Valid | Verdict::NoSchema
+        )
+    {
+        return true;
+    }
+    let payload = &payload.to_value();
     match payload {
         Value::Object(_) => {}
         Value::Null => {
@@ -157,7 +169,8 @@ pub(crate) fn check_payload(
             return false;
         }
     }
-    // Fast path: one pass over the payload for the verdict; the detailed walk only on failure.
+    // Without a fast program (or to confirm its "not valid"): jsonschema's verdict, then
+    // the detailed walk only on failure.
     if schemas.is_valid(version, action, direction, payload) != Some(false) {
         return true;
     }
