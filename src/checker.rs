@@ -12,8 +12,9 @@
 
 mod spill;
 
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -585,7 +586,7 @@ impl<'a> Worker<'a> {
             errors: Vec::new(),
             file_errors,
             stations: Vec::new(),
-            station_index: HashMap::new(),
+            station_index: HashMap::default(),
             progress: stream.progress.clone(),
             frames_reported: 0,
             max_at: None,

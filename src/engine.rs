@@ -25,7 +25,7 @@ pub mod session;
 pub(crate) mod station;
 pub(crate) mod support;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use crate::finding::{Finding, Severity, bound_message, shorten};
@@ -82,8 +82,8 @@ impl Engine {
             schemas,
             config,
             default_version,
-            sessions: HashMap::new(),
-            gone_since: HashMap::new(),
+            sessions: HashMap::default(),
+            gone_since: HashMap::default(),
             stats: Stats::default(),
             doc: Doc::new(),
         }

@@ -58,24 +58,21 @@ impl Timestamp {
         if b.len() < 20 {
             return Err(err("too short for an RFC 3339 date-time"));
         }
-        let num = |range: std::ops::Range<usize>| -> Result<i64, TimeError> {
-            let mut v = 0i64;
-            for &c in &b[range] {
-                if !c.is_ascii_digit() {
-                    return Err(err("expected a digit"));
-                }
-                v = v * 10 + i64::from(c - b'0');
-            }
-            Ok(v)
-        };
         if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
             return Err(err("expected YYYY-MM-DDTHH:MM:SS"));
         }
         if !matches!(b[10], b'T' | b't') {
             return Err(err("expected `T` between date and time"));
         }
-        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        // Every digit of the date and the time of day at once: a non-digit anywhere is the
+        // same error, whichever field holds it.
+        let fields = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+        if fields.iter().any(|&i| !b[i].is_ascii_digit()) {
+            return Err(err("expected a digit"));
+        }
+        let year = two(b, 0) * 100 + two(b, 2);
+        let (month, day) = (two(b, 5), two(b, 8));
+        let (hour, minute, second) = (two(b, 11), two(b, 14), two(b, 17));
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return Err(err("no such calendar date"));
         }
@@ -98,14 +95,17 @@ impl Timestamp {
             if digits == 0 {
                 return Err(err("expected digits after `.`"));
             }
-            for _ in digits..6 {
-                micros *= 10;
+            if digits < 6 {
+                micros *= [100_000, 10_000, 1_000, 100, 10][digits - 1];
             }
         }
         let offset_secs = match b.get(i) {
             Some(b'Z' | b'z') if i + 1 == b.len() => 0,
             Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
-                let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+                if [1, 2, 4, 5].iter().any(|&k| !b[i + k].is_ascii_digit()) {
+                    return Err(err("expected a digit"));
+                }
+                let (oh, om) = (two(b, i + 1), two(b, i + 4));
                 if oh > 23 || om > 59 {
                     return Err(err("offset out of range"));
                 }
@@ -158,6 +158,12 @@ impl fmt::Display for Timestamp {
 #[error("{what}")]
 pub struct TimeError {
     pub what: &'static str,
+}
+
+/// The two ASCII digits at `i` and `i + 1` of `b` as a number (the caller checked them).
+#[inline]
+fn two(b: &[u8], i: usize) -> i64 {
+    i64::from(b[i] - b'0') * 10 + i64::from(b[i + 1] - b'0')
 }
 
 fn is_leap(y: i64) -> bool {
@@ -239,6 +245,84 @@ mod tests {
         ] {
             let t = Timestamp::parse_rfc3339(s).unwrap();
             assert_eq!(t.to_rfc3339_micros(), s);
+        }
+    }
+
+    /// The reading of RFC 3339 spelled out the slow way (a pattern, then the calendar by
+    /// counting days), for the fast reader to agree with.
+    fn slow_reading(s: &str) -> Option<i64> {
+        let re = regex::Regex::new(
+            r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))$",
+        )
+        .unwrap();
+        let c = re.captures(s)?;
+        let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<i64>().unwrap());
+        let (y, mo, d, h, mi, se) = (n(1), n(2), n(3), n(4), n(5), n(6));
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let month_days = [
+            31,
+            if leap(y) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if !(1..=12).contains(&mo) || d < 1 || d > month_days[(mo - 1) as usize] {
+            return None;
+        }
+        if h > 23 || mi > 59 || se > 60 || n(9) > 23 || n(10) > 59 {
+            return None;
+        }
+        let mut days: i64 = 0;
+        for year in y.min(1970)..y.max(1970) {
+            days += if leap(year) { 366 } else { 365 };
+        }
+        if y < 1970 {
+            days = -days;
+        }
+        days += month_days[..(mo - 1) as usize].iter().sum::<i64>() + d - 1;
+        let frac = c.get(7).map_or(0, |m| {
+            let digits: String = m.as_str().chars().chain("000000".chars()).take(6).collect();
+            digits.parse::<i64>().unwrap()
+        });
+        let offset = (n(9) * 3600 + n(10) * 60)
+            * if c.get(8).is_some_and(|m| m.as_str() == "-") {
+                -1
+            } else {
+                1
+            };
+        Some((days * 86_400 + h * 3600 + mi * 60 + se.min(59) - offset) * 1_000_000 + frac)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reads_as_the_slow_reading_does(
+            (y, mo, d, h, mi, se) in (0..=9999i64, 0..=13i64, 0..=32i64, 0..=25i64, 0..=60i64, 0..=61i64),
+            frac in proptest::option::of("[0-9]{0,9}"),
+            zone in proptest::sample::select(vec!["Z", "z", "+02:00", "-11:30", "+24:00", "-05:60", "+0200", ""]),
+            t in proptest::sample::select(vec!["T", "t", " "]),
+            flip in proptest::option::of((0..30usize, proptest::sample::select(vec!['x', '-', ':', '9', '.', 'Z', 'é']))),
+        ) {
+            let mut s = format!("{y:04}-{mo:02}-{d:02}{t}{h:02}:{mi:02}:{se:02}");
+            if let Some(f) = frac {
+                s.push('.');
+                s.push_str(&f);
+            }
+            s.push_str(zone);
+            if let Some((at, c)) = flip
+                && at < s.len()
+                && s.is_char_boundary(at)
+                && s.is_char_boundary(at + 1)
+            {
+                s.replace_range(at..at + 1, c.encode_utf8(&mut [0; 4]));
+            }
+            proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&s).ok().map(|t| t.0), slow_reading(&s), "{}", s);
         }
     }
 

@@ -495,9 +495,13 @@ impl<'d> Json<'d> {
         let mut i = self.at + 1;
         while i < end as usize {
             // A name (live or shadowed), then its value.
+            // Names of one length mostly differ in their first byte: the whole text is
+            // compared only when that one matches.
             if let Node::Key(s) = nodes[i]
                 && s.len as usize == want.len()
-                && strs.get(s.start as usize..s.start as usize + want.len()) == Some(want)
+                && let Some(name) = strs.get(s.start as usize..s.start as usize + want.len())
+                && name.first() == want.first()
+                && name == want
             {
                 return Some(self.with(i + 1));
             }
