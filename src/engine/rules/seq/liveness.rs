@@ -229,12 +229,16 @@ impl Family for Liveness {
 /// The timestamps a charger payload carries: top-level `timestamp` / `generatedAt` and
 /// those of its meter value entries.
 fn timestamps(p: Json<'_>) -> impl Iterator<Item = &str> {
-    let top = ["timestamp", "generatedAt"]
+    // Every charger CALL is read for them: the four members in one pass.
+    let [timestamp, generated_at, meter_value, transaction_data] =
+        p.get_each(["timestamp", "generatedAt", "meterValue", "transactionData"]);
+    let top = [timestamp, generated_at]
         .into_iter()
-        .filter_map(move |k| str_of(p, k));
-    let nested = ["meterValue", "transactionData"]
+        .filter_map(|v| v.and_then(Json::as_str));
+    let nested = [meter_value, transaction_data]
         .into_iter()
-        .flat_map(move |k| arr_of(p, k))
+        .flatten()
+        .flat_map(Json::items)
         .filter_map(|mv| str_of(mv, "timestamp"));
     top.chain(nested)
 }
