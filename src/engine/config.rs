@@ -103,6 +103,10 @@ pub struct Config {
     pub cert_identity: CertIdentity,
     /// Per rule id: `None` = disabled, `Some(s)` = severity `s`.
     overrides: HashMap<&'static str, Option<Severity>>,
+    /// Tests only: the families' time hooks hear every event, not only those past the
+    /// station's wake (a test holds the two ways equal on every trace of the repository).
+    #[cfg(test)]
+    pub(crate) time_on_every_event: bool,
 }
 
 impl Config {

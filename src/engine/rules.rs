@@ -31,7 +31,7 @@ use std::sync::LazyLock;
 
 use super::Ctx;
 use super::protocol::{Call, OpenInfo, Reply};
-use super::station::Station;
+use super::station::{Station, Wake};
 pub use crate::finding::{Party, Rule};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -132,6 +132,8 @@ static CORE: &[&Rule] = &[
 pub(crate) struct ProtoState {
     /// The facts every family reads, updated before the families run.
     pub station: Station,
+    /// When some family next has something due (see [`Family::next_due`]).
+    wake: Wake,
     pub boot: seq::boot::State,
     pub liveness: seq::liveness::State,
     pub status16: status16::connector::State,
@@ -173,9 +175,15 @@ pub(crate) trait Family {
 
     fn on_open(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {}
     fn on_close(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {}
-    /// Time has advanced to `now` (an event of this connection, or with `end` the end of
-    /// the observation).
+    /// Time has advanced to `now`: an event of this connection past the station's [`Wake`]
+    /// (something of some family is due), or with `end` the end of the observation.
     fn on_time(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _now: Timestamp, _end: bool) {}
+    /// The due times `on_time` acts on, each told to `wake`: every wait, window or
+    /// expiry after which `on_time` would report or change something. The dispatcher asks
+    /// it after each of this family's hooks, and skips `on_time` for events before the
+    /// earliest due time of all families; so a family with an `on_time` must tell every
+    /// time it compares `now` with (earlier is safe, later loses findings).
+    fn next_due(_st: &ProtoState, _ctx: &Ctx<'_>, _wake: &mut Wake) {}
     fn on_call(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _call: &Call<'_>) {}
     fn on_reply(_st: &mut ProtoState, _ctx: &mut Ctx<'_>, _reply: &Reply<'_>) {}
 }
@@ -310,29 +318,58 @@ impl ProtoState {
     pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
         self.station.observe_open();
         families!(call_each!(self, on_open, u32::MAX, (self, ctx, open)));
+        self.wake_for(ctx, u32::MAX);
     }
 
     pub(crate) fn on_close(&mut self, ctx: &mut Ctx<'_>, by: Option<Side>) {
         self.station.observe_close();
         families!(call_each!(self, on_close, u32::MAX, (self, ctx, by)));
+        self.wake_for(ctx, u32::MAX);
     }
 
     /// Time has advanced to `now` (an event of this connection, or with `end` the end of
-    /// the observation).
+    /// the observation). The families hear it only when something of theirs is due.
     pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
+        if !end && !self.wake.passed(now) && !time_on_every_event(ctx) {
+            return;
+        }
         families!(call_each!(self, on_time, u32::MAX, (self, ctx, now, end)));
+        self.wake = Wake::NEVER;
+        self.wake_for(ctx, u32::MAX);
     }
 
     pub(crate) fn on_call(&mut self, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         self.station.observe_call(call, ctx.now(), ctx.line());
         let mask = DISPATCH.masks(call.action).0;
         families!(call_each!(self, on_call, mask, (self, ctx, call)));
+        self.wake_for(ctx, mask);
     }
 
     pub(crate) fn on_reply(&mut self, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         self.station.observe_reply(reply, ctx.now());
         let mask = DISPATCH.masks(reply.action).1;
         families!(call_each!(self, on_reply, mask, (self, ctx, reply)));
+        self.wake_for(ctx, mask);
+    }
+
+    /// Adds the due times of the families in `mask` (those whose hooks just ran, so may
+    /// have started waiting) to the wake. It only moves earlier: what a family stopped
+    /// waiting for at most wakes the time hooks once for nothing.
+    fn wake_for(&mut self, ctx: &Ctx<'_>, mask: u32) {
+        let mut wake = self.wake;
+        families!(call_each!(self, next_due, mask, (self, ctx, &mut wake)));
+        self.wake = wake;
+    }
+}
+
+/// Whether the time hooks hear every event (a test's setting; never outside tests).
+fn time_on_every_event(ctx: &Ctx<'_>) -> bool {
+    #[cfg(test)]
+    return ctx.config().time_on_every_event;
+    #[cfg(not(test))]
+    {
+        let _ = ctx;
+        false
     }
 }
 
@@ -426,6 +463,90 @@ mod tests {
             .map(|(_, a)| a.name)
             .unwrap();
         assert_eq!(DISPATCH.masks(name), DISPATCH.masks(&String::from(name)));
+    }
+
+    /// The wake only skips the time hooks for events where nothing is due: on every trace
+    /// of the repository's fixtures (the rules', sessions, test cases, captures) each
+    /// finding comes at the same event, with the same words, as from hooks that hear every
+    /// event.
+    #[test]
+    fn the_wake_loses_no_finding_and_delays_none() {
+        use crate::engine::schema::ErrataSelection;
+        use crate::engine::{Config, Engine, SchemaSet};
+        use crate::source::trace_reader::parse_record;
+        use std::sync::Arc;
+
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "jsonl") {
+                    out.push(p);
+                }
+            }
+        }
+        /// Each finding with the number of the record whose feeding emitted it.
+        fn emitted(schemas: &Arc<SchemaSet>, every: bool, text: &str) -> Vec<String> {
+            let mut config = Config::default();
+            config.time_on_every_event = every;
+            let mut engine = Engine::new(schemas.clone(), Arc::new(config), None);
+            let (mut out, mut seen, mut end) = (Vec::new(), Vec::new(), None);
+            let mut note = |out: &mut Vec<crate::finding::Finding>, at: u64| {
+                for f in out.drain(..) {
+                    let m = &f.message;
+                    seen.push(format!(
+                        "@{at} {} {:?} {} {m}",
+                        f.rule.id, f.severity, f.line
+                    ));
+                }
+            };
+            for (i, line) in text.lines().enumerate() {
+                let n = i as u64 + 1;
+                let Ok(record) = parse_record(line.as_bytes(), n) else {
+                    continue;
+                };
+                end = Some(end.map_or(record.at, |e: crate::time::Timestamp| e.max(record.at)));
+                if let Some(event) = record.event(n) {
+                    let _ = engine.feed(&event, &mut out);
+                }
+                note(&mut out, n);
+            }
+            if let Some(end) = end {
+                engine.finish(end, &mut out);
+            }
+            note(&mut out, u64::MAX);
+            seen
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        walk(&root.join("tests/fixtures"), &mut files);
+        files.sort();
+        assert!(
+            files.len() > 500,
+            "fixtures not found under {}",
+            root.display()
+        );
+        let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
+        let mut timed = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let woken = emitted(&schemas, false, &text);
+            assert_eq!(woken, emitted(&schemas, true, &text), "{}", file.display());
+            // A wait that ran out, reported before the trace's end.
+            timed += usize::from(
+                woken
+                    .iter()
+                    .any(|f| !f.starts_with(&format!("@{}", u64::MAX)) && f.contains("within")),
+            );
+        }
+        assert!(
+            timed >= 20,
+            "{timed} traces with a wait that ran out mid-trace"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod testing;
 mod transaction;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
-pub(crate) use deadline::{Deadline, Deadlines};
+pub(crate) use deadline::{Deadline, Deadlines, Wake};
 pub use registration::Registration;
 pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
 pub(crate) use reset::Resets;

@@ -5,6 +5,10 @@
 //! rule instead of a hand-written remove-while-iterating loop in each. [`Deadline`] is the
 //! same for a single wait (kept inline: a wait every station holds costs no allocation).
 //!
+//! [`Wake`] is when any of them is next due: the engine runs the families' time hooks only for
+//! an event past it (and at the end of the observation), so a station nothing waits for
+//! costs nothing per event.
+//!
 //! Kept for every station, so small: a list nothing was ever armed in is one empty pointer.
 //! Nothing here reports a finding or reads a clock: the rules pass event time in.
 //!
@@ -76,6 +80,11 @@ impl<T, const CAP: usize> Deadlines<T, CAP> {
         self.items.as_ref().is_none_or(|items| items.is_empty())
     }
 
+    /// The earliest due time of the armed items.
+    pub(crate) fn next_due(&self) -> Option<Timestamp> {
+        self.items.as_deref()?.iter().map(|(due, _)| *due).min()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.items
             .as_deref()
@@ -110,6 +119,35 @@ impl<T> Deadline<T> {
     /// Takes out the item if `now` has passed its due time, with its due time.
     pub(crate) fn expired(&mut self, now: Timestamp) -> Option<(Timestamp, T)> {
         self.item.take_if(|(due, _)| now > *due)
+    }
+
+    /// The due time of the armed item.
+    pub(crate) fn next_due(&self) -> Option<Timestamp> {
+        self.item.as_ref().map(|(due, _)| *due)
+    }
+}
+
+/// When the rule families of a station next have something to do with the time: the
+/// earliest due time any of them waits for (`Family::next_due` tells a family's). Events up
+/// to it cannot expire anything, so the engine skips the time hooks for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Wake(Option<Timestamp>);
+
+impl Wake {
+    /// Nothing waits.
+    pub(crate) const NEVER: Wake = Wake(None);
+
+    /// Something is due at `due` (if anything): wake no later than that.
+    pub(crate) fn at(&mut self, due: impl Into<Option<Timestamp>>) {
+        if let Some(due) = due.into() {
+            self.0 = Some(self.0.map_or(due, |w| w.min(due)));
+        }
+    }
+
+    /// Whether an event at `now` is past something due (what the time hooks compare: a
+    /// wait due at `t` expires for an event after `t`).
+    pub(crate) fn passed(self, now: Timestamp) -> bool {
+        self.0.is_some_and(|w| now > w)
     }
 }
 
@@ -153,6 +191,30 @@ mod tests {
         d.arm(t(1), 9);
         d.clear_all();
         assert_eq!(d.expired(t(100)), None);
+    }
+
+    #[test]
+    fn the_wake_is_the_earliest_due_and_passes_only_after_it() {
+        let t = Timestamp::from_secs;
+        let mut d = Deadlines::<_, 8>::default();
+        assert_eq!(d.next_due(), None);
+        d.arm(t(30), "a");
+        d.arm(t(10), "b");
+        d.arm(t(20), "c");
+        assert_eq!(d.next_due(), Some(t(10)));
+        let mut one = Deadline::default();
+        one.arm(t(15), ());
+        let mut wake = Wake::NEVER;
+        assert!(!wake.passed(t(1_000_000)), "nothing waits: never");
+        wake.at(d.next_due());
+        wake.at(one.next_due());
+        wake.at(None);
+        assert_eq!(wake, Wake(Some(t(10))));
+        assert!(!wake.passed(t(10)), "due at 10 is not past at 10");
+        assert!(wake.passed(t(11)));
+        // What expires at an event the wake lets through is exactly what was past due.
+        assert_eq!(d.expired(t(11)).collect::<Vec<_>>(), [(t(10), "b")]);
+        assert_eq!(d.next_due(), Some(t(20)));
     }
 
     #[test]

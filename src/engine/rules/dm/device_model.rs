@@ -21,6 +21,7 @@ use super::{
 };
 use crate::engine::rules::auth;
 use crate::engine::rules::avail;
+use crate::engine::station::Wake;
 use crate::wire::doc::{Array, Json};
 
 use crate::engine::Ctx;
@@ -170,6 +171,19 @@ impl Family for Dm {
         "ChangeConfiguration",
         "Reset",
     ]);
+
+    fn next_due(st: &ProtoState, ctx: &Ctx<'_>, wake: &mut Wake) {
+        let window = ctx.config().tol.followup_window_us;
+        for r in &st.dm.reports {
+            if let ReqState::Accepted { at } = r.state
+                && !r.flagged
+                && r.parts == 0
+                && matches!(r.kind, ReportKind::Report | ReportKind::Monitoring)
+            {
+                wake.at(at.after(window));
+            }
+        }
+    }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let window = ctx.config().tol.followup_window_us;

@@ -35,6 +35,7 @@ use crate::engine::rules::trig::status::InProgress;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::station::Wake;
 use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -163,6 +164,19 @@ impl Family for Fw {
         "GetDiagnostics",
         "GetLog",
     ]);
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        let fw = &st.fw;
+        for t in &fw.triggers {
+            wake.at(t.until);
+        }
+        for job in fw.jobs.iter().flatten() {
+            if job.statuses == 0 && job.call.is_some() {
+                wake.at(job.due);
+            }
+        }
+        wake.at(fw.expects.next_due());
+    }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let fw = &mut st.fw;

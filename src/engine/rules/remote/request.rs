@@ -23,6 +23,7 @@ use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::station::Wake;
 use crate::engine::station::v2::{Event, id_hash};
 use crate::engine::station::v16::same_tag;
 use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
@@ -155,6 +156,14 @@ impl Family for Remote {
         "RequestStartTransaction",
         "RequestStopTransaction",
     ]);
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        let s = &st.remote;
+        wake.at(s.starts16.next_due());
+        wake.at(s.stops16.next_due());
+        wake.at(s.starts2.next_due());
+        wake.at(s.stops2.next_due());
+    }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
         if st.is_v16() {

@@ -18,6 +18,7 @@ use super::{
     CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED, EXPIRY_NOT_REPORTED, OCCUPIED_WITHOUT_TOKEN,
     REMOVED_NOT_REPORTED, STATUS_NOT_RESERVED,
 };
+use crate::engine::station::Wake;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
@@ -123,6 +124,22 @@ impl Family for Resv {
     const VERSIONS: &'static [Version] = ALL;
     const CALLS: Listen = Listen::Only(&["StatusNotification", "NotifyEvent"]);
     const REPLIES: Listen = Listen::Only(&["ReserveNow", "CancelReservation"]);
+
+    fn next_due(st: &ProtoState, ctx: &Ctx<'_>, wake: &mut Wake) {
+        let window = ctx.config().tol.followup_window_us;
+        let rs = &st.resv;
+        for r in st.station.reservations.iter() {
+            if !rs.is_active(r) {
+                continue;
+            }
+            if let Some(w) = rs.watch(r.serial) {
+                wake.at(w.status_due);
+                wake.at(w.removal_due);
+            }
+            wake.at(r.expiry.map(|e| Timestamp::after(e, window)));
+        }
+        wake.at(rs.cancels.next_due());
+    }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let v16 = st.is_v16();

@@ -14,6 +14,7 @@ use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::station::Wake;
 use crate::engine::support::{CallRef, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::security_event::{is_failure, is_standard};
@@ -76,6 +77,14 @@ impl Family for Sec {
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // Unanswered events are resent on the next connection; the CALLs died with this one.
         st.sec.pending.clear_all();
+    }
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        let sec = &st.sec;
+        wake.at(sec.pending.next_due());
+        wake.at(sec.boot_watch.as_ref().map(|w| w.due));
+        wake.at(sec.cert_expect.as_ref().map(|w| w.due));
+        wake.at(sec.sign_trigger.as_ref().map(|t| t.until));
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {

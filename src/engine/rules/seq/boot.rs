@@ -20,6 +20,7 @@ use crate::engine::rules::ALL;
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Registration;
+use crate::engine::station::Wake;
 use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -109,6 +110,22 @@ impl Family for Boot {
         }
         b.status_due = None;
         b.flagged.clear();
+    }
+
+    fn next_due(st: &ProtoState, ctx: &Ctx<'_>, wake: &mut Wake) {
+        let b = &st.boot;
+        if let Some(na) = &b.not_accepted
+            && !na.watched
+            && na.interval > 0
+        {
+            wake.at(Timestamp::after(
+                Timestamp::after(na.at, na.interval.saturating_mul(1_000_000)),
+                boot_tolerance_us(ctx, na.interval),
+            ));
+        }
+        if let Some((_, due)) = &b.status_due {
+            wake.at(*due);
+        }
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {

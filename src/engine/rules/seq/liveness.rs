@@ -14,6 +14,7 @@ use super::{
     CS_TIMESTAMP_FUTURE, CSMS_CLOCK_DRIFT, HEARTBEAT_INTERVAL_IGNORED, HEARTBEAT_OVERDUE,
     NO_DAILY_HEARTBEAT,
 };
+use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::protocol::{Call, OpenInfo, Reply};
@@ -95,6 +96,11 @@ impl Family for Liveness {
         l.overdue.clear_all();
         l.run.clear();
         l.no_heartbeat.clear_all();
+    }
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        wake.at(st.liveness.no_heartbeat.next_due());
+        wake.at(st.liveness.overdue.next_due());
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {

@@ -24,6 +24,7 @@ use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::Deadlines;
+use crate::engine::station::Wake;
 use crate::engine::support::{CallRef, credible_stamp, find_or_push_capped, int_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::charge_point_status::ChargePointStatus as Status;
@@ -99,6 +100,10 @@ impl Family for Status16 {
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         st.status16.forget_statuses();
+    }
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        wake.at(st.status16.watches.next_due());
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {

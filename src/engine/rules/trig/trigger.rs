@@ -24,6 +24,7 @@ use super::{
     NOT_IMPLEMENTED_FOR_STANDARD, REJECTED_BUT_SENT, STATUS_WITHOUT_CONNECTOR,
     TRANSACTION_EVENT_WRONG_REASON,
 };
+use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
@@ -156,6 +157,10 @@ impl Family for Trig {
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // An unanswered trigger will never be answered on this connection.
         st.trig.triggers.clear(|t| t.phase == Phase::Sent);
+    }
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        wake.at(st.trig.triggers.next_due());
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {

@@ -32,6 +32,7 @@ use super::{
     STOP_REASON_NOT_REMOTE, STOP_TWICE, STOP_UNKNOWN_TX, TRANSACTION_ID_NONPOSITIVE,
     TRANSACTION_ID_REUSED, TX_MESSAGES_OUT_OF_ORDER,
 };
+use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
@@ -207,6 +208,11 @@ impl Family for Tx16 {
         "Authorize",
         "UnlockConnector",
     ]);
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        wake.at(st.tx16.unanswered.next_due());
+        wake.at(st.tx16.deauths.next_due());
+    }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let s = &mut st.tx16;

@@ -31,6 +31,7 @@ use super::{
     STARTED_WITHOUT_CHARGING_STATE, STATUS_NOT_OCCUPIED_ON_PLUG, STOPPED_REASON_MISSING,
     TIMESTAMP_DECREASING, TRANSACTION_ID_REUSED, TRIGGER_REASON_UNKNOWN_CONTEXT,
 };
+use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
@@ -111,6 +112,10 @@ impl Family for Tx2 {
         s.open_at = None;
         // Statuses are reported afresh after a reconnect: a plug-in is not judged across it.
         s.watches.clear_all();
+    }
+
+    fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
+        wake.at(st.tx2.watches.next_due());
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
