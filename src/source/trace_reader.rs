@@ -264,6 +264,32 @@ pub fn quick_conn(line: &[u8]) -> Option<&[u8]> {
     (line.get(start + len) == Some(&b'"')).then(|| &line[start..start + len])
 }
 
+/// `BufRead::read_until(b'\n')`, with the vectorised search of `memchr` (std's is a
+/// word-at-a-time loop: a tenth of `check`'s time went to finding line ends).
+fn read_line<R: BufRead>(inner: &mut R, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let available = match inner.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read);
+        }
+        let (used, done) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        buf.extend_from_slice(&available[..used]);
+        inner.consume(used);
+        read += used;
+        if done {
+            return Ok(read);
+        }
+    }
+}
+
 /// Reads a trace line by line, keeping 1-based line numbers. Blank lines are skipped.
 pub struct LineReader<R> {
     inner: R,
@@ -287,7 +313,7 @@ impl<R: BufRead> LineReader<R> {
     pub fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
         loop {
             self.buf.clear();
-            if self.inner.read_until(b'\n', &mut self.buf)? == 0 {
+            if read_line(&mut self.inner, &mut self.buf)? == 0 {
                 return Ok(None);
             }
             self.line += 1;
@@ -458,6 +484,28 @@ mod tests {
             got.push((n, String::from_utf8(l.to_vec()).unwrap()));
         }
         assert_eq!(got, vec![(1, "a".into()), (4, "b".into()), (5, "c".into())]);
+    }
+
+    proptest::proptest! {
+        /// Lines longer than the reader's buffer, split over many refills: the same lines as
+        /// `str::lines` gives (blank ones skipped), the last one torn when unterminated.
+        #[test]
+        fn line_reader_reads_lines_across_refills(
+            text in "[a\n\r ]{0,60}",
+            capacity in 1usize..8,
+        ) {
+            let mut r = LineReader::new(std::io::BufReader::with_capacity(capacity, text.as_bytes()));
+            let mut got = Vec::new();
+            while let Some((_, l)) = r.next_line().unwrap() {
+                got.push(String::from_utf8(l.to_vec()).unwrap());
+            }
+            let want: Vec<String> = text
+                .split('\n')
+                .map(|l| l.trim_end_matches(['\r', '\n']).to_string())
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }
 
