@@ -21,14 +21,13 @@ use super::{
 };
 use crate::engine::rules::auth;
 use crate::engine::rules::avail;
-use crate::engine::station::Wake;
 use crate::wire::doc::{Array, Json};
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Cfg, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
+use crate::engine::station::{Cfg, MAX_PAIRED, Pairing, Wake, attr_type, cv_key, pair};
 use crate::engine::support::{CallRef, arr_of, int_of, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};

@@ -18,13 +18,12 @@ use super::{
     CONNECTOR_ZERO_ACCEPTED_UNSUPPORTED, EXPIRY_NOT_REPORTED, OCCUPIED_WITHOUT_TOKEN,
     REMOVED_NOT_REPORTED, STATUS_NOT_RESERVED,
 };
-use crate::engine::station::Wake;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Cfg, Deadlines, End, RState, Reservation, Reservations};
+use crate::engine::station::{Cfg, Deadlines, End, RState, Reservation, Reservations, Wake};
 use crate::engine::support::{
     CallRef, availability_states, int_of, push_capped, status_of, str_of,
 };

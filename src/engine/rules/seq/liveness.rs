@@ -14,14 +14,13 @@ use super::{
     CS_TIMESTAMP_FUTURE, CSMS_CLOCK_DRIFT, HEARTBEAT_INTERVAL_IGNORED, HEARTBEAT_OVERDUE,
     NO_DAILY_HEARTBEAT,
 };
-use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Deadline;
+use crate::engine::station::{Deadline, Wake};
 use crate::engine::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::engine::{About, Ctx};
 use crate::ocpp::{Side, Version};

@@ -24,14 +24,13 @@ use super::{
     NOT_IMPLEMENTED_FOR_STANDARD, REJECTED_BUT_SENT, STATUS_WITHOUT_CONNECTOR,
     TRANSACTION_EVENT_WRONG_REASON,
 };
-use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Deadlines;
+use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{CallRef, arr_of, int_of, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};

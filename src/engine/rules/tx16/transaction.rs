@@ -32,14 +32,13 @@ use super::{
     STOP_REASON_NOT_REMOTE, STOP_TWICE, STOP_UNKNOWN_TX, TRANSACTION_ID_NONPOSITIVE,
     TRANSACTION_ID_REUSED, TX_MESSAGES_OUT_OF_ORDER,
 };
-use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Deadlines, RState, Reservation, v16};
+use crate::engine::station::{Deadlines, RState, Reservation, Wake, v16};
 use crate::engine::support::{
     CallRef, arr_of, credible_stamp, int_of, push_capped, status_of, str_of, ts_of,
 };

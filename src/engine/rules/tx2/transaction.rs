@@ -31,7 +31,6 @@ use super::{
     STARTED_WITHOUT_CHARGING_STATE, STATUS_NOT_OCCUPIED_ON_PLUG, STOPPED_REASON_MISSING,
     TIMESTAMP_DECREASING, TRANSACTION_ID_REUSED, TRIGGER_REASON_UNKNOWN_CONTEXT,
 };
-use crate::engine::station::Wake;
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
@@ -39,8 +38,8 @@ use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
 use crate::engine::rules::status2::connector::availability_event;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::Deadlines;
 use crate::engine::station::v2::{self, Event, EventType};
+use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{CallRef, arr_of, int_of, push_capped, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};

@@ -55,9 +55,9 @@ pub(super) fn index_of(list: &[&str], v: Option<&str>) -> u8 {
 
 /// One sampled value, with the defaults of OCPP 1.6 §7.43 applied.
 pub(super) struct Sample<'a> {
-    value: &'a str,
+    pub(super) value: &'a str,
     context: &'a str,
-    raw: bool,
+    pub(super) raw: bool,
     register_key: Option<RegisterKey>,
 }
 
@@ -106,6 +106,17 @@ pub(super) fn sample(v: Json<'_>) -> Option<Sample<'_>> {
     })
 }
 
+/// The value of a sampled value in format Raw (the default), as [`sample`] reads it: the
+/// two members the numeric check needs, without the rest of the sample.
+pub(super) fn raw_value(v: Json<'_>) -> Option<&str> {
+    let [value, format] = v.get_each(["value", "format"]);
+    let value = value?.as_str()?;
+    format
+        .and_then(Json::as_str)
+        .is_none_or(|f| f == "Raw")
+        .then_some(value)
+}
+
 /// Reports the first raw sampled value of `values` (the `meterValue` or `transactionData`
 /// array named `member`) that is not a number.
 pub(super) fn check_numeric(ctx: &mut Ctx<'_>, values: Array<'_>, member: &str) {
@@ -113,13 +124,12 @@ pub(super) fn check_numeric(ctx: &mut Ctx<'_>, values: Array<'_>, member: &str) 
     let mut first = None;
     for (i, mv) in values.iter().enumerate() {
         for (j, sv) in arr_of(mv, "sampledValue").iter().enumerate() {
-            if let Some(s) = sample(sv)
-                && s.raw
-                && !is_decimal(s.value)
+            if let Some(value) = raw_value(sv)
+                && !is_decimal(value)
             {
                 bad += 1;
                 if first.is_none() {
-                    first = Some((i, j, s.value));
+                    first = Some((i, j, value));
                 }
             }
         }

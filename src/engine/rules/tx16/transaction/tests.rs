@@ -16,6 +16,29 @@ fn decimals() {
     }
 }
 
+/// The numeric check's light reading of a sampled value agrees with the full one.
+#[test]
+fn raw_value_reads_as_sample_does() {
+    use crate::wire::doc::Doc;
+    for text in [
+        r#"{"value":"12"}"#,
+        r#"{"value":"12","format":"Raw"}"#,
+        r#"{"value":"ab","format":"SignedData"}"#,
+        r#"{"value":"12","format":7}"#,
+        r#"{"value":12}"#,
+        r#"{"format":"Raw"}"#,
+        r#"{"value":"1","value":"x","format":"SignedData","format":"Raw"}"#,
+        r#"{"measurand":"Voltage","value":"230.1","unit":"V","phase":"L1"}"#,
+        r#"["value","12"]"#,
+        r#""12""#,
+    ] {
+        let mut doc = Doc::new();
+        assert!(doc.parse(text), "{text}");
+        let full = meter::sample(doc.root()).filter(|s| s.raw).map(|s| s.value);
+        assert_eq!(meter::raw_value(doc.root()), full, "{text}");
+    }
+}
+
 /// A 1.6 trace from `(seconds, from, frame)` triples.
 fn trace(frames: &[(u32, &str, &str)]) -> String {
     let mut s = String::from(
