@@ -476,19 +476,6 @@ mod tests {
         use crate::source::trace_reader::parse_record;
         use std::sync::Arc;
 
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "jsonl") {
-                    out.push(p);
-                }
-            }
-        }
         /// Each finding with the number of the record whose feeding emitted it.
         fn emitted(schemas: &Arc<SchemaSet>, every: bool, text: &str) -> Vec<String> {
             let mut config = Config::default();
@@ -521,15 +508,8 @@ mod tests {
             note(&mut out, u64::MAX);
             seen
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        walk(&root.join("tests/fixtures"), &mut files);
-        files.sort();
-        assert!(
-            files.len() > 500,
-            "fixtures not found under {}",
-            root.display()
-        );
+        let files = crate::wire::json::tests::repository_traces(&["tests/fixtures"]);
+        assert!(files.len() > 500, "fixtures not found");
         let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
         let mut timed = 0;
         for file in &files {

@@ -608,28 +608,8 @@ pub(crate) mod tests {
     /// rules, sessions, test cases and real-world captures, and the fuzz corpus.
     #[test]
     fn every_trace_in_the_repository_reads_as_serde_json_reads_it() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "jsonl") {
-                    out.push(p);
-                }
-            }
-        }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        walk(&root.join("tests/fixtures"), &mut files);
-        walk(&root.join("fuzz/corpus"), &mut files);
-        assert!(
-            files.len() > 100,
-            "fixtures not found under {}",
-            root.display()
-        );
+        let files = repository_traces(&["tests/fixtures", "fuzz/corpus"]);
+        assert!(files.len() > 100, "fixtures not found");
         let (mut texts, mut ours) = (0, 0);
         for file in &files {
             let Ok(content) = std::fs::read_to_string(file) else {
@@ -649,6 +629,30 @@ pub(crate) mod tests {
         }
         // Most frames are plain JSON, which this reader takes itself.
         assert!(texts > 1000 && ours * 10 > texts * 9, "{ours} of {texts}");
+    }
+
+    /// The `.jsonl` traces below these folders of the repository, sorted.
+    pub(crate) fn repository_traces(folders: &[&str]) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "jsonl") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for folder in folders {
+            walk(&root.join(folder), &mut files);
+        }
+        files.sort();
+        files
     }
 
     pub(crate) fn arb_json() -> impl Strategy<Value = Value> {
