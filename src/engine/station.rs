@@ -1,6 +1,6 @@
 //! What is known about one station identity, kept once: its version, its connections, its
 //! registration and boots, its configuration, its transactions, the resets asked of it, its
-//! reservations.
+//! reservations, the TriggerMessages sent to it.
 //! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
 //! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
 //! the connection), so every family reads the same facts instead of keeping a private
@@ -16,6 +16,7 @@ mod reset;
 #[cfg(test)]
 mod testing;
 mod transaction;
+mod trigger;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use deadline::{Deadline, Deadlines, Wake};
@@ -23,6 +24,7 @@ pub use registration::Registration;
 pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
 pub(crate) use reset::Resets;
 pub(crate) use transaction::{Transactions, TxId, v2, v16};
+pub(crate) use trigger::{Followed, Status as TriggerStatus, Triggers};
 
 use crate::engine::protocol::{Call, Reply};
 use crate::ocpp::{Side, Version};
@@ -60,6 +62,9 @@ pub(crate) struct Station {
     pub(crate) resets: Resets,
     /// Its reservations (ReserveNow), as the messages told them.
     pub(crate) reservations: Reservations,
+    /// The TriggerMessages (and ExtendedTriggerMessages) sent to it, their answers and the
+    /// messages that came for them.
+    pub(crate) triggers: Triggers,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -144,6 +149,7 @@ impl Station {
     /// The connection closed.
     pub(crate) fn observe_close(&mut self) {
         self.transactions.observe_close(self.version);
+        self.triggers.observe_close();
     }
 
     /// A CALL was sent at `now` (on line `line`).
@@ -163,6 +169,7 @@ impl Station {
             self.reservations
                 .observe_call(call, self.is_v16(), now, line);
         }
+        self.triggers.observe_call(call, self.version, now, line);
     }
 
     /// A CALL was answered at `now`.
@@ -178,5 +185,6 @@ impl Station {
         if self.version.is_some() {
             self.reservations.observe_reply(reply, self.is_v16(), now);
         }
+        self.triggers.observe_reply(reply, now);
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! A trace that starts mid-life (no BootNotification seen) stays `Unknown` and nothing here
 //! fires from that state. This file does not judge heartbeats (`seq/liveness.rs`) nor what a
-//! trigger must produce (`trig/trigger.rs`); it asks `trig/trigger.rs` whether a message was triggered.
+//! trigger must produce (`trig/trigger.rs`); whether a message was triggered it asks the station
+//! model (`Triggers::awaits`, followed as long as `trig/trigger.rs` follows a request).
 
 use super::{
     BOOT_FIRST, BOOT_INTERVAL_SUSPICIOUS, BOOT_REASON_UNEXPECTED, BOOT_RETRY_MISSING,
@@ -213,7 +214,10 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             st.station.registration,
             Registration::Unknown | Registration::Accepted
         )
-        && !trigger::awaits(st, call.action)
+        && !st
+            .station
+            .triggers
+            .awaits(call.action, trigger::followed(ctx))
     {
         st.boot.early_call = Some((CallRef::of_call(ctx, call), st.station.registration));
     }
@@ -230,7 +234,10 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             true
         }
         Registration::Pending => {
-            let asked = trigger::awaits(st, call.action)
+            let asked = st
+                .station
+                .triggers
+                .awaits(call.action, trigger::followed(ctx))
                 || (st.is_2x() && call.action == "NotifyReport" && st.boot.report_requested);
             if !asked {
                 ctx.report(
@@ -305,7 +312,10 @@ fn calls_before_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>) {
     if st.boot.conn_booted {
         return;
     }
-    let triggered = trigger::awaits(st, "BootNotification");
+    let triggered = st
+        .station
+        .triggers
+        .awaits("BootNotification", trigger::followed(ctx));
     let seen_from_start = st.station.seen_from_start;
     let severity = if triggered || !seen_from_start {
         Severity::Info
@@ -347,7 +357,7 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     {
         let waited = now.secs_since(na.at);
         let min = na.interval as f64 - boot_tolerance_us(ctx, na.interval) as f64 / 1e6;
-        if waited < min && !trigger::boot_trigger_accepted_since(st, na.at) {
+        if waited < min && !st.station.triggers.boot_accepted_since(na.at) {
             let msg = format!(
                 "BootNotification {waited:.1} s after the previous one was answered {} with interval {} s{}",
                 if st.station.registration_before == Registration::Rejected {
@@ -371,7 +381,11 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
     if st.is_2x() && call.valid {
         let reason = str_of(call.payload, "reason");
-        let expected: Option<(&[&str], &str)> = if trigger::awaits(st, "BootNotification") {
+        let expected: Option<(&[&str], &str)> = if st
+            .station
+            .triggers
+            .awaits("BootNotification", trigger::followed(ctx))
+        {
             Some((
                 &["Triggered"],
                 "an accepted TriggerMessage for BootNotification",

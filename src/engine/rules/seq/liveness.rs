@@ -152,7 +152,10 @@ impl Family for Liveness {
         if call.valid && call.action != "SecurityEventNotification" {
             check_future(st, ctx, call.payload);
         }
-        let triggered = trigger::awaits(st, call.action);
+        let triggered = st
+            .station
+            .triggers
+            .awaits(call.action, trigger::followed(ctx));
         let accepted = st.station.is_accepted();
         let l = &mut st.liveness;
         if call.action == "Heartbeat" {

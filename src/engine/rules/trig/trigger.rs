@@ -1,23 +1,16 @@
 //! `trig.*`: TriggerMessage (and the 1.6 security white paper's ExtendedTriggerMessage).
-//! Each trigger the CSMS sends is remembered until its answer and, when accepted, until the
-//! requested message came or `followup_window` passed; the message that answers it is
-//! judged (TransactionEvent reason, MeterValues context). Other families ask this file
-//! whether a message was triggered ([`awaits`], [`boot_trigger_accepted_since`]).
-//!
-//! Requested message -> expected charger CALL:
-//!
-//! ```text
-//! BootNotification, Heartbeat, StatusNotification, MeterValues, TransactionEvent,
-//! DiagnosticsStatusNotification, LogStatusNotification,
-//! PublishFirmwareStatusNotification                       -> the CALL of that name
-//! FirmwareStatusNotification                              -> FirmwareStatusNotification
-//!                                                            (1.6: or SignedFirmwareStatusNotification)
-//! Sign{ChargePoint,ChargingStation,V2G,V2G20,Combined}Certificate -> SignCertificate
-//! CustomTrigger                                           -> (vendor-defined, not followed)
-//! ```
+//! The requests, their answers and the charger CALLs that came for them are station facts
+//! ([`Triggers`]: which message answers which request is the protocol's table, kept there).
+//! This file follows each request with a deadline of its own, from its settings: until its
+//! answer (twice `call_timeout` and `followup_window` at most), and once answered until
+//! `followup_window` passed; it judges what came meanwhile (sent before the answer, after
+//! a refusal, TransactionEvent reason, MeterValues context) and reports an accepted request
+//! its message did not follow. [`followed`] gives other families how long a request is
+//! followed, for [`Triggers::awaits`].
 //!
 //! This file does not judge the content of triggered firmware, log or certificate messages
-//! (`fw/firmware.rs`, `sec/security.rs` do), nor what a triggered BootNotification means (`seq/boot.rs`).
+//! (`fw/firmware.rs`, `sec/security.rs` do), nor what a triggered BootNotification means
+//! (`seq/boot.rs`).
 
 use super::{
     ACCEPTED_NOT_SENT, CONNECTOR_ZERO, MESSAGE_BEFORE_RESPONSE, METER_VALUES_WRONG_CONTEXT,
@@ -27,24 +20,24 @@ use super::{
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, Outcome, Reply};
+use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, arr_of, int_of, status_of, str_of};
+use crate::engine::station::{Deadlines, Followed, TriggerStatus, Triggers, Wake};
+use crate::engine::support::{CallRef, MsgId, arr_of, int_of, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
-/// Where a trigger is in its life.
+/// Which deadline a request is followed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Sent, not answered yet.
+    /// Sent, not answered yet: until it is no longer awaited ([`stale_us`] after it was sent).
     Sent,
-    /// Accepted; the message is due by this time.
-    Accepted(Timestamp),
-    /// Rejected or NotImplemented; a message until this time is reported.
-    Refused(Timestamp),
+    /// Accepted: its message is due within the window.
+    Accepted,
+    /// Rejected or NotImplemented: a message within the window is reported.
+    Refused,
 }
 
 /// A message that came for an accepted trigger but does not answer it properly.
@@ -55,39 +48,25 @@ struct Candidate {
     message: String,
 }
 
+/// One request followed (found in the station's [`Triggers`] by its CALL's line and id).
 #[derive(Debug)]
-struct Trigger {
-    call: CallRef,
-    requested: Box<str>,
-    expects: &'static [&'static str],
-    /// The 1.6 connector or the 2.x EVSE the trigger names.
-    target: Option<i64>,
+struct Watch {
+    line: u64,
+    id: MsgId,
     phase: Phase,
-    /// The message came before the answer.
-    early: bool,
     candidate: Option<Candidate>,
-    /// When it was sent: unanswered, it is forgotten some time later.
-    sent_at: Timestamp,
-    /// The trigger may be answered by several messages (one per connector, EVSE or
-    /// transaction): once answered it stays open until its window ends, so the later ones
-    /// count as asked for too.
-    multi: bool,
-    /// A message answered it properly (kept only when `multi`).
+    /// A message answered it properly (kept only for a request answered once per
+    /// connector, EVSE or transaction, which stays followed until its window ends).
     satisfied: bool,
 }
 
-impl Trigger {
-    /// When its phase ends: an answer is no longer awaited (`stale` after it was sent),
-    /// the message was due, the refusal window is over.
-    fn due(&self, stale: i64) -> Timestamp {
-        match self.phase {
-            Phase::Sent => self.sent_at.after(stale),
-            Phase::Accepted(due) | Phase::Refused(due) => due,
-        }
+impl Watch {
+    fn follows(&self, line: u64, id: &str) -> bool {
+        self.line == line && *self.id == *id
     }
 }
 
-/// How long an unanswered trigger is remembered: twice the call timeout and the window.
+/// How long an unanswered trigger is followed: twice the call timeout and the window.
 fn stale_us(ctx: &Ctx<'_>) -> i64 {
     let tol = &ctx.config().tol;
     tol.call_timeout_us
@@ -95,56 +74,27 @@ fn stale_us(ctx: &Ctx<'_>) -> i64 {
         .saturating_mul(2)
 }
 
-/// What this group remembers per station.
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    /// The triggers in their phases, each due when its phase ends ([`Trigger::due`]);
-    /// a trigger that changes phase is taken out and armed again with its new due time.
-    triggers: Deadlines<Trigger, MAX_TRIGGERS>,
-    /// When a trigger for BootNotification was last accepted.
-    boot_accepted_at: Option<Timestamp>,
-}
-
-const MAX_TRIGGERS: usize = 16;
-
-/// The charger CALLs that answer a requested message.
-fn expected(requested: &str, version: Option<Version>) -> &'static [&'static str] {
-    match requested {
-        "BootNotification" => &["BootNotification"],
-        "Heartbeat" => &["Heartbeat"],
-        "StatusNotification" => &["StatusNotification"],
-        "MeterValues" => &["MeterValues"],
-        "TransactionEvent" => &["TransactionEvent"],
-        "DiagnosticsStatusNotification" => &["DiagnosticsStatusNotification"],
-        "LogStatusNotification" => &["LogStatusNotification"],
-        "PublishFirmwareStatusNotification" => &["PublishFirmwareStatusNotification"],
-        "FirmwareStatusNotification" if version == Some(Version::V16) => &[
-            "FirmwareStatusNotification",
-            "SignedFirmwareStatusNotification",
-        ],
-        "FirmwareStatusNotification" => &["FirmwareStatusNotification"],
-        "SignChargePointCertificate"
-        | "SignChargingStationCertificate"
-        | "SignV2GCertificate"
-        | "SignV2G20Certificate"
-        | "SignCombinedCertificate" => &["SignCertificate"],
-        _ => &[],
+/// How far back a request is followed at the current event: unanswered, [`stale_us`] after
+/// it was sent; accepted, `followup_window` after its answer. For [`Triggers::awaits`].
+pub(crate) fn followed(ctx: &Ctx<'_>) -> Followed {
+    let now = ctx.now().micros();
+    Followed {
+        sent_since: Timestamp::from_micros(now.saturating_sub(stale_us(ctx))),
+        accepted_since: Timestamp::from_micros(
+            now.saturating_sub(ctx.config().tol.followup_window_us),
+        ),
     }
 }
 
-/// Whether a trigger for `action` was sent and not refused, and its message has not come
-/// yet: the charger may send `action` now because the CSMS asked for it.
-pub(crate) fn awaits(st: &ProtoState, action: &str) -> bool {
-    st.trig
-        .triggers
-        .iter()
-        .any(|t| !matches!(t.phase, Phase::Refused(_)) && t.expects.contains(&action))
+/// What this group remembers per station.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// The requests followed, each due when its phase ends; a request that changes phase
+    /// is taken out and armed again with its new due time.
+    watches: Deadlines<Watch, MAX_WATCHES>,
 }
 
-/// Whether a trigger for BootNotification was accepted at or after `since`.
-pub(crate) fn boot_trigger_accepted_since(st: &ProtoState, since: Timestamp) -> bool {
-    st.trig.boot_accepted_at.is_some_and(|t| t >= since)
-}
+const MAX_WATCHES: usize = 16;
 
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Trig;
@@ -155,24 +105,27 @@ impl Family for Trig {
 
     fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
         // An unanswered trigger will never be answered on this connection.
-        st.trig.triggers.clear(|t| t.phase == Phase::Sent);
+        st.trig.watches.clear(|w| w.phase == Phase::Sent);
     }
 
     fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
-        wake.at(st.trig.triggers.next_due());
+        wake.at(st.trig.watches.next_due());
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        for (_, t) in st.trig.triggers.expired(now) {
-            settle(ctx, t);
+        let triggers = &st.station.triggers;
+        for (_, w) in st.trig.watches.expired(now) {
+            settle(ctx, triggers, w);
         }
         if end {
             // The observation ends: an accepted trigger answered only by flawed messages
             // is judged by what came.
-            while let Some(t) = st.trig.triggers.take(|t| {
-                matches!(t.phase, Phase::Accepted(_)) && t.candidate.is_some() && !t.satisfied
-            }) {
-                settle(ctx, t);
+            while let Some(w) = st
+                .trig
+                .watches
+                .take(|w| w.phase == Phase::Accepted && w.candidate.is_some() && !w.satisfied)
+            {
+                settle(ctx, triggers, w);
             }
         }
     }
@@ -193,15 +146,7 @@ impl Family for Trig {
         {
             return;
         }
-        let now = ctx.now();
-        let window = ctx.config().tol.followup_window_us;
-        let status = status_of(reply);
-        if status == Some("Accepted")
-            && str_of(reply.request, "requestedMessage") == Some("BootNotification")
-        {
-            st.trig.boot_accepted_at = Some(now);
-        }
-        if status == Some("NotImplemented") && reply.request_valid {
+        if status_of(reply) == Some("NotImplemented") && reply.request_valid {
             ctx.report(
                 &NOT_IMPLEMENTED_FOR_STANDARD,
                 format!(
@@ -211,53 +156,59 @@ impl Family for Trig {
                 ),
             );
         }
-        let Some(mut t) = st
+        let Some(r) = st.station.triggers.current() else {
+            return;
+        };
+        let Some(mut w) = st
             .trig
-            .triggers
-            .take(|t| *t.call.id == *reply.id && t.phase == Phase::Sent)
+            .watches
+            .take(|w| w.follows(r.call.line, &r.call.id) && w.phase == Phase::Sent)
         else {
             return;
         };
-        match (reply.outcome, status) {
-            (Outcome::Result { .. }, Some("Accepted")) if !t.early || t.multi => {
-                t.phase = Phase::Accepted(Timestamp::after(now, window));
-                t.satisfied = t.early;
+        match r.answer.map(|a| a.status) {
+            Some(TriggerStatus::Accepted) if !r.early || r.multi() => {
+                w.phase = Phase::Accepted;
+                w.satisfied = r.early;
             }
-            (Outcome::Result { .. }, Some("Rejected" | "NotImplemented")) => {
-                t.phase = Phase::Refused(Timestamp::after(now, window));
+            Some(TriggerStatus::Rejected | TriggerStatus::NotImplemented) => {
+                w.phase = Phase::Refused;
             }
             // Accepted after its message came, refused with an error, answered otherwise:
             // nothing more to wait for.
             _ => return,
         }
-        let stale = stale_us(ctx);
-        st.trig.triggers.arm(t.due(stale), t);
+        let due = Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us);
+        st.trig.watches.arm(due, w);
     }
 }
 
-/// A trigger whose phase ended: an accepted one that no proper message answered is
+/// A request whose phase ended: an accepted one that no proper message answered is
 /// reported (with the flawed message that came, if one did).
-fn settle(ctx: &mut Ctx<'_>, t: Trigger) {
-    if !matches!(t.phase, Phase::Accepted(_)) || t.satisfied {
+fn settle(ctx: &mut Ctx<'_>, triggers: &Triggers, w: Watch) {
+    if w.phase != Phase::Accepted || w.satisfied {
         return;
     }
-    match t.candidate {
-        Some(c) => ctx.report_about(c.rule, c.call.about(), c.message),
-        None => {
-            let window = ctx.config().tol.followup_window_us;
-            ctx.report_about(
-                &ACCEPTED_NOT_SENT,
-                t.call.about(),
-                format!(
-                    "{} for {} was accepted but no {} followed within {:.0} s",
-                    t.call.action,
-                    t.requested,
-                    t.expects.join(" or "),
-                    window as f64 / 1e6
-                ),
-            );
-        }
+    if let Some(c) = w.candidate {
+        ctx.report_about(c.rule, c.call.about(), c.message);
+        return;
     }
+    // A request no longer kept (a flood of triggers) is not judged.
+    let Some(r) = triggers.get(w.line, &w.id) else {
+        return;
+    };
+    let window = ctx.config().tol.followup_window_us;
+    ctx.report_about(
+        &ACCEPTED_NOT_SENT,
+        r.call.about(),
+        format!(
+            "{} for {} was accepted but no {} followed within {:.0} s",
+            r.call.action,
+            r.requested,
+            r.expects.join(" or "),
+            window as f64 / 1e6
+        ),
+    );
 }
 
 fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
@@ -265,10 +216,8 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     let Some(requested) = str_of(p, "requestedMessage") else {
         return;
     };
-    let v16 = st.is_v16();
-    let target = if v16 {
-        let connector = int_of(p, "connectorId");
-        if let Some(c) = connector
+    if st.is_v16() {
+        if let Some(c) = int_of(p, "connectorId")
             && c <= 0
         {
             ctx.report(
@@ -279,56 +228,32 @@ fn on_trigger(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 ),
             );
         }
-        connector.filter(|c| *c > 0)
-    } else {
-        let evse = p.get("evse");
-        if requested == "StatusNotification" {
-            match evse {
-                None => ctx.report(
-                    &STATUS_WITHOUT_CONNECTOR,
-                    "TriggerMessage for StatusNotification without evse; the CSMS shall name the EVSE and connector",
-                ),
-                Some(e) if e.get("connectorId").is_none() => ctx.report_as(
-                    &STATUS_WITHOUT_CONNECTOR,
-                    Severity::Warning,
-                    "TriggerMessage for StatusNotification without evse.connectorId; StatusNotification is only sent per connector",
-                ),
-                Some(_) => {}
-            }
+    } else if requested == "StatusNotification" {
+        match p.get("evse") {
+            None => ctx.report(
+                &STATUS_WITHOUT_CONNECTOR,
+                "TriggerMessage for StatusNotification without evse; the CSMS shall name the EVSE and connector",
+            ),
+            Some(e) if e.get("connectorId").is_none() => ctx.report_as(
+                &STATUS_WITHOUT_CONNECTOR,
+                Severity::Warning,
+                "TriggerMessage for StatusNotification without evse.connectorId; StatusNotification is only sent per connector",
+            ),
+            Some(_) => {}
         }
-        evse.and_then(|e| int_of(e, "id")).filter(|id| *id > 0)
-    };
-    let expects = expected(requested, st.station.version);
-    if expects.is_empty() {
-        return;
     }
-    let t = Trigger {
-        call: CallRef::of_call(ctx, call),
-        requested: Box::from(requested),
-        expects,
-        target,
+    // Followed when the station model keeps it (its message is one the protocol names).
+    let Some(r) = st.station.triggers.current() else {
+        return;
+    };
+    let w = Watch {
+        line: r.call.line,
+        id: r.call.id.clone(),
         phase: Phase::Sent,
-        early: false,
         candidate: None,
-        sent_at: ctx.now(),
-        multi: matches!(
-            requested,
-            "StatusNotification" | "MeterValues" | "TransactionEvent"
-        ),
         satisfied: false,
     };
-    st.trig.triggers.arm(t.due(stale_us(ctx)), t);
-}
-
-/// The connector (1.6) or EVSE (2.x) a charger message is about, if it says.
-fn target_of(action: &str, p: Json<'_>, v16: bool) -> Option<i64> {
-    if v16 {
-        return int_of(p, "connectorId");
-    }
-    match action {
-        "TransactionEvent" => p.get("evse").and_then(|e| int_of(e, "id")),
-        _ => int_of(p, "evseId"),
-    }
+    st.trig.watches.arm(r.call.at.after(stale_us(ctx)), w);
 }
 
 /// Why a message of the requested kind does not answer an accepted trigger properly (the
@@ -367,83 +292,74 @@ fn flaw(action: &str, p: Json<'_>) -> Option<(&'static Rule, String)> {
 }
 
 fn on_message(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let v16 = st.is_v16();
-    let target = target_of(call.action, call.payload, v16);
-    let matches = |t: &Trigger| {
-        t.expects.contains(&call.action)
-            && !(t.phase == Phase::Sent && t.early)
-            && match (t.target, target) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
-    };
-    // A trigger still waiting for its message first, then one already answered.
-    let triggers = &mut st.trig.triggers;
-    let Some(mut t) = triggers
-        .take(|t| matches(t) && !t.satisfied)
-        .or_else(|| triggers.take(matches))
-    else {
+    // The request the station model says this message came for, while followed.
+    let Some(r) = st.station.triggers.came() else {
         return;
     };
-    match t.phase {
-        Phase::Sent => {
-            t.early = true;
+    let Some(mut w) = st.trig.watches.take(|w| w.follows(r.call.line, &r.call.id)) else {
+        return;
+    };
+    let due = match (w.phase, r.answer) {
+        (Phase::Sent, _) => {
             ctx.report(
                 &MESSAGE_BEFORE_RESPONSE,
                 format!(
                     "{} sent while the {} for it (id `{}`) is not answered yet; the answer must come first",
-                    call.action, t.call.action, t.call.id
+                    call.action, r.call.action, r.call.id
                 ),
             );
+            r.call.at.after(stale_us(ctx))
         }
-        Phase::Refused(_) => {
+        (Phase::Refused, _) => {
             ctx.report(
                 &REJECTED_BUT_SENT,
                 format!(
                     "{} sent although the {} for it (id `{}`) was refused",
-                    call.action, t.call.action, t.call.id
+                    call.action, r.call.action, r.call.id
                 ),
             );
             // Reported: nothing more to wait for.
             return;
         }
-        Phase::Accepted(_) if t.satisfied => {}
-        Phase::Accepted(_) => {
-            if call.action == "TransactionEvent"
-                && call.valid
-                && str_of(call.payload, "triggerReason") == Some("Trigger")
-                && call
-                    .payload
-                    .get("transactionInfo")
-                    .and_then(|ti| ti.get("chargingState"))
-                    .is_none()
-            {
-                ctx.report(
-                    &TRANSACTION_EVENT_WRONG_REASON,
-                    "triggered TransactionEvent without transactionInfo.chargingState; it must carry the charging state",
-                );
-            }
-            match flaw(call.action, call.payload) {
-                Some((rule, message)) if call.valid => {
-                    if t.candidate.is_none() {
-                        t.candidate = Some(Candidate {
-                            call: CallRef::of_call(ctx, call),
-                            rule,
-                            message,
-                        });
+        (Phase::Accepted, None) => return,
+        (Phase::Accepted, Some(answer)) => {
+            if !w.satisfied {
+                if call.action == "TransactionEvent"
+                    && call.valid
+                    && str_of(call.payload, "triggerReason") == Some("Trigger")
+                    && call
+                        .payload
+                        .get("transactionInfo")
+                        .and_then(|ti| ti.get("chargingState"))
+                        .is_none()
+                {
+                    ctx.report(
+                        &TRANSACTION_EVENT_WRONG_REASON,
+                        "triggered TransactionEvent without transactionInfo.chargingState; it must carry the charging state",
+                    );
+                }
+                match flaw(call.action, call.payload) {
+                    Some((rule, message)) if call.valid => {
+                        if w.candidate.is_none() {
+                            w.candidate = Some(Candidate {
+                                call: CallRef::of_call(ctx, call),
+                                rule,
+                                message,
+                            });
+                        }
                     }
+                    _ if r.multi() => {
+                        w.satisfied = true;
+                        w.candidate = None;
+                    }
+                    // Answered properly: nothing more to wait for.
+                    _ => return,
                 }
-                _ if t.multi => {
-                    t.satisfied = true;
-                    t.candidate = None;
-                }
-                // Answered properly: nothing more to wait for.
-                _ => return,
             }
+            answer.at.after(ctx.config().tol.followup_window_us)
         }
-    }
-    let stale = stale_us(ctx);
-    st.trig.triggers.arm(t.due(stale), t);
+    };
+    st.trig.watches.arm(due, w);
 }
 
 #[cfg(test)]

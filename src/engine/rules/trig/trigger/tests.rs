@@ -107,32 +107,6 @@ fn accepted_not_sent_is_a_warning_on_16_and_ignores_other_connectors() {
 }
 
 #[test]
-fn the_16_and_2x_trigger_enumerations_map_to_their_messages() {
-    use super::expected;
-    use crate::ocpp::Version;
-    assert_eq!(
-        expected("FirmwareStatusNotification", Some(Version::V16)),
-        &[
-            "FirmwareStatusNotification",
-            "SignedFirmwareStatusNotification"
-        ]
-    );
-    assert_eq!(
-        expected("FirmwareStatusNotification", Some(Version::V201)),
-        &["FirmwareStatusNotification"]
-    );
-    assert_eq!(
-        expected("SignChargePointCertificate", Some(Version::V16)),
-        &["SignCertificate"]
-    );
-    assert_eq!(
-        expected("SignV2GCertificate", Some(Version::V201)),
-        &["SignCertificate"]
-    );
-    assert!(expected("CustomTrigger", Some(Version::V21)).is_empty());
-}
-
-#[test]
 fn a_16_status_trigger_for_all_connectors_covers_every_answer_while_pending() {
     use crate::engine::rules::testing::BOOT16;
     let p = answer("b1", "Pending", 300, 1);
