@@ -19,6 +19,10 @@
 //! Idle: only in answer to a trigger.
 //! ```
 //!
+//! Whether a status answers a trigger is read from the station model (`Triggers::came`: the
+//! request it came for); it counts when that request was not refused and was sent at most
+//! `call_timeout` plus `followup_window` before. The family keeps no trigger of its own.
+//!
 //! The official diagram exists only as an image; the graph is reconstructed from the status
 //! descriptions (rules catalogue §21 #4), so its rules are warnings.
 
@@ -34,8 +38,8 @@ use crate::engine::rules::trig;
 use crate::engine::rules::trig::status::InProgress;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, int_of, push_capped, status_of, str_of};
+use crate::engine::station::{Deadlines, TriggerStatus, Wake};
+use crate::engine::support::{CallRef, int_of, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -114,14 +118,6 @@ struct Expect {
     what: &'static str,
 }
 
-/// A trigger for one of the status notifications.
-#[derive(Debug)]
-struct Trigger {
-    kind: Kind,
-    call_id: Box<str>,
-    until: Timestamp,
-}
-
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -130,7 +126,6 @@ pub(crate) struct State {
     replaced: [Option<i64>; 3],
     /// A status without a request was already reported, per kind.
     orphan_noted: [bool; 3],
-    triggers: Vec<Trigger>,
     /// When the security events FirmwareUpdated, InvalidFirmwareSignature and
     /// InvalidFirmwareSigningCertificate were last seen.
     events: [Option<Timestamp>; 3],
@@ -143,7 +138,6 @@ const EVENTS: [&str; 3] = [
     "InvalidFirmwareSignature",
     "InvalidFirmwareSigningCertificate",
 ];
-const MAX_TRIGGERS: usize = 8;
 const MAX_EXPECTS: usize = 16;
 
 fn event_index(event: &str) -> Option<usize> {
@@ -156,8 +150,6 @@ pub(crate) struct Fw;
 impl Family for Fw {
     const VERSIONS: &'static [Version] = ALL;
     const REPLIES: Listen = Listen::Only(&[
-        "TriggerMessage",
-        "ExtendedTriggerMessage",
         "UpdateFirmware",
         "SignedUpdateFirmware",
         "GetDiagnostics",
@@ -166,9 +158,6 @@ impl Family for Fw {
 
     fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
         let fw = &st.fw;
-        for t in &fw.triggers {
-            wake.at(t.until);
-        }
         for job in fw.jobs.iter().flatten() {
             if job.statuses == 0 && job.call.is_some() {
                 wake.at(job.due);
@@ -179,7 +168,6 @@ impl Family for Fw {
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let fw = &mut st.fw;
-        fw.triggers.retain(|t| t.until >= now);
         let window = ctx.config().tol.followup_window_us as f64 / 1e6;
         for (i, job) in fw.jobs.iter_mut().enumerate() {
             let Some(job) = job else { continue };
@@ -227,25 +215,6 @@ impl Family for Fw {
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         let p = call.payload;
         match (call.action, call.from) {
-            ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
-                if let Some(kind) = str_of(p, "requestedMessage").and_then(Kind::of_trigger) {
-                    let until = Timestamp::from_micros(
-                        ctx.now()
-                            .micros()
-                            .saturating_add(ctx.config().tol.call_timeout_us)
-                            .saturating_add(ctx.config().tol.followup_window_us),
-                    );
-                    push_capped(
-                        &mut st.fw.triggers,
-                        Trigger {
-                            kind,
-                            call_id: Box::from(call.id),
-                            until,
-                        },
-                        MAX_TRIGGERS,
-                    );
-                }
-            }
             ("SecurityEventNotification", Side::Charger) => {
                 if let Some(i) = str_of(p, "type").and_then(event_index) {
                     st.fw.events[i] = Some(ctx.now());
@@ -264,9 +233,6 @@ impl Family for Fw {
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
         let v16 = st.is_v16();
         match reply.action {
-            "TriggerMessage" | "ExtendedTriggerMessage" if status_of(reply) != Some("Accepted") => {
-                st.fw.triggers.retain(|t| &*t.call_id != reply.id);
-            }
             "UpdateFirmware" | "SignedUpdateFirmware" => {
                 let signed = !(v16 && reply.action == "UpdateFirmware");
                 let accepted = if signed {
@@ -426,14 +392,19 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
     // The observation saw the station connect: it knows whether an update or upload runs.
     let seen_open = st.station.connections_seen > 0;
     let request_id = int_of(call.payload, "requestId");
+    // The status came for a trigger not refused, sent within the call timeout and the
+    // window (the station model says which request it came for).
+    let until = ctx
+        .config()
+        .tol
+        .call_timeout_us
+        .saturating_add(ctx.config().tol.followup_window_us);
+    let triggered = st.station.triggers.came().is_some_and(|r| {
+        Kind::of_trigger(r.requested) == Some(kind)
+            && r.answer.is_none_or(|a| a.status == TriggerStatus::Accepted)
+            && r.call.at.after(until) >= ctx.now()
+    });
     let fw = &mut st.fw;
-    let triggered = match fw.triggers.iter().position(|t| t.kind == kind) {
-        Some(t) => {
-            fw.triggers.remove(t);
-            true
-        }
-        None => false,
-    };
     if triggered && v2 {
         let running = fw.jobs[i]
             .as_ref()
