@@ -1,5 +1,6 @@
 //! `sec.*`: security events (SecurityEventNotification) and the certificate exchange
-//! (SignCertificate, CertificateSigned, a triggered certificate signing).
+//! (SignCertificate, CertificateSigned, a triggered certificate signing: which trigger a
+//! SignCertificate came for is read from the station model's trigger requests).
 //!
 //! This file does not judge the security profile or the credentials of a connection
 //! (`auth/profile.rs`).
@@ -13,7 +14,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, ProtoState};
-use crate::engine::station::{Deadlines, Wake};
+use crate::engine::station::{Deadlines, TriggerStatus, Wake};
 use crate::engine::support::{CallRef, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::security_event::{is_failure, is_standard};
@@ -28,14 +29,6 @@ struct Pending {
     id: Box<str>,
     at: Timestamp,
     line: u64,
-}
-
-#[derive(Debug)]
-struct SignTrigger {
-    call_id: Box<str>,
-    /// The certificateType expected, `None` for any (SignCombinedCertificate).
-    expected: Option<&'static str>,
-    until: Timestamp,
 }
 
 #[derive(Debug)]
@@ -62,7 +55,6 @@ pub(crate) struct State {
     csr_sent: Vec<(Box<str>, Option<Box<str>>)>,
     /// Accepted CSRs waiting for their certificate (certificateType).
     csr_accepted: Vec<Option<Box<str>>>,
-    sign_trigger: Option<SignTrigger>,
     last_cert_event: Option<Timestamp>,
     cert_expect: Option<CertExpect>,
 }
@@ -83,7 +75,6 @@ impl Family for Sec {
         wake.at(sec.pending.next_due());
         wake.at(sec.boot_watch.as_ref().map(|w| w.due));
         wake.at(sec.cert_expect.as_ref().map(|w| w.due));
-        wake.at(sec.sign_trigger.as_ref().map(|t| t.until));
     }
 
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
@@ -128,9 +119,6 @@ impl Family for Sec {
                     ),
                 );
         }
-        if sec.sign_trigger.as_ref().is_some_and(|t| now > t.until) {
-            sec.sign_trigger = None;
-        }
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
@@ -146,10 +134,10 @@ impl Family for Sec {
             ("SignCertificate", Side::Charger) => {
                 let ty = str_of(p, "certificateType");
                 if version.is_some_and(Version::is_2x)
-                    && let Some(t) = st.sec.sign_trigger.take()
+                    && let Some(expected) = sign_trigger(st, ctx)
                 {
                     let got = ty.unwrap_or("ChargingStationCertificate");
-                    if let Some(expected) = t.expected.filter(|e| *e != got) {
+                    if let Some(expected) = expected.filter(|e| *e != got) {
                         ctx.report(
                                 &SIGN_CERTIFICATE_UNSOLICITED_TYPE,
                                 format!(
@@ -192,31 +180,6 @@ impl Family for Sec {
                             format!("{msg} (it may predate the trace)"),
                         );
                     }
-                }
-            }
-            ("TriggerMessage" | "ExtendedTriggerMessage", Side::Csms) => {
-                let expected = match str_of(p, "requestedMessage") {
-                    Some("SignChargingStationCertificate") => {
-                        Some(Some("ChargingStationCertificate"))
-                    }
-                    Some("SignV2GCertificate") => Some(Some("V2GCertificate")),
-                    Some("SignV2G20Certificate") => Some(Some("V2G20Certificate")),
-                    Some("SignCombinedCertificate" | "SignChargePointCertificate") => Some(None),
-                    _ => None,
-                };
-                if let Some(expected) = expected {
-                    let until = Timestamp::after(
-                        ctx.now(),
-                        ctx.config()
-                            .tol
-                            .call_timeout_us
-                            .saturating_add(ctx.config().tol.followup_window_us),
-                    );
-                    st.sec.sign_trigger = Some(SignTrigger {
-                        call_id: Box::from(call.id),
-                        expected,
-                        until,
-                    });
                 }
             }
             _ => {}
@@ -270,18 +233,30 @@ impl Family for Sec {
                     });
                 }
             }
-            "TriggerMessage" | "ExtendedTriggerMessage"
-                if status_of(reply) != Some("Accepted")
-                    && st
-                        .sec
-                        .sign_trigger
-                        .as_ref()
-                        .is_some_and(|t| &*t.call_id == reply.id) =>
-            {
-                st.sec.sign_trigger = None;
-            }
             _ => {}
         }
+    }
+}
+
+/// The certificate type a trigger asked for (`None`: any), when the current SignCertificate
+/// came for a certificate trigger (the station model says which request) that was not
+/// refused and was sent at most `call_timeout` plus `followup_window` before.
+fn sign_trigger(st: &ProtoState, ctx: &Ctx<'_>) -> Option<Option<&'static str>> {
+    let r = st.station.triggers.came()?;
+    let tol = &ctx.config().tol;
+    let until = tol.call_timeout_us.saturating_add(tol.followup_window_us);
+    if r.answer
+        .is_some_and(|a| a.status != TriggerStatus::Accepted)
+        || r.call.at.after(until) < ctx.now()
+    {
+        return None;
+    }
+    match r.requested {
+        "SignChargingStationCertificate" => Some(Some("ChargingStationCertificate")),
+        "SignV2GCertificate" => Some(Some("V2GCertificate")),
+        "SignV2G20Certificate" => Some(Some("V2G20Certificate")),
+        "SignCombinedCertificate" | "SignChargePointCertificate" => Some(None),
+        _ => None,
     }
 }
 
