@@ -214,10 +214,7 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             st.station.registration,
             Registration::Unknown | Registration::Accepted
         )
-        && !st
-            .station
-            .triggers
-            .awaits(call.action, trigger::followed(ctx))
+        && !asked_by_trigger(st, ctx, call.action)
     {
         st.boot.early_call = Some((CallRef::of_call(ctx, call), st.station.registration));
     }
@@ -234,10 +231,7 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             true
         }
         Registration::Pending => {
-            let asked = st
-                .station
-                .triggers
-                .awaits(call.action, trigger::followed(ctx))
+            let asked = asked_by_trigger(st, ctx, call.action)
                 || (st.is_2x() && call.action == "NotifyReport" && st.boot.report_requested);
             if !asked {
                 ctx.report(
@@ -312,10 +306,7 @@ fn calls_before_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>) {
     if st.boot.conn_booted {
         return;
     }
-    let triggered = st
-        .station
-        .triggers
-        .awaits("BootNotification", trigger::followed(ctx));
+    let triggered = asked_by_trigger(st, ctx, "BootNotification");
     let seen_from_start = st.station.seen_from_start;
     let severity = if triggered || !seen_from_start {
         Severity::Info
@@ -343,6 +334,12 @@ fn calls_before_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>) {
             ctx.line()
         ),
     );
+}
+
+/// Whether a trigger asked for the charger CALL `action` (a request of the station model,
+/// followed as long as `trig` follows it).
+fn asked_by_trigger(st: &ProtoState, ctx: &Ctx<'_>, action: &str) -> bool {
+    st.station.triggers.awaits(action, trigger::followed(ctx))
 }
 
 fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
@@ -381,11 +378,7 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     }
     if st.is_2x() && call.valid {
         let reason = str_of(call.payload, "reason");
-        let expected: Option<(&[&str], &str)> = if st
-            .station
-            .triggers
-            .awaits("BootNotification", trigger::followed(ctx))
-        {
+        let expected: Option<(&[&str], &str)> = if asked_by_trigger(st, ctx, "BootNotification") {
             Some((
                 &["Triggered"],
                 "an accepted TriggerMessage for BootNotification",
