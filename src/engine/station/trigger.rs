@@ -23,7 +23,7 @@
 //! its answer takes no other until answered.
 //!
 //! Facts only: no window, no timeout, no finding. How long a request is followed, and what
-//! is wrong, the `trig`, `seq` and `fw` rules decide from the times kept here. Lazily
+//! is wrong, the `trig`, `seq`, `fw` and `sec` rules decide from the times kept here. Lazily
 //! allocated: a station never sent a trigger holds one empty pointer.
 
 use crate::engine::protocol::{Call, Outcome, Reply};
