@@ -24,7 +24,7 @@ pub use registration::Registration;
 pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
 pub(crate) use reset::Resets;
 pub(crate) use transaction::{Transactions, TxId, v2, v16};
-pub(crate) use trigger::{Followed, Status as TriggerStatus, Triggers};
+pub(crate) use trigger::{Followed, Request as TriggerRequest, Status as TriggerStatus, Triggers};
 
 use crate::engine::protocol::{Call, Reply};
 use crate::ocpp::{Side, Version};

@@ -38,7 +38,7 @@ use crate::engine::rules::trig;
 use crate::engine::rules::trig::status::InProgress;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Deadlines, TriggerStatus, Wake};
+use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{CallRef, int_of, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -392,18 +392,9 @@ fn on_status(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>, kind: Kind
     // The observation saw the station connect: it knows whether an update or upload runs.
     let seen_open = st.station.connections_seen > 0;
     let request_id = int_of(call.payload, "requestId");
-    // The status came for a trigger not refused, sent within the call timeout and the
-    // window (the station model says which request it came for).
-    let until = ctx
-        .config()
-        .tol
-        .call_timeout_us
-        .saturating_add(ctx.config().tol.followup_window_us);
-    let triggered = st.station.triggers.came().is_some_and(|r| {
-        Kind::of_trigger(r.requested) == Some(kind)
-            && r.answer.is_none_or(|a| a.status == TriggerStatus::Accepted)
-            && r.call.at.after(until) >= ctx.now()
-    });
+    // The status came for a trigger of its kind, not refused and recent.
+    let triggered = trig::trigger::came_for(st, ctx)
+        .is_some_and(|r| Kind::of_trigger(r.requested) == Some(kind));
     let fw = &mut st.fw;
     if triggered && v2 {
         let running = fw.jobs[i]

@@ -13,8 +13,9 @@ use super::{
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
 use crate::engine::rules::ALL;
+use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, ProtoState};
-use crate::engine::station::{Deadlines, TriggerStatus, Wake};
+use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{CallRef, push_capped, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::security_event::{is_failure, is_standard};
@@ -239,19 +240,9 @@ impl Family for Sec {
 }
 
 /// The certificate type a trigger asked for (`None`: any), when the current SignCertificate
-/// came for a certificate trigger (the station model says which request) that was not
-/// refused and was sent at most `call_timeout` plus `followup_window` before.
+/// came for a certificate trigger not refused and recent ([`trigger::came_for`]).
 fn sign_trigger(st: &ProtoState, ctx: &Ctx<'_>) -> Option<Option<&'static str>> {
-    let r = st.station.triggers.came()?;
-    let tol = &ctx.config().tol;
-    let until = tol.call_timeout_us.saturating_add(tol.followup_window_us);
-    if r.answer
-        .is_some_and(|a| a.status != TriggerStatus::Accepted)
-        || r.call.at.after(until) < ctx.now()
-    {
-        return None;
-    }
-    match r.requested {
+    match trigger::came_for(st, ctx)?.requested {
         "SignChargingStationCertificate" => Some(Some("ChargingStationCertificate")),
         "SignV2GCertificate" => Some(Some("V2GCertificate")),
         "SignV2G20Certificate" => Some(Some("V2G20Certificate")),

@@ -23,7 +23,7 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Deadlines, Followed, TriggerStatus, Triggers, Wake};
+use crate::engine::station::{Deadlines, Followed, TriggerRequest, TriggerStatus, Triggers, Wake};
 use crate::engine::support::{CallRef, MsgId, arr_of, int_of, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -84,6 +84,18 @@ pub(crate) fn followed(ctx: &Ctx<'_>) -> Followed {
             now.saturating_sub(ctx.config().tol.followup_window_us),
         ),
     }
+}
+
+/// The request the current charger CALL came for (the station model says which), when it
+/// was not refused and was sent at most `call_timeout` plus `followup_window` before: how
+/// fw counts a status and sec a SignCertificate as triggered.
+pub(crate) fn came_for<'s>(st: &'s ProtoState, ctx: &Ctx<'_>) -> Option<&'s TriggerRequest> {
+    let r = st.station.triggers.came()?;
+    let tol = &ctx.config().tol;
+    let until = tol.call_timeout_us.saturating_add(tol.followup_window_us);
+    (r.answer.is_none_or(|a| a.status == TriggerStatus::Accepted)
+        && r.call.at.after(until) >= ctx.now())
+    .then_some(r)
 }
 
 /// What this group remembers per station.
