@@ -101,9 +101,15 @@ pub(crate) struct CallRef {
 
 impl CallRef {
     pub(crate) fn of_call(ctx: &Ctx<'_>, call: &Call<'_>) -> CallRef {
+        CallRef::of_call_at(call, ctx.now(), ctx.line())
+    }
+
+    /// The CALL `call`, sent at `at` on line `line` (for the station model, which has no
+    /// [`Ctx`]).
+    pub(crate) fn of_call_at(call: &Call<'_>, at: Timestamp, line: u64) -> CallRef {
         CallRef {
-            line: ctx.line(),
-            at: ctx.now(),
+            line,
+            at,
             from: call.from,
             id: MsgId::from(call.id),
             action: call.action,

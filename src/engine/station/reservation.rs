@@ -21,7 +21,7 @@
 
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::support::{
-    CallRef, MsgId, availability_states, int_of, push_capped, status_of, str_of,
+    CallRef, availability_states, int_of, push_capped, status_of, str_of,
 };
 use crate::ocpp::Side;
 use crate::time::Timestamp;
@@ -175,13 +175,7 @@ impl Reservations {
                 token: Box::from(token),
                 group: group.map(Box::from),
                 expiry: expiry.and_then(|e| Timestamp::parse_rfc3339(e).ok()),
-                call: CallRef {
-                    line,
-                    at: now,
-                    from: call.from,
-                    id: MsgId::from(call.id),
-                    action: call.action,
-                },
+                call: CallRef::of_call_at(call, now, line),
                 state: RState::Requested,
                 reserved_seen: false,
                 token_presented: false,

@@ -27,7 +27,7 @@
 //! allocated: a station never sent a trigger holds one empty pointer.
 
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::support::{CallRef, MsgId, int_of, status_of, str_of};
+use crate::engine::support::{CallRef, int_of, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -350,13 +350,7 @@ impl Triggers {
             inner.requests.remove(oldest);
         }
         inner.requests.push(Request {
-            call: CallRef {
-                line,
-                at: now,
-                from: call.from,
-                id: MsgId::from(call.id),
-                action: call.action,
-            },
+            call: CallRef::of_call_at(call, now, line),
             requested,
             expects,
             target: target.filter(|t| *t > 0),

@@ -12,7 +12,7 @@
 //! ```
 
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::support::{CallRef, MsgId, int_of, push_capped, str_of, ts_of};
+use crate::engine::support::{CallRef, int_of, push_capped, str_of, ts_of};
 use crate::time::Timestamp;
 
 /// Transactions followed (open ones, and recently stopped ones with their details).
@@ -237,13 +237,7 @@ impl Txs {
                 else {
                     return;
                 };
-                let call = CallRef {
-                    line,
-                    at: now,
-                    from: call.from,
-                    id: MsgId::from(call.id),
-                    action: call.action,
-                };
+                let call = CallRef::of_call_at(call, now, line);
                 self.starts
                     .retain(|x| !(x.dead && x.connector == connector));
                 if let Some(x) = self.starts.iter_mut().find(|x| *x.call.id == *call.id) {
