@@ -84,6 +84,11 @@ impl Resets {
         self.0.as_ref()?.completed.as_ref()
     }
 
+    /// The accepted station-wide reset no BootNotification has completed yet.
+    pub(crate) fn pending(&self) -> Option<&Accepted> {
+        self.0.as_ref()?.pending.as_ref()
+    }
+
     /// The last Reset asked of the station and not refused (whatever the time since).
     pub(crate) fn asked(&self) -> Option<Asked> {
         self.0.as_ref()?.asked

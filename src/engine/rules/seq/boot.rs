@@ -6,7 +6,8 @@
 //! A trace that starts mid-life (no BootNotification seen) stays `Unknown` and nothing here
 //! fires from that state. This file does not judge heartbeats (`seq/liveness.rs`) nor what a
 //! trigger must produce (`trig/trigger.rs`); whether a message was triggered it asks the station
-//! model (`Triggers::awaits`, followed as long as `trig/trigger.rs` follows a request).
+//! model (`Triggers::awaits`, followed as long as `trig/trigger.rs` follows a request), and
+//! whether an accepted Reset awaits a reboot it reads from the station's resets.
 
 use super::{
     BOOT_FIRST, BOOT_INTERVAL_SUSPICIOUS, BOOT_REASON_UNEXPECTED, BOOT_RETRY_MISSING,
@@ -31,6 +32,20 @@ use crate::time::Timestamp;
 enum Cause {
     Reset,
     Firmware,
+}
+
+/// Why a reboot is expected, if it is: a station-wide Reset accepted and not yet followed
+/// by a BootNotification (the station model's; at a BootNotification, the one it
+/// completes), or a firmware InstallRebooting since the last boot; the later of the two.
+fn reboot_expected(st: &ProtoState) -> Option<Cause> {
+    let resets = &st.station.resets;
+    let reset = resets.pending().or(resets.completed()).map(|r| r.line);
+    match (reset, st.boot.firmware_reboot) {
+        (Some(r), Some(f)) if f > r => Some(Cause::Firmware),
+        (Some(_), _) => Some(Cause::Reset),
+        (None, Some(_)) => Some(Cause::Firmware),
+        (None, None) => None,
+    }
 }
 
 /// A non-accepted BootNotification answer and its retry interval.
@@ -65,8 +80,9 @@ pub(crate) struct State {
     flagged: Vec<Box<str>>,
     /// A GetBaseReport / GetReport was sent since the last boot (2.x NotifyReport allowed).
     report_requested: bool,
-    /// A reboot is expected (accepted Reset, firmware InstallRebooting).
-    reboot_expected: Option<Cause>,
+    /// The line of a firmware InstallRebooting since the last boot (a reboot is expected;
+    /// the Resets that expect one are the station model's).
+    firmware_reboot: Option<u64>,
     /// The Accepted BootNotification whose StatusNotification is awaited, and until when.
     status_due: Option<(CallRef, Timestamp)>,
 }
@@ -98,13 +114,13 @@ impl Family for Boot {
     }
 
     fn on_close(st: &mut ProtoState, ctx: &mut Ctx<'_>, _by: Option<Side>) {
-        let b = &mut st.boot;
-        if st.station.registration == Registration::Pending && b.reboot_expected.is_none() {
+        if st.station.registration == Registration::Pending && reboot_expected(st).is_none() {
             ctx.report(
                 &PENDING_CONNECTION_CLOSED,
                 "the connection was closed while the station's registration is Pending; it should stay open so the CSMS can configure the station",
             );
         }
+        let b = &mut st.boot;
         if let Some(na) = &mut b.not_accepted {
             na.watched = true;
         }
@@ -200,7 +216,7 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
     if call.action == "FirmwareStatusNotification"
         && str_of(call.payload, "status") == Some("InstallRebooting")
     {
-        st.boot.reboot_expected = Some(Cause::Firmware);
+        st.boot.firmware_reboot = Some(ctx.line());
     }
     if call.action == "BootNotification" {
         calls_before_boot(st, ctx);
@@ -270,7 +286,7 @@ fn on_charger_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
             true
         }
         Registration::Accepted | Registration::Unknown => {
-            if first && let Some(cause) = st.boot.reboot_expected {
+            if first && let Some(cause) = reboot_expected(st) {
                 ctx.report_as(
                     &BOOT_FIRST,
                     Severity::Info,
@@ -384,7 +400,7 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
                 "an accepted TriggerMessage for BootNotification",
             ))
         } else {
-            match st.boot.reboot_expected {
+            match reboot_expected(st) {
                 Some(Cause::Reset) => {
                     Some((&["RemoteReset", "ScheduledReset"], "an accepted Reset"))
                 }
@@ -407,7 +423,7 @@ fn on_boot(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         }
     }
     let b = &mut st.boot;
-    b.reboot_expected = None;
+    b.firmware_reboot = None;
     b.status_due = None;
     if let Some(na) = &mut b.not_accepted {
         na.watched = true;
@@ -594,16 +610,6 @@ fn on_csms_call_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'
             );
         }
         _ => {}
-    }
-    if reply.action == "Reset" && reply.request.get("evseId").is_none() {
-        let reboots = if st.is_2x() {
-            matches!(status_of(reply), Some("Accepted" | "Scheduled"))
-        } else {
-            status_of(reply) == Some("Accepted")
-        };
-        if reboots {
-            st.boot.reboot_expected = Some(Cause::Reset);
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Unit tests of `seq/boot.rs`: traces fed through the whole checker, asserting which rules fire
 //! on which lines.
 
-use crate::engine::rules::testing::{BOOT2, BOOT16, answer, mine, script, status0, time_answer};
+use crate::engine::rules::testing::{
+    BOOT2, BOOT16, answer, mine, run, script, status0, time_answer,
+};
 use crate::finding::Severity;
 
 #[test]
@@ -190,4 +192,49 @@ fn a_callerror_to_the_boot_leaves_the_registration_unknown() {
         ],
     );
     assert_eq!(mine(&t), vec![]);
+}
+
+/// A reboot expected for two causes (the station model's accepted Reset, a firmware
+/// InstallRebooting): the later one says which BootNotification reason is right.
+#[test]
+fn the_later_cause_of_a_reboot_names_the_expected_reason() {
+    let reset = [
+        (5, "csms", r#"[2,"s1","Reset",{"type":"Immediate"}]"#),
+        (5, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+    ];
+    let firmware = [
+        (
+            6,
+            "charger",
+            r#"[2,"f1","FirmwareStatusNotification",{"status":"InstallRebooting","requestId":1}]"#,
+        ),
+        (6, "csms", r#"[3,"f1",{}]"#),
+    ];
+    let flagged = |first: &[(u32, &str, &str)], second: &[(u32, &str, &str)], reason: &str| {
+        let a = answer("b1", "Accepted", 300, 1);
+        let b = answer("b2", "Accepted", 300, 21);
+        let boot = format!(
+            r#"[2,"b2","BootNotification",{{"reason":"{reason}","chargingStation":{{"model":"M","vendorName":"V"}}}}]"#
+        );
+        let mut events = vec![(0, "open", ""), (1, "charger", BOOT2), (1, "csms", &a)];
+        // The two causes, in the order given (their seconds kept increasing).
+        for (i, (t, from, text)) in first.iter().chain(second).enumerate() {
+            events.push((*t.max(&(5 + i as u32)), *from, *text));
+        }
+        events.extend([
+            (19, "close", ""),
+            (20, "open", ""),
+            (21, "charger", boot.as_str()),
+            (21, "csms", b.as_str()),
+        ]);
+        run(&script("ocpp2.0.1", &events))
+            .iter()
+            .any(|(id, _, _)| *id == "seq.boot-reason-unexpected")
+    };
+    // Reset, then the firmware: a firmware reboot.
+    assert!(!flagged(&reset, &firmware, "FirmwareUpdate"));
+    assert!(flagged(&reset, &firmware, "RemoteReset"));
+    // The firmware, then an accepted Reset: a reset.
+    assert!(!flagged(&firmware, &reset, "RemoteReset"));
+    assert!(flagged(&firmware, &reset, "FirmwareUpdate"));
 }
