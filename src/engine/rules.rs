@@ -224,6 +224,30 @@ macro_rules! call_each {
     }};
 }
 
+/// Tests only (hooks that hear every event): calls each family's time hook, and fails when
+/// one reports a finding at an event before anything was due by its own `next_due` (a due
+/// time it leaves out would lose or delay that finding under the wake).
+#[cfg(test)]
+macro_rules! on_time_checked {
+    ($st:ident, $ctx:ident, $now:ident, $end:ident; $($family:ty),*) => {{
+        let version = $st.station.version;
+        $(
+            if judges(<$family as Family>::VERSIONS, version) {
+                let mut own = Wake::NEVER;
+                <$family as Family>::next_due($st, $ctx, &mut own);
+                let before = $ctx.out.len();
+                <$family as Family>::on_time($st, $ctx, $now, $end);
+                assert!(
+                    $end || $ctx.out.len() == before || own.passed($now),
+                    "{} reported at {} with nothing due by its next_due",
+                    stringify!($family),
+                    $now
+                );
+            }
+        )*
+    }};
+}
+
 macro_rules! listens {
     (; $($family:ty),*) => {
         [$((<$family as Family>::CALLS, <$family as Family>::REPLIES)),*]
@@ -330,10 +354,15 @@ impl ProtoState {
     /// Time has advanced to `now` (an event of this connection, or with `end` the end of
     /// the observation). The families hear it only when something of theirs is due.
     pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        if !end && !self.wake.passed(now) && !time_on_every_event(ctx) {
-            return;
+        if time_on_every_event(ctx) {
+            #[cfg(test)]
+            families!(on_time_checked!(self, ctx, now, end));
+        } else {
+            if !end && !self.wake.passed(now) {
+                return;
+            }
+            families!(call_each!(self, on_time, u32::MAX, (self, ctx, now, end)));
         }
-        families!(call_each!(self, on_time, u32::MAX, (self, ctx, now, end)));
         self.wake = Wake::NEVER;
         self.wake_for(ctx, u32::MAX);
     }
@@ -466,9 +495,11 @@ mod tests {
     }
 
     /// The wake only skips the time hooks for events where nothing is due: on every trace
-    /// of the repository's fixtures (the rules', sessions, test cases, captures) each
-    /// finding comes at the same event, with the same words, as from hooks that hear every
-    /// event.
+    /// of the repository's fixtures (the rules', sessions, test cases, captures), with a
+    /// probe a day after its end, each finding comes at the same event, with the same words,
+    /// as from hooks that hear every event; and there, no family reports from its time
+    /// hook before its own `next_due` says something is due (so one family's wait cannot
+    /// hide another's missing due time).
     #[test]
     fn the_wake_loses_no_finding_and_delays_none() {
         use crate::engine::schema::ErrataSelection;
@@ -513,7 +544,27 @@ mod tests {
         let schemas = Arc::new(SchemaSet::builtin(&ErrataSelection::all()).unwrap());
         let mut timed = 0;
         for file in &files {
-            let text = std::fs::read_to_string(file).unwrap();
+            let mut text = std::fs::read_to_string(file).unwrap();
+            // A probe a day after the trace's last record on each of its connections: a
+            // wait that ran out before it must be reported at the probe, not at the end.
+            let (mut conns, mut last) = (Vec::new(), None);
+            for (i, line) in text.lines().enumerate() {
+                if let Ok(r) = parse_record(line.as_bytes(), i as u64 + 1) {
+                    last = Some(last.map_or(r.at, |l: crate::time::Timestamp| l.max(r.at)));
+                    if !r.conn.is_empty() && !conns.contains(&r.conn.to_string()) {
+                        conns.push(r.conn.to_string());
+                    }
+                }
+            }
+            if let Some(last) = last {
+                let at = last.after(86_400_000_000).to_rfc3339_micros();
+                for conn in &conns {
+                    text.push_str(&format!(
+                        "\n{{\"ts\":\"{at}\",\"conn\":{},\"from\":\"charger\",\"text\":\"[2,\\\"probe\\\",\\\"Heartbeat\\\",{{}}]\"}}",
+                        serde_json::to_string(conn).unwrap()
+                    ));
+                }
+            }
             let woken = emitted(&schemas, false, &text);
             assert_eq!(woken, emitted(&schemas, true, &text), "{}", file.display());
             // A wait that ran out, reported before the trace's end.
