@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ocpp_inspector::engine::schema::{
-    Direction, ERRATA, ErrataSelection, SchemaSet, Verdict, builtin_documents,
+    Direction, ERRATA, ErrataSelection, SchemaSet, Verdict, builtin_documents, split_name,
 };
 use ocpp_inspector::ocpp::Version;
 use ocpp_inspector::ocpp::action::lookup;
@@ -120,16 +120,6 @@ fn agree(version: Version, action: usize, dir: Direction, payload: &Value, what:
         judged += 1;
     }
     judged
-}
-
-fn split_name(name: &str) -> (&str, Direction) {
-    if let Some(a) = name.strip_suffix("Response") {
-        (a, Direction::Response)
-    } else if let Some(a) = name.strip_suffix("Request") {
-        (a, Direction::Request)
-    } else {
-        (name, Direction::Request)
-    }
 }
 
 #[test]

@@ -354,15 +354,15 @@ impl ProtoState {
     /// Time has advanced to `now` (an event of this connection, or with `end` the end of
     /// the observation). The families hear it only when something of theirs is due.
     pub(crate) fn on_time(&mut self, ctx: &mut Ctx<'_>, now: Timestamp, end: bool) {
-        if time_on_every_event(ctx) {
-            #[cfg(test)]
+        #[cfg(test)]
+        if ctx.config().time_on_every_event {
             families!(on_time_checked!(self, ctx, now, end));
-        } else {
-            if !end && !self.wake.passed(now) {
-                return;
-            }
-            families!(call_each!(self, on_time, u32::MAX, (self, ctx, now, end)));
+            return;
         }
+        if !end && !self.wake.passed(now) {
+            return;
+        }
+        families!(call_each!(self, on_time, u32::MAX, (self, ctx, now, end)));
         self.wake = Wake::NEVER;
         self.wake_for(ctx, u32::MAX);
     }
@@ -388,17 +388,6 @@ impl ProtoState {
         let mut wake = self.wake;
         families!(call_each!(self, next_due, mask, (self, ctx, &mut wake)));
         self.wake = wake;
-    }
-}
-
-/// Whether the time hooks hear every event (a test's setting; never outside tests).
-fn time_on_every_event(ctx: &Ctx<'_>) -> bool {
-    #[cfg(test)]
-    return ctx.config().time_on_every_event;
-    #[cfg(not(test))]
-    {
-        let _ = ctx;
-        false
     }
 }
 

@@ -401,8 +401,9 @@ impl SchemaSet {
     }
 }
 
-/// `BootNotificationRequest` → (`BootNotification`, Request).
-fn split_name(name: &str) -> (&str, Direction) {
+/// A schema's message name as action and direction: `BootNotificationRequest` →
+/// (`BootNotification`, Request).
+pub fn split_name(name: &str) -> (&str, Direction) {
     if let Some(a) = name.strip_suffix("Response") {
         (a, Direction::Response)
     } else if let Some(a) = name.strip_suffix("Request") {

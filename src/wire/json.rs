@@ -676,6 +676,15 @@ pub(crate) mod tests {
         })
     }
 
+    /// `v` written compact, or pretty (with line breaks and indents to skip).
+    pub(crate) fn written(v: &Value, pretty: bool) -> String {
+        if pretty {
+            serde_json::to_string_pretty(v).unwrap()
+        } else {
+            serde_json::to_string(v).unwrap()
+        }
+    }
+
     /// `text` as the contents of a JSON string literal (what a trace record holds).
     pub(crate) fn escaped(text: &str) -> String {
         let quoted = serde_json::to_string(text).unwrap();
@@ -742,11 +751,7 @@ pub(crate) mod tests {
         /// as serde_json reads the document.
         #[test]
         fn any_document_escaped_reads_as_serde_json_reads_it(v in arb_json(), pretty in any::<bool>()) {
-            let text = if pretty {
-                serde_json::to_string_pretty(&v).unwrap()
-            } else {
-                serde_json::to_string(&v).unwrap()
-            };
+            let text = written(&v, pretty);
             let contents = escaped(&text);
             let ours = parse_escaped(&contents);
             prop_assert!(ours.is_some(), "declined {}", contents);
@@ -774,11 +779,7 @@ pub(crate) mod tests {
     proptest! {
         #[test]
         fn any_document_reads_as_serde_json_reads_it(v in arb_json(), pretty in any::<bool>()) {
-            let text = if pretty {
-                serde_json::to_string_pretty(&v).unwrap()
-            } else {
-                serde_json::to_string(&v).unwrap()
-            };
+            let text = written(&v, pretty);
             let ours = parse(&text);
             prop_assert!(ours.is_some(), "declined {}", text);
             prop_assert!(agrees(&text), "{}", text);
