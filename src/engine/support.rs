@@ -1,9 +1,12 @@
 //! Helpers the station model and every rule family need: reading members of a JSON payload,
-//! remembering a CALL to report about it later, and bounded lists. Nothing here judges, and
-//! nothing here imports a rule.
+//! remembering a CALL to report about it later, reporting a finding the trace may not prove
+//! at a lower severity, and bounded lists. Nothing here judges, and nothing here imports a
+//! rule.
 
 use crate::engine::protocol::{Call, Reply};
+use crate::engine::rules::Rule;
 use crate::engine::{About, Ctx};
+use crate::finding::Severity;
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 use crate::wire::doc::{Array, Json};
@@ -148,6 +151,22 @@ pub(crate) fn credible_stamp(ctx: &Ctx<'_>, ts: Timestamp) -> bool {
             .now()
             .micros()
             .saturating_add(ctx.config().tol.clock_skew_us)
+}
+
+/// Reports `rule` at its own severity when the trace proves the finding (`proven`); else at
+/// `doubt`, with `caveat` (what may excuse it) after the message in brackets.
+pub(crate) fn report_unless_excused(
+    ctx: &mut Ctx<'_>,
+    rule: &'static Rule,
+    proven: bool,
+    (doubt, caveat): (Severity, &str),
+    message: String,
+) {
+    if proven {
+        ctx.report(rule, message);
+    } else {
+        ctx.report_as(rule, doubt, format!("{message} ({caveat})"));
+    }
 }
 
 /// Pushes onto a list bounded at `cap` entries, dropping the oldest.

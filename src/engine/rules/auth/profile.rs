@@ -21,7 +21,7 @@ use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::Cfg;
-use crate::engine::support::{arr_of, int_of, status_of, str_of};
+use crate::engine::support::{arr_of, int_of, report_unless_excused, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::identity::{self, percent_decode};
 use crate::ocpp::{Side, Version};
@@ -147,17 +147,16 @@ impl Family for Auth {
                     "presented no TLS client certificate"
                 }
             );
-            if auth.unconfirmed_upgrade {
-                ctx.report_as(
-                    &PROFILE3_NO_CLIENT_CERT,
+            report_unless_excused(
+                ctx,
+                &PROFILE3_NO_CLIENT_CERT,
+                !auth.unconfirmed_upgrade,
+                (
                     Severity::Warning,
-                    format!(
-                        "{msg} (profile 3 was never used since it was set: this may be the fallback of A05.FR.08 after a failed profile-3 connection)"
-                    ),
-                );
-            } else {
-                ctx.report(&PROFILE3_NO_CLIENT_CERT, msg);
-            }
+                    "profile 3 was never used since it was set: this may be the fallback of A05.FR.08 after a failed profile-3 connection",
+                ),
+                msg,
+            );
         }
         if profile == Some(3) {
             auth.unconfirmed_upgrade = false;

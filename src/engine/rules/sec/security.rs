@@ -16,7 +16,7 @@ use crate::engine::rules::ALL;
 use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, push_capped, status_of, str_of};
+use crate::engine::support::{CallRef, push_capped, report_unless_excused, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::security_event::{is_failure, is_standard};
 use crate::ocpp::{Side, Version};
@@ -172,15 +172,13 @@ impl Family for Sec {
                         ty.map(|t| format!(" ({t})")).unwrap_or_default(),
                         ty.map(|t| format!(" for {t}")).unwrap_or_default()
                     );
-                    if st.station.booted() {
-                        ctx.report(&CERTIFICATE_SIGNED_WITHOUT_CSR, msg);
-                    } else {
-                        ctx.report_as(
-                            &CERTIFICATE_SIGNED_WITHOUT_CSR,
-                            Severity::Info,
-                            format!("{msg} (it may predate the trace)"),
-                        );
-                    }
+                    report_unless_excused(
+                        ctx,
+                        &CERTIFICATE_SIGNED_WITHOUT_CSR,
+                        st.station.booted(),
+                        (Severity::Info, "it may predate the trace"),
+                        msg,
+                    );
                 }
             }
             _ => {}

@@ -24,7 +24,9 @@ use crate::engine::protocol::{Call, OpenInfo};
 use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, credible_stamp, find_or_push_capped, int_of, str_of};
+use crate::engine::support::{
+    CallRef, credible_stamp, find_or_push_capped, int_of, report_unless_excused, str_of,
+};
 use crate::finding::Severity;
 use crate::ocpp::charge_point_status::ChargePointStatus as Status;
 use crate::ocpp::{Side, Version};
@@ -218,15 +220,16 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
         let message = format!(
             "StatusNotification for connector {id} is timestamped {ts}, before the previous report of that connector ({prev}); status changes must be sent in the order they happened"
         );
-        if prev_boots == boots {
-            ctx.report(&OUT_OF_ORDER, message);
-        } else {
-            ctx.report_as(
-                    &OUT_OF_ORDER,
-                    Severity::Warning,
-                    format!("{message} (a BootNotification came between the two; the clock may have been set then)"),
-                );
-        }
+        report_unless_excused(
+            ctx,
+            &OUT_OF_ORDER,
+            prev_boots == boots,
+            (
+                Severity::Warning,
+                "a BootNotification came between the two; the clock may have been set then",
+            ),
+            message,
+        );
     }
     if let Some(ts) = stamp
         && credible

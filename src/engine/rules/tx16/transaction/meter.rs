@@ -300,19 +300,20 @@ pub(super) fn meter_values(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'
             "MeterValues for transactionId {id}, which no StartTransaction answer in the trace issued"
         );
         let earliest = values.iter().filter_map(|mv| ts_of(mv, "timestamp")).min();
-        if st
+        let proven = st
             .station
             .since_boot(earliest, ctx.config().tol.clock_skew_us)
-            && !issued
-        {
-            ctx.report(&METER_VALUES_UNKNOWN_TX, message);
-        } else {
-            ctx.report_as(
-                &METER_VALUES_UNKNOWN_TX,
+            && !issued;
+        report_unless_excused(
+            ctx,
+            &METER_VALUES_UNKNOWN_TX,
+            proven,
+            (
                 Severity::Info,
-                format!("{message} (it may have started before the trace or the last boot)"),
-            );
-        }
+                "it may have started before the trace or the last boot",
+            ),
+            message,
+        );
     }
     let Some(tx) = txs.get(id) else { return };
     if connector > 0

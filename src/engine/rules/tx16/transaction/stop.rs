@@ -36,17 +36,16 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
                     reason,
                     Some("PowerLoss" | "Reboot" | "HardReset" | "SoftReset")
                 );
-                if st.station.since_boot(stop_ts, tol.clock_skew_us) && !after_reboot {
-                    ctx.report(&STOP_UNKNOWN_TX, message);
-                } else {
-                    ctx.report_as(
-                        &STOP_UNKNOWN_TX,
+                report_unless_excused(
+                    ctx,
+                    &STOP_UNKNOWN_TX,
+                    st.station.since_boot(stop_ts, tol.clock_skew_us) && !after_reboot,
+                    (
                         Severity::Info,
-                        format!(
-                            "{message} (it may have started before the trace or the last boot)"
-                        ),
-                    );
-                }
+                        "it may have started before the trace or the last boot",
+                    ),
+                    message,
+                );
             }
             remote_stop_reason(st.remote.stop_asked_16(id), ctx, id, reason, stop_ts);
             return;
@@ -63,15 +62,16 @@ pub(super) fn stop_transaction(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Ca
             let message = format!(
                 "StopTransaction for transaction {id}, whose earlier StopTransaction was already acknowledged"
             );
-            if rtt <= tol.call_timeout_us {
-                ctx.report(&STOP_TWICE, message);
-            } else {
-                ctx.report_as(
-                    &STOP_TWICE,
+            report_unless_excused(
+                ctx,
+                &STOP_TWICE,
+                rtt <= tol.call_timeout_us,
+                (
                     Severity::Warning,
-                    format!("{message} (that acknowledgement came after the call timeout; the charger may have given up on it)"),
-                );
-            }
+                    "that acknowledgement came after the call timeout; the charger may have given up on it",
+                ),
+                message,
+            );
             return;
         }
         v16::Change::Stopped { .. } => {}
