@@ -12,8 +12,8 @@ use super::{
 };
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::rules::ALL;
 use crate::engine::rules::trig::trigger;
+use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{CallRef, push_capped, report_unless_excused, status_of, str_of};
@@ -32,16 +32,42 @@ struct Pending {
     line: u64,
 }
 
+/// An answer after which a SecurityEventNotification must come by `due`.
 #[derive(Debug)]
-struct BootWatch {
+struct Watch {
     call: CallRef,
     due: Timestamp,
 }
 
-#[derive(Debug)]
-struct CertExpect {
-    call: CallRef,
-    due: Timestamp,
+impl Watch {
+    /// The watch for the current answer, due a followup window from now.
+    fn of(ctx: &Ctx<'_>, reply: &Reply<'_>) -> Watch {
+        Watch {
+            call: CallRef::of_reply(reply),
+            due: Timestamp::after(ctx.now(), ctx.config().tol.followup_window_us),
+        }
+    }
+
+    /// Reports `rule` about the answer of a watch overdue at `now`, taking it (so once);
+    /// `missing` says what did not follow within the window.
+    fn expire(
+        slot: &mut Option<Watch>,
+        ctx: &mut Ctx<'_>,
+        now: Timestamp,
+        rule: &'static Rule,
+        missing: &str,
+    ) {
+        if slot.as_ref().is_some_and(|w| now > w.due)
+            && let Some(w) = slot.take()
+        {
+            let window = ctx.config().tol.followup_window_us as f64 / 1e6;
+            ctx.report_about(
+                rule,
+                w.call.about(),
+                format!("{missing} followed within {window:.0} s"),
+            );
+        }
+    }
 }
 
 /// What this group remembers per station.
@@ -51,13 +77,13 @@ pub(crate) struct State {
     /// The reason of the last BootNotification was Triggered (2.x).
     boot_triggered: bool,
     last_startup_event: Option<Timestamp>,
-    boot_watch: Option<BootWatch>,
+    boot_watch: Option<Watch>,
     /// SignCertificate requests sent and not answered yet: (id, certificateType).
     csr_sent: Vec<(Box<str>, Option<Box<str>>)>,
     /// Accepted CSRs waiting for their certificate (certificateType).
     csr_accepted: Vec<Option<Box<str>>>,
     last_cert_event: Option<Timestamp>,
-    cert_expect: Option<CertExpect>,
+    cert_expect: Option<Watch>,
 }
 
 /// The hooks of this family (see [`Family`]).
@@ -81,7 +107,6 @@ impl Family for Sec {
     fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, _end: bool) {
         let sec = &mut st.sec;
         let timeout = ctx.config().tol.call_timeout_us;
-        let window = ctx.config().tol.followup_window_us as f64 / 1e6;
         for (_, p) in sec.pending.expired(now) {
             ctx.report_about(
                 &EVENT_NOT_ACKNOWLEDGED,
@@ -98,28 +123,20 @@ impl Family for Sec {
                 ),
             );
         }
-        if sec.boot_watch.as_ref().is_some_and(|w| now > w.due)
-            && let Some(w) = sec.boot_watch.take()
-        {
-            ctx.report_about(
-                    &STARTUP_EVENT_MISSING,
-                    w.call.about(),
-                    format!(
-                        "the boot was accepted, but no SecurityEventNotification StartupOfTheDevice or ResetOrReboot followed within {window:.0} s"
-                    ),
-                );
-        }
-        if sec.cert_expect.as_ref().is_some_and(|w| now > w.due)
-            && let Some(w) = sec.cert_expect.take()
-        {
-            ctx.report_about(
-                    &CERTIFICATE_REJECTED_WITHOUT_EVENT,
-                    w.call.about(),
-                    format!(
-                        "the charger rejected the signed certificate, and no invalid-certificate SecurityEventNotification followed within {window:.0} s"
-                    ),
-                );
-        }
+        Watch::expire(
+            &mut sec.boot_watch,
+            ctx,
+            now,
+            &STARTUP_EVENT_MISSING,
+            "the boot was accepted, but no SecurityEventNotification StartupOfTheDevice or ResetOrReboot",
+        );
+        Watch::expire(
+            &mut sec.cert_expect,
+            ctx,
+            now,
+            &CERTIFICATE_REJECTED_WITHOUT_EVENT,
+            "the charger rejected the signed certificate, and no invalid-certificate SecurityEventNotification",
+        );
     }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
@@ -186,7 +203,6 @@ impl Family for Sec {
     }
 
     fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-        let window = ctx.config().tol.followup_window_us;
         match reply.action {
             "SecurityEventNotification" => {
                 st.sec.pending.clear(|p| &*p.id == reply.id);
@@ -206,10 +222,7 @@ impl Family for Sec {
                 if v2 && status_of(reply) == Some("Accepted") && !sec.boot_triggered {
                     let since = boot_sent.unwrap_or(reply.call_at);
                     if sec.last_startup_event.is_none_or(|t| t < since) {
-                        sec.boot_watch = Some(BootWatch {
-                            call: CallRef::of_reply(reply),
-                            due: Timestamp::after(ctx.now(), window),
-                        });
+                        sec.boot_watch = Some(Watch::of(ctx, reply));
                     }
                 }
             }
@@ -226,10 +239,7 @@ impl Family for Sec {
             "CertificateSigned" if status_of(reply) == Some("Rejected") => {
                 let sec = &mut st.sec;
                 if sec.last_cert_event.is_none_or(|t| t < reply.call_at) {
-                    sec.cert_expect = Some(CertExpect {
-                        call: CallRef::of_reply(reply),
-                        due: Timestamp::after(ctx.now(), window),
-                    });
+                    sec.cert_expect = Some(Watch::of(ctx, reply));
                 }
             }
             _ => {}
