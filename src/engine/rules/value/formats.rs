@@ -17,7 +17,7 @@ use crate::wire::doc::Json;
 use crate::engine::Ctx;
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::ALL;
-use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::rules::{Family, Listen, ProtoState, Rule};
 use crate::ocpp::config_keys16::{self, KeyType, PHASE_ROTATIONS_16};
 use crate::ocpp::variables::{self, DataType, StdVariable, Values};
 use crate::ocpp::{Side, Version};
@@ -53,17 +53,15 @@ impl Family for ValueFormats {
                     );
                 }
             }
-            (Version::V201 | Version::V21, "SetVariables", Side::Csms) => {
-                for (i, e) in entries(p, "setVariableData").enumerate() {
-                    if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
-                        ctx.report_at(
-                            &SET_VARIABLE_FORMAT,
-                            format!("/setVariableData/{i}/attributeValue"),
-                            format!("SetVariables {name}: {problem}"),
-                        );
-                    }
-                }
-            }
+            (Version::V201 | Version::V21, "SetVariables", Side::Csms) => entry_values(
+                version,
+                ctx,
+                p,
+                "setVariableData",
+                |_| true,
+                &SET_VARIABLE_FORMAT,
+                "SetVariables",
+            ),
             (Version::V201 | Version::V21, "NotifyReport", Side::Charger) => {
                 notify_report(version, ctx, p);
             }
@@ -123,20 +121,15 @@ impl Family for ValueFormats {
                     );
                 }
             }
-            (Version::V201 | Version::V21, "GetVariables", Side::Csms) => {
-                for (i, e) in entries(result, "getVariableResult").enumerate() {
-                    if str_at(e, "attributeStatus") != Some("Accepted") {
-                        continue;
-                    }
-                    if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
-                        ctx.report_at(
-                            &VARIABLE_FORMAT,
-                            format!("/getVariableResult/{i}/attributeValue"),
-                            format!("GetVariables result {name}: {problem}"),
-                        );
-                    }
-                }
-            }
+            (Version::V201 | Version::V21, "GetVariables", Side::Csms) => entry_values(
+                version,
+                ctx,
+                result,
+                "getVariableResult",
+                |e| str_at(e, "attributeStatus") == Some("Accepted"),
+                &VARIABLE_FORMAT,
+                "GetVariables result",
+            ),
             (Version::V201 | Version::V21, "SetVariables", Side::Csms) => {
                 if !reply.request_valid {
                     return;
@@ -144,6 +137,31 @@ impl Family for ValueFormats {
                 set_variables_reply(version, ctx, reply, result);
             }
             _ => {}
+        }
+    }
+}
+
+/// `rule` at each entry of the array `key` of `p` that `judged` keeps and whose
+/// attributeValue is malformed; `what` names the message in the finding.
+fn entry_values(
+    version: Version,
+    ctx: &mut Ctx<'_>,
+    p: Json<'_>,
+    key: &str,
+    judged: fn(Json<'_>) -> bool,
+    rule: &'static Rule,
+    what: &str,
+) {
+    for (i, e) in entries(p, key).enumerate() {
+        if !judged(e) {
+            continue;
+        }
+        if let Some((name, problem)) = entry_problem(version, e, "attributeValue") {
+            ctx.report_at(
+                rule,
+                format!("/{key}/{i}/attributeValue"),
+                format!("{what} {name}: {problem}"),
+            );
         }
     }
 }
