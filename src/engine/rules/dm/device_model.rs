@@ -73,6 +73,11 @@ impl ReportKind {
         })
     }
 
+    /// The report a request (`action` with `payload`) asks for, and its requestId.
+    fn asked(action: &str, payload: Json<'_>) -> Option<(ReportKind, i64)> {
+        Some((Self::of_request(action)?, int_of(payload, "requestId")?))
+    }
+
     fn of_report(action: &str) -> Option<ReportKind> {
         Some(match action {
             "NotifyReport" => ReportKind::Report,

@@ -75,10 +75,7 @@ pub(super) fn check_limits(
 // Reports.
 
 pub(super) fn report_request(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
-    let (Some(kind), Some(request_id)) = (
-        ReportKind::of_request(call.action),
-        int_of(call.payload, "requestId"),
-    ) else {
+    let Some((kind, request_id)) = ReportKind::asked(call.action, call.payload) else {
         return;
     };
     let reports = &mut st.dm.reports;
@@ -100,10 +97,7 @@ pub(super) fn report_request(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call
 }
 
 pub(super) fn report_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let (Some(kind), Some(request_id)) = (
-        ReportKind::of_request(reply.action),
-        int_of(reply.request, "requestId"),
-    ) else {
+    let Some((kind, request_id)) = ReportKind::asked(reply.action, reply.request) else {
         return;
     };
     let Some(r) = st
