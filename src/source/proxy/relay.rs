@@ -196,24 +196,18 @@ impl Relay<'_> {
         let deadline = tokio::time::Instant::now() + self.grace;
         use tokio::time::timeout_at as bounded;
         match ending {
-            Ending::Closed(Side::Charger, frame) => {
-                // The charger's close is echoed back to it (its closing handshake) while
-                // the CSMS is told.
+            Ending::Closed(side, frame) => {
+                // The closer's close is echoed back to it (its closing handshake) while the
+                // other side is told.
+                let (closer, other, other_rx) = match side {
+                    Side::Charger => (&mut c_tx, &mut u_tx, &mut u_rx),
+                    Side::Csms => (&mut u_tx, &mut c_tx, &mut c_rx),
+                };
                 let echo = Msg::Close(frame.clone());
                 let _ = bounded(deadline, async {
-                    tokio::join!(close_with(&mut c_tx, &echo), async {
-                        let _ = u_tx.send(&Msg::Close(frame)).await;
-                        drain(&mut u_rx).await;
-                    })
-                })
-                .await;
-            }
-            Ending::Closed(Side::Csms, frame) => {
-                let echo = Msg::Close(frame.clone());
-                let _ = bounded(deadline, async {
-                    tokio::join!(close_with(&mut u_tx, &echo), async {
-                        let _ = c_tx.send(&Msg::Close(frame)).await;
-                        drain(&mut c_rx).await;
+                    tokio::join!(close_with(closer, &echo), async {
+                        let _ = other.send(&Msg::Close(frame)).await;
+                        drain(other_rx).await;
                     })
                 })
                 .await;
