@@ -46,20 +46,11 @@ impl Station {
     pub(super) fn answer_16(&mut self, action: &str, p: &Value) -> Result<Value, &'static str> {
         let str_of = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
         Ok(match action {
-            "RemoteStartTransaction" => {
-                let connector = p.get("connectorId").and_then(Value::as_u64).unwrap_or(1);
-                let ok = self.tx.is_none()
-                    && !self.pending_start()
-                    && (1..=u64::from(self.cfg.connectors)).contains(&connector);
-                if ok {
-                    self.pending.push_back(Pending::RemoteStart {
-                        connector: u32::try_from(connector).unwrap_or(1),
-                        tag: str_of("idTag").unwrap_or_default(),
-                        remote_start_id: None,
-                    });
-                }
-                Self::status_json(ok)
-            }
+            "RemoteStartTransaction" => self.remote_start(
+                p.get("connectorId").and_then(Value::as_u64).unwrap_or(1),
+                str_of("idTag").unwrap_or_default(),
+                None,
+            ),
             "RemoteStopTransaction" => {
                 let want = p.get("transactionId").and_then(Value::as_i64);
                 let ok = self.tx.as_ref().is_some_and(|t| Some(t.id16) == want);
@@ -144,6 +135,23 @@ impl Station {
         })
     }
 
+    /// A remote start (1.6 RemoteStartTransaction, 2.x RequestStartTransaction) on
+    /// `connector`: accepted, and queued, when the station is idle with no start pending and
+    /// has that connector.
+    fn remote_start(&mut self, connector: u64, tag: String, remote_start_id: Option<i64>) -> Value {
+        let ok = self.tx.is_none()
+            && !self.pending_start()
+            && (1..=u64::from(self.cfg.connectors)).contains(&connector);
+        if ok {
+            self.pending.push_back(Pending::RemoteStart {
+                connector: u32::try_from(connector).unwrap_or(1),
+                tag,
+                remote_start_id,
+            });
+        }
+        Self::status_json(ok)
+    }
+
     pub(super) fn pending_start(&self) -> bool {
         self.pending
             .iter()
@@ -176,24 +184,14 @@ impl Station {
 
     pub(super) fn answer_2x(&mut self, action: &str, p: &Value) -> Result<Value, &'static str> {
         Ok(match action {
-            "RequestStartTransaction" => {
-                let evse = p.get("evseId").and_then(Value::as_u64).unwrap_or(1);
-                let ok = self.tx.is_none()
-                    && !self.pending_start()
-                    && (1..=u64::from(self.cfg.connectors)).contains(&evse);
-                if ok {
-                    self.pending.push_back(Pending::RemoteStart {
-                        connector: u32::try_from(evse).unwrap_or(1),
-                        tag: p
-                            .pointer("/idToken/idToken")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        remote_start_id: p.get("remoteStartId").and_then(Value::as_i64),
-                    });
-                }
-                Self::status_json(ok)
-            }
+            "RequestStartTransaction" => self.remote_start(
+                p.get("evseId").and_then(Value::as_u64).unwrap_or(1),
+                p.pointer("/idToken/idToken")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                p.get("remoteStartId").and_then(Value::as_i64),
+            ),
             "RequestStopTransaction" => {
                 let want = p.get("transactionId").and_then(Value::as_str);
                 let ok = self
