@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::ToolFinding;
 use crate::checker::StationInfo;
@@ -156,30 +157,31 @@ impl Waivers {
     /// Reads a `--waivers` file (`[[waivers]]` entries and nothing else).
     pub fn load(path: &Path) -> Result<Waivers, WaiverError> {
         let (text, shown) = read(path)?;
-        let f: StrictFile = toml::from_str(&text).map_err(|e| WaiverError::Toml {
-            path: shown.clone(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
-        Self::build(f.waivers, &text, &shown)
+        Self::parse(&text, &shown)
     }
 
     /// Reads the `[[waivers]]` of a `--config` file.
     pub fn from_config(path: &Path) -> Result<Waivers, WaiverError> {
         let (text, shown) = read(path)?;
-        let f: ConfigFile = toml::from_str(&text).map_err(|e| WaiverError::Toml {
-            path: shown.clone(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
-        Self::build(f.waivers, &text, &shown)
+        Self::parse_as(&text, &shown, |f: ConfigFile| f.waivers)
     }
 
     /// Parses `[[waivers]]` entries from TOML text (`source` names it in messages).
     pub fn parse(text: &str, source: &str) -> Result<Waivers, WaiverError> {
-        let f: StrictFile = toml::from_str(text).map_err(|e| WaiverError::Toml {
+        Self::parse_as(text, source, |f: StrictFile| f.waivers)
+    }
+
+    /// Parses TOML text as the file `F` and builds the waivers `entries` takes from it.
+    fn parse_as<F: DeserializeOwned>(
+        text: &str,
+        source: &str,
+        entries: fn(F) -> Vec<toml::Spanned<Raw>>,
+    ) -> Result<Waivers, WaiverError> {
+        let f: F = toml::from_str(text).map_err(|e| WaiverError::Toml {
             path: source.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        Self::build(f.waivers, text, source)
+        Self::build(entries(f), text, source)
     }
 
     /// Adds another file's waivers.
