@@ -173,13 +173,8 @@ pub fn run_loop<B: Backend>(
             return Ok(());
         }
         if let Some(rx) = feed.as_deref_mut() {
-            items.clear();
-            rx.drain(opts.drain_max, &mut items);
-            if !items.is_empty() {
+            if app.take_from(rx, opts.drain_max, &mut items) {
                 dirty = true;
-            }
-            for item in items.drain(..) {
-                app.on_item(item);
             }
             let dropped = rx.dropped();
             if dropped != app.feed_dropped {
@@ -202,15 +197,10 @@ pub fn run_loop<B: Backend>(
                 return Ok(());
             }
         }
-        if let Some((past, rx)) = behind.as_mut() {
-            items.clear();
-            rx.drain(opts.drain_max, &mut items);
-            if !items.is_empty() {
-                dirty = true;
-            }
-            for item in items.drain(..) {
-                past.on_item(item);
-            }
+        if let Some((past, rx)) = behind.as_mut()
+            && past.take_from(rx, opts.drain_max, &mut items)
+        {
+            dirty = true;
         }
         let due = last_draw.is_none_or(|t| t.elapsed() >= opts.redraw_every);
         if dirty && due {

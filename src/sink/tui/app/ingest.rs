@@ -3,9 +3,27 @@
 //! its frame. Derives nothing the engine did not say.
 
 use super::*;
+use crate::sink::tui::feed::FeedReceiver;
 use crate::source::event::EventKindOf;
 
 impl App {
+    /// Takes at most `max` of the feed's waiting items, without blocking (`items`: a buffer
+    /// kept between calls); whether any came.
+    pub fn take_from(
+        &mut self,
+        rx: &mut FeedReceiver,
+        max: usize,
+        items: &mut Vec<FeedItem>,
+    ) -> bool {
+        items.clear();
+        rx.drain(max, items);
+        let any = !items.is_empty();
+        for item in items.drain(..) {
+            self.on_item(item);
+        }
+        any
+    }
+
     /// Takes one item of the feed.
     pub fn on_item(&mut self, item: FeedItem) {
         match item {
