@@ -275,6 +275,18 @@ impl<R: BufRead> LogImporter<R> {
         }
     }
 
+    /// The frame that starts at `first` on line `n` (after `prefix`): read on until it ends
+    /// and produced, or the problem of one that does not end.
+    fn frame_from(&mut self, n: u64, prefix: &str, first: &str, out: &mut VecDeque<Produced>) {
+        match self.collect_frame(first, n) {
+            Ok(text) => self.frame(n, prefix, text, out),
+            Err(e) => out.push_back(Produced::Problem(Problem {
+                pos: n,
+                message: e.to_string(),
+            })),
+        }
+    }
+
     fn frame(&mut self, n: u64, prefix: &str, text: String, out: &mut VecDeque<Produced>) {
         let value: serde_json::Value = match serde_json::from_str(&text) {
             Ok(v) => v,
@@ -497,14 +509,7 @@ impl<R: BufRead> Importer for LogImporter<R> {
                     if t.starts_with(['2', '3', '4', '5', '6']) {
                         let s = line.trim_end().len() - 1;
                         let joined = format!("{}\n{}", &line[..=s], next);
-                        let prefix = line[..s].to_owned();
-                        match self.collect_frame(&joined[s..], n) {
-                            Ok(text) => self.frame(n, &prefix, text, out),
-                            Err(e) => out.push_back(Produced::Problem(Problem {
-                                pos: n,
-                                message: e.to_string(),
-                            })),
-                        }
+                        self.frame_from(n, &line[..s], &joined[s..], out);
                         return true;
                     }
                     self.pending = Some((n2, next));
@@ -515,16 +520,7 @@ impl<R: BufRead> Importer for LogImporter<R> {
             None => None,
         };
         match start {
-            Some(s) => {
-                let prefix = line[..s].to_owned();
-                match self.collect_frame(&line[s..], n) {
-                    Ok(text) => self.frame(n, &prefix, text, out),
-                    Err(e) => out.push_back(Produced::Problem(Problem {
-                        pos: n,
-                        message: e.to_string(),
-                    })),
-                }
-            }
+            Some(s) => self.frame_from(n, &line[..s], &line[s..], out),
             None => {
                 if let Some(c) = SKIPPED.as_ref().and_then(|r| r.captures(&line)) {
                     let frames = c.get(1).and_then(|m| m.as_str().parse().ok());
