@@ -369,26 +369,56 @@ mod tests {
     use crate::wire::doc::Doc;
     use serde_json::json;
 
+    /// Feeds `r` the CALL (`id`, `action`, from whom) with `payload`, at `at` s on `line`.
+    fn called(
+        r: &mut Reservations,
+        v16: bool,
+        (id, action, from): (&str, &'static str, Side),
+        payload: &Doc,
+        at: i64,
+        line: u64,
+    ) {
+        let c = call(id, action, from, payload.root());
+        r.observe_call(&c, v16, Timestamp::from_secs(at), line);
+    }
+
+    /// Feeds `r` the answer `result` to the CSMS's CALL (`id`, `action`) with `request`, at
+    /// `at` s.
+    fn answered(
+        r: &mut Reservations,
+        v16: bool,
+        (id, action): (&str, &'static str),
+        request: &Doc,
+        result: &Doc,
+        at: i64,
+    ) {
+        let a = answer(
+            id,
+            action,
+            Side::Csms,
+            request.root(),
+            Timestamp::from_secs(1),
+            result.root(),
+        );
+        r.observe_reply(&a, v16, Timestamp::from_secs(at));
+    }
+
     #[test]
     fn a_reservation_follows_its_messages_and_a_quiet_station_allocates_nothing() {
-        let t = Timestamp::from_secs;
         let mut r = Reservations::default();
         let hb = Doc::from_value(&json!({}));
-        r.observe_call(
-            &call("h", "Heartbeat", Side::Charger, hb.root()),
-            true,
-            t(1),
-            1,
-        );
+        called(&mut r, true, ("h", "Heartbeat", Side::Charger), &hb, 1, 1);
         assert!(r.0.is_none(), "nothing allocated before a ReserveNow");
         let reserve = Doc::from_value(
             &json!({"connectorId": 1, "expiryDate": "2026-11-22T11:00:00Z",
             "idTag": "T", "parentIdTag": "G", "reservationId": 5}),
         );
-        r.observe_call(
-            &call("r", "ReserveNow", Side::Csms, reserve.root()),
+        called(
+            &mut r,
             true,
-            t(2),
+            ("r", "ReserveNow", Side::Csms),
+            &reserve,
+            2,
             3,
         );
         let first = r.iter().next().expect("requested");
@@ -398,53 +428,43 @@ mod tests {
         );
         assert_eq!(first.call.line, 3);
         let ok = Doc::from_value(&json!({"status": "Accepted"}));
-        r.observe_reply(
-            &answer(
-                "r",
-                "ReserveNow",
-                Side::Csms,
-                reserve.root(),
-                Timestamp::from_secs(1),
-                ok.root(),
-            ),
-            true,
-            t(3),
-        );
+        answered(&mut r, true, ("r", "ReserveNow"), &reserve, &ok, 3);
         assert!(!r.held_by_itself());
         let reserved = Doc::from_value(
             &json!({"connectorId": 1, "errorCode": "NoError", "status": "Reserved"}),
         );
-        r.observe_call(
-            &call("s", "StatusNotification", Side::Charger, reserved.root()),
+        called(
+            &mut r,
             true,
-            t(4),
+            ("s", "StatusNotification", Side::Charger),
+            &reserved,
+            4,
             5,
         );
         let auth = Doc::from_value(&json!({"idTag": "G"}));
-        r.observe_call(
-            &call("a", "Authorize", Side::Charger, auth.root()),
-            true,
-            t(5),
-            6,
-        );
+        called(&mut r, true, ("a", "Authorize", Side::Charger), &auth, 5, 6);
         let res = r.iter().next().expect("kept");
         assert!(res.is_active() && res.reserved_seen && res.token_presented);
         // A start on another connector with its token does not use it; on its own, it does.
         let elsewhere = Doc::from_value(&json!({"connectorId": 2, "idTag": "T", "meterStart": 0,
             "timestamp": "2026-11-22T10:00:07Z"}));
-        r.observe_call(
-            &call("x", "StartTransaction", Side::Charger, elsewhere.root()),
+        called(
+            &mut r,
             true,
-            t(6),
+            ("x", "StartTransaction", Side::Charger),
+            &elsewhere,
+            6,
             7,
         );
         assert_eq!(r.consumed_now(), None);
         let here = Doc::from_value(&json!({"connectorId": 1, "idTag": "T", "meterStart": 0,
             "timestamp": "2026-11-22T10:00:08Z"}));
-        r.observe_call(
-            &call("y", "StartTransaction", Side::Charger, here.root()),
+        called(
+            &mut r,
             true,
-            t(7),
+            ("y", "StartTransaction", Side::Charger),
+            &here,
+            7,
             8,
         );
         assert_eq!(r.consumed_now(), Some(res_serial(&r)));
@@ -454,28 +474,12 @@ mod tests {
         );
         // A cancel afterwards finds it ended, and changes nothing.
         let cancel = Doc::from_value(&json!({"reservationId": 5}));
-        r.observe_reply(
-            &answer(
-                "c",
-                "CancelReservation",
-                Side::Csms,
-                cancel.root(),
-                Timestamp::from_secs(1),
-                ok.root(),
-            ),
-            true,
-            t(8),
-        );
+        answered(&mut r, true, ("c", "CancelReservation"), &cancel, &ok, 8);
         assert_eq!(
             r.cancel_found(),
             Some(Some((res_serial(&r), RState::Ended(End::Consumed))))
         );
-        r.observe_call(
-            &call("h", "Heartbeat", Side::Charger, hb.root()),
-            true,
-            t(9),
-            10,
-        );
+        called(&mut r, true, ("h", "Heartbeat", Side::Charger), &hb, 9, 10);
         assert_eq!((r.consumed_now(), r.cancel_found()), (None, None));
     }
 
@@ -485,97 +489,73 @@ mod tests {
 
     #[test]
     fn a_refused_reservation_goes_and_a_cancel_after_the_expiry_is_not_the_models_to_decide() {
-        let t = Timestamp::from_secs;
         let mut r = Reservations::default();
         let reserve = Doc::from_value(
             &json!({"id": 7, "evseId": 1, "expiryDateTime": "1970-01-01T00:00:10Z",
             "idToken": {"idToken": "T", "type": "ISO14443"}}),
         );
-        r.observe_call(
-            &call("r", "ReserveNow", Side::Csms, reserve.root()),
+        called(
+            &mut r,
             false,
-            t(1),
+            ("r", "ReserveNow", Side::Csms),
+            &reserve,
+            1,
             1,
         );
         let rejected = Doc::from_value(&json!({"status": "Rejected"}));
-        r.observe_reply(
-            &answer(
-                "r",
-                "ReserveNow",
-                Side::Csms,
-                reserve.root(),
-                Timestamp::from_secs(1),
-                rejected.root(),
-            ),
-            false,
-            t(2),
-        );
+        answered(&mut r, false, ("r", "ReserveNow"), &reserve, &rejected, 2);
         assert_eq!(r.iter().count(), 0, "a refused request is gone");
-        r.observe_call(
-            &call("r2", "ReserveNow", Side::Csms, reserve.root()),
+        called(
+            &mut r,
             false,
-            t(3),
+            ("r2", "ReserveNow", Side::Csms),
+            &reserve,
+            3,
             3,
         );
         let reserved = Doc::from_value(
             &json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Reserved",
             "timestamp": "1970-01-01T00:00:03Z"}),
         );
-        r.observe_call(
-            &call("s", "StatusNotification", Side::Charger, reserved.root()),
+        called(
+            &mut r,
             false,
-            t(4),
+            ("s", "StatusNotification", Side::Charger),
+            &reserved,
+            4,
             4,
         );
         let ok = Doc::from_value(&json!({"status": "Accepted"}));
-        r.observe_reply(
-            &answer(
-                "r2",
-                "ReserveNow",
-                Side::Csms,
-                reserve.root(),
-                Timestamp::from_secs(1),
-                ok.root(),
-            ),
-            false,
-            t(5),
-        );
+        answered(&mut r, false, ("r2", "ReserveNow"), &reserve, &ok, 5);
         assert!(r.held_by_itself(), "the Reserved status was its own");
         // 2.x: Faulted does not end it (a ReservationStatusUpdate Removed does).
         let faulted = Doc::from_value(
             &json!({"evseId": 1, "connectorId": 1, "connectorStatus": "Faulted",
             "timestamp": "1970-01-01T00:00:06Z"}),
         );
-        r.observe_call(
-            &call("f", "StatusNotification", Side::Charger, faulted.root()),
+        called(
+            &mut r,
             false,
-            t(6),
+            ("f", "StatusNotification", Side::Charger),
+            &faulted,
+            6,
             6,
         );
         assert!(r.iter().all(Reservation::is_active));
         let cancel = Doc::from_value(&json!({"reservationId": 7}));
-        r.observe_reply(
-            &answer(
-                "c",
-                "CancelReservation",
-                Side::Csms,
-                cancel.root(),
-                Timestamp::from_secs(1),
-                ok.root(),
-            ),
-            false,
-            t(11),
-        );
+        answered(&mut r, false, ("c", "CancelReservation"), &cancel, &ok, 11);
         assert!(
             r.iter().all(Reservation::is_active),
             "past its expiry: not cancelled"
         );
         let update =
             Doc::from_value(&json!({"reservationId": 7, "reservationUpdateStatus": "Removed"}));
-        r.observe_call(
-            &call("u", "ReservationStatusUpdate", Side::Charger, update.root()),
+        called(
+            &mut r,
             false,
-            t(12),
+            ("u", "ReservationStatusUpdate", Side::Charger),
+            &update,
+            12,
             8,
         );
         assert_eq!(

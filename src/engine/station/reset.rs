@@ -180,6 +180,26 @@ mod tests {
     use crate::wire::doc::Doc;
     use serde_json::json;
 
+    /// Feeds `r` the answer `result` to the CSMS's Reset `id` with `request`.
+    fn answered(
+        r: &mut Resets,
+        id: &str,
+        request: &Doc,
+        result: &Doc,
+        txs: &Transactions,
+        v2: bool,
+    ) {
+        let a = answer(
+            id,
+            "Reset",
+            Side::Csms,
+            request.root(),
+            Timestamp::from_secs(1),
+            result.root(),
+        );
+        r.observe_reply(&a, txs, v2);
+    }
+
     /// A 1.6 station running transaction 7 on connector 1.
     fn running_16() -> Transactions {
         let v = Some(Version::V16);
@@ -219,18 +239,7 @@ mod tests {
         r.observe_call(&call("r", "Reset", Side::Csms, reset.root()), &txs, t(2));
         assert!(r.asked().is_some_and(|a| !a.hard && a.booted_at.is_none()));
         let accepted = Doc::from_value(&json!({"status": "Accepted"}));
-        r.observe_reply(
-            &answer(
-                "r",
-                "Reset",
-                Side::Csms,
-                reset.root(),
-                Timestamp::from_secs(1),
-                accepted.root(),
-            ),
-            &txs,
-            false,
-        );
+        answered(&mut r, "r", &reset, &accepted, &txs, false);
         assert_eq!(r.answered_running(), Some(true));
         assert!(r.completed().is_none(), "not before the boot");
         let boot = Doc::from_value(&json!({}));
@@ -268,48 +277,15 @@ mod tests {
         let one = Doc::from_value(&json!({"type": "Immediate", "evseId": 1}));
         let accepted = Doc::from_value(&json!({"status": "Accepted"}));
         r.observe_call(&call("r", "Reset", Side::Csms, one.root()), &txs, t(2));
-        r.observe_reply(
-            &answer(
-                "r",
-                "Reset",
-                Side::Csms,
-                one.root(),
-                Timestamp::from_secs(1),
-                accepted.root(),
-            ),
-            &txs,
-            true,
-        );
+        answered(&mut r, "r", &one, &accepted, &txs, true);
         assert_eq!(r.answered_running(), Some(false));
         let all = Doc::from_value(&json!({"type": "Immediate"}));
         let rejected = Doc::from_value(&json!({"status": "Rejected"}));
-        r.observe_reply(
-            &answer(
-                "x",
-                "Reset",
-                Side::Csms,
-                all.root(),
-                Timestamp::from_secs(1),
-                rejected.root(),
-            ),
-            &txs,
-            true,
-        );
+        answered(&mut r, "x", &all, &rejected, &txs, true);
         let soft = Doc::from_value(&json!({"type": "Soft"}));
         r.observe_call(&call("s", "Reset", Side::Csms, soft.root()), &txs, t(3));
         assert!(r.asked().is_some());
-        r.observe_reply(
-            &answer(
-                "x",
-                "Reset",
-                Side::Csms,
-                all.root(),
-                Timestamp::from_secs(1),
-                rejected.root(),
-            ),
-            &txs,
-            true,
-        );
+        answered(&mut r, "x", &all, &rejected, &txs, true);
         assert!(r.asked().is_none(), "a refusal ends the reset asked");
         r.observe_call(
             &call("b", "BootNotification", Side::Charger, hb.root()),

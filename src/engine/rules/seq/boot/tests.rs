@@ -37,46 +37,44 @@ fn a_trace_that_starts_mid_life_is_not_judged() {
     assert_eq!(mine(&t), vec![]);
 }
 
+/// A 1.6 station booted Accepted at 1 s that, after `before_close`, closes at `close_at` s and
+/// reconnects at 10 s without booting: its first CALL is a Heartbeat (line 10).
+fn reconnected_without_boot(before_close: &[(u32, &str, &str)], close_at: u32) -> String {
+    let a = answer("b1", "Accepted", 300, 1);
+    let status = status0("c1");
+    let time = time_answer("c2", 11);
+    let mut events = vec![
+        (0, "open", ""),
+        (1, "charger", BOOT16),
+        (1, "csms", a.as_str()),
+        (2, "charger", status.as_str()),
+        (2, "csms", r#"[3,"c1",{}]"#),
+    ];
+    events.extend_from_slice(before_close);
+    events.extend([
+        (close_at, "close", ""),
+        (10, "open", ""),
+        (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
+        (11, "csms", time.as_str()),
+    ]);
+    script("ocpp1.6", &events)
+}
+
 #[test]
 fn an_accepted_station_may_reconnect_without_booting() {
-    let a = answer("b1", "Accepted", 300, 1);
-    let t = script(
-        "ocpp1.6",
-        &[
-            (0, "open", ""),
-            (1, "charger", BOOT16),
-            (1, "csms", &a),
-            (2, "charger", &status0("c1")),
-            (2, "csms", r#"[3,"c1",{}]"#),
-            (3, "close", ""),
-            (10, "open", ""),
-            (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
-            (11, "csms", &time_answer("c2", 11)),
-        ],
-    );
-    assert_eq!(mine(&t), vec![]);
+    assert_eq!(mine(&reconnected_without_boot(&[], 3)), vec![]);
 }
 
 #[test]
 fn reconnect_after_an_accepted_reset_without_boot_is_info() {
-    let a = answer("b1", "Accepted", 300, 1);
-    let t = script(
-        "ocpp1.6",
-        &[
-            (0, "open", ""),
-            (1, "charger", BOOT16),
-            (1, "csms", &a),
-            (2, "charger", &status0("c1")),
-            (2, "csms", r#"[3,"c1",{}]"#),
-            (3, "csms", r#"[2,"s1","Reset",{"type":"Hard"}]"#),
-            (3, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
-            (4, "close", ""),
-            (10, "open", ""),
-            (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
-            (11, "csms", &time_answer("c2", 11)),
-        ],
+    let reset = [
+        (3, "csms", r#"[2,"s1","Reset",{"type":"Hard"}]"#),
+        (3, "charger", r#"[3,"s1",{"status":"Accepted"}]"#),
+    ];
+    assert_eq!(
+        mine(&reconnected_without_boot(&reset, 4)),
+        vec![("seq.boot-first", Severity::Info, 10)]
     );
-    assert_eq!(mine(&t), vec![("seq.boot-first", Severity::Info, 10)]);
 }
 
 #[test]

@@ -56,6 +56,9 @@ const BOOT_OK: &str =
     r#"[3,"b1",{"status":"Accepted","currentTime":"2026-11-22T10:00:01Z","interval":300}]"#;
 const START: &str = r#"[2,"s1","StartTransaction",{"connectorId":1,"idTag":"TAG-1","meterStart":1000,"timestamp":"2026-11-22T10:00:03Z"}]"#;
 const START_OK: &str = r#"[3,"s1",{"idTagInfo":{"status":"Accepted"},"transactionId":7}]"#;
+/// Transaction 7's StopTransaction, and the same stop sent again as another CALL.
+const STOP: &str = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
+const STOP_AGAIN: &str = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
 
 /// A 1.6 trace of a booted charger (seconds 1-2), then `rest`.
 fn booted(rest: &[(u32, &str, &str)]) -> String {
@@ -132,12 +135,10 @@ fn unknown_transaction_is_reported_once_and_leniently_before_a_boot() {
 
 #[test]
 fn a_late_acknowledgement_makes_a_second_stop_a_warning() {
-    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
-    let stop2 = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
     let t = running(&[
-        (60, "charger", stop),
+        (60, "charger", STOP),
         (100, "csms", r#"[3,"x1",{}]"#),
-        (101, "charger", stop2),
+        (101, "charger", STOP_AGAIN),
         (102, "csms", r#"[3,"x2",{}]"#),
     ]);
     let found = run(&t);
@@ -150,12 +151,10 @@ fn a_late_acknowledgement_makes_a_second_stop_a_warning() {
 
 #[test]
 fn a_retry_after_callerror_is_not_a_second_stop() {
-    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
-    let stop2 = r#"[2,"x2","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
     let t = running(&[
-        (60, "charger", stop),
+        (60, "charger", STOP),
         (61, "csms", r#"[4,"x1","InternalError","",{}]"#),
-        (70, "charger", stop2),
+        (70, "charger", STOP_AGAIN),
         (71, "csms", r#"[3,"x2",{}]"#),
     ]);
     let found = run(&t);
@@ -165,9 +164,8 @@ fn a_retry_after_callerror_is_not_a_second_stop() {
 #[test]
 fn connector_is_busy_until_the_stop_is_sent() {
     let start2 = r#"[2,"s2","StartTransaction",{"connectorId":1,"idTag":"TAG-2","meterStart":2000,"timestamp":"2026-11-22T10:02:00Z"}]"#;
-    let stop = r#"[2,"x1","StopTransaction",{"transactionId":7,"meterStop":2000,"timestamp":"2026-11-22T10:01:00Z"}]"#;
     let t = running(&[
-        (60, "charger", stop),
+        (60, "charger", STOP),
         (61, "csms", r#"[3,"x1",{}]"#),
         (120, "charger", start2),
         (
