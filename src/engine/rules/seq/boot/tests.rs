@@ -37,16 +37,26 @@ fn a_trace_that_starts_mid_life_is_not_judged() {
     assert_eq!(mine(&t), vec![]);
 }
 
+/// A trace of `version` opened at 0 s, its BootNotification (1 s) answered `status`, then
+/// `rest`.
+fn after_boot(version: &str, status: &str, rest: &[(u32, &str, &str)]) -> String {
+    let boot = if version == "ocpp1.6" { BOOT16 } else { BOOT2 };
+    let a = answer("b1", status, 300, 1);
+    let mut events = vec![
+        (0, "open", ""),
+        (1, "charger", boot),
+        (1, "csms", a.as_str()),
+    ];
+    events.extend_from_slice(rest);
+    script(version, &events)
+}
+
 /// A 1.6 station booted Accepted at 1 s that, after `before_close`, closes at `close_at` s and
 /// reconnects at 10 s without booting: its first CALL is a Heartbeat (line 10).
 fn reconnected_without_boot(before_close: &[(u32, &str, &str)], close_at: u32) -> String {
-    let a = answer("b1", "Accepted", 300, 1);
     let status = status0("c1");
     let time = time_answer("c2", 11);
     let mut events = vec![
-        (0, "open", ""),
-        (1, "charger", BOOT16),
-        (1, "csms", a.as_str()),
         (2, "charger", status.as_str()),
         (2, "csms", r#"[3,"c1",{}]"#),
     ];
@@ -57,7 +67,7 @@ fn reconnected_without_boot(before_close: &[(u32, &str, &str)], close_at: u32) -
         (11, "charger", r#"[2,"c2","Heartbeat",{}]"#),
         (11, "csms", time.as_str()),
     ]);
-    script("ocpp1.6", &events)
+    after_boot("ocpp1.6", "Accepted", &events)
 }
 
 #[test]
@@ -79,13 +89,10 @@ fn reconnect_after_an_accepted_reset_without_boot_is_info() {
 
 #[test]
 fn a_triggered_message_is_allowed_while_pending_and_others_are_not() {
-    let a = answer("b1", "Pending", 300, 1);
-    let t = script(
+    let t = after_boot(
         "ocpp1.6",
+        "Pending",
         &[
-            (0, "open", ""),
-            (1, "charger", BOOT16),
-            (1, "csms", &a),
             (
                 2,
                 "csms",
@@ -108,17 +115,11 @@ fn a_triggered_message_is_allowed_while_pending_and_others_are_not() {
 #[test]
 fn rejected_station_answers_differ_between_16_and_2x() {
     // 1.6: any answer during the wait is wrong, a SecurityError too.
-    let a = answer("b1", "Rejected", 300, 1);
-    let t16 = script(
-        "ocpp1.6",
-        &[
-            (0, "open", ""),
-            (1, "charger", BOOT16),
-            (1, "csms", &a),
-            (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
-            (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
-        ],
-    );
+    let clear_cache = [
+        (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
+        (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
+    ];
+    let t16 = after_boot("ocpp1.6", "Rejected", &clear_cache);
     assert_eq!(
         mine(&t16),
         vec![
@@ -127,16 +128,7 @@ fn rejected_station_answers_differ_between_16_and_2x() {
         ]
     );
     // 2.x: SecurityError is the required answer; the CSMS call itself is an error.
-    let t2 = script(
-        "ocpp2.0.1",
-        &[
-            (0, "open", ""),
-            (1, "charger", BOOT2),
-            (1, "csms", &a),
-            (2, "csms", r#"[2,"s1","ClearCache",{}]"#),
-            (2, "charger", r#"[4,"s1","SecurityError","rejected",{}]"#),
-        ],
-    );
+    let t2 = after_boot("ocpp2.0.1", "Rejected", &clear_cache);
     assert_eq!(
         mine(&t2),
         vec![("seq.csms-call-while-rejected", Severity::Error, 4)]
@@ -145,16 +137,13 @@ fn rejected_station_answers_differ_between_16_and_2x() {
 
 #[test]
 fn an_early_retry_is_allowed_after_a_boot_trigger_and_info_on_a_new_connection() {
-    let p = answer("b1", "Pending", 300, 1);
     let p2 = answer("b2", "Pending", 300, 3);
     let boot2 = BOOT2.replace("b1", "b2").replace("PowerUp", "Triggered");
     let boot3 = BOOT2.replace("b1", "b3");
-    let t = script(
+    let t = after_boot(
         "ocpp2.0.1",
+        "Pending",
         &[
-            (0, "open", ""),
-            (1, "charger", BOOT2),
-            (1, "csms", &p),
             (
                 2,
                 "csms",
