@@ -26,6 +26,11 @@ pub(crate) fn ts_of(v: Json<'_>, key: &str) -> Option<Timestamp> {
     str_of(v, key).and_then(|s| Timestamp::parse_rfc3339(s).ok())
 }
 
+/// The string member `key` of a 1.6 answer's `idTagInfo` (a valid CALLRESULT's).
+pub(crate) fn id_tag_info<'a>(reply: &Reply<'a>, key: &str) -> Option<&'a str> {
+    str_of(reply.result()?.get("idTagInfo")?, key)
+}
+
 /// The array member `key` of an object (empty when absent or not an array).
 pub(crate) fn arr_of<'a>(v: Json<'a>, key: &str) -> Array<'a> {
     v.get(key)

@@ -40,8 +40,8 @@ use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, RState, Reservation, Wake, v16};
 use crate::engine::support::{
-    CallRef, arr_of, credible_stamp, int_of, push_capped, report_unless_excused, status_of, str_of,
-    ts_of,
+    CallRef, arr_of, credible_stamp, id_tag_info, int_of, push_capped, report_unless_excused,
+    status_of, str_of, ts_of,
 };
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};

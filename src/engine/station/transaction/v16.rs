@@ -12,7 +12,7 @@
 //! ```
 
 use crate::engine::protocol::{Call, Outcome, Reply};
-use crate::engine::support::{CallRef, int_of, push_capped, str_of, ts_of};
+use crate::engine::support::{CallRef, id_tag_info, int_of, push_capped, str_of, ts_of};
 use crate::time::Timestamp;
 
 /// Transactions followed (open ones, and recently stopped ones with their details).
@@ -371,10 +371,7 @@ impl Txs {
             self.txs.retain(|t| t.id != id);
         }
         push_capped(&mut self.used_ids, id, MAX_USED_IDS);
-        let parent = reply
-            .result()
-            .and_then(|r| r.get("idTagInfo"))
-            .and_then(|i| str_of(i, "parentIdTag"));
+        let parent = id_tag_info(reply, "parentIdTag");
         let tx = self.add(id);
         tx.connector = Some(start.connector);
         tx.id_tag = str_of(p, "idTag").map(Box::from);

@@ -90,10 +90,7 @@ pub(super) fn on_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>
             let Some(tag) = str_of(reply.request, "idTag") else {
                 return;
             };
-            let status = reply
-                .result()
-                .and_then(|r| r.get("idTagInfo"))
-                .and_then(|i| str_of(i, "status"));
+            let status = id_tag_info(reply, "status");
             if status.is_some_and(|x| x != "Accepted") {
                 // A refused idTag ends the attempt of a remote start.
                 st.remote.starts16.clear(|r| same_tag(&r.id_tag, tag));

@@ -187,10 +187,7 @@ pub(super) fn authorize_answered(st: &mut ProtoState, reply: &Reply<'_>) {
     let Some(tag) = str_of(reply.request, "idTag") else {
         return;
     };
-    let parent = reply
-        .result()
-        .and_then(|r| r.get("idTagInfo"))
-        .and_then(|i| str_of(i, "parentIdTag"));
+    let parent = id_tag_info(reply, "parentIdTag");
     let s = &mut st.tx16;
     if let Some(parent) = parent {
         s.learn_parent(tag, parent);
