@@ -56,6 +56,15 @@ impl Version {
         !matches!(self, Version::V16)
     }
 
+    /// `versions` as users write them, `sep` between them.
+    pub fn list(versions: &[Version], sep: &str) -> String {
+        versions
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
     /// Index for per-version tables.
     pub fn index(self) -> usize {
         self as usize

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::exit;
 use crate::engine::rules::{self, REGISTRY, Rule};
 use crate::engine::schema::ERRATA;
+use crate::ocpp::Version;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
@@ -28,14 +29,6 @@ pub struct RulesArgs {
     /// List the schema errata overlays instead of the rules
     #[arg(long)]
     pub errata: bool,
-}
-
-fn versions(r: &Rule) -> String {
-    r.versions
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn rule_json(r: &Rule) -> serde_json::Value {
@@ -79,7 +72,7 @@ pub fn run(args: &RulesArgs) -> Result<u8> {
                     writeln!(
                         out,
                         "severity: {sev}    versions: {}    broken by: {}",
-                        versions(rule),
+                        Version::list(rule.versions, ","),
                         rule.by.as_str()
                     )?;
                     writeln!(out, "spec: {}\n", rule.spec)?;
@@ -119,7 +112,7 @@ fn list(out: &mut impl Write, rules: &[&Rule], format: RulesFormat) -> Result<()
                     "{:<40} {:<8} {:<14} {}",
                     r.id,
                     r.severity.as_str(),
-                    versions(r),
+                    Version::list(r.versions, ","),
                     r.summary
                 )?;
             }

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use super::markup::html_escape as e;
 use super::{Counts, FileEnd, Gate, Item, ReportWriter, Status, Totals};
+use crate::ocpp::Version;
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2433;background:#f4f6f9}
@@ -168,9 +169,9 @@ impl<W: Write> ReportWriter for HtmlWriter<W> {
             self.input_errors
                 .push((end.file.to_owned(), x.line, x.message.clone()));
         }
-        let versions = end.versions.map_or("unknown".into(), |vs| {
-            vs.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-        });
+        let versions = end
+            .versions
+            .map_or("unknown".into(), |vs| Version::list(vs, ", "));
         self.files
             .push((end.file.to_owned(), end.stats.frames, versions));
         Ok(())

@@ -14,6 +14,7 @@ use super::{FileEnd, Gate, Item, ReportWriter, RunInfo, Status, Totals};
 use crate::checker::FileResult;
 use crate::engine::rules::{REGISTRY, Rule};
 use crate::finding::Finding;
+use crate::ocpp::Version;
 
 fn describe(file: &str, f: &Finding) -> String {
     format!(
@@ -157,9 +158,9 @@ impl<W: Write> ReportWriter for JunitWriter<W> {
             out,
             r#"  <testsuite name="{file}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#,
         )?;
-        let versions = end.versions.map_or("unknown".into(), |vs| {
-            vs.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",")
-        });
+        let versions = end
+            .versions
+            .map_or("unknown".into(), |vs| Version::list(vs, ","));
         writeln!(
             out,
             r#"    <properties><property name="schemas" value="{}"/><property name="frames" value="{}"/><property name="versions" value="{}"/></properties>"#,

@@ -156,7 +156,7 @@ impl Runner {
                 } else {
                     format!(
                         "not applicable: the case is for OCPP {}; the trace has {}",
-                        versions_text(case),
+                        Version::list(&case.versions, ", "),
                         others
                             .iter()
                             .chain(unknown.iter())
@@ -174,14 +174,6 @@ impl Runner {
         }
         out
     }
-}
-
-fn versions_text(case: &Case) -> String {
-    case.versions
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn not_applicable(case: &Case, station: Option<&StationInfo>, reason: String) -> CaseResult {
