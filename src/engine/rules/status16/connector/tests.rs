@@ -52,27 +52,40 @@ fn status(id: &str, conn: i64, status: &str, ts: Option<&str>) -> String {
     )
 }
 
+/// A StatusNotification `(id, connector, status, timestamp)` as [`status`] writes it.
+type Report<'a> = (&'a str, i64, &'a str, Option<&'a str>);
+
+/// A 1.6 trace of StatusNotifications, each answered: `before` the boot, then the boot, then
+/// `after`.
+fn around_boot(before: &[Report<'_>], after: &[Report<'_>]) -> String {
+    let answered = |reports: &[Report<'_>]| -> Vec<(String, String)> {
+        reports
+            .iter()
+            .map(|&(id, conn, st, ts)| (status(id, conn, st, ts), format!(r#"[3,"{id}",{{}}]"#)))
+            .collect()
+    };
+    let (before, after) = (answered(before), answered(after));
+    let mut frames = Vec::new();
+    for (call, answer) in &before {
+        frames.extend([("charger", call.as_str()), ("csms", answer.as_str())]);
+    }
+    frames.extend([BOOT, BOOT_OK]);
+    for (call, answer) in &after {
+        frames.extend([("charger", call.as_str()), ("csms", answer.as_str())]);
+    }
+    trace("ocpp1.6", &frames)
+}
+
 fn ids(found: &[(&'static str, Severity, u64)]) -> Vec<&'static str> {
     found.iter().map(|f| f.0).collect()
 }
 
 #[test]
 fn first_report_and_report_after_reboot_are_not_transitions() {
-    let s1 = status("s1", 1, "Charging", None);
-    let s2 = status("s2", 1, "Preparing", None);
-    let s3 = status("s3", 1, "Charging", None);
-    let t = trace(
-        "ocpp1.6",
-        &[
-            ("charger", &s1),
-            ("csms", r#"[3,"s1",{}]"#),
-            BOOT,
-            BOOT_OK,
-            ("charger", &s2),
-            ("csms", r#"[3,"s2",{}]"#),
-            ("charger", &s3),
-            ("csms", r#"[3,"s3",{}]"#),
-        ],
+    let charging = ("s3", 1, "Charging", None);
+    let t = around_boot(
+        &[("s1", 1, "Charging", None)],
+        &[("s2", 1, "Preparing", None), charging],
     );
     let found = run(&t);
     assert!(
@@ -80,18 +93,7 @@ fn first_report_and_report_after_reboot_are_not_transitions() {
         "{found:?}"
     );
     // Preparing -> Charging is listed (B3); now Charging -> Preparing is not.
-    let s4 = status("s4", 1, "Preparing", None);
-    let t = trace(
-        "ocpp1.6",
-        &[
-            BOOT,
-            BOOT_OK,
-            ("charger", &s3),
-            ("csms", r#"[3,"s3",{}]"#),
-            ("charger", &s4),
-            ("csms", r#"[3,"s4",{}]"#),
-        ],
-    );
+    let t = around_boot(&[], &[charging, ("s4", 1, "Preparing", None)]);
     let found = run(&t);
     assert_eq!(
         found
@@ -106,18 +108,9 @@ fn first_report_and_report_after_reboot_are_not_transitions() {
 #[test]
 fn out_of_order_across_a_boot_is_a_warning() {
     // Both stamps credible (behind the frames' own times), the second earlier.
-    let s1 = status("s1", 1, "Available", Some("2026-11-22T10:00:00.900Z"));
-    let s2 = status("s2", 1, "Available", Some("2026-11-22T10:00:00.500Z"));
-    let t = trace(
-        "ocpp1.6",
-        &[
-            ("charger", &s1),
-            ("csms", r#"[3,"s1",{}]"#),
-            BOOT,
-            BOOT_OK,
-            ("charger", &s2),
-            ("csms", r#"[3,"s2",{}]"#),
-        ],
+    let t = around_boot(
+        &[("s1", 1, "Available", Some("2026-11-22T10:00:00.900Z"))],
+        &[("s2", 1, "Available", Some("2026-11-22T10:00:00.500Z"))],
     );
     let found = run(&t);
     let f: Vec<_> = found
@@ -130,20 +123,12 @@ fn out_of_order_across_a_boot_is_a_warning() {
 
 #[test]
 fn connector_zero_is_not_judged_by_the_table() {
-    let s1 = status("s1", 0, "Unavailable", None);
-    let s2 = status("s2", 0, "Available", None);
-    let s3 = status("s3", 0, "Faulted", None);
-    let t = trace(
-        "ocpp1.6",
+    let t = around_boot(
+        &[],
         &[
-            BOOT,
-            BOOT_OK,
-            ("charger", &s1),
-            ("csms", r#"[3,"s1",{}]"#),
-            ("charger", &s2),
-            ("csms", r#"[3,"s2",{}]"#),
-            ("charger", &s3),
-            ("csms", r#"[3,"s3",{}]"#),
+            ("s1", 0, "Unavailable", None),
+            ("s2", 0, "Available", None),
+            ("s3", 0, "Faulted", None),
         ],
     );
     let found = run(&t);
