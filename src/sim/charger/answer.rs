@@ -121,18 +121,24 @@ impl Station {
             "ChangeConfiguration" => {
                 let key = str_of("key").unwrap_or_default();
                 let value = str_of("value").unwrap_or_default();
-                let status = match self.settings.get_mut(&key) {
-                    Some(s) if s.writable => {
-                        s.value = value;
-                        "Accepted"
-                    }
-                    Some(_) => "Rejected",
-                    None => "NotSupported",
-                };
-                json!({ "status": status })
+                json!({ "status": self.set_setting(&key, value, "NotSupported") })
             }
             _ => return Err("NotImplemented"),
         })
+    }
+
+    /// Writes the setting `key` (a 1.6 configuration key, a 2.x variable) when it is writable:
+    /// `Accepted`, `Rejected` when it is read-only, `unknown` (the version's word) when the
+    /// station has no such setting.
+    fn set_setting(&mut self, key: &str, value: String, unknown: &'static str) -> &'static str {
+        match self.settings.get_mut(key) {
+            Some(s) if s.writable => {
+                s.value = value;
+                "Accepted"
+            }
+            Some(_) => "Rejected",
+            None => unknown,
+        }
     }
 
     /// A remote start (1.6 RemoteStartTransaction, 2.x RequestStartTransaction) on
@@ -275,14 +281,7 @@ impl Station {
                         .unwrap_or_default()
                         .to_owned();
                     let mut r = mirror(e);
-                    let status = match self.settings.get_mut(&key) {
-                        Some(s) if s.writable => {
-                            s.value = value;
-                            "Accepted"
-                        }
-                        Some(_) => "Rejected",
-                        None => "UnknownVariable",
-                    };
+                    let status = self.set_setting(&key, value, "UnknownVariable");
                     r.insert("attributeStatus".into(), json!(status));
                     results.push(Value::Object(r));
                 }
