@@ -287,18 +287,13 @@ impl Relay<'_> {
                         self.write_timeout.as_secs_f64()
                     ),
                 );
-                let _ = bounded(
+                let busy = close(1013, "proxy busy, try again later");
+                close_both(
                     deadline,
-                    send_both(
-                        &mut c_tx,
-                        &mut u_tx,
-                        &close(1013, "proxy busy, try again later"),
-                    ),
+                    (&mut c_rx, &mut c_tx),
+                    (&mut u_rx, &mut u_tx),
+                    &busy,
                 )
-                .await;
-                let _ = bounded(deadline, async {
-                    tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
-                })
                 .await;
             }
             Ending::Idle => {
@@ -310,25 +305,23 @@ impl Relay<'_> {
                         self.idle_timeout.as_secs_f64()
                     ),
                 );
-                let _ = bounded(
+                let idle = close(1001, "idle timeout");
+                close_both(
                     deadline,
-                    send_both(&mut c_tx, &mut u_tx, &close(1001, "idle timeout")),
+                    (&mut c_rx, &mut c_tx),
+                    (&mut u_rx, &mut u_tx),
+                    &idle,
                 )
-                .await;
-                let _ = bounded(deadline, async {
-                    tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
-                })
                 .await;
             }
             Ending::Shutdown => {
-                let _ = bounded(
+                let bye = close(1001, "proxy shutting down");
+                close_both(
                     deadline,
-                    send_both(&mut c_tx, &mut u_tx, &close(1001, "proxy shutting down")),
+                    (&mut c_rx, &mut c_tx),
+                    (&mut u_rx, &mut u_tx),
+                    &bye,
                 )
-                .await;
-                let _ = bounded(deadline, async {
-                    tokio::join!(drain(&mut c_rx), drain(&mut u_rx))
-                })
                 .await;
             }
         }
@@ -454,6 +447,19 @@ impl Relay<'_> {
 /// Sends `msg` to both sides at once.
 async fn send_both(c_tx: &mut Tx, u_tx: &mut Tx, msg: &Msg) {
     let _ = tokio::join!(c_tx.send(msg), u_tx.send(msg));
+}
+
+/// Sends `close` to both sides, then reads out both closing handshakes, each step bounded by
+/// `deadline`.
+async fn close_both(
+    deadline: tokio::time::Instant,
+    (c_rx, c_tx): (&mut Rx, &mut Tx),
+    (u_rx, u_tx): (&mut Rx, &mut Tx),
+    close: &Msg,
+) {
+    use tokio::time::timeout_at as bounded;
+    let _ = bounded(deadline, send_both(c_tx, u_tx, close)).await;
+    let _ = bounded(deadline, async { tokio::join!(drain(c_rx), drain(u_rx)) }).await;
 }
 
 /// Sends `close` and shuts the socket's writing down.
