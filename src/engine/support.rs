@@ -1,7 +1,7 @@
 //! Helpers the station model and every rule family need: reading members of a JSON payload,
-//! remembering a CALL to report about it later, reporting a finding the trace may not prove
-//! at a lower severity, and bounded lists. Nothing here judges, and nothing here imports a
-//! rule.
+//! remembering a CALL to report about it later, reporting a follow-up that did not come and a
+//! finding the trace may not prove (at a lower severity), and bounded lists. Nothing here
+//! judges, and nothing here imports a rule.
 
 use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::Rule;
@@ -156,6 +156,23 @@ pub(crate) fn credible_stamp(ctx: &Ctx<'_>, ts: Timestamp) -> bool {
             .now()
             .micros()
             .saturating_add(ctx.config().tol.clock_skew_us)
+}
+
+/// Reports `rule` about a remembered message whose follow-up did not come within the followup
+/// window: `missing` says what was seen and what did not follow, and the message ends
+/// `followed within N s`.
+pub(crate) fn report_not_followed(
+    ctx: &mut Ctx<'_>,
+    rule: &'static Rule,
+    about: About<'_>,
+    missing: &str,
+) {
+    let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
+    ctx.report_about(
+        rule,
+        about,
+        format!("{missing} followed within {secs:.0} s"),
+    );
 }
 
 /// Reports `rule` at its own severity when the trace proves the finding (`proven`); else at

@@ -39,7 +39,7 @@ use crate::engine::rules::trig::status::InProgress;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, int_of, status_of, str_of};
+use crate::engine::support::{CallRef, int_of, report_not_followed, status_of, str_of};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
@@ -201,13 +201,11 @@ impl Family for Fw {
             );
         }
         for (_, e) in fw.expects.expired(now) {
-            ctx.report_about(
+            report_not_followed(
+                ctx,
                 e.rule,
                 e.about.about(),
-                format!(
-                    "{} and no SecurityEventNotification {} followed within {window:.0} s",
-                    e.what, e.event
-                ),
+                &format!("{} and no SecurityEventNotification {}", e.what, e.event),
             );
         }
     }

@@ -25,7 +25,9 @@ use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::v2::{Event, id_hash};
 use crate::engine::station::v16::same_tag;
 use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, id_tag_info, int_of, push_capped, status_of, str_of};
+use crate::engine::support::{
+    CallRef, id_tag_info, int_of, push_capped, report_not_followed, status_of, str_of,
+};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;

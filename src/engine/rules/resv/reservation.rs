@@ -25,7 +25,7 @@ use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Cfg, Deadlines, End, RState, Reservation, Reservations, Wake};
 use crate::engine::support::{
-    CallRef, availability_states, int_of, push_capped, status_of, str_of,
+    CallRef, availability_states, int_of, push_capped, report_not_followed, status_of, str_of,
 };
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -174,15 +174,16 @@ impl Family for Resv {
                 && now > due
             {
                 rs.watch_mut(model, r.serial).end = Some(End::Removed);
-                ctx.report_about(
-                        &REMOVED_NOT_REPORTED,
-                        r.call.about(),
-                        format!(
-                            "EVSE {} of reservation {} became faulted or unavailable, and no ReservationStatusUpdate Removed followed within {secs:.0} s",
-                            r.target.unwrap_or(0),
-                            r.id
-                        ),
-                    );
+                report_not_followed(
+                    ctx,
+                    &REMOVED_NOT_REPORTED,
+                    r.call.about(),
+                    &format!(
+                        "EVSE {} of reservation {} became faulted or unavailable, and no ReservationStatusUpdate Removed",
+                        r.target.unwrap_or(0),
+                        r.id
+                    ),
+                );
                 continue;
             }
             if let Some(expiry) = r.expiry
@@ -209,11 +210,12 @@ impl Family for Resv {
             }
         }
         for (_, c) in rs.cancels.expired(now) {
-            ctx.report_about(
+            report_not_followed(
+                ctx,
                 &CANCEL_STATUS_MISSING,
                 c.call.about(),
-                format!(
-                    "the reservation of EVSE {} was cancelled, and no Available status for it followed within {secs:.0} s",
+                &format!(
+                    "the reservation of EVSE {} was cancelled, and no Available status for it",
                     c.evse
                 ),
             );

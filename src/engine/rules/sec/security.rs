@@ -16,7 +16,9 @@ use crate::engine::rules::trig::trigger;
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, ProtoState};
 use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, push_capped, report_unless_excused, status_of, str_of};
+use crate::engine::support::{
+    CallRef, push_capped, report_not_followed, report_unless_excused, status_of, str_of,
+};
 use crate::finding::Severity;
 use crate::ocpp::security_event::{is_failure, is_standard};
 use crate::ocpp::{Side, Version};
@@ -60,12 +62,7 @@ impl Watch {
         if slot.as_ref().is_some_and(|w| now > w.due)
             && let Some(w) = slot.take()
         {
-            let window = ctx.config().tol.followup_window_us as f64 / 1e6;
-            ctx.report_about(
-                rule,
-                w.call.about(),
-                format!("{missing} followed within {window:.0} s"),
-            );
+            report_not_followed(ctx, rule, w.call.about(), missing);
         }
     }
 }

@@ -25,7 +25,8 @@ use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{
-    CallRef, credible_stamp, find_or_push_capped, int_of, report_unless_excused, str_of,
+    CallRef, credible_stamp, find_or_push_capped, int_of, report_not_followed,
+    report_unless_excused, str_of,
 };
 use crate::finding::Severity;
 use crate::ocpp::charge_point_status::ChargePointStatus as Status;
@@ -111,13 +112,13 @@ impl Family for Status16 {
         if st.status16.watches.is_empty() {
             return;
         }
-        let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
         for (_, w) in st.status16.watches.expired(now) {
-            ctx.report_about(
+            report_not_followed(
+                ctx,
                 &ENERGY_STATUS_WITHOUT_TRANSACTION,
                 w.call.about(),
-                format!(
-                    "connector {} reported {} while no transaction ran on it, and no StartTransaction for it followed within {secs:.0} s",
+                &format!(
+                    "connector {} reported {} while no transaction ran on it, and no StartTransaction for it",
                     w.connector,
                     w.status.name()
                 ),

@@ -24,7 +24,9 @@ use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::{ALL, Rule};
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, Followed, TriggerRequest, TriggerStatus, Triggers, Wake};
-use crate::engine::support::{CallRef, MsgId, arr_of, int_of, status_of, str_of};
+use crate::engine::support::{
+    CallRef, MsgId, arr_of, int_of, report_not_followed, status_of, str_of,
+};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -209,16 +211,15 @@ fn settle(ctx: &mut Ctx<'_>, triggers: &Triggers, w: Watch) {
     let Some(r) = triggers.get(w.line, &w.id) else {
         return;
     };
-    let window = ctx.config().tol.followup_window_us;
-    ctx.report_about(
+    report_not_followed(
+        ctx,
         &ACCEPTED_NOT_SENT,
         r.call.about(),
-        format!(
-            "{} for {} was accepted but no {} followed within {:.0} s",
+        &format!(
+            "{} for {} was accepted but no {}",
             r.call.action,
             r.requested,
-            r.expects.join(" or "),
-            window as f64 / 1e6
+            r.expects.join(" or ")
         ),
     );
 }

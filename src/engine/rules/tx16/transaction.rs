@@ -40,8 +40,8 @@ use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::{Deadlines, RState, Reservation, Wake, v16};
 use crate::engine::support::{
-    CallRef, arr_of, credible_stamp, id_tag_info, int_of, push_capped, report_unless_excused,
-    status_of, str_of, ts_of,
+    CallRef, arr_of, credible_stamp, id_tag_info, int_of, push_capped, report_not_followed,
+    report_unless_excused, status_of, str_of, ts_of,
 };
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
@@ -234,13 +234,13 @@ impl Family for Tx16 {
                 );
             }
         }
-        let secs = tol.followup_window_us as f64 / 1e6;
         for (_, d) in s.deauths.expired(now) {
-            ctx.report_about(
+            report_not_followed(
+                ctx,
                 &STOP_REASON_NOT_DEAUTHORIZED,
                 d.start.about(),
-                format!(
-                    "transaction {} was answered with idTagInfo status {} while StopTransactionOnInvalidId is true, and no StopTransaction followed within {secs:.0} s",
+                &format!(
+                    "transaction {} was answered with idTagInfo status {} while StopTransactionOnInvalidId is true, and no StopTransaction",
                     d.tx, d.status
                 ),
             );

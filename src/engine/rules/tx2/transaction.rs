@@ -40,7 +40,7 @@ use crate::engine::rules::status2::connector::availability_event;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::v2::{self, Event, EventType};
 use crate::engine::station::{Deadlines, Wake};
-use crate::engine::support::{CallRef, arr_of, int_of, push_capped, str_of};
+use crate::engine::support::{CallRef, arr_of, int_of, push_capped, report_not_followed, str_of};
 use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -122,13 +122,13 @@ impl Family for Tx2 {
         if s.watches.is_empty() {
             return;
         }
-        let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
         for (_, w) in s.watches.expired(now) {
-            ctx.report_about(
+            report_not_followed(
+                ctx,
                 &STATUS_NOT_OCCUPIED_ON_PLUG,
                 w.call.about(),
-                format!(
-                    "an EV was connected on EVSE {}{} while it was last reported Available, and no Occupied status for it followed within {secs:.0} s",
+                &format!(
+                    "an EV was connected on EVSE {}{} while it was last reported Available, and no Occupied status for it",
                     w.evse,
                     w.connector
                         .map_or(String::new(), |c| format!(" connector {c}"))

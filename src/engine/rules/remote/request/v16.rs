@@ -24,13 +24,13 @@ pub(super) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp) {
             ),
         );
     }
-    let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
     for (_, r) in s.stops16.expired(now) {
-        ctx.report_about(
+        report_not_followed(
+            ctx,
             &REMOTE_STOP_NOT_FOLLOWED,
             r.call.about(),
-            format!(
-                "RemoteStopTransaction for transaction {} was accepted, but no StopTransaction for it followed within {secs:.0} s",
+            &format!(
+                "RemoteStopTransaction for transaction {} was accepted, but no StopTransaction for it",
                 r.tx
             ),
         );

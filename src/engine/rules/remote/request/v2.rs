@@ -11,23 +11,24 @@ pub(super) fn on_time(st: &mut ProtoState, ctx: &mut Ctx<'_>, now: Timestamp, en
     if s.starts2.is_empty() && s.stops2.is_empty() {
         return;
     }
-    let secs = ctx.config().tol.followup_window_us as f64 / 1e6;
     for (_, r) in s.starts2.expired(now) {
-        ctx.report_about(
+        report_not_followed(
+            ctx,
             &REMOTE_START_NOT_FOLLOWED,
             r.call.about(),
-            format!(
-                "RequestStartTransaction with remoteStartId {} was accepted, but no TransactionEvent carrying that remoteStartId followed within {secs:.0} s",
+            &format!(
+                "RequestStartTransaction with remoteStartId {} was accepted, but no TransactionEvent carrying that remoteStartId",
                 r.remote_start_id
             ),
         );
     }
     for (_, r) in s.stops2.expired(now) {
-        ctx.report_about(
+        report_not_followed(
+            ctx,
             &REMOTE_STOP_NOT_FOLLOWED,
             r.call.about(),
-            format!(
-                "RequestStopTransaction for transaction {} was accepted, but no TransactionEvent with triggerReason RemoteStop (nor an Ended) for it followed within {secs:.0} s",
+            &format!(
+                "RequestStopTransaction for transaction {} was accepted, but no TransactionEvent with triggerReason RemoteStop (nor an Ended) for it",
                 r.tx
             ),
         );
