@@ -1,6 +1,6 @@
 //! What is known about one station identity, kept once: its version, its connections, its
 //! registration and boots, its configuration, its transactions, the resets asked of it, its
-//! reservations, the TriggerMessages sent to it, its security profile.
+//! reservations, the TriggerMessages sent to it, its security profile, its clock offset.
 //! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
 //! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
 //! the connection), so every family reads the same facts instead of keeping a private
@@ -8,6 +8,7 @@
 //!
 //! Facts only: nothing here reports a finding or reads the configuration.
 
+mod clock;
 mod config;
 mod deadline;
 mod registration;
@@ -19,6 +20,7 @@ mod testing;
 mod transaction;
 mod trigger;
 
+pub(crate) use clock::Clock;
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use deadline::{Deadline, Deadlines, Wake};
 pub use registration::Registration;
@@ -69,6 +71,8 @@ pub(crate) struct Station {
     pub(crate) triggers: Triggers,
     /// Its security profile: as each connection showed it, as configured, the changes asked.
     pub(crate) security: Security,
+    /// Its clock's offset, as its last timestamped CALL showed it.
+    pub(crate) clock: Clock,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -177,6 +181,7 @@ impl Station {
         self.triggers.observe_call(call, self.version, now, line);
         self.security
             .observe_call(call, &self.config, self.is_v16());
+        self.clock.observe_call(call, now);
     }
 
     /// A CALL was answered at `now`.
