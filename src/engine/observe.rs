@@ -34,6 +34,9 @@ pub struct StationSummary {
     pub open_transactions: u32,
     /// The OCPP version the connection is judged as.
     pub version: Option<Version>,
+    /// The charger's clock offset as last observed: charger time minus recording time, in
+    /// microseconds, from its latest CALL with a readable timestamp (`None` before one).
+    pub clock_offset_us: Option<i64>,
 }
 
 impl ProtoState {
@@ -45,6 +48,7 @@ impl ProtoState {
             registration,
             open_transactions: u32::try_from(open).unwrap_or(u32::MAX),
             version: self.station.version,
+            clock_offset_us: self.station.clock.offset_us(),
         }
     }
 }
@@ -254,6 +258,27 @@ mod tests {
                 "8 close Some(1000) | Accepted 0 tx",
             ]
         );
+    }
+
+    #[test]
+    fn the_summary_carries_the_chargers_clock_offset() {
+        let mut e = engine();
+        let mut offsets = Vec::new();
+        let mut out = Vec::new();
+        for ev in events() {
+            e.feed_observed(&ev, &mut out, &mut |o: &Observation<'_>| {
+                offsets.push(o.station.clock_offset_us);
+            })
+            .unwrap();
+        }
+        // The StartTransaction (line 4, recorded at second 3) is the first CALL with a
+        // timestamp; it stays the latest.
+        let ahead = Timestamp::parse_rfc3339("2026-01-01T00:00:03Z")
+            .unwrap()
+            .micros()
+            - Timestamp::from_secs(3).micros();
+        let expected: Vec<_> = (1..=8).map(|line| (line >= 4).then_some(ahead)).collect();
+        assert_eq!(offsets, expected);
     }
 
     #[test]

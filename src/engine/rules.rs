@@ -340,7 +340,7 @@ impl ProtoState {
     }
 
     pub(crate) fn on_open(&mut self, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
-        self.station.observe_open();
+        self.station.observe_open(open);
         families!(call_each!(self, on_open, u32::MAX, (self, ctx, open)));
         self.wake_for(ctx, u32::MAX);
     }

@@ -1,6 +1,6 @@
 //! What is known about one station identity, kept once: its version, its connections, its
 //! registration and boots, its configuration, its transactions, the resets asked of it, its
-//! reservations, the TriggerMessages sent to it.
+//! reservations, the TriggerMessages sent to it, its security profile, its clock offset.
 //! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
 //! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
 //! the connection), so every family reads the same facts instead of keeping a private
@@ -8,25 +8,29 @@
 //!
 //! Facts only: nothing here reports a finding or reads the configuration.
 
+mod clock;
 mod config;
 mod deadline;
 mod registration;
 mod reservation;
 mod reset;
+mod security;
 #[cfg(test)]
 mod testing;
 mod transaction;
 mod trigger;
 
+pub(crate) use clock::Clock;
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use deadline::{Deadline, Deadlines, Wake};
 pub use registration::Registration;
 pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
 pub(crate) use reset::Resets;
+pub(crate) use security::{Change as ProfileChange, Security};
 pub(crate) use transaction::{Transactions, TxId, v2, v16};
 pub(crate) use trigger::{Followed, Request as TriggerRequest, Status as TriggerStatus, Triggers};
 
-use crate::engine::protocol::{Call, Reply};
+use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 use crate::wire::doc::Json;
@@ -65,6 +69,10 @@ pub(crate) struct Station {
     /// The TriggerMessages (and ExtendedTriggerMessages) sent to it, their answers and the
     /// messages that came for them.
     pub(crate) triggers: Triggers,
+    /// Its security profile: as each connection showed it, as configured, the changes asked.
+    pub(crate) security: Security,
+    /// Its clock's offset, as its last timestamped CALL showed it.
+    pub(crate) clock: Clock,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -141,9 +149,10 @@ impl Station {
         self.registration == Registration::Accepted
     }
 
-    /// A connection of this identity opened.
-    pub(crate) fn observe_open(&mut self) {
+    /// A connection of this identity opened, with the handshake `open`.
+    pub(crate) fn observe_open(&mut self, open: &OpenInfo<'_>) {
         self.connections_seen += 1;
+        self.security.observe_open(open);
     }
 
     /// The connection closed.
@@ -170,6 +179,9 @@ impl Station {
                 .observe_call(call, self.is_v16(), now, line);
         }
         self.triggers.observe_call(call, self.version, now, line);
+        self.security
+            .observe_call(call, &self.config, self.is_v16());
+        self.clock.observe_call(call, now);
     }
 
     /// A CALL was answered at `now`.
@@ -186,5 +198,6 @@ impl Station {
             self.reservations.observe_reply(reply, self.is_v16(), now);
         }
         self.triggers.observe_reply(reply, now);
+        self.security.observe_reply(reply, self.is_2x());
     }
 }

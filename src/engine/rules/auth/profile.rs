@@ -5,11 +5,14 @@
 //! do not match, and the requests that would weaken the profile (a lower SecurityProfile or
 //! network profile accepted, a malformed AuthorizationKey).
 //!
-//! Observed profile of a connection: `ws` + Basic auth = 1, `wss` + Basic auth = 2, `wss` +
-//! client certificate = 3; anything the recorder did not know leaves it unknown, and the
-//! rules that need it stay silent. The configured profile is read from the station model's
-//! configuration (`st.station.config`). This file does not judge security events or
-//! certificates (`sec/security.rs`), nor the client certificate's identity
+//! The security-profile facts are the station model's (`st.station.security`, see
+//! `station/security.rs`): the profile each connection's handshake showed (`ws` + Basic
+//! auth = 1, `wss` + Basic auth = 2, `wss` + client certificate = 3; anything the recorder
+//! did not know leaves it unknown, and the rules that need it stay silent), the configured
+//! profile (`Station::configured_profile`, from the configuration), the profile changes
+//! asked and accepted. This family keeps only its own: that `auth.username-mismatch` fired
+//! on the connection and the CSMS has not spoken since. This file does not judge security
+//! events or certificates (`sec/security.rs`), nor the client certificate's identity
 //! (`client_cert.rs`).
 
 use super::{
@@ -20,46 +23,17 @@ use crate::engine::Ctx;
 use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::ALL;
 use crate::engine::rules::{Family, ProtoState};
-use crate::engine::station::Cfg;
-use crate::engine::support::{arr_of, int_of, report_unless_excused, status_of, str_of};
+use crate::engine::station::ProfileChange;
+use crate::engine::support::{report_unless_excused, status_of, str_of};
 use crate::finding::Severity;
 use crate::ocpp::identity::{self, percent_decode};
 use crate::ocpp::{Side, Version};
 
-/// A security-profile change awaiting its answer.
-#[derive(Debug)]
-struct ProfileChange {
-    call_id: Box<str>,
-    current: Option<u8>,
-    new: i64,
-    /// 2.x AllowSecurityProfileDowngrade, when known.
-    allow_downgrade: Option<bool>,
-}
-
 /// What this group remembers per station.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// The observed profile of the current and of the previous connection.
-    conn_profile: Option<u8>,
-    last_profile: Option<u8>,
-    /// A profile change was accepted since the current connection opened.
-    change_allowed: bool,
-    /// 1.6: a change to profile 3 was accepted and no profile-3 connection followed yet (the
-    /// charger may fall back to its old profile when it cannot connect, A05.FR.08).
-    unconfirmed_upgrade: bool,
     /// `auth.username-mismatch` fired on this connection and the CSMS has not spoken yet.
     bad_user: bool,
-    profile_change: Option<ProfileChange>,
-}
-
-/// The security profile a connection uses, when the recorder knew enough.
-fn observed_profile(open: &OpenInfo<'_>) -> Option<u8> {
-    match (open.scheme?, open.client_cert_subject, open.basic_auth_user) {
-        ("wss", Some(_), _) => Some(3),
-        ("wss", None, Some(_)) => Some(2),
-        ("ws", _, Some(_)) => Some(1),
-        _ => None,
-    }
 }
 
 /// `1.1` -> (1, 1); `TLSv1.3`, `TLS 1.2` likewise; SSL versions -> (0, 0).
@@ -74,21 +48,6 @@ fn tls_version(s: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().unwrap_or(0)))
 }
 
-/// The configured security profile, as far as the traffic told it.
-fn configured_profile(st: &ProtoState) -> Option<u8> {
-    let v = if st.is_v16() {
-        match st.station.config.key("SecurityProfile") {
-            Cfg::Value(v) => Some(v),
-            _ => None,
-        }
-    } else {
-        st.station
-            .config
-            .var("SecurityCtrlr", None, "SecurityProfile", None)
-    };
-    v.and_then(|v| v.trim().parse().ok())
-}
-
 /// The hooks of this family (see [`Family`]).
 pub(crate) struct Auth;
 
@@ -97,11 +56,10 @@ impl Family for Auth {
 
     fn on_open(st: &mut ProtoState, ctx: &mut Ctx<'_>, open: &OpenInfo<'_>) {
         let v16 = st.is_v16();
-        let profile = observed_profile(open);
-        let configured = configured_profile(st);
+        let configured = st.station.configured_profile();
+        let security = &st.station.security;
         let auth = &mut st.auth;
         auth.bad_user = false;
-        auth.conn_profile = profile;
         if let Some(v) = open.tls_version
             && tls_version(v).is_some_and(|ver| ver < (1, 2))
         {
@@ -150,7 +108,7 @@ impl Family for Auth {
             report_unless_excused(
                 ctx,
                 &PROFILE3_NO_CLIENT_CERT,
-                !auth.unconfirmed_upgrade,
+                !security.upgrade_unconfirmed,
                 (
                     Severity::Warning,
                     "profile 3 was never used since it was set: this may be the fallback of A05.FR.08 after a failed profile-3 connection",
@@ -158,12 +116,9 @@ impl Family for Auth {
                 msg,
             );
         }
-        if profile == Some(3) {
-            auth.unconfirmed_upgrade = false;
-        }
-        if let (Some(before), Some(now)) = (auth.last_profile, profile)
+        if let (Some(before), Some(now)) = (security.previous, security.current)
             && before != now
-            && !auth.change_allowed
+            && !security.accepted_before_open
         {
             ctx.report(
                     &PROFILE_CHANGED,
@@ -171,10 +126,6 @@ impl Family for Auth {
                         "the station connects with security profile {now}; its previous connection used profile {before}, and no profile change was accepted in between"
                     ),
                 );
-        }
-        if profile.is_some() {
-            auth.last_profile = profile;
-            auth.change_allowed = false;
         }
     }
 
@@ -191,55 +142,22 @@ impl Family for Auth {
                 "the CSMS sends a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
             );
         }
-        match (call.action, call.from) {
-            ("ChangeConfiguration", Side::Csms) => {
-                let (Some(key), Some(value)) = (str_of(p, "key"), str_of(p, "value")) else {
-                    return;
-                };
-                if key.eq_ignore_ascii_case("AuthorizationKey") {
-                    let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
-                    if !hex || !(32..=40).contains(&value.len()) {
-                        ctx.report(
-                            &AUTHORIZATION_KEY_FORMAT,
-                            format!(
-                                "the new AuthorizationKey is {} characters{}; it must be 32-40 hexadecimal digits (16-20 bytes)",
-                                value.chars().count(),
-                                if hex { "" } else { " and not all hexadecimal" }
-                            ),
-                        );
-                    }
-                } else if key.eq_ignore_ascii_case("SecurityProfile")
-                    && let Ok(new) = value.trim().parse::<i64>()
-                {
-                    let current = configured_profile(st).or(st.auth.conn_profile);
-                    st.auth.profile_change = Some(ProfileChange {
-                        call_id: Box::from(call.id),
-                        current,
-                        new,
-                        allow_downgrade: None,
-                    });
-                }
+        if call.action == "ChangeConfiguration"
+            && call.from == Side::Csms
+            && let (Some(key), Some(value)) = (str_of(p, "key"), str_of(p, "value"))
+            && key.eq_ignore_ascii_case("AuthorizationKey")
+        {
+            let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex || !(32..=40).contains(&value.len()) {
+                ctx.report(
+                    &AUTHORIZATION_KEY_FORMAT,
+                    format!(
+                        "the new AuthorizationKey is {} characters{}; it must be 32-40 hexadecimal digits (16-20 bytes)",
+                        value.chars().count(),
+                        if hex { "" } else { " and not all hexadecimal" }
+                    ),
+                );
             }
-            ("SetNetworkProfile", Side::Csms) => {
-                if let Some(new) = p
-                    .get("connectionData")
-                    .and_then(|c| int_of(c, "securityProfile"))
-                {
-                    let current = configured_profile(st).or(st.auth.conn_profile);
-                    let allow = st
-                        .station
-                        .config
-                        .var("SecurityCtrlr", None, "AllowSecurityProfileDowngrade", None)
-                        .map(|v| v.trim().eq_ignore_ascii_case("true"));
-                    st.auth.profile_change = Some(ProfileChange {
-                        call_id: Box::from(call.id),
-                        current,
-                        new,
-                        allow_downgrade: allow,
-                    });
-                }
-            }
-            _ => {}
         }
     }
 
@@ -251,44 +169,16 @@ impl Family for Auth {
                 "the CSMS answers a CALL on a connection whose Basic-auth user is not the station identity; it should have refused the upgrade",
             );
         }
-        match reply.action {
-            "ChangeConfiguration" | "SetNetworkProfile" => profile_change_reply(st, ctx, reply),
-            "SetVariables" if status_of_priority(reply) => {
-                st.auth.change_allowed = true;
-            }
-            _ => {}
+        if matches!(reply.action, "ChangeConfiguration" | "SetNetworkProfile")
+            && let Some(change) = st.station.security.accepted()
+        {
+            change_accepted(ctx, reply, change, st.is_2x());
         }
     }
 }
 
-/// A SetVariables that set OCPPCommCtrlr.NetworkConfigurationPriority and was accepted.
-fn status_of_priority(reply: &Reply<'_>) -> bool {
-    let Some(result) = reply.result() else {
-        return false;
-    };
-    arr_of(result, "setVariableResult").iter().any(|r| {
-        r.get("variable")
-            .and_then(|v| str_of(v, "name"))
-            .is_some_and(|n| n == "NetworkConfigurationPriority")
-            && matches!(
-                str_of(r, "attributeStatus"),
-                Some("Accepted" | "RebootRequired")
-            )
-    })
-}
-
-fn profile_change_reply(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
-    let Some(change) = st.auth.profile_change.take_if(|c| &*c.call_id == reply.id) else {
-        return;
-    };
-    if !matches!(status_of(reply), Some("Accepted" | "RebootRequired")) {
-        return;
-    }
-    st.auth.change_allowed = true;
-    let v2 = st.is_2x();
-    if !v2 && change.new == 3 {
-        st.auth.unconfirmed_upgrade = true;
-    }
+/// A security-profile change `change` was accepted by `reply` (`v2`: on a 2.x connection).
+fn change_accepted(ctx: &mut Ctx<'_>, reply: &Reply<'_>, change: ProfileChange, v2: bool) {
     let Some(current) = change.current else {
         return;
     };

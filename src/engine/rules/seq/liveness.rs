@@ -1,7 +1,9 @@
 //! `seq.*` (liveness part): heartbeats and clocks. Keeps the heartbeat interval in force
 //! (from the last Accepted BootNotification answer, or a later accepted change of
 //! HeartbeatInterval) and judges the charger's silence and heartbeat spacing against it,
-//! and the peers' clocks against the event timestamps (the observer's clock).
+//! and the peers' clocks against the event timestamps (the observer's clock): the charger's
+//! as the station model read it from its CALL's timestamps (`st.station.clock`), the CSMS's
+//! from its `currentTime`.
 //!
 //! The two waits (the next charger CALL within the interval, a Heartbeat within a day of
 //! the open) are [`Deadline`]s, fired by event time.
@@ -234,54 +236,34 @@ impl Family for Liveness {
     }
 }
 
-/// The timestamps a charger payload carries: top-level `timestamp` / `generatedAt` and
-/// those of its meter value entries.
-fn timestamps(p: Json<'_>) -> impl Iterator<Item = &str> {
-    // Every charger CALL is read for them: the four members in one pass.
-    let [timestamp, generated_at, meter_value, transaction_data] =
-        p.get_each(["timestamp", "generatedAt", "meterValue", "transactionData"]);
-    let top = [timestamp, generated_at]
-        .into_iter()
-        .filter_map(|v| v.and_then(Json::as_str));
-    let nested = [meter_value, transaction_data]
-        .into_iter()
-        .flatten()
-        .flat_map(Json::items)
-        .filter_map(|mv| str_of(mv, "timestamp"));
-    top.chain(nested)
-}
-
+/// `cs.timestamp-future`: the charger CALL whose payload is `p` showed the clock offset the
+/// station model read from it (its latest timestamp against the recording time).
 fn check_future(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: Json<'_>) {
-    let now = ctx.now();
+    let Some(ahead) = st.station.clock.of_last_call() else {
+        return;
+    };
     let skew = ctx.config().tol.clock_skew_us;
-    let mut worst: Option<(&str, i64)> = None;
-    let mut any = false;
-    for s in timestamps(p) {
-        let Ok(t) = Timestamp::parse_rfc3339(s) else {
-            continue;
-        };
-        any = true;
-        let ahead = t.micros().saturating_sub(now.micros());
-        if ahead > skew && worst.is_none_or(|(_, w)| ahead > w) {
-            worst = Some((s, ahead));
-        }
-    }
     let l = &mut st.liveness;
-    match worst {
-        Some((s, ahead)) if !l.future_reported => {
-            l.future_reported = true;
-            ctx.report(
-                &CS_TIMESTAMP_FUTURE,
-                format!(
-                    "timestamp {s} is {:.0} s later than the time the frame was recorded (tolerated: {:.0} s); the charger's clock runs ahead",
-                    ahead as f64 / 1e6,
-                    skew as f64 / 1e6
-                ),
-            );
-        }
-        None if any => l.future_reported = false,
-        _ => {}
+    if ahead <= skew {
+        l.future_reported = false;
+        return;
     }
+    if l.future_reported {
+        return;
+    }
+    // Read again only to name it, once per run of frames ahead.
+    let Some(s) = st.station.clock.shown_by(p, ctx.now()) else {
+        return;
+    };
+    l.future_reported = true;
+    ctx.report(
+        &CS_TIMESTAMP_FUTURE,
+        format!(
+            "timestamp {s} is {:.0} s later than the time the frame was recorded (tolerated: {:.0} s); the charger's clock runs ahead",
+            ahead as f64 / 1e6,
+            skew as f64 / 1e6
+        ),
+    );
 }
 
 fn parse_secs(s: &str) -> Option<i64> {

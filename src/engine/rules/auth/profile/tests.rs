@@ -23,30 +23,6 @@ fn the_basic_auth_user_may_name_the_identity_as_sent_or_decoded() {
 }
 
 #[test]
-fn observed_profiles() {
-    let open = |scheme, cert, user| OpenInfo {
-        scheme,
-        tls_version: None,
-        client_cert_subject: cert,
-        basic_auth_user: user,
-    };
-    assert_eq!(
-        observed_profile(&open(Some("ws"), None, Some("A"))),
-        Some(1)
-    );
-    assert_eq!(
-        observed_profile(&open(Some("wss"), None, Some("A"))),
-        Some(2)
-    );
-    assert_eq!(
-        observed_profile(&open(Some("wss"), Some("CN=A"), None)),
-        Some(3)
-    );
-    assert_eq!(observed_profile(&open(None, None, Some("A"))), None);
-    assert_eq!(observed_profile(&open(Some("ws"), None, None)), None);
-}
-
-#[test]
 fn unconfirmed_upgrade_to_profile_3_may_fall_back() {
     let open = "{\"ts\":\"2026-11-22T10:00:00.000Z\",\"conn\":\"CS-1\",\"event\":\"open\",\"subprotocol\":\"ocpp1.6\",\"scheme\":\"wss\",\"tls_version\":\"1.3\",\"basic_auth_user\":\"CS-1\"}\n";
     let frames = [
