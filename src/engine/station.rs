@@ -1,6 +1,6 @@
 //! What is known about one station identity, kept once: its version, its connections, its
 //! registration and boots, its configuration, its transactions, the resets asked of it, its
-//! reservations, the TriggerMessages sent to it.
+//! reservations, the TriggerMessages sent to it, its connectors and their status.
 //! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
 //! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
 //! the connection), so every family reads the same facts instead of keeping a private
@@ -9,6 +9,7 @@
 //! Facts only: nothing here reports a finding or reads the configuration.
 
 mod config;
+mod connector;
 mod deadline;
 mod registration;
 mod reservation;
@@ -19,6 +20,9 @@ mod transaction;
 mod trigger;
 
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
+pub(crate) use connector::{
+    Connectors, MAX_CONNECTORS, Status as ConnectorStatus, availability_event,
+};
 pub(crate) use deadline::{Deadline, Deadlines, Wake};
 pub use registration::Registration;
 pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
@@ -65,6 +69,8 @@ pub(crate) struct Station {
     /// The TriggerMessages (and ExtendedTriggerMessages) sent to it, their answers and the
     /// messages that came for them.
     pub(crate) triggers: Triggers,
+    /// Its connectors (1.6) and EVSE connectors (2.x) and their last reported status.
+    pub(crate) connectors: Connectors,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -144,12 +150,14 @@ impl Station {
     /// A connection of this identity opened.
     pub(crate) fn observe_open(&mut self) {
         self.connections_seen += 1;
+        self.connectors.forget_current();
     }
 
     /// The connection closed.
     pub(crate) fn observe_close(&mut self) {
         self.transactions.observe_close(self.version);
         self.triggers.observe_close();
+        self.connectors.forget_current();
     }
 
     /// A CALL was sent at `now` (on line `line`).
@@ -170,6 +178,7 @@ impl Station {
                 .observe_call(call, self.is_v16(), now, line);
         }
         self.triggers.observe_call(call, self.version, now, line);
+        self.connectors.observe_call(call, self.version, now);
     }
 
     /// A CALL was answered at `now`.
