@@ -6,6 +6,8 @@
 //! A report counts when the members read are well-formed (integers, a status of the
 //! connection's version); on 1.6 whether or not the message passed its schema, on 2.x (as
 //! for the 2.x transactions, and a BootNotification's forgetting below) only when it did.
+//! A 2.x StatusNotification for EVSE or connector 0 (or below) names no connector and is
+//! not placed (an AvailabilityState event is taken as it names its component).
 //! Each connector keeps two views of its status:
 //!
 //! ```text
@@ -256,7 +258,9 @@ impl Connectors {
                     int_of(p, "evseId"),
                     int_of(p, "connectorId"),
                     str_of(p, "connectorStatus").and_then(Status::parse2),
-                ) {
+                ) && evse > 0
+                    && id > 0
+                {
                     self.reported = Some(self.record(false, evse, id, status, now));
                 }
             }
@@ -442,6 +446,15 @@ mod tests {
         assert_eq!(cs.before(Some(1), 1), Some(UNAVAILABLE));
         assert_eq!(cs.status(Some(1), 1).map(Status::name), Some("Occupied"));
         assert!(!cs.is_out_of_service(1));
+        // Connector 0 of a 2.x EVSE is no connector.
+        send(
+            &mut cs,
+            Version::V201,
+            "StatusNotification",
+            &sn2(1, 0, "Available"),
+            5,
+        );
+        assert!(cs.last(Some(1), 0).is_none() && cs.before(Some(1), 0).is_none());
         // A 1.6 name is no 2.x status.
         send(
             &mut cs,
