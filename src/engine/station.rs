@@ -1,6 +1,7 @@
 //! What is known about one station identity, kept once: its version, its connections, its
 //! registration and boots, its configuration, its transactions, the resets asked of it, its
-//! reservations, the TriggerMessages sent to it, its security profile, its clock offset.
+//! reservations, the TriggerMessages sent to it, its security profile, its clock offset,
+//! its connectors and their status.
 //! [`Station::observe_call`] and [`Station::observe_reply`] update it for each message
 //! BEFORE the rule families run ([`Station::observe_open`] / [`Station::observe_close`] for
 //! the connection), so every family reads the same facts instead of keeping a private
@@ -10,6 +11,7 @@
 
 mod clock;
 mod config;
+mod connector;
 mod deadline;
 mod registration;
 mod reservation;
@@ -22,6 +24,9 @@ mod trigger;
 
 pub(crate) use clock::Clock;
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
+pub(crate) use connector::{
+    Connectors, MAX_CONNECTORS, Status as ConnectorStatus, availability_event,
+};
 pub(crate) use deadline::{Deadline, Deadlines, Wake};
 pub use registration::Registration;
 pub(crate) use reservation::{End, MAX_RESERVATIONS, RState, Reservation, Reservations};
@@ -73,6 +78,8 @@ pub(crate) struct Station {
     pub(crate) security: Security,
     /// Its clock's offset, as its last timestamped CALL showed it.
     pub(crate) clock: Clock,
+    /// Its connectors (1.6) and EVSE connectors (2.x) and their last reported status.
+    pub(crate) connectors: Connectors,
 }
 
 /// What a station says about itself in its BootNotification (1.6: `chargePointVendor`,
@@ -153,12 +160,14 @@ impl Station {
     pub(crate) fn observe_open(&mut self, open: &OpenInfo<'_>) {
         self.connections_seen += 1;
         self.security.observe_open(open);
+        self.connectors.forget_current();
     }
 
     /// The connection closed.
     pub(crate) fn observe_close(&mut self) {
         self.transactions.observe_close(self.version);
         self.triggers.observe_close();
+        self.connectors.forget_current();
     }
 
     /// A CALL was sent at `now` (on line `line`).
@@ -182,6 +191,7 @@ impl Station {
         self.security
             .observe_call(call, &self.config, self.is_v16());
         self.clock.observe_call(call, now);
+        self.connectors.observe_call(call, self.version, now);
     }
 
     /// A CALL was answered at `now`.

@@ -8,10 +8,10 @@
 //! 1.6 its connector left Reserved within `clock_skew` of the expiry), removed (2.x: no
 //! ReservationStatusUpdate Removed in time), cancelled (an accepted cancel within
 //! `clock_skew` after the expiry). The effective state of a reservation is that end, if
-//! any, else the model's. The last status of every connector (1.6) and EVSE connector (2.x)
-//! is kept here too, from StatusNotification and 2.x NotifyEvent `AvailabilityState`, to
-//! judge whether the target of a reservation could be reserved at all. It must not keep a
-//! reservation list of its own.
+//! any, else the model's. Whether the target of a reservation could be reserved at all it
+//! judges from the last status of its connectors, as the station model's
+//! [`Connectors`](crate::engine::station::Connectors) kept it. It must not keep a reservation
+//! list or connector statuses of its own.
 
 use super::{
     BUSY_TARGET_ACCEPTED, CANCEL_KNOWN_REJECTED, CANCEL_STATUS_MISSING, CANCEL_UNKNOWN_ACCEPTED,
@@ -31,7 +31,6 @@ use crate::finding::Severity;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
-const MAX_STATUSES: usize = 64;
 const MAX_CANCELS: usize = 8;
 
 /// What this family keeps of one reservation of the model (by its serial).
@@ -63,10 +62,6 @@ pub(crate) struct State {
         reason = "most stations never reserve: 8 bytes against 24 for an empty Vec"
     )]
     watches: Option<Box<Vec<Watch>>>,
-    /// 1.6: (connector, last status).
-    status16: Vec<(i64, &'static str)>,
-    /// 2.x: (evse, connector, last status).
-    status2: Vec<(i64, i64, &'static str)>,
     cancels: Deadlines<CancelWatch, MAX_CANCELS>,
 }
 
@@ -230,17 +225,17 @@ impl Family for Resv {
                     if let (Some(c), Some(s)) = (int_of(p, "connectorId"), str_of(p, "status")) {
                         status16(st, ctx, c, s);
                     }
-                } else if let (Some(e), Some(c), Some(s)) = (
+                } else if let (Some(e), Some(_), Some(s)) = (
                     int_of(p, "evseId"),
                     int_of(p, "connectorId"),
                     str_of(p, "connectorStatus"),
                 ) {
-                    status2(st, ctx, e, Some(c), s);
+                    status2(st, ctx, e, s);
                 }
             }
             ("NotifyEvent", Side::Charger) => {
-                for (e, c, state) in availability_states(p) {
-                    status2(st, ctx, e, c, state);
+                for (e, _, state) in availability_states(p) {
+                    status2(st, ctx, e, state);
                 }
             }
             _ => {}
@@ -256,38 +251,11 @@ impl Family for Resv {
     }
 }
 
-/// The connector statuses of both versions, so the last status is kept without allocating.
-const STATUSES: &[&str] = &[
-    "Available",
-    "Preparing",
-    "Charging",
-    "SuspendedEVSE",
-    "SuspendedEV",
-    "Finishing",
-    "Reserved",
-    "Unavailable",
-    "Faulted",
-    "Occupied",
-];
-
-fn intern(status: &str) -> Option<&'static str> {
-    STATUSES.iter().copied().find(|s| *s == status)
-}
-
-fn set_status16(list: &mut Vec<(i64, &'static str)>, c: i64, s: &str) {
-    let Some(s) = intern(s) else { return };
-    match list.iter_mut().find(|(x, _)| *x == c) {
-        Some(slot) => slot.1 = s,
-        None => push_capped(list, (c, s), MAX_STATUSES),
-    }
-}
-
 fn status16(st: &mut ProtoState, ctx: &Ctx<'_>, connector: i64, status: &str) {
     let skew = ctx.config().tol.clock_skew_us;
     let now = ctx.now();
     let model = &st.station.reservations;
     let rs = &mut st.resv;
-    set_status16(&mut rs.status16, connector, status);
     // Reserved, Faulted and Unavailable the model followed; leaving Reserved near the
     // expiry (within the clock skew) ends the reservation as expired.
     if matches!(status, "Reserved" | "Faulted" | "Unavailable") {
@@ -305,27 +273,11 @@ fn status16(st: &mut ProtoState, ctx: &Ctx<'_>, connector: i64, status: &str) {
     }
 }
 
-fn status2(
-    st: &mut ProtoState,
-    ctx: &mut Ctx<'_>,
-    evse: i64,
-    connector: Option<i64>,
-    status: &str,
-) {
+fn status2(st: &mut ProtoState, ctx: &mut Ctx<'_>, evse: i64, status: &str) {
     let window = ctx.config().tol.followup_window_us;
     let now = ctx.now();
     let model = &st.station.reservations;
     let rs = &mut st.resv;
-    if let (Some(c), Some(s)) = (connector, intern(status)) {
-        match rs
-            .status2
-            .iter_mut()
-            .find(|(e, x, _)| *e == evse && *x == c)
-        {
-            Some(slot) => slot.2 = s,
-            None => push_capped(&mut rs.status2, (evse, c, s), MAX_STATUSES),
-        }
-    }
     if status == "Available" {
         rs.cancels.clear(|c| c.evse == evse);
     }
@@ -362,8 +314,8 @@ fn busy_reason(st: &ProtoState, target: i64) -> Option<String> {
     // reported Reserved before its answer.
     let other_reservation = |_: i64| !st.station.reservations.held_by_itself();
     if st.is_v16() {
-        let (_, s) = st.resv.status16.iter().find(|(c, _)| *c == target)?;
-        let busy = match *s {
+        let s = st.station.connectors.last(None, target)?.name();
+        let busy = match s {
             "Faulted" | "Unavailable" => true,
             "Reserved" => target > 0 && other_reservation(target),
             "Preparing" | "Charging" | "SuspendedEV" | "SuspendedEVSE" | "Finishing" => target > 0,
@@ -371,16 +323,23 @@ fn busy_reason(st: &ProtoState, target: i64) -> Option<String> {
         };
         busy.then(|| format!("connector {target} last reported {s}"))
     } else {
-        st.resv
-            .status2
+        st.station
+            .connectors
             .iter()
-            .filter(|(e, _, _)| *e == target)
-            .find(|(_, _, s)| match *s {
+            .filter(|c| !c.v16 && c.evse == target)
+            .find(|c| match c.last.name() {
                 "Occupied" | "Faulted" | "Unavailable" => true,
                 "Reserved" => other_reservation(target),
                 _ => false,
             })
-            .map(|(e, c, s)| format!("connector {c} of EVSE {e} last reported {s}"))
+            .map(|c| {
+                format!(
+                    "connector {} of EVSE {} last reported {}",
+                    c.id,
+                    c.evse,
+                    c.last.name()
+                )
+            })
     }
 }
 

@@ -2,10 +2,14 @@
 //!
 //! The last status of every connector (connectorId > 0) is judged against the transition
 //! table of OCPP 1.6 §4.9 (catalogue §7.1); connectorId 0 (the whole charge point) has its
-//! own reduced set of statuses and is never part of a transition check. A previous status
+//! own reduced set of statuses and is never part of a transition check. The status before a
+//! report is the station model's
+//! ([`Connectors::before`](crate::engine::station::Connectors::before)): a previous status
 //! the engine did not see (first report, or the first report after a reconnect or a reboot,
 //! when the charger reports its current status rather than its history) never makes a
-//! transition.
+//! transition. What this family keeps is its own: the last credible `timestamp` of each
+//! connector (judged with `clock_skew`) and its waits for a StartTransaction; it must not
+//! keep connector statuses.
 //!
 //! ```text
 //! StatusNotification ─► connectorId range, connector 0 statuses, errorCode vs status
@@ -20,10 +24,10 @@ use super::{
     EVCOMMUNICATIONERROR_STATUS, FAULTED_WITHOUT_ERROR, OUT_OF_ORDER, UNLISTED_TRANSITION,
 };
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo};
+use crate::engine::protocol::Call;
 use crate::engine::rules::V16;
 use crate::engine::rules::{Family, Listen, ProtoState};
-use crate::engine::station::{Deadlines, Wake};
+use crate::engine::station::{ConnectorStatus, Deadlines, Wake};
 use crate::engine::support::{
     CallRef, credible_stamp, find_or_push_capped, int_of, report_not_followed,
     report_unless_excused, str_of,
@@ -33,19 +37,17 @@ use crate::ocpp::charge_point_status::ChargePointStatus as Status;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
 
-/// At most this many connectors are followed (connector ids are small in practice).
-const MAX_CONNECTORS: usize = 64;
+/// At most this many connector timestamps are kept (as many as the model's connectors).
+const MAX_STAMPS: usize = crate::engine::station::MAX_CONNECTORS;
 const MAX_WATCHES: usize = 16;
 
-/// What is known of one connector.
+/// The `timestamp` of the last report of a connector that had a credible one, and the boot
+/// count at that time.
 #[derive(Debug)]
-struct Connector {
-    id: i64,
-    /// The last status reported on this connection since the last boot (`None`: not seen,
-    /// so the next report is not a transition).
-    status: Option<Status>,
-    /// The `timestamp` of the last report that had one, and the boot count at that time.
-    stamp: Option<(Timestamp, u32)>,
+struct Stamp {
+    connector: i64,
+    ts: Timestamp,
+    boots: u32,
 }
 
 /// A Charging/Suspended status waiting for its StartTransaction.
@@ -56,30 +58,11 @@ struct EnergyWatch {
     call: CallRef,
 }
 
-/// What this group remembers per station.
+/// What this group remembers per station (the statuses are the model's).
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    connectors: Vec<Connector>,
+    stamps: Vec<Stamp>,
     watches: Deadlines<EnergyWatch, MAX_WATCHES>,
-}
-
-impl State {
-    fn connector(&mut self, id: i64) -> &mut Connector {
-        let new = || Connector {
-            id,
-            status: None,
-            stamp: None,
-        };
-        find_or_push_capped(&mut self.connectors, |c| c.id == id, new, MAX_CONNECTORS)
-    }
-
-    /// Forgets the previous statuses: the next report of each connector is its current
-    /// status, not a transition.
-    fn forget_statuses(&mut self) {
-        for c in &mut self.connectors {
-            c.status = None;
-        }
-    }
 }
 
 /// The hooks of this family (see [`Family`]).
@@ -87,22 +70,8 @@ pub(crate) struct Status16;
 
 impl Family for Status16 {
     const VERSIONS: &'static [Version] = V16;
-    const CALLS: Listen = Listen::Only(&[
-        "StatusNotification",
-        "StartTransaction",
-        "MeterValues",
-        "BootNotification",
-    ]);
+    const CALLS: Listen = Listen::Only(&["StatusNotification", "StartTransaction", "MeterValues"]);
     const REPLIES: Listen = Listen::Only(&[]);
-
-    fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-        // After an offline period the charger reports its current status, not its history.
-        st.status16.forget_statuses();
-    }
-
-    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-        st.status16.forget_statuses();
-    }
 
     fn next_due(st: &ProtoState, _ctx: &Ctx<'_>, wake: &mut Wake) {
         wake.at(st.status16.watches.next_due());
@@ -144,7 +113,6 @@ impl Family for Status16 {
                     st.status16.watches.clear(|w| w.connector == c);
                 }
             }
-            "BootNotification" => st.status16.forget_statuses(),
             _ => {}
         }
     }
@@ -214,8 +182,12 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     let credible = stamp.is_some_and(|ts| credible_stamp(ctx, ts));
     // A clock set at boot makes timestamps of different boots incomparable.
     let boots = st.station.boots;
-    let conn = st.status16.connector(id);
-    if let (Some(ts), Some((prev, prev_boots))) = (stamp, conn.stamp)
+    let stamps = &mut st.status16.stamps;
+    let prev = stamps
+        .iter()
+        .find(|s| s.connector == id)
+        .map(|s| (s.ts, s.boots));
+    if let (Some(ts), Some((prev, prev_boots))) = (stamp, prev)
         && ts < prev
     {
         let message = format!(
@@ -235,11 +207,21 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) 
     if let Some(ts) = stamp
         && credible
     {
-        conn.stamp = Some((ts, boots));
+        let new = || Stamp {
+            connector: id,
+            ts,
+            boots,
+        };
+        let kept = find_or_push_capped(stamps, |s| s.connector == id, new, MAX_STAMPS);
+        (kept.ts, kept.boots) = (ts, boots);
     }
-    let prev = conn.status.replace(status);
+    // The connector's status before this report, as the station model kept it.
     if id > 0
-        && let Some(prev) = prev
+        && let Some(prev) = st
+            .station
+            .connectors
+            .before(None, id)
+            .and_then(ConnectorStatus::as16)
         && !prev.may_become(status)
     {
         ctx.report(

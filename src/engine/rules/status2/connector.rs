@@ -1,10 +1,12 @@
 //! `status2.*`: OCPP 2.0.1 / 2.1 connector status, from StatusNotification (evseId,
 //! connectorId, connectorStatus) and from NotifyEvent `Connector.AvailabilityState`.
 //!
-//! The last status of every (EVSE, connector) is remembered per station; the transaction
-//! family reads it (`tx2.status-not-occupied-on-plug`). The first report of a connector on a
-//! connection, or after a boot, is its current status and never makes a transition. This
-//! file must not judge transactions: it only keeps and checks statuses.
+//! The statuses of the (EVSE, connector)s are the station model's
+//! ([`Connectors`](crate::engine::station::Connectors), which `tx2` and `remote` read too):
+//! the first report of a connector on a connection, or after a boot, is its current status
+//! and never makes a transition. What this family keeps is its own: the last credible
+//! `timestamp` of each connector (judged with `clock_skew`) and the station's FullInventory
+//! report. This file must not judge transactions, nor keep connector statuses.
 //!
 //! ```text
 //! StatusNotification ─► evseId / connectorId 0 ─► status2.connector-zero
@@ -17,9 +19,10 @@ use super::{CONNECTOR_ZERO, ID_RANGE, TIMESTAMP_OUT_OF_ORDER, UNEXPECTED_TRANSIT
 use crate::wire::doc::Json;
 
 use crate::engine::Ctx;
-use crate::engine::protocol::{Call, OpenInfo, Reply};
+use crate::engine::protocol::{Call, Reply};
 use crate::engine::rules::V2X;
 use crate::engine::rules::{Family, Listen, ProtoState};
+use crate::engine::station::ConnectorStatus;
 use crate::engine::support::{
     arr_of, credible_stamp, find_or_push_capped, int_of, push_capped, str_of,
 };
@@ -29,29 +32,19 @@ use crate::time::Timestamp;
 // ---------------------------------------------------------------------------------------
 // State.
 
-const MAX_CONNECTORS: usize = 64;
+/// At most this many connector timestamps are kept (as many as the model's connectors).
+const MAX_STAMPS: usize = crate::engine::station::MAX_CONNECTORS;
 const MAX_INVENTORY: usize = 256;
 const MAX_REQUESTS: usize = 8;
 
-/// The 2.x connector statuses (ConnectorStatusEnumType).
-const STATUSES: &[&str] = &[
-    "Available",
-    "Occupied",
-    "Reserved",
-    "Unavailable",
-    "Faulted",
-];
-
-/// What is known of one connector.
+/// The `timestamp` of the last StatusNotification of a connector that had a credible one not
+/// older than the one before of the same boot, and the boot count then.
 #[derive(Debug)]
-struct Connector {
+struct Stamp {
     evse: i64,
-    id: i64,
-    /// The last status reported on this connection since the last boot (`None`: not seen,
-    /// so the next report is not a transition).
-    status: Option<&'static str>,
-    /// The `timestamp` of the last StatusNotification, and the boot count then.
-    stamp: Option<(Timestamp, u32)>,
+    connector: i64,
+    ts: Timestamp,
+    boots: u32,
 }
 
 /// The EVSEs and connectors of a FullInventory report.
@@ -61,79 +54,16 @@ struct Inventory {
     connectors: Vec<(i64, i64)>,
 }
 
-/// What this group remembers per station.
+/// What this group remembers per station (the statuses are the model's).
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    connectors: Vec<Connector>,
+    stamps: Vec<Stamp>,
     /// requestIds of accepted GetBaseReport FullInventory requests.
     inventory_requests: Vec<i64>,
     /// The inventory being reported (requestId, parts so far).
     building: Option<(i64, Inventory)>,
     /// The last complete inventory.
     inventory: Option<Inventory>,
-}
-
-impl State {
-    fn connector(&mut self, evse: i64, id: i64) -> &mut Connector {
-        let new = || Connector {
-            evse,
-            id,
-            status: None,
-            stamp: None,
-        };
-        let is = |c: &Connector| c.evse == evse && c.id == id;
-        find_or_push_capped(&mut self.connectors, is, new, MAX_CONNECTORS)
-    }
-
-    fn forget_statuses(&mut self) {
-        for c in &mut self.connectors {
-            c.status = None;
-        }
-    }
-
-    /// Whether the EVSE (or its connector `connector`, when given) was last reported
-    /// Available on this connection: every known connector of it Available, at least one.
-    pub(crate) fn is_available(&self, evse: i64, connector: Option<i64>) -> bool {
-        let mut any = false;
-        for c in self
-            .connectors
-            .iter()
-            .filter(|c| c.evse == evse && connector.is_none_or(|k| k == c.id))
-        {
-            match c.status {
-                Some("Available") => any = true,
-                None => {}
-                Some(_) => return false,
-            }
-        }
-        any
-    }
-
-    /// Whether every connector of the EVSE reported on this connection (at least one) was
-    /// last reported Unavailable or Faulted.
-    pub(crate) fn is_out_of_service(&self, evse: i64) -> bool {
-        let mut any = false;
-        for c in self.connectors.iter().filter(|c| c.evse == evse) {
-            match c.status {
-                Some("Unavailable" | "Faulted") => any = true,
-                None => {}
-                Some(_) => return false,
-            }
-        }
-        any
-    }
-}
-
-fn status_name(s: &str) -> Option<&'static str> {
-    STATUSES.iter().copied().find(|x| *x == s)
-}
-
-/// Records a status report of a connector; returns the previous status on this connection.
-fn record(st: &mut State, evse: i64, id: i64, status: &'static str) -> Option<&'static str> {
-    let c = st.connector(evse, id);
-    let prev = c.status;
-    c.status = Some(status);
-    prev
 }
 
 // ---------------------------------------------------------------------------------------
@@ -144,22 +74,8 @@ pub(crate) struct Status2;
 
 impl Family for Status2 {
     const VERSIONS: &'static [Version] = V2X;
-    const CALLS: Listen = Listen::Only(&[
-        "StatusNotification",
-        "NotifyEvent",
-        "NotifyReport",
-        "BootNotification",
-    ]);
+    const CALLS: Listen = Listen::Only(&["StatusNotification", "NotifyReport"]);
     const REPLIES: Listen = Listen::Only(&["GetBaseReport"]);
-
-    fn on_open(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _open: &OpenInfo<'_>) {
-        // After a reconnect the station reports its current statuses, not its history.
-        st.status2.forget_statuses();
-    }
-
-    fn on_close(st: &mut ProtoState, _ctx: &mut Ctx<'_>, _by: Option<Side>) {
-        st.status2.forget_statuses();
-    }
 
     fn on_call(st: &mut ProtoState, ctx: &mut Ctx<'_>, call: &Call<'_>) {
         if !call.valid {
@@ -167,15 +83,7 @@ impl Family for Status2 {
         }
         match (call.action, call.from) {
             ("StatusNotification", Side::Charger) => status_notification(st, ctx, call.payload),
-            ("NotifyEvent", Side::Charger) => {
-                for e in arr_of(call.payload, "eventData") {
-                    if let Some((evse, id, status)) = availability_event(e) {
-                        record(&mut st.status2, evse, id, status);
-                    }
-                }
-            }
             ("NotifyReport", Side::Charger) => notify_report(&mut st.status2, call.payload),
-            ("BootNotification", Side::Charger) => st.status2.forget_statuses(),
             _ => {}
         }
     }
@@ -195,20 +103,6 @@ impl Family for Status2 {
             push_capped(&mut st.status2.inventory_requests, id, MAX_REQUESTS);
         }
     }
-}
-
-/// A NotifyEvent entry reporting `Connector.AvailabilityState` (the 2.x alternative to
-/// StatusNotification): (evse, connector, status).
-pub(crate) fn availability_event(e: Json<'_>) -> Option<(i64, i64, &'static str)> {
-    let component = e.get("component")?;
-    if str_of(component, "name")? != "Connector"
-        || str_of(e.get("variable")?, "name")? != "AvailabilityState"
-    {
-        return None;
-    }
-    let evse = component.get("evse")?;
-    let status = status_name(str_of(e, "actualValue")?)?;
-    Some((int_of(evse, "id")?, int_of(evse, "connectorId")?, status))
 }
 
 fn notify_report(s: &mut State, p: Json<'_>) {
@@ -262,7 +156,9 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: Json<'_>) {
     let (Some(evse), Some(id), Some(status)) = (
         int_of(p, "evseId"),
         int_of(p, "connectorId"),
-        str_of(p, "connectorStatus").and_then(status_name),
+        str_of(p, "connectorStatus")
+            .and_then(ConnectorStatus::parse2)
+            .map(ConnectorStatus::name),
     ) else {
         return;
     };
@@ -308,8 +204,9 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: Json<'_>) {
     let boots = st.station.boots;
     let ts = str_of(p, "timestamp").and_then(|t| Timestamp::parse_rfc3339(t).ok());
     let credible = ts.is_some_and(|ts| credible_stamp(ctx, ts));
-    let c = s.connector(evse, id);
-    if let (Some(ts), Some((prev, b))) = (ts, c.stamp)
+    let is = |x: &Stamp| x.evse == evse && x.connector == id;
+    let prev = s.stamps.iter().find(|x| is(x)).map(|x| (x.ts, x.boots));
+    if let (Some(ts), Some((prev, b))) = (ts, prev)
         && b == boots
         && ts < prev
     {
@@ -322,12 +219,23 @@ fn status_notification(st: &mut ProtoState, ctx: &mut Ctx<'_>, p: Json<'_>) {
     }
     if let Some(ts) = ts
         && credible
-        && c.stamp.is_none_or(|(prev, b)| b != boots || ts >= prev)
+        && prev.is_none_or(|(prev, b)| b != boots || ts >= prev)
     {
-        c.stamp = Some((ts, boots));
+        let new = || Stamp {
+            evse,
+            connector: id,
+            ts,
+            boots,
+        };
+        let kept = find_or_push_capped(&mut s.stamps, is, new, MAX_STAMPS);
+        (kept.ts, kept.boots) = (ts, boots);
     }
-    let prev = record(s, evse, id, status);
-    if let Some(prev) = prev
+    // The connector's status before this report, as the station model kept it.
+    if let Some(prev) = st
+        .station
+        .connectors
+        .before(Some(evse), id)
+        .map(ConnectorStatus::name)
         && status == "Reserved"
         && matches!(prev, "Occupied" | "Unavailable")
     {

@@ -99,7 +99,7 @@ fn start_answered(st: &mut ProtoState, ctx: &mut Ctx<'_>, reply: &Reply<'_>) {
     }
     s.start_asked = true;
     if let Some(evse) = int_of(reply.request, "evseId")
-        && st.status2.is_out_of_service(evse)
+        && st.station.connectors.is_out_of_service(evse)
     {
         ctx.report(
             &REMOTE_START_ON_UNAVAILABLE_ACCEPTED,

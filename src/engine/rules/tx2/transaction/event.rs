@@ -93,7 +93,7 @@ pub(super) fn transaction_event(
     if plugged
         && !ev.offline
         && let Some(evse) = ev.evse
-        && st.status2.is_available(evse, ev.connector)
+        && st.station.connectors.is_available(evse, ev.connector)
     {
         s.watches.arm(
             Timestamp::after(now, tol.followup_window_us),
