@@ -4,9 +4,8 @@
 //! judges, and nothing here imports a rule.
 
 use crate::engine::protocol::{Call, Reply};
-use crate::engine::rules::Rule;
 use crate::engine::{About, Ctx};
-use crate::finding::Severity;
+use crate::finding::{Rule, Severity};
 use crate::ocpp::Side;
 use crate::time::Timestamp;
 use crate::wire::doc::{Array, Json};
