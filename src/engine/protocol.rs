@@ -77,4 +77,7 @@ pub(crate) struct OpenInfo<'a> {
     pub client_cert_subject: Option<&'a str>,
     /// The user name of the charger's HTTP Basic authentication (profiles 1 and 2).
     pub basic_auth_user: Option<&'a str>,
+    /// The security profile the handshake shows (`Handshake::security_profile`), when the
+    /// recorder knew enough.
+    pub profile: Option<u8>,
 }

@@ -804,6 +804,7 @@ fn open_info<'a>(h: &Handshake<'a>) -> OpenInfo<'a> {
         tls_version: h.tls_version,
         client_cert_subject: h.client_cert_subject,
         basic_auth_user: h.basic_auth_user,
+        profile: h.security_profile(),
     }
 }
 

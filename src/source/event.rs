@@ -253,3 +253,28 @@ impl NoticeKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Handshake;
+
+    #[test]
+    fn the_handshake_shows_the_security_profile() {
+        let profile = |scheme, cert, user| {
+            Handshake {
+                scheme,
+                client_cert_subject: cert,
+                basic_auth_user: user,
+                ..Handshake::default()
+            }
+            .security_profile()
+        };
+        assert_eq!(profile(Some("ws"), None, Some("A")), Some(1));
+        assert_eq!(profile(Some("wss"), None, Some("A")), Some(2));
+        assert_eq!(profile(Some("wss"), Some("CN=A"), None), Some(3));
+        assert_eq!(profile(Some("wss"), Some("CN=A"), Some("A")), Some(3));
+        assert_eq!(profile(None, None, Some("A")), None);
+        assert_eq!(profile(Some("ws"), None, None), None);
+        assert_eq!(profile(Some("wss"), None, None), None);
+    }
+}

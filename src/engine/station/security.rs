@@ -4,8 +4,9 @@
 //! asked of the station and the answer that accepted it, whether one was accepted since the
 //! connection opened, and a 1.6 upgrade to profile 3 no profile-3 connection confirmed yet.
 //!
-//! Observed profile of a connection: `ws` + Basic auth = 1, `wss` + Basic auth = 2, `wss` +
-//! client certificate = 3; anything the recorder did not know leaves it unknown. A profile
+//! Observed profile of a connection: the one its handshake shows
+//! (`Handshake::security_profile`: `ws` + Basic auth = 1, `wss` + Basic auth = 2, `wss` +
+//! client certificate = 3); anything the recorder did not know leaves it unknown. A profile
 //! change: a 1.6 ChangeConfiguration of SecurityProfile, a 2.x SetNetworkProfile (its
 //! `connectionData.securityProfile`); a 2.x SetVariables accepting
 //! OCPPCommCtrlr.NetworkConfigurationPriority (the slot the station connects with) also
@@ -60,16 +61,6 @@ pub(crate) struct Security {
     changes: Option<Box<Changes>>,
 }
 
-/// The security profile a connection uses, when the recorder knew enough.
-pub(crate) fn observed_profile(open: &OpenInfo<'_>) -> Option<u8> {
-    match (open.scheme?, open.client_cert_subject, open.basic_auth_user) {
-        ("wss", Some(_), _) => Some(3),
-        ("wss", None, Some(_)) => Some(2),
-        ("ws", _, Some(_)) => Some(1),
-        _ => None,
-    }
-}
-
 /// The configured security profile in `config`, as far as the traffic told it (`v16`: the
 /// 1.6 key, else the 2.x variable).
 fn configured(config: &Config, v16: bool) -> Option<u8> {
@@ -122,7 +113,7 @@ impl Security {
 
     /// A connection opened with the handshake `open`.
     pub(crate) fn observe_open(&mut self, open: &OpenInfo<'_>) {
-        let shown = observed_profile(open);
+        let shown = open.profile;
         self.previous = self.current.or(self.previous);
         self.current = shown;
         self.accepted_before_open = self.change_accepted;
@@ -210,6 +201,7 @@ impl Security {
 mod tests {
     use super::*;
     use crate::engine::station::testing::{answer, call};
+    use crate::source::event::Handshake;
     use crate::time::Timestamp;
     use crate::wire::doc::Doc;
     use serde_json::json;
@@ -219,30 +211,19 @@ mod tests {
         cert: Option<&'a str>,
         user: Option<&'a str>,
     ) -> OpenInfo<'a> {
+        let handshake = Handshake {
+            scheme,
+            client_cert_subject: cert,
+            basic_auth_user: user,
+            ..Handshake::default()
+        };
         OpenInfo {
             scheme,
             tls_version: None,
             client_cert_subject: cert,
             basic_auth_user: user,
+            profile: handshake.security_profile(),
         }
-    }
-
-    #[test]
-    fn observed_profiles() {
-        assert_eq!(
-            observed_profile(&open(Some("ws"), None, Some("A"))),
-            Some(1)
-        );
-        assert_eq!(
-            observed_profile(&open(Some("wss"), None, Some("A"))),
-            Some(2)
-        );
-        assert_eq!(
-            observed_profile(&open(Some("wss"), Some("CN=A"), None)),
-            Some(3)
-        );
-        assert_eq!(observed_profile(&open(None, None, Some("A"))), None);
-        assert_eq!(observed_profile(&open(Some("ws"), None, None)), None);
     }
 
     /// Sends `request` as `action` from the CSMS (id `id`) and answers it with `result`.
