@@ -25,7 +25,7 @@ mod trigger;
 pub(crate) use clock::Clock;
 pub(crate) use config::{Cfg, Config, MAX_PAIRED, Pairing, attr_type, cv_key, pair};
 pub(crate) use connector::{
-    Connectors, MAX_CONNECTORS, Status as ConnectorStatus, availability_event,
+    Connectors, MAX_CONNECTORS, Status as ConnectorStatus, availability_events,
 };
 pub(crate) use deadline::{Deadline, Deadlines, Wake};
 pub use registration::Registration;

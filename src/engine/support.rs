@@ -37,25 +37,40 @@ pub(crate) fn arr_of<'a>(v: Json<'a>, key: &str) -> Array<'a> {
         .unwrap_or(Array::empty())
 }
 
+/// One `AvailabilityState` a 2.x NotifyEvent reports.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AvailabilityState<'a> {
+    /// Of a `Connector` component (else of an `EVSE` one).
+    pub(crate) of_connector: bool,
+    pub(crate) evse: i64,
+    /// The component's `evse.connectorId`, when given.
+    pub(crate) connector: Option<i64>,
+    pub(crate) state: &'a str,
+}
+
 /// The `AvailabilityState` values a 2.x NotifyEvent reports for a Connector or EVSE
-/// component: (EVSE id, connector id if given, the state), in message order.
+/// component (with an `evse.id`), in message order.
 pub(crate) fn availability_states<'a>(
     notify_event: Json<'a>,
-) -> impl Iterator<Item = (i64, Option<i64>, &'a str)> + 'a {
+) -> impl Iterator<Item = AvailabilityState<'a>> + 'a {
     arr_of(notify_event, "eventData").iter().filter_map(|d| {
         let comp = d.get("component")?;
         let var = d.get("variable")?;
-        if !matches!(str_of(comp, "name"), Some("Connector" | "EVSE"))
-            || str_of(var, "name") != Some("AvailabilityState")
-        {
+        let of_connector = match str_of(comp, "name") {
+            Some("Connector") => true,
+            Some("EVSE") => false,
+            _ => return None,
+        };
+        if str_of(var, "name") != Some("AvailabilityState") {
             return None;
         }
         let evse = comp.get("evse")?;
-        Some((
-            int_of(evse, "id")?,
-            int_of(evse, "connectorId"),
-            str_of(d, "actualValue")?,
-        ))
+        Some(AvailabilityState {
+            of_connector,
+            evse: int_of(evse, "id")?,
+            connector: int_of(evse, "connectorId"),
+            state: str_of(d, "actualValue")?,
+        })
     })
 }
 

@@ -23,7 +23,7 @@
 //! Bounded: at most [`MAX_CONNECTORS`] connectors, the oldest first forgotten.
 
 use crate::engine::protocol::Call;
-use crate::engine::support::{arr_of, int_of, push_capped, str_of};
+use crate::engine::support::{availability_states, int_of, push_capped, str_of};
 use crate::ocpp::charge_point_status::ChargePointStatus;
 use crate::ocpp::{Side, Version};
 use crate::time::Timestamp;
@@ -87,6 +87,11 @@ pub(crate) struct Connector {
 }
 
 impl Connector {
+    /// Whether this is 1.6 connector `id` (`v16`, `evse` 0) or 2.x EVSE `evse` connector `id`.
+    fn is(&self, v16: bool, evse: i64, id: i64) -> bool {
+        self.v16 == v16 && self.evse == evse && self.id == id
+    }
+
     /// The status reported on this connection since the last boot (`None`: none, so the
     /// next report is the status then, not a change).
     pub(crate) fn status(&self) -> Option<Status> {
@@ -103,25 +108,27 @@ pub(crate) struct Connectors {
     reported: Option<(u8, Option<Status>)>,
 }
 
-/// A NotifyEvent entry reporting `Connector.AvailabilityState` (the 2.x alternative to
-/// StatusNotification): (evse, connector, status).
-pub(crate) fn availability_event(e: Json<'_>) -> Option<(i64, i64, Status)> {
-    let component = e.get("component")?;
-    if str_of(component, "name")? != "Connector"
-        || str_of(e.get("variable")?, "name")? != "AvailabilityState"
-    {
-        return None;
-    }
-    let evse = component.get("evse")?;
-    let status = Status::parse2(str_of(e, "actualValue")?)?;
-    Some((int_of(evse, "id")?, int_of(evse, "connectorId")?, status))
+/// The connector statuses a 2.x NotifyEvent reports as `Connector.AvailabilityState` (the
+/// 2.x alternative to StatusNotification): (evse, connector, status), in message order.
+pub(crate) fn availability_events(
+    notify_event: Json<'_>,
+) -> impl Iterator<Item = (i64, i64, Status)> + '_ {
+    availability_states(notify_event).filter_map(|a| {
+        let connector = a.connector.filter(|_| a.of_connector)?;
+        Some((a.evse, connector, Status::parse2(a.state)?))
+    })
+}
+
+/// How a connector is named to the queries: 1.6 connector `id` with `evse` None, 2.x EVSE
+/// `evse` connector `id` otherwise; as (`v16`, evse) of [`Connector::is`].
+fn place(evse: Option<i64>) -> (bool, i64) {
+    (evse.is_none(), evse.unwrap_or(0))
 }
 
 impl Connectors {
-    fn find(&self, v16: bool, evse: i64, id: i64) -> Option<&Connector> {
-        self.list
-            .iter()
-            .find(|c| c.v16 == v16 && c.evse == evse && c.id == id)
+    fn find(&self, evse: Option<i64>, id: i64) -> Option<&Connector> {
+        let (v16, evse) = place(evse);
+        self.list.iter().find(|c| c.is(v16, evse, id))
     }
 
     /// Every connector known, the first reported first.
@@ -132,7 +139,7 @@ impl Connectors {
     /// The last status reported of 1.6 connector `id` (`evse` None) or of 2.x EVSE `evse`
     /// connector `id`, whatever happened since.
     pub(crate) fn last(&self, evse: Option<i64>, id: i64) -> Option<Status> {
-        Some(self.find(evse.is_none(), evse.unwrap_or(0), id)?.last)
+        Some(self.find(evse, id)?.last)
     }
 
     /// The current message is a StatusNotification of this connector: its status on this
@@ -140,49 +147,48 @@ impl Connectors {
     /// message or connector).
     pub(crate) fn before(&self, evse: Option<i64>, id: i64) -> Option<Status> {
         let (i, before) = self.reported?;
+        let (v16, evse) = place(evse);
         let c = self.list.get(usize::from(i))?;
-        (c.v16 == evse.is_none() && c.evse == evse.unwrap_or(0) && c.id == id)
-            .then_some(before)
-            .flatten()
+        c.is(v16, evse, id).then_some(before).flatten()
     }
 
-    /// The current statuses of the connectors of 2.x EVSE `evse` (of its connector
-    /// `connector` only, when given).
-    fn current2(&self, evse: i64, connector: Option<i64>) -> impl Iterator<Item = Status> {
-        self.list
+    /// Whether every connector of the 2.x EVSE `evse` (its connector `connector` only, when
+    /// given) reported on this connection since the boot, at least one, was last reported
+    /// a status `ok` takes.
+    fn all_current(&self, evse: i64, connector: Option<i64>, ok: impl Fn(Status) -> bool) -> bool {
+        let mut any = false;
+        for s in self
+            .list
             .iter()
-            .filter(move |c| !c.v16 && c.evse == evse && connector.is_none_or(|k| k == c.id))
+            .filter(|c| !c.v16 && c.evse == evse && connector.is_none_or(|k| k == c.id))
             .filter_map(Connector::status)
+        {
+            if !ok(s) {
+                return false;
+            }
+            any = true;
+        }
+        any
     }
 
     /// Whether the 2.x EVSE (or its connector `connector`, when given) was last reported
     /// Available on this connection since the boot: every connector of it reported so,
     /// at least one.
     pub(crate) fn is_available(&self, evse: i64, connector: Option<i64>) -> bool {
-        let mut any = false;
-        for s in self.current2(evse, connector) {
-            if s != Status::Is(ChargePointStatus::Available) {
-                return false;
-            }
-            any = true;
-        }
-        any
+        self.all_current(evse, connector, |s| {
+            s == Status::Is(ChargePointStatus::Available)
+        })
     }
 
     /// Whether every connector of the 2.x EVSE reported on this connection since the boot
     /// (at least one) was last reported Unavailable or Faulted.
     pub(crate) fn is_out_of_service(&self, evse: i64) -> bool {
-        let mut any = false;
-        for s in self.current2(evse, None) {
-            if !matches!(
+        self.all_current(evse, None, |s| {
+            matches!(
                 s,
                 Status::Is(ChargePointStatus::Unavailable | ChargePointStatus::Faulted)
-            ) {
-                return false;
-            }
-            any = true;
-        }
-        any
+            )
+        })
     }
 
     /// Forgets the current statuses (a connection opened or closed, the station booted):
@@ -202,11 +208,7 @@ impl Connectors {
         status: Status,
         now: Timestamp,
     ) -> (u8, Option<Status>) {
-        let i = match self
-            .list
-            .iter()
-            .position(|c| c.v16 == v16 && c.evse == evse && c.id == id)
-        {
+        let i = match self.list.iter().position(|c| c.is(v16, evse, id)) {
             Some(i) => i,
             None => {
                 let new = Connector {
@@ -265,10 +267,8 @@ impl Connectors {
                 }
             }
             ("NotifyEvent", Some(v)) if v.is_2x() => {
-                for e in arr_of(p, "eventData") {
-                    if let Some((evse, id, status)) = availability_event(e) {
-                        self.record(false, evse, id, status, now);
-                    }
+                for (evse, id, status) in availability_events(p) {
+                    self.record(false, evse, id, status, now);
                 }
             }
             _ => {}
@@ -291,7 +291,7 @@ mod tests {
     impl Connectors {
         /// The status of a connector reported on this connection since the last boot.
         fn status(&self, evse: Option<i64>, id: i64) -> Option<Status> {
-            self.find(evse.is_none(), evse.unwrap_or(0), id)?.status()
+            self.find(evse, id)?.status()
         }
     }
 

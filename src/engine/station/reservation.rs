@@ -202,8 +202,8 @@ impl Reservations {
                 }
             }
             "NotifyEvent" if !v16 => {
-                for (e, _, state) in availability_states(p) {
-                    inner.status(e, state, v16);
+                for a in availability_states(p) {
+                    inner.status(a.evse, a.state, v16);
                 }
             }
             "ReservationStatusUpdate" => {

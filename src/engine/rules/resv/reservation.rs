@@ -234,8 +234,8 @@ impl Family for Resv {
                 }
             }
             ("NotifyEvent", Side::Charger) => {
-                for (e, _, state) in availability_states(p) {
-                    status2(st, ctx, e, state);
+                for a in availability_states(p) {
+                    status2(st, ctx, a.evse, a.state);
                 }
             }
             _ => {}

@@ -38,7 +38,7 @@ use crate::engine::protocol::{Call, OpenInfo, Reply};
 use crate::engine::rules::V2X;
 use crate::engine::rules::{Family, Listen, ProtoState};
 use crate::engine::station::v2::{self, Event, EventType};
-use crate::engine::station::{ConnectorStatus, availability_event};
+use crate::engine::station::{ConnectorStatus, availability_events};
 use crate::engine::station::{Deadlines, Wake};
 use crate::engine::support::{CallRef, arr_of, int_of, push_capped, report_not_followed, str_of};
 use crate::finding::Severity;
@@ -160,8 +160,8 @@ impl Family for Tx2 {
                 }
             }
             "NotifyEvent" => {
-                for e in arr_of(call.payload, "eventData") {
-                    if let Some((evse, c, ConnectorStatus::Occupied)) = availability_event(e) {
+                for (evse, c, status) in availability_events(call.payload) {
+                    if status == ConnectorStatus::Occupied {
                         occupied(&mut st.tx2, evse, c);
                     }
                 }
